@@ -1,0 +1,259 @@
+//! The command line, declared with clap. Every interactive choice has a flag.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tradeengine",
+    version,
+    about = "Turns trading signals from many sources into target positions on many exchange accounts.",
+    long_about = "Turns trading signals (TradingView, Bittensor SN8, NATS, RabbitMQ, REST, strategies) \
+into target positions, and keeps every configured exchange account at those targets, with risk \
+limits, a kill switch and an audit trail.\n\nWith no configuration file, `tradeengine run` starts \
+a paper-trading demo on this machine."
+)]
+pub struct Cli {
+    /// Configuration file. Default: ./tradeengine.toml if it exists, else the embedded paper demo.
+    #[arg(long, global = true, env = "TRADEENGINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, paper venue state). Overrides [engine] data_dir.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The options every command shares.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Cli {
+    pub fn global(&self) -> Global {
+        Global {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the engine (the paper demo when no configuration file exists).
+    Run(RunArgs),
+    /// Check, show or import configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Positions as last read from each account's venue.
+    Positions(PositionsArgs),
+    /// Orders the engine planned and sent, newest first.
+    Orders(OrdersArgs),
+    /// Signals received, newest first.
+    Signals(SignalsArgs),
+    /// Audit trail tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Equity, positions, trade counts and recent orders per account (seed 002's status view).
+    Status(StatusArgs),
+    /// Run a local simulator of an exchange's protocol (for trying configurations and tests;
+    /// no real exchange is involved).
+    VenueSim(VenueSimArgs),
+    /// Place, cancel or inspect one order by hand through a configured account.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Bittensor SN8 tools.
+    #[command(subcommand)]
+    Sn8(Sn8Command),
+    /// Kill switch: freeze (send nothing) or flatten (close everything) all or some accounts.
+    /// It holds across restarts until `tradeengine kill --release`. A running engine picks it up
+    /// within a second. Without a database, `touch <data_dir>/KILL` freezes too.
+    Kill(KillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Close every position with reduce-only orders (default: freeze, send nothing).
+    #[arg(long, conflicts_with = "release")]
+    pub flatten: bool,
+    /// Only these accounts (repeatable). Default: every account.
+    #[arg(long = "account")]
+    pub accounts: Vec<String>,
+    /// Why, for the audit trail.
+    #[arg(long, default_value = "operator kill switch")]
+    pub reason: String,
+    /// Release the stored switch (the kill file, if any, must be deleted by hand).
+    #[arg(long)]
+    pub release: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// HTTP address to listen on. Overrides [engine] bind.
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// dry-run, paper, testnet or live. Overrides [engine] mode.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Database URL (sqlite:PATH or postgres://…). Overrides [engine] database_url.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Required, in addition to mode = "live", before real orders are sent.
+    #[arg(long)]
+    pub live: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration; exit code 2 with the key and reason when it is wrong.
+    Check,
+    /// Print the effective configuration (file + environment + flags) as TOML.
+    Show,
+    /// Import the seed system's JSON files (asset_mapping_config.json, signal_weight_config.json,
+    /// bittensor_processor_config.json) into a TOML configuration.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Directory holding the seed's JSON files.
+    #[arg(long, default_value = ".")]
+    pub from: PathBuf,
+    /// Where to write the TOML; merged into it when it exists.
+    #[arg(long, default_value = "tradeengine.toml")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PositionsArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OrdersArgs {
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// intended, sent, acknowledged, partially_filled, filled, rejected, cancelled, unknown.
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignalsArgs {
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exit code 1 and the first bad event when anything was edited or
+    /// deleted.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Sn8Command {
+    /// Fetch the validator's miner positions once and print the ranking and per-asset depths.
+    Rank(Sn8Args),
+}
+
+#[derive(Debug, Args)]
+pub struct Sn8Args {
+    /// The sn8 source to use (default: the first one configured).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// How many ranked miners to list.
+    #[arg(long, default_value_t = 25)]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Refresh until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between refreshes with --watch.
+    #[arg(long, default_value_t = 2)]
+    pub interval: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct VenueSimArgs {
+    /// bybit or binance.
+    pub venue: String,
+    #[arg(long, default_value_t = 9001)]
+    pub port: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Place one order.
+    Place(OrderPlaceArgs),
+    /// Cancel an open order by client order id.
+    Cancel(OrderRefArgs),
+    /// Show an order by client order id.
+    Status(OrderRefArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrderPlaceArgs {
+    #[arg(long)]
+    pub account: String,
+    #[arg(long)]
+    pub symbol: String,
+    /// buy or sell.
+    #[arg(long)]
+    pub side: String,
+    /// Size in base units (BTC for BTCUSDT).
+    #[arg(long)]
+    pub qty: String,
+    /// Limit price; market order when absent.
+    #[arg(long)]
+    pub price: Option<String>,
+    #[arg(long)]
+    pub reduce_only: bool,
+    /// Client order id (default: a fresh one).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Required for an account in live mode.
+    #[arg(long)]
+    pub confirm_live: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OrderRefArgs {
+    #[arg(long)]
+    pub account: String,
+    #[arg(long)]
+    pub symbol: String,
+    #[arg(long)]
+    pub client_id: String,
+    /// Required to cancel on an account in live mode.
+    #[arg(long)]
+    pub confirm_live: bool,
+}

@@ -1,0 +1,102 @@
+//! One module per command group. Shared here: finding the configuration and opening the store.
+
+pub mod audit;
+pub mod config;
+pub mod inspect;
+pub mod kill;
+pub mod run;
+pub mod sn8;
+pub mod status;
+pub mod venue;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tradeengine_engine::config::{self as cfg, Config, Origin, Overrides};
+use tradeengine_store::Store;
+
+use crate::cli::Global;
+
+/// The default configuration file name, looked for in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "tradeengine.toml";
+
+/// Loads the configuration: `--config`, else `./tradeengine.toml`, else the embedded demo.
+pub fn load_config(
+    global: &Global,
+    extra: Overrides,
+) -> Result<(Config, Origin), cfg::ConfigError> {
+    let overrides = Overrides {
+        data_dir: global.data_dir.clone(),
+        ..extra
+    };
+    let env = cfg::process_env();
+    let path = match &global.config {
+        Some(p) => Some(p.clone()),
+        None => {
+            let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+            default.exists().then_some(default)
+        }
+    };
+    match path {
+        Some(p) => Ok((cfg::load_file(&p, &env, &overrides)?, Origin::File(p))),
+        None => Ok((
+            cfg::load_str(cfg::demo::DEMO_TOML, None, &env, &overrides)?,
+            Origin::EmbeddedDemo,
+        )),
+    }
+}
+
+/// Opens the store the configuration names (creating the data dir for SQLite).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(&config.engine.data_dir).with_context(|| {
+        format!(
+            "cannot create data dir {}",
+            config.engine.data_dir.display()
+        )
+    })?;
+    let url = config.database_url();
+    tradeengine_store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", redact_url(&url)))
+}
+
+/// Hides a password in a database URL before it is printed.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_password_is_hidden() {
+        assert_eq!(
+            redact_url("postgres://trader:hunter2@db:5432/te"),
+            "postgres://trader:***@db:5432/te"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/te.sqlite"),
+            "sqlite://data/te.sqlite"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+    }
+}

@@ -1,0 +1,297 @@
+//! `tradeengine run`: start the engine and the HTTP server, print what runs where, and on
+//! SIGINT/SIGTERM stop taking signals, finish in-flight requests, persist and print the session
+//! summary.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use tradeengine_engine::sources::tradingview::generate_secret;
+use tradeengine_server::api::auth::ApiAuth;
+
+use tokio_util::sync::CancellationToken;
+use tradeengine_engine::config::{Config, Mode, Origin, Overrides};
+use tradeengine_engine::{RunningEngine, StartOptions};
+use tradeengine_model::SystemClock;
+use tradeengine_server::AppState;
+
+use super::{load_config, open_store, redact_url};
+use crate::cli::{Global, RunArgs};
+
+pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let (config, origin) = load_config(
+        global,
+        Overrides {
+            bind: args.bind,
+            mode: args.mode,
+            database_url: args.database_url,
+            data_dir: None,
+        },
+    )?;
+    let store = open_store(&config).await?;
+    // Installed before the engine starts so its first cycles are counted.
+    let metrics_handle = match tradeengine_server::metrics::install() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics disabled");
+            None
+        }
+    };
+    let config_path = match &origin {
+        Origin::File(p) => Some(p.clone()),
+        Origin::EmbeddedDemo => None,
+    };
+    let (mut env_overrides, demo_secrets) = demo_webhook_secret(&config, &origin)?;
+    let demo_tokens = demo_api_tokens(&config, &origin, &mut env_overrides)?;
+    let engine = RunningEngine::start(
+        config.clone(),
+        store.clone(),
+        StartOptions {
+            clock: Arc::new(SystemClock),
+            live_confirmed: args.live,
+            config_path,
+            env_overrides: env_overrides.clone(),
+        },
+    )
+    .await?;
+    let stop_http = CancellationToken::new();
+    let lookup = |var: &Option<String>| {
+        var.as_ref()
+            .and_then(|v| {
+                std::env::var(v)
+                    .ok()
+                    .or_else(|| env_overrides.get(v).cloned())
+            })
+            .map(SecretString::from)
+    };
+    let app = AppState {
+        engine: engine.state.clone(),
+        intake: engine.intake.clone(),
+        store: store.clone(),
+        auth: ApiAuth {
+            read: lookup(&config.api.read_token_env),
+            control: lookup(&config.api.control_token_env),
+            loopback: config.engine.bind.ip().is_loopback(),
+        },
+        started_at: engine.started_at(),
+        metrics: metrics_handle,
+    };
+    for (key, var) in [
+        ("read", &config.api.read_token_env),
+        ("control", &config.api.control_token_env),
+    ] {
+        if let Some(v) = var
+            && lookup(var).is_none()
+        {
+            tracing::warn!(
+                "[api] {key}_token_env names {v}, which is not set: that scope is unavailable"
+            );
+        }
+    }
+    let (addr, http) =
+        match tradeengine_server::serve(config.engine.bind, app, stop_http.clone()).await {
+            Ok(x) => x,
+            Err(e) => {
+                engine.shutdown().await;
+                anyhow::bail!("cannot listen on {}: {e}", config.engine.bind);
+            }
+        };
+    eprintln!(
+        "{}",
+        banner(&config, &origin, addr, &demo_secrets, demo_tokens.as_ref())
+    );
+
+    wait_for_signal().await;
+    eprintln!("stopping: no new signals; finishing in-flight work…");
+    stop_http.cancel();
+    let summary = engine.shutdown().await;
+    let _ = http.await;
+    println!("{}", summary.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The embedded demo's sources read their secrets (`secret_env`, `token_env`) from
+/// `TRADEENGINE_…` variables; each one not set is generated for this run and printed in the
+/// banner, so a newcomer can send signals at once and nobody else can. Returns the overrides and
+/// the generated (variable, value) pairs.
+/// (variable, value) pairs generated for this run.
+type GeneratedSecrets = Vec<(String, String)>;
+
+fn demo_webhook_secret(
+    config: &Config,
+    origin: &Origin,
+) -> anyhow::Result<(BTreeMap<String, String>, GeneratedSecrets)> {
+    let mut overrides = BTreeMap::new();
+    let mut generated = Vec::new();
+    if *origin != Origin::EmbeddedDemo {
+        return Ok((overrides, generated));
+    }
+    for s in config.sources.values() {
+        for key in ["secret_env", "token_env"] {
+            let Some(var) = s.settings.get(key).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if !var.starts_with("TRADEENGINE_")
+                || std::env::var(var).is_ok()
+                || overrides.contains_key(var)
+            {
+                continue;
+            }
+            let value = generate_secret()
+                .map_err(anyhow::Error::msg)?
+                .expose_secret()
+                .to_string();
+            overrides.insert(var.to_string(), value.clone());
+            generated.push((var.to_string(), value));
+        }
+    }
+    Ok((overrides, generated))
+}
+
+/// The demo's API tokens, generated per run like its webhook secret (unless the variables are
+/// set), so the API is never open to whoever else can reach the port.
+fn demo_api_tokens(
+    config: &Config,
+    origin: &Origin,
+    overrides: &mut BTreeMap<String, String>,
+) -> anyhow::Result<Option<(String, String)>> {
+    if *origin != Origin::EmbeddedDemo {
+        return Ok(None);
+    }
+    let (Some(read_var), Some(control_var)) =
+        (&config.api.read_token_env, &config.api.control_token_env)
+    else {
+        return Ok(None);
+    };
+    if std::env::var(read_var).is_ok() || std::env::var(control_var).is_ok() {
+        return Ok(None);
+    }
+    let read = generate_secret()
+        .map_err(anyhow::Error::msg)?
+        .expose_secret()
+        .to_string();
+    let control = generate_secret()
+        .map_err(anyhow::Error::msg)?
+        .expose_secret()
+        .to_string();
+    overrides.insert(read_var.clone(), read.clone());
+    overrides.insert(control_var.clone(), control.clone());
+    Ok(Some((read, control)))
+}
+
+fn banner(
+    config: &Config,
+    origin: &Origin,
+    addr: std::net::SocketAddr,
+    demo_secrets: &[(String, String)],
+    demo_tokens: Option<&(String, String)>,
+) -> String {
+    let mut lines = Vec::new();
+    // Lines too long for the box go under it.
+    let mut after = Vec::new();
+    let mode = config.engine.mode;
+    lines.push(format!(
+        "tradeengine {} — {}",
+        env!("CARGO_PKG_VERSION"),
+        origin
+    ));
+    match mode {
+        Mode::Paper => lines.push("mode: PAPER — simulated fills, no real orders".into()),
+        Mode::DryRun => lines.push("mode: DRY-RUN — plans are recorded, nothing is sent".into()),
+        Mode::Testnet => lines.push("mode: TESTNET — venue test networks".into()),
+        Mode::Live => lines.push("mode: LIVE — REAL ORDERS WITH REAL MONEY".into()),
+    }
+    for a in &config.accounts {
+        lines.push(format!(
+            "account {}: {} ({}, {})",
+            a.name,
+            a.venue.as_str(),
+            config.account_mode(a).as_str(),
+            match a.state {
+                tradeengine_engine::config::AccountState::Enabled => "enabled",
+                tradeengine_engine::config::AccountState::CloseOnly => "close-only",
+                tradeengine_engine::config::AccountState::Disabled => "disabled",
+            }
+        ));
+    }
+    let sources: Vec<String> = config
+        .sources
+        .iter()
+        .map(|(n, s)| format!("{n} ({})", s.kind.as_str()))
+        .collect();
+    lines.push(format!("sources: {}", sources.join(", ")));
+    let symbols: Vec<&str> = config.symbols.iter().map(|s| s.symbol.as_str()).collect();
+    lines.push(format!("symbols: {}", symbols.join(", ")));
+    lines.push(format!("store: {}", redact_url(&config.database_url())));
+    lines.push(format!(
+        "http: http://{addr}  (GET /health, GET /api/v1/positions)"
+    ));
+    for (name, s) in &config.sources {
+        if s.kind == tradeengine_engine::config::SourceKind::Tradingview {
+            lines.push(format!("webhook {name}: POST http://{addr}/webhook/{name}"));
+        }
+    }
+    if let Some((read, control)) = demo_tokens {
+        lines.push(format!("API read token (this run only): {read}"));
+        lines.push(format!("API control token (this run only): {control}"));
+        after.push(format!(
+            "read the API: curl -s -H 'Authorization: Bearer {read}' http://{addr}/api/v1/positions"
+        ));
+    }
+    for (var, value) in demo_secrets {
+        match var.as_str() {
+            "TRADEENGINE_TV_SECRET" => {
+                lines.push(format!("demo TradingView secret (this run only): {value}"));
+                after.push(format!(
+                    "send an alert: curl -s -X POST http://{addr}/webhook/tradingview -H 'Content-Type: text/plain' -d '{{\"secret\":\"{value}\",\"symbol\":\"BTCUSDT\",\"direction\":\"long\",\"action\":\"buy\",\"size\":\"50/100\",\"leverage\":\"3\"}}'"
+                ));
+            }
+            "TRADEENGINE_REST_TOKEN" => {
+                lines.push(format!("demo REST signal token (this run only): {value}"));
+                after.push(format!(
+                    "send an order signal: curl -s -H 'Authorization: Bearer {value}' -H 'Content-Type: application/json' -d '{{\"signals\":[{{\"strategy_id\":\"demo\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\",\"confidence\":0.9,\"price\":0,\"quantity\":0.001,\"current_price\":0,\"source\":\"cli\",\"strategy\":\"demo\"}}]}}' http://{addr}/trade"
+                ));
+            }
+            other => lines.push(format!("{other} (this run only): {value}")),
+        }
+    }
+    lines.push("inspect: `tradeengine positions`, `tradeengine orders`, `tradeengine signals` from another terminal".into());
+    lines
+        .push("stop: Ctrl-C (or SIGTERM); open orders are settled and a summary is printed".into());
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let rule = "─".repeat(width + 2);
+    let mut out = format!("┌{rule}┐\n");
+    for l in lines {
+        let pad = width - l.chars().count();
+        out.push_str(&format!("│ {l}{} │\n", " ".repeat(pad)));
+    }
+    out.push_str(&format!("└{rule}┘"));
+    for l in after {
+        out.push('\n');
+        out.push_str(&l);
+    }
+    out
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

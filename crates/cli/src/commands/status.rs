@@ -1,0 +1,162 @@
+//! `tradeengine status [--watch]`: what seed 002's status display shows, per account: equity and
+//! unrealised P&L, positions with entry prices, trade counts and the most recent orders, plus
+//! how long the engine has been up. Read from the store, so it works from a second terminal
+//! while the engine runs and after it stopped.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tradeengine_engine::config::Overrides;
+use tradeengine_model::{AccountName, OrderState};
+use tradeengine_store::{AuditKind, OrderFilter, Store};
+
+use super::{load_config, open_store};
+use crate::cli::{Global, StatusArgs};
+use crate::output::Table;
+
+pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let (config, _) = load_config(global, Overrides::default())?;
+    let store = open_store(&config).await?;
+    loop {
+        let text = render(&config, &*store).await?;
+        if args.watch {
+            // Clear the screen and home the cursor, like `watch`.
+            print!("\x1b[2J\x1b[H{text}");
+        } else {
+            print!("{text}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            _ = tokio::time::sleep(Duration::from_secs(args.interval.max(1))) => {}
+        }
+    }
+}
+
+async fn render(
+    config: &tradeengine_engine::config::Config,
+    store: &dyn Store,
+) -> anyhow::Result<String> {
+    let now = chrono::Utc::now();
+    let mut out = format!(
+        "tradeengine status — {} (mode {})\n",
+        now.format("%Y-%m-%d %H:%M:%S UTC"),
+        config.engine.mode.as_str()
+    );
+    // Uptime: the newest start in the audit trail, unless a stop came after it.
+    let mut last_start = None;
+    let mut stopped = false;
+    let mut after = 0;
+    loop {
+        let events = store.audit_events(after, 1000).await?;
+        let Some(last) = events.last() else { break };
+        after = last.seq;
+        for e in &events {
+            match e.kind {
+                AuditKind::EngineStarted => {
+                    last_start = Some(e.at);
+                    stopped = false;
+                }
+                AuditKind::EngineStopped => stopped = true,
+                _ => {}
+            }
+        }
+    }
+    match (last_start, stopped) {
+        (Some(t), false) => {
+            let up = (now - t).num_seconds().max(0);
+            out.push_str(&format!(
+                "engine: running for {}h {:02}m {:02}s\n",
+                up / 3600,
+                (up / 60) % 60,
+                up % 60
+            ));
+        }
+        (Some(_), true) => out.push_str("engine: stopped\n"),
+        (None, _) => out.push_str("engine: never started with this store\n"),
+    }
+    for a in &config.accounts {
+        let name = AccountName::new(&a.name)?;
+        out.push_str(&format!(
+            "\n== {} ({}, {})\n",
+            a.name,
+            a.venue.as_str(),
+            config.account_mode(a).as_str()
+        ));
+        let equity = store
+            .equity(&name, now - chrono::Duration::days(3650))
+            .await?;
+        match (equity.first(), equity.last()) {
+            (Some(first), Some(last)) => out.push_str(&format!(
+                "equity {} (unrealised P&L {}), {} since {}\n",
+                last.value.round_dp(2),
+                last.unrealised_pnl.round_dp(2),
+                (last.value - first.value).round_dp(2),
+                first.at.format("%Y-%m-%d %H:%M")
+            )),
+            _ => out.push_str("equity: no reading yet\n"),
+        }
+        let positions = store.positions(Some(&name)).await?;
+        let mut t = Table::new(&[
+            ("symbol", false),
+            ("size", true),
+            ("entry", true),
+            ("leverage", true),
+        ]);
+        for (_, p) in &positions {
+            t.row(vec![
+                p.symbol.to_string(),
+                p.size.to_string(),
+                p.entry_price
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                p.leverage.to_string(),
+            ]);
+        }
+        if t.is_empty() {
+            out.push_str("positions: none\n");
+        } else {
+            out.push_str(&t.render());
+        }
+        let filled = store
+            .orders(&OrderFilter {
+                account: Some(name.clone()),
+                state: Some(OrderState::Filled),
+                limit: Some(10_000),
+                ..OrderFilter::default()
+            })
+            .await?
+            .len();
+        let rejected = store
+            .orders(&OrderFilter {
+                account: Some(name.clone()),
+                state: Some(OrderState::Rejected),
+                limit: Some(10_000),
+                ..OrderFilter::default()
+            })
+            .await?
+            .len();
+        out.push_str(&format!("trades: {filled} filled, {rejected} rejected\n"));
+        let recent = store
+            .orders(&OrderFilter {
+                account: Some(name.clone()),
+                limit: Some(5),
+                ..OrderFilter::default()
+            })
+            .await?;
+        for o in recent {
+            out.push_str(&format!(
+                "  {} {} {} {} {} → {}\n",
+                o.created_at.format("%H:%M:%S"),
+                o.symbol,
+                o.side.as_str(),
+                o.qty,
+                o.avg_fill_price
+                    .map(|p| format!("@ {p}"))
+                    .unwrap_or_default(),
+                o.state.as_str()
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,128 @@
+//! `tradeengine venue-sim` and `tradeengine order place|cancel|status`.
+
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rust_decimal::Decimal;
+use tradeengine_engine::StartOptions;
+use tradeengine_engine::config::{Mode, Overrides};
+use tradeengine_model::{ClientOrderId, OrderKind, OrderRequest, Price, Side, Symbol, SystemClock};
+use tradeengine_venue_sim::{SimOptions, SimVenue};
+
+use super::{load_config, open_store};
+use crate::cli::{Global, OrderCommand, VenueSimArgs};
+
+pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
+    let venue = match args.venue.to_ascii_lowercase().as_str() {
+        "bybit" => SimVenue::Bybit,
+        "binance" => SimVenue::Binance,
+        other => anyhow::bail!("no simulator for {other:?} (bybit or binance)"),
+    };
+    let handle = tradeengine_venue_sim::serve(
+        venue,
+        ([127, 0, 0, 1], args.port).into(),
+        SimOptions::new(venue),
+    )
+    .await
+    .context("cannot start the simulator")?;
+    eprintln!("{}", handle.banner());
+    eprintln!("stop: Ctrl-C");
+    let _ = tokio::signal::ctrl_c().await;
+    handle.shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCode> {
+    let (account_name, confirm_live) = match &cmd {
+        OrderCommand::Place(a) => (a.account.clone(), a.confirm_live),
+        OrderCommand::Cancel(a) | OrderCommand::Status(a) => (a.account.clone(), a.confirm_live),
+    };
+    let (mut config, _) = load_config(global, Overrides::default())?;
+    let account = config
+        .account(&account_name)
+        .with_context(|| format!("no account named {account_name:?}"))?
+        .clone();
+    let acting = !matches!(cmd, OrderCommand::Status(_));
+    if config.account_mode(&account) == Mode::Live && acting && !confirm_live {
+        anyhow::bail!("{account_name} is a live account: add --confirm-live to send a real order");
+    }
+    // Only this account, and no sources: the venue is built exactly as the engine builds it.
+    config.accounts.retain(|a| a.name == account_name);
+    config.sources.clear();
+    config.mapping.clear();
+    for s in &mut config.symbols {
+        s.weights.clear();
+    }
+    let store = open_store(&config).await?;
+    let venues = tradeengine_engine::runtime::connect_venues(
+        &config,
+        &*store,
+        &StartOptions {
+            clock: Arc::new(SystemClock),
+            live_confirmed: confirm_live,
+            config_path: None,
+            env_overrides: Default::default(),
+        },
+    )
+    .await?;
+    let venue = venues
+        .values()
+        .next()
+        .context("the account's venue could not be built")?
+        .clone();
+    let status = match cmd {
+        OrderCommand::Place(a) => {
+            let side = match a.side.to_ascii_lowercase().as_str() {
+                "buy" => Side::Buy,
+                "sell" => Side::Sell,
+                other => anyhow::bail!("side {other:?} must be buy or sell"),
+            };
+            let qty = Decimal::from_str(&a.qty)
+                .with_context(|| format!("qty {:?} is not a number", a.qty))?;
+            if qty <= Decimal::ZERO {
+                anyhow::bail!("qty must be greater than zero");
+            }
+            let kind = match a.price {
+                Some(p) => OrderKind::Limit {
+                    price: Price::new(
+                        Decimal::from_str(&p)
+                            .with_context(|| format!("price {p:?} is not a number"))?,
+                    )?,
+                },
+                None => OrderKind::Market,
+            };
+            let client_order_id = match a.client_id {
+                Some(id) => ClientOrderId::new(&id)?,
+                None => {
+                    ClientOrderId::new(&format!("man-{}", chrono::Utc::now().timestamp_millis()))?
+                }
+            };
+            let request = OrderRequest {
+                client_order_id,
+                symbol: Symbol::new(&a.symbol)?,
+                side,
+                qty,
+                kind,
+                reduce_only: a.reduce_only,
+            };
+            Some(venue.place_order(&request).await?)
+        }
+        OrderCommand::Cancel(a) => Some(
+            venue
+                .cancel_order(&Symbol::new(&a.symbol)?, &ClientOrderId::new(&a.client_id)?)
+                .await?,
+        ),
+        OrderCommand::Status(a) => {
+            venue
+                .order_by_client_id(&Symbol::new(&a.symbol)?, &ClientOrderId::new(&a.client_id)?)
+                .await?
+        }
+    };
+    match status {
+        Some(s) => println!("{}", serde_json::to_string_pretty(&s)?),
+        None => println!("the venue has no order with this client id"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

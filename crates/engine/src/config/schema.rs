@@ -1,0 +1,347 @@
+//! The shape of `tradeengine.toml`, key by key. The README's configuration reference documents
+//! the same keys; a test checks that the README's full example parses.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tradeengine_model::MarginMode;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    /// Signal sources by name; the name is the source id used in weights and mappings.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceConfig>,
+    /// Per source: source symbol → unified symbol.
+    #[serde(default)]
+    pub mapping: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    pub symbols: Vec<SymbolConfig>,
+    #[serde(default)]
+    pub risk: RiskConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// `[api]`: who may use the REST API. Tokens are read from environment variables, never from
+/// this file. `/health`, `/ready` and `/metrics` need no token (probes and scrapers);
+/// everything under `/api/` does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiConfig {
+    /// Variable holding the token that may read (positions, orders, signals, audit, …).
+    pub read_token_env: Option<String>,
+    /// Variable holding the token that may also act (kill switch, configuration writes); it
+    /// may read too.
+    pub control_token_env: Option<String>,
+}
+
+/// How far orders go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Plan and record, send nothing.
+    DryRun,
+    /// The paper venue fills against real or recorded prices.
+    #[default]
+    Paper,
+    /// Venue test networks.
+    Testnet,
+    /// Real money; needs `--live` on the command line as well.
+    Live,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DryRun => "dry-run",
+            Self::Paper => "paper",
+            Self::Testnet => "testnet",
+            Self::Live => "live",
+        }
+    }
+}
+
+/// `[engine]`: process-wide settings. Changing these needs a restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    pub mode: Mode,
+    /// Seconds between reconciliation cycles when no target changed.
+    pub drift_check_interval_secs: u64,
+    /// Where the SQLite database, paper venue state and the kill file live.
+    pub data_dir: PathBuf,
+    /// HTTP server address. Loopback unless you put a proxy with TLS in front.
+    pub bind: SocketAddr,
+    /// `sqlite:PATH` or `postgres://…`; empty means `sqlite:<data_dir>/tradeengine.sqlite`.
+    pub database_url: String,
+    /// Fraction of |target| inside which a position is left alone (hysteresis against churn).
+    pub drift_band: Decimal,
+    /// Watch the config file and apply hot-reloadable changes.
+    pub hot_reload: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Paper,
+            drift_check_interval_secs: 10,
+            data_dir: PathBuf::from("tradeengine-data"),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: String::new(),
+            drift_band: Decimal::new(1, 3),
+            hot_reload: true,
+        }
+    }
+}
+
+/// Which exchange an account is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VenueKind {
+    Paper,
+    Bybit,
+    Binance,
+    Blofin,
+    Kucoin,
+    Mexc,
+}
+
+impl VenueKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Bybit => "bybit",
+            Self::Binance => "binance",
+            Self::Blofin => "blofin",
+            Self::Kucoin => "kucoin",
+            Self::Mexc => "mexc",
+        }
+    }
+}
+
+/// Whether an account trades. `close_only` winds a venue down safely: targets become zero and
+/// only reduce-only orders go out, as the seed's disabled-account mode did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    #[default]
+    Enabled,
+    CloseOnly,
+    Disabled,
+}
+
+/// `[[accounts]]`: one exchange account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountConfig {
+    pub name: String,
+    pub venue: VenueKind,
+    /// Overrides `[engine] mode` for this account (e.g. one account in dry-run).
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    /// Where the keys are: `env:PREFIX` (reads PREFIX_API_KEY, PREFIX_API_SECRET,
+    /// PREFIX_API_PASSPHRASE). Never the keys themselves.
+    #[serde(default)]
+    pub credentials: Option<String>,
+    #[serde(default)]
+    pub state: AccountState,
+    /// When set, this leverage replaces the blended one on this account, for the venue setting
+    /// and (with `[risk] leverage_override_sizes`) for sizing.
+    #[serde(default)]
+    pub leverage_override: Option<Decimal>,
+    /// Orders worth less than this (quote units) are skipped, except closes to zero.
+    #[serde(default)]
+    pub min_order_notional: Decimal,
+    /// Symbols worked on at once within this account.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_requests: usize,
+    #[serde(default)]
+    pub margin_mode: MarginMode,
+    /// REST base URL; default: the venue's mainnet, or its testnet in testnet mode. Set it to
+    /// reach a proxy or a local simulator.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Private WebSocket URL; default derived from the venue and mode. `"off"` runs without the
+    /// stream (fills are then confirmed over REST only).
+    #[serde(default)]
+    pub ws_url: Option<String>,
+    /// Paper venue settings (venue = "paper" only).
+    #[serde(default)]
+    pub paper: Option<PaperAccountConfig>,
+}
+
+fn default_concurrency() -> usize {
+    10
+}
+
+/// `[accounts.paper]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaperAccountConfig {
+    /// Starting wallet balance, USDT.
+    pub starting_balance: Decimal,
+    /// Taker fee as a fraction of notional (0.00055 = 5.5 bp).
+    pub taker_fee: Decimal,
+    /// Adverse slippage on market orders, basis points.
+    pub slippage_bps: Decimal,
+    /// `walk` (seeded generated prices), `csv:PATH` (recorded klines), or `bybit` / `binance`
+    /// (the venue's real public prices, no keys; `bybit:URL` for another base URL).
+    pub price_source: String,
+    /// Seed of the generated walk.
+    pub seed: u64,
+}
+
+impl Default for PaperAccountConfig {
+    fn default() -> Self {
+        Self {
+            starting_balance: Decimal::from(10_000),
+            taker_fee: Decimal::new(55, 5),
+            slippage_bps: Decimal::from(2),
+            price_source: "walk".to_string(),
+            seed: 7,
+        }
+    }
+}
+
+/// What a source's sleeves do when the source has not refreshed within its TTL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnStale {
+    /// Count the sleeves as flat (close the exposure this source asked for).
+    Flat,
+    /// Keep the last exposure.
+    #[default]
+    Hold,
+}
+
+/// The source kinds tradeengine knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Replays a seeded script of signals (the embedded demo).
+    Demo,
+    Tradingview,
+    Sn8,
+    Nats,
+    Rabbitmq,
+    Rest,
+    Strategy,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 7] = [
+        Self::Demo,
+        Self::Tradingview,
+        Self::Sn8,
+        Self::Nats,
+        Self::Rabbitmq,
+        Self::Rest,
+        Self::Strategy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Demo => "demo",
+            Self::Tradingview => "tradingview",
+            Self::Sn8 => "sn8",
+            Self::Nats => "nats",
+            Self::Rabbitmq => "rabbitmq",
+            Self::Rest => "rest",
+            Self::Strategy => "strategy",
+        }
+    }
+}
+
+/// `[sources.<name>]`: the keys every source has; the rest of the table is the source type's own
+/// settings, checked by that source's parser so an unknown key is still refused by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceConfig {
+    #[serde(rename = "type")]
+    pub kind: SourceKind,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Seconds after its last signal that a sleeve of this source counts as stale.
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
+    #[serde(default)]
+    pub on_stale: OnStale,
+    /// Order intents below this confidence are refused (0..=1).
+    #[serde(default)]
+    pub min_confidence: Option<Decimal>,
+    /// Allow adding to an open sleeve (order intents).
+    #[serde(default)]
+    pub allow_add: bool,
+    /// Minutes after a sleeve closes before it may open again (order intents).
+    #[serde(default)]
+    pub cooling_minutes: Option<u64>,
+    /// Default stop-loss / take-profit, fractions of entry (0.02 = 2 %), when a signal has none.
+    #[serde(default)]
+    pub default_stop_loss: Option<Decimal>,
+    #[serde(default)]
+    pub default_take_profit: Option<Decimal>,
+    /// The source type's own settings.
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[[symbols]]`: one traded symbol and how sources are weighted in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolConfig {
+    pub symbol: String,
+    /// Leverage when no source supplies one.
+    #[serde(default = "default_leverage")]
+    pub leverage: Decimal,
+    /// Source name → weight in [0, 1]; the weights of one symbol sum to at most 1.
+    #[serde(default)]
+    pub weights: BTreeMap<String, Decimal>,
+    /// Cap on |blended depth| for this symbol, tighter than `[risk] max_depth`.
+    #[serde(default)]
+    pub max_depth: Option<Decimal>,
+    /// Cap on the position's notional, quote units.
+    #[serde(default)]
+    pub max_notional: Option<Decimal>,
+}
+
+fn default_leverage() -> Decimal {
+    Decimal::ONE
+}
+
+/// `[risk]`: limits enforced before any request leaves the process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RiskConfig {
+    /// Cap on |blended depth| per symbol (the seed had none: "300/100" meant 3× the account).
+    pub max_depth: Decimal,
+    /// Cap on leverage, whatever a source asks for.
+    pub max_leverage: Decimal,
+    /// Σ |target notional| across symbols ≤ this × account value; targets scale down to fit.
+    pub max_gross_exposure: Option<Decimal>,
+    /// Largest single order, quote units.
+    pub max_order_notional: Option<Decimal>,
+    /// Apply an account's leverage override to sizing too (the seed applied it to the venue
+    /// setting only, so the override changed margin but not size).
+    pub leverage_override_sizes: bool,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            max_depth: Decimal::ONE,
+            max_leverage: Decimal::from(20),
+            max_gross_exposure: None,
+            max_order_notional: None,
+            leverage_override_sizes: true,
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The one door every signal comes through, whatever its source: check it against the live
+//! configuration, apply the source's sleeve rules (pure, in `tradeengine-core`), store the signal
+//! and the new sleeve, and only then change the in-memory sleeve and wake the account workers. A
+//! caller that gets `Ok` back (a webhook's 200, a broker ack) knows the signal is durable; a
+//! redelivered signal is recognised by the store and changes nothing.
+//!
+//! **Group commit.** Submissions queue to one writer task, which takes whatever has queued (up to
+//! [`MAX_BATCH`]) and stores it in one transaction, so a burst of webhooks costs one fsync, not
+//! one per signal. Within a batch, signals apply in arrival order, each on the sleeve the one
+//! before it left. If the store reports duplicates (redeliveries), nothing of the batch was
+//! written: they are answered `Duplicate`, the sleeves of the rest are recomputed without them,
+//! and the batch is stored again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tradeengine_core::CoreError;
+use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, SleeveRules, apply_signal};
+use tradeengine_model::{Clock, Signal, Sleeve};
+use tradeengine_store::{BatchOutcome, Store, StoreError};
+
+use crate::config::SourceConfig;
+use crate::state::{SharedState, SleeveKey};
+
+/// Most signals stored in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Submissions that may wait for the writer before `submit` itself waits (back-pressure).
+const QUEUE: usize = 16_384;
+
+/// What happened to a submitted signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    /// Stored; the sleeve changed (or only its timestamp, for a repeat of the same target).
+    Applied(SleeveChange),
+    /// Already stored earlier (same source and idempotency key): nothing changed.
+    Duplicate,
+    /// The source's rules refused it; the refusal is in the audit trail.
+    Refused(Refusal),
+}
+
+/// Why a signal could not be taken at all.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("unknown source {0:?}")]
+    UnknownSource(String),
+    #[error("source {0:?} is disabled")]
+    SourceDisabled(String),
+    #[error("symbol {0} is not traded (no [[symbols]] entry)")]
+    UnknownSymbol(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The batch this signal was in could not be stored (the store's message).
+    #[error("store: {0}")]
+    BatchFailed(String),
+    #[error("the engine is shutting down")]
+    Closed,
+    #[error("core: {0}")]
+    Core(#[from] CoreError),
+}
+
+/// The sleeve rules a source's configuration asks for.
+pub fn rules_for(source: &SourceConfig) -> SleeveRules {
+    let defaults = SleeveRules::default();
+    SleeveRules {
+        min_confidence: source.min_confidence.unwrap_or(defaults.min_confidence),
+        allow_add: source.allow_add,
+        cooling: source
+            .cooling_minutes
+            .map(|m| TimeDelta::minutes(i64::try_from(m).unwrap_or(i64::MAX / 60_000)))
+            .unwrap_or(defaults.cooling),
+        default_stop_loss: source.default_stop_loss,
+        default_take_profit: source.default_take_profit,
+        ..defaults
+    }
+}
+
+/// Submits signals into sleeves. Cheap to clone; all clones share one lock so sleeve updates
+/// are applied in the order they were stored.
+#[derive(Debug, Clone)]
+pub struct SignalIntake {
+    state: SharedState,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    lock: Arc<Mutex<()>>,
+    queue: mpsc::Sender<Pending>,
+}
+
+/// A signal waiting for the writer, and where to send its outcome.
+struct Pending {
+    signal: Signal,
+    reply: oneshot::Sender<Result<IntakeOutcome, IntakeError>>,
+}
+
+impl SignalIntake {
+    /// Creates the intake and spawns its writer task (so it must be called inside a Tokio
+    /// runtime). The writer ends when the last clone of the intake is dropped.
+    pub fn new(state: SharedState, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let lock = Arc::new(Mutex::new(()));
+        let writer = Writer {
+            state: state.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            lock: lock.clone(),
+        };
+        tokio::spawn(writer.run(rx));
+        Self {
+            state,
+            store,
+            clock,
+            lock,
+            queue,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn state(&self) -> &SharedState {
+        &self.state
+    }
+
+    /// Takes one signal and answers once it is durable (or refused, or a duplicate). See the
+    /// module docs for the order of effects.
+    pub async fn submit(&self, signal: Signal) -> Result<IntakeOutcome, IntakeError> {
+        let config = self.state.config();
+        let source_name = signal.source.as_str();
+        let source = config
+            .sources
+            .get(source_name)
+            .ok_or_else(|| IntakeError::UnknownSource(source_name.to_string()))?;
+        if !source.enabled {
+            return Err(IntakeError::SourceDisabled(source_name.to_string()));
+        }
+        if config.symbol(signal.symbol.as_str()).is_none() {
+            return Err(IntakeError::UnknownSymbol(signal.symbol.to_string()));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { signal, reply })
+            .await
+            .map_err(|_| IntakeError::Closed)?;
+        answer.await.map_err(|_| IntakeError::Closed)?
+    }
+
+    /// Closes sleeves whose stop-loss or take-profit the latest prices crossed. Each close is
+    /// stored before it is applied.
+    pub async fn check_exits(&self) -> Result<usize, IntakeError> {
+        let config = self.state.config();
+        let prices = self.state.prices.read().await.clone();
+        let _serial = self.lock.lock().await;
+        let now = self.clock.now();
+        let sleeves: Vec<Sleeve> = self.state.sleeves.read().await.values().cloned().collect();
+        let exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+        let mut closed = 0;
+        for exit in exits {
+            let key = (exit.source.clone(), exit.symbol.clone());
+            let Some(sleeve) = self.state.sleeves.read().await.get(&key).cloned() else {
+                continue;
+            };
+            let rules = config
+                .sources
+                .get(exit.source.as_str())
+                .map(rules_for)
+                .unwrap_or_default();
+            let next = tradeengine_core::sleeve::close_sleeve(&sleeve, &rules, now);
+            self.store.put_sleeve(&next).await?;
+            tracing::info!(source = %exit.source, symbol = %exit.symbol, reason = ?exit.reason, "sleeve exit");
+            self.state.sleeves.write().await.insert(key, next);
+            closed += 1;
+        }
+        if closed > 0 {
+            self.state.notify_targets_changed();
+        }
+        Ok(closed)
+    }
+
+    /// Loads every stored sleeve into memory (at start).
+    pub async fn restore(&self) -> Result<usize, IntakeError> {
+        let sleeves = self.store.sleeves().await?;
+        let n = sleeves.len();
+        let mut book = self.state.sleeves.write().await;
+        for s in sleeves {
+            book.insert((s.source.clone(), s.symbol.clone()), s);
+        }
+        Ok(n)
+    }
+}
+
+/// The single writer behind the queue.
+struct Writer {
+    state: SharedState,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    lock: Arc<Mutex<()>>,
+}
+
+/// One pass over a batch: what to store, what was refused, what failed.
+#[derive(Default)]
+struct Pass {
+    to_store: Vec<(Signal, Option<Sleeve>)>,
+    /// Batch index and change of each entry of `to_store`.
+    stored_index: Vec<(usize, SleeveChange)>,
+    refused: Vec<(usize, Refusal)>,
+    failed: Vec<(usize, IntakeError)>,
+    sleeves: BTreeMap<SleeveKey, Sleeve>,
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            self.process(batch).await;
+        }
+    }
+
+    /// Applies the sleeve rules to the `live` entries in order, each on the sleeve the previous
+    /// one left.
+    async fn pass(
+        &self,
+        batch: &[Pending],
+        live: &[usize],
+        now: tradeengine_model::Timestamp,
+    ) -> Pass {
+        let config = self.state.config();
+        let prices = self.state.prices.read().await;
+        let book = self.state.sleeves.read().await;
+        let mut pass = Pass::default();
+        for &i in live {
+            let signal = &batch[i].signal;
+            let Some(source) = config.sources.get(signal.source.as_str()) else {
+                pass.failed
+                    .push((i, IntakeError::UnknownSource(signal.source.to_string())));
+                continue;
+            };
+            let key = (signal.source.clone(), signal.symbol.clone());
+            let current = pass
+                .sleeves
+                .get(&key)
+                .or_else(|| book.get(&key))
+                .cloned()
+                .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
+            let mark = prices.get(&signal.symbol).copied();
+            match apply_signal(&current, signal, mark, &rules_for(source), now) {
+                Ok(SleeveDecision::Applied { sleeve, change }) => {
+                    pass.sleeves.insert(key, sleeve.clone());
+                    pass.to_store.push((signal.clone(), Some(sleeve)));
+                    pass.stored_index.push((i, change));
+                }
+                Ok(SleeveDecision::Refused(r)) => pass.refused.push((i, r)),
+                Err(e) => pass.failed.push((i, e.into())),
+            }
+        }
+        pass
+    }
+
+    async fn process(&self, batch: Vec<Pending>) {
+        let _serial = self.lock.lock().await;
+        let now = self.clock.now();
+        let mut outcomes: Vec<Option<Result<IntakeOutcome, IntakeError>>> =
+            (0..batch.len()).map(|_| None).collect();
+        let mut live: Vec<usize> = (0..batch.len()).collect();
+        let pass = loop {
+            let pass = self.pass(&batch, &live, now).await;
+            match self.store.record_signals(&pass.to_store).await {
+                Ok(BatchOutcome::Stored) => break Some(pass),
+                Ok(BatchOutcome::Duplicates(dups)) => {
+                    for j in dups {
+                        if let Some((i, _)) = pass.stored_index.get(j) {
+                            outcomes[*i] = Some(Ok(IntakeOutcome::Duplicate));
+                        }
+                    }
+                    live.retain(|i| outcomes[*i].is_none());
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    tracing::error!(error = %msg, signals = pass.to_store.len(), "cannot store signals");
+                    for (i, _) in &pass.stored_index {
+                        outcomes[*i] = Some(Err(IntakeError::BatchFailed(msg.clone())));
+                    }
+                    for (i, _) in &pass.refused {
+                        outcomes[*i] = Some(Err(IntakeError::BatchFailed(msg.clone())));
+                    }
+                    for (i, e) in pass.failed {
+                        outcomes[i] = Some(Err(e));
+                    }
+                    break None;
+                }
+            }
+        };
+        if let Some(pass) = pass {
+            let changed = pass
+                .stored_index
+                .iter()
+                .any(|(_, c)| *c != SleeveChange::Unchanged);
+            self.state.sleeves.write().await.extend(pass.sleeves);
+            if changed {
+                self.state.notify_targets_changed();
+            }
+            for (i, change) in pass.stored_index {
+                outcomes[i] = Some(Ok(IntakeOutcome::Applied(change)));
+            }
+            for (i, e) in pass.failed {
+                outcomes[i] = Some(Err(e));
+            }
+            for (i, refusal) in pass.refused {
+                let signal = &batch[i].signal;
+                let raw = serde_json::json!({"signal": signal, "refusal": refusal});
+                outcomes[i] = Some(
+                    match self
+                        .store
+                        .record_refused_signal(
+                            signal.source.as_str(),
+                            &refusal.to_string(),
+                            &raw,
+                            now,
+                        )
+                        .await
+                    {
+                        Ok(()) => Ok(IntakeOutcome::Refused(refusal)),
+                        Err(e) => Err(e.into()),
+                    },
+                );
+            }
+        }
+        for (pending, outcome) in batch.iter().zip(&outcomes) {
+            let source = pending.signal.source.as_str();
+            crate::telemetry::signal(
+                source,
+                match outcome {
+                    Some(Ok(IntakeOutcome::Applied(_))) => "applied",
+                    Some(Ok(IntakeOutcome::Duplicate)) => "duplicate",
+                    Some(Ok(IntakeOutcome::Refused(_))) => "refused",
+                    _ => "error",
+                },
+            );
+            if let Some(emitted) = pending.signal.emitted_at
+                && let Ok(lag) = (pending.signal.received_at - emitted).to_std()
+            {
+                crate::telemetry::signal_lag(source, lag);
+            }
+        }
+        for (pending, outcome) in batch.into_iter().zip(outcomes) {
+            // A caller that gave up waiting is not an error here.
+            let _ = pending
+                .reply
+                .send(outcome.unwrap_or(Err(IntakeError::Closed)));
+        }
+    }
+}

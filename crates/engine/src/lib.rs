@@ -1,0 +1,19 @@
+//! The runtime of tradeengine: configuration, signal intake, one task per account running
+//! reconciliation cycles through the pure core, and the wiring between sources, store and venues.
+
+pub mod config;
+pub mod credentials;
+pub mod intake;
+pub mod killswitch;
+pub mod plan_ids;
+pub mod reloader;
+pub mod runtime;
+pub mod sources;
+pub mod state;
+pub mod summary;
+pub mod telemetry;
+pub mod worker;
+
+pub use intake::{IntakeError, IntakeOutcome, SignalIntake};
+pub use runtime::{RunningEngine, StartError, StartOptions};
+pub use state::SharedState;

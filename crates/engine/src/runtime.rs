@@ -1,0 +1,519 @@
+//! Starting and stopping the engine: venues from the configuration, sleeves restored from the
+//! store, one worker per account, the sources, the sleeve-exit watcher and the config reloader.
+//! Shutdown stops intake first, lets in-flight cycles finish, then reports a session summary.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tradeengine_model::{AccountName, Clock, SourceId, Timestamp};
+use tradeengine_store::{AuditKind, Store};
+use tradeengine_venues::feed::{KlineSeries, RandomWalkConfig, ReplayOptions};
+use tradeengine_venues::paper::JsonFileStore;
+use tradeengine_venues::{PaperConfig, PaperVenue, PriceFeed, RandomWalkFeed, RecordedFeed, Venue};
+
+use crate::config::{Config, Mode, SourceKind, VenueKind};
+use crate::intake::SignalIntake;
+use crate::plan_ids::PlanIds;
+use crate::sources::SignalSource;
+use crate::sources::demo::{DemoSettings, DemoSource};
+use crate::state::SharedState;
+use crate::summary::SessionSummary;
+use crate::worker::AccountWorker;
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("account {account}: {reason}")]
+    Account { account: String, reason: String },
+    #[error("source {source_name}: {reason}")]
+    Source { source_name: String, reason: String },
+    #[error("store: {0}")]
+    Store(#[from] tradeengine_store::StoreError),
+    #[error("{0}")]
+    Intake(#[from] crate::intake::IntakeError),
+    #[error(
+        "live mode needs --live on the command line as well as mode = \"live\" in the configuration"
+    )]
+    LiveNotConfirmed,
+}
+
+/// What the caller provides besides the configuration.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    pub clock: Arc<dyn Clock>,
+    /// `--live` was given.
+    pub live_confirmed: bool,
+    /// The configuration file to watch for hot reload, if any.
+    pub config_path: Option<PathBuf>,
+    /// Values that stand in for environment variables when sources read secrets (`secret_env`,
+    /// `api_key_env`): the demo's generated webhook secret. Real variables win.
+    pub env_overrides: BTreeMap<String, String>,
+}
+
+impl StartOptions {
+    /// Looks a variable up in the process environment, then in the overrides.
+    pub fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.env_overrides.get(name).cloned())
+    }
+}
+
+/// A running engine.
+#[derive(Debug)]
+pub struct RunningEngine {
+    pub state: SharedState,
+    pub intake: SignalIntake,
+    pub store: Arc<dyn Store>,
+    pub venues: BTreeMap<AccountName, Arc<dyn Venue>>,
+    paper: BTreeMap<AccountName, Arc<PaperVenue>>,
+    clock: Arc<dyn Clock>,
+    started_at: Timestamp,
+    boot: u64,
+    /// Stops sources (signal intake) first.
+    stop_sources: CancellationToken,
+    /// Then the account workers and background tasks.
+    stop_workers: CancellationToken,
+    sources: JoinSet<()>,
+    workers: JoinSet<()>,
+}
+
+/// An account's venue, and the same venue as a paper venue when it is one (for P&L).
+type BuiltVenue = (Arc<dyn Venue>, Option<Arc<PaperVenue>>);
+
+/// Builds the venue of one account.
+async fn build_venue(
+    config: &Config,
+    account: &crate::config::AccountConfig,
+    clock: &Arc<dyn Clock>,
+    origin: Timestamp,
+    options: &StartOptions,
+) -> Result<BuiltVenue, String> {
+    match account.venue {
+        VenueKind::Paper => {
+            let p = account.paper.clone().unwrap_or_default();
+            let live_source = ["bybit", "binance"]
+                .into_iter()
+                .find(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:")));
+            let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {
+                Arc::new(recorded_feed(path, origin)?)
+            } else if let Some(venue) = live_source {
+                // Real public market data (no keys): paper fills follow the real market.
+                let base = match p.price_source.split_once(':') {
+                    Some((_, url)) => url.to_string(),
+                    None => tradeengine_venues::connect::default_base_url(venue, false)
+                        .unwrap_or_default()
+                        .to_string(),
+                };
+                let symbols: Vec<tradeengine_model::Symbol> = config
+                    .symbols
+                    .iter()
+                    .filter_map(|s| tradeengine_model::Symbol::new(&s.symbol).ok())
+                    .collect();
+                tradeengine_venues::connect::public_price_feed(venue, &base, &symbols)
+                    .await
+                    .map_err(|e| format!("price_source {}: {e}", p.price_source))?
+            } else {
+                let walk = RandomWalkConfig::demo(p.seed, origin);
+                Arc::new(RandomWalkFeed::new(walk).map_err(|e| e.to_string())?)
+            };
+            let paper_config = PaperConfig {
+                starting_balance: p.starting_balance,
+                taker_fee_rate: p.taker_fee,
+                slippage_bps: p.slippage_bps,
+                max_leverage: config.risk.max_leverage.max(Decimal::ONE),
+                ..PaperConfig::default()
+            };
+            let path = config
+                .engine
+                .data_dir
+                .join(format!("paper-{}.json", account.name));
+            let state_store = JsonFileStore::open(path).map_err(|e| e.to_string())?;
+            let venue = PaperVenue::open(paper_config, feed, clock.clone(), Box::new(state_store))
+                .map_err(|e| e.to_string())?;
+            let venue = Arc::new(venue);
+            Ok((venue.clone(), Some(venue)))
+        }
+        other => {
+            let venue = other.as_str();
+            let mode = config.account_mode(account);
+            let base_url = match &account.base_url {
+                Some(u) => u.clone(),
+                None => tradeengine_venues::connect::default_base_url(venue, mode != Mode::Live)
+                    .ok_or_else(|| {
+                        format!("{venue} has no {} network; set base_url", mode.as_str())
+                    })?
+                    .to_string(),
+            };
+            let credentials = match &account.credentials {
+                Some(reference) => {
+                    let c = crate::credentials::resolve(reference, |k| options.env(k))
+                        .map_err(|e| e.to_string())?;
+                    Some(tradeengine_venues::Credentials {
+                        api_key: c.api_key,
+                        api_secret: c.api_secret,
+                        passphrase: c.passphrase,
+                    })
+                }
+                None => None,
+            };
+            let mut adapter =
+                tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
+            adapter.ws_url = account.ws_url.clone();
+            adapter.clock = clock.clone();
+            let venue = tradeengine_venues::connect::connect(venue, adapter)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((venue, None))
+        }
+    }
+}
+
+/// A recorded series for every demo symbol, rescaled so each starts at that symbol's usual price
+/// and looped, so one real-market CSV gives realistic moves for all of them.
+fn recorded_feed(path: &str, origin: Timestamp) -> Result<RecordedFeed, String> {
+    let series = KlineSeries::from_path(path).map_err(|e| e.to_string())?;
+    let first = series
+        .close_at_ms(series.first_open_ms())
+        .filter(|c| *c > Decimal::ZERO)
+        .ok_or_else(|| format!("{path}: no candles"))?;
+    let mut feed = RecordedFeed::new();
+    for (symbol, start) in RandomWalkConfig::demo(0, origin).symbols {
+        let rescale = start
+            .start
+            .get()
+            .checked_div(first)
+            .ok_or_else(|| format!("{path}: cannot rescale"))?;
+        let options = ReplayOptions {
+            start_at: Some(origin),
+            looping: true,
+            rescale,
+            tick: Some(start.tick),
+        };
+        feed.insert(symbol, series.clone(), options)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(feed)
+}
+
+/// Builds the sources that run on their own schedule.
+fn build_sources(
+    config: &Config,
+    options: &StartOptions,
+) -> Result<Vec<Arc<dyn SignalSource>>, StartError> {
+    let mut out: Vec<Arc<dyn SignalSource>> = Vec::new();
+    for (name, s) in &config.sources {
+        if !s.enabled {
+            continue;
+        }
+        let err = |reason: String| StartError::Source {
+            source_name: name.clone(),
+            reason,
+        };
+        let id = SourceId::new(name).map_err(|e| err(e.to_string()))?;
+        match s.kind {
+            SourceKind::Demo => {
+                let settings = DemoSettings::from_table(&s.settings).map_err(err)?;
+                out.push(Arc::new(DemoSource::new(id, settings)));
+            }
+            SourceKind::Sn8 => {
+                let env = |k: &str| options.env(k);
+                let (client, ranking, mapping) =
+                    crate::sources::sn8::settings(name, config, &env).map_err(err)?;
+                let poller = crate::sources::sn8::Sn8Poller::new(
+                    id,
+                    client,
+                    ranking,
+                    &mapping,
+                    &*options.clock,
+                )
+                .map_err(err)?;
+                out.push(Arc::new(poller));
+            }
+            SourceKind::Nats => {
+                let env = |k: &str| options.env(k);
+                out.push(crate::sources::nats::build(id, name, config, &env).map_err(err)?);
+            }
+            SourceKind::Rabbitmq => {
+                let env = |k: &str| options.env(k);
+                out.push(crate::sources::rabbitmq::build(id, name, config, &env).map_err(err)?);
+            }
+            // Served by the HTTP server, which finds the source's token here.
+            SourceKind::Rest => {
+                let env = |k: &str| options.env(k);
+                crate::sources::rest::register(name, config, &env).map_err(err)?;
+            }
+            // Push sources (webhooks) are served by the HTTP server; the others arrive with their
+            // own issues.
+            SourceKind::Tradingview => {}
+            other => {
+                return Err(err(format!(
+                    "{} sources are not available in this build yet",
+                    other.as_str()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The time the paper venues' generated prices count from, kept in the store so a restart
+/// continues the same price path.
+async fn paper_origin(store: &dyn Store, now: Timestamp) -> Result<Timestamp, StartError> {
+    const KEY: &str = "paper.price_origin";
+    if let Some(v) = store.get_state(KEY).await?
+        && let Some(ms) = v.as_i64()
+        && let Some(t) = chrono::DateTime::from_timestamp_millis(ms)
+    {
+        return Ok(t);
+    }
+    store
+        .put_state(KEY, &serde_json::json!(now.timestamp_millis()))
+        .await?;
+    Ok(now)
+}
+
+/// Builds every configured account's venue without starting anything else (the `order`
+/// command uses this, so a hand-placed order goes through exactly the engine's adapter).
+pub async fn connect_venues(
+    config: &Config,
+    store: &dyn Store,
+    options: &StartOptions,
+) -> Result<BTreeMap<AccountName, Arc<dyn Venue>>, StartError> {
+    let origin = paper_origin(store, options.clock.now()).await?;
+    let mut venues = BTreeMap::new();
+    for a in &config.accounts {
+        let name = AccountName::new(&a.name).map_err(|e| StartError::Account {
+            account: a.name.clone(),
+            reason: e.to_string(),
+        })?;
+        let (venue, _) = build_venue(config, a, &options.clock, origin, options)
+            .await
+            .map_err(|reason| StartError::Account {
+                account: a.name.clone(),
+                reason,
+            })?;
+        venues.insert(name, venue);
+    }
+    Ok(venues)
+}
+
+impl RunningEngine {
+    /// Starts everything. Nothing trades until every account's open orders from a previous run
+    /// have been settled by its worker's first cycle.
+    pub async fn start(
+        config: Config,
+        store: Arc<dyn Store>,
+        options: StartOptions,
+    ) -> Result<Self, StartError> {
+        let clock = options.clock.clone();
+        let now = clock.now();
+        let live = config
+            .accounts
+            .iter()
+            .any(|a| config.account_mode(a) == Mode::Live);
+        if live && !options.live_confirmed {
+            return Err(StartError::LiveNotConfirmed);
+        }
+        std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| StartError::Account {
+            account: "*".into(),
+            reason: format!(
+                "cannot create data dir {}: {e}",
+                config.engine.data_dir.display()
+            ),
+        })?;
+        let origin = paper_origin(&*store, now).await?;
+        let mut venues = BTreeMap::new();
+        let mut paper = BTreeMap::new();
+        for a in &config.accounts {
+            let name = AccountName::new(&a.name).map_err(|e| StartError::Account {
+                account: a.name.clone(),
+                reason: e.to_string(),
+            })?;
+            let (venue, paper_venue) = build_venue(&config, a, &clock, origin, &options)
+                .await
+                .map_err(|reason| StartError::Account {
+                    account: a.name.clone(),
+                    reason,
+                })?;
+            if let Some(p) = paper_venue {
+                paper.insert(name.clone(), p);
+            }
+            venues.insert(name, venue);
+        }
+        crate::sources::validate_settings(&config, &|k: &str| options.env(k)).map_err(|e| {
+            StartError::Source {
+                source_name: e.key.clone(),
+                reason: e.reason.clone(),
+            }
+        })?;
+        let sources = build_sources(&config, &options)?;
+        let env = |k: &str| options.env(k);
+        let webhooks = crate::sources::tradingview::endpoints(&config, &env).map_err(|reason| {
+            StartError::Source {
+                source_name: "tradingview".into(),
+                reason,
+            }
+        })?;
+
+        let plan_ids = Arc::new(PlanIds::start(&*store).await?);
+        let state = SharedState::new(config.clone());
+        *state.webhooks.write().await = webhooks;
+        let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
+        let restored = intake.restore().await?;
+        store
+            .audit(
+                AuditKind::EngineStarted,
+                None,
+                None,
+                serde_json::json!({
+                    "boot": plan_ids.boot(),
+                    "mode": config.engine.mode.as_str(),
+                    "accounts": config.accounts.iter().map(|a| &a.name).collect::<Vec<_>>(),
+                    "sleeves_restored": restored,
+                }),
+                now,
+            )
+            .await?;
+
+        // The kill switch is read before any worker starts: a switch engaged before a restart
+        // holds from the first cycle.
+        crate::killswitch::refresh(&state.kill, &*store, &config.engine.data_dir).await;
+        if state.kill.read().await.is_engaged() {
+            tracing::warn!("starting with the kill switch engaged");
+        }
+        let stop_sources = CancellationToken::new();
+        let stop_workers = CancellationToken::new();
+        let mut workers = JoinSet::new();
+        {
+            let notify = state.clone();
+            workers.spawn(crate::killswitch::watch(
+                state.kill.clone(),
+                store.clone(),
+                config.engine.data_dir.clone(),
+                move || notify.notify_targets_changed(),
+                stop_workers.clone(),
+            ));
+        }
+        for (name, venue) in &venues {
+            let worker = AccountWorker::new(
+                name.clone(),
+                venue.clone(),
+                store.clone(),
+                clock.clone(),
+                state.clone(),
+                plan_ids.clone(),
+            );
+            workers.spawn(worker.run(stop_workers.clone()));
+        }
+        // Nudge every worker to run its first cycle (settling, then reconciling) at once.
+        state.notify_targets_changed();
+        workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
+        if let Some(path) = options.config_path.clone()
+            && config.engine.hot_reload
+        {
+            workers.spawn(crate::reloader::watch(
+                path,
+                state.clone(),
+                store.clone(),
+                clock.clone(),
+                options.env_overrides.clone(),
+                stop_workers.clone(),
+            ));
+        }
+        let mut source_tasks = JoinSet::new();
+        for s in sources {
+            let intake = intake.clone();
+            let stop = stop_sources.clone();
+            source_tasks.spawn(async move {
+                if let Err(e) = s.run(intake, stop).await {
+                    tracing::error!(error = %e, "source stopped");
+                }
+            });
+        }
+        Ok(Self {
+            state,
+            intake,
+            store,
+            venues,
+            paper,
+            clock,
+            started_at: now,
+            boot: plan_ids.boot(),
+            stop_sources,
+            stop_workers,
+            sources: source_tasks,
+            workers,
+        })
+    }
+
+    pub fn started_at(&self) -> Timestamp {
+        self.started_at
+    }
+
+    pub fn boot(&self) -> u64 {
+        self.boot
+    }
+
+    /// The paper venue of an account, if it is one (for the session summary and tests).
+    pub fn paper_venue(&self, account: &AccountName) -> Option<&Arc<PaperVenue>> {
+        self.paper.get(account)
+    }
+
+    /// Stops signal intake first, then lets account workers finish their current cycle, then
+    /// writes the stop to the audit trail and returns the session summary.
+    pub async fn shutdown(mut self) -> SessionSummary {
+        self.stop_sources.cancel();
+        while self.sources.join_next().await.is_some() {}
+        self.stop_workers.cancel();
+        let drain = async { while self.workers.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(30), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!("account workers did not finish within 30 s; stopping them");
+            self.workers.abort_all();
+        }
+        let summary = SessionSummary::collect(
+            self.started_at,
+            self.clock.now(),
+            &self.state,
+            &self.paper,
+            &*self.store,
+        )
+        .await;
+        if let Err(e) = self
+            .store
+            .audit(
+                AuditKind::EngineStopped,
+                None,
+                None,
+                serde_json::to_value(&summary).unwrap_or_default(),
+                self.clock.now(),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record the engine stop");
+        }
+        summary
+    }
+}
+
+/// Closes sleeves whose stop-loss or take-profit the latest prices crossed, once a second.
+async fn exit_watcher(intake: SignalIntake, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = intake.check_exits().await {
+            tracing::warn!(error = %e, "sleeve exit check failed");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! What the broker consumers ([`super::nats`], [`super::rabbitmq`]) share: reading a message in
+//! the configured format, deciding what a submission's outcome means for the broker (ack, dead
+//! letter, redeliver), submitting a chunk of messages in delivery order, and the reconnect
+//! back-off.
+//!
+//! **Ack rules** (exactly once into sleeves over at-least-once delivery): a message is
+//! acknowledged only after the intake answered, and the intake answers only once the signal is
+//! durable. Applied, Duplicate (a redelivery the store recognised) and Refused (a stored, audited
+//! decision of the source's rules) are all acknowledged. A message that can never become a signal
+//! (bad schema, unknown symbol, stale) is dead-lettered with its reason and then removed. Anything
+//! else (store unavailable, engine stopping) is handed back for redelivery.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tradeengine_model::Signal;
+use tradeengine_signals::SymbolMap;
+use tradeengine_signals::canonical::{canonical_signal, looks_like_canonical};
+use tradeengine_signals::message::{MessageContext, MessageError, json_object};
+use tradeengine_signals::petrosa::{PetrosaOptions, looks_like_petrosa, petrosa_signal};
+use tradeengine_signals::seed004::seed004_signal;
+
+use crate::config::Config;
+use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
+
+/// Which schema a source's messages follow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageFormat {
+    /// Recognise each message: seed 003 (`strategy_id` + `action`), canonical (`mode`, `target`
+    /// or `order`), else seed 004 (`amount`).
+    #[default]
+    Auto,
+    Canonical,
+    /// Seed 003 (petrosa-tradeengine).
+    Petrosa,
+    /// Seed 004 (algo_trading_platform).
+    Seed004,
+}
+
+/// Reads one message body as a signal.
+pub fn decode(
+    format: MessageFormat,
+    body: &[u8],
+    ctx: &MessageContext<'_>,
+    petrosa: &PetrosaOptions,
+) -> Result<Signal, MessageError> {
+    let obj = json_object(body)?;
+    match format {
+        MessageFormat::Canonical => canonical_signal(&obj, ctx),
+        MessageFormat::Petrosa => petrosa_signal(&obj, ctx, petrosa),
+        MessageFormat::Seed004 => seed004_signal(&obj, ctx),
+        MessageFormat::Auto if looks_like_petrosa(&obj) => petrosa_signal(&obj, ctx, petrosa),
+        MessageFormat::Auto if looks_like_canonical(&obj) => canonical_signal(&obj, ctx),
+        MessageFormat::Auto if obj.contains_key("amount") => seed004_signal(&obj, ctx),
+        MessageFormat::Auto => Err(MessageError::Invalid {
+            field: "(body)".into(),
+            reason: "not a known format: canonical (mode/target/order), seed 003 \
+                     (strategy_id, action) or seed 004 (amount)"
+                .into(),
+        }),
+    }
+}
+
+/// The symbols a source may name: every traded symbol as itself, plus `[mapping.<source>]`.
+pub fn symbol_map(name: &str, config: &Config) -> Result<SymbolMap, String> {
+    let mut pairs: Vec<(String, String)> = config
+        .symbols
+        .iter()
+        .map(|s| (s.symbol.clone(), s.symbol.clone()))
+        .collect();
+    if let Some(m) = config.mapping.get(name) {
+        pairs.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    SymbolMap::new(pairs).map_err(|e| format!("mapping.{name}: {e}"))
+}
+
+/// What to tell the broker about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Durable (applied, duplicate or refused by the rules): acknowledge.
+    Ack,
+    /// It can never become a signal: dead-letter with this reason, then remove it.
+    DeadLetter(String),
+    /// Not taken now (store, shutdown): redeliver later.
+    Retry(String),
+}
+
+/// The verdict for a submission's outcome (module docs).
+pub fn verdict(outcome: &Result<IntakeOutcome, IntakeError>) -> Verdict {
+    match outcome {
+        Ok(_) => Verdict::Ack,
+        Err(e @ (IntakeError::UnknownSymbol(_) | IntakeError::Core(_))) => {
+            Verdict::DeadLetter(e.to_string())
+        }
+        Err(e) => Verdict::Retry(e.to_string()),
+    }
+}
+
+/// A submission in flight.
+pub type Submission = Pin<Box<dyn Future<Output = Result<IntakeOutcome, IntakeError>> + Send>>;
+
+/// What [`submit_now`] returns: the submission in flight, or its answer when it came at once.
+pub type Submitted = Result<Submission, Result<IntakeOutcome, IntakeError>>;
+
+/// Submits `signal` and polls it once, so it joins the intake's queue now: signals then reach
+/// the intake (and their sleeves) in the order this is called, even though their answers are
+/// awaited together. Returns the answer at once when it is already there.
+pub fn submit_now(intake: &SignalIntake, signal: Signal) -> Submitted {
+    let intake = intake.clone();
+    let mut fut: Submission = Box::pin(async move { intake.submit(signal).await });
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    // The first poll runs up to the queue send (the intake's queue is FIFO, and a full queue
+    // queues its waiters in order too). The real waker takes over when the future is awaited.
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(r) => Err(r),
+        Poll::Pending => Ok(fut),
+    }
+}
+
+/// Awaits a submission made by [`submit_now`].
+pub async fn answer(s: Submitted) -> Result<IntakeOutcome, IntakeError> {
+    match s {
+        Ok(fut) => fut.await,
+        Err(ready) => ready,
+    }
+}
+
+/// Reconnect delays: 100 ms doubling to 10 s, back to the start after a session that ran.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(10);
+
+    pub fn new() -> Self {
+        Self { next: Self::FIRST }
+    }
+
+    /// The delay before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d
+    }
+
+    pub fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A one-line reason for a header or log: no control characters, at most 512 bytes.
+pub fn header_safe(reason: &str) -> String {
+    let mut s: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.len() > 512 {
+        let mut cut = 512;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// Reads `value` (a source's `settings` table) into `T`, naming the source in errors.
+pub fn read_settings<T: serde::de::DeserializeOwned>(
+    name: &str,
+    settings: &toml::Table,
+) -> Result<T, String> {
+    toml::Value::Table(settings.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("sources.{name}.settings: {}", e.message()))
+}
+
+/// Reads a secret from the environment variable a setting names.
+pub fn secret_from_env(
+    key: &str,
+    var: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<secrecy::SecretString>, String> {
+    match var {
+        None => Ok(None),
+        Some(v) => env(v)
+            .map(|s| Some(secrecy::SecretString::from(s)))
+            .ok_or_else(|| format!("{key}: environment variable {v} is not set")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tradeengine_core::sleeve::Refusal;
+    use tradeengine_model::SourceId;
+
+    #[test]
+    fn verdicts_ack_durable_outcomes_and_retry_the_rest() {
+        assert_eq!(verdict(&Ok(IntakeOutcome::Duplicate)), Verdict::Ack);
+        assert_eq!(
+            verdict(&Ok(IntakeOutcome::Refused(Refusal::AlreadyOpen))),
+            Verdict::Ack
+        );
+        assert!(matches!(
+            verdict(&Err(IntakeError::UnknownSymbol("X".into()))),
+            Verdict::DeadLetter(_)
+        ));
+        assert!(matches!(
+            verdict(&Err(IntakeError::Closed)),
+            Verdict::Retry(_)
+        ));
+        assert!(matches!(
+            verdict(&Err(IntakeError::BatchFailed("disk".into()))),
+            Verdict::Retry(_)
+        ));
+    }
+
+    #[test]
+    fn auto_format_recognises_each_schema() {
+        let source = SourceId::new("bus").unwrap_or_else(|_| unreachable!());
+        let map = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap_or_default();
+        let ctx = MessageContext::new(&source, &map, chrono::Utc::now());
+        let opts = PetrosaOptions::default();
+        let petrosa = br#"{"strategy_id":"s","symbol":"BTCUSDT","action":"hold","confidence":0.5,
+            "price":1,"quantity":0,"current_price":1,"source":"x","strategy":"s"}"#;
+        let canonical = br#"{"symbol":"BTCUSDT","target":{"side":"flat"}}"#;
+        let s4 = br#"{"symbol":"BTCUSDT","amount":"10","action":3,"source":"t"}"#;
+        for body in [&petrosa[..], &canonical[..], &s4[..]] {
+            assert!(decode(MessageFormat::Auto, body, &ctx, &opts).is_ok());
+        }
+        let e = decode(MessageFormat::Auto, br#"{"x":1}"#, &ctx, &opts);
+        assert!(e.is_err_and(|e| e.to_string().contains("not a known format")));
+        // A fixed format does not guess.
+        assert!(decode(MessageFormat::Seed004, canonical, &ctx, &opts).is_err());
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_cap_and_resets() {
+        let mut b = Backoff::new();
+        let delays: Vec<u128> = (0..9).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(
+            delays,
+            [100, 200, 400, 800, 1600, 3200, 6400, 10_000, 10_000]
+        );
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn header_reasons_are_one_bounded_line() {
+        assert_eq!(header_safe("a\nb\r\tc"), "a b  c");
+        let long = "é".repeat(400);
+        let cut = header_safe(&long);
+        assert!(cut.len() <= 512 && cut.chars().all(|c| c == 'é'));
+    }
+}

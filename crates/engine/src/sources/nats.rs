@@ -1,0 +1,620 @@
+//! NATS JetStream source: a durable pull consumer on the signal subjects (seed 003 publishes on
+//! `signals.trading.<strategy>`), explicit ack only after the signal is stored, invalid messages
+//! dead-lettered with their reason, reconnection by itself, and execution events published back.
+//!
+//! `[sources.<name>.settings]` (every key optional; a typo is refused by name):
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `url` | `nats://127.0.0.1:4222` | server(s), comma-separated |
+//! | `subject` | `signals.trading` | signals subject; without a wildcard, `<subject>.>` is taken too (as seed 003 does) |
+//! | `stream` | `TRADEENGINE_SIGNALS` | stream holding the subject; created when missing unless `create_stream = false` |
+//! | `durable` | `tradeengine-<name>` | durable consumer name (progress survives restarts) |
+//! | `format` | `auto` | `auto`, `canonical`, `petrosa` (seed 003) or `seed004` |
+//! | `dead_letter_subject` | `signals.dead.<name>` | where invalid messages go, with header `Tradeengine-Reason` |
+//! | `dead_letter_stream` | `TRADEENGINE_DEAD` | stream keeping them (created when missing); `""` publishes without a stream |
+//! | `events_subject` | `execution.events` | execution events go to `<events_subject>.<name>`; `""` turns them off |
+//! | `max_age_secs` | 300 | older signals (by their own time) are dead-lettered as stale; 0 = no limit |
+//! | `ack_wait_secs` | 30 | unacknowledged messages are redelivered after this |
+//! | `batch` | 256 | messages pulled and stored together (one transaction) |
+//! | `scale_size_by_confidence` | true | seed 003 `position_size_pct × confidence` |
+//! | `user`, `password_env`, `token_env` | none | credentials; secrets only from the environment |
+//!
+//! Idempotency key of a message: its `Nats-Msg-Id` header, else its body id, else its stream
+//! position `<stream>:<stream created, ns>:<sequence>` (see `tradeengine_signals::message`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use async_trait::async_trait;
+use futures::StreamExt;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use tradeengine_model::SourceId;
+use tradeengine_signals::message::MessageContext;
+use tradeengine_signals::petrosa::PetrosaOptions;
+
+use super::bus::{self, Backoff, MessageFormat, Verdict};
+use super::events::{EventSink, EventsPublisher};
+use super::{SignalSource, SourceError};
+use crate::config::{Config, SourceKind};
+use crate::intake::SignalIntake;
+
+/// The settings table, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(default = "default_url")]
+    url: String,
+    #[serde(default = "default_subject")]
+    subject: String,
+    #[serde(default = "default_stream")]
+    stream: String,
+    #[serde(default = "default_true")]
+    create_stream: bool,
+    durable: Option<String>,
+    #[serde(default)]
+    format: MessageFormat,
+    dead_letter_subject: Option<String>,
+    #[serde(default = "default_dead_stream")]
+    dead_letter_stream: String,
+    #[serde(default = "default_events")]
+    events_subject: String,
+    #[serde(default = "default_max_age")]
+    max_age_secs: u64,
+    #[serde(default = "default_ack_wait")]
+    ack_wait_secs: u64,
+    #[serde(default = "default_batch")]
+    batch: usize,
+    #[serde(default = "default_true")]
+    scale_size_by_confidence: bool,
+    user: Option<String>,
+    password_env: Option<String>,
+    token_env: Option<String>,
+}
+
+fn default_url() -> String {
+    "nats://127.0.0.1:4222".into()
+}
+fn default_subject() -> String {
+    "signals.trading".into()
+}
+fn default_stream() -> String {
+    "TRADEENGINE_SIGNALS".into()
+}
+fn default_dead_stream() -> String {
+    "TRADEENGINE_DEAD".into()
+}
+fn default_events() -> String {
+    "execution.events".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_age() -> u64 {
+    300
+}
+fn default_ack_wait() -> u64 {
+    30
+}
+fn default_batch() -> usize {
+    256
+}
+
+/// A NATS source's settings, checked, with secrets read from the environment.
+#[derive(Clone)]
+pub struct NatsSettings {
+    pub url: String,
+    /// Subjects the stream holds.
+    pub subjects: Vec<String>,
+    pub stream: String,
+    pub create_stream: bool,
+    pub durable: String,
+    pub format: MessageFormat,
+    pub dead_letter_subject: String,
+    /// `None`: dead letters are published without a stream.
+    pub dead_letter_stream: Option<String>,
+    /// `None`: no execution events.
+    pub events_subject: Option<String>,
+    pub max_age: Option<chrono::TimeDelta>,
+    pub ack_wait: Duration,
+    pub batch: usize,
+    pub petrosa: PetrosaOptions,
+    user: Option<(String, SecretString)>,
+    token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for NatsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSettings")
+            .field("url", &self.url)
+            .field("subjects", &self.subjects)
+            .field("stream", &self.stream)
+            .field("durable", &self.durable)
+            .field("format", &self.format)
+            .field("dead_letter_subject", &self.dead_letter_subject)
+            .field("events_subject", &self.events_subject)
+            .field("user", &self.user.as_ref().map(|(u, _)| u))
+            .field("password", &self.user.as_ref().map(|_| "[redacted]"))
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A subject or stream token: no blanks, no control characters.
+fn check_name(key: &str, v: &str, allow_dots: bool) -> Result<(), String> {
+    let bad = v.is_empty()
+        || v.chars().any(|c| c.is_whitespace() || c.is_control())
+        || (!allow_dots && (v.contains('.') || v.contains('*') || v.contains('>')));
+    if bad {
+        Err(format!("{key}: {v:?} is not a valid name"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads and checks a `nats` source's settings.
+pub fn settings(
+    name: &str,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<NatsSettings, String> {
+    let source = config
+        .sources
+        .get(name)
+        .filter(|s| s.kind == SourceKind::Nats)
+        .ok_or_else(|| format!("no nats source named {name:?}"))?;
+    let raw: Raw = bus::read_settings(name, &source.settings)?;
+    check_name("subject", &raw.subject, true)?;
+    check_name("stream", &raw.stream, false)?;
+    let subjects = if raw.subject.ends_with('>') || raw.subject.contains('*') {
+        vec![raw.subject.clone()]
+    } else {
+        vec![raw.subject.clone(), format!("{}.>", raw.subject)]
+    };
+    let durable = raw.durable.unwrap_or_else(|| format!("tradeengine-{name}"));
+    check_name("durable", &durable, false)?;
+    let dead_letter_subject = raw
+        .dead_letter_subject
+        .unwrap_or_else(|| format!("signals.dead.{name}"));
+    check_name("dead_letter_subject", &dead_letter_subject, true)?;
+    if subjects
+        .iter()
+        .any(|s| subject_matches(s, &dead_letter_subject))
+    {
+        return Err(format!(
+            "dead_letter_subject {dead_letter_subject:?} is inside the signal subjects: dead letters would be read again"
+        ));
+    }
+    let dead_letter_stream = (!raw.dead_letter_stream.is_empty()).then_some(raw.dead_letter_stream);
+    if let Some(s) = &dead_letter_stream {
+        check_name("dead_letter_stream", s, false)?;
+    }
+    let events_subject =
+        (!raw.events_subject.is_empty()).then(|| format!("{}.{name}", raw.events_subject));
+    if let Some(s) = &events_subject {
+        check_name("events_subject", s, true)?;
+    }
+    if raw.batch == 0 || raw.batch > crate::intake::MAX_BATCH {
+        return Err(format!(
+            "batch: {} must be between 1 and {}",
+            raw.batch,
+            crate::intake::MAX_BATCH
+        ));
+    }
+    if raw.ack_wait_secs == 0 {
+        return Err("ack_wait_secs: must be at least 1".into());
+    }
+    let password = bus::secret_from_env("password_env", raw.password_env.as_deref(), env)?;
+    let user = match (raw.user, password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        _ => return Err("user and password_env go together".into()),
+    };
+    let token = bus::secret_from_env("token_env", raw.token_env.as_deref(), env)?;
+    Ok(NatsSettings {
+        url: raw.url,
+        subjects,
+        stream: raw.stream,
+        create_stream: raw.create_stream,
+        durable,
+        format: raw.format,
+        dead_letter_subject,
+        dead_letter_stream,
+        events_subject,
+        max_age: (raw.max_age_secs > 0).then(|| {
+            chrono::TimeDelta::seconds(i64::try_from(raw.max_age_secs).unwrap_or(i64::MAX / 1000))
+        }),
+        ack_wait: Duration::from_secs(raw.ack_wait_secs),
+        batch: raw.batch,
+        petrosa: PetrosaOptions {
+            scale_size_by_confidence: raw.scale_size_by_confidence,
+        },
+        user,
+        token,
+    })
+}
+
+/// True when NATS subject `pattern` (with `*` and `>`) matches `subject`.
+fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut p = pattern.split('.');
+    let mut s = subject.split('.');
+    loop {
+        match (p.next(), s.next()) {
+            (Some(">"), Some(_)) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Settling tasks (ack / dead-letter / nak of a stored chunk) that may run while the next
+/// chunk is pulled and stored.
+const SETTLING: usize = 4;
+
+/// A message waiting for its submission's answer.
+type Pending = (jetstream::Message, String, bus::Submitted);
+
+/// The consumer. Cheap to clone (the settings are shared), so settling runs in its own task.
+#[derive(Debug, Clone)]
+pub struct NatsSource {
+    id: SourceId,
+    settings: Arc<NatsSettings>,
+}
+
+impl NatsSource {
+    pub fn new(id: SourceId, settings: NatsSettings) -> Self {
+        Self {
+            id,
+            settings: Arc::new(settings),
+        }
+    }
+
+    async fn connect(&self) -> Result<async_nats::Client, String> {
+        let mut options = async_nats::ConnectOptions::new()
+            .name(format!("tradeengine-{}", self.id))
+            .connection_timeout(Duration::from_secs(5));
+        if let Some((u, p)) = &self.settings.user {
+            options = options.user_and_password(u.clone(), p.expose_secret().to_string());
+        }
+        if let Some(t) = &self.settings.token {
+            options = options.token(t.expose_secret().to_string());
+        }
+        let servers: Vec<&str> = self.settings.url.split(',').map(str::trim).collect();
+        options
+            .connect(servers)
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", self.settings.url))
+    }
+
+    /// One connection's life: set up the stream and the consumer, then take messages until
+    /// shutdown (`Ok`) or an error that needs a new session (`Err`).
+    async fn session(
+        &self,
+        intake: &SignalIntake,
+        shutdown: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> Result<(), String> {
+        let s = &self.settings;
+        let client = self.connect().await?;
+        let js = jetstream::new(client.clone());
+        let mut stream = if s.create_stream {
+            js.get_or_create_stream(stream::Config {
+                name: s.stream.clone(),
+                subjects: s.subjects.clone(),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("stream {}: {e}", s.stream))?
+        } else {
+            js.get_stream(&s.stream)
+                .await
+                .map_err(|e| format!("stream {}: {e}", s.stream))?
+        };
+        let created = stream
+            .info()
+            .await
+            .map_err(|e| format!("stream {}: {e}", s.stream))?
+            .created
+            .unix_timestamp_nanos();
+        if let Some(dead) = &s.dead_letter_stream {
+            js.get_or_create_stream(stream::Config {
+                name: dead.clone(),
+                subjects: vec![s.dead_letter_subject.clone()],
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("dead-letter stream {dead}: {e}"))?;
+        }
+        let consumer: jetstream::consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                &s.durable,
+                pull::Config {
+                    durable_name: Some(s.durable.clone()),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: s.ack_wait,
+                    max_ack_pending: i64::try_from(s.batch.saturating_mul(4)).unwrap_or(1024),
+                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| format!("consumer {}: {e}", s.durable))?;
+        let messages = consumer
+            .stream()
+            .max_messages_per_batch(s.batch)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .map_err(|e| format!("consumer {}: {e}", s.durable))?;
+        tracing::info!(source = %self.id, stream = %s.stream, durable = %s.durable, "nats source consuming");
+        backoff.reset();
+
+        let events = s.events_subject.as_ref().map(|subject| {
+            let publisher = EventsPublisher::new(
+                self.id.as_str(),
+                subject,
+                intake.store().clone(),
+                intake.state().clone(),
+            );
+            let sink = NatsSink(client.clone());
+            let stop = shutdown.child_token();
+            let guard = stop.clone().drop_guard();
+            let task = tokio::spawn(async move { publisher.run(&sink, stop).await });
+            (task, guard)
+        });
+
+        // Chunks are stored in delivery order; while one chunk's acks go out, the next is
+        // pulled and stored.
+        let mut chunks = messages.ready_chunks(s.batch);
+        let mut settling = tokio::task::JoinSet::new();
+        let outcome = loop {
+            let chunk = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break Ok(()),
+                c = chunks.next() => c,
+            };
+            let Some(chunk) = chunk else {
+                break Err("the message stream ended".to_string());
+            };
+            let mut msgs = Vec::with_capacity(chunk.len());
+            let mut failed = None;
+            for item in chunk {
+                match item {
+                    Ok(m) => msgs.push(m),
+                    Err(e) => failed = Some(e.to_string()),
+                }
+            }
+            // Messages already pulled are handled (or handed back) before anything else.
+            let pending = self.submit_chunk(&js, intake, msgs, created).await;
+            let me = self.clone();
+            let js = js.clone();
+            settling.spawn(async move { me.settle_all(&js, pending).await });
+            while settling.len() > SETTLING {
+                let _ = settling.join_next().await;
+            }
+            if let Some(e) = failed {
+                break Err(format!("pulling messages: {e}"));
+            }
+        };
+        while settling.join_next().await.is_some() {}
+        if let Some((task, guard)) = events {
+            drop(guard);
+            let _ = task.await;
+        }
+        outcome
+    }
+
+    /// Decodes one chunk and submits its signals in order; invalid messages are dead-lettered
+    /// here. Returns the messages waiting for their answers.
+    async fn submit_chunk(
+        &self,
+        js: &jetstream::Context,
+        intake: &SignalIntake,
+        msgs: Vec<jetstream::Message>,
+        created_ns: i128,
+    ) -> Vec<Pending> {
+        let s = &self.settings;
+        let config = intake.state().config();
+        let mapping = match bus::symbol_map(self.id.as_str(), &config) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(source = %self.id, error = %e, "cannot map symbols; messages go back");
+                for m in &msgs {
+                    nak(m, Duration::from_secs(5)).await;
+                }
+                return Vec::new();
+            }
+        };
+        let now = intake.clock().now();
+        let mut pending = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            let transport_id = msg
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+                .map(|v| v.as_str().to_string());
+            let position = msg
+                .info()
+                .ok()
+                .map(|i| format!("{}:{created_ns}:{}", i.stream, i.stream_sequence));
+            let ctx = MessageContext {
+                transport_id: transport_id.as_deref(),
+                position: position.as_deref(),
+                max_age: s.max_age,
+                ..MessageContext::new(&self.id, &mapping, now)
+            };
+            match bus::decode(s.format, &msg.payload, &ctx, &s.petrosa) {
+                Ok(signal) => {
+                    let key = signal.idempotency_key.clone();
+                    pending.push((msg, key, bus::submit_now(intake, signal)));
+                }
+                Err(e) => {
+                    let key = transport_id.or(position).unwrap_or_default();
+                    self.settle(js, &msg, &key, Verdict::DeadLetter(e.to_string()))
+                        .await;
+                }
+            }
+        }
+        pending
+    }
+
+    /// Acks, dead-letters or naks each message once its submission answered.
+    async fn settle_all(&self, js: &jetstream::Context, pending: Vec<Pending>) {
+        for (msg, key, submission) in pending {
+            let outcome = bus::answer(submission).await;
+            self.settle(js, &msg, &key, bus::verdict(&outcome)).await;
+        }
+    }
+
+    async fn settle(
+        &self,
+        js: &jetstream::Context,
+        msg: &jetstream::Message,
+        key: &str,
+        v: Verdict,
+    ) {
+        match v {
+            Verdict::Ack => {
+                if let Err(e) = msg.ack().await {
+                    tracing::warn!(source = %self.id, error = %e, "ack failed; the message will be redelivered (and recognised)");
+                }
+            }
+            Verdict::Retry(reason) => {
+                tracing::warn!(source = %self.id, %reason, "signal not taken now; redelivering later");
+                nak(msg, Duration::from_secs(2)).await;
+            }
+            Verdict::DeadLetter(reason) => match self.dead_letter(js, msg, key, &reason).await {
+                Ok(()) => {
+                    tracing::warn!(source = %self.id, subject = %msg.subject, %reason, "message dead-lettered");
+                    if let Err(e) = msg.ack_with(AckKind::Term).await {
+                        tracing::warn!(source = %self.id, error = %e, "cannot terminate a dead-lettered message");
+                    }
+                }
+                Err(e) => {
+                    // Never drop an invalid message without its dead-letter copy.
+                    tracing::error!(source = %self.id, error = %e, "cannot dead-letter; redelivering later");
+                    nak(msg, Duration::from_secs(5)).await;
+                }
+            },
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        js: &jetstream::Context,
+        msg: &jetstream::Message,
+        key: &str,
+        reason: &str,
+    ) -> Result<(), String> {
+        let s = &self.settings;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Tradeengine-Reason", bus::header_safe(reason).as_str());
+        headers.insert("Tradeengine-Source", self.id.as_str());
+        headers.insert("Tradeengine-Subject", msg.subject.as_str());
+        if !key.is_empty() {
+            // The dead-letter stream drops a second copy of the same message (a redelivery).
+            headers.insert(
+                async_nats::header::NATS_MESSAGE_ID,
+                bus::header_safe(&format!("dead:{key}")).as_str(),
+            );
+        }
+        if s.dead_letter_stream.is_some() {
+            js.publish_with_headers(s.dead_letter_subject.clone(), headers, msg.payload.clone())
+                .await
+                .map_err(|e| e.to_string())?
+                .await
+                .map_err(|e| e.to_string())?;
+        } else {
+            let client = js.client();
+            client
+                .publish_with_headers(s.dead_letter_subject.clone(), headers, msg.payload.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            client.flush().await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+async fn nak(msg: &jetstream::Message, delay: Duration) {
+    if let Err(e) = msg.ack_with(AckKind::Nak(Some(delay))).await {
+        tracing::warn!(error = %e, "nak failed; the message comes back after ack_wait");
+    }
+}
+
+/// Execution events over the source's connection.
+struct NatsSink(async_nats::Client);
+
+#[async_trait]
+impl EventSink for NatsSink {
+    async fn publish(&self, subject: &str, payload: Vec<u8>) -> Result<(), String> {
+        self.0
+            .publish(subject.to_string(), payload.into())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn flush(&self) -> Result<(), String> {
+        self.0.flush().await.map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
+impl SignalSource for NatsSource {
+    fn id(&self) -> &SourceId {
+        &self.id
+    }
+
+    async fn run(
+        &self,
+        intake: SignalIntake,
+        shutdown: CancellationToken,
+    ) -> Result<(), SourceError> {
+        let mut backoff = Backoff::new();
+        loop {
+            match self.session(&intake, &shutdown, &mut backoff).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(source = %self.id, error = %e, retry_in_ms = delay.as_millis() as u64, "nats session ended; reconnecting");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Builds the source (for `build_sources`).
+pub fn build(
+    id: SourceId,
+    name: &str,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Arc<dyn SignalSource>, String> {
+    Ok(Arc::new(NatsSource::new(id, settings(name, config, env)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_match_like_nats() {
+        assert!(subject_matches("signals.trading.>", "signals.trading.x.y"));
+        assert!(!subject_matches("signals.trading.>", "signals.trading"));
+        assert!(subject_matches("signals.*.x", "signals.a.x"));
+        assert!(subject_matches("signals.trading", "signals.trading"));
+        assert!(!subject_matches("signals.trading", "signals.dead.nats"));
+    }
+}

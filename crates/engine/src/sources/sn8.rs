@@ -1,0 +1,162 @@
+//! The Bittensor SN8 (PTN) source: polls a validator, ranks miners and turns the per-asset
+//! depths into target signals (all the logic is in `tradeengine-signals::sn8`; this is the loop).
+//!
+//! `[sources.<name>.settings]` holds the poller's keys (`positions_url`, `statistics_url`,
+//! `eliminations_url`, `api_key_env`, `request_key_env`, `timeout_secs`, `interval_secs`,
+//! `max_body_bytes`) and the ranking's (`scoring`, `top_n`, `depth_scale`, `leverage_limit`,
+//! `[…settings.seed]`, `[…settings.ptn]`, `[…settings.guard]`). Staleness comes from the source's
+//! own `ttl_secs` and `on_stale`, like every other source.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+use tradeengine_model::{Clock, SourceId};
+use tradeengine_signals::SymbolMap;
+use tradeengine_signals::sn8::{Sn8Client, Sn8ClientConfig, Sn8Config, Sn8Source};
+
+use super::{SignalSource, SourceError};
+use crate::config::{Config, OnStale, SourceKind};
+use crate::intake::SignalIntake;
+
+/// Keys of the settings table that configure the HTTP poller rather than the ranking.
+const CLIENT_KEYS: [&str; 8] = [
+    "positions_url",
+    "statistics_url",
+    "eliminations_url",
+    "api_key_env",
+    "request_key_env",
+    "timeout_secs",
+    "interval_secs",
+    "max_body_bytes",
+];
+
+/// Splits and reads a source's settings into the poller's and the ranking's configuration.
+pub fn settings(
+    name: &str,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Sn8ClientConfig, Sn8Config, SymbolMap), String> {
+    let source = config
+        .sources
+        .get(name)
+        .filter(|s| s.kind == SourceKind::Sn8)
+        .ok_or_else(|| format!("no sn8 source named {name:?}"))?;
+    let mut client = toml::Table::new();
+    let mut ranking = toml::Table::new();
+    for (k, v) in &source.settings {
+        if CLIENT_KEYS.contains(&k.as_str()) {
+            client.insert(k.clone(), v.clone());
+        } else {
+            ranking.insert(k.clone(), v.clone());
+        }
+    }
+    for (var_key, field) in [
+        ("api_key_env", "api_key"),
+        ("request_key_env", "request_key"),
+    ] {
+        if let Some(var) = client.remove(var_key) {
+            let var = var
+                .as_str()
+                .ok_or_else(|| format!("{var_key} must be a string"))?
+                .to_string();
+            let value =
+                env(&var).ok_or_else(|| format!("environment variable {var} is not set"))?;
+            client.insert(field.into(), toml::Value::String(value));
+        }
+    }
+    let at = |e: toml::de::Error| format!("sources.{name}.settings: {}", e.message());
+    let client: Sn8ClientConfig = toml::Value::Table(client).try_into().map_err(at)?;
+    if source.ttl_secs.is_some() || !ranking.contains_key("ttl_secs") {
+        ranking.insert(
+            "ttl_secs".into(),
+            toml::Value::Integer(i64::try_from(source.ttl_secs.unwrap_or(120)).unwrap_or(i64::MAX)),
+        );
+    }
+    let on_stale = match source.on_stale {
+        OnStale::Flat => "flat",
+        OnStale::Hold => "hold",
+    };
+    ranking.insert("on_stale".into(), toml::Value::String(on_stale.into()));
+    ranking.insert("source".into(), toml::Value::String(name.to_string()));
+    let ranking: Sn8Config = toml::Value::Table(ranking).try_into().map_err(at)?;
+    let pairs = config
+        .mapping
+        .get(name)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    if pairs.is_empty() {
+        return Err(format!(
+            "mapping.{name}: an sn8 source needs its trade pairs mapped (BTCUSD = \"BTCUSDT\")"
+        ));
+    }
+    let mapping = SymbolMap::new(pairs).map_err(|e| format!("mapping.{name}: {e}"))?;
+    Ok((client, ranking, mapping))
+}
+
+/// The poller.
+#[derive(Debug)]
+pub struct Sn8Poller {
+    id: SourceId,
+    client: Sn8Client,
+    source: Mutex<Sn8Source>,
+}
+
+impl Sn8Poller {
+    pub fn new(
+        id: SourceId,
+        client: Sn8ClientConfig,
+        ranking: Sn8Config,
+        mapping: &SymbolMap,
+        clock: &dyn Clock,
+    ) -> Result<Self, String> {
+        let client = Sn8Client::new(client).map_err(|e| e.to_string())?;
+        Ok(Self {
+            id,
+            client,
+            source: Mutex::new(Sn8Source::new(ranking, mapping, clock.now())),
+        })
+    }
+}
+
+#[async_trait]
+impl SignalSource for Sn8Poller {
+    fn id(&self) -> &SourceId {
+        &self.id
+    }
+
+    async fn run(
+        &self,
+        intake: SignalIntake,
+        shutdown: CancellationToken,
+    ) -> Result<(), SourceError> {
+        let interval = self.client.interval().max(Duration::from_secs(1));
+        loop {
+            let update = {
+                let mut source = self.source.lock().await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    u = source.poll_once(&self.client, &**intake.clock()) => u,
+                }
+            };
+            if update.stale {
+                tracing::warn!(source = %self.id, "sn8 source is stale (no accepted payload within its TTL)");
+            }
+            for signal in update.signals {
+                let symbol = signal.symbol.clone();
+                if let Err(e) = intake.submit(signal).await {
+                    tracing::warn!(source = %self.id, %symbol, error = %e, "sn8 signal not taken");
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}

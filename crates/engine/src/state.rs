@@ -1,0 +1,109 @@
+//! State shared between the signal intake, the account workers and the HTTP server: the live
+//! configuration, every sleeve, the latest prices and each account's latest view.
+//!
+//! Sleeves are the engine's memory of what each source wants; they are rebuilt from the store at
+//! start, and every change is written to the store before it is applied here.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::{RwLock, watch};
+use tradeengine_core::blend::Blend;
+use tradeengine_model::{
+    AccountName, Decimal, Position, Price, Sleeve, SourceId, Symbol, Timestamp,
+};
+
+use crate::config::{AccountState, Config};
+use crate::killswitch::{KillAction, SharedKillState};
+use crate::sources::tradingview::TvEndpoint;
+
+/// Key of one sleeve.
+pub type SleeveKey = (SourceId, Symbol);
+
+/// What the engine last saw and decided for one account; served by the API and the dashboard.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AccountView {
+    pub value: Option<Decimal>,
+    pub positions: Vec<Position>,
+    /// Target per symbol, base units.
+    pub targets: BTreeMap<Symbol, Decimal>,
+    pub last_cycle_at: Option<Timestamp>,
+    /// The last cycle's error, if it failed.
+    pub last_error: Option<String>,
+    pub state: Option<AccountState>,
+    /// True once a cycle has read the venue and settled every order since start.
+    pub reconciled: bool,
+    pub cycles: u64,
+    pub orders_sent: u64,
+    pub orders_filled: u64,
+    pub orders_rejected: u64,
+    /// The kill switch's action on this account at the last cycle.
+    pub kill: Option<KillAction>,
+}
+
+/// Shared, cheaply clonable engine state.
+#[derive(Debug, Clone)]
+pub struct SharedState {
+    config: watch::Sender<Arc<Config>>,
+    pub sleeves: Arc<RwLock<BTreeMap<SleeveKey, Sleeve>>>,
+    pub prices: Arc<RwLock<BTreeMap<Symbol, Price>>>,
+    pub accounts: Arc<RwLock<BTreeMap<AccountName, AccountView>>>,
+    /// The latest blend per symbol, for the API's breakdown of source contributions.
+    pub blends: Arc<RwLock<BTreeMap<Symbol, Blend>>>,
+    /// Bumped whenever a sleeve changes, so account workers re-plan at once.
+    targets_changed: watch::Sender<u64>,
+    /// The kill switch as last read from the store and the kill file.
+    pub kill: SharedKillState,
+    /// TradingView webhook endpoints by source name, rebuilt when the configuration changes.
+    pub webhooks: Arc<RwLock<BTreeMap<String, Arc<TvEndpoint>>>>,
+}
+
+impl SharedState {
+    pub fn new(config: Config) -> Self {
+        Self {
+            config: watch::Sender::new(Arc::new(config)),
+            sleeves: Arc::default(),
+            prices: Arc::default(),
+            accounts: Arc::default(),
+            blends: Arc::default(),
+            targets_changed: watch::Sender::new(0),
+            kill: SharedKillState::default(),
+            webhooks: Arc::default(),
+        }
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.borrow().clone()
+    }
+
+    /// Replaces the configuration (after validation and the hot-reload check) and wakes the
+    /// account workers.
+    pub fn set_config(&self, config: Config) {
+        self.config.send_replace(Arc::new(config));
+        self.notify_targets_changed();
+    }
+
+    pub fn subscribe_config(&self) -> watch::Receiver<Arc<Config>> {
+        self.config.subscribe()
+    }
+
+    pub fn notify_targets_changed(&self) {
+        self.targets_changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    pub fn subscribe_targets(&self) -> watch::Receiver<u64> {
+        self.targets_changed.subscribe()
+    }
+
+    /// The sleeves of one symbol, for blending.
+    pub async fn sleeves_of(&self, symbol: &Symbol) -> Vec<Sleeve> {
+        self.sleeves
+            .read()
+            .await
+            .iter()
+            .filter(|((_, s), _)| s == symbol)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}

@@ -1,0 +1,33 @@
+//! Metric names and labels, in one place so the dashboard, the Grafana board and alerts agree.
+//! Recording is through the `metrics` facade: without an installed recorder (tests, library
+//! use) every call is a no-op; the binary installs the Prometheus recorder that `/metrics`
+//! renders.
+
+use std::time::Duration;
+
+/// A signal's fate at the intake: `applied`, `duplicate`, `refused`, `error`.
+pub fn signal(source: &str, outcome: &'static str) {
+    metrics::counter!("tradeengine_signals_total", "source" => source.to_string(), "outcome" => outcome).increment(1);
+}
+
+/// Seconds between a signal's own time and its arrival.
+pub fn signal_lag(source: &str, lag: Duration) {
+    metrics::histogram!("tradeengine_signal_lag_seconds", "source" => source.to_string())
+        .record(lag.as_secs_f64());
+}
+
+/// One order placement round trip to a venue, with its outcome (`filled`, `accepted`,
+/// `rejected`, `ambiguous`, `error`).
+pub fn order(venue: &'static str, outcome: &'static str, took: Duration) {
+    metrics::histogram!("tradeengine_order_round_trip_seconds", "venue" => venue)
+        .record(took.as_secs_f64());
+    metrics::counter!("tradeengine_orders_total", "venue" => venue, "outcome" => outcome)
+        .increment(1);
+}
+
+/// One reconciliation cycle of an account (`ok` or `error`).
+pub fn cycle(account: &str, outcome: &'static str, took: Duration) {
+    metrics::counter!("tradeengine_cycles_total", "account" => account.to_string(), "outcome" => outcome).increment(1);
+    metrics::histogram!("tradeengine_cycle_seconds", "account" => account.to_string())
+        .record(took.as_secs_f64());
+}

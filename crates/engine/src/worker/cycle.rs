@@ -1,0 +1,434 @@
+//! One reconciliation cycle of one account:
+//!
+//! 1. settle orders whose outcome is not known yet (never plan over an order that may fill);
+//! 2. read account value, positions and prices **together** (one dependent round trip);
+//! 3. instruments from the cache (a venue request only for symbols not seen before);
+//! 4. blend every symbol's sleeves, size targets for this account (pure core);
+//! 5. plan each symbol, store the plan, execute it — symbols in parallel up to the account's
+//!    concurrency, one symbol's failure never stopping another;
+//! 6. record targets that changed, the position snapshot and the equity point.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use rust_decimal::Decimal;
+use tradeengine_core::blend::{self, BlendPolicy, SourceStaleness};
+use tradeengine_core::plan::{PlanInput, plan};
+use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget, account_targets};
+use tradeengine_model::{
+    AccountName, Instrument, OrderKind, Position, Price, SourceId, Symbol, Timestamp,
+};
+use tradeengine_store::{EquitySnapshot, TargetRecord};
+
+use super::AccountWorker;
+use super::execute::{ExecutionReport, Executor};
+use crate::config::{AccountState, Config, Mode, OnStale};
+use crate::killswitch::KillAction;
+
+/// What one cycle did, for logs, the API and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    pub value: Decimal,
+    pub plans: usize,
+    pub sent: u64,
+    pub filled: u64,
+    pub rejected: u64,
+    /// Per-symbol problems that did not stop the cycle.
+    pub symbol_errors: Vec<String>,
+}
+
+/// A cycle that could not run at all (the venue could not be read).
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error("venue: {0}")]
+    Venue(#[from] tradeengine_venues::VenueError),
+    #[error("store: {0}")]
+    Store(#[from] tradeengine_store::StoreError),
+    #[error("core: {0}")]
+    Core(#[from] tradeengine_core::CoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The blend policy the configuration asks for.
+pub fn blend_policy(config: &Config) -> BlendPolicy {
+    let staleness = config
+        .sources
+        .iter()
+        .filter_map(|(name, s)| {
+            let id = SourceId::new(name).ok()?;
+            let ttl = s
+                .ttl_secs
+                .map(|t| chrono::TimeDelta::seconds(i64::try_from(t).unwrap_or(i64::MAX / 1000)));
+            let on_stale = match s.on_stale {
+                OnStale::Flat => blend::OnStale::Flat,
+                OnStale::Hold => blend::OnStale::Hold,
+            };
+            Some((id, SourceStaleness { ttl, on_stale }))
+        })
+        .collect();
+    BlendPolicy {
+        depth_cap: Some(config.risk.max_depth),
+        leverage_cap: Some(config.risk.max_leverage),
+        apply_leverage_override_to_sizing: config.risk.leverage_override_sizes,
+        gross_exposure_budget: config.risk.max_gross_exposure,
+        staleness,
+    }
+}
+
+/// The core's view of one `[[symbols]]` entry.
+pub fn symbol_config(s: &crate::config::SymbolConfig) -> Option<blend::SymbolConfig> {
+    let symbol = Symbol::new(&s.symbol).ok()?;
+    let weights = s
+        .weights
+        .iter()
+        .filter_map(|(k, w)| SourceId::new(k).ok().map(|id| (id, *w)))
+        .collect();
+    Some(blend::SymbolConfig {
+        symbol,
+        leverage: s.leverage,
+        weights,
+        depth_cap: s.max_depth,
+        leverage_cap: None,
+        max_notional: s.max_notional,
+    })
+}
+
+impl AccountWorker {
+    /// Runs one cycle. See the module docs.
+    pub async fn cycle(&mut self) -> Result<CycleReport, CycleError> {
+        let config = self.state.config();
+        let account_cfg = config
+            .account(self.name.as_str())
+            .ok_or_else(|| {
+                CycleError::Other(format!("account {} is no longer configured", self.name))
+            })?
+            .clone();
+        if account_cfg.state == AccountState::Disabled {
+            self.update_view(|v| v.state = Some(AccountState::Disabled))
+                .await;
+            return Ok(CycleReport::default());
+        }
+        let settlement = super::recovery::settle_open_orders(
+            &self.name,
+            &*self.venue,
+            &*self.store,
+            &*self.clock,
+        )
+        .await?;
+
+        let symbols: Vec<Symbol> = config
+            .symbols
+            .iter()
+            .filter_map(|s| Symbol::new(&s.symbol).ok())
+            .collect();
+        let (value, positions, prices) = tokio::try_join!(
+            self.venue.account_value(),
+            self.venue.positions(),
+            self.venue.prices(&symbols),
+        )?;
+        let now = self.clock.now();
+        {
+            let mut board = self.state.prices.write().await;
+            for (s, p) in &prices {
+                board.insert(s.clone(), *p);
+            }
+        }
+        self.refresh_instruments(&symbols).await?;
+
+        let kill = self.state.kill.read().await.action_for(&self.name);
+        let mut targets = self
+            .decide_targets(&config, &account_cfg, value, &prices, now)
+            .await?;
+        if kill == Some(KillAction::Flatten) {
+            zero_targets(&mut targets);
+        }
+        let positions_by_symbol: BTreeMap<Symbol, Position> = positions
+            .iter()
+            .map(|p| (p.symbol.clone(), p.clone()))
+            .collect();
+
+        let mut report = CycleReport {
+            value,
+            ..CycleReport::default()
+        };
+        let mode = config.account_mode(&account_cfg);
+        let executor = Executor {
+            account: self.name.clone(),
+            venue: self.venue.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            dry_run: mode == Mode::DryRun,
+            max_order_notional: config.risk.max_order_notional,
+        };
+        let min_notional = account_cfg.min_order_notional;
+        let drift_band = config.engine.drift_band;
+        let margin_mode = account_cfg.margin_mode;
+
+        let mut jobs = Vec::new();
+        // Frozen: read and record, plan nothing, send nothing.
+        let plannable: &[SizedTarget] = if kill == Some(KillAction::Freeze) {
+            &[]
+        } else {
+            &targets
+        };
+        for target in plannable {
+            if settlement.open_symbols.contains(&target.symbol) {
+                report
+                    .symbol_errors
+                    .push(format!("{}: waiting for an unsettled order", target.symbol));
+                continue;
+            }
+            let Some(instrument) = self.instruments.get(&target.symbol).cloned() else {
+                report
+                    .symbol_errors
+                    .push(format!("{}: no instrument", target.symbol));
+                continue;
+            };
+            let current = positions_by_symbol
+                .get(&target.symbol)
+                .cloned()
+                .unwrap_or_else(|| Position::flat(target.symbol.clone()));
+            let plan_id = self
+                .plan_ids
+                .next()
+                .map_err(|e| CycleError::Other(e.to_string()))?;
+            jobs.push((target.clone(), instrument, current, plan_id));
+        }
+        let account = self.name.clone();
+        let store = self.store.clone();
+        let concurrency = account_cfg.max_concurrent_requests.max(1);
+        let results: Vec<Result<Option<ExecutionReport>, String>> = futures::stream::iter(jobs)
+            .map(|(target, instrument, current, plan_id)| {
+                let executor = executor.clone();
+                let account = account.clone();
+                let store = store.clone();
+                async move {
+                    plan_and_execute(
+                        &executor,
+                        &*store,
+                        &account,
+                        &target,
+                        &instrument,
+                        &current,
+                        &plan_id,
+                        now,
+                        drift_band,
+                        min_notional,
+                        margin_mode,
+                    )
+                    .await
+                    .map_err(|e| format!("{}: {e}", target.symbol))
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for r in results {
+            match r {
+                Ok(Some(exec)) => {
+                    report.plans += 1;
+                    report.sent += exec.sent;
+                    report.filled += exec.filled;
+                    report.rejected += exec.rejected;
+                    if let Some(stopped) = exec.stopped {
+                        report.symbol_errors.push(stopped);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => report.symbol_errors.push(e),
+            }
+        }
+
+        self.record_targets(&targets, now).await?;
+        self.store
+            .record_positions(&self.name, &positions, now)
+            .await?;
+        let unrealised: Decimal = positions
+            .iter()
+            .filter_map(|p| prices.get(&p.symbol).and_then(|m| p.unrealised_pnl(*m)))
+            .sum();
+        self.store
+            .record_equity(&EquitySnapshot {
+                account: self.name.clone(),
+                value,
+                unrealised_pnl: unrealised,
+                at: now,
+            })
+            .await?;
+        let target_map: BTreeMap<Symbol, Decimal> = targets
+            .iter()
+            .map(|t| (t.symbol.clone(), t.qty.get()))
+            .collect();
+        let state = account_cfg.state;
+        let (sent, filled, rejected) = (report.sent, report.filled, report.rejected);
+        let open_orders = settlement.still_open;
+        self.update_view(|v| {
+            v.value = Some(value);
+            v.positions = positions.clone();
+            v.targets = target_map;
+            v.last_cycle_at = Some(now);
+            v.last_error = None;
+            v.state = Some(state);
+            v.reconciled = open_orders == 0;
+            v.cycles += 1;
+            v.orders_sent += sent;
+            v.orders_filled += filled;
+            v.orders_rejected += rejected;
+            v.kill = kill;
+        })
+        .await;
+        Ok(report)
+    }
+
+    /// Blends and sizes every configured symbol for this account. Close-only accounts target
+    /// zero everywhere; symbols without a price or instrument are left out (and so not traded).
+    async fn decide_targets(
+        &self,
+        config: &Config,
+        account_cfg: &crate::config::AccountConfig,
+        value: Decimal,
+        prices: &BTreeMap<Symbol, Price>,
+        now: Timestamp,
+    ) -> Result<Vec<SizedTarget>, CycleError> {
+        let policy = blend_policy(config);
+        let mut blends = Vec::new();
+        for s in &config.symbols {
+            let Some(sc) = symbol_config(s) else { continue };
+            let sleeves = self.state.sleeves_of(&sc.symbol).await;
+            // One symbol that cannot be blended (a bad sleeve, an overflow) is left out of this
+            // cycle; the others go on (invariant 4, within an account).
+            match blend::blend(&sc, &sleeves, &policy, now) {
+                Ok(b) => blends.push(b),
+                Err(e) => {
+                    tracing::error!(account = %self.name, symbol = %sc.symbol, error = %e, "cannot blend; symbol skipped this cycle")
+                }
+            }
+        }
+        {
+            let mut board = self.state.blends.write().await;
+            for b in &blends {
+                board.insert(b.symbol.clone(), b.clone());
+            }
+        }
+        let inputs: Vec<SizeInput<'_>> = blends
+            .iter()
+            .filter_map(|b| {
+                Some(SizeInput {
+                    blend: b,
+                    price: *prices.get(&b.symbol)?,
+                    instrument: self.instruments.get(&b.symbol)?,
+                })
+            })
+            .collect();
+        if value <= Decimal::ZERO {
+            return Err(CycleError::Other(format!(
+                "account value is {value}; nothing can be sized (fund the account or set state = \"close_only\")"
+            )));
+        }
+        let sizing = AccountSizing {
+            value,
+            leverage_override: account_cfg.leverage_override,
+        };
+        let mut targets = account_targets(&inputs, &sizing, &policy)?;
+        if account_cfg.state == AccountState::CloseOnly {
+            zero_targets(&mut targets);
+        }
+        Ok(targets)
+    }
+
+    /// Instruments are cached for the life of the worker; only unseen symbols are requested.
+    async fn refresh_instruments(&mut self, symbols: &[Symbol]) -> Result<(), CycleError> {
+        let missing: Vec<Symbol> = symbols
+            .iter()
+            .filter(|s| !self.instruments.contains_key(*s))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for i in self.venue.instruments(&missing).await? {
+            self.instruments.insert(i.symbol.clone(), i);
+        }
+        Ok(())
+    }
+
+    /// Stores targets that differ from the last stored ones (a target repeated every cycle is
+    /// not news, and would bloat the audit trail).
+    async fn record_targets(
+        &mut self,
+        targets: &[SizedTarget],
+        now: Timestamp,
+    ) -> Result<(), CycleError> {
+        let blends = self.state.blends.read().await.clone();
+        for t in targets {
+            if self.last_targets.get(&t.symbol) == Some(&t.qty.get()) {
+                continue;
+            }
+            let depth = blends.get(&t.symbol).map(|b| b.depth).unwrap_or_default();
+            self.store
+                .record_target(&TargetRecord {
+                    account: self.name.clone(),
+                    symbol: t.symbol.clone(),
+                    depth,
+                    leverage: t.leverage,
+                    quantity: t.qty.get(),
+                    decided_at: now,
+                })
+                .await?;
+            self.last_targets.insert(t.symbol.clone(), t.qty.get());
+        }
+        Ok(())
+    }
+}
+
+/// Targets of zero everywhere: close-only accounts and a flattening kill switch. The plans that
+/// follow are reduce-only closes.
+fn zero_targets(targets: &mut [SizedTarget]) {
+    for t in targets {
+        t.qty = tradeengine_model::Quantity::ZERO;
+        t.venue_qty = Decimal::ZERO;
+        t.notional = Decimal::ZERO;
+    }
+}
+
+/// Plans one symbol and, when the plan has steps, stores and executes it.
+#[allow(clippy::too_many_arguments)]
+async fn plan_and_execute(
+    executor: &Executor,
+    store: &dyn tradeengine_store::Store,
+    account: &AccountName,
+    target: &SizedTarget,
+    instrument: &Instrument,
+    current: &Position,
+    plan_id: &tradeengine_model::PlanId,
+    now: Timestamp,
+    drift_band: Decimal,
+    account_min_notional: Decimal,
+    margin_mode: tradeengine_model::MarginMode,
+) -> Result<Option<ExecutionReport>, CycleError> {
+    let input = PlanInput {
+        plan_id,
+        account,
+        now,
+        current,
+        target: target.qty,
+        target_leverage: target.leverage,
+        margin_mode,
+        instrument,
+        price: target.price,
+        drift_band,
+        min_notional: instrument.min_notional.max(account_min_notional),
+        kind: OrderKind::Market,
+    };
+    let plan = plan(&input)?;
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    store.record_plan(&plan).await?;
+    tracing::info!(
+        %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
+        steps = plan.steps.len(), "plan"
+    );
+    Ok(Some(executor.execute(&plan, target.price.get()).await?))
+}

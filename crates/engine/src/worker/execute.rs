@@ -1,0 +1,333 @@
+//! Carrying out one stored plan against a venue, step by step, recording every order state.
+//!
+//! Rules that keep money safe here:
+//! - an order is marked `Sent` in the store before the request leaves, so a crash at any point
+//!   leaves a record that the next start settles by asking the venue (see `recovery`);
+//! - an ambiguous outcome is settled by querying the client order id, never by re-sending;
+//! - a step that fails stops the plan: a flip never opens before its close is confirmed filled;
+//! - a retryable failure is retried with the same client order id, which the venue refuses to
+//!   double.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tradeengine_model::{
+    AccountName, Clock, Fill, OrderLeg, OrderRequest, OrderState, OrderStatus, Plan, PlanStep,
+};
+use tradeengine_store::{Store, StoreError};
+use tradeengine_venues::{Venue, VenueError};
+
+/// How many times a retryable placement is tried in one cycle.
+const PLACE_ATTEMPTS: u32 = 3;
+
+/// What executing a plan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutionReport {
+    pub sent: u64,
+    pub filled: u64,
+    pub rejected: u64,
+    /// Why the plan stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+/// Everything execution needs, borrowed from the worker.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    pub account: AccountName,
+    pub venue: Arc<dyn Venue>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Plan and record, send nothing.
+    pub dry_run: bool,
+    /// Largest single order in quote units (pre-trade risk), if set.
+    pub max_order_notional: Option<Decimal>,
+}
+
+impl Executor {
+    /// Executes `plan`, which must already be stored (its orders `Intended`).
+    pub async fn execute(
+        &self,
+        plan: &Plan,
+        price: Decimal,
+    ) -> Result<ExecutionReport, StoreError> {
+        let mut report = ExecutionReport::default();
+        let mut steps = plan.steps.iter();
+        while let Some(step) = steps.next() {
+            let outcome = match step {
+                PlanStep::SetMarginMode { mode } => self
+                    .venue
+                    .set_margin_mode(&plan.symbol, *mode)
+                    .await
+                    .map_err(|e| format!("set margin mode {}: {e}", mode.as_str())),
+                PlanStep::SetLeverage { leverage } => {
+                    if self.dry_run {
+                        Ok(())
+                    } else {
+                        self.venue
+                            .set_leverage(&plan.symbol, *leverage)
+                            .await
+                            .map_err(|e| format!("set leverage {leverage}: {e}"))
+                    }
+                }
+                PlanStep::Order(leg) => self.execute_leg(plan, leg, price, &mut report).await?,
+            };
+            if let Err(reason) = outcome {
+                tracing::warn!(account = %self.account, symbol = %plan.symbol, plan = %plan.id, %reason, "plan stopped");
+                self.abandon_rest(steps.by_ref(), &reason).await?;
+                report.stopped = Some(reason);
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Marks the orders of steps that will not run as cancelled, so nothing stays `Intended`.
+    async fn abandon_rest<'a>(
+        &self,
+        rest: impl Iterator<Item = &'a PlanStep>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        for step in rest {
+            if let PlanStep::Order(leg) = step {
+                self.store
+                    .update_order(
+                        &leg.client_order_id,
+                        OrderState::Cancelled,
+                        None,
+                        Decimal::ZERO,
+                        None,
+                        Decimal::ZERO,
+                        Some(&format!("not sent: an earlier step failed ({reason})")),
+                        self.clock.now(),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one leg. `Ok(Err(reason))` stops the plan; `Err` is a store failure.
+    async fn execute_leg(
+        &self,
+        plan: &Plan,
+        leg: &OrderLeg,
+        price: Decimal,
+        report: &mut ExecutionReport,
+    ) -> Result<Result<(), String>, StoreError> {
+        let now = self.clock.now();
+        if self.dry_run {
+            self.mark(leg, OrderState::Cancelled, None, Some("dry-run: not sent"))
+                .await?;
+            return Ok(Ok(()));
+        }
+        if let Some(max) = self.max_order_notional {
+            let notional = leg.qty.checked_mul(price).unwrap_or(Decimal::MAX);
+            if notional > max {
+                let reason =
+                    format!("risk: order notional {notional} exceeds max_order_notional {max}");
+                self.mark(leg, OrderState::Rejected, None, Some(&reason))
+                    .await?;
+                report.rejected += 1;
+                return Ok(Err(reason));
+            }
+        }
+        self.store
+            .update_order(
+                &leg.client_order_id,
+                OrderState::Sent,
+                None,
+                Decimal::ZERO,
+                None,
+                Decimal::ZERO,
+                None,
+                now,
+            )
+            .await?;
+        report.sent += 1;
+        let request = OrderRequest {
+            client_order_id: leg.client_order_id.clone(),
+            symbol: plan.symbol.clone(),
+            side: leg.side,
+            qty: leg.qty,
+            kind: leg.kind,
+            reduce_only: leg.reduce_only,
+        };
+        let mut attempt = 0;
+        let started = std::time::Instant::now();
+        let result = loop {
+            attempt += 1;
+            match self.venue.place_order(&request).await {
+                Err(e) if e.is_retryable() && attempt < PLACE_ATTEMPTS => {
+                    let wait = e
+                        .retry_after
+                        .unwrap_or(Duration::from_millis(200 * u64::from(attempt)));
+                    tracing::info!(account = %self.account, order = %leg.client_order_id, error = %e, "retrying order");
+                    tokio::time::sleep(wait.min(Duration::from_secs(5))).await;
+                }
+                other => break other,
+            }
+        };
+        let outcome = match &result {
+            Ok(s) if s.state == OrderState::Filled => "filled",
+            Ok(s) if s.state == OrderState::Rejected => "rejected",
+            Ok(_) => "accepted",
+            Err(e) if e.is_ambiguous() => "ambiguous",
+            Err(e) if e.kind == tradeengine_venues::VenueErrorKind::Rejected => "rejected",
+            Err(_) => "error",
+        };
+        crate::telemetry::order(self.venue.kind(), outcome, started.elapsed());
+        match result {
+            Ok(status) => self.settle_status(leg, &status, report).await,
+            Err(e) if e.is_ambiguous() => self.settle_ambiguous(plan, leg, &e, report).await,
+            Err(e) => {
+                let reason = e.to_string();
+                self.mark(leg, OrderState::Rejected, None, Some(&reason))
+                    .await?;
+                report.rejected += 1;
+                Ok(Err(reason))
+            }
+        }
+    }
+
+    /// Records what the venue said about a sent order; anything short of fully filled stops
+    /// the plan, because later legs assume this one landed.
+    async fn settle_status(
+        &self,
+        leg: &OrderLeg,
+        status: &OrderStatus,
+        report: &mut ExecutionReport,
+    ) -> Result<Result<(), String>, StoreError> {
+        record_status(
+            &*self.store,
+            &self.account,
+            status,
+            OrderState::Sent,
+            self.clock.now(),
+        )
+        .await?;
+        match status.state {
+            OrderState::Filled => {
+                report.filled += 1;
+                Ok(Ok(()))
+            }
+            OrderState::Rejected => {
+                report.rejected += 1;
+                Ok(Err(format!("order {} rejected", leg.client_order_id)))
+            }
+            other => Ok(Err(format!(
+                "order {} is {} (not filled); the next cycle settles it",
+                leg.client_order_id,
+                other.as_str()
+            ))),
+        }
+    }
+
+    /// The venue may or may not have the order: ask it by client id before doing anything else.
+    async fn settle_ambiguous(
+        &self,
+        plan: &Plan,
+        leg: &OrderLeg,
+        error: &VenueError,
+        report: &mut ExecutionReport,
+    ) -> Result<Result<(), String>, StoreError> {
+        tracing::warn!(account = %self.account, order = %leg.client_order_id, %error, "ambiguous order outcome; querying the venue");
+        match self
+            .venue
+            .order_by_client_id(&plan.symbol, &leg.client_order_id)
+            .await
+        {
+            Ok(Some(status)) => self.settle_status(leg, &status, report).await,
+            Ok(None) => {
+                // The venue has not seen it (yet). Leave it Unknown: the next cycle asks again
+                // before planning, and never re-sends this id.
+                self.mark(leg, OrderState::Unknown, None, Some(&error.to_string()))
+                    .await?;
+                Ok(Err(format!(
+                    "order {} outcome unknown: {error}",
+                    leg.client_order_id
+                )))
+            }
+            Err(query_error) => {
+                self.mark(
+                    leg,
+                    OrderState::Unknown,
+                    None,
+                    Some(&format!("{error}; query failed: {query_error}")),
+                )
+                .await?;
+                Ok(Err(format!(
+                    "order {} outcome unknown: {error}",
+                    leg.client_order_id
+                )))
+            }
+        }
+    }
+
+    async fn mark(
+        &self,
+        leg: &OrderLeg,
+        state: OrderState,
+        venue_order_id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .update_order(
+                &leg.client_order_id,
+                state,
+                venue_order_id,
+                Decimal::ZERO,
+                None,
+                Decimal::ZERO,
+                error,
+                self.clock.now(),
+            )
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Stores a venue's report on an order and, the first time it shows the order filled, the fill.
+/// `previous` is the state the store held before this report.
+pub async fn record_status(
+    store: &dyn Store,
+    account: &AccountName,
+    status: &OrderStatus,
+    previous: OrderState,
+    now: tradeengine_model::Timestamp,
+) -> Result<(), StoreError> {
+    store
+        .update_order(
+            &status.client_order_id,
+            status.state,
+            status.venue_order_id.as_deref(),
+            status.filled_qty,
+            status.avg_fill_price.map(|p| p.get()),
+            status.fee,
+            None,
+            now,
+        )
+        .await?;
+    let newly_done = status.state.is_terminal() && !previous.is_terminal();
+    if newly_done
+        && status.filled_qty > Decimal::ZERO
+        && let Some(price) = status.avg_fill_price
+    {
+        store
+            .record_fill(
+                account,
+                &Fill {
+                    client_order_id: status.client_order_id.clone(),
+                    venue_order_id: status.venue_order_id.clone(),
+                    symbol: status.symbol.clone(),
+                    side: status.side,
+                    qty: status.filled_qty,
+                    price,
+                    fee: status.fee,
+                    filled_at: status.updated_at,
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! One task per account. Each runs reconciliation cycles when a target changes and every
+//! drift-check interval, backs off after failures, and never shares a failure with another
+//! account (design.md §3, invariant 4).
+
+pub mod cycle;
+pub mod execute;
+pub mod recovery;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tokio_util::sync::CancellationToken;
+use tradeengine_model::{AccountName, Clock, Instrument, Symbol};
+use tradeengine_store::Store;
+use tradeengine_venues::Venue;
+
+use crate::plan_ids::PlanIds;
+use crate::state::{AccountView, SharedState};
+
+/// After orders went out, run again this soon to confirm the result from the venue.
+const FOLLOW_UP: Duration = Duration::from_millis(750);
+/// After a target change, wait this long for the rest of a burst before planning: signals that
+/// arrive together (a close and an open) are netted into one plan instead of two.
+const COALESCE: Duration = Duration::from_millis(10);
+/// Longest wait after repeated failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The worker of one account.
+#[derive(Debug)]
+pub struct AccountWorker {
+    pub name: AccountName,
+    pub venue: Arc<dyn Venue>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub state: SharedState,
+    pub plan_ids: Arc<PlanIds>,
+    instruments: BTreeMap<Symbol, Instrument>,
+    last_targets: BTreeMap<Symbol, Decimal>,
+}
+
+impl AccountWorker {
+    pub fn new(
+        name: AccountName,
+        venue: Arc<dyn Venue>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        state: SharedState,
+        plan_ids: Arc<PlanIds>,
+    ) -> Self {
+        Self {
+            name,
+            venue,
+            store,
+            clock,
+            state,
+            plan_ids,
+            instruments: BTreeMap::new(),
+            last_targets: BTreeMap::new(),
+        }
+    }
+
+    async fn update_view(&self, f: impl FnOnce(&mut AccountView)) {
+        let mut views = self.state.accounts.write().await;
+        f(views.entry(self.name.clone()).or_default());
+    }
+
+    /// Runs cycles until `shutdown`. The cycle in progress when shutdown fires is finished, so
+    /// no order is left between `Sent` and its result.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut targets = self.state.subscribe_targets();
+        let mut failures: u32 = 0;
+        let mut follow_up = false;
+        loop {
+            let interval =
+                Duration::from_secs(self.state.config().engine.drift_check_interval_secs.max(1));
+            let wait = if failures > 0 {
+                backoff(failures)
+            } else if follow_up {
+                FOLLOW_UP
+            } else {
+                interval
+            };
+            let woke_for_target = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(wait) => false,
+                changed = targets.changed(), if failures == 0 => changed.is_ok(),
+            };
+            if woke_for_target {
+                // Let a burst of signals land before planning (they often come together).
+                tokio::time::sleep(COALESCE).await;
+                targets.borrow_and_update();
+            }
+            let started = std::time::Instant::now();
+            let result = self.cycle().await;
+            crate::telemetry::cycle(
+                self.name.as_str(),
+                if result.is_ok() { "ok" } else { "error" },
+                started.elapsed(),
+            );
+            match result {
+                Ok(report) => {
+                    failures = 0;
+                    follow_up = report.sent > 0;
+                    for e in &report.symbol_errors {
+                        tracing::warn!(account = %self.name, error = %e, "symbol not reconciled this cycle");
+                    }
+                    if report.sent > 0 || report.rejected > 0 {
+                        tracing::info!(
+                            account = %self.name, value = %report.value, plans = report.plans,
+                            sent = report.sent, filled = report.filled, rejected = report.rejected, "cycle"
+                        );
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    follow_up = false;
+                    tracing::warn!(account = %self.name, error = %e, retry_in = ?backoff(failures), "cycle failed");
+                    let msg = e.to_string();
+                    self.update_view(|v| v.last_error = Some(msg)).await;
+                }
+            }
+        }
+    }
+}
+
+/// 1 s, 2 s, 4 s … capped at a minute.
+fn backoff(failures: u32) -> Duration {
+    let secs = 1u64 << failures.saturating_sub(1).min(6);
+    Duration::from_secs(secs).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(4), Duration::from_secs(8));
+        assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,264 @@
+//! RabbitMQ: exactly once across a crash, dead letters with reasons.
+
+use std::time::{Duration, Instant};
+
+use lapin::options::{
+    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::common::{self, base_total, reachable, runtime, stored_signals, unique, wait_for};
+
+const ADDR: &str = "127.0.0.1:5672";
+const URI: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+const SYMBOLS: [&str; 4] = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"];
+const N: usize = 10_000;
+const INVALID_EVERY: usize = 500;
+
+fn config_toml(queue: &str) -> String {
+    let mut t = format!(
+        r#"
+[engine]
+data_dir = "DATA"
+hot_reload = false
+[sources.rmq]
+type = "rabbitmq"
+min_confidence = 0
+allow_add = true
+[sources.rmq.settings]
+url = "amqp://127.0.0.1:5672/%2f"
+user = "guest"
+password_env = "TE_TEST_RABBIT_PASSWORD"
+queue = "{queue}"
+"#
+    );
+    for s in SYMBOLS {
+        t.push_str(&format!(
+            "[[symbols]]\nsymbol = \"{s}\"\nweights = {{ rmq = 1.0 }}\n"
+        ));
+    }
+    t
+}
+
+/// Message `i`: the message-id and body-hash key paths, and seed 004's NOTHING.
+fn message(i: usize) -> (Option<String>, Vec<u8>) {
+    let symbol = SYMBOLS[i % SYMBOLS.len()];
+    match i % 3 {
+        0 => (
+            Some(format!("m-{i}")),
+            json!({"symbol": symbol, "order": {"action": "open", "side": "buy", "size": "0.001",
+                   "unit": "base"}})
+            .to_string()
+            .into_bytes(),
+        ),
+        // No message id: the body hash is the key, so the bodies differ.
+        1 => (
+            None,
+            json!({"symbol": symbol, "order": {"action": "open", "side": "buy", "size": "0.001",
+                   "unit": "base"}, "tags": {"n": i}})
+            .to_string()
+            .into_bytes(),
+        ),
+        _ => (
+            Some(format!("m-{i}")),
+            json!({"symbol": symbol, "amount": "100", "take_profit": 3.2, "stop_loss": 1.9,
+                   "action": 3, "source": "trand"})
+            .to_string()
+            .into_bytes(),
+        ),
+    }
+}
+
+fn buys() -> usize {
+    (0..N).filter(|i| i % 3 != 2).count()
+}
+
+async fn publish_all(queue: &str) -> usize {
+    let conn = Connection::connect(URI, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ch.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    // Declared as seed 004's producer declares it: durable, classic, no arguments.
+    ch.queue_declare(
+        queue.into(),
+        QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let mut confirms = Vec::new();
+    let mut invalid = 0;
+    for i in 0..N {
+        let (id, body) = message(i);
+        let mut props = BasicProperties::default().with_delivery_mode(2);
+        if let Some(id) = id {
+            props = props.with_message_id(id.as_str().into());
+        }
+        confirms.push(
+            ch.basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                &body,
+                props,
+            )
+            .await
+            .unwrap(),
+        );
+        if i % INVALID_EVERY == 0 {
+            let bad: &[u8] = if invalid % 2 == 0 {
+                br#"{"symbol":"BTCUSDT","amount":"100","action":7,"source":"trand"}"#
+            } else {
+                b"\xff\xfe not json"
+            };
+            confirms.push(
+                ch.basic_publish(
+                    "".into(),
+                    queue.into(),
+                    BasicPublishOptions::default(),
+                    bad,
+                    BasicProperties::default().with_message_id(format!("bad-{i}").as_str().into()),
+                )
+                .await
+                .unwrap(),
+            );
+            invalid += 1;
+        }
+        if confirms.len() >= 512 {
+            for c in confirms.drain(..) {
+                assert!(c.await.unwrap().is_ack());
+            }
+        }
+    }
+    for c in confirms {
+        assert!(c.await.unwrap().is_ack());
+    }
+    let _ = conn.close(200, "done".into()).await;
+    invalid
+}
+
+#[test]
+fn rabbitmq_ten_thousand_signals_exactly_once_across_a_crash() {
+    if !reachable(ADDR, "RabbitMQ") {
+        return;
+    }
+    let queue = format!("t{}.signals", unique("r"));
+    let dead_queue = format!("{queue}.dead");
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::config(dir.path(), &config_toml(&queue));
+    let env = [("TE_TEST_RABBIT_PASSWORD".to_string(), "guest".to_string())];
+    let want_total = Decimal::new(i64::try_from(buys()).unwrap(), 3);
+    let started = Instant::now();
+
+    let rt = runtime();
+    let invalid = rt.block_on(publish_all(&queue));
+    eprintln!(
+        "published {N} + {invalid} invalid in {:?}",
+        started.elapsed()
+    );
+    let before_crash = rt.block_on(async {
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let engine = common::start_with_env(config.clone(), store, &env).await;
+        let took = wait_for(Duration::from_secs(60), || async {
+            base_total(&engine, "rmq").await >= Decimal::new(2, 0)
+        })
+        .await;
+        assert!(took, "the first engine took too little before the crash");
+        let total = base_total(&engine, "rmq").await;
+        drop(engine);
+        total
+    });
+    rt.shutdown_background();
+    eprintln!("crashed after {before_crash} of {want_total} base units");
+    assert!(
+        before_crash < want_total,
+        "the crash must come in the middle"
+    );
+
+    let rt = runtime();
+    rt.block_on(async {
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let engine = common::start_with_env(config.clone(), store.clone(), &env).await;
+        let done = wait_for(Duration::from_secs(90), || async {
+            stored_signals(&*store, "rmq").await >= N
+        })
+        .await;
+        assert!(done, "not every signal arrived");
+        // Anything still in flight settles; then the queue is empty and nothing counted twice.
+        let conn = Connection::connect(URI, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let drained = wait_for(Duration::from_secs(30), || async {
+            let q = ch
+                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                .await
+                .unwrap();
+            q.message_count() == 0
+        })
+        .await;
+        assert!(drained, "messages are left in the queue");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            base_total(&engine, "rmq").await,
+            want_total,
+            "each signal exactly once"
+        );
+        assert_eq!(
+            stored_signals(&*store, "rmq").await,
+            N,
+            "every signal stored once"
+        );
+        engine.shutdown().await;
+
+        // Dead letters: one per invalid message, each with its reason and original body.
+        let q = ch
+            .queue_declare(dead_queue.as_str().into(), passive, FieldTable::default())
+            .await
+            .unwrap();
+        assert_eq!(q.message_count(), u32::try_from(invalid).unwrap());
+        let mut reasons = Vec::new();
+        for _ in 0..2 {
+            let got = ch
+                .basic_get(dead_queue.as_str().into(), BasicGetOptions { no_ack: true })
+                .await
+                .unwrap()
+                .unwrap();
+            let headers = got.delivery.properties.headers().clone().unwrap();
+            let reason = match headers.inner().get("x-tradeengine-reason") {
+                Some(AMQPValue::LongString(s)) => String::from_utf8_lossy(s.as_bytes()).to_string(),
+                other => panic!("no reason header: {other:?}"),
+            };
+            reasons.push((reason, got.delivery.data.clone()));
+        }
+        assert!(reasons[0].0.contains("action"), "{:?}", reasons[0].0);
+        assert!(reasons[1].0.contains("not JSON"), "{:?}", reasons[1].0);
+        assert_eq!(
+            reasons[1].1,
+            b"\xff\xfe not json".to_vec(),
+            "the original body is kept"
+        );
+        assert!(store.verify_audit().await.unwrap().is_ok());
+        for q in [&queue, &dead_queue] {
+            let _ = ch
+                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                .await;
+        }
+        let _ = conn.close(200, "done".into()).await;
+    });
+    eprintln!("rabbitmq crash test took {:?}", started.elapsed());
+}

@@ -1,0 +1,192 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
+//! The kill switch: flatten closes every position and keeps it closed whatever the signals say;
+//! freeze sends nothing; both survive a restart; release lets trading resume; the kill file
+//! works without the store.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use tradeengine_engine::config::{Overrides, load_str};
+use tradeengine_engine::killswitch::{self, KILL_FILE, KillAction};
+use tradeengine_engine::{RunningEngine, StartOptions};
+use tradeengine_model::{
+    AccountName, Intent, Signal, SignalId, SourceId, Symbol, SystemClock, TargetIntent,
+};
+use tradeengine_store::Store;
+
+const CONFIG: &str = r#"
+[engine]
+drift_check_interval_secs = 1
+data_dir = "DATA"
+hot_reload = false
+[[accounts]]
+name = "paper"
+venue = "paper"
+[sources.ops]
+type = "rest"
+[[symbols]]
+symbol = "BTCUSDT"
+leverage = 2
+weights = { ops = 1.0 }
+"#;
+
+fn signal(n: u32, depth: Decimal) -> Signal {
+    let now = chrono::Utc::now();
+    let key = format!("k-{n}");
+    Signal {
+        id: SignalId::new(&key).unwrap(),
+        source: SourceId::new("ops").unwrap(),
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        intent: Intent::Target(TargetIntent {
+            depth,
+            leverage: None,
+            reference_price: None,
+        }),
+        emitted_at: None,
+        received_at: now,
+        idempotency_key: key,
+        raw: serde_json::json!({}),
+    }
+}
+
+async fn start(dir: &std::path::Path, store: Arc<dyn Store>) -> RunningEngine {
+    let config = load_str(
+        &CONFIG.replace("DATA", &dir.display().to_string()),
+        None,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    RunningEngine::start(
+        config,
+        store,
+        StartOptions {
+            clock: Arc::new(SystemClock),
+            live_confirmed: false,
+            config_path: None,
+            env_overrides: Default::default(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn size(engine: &RunningEngine) -> Decimal {
+    let account = AccountName::new("paper").unwrap();
+    let positions = engine.venues[&account].positions().await.unwrap();
+    positions.first().map(|p| p.size.get()).unwrap_or_default()
+}
+
+async fn wait_size(engine: &RunningEngine, want: impl Fn(Decimal) -> bool, what: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(15) {
+        if want(size(engine).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "timed out waiting for {what}; size is {}",
+        size(engine).await
+    );
+}
+
+async fn sent(engine: &RunningEngine) -> u64 {
+    let account = AccountName::new("paper").unwrap();
+    engine
+        .state
+        .accounts
+        .read()
+        .await
+        .get(&account)
+        .map(|v| v.orders_sent)
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flatten_freeze_restart_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let engine = start(dir.path(), store.clone()).await;
+
+    engine
+        .intake
+        .submit(signal(1, Decimal::new(5, 1)))
+        .await
+        .unwrap();
+    wait_size(&engine, |s| s > Decimal::ZERO, "a long position").await;
+
+    // Flatten: the position closes, and a new signal does not reopen it.
+    let clock = SystemClock;
+    killswitch::engage(
+        &*store,
+        &killswitch::new_switch(KillAction::Flatten, None, "test", &clock),
+    )
+    .await
+    .unwrap();
+    wait_size(&engine, |s| s.is_zero(), "flat after flatten").await;
+    engine
+        .intake
+        .submit(signal(2, Decimal::new(-5, 1)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        size(&engine).await.is_zero(),
+        "flatten must hold against new signals"
+    );
+    engine.shutdown().await;
+
+    // Restart: still engaged, nothing is sent.
+    let engine = start(dir.path(), store.clone()).await;
+    let before = sent(&engine).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(size(&engine).await.is_zero());
+    assert_eq!(
+        sent(&engine).await,
+        before,
+        "no order while the switch holds after restart"
+    );
+
+    // Freeze instead: releasing flatten and freezing leaves the (flat) position alone even
+    // though the target is short.
+    killswitch::engage(
+        &*store,
+        &killswitch::new_switch(KillAction::Freeze, None, "test", &clock),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(size(&engine).await.is_zero(), "freeze sends nothing");
+
+    // Release: the short target is carried out.
+    assert!(
+        killswitch::release(&*store, "test", chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    wait_size(&engine, |s| s < Decimal::ZERO, "short after release").await;
+
+    // The kill file freezes without the store: a new long target is not carried out.
+    std::fs::write(dir.path().join(KILL_FILE), "freeze").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let frozen_at = size(&engine).await;
+    engine
+        .intake
+        .submit(signal(3, Decimal::new(5, 1)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(size(&engine).await, frozen_at, "the kill file freezes");
+    std::fs::remove_file(dir.path().join(KILL_FILE)).unwrap();
+    wait_size(
+        &engine,
+        |s| s > Decimal::ZERO,
+        "long after the file is removed",
+    )
+    .await;
+
+    engine.shutdown().await;
+    assert!(store.verify_audit().await.unwrap().is_ok());
+}

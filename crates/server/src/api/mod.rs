@@ -1,0 +1,33 @@
+//! The REST API under `/api/v1`: read endpoints (read scope) and actions (control scope).
+
+pub mod auth;
+pub mod kill;
+pub mod read;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+/// Routes needing read scope.
+pub fn read_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/status", get(read::status))
+        .route("/api/v1/accounts", get(read::accounts))
+        .route("/api/v1/positions", get(read::positions))
+        .route("/api/v1/symbols", get(read::symbols))
+        .route("/api/v1/signals", get(read::signals))
+        .route("/api/v1/orders", get(read::orders))
+        .route("/api/v1/fills", get(read::fills))
+        .route("/api/v1/equity", get(read::equity))
+        .route("/api/v1/audit", get(read::audit))
+        .route_layer(from_fn_with_state(state, auth::require_read))
+}
+
+/// Routes needing control scope.
+pub fn control_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/kill", post(kill::engage).delete(kill::release))
+        .route_layer(from_fn_with_state(state, auth::require_control))
+}

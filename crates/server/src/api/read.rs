@@ -1,0 +1,261 @@
+//! Read-only API: what the engine knows now (status, accounts, the blend per symbol) and what it
+//! did (signals, orders, fills, equity, audit events), with filters and paging.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::extract::{Query, State};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tradeengine_model::{AccountName, OrderState, Position, Price, Symbol};
+use tradeengine_store::OrderFilter;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+fn account_param(raw: Option<&str>) -> Result<Option<AccountName>, ApiError> {
+    raw.map(AccountName::new)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+fn limit(raw: Option<i64>, default: i64) -> Result<i64, ApiError> {
+    match raw.unwrap_or(default) {
+        l if (1..=1000).contains(&l) => Ok(l),
+        l => Err(ApiError::BadRequest(format!(
+            "limit {l} must be between 1 and 1000"
+        ))),
+    }
+}
+
+fn offset(raw: Option<i64>) -> Result<i64, ApiError> {
+    match raw.unwrap_or(0) {
+        o if o >= 0 => Ok(o),
+        o => Err(ApiError::BadRequest(format!(
+            "offset {o} must not be negative"
+        ))),
+    }
+}
+
+/// `GET /api/v1/status`.
+pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
+    let config = app.engine.config();
+    let kill = app.engine.kill.read().await.clone();
+    let views = app.engine.accounts.read().await;
+    let accounts: BTreeMap<&AccountName, serde_json::Value> = views
+        .iter()
+        .map(|(n, v)| {
+            (
+                n,
+                serde_json::json!({
+                    "value": v.value, "reconciled": v.reconciled, "last_cycle_at": v.last_cycle_at,
+                    "last_error": v.last_error, "kill": v.kill, "state": v.state,
+                }),
+            )
+        })
+        .collect();
+    Json(serde_json::json!({
+        "mode": config.engine.mode.as_str(),
+        "started_at": app.started_at,
+        "kill_switch": kill,
+        "accounts": accounts,
+        "sources": config.sources.iter().map(|(n, s)| (n.clone(), s.kind.as_str())).collect::<BTreeMap<_, _>>(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountQuery {
+    account: Option<String>,
+}
+
+/// `GET /api/v1/accounts`: every account's last view.
+pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {
+    let views = app.engine.accounts.read().await.clone();
+    Json(serde_json::to_value(views).unwrap_or_default())
+}
+
+/// One account's position in one symbol, with the engine's target beside it.
+#[derive(Debug, Serialize)]
+pub struct PositionRow {
+    account: AccountName,
+    symbol: Symbol,
+    /// Signed size in base units as last read from the venue (0 when flat).
+    size: Decimal,
+    entry_price: Option<Price>,
+    leverage: Option<Decimal>,
+    margin_mode: Option<tradeengine_model::MarginMode>,
+    /// The engine's target in base units, when it has decided one.
+    target: Option<Decimal>,
+    /// target − size, base units.
+    drift: Option<Decimal>,
+}
+
+/// `GET /api/v1/positions[?account=]`: target vs actual; a symbol with a target but no position
+/// is listed flat.
+pub async fn positions(
+    State(app): State<AppState>,
+    Query(q): Query<AccountQuery>,
+) -> Result<Json<Vec<PositionRow>>, ApiError> {
+    let filter = account_param(q.account.as_deref())?;
+    let views = app.engine.accounts.read().await;
+    let mut rows = Vec::new();
+    for (name, view) in views.iter() {
+        if filter.as_ref().is_some_and(|f| f != name) {
+            continue;
+        }
+        let by_symbol: BTreeMap<_, &Position> = view
+            .positions
+            .iter()
+            .map(|p| (p.symbol.clone(), p))
+            .collect();
+        let mut symbols: BTreeSet<_> = by_symbol.keys().cloned().collect();
+        symbols.extend(view.targets.keys().cloned());
+        for symbol in symbols {
+            let p = by_symbol.get(&symbol);
+            let size = p.map(|p| p.size.get()).unwrap_or_default();
+            let target = view.targets.get(&symbol).copied();
+            rows.push(PositionRow {
+                account: name.clone(),
+                size,
+                entry_price: p.and_then(|p| p.entry_price),
+                leverage: p.map(|p| p.leverage),
+                margin_mode: p.map(|p| p.margin_mode),
+                drift: target.and_then(|t| t.checked_sub(size)),
+                target,
+                symbol,
+            });
+        }
+    }
+    Ok(Json(rows))
+}
+
+/// `GET /api/v1/symbols`: each symbol's blend broken down by source (depth, weight,
+/// contribution, staleness), with the blended depth and leverage.
+pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
+    let blends = app.engine.blends.read().await.clone();
+    let prices = app.engine.prices.read().await.clone();
+    let config = app.engine.config();
+    let rows: Vec<serde_json::Value> = config
+        .symbols
+        .iter()
+        .map(|s| {
+            let sym = Symbol::new(&s.symbol).ok();
+            let blend = sym.as_ref().and_then(|x| blends.get(x));
+            serde_json::json!({
+                "symbol": s.symbol,
+                "config_leverage": s.leverage,
+                "weights": s.weights,
+                "price": sym.as_ref().and_then(|x| prices.get(x)),
+                "blend": blend,
+            })
+        })
+        .collect();
+    Json(serde_json::Value::Array(rows))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// `GET /api/v1/signals?limit=&offset=`.
+pub async fn signals(
+    State(app): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Vec<tradeengine_model::Signal>>, ApiError> {
+    Ok(Json(
+        app.store
+            .recent_signals(limit(q.limit, 50)?, offset(q.offset)?)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrdersQuery {
+    account: Option<String>,
+    symbol: Option<String>,
+    state: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// `GET /api/v1/orders?account=&symbol=&state=&limit=&offset=`.
+pub async fn orders(
+    State(app): State<AppState>,
+    Query(q): Query<OrdersQuery>,
+) -> Result<Json<Vec<tradeengine_store::StoredOrder>>, ApiError> {
+    let filter = OrderFilter {
+        account: account_param(q.account.as_deref())?,
+        symbol: q
+            .symbol
+            .as_deref()
+            .map(Symbol::new)
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        state: match q.state.as_deref() {
+            Some(s) => Some(
+                OrderState::parse(s)
+                    .ok_or_else(|| ApiError::BadRequest(format!("unknown order state {s:?}")))?,
+            ),
+            None => None,
+        },
+        limit: Some(limit(q.limit, 50)?),
+        offset: Some(offset(q.offset)?),
+    };
+    Ok(Json(app.store.orders(&filter).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FillsQuery {
+    account: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/fills?account=&limit=`.
+pub async fn fills(
+    State(app): State<AppState>,
+    Query(q): Query<FillsQuery>,
+) -> Result<Json<Vec<tradeengine_model::Fill>>, ApiError> {
+    let account = account_param(q.account.as_deref())?;
+    Ok(Json(
+        app.store
+            .fills(account.as_ref(), limit(q.limit, 50)?)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EquityQuery {
+    account: String,
+    /// Hours of history (default 24).
+    hours: Option<i64>,
+}
+
+/// `GET /api/v1/equity?account=&hours=`: the equity curve.
+pub async fn equity(
+    State(app): State<AppState>,
+    Query(q): Query<EquityQuery>,
+) -> Result<Json<Vec<tradeengine_store::EquitySnapshot>>, ApiError> {
+    let account = AccountName::new(&q.account).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let hours = q.hours.unwrap_or(24).clamp(1, 24 * 365);
+    let since = app.intake.clock().now() - chrono::Duration::hours(hours);
+    Ok(Json(app.store.equity(&account, since).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/audit?after=&limit=`: audit events after a sequence number, oldest first.
+pub async fn audit(
+    State(app): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<tradeengine_store::AuditEvent>>, ApiError> {
+    let after = offset(q.after)?;
+    Ok(Json(
+        app.store.audit_events(after, limit(q.limit, 100)?).await?,
+    ))
+}

@@ -1,0 +1,85 @@
+//! `GET /metrics`: Prometheus text. Counters and histograms are recorded where things happen
+//! (`tradeengine_engine::telemetry`); the gauges below are set from the engine's shared state at
+//! scrape time, so they are never stale between cycles.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::AppState;
+
+/// Installs the process-wide Prometheus recorder (once, at the binary's edge) with latency
+/// buckets, and returns the handle `/metrics` renders.
+pub fn install() -> Result<PrometheusHandle, String> {
+    let seconds = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| e.to_string())
+}
+
+fn f(d: rust_decimal::Decimal) -> f64 {
+    d.to_f64().unwrap_or(f64::NAN)
+}
+
+/// Sets the state gauges. Money shown as f64 here is for charts only; nothing reads it back.
+async fn set_gauges(app: &AppState) {
+    let views = app.engine.accounts.read().await.clone();
+    let kill = app.engine.kill.read().await.clone();
+    metrics::gauge!("tradeengine_kill_switch_engaged").set(if kill.is_engaged() {
+        1.0
+    } else {
+        0.0
+    });
+    for (name, v) in &views {
+        let account = name.to_string();
+        if let Some(value) = v.value {
+            metrics::gauge!("tradeengine_account_equity", "account" => account.clone())
+                .set(f(value));
+        }
+        metrics::gauge!("tradeengine_account_reconciled", "account" => account.clone())
+            .set(if v.reconciled { 1.0 } else { 0.0 });
+        metrics::gauge!("tradeengine_account_frozen", "account" => account.clone())
+            .set(if v.kill.is_some() { 1.0 } else { 0.0 });
+        metrics::gauge!("tradeengine_account_cycle_failing", "account" => account.clone())
+            .set(if v.last_error.is_some() { 1.0 } else { 0.0 });
+        for p in &v.positions {
+            metrics::gauge!("tradeengine_position_size", "account" => account.clone(), "symbol" => p.symbol.to_string())
+                .set(f(p.size.get()));
+        }
+        for (symbol, target) in &v.targets {
+            let actual = v
+                .positions
+                .iter()
+                .find(|p| &p.symbol == symbol)
+                .map(|p| p.size.get())
+                .unwrap_or_default();
+            metrics::gauge!("tradeengine_target_size", "account" => account.clone(), "symbol" => symbol.to_string())
+                .set(f(*target));
+            metrics::gauge!("tradeengine_target_drift", "account" => account.clone(), "symbol" => symbol.to_string())
+                .set(f(*target - actual));
+        }
+    }
+}
+
+pub async fn render(State(app): State<AppState>) -> Response {
+    let Some(handle) = app.metrics.clone() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder not installed\n",
+        )
+            .into_response();
+    };
+    set_gauges(&app).await;
+    handle.run_upkeep();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}

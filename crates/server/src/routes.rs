@@ -1,0 +1,67 @@
+//! Every route: public probes and webhooks here, the REST API from [`crate::api`].
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use tradeengine_model::AccountName;
+
+use crate::AppState;
+
+mod trade_api;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(crate::metrics::render))
+        .route("/", get(dashboard))
+        .merge(crate::api::read_routes(state.clone()))
+        .merge(crate::api::control_routes(state))
+        .route(
+            "/webhook/{source}",
+            axum::routing::post(crate::webhook::tradingview),
+        )
+        .merge(trade_api::routes())
+}
+
+/// Alive: the process answers.
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Ready: the store answers and every enabled account has completed a reconciliation.
+async fn ready(State(app): State<AppState>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    let store_ok = app.store.get_state("engine.boot").await.is_ok();
+    let views = app.engine.accounts.read().await;
+    let config = app.engine.config();
+    let pending: Vec<&str> = config
+        .accounts
+        .iter()
+        .filter(|a| a.state != tradeengine_engine::config::AccountState::Disabled)
+        .filter(|a| {
+            AccountName::new(&a.name)
+                .ok()
+                .and_then(|n| views.get(&n).map(|v| !v.reconciled))
+                .unwrap_or(true)
+        })
+        .map(|a| a.name.as_str())
+        .collect();
+    let ready = store_ok && pending.is_empty();
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(
+            serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending}),
+        ),
+    )
+}
+
+/// The dashboard: one self-contained page (no asset from the internet); its data comes from the
+/// API with the token the operator enters.
+async fn dashboard() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../assets/dashboard.html"))
+}

@@ -1,0 +1,203 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
+//! TradingView webhooks through the real HTTP server: accepted alerts are durable before the 200;
+//! a wrong secret gets 401, is audited and never reaches a sleeve; unknown symbols get 422;
+//! repeats are duplicates; a flat that arrives late within a close/open pair is superseded.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tradeengine_engine::config::{Overrides, load_str};
+use tradeengine_engine::{RunningEngine, StartOptions};
+use tradeengine_model::{SourceId, Symbol, SystemClock};
+use tradeengine_server::AppState;
+use tradeengine_store::AuditKind;
+
+const SECRET: &str = "test-secret-not-real-0001";
+
+const CONFIG: &str = r#"
+[engine]
+drift_check_interval_secs = 3600
+data_dir = "DATA"
+hot_reload = false
+[[accounts]]
+name = "paper"
+venue = "paper"
+[sources.tradingview]
+type = "tradingview"
+[sources.tradingview.settings]
+secret_env = "TV_TEST_SECRET"
+[mapping.tradingview]
+"BINANCE:BTCUSDT.P" = "BTCUSDT"
+[[symbols]]
+symbol = "BTCUSDT"
+leverage = 2
+weights = { tradingview = 1.0 }
+"#;
+
+fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status: u16 = text[9..12].parse().unwrap();
+    let json = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    (status, json)
+}
+
+fn alert(direction: &str, size: &str, extra: &str) -> String {
+    format!(
+        r#"{{"secret":"{SECRET}","symbol":"BINANCE:BTCUSDT.P","direction":"{direction}","action":"buy","size":"{size}"{extra}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let config = load_str(
+        &CONFIG.replace("DATA", &dir.path().display().to_string()),
+        None,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    let mut env = BTreeMap::new();
+    env.insert("TV_TEST_SECRET".to_string(), SECRET.to_string());
+    let engine = RunningEngine::start(
+        config,
+        store.clone(),
+        StartOptions {
+            clock: Arc::new(SystemClock),
+            live_confirmed: false,
+            config_path: None,
+            env_overrides: env,
+        },
+    )
+    .await
+    .unwrap();
+    let stop = CancellationToken::new();
+    let app = AppState {
+        engine: engine.state.clone(),
+        intake: engine.intake.clone(),
+        store: store.clone(),
+        auth: Default::default(),
+        started_at: engine.started_at(),
+        metrics: None,
+    };
+    let (addr, server) =
+        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
+            .await
+            .unwrap();
+    let sleeve = |st: &tradeengine_engine::SharedState| {
+        let st = st.clone();
+        async move {
+            st.sleeves
+                .read()
+                .await
+                .get(&(
+                    SourceId::new("tradingview").unwrap(),
+                    Symbol::new("BTCUSDT").unwrap(),
+                ))
+                .map(|s| s.exposure)
+        }
+    };
+
+    // Accepted, mapped through [mapping.tradingview], and stored before the answer.
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        post(addr, "/webhook/tradingview", &alert("long", "40/100", ""))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "accepted");
+    assert_eq!(
+        store.recent_signals(10, 0).await.unwrap().len(),
+        1,
+        "durable before the 200"
+    );
+    assert!(sleeve(&engine.state).await.is_some());
+
+    // Wrong secret: 401, nothing stored, the refusal audited; the stored body holds no secret.
+    let wrong = alert("short", "100/100", "").replace(SECRET, "guess");
+    let (status, _) =
+        tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &wrong))
+            .await
+            .unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(store.recent_signals(10, 0).await.unwrap().len(), 1);
+    let events = store.audit_events(0, 1000).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == AuditKind::SignalRefused));
+    let all = serde_json::to_string(&events).unwrap();
+    assert!(
+        !all.contains(SECRET) && !all.contains("guess"),
+        "secrets never reach the audit trail"
+    );
+
+    // Unknown symbol: 422 with the reason.
+    let unknown = alert("long", "10/100", "").replace("BINANCE:BTCUSDT.P", "DOGEUSDT");
+    let (status, body) =
+        tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &unknown))
+            .await
+            .unwrap();
+    assert_eq!(status, 422, "{body}");
+
+    // Depth above the cap: 422.
+    let (status, _) = tokio::task::spawn_blocking(move || {
+        post(addr, "/webhook/tradingview", &alert("long", "300/100", ""))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 422);
+
+    // The same event id twice: the second is a duplicate.
+    let with_id = alert("long", "20/100", r#","event_id":"e-1""#);
+    let again = with_id.clone();
+    let (s1, _) = tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &with_id))
+        .await
+        .unwrap();
+    let (s2, b2) = tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &again))
+        .await
+        .unwrap();
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(b2["status"], "duplicate");
+
+    // Close/open pair with explicit sequence numbers, arriving out of order: the open (seq 2)
+    // lands first, the close (seq 1) a moment later is superseded and the sleeve stays open.
+    let open = alert("short", "30/100", r#","signal_seq":"2""#);
+    let close = alert("flat", "0/100", r#","signal_seq":"1""#);
+    let (_, b_open) =
+        tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &open))
+            .await
+            .unwrap();
+    assert_eq!(b_open["status"], "accepted");
+    let (_, b_close) =
+        tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &close))
+            .await
+            .unwrap();
+    assert_eq!(b_close["status"], "superseded", "{b_close}");
+    let exposure = format!("{:?}", sleeve(&engine.state).await);
+    assert!(exposure.contains("-0.3"), "the short stays: {exposure}");
+
+    // Unknown route source: 404.
+    let (status, _) = tokio::task::spawn_blocking(move || post(addr, "/webhook/nope", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+
+    stop.cancel();
+    let _ = server.await;
+    engine.shutdown().await;
+    assert!(store.verify_audit().await.unwrap().is_ok());
+}

@@ -1,0 +1,164 @@
+//! The [`Store`] trait: everything the engine persists.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use tradeengine_model::{
+    AccountName, ClientOrderId, Fill, OrderState, Plan, Position, Signal, Sleeve, Timestamp,
+};
+
+use crate::{
+    AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, OrderFilter,
+    SignalRecordOutcome, StoreError, StoredOrder, TargetRecord,
+};
+
+/// Durable state. Each method is one transaction: it either happens whole, with its audit
+/// event, or not at all.
+///
+/// Conventions of both implementations: times are kept to the millisecond (sub-millisecond parts
+/// are truncated); list calls refuse a negative limit or offset (`StoreError::Invalid`) and cap
+/// the limit at [`crate::MAX_PAGE`]; a unique key already taken is `StoreError::Conflict`.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Stores a signal and, when the signal changes one, the sleeve it moves to, with a
+    /// `SignalAccepted` (and `SleeveChanged`) audit event. A signal whose (source,
+    /// idempotency key) is already stored is a `Duplicate` and writes nothing: this is what
+    /// makes at-least-once delivery exactly-once into sleeves.
+    async fn record_signal(
+        &self,
+        signal: &Signal,
+        sleeve: Option<&Sleeve>,
+    ) -> Result<SignalRecordOutcome, StoreError>;
+
+    /// Stores many signals with their sleeves in **one** transaction (group commit: one fsync
+    /// for the batch instead of one per signal), all or nothing. See [`BatchOutcome`] for
+    /// duplicates. Each stored signal gets the same audit events as [`Store::record_signal`].
+    async fn record_signals(
+        &self,
+        batch: &[(Signal, Option<Sleeve>)],
+    ) -> Result<BatchOutcome, StoreError>;
+
+    /// Records a refused signal (bad auth, validation) for the audit trail only.
+    async fn record_refused_signal(
+        &self,
+        source: &str,
+        reason: &str,
+        raw: &serde_json::Value,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Newest signals first.
+    async fn recent_signals(&self, limit: i64, offset: i64) -> Result<Vec<Signal>, StoreError>;
+
+    /// Replaces a sleeve (after an exit or a staleness change), with a `SleeveChanged` event.
+    async fn put_sleeve(&self, sleeve: &Sleeve) -> Result<(), StoreError>;
+
+    /// Every sleeve, to rebuild the engine's state at start.
+    async fn sleeves(&self) -> Result<Vec<Sleeve>, StoreError>;
+
+    /// Records a new target for an account and symbol, with a `TargetChanged` event.
+    async fn record_target(&self, target: &TargetRecord) -> Result<(), StoreError>;
+
+    /// Latest target per symbol of one account.
+    async fn targets(&self, account: &AccountName) -> Result<Vec<TargetRecord>, StoreError>;
+
+    /// Stores a plan and every order leg in state `Intended`, with a `PlanCreated` event, before
+    /// any of them is sent (invariant 2). A plan id stored before is an error.
+    async fn record_plan(&self, plan: &Plan) -> Result<(), StoreError>;
+
+    /// Moves an order to `state`, with what the venue said. Refuses transitions the order state
+    /// machine forbids (`StoreError::Order`). Writes an `OrderStateChanged` event.
+    ///
+    /// `filled_qty` is cumulative: a negative value, one above the order's quantity or one below
+    /// the stored value (a stale report) is refused as `StoreError::Order`, as is a non-positive
+    /// `avg_fill_price`. `venue_order_id` and `avg_fill_price` left `None` keep the stored value;
+    /// `error` replaces it. A report that changes nothing writes nothing (no event) and returns
+    /// the stored order. An unknown client order id is `StoreError::NotFound`.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_order(
+        &self,
+        client_order_id: &ClientOrderId,
+        state: OrderState,
+        venue_order_id: Option<&str>,
+        filled_qty: Decimal,
+        avg_fill_price: Option<Decimal>,
+        fee: Decimal,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> Result<StoredOrder, StoreError>;
+
+    /// One order by client order id.
+    async fn order(
+        &self,
+        client_order_id: &ClientOrderId,
+    ) -> Result<Option<StoredOrder>, StoreError>;
+
+    /// Orders matching the filter, newest first.
+    async fn orders(&self, filter: &OrderFilter) -> Result<Vec<StoredOrder>, StoreError>;
+
+    /// Orders of an account not yet in a terminal state, oldest first: what a restart must settle
+    /// before planning anything new.
+    async fn unsettled_orders(&self, account: &AccountName)
+    -> Result<Vec<StoredOrder>, StoreError>;
+
+    /// Records an execution, with a `Fill` event. Idempotent: the same fill (client order id,
+    /// quantity, price, time) stored twice is kept once.
+    async fn record_fill(&self, account: &AccountName, fill: &Fill) -> Result<(), StoreError>;
+
+    /// Fills of an account, newest first.
+    async fn fills(
+        &self,
+        account: Option<&AccountName>,
+        limit: i64,
+    ) -> Result<Vec<Fill>, StoreError>;
+
+    /// Positions as read from the venue at `at`, replacing the previous snapshot of that
+    /// account, with a `Reconciled` event.
+    async fn record_positions(
+        &self,
+        account: &AccountName,
+        positions: &[Position],
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Latest position snapshot of an account (or every account when `None`).
+    async fn positions(
+        &self,
+        account: Option<&AccountName>,
+    ) -> Result<Vec<(AccountName, Position)>, StoreError>;
+
+    /// Appends an equity point. No audit event: it is a measurement, not a decision.
+    async fn record_equity(&self, snapshot: &EquitySnapshot) -> Result<(), StoreError>;
+
+    /// Equity points of an account since `since`, oldest first.
+    async fn equity(
+        &self,
+        account: &AccountName,
+        since: Timestamp,
+    ) -> Result<Vec<EquitySnapshot>, StoreError>;
+
+    /// Appends a free-standing audit event (kill switch, config change, start, stop).
+    async fn audit(
+        &self,
+        kind: AuditKind,
+        account: Option<&str>,
+        symbol: Option<&str>,
+        payload: serde_json::Value,
+        at: Timestamp,
+    ) -> Result<AuditEvent, StoreError>;
+
+    /// Audit events with `seq > after`, oldest first, at most `limit`.
+    async fn audit_events(&self, after: i64, limit: i64) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Walks the whole chain and reports the first event that does not verify.
+    async fn verify_audit(&self) -> Result<AuditVerification, StoreError>;
+
+    /// Small named state blobs (paper venue balances, kill switch, source cursors).
+    async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Writes a named state blob atomically (key: 1–200 bytes). No audit event; decisions behind
+    /// a blob (kill switch, config) are audited with [`Store::audit`].
+    async fn put_state(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError>;
+}

@@ -1,0 +1,150 @@
+use rust_decimal_macros::dec;
+use tradeengine_model::{MarginMode, Position, Quantity};
+use tradeengine_store::{AuditKind, EquitySnapshot, StoreError, TargetRecord};
+
+use crate::fixtures::{account, at, price, symbol};
+use crate::harness::Backend;
+
+fn target(acct: &str, sym: &str, depth: rust_decimal::Decimal, ms: i64) -> TargetRecord {
+    TargetRecord {
+        account: account(acct),
+        symbol: symbol(sym),
+        depth,
+        leverage: dec!(2.0),
+        quantity: dec!(0.0150),
+        decided_at: at(ms),
+    }
+}
+
+pub async fn latest_target_per_symbol(b: &Backend) {
+    let s = b.store.as_ref();
+    let old_btc = target("acct", "BTCUSDT", dec!(0.5), 1);
+    let eth = target("acct", "ETHUSDT", dec!(-0.25), 2);
+    let new_btc = target("acct", "BTCUSDT", dec!(0.75), 3);
+    let other = target("other", "BTCUSDT", dec!(1), 4);
+    for t in [&old_btc, &eth, &new_btc, &other] {
+        s.record_target(t).await.unwrap();
+    }
+    assert_eq!(
+        s.targets(&account("acct")).await.unwrap(),
+        vec![new_btc.clone(), eth]
+    );
+    assert_eq!(s.targets(&account("other")).await.unwrap(), vec![other]);
+    assert!(s.targets(&account("none")).await.unwrap().is_empty());
+    // History is kept, and each change is an event.
+    assert_eq!(b.raw.count("targets").await, 4);
+    let events = s.audit_events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert!(events.iter().all(|e| e.kind == AuditKind::TargetChanged));
+    assert_eq!(events[2].payload["depth"], "0.75");
+}
+
+fn position(sym: &str, size: rust_decimal::Decimal) -> Position {
+    Position {
+        symbol: symbol(sym),
+        size: Quantity::new(size),
+        entry_price: Some(price(dec!(100.25))),
+        leverage: dec!(5),
+        margin_mode: MarginMode::Isolated,
+    }
+}
+
+pub async fn positions_replace_the_previous_snapshot(b: &Backend) {
+    let s = b.store.as_ref();
+    let a = account("acct");
+    let first = vec![
+        position("BTCUSDT", dec!(0.010)),
+        position("ETHUSDT", dec!(-1.5)),
+    ];
+    s.record_positions(&a, &first, at(1)).await.unwrap();
+    s.record_positions(&account("zzz"), &[position("BTCUSDT", dec!(2))], at(1))
+        .await
+        .unwrap();
+
+    let mut flat = Position::flat(symbol("BTCUSDT"));
+    flat.leverage = dec!(3);
+    s.record_positions(&a, std::slice::from_ref(&flat), at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.positions(Some(&a)).await.unwrap(),
+        vec![(a.clone(), flat.clone())]
+    );
+    assert_eq!(
+        s.positions(None).await.unwrap(),
+        vec![
+            (a.clone(), flat),
+            (account("zzz"), position("BTCUSDT", dec!(2)))
+        ]
+    );
+
+    let err = s
+        .record_positions(
+            &a,
+            &[position("BTCUSDT", dec!(1)), position("BTCUSDT", dec!(2))],
+            at(3),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid { ref reason, .. } if reason.contains("twice")),
+        "{err}"
+    );
+    assert_eq!(s.positions(Some(&a)).await.unwrap().len(), 1);
+
+    // An empty read means the account is flat everywhere.
+    s.record_positions(&a, &[], at(4)).await.unwrap();
+    assert!(s.positions(Some(&a)).await.unwrap().is_empty());
+
+    let events = s.audit_events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert!(events.iter().all(|e| e.kind == AuditKind::Reconciled));
+    assert_eq!(events[0].payload["positions"][1]["size"], "-1.5");
+}
+
+pub async fn equity_since_a_time(b: &Backend) {
+    let s = b.store.as_ref();
+    let point = |acct: &str, v, ms| EquitySnapshot {
+        account: account(acct),
+        value: v,
+        unrealised_pnl: dec!(-1.25),
+        at: at(ms),
+    };
+    for p in [
+        point("acct", dec!(1000.00), 1),
+        point("acct", dec!(1010.50), 3),
+        point("other", dec!(5), 2),
+        point("acct", dec!(990), 2),
+    ] {
+        s.record_equity(&p).await.unwrap();
+    }
+    assert_eq!(
+        s.equity(&account("acct"), at(2)).await.unwrap(),
+        vec![point("acct", dec!(990), 2), point("acct", dec!(1010.50), 3)]
+    );
+    assert_eq!(s.equity(&account("acct"), at(0)).await.unwrap().len(), 3);
+    assert_eq!(
+        s.equity(&account("acct"), at(1)).await.unwrap()[0]
+            .value
+            .to_string(),
+        "1000.00"
+    );
+    // Measurements, not decisions: no audit events.
+    assert!(s.audit_events(0, 10).await.unwrap().is_empty());
+}
+
+pub async fn state_blobs(b: &Backend) {
+    let s = b.store.as_ref();
+    assert_eq!(s.get_state("paper/balances").await.unwrap(), None);
+    let v1 = serde_json::json!({ "USDT": "10000.00", "nested": { "b": 1, "a": [1, 2] } });
+    s.put_state("paper/balances", &v1).await.unwrap();
+    assert_eq!(s.get_state("paper/balances").await.unwrap(), Some(v1));
+    let v2 = serde_json::json!({ "USDT": "9990.10" });
+    s.put_state("paper/balances", &v2).await.unwrap();
+    assert_eq!(s.get_state("paper/balances").await.unwrap(), Some(v2));
+    assert!(matches!(
+        s.put_state("", &serde_json::json!(1)).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    assert_eq!(b.raw.count("state").await, 1);
+}

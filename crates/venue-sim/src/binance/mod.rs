@@ -1,0 +1,218 @@
+//! The Binance USDⓈ-M futures simulator: one-way mode, USDT perpetuals.
+//!
+//! Success bodies are the bare JSON objects; errors are `{code, msg}` with HTTP 400 (401 for
+//! key problems), as Binance does. Signed requests carry `X-MBX-APIKEY`, `timestamp`,
+//! optional `recvWindow` (default 5000, at most 60000) and `signature` = hex HMAC-SHA256 of the
+//! query string immediately followed by the form body, `signature` excluded. The timestamp must
+//! satisfy `timestamp < server + 1000` and `server − timestamp ≤ recvWindow` (else −1021).
+//! Every answer reports `X-MBX-USED-WEIGHT-1M`.
+
+pub mod orders;
+pub mod render;
+pub mod rest;
+pub mod ws;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::Shared;
+use crate::auth::verify_hex;
+use crate::book::Reject;
+use crate::form;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/fapi/v1/ping", get(rest::ping))
+        .route("/fapi/v1/time", get(rest::time))
+        .route("/fapi/v1/exchangeInfo", get(rest::exchange_info))
+        .route("/fapi/v1/premiumIndex", get(rest::premium_index))
+        .route("/fapi/v2/ticker/price", get(rest::ticker_price))
+        .route("/fapi/v1/klines", get(rest::klines))
+        .route("/fapi/v1/leverageBracket", get(rest::leverage_bracket))
+        .route(
+            "/fapi/v1/positionSide/dual",
+            get(rest::get_dual).post(rest::set_dual),
+        )
+        .route("/fapi/v3/account", get(rest::account))
+        .route("/fapi/v3/positionRisk", get(rest::position_risk))
+        .route("/fapi/v1/symbolConfig", get(rest::symbol_config))
+        .route("/fapi/v1/leverage", axum::routing::post(rest::set_leverage))
+        .route(
+            "/fapi/v1/marginType",
+            axum::routing::post(rest::set_margin_type),
+        )
+        .route(
+            "/fapi/v1/order",
+            axum::routing::post(orders::new_order)
+                .get(orders::query_order)
+                .delete(orders::cancel_order),
+        )
+        .route("/fapi/v1/openOrders", get(orders::open_orders))
+        .route(
+            "/fapi/v1/listenKey",
+            axum::routing::post(orders::listen_key_new)
+                .put(orders::listen_key_keep)
+                .delete(orders::listen_key_close),
+        )
+        .route("/ws/{listen_key}", get(ws::upgrade))
+        .with_state(shared)
+}
+
+/// A Binance error body.
+pub fn err(status: StatusCode, code: i64, msg: &str) -> Response {
+    (status, axum::Json(json!({"code": code, "msg": msg}))).into_response()
+}
+
+pub fn bad(code: i64, msg: &str) -> Response {
+    err(StatusCode::BAD_REQUEST, code, msg)
+}
+
+/// Binance's code for a refusal; `query` picks −2013 over −2011 for a missing order.
+pub fn reject(r: &Reject, query: bool) -> Response {
+    match r {
+        Reject::UnknownSymbol(_) => bad(-1121, "Invalid symbol."),
+        Reject::BadQty(m) => bad(
+            -1111,
+            &format!("Precision is over the maximum defined for this asset. ({m})"),
+        ),
+        Reject::QtyAboveMax(_) => bad(-4005, "Quantity greater than max quantity."),
+        Reject::BadPrice(_) => bad(-4014, "Price not increased by tick size."),
+        Reject::NotionalBelowMin { min, .. } => bad(
+            -4164,
+            &format!(
+                "Order's notional must be no smaller than {} (unless you choose reduce only).",
+                min.normalize()
+            ),
+        ),
+        Reject::DuplicateClientId(_) => bad(-4116, "ClientOrderId is duplicated."),
+        Reject::ReduceOnlyRefused(_) => bad(-2022, "ReduceOnly Order is rejected."),
+        Reject::InsufficientMargin(_) => bad(-2019, "Margin is insufficient."),
+        Reject::HedgeMode => bad(
+            -4061,
+            "Order's position side does not match user's setting.",
+        ),
+        Reject::OrderNotFound if query => bad(-2013, "Order does not exist."),
+        Reject::OrderNotFound => bad(-2011, "Unknown order sent."),
+        Reject::BadLeverage(m) => bad(-4028, &format!("Leverage is not valid ({m})")),
+        Reject::NotModified => bad(-4046, "No need to change margin type."),
+        Reject::PositionOpen => bad(
+            -4048,
+            "Margin type cannot be changed if there exists position.",
+        ),
+    }
+}
+
+/// Weight of each endpoint, as documented.
+pub fn weight(method: &str, path: &str, params: &BTreeMap<String, String>) -> u32 {
+    let with_symbol = params.contains_key("symbol");
+    match (method, path) {
+        ("POST", "/fapi/v1/order") => 0,
+        ("GET", "/fapi/v3/account" | "/fapi/v3/positionRisk" | "/fapi/v1/symbolConfig") => 5,
+        ("GET", "/fapi/v1/premiumIndex") if !with_symbol => 10,
+        ("GET", "/fapi/v1/openOrders") if !with_symbol => 40,
+        ("GET", "/fapi/v1/positionSide/dual") => 30,
+        _ => 1,
+    }
+}
+
+/// Adds the used-weight header (weight counted per minute of the venue's clock).
+pub fn with_weight(sh: &Shared, mut resp: Response, weight: u32) -> Response {
+    let minute = sh.now_ms().div_euclid(60_000);
+    let used = {
+        let mut w = sh.weight.lock().unwrap_or_else(|p| p.into_inner());
+        if w.0 != minute {
+            *w = (minute, 0);
+        }
+        w.1 += u64::from(weight);
+        w.1
+    };
+    if let Ok(v) = HeaderValue::from_str(&used.to_string()) {
+        resp.headers_mut().insert("X-MBX-USED-WEIGHT-1M", v);
+    }
+    resp
+}
+
+/// Checks the key and, for signed requests, the timestamp window and signature; returns every
+/// parameter (query and body together).
+pub fn authenticate(
+    sh: &Shared,
+    headers: &HeaderMap,
+    query: &str,
+    body: &str,
+    signed: bool,
+) -> Result<BTreeMap<String, String>, Response> {
+    let key = headers
+        .get("x-mbx-apikey")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if key.is_empty() {
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            -2014,
+            "API-key format invalid.",
+        ));
+    }
+    if key != sh.options.api_key {
+        return Err(err(
+            StatusCode::UNAUTHORIZED,
+            -2015,
+            "Invalid API-key, IP, or permissions for action.",
+        ));
+    }
+    let mut params = form::parse(query);
+    params.extend(form::parse(body));
+    if !signed {
+        return Ok(params);
+    }
+    // The signed text is everything sent before `&signature=`, query then body.
+    let (signed_text, signature) = match (
+        query.rsplit_once("signature="),
+        body.rsplit_once("signature="),
+    ) {
+        (Some((q, sig)), _) => (
+            format!("{}{body}", q.trim_end_matches('&')),
+            sig.to_string(),
+        ),
+        (None, Some((b, sig))) => (
+            format!("{query}{}", b.trim_end_matches('&')),
+            sig.to_string(),
+        ),
+        (None, None) => {
+            return Err(bad(
+                -1102,
+                "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
+            ));
+        }
+    };
+    let Some(ts) = params.get("timestamp").and_then(|t| t.parse::<i64>().ok()) else {
+        return Err(bad(
+            -1102,
+            "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+        ));
+    };
+    let recv: i64 = params
+        .get("recvWindow")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5000);
+    if !(1..=60_000).contains(&recv) {
+        return Err(bad(-1131, "recvWindow must be less than 60000"));
+    }
+    let now = sh.now_ms();
+    if ts >= now + 1000 || now - ts > recv {
+        return Err(bad(
+            -1021,
+            "Timestamp for this request is outside of the recvWindow.",
+        ));
+    }
+    if !verify_hex(&sh.options.api_secret, signed_text.as_bytes(), &signature) {
+        return Err(bad(-1022, "Signature for this request is not valid."));
+    }
+    params.remove("signature");
+    Ok(params)
+}

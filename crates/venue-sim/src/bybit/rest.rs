@@ -1,0 +1,495 @@
+//! Bybit v5 REST handlers (spec/exchanges.md §3.2).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tradeengine_model::{MarginMode, Side};
+
+use super::{authenticate, err, ok, reject, render};
+use crate::Shared;
+use crate::book::{NewOrder, OrderType, Reject, SimOrder};
+use crate::form;
+
+type Sh = State<Arc<Shared>>;
+
+fn s(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+fn query(raw: &Option<String>) -> BTreeMap<String, String> {
+    form::parse(raw.as_deref().unwrap_or_default())
+}
+
+/// Authenticates a GET (signature over the raw query) and parses its parameters.
+fn private_get(
+    sh: &Shared,
+    headers: &HeaderMap,
+    raw: &Option<String>,
+) -> Result<BTreeMap<String, String>, Response> {
+    authenticate(sh, headers, raw.as_deref().unwrap_or_default())?;
+    let q = query(raw);
+    check_category(sh, q.get("category").map(String::as_str))?;
+    Ok(q)
+}
+
+/// Authenticates a POST (signature over the raw body) and parses its JSON.
+fn private_post(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+    let text = std::str::from_utf8(body).map_err(|_| err(sh, 10001, "body is not UTF-8"))?;
+    authenticate(sh, headers, text)?;
+    serde_json::from_str(text).map_err(|_| err(sh, 10001, "params error: body is not JSON"))
+}
+
+fn check_category(sh: &Shared, category: Option<&str>) -> Result<(), Response> {
+    match category {
+        None | Some("linear") => Ok(()),
+        Some(other) => Err(err(
+            sh,
+            10001,
+            &format!("params error: category {other} not supported by the simulator"),
+        )),
+    }
+}
+
+fn field<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn paginate<T: Clone>(
+    items: &[T],
+    q: &BTreeMap<String, String>,
+    default_limit: usize,
+    max: usize,
+) -> (Vec<T>, String) {
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(default_limit)
+        .clamp(1, max);
+    let start = q
+        .get("cursor")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let page: Vec<T> = items.iter().skip(start).take(limit).cloned().collect();
+    let next = if start + page.len() < items.len() {
+        (start + page.len()).to_string()
+    } else {
+        String::new()
+    };
+    (page, next)
+}
+
+pub async fn time(State(sh): Sh) -> Response {
+    let now = sh.now_ms();
+    ok(
+        &sh,
+        json!({"timeSecond": (now / 1000).to_string(), "timeNano": (i128::from(now) * 1_000_000).to_string()}),
+    )
+}
+
+pub async fn instruments(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
+    let q = query(&raw);
+    if let Err(r) = check_category(&sh, q.get("category").map(String::as_str)) {
+        return r;
+    }
+    let rows: Vec<Value> = sh
+        .exchange()
+        .instruments()
+        .filter(|i| q.get("symbol").is_none_or(|s| *s == i.symbol))
+        .map(|i| {
+            json!({
+                "symbol": i.symbol, "contractType": "LinearPerpetual", "status": "Trading",
+                "baseCoin": i.symbol.trim_end_matches("USDT"), "quoteCoin": "USDT", "settleCoin": "USDT",
+                "priceScale": i.tick_size.scale().to_string(),
+                "leverageFilter": {"minLeverage": "1", "maxLeverage": s(i.max_leverage), "leverageStep": "0.01"},
+                "priceFilter": {"minPrice": s(i.tick_size), "maxPrice": "1999999.8", "tickSize": s(i.tick_size)},
+                "lotSizeFilter": {"maxOrderQty": s(i.max_qty), "minOrderQty": s(i.min_qty), "qtyStep": s(i.qty_step),
+                    "postOnlyMaxOrderQty": s(i.max_qty), "maxMktOrderQty": s(i.max_market_qty), "minNotionalValue": s(i.min_notional)},
+                "fundingInterval": 480,
+            })
+        })
+        .collect();
+    let (page, next) = paginate(&rows, &q, 500, 1000);
+    ok(
+        &sh,
+        json!({"category": "linear", "list": page, "nextPageCursor": next}),
+    )
+}
+
+pub async fn tickers(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
+    let q = query(&raw);
+    let ex = sh.exchange();
+    let list: Vec<Value> = ex
+        .prices()
+        .iter()
+        .filter(|(sym, _)| q.get("symbol").is_none_or(|s| s == *sym))
+        .map(|(sym, p)| json!({"symbol": sym, "lastPrice": s(*p), "markPrice": s(*p), "indexPrice": s(*p), "bid1Price": s(*p), "ask1Price": s(*p), "fundingRate": "0.0001"}))
+        .collect();
+    drop(ex);
+    if list.is_empty() && q.contains_key("symbol") {
+        return err(&sh, 10001, "params error: symbol invalid");
+    }
+    ok(&sh, json!({"category": "linear", "list": list}))
+}
+
+/// Flat candles at the current price, newest first: enough for a paper account's warm-up.
+pub async fn klines(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
+    let q = query(&raw);
+    let symbol = q.get("symbol").cloned().unwrap_or_default();
+    let Some(price) = sh.exchange().price(&symbol) else {
+        return err(&sh, 10001, "params error: symbol invalid");
+    };
+    let minutes: i64 = q
+        .get("interval")
+        .and_then(|i| i.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let limit: i64 = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(200)
+        .clamp(1, 1000);
+    let step = minutes * 60_000;
+    let last = sh.now_ms() / step * step;
+    let p = s(price);
+    let list: Vec<Value> = (0..limit)
+        .map(|k| json!([(last - k * step).to_string(), p, p, p, p, "0", "0"]))
+        .collect();
+    ok(
+        &sh,
+        json!({"category": "linear", "symbol": symbol, "list": list}),
+    )
+}
+
+pub async fn wallet(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    if let Err(r) = authenticate(&sh, &headers, raw.as_deref().unwrap_or_default()) {
+        return r;
+    }
+    let ex = sh.exchange();
+    let (wallet, equity, im) = (ex.wallet(), ex.equity(), ex.initial_margin());
+    drop(ex);
+    let upl = equity - wallet;
+    ok(
+        &sh,
+        json!({"list": [{
+            "accountType": "UNIFIED", "totalEquity": s(equity), "totalWalletBalance": s(wallet), "totalMarginBalance": s(equity),
+            "totalAvailableBalance": s(equity - im), "totalPerpUPL": s(upl), "totalInitialMargin": s(im), "totalMaintenanceMargin": s(im / Decimal::from(2)),
+            "coin": [{"coin": "USDT", "equity": s(equity), "usdValue": s(equity), "walletBalance": s(wallet), "unrealisedPnl": s(upl), "totalPositionIM": s(im), "cumRealisedPnl": "0"}],
+        }]}),
+    )
+}
+
+pub async fn account_info(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    if let Err(r) = authenticate(&sh, &headers, raw.as_deref().unwrap_or_default()) {
+        return r;
+    }
+    let mode = match sh.exchange().account_margin() {
+        MarginMode::Cross => "REGULAR_MARGIN",
+        MarginMode::Isolated => "ISOLATED_MARGIN",
+    };
+    ok(
+        &sh,
+        json!({"marginMode": mode, "unifiedMarginStatus": 5, "isMasterTrader": false, "spotHedgingStatus": "OFF", "updatedTime": sh.now_ms().to_string()}),
+    )
+}
+
+pub async fn set_margin_mode(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match private_post(&sh, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mode = match field(&v, "setMarginMode") {
+        "REGULAR_MARGIN" => MarginMode::Cross,
+        "ISOLATED_MARGIN" => MarginMode::Isolated,
+        other => return err(&sh, 10001, &format!("params error: setMarginMode {other}")),
+    };
+    match sh.exchange().set_account_margin(mode) {
+        Ok(()) => ok(&sh, json!({"reasons": []})),
+        Err(Reject::NotModified) => err(&sh, 110026, "Cross/isolated margin mode is not modified"),
+        Err(r) => reject(&sh, &r),
+    }
+}
+
+pub async fn positions(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let q = match private_get(&sh, &headers, &raw) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    if !q.contains_key("symbol") && !q.contains_key("settleCoin") {
+        return err(&sh, 10001, "params error: symbol or settleCoin is required");
+    }
+    let now = sh.now_ms();
+    let ex = sh.exchange();
+    let rows: Vec<Value> = if ex.hedge_mode {
+        ex.instruments()
+            .filter(|i| q.get("symbol").is_none_or(|s| *s == i.symbol))
+            .flat_map(|i| {
+                [
+                    render::position(&ex, &i.symbol, 1, now),
+                    render::position(&ex, &i.symbol, 2, now),
+                ]
+            })
+            .collect()
+    } else if let Some(sym) = q.get("symbol") {
+        if ex.instrument(sym).is_none() {
+            drop(ex);
+            return err(&sh, 10001, "params error: symbol invalid");
+        }
+        vec![render::position(&ex, sym, 0, now)]
+    } else {
+        ex.positions()
+            .iter()
+            .filter(|(_, p)| !p.size.is_zero())
+            .map(|(sym, _)| render::position(&ex, sym, 0, now))
+            .collect()
+    };
+    drop(ex);
+    let (page, next) = paginate(&rows, &q, 20, 200);
+    ok(
+        &sh,
+        json!({"category": "linear", "list": page, "nextPageCursor": next}),
+    )
+}
+
+pub async fn set_leverage(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match private_post(&sh, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (buy, sell) = (field(&v, "buyLeverage"), field(&v, "sellLeverage"));
+    if buy != sell {
+        return err(
+            &sh,
+            10001,
+            "buyLeverage must equal sellLeverage in one-way mode",
+        );
+    }
+    let Ok(lev) = buy.parse::<Decimal>() else {
+        return err(&sh, 10001, "params error: buyLeverage");
+    };
+    match sh.exchange().set_leverage(field(&v, "symbol"), lev) {
+        Ok(()) => ok(&sh, json!({})),
+        Err(r) => reject(&sh, &r),
+    }
+}
+
+pub async fn switch_mode(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match private_post(&sh, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let hedge = match v.get("mode").and_then(Value::as_i64) {
+        Some(0) => false,
+        Some(3) => true,
+        _ => return err(&sh, 10001, "params error: mode must be 0 or 3"),
+    };
+    let mut ex = sh.exchange();
+    if ex.hedge_mode == hedge {
+        drop(ex);
+        return err(&sh, 110025, "Position mode is not modified");
+    }
+    if ex.positions().values().any(|p| !p.size.is_zero()) || !ex.open_orders(None).is_empty() {
+        drop(ex);
+        return err(
+            &sh,
+            110024,
+            "You have an existing position, so position mode cannot be switched",
+        );
+    }
+    ex.hedge_mode = hedge;
+    drop(ex);
+    ok(&sh, json!({}))
+}
+
+/// Bybit's per-UID order limit over a rolling second: `Err` when exceeded, else the headers.
+fn order_budget(sh: &Shared) -> Result<[(&'static str, String); 3], Response> {
+    let limit = sh.options.order_rate_limit.max(1);
+    let now = sh.now_ms();
+    let mut times = sh.order_times.lock().unwrap_or_else(|p| p.into_inner());
+    while times.front().is_some_and(|t| *t <= now - 1000) {
+        times.pop_front();
+    }
+    let reset = times.front().map_or(now + 1000, |t| t + 1000);
+    if times.len() >= limit as usize {
+        drop(times);
+        return Err(rate_limited_at(sh, reset));
+    }
+    times.push_back(now);
+    let remaining = limit as usize - times.len();
+    Ok([
+        ("X-Bapi-Limit", limit.to_string()),
+        ("X-Bapi-Limit-Status", remaining.to_string()),
+        ("X-Bapi-Limit-Reset-Timestamp", reset.to_string()),
+    ])
+}
+
+fn with_headers(mut r: Response, headers: [(&'static str, String); 3]) -> Response {
+    for (k, v) in headers {
+        if let Ok(val) = HeaderValue::from_str(&v) {
+            r.headers_mut().insert(k, val);
+        }
+    }
+    r
+}
+
+fn rate_limited_at(sh: &Shared, reset_ms: i64) -> Response {
+    let r = err(sh, 10006, "Too many visits!");
+    with_headers(
+        r,
+        [
+            ("X-Bapi-Limit", sh.options.order_rate_limit.to_string()),
+            ("X-Bapi-Limit-Status", "0".to_string()),
+            ("X-Bapi-Limit-Reset-Timestamp", reset_ms.to_string()),
+        ],
+    )
+}
+
+/// The rate-limit fault: retCode 10006 with the window's reset `retry_after` from now.
+pub fn rate_limited(sh: &Shared, retry_after: Duration) -> Response {
+    let reset = sh.now_ms() + i64::try_from(retry_after.as_millis()).unwrap_or(60_000);
+    rate_limited_at(sh, reset)
+}
+
+fn parse_new_order(v: &Value) -> Result<NewOrder, String> {
+    let side = match field(v, "side") {
+        "Buy" => Side::Buy,
+        "Sell" => Side::Sell,
+        other => return Err(format!("side {other:?}")),
+    };
+    let order_type = match field(v, "orderType") {
+        "Market" => OrderType::Market,
+        "Limit" => OrderType::Limit,
+        other => return Err(format!("orderType {other:?}")),
+    };
+    let qty: Decimal = field(v, "qty").parse().map_err(|_| "qty".to_string())?;
+    let price = match (order_type, field(v, "price")) {
+        (OrderType::Limit, p) => Some(p.parse::<Decimal>().map_err(|_| "price".to_string())?),
+        (OrderType::Market, _) => None,
+    };
+    let link = field(v, "orderLinkId");
+    if link.len() > 36
+        || !link
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err("orderLinkId".into());
+    }
+    if v.get("positionIdx").and_then(Value::as_i64).unwrap_or(0) != 0 {
+        return Err("positionIdx (one-way mode needs 0)".into());
+    }
+    Ok(NewOrder {
+        symbol: field(v, "symbol").to_string(),
+        side,
+        order_type,
+        qty,
+        price,
+        client_id: link.to_string(),
+        reduce_only: v
+            .get("reduceOnly")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+pub async fn create_order(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match private_post(&sh, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_category(&sh, Some(field(&v, "category"))) {
+        return r;
+    }
+    let budget = match order_budget(&sh) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let req = match parse_new_order(&v) {
+        Ok(r) => r,
+        Err(what) => {
+            return with_headers(err(&sh, 10001, &format!("params error: {what}")), budget);
+        }
+    };
+    let now = sh.now_ms();
+    let partial = sh.faults.take_partial();
+    let mut ex = sh.exchange();
+    ex.partial_next = partial;
+    let placed = ex.place(req, now);
+    ex.partial_next = None;
+    drop(ex);
+    let r = match placed {
+        Ok(o) => ok(
+            &sh,
+            json!({"orderId": o.order_id.to_string(), "orderLinkId": o.client_id}),
+        ),
+        Err(r) => reject(&sh, &r),
+    };
+    with_headers(r, budget)
+}
+
+pub async fn cancel_order(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match private_post(&sh, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let budget = match order_budget(&sh) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let link = Some(field(&v, "orderLinkId")).filter(|l| !l.is_empty());
+    let id = field(&v, "orderId").parse::<u64>().ok();
+    let now = sh.now_ms();
+    let r = match sh.exchange().cancel(field(&v, "symbol"), link, id, now) {
+        Ok(o) => ok(
+            &sh,
+            json!({"orderId": o.order_id.to_string(), "orderLinkId": o.client_id}),
+        ),
+        Err(r) => reject(&sh, &r),
+    };
+    with_headers(r, budget)
+}
+
+fn order_list(sh: &Shared, q: &BTreeMap<String, String>, open: bool) -> Response {
+    let link = q.get("orderLinkId").map(String::as_str);
+    let id = q.get("orderId").and_then(|i| i.parse::<u64>().ok());
+    let symbol = q.get("symbol").map(String::as_str);
+    let ex = sh.exchange();
+    let rows: Vec<SimOrder> = ex
+        .orders()
+        .iter()
+        .rev()
+        .filter(|o| o.status.is_open() == open)
+        .filter(|o| symbol.is_none_or(|s| s == o.symbol))
+        .filter(|o| link.is_none_or(|l| l == o.client_id))
+        .filter(|o| id.is_none_or(|i| i == o.order_id))
+        .cloned()
+        .collect();
+    drop(ex);
+    let (page, next) = paginate(&rows, q, 20, 50);
+    let list: Vec<Value> = page.iter().map(render::order).collect();
+    ok(
+        sh,
+        json!({"category": "linear", "list": list, "nextPageCursor": next}),
+    )
+}
+
+/// Open orders (the default `openOnly=0` view).
+pub async fn realtime(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    match private_get(&sh, &headers, &raw) {
+        Ok(q) => order_list(&sh, &q, true),
+        Err(r) => r,
+    }
+}
+
+/// Finished orders.
+pub async fn history(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    match private_get(&sh, &headers, &raw) {
+        Ok(q) => order_list(&sh, &q, false),
+        Err(r) => r,
+    }
+}

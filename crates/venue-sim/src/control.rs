@@ -1,0 +1,190 @@
+//! What a test controls and observes: scripted faults, clock skew, and request counters.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use tokio::sync::watch;
+
+/// One misbehaviour, applied to requests whose path matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this HTTP status (a 5xx) without doing anything.
+    Status(u16),
+    /// The venue's own rate-limit answer, without doing anything: Binance HTTP 429 with
+    /// `Retry-After` and `X-MBX-USED-WEIGHT-1M`; Bybit `retCode` 10006 with
+    /// `X-Bapi-Limit-Status: 0` and `X-Bapi-Limit-Reset-Timestamp`.
+    RateLimit { retry_after: Duration },
+    /// Do the request (the order is accepted), then answer only after `hold` — longer than the
+    /// client waits, so the client sees a timeout after the venue acted.
+    TimeoutAfterAccept { hold: Duration },
+    /// Do the request, then close the connection without answering.
+    DropAfterAccept,
+    /// Close the connection without doing the request.
+    DropBeforeAccept,
+    /// Wait this long before handling the request (on top of the simulator's latency).
+    Delay(Duration),
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    path: String,
+    remaining: u32,
+    fault: Fault,
+}
+
+/// Faults on demand. Each injected fault hits the next `times` requests whose path equals
+/// `path` (`"*"` matches every path), then expires.
+#[derive(Debug)]
+pub struct Faults {
+    rules: Mutex<Vec<Rule>>,
+    skew_ms: AtomicI64,
+    partial_next: Mutex<Option<Decimal>>,
+    stream_epoch: watch::Sender<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            rules: Mutex::new(Vec::new()),
+            skew_ms: AtomicI64::new(0),
+            partial_next: Mutex::new(None),
+            stream_epoch: watch::channel(0).0,
+        }
+    }
+}
+
+impl Faults {
+    pub fn inject(&self, path: &str, times: u32, fault: Fault) {
+        self.rules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Rule {
+                path: path.to_string(),
+                remaining: times,
+                fault,
+            });
+    }
+
+    /// Removes every pending fault (skew and partial fills included).
+    pub fn clear(&self) {
+        self.rules.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.skew_ms.store(0, Ordering::Relaxed);
+        *self.partial_next.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Faults not yet used up.
+    pub fn pending(&self) -> u32 {
+        self.rules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|r| r.remaining)
+            .sum()
+    }
+
+    /// Moves the simulator's clock by `ms` (positive: the venue is ahead of us).
+    pub fn set_clock_skew_ms(&self, ms: i64) {
+        self.skew_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub fn clock_skew_ms(&self) -> i64 {
+        self.skew_ms.load(Ordering::Relaxed)
+    }
+
+    /// The next market order fills only `fraction` of its quantity (at least one step); the
+    /// rest is cancelled.
+    pub fn partial_fill_next(&self, fraction: Decimal) {
+        *self.partial_next.lock().unwrap_or_else(|p| p.into_inner()) = Some(fraction);
+    }
+
+    pub(crate) fn take_partial(&self) -> Option<Decimal> {
+        self.partial_next
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
+    /// Closes every private stream connection now (they may reconnect).
+    pub fn drop_streams(&self) {
+        self.stream_epoch.send_modify(|e| *e += 1);
+    }
+
+    pub(crate) fn stream_epoch(&self) -> watch::Receiver<u64> {
+        self.stream_epoch.subscribe()
+    }
+
+    /// The faults that apply to one request to `path`, each used once.
+    pub(crate) fn take(&self, path: &str) -> Vec<Fault> {
+        let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hit = Vec::new();
+        for r in rules.iter_mut() {
+            if r.remaining > 0 && (r.path == "*" || r.path == path) {
+                r.remaining -= 1;
+                hit.push(r.fault.clone());
+            }
+        }
+        rules.retain(|r| r.remaining > 0);
+        hit
+    }
+}
+
+/// Requests seen, per `METHOD /path`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    by_endpoint: Mutex<BTreeMap<String, u64>>,
+    total: AtomicU64,
+    stream_connections: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn hit(&self, key: String) {
+        self.total.fetch_add(1, Ordering::Relaxed);
+        *self
+            .by_endpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert(0) += 1;
+    }
+
+    pub(crate) fn stream_connected(&self) {
+        self.stream_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.by_endpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Requests to one endpoint, e.g. `("POST", "/v5/order/create")`.
+    pub fn get(&self, method: &str, path: &str) -> u64 {
+        self.by_endpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&format!("{method} {path}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Private stream connections accepted so far.
+    pub fn stream_connections(&self) -> u64 {
+        self.stream_connections.load(Ordering::Relaxed)
+    }
+
+    pub fn reset(&self) {
+        self.by_endpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.total.store(0, Ordering::Relaxed);
+    }
+}

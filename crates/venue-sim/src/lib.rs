@@ -1,0 +1,244 @@
+//! Local simulators of Bybit v5 (linear) and Binance USDⓈ-M futures, speaking each venue's real
+//! REST paths, parameters, envelopes, signatures and error codes, and its private stream — so the
+//! adapters in `tradeengine-venues` can be proven without a network.
+//!
+//! A simulator verifies signatures, timestamps and receive windows and refuses bad ones with the
+//! venue's own codes; keeps instruments, the USDT balance, one-way positions, leverage and margin
+//! mode ([`book`]); fills market orders at the price the test sets, rests limit orders, enforces
+//! reduce-only, minimum quantity and notional and client-id uniqueness; and pushes order and
+//! position events on its private stream. Faults are scripted per test ([`Fault`]): latency, 5xx,
+//! rate limits with the venue's headers, a timeout after the order was accepted, dropped
+//! connections, partial fills, clock skew.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tradeengine_venue_sim::SimError> {
+//! use tradeengine_venue_sim::{serve, SimOptions, SimVenue};
+//! let sim = serve(SimVenue::Bybit, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()), SimOptions::new(SimVenue::Bybit)).await?;
+//! println!("Bybit simulator on {}", sim.base_url());
+//! # Ok(()) }
+//! ```
+
+// Handlers return a ready `Response` as their early-exit error: it is what the client gets, and
+// the simulator is a test tool, not a hot path.
+#![allow(clippy::result_large_err)]
+
+pub mod auth;
+pub mod binance;
+pub mod book;
+pub mod bybit;
+pub mod control;
+mod form;
+pub mod options;
+mod server;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rust_decimal::Decimal;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub use book::{Exchange, SimEvent, SimOrder, SimStatus};
+pub use control::{Counters, Fault, Faults};
+pub use options::{SimInstrument, SimOptions, SimVenue, binance_instruments, bybit_instruments};
+
+/// Why a simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// State shared by the server tasks and the test's handle.
+#[derive(Debug)]
+pub struct Shared {
+    pub venue: SimVenue,
+    pub options: SimOptions,
+    exchange: Mutex<Exchange>,
+    pub faults: Faults,
+    pub counters: Counters,
+    pub events: broadcast::Sender<SimEvent>,
+    /// Binance listen keys handed out.
+    pub(crate) listen_keys: Mutex<BTreeSet<String>>,
+    /// Bybit order requests in the last second, for the per-UID limit.
+    pub(crate) order_times: Mutex<VecDeque<i64>>,
+    /// Binance request weight used in the current minute: (minute, weight).
+    pub(crate) weight: Mutex<(i64, u64)>,
+}
+
+impl Shared {
+    /// The venue's clock: ours plus the injected skew, epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis() + self.faults.clock_skew_ms()
+    }
+
+    pub fn exchange(&self) -> MutexGuard<'_, Exchange> {
+        self.exchange.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`: the REST base URL (the private stream is on the same host).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn venue(&self) -> SimVenue {
+        self.shared.venue
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    pub fn options(&self) -> &SimOptions {
+        &self.shared.options
+    }
+
+    /// Moves a price (fills resting limit orders it crosses).
+    pub fn set_price(&self, symbol: &str, price: Decimal) {
+        let now = self.shared.now_ms();
+        self.shared.exchange().set_price(symbol, price, now);
+    }
+
+    pub fn price(&self, symbol: &str) -> Option<Decimal> {
+        self.shared.exchange().price(symbol)
+    }
+
+    /// Signed position size in base units (0 when flat).
+    pub fn position(&self, symbol: &str) -> Decimal {
+        self.shared.exchange().position(symbol).size
+    }
+
+    /// Every non-flat position.
+    pub fn positions(&self) -> BTreeMap<String, Decimal> {
+        self.shared
+            .exchange()
+            .positions()
+            .iter()
+            .filter(|(_, p)| !p.size.is_zero())
+            .map(|(s, p)| (s.clone(), p.size))
+            .collect()
+    }
+
+    pub fn leverage(&self, symbol: &str) -> Decimal {
+        self.shared.exchange().leverage(symbol)
+    }
+
+    pub fn equity(&self) -> Decimal {
+        self.shared.exchange().equity()
+    }
+
+    pub fn wallet(&self) -> Decimal {
+        self.shared.exchange().wallet()
+    }
+
+    /// Every client order id ever submitted, with how many create requests carried it.
+    pub fn client_id_submissions(&self) -> BTreeMap<String, u32> {
+        self.shared.exchange().submissions().clone()
+    }
+
+    /// Every order the venue accepted, in order.
+    pub fn orders(&self) -> Vec<SimOrder> {
+        self.shared.exchange().orders().to_vec()
+    }
+
+    pub fn set_hedge_mode(&self, on: bool) {
+        self.shared.exchange().hedge_mode = on;
+    }
+
+    /// What a person needs to point an account at this simulator: URLs, the test keys it
+    /// accepts and its symbols (for `tradeengine venue-sim`).
+    pub fn banner(&self) -> String {
+        let o = &self.shared.options;
+        let stream = match self.shared.venue {
+            SimVenue::Bybit => format!("ws://{}/v5/private", self.addr),
+            SimVenue::Binance => format!("ws://{}/ws/<listenKey>", self.addr),
+        };
+        let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
+        format!(
+            "{} simulator\n  REST:    {}\n  stream:  {stream}\n  api key: {}\n  secret:  {} (test keys only)\n  balance: {} USDT\n  latency: {} ms per request\n  symbols: {}",
+            self.shared.venue.as_str(),
+            self.base_url(),
+            o.api_key,
+            o.api_secret,
+            o.balance,
+            o.latency.as_millis(),
+            symbols.join(", ")
+        )
+    }
+
+    /// Stops the server and closes its connections.
+    pub fn shutdown(self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Starts a simulator of `venue` on `addr` (port 0 picks a free port).
+pub async fn serve(
+    venue: SimVenue,
+    addr: SocketAddr,
+    options: SimOptions,
+) -> Result<SimHandle, SimError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let (events, _) = broadcast::channel(4096);
+    let shared = Arc::new(Shared {
+        venue,
+        exchange: Mutex::new(Exchange::new(&options, events.clone())),
+        options,
+        faults: Faults::default(),
+        counters: Counters::default(),
+        events,
+        listen_keys: Mutex::new(BTreeSet::new()),
+        order_times: Mutex::new(VecDeque::new()),
+        weight: Mutex::new((0, 0)),
+    });
+    let router = match venue {
+        SimVenue::Bybit => bybit::router(shared.clone()),
+        SimVenue::Binance => binance::router(shared.clone()),
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(server::accept_loop(
+        listener,
+        router,
+        shared.clone(),
+        shutdown.clone(),
+    ));
+    Ok(SimHandle {
+        addr: bound,
+        shared,
+        shutdown,
+    })
+}

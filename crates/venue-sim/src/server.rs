@@ -1,0 +1,118 @@
+//! The HTTP server under both simulators: one task per connection, so a fault can close a
+//! connection without answering (a real dropped connection, not an error response), and a
+//! middleware that counts requests, adds latency and applies scripted faults.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::control::Fault;
+use crate::{Shared, SimVenue};
+
+/// Closes the connection a request came on.
+#[derive(Debug, Clone)]
+pub struct ConnKill(pub CancellationToken);
+
+pub async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let router = router.layer(axum::middleware::from_fn_with_state(shared, fault_layer));
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let kill = CancellationToken::new();
+            let conn_kill = kill.clone();
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnKill(conn_kill.clone()));
+                    router.clone().oneshot(req.map(Body::new))
+                },
+            );
+            let conn = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::select! {
+                _ = conn => {}
+                _ = kill.cancelled() => {}
+                _ = shutdown.cancelled() => {}
+            }
+        });
+    }
+}
+
+/// Counts, delays and misbehaves as the test scripted.
+async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    shared.counters.hit(format!("{} {}", req.method(), path));
+    let kill = req.extensions().get::<ConnKill>().cloned();
+    let faults = shared.faults.take(&path);
+    let mut delay = shared.options.latency;
+    for f in &faults {
+        if let Fault::Delay(d) = f {
+            delay += *d;
+        }
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let mut after = None;
+    for f in faults {
+        match f {
+            Fault::Status(code) => return status_response(code),
+            Fault::RateLimit { retry_after } => return rate_limit_response(&shared, retry_after),
+            Fault::DropBeforeAccept => return drop_connection(kill).await,
+            Fault::TimeoutAfterAccept { .. } | Fault::DropAfterAccept => after = Some(f),
+            Fault::Delay(_) => {}
+        }
+    }
+    let response = next.run(req).await;
+    match after {
+        Some(Fault::TimeoutAfterAccept { hold }) => {
+            tokio::time::sleep(hold).await;
+            response
+        }
+        Some(Fault::DropAfterAccept) => drop_connection(kill).await,
+        _ => response,
+    }
+}
+
+async fn drop_connection(kill: Option<ConnKill>) -> Response {
+    if let Some(k) = kill {
+        k.0.cancel();
+        // The connection task drops this request with the connection.
+        std::future::pending::<()>().await;
+    }
+    status_response(500)
+}
+
+fn status_response(code: u16) -> Response {
+    let status = axum::http::StatusCode::from_u16(code)
+        .unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    (status, "Service Unavailable").into_response()
+}
+
+fn rate_limit_response(shared: &Shared, retry_after: std::time::Duration) -> Response {
+    match shared.venue {
+        SimVenue::Binance => crate::binance::rest::rate_limited(retry_after),
+        SimVenue::Bybit => crate::bybit::rest::rate_limited(shared, retry_after),
+    }
+}

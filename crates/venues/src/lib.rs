@@ -1,0 +1,38 @@
+//! Where orders go: the [`Venue`] trait every exchange adapter implements, the paper venue, and
+//! the exchange adapters.
+//!
+//! The engine only ever talks to `dyn Venue`; everything venue-specific (symbols, units, signing,
+//! envelopes, error codes) stays behind it. Quantities cross this boundary in **base units**;
+//! adapters convert to venue units with the instrument's contract size.
+//!
+//! Adapters are built with [`connect`] from an [`AdapterConfig`]. The machinery they share, and
+//! that later adapters (BloFin, KuCoin, MEXC) reuse: [`credentials`] (secrets that never print),
+//! [`signing`] (HMAC), [`http`] (signed-request plumbing, venue clock offset, error
+//! classification), [`ratelimit`] (documented scopes plus the venue's own headers), [`ws`] (a
+//! supervised private stream with heartbeat and reconnect) and [`tracker`] (streamed order
+//! updates a caller can wait on).
+
+pub mod binance;
+pub mod bybit;
+pub mod checks;
+pub mod connect;
+pub mod credentials;
+pub mod error;
+pub mod feed;
+pub mod http;
+pub mod market;
+pub mod paper;
+pub mod parse;
+pub mod ratelimit;
+pub mod rounding;
+pub mod signing;
+pub mod tracker;
+pub mod venue;
+pub mod ws;
+
+pub use connect::{AdapterConfig, connect, default_base_url, public_price_feed};
+pub use credentials::Credentials;
+pub use error::{VenueError, VenueErrorKind};
+pub use feed::{PriceFeed, RandomWalkFeed, RecordedFeed};
+pub use paper::{PaperConfig, PaperVenue};
+pub use venue::Venue;

@@ -1,0 +1,80 @@
+//! Snapping decimals to a venue increment (a price tick or a quantity step).
+//!
+//! `round_to_step(v, step, s) = round_s(v / step) × step`, where `round_s` rounds to a whole
+//! number of steps with the rounding strategy `s`. The strategy is always named by the caller,
+//! because the right direction depends on who the rounding must not favour: a paper fill price
+//! rounds *against* the trader (buys up, sells down), a feed price rounds to the nearest tick.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// `value` snapped to a whole number of `step`s with `strategy`. `None` when `step` is not
+/// positive or on overflow.
+pub fn round_to_step(value: Decimal, step: Decimal, strategy: RoundingStrategy) -> Option<Decimal> {
+    if step <= Decimal::ZERO {
+        return None;
+    }
+    let units = value.checked_div(step)?.round_dp_with_strategy(0, strategy);
+    units.checked_mul(step).map(|v| v.normalize())
+}
+
+/// True when `value` is a whole number of `step`s (and `step` is positive).
+pub fn is_multiple_of(value: Decimal, step: Decimal) -> bool {
+    step > Decimal::ZERO && value.checked_rem(step).is_some_and(|r| r.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    #[test]
+    fn rounds_in_the_named_direction() {
+        let up = RoundingStrategy::ToPositiveInfinity;
+        let down = RoundingStrategy::ToNegativeInfinity;
+        let near = RoundingStrategy::MidpointAwayFromZero;
+        assert_eq!(
+            round_to_step(dec!(60012.01), dec!(0.1), up),
+            Some(dec!(60012.1))
+        );
+        assert_eq!(
+            round_to_step(dec!(60012.09), dec!(0.1), down),
+            Some(dec!(60012.0))
+        );
+        assert_eq!(
+            round_to_step(dec!(60012.05), dec!(0.1), near),
+            Some(dec!(60012.1))
+        );
+        assert_eq!(
+            round_to_step(dec!(60012.04), dec!(0.1), near),
+            Some(dec!(60012.0))
+        );
+        // Already on the grid: unchanged whatever the direction.
+        assert_eq!(
+            round_to_step(dec!(150.125), dec!(0.001), up),
+            Some(dec!(150.125))
+        );
+        // Steps that are not powers of ten.
+        assert_eq!(
+            round_to_step(dec!(1.26), dec!(0.25), down),
+            Some(dec!(1.25))
+        );
+        assert_eq!(round_to_step(dec!(1.26), dec!(0.25), up), Some(dec!(1.5)));
+    }
+
+    #[test]
+    fn refuses_non_positive_steps() {
+        let s = RoundingStrategy::MidpointAwayFromZero;
+        assert_eq!(round_to_step(dec!(1), dec!(0), s), None);
+        assert_eq!(round_to_step(dec!(1), dec!(-0.1), s), None);
+    }
+
+    #[test]
+    fn multiples() {
+        assert!(is_multiple_of(dec!(0.003), dec!(0.001)));
+        assert!(is_multiple_of(dec!(0.0030), dec!(0.001)));
+        assert!(!is_multiple_of(dec!(0.0035), dec!(0.001)));
+        assert!(is_multiple_of(dec!(2.5), dec!(0.1)));
+        assert!(!is_multiple_of(dec!(1), dec!(0)));
+    }
+}

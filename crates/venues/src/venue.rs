@@ -1,0 +1,61 @@
+//! The one trait the engine uses to talk to an exchange account.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use tradeengine_model::{
+    ClientOrderId, Instrument, MarginMode, OrderRequest, OrderStatus, Position, Price, Symbol,
+};
+
+use crate::VenueError;
+
+/// One exchange account (or the paper venue). Implementations are cheap to share (`Arc<dyn
+/// Venue>`) and safe to call concurrently; each enforces its own venue's rate limits.
+///
+/// Every quantity is in base units of the unified symbol; adapters convert to venue units.
+#[async_trait]
+pub trait Venue: Send + Sync + std::fmt::Debug {
+    /// Short venue kind for logs and metrics (`paper`, `bybit`, `binance`).
+    fn kind(&self) -> &'static str;
+
+    /// Account value `V` in quote units: what target depths are fractions of. Each adapter
+    /// documents which balance fields make it.
+    async fn account_value(&self) -> Result<Decimal, VenueError>;
+
+    /// All non-flat positions of the account.
+    async fn positions(&self) -> Result<Vec<Position>, VenueError>;
+
+    /// Trading rules for these symbols. Adapters cache them; unknown symbols are an error.
+    async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, VenueError>;
+
+    /// Current mark (or last) prices for these symbols, in one request where the venue allows.
+    async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Price>, VenueError>;
+
+    /// Sets leverage for a symbol. "Not modified" is success.
+    async fn set_leverage(&self, symbol: &Symbol, leverage: Decimal) -> Result<(), VenueError>;
+
+    /// Sets margin mode (account-wide on some venues; the adapter documents its scope).
+    async fn set_margin_mode(&self, symbol: &Symbol, mode: MarginMode) -> Result<(), VenueError>;
+
+    /// Places an order. A duplicate client order id means an earlier attempt landed: adapters
+    /// answer it with that order's status rather than an error.
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError>;
+
+    /// Cancels an open order by client order id.
+    async fn cancel_order(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<OrderStatus, VenueError>;
+
+    /// Looks up an order by client order id; `Ok(None)` when the venue never saw it.
+    async fn order_by_client_id(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<Option<OrderStatus>, VenueError>;
+
+    /// Orders still resting, for one symbol or all.
+    async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError>;
+}
