@@ -33,6 +33,23 @@ async fn several_symbols_reach_their_targets_and_a_quiet_cycle_sends_nothing() {
             "{venue:?}: {report:?}"
         );
         rig.assert_converged().await;
+        // The snapshot the cycle stores is what the venue holds after it traded, not before:
+        // `tradeengine positions` after a stop must not show the pre-trade book.
+        let stored = rig.store.positions(None).await.unwrap();
+        let held = |s: &str| {
+            stored
+                .iter()
+                .map(|(_, p)| p)
+                .find(|p| p.symbol.as_str() == s)
+                .map_or(Decimal::ZERO, |p| p.size.get())
+        };
+        for s in ["BTCUSDT", "ETHUSDT", "SOLUSDT"] {
+            assert_eq!(
+                held(s),
+                rig.sim.position(s),
+                "{venue:?} {s}: stored snapshot"
+            );
+        }
         // 0.2 × 100 000 / 60 000 = 0.3333… → 0.333 BTC (step 0.001).
         assert_eq!(rig.sim.position("BTCUSDT"), dec!(0.333), "{venue:?}");
         assert!(rig.sim.position("ETHUSDT") < Decimal::ZERO);

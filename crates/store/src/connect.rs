@@ -18,6 +18,13 @@
 //!   durability.
 //! - `busy_timeout=5s`: another process (the CLI) holding the write lock briefly makes us wait,
 //!   not fail.
+//! - Opening is serialised across processes by an exclusive lock on `<file>.open-lock`, held
+//!   while the file is switched to WAL and migrated. Without it, the CLI opening the store at the
+//!   moment the engine creates it ran migration 1 twice ("table signals already exists"), and
+//!   its `journal_mode=WAL` pragma needed a lock SQLite does not wait for (`database is locked`
+//!   at once, whatever `busy_timeout` says). WAL is persistent, so only the opener that finds
+//!   the file in another mode switches it, under the lock; every connection after that leaves
+//!   the journal mode alone.
 //! - `foreign_keys=ON`: an order row cannot name a plan that does not exist.
 //! - `temp_store=MEMORY`: a multi-row INSERT keeps a statement journal (to undo just that
 //!   statement if a row of it fails); in a temp file that was 6 % of the writer's time. It holds
@@ -30,7 +37,7 @@ use std::time::Duration;
 
 use sqlx::pool::PoolOptions;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite};
 
 use crate::sql::{SqlStore, Writer};
@@ -85,7 +92,6 @@ pub async fn open_sqlite_file(path: &Path) -> Result<Arc<dyn Store>, StoreError>
 async fn open_sqlite(options: SqliteConnectOptions) -> Result<Arc<dyn Store>, StoreError> {
     let options = options
         .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
@@ -94,12 +100,56 @@ async fn open_sqlite(options: SqliteConnectOptions) -> Result<Arc<dyn Store>, St
         .max_connections(1)
         .connect_with(options.clone())
         .await?;
-    sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+    {
+        let _open_lock = OpenLock::acquire(options.get_filename()).await?;
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&write)
+            .await?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+                .fetch_one(&write)
+                .await?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Database(sqlx::Error::Configuration(
+                    format!("the SQLite file stays in journal mode {mode:?}, not WAL").into(),
+                )));
+            }
+        }
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+    }
     let read = PoolOptions::<Sqlite>::new()
         .max_connections(SQLITE_READERS)
         .connect_with(options)
         .await?;
     Ok(Arc::new(SqlStore::new(Writer::kept(write).await?, read)))
+}
+
+/// An exclusive advisory lock on `<database>.open-lock`, released when dropped (or when the
+/// process dies: the OS drops a dead process's locks, so a `kill -9` never leaves it stuck).
+struct OpenLock {
+    _file: std::fs::File,
+}
+
+impl OpenLock {
+    async fn acquire(database: &Path) -> Result<Self, StoreError> {
+        let mut path = database.as_os_str().to_owned();
+        path.push(".open-lock");
+        let path = std::path::PathBuf::from(path);
+        let io = |e| StoreError::Database(sqlx::Error::Io(e));
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            // Blocks while another process opens the same store; that takes milliseconds.
+            file.lock()?;
+            Ok(Self { _file: file })
+        })
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)
+    }
 }
 
 /// An in-memory database lives as long as one of its connections does, so this uses a single

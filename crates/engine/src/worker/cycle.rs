@@ -240,10 +240,29 @@ impl AccountWorker {
             }
         }
 
+        // What was read before trading is stale once anything filled: read it again, so the
+        // store, the API and `tradeengine positions` show what the venue holds after this cycle
+        // (a stop right after a trade used to leave the pre-trade snapshot as the last word).
+        let (positions, fresh) = if report.filled > 0 || report.sent > 0 {
+            match self.venue.positions().await {
+                Ok(after) => (after, true),
+                Err(e) => {
+                    // Not recorded: a snapshot stamped now must not hold what was true before.
+                    report
+                        .symbol_errors
+                        .push(format!("positions after trading: {e}"));
+                    (positions, false)
+                }
+            }
+        } else {
+            (positions, true)
+        };
         self.record_targets(&targets, now).await?;
-        self.store
-            .record_positions(&self.name, &positions, now)
-            .await?;
+        if fresh {
+            self.store
+                .record_positions(&self.name, &positions, now)
+                .await?;
+        }
         let unrealised: Decimal = positions
             .iter()
             .filter_map(|p| prices.get(&p.symbol).and_then(|m| p.unrealised_pnl(*m)))

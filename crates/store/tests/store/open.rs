@@ -128,3 +128,55 @@ async fn postgres_url_opens_and_keeps_the_password_out_of_debug() {
         .await
         .unwrap();
 }
+
+/// The engine creates the store while the CLI opens it (the crash-restart test does that every
+/// 250 ms). Both must succeed: migrations run once, under the open lock, and nobody's
+/// `journal_mode` switch needs a lock SQLite will not wait for.
+#[tokio::test]
+async fn sqlite_openers_racing_on_a_new_file_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..10 {
+        let url = format!(
+            "sqlite:{}",
+            dir.path().join(format!("r{round}.sqlite")).display()
+        );
+        let (a, b, c) = tokio::join!(open(&url), open(&url), open(&url));
+        for (who, store) in [("a", a), ("b", b), ("c", c)] {
+            let store = store.unwrap_or_else(|e| panic!("round {round}, opener {who}: {e}"));
+            store.recent_signals(1, 0).await.unwrap();
+        }
+    }
+}
+
+/// Reopening while another store writes never fails either.
+#[tokio::test]
+async fn sqlite_reopens_while_another_store_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("busy.sqlite").display());
+    let writer = open(&url).await.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writes = {
+        let stop = stop.clone();
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let key = format!("k{n}");
+                writer
+                    .record_signal(&signal(&format!("s{n}"), "tv", &key, n as i64), None)
+                    .await
+                    .unwrap();
+            }
+            n
+        })
+    };
+    for i in 0..20 {
+        let reader = open(&url)
+            .await
+            .unwrap_or_else(|e| panic!("open #{i} while writing: {e}"));
+        reader.recent_signals(5, 0).await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writes.await.unwrap() > 0);
+}
