@@ -47,7 +47,9 @@ pub use portfolio::{
     Escalation, LossFigures, LossLimits, PeriodStart, PortfolioState, PortfolioTracker, classify,
     evaluate_history, period_starts,
 };
-pub use pretrade::{ExposureBook, LegIntent, PreTradeLimits, admit_leg, is_reducing};
+pub use pretrade::{
+    ExposureBook, LegIntent, PreTradeLimits, admit_leg, is_reducing, reducing_target,
+};
 pub use rate::{ORDER_RATE_WINDOW_SECS, OrderRateWindow};
 
 /// The rule that refused a leg or moved an account's portfolio state.

@@ -62,6 +62,22 @@ pub fn is_reducing(before: Decimal, delta: Decimal) -> bool {
         && delta.abs() <= before.abs()
 }
 
+/// The target an account in REDUCING may move toward: `target` when reaching it only reduces
+/// the position, else the nearest such quantity (hold an increase at `current`, close a flip at
+/// zero, stay flat when flat).
+pub fn reducing_target(current: Decimal, target: Decimal) -> Decimal {
+    if current.is_zero()
+        || target.is_zero()
+        || current.is_sign_negative() != target.is_sign_negative()
+    {
+        Decimal::ZERO
+    } else if target.abs() <= current.abs() {
+        target
+    } else {
+        current
+    }
+}
+
 /// One symbol in the book: signed size and the price its notional is counted at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Held {

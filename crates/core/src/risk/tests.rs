@@ -54,6 +54,16 @@ fn reducing_predicate() {
 }
 
 #[test]
+fn reducing_targets_never_add() {
+    assert_eq!(reducing_target(dec!(2), dec!(1)), dec!(1));
+    assert_eq!(reducing_target(dec!(2), dec!(3)), dec!(2));
+    assert_eq!(reducing_target(dec!(2), dec!(-1)), Decimal::ZERO);
+    assert_eq!(reducing_target(dec!(-2), dec!(-1)), dec!(-1));
+    assert_eq!(reducing_target(dec!(0), dec!(1)), Decimal::ZERO);
+    assert_eq!(reducing_target(dec!(2), dec!(0)), Decimal::ZERO);
+}
+
+#[test]
 fn each_pretrade_rule_refuses_by_name() {
     let b = book();
     let eth = sym("ETHUSDT");
@@ -511,6 +521,15 @@ proptest! {
         };
         prop_assume!(is_reducing(before, delta));
         prop_assert_eq!(admit_leg(&mut book, &mut window, &leg, &limits, state, t0()), Ok(()));
+    }
+
+    /// Moving from `current` to a REDUCING target is a reducing leg, or no leg at all.
+    #[test]
+    fn a_reducing_target_only_reduces(c in -1000i64..1000, t in -1000i64..1000) {
+        let (c, t) = (Decimal::from(c), Decimal::from(t));
+        let r = reducing_target(c, t);
+        let delta = r - c;
+        prop_assert!(delta.is_zero() || is_reducing(c, delta), "{c} → {r}");
     }
 
     /// The state never falls without a reset, and a HALTED tracker stays HALTED.
