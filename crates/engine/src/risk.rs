@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tradeengine_core::risk::{
-    ExposureBook, LegIntent, OrderRateWindow, PortfolioState, PortfolioTracker, PreTradeLimits,
-    RiskRefusal, admit_leg,
+    ExposureBook, LegIntent, OrderRateWindow, PreTradeLimits, RiskRefusal, admit_leg,
 };
+pub use tradeengine_core::risk::{PortfolioState, PortfolioTracker, RiskRule};
 use tradeengine_model::{AccountName, Symbol, Timestamp};
 use tradeengine_store::{AuditKind, Store, StoreError};
 
