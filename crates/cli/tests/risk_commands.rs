@@ -44,7 +44,10 @@ async fn kill_flatten_for_one_account_and_risk_reset() {
     assert!(ok, "{out}");
     let (ok, out) = run(&config, &["kill", "--account", "ghost"]);
     assert!(!ok, "{out}");
-    let (ok, out) = run(&config, &["risk", "reset", "--account", "a", "--reason", "checked"]);
+    let (ok, out) = run(
+        &config,
+        &["risk", "reset", "--account", "a", "--reason", "checked"],
+    );
     assert!(ok, "{out}");
     assert!(out.contains("ACTIVE"), "{out}");
     let (ok, out) = run(&config, &["risk", "reset", "--account", "ghost"]);
