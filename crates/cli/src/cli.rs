@@ -81,6 +81,26 @@ pub enum Command {
     /// It holds across restarts until `tradeengine kill --release`. A running engine picks it up
     /// within a second. Without a database, `touch <data_dir>/KILL` freezes too.
     Kill(KillArgs),
+    /// Portfolio risk state per account (loss limits).
+    #[command(subcommand)]
+    Risk(RiskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RiskCommand {
+    /// Put an account that loss limits moved to REDUCING or HALTED back to ACTIVE, with its
+    /// loss periods and high-water mark counted from now. Audited.
+    Reset(RiskResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RiskResetArgs {
+    /// The account to reset.
+    #[arg(long)]
+    pub account: String,
+    /// Why, for the audit trail.
+    #[arg(long, default_value = "operator reset")]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]

@@ -50,6 +50,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Signals(args) => commands::inspect::signals(&global, args).await,
         Command::Audit(cmd) => commands::audit::run(&global, cmd).await,
         Command::Kill(args) => commands::kill::run(&global, args).await,
+        Command::Risk(cli::RiskCommand::Reset(args)) => commands::risk::reset(&global, args).await,
         Command::Status(args) => commands::status::run(&global, args).await,
         Command::VenueSim(args) => commands::venue::sim(args).await,
         Command::Order(cmd) => commands::venue::order(&global, cmd).await,

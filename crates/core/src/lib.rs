@@ -45,6 +45,7 @@ mod instrument;
 pub mod num;
 pub mod plan;
 mod plan_split;
+pub mod risk;
 pub mod size;
 pub mod sleeve;
 
@@ -55,6 +56,7 @@ pub use blend::{
 pub use client_id::client_order_id;
 pub use error::CoreError;
 pub use plan::{MAX_LEGS, PlanInput, plan};
+pub use risk::{PortfolioState, RiskRefusal, RiskRule};
 pub use size::{
     AccountSizing, Limit, SizeInput, SizedTarget, account_targets, apply_gross_budget, size_target,
 };

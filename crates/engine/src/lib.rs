@@ -7,6 +7,7 @@ pub mod intake;
 pub mod killswitch;
 pub mod plan_ids;
 pub mod reloader;
+pub mod risk;
 pub mod runtime;
 pub mod sources;
 pub mod state;

@@ -126,7 +126,10 @@ async fn build_venue(
                 starting_balance: p.starting_balance,
                 taker_fee_rate: p.taker_fee,
                 slippage_bps: p.slippage_bps,
-                max_leverage: config.risk.max_leverage.max(Decimal::ONE),
+                max_leverage: config
+                    .risk_limits(Some(account))
+                    .max_leverage
+                    .max(Decimal::ONE),
                 ..PaperConfig::default()
             };
             let path = config

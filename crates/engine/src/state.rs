@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::{RwLock, watch};
 use tradeengine_core::blend::Blend;
+use tradeengine_core::risk::PortfolioTracker;
 use tradeengine_model::{
     AccountName, Decimal, Position, Price, Sleeve, SourceId, Symbol, Timestamp,
 };
@@ -39,6 +40,13 @@ pub struct AccountView {
     pub orders_rejected: u64,
     /// The kill switch's action on this account at the last cycle.
     pub kill: Option<KillAction>,
+    /// Portfolio risk state (ACTIVE / REDUCING / HALTED, the rule and loss figures) at the last
+    /// cycle.
+    pub risk: Option<PortfolioTracker>,
+    /// Order legs refused by a pre-trade risk rule since start.
+    pub orders_risk_refused: u64,
+    /// The latest refusal: symbol, rule and detail.
+    pub last_risk_refusal: Option<String>,
 }
 
 /// Shared, cheaply clonable engine state.

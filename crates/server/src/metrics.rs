@@ -48,6 +48,18 @@ async fn set_gauges(app: &AppState) {
             .set(if v.kill.is_some() { 1.0 } else { 0.0 });
         metrics::gauge!("tradeengine_account_cycle_failing", "account" => account.clone())
             .set(if v.last_error.is_some() { 1.0 } else { 0.0 });
+        // 0 active, 1 reducing, 2 halted.
+        if let Some(r) = &v.risk {
+            let level = match r.state {
+                tradeengine_engine::risk::PortfolioState::Active => 0.0,
+                tradeengine_engine::risk::PortfolioState::Reducing => 1.0,
+                tradeengine_engine::risk::PortfolioState::Halted => 2.0,
+            };
+            metrics::gauge!("tradeengine_account_risk_state", "account" => account.clone())
+                .set(level);
+        }
+        metrics::counter!("tradeengine_orders_risk_refused_total", "account" => account.clone())
+            .absolute(v.orders_risk_refused);
         for p in &v.positions {
             metrics::gauge!("tradeengine_position_size", "account" => account.clone(), "symbol" => p.symbol.to_string())
                 .set(f(p.size.get()));

@@ -151,6 +151,45 @@ async fn scopes_reads_and_kill_switch() {
             (status, body["released"].clone()),
             (200, serde_json::json!(true))
         );
+
+        // The portfolio risk reset: control scope, a known account, audited.
+        let reset = "/api/v1/accounts/paper/risk/reset";
+        assert_eq!(call(addr, "POST", reset, Some(READ), "").0, 403);
+        assert_eq!(
+            call(
+                addr,
+                "POST",
+                "/api/v1/accounts/ghost/risk/reset",
+                Some(CONTROL),
+                ""
+            )
+            .0,
+            404
+        );
+        let (status, body) = call(
+            addr,
+            "POST",
+            reset,
+            Some(CONTROL),
+            r#"{"reason":"checked"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["previous_state"], "active");
+        let (_, audit) = call(
+            addr,
+            "GET",
+            "/api/v1/audit?after=0&limit=1000",
+            Some(READ),
+            "",
+        );
+        let text = audit.to_string();
+        assert!(
+            text.contains("risk_state_changed") && text.contains("api: checked"),
+            "{text}"
+        );
+        // Accounts show their risk state once a cycle ran.
+        let (_, st) = call(addr, "GET", "/api/v1/status", Some(READ), "");
+        assert_eq!(st["accounts"]["paper"]["risk_state"], "active", "{st}");
     })
     .await;
     stop.cancel();

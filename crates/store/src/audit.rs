@@ -50,6 +50,8 @@ pub enum AuditKind {
     Fill,
     Reconciled,
     RiskRefused,
+    /// An account's portfolio risk state moved (a loss limit) or was reset by an operator.
+    RiskStateChanged,
     KillSwitch,
     ConfigChanged,
     EngineStarted,
@@ -57,7 +59,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::SignalAccepted,
         Self::SignalRefused,
         Self::SleeveChanged,
@@ -67,6 +69,7 @@ impl AuditKind {
         Self::Fill,
         Self::Reconciled,
         Self::RiskRefused,
+        Self::RiskStateChanged,
         Self::KillSwitch,
         Self::ConfigChanged,
         Self::EngineStarted,
@@ -85,6 +88,7 @@ impl AuditKind {
             Self::Fill => "fill",
             Self::Reconciled => "reconciled",
             Self::RiskRefused => "risk_refused",
+            Self::RiskStateChanged => "risk_state_changed",
             Self::KillSwitch => "kill_switch",
             Self::ConfigChanged => "config_changed",
             Self::EngineStarted => "engine_started",

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod config;
 pub mod inspect;
 pub mod kill;
+pub mod risk;
 pub mod run;
 pub mod sn8;
 pub mod status;

@@ -137,6 +137,17 @@ async fn render(
             .await?
             .len();
         out.push_str(&format!("trades: {filled} filled, {rejected} rejected\n"));
+        let risk = tradeengine_engine::risk::load(store, &name).await?;
+        out.push_str(&format!(
+            "risk: {}{}\n",
+            risk.state.as_str().to_ascii_uppercase(),
+            match (&risk.rule, &risk.detail) {
+                (Some(rule), Some(detail)) => format!(
+                    " ({rule}: {detail}; reset with `tradeengine risk reset --account {name}`)"
+                ),
+                _ => String::new(),
+            }
+        ));
         let recent = store
             .orders(&OrderFilter {
                 account: Some(name.clone()),

@@ -151,6 +151,8 @@ pub fn import_seed(mut base: Config, files: &SeedFiles) -> Result<Config, Import
                 weights,
                 max_depth: None,
                 max_notional: None,
+                max_leverage: None,
+                max_position_notional: None,
             };
             match base.symbols.iter_mut().find(|s| s.symbol == symbol) {
                 Some(existing) => *existing = entry,
@@ -198,9 +200,9 @@ pub fn import_seed(mut base: Config, files: &SeedFiles) -> Result<Config, Import
     // Leverage in the seed was unbounded; raise the cap to what the imported file needs rather
     // than silently changing the user's leverage, and let `config check` show it.
     if let Some(max) = base.symbols.iter().map(|s| s.leverage).max()
-        && max > base.risk.max_leverage
+        && max > base.risk_limits(None).max_leverage
     {
-        base.risk.max_leverage = max;
+        base.risk.max_leverage = Some(max);
     }
     super::validate::validate(&base).map_err(|(key, reason)| ImportError {
         file: "imported configuration",

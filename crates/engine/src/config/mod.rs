@@ -7,12 +7,14 @@ pub mod demo;
 pub mod import;
 pub mod load;
 pub mod reload;
+pub mod risk;
 pub mod schema;
 pub mod validate;
 
 use std::path::PathBuf;
 
 pub use load::{Origin, Overrides, load_file, load_str, process_env};
+pub use risk::{RiskConfig, RiskLimits, RiskPreset};
 pub use schema::*;
 
 /// A configuration problem, naming the file, the key and the reason.
@@ -71,6 +73,15 @@ impl Config {
 
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|a| a.name == name)
+    }
+
+    /// An account's effective risk limits (`None`: the engine-wide ones). See [`risk`].
+    pub fn risk_limits(&self, account: Option<&AccountConfig>) -> RiskLimits {
+        let engine = RiskLimits::default().overlay(&self.risk);
+        match account {
+            Some(a) => engine.overlay(&a.risk),
+            None => engine,
+        }
     }
 
     /// The effective mode of an account.

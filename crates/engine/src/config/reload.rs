@@ -31,10 +31,11 @@ pub fn check_hot_reload(current: &Config, next: &Config) -> Result<(), NeedsRest
         a2.state = b.state;
         a2.leverage_override = b.leverage_override;
         a2.min_order_notional = b.min_order_notional;
+        a2.risk = b.risk.clone();
         b2.state = b.state;
         if a2 != b2 {
             return restart(&format!(
-                "accounts.{} (other than state, leverage_override, min_order_notional)",
+                "accounts.{} (other than state, leverage_override, min_order_notional, risk)",
                 a.name
             ));
         }

@@ -9,6 +9,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_model::MarginMode;
 
+use super::risk::RiskConfig;
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -175,6 +177,9 @@ pub struct AccountConfig {
     /// Paper venue settings (venue = "paper" only).
     #[serde(default)]
     pub paper: Option<PaperAccountConfig>,
+    /// `[accounts.risk]`: this account's own limits (a preset and/or keys) over `[risk]`.
+    #[serde(default, skip_serializing_if = "RiskConfig::is_empty")]
+    pub risk: RiskConfig,
 }
 
 fn default_concurrency() -> usize {
@@ -308,40 +313,19 @@ pub struct SymbolConfig {
     /// Cap on |blended depth| for this symbol, tighter than `[risk] max_depth`.
     #[serde(default)]
     pub max_depth: Option<Decimal>,
-    /// Cap on the position's notional, quote units.
+    /// Cap on the position's notional, quote units (sizing: the target is cut to fit).
     #[serde(default)]
     pub max_notional: Option<Decimal>,
+    /// Hard limit on the leverage orders in this symbol run at; opening orders above it are
+    /// refused (tighter than the account's `max_leverage`).
+    #[serde(default)]
+    pub max_leverage: Option<Decimal>,
+    /// Hard limit on this symbol's position notional after an order, quote units; opening
+    /// orders past it are refused (tighter than the account's `max_position_notional`).
+    #[serde(default)]
+    pub max_position_notional: Option<Decimal>,
 }
 
 fn default_leverage() -> Decimal {
     Decimal::ONE
-}
-
-/// `[risk]`: limits enforced before any request leaves the process.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RiskConfig {
-    /// Cap on |blended depth| per symbol (the seed had none: "300/100" meant 3× the account).
-    pub max_depth: Decimal,
-    /// Cap on leverage, whatever a source asks for.
-    pub max_leverage: Decimal,
-    /// Σ |target notional| across symbols ≤ this × account value; targets scale down to fit.
-    pub max_gross_exposure: Option<Decimal>,
-    /// Largest single order, quote units.
-    pub max_order_notional: Option<Decimal>,
-    /// Apply an account's leverage override to sizing too (the seed applied it to the venue
-    /// setting only, so the override changed margin but not size).
-    pub leverage_override_sizes: bool,
-}
-
-impl Default for RiskConfig {
-    fn default() -> Self {
-        Self {
-            max_depth: Decimal::ONE,
-            max_leverage: Decimal::from(20),
-            max_gross_exposure: None,
-            max_order_notional: None,
-            leverage_override_sizes: true,
-        }
-    }
 }

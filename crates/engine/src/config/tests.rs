@@ -186,7 +186,8 @@ fn hot_reload_takes_weights_and_refuses_bind() {
     let mut next = current.clone();
     next.symbols[0].weights.insert("demo".into(), dec!(0.5));
     next.accounts[0].state = AccountState::CloseOnly;
-    next.risk.max_depth = dec!(0.5);
+    next.risk.max_depth = Some(dec!(0.5));
+    next.accounts[0].risk.daily_loss_limit = Some(dec!(0.02));
     assert!(check_hot_reload(&current, &next).is_ok());
     let mut bad = current.clone();
     bad.engine.bind.set_port(1);

@@ -49,22 +49,9 @@ fn validate_engine(c: &Config) -> Result<(), Failure> {
 }
 
 fn validate_risk(c: &Config) -> Result<(), Failure> {
-    let r = &c.risk;
-    if r.max_depth <= Decimal::ZERO {
-        return fail("risk.max_depth", "must be greater than 0");
-    }
-    if r.max_leverage < Decimal::ONE {
-        return fail("risk.max_leverage", "must be at least 1");
-    }
-    if let Some(g) = r.max_gross_exposure
-        && g <= Decimal::ZERO
-    {
-        return fail("risk.max_gross_exposure", "must be greater than 0");
-    }
-    if let Some(n) = r.max_order_notional
-        && n <= Decimal::ZERO
-    {
-        return fail("risk.max_order_notional", "must be greater than 0");
+    super::risk::validate_table("risk", &c.risk)?;
+    for (i, a) in c.accounts.iter().enumerate() {
+        super::risk::validate_table(&format!("accounts[{i}].risk"), &a.risk)?;
     }
     Ok(())
 }
@@ -140,15 +127,13 @@ fn validate_accounts(c: &Config) -> Result<(), Failure> {
                 "must be a whole number (venues take integer leverage)",
             );
         }
+        let max_leverage = c.risk_limits(Some(a)).max_leverage;
         if let Some(l) = a.leverage_override
-            && (l < Decimal::ONE || l > c.risk.max_leverage)
+            && (l < Decimal::ONE || l > max_leverage)
         {
             return fail(
                 key("leverage_override"),
-                format!(
-                    "must be between 1 and risk.max_leverage ({})",
-                    c.risk.max_leverage
-                ),
+                format!("must be between 1 and this account's max_leverage ({max_leverage})"),
             );
         }
         if a.min_order_notional < Decimal::ZERO {
@@ -240,14 +225,30 @@ fn validate_symbols(c: &Config) -> Result<(), Failure> {
         if !seen.insert(symbol.clone()) {
             return fail(key("symbol"), format!("{symbol} is listed twice"));
         }
-        if s.leverage < Decimal::ONE || s.leverage > c.risk.max_leverage {
+        let max_leverage = c.risk_limits(None).max_leverage;
+        if s.leverage < Decimal::ONE || s.leverage > max_leverage {
             return fail(
                 key("leverage"),
-                format!(
-                    "must be between 1 and risk.max_leverage ({})",
-                    c.risk.max_leverage
-                ),
+                format!("must be between 1 and risk.max_leverage ({max_leverage})"),
             );
+        }
+        if let Some(m) = s.max_leverage {
+            if m < Decimal::ONE {
+                return fail(key("max_leverage"), "must be at least 1");
+            }
+            if s.leverage > m {
+                return fail(
+                    key("leverage"),
+                    format!(
+                        "is above this symbol's max_leverage ({m}): every order would be refused"
+                    ),
+                );
+            }
+        }
+        if let Some(n) = s.max_position_notional
+            && n <= Decimal::ZERO
+        {
+            return fail(key("max_position_notional"), "must be greater than 0");
         }
         let mut total = Decimal::ZERO;
         for (source, w) in &s.weights {

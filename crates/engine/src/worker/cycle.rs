@@ -14,6 +14,7 @@ use futures::StreamExt;
 use rust_decimal::Decimal;
 use tradeengine_core::blend::{self, BlendPolicy, SourceStaleness};
 use tradeengine_core::plan::{PlanInput, plan};
+use tradeengine_core::risk::{ExposureBook, PortfolioState, PortfolioTracker, reducing_target};
 use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget, account_targets};
 use tradeengine_model::{
     AccountName, Instrument, OrderKind, Position, Price, SourceId, Symbol, Timestamp,
@@ -22,8 +23,9 @@ use tradeengine_store::{EquitySnapshot, TargetRecord};
 
 use super::AccountWorker;
 use super::execute::{ExecutionReport, Executor};
-use crate::config::{AccountState, Config, Mode, OnStale};
+use crate::config::{AccountState, Config, Mode, OnStale, RiskLimits};
 use crate::killswitch::KillAction;
+use crate::risk::RiskGate;
 
 /// What one cycle did, for logs, the API and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +35,10 @@ pub struct CycleReport {
     pub sent: u64,
     pub filled: u64,
     pub rejected: u64,
+    /// Legs refused by pre-trade risk (counted in `rejected` too).
+    pub risk_refused: u64,
+    /// The account's portfolio state this cycle.
+    pub risk_state: PortfolioState,
     /// Per-symbol problems that did not stop the cycle.
     pub symbol_errors: Vec<String>,
 }
@@ -50,8 +56,8 @@ pub enum CycleError {
     Other(String),
 }
 
-/// The blend policy the configuration asks for.
-pub fn blend_policy(config: &Config) -> BlendPolicy {
+/// The blend policy the configuration asks for, with one account's risk limits.
+pub fn blend_policy(config: &Config, limits: &RiskLimits) -> BlendPolicy {
     let staleness = config
         .sources
         .iter()
@@ -68,10 +74,10 @@ pub fn blend_policy(config: &Config) -> BlendPolicy {
         })
         .collect();
     BlendPolicy {
-        depth_cap: Some(config.risk.max_depth),
-        leverage_cap: Some(config.risk.max_leverage),
-        apply_leverage_override_to_sizing: config.risk.leverage_override_sizes,
-        gross_exposure_budget: config.risk.max_gross_exposure,
+        depth_cap: Some(limits.max_depth),
+        leverage_cap: Some(limits.max_leverage),
+        apply_leverage_override_to_sizing: limits.leverage_override_sizes,
+        gross_exposure_budget: limits.max_gross_exposure,
         staleness,
     }
 }
@@ -136,20 +142,53 @@ impl AccountWorker {
         }
         self.refresh_instruments(&symbols).await?;
 
+        let limits = config.risk_limits(Some(&account_cfg));
+        let tracker = self.observe_equity(&limits, value, now).await?;
         let kill = self.state.kill.read().await.action_for(&self.name);
         let mut targets = self
-            .decide_targets(&config, &account_cfg, value, &prices, now)
+            .decide_targets(&config, &account_cfg, &limits, value, &prices, now)
             .await?;
-        if kill == Some(KillAction::Flatten) {
-            zero_targets(&mut targets);
-        }
         let positions_by_symbol: BTreeMap<Symbol, Position> = positions
             .iter()
             .map(|p| (p.symbol.clone(), p.clone()))
             .collect();
+        match tracker.state {
+            // HALTED flattens: the plans that follow are reduce-only closes, and once flat
+            // there is nothing to send.
+            PortfolioState::Halted => zero_targets(&mut targets),
+            PortfolioState::Reducing => reduce_targets(&mut targets, &positions_by_symbol),
+            PortfolioState::Active => {}
+        }
+        if kill == Some(KillAction::Flatten) {
+            zero_targets(&mut targets);
+        }
+        let book = ExposureBook::new(
+            value,
+            positions.iter().map(|p| {
+                let price = prices
+                    .get(&p.symbol)
+                    .or(p.entry_price.as_ref())
+                    .map(|x| x.get())
+                    .unwrap_or_default();
+                (p.symbol.clone(), p.size.get(), price)
+            }),
+        );
+        let symbol_limits = config
+            .symbols
+            .iter()
+            .filter_map(|s| Some((Symbol::new(&s.symbol).ok()?, limits.pre_trade(Some(s)))))
+            .collect();
+        let gate = RiskGate::new(
+            tracker.state,
+            limits.pre_trade(None),
+            symbol_limits,
+            book,
+            self.order_window.clone(),
+        );
 
         let mut report = CycleReport {
             value,
+            risk_state: tracker.state,
             ..CycleReport::default()
         };
         let mode = config.account_mode(&account_cfg);
@@ -159,7 +198,7 @@ impl AccountWorker {
             store: self.store.clone(),
             clock: self.clock.clone(),
             dry_run: mode == Mode::DryRun,
-            max_order_notional: config.risk.max_order_notional,
+            risk: std::sync::Arc::new(gate),
         };
         let min_notional = account_cfg.min_order_notional;
         let drift_band = config.engine.drift_band;
@@ -231,6 +270,7 @@ impl AccountWorker {
                     report.sent += exec.sent;
                     report.filled += exec.filled;
                     report.rejected += exec.rejected;
+                    report.risk_refused += exec.risk_refused;
                     if let Some(stopped) = exec.stopped {
                         report.symbol_errors.push(stopped);
                     }
@@ -281,6 +321,13 @@ impl AccountWorker {
             .collect();
         let state = account_cfg.state;
         let (sent, filled, rejected) = (report.sent, report.filled, report.rejected);
+        let risk_refused = report.risk_refused;
+        let last_refusal = report
+            .symbol_errors
+            .iter()
+            .rev()
+            .find(|e| e.contains("risk "))
+            .cloned();
         let open_orders = settlement.still_open;
         self.update_view(|v| {
             v.value = Some(value);
@@ -294,6 +341,11 @@ impl AccountWorker {
             v.orders_sent += sent;
             v.orders_filled += filled;
             v.orders_rejected += rejected;
+            v.orders_risk_refused += risk_refused;
+            if last_refusal.is_some() {
+                v.last_risk_refusal = last_refusal;
+            }
+            v.risk = Some(tracker);
             v.kill = kill;
         })
         .await;
@@ -306,11 +358,12 @@ impl AccountWorker {
         &self,
         config: &Config,
         account_cfg: &crate::config::AccountConfig,
+        limits: &RiskLimits,
         value: Decimal,
         prices: &BTreeMap<Symbol, Price>,
         now: Timestamp,
     ) -> Result<Vec<SizedTarget>, CycleError> {
-        let policy = blend_policy(config);
+        let policy = blend_policy(config, limits);
         let mut blends = Vec::new();
         for s in &config.symbols {
             let Some(sc) = symbol_config(s) else { continue };
@@ -354,6 +407,39 @@ impl AccountWorker {
             zero_targets(&mut targets);
         }
         Ok(targets)
+    }
+
+    /// Feeds this cycle's equity reading to the account's portfolio tracker (loaded from the
+    /// store, with any operator reset applied), stores it when it changed and audits a state
+    /// change.
+    async fn observe_equity(
+        &self,
+        limits: &RiskLimits,
+        value: Decimal,
+        now: Timestamp,
+    ) -> Result<PortfolioTracker, CycleError> {
+        let stored = crate::risk::load(&*self.store, &self.name).await?;
+        let mut tracker = stored.clone();
+        let escalation = tracker.observe(now, value, &limits.loss_limits());
+        if let Some(e) = &escalation {
+            tracing::error!(account = %self.name, from = e.from.as_str(), to = e.to.as_str(), rule = %e.rule, detail = %e.detail, "portfolio risk state changed");
+            self.store
+                .audit(
+                    tradeengine_store::AuditKind::RiskStateChanged,
+                    Some(self.name.as_str()),
+                    None,
+                    serde_json::json!({
+                        "from": e.from, "to": e.to, "rule": e.rule, "detail": e.detail,
+                        "equity": value, "figures": tracker.figures,
+                    }),
+                    now,
+                )
+                .await?;
+        }
+        if tracker != stored {
+            crate::risk::save(&*self.store, &self.name, &tracker).await?;
+        }
+        Ok(tracker)
     }
 
     /// Instruments are cached for the life of the worker; only unseen symbols are requested.
@@ -411,6 +497,24 @@ fn zero_targets(targets: &mut [SizedTarget]) {
     }
 }
 
+/// REDUCING: each target moves only toward zero from the current position (an increase is held,
+/// a flip closes), so every plan is made of reducing legs.
+fn reduce_targets(targets: &mut [SizedTarget], positions: &BTreeMap<Symbol, Position>) {
+    for t in targets {
+        let current = positions
+            .get(&t.symbol)
+            .map(|p| p.size.get())
+            .unwrap_or_default();
+        let qty = reducing_target(current, t.qty.get());
+        if qty == t.qty.get() {
+            continue;
+        }
+        t.qty = tradeengine_model::Quantity::new(qty);
+        t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
+        t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
+    }
+}
+
 /// Plans one symbol and, when the plan has steps, stores and executes it.
 #[allow(clippy::too_many_arguments)]
 async fn plan_and_execute(
@@ -449,5 +553,9 @@ async fn plan_and_execute(
         %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
         steps = plan.steps.len(), "plan"
     );
-    Ok(Some(executor.execute(&plan, target.price.get()).await?))
+    Ok(Some(
+        executor
+            .execute(&plan, target.price.get(), target.leverage)
+            .await?,
+    ))
 }

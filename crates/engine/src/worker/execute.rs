@@ -6,17 +6,24 @@
 //! - an ambiguous outcome is settled by querying the client order id, never by re-sending;
 //! - a step that fails stops the plan: a flip never opens before its close is confirmed filled;
 //! - a retryable failure is retried with the same client order id, which the venue refuses to
-//!   double.
+//!   double;
+//! - every leg passes the account's [`RiskGate`] before anything about it leaves the process
+//!   (dry-run included, so a dry run shows what risk would refuse); a refused leg is stored as
+//!   `Rejected` with the rule in its error and audited as `risk_refused`, and stops the plan.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
+use tradeengine_core::risk::{LegIntent, is_reducing};
 use tradeengine_model::{
-    AccountName, Clock, Fill, OrderLeg, OrderRequest, OrderState, OrderStatus, Plan, PlanStep,
+    AccountName, Clock, Fill, OrderKind, OrderLeg, OrderRequest, OrderState, OrderStatus, Plan,
+    PlanStep,
 };
-use tradeengine_store::{Store, StoreError};
+use tradeengine_store::{AuditKind, Store, StoreError};
 use tradeengine_venues::{Venue, VenueError};
+
+use crate::risk::RiskGate;
 
 /// How many times a retryable placement is tried in one cycle.
 const PLACE_ATTEMPTS: u32 = 3;
@@ -27,6 +34,8 @@ pub struct ExecutionReport {
     pub sent: u64,
     pub filled: u64,
     pub rejected: u64,
+    /// Legs refused by a risk rule (counted in `rejected` too).
+    pub risk_refused: u64,
     /// Why the plan stopped early, if it did.
     pub stopped: Option<String>,
 }
@@ -40,18 +49,24 @@ pub struct Executor {
     pub clock: Arc<dyn Clock>,
     /// Plan and record, send nothing.
     pub dry_run: bool,
-    /// Largest single order in quote units (pre-trade risk), if set.
-    pub max_order_notional: Option<Decimal>,
+    /// Pre-trade risk for this cycle.
+    pub risk: Arc<RiskGate>,
 }
 
+/// Per plan: the venue's mark price, read at most once and only when a check needs it.
+type MarkCache = Option<Option<Decimal>>;
+
 impl Executor {
-    /// Executes `plan`, which must already be stored (its orders `Intended`).
+    /// Executes `plan`, which must already be stored (its orders `Intended`). `price` is the
+    /// price the plan was sized at; `leverage` the leverage the symbol runs at after it.
     pub async fn execute(
         &self,
         plan: &Plan,
         price: Decimal,
+        leverage: Decimal,
     ) -> Result<ExecutionReport, StoreError> {
         let mut report = ExecutionReport::default();
+        let mut mark: MarkCache = None;
         let mut steps = plan.steps.iter();
         while let Some(step) = steps.next() {
             let outcome = match step {
@@ -61,7 +76,14 @@ impl Executor {
                     .await
                     .map_err(|e| format!("set margin mode {}: {e}", mode.as_str())),
                 PlanStep::SetLeverage { leverage } => {
+                    let limit = self.risk.limits(&plan.symbol).max_leverage;
                     if self.dry_run {
+                        Ok(())
+                    } else if limit.is_some_and(|l| *leverage > l) {
+                        // Never raise the venue's leverage past the limit: the opening legs
+                        // that need it are refused by `max_leverage` below, and the reducing
+                        // ones run at the leverage already set.
+                        tracing::warn!(account = %self.account, symbol = %plan.symbol, %leverage, "leverage above the limit not set");
                         Ok(())
                     } else {
                         self.venue
@@ -70,7 +92,10 @@ impl Executor {
                             .map_err(|e| format!("set leverage {leverage}: {e}"))
                     }
                 }
-                PlanStep::Order(leg) => self.execute_leg(plan, leg, price, &mut report).await?,
+                PlanStep::Order(leg) => {
+                    self.execute_leg(plan, leg, price, leverage, &mut mark, &mut report)
+                        .await?
+                }
             };
             if let Err(reason) = outcome {
                 tracing::warn!(account = %self.account, symbol = %plan.symbol, plan = %plan.id, %reason, "plan stopped");
@@ -113,24 +138,36 @@ impl Executor {
         plan: &Plan,
         leg: &OrderLeg,
         price: Decimal,
+        leverage: Decimal,
+        mark: &mut MarkCache,
         report: &mut ExecutionReport,
     ) -> Result<Result<(), String>, StoreError> {
+        if let Err(reason) = self.check_risk(plan, leg, price, leverage, mark).await {
+            self.mark(leg, OrderState::Rejected, None, Some(&reason.to_string()))
+                .await?;
+            self.store
+                .audit(
+                    AuditKind::RiskRefused,
+                    Some(self.account.as_str()),
+                    Some(plan.symbol.as_str()),
+                    serde_json::json!({
+                        "rule": reason.rule, "detail": reason.detail, "plan": plan.id,
+                        "client_order_id": leg.client_order_id, "side": leg.side,
+                        "qty": leg.qty, "reduce_only": leg.reduce_only,
+                    }),
+                    self.clock.now(),
+                )
+                .await?;
+            tracing::warn!(account = %self.account, symbol = %plan.symbol, order = %leg.client_order_id, rule = %reason.rule, detail = %reason.detail, "order refused by risk");
+            report.rejected += 1;
+            report.risk_refused += 1;
+            return Ok(Err(reason.to_string()));
+        }
         let now = self.clock.now();
         if self.dry_run {
             self.mark(leg, OrderState::Cancelled, None, Some("dry-run: not sent"))
                 .await?;
             return Ok(Ok(()));
-        }
-        if let Some(max) = self.max_order_notional {
-            let notional = leg.qty.checked_mul(price).unwrap_or(Decimal::MAX);
-            if notional > max {
-                let reason =
-                    format!("risk: order notional {notional} exceeds max_order_notional {max}");
-                self.mark(leg, OrderState::Rejected, None, Some(&reason))
-                    .await?;
-                report.rejected += 1;
-                return Ok(Err(reason));
-            }
         }
         self.store
             .update_order(
@@ -262,6 +299,44 @@ impl Executor {
                 )))
             }
         }
+    }
+
+    /// Runs the leg through the risk gate. The mark price is read from the venue (once per
+    /// plan) only when a price band applies to this leg.
+    async fn check_risk(
+        &self,
+        plan: &Plan,
+        leg: &OrderLeg,
+        price: Decimal,
+        leverage: Decimal,
+        mark: &mut MarkCache,
+    ) -> Result<(), tradeengine_core::RiskRefusal> {
+        let delta = leg.qty * leg.side.sign();
+        let (leg_price, is_limit) = match leg.kind {
+            OrderKind::Limit { price } => (price.get(), true),
+            OrderKind::Market => (price, false),
+        };
+        let banded = self.risk.limits(&plan.symbol).price_band.is_some()
+            && (is_limit || !is_reducing(self.risk.position(&plan.symbol), delta));
+        if banded && mark.is_none() {
+            let read = self.venue.prices(std::slice::from_ref(&plan.symbol)).await;
+            *mark = Some(match read {
+                Ok(prices) => prices.get(&plan.symbol).map(|p| p.get()),
+                Err(e) => {
+                    tracing::warn!(account = %self.account, symbol = %plan.symbol, error = %e, "cannot read the mark price for the price band");
+                    None
+                }
+            });
+        }
+        let intent = LegIntent {
+            symbol: &plan.symbol,
+            delta,
+            leverage,
+            price: leg_price,
+            mark: mark.flatten(),
+            is_limit,
+        };
+        self.risk.admit(&intent, self.clock.now())
     }
 
     async fn mark(

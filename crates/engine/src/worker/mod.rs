@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
+use tradeengine_core::risk::OrderRateWindow;
 use tradeengine_model::{AccountName, Clock, Instrument, Symbol};
 use tradeengine_store::Store;
 use tradeengine_venues::Venue;
@@ -38,6 +39,8 @@ pub struct AccountWorker {
     pub plan_ids: Arc<PlanIds>,
     instruments: BTreeMap<Symbol, Instrument>,
     last_targets: BTreeMap<Symbol, Decimal>,
+    /// Orders admitted in the last minute (pre-trade `max_orders_per_minute`).
+    order_window: Arc<std::sync::Mutex<OrderRateWindow>>,
 }
 
 impl AccountWorker {
@@ -58,6 +61,7 @@ impl AccountWorker {
             plan_ids,
             instruments: BTreeMap::new(),
             last_targets: BTreeMap::new(),
+            order_window: Arc::default(),
         }
     }
 

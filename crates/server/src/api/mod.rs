@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod kill;
 pub mod read;
+pub mod risk;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -29,5 +30,6 @@ pub fn read_routes(state: AppState) -> Router<AppState> {
 pub fn control_routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/kill", post(kill::engage).delete(kill::release))
+        .route("/api/v1/accounts/{name}/risk/reset", post(risk::reset))
         .route_layer(from_fn_with_state(state, auth::require_control))
 }

@@ -50,6 +50,9 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
                 serde_json::json!({
                     "value": v.value, "reconciled": v.reconciled, "last_cycle_at": v.last_cycle_at,
                     "last_error": v.last_error, "kill": v.kill, "state": v.state,
+                    "risk_state": v.risk.as_ref().map(|r| r.state),
+                    "risk_rule": v.risk.as_ref().and_then(|r| r.rule),
+                    "orders_risk_refused": v.orders_risk_refused,
                 }),
             )
         })

@@ -1,0 +1,70 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
+//! `tradeengine kill --flatten --account NAME` and `tradeengine risk reset --account NAME` write
+//! what the engine reads (the stored switch, the reset), audited; `status` shows the risk state;
+//! unknown accounts are refused.
+
+use std::process::Command;
+
+use tradeengine_engine::killswitch::{self, KillAction};
+use tradeengine_model::AccountName;
+use tradeengine_store::AuditKind;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
+
+fn run(config: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn kill_flatten_for_one_account_and_risk_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\ndata_dir = \"{}\"\n[[accounts]]\nname = \"a\"\nvenue = \"paper\"\n[[accounts]]\nname = \"b\"\nvenue = \"paper\"\n[risk]\npreset = \"moderate\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+
+    let (ok, out) = run(&config, &["kill", "--flatten", "--account", "b"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&config, &["kill", "--account", "ghost"]);
+    assert!(!ok, "{out}");
+    let (ok, out) = run(
+        &config,
+        &["risk", "reset", "--account", "a", "--reason", "checked"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("ACTIVE"), "{out}");
+    let (ok, out) = run(&config, &["risk", "reset", "--account", "ghost"]);
+    assert!(!ok, "{out}");
+    let (ok, out) = run(&config, &["status"]);
+    assert!(ok && out.contains("risk: ACTIVE"), "{out}");
+
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let switch = killswitch::read_stored(&*store).await.unwrap().unwrap();
+    assert_eq!(switch.action, KillAction::Flatten);
+    assert_eq!(switch.accounts, Some(vec![AccountName::new("b").unwrap()]));
+    let events = store.audit_events(0, 100).await.unwrap();
+    let reset = events
+        .iter()
+        .find(|e| e.kind == AuditKind::RiskStateChanged)
+        .unwrap();
+    assert_eq!(reset.account.as_deref(), Some("a"));
+    assert_eq!(reset.payload["by"], "cli: checked");
+    assert!(events.iter().any(|e| e.kind == AuditKind::KillSwitch));
+}
