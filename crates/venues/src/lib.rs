@@ -13,6 +13,7 @@
 //! updates a caller can wait on).
 
 pub mod binance;
+pub mod blofin;
 pub mod bybit;
 pub mod checks;
 pub mod connect;
