@@ -29,6 +29,7 @@ pub mod book;
 pub mod bybit;
 pub mod control;
 mod form;
+pub mod kucoin;
 pub mod options;
 mod server;
 
@@ -183,6 +184,7 @@ impl SimHandle {
             SimVenue::Bybit => format!("ws://{}/v5/private", self.addr),
             SimVenue::Binance => format!("ws://{}/ws/<listenKey>", self.addr),
             SimVenue::Blofin => format!("ws://{}/ws/private", self.addr),
+            SimVenue::Kucoin => format!("ws://{}/kucoin-ws?token=<bullet-private>", self.addr),
         };
         let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
         format!(
@@ -232,6 +234,7 @@ pub async fn serve(
         SimVenue::Bybit => bybit::router(shared.clone()),
         SimVenue::Binance => binance::router(shared.clone()),
         SimVenue::Blofin => blofin::router(shared.clone()),
+        SimVenue::Kucoin => kucoin::router(shared.clone()),
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(server::accept_loop(

@@ -12,6 +12,7 @@ pub enum SimVenue {
     Bybit,
     Binance,
     Blofin,
+    Kucoin,
 }
 
 impl SimVenue {
@@ -20,6 +21,7 @@ impl SimVenue {
             Self::Bybit => "bybit",
             Self::Binance => "binance",
             Self::Blofin => "blofin",
+            Self::Kucoin => "kucoin",
         }
     }
 
@@ -28,6 +30,7 @@ impl SimVenue {
             "bybit" => Some(Self::Bybit),
             "binance" => Some(Self::Binance),
             "blofin" => Some(Self::Blofin),
+            "kucoin" => Some(Self::Kucoin),
             _ => None,
         }
     }
@@ -87,6 +90,7 @@ impl SimOptions {
             SimVenue::Bybit => bybit_instruments(),
             SimVenue::Binance => binance_instruments(),
             SimVenue::Blofin => crate::blofin::instruments(),
+            SimVenue::Kucoin => crate::kucoin::instruments(),
         };
         let prices = [
             ("BTCUSDT", "60000"),

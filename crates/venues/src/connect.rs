@@ -10,6 +10,7 @@ use crate::blofin::{self, BlofinVenue};
 use crate::bybit::{self, BybitVenue};
 use crate::feed::live::LivePriceFeed;
 use crate::http::{Transport, VenueClock};
+use crate::kucoin::{self, KucoinVenue};
 use crate::tracker::OrderTracker;
 use crate::{Credentials, PriceFeed, Venue, VenueError, VenueErrorKind};
 
@@ -61,6 +62,7 @@ pub fn default_base_url(venue: &str, testnet: bool) -> Option<&'static str> {
         ("binance", true) => binance::TESTNET_URL,
         ("blofin", false) => blofin::MAINNET_URL,
         ("blofin", true) => blofin::DEMO_URL,
+        ("kucoin", false) => kucoin::MAINNET_URL,
         _ => return None,
     })
 }
@@ -84,6 +86,7 @@ pub async fn connect(venue: &str, config: AdapterConfig) -> Result<Arc<dyn Venue
         "bybit" => Ok(Arc::new(connect_bybit(config).await?)),
         "binance" => Ok(Arc::new(connect_binance(config).await?)),
         "blofin" => Ok(Arc::new(connect_blofin(config).await?)),
+        "kucoin" => Ok(Arc::new(connect_kucoin(config).await?)),
         other => Err(unsupported(other)),
     }
 }
@@ -209,6 +212,49 @@ pub async fn connect_blofin(config: AdapterConfig) -> Result<BlofinVenue, VenueE
     ))
 }
 
+/// [`connect`] for KuCoin Futures, keeping the concrete type. `ws_url`, when set, replaces the
+/// endpoint KuCoin hands out with the stream token.
+pub async fn connect_kucoin(config: AdapterConfig) -> Result<KucoinVenue, VenueError> {
+    let transport = Transport::new(kucoin::VENUE, &config.base_url, config.request_timeout)?;
+    let http = Arc::new(kucoin::http::KucoinHttp::new(
+        transport,
+        config.credentials.clone(),
+        VenueClock::new(config.clock.clone()),
+        MAX_RATE_WAIT,
+    ));
+    http.sync_time().await?;
+    let tracker = Arc::new(OrderTracker::new());
+    let by_symbol = kucoin::stream::BySymbol::default();
+    let fill_wait = config.request_timeout.min(Duration::from_secs(1));
+    if config.credentials.is_some() {
+        // Checked before the stream starts, so a refused key fails here, once.
+        KucoinVenue::new(
+            http.clone(),
+            tracker.clone(),
+            by_symbol.clone(),
+            None,
+            fill_wait,
+        )
+        .check_keys()
+        .await?;
+    }
+    let stream = match (&config.credentials, config.stream_disabled()) {
+        (Some(_), false) => {
+            let session = kucoin::stream::KucoinStream::new(
+                config.ws_url.clone(),
+                http.clone(),
+                tracker.clone(),
+                by_symbol.clone(),
+            );
+            Some(crate::ws::spawn(Arc::new(session)))
+        }
+        _ => None,
+    };
+    Ok(KucoinVenue::new(
+        http, tracker, by_symbol, stream, fill_wait,
+    ))
+}
+
 /// Live prices from a venue's public market data (no keys), as a [`PriceFeed`] for the paper
 /// venue: refreshed every second in the background, all symbols in one request.
 pub async fn public_price_feed(
@@ -232,6 +278,7 @@ pub async fn public_price_feed_every(
         "bybit" => Arc::new(connect_bybit(config).await?),
         "binance" => Arc::new(connect_binance(config).await?),
         "blofin" => Arc::new(connect_blofin(config).await?),
+        "kucoin" => Arc::new(connect_kucoin(config).await?),
         other => return Err(unsupported(other)),
     };
     Ok(Arc::new(
@@ -269,6 +316,12 @@ mod tests {
             default_base_url("blofin", true),
             Some("https://demo-trading-openapi.blofin.com")
         );
+        assert_eq!(
+            default_base_url("kucoin", false),
+            Some("https://api-futures.kucoin.com")
+        );
+        // No public KuCoin Futures sandbox: a non-live account names its base URL.
+        assert_eq!(default_base_url("kucoin", true), None);
         assert_eq!(default_base_url("nowhere", false), None);
     }
 

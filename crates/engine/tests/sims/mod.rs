@@ -209,6 +209,7 @@ impl Rig {
             SimVenue::Bybit => "/v5/order/create",
             SimVenue::Binance => "/fapi/v1/order",
             SimVenue::Blofin => "/api/v1/trade/order",
+            SimVenue::Kucoin => "/api/v1/orders",
         }
     }
 
@@ -217,6 +218,7 @@ impl Rig {
             SimVenue::Bybit => "/v5/position/list",
             SimVenue::Binance => "/fapi/v3/positionRisk",
             SimVenue::Blofin => "/api/v1/account/positions",
+            SimVenue::Kucoin => "/api/v1/positions",
         }
     }
 
