@@ -224,7 +224,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct VenueSimArgs {
-    /// bybit or binance.
+    /// bybit, binance, blofin or kucoin.
     pub venue: String,
     #[arg(long, default_value_t = 9001)]
     pub port: u16,

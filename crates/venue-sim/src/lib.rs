@@ -24,10 +24,12 @@
 
 pub mod auth;
 pub mod binance;
+pub mod blofin;
 pub mod book;
 pub mod bybit;
 pub mod control;
 mod form;
+pub mod kucoin;
 pub mod options;
 mod server;
 
@@ -181,14 +183,17 @@ impl SimHandle {
         let stream = match self.shared.venue {
             SimVenue::Bybit => format!("ws://{}/v5/private", self.addr),
             SimVenue::Binance => format!("ws://{}/ws/<listenKey>", self.addr),
+            SimVenue::Blofin => format!("ws://{}/ws/private", self.addr),
+            SimVenue::Kucoin => format!("ws://{}/kucoin-ws?token=<bullet-private>", self.addr),
         };
         let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
         format!(
-            "{} simulator\n  REST:    {}\n  stream:  {stream}\n  api key: {}\n  secret:  {} (test keys only)\n  balance: {} USDT\n  latency: {} ms per request\n  symbols: {}",
+            "{} simulator\n  REST:    {}\n  stream:  {stream}\n  api key: {}\n  secret:  {} (test keys only)\n  passphrase: {}\n  balance: {} USDT\n  latency: {} ms per request\n  symbols: {}",
             self.shared.venue.as_str(),
             self.base_url(),
             o.api_key,
             o.api_secret,
+            o.passphrase,
             o.balance,
             o.latency.as_millis(),
             symbols.join(", ")
@@ -228,6 +233,8 @@ pub async fn serve(
     let router = match venue {
         SimVenue::Bybit => bybit::router(shared.clone()),
         SimVenue::Binance => binance::router(shared.clone()),
+        SimVenue::Blofin => blofin::router(shared.clone()),
+        SimVenue::Kucoin => kucoin::router(shared.clone()),
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(server::accept_loop(

@@ -11,6 +11,8 @@ use rust_decimal::Decimal;
 pub enum SimVenue {
     Bybit,
     Binance,
+    Blofin,
+    Kucoin,
 }
 
 impl SimVenue {
@@ -18,6 +20,8 @@ impl SimVenue {
         match self {
             Self::Bybit => "bybit",
             Self::Binance => "binance",
+            Self::Blofin => "blofin",
+            Self::Kucoin => "kucoin",
         }
     }
 
@@ -25,6 +29,8 @@ impl SimVenue {
         match s {
             "bybit" => Some(Self::Bybit),
             "binance" => Some(Self::Binance),
+            "blofin" => Some(Self::Blofin),
+            "kucoin" => Some(Self::Kucoin),
             _ => None,
         }
     }
@@ -53,6 +59,8 @@ pub struct SimOptions {
     /// ones.
     pub api_key: String,
     pub api_secret: String,
+    /// The passphrase BloFin and KuCoin keys carry.
+    pub passphrase: String,
     /// USDT wallet balance at start.
     pub balance: Decimal,
     pub instruments: Vec<SimInstrument>,
@@ -81,6 +89,8 @@ impl SimOptions {
         let instruments = match venue {
             SimVenue::Bybit => bybit_instruments(),
             SimVenue::Binance => binance_instruments(),
+            SimVenue::Blofin => crate::blofin::instruments(),
+            SimVenue::Kucoin => crate::kucoin::instruments(),
         };
         let prices = [
             ("BTCUSDT", "60000"),
@@ -93,6 +103,7 @@ impl SimOptions {
         Self {
             api_key: "sim-test-key".into(),
             api_secret: "sim-test-secret".into(),
+            passphrase: "sim-test-passphrase".into(),
             balance: Decimal::from(100_000),
             instruments,
             prices,

@@ -6,9 +6,11 @@ use std::time::Duration;
 use tradeengine_model::{Clock, Symbol, SystemClock};
 
 use crate::binance::{self, BinanceVenue};
+use crate::blofin::{self, BlofinVenue};
 use crate::bybit::{self, BybitVenue};
 use crate::feed::live::LivePriceFeed;
 use crate::http::{Transport, VenueClock};
+use crate::kucoin::{self, KucoinVenue};
 use crate::tracker::OrderTracker;
 use crate::{Credentials, PriceFeed, Venue, VenueError, VenueErrorKind};
 
@@ -58,6 +60,9 @@ pub fn default_base_url(venue: &str, testnet: bool) -> Option<&'static str> {
         ("bybit", true) => bybit::TESTNET_URL,
         ("binance", false) => binance::MAINNET_URL,
         ("binance", true) => binance::TESTNET_URL,
+        ("blofin", false) => blofin::MAINNET_URL,
+        ("blofin", true) => blofin::DEMO_URL,
+        ("kucoin", false) => kucoin::MAINNET_URL,
         _ => return None,
     })
 }
@@ -66,7 +71,7 @@ fn unsupported(venue: &str) -> VenueError {
     VenueError::new(
         venue.to_string(),
         VenueErrorKind::Unsupported,
-        format!("no adapter for venue {venue:?} in this build (bybit, binance)"),
+        format!("no adapter for venue {venue:?} in this build"),
     )
 }
 
@@ -80,6 +85,8 @@ pub async fn connect(venue: &str, config: AdapterConfig) -> Result<Arc<dyn Venue
     match venue {
         "bybit" => Ok(Arc::new(connect_bybit(config).await?)),
         "binance" => Ok(Arc::new(connect_binance(config).await?)),
+        "blofin" => Ok(Arc::new(connect_blofin(config).await?)),
+        "kucoin" => Ok(Arc::new(connect_kucoin(config).await?)),
         other => Err(unsupported(other)),
     }
 }
@@ -158,6 +165,96 @@ pub async fn connect_bybit(config: AdapterConfig) -> Result<BybitVenue, VenueErr
     Ok(venue)
 }
 
+/// [`connect`] for BloFin, keeping the concrete type. BloFin has no server-time endpoint: the
+/// clock offset comes from a reply's `Date` header.
+pub async fn connect_blofin(config: AdapterConfig) -> Result<BlofinVenue, VenueError> {
+    let transport = Transport::new(blofin::VENUE, &config.base_url, config.request_timeout)?;
+    let http = Arc::new(blofin::http::BlofinHttp::new(
+        transport,
+        config.credentials.clone(),
+        VenueClock::new(config.clock.clone()),
+        MAX_RATE_WAIT,
+    ));
+    http.sync_time().await?;
+    let tracker = Arc::new(OrderTracker::new());
+    let by_inst_id = blofin::stream::ByInstId::default();
+    let fill_wait = config.request_timeout.min(Duration::from_secs(1));
+    if config.credentials.is_some() {
+        // Checked before the stream starts, so a refused key fails here, once.
+        BlofinVenue::new(
+            http.clone(),
+            tracker.clone(),
+            by_inst_id.clone(),
+            None,
+            fill_wait,
+        )
+        .check_one_way()
+        .await?;
+    }
+    let stream = match (&config.credentials, config.stream_disabled()) {
+        (Some(_), false) => {
+            let url = config
+                .ws_url
+                .clone()
+                .unwrap_or_else(|| blofin::stream_url(&config.base_url));
+            let session = blofin::stream::BlofinStream {
+                url,
+                http: http.clone(),
+                tracker: tracker.clone(),
+                instruments: by_inst_id.clone(),
+            };
+            Some(crate::ws::spawn(Arc::new(session)))
+        }
+        _ => None,
+    };
+    Ok(BlofinVenue::new(
+        http, tracker, by_inst_id, stream, fill_wait,
+    ))
+}
+
+/// [`connect`] for KuCoin Futures, keeping the concrete type. `ws_url`, when set, replaces the
+/// endpoint KuCoin hands out with the stream token.
+pub async fn connect_kucoin(config: AdapterConfig) -> Result<KucoinVenue, VenueError> {
+    let transport = Transport::new(kucoin::VENUE, &config.base_url, config.request_timeout)?;
+    let http = Arc::new(kucoin::http::KucoinHttp::new(
+        transport,
+        config.credentials.clone(),
+        VenueClock::new(config.clock.clone()),
+        MAX_RATE_WAIT,
+    ));
+    http.sync_time().await?;
+    let tracker = Arc::new(OrderTracker::new());
+    let by_symbol = kucoin::stream::BySymbol::default();
+    let fill_wait = config.request_timeout.min(Duration::from_secs(1));
+    if config.credentials.is_some() {
+        // Checked before the stream starts, so a refused key fails here, once.
+        KucoinVenue::new(
+            http.clone(),
+            tracker.clone(),
+            by_symbol.clone(),
+            None,
+            fill_wait,
+        )
+        .check_keys()
+        .await?;
+    }
+    let stream = match (&config.credentials, config.stream_disabled()) {
+        (Some(_), false) => {
+            let session = kucoin::stream::KucoinStream::new(
+                config.ws_url.clone(),
+                http.clone(),
+                tracker.clone(),
+                by_symbol.clone(),
+            );
+            Some(crate::ws::spawn(Arc::new(session)))
+        }
+        _ => None,
+    };
+    Ok(KucoinVenue::new(
+        http, tracker, by_symbol, stream, fill_wait,
+    ))
+}
+
 /// Live prices from a venue's public market data (no keys), as a [`PriceFeed`] for the paper
 /// venue: refreshed every second in the background, all symbols in one request.
 pub async fn public_price_feed(
@@ -180,6 +277,8 @@ pub async fn public_price_feed_every(
     let source: Arc<dyn Venue> = match venue {
         "bybit" => Arc::new(connect_bybit(config).await?),
         "binance" => Arc::new(connect_binance(config).await?),
+        "blofin" => Arc::new(connect_blofin(config).await?),
+        "kucoin" => Arc::new(connect_kucoin(config).await?),
         other => return Err(unsupported(other)),
     };
     Ok(Arc::new(
@@ -209,14 +308,28 @@ mod tests {
             default_base_url("binance", true),
             Some("https://demo-fapi.binance.com")
         );
-        assert_eq!(default_base_url("kucoin", false), None);
+        assert_eq!(
+            default_base_url("blofin", false),
+            Some("https://openapi.blofin.com")
+        );
+        assert_eq!(
+            default_base_url("blofin", true),
+            Some("https://demo-trading-openapi.blofin.com")
+        );
+        assert_eq!(
+            default_base_url("kucoin", false),
+            Some("https://api-futures.kucoin.com")
+        );
+        // No public KuCoin Futures sandbox: a non-live account names its base URL.
+        assert_eq!(default_base_url("kucoin", true), None);
+        assert_eq!(default_base_url("nowhere", false), None);
     }
 
     #[tokio::test]
     async fn unknown_venues_and_bad_urls_are_refused_before_any_request() {
         let e = connect(
-            "kucoin",
-            AdapterConfig::new("https://api-futures.kucoin.com", None),
+            "nowhere",
+            AdapterConfig::new("https://api.nowhere.invalid", None),
         )
         .await
         .err();

@@ -33,6 +33,17 @@ impl Credentials {
     pub(crate) fn secret(&self) -> &[u8] {
         self.api_secret.expose_secret().as_bytes()
     }
+
+    /// The passphrase BloFin sends as is and KuCoin signs, when one is configured.
+    pub(crate) fn passphrase(&self) -> Option<&str> {
+        self.passphrase.as_ref().map(|p| p.expose_secret())
+    }
+
+    /// These credentials with a passphrase (BloFin, KuCoin).
+    pub fn with_passphrase(mut self, passphrase: &str) -> Self {
+        self.passphrase = Some(SecretString::from(passphrase.to_string()));
+        self
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -13,6 +13,7 @@
 //! updates a caller can wait on).
 
 pub mod binance;
+pub mod blofin;
 pub mod bybit;
 pub mod checks;
 pub mod connect;
@@ -20,6 +21,7 @@ pub mod credentials;
 pub mod error;
 pub mod feed;
 pub mod http;
+pub mod kucoin;
 pub mod market;
 pub mod paper;
 pub mod parse;

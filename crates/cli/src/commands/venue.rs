@@ -15,10 +15,9 @@ use super::{load_config, open_store};
 use crate::cli::{Global, OrderCommand, VenueSimArgs};
 
 pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
-    let venue = match args.venue.to_ascii_lowercase().as_str() {
-        "bybit" => SimVenue::Bybit,
-        "binance" => SimVenue::Binance,
-        other => anyhow::bail!("no simulator for {other:?} (bybit or binance)"),
+    let name = args.venue.to_ascii_lowercase();
+    let Some(venue) = SimVenue::parse(&name) else {
+        anyhow::bail!("no simulator for {name:?}");
     };
     let handle = tradeengine_venue_sim::serve(
         venue,

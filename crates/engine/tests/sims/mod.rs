@@ -81,7 +81,9 @@ pub fn adapter_config(sim: &SimHandle, timeout: Duration) -> AdapterConfig {
     AdapterConfig {
         base_url: sim.base_url(),
         ws_url: None,
-        credentials: Some(Credentials::new(&o.api_key, &o.api_secret)),
+        credentials: Some(
+            Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
+        ),
         recv_window_ms: 5000,
         request_timeout: timeout,
         clock: Arc::new(SystemClock),
@@ -189,11 +191,7 @@ impl Rig {
     pub fn reconfigure(&self, leverage: u32) {
         let current = self.state.config();
         let data_dir = current.engine.data_dir.display().to_string();
-        let venue = if current.accounts[0].venue.as_str() == "bybit" {
-            SimVenue::Bybit
-        } else {
-            SimVenue::Binance
-        };
+        let venue = SimVenue::parse(current.accounts[0].venue.as_str()).unwrap();
         let text = config_toml(
             venue,
             &self.sim.base_url(),
@@ -210,6 +208,8 @@ impl Rig {
         match self.sim.venue() {
             SimVenue::Bybit => "/v5/order/create",
             SimVenue::Binance => "/fapi/v1/order",
+            SimVenue::Blofin => "/api/v1/trade/order",
+            SimVenue::Kucoin => "/api/v1/orders",
         }
     }
 
@@ -217,6 +217,8 @@ impl Rig {
         match self.sim.venue() {
             SimVenue::Bybit => "/v5/position/list",
             SimVenue::Binance => "/fapi/v3/positionRisk",
+            SimVenue::Blofin => "/api/v1/account/positions",
+            SimVenue::Kucoin => "/api/v1/positions",
         }
     }
 

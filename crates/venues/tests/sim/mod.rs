@@ -29,7 +29,9 @@ pub fn config(sim: &SimHandle) -> AdapterConfig {
     AdapterConfig {
         base_url: sim.base_url(),
         ws_url: None,
-        credentials: Some(Credentials::new(&o.api_key, &o.api_secret)),
+        credentials: Some(
+            Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
+        ),
         recv_window_ms: 5000,
         request_timeout: Duration::from_millis(800),
         clock: Arc::new(SystemClock),

@@ -1,0 +1,636 @@
+//! [`BlofinVenue`]: the [`Venue`] for one BloFin futures account, USDT perpetuals, one-way
+//! (`net`) position mode.
+//!
+//! ## Account value
+//!
+//! `V = equity` of the USDT row of `GET /api/v1/account/balance` (balance plus unrealised
+//! profit of that currency, in USDT): the same figure the Bybit adapter and the paper venue use.
+//! The seed's `available + Σ margin` left out unrealised profit; equity does not.
+//!
+//! ## Sizes
+//!
+//! Orders and positions are in contracts of `contractValue` base units. An order's base
+//! quantity is converted with [`to_contracts`] — divided by the contract value and rounded
+//! **toward zero** to the lot size, so the venue never receives more than the engine asked
+//! for; [`crate::checks::check_order`] has already refused quantities that would need rounding.
+//!
+//! ## Settings
+//!
+//! - margin mode is **account-wide** on BloFin: setting it for one symbol sets it for all, and
+//!   BloFin refuses it while positions or orders are open (110006/110019, passed on as
+//!   rejections — the seed closed and reopened positions instead; this adapter never does);
+//!   there is no "not modified" code, so the mode is compared first and only changed when it
+//!   differs;
+//! - leverage is per instrument and margin mode, and BloFin changes it on an open position
+//!   (margin permitting), so it is simply set.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tradeengine_model::{
+    ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus,
+    Position, Price, Side, Symbol,
+};
+
+use super::VENUE;
+use super::codes;
+use super::http::{BlofinHttp, scope};
+use super::models::{
+    Balance, InstrumentRow, OrderRow, PositionRow, TickerRow, margin_mode, margin_mode_text,
+};
+use super::stream::ByInstId;
+use crate::http::Query;
+use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
+use crate::rounding::round_to_step;
+use crate::tracker::OrderTracker;
+use crate::ws::StreamHandle;
+use crate::{Venue, VenueError, VenueErrorKind};
+
+/// Instrument rules change rarely; an hour bounds how long a change can go unseen.
+const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
+/// The account-wide margin mode is re-read at most this often.
+const ACCOUNT_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default)]
+struct InstrumentCache {
+    by_symbol: HashMap<Symbol, Instrument>,
+    fetched_at: Option<Instant>,
+}
+
+/// One BloFin account. Cheap to share as `Arc<dyn Venue>`.
+#[derive(Debug)]
+pub struct BlofinVenue {
+    http: Arc<BlofinHttp>,
+    tracker: Arc<OrderTracker>,
+    stream: Option<StreamHandle>,
+    instruments: tokio::sync::Mutex<InstrumentCache>,
+    /// The same instruments by `instId`, for the stream and for reading positions.
+    by_inst_id: ByInstId,
+    account: Mutex<Option<(MarginMode, Instant)>>,
+    /// How long to wait for a pushed fill before asking REST.
+    fill_wait: Duration,
+}
+
+fn rejected(code: &str, message: String) -> VenueError {
+    VenueError::new(VENUE, VenueErrorKind::Rejected, message).with_code(code)
+}
+
+fn unknown_symbol(symbol: &Symbol) -> VenueError {
+    rejected(
+        "unknown_symbol",
+        format!("{symbol} is not a live USDT perpetual on BloFin"),
+    )
+}
+
+/// A base quantity in contracts: `base / contractValue`, rounded toward zero to the lot size.
+pub fn to_contracts(i: &Instrument, base: Decimal) -> Result<Decimal, VenueError> {
+    i.base_to_venue(base)
+        .and_then(|c| round_to_step(c, i.qty_step, RoundingStrategy::ToZero))
+        .ok_or_else(|| {
+            rejected(
+                "bad_qty",
+                format!(
+                    "{}: quantity {base} cannot be expressed in contracts",
+                    i.symbol
+                ),
+            )
+        })
+}
+
+/// The id as BloFin carries it (see [`super::venue_client_id`]).
+fn wire_id(id: &ClientOrderId) -> Result<String, VenueError> {
+    super::venue_client_id(id.as_str()).ok_or_else(|| {
+        rejected(
+            "bad_client_id",
+            format!("client order id {id}: BloFin ids cannot hold '_' (it stands for '-')"),
+        )
+    })
+}
+
+fn side_text(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn rows<T: serde::de::DeserializeOwned>(data: Value, what: &str) -> Result<Vec<T>, VenueError> {
+    match data {
+        Value::Null => Ok(Vec::new()),
+        other => serde_json::from_value(other).map_err(|e| bad_reply(VENUE, what, &e.to_string())),
+    }
+}
+
+impl BlofinVenue {
+    pub(crate) fn new(
+        http: Arc<BlofinHttp>,
+        tracker: Arc<OrderTracker>,
+        by_inst_id: ByInstId,
+        stream: Option<StreamHandle>,
+        fill_wait: Duration,
+    ) -> Self {
+        Self {
+            http,
+            tracker,
+            stream,
+            instruments: tokio::sync::Mutex::new(InstrumentCache::default()),
+            by_inst_id,
+            account: Mutex::new(None),
+            fill_wait,
+        }
+    }
+
+    /// Streamed order and position updates.
+    pub fn tracker(&self) -> &OrderTracker {
+        &self.tracker
+    }
+
+    /// The private stream is connected and subscribed.
+    pub fn stream_ready(&self) -> bool {
+        self.stream.as_ref().is_some_and(StreamHandle::is_ready)
+    }
+
+    /// Waits up to `timeout` for the private stream (tests, startup).
+    pub async fn wait_stream_ready(&self, timeout: Duration) -> bool {
+        match &self.stream {
+            Some(s) => s.wait_ready(timeout).await,
+            None => false,
+        }
+    }
+
+    /// Connections the private stream has made (1 + reconnects).
+    pub fn stream_connects(&self) -> u64 {
+        self.stream.as_ref().map_or(0, StreamHandle::connects)
+    }
+
+    pub fn http(&self) -> &BlofinHttp {
+        &self.http
+    }
+
+    /// Refuses hedge (`long_short_mode`) mode: the engine thinks in one net position per symbol.
+    pub(crate) async fn check_one_way(&self) -> Result<(), VenueError> {
+        let data = self
+            .http
+            .get(
+                "/api/v1/account/position-mode",
+                &Query::new(),
+                scope::ACCOUNT,
+            )
+            .await?;
+        let mode = data
+            .get("positionMode")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if mode != "net_mode" {
+            return Err(rejected(
+                "hedge_mode",
+                format!(
+                    "the account is in position mode {mode:?}; tradeengine needs one-way mode: POST /api/v1/account/set-position-mode positionMode=net_mode with no open positions"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Forgets the instrument cache; the next call refetches it.
+    pub async fn invalidate_instruments(&self) {
+        self.instruments.lock().await.fetched_at = None;
+    }
+
+    async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
+        let mut cache = self.instruments.lock().await;
+        let fresh = cache
+            .fetched_at
+            .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL);
+        if !fresh {
+            // One request lists every instrument.
+            let data = self
+                .http
+                .public_get("/api/v1/market/instruments", &Query::new())
+                .await?;
+            let mut by_symbol = HashMap::new();
+            for row in rows::<InstrumentRow>(data, "instruments")? {
+                if let Some(i) = row.to_instrument()? {
+                    by_symbol.insert(i.symbol.clone(), i);
+                }
+            }
+            *self.by_inst_id.write().unwrap_or_else(|p| p.into_inner()) = by_symbol
+                .values()
+                .map(|i| (i.venue_symbol.clone(), i.clone()))
+                .collect();
+            cache.by_symbol = by_symbol;
+            cache.fetched_at = Some(Instant::now());
+        }
+        Ok(cache.by_symbol.clone())
+    }
+
+    async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
+        let cached = {
+            let cache = self.instruments.lock().await;
+            cache
+                .fetched_at
+                .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL)
+                .then(|| cache.by_symbol.get(symbol).cloned())
+                .flatten()
+        };
+        match cached {
+            Some(i) => Ok(i),
+            None => self
+                .instrument_map()
+                .await?
+                .remove(symbol)
+                .ok_or_else(|| unknown_symbol(symbol)),
+        }
+    }
+
+    async fn by_inst_id(&self, inst_id: &str) -> Result<Option<Instrument>, VenueError> {
+        let found = self
+            .by_inst_id
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(inst_id)
+            .cloned();
+        if found.is_some() {
+            return Ok(found);
+        }
+        self.instrument_map().await?;
+        Ok(self
+            .by_inst_id
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(inst_id)
+            .cloned())
+    }
+
+    /// The account-wide margin mode, re-read when older than a minute (or when `fresh`).
+    async fn margin_mode(&self, fresh: bool) -> Result<MarginMode, VenueError> {
+        let cached = *self.account.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((mode, at)) = cached
+            && at.elapsed() < ACCOUNT_TTL
+            && !fresh
+        {
+            return Ok(mode);
+        }
+        let data = self
+            .http
+            .get("/api/v1/account/margin-mode", &Query::new(), scope::ACCOUNT)
+            .await?;
+        let mode = margin_mode(
+            data.get("marginMode")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )?;
+        *self.account.lock().unwrap_or_else(|p| p.into_inner()) = Some((mode, Instant::now()));
+        Ok(mode)
+    }
+
+    /// After BloFin acknowledged an order: its status from the stream if it comes in time,
+    /// else from REST.
+    async fn status_after_ack(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
+        let id = order.client_order_id.as_str();
+        if self.stream_ready() {
+            let market = matches!(order.kind, OrderKind::Market);
+            let pushed = self
+                .tracker
+                .wait_for(id, self.fill_wait, |s| !market || s.state.is_terminal())
+                .await;
+            if let Some(s) = pushed {
+                return Ok(s);
+            }
+        }
+        match self
+            .order_by_client_id(&order.symbol, &order.client_order_id)
+            .await?
+        {
+            Some(s) => Ok(s),
+            None => Err(VenueError::new(
+                VENUE,
+                VenueErrorKind::Ambiguous,
+                format!("order {id} was acknowledged but is not visible yet"),
+            )
+            .with_code("not_visible")),
+        }
+    }
+}
+
+#[async_trait]
+impl Venue for BlofinVenue {
+    fn kind(&self) -> &'static str {
+        VENUE
+    }
+
+    async fn account_value(&self) -> Result<Decimal, VenueError> {
+        let data = self
+            .http
+            .get("/api/v1/account/balance", &Query::new(), scope::ACCOUNT)
+            .await?;
+        let balance: Balance = serde_json::from_value(data)
+            .map_err(|e| bad_reply(VENUE, "balance", &e.to_string()))?;
+        match balance.details.iter().find(|d| d.currency == "USDT") {
+            Some(d) => dec_or_zero(VENUE, "details.equity", &d.equity),
+            None => Ok(Decimal::ZERO),
+        }
+    }
+
+    async fn positions(&self) -> Result<Vec<Position>, VenueError> {
+        let data = self
+            .http
+            .get("/api/v1/account/positions", &Query::new(), scope::ACCOUNT)
+            .await?;
+        let mut out = Vec::new();
+        for row in rows::<PositionRow>(data, "positions")? {
+            if row.position_side != "net" {
+                return Err(rejected(
+                    "hedge_mode",
+                    format!(
+                        "{}: hedge-mode position (positionSide {}); tradeengine needs net mode",
+                        row.inst_id, row.position_side
+                    ),
+                ));
+            }
+            let Some(i) = self.by_inst_id(&row.inst_id).await? else {
+                // Not a USDT perpetual this engine could trade (or delisted): say so loudly,
+                // because its exposure is real.
+                return Err(bad_reply(VENUE, "positions.instId", &row.inst_id));
+            };
+            let p = row.to_position(&i)?;
+            if !p.size.is_zero() {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, VenueError> {
+        let mut map = self.instrument_map().await?;
+        if symbols.iter().any(|s| !map.contains_key(s)) {
+            // Maybe listed since we looked: refetch once before refusing.
+            self.invalidate_instruments().await;
+            map = self.instrument_map().await?;
+        }
+        symbols
+            .iter()
+            .map(|s| map.get(s).cloned().ok_or_else(|| unknown_symbol(s)))
+            .collect()
+    }
+
+    /// Last traded prices from `GET /api/v1/market/tickers`: all instruments in one request.
+    async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Price>, VenueError> {
+        let mut q = Query::new();
+        if let [only] = symbols
+            && let Some(inst) = super::venue_symbol(only.as_str())
+        {
+            q.push("instId", inst);
+        }
+        let data = self.http.public_get("/api/v1/market/tickers", &q).await?;
+        let wanted: std::collections::BTreeSet<&str> = symbols.iter().map(Symbol::as_str).collect();
+        let mut out = BTreeMap::new();
+        for t in rows::<TickerRow>(data, "tickers")? {
+            let Some(name) = super::engine_symbol(&t.inst_id) else {
+                continue;
+            };
+            if wanted.contains(name.as_str()) {
+                out.insert(
+                    crate::parse::symbol(VENUE, &name)?,
+                    price(VENUE, "last", &t.last)?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    async fn set_leverage(&self, symbol: &Symbol, leverage: Decimal) -> Result<(), VenueError> {
+        if leverage <= Decimal::ZERO {
+            return Err(rejected(
+                "bad_leverage",
+                format!("{symbol}: leverage {leverage} must be positive"),
+            ));
+        }
+        let i = self.instrument(symbol).await?;
+        let mode = self.margin_mode(false).await?;
+        let body = json!({
+            "instId": i.venue_symbol,
+            "leverage": format_dec(leverage),
+            "marginMode": margin_mode_text(mode),
+        });
+        self.http
+            .post("/api/v1/account/set-leverage", &body, scope::TRADE)
+            .await
+            .map(|_| ())
+    }
+
+    /// Account-wide on BloFin (see the module docs); compared first, because BloFin has no
+    /// "not modified" answer.
+    async fn set_margin_mode(&self, _symbol: &Symbol, mode: MarginMode) -> Result<(), VenueError> {
+        if self.margin_mode(true).await? == mode {
+            return Ok(());
+        }
+        let body = json!({"marginMode": margin_mode_text(mode)});
+        self.http
+            .post("/api/v1/account/set-margin-mode", &body, scope::TRADE)
+            .await?;
+        *self.account.lock().unwrap_or_else(|p| p.into_inner()) = Some((mode, Instant::now()));
+        Ok(())
+    }
+
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
+        let instrument = self.instrument(&order.symbol).await?;
+        crate::checks::check_order(VENUE, &instrument, order)?;
+        let contracts = to_contracts(&instrument, order.qty)?;
+        let wire_id = wire_id(&order.client_order_id)?;
+        let mode = self.margin_mode(false).await?;
+        let mut body = json!({
+            "instId": instrument.venue_symbol,
+            "marginMode": margin_mode_text(mode),
+            "positionSide": "net",
+            "side": side_text(order.side),
+            "orderType": "market",
+            "size": format_dec(contracts),
+            "reduceOnly": if order.reduce_only { "true" } else { "false" },
+            "clientOrderId": wire_id,
+        });
+        if let OrderKind::Limit { price } = order.kind {
+            body["orderType"] = json!("limit");
+            body["price"] = json!(format_dec(price.get()));
+        }
+        match self
+            .http
+            .post("/api/v1/trade/order", &body, scope::TRADE)
+            .await
+        {
+            Ok(_) => self.status_after_ack(order).await,
+            Err(e) if codes::is(&e, &codes::DUPLICATE_CLIENT_ID) => {
+                // An earlier attempt landed: answer with that order.
+                match self
+                    .order_by_client_id(&order.symbol, &order.client_order_id)
+                    .await?
+                {
+                    Some(s) => Ok(s),
+                    None => Err(VenueError::new(
+                        VENUE,
+                        VenueErrorKind::Ambiguous,
+                        format!(
+                            "order {} is a duplicate but cannot be found yet",
+                            order.client_order_id
+                        ),
+                    )
+                    .with_code(e.code.unwrap_or_default())),
+                }
+            }
+            Err(e) => {
+                if codes::is(&e, &[codes::UNKNOWN_INSTRUMENT, "542", "102014", "102015"]) {
+                    self.invalidate_instruments().await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn cancel_order(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<OrderStatus, VenueError> {
+        let i = self.instrument(symbol).await?;
+        let body = json!({"instId": i.venue_symbol, "clientOrderId": wire_id(client_order_id)?});
+        match self
+            .http
+            .post("/api/v1/trade/cancel-order", &body, scope::TRADE)
+            .await
+        {
+            Ok(_) => {}
+            // Filled, cancelled or unknown already: report what it became.
+            Err(e) if codes::is(&e, &[codes::CANCEL_FAILED]) => {}
+            Err(e) => return Err(e),
+        }
+        if self.stream_ready()
+            && let Some(s) = self
+                .tracker
+                .wait_for(client_order_id.as_str(), self.fill_wait, |s| {
+                    s.state.is_terminal()
+                })
+                .await
+        {
+            return Ok(s);
+        }
+        self.order_by_client_id(symbol, client_order_id)
+            .await?
+            .ok_or_else(|| {
+                rejected(
+                    codes::CANCEL_FAILED,
+                    format!("order {client_order_id} does not exist on BloFin"),
+                )
+            })
+    }
+
+    async fn order_by_client_id(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<Option<OrderStatus>, VenueError> {
+        let i = self.instrument(symbol).await?;
+        let q = Query::new()
+            .with("instId", &i.venue_symbol)
+            .with("clientOrderId", wire_id(client_order_id)?);
+        let data = match self
+            .http
+            .get("/api/v1/trade/order-detail", &q, scope::ACCOUNT)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) if codes::is(&e, &[codes::NOT_FOUND]) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // An object, or a list of one.
+        let row = match data {
+            Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
+            Value::Object(_) => data,
+            _ => return Ok(None),
+        };
+        let row: OrderRow = serde_json::from_value(row)
+            .map_err(|e| bad_reply(VENUE, "order-detail", &e.to_string()))?;
+        if super::engine_client_id(&row.client_order_id) != client_order_id.as_str() {
+            return Ok(None);
+        }
+        row.to_status(&i)
+    }
+
+    async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError> {
+        let inst = match symbol {
+            Some(s) => Some(self.instrument(s).await?.venue_symbol),
+            None => None,
+        };
+        let mut out = Vec::new();
+        let mut after = String::new();
+        for _ in 0..20 {
+            let mut q = Query::new();
+            if let Some(inst) = &inst {
+                q.push("instId", inst);
+            }
+            q.push("limit", "100");
+            if !after.is_empty() {
+                q.push("after", &after);
+            }
+            let data = self
+                .http
+                .get("/api/v1/trade/orders-pending", &q, scope::ACCOUNT)
+                .await?;
+            let page = rows::<OrderRow>(data, "orders-pending")?;
+            let full = page.len() >= 100;
+            for row in &page {
+                let Some(i) = self.by_inst_id(&row.inst_id).await? else {
+                    continue;
+                };
+                if let Some(s) = row.to_status(&i)?
+                    && !s.state.is_terminal()
+                    && s.state != OrderState::Unknown
+                {
+                    out.push(s);
+                }
+            }
+            match page.last().map(|r| r.order_id.clone()) {
+                Some(Value::String(id)) if full => after = id,
+                Some(Value::Number(n)) if full => after = n.to_string(),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    fn btc() -> Instrument {
+        Instrument {
+            venue_symbol: "BTC-USDT".into(),
+            contract_size: dec!(0.001),
+            min_qty: dec!(0.1),
+            ..Instrument::linear(
+                Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}")),
+                dec!(0.1),
+                dec!(0.1),
+            )
+        }
+    }
+
+    #[test]
+    fn base_quantities_become_contracts_rounded_toward_zero() {
+        let i = btc();
+        // 0.0123 BTC / 0.001 = 12.3 contracts, on the 0.1 lot.
+        assert_eq!(to_contracts(&i, dec!(0.0123)).ok(), Some(dec!(12.3)));
+        // 0.01239 BTC = 12.39 contracts: never rounded up to 12.4.
+        assert_eq!(to_contracts(&i, dec!(0.01239)).ok(), Some(dec!(12.3)));
+        assert_eq!(to_contracts(&i, dec!(0.00009)).ok(), Some(dec!(0)));
+        assert_eq!(to_contracts(&i, dec!(1)).ok(), Some(dec!(1000)));
+    }
+}

@@ -1,0 +1,638 @@
+//! [`KucoinVenue`]: the [`Venue`] for one KuCoin Futures account, USDT-margined perpetuals,
+//! one-way positions.
+//!
+//! ## Account value
+//!
+//! `V = accountEquity` of `GET /api/v1/account-overview?currency=USDT` (margin balance plus
+//! unrealised profit, USDT), the figure the other adapters use too.
+//!
+//! ## Sizes
+//!
+//! Orders and positions are in integer lots of `multiplier` base units. An order's base
+//! quantity becomes lots with [`to_lots`]: divided by the multiplier and rounded **toward
+//! zero** to the lot size; [`crate::checks::check_order`] has already refused quantities that
+//! would need rounding. KuCoin takes `size` as a JSON integer.
+//!
+//! ## Leverage and margin mode
+//!
+//! KuCoin takes `leverage` **on every order** and the margin mode **per symbol**:
+//! - cross margin: `POST /api/v2/changeCrossUserLeverage` changes a symbol's leverage, open
+//!   position included — no close and reopen (the seed closed and reopened beyond a 10 %
+//!   difference; that is not needed and not done);
+//! - isolated margin: KuCoin has **no leverage setter**. The new leverage is recorded and sent
+//!   with the next orders; an open isolated position keeps the margin it was opened with (its
+//!   effective leverage only changes as margin is added or removed), and this adapter never
+//!   closes a position to change it. The position keeps reporting its old leverage, so the
+//!   engine asks again each cycle; that costs no request;
+//! - the margin mode is compared first (`getMarginMode`) and changed only when it differs;
+//!   KuCoin refuses the change while the symbol has a position or orders, and the refusal is
+//!   passed on.
+//!
+//! ## Idempotency
+//!
+//! KuCoin requires a `clientOid` but documents no duplicate-id error. So the adapter remembers
+//! the ids it has sent, and before re-sending one it asks KuCoin for it: an order that landed is
+//! answered with its status instead of being placed twice.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tradeengine_model::{
+    ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus,
+    Position, Price, Side, Symbol,
+};
+
+use super::VENUE;
+use super::codes;
+use super::http::{KucoinHttp, weight};
+use super::models::{ContractRow, OrderRow, PositionRow, margin_mode, margin_mode_text, num};
+use super::stream::BySymbol;
+use crate::http::Query;
+use crate::parse::{bad_reply, format_dec};
+use crate::rounding::round_to_step;
+use crate::tracker::OrderTracker;
+use crate::ws::StreamHandle;
+use crate::{Venue, VenueError, VenueErrorKind};
+
+const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
+/// How many sent client ids are remembered for the duplicate check.
+const SENT_MEMORY: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct InstrumentCache {
+    by_symbol: HashMap<Symbol, Instrument>,
+    fetched_at: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct Sent {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+/// One KuCoin Futures account. Cheap to share as `Arc<dyn Venue>`.
+#[derive(Debug)]
+pub struct KucoinVenue {
+    http: Arc<KucoinHttp>,
+    tracker: Arc<OrderTracker>,
+    stream: Option<StreamHandle>,
+    instruments: tokio::sync::Mutex<InstrumentCache>,
+    by_symbol: BySymbol,
+    /// Per-symbol margin mode as last read or set.
+    modes: Mutex<HashMap<Symbol, MarginMode>>,
+    /// Per-symbol leverage to send with orders, as last read or set.
+    leverage: Mutex<HashMap<Symbol, Decimal>>,
+    sent: Mutex<Sent>,
+    fill_wait: Duration,
+}
+
+fn rejected(code: &str, message: String) -> VenueError {
+    VenueError::new(VENUE, VenueErrorKind::Rejected, message).with_code(code)
+}
+
+fn unknown_symbol(symbol: &Symbol) -> VenueError {
+    rejected(
+        "unknown_symbol",
+        format!("{symbol} is not an open USDT perpetual on KuCoin Futures"),
+    )
+}
+
+/// A base quantity in lots: `base / multiplier`, rounded toward zero to the lot size.
+pub fn to_lots(i: &Instrument, base: Decimal) -> Result<Decimal, VenueError> {
+    i.base_to_venue(base)
+        .and_then(|l| round_to_step(l, i.qty_step, RoundingStrategy::ToZero))
+        .ok_or_else(|| {
+            rejected(
+                "bad_qty",
+                format!("{}: quantity {base} cannot be expressed in lots", i.symbol),
+            )
+        })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn side_text(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn rows<T: serde::de::DeserializeOwned>(data: Value, what: &str) -> Result<Vec<T>, VenueError> {
+    match data {
+        Value::Null => Ok(Vec::new()),
+        other => serde_json::from_value(other).map_err(|e| bad_reply(VENUE, what, &e.to_string())),
+    }
+}
+
+/// A JSON number for a decimal that is a whole number (lots, leverage).
+fn whole(v: Decimal, what: &str) -> Result<Value, VenueError> {
+    v.normalize()
+        .to_i64()
+        .filter(|n| Decimal::from(*n) == v)
+        .map(Value::from)
+        .ok_or_else(|| rejected("bad_qty", format!("{what} {v} must be a whole number")))
+}
+
+impl KucoinVenue {
+    pub(crate) fn new(
+        http: Arc<KucoinHttp>,
+        tracker: Arc<OrderTracker>,
+        by_symbol: BySymbol,
+        stream: Option<StreamHandle>,
+        fill_wait: Duration,
+    ) -> Self {
+        Self {
+            http,
+            tracker,
+            stream,
+            instruments: tokio::sync::Mutex::new(InstrumentCache::default()),
+            by_symbol,
+            modes: Mutex::new(HashMap::new()),
+            leverage: Mutex::new(HashMap::new()),
+            sent: Mutex::new(Sent::default()),
+            fill_wait,
+        }
+    }
+
+    pub fn tracker(&self) -> &OrderTracker {
+        &self.tracker
+    }
+
+    pub fn stream_ready(&self) -> bool {
+        self.stream.as_ref().is_some_and(StreamHandle::is_ready)
+    }
+
+    pub async fn wait_stream_ready(&self, timeout: Duration) -> bool {
+        match &self.stream {
+            Some(s) => s.wait_ready(timeout).await,
+            None => false,
+        }
+    }
+
+    pub fn stream_connects(&self) -> u64 {
+        self.stream.as_ref().map_or(0, StreamHandle::connects)
+    }
+
+    pub fn http(&self) -> &KucoinHttp {
+        &self.http
+    }
+
+    /// Checks the keys with a signed read (KuCoin Futures has one-way positions only).
+    pub(crate) async fn check_keys(&self) -> Result<(), VenueError> {
+        self.account_value().await.map(|_| ())
+    }
+
+    pub async fn invalidate_instruments(&self) {
+        self.instruments.lock().await.fetched_at = None;
+    }
+
+    async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
+        let mut cache = self.instruments.lock().await;
+        let fresh = cache
+            .fetched_at
+            .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL);
+        if !fresh {
+            let data = self
+                .http
+                .public_get("/api/v1/contracts/active", &Query::new())
+                .await?;
+            let mut by_symbol = HashMap::new();
+            for row in rows::<ContractRow>(data, "contracts/active")? {
+                if let Some(i) = row.to_instrument()? {
+                    by_symbol.insert(i.symbol.clone(), i);
+                }
+            }
+            *self.by_symbol.write().unwrap_or_else(|p| p.into_inner()) = by_symbol
+                .values()
+                .map(|i| (i.venue_symbol.clone(), i.clone()))
+                .collect();
+            cache.by_symbol = by_symbol;
+            cache.fetched_at = Some(Instant::now());
+        }
+        Ok(cache.by_symbol.clone())
+    }
+
+    async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
+        let cached = {
+            let cache = self.instruments.lock().await;
+            cache
+                .fetched_at
+                .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL)
+                .then(|| cache.by_symbol.get(symbol).cloned())
+                .flatten()
+        };
+        match cached {
+            Some(i) => Ok(i),
+            None => self
+                .instrument_map()
+                .await?
+                .remove(symbol)
+                .ok_or_else(|| unknown_symbol(symbol)),
+        }
+    }
+
+    async fn by_venue_symbol(&self, name: &str) -> Result<Option<Instrument>, VenueError> {
+        let get = || {
+            self.by_symbol
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(name)
+                .cloned()
+        };
+        if let Some(i) = get() {
+            return Ok(Some(i));
+        }
+        self.instrument_map().await?;
+        Ok(get())
+    }
+
+    /// The symbol's margin mode: as last set or read, else asked (`getMarginMode`).
+    async fn symbol_margin(&self, i: &Instrument, fresh: bool) -> Result<MarginMode, VenueError> {
+        if !fresh && let Some(m) = lock(&self.modes).get(&i.symbol).copied() {
+            return Ok(m);
+        }
+        let q = Query::new().with("symbol", &i.venue_symbol);
+        let data = self
+            .http
+            .get("/api/v2/position/getMarginMode", &q, weight::QUERY)
+            .await?;
+        let text = data
+            .get("marginMode")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mode = margin_mode(text).ok_or_else(|| bad_reply(VENUE, "marginMode", text))?;
+        lock(&self.modes).insert(i.symbol.clone(), mode);
+        Ok(mode)
+    }
+
+    /// The leverage to send with an order: as last set, else the venue's cross leverage (cross)
+    /// or 1 (isolated, where KuCoin keeps no per-symbol setting).
+    async fn order_leverage(
+        &self,
+        i: &Instrument,
+        mode: MarginMode,
+    ) -> Result<Decimal, VenueError> {
+        if let Some(l) = lock(&self.leverage).get(&i.symbol).copied() {
+            return Ok(l);
+        }
+        let lev = match mode {
+            MarginMode::Isolated => Decimal::ONE,
+            MarginMode::Cross => {
+                let q = Query::new().with("symbol", &i.venue_symbol);
+                let data = self
+                    .http
+                    .get("/api/v2/getCrossUserLeverage", &q, weight::QUERY)
+                    .await?;
+                data.get("leverage")
+                    .and_then(num)
+                    .filter(|l| *l > Decimal::ZERO)
+                    .unwrap_or(Decimal::ONE)
+            }
+        };
+        lock(&self.leverage).insert(i.symbol.clone(), lev);
+        Ok(lev)
+    }
+
+    /// Records a client id as sent; `true` when it had been sent before.
+    fn mark_sent(&self, id: &str) -> bool {
+        let mut sent = lock(&self.sent);
+        if !sent.ids.insert(id.to_string()) {
+            return true;
+        }
+        sent.order.push_back(id.to_string());
+        while sent.order.len() > SENT_MEMORY {
+            if let Some(old) = sent.order.pop_front() {
+                sent.ids.remove(&old);
+            }
+        }
+        false
+    }
+
+    async fn status_after_ack(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
+        let id = order.client_order_id.as_str();
+        if self.stream_ready() {
+            let market = matches!(order.kind, OrderKind::Market);
+            if let Some(s) = self
+                .tracker
+                .wait_for(id, self.fill_wait, |s| !market || s.state.is_terminal())
+                .await
+            {
+                return Ok(s);
+            }
+        }
+        self.order_by_client_id(&order.symbol, &order.client_order_id)
+            .await?
+            .ok_or_else(|| {
+                VenueError::new(
+                    VENUE,
+                    VenueErrorKind::Ambiguous,
+                    format!("order {id} was acknowledged but is not visible yet"),
+                )
+                .with_code("not_visible")
+            })
+    }
+}
+
+#[async_trait]
+impl Venue for KucoinVenue {
+    fn kind(&self) -> &'static str {
+        VENUE
+    }
+
+    async fn account_value(&self) -> Result<Decimal, VenueError> {
+        let q = Query::new().with("currency", "USDT");
+        let data = self
+            .http
+            .get("/api/v1/account-overview", &q, weight::ACCOUNT)
+            .await?;
+        data.get("accountEquity")
+            .and_then(num)
+            .ok_or_else(|| bad_reply(VENUE, "accountEquity", &data.to_string()))
+    }
+
+    async fn positions(&self) -> Result<Vec<Position>, VenueError> {
+        let data = self
+            .http
+            .get("/api/v1/positions", &Query::new(), weight::QUERY)
+            .await?;
+        let mut out = Vec::new();
+        for row in rows::<PositionRow>(data, "positions")? {
+            if !row.position_side.is_empty() && row.position_side != "BOTH" {
+                return Err(rejected(
+                    "hedge_mode",
+                    format!(
+                        "{}: hedge-mode position (positionSide {}); tradeengine needs one-way mode",
+                        row.symbol, row.position_side
+                    ),
+                ));
+            }
+            let Some(i) = self.by_venue_symbol(&row.symbol).await? else {
+                return Err(bad_reply(VENUE, "positions.symbol", &row.symbol));
+            };
+            let p = row.to_position(&i)?;
+            lock(&self.modes).insert(p.symbol.clone(), p.margin_mode);
+            if !p.size.is_zero() {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, VenueError> {
+        let mut map = self.instrument_map().await?;
+        if symbols.iter().any(|s| !map.contains_key(s)) {
+            self.invalidate_instruments().await;
+            map = self.instrument_map().await?;
+        }
+        symbols
+            .iter()
+            .map(|s| map.get(s).cloned().ok_or_else(|| unknown_symbol(s)))
+            .collect()
+    }
+
+    /// Mark prices of every contract from `GET /api/v1/contracts/active`: one request.
+    async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Price>, VenueError> {
+        let data = self
+            .http
+            .public_get("/api/v1/contracts/active", &Query::new())
+            .await?;
+        let wanted: std::collections::BTreeSet<&str> = symbols.iter().map(Symbol::as_str).collect();
+        let mut out = BTreeMap::new();
+        for row in rows::<ContractRow>(data, "contracts/active")? {
+            let Some(name) = super::engine_symbol(&row.symbol) else {
+                continue;
+            };
+            if !wanted.contains(name.as_str()) {
+                continue;
+            }
+            let p = num(&row.mark_price)
+                .and_then(|p| Price::new(p).ok())
+                .ok_or_else(|| bad_reply(VENUE, "markPrice", &row.mark_price.to_string()))?;
+            out.insert(crate::parse::symbol(VENUE, &name)?, p);
+        }
+        Ok(out)
+    }
+
+    /// Cross: set on the venue, open position included. Isolated: recorded for the next
+    /// orders only (see the module docs: KuCoin has no isolated leverage setter).
+    async fn set_leverage(&self, symbol: &Symbol, leverage: Decimal) -> Result<(), VenueError> {
+        let i = self.instrument(symbol).await?;
+        if leverage < Decimal::ONE || leverage > i.max_leverage {
+            return Err(rejected(
+                "bad_leverage",
+                format!(
+                    "{symbol}: leverage {leverage} outside 1..={}",
+                    i.max_leverage
+                ),
+            ));
+        }
+        if self.symbol_margin(&i, false).await? == MarginMode::Cross {
+            let body = json!({"symbol": i.venue_symbol, "leverage": format_dec(leverage)});
+            let ok = self
+                .http
+                .post("/api/v2/changeCrossUserLeverage", &body, weight::ORDER)
+                .await?;
+            // KuCoin answers `true`, also when nothing changed.
+            if ok == Value::Bool(false) {
+                return Err(rejected(
+                    "leverage_refused",
+                    format!("{symbol}: KuCoin did not change the cross leverage"),
+                ));
+            }
+        }
+        lock(&self.leverage).insert(symbol.clone(), leverage);
+        Ok(())
+    }
+
+    /// Per symbol on KuCoin; compared first.
+    async fn set_margin_mode(&self, symbol: &Symbol, mode: MarginMode) -> Result<(), VenueError> {
+        let i = self.instrument(symbol).await?;
+        if self.symbol_margin(&i, true).await? == mode {
+            return Ok(());
+        }
+        let body = json!({"symbol": i.venue_symbol, "marginMode": margin_mode_text(mode)});
+        self.http
+            .post("/api/v2/position/changeMarginMode", &body, weight::ORDER)
+            .await?;
+        lock(&self.modes).insert(symbol.clone(), mode);
+        // The leverage to send in the new mode is read afresh.
+        lock(&self.leverage).remove(symbol);
+        Ok(())
+    }
+
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
+        let i = self.instrument(&order.symbol).await?;
+        crate::checks::check_order(VENUE, &i, order)?;
+        let lots = whole(to_lots(&i, order.qty)?, "size (lots)")?;
+        let id = order.client_order_id.as_str();
+        let resend = self.mark_sent(id);
+        if resend
+            && let Some(s) = self
+                .order_by_client_id(&order.symbol, &order.client_order_id)
+                .await?
+        {
+            // An earlier attempt landed: never place it twice.
+            return Ok(s);
+        }
+        let mode = self.symbol_margin(&i, false).await?;
+        let leverage = self.order_leverage(&i, mode).await?;
+        let mut body = json!({
+            "clientOid": id,
+            "side": side_text(order.side),
+            "symbol": i.venue_symbol,
+            "type": "market",
+            "leverage": format_dec(leverage),
+            "size": lots,
+            "marginMode": margin_mode_text(mode),
+            "reduceOnly": order.reduce_only,
+        });
+        if let OrderKind::Limit { price } = order.kind {
+            body["type"] = json!("limit");
+            body["price"] = json!(format_dec(price.get()));
+            body["timeInForce"] = json!("GTC");
+        }
+        match self.http.post("/api/v1/orders", &body, weight::ORDER).await {
+            Ok(_) => self.status_after_ack(order).await,
+            Err(e) => {
+                if e.kind == VenueErrorKind::Rejected
+                    && codes::is(&e, &["100001", "300000", "400100"])
+                {
+                    self.invalidate_instruments().await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn cancel_order(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<OrderStatus, VenueError> {
+        let i = self.instrument(symbol).await?;
+        let path = format!(
+            "/api/v1/orders/client-order/{}",
+            crate::http::query::encode(client_order_id.as_str())
+        );
+        let q = Query::new().with("symbol", &i.venue_symbol);
+        match self.http.delete(&path, &q, weight::ORDER).await {
+            Ok(_) => {}
+            // Done already (filled or cancelled): report what it became.
+            Err(e) if codes::is(&e, &[codes::NOT_CANCELABLE]) => {}
+            Err(e) => return Err(e),
+        }
+        if self.stream_ready()
+            && let Some(s) = self
+                .tracker
+                .wait_for(client_order_id.as_str(), self.fill_wait, |s| {
+                    s.state.is_terminal()
+                })
+                .await
+        {
+            return Ok(s);
+        }
+        self.order_by_client_id(symbol, client_order_id)
+            .await?
+            .ok_or_else(|| {
+                rejected(
+                    codes::NOT_CANCELABLE,
+                    format!("order {client_order_id} does not exist on KuCoin"),
+                )
+            })
+    }
+
+    async fn order_by_client_id(
+        &self,
+        symbol: &Symbol,
+        client_order_id: &ClientOrderId,
+    ) -> Result<Option<OrderStatus>, VenueError> {
+        let i = self.instrument(symbol).await?;
+        let q = Query::new().with("clientOid", client_order_id.as_str());
+        let data = self
+            .http
+            .get("/api/v1/orders/byClientOid", &q, weight::QUERY)
+            .await?;
+        if data.is_null() {
+            return Ok(None);
+        }
+        let row: OrderRow = serde_json::from_value(data)
+            .map_err(|e| bad_reply(VENUE, "byClientOid", &e.to_string()))?;
+        if row.client_oid != client_order_id.as_str() || row.symbol != i.venue_symbol {
+            return Ok(None);
+        }
+        row.to_status(&i)
+    }
+
+    async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError> {
+        let venue_symbol = match symbol {
+            Some(s) => Some(self.instrument(s).await?.venue_symbol),
+            None => None,
+        };
+        let mut out = Vec::new();
+        for page in 1..=20u32 {
+            let mut q = Query::new().with("status", "active");
+            if let Some(s) = &venue_symbol {
+                q.push("symbol", s);
+            }
+            q.push("currentPage", page.to_string());
+            q.push("pageSize", "100");
+            let data = self.http.get("/api/v1/orders", &q, weight::QUERY).await?;
+            let total_pages = data.get("totalPage").and_then(Value::as_u64).unwrap_or(1);
+            let items = data.get("items").cloned().unwrap_or(Value::Null);
+            for row in rows::<OrderRow>(items, "orders")? {
+                let Some(i) = self.by_venue_symbol(&row.symbol).await? else {
+                    continue;
+                };
+                if let Some(s) = row.to_status(&i)?
+                    && !s.state.is_terminal()
+                    && s.state != OrderState::Unknown
+                {
+                    out.push(s);
+                }
+            }
+            if u64::from(page) >= total_pages {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    fn xbt() -> Instrument {
+        Instrument {
+            venue_symbol: "XBTUSDTM".into(),
+            contract_size: dec!(0.001),
+            ..Instrument::linear(
+                Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}")),
+                dec!(1),
+                dec!(0.1),
+            )
+        }
+    }
+
+    #[test]
+    fn base_quantities_become_whole_lots_rounded_toward_zero() {
+        let i = xbt();
+        assert_eq!(to_lots(&i, dec!(0.012)).ok(), Some(dec!(12)));
+        // 12.9 lots: never rounded up to 13.
+        assert_eq!(to_lots(&i, dec!(0.0129)).ok(), Some(dec!(12)));
+        assert_eq!(to_lots(&i, dec!(0.0009)).ok(), Some(dec!(0)));
+        assert_eq!(whole(dec!(12), "size").ok(), Some(json!(12)));
+        assert!(whole(dec!(12.5), "size").is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! The BloFin adapter under every simulator fault: each error is classified so the caller can
+//! do the safe thing, and the venue never holds two orders for one client id.
+#![allow(clippy::unwrap_used)]
+
+mod sim;
+
+use std::time::Duration;
+
+use rust_decimal_macros::dec;
+use sim::*;
+use tradeengine_model::{OrderState, Side};
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue};
+use tradeengine_venues::blofin::BlofinVenue;
+use tradeengine_venues::connect::connect_blofin;
+use tradeengine_venues::{Venue, VenueErrorKind};
+
+const ORDER: &str = "/api/v1/trade/order";
+
+async fn setup() -> (SimHandle, BlofinVenue) {
+    let sim = start(SimVenue::Blofin, SimOptions::new(SimVenue::Blofin)).await;
+    let venue = connect_blofin(config(&sim)).await.unwrap();
+    assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
+    (sim, venue)
+}
+
+#[tokio::test]
+async fn a_5xx_is_retryable_and_the_retry_lands_once() {
+    let (sim, venue) = setup().await;
+    sim.faults().inject(ORDER, 1, Fault::Status(503));
+    let order = market("f-5xx-1", "BTCUSDT", Side::Buy, dec!(0.01), false);
+    let e = venue.place_order(&order).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_deref()),
+        (VenueErrorKind::Retryable, Some("http_503"))
+    );
+    assert_eq!(sim.position("BTCUSDT"), dec!(0));
+    assert_eq!(
+        venue.place_order(&order).await.unwrap().state,
+        OrderState::Filled
+    );
+    assert_eq!(sim.position("BTCUSDT"), dec!(0.01));
+    sim.faults()
+        .inject("/api/v1/account/positions", 1, Fault::Status(502));
+    assert_eq!(
+        venue.positions().await.unwrap_err().kind,
+        VenueErrorKind::Retryable
+    );
+    assert_eq!(venue.positions().await.unwrap().len(), 1);
+    assert_no_double_orders(&sim);
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_client() {
+    let (sim, venue) = setup().await;
+    sim.faults().inject(
+        ORDER,
+        1,
+        Fault::RateLimit {
+            retry_after: Duration::from_millis(400),
+        },
+    );
+    let order = market("f-rl-1", "BTCUSDT", Side::Buy, dec!(0.01), false);
+    let e = venue.place_order(&order).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_deref()),
+        (VenueErrorKind::RateLimited, Some("http_429"))
+    );
+    // BloFin's Retry-After is in whole seconds.
+    assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
+    assert!(venue.http().limits.paused_for().is_some());
+    // The next request waits out the pause, then lands once.
+    assert_eq!(
+        venue.place_order(&order).await.unwrap().state,
+        OrderState::Filled
+    );
+    assert_no_double_orders(&sim);
+}
+
+#[tokio::test]
+async fn a_timeout_after_acceptance_is_ambiguous_and_settled_by_client_id() {
+    let (sim, venue) = setup().await;
+    sim.faults().inject(
+        ORDER,
+        1,
+        Fault::TimeoutAfterAccept {
+            hold: Duration::from_secs(2),
+        },
+    );
+    let order = market("f-to-1", "ETHUSDT", Side::Buy, dec!(1), false);
+    let e = venue.place_order(&order).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_deref()),
+        (VenueErrorKind::Ambiguous, Some("timeout"))
+    );
+    let settled = venue
+        .order_by_client_id(&order.symbol, &order.client_order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (settled.state, settled.filled_qty),
+        (OrderState::Filled, dec!(1))
+    );
+    // Re-sending the same id is refused as a duplicate (102002) and answered with the order.
+    assert_eq!(
+        venue.place_order(&order).await.unwrap().venue_order_id,
+        settled.venue_order_id
+    );
+    assert_eq!(sim.position("ETHUSDT"), dec!(1));
+    assert_no_double_orders(&sim);
+}
+
+#[tokio::test]
+async fn dropped_connections_are_ambiguous_for_writes() {
+    let (sim, venue) = setup().await;
+    sim.faults().inject(ORDER, 1, Fault::DropAfterAccept);
+    let accepted = market("f-drop-1", "BTCUSDT", Side::Buy, dec!(0.01), false);
+    let e = venue.place_order(&accepted).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_deref()),
+        (VenueErrorKind::Ambiguous, Some("connection_dropped"))
+    );
+    let s = venue
+        .order_by_client_id(&accepted.symbol, &accepted.client_order_id)
+        .await
+        .unwrap();
+    assert_eq!(s.map(|s| s.state), Some(OrderState::Filled));
+
+    sim.faults().inject(ORDER, 1, Fault::DropBeforeAccept);
+    let lost = market("f-drop-2", "BTCUSDT", Side::Buy, dec!(0.01), false);
+    let e = venue.place_order(&lost).await.unwrap_err();
+    assert_eq!(e.kind, VenueErrorKind::Ambiguous);
+    assert!(
+        venue
+            .order_by_client_id(&lost.symbol, &lost.client_order_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(sim.position("BTCUSDT"), dec!(0.01));
+    assert_no_double_orders(&sim);
+}
+
+#[tokio::test]
+async fn a_partial_fill_reports_what_filled_in_base_units() {
+    let (sim, venue) = setup().await;
+    sim.faults().partial_fill_next(dec!(0.5));
+    let s = venue
+        .place_order(&market(
+            "f-part-1",
+            "BTCUSDT",
+            Side::Buy,
+            dec!(0.0111),
+            false,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(s.state, OrderState::Cancelled);
+    // 11.1 contracts, half rounded down to the lot: 5.5 contracts = 0.0055 BTC.
+    assert_eq!(s.filled_qty, dec!(0.0055));
+    assert_eq!(sim.position("BTCUSDT"), dec!(0.0055));
+}
+
+#[tokio::test]
+async fn clock_skew_is_read_from_the_refusing_reply() {
+    let (sim, venue) = setup().await;
+    for skew in [90_000, -90_000] {
+        sim.faults().set_clock_skew_ms(skew);
+        // The first signed request is refused (152405); the reply's Date gives the offset,
+        // and the request is re-sent once — no time endpoint, no extra request.
+        assert_eq!(venue.account_value().await.unwrap(), dec!(100000));
+        let offset = venue.http().clock.offset_ms();
+        assert!(
+            (offset - skew).abs() < 1_500,
+            "offset {offset} for skew {skew}"
+        );
+    }
+    assert_eq!(sim.counters().get("GET", "/api/v1/account/balance"), 4);
+}
+
+#[tokio::test]
+async fn latency_beyond_the_timeout_is_a_retryable_read() {
+    let (sim, venue) = setup().await;
+    sim.faults().inject(
+        "/api/v1/account/positions",
+        1,
+        Fault::Delay(Duration::from_millis(1500)),
+    );
+    let e = venue.positions().await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_deref()),
+        (VenueErrorKind::Retryable, Some("timeout"))
+    );
+    assert!(venue.positions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn without_the_stream_fills_are_confirmed_over_rest() {
+    let sim = start(SimVenue::Blofin, SimOptions::new(SimVenue::Blofin)).await;
+    let mut cfg = config(&sim);
+    cfg.ws_url = Some("off".into());
+    let venue = connect_blofin(cfg).await.unwrap();
+    let s = venue
+        .place_order(&market("f-rest-1", "BTCUSDT", Side::Buy, dec!(0.01), false))
+        .await
+        .unwrap();
+    assert_eq!((s.state, s.filled_qty), (OrderState::Filled, dec!(0.01)));
+    assert_eq!(sim.counters().get("GET", "/api/v1/trade/order-detail"), 1);
+}
