@@ -26,6 +26,10 @@ pub enum Fault {
     DropBeforeAccept,
     /// Wait this long before handling the request (on top of the simulator's latency).
     Delay(Duration),
+    /// Refuse the order this request places by the venue's own rules (insufficient margin),
+    /// answered with that venue's error code: a real rejection, not a transport failure.
+    /// Meant for order-entry paths; on other paths it has no effect.
+    Reject,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +141,8 @@ pub struct Counters {
     by_endpoint: Mutex<BTreeMap<String, u64>>,
     total: AtomicU64,
     stream_connections: AtomicU64,
+    /// Requests received and not yet answered (or dropped).
+    in_flight: AtomicU64,
 }
 
 impl Counters {
@@ -148,6 +154,19 @@ impl Counters {
             .unwrap_or_else(|p| p.into_inner())
             .entry(key)
             .or_insert(0) += 1;
+    }
+
+    /// Marks one request as being handled until the returned guard is dropped.
+    pub(crate) fn begin(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+
+    /// Requests received and not yet finished: a test that abandons a client mid-request (a
+    /// simulated crash) waits for this to reach zero so the venue's state is settled before
+    /// the next look at it.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     pub(crate) fn stream_connected(&self) {
@@ -186,5 +205,15 @@ impl Counters {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
         self.total.store(0, Ordering::Relaxed);
+    }
+}
+
+/// One request being handled; see [`Counters::in_flight`].
+#[derive(Debug)]
+pub(crate) struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }

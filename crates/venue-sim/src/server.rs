@@ -63,6 +63,8 @@ pub async fn accept_loop(
 async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     shared.counters.hit(format!("{} {}", req.method(), path));
+    // Held until this request is answered or its connection dropped (the future is dropped).
+    let _in_flight = shared.counters.begin();
     let kill = req.extensions().get::<ConnKill>().cloned();
     let faults = shared.faults.take(&path);
     let mut delay = shared.options.latency;
@@ -75,6 +77,7 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
         tokio::time::sleep(delay).await;
     }
     let mut after = None;
+    let mut reject = false;
     for f in faults {
         match f {
             Fault::Status(code) => return status_response(code),
@@ -82,9 +85,16 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
             Fault::DropBeforeAccept => return drop_connection(kill).await,
             Fault::TimeoutAfterAccept { .. } | Fault::DropAfterAccept => after = Some(f),
             Fault::Delay(_) => {}
+            Fault::Reject => reject = true,
         }
     }
+    if reject {
+        shared.exchange().reject_next = true;
+    }
     let response = next.run(req).await;
+    if reject {
+        shared.exchange().reject_next = false;
+    }
     match after {
         Some(Fault::TimeoutAfterAccept { hold }) => {
             tokio::time::sleep(hold).await;

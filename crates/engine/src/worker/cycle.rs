@@ -122,6 +122,10 @@ impl AccountWorker {
             &*self.clock,
         )
         .await?;
+        if !self.fills_checked {
+            super::recovery::restore_missing_fills(&self.name, &*self.store).await?;
+            self.fills_checked = true;
+        }
 
         let symbols: Vec<Symbol> = config
             .symbols

@@ -41,6 +41,8 @@ pub struct AccountWorker {
     last_targets: BTreeMap<Symbol, Decimal>,
     /// Orders admitted in the last minute (pre-trade `max_orders_per_minute`).
     order_window: Arc<std::sync::Mutex<OrderRateWindow>>,
+    /// Whether this worker looked for fills a crash lost (once, at its first cycle).
+    fills_checked: bool,
 }
 
 impl AccountWorker {
@@ -62,6 +64,7 @@ impl AccountWorker {
             instruments: BTreeMap::new(),
             last_targets: BTreeMap::new(),
             order_window: Arc::default(),
+            fills_checked: false,
         }
     }
 

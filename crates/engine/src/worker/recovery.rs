@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
-use tradeengine_model::{AccountName, Clock, OrderState, Symbol};
-use tradeengine_store::{Store, StoredOrder};
+use tradeengine_model::{AccountName, ClientOrderId, Clock, Fill, OrderState, Price, Symbol};
+use tradeengine_store::{OrderFilter, Store, StoredOrder};
 use tradeengine_venues::Venue;
 
 use super::execute::record_status;
@@ -53,6 +53,73 @@ pub async fn settle_open_orders(
         }
     }
     Ok(result)
+}
+
+/// How many of an account's newest orders [`restore_missing_fills`] looks at: a crash can only
+/// have cut the latest ones short.
+const FILL_CHECK_ORDERS: i64 = 200;
+
+/// Records fills a crash lost. [`record_status`] moves an order to its final state and then
+/// stores its fill, in two transactions; a `kill -9` between them leaves a filled order with no
+/// fill, and since the order is final nothing would ever look at it again (found by the
+/// fault-survival simulation suite). Run once per start, after settling: each of the newest
+/// final orders with a filled quantity but no fill gets the fill its own record describes
+/// (quantity, average price, fee, and the time it was marked final). Returns how many.
+pub async fn restore_missing_fills(
+    account: &AccountName,
+    store: &dyn Store,
+) -> Result<usize, tradeengine_store::StoreError> {
+    let orders = store
+        .orders(&OrderFilter {
+            account: Some(account.clone()),
+            limit: Some(FILL_CHECK_ORDERS),
+            ..OrderFilter::default()
+        })
+        .await?;
+    let filled: Vec<StoredOrder> = orders
+        .into_iter()
+        .filter(|o| o.state.is_terminal() && o.filled_qty > Decimal::ZERO)
+        .collect();
+    if filled.is_empty() {
+        return Ok(0);
+    }
+    // At most one fill per order, so five times as many fills as orders reach back past the
+    // oldest order looked at; when the page is full, orders older than its oldest fill are
+    // left alone rather than guessed at.
+    let limit = FILL_CHECK_ORDERS * 5;
+    let fills = store.fills(Some(account), limit).await?;
+    let horizon = (fills.len() as i64 >= limit)
+        .then(|| fills.iter().map(|f| f.filled_at).min())
+        .flatten();
+    let have: BTreeSet<&ClientOrderId> = fills.iter().map(|f| &f.client_order_id).collect();
+    let mut restored = 0;
+    for o in &filled {
+        if have.contains(&o.client_order_id) || horizon.is_some_and(|h| o.updated_at < h) {
+            continue;
+        }
+        let Some(price) = o.avg_fill_price.and_then(|p| Price::new(p).ok()) else {
+            tracing::error!(%account, order = %o.client_order_id, "filled order without a fill or an average price; fill not restored");
+            continue;
+        };
+        store
+            .record_fill(
+                account,
+                &Fill {
+                    client_order_id: o.client_order_id.clone(),
+                    venue_order_id: o.venue_order_id.clone(),
+                    symbol: o.symbol.clone(),
+                    side: o.side,
+                    qty: o.filled_qty,
+                    price,
+                    fee: o.fee,
+                    filled_at: o.updated_at,
+                },
+            )
+            .await?;
+        tracing::warn!(%account, order = %o.client_order_id, qty = %o.filled_qty, "restored a fill lost in a crash");
+        restored += 1;
+    }
+    Ok(restored)
 }
 
 async fn settle_one(

@@ -50,6 +50,8 @@ pub struct Exchange {
     next_id: u64,
     /// Fault: the next market order fills only this fraction.
     pub partial_next: Option<Decimal>,
+    /// Fault: the next order placed is refused for insufficient margin (see `Fault::Reject`).
+    pub reject_next: bool,
     events: broadcast::Sender<SimEvent>,
 }
 
@@ -79,6 +81,7 @@ impl Exchange {
             submissions: BTreeMap::new(),
             next_id: 1_000_001,
             partial_next: None,
+            reject_next: false,
             events,
         }
     }
@@ -231,6 +234,11 @@ impl Exchange {
             if self.by_client.contains_key(&req.client_id) {
                 return Err(Reject::DuplicateClientId(req.client_id));
             }
+        }
+        if std::mem::take(&mut self.reject_next) {
+            return Err(Reject::InsufficientMargin(
+                "refused by the simulator (injected reject)".into(),
+            ));
         }
         if self.hedge_mode {
             return Err(Reject::HedgeMode);

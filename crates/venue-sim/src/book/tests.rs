@@ -94,3 +94,20 @@ fn client_ids_are_unique_for_ever_and_margin_is_checked() {
     ex.place(order("z", Side::Buy, dec!(1.5), false), 0)
         .unwrap_or_else(|e| panic!("{e:?}"));
 }
+
+#[test]
+fn an_injected_reject_refuses_one_order_then_clears() {
+    let mut ex = exchange();
+    ex.reject_next = true;
+    assert!(matches!(
+        ex.place(order("j1", Side::Buy, dec!(0.01), false), 0),
+        Err(Reject::InsufficientMargin(_))
+    ));
+    assert!(!ex.reject_next, "used once");
+    assert_eq!(ex.position("BTCUSDT").size, dec!(0));
+    assert!(ex.orders().is_empty(), "a refused order is not kept");
+    assert_eq!(ex.submissions()["j1"], 1, "but its submission is counted");
+    ex.place(order("j2", Side::Buy, dec!(0.01), false), 0)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(ex.position("BTCUSDT").size, dec!(0.01));
+}
