@@ -15,8 +15,12 @@ use super::world::Engine;
 #[derive(Debug, Default, Clone)]
 pub struct AccountFigures {
     pub orders_at_venue: usize,
+    /// Order-entry HTTP requests the simulator received (faulted ones included).
+    pub create_requests: u64,
+    /// Create requests that reached the matching engine.
     pub submissions: u64,
-    /// Create requests beyond the first for one client id (retries under the same id).
+    /// Create requests beyond the first for one client id that reached the matching engine
+    /// (each refused there as a duplicate).
     pub resubmissions: u64,
     /// Orders the store holds, by final state.
     pub store_orders: BTreeMap<&'static str, u64>,
@@ -62,6 +66,9 @@ pub async fn check_account(
     let mut fig = AccountFigures::default();
     let venue_orders = sim.orders();
     fig.orders_at_venue = venue_orders.len();
+    fig.create_requests = sim
+        .counters()
+        .get("POST", super::world::order_path(sim.venue()));
     // The engine's form of each id (BloFin carries `-` as `_`).
     let engine_id = |id: &str| match sim.venue() {
         SimVenue::Blofin => id.replace('_', "-"),

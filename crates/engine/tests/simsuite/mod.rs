@@ -415,13 +415,19 @@ pub fn report(outcomes: &[Outcome], elapsed: Duration, parallel: usize) -> Strin
     );
     let _ = writeln!(
         s,
-        "| order create requests (a / b) | {} / {} |",
+        "| order-entry HTTP requests (a / b) | {} / {} |",
+        sum(&|o| o.a.create_requests),
+        sum(&|o| o.b.create_requests)
+    );
+    let _ = writeln!(
+        s,
+        "| orders reaching the matching engine (a / b) | {} / {} |",
         sum(&|o| o.a.submissions),
         sum(&|o| o.b.submissions)
     );
     let _ = writeln!(
         s,
-        "| re-sends under the same client id (a / b) | {} / {} |",
+        "| a client id reaching the matching engine a second time (a / b) | {} / {} |",
         sum(&|o| o.a.resubmissions),
         sum(&|o| o.b.resubmissions)
     );
