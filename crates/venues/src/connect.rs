@@ -9,6 +9,7 @@ use crate::binance::{self, BinanceVenue};
 use crate::bybit::{self, BybitVenue};
 use crate::feed::live::LivePriceFeed;
 use crate::http::{Transport, VenueClock};
+use crate::mexc::{self, MexcVenue};
 use crate::tracker::OrderTracker;
 use crate::{Credentials, PriceFeed, Venue, VenueError, VenueErrorKind};
 
@@ -58,6 +59,7 @@ pub fn default_base_url(venue: &str, testnet: bool) -> Option<&'static str> {
         ("bybit", true) => bybit::TESTNET_URL,
         ("binance", false) => binance::MAINNET_URL,
         ("binance", true) => binance::TESTNET_URL,
+        ("mexc", false) => mexc::MAINNET_URL,
         _ => return None,
     })
 }
@@ -66,7 +68,7 @@ fn unsupported(venue: &str) -> VenueError {
     VenueError::new(
         venue.to_string(),
         VenueErrorKind::Unsupported,
-        format!("no adapter for venue {venue:?} in this build (bybit, binance)"),
+        format!("no adapter for venue {venue:?} in this build (bybit, binance, mexc)"),
     )
 }
 
@@ -80,6 +82,7 @@ pub async fn connect(venue: &str, config: AdapterConfig) -> Result<Arc<dyn Venue
     match venue {
         "bybit" => Ok(Arc::new(connect_bybit(config).await?)),
         "binance" => Ok(Arc::new(connect_binance(config).await?)),
+        "mexc" => Ok(Arc::new(connect_mexc(config).await?)),
         other => Err(unsupported(other)),
     }
 }
@@ -158,6 +161,52 @@ pub async fn connect_bybit(config: AdapterConfig) -> Result<BybitVenue, VenueErr
     Ok(venue)
 }
 
+/// [`connect`] for MEXC Futures, keeping the concrete type. MEXC has no testnet; with keys,
+/// hedge mode is refused here.
+pub async fn connect_mexc(config: AdapterConfig) -> Result<MexcVenue, VenueError> {
+    let transport = Transport::new(mexc::VENUE, &config.base_url, config.request_timeout)?;
+    let http = Arc::new(mexc::http::MexcHttp::new(
+        transport,
+        config.credentials.clone(),
+        config.recv_window_ms,
+        VenueClock::new(config.clock.clone()),
+        MAX_RATE_WAIT,
+    ));
+    http.sync_time().await?;
+    let tracker = Arc::new(OrderTracker::new());
+    let contracts = Arc::new(mexc::venue::ContractBook::default());
+    let fill_wait = config.request_timeout.min(Duration::from_secs(1));
+    if config.credentials.is_some() {
+        // Checked before the stream starts, so a refused key fails here, once.
+        MexcVenue::new(
+            http.clone(),
+            tracker.clone(),
+            contracts.clone(),
+            None,
+            fill_wait,
+        )
+        .check_one_way()
+        .await?;
+    }
+    let stream = match (&config.credentials, config.stream_disabled()) {
+        (Some(_), false) => {
+            let url = config
+                .ws_url
+                .clone()
+                .unwrap_or_else(|| mexc::stream_url(&config.base_url));
+            let session = mexc::stream::MexcStream {
+                url,
+                http: http.clone(),
+                tracker: tracker.clone(),
+                contracts: contracts.clone(),
+            };
+            Some(crate::ws::spawn(Arc::new(session)))
+        }
+        _ => None,
+    };
+    Ok(MexcVenue::new(http, tracker, contracts, stream, fill_wait))
+}
+
 /// Live prices from a venue's public market data (no keys), as a [`PriceFeed`] for the paper
 /// venue: refreshed every second in the background, all symbols in one request.
 pub async fn public_price_feed(
@@ -180,6 +229,7 @@ pub async fn public_price_feed_every(
     let source: Arc<dyn Venue> = match venue {
         "bybit" => Arc::new(connect_bybit(config).await?),
         "binance" => Arc::new(connect_binance(config).await?),
+        "mexc" => Arc::new(connect_mexc(config).await?),
         other => return Err(unsupported(other)),
     };
     Ok(Arc::new(
@@ -209,6 +259,11 @@ mod tests {
             default_base_url("binance", true),
             Some("https://demo-fapi.binance.com")
         );
+        assert_eq!(
+            default_base_url("mexc", false),
+            Some("https://contract.mexc.com")
+        );
+        assert_eq!(default_base_url("mexc", true), None, "MEXC has no testnet");
         assert_eq!(default_base_url("kucoin", false), None);
     }
 

@@ -21,6 +21,7 @@ pub mod error;
 pub mod feed;
 pub mod http;
 pub mod market;
+pub mod mexc;
 pub mod paper;
 pub mod parse;
 pub mod ratelimit;
