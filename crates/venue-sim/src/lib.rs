@@ -28,6 +28,7 @@ pub mod book;
 pub mod bybit;
 pub mod control;
 mod form;
+pub mod mexc;
 pub mod options;
 mod server;
 
@@ -41,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use book::{Exchange, SimEvent, SimOrder, SimStatus};
 pub use control::{Counters, Fault, Faults};
+pub use options::mexc_instruments;
 pub use options::{SimInstrument, SimOptions, SimVenue, binance_instruments, bybit_instruments};
 
 /// Why a simulator could not start.
@@ -181,6 +183,7 @@ impl SimHandle {
         let stream = match self.shared.venue {
             SimVenue::Bybit => format!("ws://{}/v5/private", self.addr),
             SimVenue::Binance => format!("ws://{}/ws/<listenKey>", self.addr),
+            SimVenue::Mexc => format!("ws://{}/edge", self.addr),
         };
         let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
         format!(
@@ -228,6 +231,7 @@ pub async fn serve(
     let router = match venue {
         SimVenue::Bybit => bybit::router(shared.clone()),
         SimVenue::Binance => binance::router(shared.clone()),
+        SimVenue::Mexc => mexc::router(shared.clone()),
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(server::accept_loop(

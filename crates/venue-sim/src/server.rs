@@ -114,5 +114,6 @@ fn rate_limit_response(shared: &Shared, retry_after: std::time::Duration) -> Res
     match shared.venue {
         SimVenue::Binance => crate::binance::rest::rate_limited(retry_after),
         SimVenue::Bybit => crate::bybit::rest::rate_limited(shared, retry_after),
+        SimVenue::Mexc => crate::mexc::rest::rate_limited(retry_after),
     }
 }

@@ -18,7 +18,8 @@ pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
     let venue = match args.venue.to_ascii_lowercase().as_str() {
         "bybit" => SimVenue::Bybit,
         "binance" => SimVenue::Binance,
-        other => anyhow::bail!("no simulator for {other:?} (bybit or binance)"),
+        "mexc" => SimVenue::Mexc,
+        other => anyhow::bail!("no simulator for {other:?} (bybit, binance or mexc)"),
     };
     let handle = tradeengine_venue_sim::serve(
         venue,
