@@ -100,8 +100,9 @@ pub struct MexcVenue {
     fetching: tokio::sync::Mutex<()>,
     stream: Option<StreamHandle>,
     settings: Mutex<HashMap<Symbol, Setting>>,
-    /// Margin mode of each open position as last read.
-    position_modes: Mutex<HashMap<Symbol, MarginMode>>,
+    /// Margin mode and leverage of each open position as last read: what an order adding to it
+    /// must carry when nothing was set in this process (after a restart).
+    position_modes: Mutex<HashMap<Symbol, (MarginMode, Decimal)>>,
     fill_wait: Duration,
 }
 
@@ -326,10 +327,12 @@ impl MexcVenue {
     fn submit_body(&self, order: &OrderRequest, instrument: &Instrument, vol: Decimal) -> String {
         let code = SideCode::for_order(order.side, order.reduce_only);
         let setting = self.setting(&order.symbol);
+        let held = lock(&self.position_modes).get(&order.symbol).copied();
         let mode = setting
             .mode
-            .or_else(|| lock(&self.position_modes).get(&order.symbol).copied())
+            .or(held.map(|h| h.0))
             .unwrap_or(MarginMode::Cross);
+        let leverage = setting.leverage.or(held.map(|h| h.1));
         let mut body = format!(
             "{{\"symbol\":{},\"vol\":{},\"side\":{}",
             json_str(&instrument.venue_symbol),
@@ -348,7 +351,7 @@ impl MexcVenue {
             }
         }
         body.push_str(&format!(",\"openType\":{}", open_type(mode)));
-        if let (false, Some(lev)) = (code.reduces(), setting.leverage) {
+        if let (false, Some(lev)) = (code.reduces(), leverage) {
             body.push_str(&format!(",\"leverage\":{}", format_dec(lev)));
         }
         body.push_str(&format!(
@@ -415,7 +418,7 @@ impl Venue for MexcVenue {
             if !seen.insert(unified) {
                 return Err(hedge(&r.symbol));
             }
-            modes.insert(p.symbol.clone(), p.margin_mode);
+            modes.insert(p.symbol.clone(), (p.margin_mode, p.leverage));
             out.push(p);
         }
         *lock(&self.position_modes) = modes;
