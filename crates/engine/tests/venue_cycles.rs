@@ -108,6 +108,7 @@ fn small_position(venue: SimVenue) -> (&'static str, Decimal, Decimal) {
     match venue {
         SimVenue::Bybit => ("SOLUSDT", dec!(0.00015), dec!(40)),
         SimVenue::Binance => ("BTCUSDT", dec!(0.0012), dec!(40000)),
+        SimVenue::Mexc => unreachable!("MEXC has no minimum order value (mexc_cycles.rs)"),
     }
 }
 
@@ -122,6 +123,7 @@ async fn orders_under_the_minimum_notional_are_skipped() {
         let depth = match venue {
             SimVenue::Bybit => dec!(0.00004),
             SimVenue::Binance => dec!(0.0008),
+            SimVenue::Mexc => unreachable!("MEXC has no minimum order value"),
         };
         rig.target(symbol, depth).await;
         let report = rig.cycle().await;

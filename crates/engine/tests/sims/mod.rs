@@ -189,11 +189,7 @@ impl Rig {
     pub fn reconfigure(&self, leverage: u32) {
         let current = self.state.config();
         let data_dir = current.engine.data_dir.display().to_string();
-        let venue = if current.accounts[0].venue.as_str() == "bybit" {
-            SimVenue::Bybit
-        } else {
-            SimVenue::Binance
-        };
+        let venue = SimVenue::parse(current.accounts[0].venue.as_str()).unwrap();
         let text = config_toml(
             venue,
             &self.sim.base_url(),
@@ -210,6 +206,7 @@ impl Rig {
         match self.sim.venue() {
             SimVenue::Bybit => "/v5/order/create",
             SimVenue::Binance => "/fapi/v1/order",
+            SimVenue::Mexc => "/api/v1/private/order/submit",
         }
     }
 
@@ -217,6 +214,7 @@ impl Rig {
         match self.sim.venue() {
             SimVenue::Bybit => "/v5/position/list",
             SimVenue::Binance => "/fapi/v3/positionRisk",
+            SimVenue::Mexc => "/api/v1/private/position/open_positions",
         }
     }
 
