@@ -204,7 +204,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct VenueSimArgs {
-    /// bybit or binance.
+    /// bybit, binance or mexc.
     pub venue: String,
     #[arg(long, default_value_t = 9001)]
     pub port: u16,
