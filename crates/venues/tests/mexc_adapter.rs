@@ -286,6 +286,27 @@ async fn leverage_travels_with_the_opening_order_and_changes_open_positions() {
 }
 
 #[tokio::test]
+async fn a_fresh_positions_read_spares_a_query_per_symbol() {
+    let (sim, venue) = setup().await;
+    let positions = "/api/v1/private/position/open_positions";
+    // The engine's cycle: read positions, then set leverage on each symbol it will trade.
+    venue.positions().await.unwrap();
+    for s in ["BTCUSDT", "ETHUSDT", "SOLUSDT"] {
+        venue.set_leverage(&sym(s), dec!(3)).await.unwrap();
+    }
+    assert_eq!(sim.counters().get("GET", positions), 1);
+    // After an order in a symbol the read no longer speaks for it: asked again.
+    venue
+        .place_order(&market("m-snap-1", "SOLUSDT", Side::Buy, dec!(2), false))
+        .await
+        .unwrap();
+    assert_eq!(sim.leverage("SOLUSDT"), dec!(3));
+    venue.set_leverage(&sym("SOLUSDT"), dec!(4)).await.unwrap();
+    assert_eq!(sim.counters().get("GET", positions), 2);
+    assert_eq!(sim.leverage("SOLUSDT"), dec!(4));
+}
+
+#[tokio::test]
 async fn limit_orders_rest_fill_and_cancel() {
     let (sim, venue) = setup().await;
     let resting = venue
