@@ -224,7 +224,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct VenueSimArgs {
-    /// bybit, binance, blofin or kucoin.
+    /// bybit, binance, blofin, kucoin or mexc.
     pub venue: String,
     #[arg(long, default_value_t = 9001)]
     pub port: u16,

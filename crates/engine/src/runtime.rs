@@ -97,7 +97,7 @@ async fn build_venue(
     match account.venue {
         VenueKind::Paper => {
             let p = account.paper.clone().unwrap_or_default();
-            let live_source = ["bybit", "binance", "blofin", "kucoin"]
+            let live_source = ["bybit", "binance", "blofin", "kucoin", "mexc"]
                 .into_iter()
                 .find(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:")));
             let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {

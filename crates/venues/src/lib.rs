@@ -23,6 +23,7 @@ pub mod feed;
 pub mod http;
 pub mod kucoin;
 pub mod market;
+pub mod mexc;
 pub mod paper;
 pub mod parse;
 pub mod ratelimit;
