@@ -180,6 +180,14 @@ async fn build_venue(
                 }
                 None => None,
             };
+            if credentials.is_some()
+                && !tradeengine_venues::permissions::reports_key_permissions(venue)
+            {
+                tradeengine_venues::permissions::warn_unknown(
+                    venue,
+                    "the venue does not report key permissions",
+                );
+            }
             let mut adapter =
                 tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
             adapter.ws_url = account.ws_url.clone();

@@ -69,6 +69,9 @@ pub struct SimOptions {
     /// Per-second order limit the Bybit simulator reports in `X-Bapi-Limit` and enforces
     /// (Bybit's default tier is 10; PRO tiers are 200 and up).
     pub order_rate_limit: u32,
+    /// The key has withdrawal permission (Bybit `query-api` lists `Withdraw`, Binance
+    /// `apiRestrictions` says `enableWithdrawals`): the adapters must refuse it.
+    pub withdrawals_enabled: bool,
 }
 
 fn d(v: &str) -> Decimal {
@@ -101,6 +104,7 @@ impl SimOptions {
             default_leverage: Decimal::ONE,
             hedge_mode: false,
             order_rate_limit: 10,
+            withdrawals_enabled: false,
         }
     }
 

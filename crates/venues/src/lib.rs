@@ -23,6 +23,7 @@ pub mod http;
 pub mod market;
 pub mod paper;
 pub mod parse;
+pub mod permissions;
 pub mod ratelimit;
 pub mod rounding;
 pub mod signing;
