@@ -130,6 +130,12 @@ fn apply_env(tree: &mut toml::Table, env: &[(String, String)]) -> Result<(), (St
             continue;
         }
         let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if keys.iter().any(String::is_empty) {
+            return Err((
+                name.clone(),
+                "empty key in the variable name (use TRADEENGINE_SECTION__KEY)".into(),
+            ));
+        }
         let value = parse_scalar(raw);
         set_path(tree, &keys, value).map_err(|reason| (name.clone(), reason))?;
     }
