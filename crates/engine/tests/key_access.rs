@@ -126,3 +126,17 @@ async fn keys_come_from_the_encrypted_credentials_file() {
     assert!(sim.counters().get("GET", "/v5/user/query-api") >= 1);
     engine.shutdown().await;
 }
+
+#[test]
+fn start_options_debug_shows_override_names_not_values() {
+    let o = options(&[
+        (PASSPHRASE_VAR, "FAKE-DEBUG-PASSPHRASE"),
+        ("TE_SIM_API_SECRET", "FAKE-DEBUG-SECRET"),
+    ]);
+    let shown = format!("{o:?}");
+    assert!(shown.contains(PASSPHRASE_VAR), "{shown}");
+    assert!(
+        !shown.contains("FAKE-DEBUG-PASSPHRASE") && !shown.contains("FAKE-DEBUG-SECRET"),
+        "{shown}"
+    );
+}
