@@ -47,7 +47,8 @@ pub async fn withdrawal_permission(
     };
     let clock = VenueClock::new(Arc::clone(futures.clock.clock()));
     // Same offset as the futures host (both are Binance's clock): local "now" maps to the
-    // futures host's venue time.
+    // futures host's venue time. (A −1021 here would resync against `/fapi/v1/time`, which the
+    // spot host does not serve: the request then fails and the start with it, never passes.)
     let now = clock.local_ms();
     clock.observe(futures.clock.venue_ms(), now, now);
     let sapi = BinanceHttp::new(
