@@ -77,6 +77,10 @@ pub enum Command {
     /// Bittensor SN8 tools.
     #[command(subcommand)]
     Sn8(Sn8Command),
+    /// Exchange API keys in an encrypted file (`credentials = "file:PATH"` in an account):
+    /// add, list or remove an account's keys. Secrets are never printed.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
     /// Kill switch: freeze (send nothing) or flatten (close everything) all or some accounts.
     /// It holds across restarts until `tradeengine kill --release`. A running engine picks it up
     /// within a second. Without a database, `touch <data_dir>/KILL` freezes too.
@@ -276,4 +280,64 @@ pub struct OrderRefArgs {
     /// Required to cancel on an account in live mode.
     #[arg(long)]
     pub confirm_live: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialsCommand {
+    /// Store (or replace) an account's keys. Prompts with echo off at a terminal; otherwise
+    /// reads the API key, secret and optional passphrase one per line from standard input.
+    Set(CredentialsSetArgs),
+    /// List the accounts the file holds keys for (names only).
+    List(CredentialsFileArgs),
+    /// Remove an account's keys.
+    Remove(CredentialsAccountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsFileArgs {
+    /// The encrypted credentials file (passphrase from TRADEENGINE_CREDENTIALS_PASSPHRASE or a
+    /// prompt).
+    #[arg(
+        long,
+        env = "TRADEENGINE_CREDENTIALS_FILE",
+        default_value = "credentials.age"
+    )]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsAccountArgs {
+    /// The account name, as in the configuration's [[accounts]] name.
+    #[arg(long)]
+    pub account: String,
+    #[arg(
+        long,
+        env = "TRADEENGINE_CREDENTIALS_FILE",
+        default_value = "credentials.age"
+    )]
+    pub file: PathBuf,
+    /// scrypt cost of the rewritten file as log2(N), 10..=22. Default: about one second of work
+    /// on this machine (age's own calibration).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22))]
+    pub work_factor: Option<u8>,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsSetArgs {
+    /// The account name, as in the configuration's [[accounts]] name.
+    #[arg(long)]
+    pub account: String,
+    #[arg(
+        long,
+        env = "TRADEENGINE_CREDENTIALS_FILE",
+        default_value = "credentials.age"
+    )]
+    pub file: PathBuf,
+    /// Read PREFIX_API_KEY, PREFIX_API_SECRET and PREFIX_API_PASSPHRASE instead of prompting.
+    #[arg(long, value_name = "PREFIX")]
+    pub from_env: Option<String>,
+    /// scrypt cost of the rewritten file as log2(N), 10..=22. Default: about one second of work
+    /// on this machine (age's own calibration).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22))]
+    pub work_factor: Option<u8>,
 }

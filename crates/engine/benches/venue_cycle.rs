@@ -1,7 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a harness, like a test (team rule)
 //! Reconciliation cycle against the venue simulators (issues 4 and 5): two accounts on every
-//! venue of [`VENUES`] (Bybit, Binance, MEXC; BloFin and KuCoin are one line each there once
-//! their simulators exist), 50 symbols each, every target changed every round, the simulators
+//! venue of [`VENUES`] (Bybit, Binance, MEXC, BloFin, KuCoin), 50 symbols each, every target changed every round, the simulators
 //! adding 50 ms to every HTTP request. Prints Markdown tables for BENCHMARKS.md.
 //!
 //! `cargo bench -p tradeengine-engine --bench venue_cycle` (env `ROUNDS=N`, default 5;
@@ -40,7 +39,7 @@ struct BenchVenue {
     instruments_request: &'static str,
 }
 
-/// The venues of one run, two accounts each. Adding BloFin or KuCoin is one line here.
+/// The venues of one run, two accounts each.
 const VENUES: &[BenchVenue] = &[
     BenchVenue {
         venue: SimVenue::Bybit,
@@ -56,6 +55,16 @@ const VENUES: &[BenchVenue] = &[
         venue: SimVenue::Mexc,
         label: "MEXC",
         instruments_request: "GET /api/v1/contract/detail",
+    },
+    BenchVenue {
+        venue: SimVenue::Blofin,
+        label: "BloFin",
+        instruments_request: "GET /api/v1/market/instruments",
+    },
+    BenchVenue {
+        venue: SimVenue::Kucoin,
+        label: "KuCoin",
+        instruments_request: "GET /api/v1/contracts/active",
     },
 ];
 
@@ -204,7 +213,9 @@ async fn scenario(
         let adapter = AdapterConfig {
             base_url: a.sim.base_url(),
             ws_url: None,
-            credentials: Some(Credentials::new(&o.api_key, &o.api_secret)),
+            credentials: Some(
+                Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
+            ),
             recv_window_ms: 5000,
             request_timeout: Duration::from_secs(10),
             clock: clock.clone(),
@@ -304,7 +315,9 @@ async fn adapter_floor(
     let adapter = AdapterConfig {
         base_url: sim.base_url(),
         ws_url: None,
-        credentials: Some(Credentials::new(&o.api_key, &o.api_secret)),
+        credentials: Some(
+            Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
+        ),
         recv_window_ms: 5000,
         request_timeout: Duration::from_secs(10),
         clock: Arc::new(SystemClock),
@@ -376,6 +389,8 @@ async fn main() {
         ("Bybit, PRO limit 200/s", SimVenue::Bybit, 200),
         ("Binance", SimVenue::Binance, 10),
         ("MEXC (20 submissions / 2 s)", SimVenue::Mexc, 10),
+        ("BloFin", SimVenue::Blofin, 10),
+        ("KuCoin", SimVenue::Kucoin, 10),
     ] {
         let (reads, orders) = adapter_floor(venue, limit, latency, n_symbols).await;
         println!(

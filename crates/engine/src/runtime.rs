@@ -42,8 +42,9 @@ pub enum StartError {
     LiveNotConfirmed,
 }
 
-/// What the caller provides besides the configuration.
-#[derive(Debug, Clone)]
+/// What the caller provides besides the configuration. `Debug` shows the override names only:
+/// their values are secrets (webhook secrets, API tokens, the credentials passphrase).
+#[derive(Clone)]
 pub struct StartOptions {
     pub clock: Arc<dyn Clock>,
     /// `--live` was given.
@@ -53,6 +54,20 @@ pub struct StartOptions {
     /// Values that stand in for environment variables when sources read secrets (`secret_env`,
     /// `api_key_env`): the demo's generated webhook secret. Real variables win.
     pub env_overrides: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for StartOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartOptions")
+            .field("clock", &self.clock)
+            .field("live_confirmed", &self.live_confirmed)
+            .field("config_path", &self.config_path)
+            .field(
+                "env_overrides",
+                &self.env_overrides.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl StartOptions {
@@ -155,8 +170,11 @@ async fn build_venue(
             };
             let credentials = match &account.credentials {
                 Some(reference) => {
-                    let c = crate::credentials::resolve(reference, |k| options.env(k))
-                        .map_err(|e| e.to_string())?;
+                    let c = crate::credentials::resolve_async(reference, &account.name, |k| {
+                        options.env(k)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
                     Some(tradeengine_venues::Credentials {
                         api_key: c.api_key,
                         api_secret: c.api_secret,
@@ -165,6 +183,14 @@ async fn build_venue(
                 }
                 None => None,
             };
+            if credentials.is_some()
+                && !tradeengine_venues::permissions::reports_key_permissions(venue)
+            {
+                tradeengine_venues::permissions::warn_unknown(
+                    venue,
+                    "the venue does not report key permissions",
+                );
+            }
             let mut adapter =
                 tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
             adapter.ws_url = account.ws_url.clone();

@@ -83,6 +83,9 @@ pub struct SimOptions {
     /// MEXC: answer order submission and cancels with code 1002 ("Contract not allow place
     /// order!"), as MEXC does while API order entry is under maintenance.
     pub order_entry_restricted: bool,
+    /// The key has withdrawal permission (Bybit `query-api` lists `Withdraw`, Binance
+    /// `apiRestrictions` says `enableWithdrawals`): the adapters must refuse it.
+    pub withdrawals_enabled: bool,
 }
 
 fn d(v: &str) -> Decimal {
@@ -120,6 +123,7 @@ impl SimOptions {
             hedge_mode: false,
             order_rate_limit: 10,
             order_entry_restricted: false,
+            withdrawals_enabled: false,
         }
     }
 

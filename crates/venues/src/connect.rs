@@ -80,9 +80,9 @@ fn unsupported(venue: &str) -> VenueError {
 /// Longest a request waits for a rate-limit pause before failing as rate limited.
 const MAX_RATE_WAIT: Duration = Duration::from_secs(5);
 
-/// Connects one account: measures the venue's clock offset, and with keys, checks that the
-/// account is in one-way mode (hedge mode is refused with the reason) and starts the private
-/// stream.
+/// Connects one account: measures the venue's clock offset, and with keys, refuses a key that
+/// can withdraw (where the venue reports it; [`crate::permissions`]), checks that the account
+/// is in one-way mode (hedge mode is refused with the reason) and starts the private stream.
 pub async fn connect(venue: &str, config: AdapterConfig) -> Result<Arc<dyn Venue>, VenueError> {
     match venue {
         "bybit" => Ok(Arc::new(connect_bybit(config).await?)),
@@ -105,6 +105,18 @@ pub async fn connect_binance(config: AdapterConfig) -> Result<BinanceVenue, Venu
         MAX_RATE_WAIT,
     ));
     http.sync_time().await?;
+    if config.credentials.is_some() {
+        let permission = binance::permissions::withdrawal_permission(
+            &http,
+            &config.base_url,
+            config.credentials.clone(),
+            config.recv_window_ms,
+            config.request_timeout,
+            MAX_RATE_WAIT,
+        )
+        .await?;
+        crate::permissions::enforce(binance::VENUE, permission)?;
+    }
     let tracker = Arc::new(OrderTracker::new());
     let fees = Arc::new(binance::stream::FeeBook::default());
     let fill_wait = config.request_timeout.min(Duration::from_secs(1));
@@ -144,6 +156,11 @@ pub async fn connect_bybit(config: AdapterConfig) -> Result<BybitVenue, VenueErr
         MAX_RATE_WAIT,
     ));
     http.sync_time().await?;
+    if config.credentials.is_some() {
+        // Before the stream starts, so a refused key fails here, once.
+        let permission = bybit::permissions::withdrawal_permission(&http).await?;
+        crate::permissions::enforce(bybit::VENUE, permission)?;
+    }
     let tracker = Arc::new(OrderTracker::new());
     let stream = match (&config.credentials, config.stream_disabled()) {
         (Some(_), false) => {

@@ -26,6 +26,7 @@ pub mod market;
 pub mod mexc;
 pub mod paper;
 pub mod parse;
+pub mod permissions;
 pub mod ratelimit;
 pub mod rounding;
 pub mod signing;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod credentials;
 pub mod inspect;
 pub mod kill;
 pub mod risk;

@@ -44,6 +44,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let (mut env_overrides, demo_secrets) = demo_webhook_secret(&config, &origin)?;
     let demo_tokens = demo_api_tokens(&config, &origin, &mut env_overrides)?;
+    env_overrides.extend(super::credentials::passphrase_override(&config)?);
     let engine = RunningEngine::start(
         config.clone(),
         store.clone(),
