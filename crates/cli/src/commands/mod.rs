@@ -7,6 +7,7 @@ pub mod kill;
 pub mod run;
 pub mod sn8;
 pub mod status;
+pub mod strategy;
 pub mod venue;
 
 use std::path::PathBuf;
