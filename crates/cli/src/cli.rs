@@ -81,6 +81,9 @@ pub enum Command {
     /// add, list or remove an account's keys. Secrets are never printed.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Strategy sources (VuManChu Cipher + LLM or fallback rules).
+    #[command(subcommand)]
+    Strategy(StrategyCommand),
     /// Kill switch: freeze (send nothing) or flatten (close everything) all or some accounts.
     /// It holds across restarts until `tradeengine kill --release`. A running engine picks it up
     /// within a second. Without a database, `touch <data_dir>/KILL` freezes too.
@@ -198,6 +201,28 @@ pub enum AuditCommand {
     /// Walk the hash chain; exit code 1 and the first bad event when anything was edited or
     /// deleted.
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StrategyCommand {
+    /// Replay the paper account's feed through a strategy source and print its decisions,
+    /// without trading (the LLM is asked when one is configured).
+    Run(StrategyRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StrategyRunArgs {
+    /// The strategy source's name in the configuration.
+    pub name: String,
+    /// Print decisions only; required (to trade, use `tradeengine run`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only this symbol (default: every symbol the source is weighted in).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// How many closed candles to decide on, ending now.
+    #[arg(long, default_value_t = 60)]
+    pub candles: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -56,6 +56,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::VenueSim(args) => commands::venue::sim(args).await,
         Command::Order(cmd) => commands::venue::order(&global, cmd).await,
         Command::Sn8(cli::Sn8Command::Rank(args)) => commands::sn8::rank(&global, args).await,
+        Command::Strategy(cli::StrategyCommand::Run(args)) => {
+            commands::strategy::run(&global, args).await
+        }
     }
 }
 

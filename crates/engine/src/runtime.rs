@@ -234,6 +234,7 @@ fn recorded_feed(path: &str, origin: Timestamp) -> Result<RecordedFeed, String> 
 fn build_sources(
     config: &Config,
     options: &StartOptions,
+    paper: &BTreeMap<AccountName, Arc<PaperVenue>>,
 ) -> Result<Vec<Arc<dyn SignalSource>>, StartError> {
     let mut out: Vec<Arc<dyn SignalSource>> = Vec::new();
     for (name, s) in &config.sources {
@@ -277,15 +278,18 @@ fn build_sources(
                 let env = |k: &str| options.env(k);
                 crate::sources::rest::register(name, config, &env).map_err(err)?;
             }
-            // Push sources (webhooks) are served by the HTTP server; the others arrive with their
-            // own issues.
-            SourceKind::Tradingview => {}
-            other => {
-                return Err(err(format!(
-                    "{} sources are not available in this build yet",
-                    other.as_str()
+            SourceKind::Strategy => {
+                let env = |k: &str| options.env(k);
+                let (settings, agent) =
+                    crate::sources::strategy::settings(name, config, &env).map_err(err)?;
+                let candles =
+                    crate::sources::strategy::paper_candles(&settings, paper).map_err(err)?;
+                out.push(Arc::new(crate::sources::strategy::StrategySource::new(
+                    id, settings, agent, candles,
                 )));
             }
+            // Push sources (webhooks) are served by the HTTP server.
+            SourceKind::Tradingview => {}
         }
     }
     Ok(out)
@@ -381,7 +385,7 @@ impl RunningEngine {
                 reason: e.reason.clone(),
             }
         })?;
-        let sources = build_sources(&config, &options)?;
+        let sources = build_sources(&config, &options, &paper)?;
         let env = |k: &str| options.env(k);
         let webhooks = crate::sources::tradingview::endpoints(&config, &env).map_err(|reason| {
             StartError::Source {

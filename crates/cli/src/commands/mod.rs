@@ -9,6 +9,7 @@ pub mod risk;
 pub mod run;
 pub mod sn8;
 pub mod status;
+pub mod strategy;
 pub mod venue;
 
 use std::path::PathBuf;
