@@ -77,6 +77,13 @@ pub enum Command {
     /// Bittensor SN8 tools.
     #[command(subcommand)]
     Sn8(Sn8Command),
+    /// Exchange API keys in an encrypted file (`credentials = "file:PATH"` in an account):
+    /// add, list or remove an account's keys. Secrets are never printed.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
+    /// Strategy sources (VuManChu Cipher + LLM or fallback rules).
+    #[command(subcommand)]
+    Strategy(StrategyCommand),
     /// Kill switch: freeze (send nothing) or flatten (close everything) all or some accounts.
     /// It holds across restarts until `tradeengine kill --release`. A running engine picks it up
     /// within a second. Without a database, `touch <data_dir>/KILL` freezes too.
@@ -197,6 +204,28 @@ pub enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StrategyCommand {
+    /// Replay the paper account's feed through a strategy source and print its decisions,
+    /// without trading (the LLM is asked when one is configured).
+    Run(StrategyRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StrategyRunArgs {
+    /// The strategy source's name in the configuration.
+    pub name: String,
+    /// Print decisions only; required (to trade, use `tradeengine run`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only this symbol (default: every symbol the source is weighted in).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// How many closed candles to decide on, ending now.
+    #[arg(long, default_value_t = 60)]
+    pub candles: u32,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Sn8Command {
     /// Fetch the validator's miner positions once and print the ranking and per-asset depths.
     Rank(Sn8Args),
@@ -224,7 +253,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct VenueSimArgs {
-    /// bybit, binance, blofin or kucoin.
+    /// bybit, binance, blofin, kucoin or mexc.
     pub venue: String,
     #[arg(long, default_value_t = 9001)]
     pub port: u16,
@@ -276,4 +305,64 @@ pub struct OrderRefArgs {
     /// Required to cancel on an account in live mode.
     #[arg(long)]
     pub confirm_live: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialsCommand {
+    /// Store (or replace) an account's keys. Prompts with echo off at a terminal; otherwise
+    /// reads the API key, secret and optional passphrase one per line from standard input.
+    Set(CredentialsSetArgs),
+    /// List the accounts the file holds keys for (names only).
+    List(CredentialsFileArgs),
+    /// Remove an account's keys.
+    Remove(CredentialsAccountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsFileArgs {
+    /// The encrypted credentials file (passphrase from TRADEENGINE_CREDENTIALS_PASSPHRASE or a
+    /// prompt).
+    #[arg(
+        long,
+        env = "TRADEENGINE_CREDENTIALS_FILE",
+        default_value = "credentials.age"
+    )]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsAccountArgs {
+    /// The account name, as in the configuration's [[accounts]] name.
+    #[arg(long)]
+    pub account: String,
+    #[arg(
+        long,
+        env = "TRADEENGINE_CREDENTIALS_FILE",
+        default_value = "credentials.age"
+    )]
+    pub file: PathBuf,
+    /// scrypt cost of the rewritten file as log2(N), 10..=22. Default: about one second of work
+    /// on this machine (age's own calibration).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22))]
+    pub work_factor: Option<u8>,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsSetArgs {
+    /// The account name, as in the configuration's [[accounts]] name.
+    #[arg(long)]
+    pub account: String,
+    #[arg(
+        long,
+        env = "TRADEENGINE_CREDENTIALS_FILE",
+        default_value = "credentials.age"
+    )]
+    pub file: PathBuf,
+    /// Read PREFIX_API_KEY, PREFIX_API_SECRET and PREFIX_API_PASSPHRASE instead of prompting.
+    #[arg(long, value_name = "PREFIX")]
+    pub from_env: Option<String>,
+    /// scrypt cost of the rewritten file as log2(N), 10..=22. Default: about one second of work
+    /// on this machine (age's own calibration).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22))]
+    pub work_factor: Option<u8>,
 }

@@ -49,25 +49,104 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Orders(args) => commands::inspect::orders(&global, args).await,
         Command::Signals(args) => commands::inspect::signals(&global, args).await,
         Command::Audit(cmd) => commands::audit::run(&global, cmd).await,
+        Command::Credentials(cmd) => commands::credentials::run(cmd),
         Command::Kill(args) => commands::kill::run(&global, args).await,
         Command::Risk(cli::RiskCommand::Reset(args)) => commands::risk::reset(&global, args).await,
         Command::Status(args) => commands::status::run(&global, args).await,
         Command::VenueSim(args) => commands::venue::sim(args).await,
         Command::Order(cmd) => commands::venue::order(&global, cmd).await,
         Command::Sn8(cli::Sn8Command::Rank(args)) => commands::sn8::rank(&global, args).await,
+        Command::Strategy(cli::StrategyCommand::Run(args)) => {
+            commands::strategy::run(&global, args).await
+        }
     }
 }
 
+/// Transport crates that log whole frames at `trace`: the Bybit stream's auth frame carries the
+/// API key, broker handshakes carry passwords and tokens. Their `trace` events are dropped
+/// whatever `TRADEENGINE_LOG` asks for (design.md §3, invariant 6).
+const PAYLOAD_LOGGERS: &[&str] = &[
+    "tungstenite",
+    "tokio_tungstenite",
+    "lapin",
+    "amq_protocol",
+    "async_nats",
+];
+
+fn logs_payloads(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() > tracing::Level::DEBUG
+        && PAYLOAD_LOGGERS.iter().any(|p| {
+            meta.target()
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+}
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TRADEENGINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRADEENGINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .and(tracing_subscriber::filter::filter_fn(|m| !logs_payloads(m)));
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry();
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Pretty => builder.compact().init(),
+        LogFormat::Json => registry
+            .with(layer.json().flatten_event(true).with_filter(filter))
+            .init(),
+        LogFormat::Pretty => registry.with(layer.compact().with_filter(filter)).init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_dumps_of_transport_crates_are_dropped() {
+        use tracing::Level;
+        use tracing::callsite::Identifier;
+        use tracing::field::FieldSet;
+        use tracing::metadata::Kind;
+        static CS: tracing::callsite::DefaultCallsite =
+            tracing::callsite::DefaultCallsite::new(&META_T);
+        static META_T: tracing::Metadata<'static> = tracing::Metadata::new(
+            "frame",
+            "tungstenite::protocol",
+            Level::TRACE,
+            None,
+            None,
+            None,
+            FieldSet::new(&[], Identifier(&CS)),
+            Kind::EVENT,
+        );
+        static META_D: tracing::Metadata<'static> = tracing::Metadata::new(
+            "frame",
+            "tungstenite::protocol",
+            Level::DEBUG,
+            None,
+            None,
+            None,
+            FieldSet::new(&[], Identifier(&CS)),
+            Kind::EVENT,
+        );
+        static META_OURS: tracing::Metadata<'static> = tracing::Metadata::new(
+            "ours",
+            "tungstenite_lookalike::x",
+            Level::TRACE,
+            None,
+            None,
+            None,
+            FieldSet::new(&[], Identifier(&CS)),
+            Kind::EVENT,
+        );
+        assert!(logs_payloads(&META_T));
+        assert!(!logs_payloads(&META_D));
+        assert!(!logs_payloads(&META_OURS));
     }
 }

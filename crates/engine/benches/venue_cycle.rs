@@ -1,20 +1,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a harness, like a test (team rule)
-//! Reconciliation cycle against the venue simulators (issue 4): 2 Bybit and 2 Binance accounts,
-//! 50 symbols each, every target changed every round, the simulators adding 50 ms to every
-//! HTTP request. Prints a Markdown table for BENCHMARKS.md.
+//! Reconciliation cycle against the venue simulators (issues 4 and 5): two accounts on every
+//! venue of [`VENUES`] (Bybit, Binance, MEXC, BloFin, KuCoin), 50 symbols each, every target changed every round, the simulators
+//! adding 50 ms to every HTTP request. Prints Markdown tables for BENCHMARKS.md.
 //!
 //! `cargo bench -p tradeengine-engine --bench venue_cycle` (env `ROUNDS=N`, default 5;
 //! `LATENCY_MS`, default 50; `SYMBOLS`, default 50).
 //!
 //! Each account has its own simulator (its own UID: per-account limits apply per account, as on
-//! the venues). The four workers share one SQLite store, one signal intake and one state, as
-//! `RunningEngine` wires them, and run their cycles at the same time; a round's time is the
-//! slowest account's cycle.
+//! the venues). All workers share one SQLite store, one signal intake and one state, as
+//! `RunningEngine` wires them, and run their cycles at the same time; a venue's time in a round
+//! is its slowest account's cycle.
 //!
 //! The physical floor of a cycle is its dependent round trips × the added latency: one for the
 //! reads (account value, positions and prices go together), one for the orders (sent in
-//! parallel; Binance answers a market order with its fill, Bybit pushes the fill on the private
-//! stream), plus one when leverage must change first.
+//! parallel; Binance answers a market order with its fill, Bybit and MEXC push the fill on the
+//! private stream), plus one when leverage must change first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,6 +31,43 @@ use tradeengine_model::{
 use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
 use tradeengine_venues::{AdapterConfig, Credentials};
 
+/// One venue the benchmark drives: the simulator, a label, and the request that fetches its
+/// instrument rules (counted to show the cache works).
+struct BenchVenue {
+    venue: SimVenue,
+    label: &'static str,
+    instruments_request: &'static str,
+}
+
+/// The venues of one run, two accounts each.
+const VENUES: &[BenchVenue] = &[
+    BenchVenue {
+        venue: SimVenue::Bybit,
+        label: "Bybit",
+        instruments_request: "GET /v5/market/instruments-info",
+    },
+    BenchVenue {
+        venue: SimVenue::Binance,
+        label: "Binance",
+        instruments_request: "GET /fapi/v1/exchangeInfo",
+    },
+    BenchVenue {
+        venue: SimVenue::Mexc,
+        label: "MEXC",
+        instruments_request: "GET /api/v1/contract/detail",
+    },
+    BenchVenue {
+        venue: SimVenue::Blofin,
+        label: "BloFin",
+        instruments_request: "GET /api/v1/market/instruments",
+    },
+    BenchVenue {
+        venue: SimVenue::Kucoin,
+        label: "KuCoin",
+        instruments_request: "GET /api/v1/contracts/active",
+    },
+];
+
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -40,7 +77,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 
 struct Account {
     name: String,
-    venue: SimVenue,
+    venue: &'static BenchVenue,
     sim: SimHandle,
     worker: Option<AccountWorker>,
 }
@@ -54,7 +91,7 @@ fn config(accounts: &[Account], symbols: &[String], data_dir: &str) -> String {
         t.push_str(&format!(
             "[[accounts]]\nname = \"{}\"\nvenue = \"{}\"\nmode = \"testnet\"\nbase_url = \"{}\"\ncredentials = \"env:TE_BENCH_UNUSED\"\nmax_concurrent_requests = 64\n",
             a.name,
-            a.venue.as_str(),
+            a.venue.venue.as_str(),
             a.sim.base_url()
         ));
     }
@@ -85,14 +122,16 @@ fn signal(n: u64, symbol: &str, depth: Decimal) -> Signal {
     }
 }
 
+/// One round, per venue label.
 #[derive(Default, Clone)]
 struct Round {
-    /// Per venue: slowest account's cycle.
+    /// Slowest account's cycle.
     time: BTreeMap<&'static str, Duration>,
-    /// Per venue: requests per account per cycle (average of its accounts).
+    /// Requests per account per cycle (average of the venue's accounts).
     requests: BTreeMap<&'static str, f64>,
-    orders: BTreeMap<&'static str, u64>,
-    instrument_requests: u64,
+    /// Orders per account (average).
+    orders: BTreeMap<&'static str, f64>,
+    instrument_requests: BTreeMap<&'static str, u64>,
 }
 
 async fn run_round(accounts: &mut [Account]) -> Round {
@@ -102,7 +141,7 @@ async fn run_round(accounts: &mut [Account]) -> Round {
     let mut handles = Vec::new();
     for a in accounts.iter_mut() {
         let mut worker = a.worker.take().unwrap();
-        let venue = a.venue.as_str();
+        let venue = a.venue.label;
         handles.push(tokio::spawn(async move {
             let t0 = Instant::now();
             let report = worker.cycle().await.unwrap();
@@ -122,13 +161,10 @@ async fn run_round(accounts: &mut [Account]) -> Round {
         let t = round.time.entry(venue).or_default();
         *t = (*t).max(took);
         *round.requests.entry(venue).or_default() += a.sim.counters().total() as f64 / 2.0;
-        *round.orders.entry(venue).or_default() += report.sent;
+        *round.orders.entry(venue).or_default() += report.sent as f64 / 2.0;
         let snap = a.sim.counters().snapshot();
-        round.instrument_requests += snap
-            .get("GET /v5/market/instruments-info")
-            .copied()
-            .unwrap_or(0)
-            + snap.get("GET /fapi/v1/exchangeInfo").copied().unwrap_or(0);
+        *round.instrument_requests.entry(venue).or_default() +=
+            snap.get(a.venue.instruments_request).copied().unwrap_or(0);
     }
     round
 }
@@ -145,11 +181,9 @@ async fn scenario(
 ) -> Vec<(String, Round)> {
     let dir = tempfile::tempdir().unwrap();
     let mut accounts = Vec::new();
-    for (venue, names) in [
-        (SimVenue::Bybit, ["bybit-1", "bybit-2"]),
-        (SimVenue::Binance, ["binance-1", "binance-2"]),
-    ] {
-        for name in names {
+    for bench_venue in VENUES {
+        let venue = bench_venue.venue;
+        for n in 1..=2 {
             let mut options = SimOptions::new(venue)
                 .with_synthetic(n_symbols)
                 .with_latency(latency);
@@ -159,8 +193,8 @@ async fn scenario(
                 .await
                 .unwrap();
             accounts.push(Account {
-                name: name.to_string(),
-                venue,
+                name: format!("{}-{n}", venue.as_str()),
+                venue: bench_venue,
                 sim,
                 worker: None,
             });
@@ -179,12 +213,14 @@ async fn scenario(
         let adapter = AdapterConfig {
             base_url: a.sim.base_url(),
             ws_url: None,
-            credentials: Some(Credentials::new(&o.api_key, &o.api_secret)),
+            credentials: Some(
+                Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
+            ),
             recv_window_ms: 5000,
             request_timeout: Duration::from_secs(10),
             clock: clock.clone(),
         };
-        let venue = tradeengine_venues::connect(a.venue.as_str(), adapter)
+        let venue = tradeengine_venues::connect(a.venue.venue.as_str(), adapter)
             .await
             .unwrap();
         a.worker = Some(AccountWorker::new(
@@ -231,32 +267,31 @@ fn print(title: &str, rounds: &[(String, Round)], latency: Duration) {
     let l = ms(latency);
     println!("\n**{title}**\n");
     println!(
-        "| cycle | Bybit cycle (slowest of 2) | Binance cycle (slowest of 2) | requests / account: Bybit · Binance | orders / account | instrument requests | Bybit ÷ floor | Binance ÷ floor |"
+        "| cycle | venue | cycle time (slowest of 2) | requests / account | orders / account | instrument requests | ÷ floor |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (label, r) in rounds {
-        let by = r.time.get("bybit").copied().unwrap_or_default();
-        let bn = r.time.get("binance").copied().unwrap_or_default();
-        let orders = r.orders.get("binance").copied().unwrap_or(0) / 2;
-        // Dependent round trips on the floor: reads, then orders, plus leverage when it changes.
-        let trips = if orders == 0 {
-            1.0
-        } else if label.starts_with("opening") {
-            3.0
-        } else {
-            2.0
-        };
-        let floor = trips * l;
-        println!(
-            "| {label} | {:.0} ms | {:.0} ms | {:.0} · {:.0} | {orders} | {} | {:.2} ({trips:.0} × {l:.0} ms) | {:.2} |",
-            ms(by),
-            ms(bn),
-            r.requests.get("bybit").copied().unwrap_or_default(),
-            r.requests.get("binance").copied().unwrap_or_default(),
-            r.instrument_requests,
-            ms(by) / floor,
-            ms(bn) / floor,
-        );
+        for v in VENUES {
+            let took = r.time.get(v.label).copied().unwrap_or_default();
+            let orders = r.orders.get(v.label).copied().unwrap_or(0.0);
+            // Dependent round trips on the floor: reads, then orders, plus leverage when it
+            // is set first.
+            let trips = if orders == 0.0 {
+                1.0
+            } else if label.starts_with("opening") {
+                3.0
+            } else {
+                2.0
+            };
+            println!(
+                "| {label} | {} | {:.0} ms | {:.0} | {orders:.0} | {} | {:.1} ({trips:.0} × {l:.0} ms) |",
+                v.label,
+                ms(took),
+                r.requests.get(v.label).copied().unwrap_or_default(),
+                r.instrument_requests.get(v.label).copied().unwrap_or(0),
+                ms(took) / (trips * l),
+            );
+        }
     }
 }
 
@@ -280,7 +315,9 @@ async fn adapter_floor(
     let adapter = AdapterConfig {
         base_url: sim.base_url(),
         ws_url: None,
-        credentials: Some(Credentials::new(&o.api_key, &o.api_secret)),
+        credentials: Some(
+            Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
+        ),
         recv_window_ms: 5000,
         request_timeout: Duration::from_secs(10),
         clock: Arc::new(SystemClock),
@@ -351,6 +388,9 @@ async fn main() {
         ("Bybit, default limit 10/s", SimVenue::Bybit, 10),
         ("Bybit, PRO limit 200/s", SimVenue::Bybit, 200),
         ("Binance", SimVenue::Binance, 10),
+        ("MEXC (20 submissions / 2 s)", SimVenue::Mexc, 10),
+        ("BloFin", SimVenue::Blofin, 10),
+        ("KuCoin", SimVenue::Kucoin, 10),
     ] {
         let (reads, orders) = adapter_floor(venue, limit, latency, n_symbols).await;
         println!(
@@ -363,13 +403,13 @@ async fn main() {
     }
     let default_tier = scenario(10, rounds, latency, n_symbols).await;
     print(
-        "Bybit at its default per-UID order limit (10/s)",
+        "All venues at once, Bybit at its default per-UID order limit (10/s)",
         &default_tier,
         latency,
     );
     let pro_tier = scenario(200, rounds, latency, n_symbols).await;
     print(
-        "Bybit at a PRO-tier order limit (200/s, learnt from X-Bapi-Limit)",
+        "All venues at once, Bybit at a PRO-tier order limit (200/s, learnt from X-Bapi-Limit)",
         &pro_tier,
         latency,
     );

@@ -42,8 +42,9 @@ pub enum StartError {
     LiveNotConfirmed,
 }
 
-/// What the caller provides besides the configuration.
-#[derive(Debug, Clone)]
+/// What the caller provides besides the configuration. `Debug` shows the override names only:
+/// their values are secrets (webhook secrets, API tokens, the credentials passphrase).
+#[derive(Clone)]
 pub struct StartOptions {
     pub clock: Arc<dyn Clock>,
     /// `--live` was given.
@@ -53,6 +54,20 @@ pub struct StartOptions {
     /// Values that stand in for environment variables when sources read secrets (`secret_env`,
     /// `api_key_env`): the demo's generated webhook secret. Real variables win.
     pub env_overrides: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for StartOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartOptions")
+            .field("clock", &self.clock)
+            .field("live_confirmed", &self.live_confirmed)
+            .field("config_path", &self.config_path)
+            .field(
+                "env_overrides",
+                &self.env_overrides.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl StartOptions {
@@ -97,7 +112,7 @@ async fn build_venue(
     match account.venue {
         VenueKind::Paper => {
             let p = account.paper.clone().unwrap_or_default();
-            let live_source = ["bybit", "binance", "blofin", "kucoin"]
+            let live_source = ["bybit", "binance", "blofin", "kucoin", "mexc"]
                 .into_iter()
                 .find(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:")));
             let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {
@@ -155,8 +170,11 @@ async fn build_venue(
             };
             let credentials = match &account.credentials {
                 Some(reference) => {
-                    let c = crate::credentials::resolve(reference, |k| options.env(k))
-                        .map_err(|e| e.to_string())?;
+                    let c = crate::credentials::resolve_async(reference, &account.name, |k| {
+                        options.env(k)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
                     Some(tradeengine_venues::Credentials {
                         api_key: c.api_key,
                         api_secret: c.api_secret,
@@ -165,6 +183,14 @@ async fn build_venue(
                 }
                 None => None,
             };
+            if credentials.is_some()
+                && !tradeengine_venues::permissions::reports_key_permissions(venue)
+            {
+                tradeengine_venues::permissions::warn_unknown(
+                    venue,
+                    "the venue does not report key permissions",
+                );
+            }
             let mut adapter =
                 tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
             adapter.ws_url = account.ws_url.clone();
@@ -208,6 +234,7 @@ fn recorded_feed(path: &str, origin: Timestamp) -> Result<RecordedFeed, String> 
 fn build_sources(
     config: &Config,
     options: &StartOptions,
+    paper: &BTreeMap<AccountName, Arc<PaperVenue>>,
 ) -> Result<Vec<Arc<dyn SignalSource>>, StartError> {
     let mut out: Vec<Arc<dyn SignalSource>> = Vec::new();
     for (name, s) in &config.sources {
@@ -251,15 +278,18 @@ fn build_sources(
                 let env = |k: &str| options.env(k);
                 crate::sources::rest::register(name, config, &env).map_err(err)?;
             }
-            // Push sources (webhooks) are served by the HTTP server; the others arrive with their
-            // own issues.
-            SourceKind::Tradingview => {}
-            other => {
-                return Err(err(format!(
-                    "{} sources are not available in this build yet",
-                    other.as_str()
+            SourceKind::Strategy => {
+                let env = |k: &str| options.env(k);
+                let (settings, agent) =
+                    crate::sources::strategy::settings(name, config, &env).map_err(err)?;
+                let candles =
+                    crate::sources::strategy::paper_candles(&settings, paper).map_err(err)?;
+                out.push(Arc::new(crate::sources::strategy::StrategySource::new(
+                    id, settings, agent, candles,
                 )));
             }
+            // Push sources (webhooks) are served by the HTTP server.
+            SourceKind::Tradingview => {}
         }
     }
     Ok(out)
@@ -355,7 +385,7 @@ impl RunningEngine {
                 reason: e.reason.clone(),
             }
         })?;
-        let sources = build_sources(&config, &options)?;
+        let sources = build_sources(&config, &options, &paper)?;
         let env = |k: &str| options.env(k);
         let webhooks = crate::sources::tradingview::endpoints(&config, &env).map_err(|reason| {
             StartError::Source {

@@ -70,7 +70,7 @@ fn target(depth: Decimal) -> Signal {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configured_exchange_accounts_trade_through_their_adapters() {
-    for venue in [SimVenue::Bybit, SimVenue::Binance] {
+    for venue in [SimVenue::Bybit, SimVenue::Binance, SimVenue::Mexc] {
         let name = venue.as_str();
         let sim_options = SimOptions::new(venue);
         let (key, secret) = (sim_options.api_key.clone(), sim_options.api_secret.clone());

@@ -24,6 +24,7 @@ pub mod num;
 pub mod petrosa;
 pub mod seed004;
 pub mod sn8;
+pub mod strategy;
 pub mod tradingview;
 
 pub use mapping::{SymbolError, SymbolMap};

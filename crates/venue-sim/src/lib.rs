@@ -30,6 +30,7 @@ pub mod bybit;
 pub mod control;
 mod form;
 pub mod kucoin;
+pub mod mexc;
 pub mod options;
 mod server;
 
@@ -43,6 +44,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use book::{Exchange, SimEvent, SimOrder, SimStatus};
 pub use control::{Counters, Fault, Faults};
+pub use options::mexc_instruments;
 pub use options::{SimInstrument, SimOptions, SimVenue, binance_instruments, bybit_instruments};
 
 /// Why a simulator could not start.
@@ -185,6 +187,7 @@ impl SimHandle {
             SimVenue::Binance => format!("ws://{}/ws/<listenKey>", self.addr),
             SimVenue::Blofin => format!("ws://{}/ws/private", self.addr),
             SimVenue::Kucoin => format!("ws://{}/kucoin-ws?token=<bullet-private>", self.addr),
+            SimVenue::Mexc => format!("ws://{}/edge", self.addr),
         };
         let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
         format!(
@@ -235,6 +238,7 @@ pub async fn serve(
         SimVenue::Binance => binance::router(shared.clone()),
         SimVenue::Blofin => blofin::router(shared.clone()),
         SimVenue::Kucoin => kucoin::router(shared.clone()),
+        SimVenue::Mexc => mexc::router(shared.clone()),
     };
     let shutdown = CancellationToken::new();
     tokio::spawn(server::accept_loop(

@@ -13,6 +13,7 @@ pub enum SimVenue {
     Binance,
     Blofin,
     Kucoin,
+    Mexc,
 }
 
 impl SimVenue {
@@ -22,6 +23,7 @@ impl SimVenue {
             Self::Binance => "binance",
             Self::Blofin => "blofin",
             Self::Kucoin => "kucoin",
+            Self::Mexc => "mexc",
         }
     }
 
@@ -31,6 +33,7 @@ impl SimVenue {
             "binance" => Some(Self::Binance),
             "blofin" => Some(Self::Blofin),
             "kucoin" => Some(Self::Kucoin),
+            "mexc" => Some(Self::Mexc),
             _ => None,
         }
     }
@@ -77,6 +80,12 @@ pub struct SimOptions {
     /// Per-second order limit the Bybit simulator reports in `X-Bapi-Limit` and enforces
     /// (Bybit's default tier is 10; PRO tiers are 200 and up).
     pub order_rate_limit: u32,
+    /// MEXC: answer order submission and cancels with code 1002 ("Contract not allow place
+    /// order!"), as MEXC does while API order entry is under maintenance.
+    pub order_entry_restricted: bool,
+    /// The key has withdrawal permission (Bybit `query-api` lists `Withdraw`, Binance
+    /// `apiRestrictions` says `enableWithdrawals`): the adapters must refuse it.
+    pub withdrawals_enabled: bool,
 }
 
 fn d(v: &str) -> Decimal {
@@ -91,6 +100,7 @@ impl SimOptions {
             SimVenue::Binance => binance_instruments(),
             SimVenue::Blofin => crate::blofin::instruments(),
             SimVenue::Kucoin => crate::kucoin::instruments(),
+            SimVenue::Mexc => mexc_instruments(),
         };
         let prices = [
             ("BTCUSDT", "60000"),
@@ -112,6 +122,8 @@ impl SimOptions {
             default_leverage: Decimal::ONE,
             hedge_mode: false,
             order_rate_limit: 10,
+            order_entry_restricted: false,
+            withdrawals_enabled: false,
         }
     }
 
@@ -210,6 +222,44 @@ pub fn binance_instruments() -> Vec<SimInstrument> {
             tick_size: d("0.01"),
             min_notional: d("5"),
             max_leverage: d("75"),
+        },
+    ]
+}
+
+/// MEXC BTC_USDT, ETH_USDT and SOL_USDT in base units: one contract is one `qty_step`, so the
+/// contract sizes are MEXC's (0.0001 BTC, 0.01 ETH, 1 SOL; `volUnit` 1, `minVol` 1). MEXC has
+/// no minimum order value.
+pub fn mexc_instruments() -> Vec<SimInstrument> {
+    vec![
+        SimInstrument {
+            symbol: "BTCUSDT".into(),
+            qty_step: d("0.0001"),
+            min_qty: d("0.0001"),
+            max_qty: d("100"),
+            max_market_qty: d("100"),
+            tick_size: d("0.1"),
+            min_notional: Decimal::ZERO,
+            max_leverage: d("200"),
+        },
+        SimInstrument {
+            symbol: "ETHUSDT".into(),
+            qty_step: d("0.01"),
+            min_qty: d("0.01"),
+            max_qty: d("10000"),
+            max_market_qty: d("10000"),
+            tick_size: d("0.01"),
+            min_notional: Decimal::ZERO,
+            max_leverage: d("200"),
+        },
+        SimInstrument {
+            symbol: "SOLUSDT".into(),
+            qty_step: d("1"),
+            min_qty: d("1"),
+            max_qty: d("100000"),
+            max_market_qty: d("100000"),
+            tick_size: d("0.001"),
+            min_notional: Decimal::ZERO,
+            max_leverage: d("100"),
         },
     ]
 }

@@ -126,5 +126,6 @@ fn rate_limit_response(shared: &Shared, retry_after: std::time::Duration) -> Res
         SimVenue::Bybit => crate::bybit::rest::rate_limited(shared, retry_after),
         SimVenue::Blofin => crate::blofin::rate_limited(retry_after),
         SimVenue::Kucoin => crate::kucoin::rate_limited(retry_after),
+        SimVenue::Mexc => crate::mexc::rest::rate_limited(retry_after),
     }
 }

@@ -11,6 +11,7 @@ use crate::bybit::{self, BybitVenue};
 use crate::feed::live::LivePriceFeed;
 use crate::http::{Transport, VenueClock};
 use crate::kucoin::{self, KucoinVenue};
+use crate::mexc::{self, MexcVenue};
 use crate::tracker::OrderTracker;
 use crate::{Credentials, PriceFeed, Venue, VenueError, VenueErrorKind};
 
@@ -63,6 +64,7 @@ pub fn default_base_url(venue: &str, testnet: bool) -> Option<&'static str> {
         ("blofin", false) => blofin::MAINNET_URL,
         ("blofin", true) => blofin::DEMO_URL,
         ("kucoin", false) => kucoin::MAINNET_URL,
+        ("mexc", false) => mexc::MAINNET_URL,
         _ => return None,
     })
 }
@@ -78,15 +80,16 @@ fn unsupported(venue: &str) -> VenueError {
 /// Longest a request waits for a rate-limit pause before failing as rate limited.
 const MAX_RATE_WAIT: Duration = Duration::from_secs(5);
 
-/// Connects one account: measures the venue's clock offset, and with keys, checks that the
-/// account is in one-way mode (hedge mode is refused with the reason) and starts the private
-/// stream.
+/// Connects one account: measures the venue's clock offset, and with keys, refuses a key that
+/// can withdraw (where the venue reports it; [`crate::permissions`]), checks that the account
+/// is in one-way mode (hedge mode is refused with the reason) and starts the private stream.
 pub async fn connect(venue: &str, config: AdapterConfig) -> Result<Arc<dyn Venue>, VenueError> {
     match venue {
         "bybit" => Ok(Arc::new(connect_bybit(config).await?)),
         "binance" => Ok(Arc::new(connect_binance(config).await?)),
         "blofin" => Ok(Arc::new(connect_blofin(config).await?)),
         "kucoin" => Ok(Arc::new(connect_kucoin(config).await?)),
+        "mexc" => Ok(Arc::new(connect_mexc(config).await?)),
         other => Err(unsupported(other)),
     }
 }
@@ -102,6 +105,18 @@ pub async fn connect_binance(config: AdapterConfig) -> Result<BinanceVenue, Venu
         MAX_RATE_WAIT,
     ));
     http.sync_time().await?;
+    if config.credentials.is_some() {
+        let permission = binance::permissions::withdrawal_permission(
+            &http,
+            &config.base_url,
+            config.credentials.clone(),
+            config.recv_window_ms,
+            config.request_timeout,
+            MAX_RATE_WAIT,
+        )
+        .await?;
+        crate::permissions::enforce(binance::VENUE, permission)?;
+    }
     let tracker = Arc::new(OrderTracker::new());
     let fees = Arc::new(binance::stream::FeeBook::default());
     let fill_wait = config.request_timeout.min(Duration::from_secs(1));
@@ -141,6 +156,11 @@ pub async fn connect_bybit(config: AdapterConfig) -> Result<BybitVenue, VenueErr
         MAX_RATE_WAIT,
     ));
     http.sync_time().await?;
+    if config.credentials.is_some() {
+        // Before the stream starts, so a refused key fails here, once.
+        let permission = bybit::permissions::withdrawal_permission(&http).await?;
+        crate::permissions::enforce(bybit::VENUE, permission)?;
+    }
     let tracker = Arc::new(OrderTracker::new());
     let stream = match (&config.credentials, config.stream_disabled()) {
         (Some(_), false) => {
@@ -212,6 +232,52 @@ pub async fn connect_blofin(config: AdapterConfig) -> Result<BlofinVenue, VenueE
     ))
 }
 
+/// [`connect`] for MEXC Futures, keeping the concrete type. MEXC has no testnet; with keys,
+/// hedge mode is refused here.
+pub async fn connect_mexc(config: AdapterConfig) -> Result<MexcVenue, VenueError> {
+    let transport = Transport::new(mexc::VENUE, &config.base_url, config.request_timeout)?;
+    let http = Arc::new(mexc::http::MexcHttp::new(
+        transport,
+        config.credentials.clone(),
+        config.recv_window_ms,
+        VenueClock::new(config.clock.clone()),
+        MAX_RATE_WAIT,
+    ));
+    http.sync_time().await?;
+    let tracker = Arc::new(OrderTracker::new());
+    let contracts = Arc::new(mexc::venue::ContractBook::default());
+    let fill_wait = config.request_timeout.min(Duration::from_secs(1));
+    if config.credentials.is_some() {
+        // Checked before the stream starts, so a refused key fails here, once.
+        MexcVenue::new(
+            http.clone(),
+            tracker.clone(),
+            contracts.clone(),
+            None,
+            fill_wait,
+        )
+        .check_one_way()
+        .await?;
+    }
+    let stream = match (&config.credentials, config.stream_disabled()) {
+        (Some(_), false) => {
+            let url = config
+                .ws_url
+                .clone()
+                .unwrap_or_else(|| mexc::stream_url(&config.base_url));
+            let session = mexc::stream::MexcStream {
+                url,
+                http: http.clone(),
+                tracker: tracker.clone(),
+                contracts: contracts.clone(),
+            };
+            Some(crate::ws::spawn(Arc::new(session)))
+        }
+        _ => None,
+    };
+    Ok(MexcVenue::new(http, tracker, contracts, stream, fill_wait))
+}
+
 /// [`connect`] for KuCoin Futures, keeping the concrete type. `ws_url`, when set, replaces the
 /// endpoint KuCoin hands out with the stream token.
 pub async fn connect_kucoin(config: AdapterConfig) -> Result<KucoinVenue, VenueError> {
@@ -279,6 +345,7 @@ pub async fn public_price_feed_every(
         "binance" => Arc::new(connect_binance(config).await?),
         "blofin" => Arc::new(connect_blofin(config).await?),
         "kucoin" => Arc::new(connect_kucoin(config).await?),
+        "mexc" => Arc::new(connect_mexc(config).await?),
         other => return Err(unsupported(other)),
     };
     Ok(Arc::new(
@@ -322,6 +389,11 @@ mod tests {
         );
         // No public KuCoin Futures sandbox: a non-live account names its base URL.
         assert_eq!(default_base_url("kucoin", true), None);
+        assert_eq!(
+            default_base_url("mexc", false),
+            Some("https://contract.mexc.com")
+        );
+        assert_eq!(default_base_url("mexc", true), None, "MEXC has no testnet");
         assert_eq!(default_base_url("nowhere", false), None);
     }
 

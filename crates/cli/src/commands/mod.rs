@@ -2,12 +2,14 @@
 
 pub mod audit;
 pub mod config;
+pub mod credentials;
 pub mod inspect;
 pub mod kill;
 pub mod risk;
 pub mod run;
 pub mod sn8;
 pub mod status;
+pub mod strategy;
 pub mod venue;
 
 use std::path::PathBuf;

@@ -44,6 +44,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let (mut env_overrides, demo_secrets) = demo_webhook_secret(&config, &origin)?;
     let demo_tokens = demo_api_tokens(&config, &origin, &mut env_overrides)?;
+    env_overrides.extend(super::credentials::passphrase_override(&config)?);
     let engine = RunningEngine::start(
         config.clone(),
         store.clone(),
@@ -84,9 +85,17 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(v) = var
             && lookup(var).is_none()
         {
-            tracing::warn!(
-                "[api] {key}_token_env names {v}, which is not set: that scope is unavailable"
-            );
+            if looks_like_env_name(v) {
+                tracing::warn!(
+                    "[api] {key}_token_env names {v}, which is not set: that scope is unavailable"
+                );
+            } else {
+                // Not echoed: a value that is no variable name may be the token itself.
+                tracing::warn!(
+                    "[api] {key}_token_env is not an environment variable name (A-Z, 0-9, _); \
+                     put the token in a variable and name the variable: that scope is unavailable"
+                );
+            }
         }
     }
     let (addr, http) =
@@ -293,5 +302,26 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Whether `s` can be an environment variable's name as people write them (`TRADEENGINE_READ`).
+fn looks_like_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_env_name;
+
+    #[test]
+    fn only_variable_names_are_echoed_in_the_missing_token_warning() {
+        assert!(looks_like_env_name("TRADEENGINE_READ_TOKEN"));
+        assert!(!looks_like_env_name("sk-live-4f9a8b7c6d5e"));
+        assert!(!looks_like_env_name("9TOKEN"));
+        assert!(!looks_like_env_name(""));
     }
 }

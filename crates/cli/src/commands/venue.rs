@@ -62,7 +62,7 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
             clock: Arc::new(SystemClock),
             live_confirmed: confirm_live,
             config_path: None,
-            env_overrides: Default::default(),
+            env_overrides: super::credentials::passphrase_override(&config)?,
         },
     )
     .await?;

@@ -69,12 +69,26 @@ pub fn load_str(
     };
     let mut tree: toml::Table = text
         .parse()
-        .map_err(|e: toml::de::Error| err(String::new(), e.to_string()))?;
+        .map_err(|e: toml::de::Error| err(String::new(), syntax_error(text, &e)))?;
     apply_env(&mut tree, env).map_err(|(k, r)| err(k, r))?;
     apply_overrides(&mut tree, overrides);
     let config = from_tree(tree).map_err(|(k, r)| err(k, r))?;
     validate::validate(&config).map_err(|(k, r)| err(k, r))?;
     Ok(config)
+}
+
+/// A TOML syntax error by position and reason. The parser's own `Display` quotes the offending
+/// line, which may be a pasted key or secret (design.md §3, invariant 6), so it is not used.
+fn syntax_error(text: &str, e: &toml::de::Error) -> String {
+    let Some(before) = e.span().and_then(|s| text.get(..s.start)) else {
+        return format!("TOML syntax error: {}", e.message());
+    };
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(
+        "TOML syntax error at line {line}, column {column}: {}",
+        e.message()
+    )
 }
 
 /// Deserialises a tree, refusing any key the schema does not know.
@@ -116,6 +130,12 @@ fn apply_env(tree: &mut toml::Table, env: &[(String, String)]) -> Result<(), (St
             continue;
         }
         let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if keys.iter().any(String::is_empty) {
+            return Err((
+                name.clone(),
+                "empty key in the variable name (use TRADEENGINE_SECTION__KEY)".into(),
+            ));
+        }
         let value = parse_scalar(raw);
         set_path(tree, &keys, value).map_err(|reason| (name.clone(), reason))?;
     }

@@ -152,13 +152,13 @@ fn validate_accounts(c: &Config) -> Result<(), Failure> {
             if p.slippage_bps < Decimal::ZERO || p.slippage_bps > Decimal::from(500) {
                 return fail(key("paper.slippage_bps"), "must be between 0 and 500");
             }
-            let live = ["bybit", "binance", "blofin", "kucoin"]
+            let live = ["bybit", "binance", "blofin", "kucoin", "mexc"]
                 .iter()
                 .any(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:http")));
             if p.price_source != "walk" && !p.price_source.starts_with("csv:") && !live {
                 return fail(
                     key("paper.price_source"),
-                    "must be \"walk\", \"csv:PATH\", \"bybit\", \"binance\", \"blofin\" or \"kucoin\" (optionally \"bybit:URL\")",
+                    "must be \"walk\", \"csv:PATH\", \"bybit\", \"binance\", \"blofin\", \"kucoin\" or \"mexc\" (optionally \"bybit:URL\")",
                 );
             }
         }

@@ -10,6 +10,7 @@ pub mod nats;
 pub mod rabbitmq;
 pub mod rest;
 pub mod sn8;
+pub mod strategy;
 pub mod tradingview;
 
 use async_trait::async_trait;
@@ -56,7 +57,7 @@ pub fn validate_settings(
             SourceKind::Nats => nats::settings(name, config, env).map(|_| ()),
             SourceKind::Rabbitmq => rabbitmq::settings(name, config, env).map(|_| ()),
             SourceKind::Rest => rest::settings(name, config, env).map(|_| ()),
-            _ => Ok(()),
+            SourceKind::Strategy => strategy::settings(name, config, env).map(|_| ()),
         };
         result.map_err(|reason| ConfigError {
             file: None,

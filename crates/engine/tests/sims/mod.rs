@@ -210,6 +210,7 @@ impl Rig {
             SimVenue::Binance => "/fapi/v1/order",
             SimVenue::Blofin => "/api/v1/trade/order",
             SimVenue::Kucoin => "/api/v1/orders",
+            SimVenue::Mexc => "/api/v1/private/order/submit",
         }
     }
 
@@ -219,6 +220,7 @@ impl Rig {
             SimVenue::Binance => "/fapi/v3/positionRisk",
             SimVenue::Blofin => "/api/v1/account/positions",
             SimVenue::Kucoin => "/api/v1/positions",
+            SimVenue::Mexc => "/api/v1/private/position/open_positions",
         }
     }
 

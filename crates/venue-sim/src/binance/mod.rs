@@ -40,6 +40,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(rest::get_dual).post(rest::set_dual),
         )
         .route("/fapi/v3/account", get(rest::account))
+        .route(
+            "/sapi/v1/account/apiRestrictions",
+            get(rest::api_restrictions),
+        )
         .route("/fapi/v3/positionRisk", get(rest::position_risk))
         .route("/fapi/v1/symbolConfig", get(rest::symbol_config))
         .route("/fapi/v1/leverage", axum::routing::post(rest::set_leverage))

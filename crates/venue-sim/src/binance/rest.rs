@@ -440,3 +440,32 @@ pub async fn set_margin_type(
         },
     )
 }
+
+/// `GET /sapi/v1/account/apiRestrictions` (served on the same host: the simulator stands in
+/// for both the futures and the spot host). `enableWithdrawals` follows the options.
+pub async fn api_restrictions(
+    State(sh): Sh,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    handle(
+        &sh,
+        "GET",
+        "/sapi/v1/account/apiRestrictions",
+        &headers,
+        &raw,
+        &[],
+        true,
+        |_| {
+            Json(json!({
+                "ipRestrict": false, "createTime": 1_700_000_000_000_i64,
+                "enableReading": true, "enableFutures": true, "enableMargin": false,
+                "enableSpotAndMarginTrading": false, "enableInternalTransfer": false,
+                "permitsUniversalTransfer": false, "enableVanillaOptions": false,
+                "enablePortfolioMarginTrading": false,
+                "enableWithdrawals": sh.options.withdrawals_enabled
+            }))
+            .into_response()
+        },
+    )
+}

@@ -31,6 +31,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v5/market/kline", get(rest::klines))
         .route("/v5/account/wallet-balance", get(rest::wallet))
         .route("/v5/account/info", get(rest::account_info))
+        .route("/v5/user/query-api", get(rest::query_api))
         .route("/v5/account/set-margin-mode", post(rest::set_margin_mode))
         .route("/v5/position/list", get(rest::positions))
         .route("/v5/position/set-leverage", post(rest::set_leverage))

@@ -493,3 +493,27 @@ pub async fn history(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery)
         Err(r) => r,
     }
 }
+
+/// `GET /v5/user/query-api`: the key's permissions (any valid key may ask). Like Bybit, the
+/// reply carries the key itself; `Withdraw` is listed when the options enable it.
+pub async fn query_api(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    if let Err(r) = authenticate(&sh, &headers, raw.as_deref().unwrap_or_default()) {
+        return r;
+    }
+    let mut wallet = vec!["AccountTransfer"];
+    if sh.options.withdrawals_enabled {
+        wallet.push("Withdraw");
+    }
+    ok(
+        &sh,
+        json!({
+            "id": "1", "note": "simulator", "apiKey": sh.options.api_key, "readOnly": 0,
+            "secret": "", "ips": ["*"], "type": 1, "deadlineDay": 90, "uta": 1,
+            "permissions": {
+                "ContractTrade": ["Order", "Position"], "Spot": [], "Wallet": wallet,
+                "Options": [], "Derivatives": [], "Exchange": [], "Earn": [],
+                "BlockTrade": [], "Affiliate": [], "NFT": [], "CopyTrading": []
+            }
+        }),
+    )
+}

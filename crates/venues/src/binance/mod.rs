@@ -11,6 +11,7 @@ pub mod auth;
 pub mod codes;
 pub mod http;
 pub mod models;
+pub mod permissions;
 pub mod stream;
 pub mod venue;
 

@@ -4,6 +4,7 @@
 //! - [`codes`]: what each `retCode` means for the caller;
 //! - [`http`]: signed requests, the envelope, rate limits, clock resync;
 //! - [`models`]: reply shapes and their conversion to the model;
+//! - [`permissions`]: the key's permissions (a key that can withdraw is refused);
 //! - [`stream`]: the private WebSocket (orders, positions);
 //! - [`venue`]: [`BybitVenue`], the [`crate::Venue`] implementation.
 
@@ -11,6 +12,7 @@ pub mod auth;
 pub mod codes;
 pub mod http;
 pub mod models;
+pub mod permissions;
 pub mod stream;
 pub mod venue;
 

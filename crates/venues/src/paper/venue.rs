@@ -100,6 +100,12 @@ impl PaperVenue {
         })
     }
 
+    /// The price feed this account fills against (strategy sources build their candles from it,
+    /// so they decide on the prices the account trades at).
+    pub fn feed(&self) -> Arc<dyn PriceFeed> {
+        self.feed.clone()
+    }
+
     /// Every fill so far, oldest first (after filling any crossed limit orders).
     pub fn fills(&self) -> Result<Vec<Fill>, VenueError> {
         self.read(|st, _| Ok(st.fills.clone()))
