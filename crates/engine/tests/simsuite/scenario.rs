@@ -15,11 +15,12 @@ use super::rng::Rng;
 /// enough that a debug build on a loaded 2-core machine answers a clean request well within it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 
-pub const VENUES: [SimVenue; 4] = [
+pub const VENUES: [SimVenue; 5] = [
     SimVenue::Bybit,
     SimVenue::Binance,
     SimVenue::Blofin,
     SimVenue::Kucoin,
+    SimVenue::Mexc,
 ];
 pub const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 

@@ -52,6 +52,7 @@ pub fn order_path(venue: SimVenue) -> &'static str {
         SimVenue::Binance => "/fapi/v1/order",
         SimVenue::Blofin => "/api/v1/trade/order",
         SimVenue::Kucoin => "/api/v1/orders",
+        SimVenue::Mexc => "/api/v1/private/order/submit",
     }
 }
 
@@ -62,6 +63,7 @@ pub fn positions_path(venue: SimVenue) -> &'static str {
         SimVenue::Binance => "/fapi/v3/positionRisk",
         SimVenue::Blofin => "/api/v1/account/positions",
         SimVenue::Kucoin => "/api/v1/positions",
+        SimVenue::Mexc => "/api/v1/private/position/open_positions",
     }
 }
 
