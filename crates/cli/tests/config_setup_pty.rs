@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use expectrl::session::OsSession;
 use expectrl::{Expect, Session};
 
 const DOWN: &str = "\x1b[B";
@@ -45,7 +46,7 @@ XBTUSD = "BTCUSDT"
     path
 }
 
-fn spawn(path: &Path, args: &[&str]) -> Session {
+fn spawn(path: &Path, args: &[&str]) -> OsSession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tradeengine"));
     cmd.arg("--config").arg(path).args(args);
     let mut s = Session::spawn(cmd).unwrap();
@@ -63,11 +64,14 @@ fn weights_interactively_enter_keeps_and_remaining_is_shown() {
     // keep → modify
     s.send(DOWN).unwrap();
     s.send("\r").unwrap();
-    s.expect("from alpha (remaining weight: 1.00, press Enter for current value: 0.5)")
+    // Long prompts wrap at the terminal's width: match each half.
+    s.expect("from alpha (remaining weight: 1.00, press Enter for")
         .unwrap();
+    s.expect("current value: 0.5)").unwrap();
     s.send("0.6\r").unwrap();
-    s.expect("from beta (remaining weight: 0.40, press Enter for current value: 0.25)")
+    s.expect("from beta (remaining weight: 0.40, press Enter for")
         .unwrap();
+    s.expect("urrent value: 0.25)").unwrap();
     // Enter keeps the current value.
     s.send("\r").unwrap();
     s.expect("summary:").unwrap();
