@@ -240,11 +240,13 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
         if choice == FRESH {
             next.clear();
         }
-        while choice != KEEP {
+        let mut editing = choice != KEEP;
+        while editing {
             let raw = Text::new("Source symbol to map (Enter when done):").prompt()?;
             let raw = raw.trim().to_string();
             if raw.is_empty() {
-                break;
+                editing = false;
+                continue;
             }
             let was = next.get(&raw).cloned();
             if let Some(w) = &was
