@@ -151,6 +151,45 @@ pub enum ConfigCommand {
     /// Import the seed system's JSON files (asset_mapping_config.json, signal_weight_config.json,
     /// bittensor_processor_config.json) into a TOML configuration.
     Import(ImportArgs),
+    /// Change the weights of sources per symbol (interactive in a terminal, or with --set).
+    Weights(WeightsArgs),
+    /// Change a source's symbol mapping (interactive in a terminal, or with --map/--remove).
+    Mapping(MappingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WeightsArgs {
+    /// Only this symbol (required with --set / --fresh).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// SOURCE=WEIGHT (repeatable); a weight of 0 removes the source from the symbol.
+    #[arg(long)]
+    pub set: Vec<String>,
+    /// Start from no weights instead of the current ones.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Write without asking for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MappingArgs {
+    /// The source whose mapping changes.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// RAW=UNIFIED (repeatable); another source symbol already mapped to UNIFIED is replaced.
+    #[arg(long)]
+    pub map: Vec<String>,
+    /// Source symbols to unmap (repeatable).
+    #[arg(long)]
+    pub remove: Vec<String>,
+    /// Start from no mapping instead of the current one.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Write without asking for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

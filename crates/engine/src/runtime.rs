@@ -396,6 +396,9 @@ impl RunningEngine {
 
         let plan_ids = Arc::new(PlanIds::start(&*store).await?);
         let state = SharedState::new(config.clone());
+        if let Some(path) = options.config_path.clone() {
+            state.set_config_file(path);
+        }
         *state.webhooks.write().await = webhooks;
         let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
         let restored = intake.restore().await?;

@@ -64,6 +64,9 @@ pub struct SharedState {
     pub kill: SharedKillState,
     /// TradingView webhook endpoints by source name, rebuilt when the configuration changes.
     pub webhooks: Arc<RwLock<BTreeMap<String, Arc<TvEndpoint>>>>,
+    /// The configuration file the engine was started from (none for the embedded demo), which
+    /// configuration writes (REST API) edit.
+    config_file: Arc<std::sync::OnceLock<std::path::PathBuf>>,
 }
 
 impl SharedState {
@@ -77,6 +80,7 @@ impl SharedState {
             targets_changed: watch::Sender::new(0),
             kill: SharedKillState::default(),
             webhooks: Arc::default(),
+            config_file: Arc::default(),
         }
     }
 
@@ -90,6 +94,16 @@ impl SharedState {
     pub fn set_config(&self, config: Config) {
         self.config.send_replace(Arc::new(config));
         self.notify_targets_changed();
+    }
+
+    /// Records the configuration file (once, at start).
+    pub fn set_config_file(&self, path: std::path::PathBuf) {
+        let _ = self.config_file.set(path);
+    }
+
+    /// The configuration file, when the engine runs from one.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        self.config_file.get().map(std::path::PathBuf::as_path)
     }
 
     pub fn subscribe_config(&self) -> watch::Receiver<Arc<Config>> {

@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod error;
+pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod webhook;
 

@@ -79,6 +79,12 @@ async fn set_gauges(app: &AppState) {
     }
 }
 
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "probes",
+    responses(
+        (status = 200, description = "Prometheus exposition", content_type = "text/plain", body = String),
+        (status = 503, description = "No recorder installed", content_type = "text/plain", body = String),
+    ))]
 pub async fn render(State(app): State<AppState>) -> Response {
     let Some(handle) = app.metrics.clone() else {
         return (

@@ -7,7 +7,7 @@ use tradeengine_model::AccountName;
 
 use crate::AppState;
 
-mod trade_api;
+pub(crate) mod trade_api;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
@@ -15,6 +15,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ready", get(ready))
         .route("/metrics", get(crate::metrics::render))
         .route("/", get(dashboard))
+        .route("/api/openapi.json", get(crate::openapi::openapi_json))
         .merge(crate::api::read_routes(state.clone()))
         .merge(crate::api::control_routes(state))
         .route(
@@ -25,12 +26,22 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Alive: the process answers.
-async fn health() -> Json<serde_json::Value> {
+#[utoipa::path(get, path = "/health", tag = "probes",
+    responses((status = 200, description = "The process answers", body = serde_json::Value)))]
+pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
 /// Ready: the store answers and every enabled account has completed a reconciliation.
-async fn ready(State(app): State<AppState>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+#[utoipa::path(get, path = "/ready", tag = "probes",
+    responses(
+        (status = 200, description = "Ready", body = serde_json::Value),
+        (status = 503, description = "Store unreachable or an account not reconciled yet",
+            body = serde_json::Value),
+    ))]
+pub(crate) async fn ready(
+    State(app): State<AppState>,
+) -> (axum::http::StatusCode, Json<serde_json::Value>) {
     let store_ok = app.store.get_state("engine.boot").await.is_ok();
     let views = app.engine.accounts.read().await;
     let config = app.engine.config();
@@ -62,6 +73,8 @@ async fn ready(State(app): State<AppState>) -> (axum::http::StatusCode, Json<ser
 
 /// The dashboard: one self-contained page (no asset from the internet); its data comes from the
 /// API with the token the operator enters.
-async fn dashboard() -> axum::response::Html<&'static str> {
+#[utoipa::path(get, path = "/", tag = "probes",
+    responses((status = 200, description = "The dashboard page", content_type = "text/html", body = String)))]
+pub(crate) async fn dashboard() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("../assets/dashboard.html"))
 }

@@ -18,12 +18,28 @@ use tradeengine_signals::tradingview::TvRequest;
 
 use crate::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WebhookQuery {
     /// The secret in the URL, for senders that cannot put it in the body.
     token: Option<String>,
 }
 
+/// A TradingView alert for the source named in the path.
+#[utoipa::path(post, path = "/webhook/{source}", tag = "signals",
+    params(("source" = String, Path, description = "A `tradingview` source's name"), WebhookQuery),
+    request_body(content((String = "text/plain"), (serde_json::Value = "application/json")),
+        description = "The alert; the secret in it, or in `?token=`"),
+    responses(
+        (status = 200, description = "Accepted (applied, duplicate or refused by rule)", body = serde_json::Value),
+        (status = 400, description = "Not an alert", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Bad secret", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Source disabled", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such source", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Alert refused (unknown symbol, bad field)", body = crate::openapi::ErrorBody),
+        (status = 500, description = "Internal error", body = crate::openapi::ErrorBody),
+        (status = 503, description = "Shutting down", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn tradingview(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

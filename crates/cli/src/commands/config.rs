@@ -45,6 +45,8 @@ pub async fn run(global: &Global, cmd: ConfigCommand) -> anyhow::Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Import(args) => import(args),
+        ConfigCommand::Weights(args) => super::setup::weights(global, args),
+        ConfigCommand::Mapping(args) => super::setup::mapping(global, args),
     }
 }
 

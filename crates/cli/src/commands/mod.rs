@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod kill;
 pub mod risk;
 pub mod run;
+pub mod setup;
 pub mod sn8;
 pub mod status;
 pub mod strategy;

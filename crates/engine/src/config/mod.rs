@@ -4,6 +4,7 @@
 //! rules for what may change without a restart ([`reload`]).
 
 pub mod demo;
+pub mod edit;
 pub mod import;
 pub mod load;
 pub mod reload;

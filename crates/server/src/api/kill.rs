@@ -1,6 +1,5 @@
 //! `POST /api/v1/kill` and `DELETE /api/v1/kill`: the kill switch over HTTP (control scope).
 
-use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use tradeengine_engine::killswitch::{self, KillAction};
@@ -8,12 +7,14 @@ use tradeengine_model::AccountName;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Json;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KillRequest {
     /// `freeze` (default) or `flatten`.
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "freeze")]
     action: Option<KillAction>,
     /// Only these accounts; all when absent.
     #[serde(default)]
@@ -22,10 +23,22 @@ pub struct KillRequest {
     reason: Option<String>,
 }
 
+/// Engages the kill switch (stored, so it holds across restarts).
+#[utoipa::path(post, path = "/api/v1/kill", tag = "control",
+    security(("bearer" = [])),
+    request_body = KillRequest,
+    responses(
+        (status = 200, description = "Engaged", body = serde_json::Value),
+        (status = 400, description = "Malformed body", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "A read token cannot act", body = crate::openapi::ErrorBody),
+        (status = 422, description = "No such account", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn engage(
     State(app): State<AppState>,
     Json(req): Json<KillRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let config = app.engine.config();
     let accounts = match req.accounts {
         None => None,
@@ -52,16 +65,27 @@ pub async fn engage(
     // Apply at once rather than at the watcher's next read.
     killswitch::refresh(&app.engine.kill, &*app.store, &config.engine.data_dir).await;
     app.engine.notify_targets_changed();
-    Ok(Json(serde_json::json!({"engaged": switch})))
+    Ok(axum::Json(serde_json::json!({"engaged": switch})))
 }
 
-pub async fn release(State(app): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Releases the stored switch (a kill file, if any, stays in force until deleted).
+#[utoipa::path(delete, path = "/api/v1/kill", tag = "control",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Released", body = serde_json::Value),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "A read token cannot act", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
+pub async fn release(
+    State(app): State<AppState>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let config = app.engine.config();
     let was = killswitch::release(&*app.store, "api", app.intake.clock().now()).await?;
     killswitch::refresh(&app.engine.kill, &*app.store, &config.engine.data_dir).await;
     app.engine.notify_targets_changed();
     let file = killswitch::read_file(&config.engine.data_dir);
-    Ok(Json(
+    Ok(axum::Json(
         serde_json::json!({"released": was, "kill_file_still_engaged": file.is_some()}),
     ))
 }

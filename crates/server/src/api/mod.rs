@@ -1,13 +1,14 @@
 //! The REST API under `/api/v1`: read endpoints (read scope) and actions (control scope).
 
 pub mod auth;
+pub mod config;
 pub mod kill;
 pub mod read;
 pub mod risk;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::AppState;
 
@@ -23,6 +24,8 @@ pub fn read_routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/fills", get(read::fills))
         .route("/api/v1/equity", get(read::equity))
         .route("/api/v1/audit", get(read::audit))
+        .route("/api/v1/weights", get(config::weights))
+        .route("/api/v1/mappings", get(config::mappings))
         .route_layer(from_fn_with_state(state, auth::require_read))
 }
 
@@ -31,5 +34,7 @@ pub fn control_routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/kill", post(kill::engage).delete(kill::release))
         .route("/api/v1/accounts/{name}/risk/reset", post(risk::reset))
+        .route("/api/v1/weights", put(config::put_weights))
+        .route("/api/v1/mappings", put(config::put_mappings))
         .route_layer(from_fn_with_state(state, auth::require_control))
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_model::{AccountName, OrderState, Position, Price, Symbol};
@@ -12,6 +12,8 @@ use tradeengine_store::OrderFilter;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Query;
+use utoipa::IntoParams;
 
 fn account_param(raw: Option<&str>) -> Result<Option<AccountName>, ApiError> {
     raw.map(AccountName::new)
@@ -38,6 +40,12 @@ fn offset(raw: Option<i64>) -> Result<i64, ApiError> {
 }
 
 /// `GET /api/v1/status`.
+#[utoipa::path(get, path = "/api/v1/status", tag = "read",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Mode, kill switch, accounts, sources", body = serde_json::Value),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
     let config = app.engine.config();
     let kill = app.engine.kill.read().await.clone();
@@ -66,35 +74,58 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccountQuery {
     account: Option<String>,
 }
 
 /// `GET /api/v1/accounts`: every account's last view.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "read",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Each account's last view, by name", body = serde_json::Value),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {
     let views = app.engine.accounts.read().await.clone();
     Json(serde_json::to_value(views).unwrap_or_default())
 }
 
 /// One account's position in one symbol, with the engine's target beside it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PositionRow {
+    #[schema(value_type = String)]
     account: AccountName,
+    #[schema(value_type = String)]
     symbol: Symbol,
     /// Signed size in base units as last read from the venue (0 when flat).
+    #[schema(value_type = String)]
     size: Decimal,
+    #[schema(value_type = Option<String>)]
     entry_price: Option<Price>,
+    #[schema(value_type = Option<String>)]
     leverage: Option<Decimal>,
+    #[schema(value_type = Option<String>)]
     margin_mode: Option<tradeengine_model::MarginMode>,
     /// The engine's target in base units, when it has decided one.
+    #[schema(value_type = Option<String>)]
     target: Option<Decimal>,
     /// target − size, base units.
+    #[schema(value_type = Option<String>)]
     drift: Option<Decimal>,
 }
 
 /// `GET /api/v1/positions[?account=]`: target vs actual; a symbol with a target but no position
 /// is listed flat.
+#[utoipa::path(get, path = "/api/v1/positions", tag = "read",
+    security(("bearer" = [])),
+    params(AccountQuery),
+    responses(
+        (status = 200, description = "Target vs actual per account and symbol", body = Vec<PositionRow>),
+        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn positions(
     State(app): State<AppState>,
     Query(q): Query<AccountQuery>,
@@ -134,6 +165,12 @@ pub async fn positions(
 
 /// `GET /api/v1/symbols`: each symbol's blend broken down by source (depth, weight,
 /// contribution, staleness), with the blended depth and leverage.
+#[utoipa::path(get, path = "/api/v1/symbols", tag = "read",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The blend per symbol", body = Vec<serde_json::Value>),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
     let blends = app.engine.blends.read().await.clone();
     let prices = app.engine.prices.read().await.clone();
@@ -156,13 +193,25 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::Value::Array(rows))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
 /// `GET /api/v1/signals?limit=&offset=`.
+#[utoipa::path(get, path = "/api/v1/signals", tag = "read",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Signals, newest first", body = Vec<serde_json::Value>),
+        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn signals(
     State(app): State<AppState>,
     Query(q): Query<PageQuery>,
@@ -174,16 +223,29 @@ pub async fn signals(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
     account: Option<String>,
     symbol: Option<String>,
+    /// intended, sent, acknowledged, partially_filled, filled, rejected, cancelled, unknown.
     state: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
 /// `GET /api/v1/orders?account=&symbol=&state=&limit=&offset=`.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "read",
+    security(("bearer" = [])),
+    params(OrdersQuery),
+    responses(
+        (status = 200, description = "Orders, newest first", body = Vec<serde_json::Value>),
+        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn orders(
     State(app): State<AppState>,
     Query(q): Query<OrdersQuery>,
@@ -209,13 +271,24 @@ pub async fn orders(
     Ok(Json(app.store.orders(&filter).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FillsQuery {
     account: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/fills?account=&limit=`.
+#[utoipa::path(get, path = "/api/v1/fills", tag = "read",
+    security(("bearer" = [])),
+    params(FillsQuery),
+    responses(
+        (status = 200, description = "Fills, newest first", body = Vec<serde_json::Value>),
+        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn fills(
     State(app): State<AppState>,
     Query(q): Query<FillsQuery>,
@@ -228,7 +301,8 @@ pub async fn fills(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EquityQuery {
     account: String,
     /// Hours of history (default 24).
@@ -236,6 +310,15 @@ pub struct EquityQuery {
 }
 
 /// `GET /api/v1/equity?account=&hours=`: the equity curve.
+#[utoipa::path(get, path = "/api/v1/equity", tag = "read",
+    security(("bearer" = [])),
+    params(EquityQuery),
+    responses(
+        (status = 200, description = "Equity snapshots, oldest first", body = Vec<serde_json::Value>),
+        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn equity(
     State(app): State<AppState>,
     Query(q): Query<EquityQuery>,
@@ -246,13 +329,26 @@ pub async fn equity(
     Ok(Json(app.store.equity(&account, since).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Sequence number to start after.
+    #[param(minimum = 0)]
     after: Option<i64>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/audit?after=&limit=`: audit events after a sequence number, oldest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "read",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit events", body = Vec<serde_json::Value>),
+        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn audit(
     State(app): State<AppState>,
     Query(q): Query<AuditQuery>,

@@ -4,14 +4,15 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use tradeengine_model::AccountName;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Path;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     /// Why, for the audit trail.
@@ -19,6 +20,19 @@ pub struct ResetRequest {
     reason: Option<String>,
 }
 
+/// Resets an account's portfolio risk state to ACTIVE.
+#[utoipa::path(post, path = "/api/v1/accounts/{name}/risk/reset", tag = "control",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "Account name")),
+    request_body(content = Option<ResetRequest>, description = "Optional; an empty body is `{}`"),
+    responses(
+        (status = 200, description = "Reset", body = serde_json::Value),
+        (status = 400, description = "Malformed body or name", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 403, description = "A read token cannot act", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such account", body = crate::openapi::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+    ))]
 pub async fn reset(
     State(app): State<AppState>,
     Path(name): Path<String>,

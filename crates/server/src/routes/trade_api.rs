@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -35,6 +35,7 @@ use tradeengine_store::{MAX_PAGE, OrderFilter};
 
 use crate::AppState;
 use crate::api::auth::Scope;
+use crate::extract::Path;
 
 /// The trade API's routes.
 pub fn routes() -> axum::Router<AppState> {
@@ -100,7 +101,22 @@ fn message_error(e: &MessageError) -> Response {
 }
 
 /// `POST /api/v1/signals`: one signal in the canonical schema.
-async fn post_signal(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/api/v1/signals", tag = "signals",
+    security(("bearer" = [])),
+    request_body(content = serde_json::Value, description = "One signal in the canonical schema"),
+    responses(
+        (status = 200, description = "Applied, duplicate or refused by rule", body = serde_json::Value),
+        (status = 401, description = "No or unknown REST source token", body = serde_json::Value),
+        (status = 403, description = "Source disabled", body = serde_json::Value),
+        (status = 422, description = "Not a valid signal", body = serde_json::Value),
+        (status = 500, description = "Internal error", body = serde_json::Value),
+        (status = 503, description = "Shutting down", body = serde_json::Value),
+    ))]
+pub(crate) async fn post_signal(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (source, _) = match poster(&app, &headers) {
         Ok(p) => p,
         Err(r) => return *r,
@@ -156,7 +172,22 @@ fn internal(detail_text: &str) -> Response {
 /// `POST /trade`: seed 003's batch of signals (`{"signals": [...], ...}`). As with FastAPI,
 /// the whole request is validated first: one invalid signal refuses the request (422, with the
 /// location of each fault) and nothing is submitted.
-async fn post_trade(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+#[utoipa::path(post, path = "/trade", tag = "signals",
+    security(("bearer" = [])),
+    request_body(content = serde_json::Value, description = "Seed 003's batch: `{\"signals\": [...]}`"),
+    responses(
+        (status = 200, description = "Each signal's outcome", body = serde_json::Value),
+        (status = 401, description = "No or unknown REST source token", body = serde_json::Value),
+        (status = 403, description = "Source disabled", body = serde_json::Value),
+        (status = 422, description = "A signal is invalid; nothing submitted", body = serde_json::Value),
+        (status = 500, description = "Internal error", body = serde_json::Value),
+        (status = 503, description = "Shutting down", body = serde_json::Value),
+    ))]
+pub(crate) async fn post_trade(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (source, settings) = match poster(&app, &headers) {
         Ok(p) => p,
         Err(r) => return *r,
@@ -265,7 +296,14 @@ async fn post_trade(State(app): State<AppState>, headers: HeaderMap, body: Bytes
 
 /// `GET /account`: balances, positions, P&L and risk figures of every account, combined, in
 /// seed 003's `AccountResponse` shape. Values are the engine's last reading of each venue.
-async fn account(State(app): State<AppState>, headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/account", tag = "signals",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Balances, positions and P&L of every account (seed 003's shape)", body = serde_json::Value),
+        (status = 401, description = "No or unknown token", body = serde_json::Value),
+        (status = 403, description = "Token lacks the scope", body = serde_json::Value),
+    ))]
+pub(crate) async fn account(State(app): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = allow(&app, &headers, Scope::Read) {
         return *r;
     }
@@ -333,7 +371,18 @@ async fn account(State(app): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /price/{symbol}`: the engine's latest price for a traded symbol.
-async fn price(
+#[utoipa::path(get, path = "/price/{symbol}", tag = "signals",
+    security(("bearer" = [])),
+    params(("symbol" = String, Path, description = "A traded symbol")),
+    responses(
+        (status = 200, description = "The latest price", body = serde_json::Value),
+        (status = 400, description = "Bad path", body = serde_json::Value),
+        (status = 401, description = "No or unknown token", body = serde_json::Value),
+        (status = 403, description = "Token lacks the scope", body = serde_json::Value),
+        (status = 404, description = "No price yet", body = serde_json::Value),
+        (status = 422, description = "Not a traded symbol", body = serde_json::Value),
+    ))]
+pub(crate) async fn price(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path(symbol): Path<String>,
@@ -361,7 +410,21 @@ async fn price(
 /// market orders it settles itself within a cycle, so there is never a resting order to cancel:
 /// a finished order is reported as it ended, and one still being worked is refused (409) with
 /// what to do instead.
-async fn cancel_order(
+#[utoipa::path(delete, path = "/order/{symbol}/{order_id}", tag = "signals",
+    security(("bearer" = [])),
+    params(("symbol" = String, Path, description = "The order's symbol"),
+        ("order_id" = String, Path, description = "Client or venue order id")),
+    responses(
+        (status = 200, description = "How the order ended", body = serde_json::Value),
+        (status = 400, description = "Bad path", body = serde_json::Value),
+        (status = 401, description = "No or unknown token", body = serde_json::Value),
+        (status = 403, description = "Token lacks the scope", body = serde_json::Value),
+        (status = 404, description = "No such order", body = serde_json::Value),
+        (status = 409, description = "The order is still being worked", body = serde_json::Value),
+        (status = 422, description = "Not a traded symbol", body = serde_json::Value),
+        (status = 500, description = "Internal error", body = serde_json::Value),
+    ))]
+pub(crate) async fn cancel_order(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path((symbol, order_id)): Path<(String, String)>,

@@ -1,0 +1,310 @@
+//! `tradeengine config weights|mapping`: change weights and symbol mappings in the configuration
+//! file, interactively (like seed 000's setup scripts: keep / modify / start fresh, Enter keeps
+//! the current value, the remaining weight shown, a duplicate target mapping replaced, a
+//! summary before writing) or with flags for the same changes without prompts.
+//!
+//! The file is edited with `toml_edit` (comments kept), validated in full and written
+//! atomically; a running engine with `hot_reload` picks the change up.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use inquire::{Confirm, CustomType, Select, Text};
+use rust_decimal::Decimal;
+use tradeengine_engine::config::{self as cfg, Config, Overrides, edit};
+
+use crate::cli::{Global, MappingArgs, WeightsArgs};
+
+/// The file to edit: `--config`, else `./tradeengine.toml`. The embedded demo has none.
+fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, Config)> {
+    let path = global
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(super::DEFAULT_CONFIG_FILE));
+    if !path.exists() {
+        bail!(
+            "{} does not exist: copy examples/demo.toml there (or pass --config FILE) to change \
+             weights and mappings",
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let config = cfg::load_str(
+        &text,
+        Some(&path),
+        &cfg::process_env(),
+        &Overrides::default(),
+    )?;
+    Ok((path, text, config))
+}
+
+/// Validates and writes the edited text.
+fn save(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    edit::check(text, path, &cfg::process_env(), None)?;
+    edit::write_atomic(path, text)?;
+    println!(
+        "wrote {}; a running engine with hot_reload applies it within seconds",
+        path.display()
+    );
+    Ok(())
+}
+
+fn split_pair(raw: &str) -> anyhow::Result<(String, String)> {
+    let (k, v) = raw
+        .split_once('=')
+        .with_context(|| format!("{raw:?}: expected KEY=VALUE"))?;
+    Ok((k.trim().to_string(), v.trim().to_string()))
+}
+
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
+fn show_weights(w: &BTreeMap<String, Decimal>) -> String {
+    let parts: Vec<String> = w.iter().map(|(s, v)| format!("{s}={v}")).collect();
+    format!(
+        "{} (remaining {})",
+        if parts.is_empty() {
+            "no weights".to_string()
+        } else {
+            parts.join(", ")
+        },
+        edit::remaining_weight(w)
+    )
+}
+
+const KEEP: &str = "keep";
+const MODIFY: &str = "modify";
+const FRESH: &str = "start fresh";
+
+pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
+    let (path, text, config) = config_file(global)?;
+    let symbols: Vec<String> = match &args.symbol {
+        Some(s) => {
+            let found = config
+                .symbol(s)
+                .with_context(|| format!("no [[symbols]] entry for {s:?}"))?;
+            vec![found.symbol.clone()]
+        }
+        None => config.symbols.iter().map(|s| s.symbol.clone()).collect(),
+    };
+    let mut changes: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
+    if !args.set.is_empty() || args.fresh {
+        let [symbol] = symbols.as_slice() else {
+            bail!("--set and --fresh need --symbol");
+        };
+        let mut w = if args.fresh {
+            BTreeMap::new()
+        } else {
+            config
+                .symbol(symbol)
+                .map(|s| s.weights.clone())
+                .unwrap_or_default()
+        };
+        for raw in &args.set {
+            let (source, value) = split_pair(raw)?;
+            let d: Decimal = value
+                .parse()
+                .with_context(|| format!("{raw:?}: {value:?} is not a number"))?;
+            if d.is_zero() {
+                w.remove(&source);
+            } else {
+                w.insert(source, d);
+            }
+        }
+        changes.insert(symbol.clone(), w);
+    } else if interactive() {
+        let sources: Vec<String> = config.sources.keys().cloned().collect();
+        for symbol in &symbols {
+            let current = config
+                .symbol(symbol)
+                .map(|s| s.weights.clone())
+                .unwrap_or_default();
+            let choice = Select::new(
+                &format!("{symbol}: {}", show_weights(&current)),
+                vec![KEEP, MODIFY, FRESH],
+            )
+            .prompt()?;
+            if choice == KEEP {
+                continue;
+            }
+            let mut next = BTreeMap::new();
+            for source in &sources {
+                let remaining = edit::remaining_weight(&next);
+                let was = if choice == MODIFY {
+                    current.get(source).copied()
+                } else {
+                    None
+                };
+                let message = match was {
+                    Some(v) => format!(
+                        "Assign weight for {symbol} from {source} (remaining weight: {remaining:.2}, press Enter for current value: {v})"
+                    ),
+                    None => format!(
+                        "Assign weight for {symbol} from {source} (remaining weight: {remaining:.2})"
+                    ),
+                };
+                let w: Decimal = CustomType::new(&message)
+                    .with_default(was.unwrap_or(Decimal::ZERO))
+                    .with_error_message("a number between 0 and the remaining weight")
+                    .with_validator(move |v: &Decimal| {
+                        Ok(if *v < Decimal::ZERO || *v > remaining {
+                            inquire::validator::Validation::Invalid(
+                                format!("must be between 0 and {remaining}").into(),
+                            )
+                        } else {
+                            inquire::validator::Validation::Valid
+                        })
+                    })
+                    .prompt()?;
+                if !w.is_zero() {
+                    next.insert(source.clone(), w);
+                }
+            }
+            changes.insert(symbol.clone(), next);
+        }
+    } else {
+        bail!("nothing to change: give --symbol S --set SOURCE=WEIGHT, or run in a terminal");
+    }
+    println!("summary:");
+    let mut out = text.clone();
+    for symbol in &symbols {
+        match changes.get(symbol) {
+            Some(w) => {
+                println!("  {symbol}: {}", show_weights(w));
+                out = edit::set_weights(&out, symbol, w)?;
+            }
+            None => {
+                let kept = config
+                    .symbol(symbol)
+                    .map(|s| s.weights.clone())
+                    .unwrap_or_default();
+                println!("  {symbol}: kept {}", show_weights(&kept));
+            }
+        }
+    }
+    finish(&path, &text, &out, args.yes)
+}
+
+pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
+    let (path, text, config) = config_file(global)?;
+    let with_flags = !args.map.is_empty() || !args.remove.is_empty() || args.fresh;
+    if !with_flags && !interactive() {
+        bail!("nothing to change: give --source S --map RAW=UNIFIED, or run in a terminal");
+    }
+    let source = match args.source {
+        Some(s) => s,
+        None if with_flags => bail!("--map, --remove and --fresh need --source"),
+        None => Select::new(
+            "Which source's mapping?",
+            config.sources.keys().cloned().collect(),
+        )
+        .prompt()?,
+    };
+    if !config.sources.contains_key(&source) {
+        bail!("no source named {source:?} in {}", path.display());
+    }
+    let current = config.mapping.get(&source).cloned().unwrap_or_default();
+    let mut next = current.clone();
+    if with_flags {
+        if args.fresh {
+            next.clear();
+        }
+        for raw in &args.remove {
+            next.remove(raw);
+        }
+        for pair in &args.map {
+            let (raw, unified) = split_pair(pair)?;
+            for old in edit::upsert_mapping(&mut next, &raw, &unified.to_ascii_uppercase()) {
+                println!("replaced {old} → {unified} (one source symbol per target)");
+            }
+        }
+    } else {
+        let shown: Vec<String> = current.iter().map(|(k, v)| format!("{k}→{v}")).collect();
+        let choice = Select::new(
+            &format!(
+                "{source}: {}",
+                if shown.is_empty() {
+                    "no mapping".to_string()
+                } else {
+                    shown.join(", ")
+                }
+            ),
+            vec![KEEP, MODIFY, FRESH],
+        )
+        .prompt()?;
+        if choice == FRESH {
+            next.clear();
+        }
+        let mut editing = choice != KEEP;
+        while editing {
+            let raw = Text::new("Source symbol to map (Enter when done):").prompt()?;
+            let raw = raw.trim().to_string();
+            if raw.is_empty() {
+                editing = false;
+                continue;
+            }
+            let was = next.get(&raw).cloned();
+            if let Some(w) = &was
+                && !Confirm::new(&format!("{raw} is mapped to {w}. Update it?"))
+                    .with_default(true)
+                    .prompt()?
+            {
+                continue;
+            }
+            let message = format!("Unified symbol for {raw}:");
+            let mut prompt = Text::new(&message);
+            if let Some(w) = &was {
+                prompt = prompt.with_default(w);
+            }
+            let unified = prompt.prompt()?.trim().to_ascii_uppercase();
+            if unified.is_empty() {
+                continue;
+            }
+            for old in edit::upsert_mapping(&mut next, &raw, &unified) {
+                println!("replaced {old} → {unified} (one source symbol per target)");
+            }
+        }
+    }
+    println!("summary for {source}:");
+    if next.is_empty() {
+        println!("  (no mapping)");
+    }
+    for (raw, unified) in &next {
+        let mark = if current.get(raw) == Some(unified) {
+            ""
+        } else {
+            " (new)"
+        };
+        println!("  {raw} → {unified}{mark}");
+    }
+    let out = edit::set_mapping(&text, &source, &next)?;
+    finish(&path, &text, &out, args.yes)
+}
+
+fn finish(
+    path: &std::path::Path,
+    before: &str,
+    after: &str,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
+    if before == after {
+        println!("nothing changed; {} left as it was", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !yes
+        && interactive()
+        && !Confirm::new(&format!("Write {}?", path.display()))
+            .with_default(true)
+            .prompt()?
+    {
+        println!("not written");
+        return Ok(ExitCode::SUCCESS);
+    }
+    save(path, after)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,175 @@
+//! The OpenAPI document, served at `/api/openapi.json` (no token: it describes, it reveals
+//! nothing). Every route is declared on its handler with `#[utoipa::path]`; this lists them. A
+//! test checks the list against the routes the router really has, so a new route cannot be
+//! left out of the document.
+
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The API's error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// Seed 003's (FastAPI's) error body, used by its endpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DetailBody {
+    /// A message, or a list of validation faults.
+    pub detail: serde_json::Value,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "tradeengine",
+        description = "Status, accounts, the blend per symbol, history, configuration writes and \
+        the kill switch of a running tradeengine. Reads need a read or control token; actions a \
+        control token (`Authorization: Bearer …`)."
+    ),
+    paths(
+        crate::routes::health,
+        crate::routes::ready,
+        crate::metrics::render,
+        crate::routes::dashboard,
+        openapi_json,
+        crate::api::read::status,
+        crate::api::read::accounts,
+        crate::api::read::positions,
+        crate::api::read::symbols,
+        crate::api::read::signals,
+        crate::api::read::orders,
+        crate::api::read::fills,
+        crate::api::read::equity,
+        crate::api::read::audit,
+        crate::api::config::weights,
+        crate::api::config::put_weights,
+        crate::api::config::mappings,
+        crate::api::config::put_mappings,
+        crate::api::kill::engage,
+        crate::api::kill::release,
+        crate::api::risk::reset,
+        crate::webhook::tradingview,
+        crate::routes::trade_api::post_signal,
+        crate::routes::trade_api::post_trade,
+        crate::routes::trade_api::account,
+        crate::routes::trade_api::price,
+        crate::routes::trade_api::cancel_order,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "probes", description = "Liveness, readiness, metrics: no token"),
+        (name = "read", description = "What the engine knows and did: read scope"),
+        (name = "config", description = "Weights and mappings: read scope, writes control scope"),
+        (name = "control", description = "Kill switch and risk reset: control scope"),
+        (name = "signals", description = "Signal intake: webhooks and the trade API"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "probes",
+    responses((status = 200, description = "This document", body = serde_json::Value)))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every `(method, path)` the router registers, read from the route tables' source (axum
+    /// cannot list its routes at run time).
+    fn router_routes() -> BTreeSet<(String, String)> {
+        let sources = [
+            include_str!("routes.rs"),
+            include_str!("api/mod.rs"),
+            include_str!("routes/trade_api.rs"),
+        ];
+        let mut out = BTreeSet::new();
+        for src in sources {
+            let flat: String = src.split_whitespace().collect::<Vec<_>>().join(" ");
+            for chunk in flat.split(".route(").skip(1) {
+                let Some(path) = chunk.split('"').nth(1) else {
+                    continue;
+                };
+                // The handlers of this route: `get(..)`, `post(..).delete(..)`, `axum::routing::post(..)`.
+                let call = chunk.split(')').take(4).collect::<Vec<_>>().join(")");
+                for method in ["get", "post", "put", "delete", "patch"] {
+                    if call.contains(&format!(" {method}("))
+                        || call.contains(&format!(".{method}("))
+                        || call.contains(&format!("::{method}("))
+                    {
+                        out.insert((method.to_string(), path.to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn documented() -> BTreeSet<(String, String)> {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let mut out = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                out.insert((method.clone(), path.clone()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_document_lists_every_route_and_nothing_else() {
+        let routes = router_routes();
+        assert!(routes.len() >= 25, "route scan found too few: {routes:?}");
+        assert!(routes.contains(&("put".into(), "/api/v1/weights".into())));
+        assert!(routes.contains(&("delete".into(), "/api/v1/kill".into())));
+        let documented = documented();
+        let missing: Vec<_> = routes.difference(&documented).collect();
+        let extra: Vec<_> = documented.difference(&routes).collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from the document: {missing:?}"
+        );
+        assert!(extra.is_empty(), "documented but not routed: {extra:?}");
+    }
+
+    #[test]
+    fn protected_routes_declare_bearer_security() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            for (method, op) in item.as_object().unwrap() {
+                assert!(
+                    op["security"].is_array(),
+                    "{method} {path} does not declare its token"
+                );
+            }
+        }
+    }
+}
