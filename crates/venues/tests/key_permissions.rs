@@ -14,6 +14,7 @@ fn permission_path(venue: SimVenue) -> &'static str {
     match venue {
         SimVenue::Bybit => "/v5/user/query-api",
         SimVenue::Binance => "/sapi/v1/account/apiRestrictions",
+        other => unreachable!("{other:?} reports no key permissions"),
     }
 }
 
@@ -21,6 +22,7 @@ fn position_path(venue: SimVenue) -> &'static str {
     match venue {
         SimVenue::Bybit => "/v5/position/list",
         SimVenue::Binance => "/fapi/v1/positionSide/dual",
+        other => unreachable!("{other:?} reports no key permissions"),
     }
 }
 

@@ -76,7 +76,12 @@ impl ContractRow {
         let Some(sym) = engine_symbol(&self.symbol).and_then(|s| Symbol::new(&s).ok()) else {
             return Ok(None);
         };
-        let lot = required(&self.lot_size, "lotSize")?;
+        // KuCoin takes sizes as whole lots only. A fractional `lotSize` (none seen on KuCoin,
+        // but a simulator made one) would let the planner make lot counts the venue refuses:
+        // the step is rounded up to whole lots, so every planned size can be placed.
+        let lot = required(&self.lot_size, "lotSize")?
+            .ceil()
+            .max(Decimal::ONE);
         let max = num(&self.max_order_qty).filter(|m| *m > Decimal::ZERO);
         let instrument = Instrument {
             symbol: sym,
@@ -277,6 +282,23 @@ mod tests {
             ..ContractRow::default()
         };
         assert!(inverse.to_instrument().ok().flatten().is_none());
+    }
+
+    #[test]
+    fn a_fractional_lot_size_becomes_whole_lots() {
+        let row: ContractRow = serde_json::from_value(json!({
+            "symbol": "ABCUSDTM", "rootSymbol": "USDT", "type": "FFWCSX", "baseCurrency": "ABC",
+            "quoteCurrency": "USDT", "settleCurrency": "USDT", "maxOrderQty": 1000000,
+            "maxPrice": 1000000.0, "lotSize": 0.1, "tickSize": 0.01, "multiplier": 1,
+            "isInverse": false, "markPrice": 5.5, "maxLeverage": 50, "status": "Open"
+        }))
+        .unwrap_or_default();
+        let i = row
+            .to_instrument()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no instrument"));
+        assert_eq!((i.qty_step, i.min_qty), (dec!(1), dec!(1)));
     }
 
     #[test]
