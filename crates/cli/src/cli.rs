@@ -155,6 +155,65 @@ pub enum ConfigCommand {
     Weights(WeightsArgs),
     /// Change a source's symbol mapping (interactive in a terminal, or with --map/--remove).
     Mapping(MappingArgs),
+    /// Where each exchange account's keys are kept (encrypted file or environment variables),
+    /// and the keys themselves for the encrypted file (interactive in a terminal, or with
+    /// --account and --file/--env). Secrets are never echoed nor written into the TOML.
+    Credentials(CredentialsSetupArgs),
+    /// The Bittensor SN8 source's settings: validator URLs, key variable, poll interval,
+    /// ranking and the seed's parameters (interactive in a terminal, or with --set/--unset).
+    Sn8(Sn8SetupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsSetupArgs {
+    /// Only this account (required with --file / --env).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Keep the account's keys in this encrypted file (`credentials = "file:PATH"`).
+    #[arg(long, value_name = "PATH", conflicts_with = "env")]
+    pub file: Option<PathBuf>,
+    /// Read the account's keys from PREFIX_API_KEY, PREFIX_API_SECRET and
+    /// PREFIX_API_PASSPHRASE at run time (`credentials = "env:PREFIX"`).
+    #[arg(long, value_name = "PREFIX")]
+    pub env: Option<String>,
+    /// With --file: store the keys found in PREFIX_API_KEY / _SECRET / _PASSPHRASE now.
+    #[arg(long, value_name = "PREFIX", requires = "file", conflicts_with = "keys_stdin")]
+    pub keys_from_env: Option<String>,
+    /// With --file: read the API key, secret and passphrase (empty line if none) from
+    /// standard input, one per line.
+    #[arg(long, requires = "file")]
+    pub keys_stdin: bool,
+    /// scrypt cost of a rewritten credentials file as log2(N), 10..=22 (default: about one
+    /// second of work on this machine).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22))]
+    pub work_factor: Option<u8>,
+    /// Write without asking for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Sn8SetupArgs {
+    /// The sn8 source to change (default: the only one configured).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// KEY=VALUE (repeatable), e.g. positions_url=https://…, interval_secs=15,
+    /// seed.min_trades=10, ttl_secs=120, on_stale=flat. `tradeengine config sn8 --keys` lists
+    /// the keys.
+    #[arg(long)]
+    pub set: Vec<String>,
+    /// KEY (repeatable): back to its default.
+    #[arg(long)]
+    pub unset: Vec<String>,
+    /// Start from no settings instead of the current ones.
+    #[arg(long)]
+    pub fresh: bool,
+    /// List the keys --set accepts, with their defaults, and exit.
+    #[arg(long)]
+    pub keys: bool,
+    /// Write without asking for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -243,6 +243,11 @@ fn kill_9_and_restart_neither_duplicates_nor_loses_orders() {
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success(), "{text}");
     assert!(text.contains("engine: stopped"), "{text}");
+    // With the engine gone, prices are the last fills, and the view says so.
+    assert!(text.contains("prices: last fill"), "{text}");
+    if text.contains("(last fill)") {
+        assert!(text.contains("unrealised P&L"), "{text}");
+    }
     assert!(
         text.contains(&format!(
             "trades: {} filled",

@@ -1,102 +1,322 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! The dashboard in a real headless Chromium against the running paper demo: after its scripts
-//! run, the page shows the demo's account, its positions with targets, the per-source
-//! contributions and the equity chart's label. Skips (loudly) without Chromium on a laptop;
-//! fails under CI=true, where `.ci/run` installs it.
+//! The dashboard in a real headless Chromium, driven over WebDriver (Debian's `chromedriver`),
+//! against the running paper demo: the page shows the demo's account, its positions with
+//! targets, the per-source contributions, and the equity chart draws on its canvas. Then the
+//! operator's path through the kill switch: without the control token nothing is sent; with it,
+//! the confirm dialog is accepted, and the REST API and the page both show the switch engaged.
+//!
+//! Skips (loudly) without Chromium and chromedriver on a laptop; fails under CI=true, where
+//! `.ci/run` installs them. No timed assertions: every wait is "until it shows, or give up".
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
+const READ_TOKEN: &str = "dash-read-token-not-real";
+const CONTROL_TOKEN: &str = "dash-control-token-not-real";
+/// WebDriver's key for an element reference in JSON.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecb";
 
-fn chromium() -> Option<&'static str> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+fn tools() -> Option<(&'static str, &'static str)> {
+    let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
+        .find(|p| std::path::Path::new(p).exists())?;
+    let driver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())?;
+    Some((browser, driver))
 }
 
-#[test]
-fn dashboard_renders_the_demo() {
-    let Some(browser) = chromium() else {
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a child process when the test ends, pass or fail.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// A minimal WebDriver client: one session, JSON over HTTP.
+struct Driver {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Driver {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method, &url);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v["value"].clone()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn script(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+            .await
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let v = self
+            .post(
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_string()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let id = self.element(css).await;
+        self.get(&format!("/element/{id}/text"))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Polls `check` until it returns true (about 60 s at most).
+    async fn until(&self, what: &str, check: &str) {
+        for _ in 0..300 {
+            if self.script(check).await == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let body = self.script("return document.body.innerText").await;
+        panic!("the page never showed {what}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
+    let Some((browser, chromedriver)) = tools() else {
         if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
-            panic!("Chromium is required in CI (apt-get install chromium)");
+            panic!("Chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)");
         }
         eprintln!(
-            "\n*** SKIPPING dashboard browser test: no Chromium (apt-get install chromium) ***\n"
+            "\n*** SKIPPING dashboard browser test: no Chromium/chromedriver (apt-get install chromium chromium-driver) ***\n"
         );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(BIN)
-        .args(["run", "--bind", &format!("127.0.0.1:{port}")])
-        .current_dir(dir.path())
-        .env("TRADEENGINE_LOG", "warn")
-        .env("TRADEENGINE_READ_TOKEN", "dash-read-token-not-real")
-        .env("TRADEENGINE_CONTROL_TOKEN", "dash-control-token-not-real")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let port = free_port();
+    let _engine = Reaped(
+        Command::new(BIN)
+            .args(["run", "--bind", &format!("127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .env("TRADEENGINE_LOG", "warn")
+            .env("TRADEENGINE_READ_TOKEN", READ_TOKEN)
+            .env("TRADEENGINE_CONTROL_TOKEN", CONTROL_TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let engine = format!("http://127.0.0.1:{port}");
+    let status = || async {
+        let r = http
+            .get(format!("{engine}/api/v1/status"))
+            .bearer_auth(READ_TOKEN)
+            .send()
+            .await
+            .ok()?;
+        r.json::<Value>().await.ok()
+    };
     // Wait for the demo's first fill, so there is something to show.
-    let start = Instant::now();
-    loop {
+    let mut filled = false;
+    for _ in 0..150 {
         let out = Command::new(BIN)
             .args(["orders", "--json", "--state", "filled"])
             .current_dir(dir.path())
             .output()
             .unwrap();
         if String::from_utf8_lossy(&out.stdout).contains("client_order_id") {
+            filled = true;
             break;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no demo fill within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(300));
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let url = format!("http://127.0.0.1:{port}/#token=dash-read-token-not-real");
+    assert!(filled, "no demo fill within 30 s");
+    assert!(status().await.is_some(), "the API answers");
+
+    let driver_port = free_port();
+    let _chromedriver = Reaped(
+        Command::new(chromedriver)
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let driver_base = format!("http://127.0.0.1:{driver_port}");
+    let mut session = None;
     let profile = dir.path().join("chrome-profile");
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.display()),
-            "--virtual-time-budget=8000",
-            "--dump-dom",
-            &url,
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(dom.contains("PAPER"), "mode badge");
-    assert!(dom.contains("<td>paper</td>"), "the account row: {dom}");
+    let caps = json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "unhandledPromptBehavior": "ignore",
+        "goog:chromeOptions": {
+            "binary": browser,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync",
+                     "--window-size=1280,1600",
+                     format!("--user-data-dir={}", profile.display())]
+        }
+    }}});
+    for _ in 0..100 {
+        if let Ok(r) = http
+            .post(format!("{driver_base}/session"))
+            .json(&caps)
+            .send()
+            .await
+        {
+            let v: Value = r.json().await.unwrap();
+            session = Some(
+                v["value"]["sessionId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no session: {v}"))
+                    .to_string(),
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let session = session.expect("chromedriver did not start");
+    let d = Driver {
+        http: http.clone(),
+        base: format!("{driver_base}/session/{session}"),
+    };
+    d.post(
+        "/url",
+        json!({"url": format!("{engine}/#token={READ_TOKEN}")}),
+    )
+    .await;
+
+    // What the trader sees.
+    d.until(
+        "the demo account",
+        r##"return document.querySelector("#accounts").innerHTML.includes("<td>paper</td>")"##,
+    )
+    .await;
+    assert_eq!(d.text("#mode").await, "PAPER");
+    d.until(
+        "positions for both symbols",
+        r##"const t = document.querySelector("#positions").innerText; return t.includes("BTCUSDT") && t.includes("ETHUSDT")"##,
+    )
+    .await;
+    d.until(
+        "per-source contributions",
+        r##"return document.querySelector("#symbols").innerText.includes("= blended")"##,
+    )
+    .await;
+    // The equity chart: its label, and a line actually drawn on the canvas.
+    d.until(
+        "the equity chart",
+        r##"const c = document.querySelector("#equity"); const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+           let painted = 0; for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted++;
+           return painted > 100 && document.querySelector("#equity-label").innerText.includes("USDT (")"##,
+    )
+    .await;
+    let page = d.script("return document.body.innerText").await;
+    let page = page.as_str().unwrap();
     assert!(
-        dom.contains("BTCUSDT") && dom.contains("ETHUSDT"),
-        "positions and contributions"
+        !page.contains("bearer token is required"),
+        "the token from the URL fragment was used: {page}"
     );
+    assert!(!page.contains(READ_TOKEN), "the token is never shown");
+    d.until(
+        "the kill switch released",
+        r##"return document.querySelector("#kill-state").innerText === "released""##,
+    )
+    .await;
+
+    // Without the control token, the button sends nothing (and asks for the token).
+    let freeze = d.element("#freeze").await;
+    d.post(&format!("/element/{freeze}/click"), json!({})).await;
+    d.until(
+        "the request for the control token",
+        r##"return document.querySelector("#kill-result").innerText.includes("control token")"##,
+    )
+    .await;
+    let s = status().await.unwrap();
+    assert!(s["kill_switch"]["stored"].is_null(), "nothing engaged: {s}");
+
+    // With it: confirm dialog, accepted; the switch is engaged.
+    let token_box = d.element("#control-token").await;
+    d.post(
+        &format!("/element/{token_box}/value"),
+        json!({"text": CONTROL_TOKEN}),
+    )
+    .await;
+    d.post(&format!("/element/{freeze}/click"), json!({})).await;
+    let mut dialog = Value::Null;
+    for _ in 0..100 {
+        let r = http
+            .get(format!("{}/alert/text", d.base))
+            .send()
+            .await
+            .unwrap();
+        if r.status().is_success() {
+            dialog = r.json::<Value>().await.unwrap()["value"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
-        dom.contains("= blended"),
-        "per-source contributions rendered"
+        dialog
+            .as_str()
+            .is_some_and(|t| t.contains("Engage the kill switch (freeze)")),
+        "confirm dialog: {dialog}"
     );
-    assert!(dom.contains("USDT ("), "equity chart label rendered");
-    assert!(
-        !dom.contains("bearer token is required"),
-        "the token from the URL fragment was used"
-    );
+    d.post("/alert/accept", json!({})).await;
+
+    // Through the REST API: engaged, as a freeze, from the dashboard.
+    let mut engaged = Value::Null;
+    for _ in 0..100 {
+        let s = status().await.unwrap();
+        if !s["kill_switch"]["stored"].is_null() {
+            engaged = s["kill_switch"]["stored"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(engaged["action"], "freeze", "{engaged}");
+    assert_eq!(engaged["reason"], "dashboard", "{engaged}");
+    // And on the page: the header badge and the section's state.
+    d.until(
+        "the engaged kill switch",
+        r##"return !document.querySelector("#kill").hidden && document.querySelector("#kill-state").innerText.startsWith("ENGAGED")"##,
+    )
+    .await;
+    let typed = d.script(r##"return document.querySelector("#control-token").value"##).await;
+    assert_eq!(typed, "", "the control token is cleared after use");
+    let _ = d.call(reqwest::Method::DELETE, "", None).await;
 }

@@ -347,6 +347,9 @@ impl Writer {
                     _ => "error",
                 },
             );
+            if let Some(Ok(IntakeOutcome::Refused(refusal))) = outcome {
+                crate::telemetry::signal_refused(source, refusal);
+            }
             if let Some(emitted) = pending.signal.emitted_at
                 && let Ok(lag) = (pending.signal.received_at - emitted).to_std()
             {

@@ -10,6 +10,37 @@ pub fn signal(source: &str, outcome: &'static str) {
     metrics::counter!("tradeengine_signals_total", "source" => source.to_string(), "outcome" => outcome).increment(1);
 }
 
+/// A refused signal, by the refusal's kind (`low_confidence`, `cooling`, …): the reasons are a
+/// fixed set, so the label stays low-cardinality.
+pub fn signal_refused(source: &str, refusal: &impl std::fmt::Debug) {
+    metrics::counter!("tradeengine_signals_refused_total", "source" => source.to_string(), "reason" => refusal_reason(refusal)).increment(1);
+}
+
+/// `LowConfidence { .. }` → `low_confidence`: the variant's name, snake case.
+pub fn refusal_reason(refusal: &impl std::fmt::Debug) -> String {
+    let debug = format!("{refusal:?}");
+    let name: String = debug
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        "other".to_string()
+    } else {
+        out
+    }
+}
+
 /// Seconds between a signal's own time and its arrival.
 pub fn signal_lag(source: &str, lag: Duration) {
     metrics::histogram!("tradeengine_signal_lag_seconds", "source" => source.to_string())
@@ -30,4 +61,28 @@ pub fn cycle(account: &str, outcome: &'static str, took: Duration) {
     metrics::counter!("tradeengine_cycles_total", "account" => account.to_string(), "outcome" => outcome).increment(1);
     metrics::histogram!("tradeengine_cycle_seconds", "account" => account.to_string())
         .record(took.as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal_reason;
+
+    #[derive(Debug)]
+    #[allow(dead_code)] // only Debug is read
+    enum Sample {
+        LowConfidence { confidence: u8 },
+        NoPrice,
+        Cooling(u8),
+    }
+
+    #[test]
+    fn refusal_reasons_are_snake_case_variant_names() {
+        assert_eq!(
+            refusal_reason(&Sample::LowConfidence { confidence: 1 }),
+            "low_confidence"
+        );
+        assert_eq!(refusal_reason(&Sample::NoPrice), "no_price");
+        assert_eq!(refusal_reason(&Sample::Cooling(3)), "cooling");
+        assert_eq!(refusal_reason(&"text"), "other");
+    }
 }

@@ -31,6 +31,11 @@ fn f(d: rust_decimal::Decimal) -> f64 {
 async fn set_gauges(app: &AppState) {
     let views = app.engine.accounts.read().await.clone();
     let kill = app.engine.kill.read().await.clone();
+    let prices = app.engine.prices.read().await.clone();
+    for (symbol, price) in &prices {
+        metrics::gauge!("tradeengine_symbol_price", "symbol" => symbol.to_string())
+            .set(f(price.get()));
+    }
     metrics::gauge!("tradeengine_kill_switch_engaged").set(if kill.is_engaged() {
         1.0
     } else {
@@ -60,6 +65,25 @@ async fn set_gauges(app: &AppState) {
         }
         metrics::counter!("tradeengine_orders_risk_refused_total", "account" => account.clone())
             .absolute(v.orders_risk_refused);
+        metrics::counter!("tradeengine_account_orders_rejected_total", "account" => account.clone())
+            .absolute(v.orders_rejected);
+        // P&L: unrealised at the engine's last prices, and since the day's first equity reading
+        // (the daily loss limit's baseline).
+        let unrealised: rust_decimal::Decimal = v
+            .positions
+            .iter()
+            .filter_map(|p| prices.get(&p.symbol).and_then(|m| p.unrealised_pnl(*m)))
+            .sum();
+        metrics::gauge!("tradeengine_account_unrealised_pnl", "account" => account.clone())
+            .set(f(unrealised));
+        if let (Some(value), Some(day)) = (v.value, v.risk.as_ref().and_then(|r| r.day.as_ref())) {
+            metrics::gauge!("tradeengine_account_pnl_today", "account" => account.clone())
+                .set(f(value - day.equity));
+        }
+        if let Some(drawdown) = v.risk.as_ref().and_then(|r| r.figures.drawdown) {
+            metrics::gauge!("tradeengine_account_drawdown", "account" => account.clone())
+                .set(f(drawdown));
+        }
         for p in &v.positions {
             metrics::gauge!("tradeengine_position_size", "account" => account.clone(), "symbol" => p.symbol.to_string())
                 .set(f(p.size.get()));

@@ -12,7 +12,10 @@ pub async fn run(global: &Global, cmd: AuditCommand) -> anyhow::Result<ExitCode>
         AuditCommand::Verify => {
             let (config, _) = load_config(global, Overrides::default())?;
             let store = open_store(&config).await?;
-            let report = store.verify_audit().await?;
+            let spinner = crate::progress::spinner("walking the audit hash chain");
+            let report = store.verify_audit().await;
+            spinner.finish_and_clear();
+            let report = report?;
             match &report.first_bad {
                 None => {
                     println!("audit chain ok: {} events verified", report.events);

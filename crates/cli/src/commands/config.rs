@@ -1,10 +1,11 @@
-//! `tradeengine config check|show|import`.
+//! `tradeengine config check|show|import` (and the setup commands, in `setup`,
+//! `credentials_setup` and `sn8_setup`).
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use tradeengine_engine::config::import::{SeedFiles, import_seed};
-use tradeengine_engine::config::{self as cfg, Config, Overrides};
+use tradeengine_engine::config::{self as cfg, Config, Overrides, edit};
 
 use super::load_config;
 use crate::cli::{ConfigCommand, Global, ImportArgs};
@@ -47,43 +48,70 @@ pub async fn run(global: &Global, cmd: ConfigCommand) -> anyhow::Result<ExitCode
         ConfigCommand::Import(args) => import(args),
         ConfigCommand::Weights(args) => super::setup::weights(global, args),
         ConfigCommand::Mapping(args) => super::setup::mapping(global, args),
+        ConfigCommand::Credentials(args) => super::credentials_setup::run(global, args),
+        ConfigCommand::Sn8(args) => super::sn8_setup::run(global, args),
     }
 }
 
+/// The seed's files `config import` reads, in the order it reads them.
+const SEED_FILES: [&str; 3] = [
+    "asset_mapping_config.json",
+    "signal_weight_config.json",
+    "bittensor_processor_config.json",
+];
+
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let read = |name: &str| -> anyhow::Result<Option<String>> {
+    // Read, merge, validate, write: one bar step each (the bar is hidden off a terminal).
+    let progress = crate::progress::bar(SEED_FILES.len() as u64 + 3, "import");
+    let mut found: Vec<Option<String>> = Vec::new();
+    for name in SEED_FILES {
+        progress.set_message(name);
         let p = args.from.join(name);
-        if p.exists() {
-            Ok(Some(
+        found.push(if p.exists() {
+            Some(
                 std::fs::read_to_string(&p)
                     .with_context(|| format!("cannot read {}", p.display()))?,
-            ))
+            )
         } else {
-            Ok(None)
-        }
-    };
+            None
+        });
+        progress.inc(1);
+    }
+    let [asset_mapping, signal_weights, bittensor_processor]: [Option<String>; 3] = found
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("seed files miscounted"))?;
     let files = SeedFiles {
-        asset_mapping: read("asset_mapping_config.json")?,
-        signal_weights: read("signal_weight_config.json")?,
-        bittensor_processor: read("bittensor_processor_config.json")?,
+        asset_mapping,
+        signal_weights,
+        bittensor_processor,
     };
     if files.asset_mapping.is_none()
         && files.signal_weights.is_none()
         && files.bittensor_processor.is_none()
     {
+        progress.abandon();
         anyhow::bail!(
-            "no seed files in {} (looked for asset_mapping_config.json, signal_weight_config.json, bittensor_processor_config.json)",
-            args.from.display()
+            "no seed files in {} (looked for {})",
+            args.from.display(),
+            SEED_FILES.join(", ")
         );
     }
+    progress.set_message("merging");
     let base = if args.out.exists() {
         cfg::load_file(&args.out, &[], &Overrides::default())?
     } else {
         Config::empty()
     };
     let merged = import_seed(base, &files)?;
+    progress.inc(1);
+    progress.set_message("validating");
     let text = toml::to_string_pretty(&merged).context("cannot render configuration")?;
-    write_atomically(&args.out, &text)?;
+    edit::check(&text, &args.out, &[], None)?;
+    progress.inc(1);
+    progress.set_message(format!("writing {}", args.out.display()));
+    edit::write_atomic(&args.out, &text)?;
+    progress.inc(1);
+    progress.finish_and_clear();
     println!(
         "wrote {}: {} symbols, {} sources, mappings for {}",
         args.out.display(),
@@ -97,29 +125,4 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             .join(", ")
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes a file so a reader (the running engine's hot reload) sees the old or the new content,
-/// never half of it: temp file in the same directory, fsync, rename.
-pub fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("tradeengine.toml")
-    ));
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }

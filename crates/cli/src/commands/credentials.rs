@@ -68,7 +68,10 @@ fn set(args: CredentialsSetArgs) -> anyhow::Result<ExitCode> {
         None => read_keys()?,
     };
     let replaced = file.set(&args.account, keys);
-    file.save(path, &passphrase, args.work_factor)?;
+    let spinner = crate::progress::spinner(&format!("encrypting {}", path.display()));
+    let saved = file.save(path, &passphrase, args.work_factor);
+    spinner.finish_and_clear();
+    saved?;
     eprintln!(
         "{} keys for account {} in {} (encrypted, mode 0600)",
         if replaced { "replaced" } else { "stored" },
@@ -79,7 +82,7 @@ fn set(args: CredentialsSetArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The passphrase from the environment, else a prompt (twice for a new file).
-fn passphrase(path: &Path, new_file: bool) -> anyhow::Result<SecretString> {
+pub(crate) fn passphrase(path: &Path, new_file: bool) -> anyhow::Result<SecretString> {
     if let Some(p) = std::env::var(PASSPHRASE_VAR).ok().filter(|p| !p.is_empty()) {
         return Ok(SecretString::from(p));
     }

@@ -3,12 +3,14 @@
 pub mod audit;
 pub mod config;
 pub mod credentials;
+pub mod credentials_setup;
 pub mod inspect;
 pub mod kill;
 pub mod risk;
 pub mod run;
 pub mod setup;
 pub mod sn8;
+pub mod sn8_setup;
 pub mod status;
 pub mod strategy;
 pub mod venue;

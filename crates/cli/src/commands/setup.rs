@@ -19,7 +19,7 @@ use tradeengine_engine::config::{self as cfg, Config, Overrides, edit};
 use crate::cli::{Global, MappingArgs, WeightsArgs};
 
 /// The file to edit: `--config`, else `./tradeengine.toml`. The embedded demo has none.
-fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, Config)> {
+pub(super) fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, Config)> {
     let path = global
         .config
         .clone()
@@ -27,7 +27,7 @@ fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, Config)> {
     if !path.exists() {
         bail!(
             "{} does not exist: copy examples/demo.toml there (or pass --config FILE) to change \
-             weights and mappings",
+             its settings",
             path.display()
         );
     }
@@ -43,7 +43,7 @@ fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, Config)> {
 }
 
 /// Validates and writes the edited text.
-fn save(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+pub(super) fn save(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     edit::check(text, path, &cfg::process_env(), None)?;
     edit::write_atomic(path, text)?;
     println!(
@@ -53,14 +53,14 @@ fn save(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn split_pair(raw: &str) -> anyhow::Result<(String, String)> {
+pub(super) fn split_pair(raw: &str) -> anyhow::Result<(String, String)> {
     let (k, v) = raw
         .split_once('=')
         .with_context(|| format!("{raw:?}: expected KEY=VALUE"))?;
     Ok((k.trim().to_string(), v.trim().to_string()))
 }
 
-fn interactive() -> bool {
+pub(super) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
@@ -77,9 +77,9 @@ fn show_weights(w: &BTreeMap<String, Decimal>) -> String {
     )
 }
 
-const KEEP: &str = "keep";
-const MODIFY: &str = "modify";
-const FRESH: &str = "start fresh";
+pub(super) const KEEP: &str = "keep";
+pub(super) const MODIFY: &str = "modify";
+pub(super) const FRESH: &str = "start fresh";
 
 pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
     let (path, text, config) = config_file(global)?;
@@ -286,16 +286,31 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
     finish(&path, &text, &out, args.yes)
 }
 
-fn finish(
+pub(super) fn finish(
     path: &std::path::Path,
     before: &str,
     after: &str,
     yes: bool,
 ) -> anyhow::Result<ExitCode> {
-    if before == after {
+    finish_with(path, before, after, yes, false, || Ok(()))
+}
+
+/// Confirms and writes `after` when it differs from `before` or `other_changes` (say, keys in an
+/// encrypted file) are pending. The edited TOML is validated first; `write_others` runs after
+/// that and before the TOML is replaced, so the file never references what is not written yet.
+pub(super) fn finish_with(
+    path: &std::path::Path,
+    before: &str,
+    after: &str,
+    yes: bool,
+    other_changes: bool,
+    write_others: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    if before == after && !other_changes {
         println!("nothing changed; {} left as it was", path.display());
         return Ok(ExitCode::SUCCESS);
     }
+    edit::check(after, path, &cfg::process_env(), None)?;
     if !yes
         && interactive()
         && !Confirm::new(&format!("Write {}?", path.display()))
@@ -305,6 +320,11 @@ fn finish(
         println!("not written");
         return Ok(ExitCode::SUCCESS);
     }
-    save(path, after)?;
+    write_others()?;
+    if before == after {
+        println!("{} unchanged", path.display());
+    } else {
+        save(path, after)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

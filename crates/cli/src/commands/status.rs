@@ -1,12 +1,15 @@
 //! `tradeengine status [--watch]`: what seed 002's status display shows, per account: equity and
-//! unrealised P&L, positions with entry prices, trade counts and the most recent orders, plus
-//! how long the engine has been up. Read from the store, so it works from a second terminal
+//! unrealised P&L, positions with entry and current prices and their unrealised P&L, trade
+//! counts and the most recent orders, plus how long the engine has been up. Prices come from
+//! the running engine's API when it answers, else the last fill (and say so). Read from the store, so it works from a second terminal
 //! while the engine runs and after it stopped.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tradeengine_engine::config::Overrides;
+use rust_decimal::Decimal;
+use tradeengine_engine::config::{Config, Overrides};
 use tradeengine_model::{AccountName, OrderState};
 use tradeengine_store::{AuditKind, OrderFilter, Store};
 
@@ -33,16 +36,81 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> 
     }
 }
 
-async fn render(
-    config: &tradeengine_engine::config::Config,
-    store: &dyn Store,
-) -> anyhow::Result<String> {
+/// Where a shown price comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PriceSource {
+    /// The running engine's current prices (its API).
+    Live,
+    /// The last fill in the store: what is known without the engine.
+    LastFill,
+}
+
+/// The running engine's prices per symbol from `GET /api/v1/symbols`, when it answers (with the
+/// read token from the variable `[api] read_token_env` names, if set). Empty otherwise.
+async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
+    let mut addr = config.engine.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    else {
+        return BTreeMap::new();
+    };
+    let mut req = client.get(format!("http://{addr}/api/v1/symbols"));
+    if let Some(token) = config
+        .api
+        .read_token_env
+        .as_ref()
+        .and_then(|v| std::env::var(v).ok())
+    {
+        req = req.bearer_auth(token);
+    }
+    let Ok(resp) = req.send().await else {
+        return BTreeMap::new();
+    };
+    if !resp.status().is_success() {
+        return BTreeMap::new();
+    }
+    let rows: Vec<serde_json::Value> = resp.json().await.unwrap_or_default();
+    rows.iter()
+        .filter_map(|r| {
+            let symbol = r.get("symbol")?.as_str()?.to_string();
+            let price = match r.get("price")? {
+                serde_json::Value::String(s) => s.parse().ok()?,
+                serde_json::Value::Number(n) => n.to_string().parse().ok()?,
+                _ => return None,
+            };
+            Some((symbol, price))
+        })
+        .collect()
+}
+
+async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
     let mut out = format!(
         "tradeengine status — {} (mode {})\n",
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         config.engine.mode.as_str()
     );
+    let live = live_prices(config).await;
+    let mut last_fill: BTreeMap<String, Decimal> = BTreeMap::new();
+    for fill in store.fills(None, 1000).await? {
+        last_fill
+            .entry(fill.symbol.to_string())
+            .or_insert(fill.price.get());
+    }
+    let price_of = |symbol: &str| -> Option<(Decimal, PriceSource)> {
+        live.get(symbol)
+            .map(|p| (*p, PriceSource::Live))
+            .or_else(|| last_fill.get(symbol).map(|p| (*p, PriceSource::LastFill)))
+    };
+    out.push_str(if live.is_empty() {
+        "prices: last fill (the engine's API did not answer; set the read token variable for live prices)\n"
+    } else {
+        "prices: live from the running engine\n"
+    });
     // Uptime: the newest start in the audit trail, unless a stop came after it.
     let mut last_start = None;
     let mut stopped = false;
@@ -101,14 +169,29 @@ async fn render(
             ("symbol", false),
             ("size", true),
             ("entry", true),
+            ("price", true),
+            ("unrealised P&L", true),
             ("leverage", true),
         ]);
         for (_, p) in &positions {
+            let price = price_of(p.symbol.as_str());
+            let pnl = price.and_then(|(mark, _)| {
+                tradeengine_model::Price::new(mark)
+                    .ok()
+                    .and_then(|m| p.unrealised_pnl(m))
+            });
             t.row(vec![
                 p.symbol.to_string(),
                 p.size.to_string(),
                 p.entry_price
                     .map(|e| e.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                match price {
+                    Some((v, PriceSource::Live)) => v.to_string(),
+                    Some((v, PriceSource::LastFill)) => format!("{v} (last fill)"),
+                    None => "-".into(),
+                },
+                pnl.map(|v| v.round_dp(2).to_string())
                     .unwrap_or_else(|| "-".into()),
                 p.leverage.to_string(),
             ]);

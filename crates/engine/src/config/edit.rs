@@ -1,5 +1,6 @@
-//! Writing configuration changes back to `tradeengine.toml`: the weights of one symbol and the
-//! symbol mapping of one source, for the REST API and `tradeengine config weights|mapping`.
+//! Writing configuration changes back to `tradeengine.toml`: the weights of one symbol, the
+//! symbol mapping of one source, an account's credentials reference and a source's settings,
+//! for the REST API and `tradeengine config weights|mapping|credentials|sn8`.
 //!
 //! Edits go through `toml_edit`, so the operator's comments, key order and formatting survive;
 //! only the edited value is rewritten. The result is validated in full ([`super::load_str`])
@@ -121,6 +122,98 @@ pub fn set_mapping(
             tables.insert(source, Item::Table(table));
         }
     }
+    Ok(doc.to_string())
+}
+
+/// Sets (or, with `None`, removes) the `credentials` reference of the `[[accounts]]` entry named
+/// `account`. Only a reference (`env:PREFIX` or `file:PATH`) belongs here, never a key: anything
+/// else is refused before the file is touched.
+pub fn set_account_credentials(
+    text: &str,
+    account: &str,
+    reference: Option<&str>,
+) -> Result<String, EditError> {
+    if let Some(r) = reference {
+        crate::credentials::Reference::parse(r)
+            .map_err(|e| EditError::Parse(format!("accounts.{account}.credentials: {e}")))?;
+    }
+    let mut doc = parse(text)?;
+    let not_found = || EditError::NotFound(format!("no [[accounts]] entry named {account:?}"));
+    let Some(Item::ArrayOfTables(entries)) = doc.get_mut("accounts") else {
+        return Err(not_found());
+    };
+    let entry = entries
+        .iter_mut()
+        .find(|t| t.get("name").and_then(Item::as_str) == Some(account))
+        .ok_or_else(not_found)?;
+    match reference {
+        Some(r) => {
+            entry.insert("credentials", toml_edit::value(r));
+        }
+        None => {
+            entry.remove("credentials");
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Sets (or, with `None`, removes) `key` in the table at `path` under `[sources.<source>]`
+/// (`path` empty: the source's own table; `["settings"]`, `["settings", "seed"]`: its
+/// settings). Missing tables on the way are created; the source itself must exist. Other keys
+/// and comments stay.
+pub fn set_source_value(
+    text: &str,
+    source: &str,
+    path: &[&str],
+    key: &str,
+    value: Option<Value>,
+) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let not_found = || EditError::NotFound(format!("no [sources.{source}] table"));
+    let mut table = doc
+        .get_mut("sources")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|t| t.get_mut(source))
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(not_found)?;
+    for (depth, part) in path.iter().enumerate() {
+        if table.get(part).is_none() {
+            if value.is_none() {
+                return Ok(doc.to_string());
+            }
+            table.insert(part, Item::Table(Table::new()));
+        }
+        table = table
+            .get_mut(part)
+            .and_then(Item::as_table_like_mut)
+            .ok_or_else(|| {
+                EditError::Parse(format!(
+                    "sources.{source}.{} is not a table",
+                    path[..=depth].join(".")
+                ))
+            })?;
+    }
+    match value {
+        Some(v) => {
+            table.insert(key, Item::Value(v));
+        }
+        None => {
+            table.remove(key);
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Removes the settings table of `[sources.<source>]` (every sub-table included): "start fresh".
+pub fn clear_source_settings(text: &str, source: &str) -> Result<String, EditError> {
+    let mut doc = parse(text)?;
+    let table = doc
+        .get_mut("sources")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|t| t.get_mut(source))
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(|| EditError::NotFound(format!("no [sources.{source}] table")))?;
+    table.remove("settings");
     Ok(doc.to_string())
 }
 
@@ -290,6 +383,45 @@ XBTUSD = "BTCUSDT"
         assert_eq!(m.len(), 2);
         assert_eq!(m["BTC"], "BTCUSDT");
         assert!(upsert_mapping(&mut m, "BTC", "BTCUSDT").is_empty());
+    }
+
+    #[test]
+    fn account_credentials_reference_is_set_and_a_key_refused() {
+        let text = "[[accounts]]\nname = \"a\" # mine\nvenue = \"bybit\"\n\n[[accounts]]\nname = \"b\"\nvenue = \"paper\"\n";
+        let out = set_account_credentials(text, "a", Some("file:creds.age")).unwrap();
+        assert!(out.contains("name = \"a\" # mine"), "{out}");
+        assert!(out.contains("credentials = \"file:creds.age\""), "{out}");
+        let out = set_account_credentials(&out, "a", Some("env:BYBIT_A")).unwrap();
+        assert!(out.contains("credentials = \"env:BYBIT_A\""), "{out}");
+        assert_eq!(out.matches("credentials").count(), 1, "{out}");
+        let pasted = "FAKE0123456789abcdefKEY";
+        let err = set_account_credentials(&out, "a", Some(pasted)).unwrap_err();
+        assert!(!err.to_string().contains(pasted), "{err}");
+        assert!(matches!(
+            set_account_credentials(text, "zz", None),
+            Err(EditError::NotFound(_))
+        ));
+        let out = set_account_credentials(&out, "a", None).unwrap();
+        assert!(!out.contains("credentials"), "{out}");
+    }
+
+    #[test]
+    fn source_values_are_set_in_nested_tables_and_removed() {
+        let text = "[sources.sn8]\ntype = \"sn8\"\n\n[sources.sn8.settings]\n# url\npositions_url = \"http://a\"\n";
+        let out = set_source_value(text, "sn8", &["settings"], "interval_secs", Some(Value::from(20))).unwrap();
+        assert!(out.contains("# url\npositions_url = \"http://a\"\ninterval_secs = 20"), "{out}");
+        let out = set_source_value(&out, "sn8", &["settings", "seed"], "min_trades", Some(Value::from(5))).unwrap();
+        assert!(out.contains("[sources.sn8.settings.seed]\nmin_trades = 5"), "{out}");
+        let out = set_source_value(&out, "sn8", &[], "ttl_secs", Some(Value::from(60))).unwrap();
+        let parsed: toml::Table = out.parse().unwrap();
+        assert_eq!(parsed["sources"]["sn8"]["ttl_secs"].as_integer(), Some(60));
+        let out = set_source_value(&out, "sn8", &["settings"], "positions_url", None).unwrap();
+        assert!(!out.contains("positions_url"), "{out}");
+        let out = set_source_value(&out, "sn8", &["settings", "ptn"], "max_plagiarism", None).unwrap();
+        assert!(!out.contains("ptn"), "removing from a missing table adds nothing: {out}");
+        assert!(set_source_value(&out, "nope", &[], "k", None).is_err());
+        let out = clear_source_settings(&out, "sn8").unwrap();
+        assert!(!out.contains("settings") && out.contains("ttl_secs = 60"), "{out}");
     }
 
     #[test]
