@@ -17,7 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
 const READ_TOKEN: &str = "dash-read-token-not-real";
 const CONTROL_TOKEN: &str = "dash-control-token-not-real";
 /// WebDriver's key for an element reference in JSON.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecb";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn tools() -> Option<(&'static str, &'static str)> {
     let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -89,7 +89,10 @@ impl Driver {
                 json!({"using": "css selector", "value": css}),
             )
             .await;
-        v[ELEMENT].as_str().unwrap().to_string()
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
     }
 
     async fn text(&self, css: &str) -> String {
