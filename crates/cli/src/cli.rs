@@ -177,7 +177,12 @@ pub struct CredentialsSetupArgs {
     #[arg(long, value_name = "PREFIX")]
     pub env: Option<String>,
     /// With --file: store the keys found in PREFIX_API_KEY / _SECRET / _PASSPHRASE now.
-    #[arg(long, value_name = "PREFIX", requires = "file", conflicts_with = "keys_stdin")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        requires = "file",
+        conflicts_with = "keys_stdin"
+    )]
     pub keys_from_env: Option<String>,
     /// With --file: read the API key, secret and passphrase (empty line if none) from
     /// standard input, one per line.

@@ -175,7 +175,8 @@ fn secrets_typed_at_the_prompts_go_only_into_the_encrypted_file() {
     }
     assert!(toml.starts_with("# my notes"), "{toml}");
     assert_eq!(
-        toml.matches("credentials = \"file:credentials.age\"").count(),
+        toml.matches("credentials = \"file:credentials.age\"")
+            .count(),
         2,
         "{toml}"
     );
@@ -246,9 +247,17 @@ fn enter_keeps_the_stored_keys_and_keep_leaves_an_account_alone() {
     s.send("\r").unwrap();
     expect(&mut s, &mut log, "Credentials file:");
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "API key for bybit-main (Enter keeps the stored one)");
+    expect(
+        &mut s,
+        &mut log,
+        "API key for bybit-main (Enter keeps the stored one)",
+    );
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "API secret for bybit-main (Enter keeps the stored one)");
+    expect(
+        &mut s,
+        &mut log,
+        "API secret for bybit-main (Enter keeps the stored one)",
+    );
     s.send("FAKE-SECRET-second\r").unwrap();
     expect(&mut s, &mut log, "kucoin-main (kucoin): no credentials");
     s.send("\r").unwrap(); // keep
@@ -266,7 +275,11 @@ fn enter_keeps_the_stored_keys_and_keep_leaves_an_account_alone() {
     );
     let toml = std::fs::read_to_string(&path).unwrap();
     assert!(!toml.contains("FAKE-"), "{toml}");
-    assert_eq!(toml.matches("credentials = ").count(), 1, "kucoin kept none: {toml}");
+    assert_eq!(
+        toml.matches("credentials = ").count(),
+        1,
+        "kucoin kept none: {toml}"
+    );
 }
 
 #[test]

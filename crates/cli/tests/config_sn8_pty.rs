@@ -166,7 +166,10 @@ fn enter_keeps_every_value_and_only_changes_are_written() {
     );
     let shown = String::from_utf8_lossy(&log);
     assert!(!shown.contains(SN8_KEY) && !after.contains(SN8_KEY));
-    assert!(!shown.contains("summary for sn8:\n  api_key_env"), "{shown}");
+    assert!(
+        !shown.contains("summary for sn8:\n  api_key_env"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -245,7 +248,10 @@ fn flags_set_and_unset_without_prompts() {
         ("topn=3", "unknown sn8 key"),
         ("interval_secs=0", "at least 1"),
         ("positions_url=ftp://x", "http"),
-        ("api_key_env=FAKE-sn8:key/9999", "NAME of an environment variable"),
+        (
+            "api_key_env=FAKE-sn8:key/9999",
+            "NAME of an environment variable",
+        ),
     ] {
         let out = run(&["config", "sn8", "--set", set]);
         assert!(!out.status.success(), "{set}");

@@ -5,6 +5,9 @@
 //! operator's path through the kill switch: without the control token nothing is sent; with it,
 //! the confirm dialog is accepted, and the REST API and the page both show the switch engaged.
 //!
+//! Before the browser, the same running demo's probes (`/ready` = store reachable and every
+//! enabled account reconciled), `/metrics` and `/api/openapi.json` are checked over HTTP.
+//!
 //! Skips (loudly) without Chromium and chromedriver on a laptop; fails under CI=true, where
 //! `.ci/run` installs them. No timed assertions: every wait is "until it shows, or give up".
 
@@ -84,10 +87,7 @@ impl Driver {
 
     async fn element(&self, css: &str) -> String {
         let v = self
-            .post(
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
+            .post("/element", json!({"using": "css selector", "value": css}))
             .await;
         v[ELEMENT]
             .as_str()
@@ -121,7 +121,9 @@ impl Driver {
 async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     let Some((browser, chromedriver)) = tools() else {
         if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
-            panic!("Chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)");
+            panic!(
+                "Chromium and chromedriver are required in CI (apt-get install chromium chromium-driver)"
+            );
         }
         eprintln!(
             "\n*** SKIPPING dashboard browser test: no Chromium/chromedriver (apt-get install chromium chromium-driver) ***\n"
@@ -169,6 +171,62 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     }
     assert!(filled, "no demo fill within 30 s");
     assert!(status().await.is_some(), "the API answers");
+
+    // The rest of the operator surface on the same running demo, without a token: probes,
+    // metrics and the OpenAPI document.
+    let get = |path: &'static str| {
+        let http = http.clone();
+        let url = format!("{engine}{path}");
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/health").await.0, 200);
+    let mut ready = (0, String::new());
+    for _ in 0..150 {
+        ready = get("/ready").await;
+        if ready.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let body: Value = serde_json::from_str(&ready.1).unwrap();
+    assert_eq!(ready.0, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"ready": true, "store": true, "accounts_not_reconciled": []})
+    );
+    let (code, metrics) = get("/metrics").await;
+    assert_eq!(code, 200);
+    for name in [
+        "tradeengine_account_equity{account=\"paper\"}",
+        "tradeengine_account_unrealised_pnl{account=\"paper\"}",
+        "tradeengine_account_reconciled{account=\"paper\"} 1",
+        "tradeengine_account_risk_state{account=\"paper\"} 0",
+        "tradeengine_target_drift{account=\"paper\",symbol=\"BTCUSDT\"}",
+        "tradeengine_symbol_price{symbol=\"BTCUSDT\"}",
+        "tradeengine_signals_total{",
+        "tradeengine_signal_lag_seconds_bucket{",
+        "tradeengine_order_round_trip_seconds_bucket{venue=\"paper\"",
+        "tradeengine_orders_total{venue=\"paper\",outcome=\"filled\"}",
+        "tradeengine_cycles_total{",
+        "tradeengine_kill_switch_engaged 0",
+    ] {
+        assert!(
+            metrics.contains(name),
+            "{name} missing from /metrics:\n{metrics}"
+        );
+    }
+    let (code, openapi) = get("/api/openapi.json").await;
+    assert_eq!(code, 200);
+    let openapi: Value = serde_json::from_str(&openapi).unwrap();
+    for path in ["/api/v1/kill", "/api/v1/weights", "/metrics", "/ready"] {
+        assert!(
+            openapi["paths"].get(path).is_some(),
+            "{path} in the OpenAPI document"
+        );
+    }
 
     let driver_port = free_port();
     let _chromedriver = Reaped(
@@ -319,7 +377,9 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
         r##"return !document.querySelector("#kill").hidden && document.querySelector("#kill-state").innerText.startsWith("ENGAGED")"##,
     )
     .await;
-    let typed = d.script(r##"return document.querySelector("#control-token").value"##).await;
+    let typed = d
+        .script(r##"return document.querySelector("#control-token").value"##)
+        .await;
     assert_eq!(typed, "", "the control token is cleared after use");
     let _ = d.call(reqwest::Method::DELETE, "", None).await;
 }

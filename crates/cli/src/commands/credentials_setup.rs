@@ -327,10 +327,7 @@ fn describe(account: &AccountConfig) -> String {
     }
 }
 
-fn prompt_account(
-    account: &AccountConfig,
-    files: &mut Files,
-) -> anyhow::Result<Option<Change>> {
+fn prompt_account(account: &AccountConfig, files: &mut Files) -> anyhow::Result<Option<Change>> {
     let name = &account.name;
     let choice = Select::new(
         &format!("{name} ({}): {}", account.venue.as_str(), describe(account)),
@@ -346,9 +343,12 @@ fn prompt_account(
         .and_then(|r| Reference::parse(r).ok())
         .filter(|_| choice == MODIFY);
     let start = usize::from(matches!(current, Some(Reference::Env(_))));
-    let store = Select::new(&format!("Where are {name}'s keys kept?"), vec![STORE_FILE, STORE_ENV])
-        .with_starting_cursor(start)
-        .prompt()?;
+    let store = Select::new(
+        &format!("Where are {name}'s keys kept?"),
+        vec![STORE_FILE, STORE_ENV],
+    )
+    .with_starting_cursor(start)
+    .prompt()?;
     if store == STORE_ENV {
         let default = match &current {
             Some(Reference::Env(p)) => p.clone(),

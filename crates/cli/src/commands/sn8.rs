@@ -26,9 +26,8 @@ pub async fn rank(global: &Global, args: Sn8Args) -> anyhow::Result<ExitCode> {
         tradeengine_engine::sources::sn8::settings(&name, &config, &env)
             .map_err(anyhow::Error::msg)?;
     let client = Sn8Client::new(client_cfg)?;
-    let spinner = crate::progress::spinner(&format!(
-        "fetching and ranking {name}'s miner positions"
-    ));
+    let spinner =
+        crate::progress::spinner(&format!("fetching and ranking {name}'s miner positions"));
     let ranking = fetch_and_rank(&client, &ranking_cfg, &mapping, chrono::Utc::now()).await;
     spinner.finish_and_clear();
     let ranking = ranking.with_context(|| format!("source {name}"))?;

@@ -31,7 +31,9 @@ enum Kind {
     /// The name of an environment variable, or `none`.
     EnvVar,
     /// A whole number of at least `min`.
-    Int { min: i64 },
+    Int {
+        min: i64,
+    },
     /// A whole number of at least 1, or `all` / `none` (no limit).
     OptInt,
     Decimal,
@@ -70,37 +72,192 @@ const fn field(key: &'static str, label: &'static str, kind: Kind, group: Group)
 }
 
 const FIELDS: &[Field] = &[
-    field("positions_url", "validator /miner-positions URL", Kind::Url, Group::Poller),
-    field("api_key_env", "variable holding the validator API key", Kind::EnvVar, Group::Poller),
-    field("request_key_env", "variable holding a Request Network key", Kind::EnvVar, Group::Poller),
-    field("statistics_url", "/statistics URL (scoring = ptn)", Kind::OptUrl, Group::Poller),
-    field("eliminations_url", "/eliminations URL", Kind::OptUrl, Group::Poller),
-    field("interval_secs", "seconds between polls", Kind::Int { min: 1 }, Group::Poller),
-    field("timeout_secs", "request timeout, seconds", Kind::Int { min: 1 }, Group::Poller),
-    field("scoring", "miner ranking", Kind::Choice(&["seed", "ptn"]), Group::Ranking),
-    field("top_n", "best N miners vote (all: every ranked miner)", Kind::OptInt, Group::Ranking),
-    field("depth_scale", "depth multiplier before the ±1 clamp", Kind::Decimal, Group::Ranking),
-    field("leverage_limit", "cap on a position's |leverage|", Kind::Decimal, Group::Ranking),
-    field("seed.min_trades", "fewest closed trades", Kind::Int { min: 0 }, Group::Seed),
-    field("seed.max_drawdown_threshold", "most negative drawdown", Kind::Float, Group::Seed),
-    field("seed.min_profitable_rate", "least profitable share", Kind::Float, Group::Seed),
-    field("seed.min_total_return", "least total return", Kind::Float, Group::Seed),
-    field("seed.drawdown_exponent", "drawdown exponent", Kind::Float, Group::Seed),
-    field("seed.sharpe_exponent", "sharpe exponent", Kind::Float, Group::Seed),
-    field("seed.profitable_rate_exponent", "profitable-rate exponent", Kind::Float, Group::Seed),
-    field("seed.position_count_divisor", "position count divisor", Kind::Float, Group::Seed),
-    field("seed.min_trades_per_asset", "fewest trades per asset", Kind::Int { min: 0 }, Group::Seed),
-    field("seed.max_trade_age_days", "oldest trade counted, days", Kind::Float, Group::Seed),
-    field("ptn.min_drawdown_ratio", "least drawdown ratio", Kind::OptFloat, Group::Ptn),
-    field("ptn.min_penalty_total", "least penalty multiplier", Kind::OptFloat, Group::Ptn),
-    field("ptn.max_plagiarism", "most plagiarism score", Kind::OptFloat, Group::Ptn),
-    field("guard.min_miners", "fewest miners in a payload", Kind::Int { min: 0 }, Group::Guard),
-    field("guard.abs_tolerance", "count change tolerated", Kind::Int { min: 0 }, Group::Guard),
-    field("guard.rel_tolerance", "relative change tolerated", Kind::Float, Group::Guard),
-    field("guard.history", "accepted counts in the median", Kind::Int { min: 1 }, Group::Guard),
-    field("guard.confirm_after", "agreeing rejects to accept", Kind::Int { min: 1 }, Group::Guard),
-    field("ttl_secs", "seconds without a payload before stale", Kind::Int { min: 1 }, Group::Staleness),
-    field("on_stale", "when stale", Kind::Choice(&["flat", "hold"]), Group::Staleness),
+    field(
+        "positions_url",
+        "validator /miner-positions URL",
+        Kind::Url,
+        Group::Poller,
+    ),
+    field(
+        "api_key_env",
+        "variable holding the validator API key",
+        Kind::EnvVar,
+        Group::Poller,
+    ),
+    field(
+        "request_key_env",
+        "variable holding a Request Network key",
+        Kind::EnvVar,
+        Group::Poller,
+    ),
+    field(
+        "statistics_url",
+        "/statistics URL (scoring = ptn)",
+        Kind::OptUrl,
+        Group::Poller,
+    ),
+    field(
+        "eliminations_url",
+        "/eliminations URL",
+        Kind::OptUrl,
+        Group::Poller,
+    ),
+    field(
+        "interval_secs",
+        "seconds between polls",
+        Kind::Int { min: 1 },
+        Group::Poller,
+    ),
+    field(
+        "timeout_secs",
+        "request timeout, seconds",
+        Kind::Int { min: 1 },
+        Group::Poller,
+    ),
+    field(
+        "scoring",
+        "miner ranking",
+        Kind::Choice(&["seed", "ptn"]),
+        Group::Ranking,
+    ),
+    field(
+        "top_n",
+        "best N miners vote (all: every ranked miner)",
+        Kind::OptInt,
+        Group::Ranking,
+    ),
+    field(
+        "depth_scale",
+        "depth multiplier before the ±1 clamp",
+        Kind::Decimal,
+        Group::Ranking,
+    ),
+    field(
+        "leverage_limit",
+        "cap on a position's |leverage|",
+        Kind::Decimal,
+        Group::Ranking,
+    ),
+    field(
+        "seed.min_trades",
+        "fewest closed trades",
+        Kind::Int { min: 0 },
+        Group::Seed,
+    ),
+    field(
+        "seed.max_drawdown_threshold",
+        "most negative drawdown",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.min_profitable_rate",
+        "least profitable share",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.min_total_return",
+        "least total return",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.drawdown_exponent",
+        "drawdown exponent",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.sharpe_exponent",
+        "sharpe exponent",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.profitable_rate_exponent",
+        "profitable-rate exponent",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.position_count_divisor",
+        "position count divisor",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.min_trades_per_asset",
+        "fewest trades per asset",
+        Kind::Int { min: 0 },
+        Group::Seed,
+    ),
+    field(
+        "seed.max_trade_age_days",
+        "oldest trade counted, days",
+        Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "ptn.min_drawdown_ratio",
+        "least drawdown ratio",
+        Kind::OptFloat,
+        Group::Ptn,
+    ),
+    field(
+        "ptn.min_penalty_total",
+        "least penalty multiplier",
+        Kind::OptFloat,
+        Group::Ptn,
+    ),
+    field(
+        "ptn.max_plagiarism",
+        "most plagiarism score",
+        Kind::OptFloat,
+        Group::Ptn,
+    ),
+    field(
+        "guard.min_miners",
+        "fewest miners in a payload",
+        Kind::Int { min: 0 },
+        Group::Guard,
+    ),
+    field(
+        "guard.abs_tolerance",
+        "count change tolerated",
+        Kind::Int { min: 0 },
+        Group::Guard,
+    ),
+    field(
+        "guard.rel_tolerance",
+        "relative change tolerated",
+        Kind::Float,
+        Group::Guard,
+    ),
+    field(
+        "guard.history",
+        "accepted counts in the median",
+        Kind::Int { min: 1 },
+        Group::Guard,
+    ),
+    field(
+        "guard.confirm_after",
+        "agreeing rejects to accept",
+        Kind::Int { min: 1 },
+        Group::Guard,
+    ),
+    field(
+        "ttl_secs",
+        "seconds without a payload before stale",
+        Kind::Int { min: 1 },
+        Group::Staleness,
+    ),
+    field(
+        "on_stale",
+        "when stale",
+        Kind::Choice(&["flat", "hold"]),
+        Group::Staleness,
+    ),
 ];
 
 fn lookup(key: &str) -> anyhow::Result<&'static Field> {
@@ -225,9 +382,7 @@ fn parse(f: &Field, text: &str) -> Result<Option<Value>, String> {
             let ok = !text.is_empty()
                 && text.len() <= 64
                 && !text.starts_with(|c: char| c.is_ascii_digit())
-                && text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+                && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if ok {
                 Ok(Some(Value::from(text)))
             } else {

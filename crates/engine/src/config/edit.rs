@@ -408,20 +408,47 @@ XBTUSD = "BTCUSDT"
     #[test]
     fn source_values_are_set_in_nested_tables_and_removed() {
         let text = "[sources.sn8]\ntype = \"sn8\"\n\n[sources.sn8.settings]\n# url\npositions_url = \"http://a\"\n";
-        let out = set_source_value(text, "sn8", &["settings"], "interval_secs", Some(Value::from(20))).unwrap();
-        assert!(out.contains("# url\npositions_url = \"http://a\"\ninterval_secs = 20"), "{out}");
-        let out = set_source_value(&out, "sn8", &["settings", "seed"], "min_trades", Some(Value::from(5))).unwrap();
-        assert!(out.contains("[sources.sn8.settings.seed]\nmin_trades = 5"), "{out}");
+        let out = set_source_value(
+            text,
+            "sn8",
+            &["settings"],
+            "interval_secs",
+            Some(Value::from(20)),
+        )
+        .unwrap();
+        assert!(
+            out.contains("# url\npositions_url = \"http://a\"\ninterval_secs = 20"),
+            "{out}"
+        );
+        let out = set_source_value(
+            &out,
+            "sn8",
+            &["settings", "seed"],
+            "min_trades",
+            Some(Value::from(5)),
+        )
+        .unwrap();
+        assert!(
+            out.contains("[sources.sn8.settings.seed]\nmin_trades = 5"),
+            "{out}"
+        );
         let out = set_source_value(&out, "sn8", &[], "ttl_secs", Some(Value::from(60))).unwrap();
         let parsed: toml::Table = out.parse().unwrap();
         assert_eq!(parsed["sources"]["sn8"]["ttl_secs"].as_integer(), Some(60));
         let out = set_source_value(&out, "sn8", &["settings"], "positions_url", None).unwrap();
         assert!(!out.contains("positions_url"), "{out}");
-        let out = set_source_value(&out, "sn8", &["settings", "ptn"], "max_plagiarism", None).unwrap();
-        assert!(!out.contains("ptn"), "removing from a missing table adds nothing: {out}");
+        let out =
+            set_source_value(&out, "sn8", &["settings", "ptn"], "max_plagiarism", None).unwrap();
+        assert!(
+            !out.contains("ptn"),
+            "removing from a missing table adds nothing: {out}"
+        );
         assert!(set_source_value(&out, "nope", &[], "k", None).is_err());
         let out = clear_source_settings(&out, "sn8").unwrap();
-        assert!(!out.contains("settings") && out.contains("ttl_secs = 60"), "{out}");
+        assert!(
+            !out.contains("settings") && out.contains("ttl_secs = 60"),
+            "{out}"
+        );
     }
 
     #[test]
