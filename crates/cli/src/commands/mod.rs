@@ -10,6 +10,7 @@ pub mod risk;
 pub mod run;
 pub mod setup;
 pub mod sn8;
+mod sn8_fields;
 pub mod sn8_setup;
 pub mod status;
 pub mod strategy;
