@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
 use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, SleeveRules, apply_signal};
@@ -74,6 +75,18 @@ pub fn rules_for(source: &SourceConfig) -> SleeveRules {
         default_take_profit: source.default_take_profit,
         ..defaults
     }
+}
+
+/// True when `next` holds exposure that `before` did not hold on that side: the moment default
+/// protective levels are set.
+fn opened_fresh(before: &Sleeve, next: &Sleeve) -> bool {
+    use tradeengine_model::{SleeveOrigin, SleeveState};
+    let value = |s: &Sleeve| match s.exposure {
+        SleeveOrigin::Depth(d) | SleeveOrigin::Base(d) => d,
+    };
+    let open = |s: &Sleeve| s.state == SleeveState::Open && !value(s).is_zero();
+    open(next)
+        && !(open(before) && (value(before) > Decimal::ZERO) == (value(next) > Decimal::ZERO))
 }
 
 /// Submits signals into sleeves. Cheap to clone; all clones share one lock so sleeve updates
@@ -211,6 +224,9 @@ struct Pass {
     refused: Vec<(usize, Refusal)>,
     failed: Vec<(usize, IntakeError)>,
     sleeves: BTreeMap<SleeveKey, Sleeve>,
+    /// Batch index and the default levels chosen, for signals that opened a sleeve of a
+    /// source with ATR stops (audited once the batch is stored).
+    stop_choices: Vec<(usize, crate::stops::StopChoice)>,
 }
 
 impl Writer {
@@ -254,8 +270,19 @@ impl Writer {
                 .cloned()
                 .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
             let mark = prices.get(&signal.symbol).copied();
-            match apply_signal(&current, signal, mark, &rules_for(source), now) {
+            let (rules, choice) = crate::stops::rules_for_signal(
+                source,
+                &signal.symbol,
+                &self.state.atr,
+                now.timestamp_millis(),
+            );
+            match apply_signal(&current, signal, mark, &rules, now) {
                 Ok(SleeveDecision::Applied { sleeve, change }) => {
+                    if source.stops != crate::config::StopsConfig::Fixed
+                        && opened_fresh(&current, &sleeve)
+                    {
+                        pass.stop_choices.push((i, choice));
+                    }
                     pass.sleeves.insert(key, sleeve.clone());
                     pass.to_store.push((signal.clone(), Some(sleeve)));
                     pass.stored_index.push((i, change));
@@ -309,6 +336,27 @@ impl Writer {
             self.state.sleeves.write().await.extend(pass.sleeves);
             if changed {
                 self.state.notify_targets_changed();
+            }
+            for (i, choice) in &pass.stop_choices {
+                let signal = &batch[*i].signal;
+                tracing::info!(source = %signal.source, symbol = %signal.symbol, ?choice, "default stops");
+                let payload = serde_json::json!({
+                    "source": signal.source, "signal": signal.id, "default_stops": choice,
+                });
+                // The signal and its sleeve are stored; a failure here loses only this note.
+                if let Err(e) = self
+                    .store
+                    .audit(
+                        tradeengine_store::AuditKind::SleeveChanged,
+                        None,
+                        Some(signal.symbol.as_str()),
+                        payload,
+                        now,
+                    )
+                    .await
+                {
+                    tracing::error!(error = %e, "cannot audit the default stops");
+                }
             }
             for (i, change) in pass.stored_index {
                 outcomes[i] = Some(Ok(IntakeOutcome::Applied(change)));

@@ -67,6 +67,8 @@ pub struct SharedState {
     /// The configuration file the engine was started from (none for the embedded demo), which
     /// configuration writes (REST API) edit.
     config_file: Arc<std::sync::OnceLock<std::path::PathBuf>>,
+    /// The latest ATR per account, interval, period and symbol, for sources with ATR stops.
+    pub atr: crate::stops::AtrBook,
 }
 
 impl SharedState {
@@ -81,6 +83,7 @@ impl SharedState {
             kill: SharedKillState::default(),
             webhooks: Arc::default(),
             config_file: Arc::default(),
+            atr: crate::stops::AtrBook::default(),
         }
     }
 

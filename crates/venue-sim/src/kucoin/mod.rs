@@ -13,6 +13,7 @@
 //! The account behind it ([`crate::book`]) counts in base units; this module converts with the
 //! multipliers of [`multiplier`].
 
+pub mod klines;
 pub mod render;
 pub mod rest;
 pub mod ws;
@@ -93,6 +94,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v1/timestamp", get(rest::timestamp))
         .route("/api/v1/contracts/active", get(rest::contracts))
+        .route("/api/v1/kline/query", get(klines::klines))
         .route("/api/v1/account-overview", get(rest::account_overview))
         .route("/api/v1/positions", get(rest::positions))
         .route("/api/v2/position/getMarginMode", get(rest::get_margin_mode))

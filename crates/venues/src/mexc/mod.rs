@@ -20,6 +20,7 @@ pub mod auth;
 pub mod codes;
 pub mod http;
 pub mod json;
+pub mod klines;
 pub mod models;
 pub mod sides;
 pub mod stream;
