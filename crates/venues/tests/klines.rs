@@ -12,7 +12,7 @@ use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue};
 use tradeengine_venues::VenueErrorKind;
-use tradeengine_venues::market::{Kline, KlineInterval, MarketData, public_market};
+use tradeengine_venues::market::{Kline, KlineInterval, public_market};
 
 const VENUES: [SimVenue; 5] = [
     SimVenue::Bybit,
