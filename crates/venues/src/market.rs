@@ -362,7 +362,7 @@ mod tests {
             open_ms,
             open: close,
             high: close + dec!(1),
-            low: close - dec!(1),
+            low: close - dec!(0.5),
             close,
             volume: dec!(2),
         }
@@ -404,7 +404,7 @@ mod tests {
         inverted.high = dec!(5);
         let e = finish("mexc", vec![inverted], KlineInterval::M1, 5, 1_000_000).unwrap_err();
         assert_eq!(e.kind, VenueErrorKind::Internal);
-        assert!(e.message.contains("row 0: low 9 and high 5"), "{e}");
+        assert!(e.message.contains("row 0: low 9.5 and high 5"), "{e}");
     }
 
     #[test]
