@@ -54,9 +54,10 @@ async fn several_symbols_reach_their_targets_in_contracts_and_a_quiet_cycle_send
 
 /// Contracts whose lot is not one of KuCoin's own multipliers (the simulator's synthetic
 /// `S001USDT`…, step 0.1): the simulator lists them as whole lots of `multiplier` = step, as real
-/// KuCoin contracts are, so the planned lot counts are exact and a quiet cycle sends nothing
-/// and does not refetch the contracts. (The five-venue benchmark once saw 10 orders and a
-/// contract refetch on every quiet cycle here, from a fractional `lotSize`.)
+/// KuCoin contracts are, so the planned lot counts are exact and a quiet cycle sends nothing.
+/// (The five-venue benchmark once saw 10 orders on every quiet cycle here, from a fractional
+/// `lotSize`.) The one `contracts/active` read per quiet cycle is the price read (KuCoin's mark
+/// prices of every contract come from that endpoint in one request), not a rules refetch.
 #[tokio::test]
 async fn synthetic_contracts_trade_in_whole_lots_and_a_quiet_cycle_sends_nothing() {
     let symbols = ["S001USDT", "S002USDT", "S003USDT", "S004USDT"];
@@ -79,8 +80,8 @@ async fn synthetic_contracts_trade_in_whole_lots_and_a_quiet_cycle_sends_nothing
     assert_eq!(rig.order_requests(), orders_before);
     assert_eq!(
         rig.sim.counters().get("GET", "/api/v1/contracts/active"),
-        contracts_before,
-        "a quiet cycle must not refetch the contracts"
+        contracts_before + 2,
+        "one price read per quiet cycle, and no contract-rules refetch"
     );
     rig.assert_converged().await;
 }
