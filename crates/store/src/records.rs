@@ -3,8 +3,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_model::{
-    AccountName, ClientOrderId, OrderKind, OrderState, OrderStatus, PlanId, Side, Symbol,
-    Timestamp,
+    AccountName, ClientOrderId, OrderKind, OrderState, OrderStatus, PlanId, Side, Symbol, Timestamp,
 };
 
 /// Whether a signal was new. Duplicates (same source and idempotency key) change nothing.

@@ -16,8 +16,7 @@ use crate::codec::ms;
 use crate::{AuditKind, SignalRecordOutcome, StoreError};
 
 /// Any BIGINT column will do (see `PLAN_EXISTS`); served by `signals_source_idempotency`.
-const ACCEPTED_EXISTS: &str =
-    "SELECT seq FROM signals WHERE source = $1 AND idempotency_key = $2";
+const ACCEPTED_EXISTS: &str = "SELECT seq FROM signals WHERE source = $1 AND idempotency_key = $2";
 /// `ON CONFLICT … DO NOTHING`: two deliveries racing on PostgreSQL store one row; the second
 /// waits for the first to commit and returns no row.
 const INSERT_REFUSED: &str = "INSERT INTO refused_signals \

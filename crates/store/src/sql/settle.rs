@@ -97,7 +97,10 @@ where
         if order.account != *account {
             return Err(StoreError::invalid(
                 what(),
-                format!("the order belongs to account {}, not {account}", order.account),
+                format!(
+                    "the order belongs to account {}, not {account}",
+                    order.account
+                ),
             ));
         }
         let mut events: Vec<_> = applied.event.into_iter().collect();

@@ -200,9 +200,7 @@ pub async fn a_fill_that_is_not_the_orders_writes_nothing(b: &Backend) {
         "another account: {result:?}"
     );
     assert_untouched(b, before).await;
-    let result = s
-        .settle_order(&acct, &coid("nope"), &filled(7), None)
-        .await;
+    let result = s.settle_order(&acct, &coid("nope"), &filled(7), None).await;
     assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
 }
 

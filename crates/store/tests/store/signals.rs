@@ -148,24 +148,45 @@ pub async fn refused_signal_is_recorded_once_per_key(b: &Backend) {
         }
     };
     // A keyed refusal is stored once; its redeliveries are duplicates, whatever the reason now.
-    assert_eq!(refuse("sn8", Some("k1"), 1).await, SignalRecordOutcome::Stored);
-    assert_eq!(refuse("sn8", Some("k1"), 2).await, SignalRecordOutcome::Duplicate);
+    assert_eq!(
+        refuse("sn8", Some("k1"), 1).await,
+        SignalRecordOutcome::Stored
+    );
+    assert_eq!(
+        refuse("sn8", Some("k1"), 2).await,
+        SignalRecordOutcome::Duplicate
+    );
     let again = s
         .record_refused_signal("sn8", Some("k1"), "another reason", &raw, at(3))
         .await
         .unwrap();
     assert_eq!(again, SignalRecordOutcome::Duplicate);
     // The key is per source.
-    assert_eq!(refuse("tradingview", Some("k1"), 4).await, SignalRecordOutcome::Stored);
+    assert_eq!(
+        refuse("tradingview", Some("k1"), 4).await,
+        SignalRecordOutcome::Stored
+    );
     // No key (a request refused before it had one), or an empty one: every call is recorded.
-    assert_eq!(refuse("tradingview", None, 5).await, SignalRecordOutcome::Stored);
-    assert_eq!(refuse("tradingview", None, 6).await, SignalRecordOutcome::Stored);
-    assert_eq!(refuse("tradingview", Some(""), 7).await, SignalRecordOutcome::Stored);
+    assert_eq!(
+        refuse("tradingview", None, 5).await,
+        SignalRecordOutcome::Stored
+    );
+    assert_eq!(
+        refuse("tradingview", None, 6).await,
+        SignalRecordOutcome::Stored
+    );
+    assert_eq!(
+        refuse("tradingview", Some(""), 7).await,
+        SignalRecordOutcome::Stored
+    );
     // A signal accepted earlier and refused on redelivery (the sleeve it moved now refuses it)
     // was decided already.
     let accepted = signal("sig-1", "sn8", "k2", 8);
     s.record_signal(&accepted, None).await.unwrap();
-    assert_eq!(refuse("sn8", Some("k2"), 9).await, SignalRecordOutcome::Duplicate);
+    assert_eq!(
+        refuse("sn8", Some("k2"), 9).await,
+        SignalRecordOutcome::Duplicate
+    );
 
     let events = s.audit_events(0, 100).await.unwrap();
     let refused: Vec<_> = events
