@@ -9,7 +9,8 @@
 //! one per signal. Within a batch, signals apply in arrival order, each on the sleeve the one
 //! before it left. If the store reports duplicates (redeliveries), nothing of the batch was
 //! written: they are answered `Duplicate`, the sleeves of the rest are recomputed without them,
-//! and the batch is stored again.
+//! and the batch is stored again. A refusal is keyed the same way: a refused signal delivered
+//! again is answered `Duplicate` and not recorded twice.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
 use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, SleeveRules, apply_signal};
 use tradeengine_model::{Clock, Signal, Sleeve};
-use tradeengine_store::{BatchOutcome, Store, StoreError};
+use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
 
 use crate::config::SourceConfig;
 use crate::state::{SharedState, SleeveKey};
@@ -35,7 +36,8 @@ const QUEUE: usize = 16_384;
 pub enum IntakeOutcome {
     /// Stored; the sleeve changed (or only its timestamp, for a repeat of the same target).
     Applied(SleeveChange),
-    /// Already stored earlier (same source and idempotency key): nothing changed.
+    /// Already stored earlier (same source and idempotency key), accepted or refused: nothing
+    /// changed and nothing more was recorded.
     Duplicate,
     /// The source's rules refused it; the refusal is in the audit trail.
     Refused(Refusal),
@@ -367,18 +369,22 @@ impl Writer {
             for (i, refusal) in pass.refused {
                 let signal = &batch[i].signal;
                 let raw = serde_json::json!({"signal": signal, "refusal": refusal});
+                // Keyed like an accepted signal: a redelivered refusal (or a redelivered
+                // signal the sleeve it already moved now refuses) is a duplicate, recorded once.
                 outcomes[i] = Some(
                     match self
                         .store
                         .record_refused_signal(
                             signal.source.as_str(),
+                            Some(&signal.idempotency_key),
                             &refusal.to_string(),
                             &raw,
                             now,
                         )
                         .await
                     {
-                        Ok(()) => Ok(IntakeOutcome::Refused(refusal)),
+                        Ok(SignalRecordOutcome::Stored) => Ok(IntakeOutcome::Refused(refusal)),
+                        Ok(SignalRecordOutcome::Duplicate) => Ok(IntakeOutcome::Duplicate),
                         Err(e) => Err(e.into()),
                     },
                 );

@@ -397,6 +397,7 @@ impl RunningEngine {
         let plan_ids = Arc::new(PlanIds::start(&*store).await?);
         let state = SharedState::new(config.clone());
         if let Some(path) = options.config_path.clone() {
+            crate::reloader::remember_file_engine(&state, &path);
             state.set_config_file(path);
         }
         *state.webhooks.write().await = webhooks;

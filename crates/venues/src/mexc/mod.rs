@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod codes;
+pub mod contracts;
 pub mod http;
 pub mod json;
 pub mod klines;
