@@ -9,17 +9,19 @@
 //! one per signal. Within a batch, signals apply in arrival order, each on the sleeve the one
 //! before it left. If the store reports duplicates (redeliveries), nothing of the batch was
 //! written: they are answered `Duplicate`, the sleeves of the rest are recomputed without them,
-//! and the batch is stored again.
+//! and the batch is stored again. A refusal is keyed the same way: a refused signal delivered
+//! again is answered `Duplicate` and not recorded twice.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
 use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, SleeveRules, apply_signal};
 use tradeengine_model::{Clock, Signal, Sleeve};
-use tradeengine_store::{BatchOutcome, Store, StoreError};
+use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
 
 use crate::config::SourceConfig;
 use crate::state::{SharedState, SleeveKey};
@@ -34,7 +36,8 @@ const QUEUE: usize = 16_384;
 pub enum IntakeOutcome {
     /// Stored; the sleeve changed (or only its timestamp, for a repeat of the same target).
     Applied(SleeveChange),
-    /// Already stored earlier (same source and idempotency key): nothing changed.
+    /// Already stored earlier (same source and idempotency key), accepted or refused: nothing
+    /// changed and nothing more was recorded.
     Duplicate,
     /// The source's rules refused it; the refusal is in the audit trail.
     Refused(Refusal),
@@ -74,6 +77,18 @@ pub fn rules_for(source: &SourceConfig) -> SleeveRules {
         default_take_profit: source.default_take_profit,
         ..defaults
     }
+}
+
+/// True when `next` holds exposure that `before` did not hold on that side: the moment default
+/// protective levels are set.
+fn opened_fresh(before: &Sleeve, next: &Sleeve) -> bool {
+    use tradeengine_model::{SleeveOrigin, SleeveState};
+    let value = |s: &Sleeve| match s.exposure {
+        SleeveOrigin::Depth(d) | SleeveOrigin::Base(d) => d,
+    };
+    let open = |s: &Sleeve| s.state == SleeveState::Open && !value(s).is_zero();
+    open(next)
+        && !(open(before) && (value(before) > Decimal::ZERO) == (value(next) > Decimal::ZERO))
 }
 
 /// Submits signals into sleeves. Cheap to clone; all clones share one lock so sleeve updates
@@ -211,6 +226,9 @@ struct Pass {
     refused: Vec<(usize, Refusal)>,
     failed: Vec<(usize, IntakeError)>,
     sleeves: BTreeMap<SleeveKey, Sleeve>,
+    /// Batch index and the default levels chosen, for signals that opened a sleeve of a
+    /// source with ATR stops (audited once the batch is stored).
+    stop_choices: Vec<(usize, crate::stops::StopChoice)>,
 }
 
 impl Writer {
@@ -254,8 +272,19 @@ impl Writer {
                 .cloned()
                 .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
             let mark = prices.get(&signal.symbol).copied();
-            match apply_signal(&current, signal, mark, &rules_for(source), now) {
+            let (rules, choice) = crate::stops::rules_for_signal(
+                source,
+                &signal.symbol,
+                &self.state.atr,
+                now.timestamp_millis(),
+            );
+            match apply_signal(&current, signal, mark, &rules, now) {
                 Ok(SleeveDecision::Applied { sleeve, change }) => {
+                    if source.stops != crate::config::StopsConfig::Fixed
+                        && opened_fresh(&current, &sleeve)
+                    {
+                        pass.stop_choices.push((i, choice));
+                    }
                     pass.sleeves.insert(key, sleeve.clone());
                     pass.to_store.push((signal.clone(), Some(sleeve)));
                     pass.stored_index.push((i, change));
@@ -310,6 +339,27 @@ impl Writer {
             if changed {
                 self.state.notify_targets_changed();
             }
+            for (i, choice) in &pass.stop_choices {
+                let signal = &batch[*i].signal;
+                tracing::info!(source = %signal.source, symbol = %signal.symbol, ?choice, "default stops");
+                let payload = serde_json::json!({
+                    "source": signal.source, "signal": signal.id, "default_stops": choice,
+                });
+                // The signal and its sleeve are stored; a failure here loses only this note.
+                if let Err(e) = self
+                    .store
+                    .audit(
+                        tradeengine_store::AuditKind::SleeveChanged,
+                        None,
+                        Some(signal.symbol.as_str()),
+                        payload,
+                        now,
+                    )
+                    .await
+                {
+                    tracing::error!(error = %e, "cannot audit the default stops");
+                }
+            }
             for (i, change) in pass.stored_index {
                 outcomes[i] = Some(Ok(IntakeOutcome::Applied(change)));
             }
@@ -319,18 +369,22 @@ impl Writer {
             for (i, refusal) in pass.refused {
                 let signal = &batch[i].signal;
                 let raw = serde_json::json!({"signal": signal, "refusal": refusal});
+                // Keyed like an accepted signal: a redelivered refusal (or a redelivered
+                // signal the sleeve it already moved now refuses) is a duplicate, recorded once.
                 outcomes[i] = Some(
                     match self
                         .store
                         .record_refused_signal(
                             signal.source.as_str(),
+                            Some(&signal.idempotency_key),
                             &refusal.to_string(),
                             &raw,
                             now,
                         )
                         .await
                     {
-                        Ok(()) => Ok(IntakeOutcome::Refused(refusal)),
+                        Ok(SignalRecordOutcome::Stored) => Ok(IntakeOutcome::Refused(refusal)),
+                        Ok(SignalRecordOutcome::Duplicate) => Ok(IntakeOutcome::Duplicate),
                         Err(e) => Err(e.into()),
                     },
                 );

@@ -1,6 +1,7 @@
 //! The runtime of tradeengine: configuration, signal intake, one task per account running
 //! reconciliation cycles through the pure core, and the wiring between sources, store and venues.
 
+pub mod candles;
 pub mod config;
 pub mod credentials;
 pub mod intake;
@@ -11,6 +12,7 @@ pub mod risk;
 pub mod runtime;
 pub mod sources;
 pub mod state;
+pub mod stops;
 pub mod summary;
 pub mod telemetry;
 pub mod worker;

@@ -1,8 +1,17 @@
 //! Hot reload: the config file is checked every two seconds (by modification time and content,
-//! so editors that save by rename are seen too). A new version is parsed and validated in full,
-//! then checked against the hot-reload rules; only a version that passes replaces the running
-//! one. Anything else is refused with a logged error, and the previous configuration stays in
-//! force.
+//! so editors that save by rename are seen too). A new version is parsed and validated in full;
+//! one that does not parse or validate is refused with a logged error, and the previous
+//! configuration stays in force.
+//!
+//! A valid version is applied except for what only a restart can apply (see [`restart`]): most
+//! of `[engine]` (mode, bind address, database URL, data dir, `hot_reload`), accounts and
+//! sources added or removed, an account's venue, credentials or other settings its worker was
+//! built with, a source's type or settings. Those keep their running values; each such key is
+//! named in a warning and in the `config_changed` audit event of the reload, and the rest
+//! applies. (Before, `[engine]` edits were dropped without a word, and a change needing a
+//! restart refused every other change beside it.) The running configuration is validated again
+//! as merged, so a live change that leans on a key still waiting for a restart (a weight for a
+//! source not started yet) refuses the reload instead of half-applying.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +21,10 @@ use tokio_util::sync::CancellationToken;
 use tradeengine_model::Clock;
 use tradeengine_store::{AuditKind, Store};
 
-use crate::config::reload::check_hot_reload;
 use crate::config::{self, Overrides};
 use crate::state::SharedState;
+
+pub mod restart;
 
 /// How often the file is looked at.
 const POLL: Duration = Duration::from_secs(2);
@@ -27,7 +37,44 @@ pub enum ReloadOutcome {
     Refused(String),
 }
 
-/// Tries to apply the file's current text. Environment overrides apply as at start.
+/// What one reload did, and the keys it left for a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadReport {
+    pub outcome: ReloadOutcome,
+    /// Keys the file changed that only a restart applies (they keep their running values),
+    /// e.g. `engine.bind`, `accounts.b (added)`. Empty when refused.
+    pub needs_restart: Vec<String>,
+}
+
+impl ReloadReport {
+    fn refused(reason: String) -> Self {
+        Self {
+            outcome: ReloadOutcome::Refused(reason),
+            needs_restart: Vec::new(),
+        }
+    }
+}
+
+/// Records the `[engine]` table the file at `path` says now (environment applied, start flags
+/// not) as what later reloads compare against. Called once at start; a file that cannot be
+/// read or parsed records nothing, and reloads then compare against the running `[engine]`.
+pub fn remember_file_engine(state: &SharedState, path: &std::path::Path) {
+    let parsed = std::fs::read_to_string(path).ok().and_then(|text| {
+        config::load_str(
+            &text,
+            Some(path),
+            &config::process_env(),
+            &Overrides::default(),
+        )
+        .ok()
+    });
+    if let Some(c) = parsed {
+        state.set_file_engine(c.engine);
+    }
+}
+
+/// Tries to apply the file's current text. Environment overrides apply as at start. See
+/// [`reload`] for the keys left for a restart.
 pub async fn reload_once(
     path: &std::path::Path,
     text: &str,
@@ -36,44 +83,88 @@ pub async fn reload_once(
     clock: &dyn Clock,
     env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> ReloadOutcome {
+    reload(path, text, state, store, clock, env).await.outcome
+}
+
+/// Tries to apply the file's current text: everything that can change live applies; every key
+/// that needs a restart keeps its running value and is named in a warning and in the audit
+/// event (which is written even when nothing else changed).
+pub async fn reload(
+    path: &std::path::Path,
+    text: &str,
+    state: &SharedState,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> ReloadReport {
     let current = state.config();
-    let mut next = match config::load_str(
+    let file = match config::load_str(
         text,
         Some(path),
         &config::process_env(),
         &Overrides::default(),
     ) {
         Ok(c) => c,
-        Err(e) => return ReloadOutcome::Refused(e.to_string()),
+        Err(e) => return ReloadReport::refused(e.to_string()),
     };
-    // Flags given at start (data dir, bind, mode, database) are not in the file; keep them.
-    next.engine = current.engine.clone();
-    if next == *current {
-        return ReloadOutcome::Unchanged;
+    // Flags given at start (data dir, bind, mode, database) are not in the file: `[engine]` is
+    // compared with what the file said at start, not with the running values.
+    let file_engine_at_start = state
+        .file_engine()
+        .cloned()
+        .unwrap_or_else(|| current.engine.clone());
+    let merged = restart::merge(&current, &file_engine_at_start, file);
+    let needs_restart = merged.needs_restart;
+    let next = merged.config;
+    if !needs_restart.is_empty()
+        && let Err((key, reason)) = config::validate::validate(&next)
+    {
+        return ReloadReport::refused(format!(
+            "{key}: {reason} (with {} kept at the running values until a restart)",
+            needs_restart.join(", ")
+        ));
     }
-    if let Err(e) = check_hot_reload(&current, &next) {
-        return ReloadOutcome::Refused(e.to_string());
+    let changed = next != *current;
+    if !needs_restart.is_empty() {
+        tracing::warn!(file = %path.display(), keys = %needs_restart.join(", "), applied_the_rest = changed, "configuration keys changed that need a restart; they keep their running values until then");
+    }
+    if !changed && needs_restart.is_empty() {
+        return ReloadReport {
+            outcome: ReloadOutcome::Unchanged,
+            needs_restart,
+        };
+    }
+    let mut payload = serde_json::json!({
+        "file": path.display().to_string(),
+        "needs_restart": needs_restart,
+        "applied": changed,
+    });
+    if changed {
+        payload["config"] = serde_json::json!(next);
     }
     if let Err(e) = store
-        .audit(
-            AuditKind::ConfigChanged,
-            None,
-            None,
-            serde_json::json!({"file": path.display().to_string(), "config": next}),
-            clock.now(),
-        )
+        .audit(AuditKind::ConfigChanged, None, None, payload, clock.now())
         .await
     {
-        return ReloadOutcome::Refused(format!("cannot record the change: {e}"));
+        return ReloadReport::refused(format!("cannot record the change: {e}"));
+    }
+    if !changed {
+        return ReloadReport {
+            outcome: ReloadOutcome::Unchanged,
+            needs_restart,
+        };
     }
     // Webhook endpoints carry the symbol mapping, which is hot: rebuild them first, so a mapping
     // that cannot be built refuses the whole reload.
     match crate::sources::tradingview::endpoints(&next, env) {
         Ok(w) => *state.webhooks.write().await = w,
-        Err(e) => return ReloadOutcome::Refused(e),
+        Err(e) => return ReloadReport::refused(e),
     }
     state.set_config(next);
-    ReloadOutcome::Applied
+    ReloadReport {
+        outcome: ReloadOutcome::Applied,
+        needs_restart,
+    }
 }
 
 /// Watches `path` until `stop`.
@@ -104,7 +195,8 @@ pub async fn watch(
             continue;
         }
         last = Some(text.clone());
-        match reload_once(&path, &text, &state, &*store, &*clock, &env).await {
+        let report = reload(&path, &text, &state, &*store, &*clock, &env).await;
+        match report.outcome {
             ReloadOutcome::Applied => {
                 tracing::info!(file = %path.display(), "configuration reloaded")
             }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_core::risk::{
     ExposureBook, LegIntent, OrderRateWindow, PreTradeLimits, RiskRefusal, admit_leg,
@@ -171,5 +172,109 @@ impl RiskGate {
             self.state,
             now,
         )
+    }
+}
+
+impl RiskGate {
+    /// A copy of the gate's book and order-rate window as they stand now, to ask what the
+    /// gate would say about some legs without booking them in the gate itself.
+    pub fn trial(&self) -> RiskTrial<'_> {
+        let book = self.book.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let window = self
+            .window
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        RiskTrial {
+            gate: self,
+            book,
+            window,
+        }
+    }
+}
+
+/// The gate's checks on a private copy of its state (see [`RiskGate::trial`]): legs admitted
+/// here are booked in the copy only, so a plan's later legs are checked as `admit` would check
+/// them, and nothing of it reaches the real gate.
+#[derive(Debug)]
+pub struct RiskTrial<'g> {
+    gate: &'g RiskGate,
+    book: ExposureBook,
+    window: OrderRateWindow,
+}
+
+impl RiskTrial<'_> {
+    /// The position the copy holds for `symbol` (legs admitted in the trial included).
+    pub fn position(&self, symbol: &Symbol) -> Decimal {
+        self.book.position(symbol)
+    }
+
+    /// [`RiskGate::admit`], on the copy.
+    pub fn admit(&mut self, leg: &LegIntent<'_>, now: Timestamp) -> Result<(), RiskRefusal> {
+        admit_leg(
+            &mut self.book,
+            &mut self.window,
+            leg,
+            self.gate.limits(leg.symbol),
+            self.gate.state,
+            now,
+        )
+    }
+}
+
+/// One ongoing refusal of a symbol's plan: what it was refused for, and the target and
+/// portfolio state it was refused under.
+///
+/// While a target stays out of bounds, every reconciliation interval plans the same order
+/// again and the gate refuses it again. Recording each of those (a rejected order row and a
+/// `risk_refused` event per interval) buries the one decision an operator needs to see, so a
+/// refusal is recorded once per episode: the worker keeps the episode, and a later cycle whose
+/// plan the gate would refuse *first thing, by the same rule*, with the same target and the
+/// same portfolio state, stores no plan and records nothing (it is still counted, see
+/// `CycleReport::risk_held`). A changed target, rule or risk state, or a cycle where the
+/// refusal has cleared (nothing to plan, or the plan passes), ends the episode, so the next
+/// refusal is recorded again. Episodes live in the worker's memory: after a restart the first
+/// refusal is recorded afresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalEpisode {
+    /// The symbol's target, base units.
+    pub target_qty: Decimal,
+    pub target_leverage: Decimal,
+    pub state: PortfolioState,
+    pub rule: RiskRule,
+}
+
+impl RefusalEpisode {
+    /// Whether a cycle with this target and state continues the episode (the rule is compared
+    /// once the gate has answered).
+    pub fn covers(
+        &self,
+        target_qty: Decimal,
+        target_leverage: Decimal,
+        state: PortfolioState,
+    ) -> bool {
+        self.target_qty == target_qty
+            && self.target_leverage == target_leverage
+            && self.state == state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_episode_covers_only_its_own_target_and_state() {
+        let episode = RefusalEpisode {
+            target_qty: Decimal::new(83, 3),
+            target_leverage: Decimal::ONE,
+            state: PortfolioState::Active,
+            rule: RiskRule::MaxOrderNotional,
+        };
+        let (qty, lev) = (Decimal::new(83, 3), Decimal::ONE);
+        assert!(episode.covers(qty, lev, PortfolioState::Active));
+        assert!(!episode.covers(Decimal::new(84, 3), lev, PortfolioState::Active));
+        assert!(!episode.covers(qty, Decimal::TWO, PortfolioState::Active));
+        assert!(!episode.covers(qty, lev, PortfolioState::Reducing));
     }
 }

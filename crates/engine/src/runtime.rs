@@ -205,7 +205,7 @@ async fn build_venue(
 
 /// A recorded series for every demo symbol, rescaled so each starts at that symbol's usual price
 /// and looped, so one real-market CSV gives realistic moves for all of them.
-fn recorded_feed(path: &str, origin: Timestamp) -> Result<RecordedFeed, String> {
+pub fn recorded_feed(path: &str, origin: Timestamp) -> Result<RecordedFeed, String> {
     let series = KlineSeries::from_path(path).map_err(|e| e.to_string())?;
     let first = series
         .close_at_ms(series.first_open_ms())
@@ -283,7 +283,7 @@ fn build_sources(
                 let (settings, agent) =
                     crate::sources::strategy::settings(name, config, &env).map_err(err)?;
                 let candles =
-                    crate::sources::strategy::paper_candles(&settings, paper).map_err(err)?;
+                    crate::sources::strategy::candles_for(&settings, config, paper).map_err(err)?;
                 out.push(Arc::new(crate::sources::strategy::StrategySource::new(
                     id, settings, agent, candles,
                 )));
@@ -397,6 +397,7 @@ impl RunningEngine {
         let plan_ids = Arc::new(PlanIds::start(&*store).await?);
         let state = SharedState::new(config.clone());
         if let Some(path) = options.config_path.clone() {
+            crate::reloader::remember_file_engine(&state, &path);
             state.set_config_file(path);
         }
         *state.webhooks.write().await = webhooks;
@@ -463,6 +464,16 @@ impl RunningEngine {
             ));
         }
         let mut source_tasks = JoinSet::new();
+        // ATR stops: the tracker keeps every needed ATR fresh for the intake to read.
+        let atr = crate::stops::AtrTracker::build(&config, state.atr.clone(), &paper).map_err(
+            |reason| StartError::Source {
+                source_name: "stops".into(),
+                reason,
+            },
+        )?;
+        if let Some(tracker) = atr {
+            source_tasks.spawn(tracker.run(clock.clone(), stop_sources.clone()));
+        }
         for s in sources {
             let intake = intake.clone();
             let stop = stop_sources.clone();

@@ -67,6 +67,12 @@ pub struct SharedState {
     /// The configuration file the engine was started from (none for the embedded demo), which
     /// configuration writes (REST API) edit.
     config_file: Arc<std::sync::OnceLock<std::path::PathBuf>>,
+    /// The latest ATR per account, interval, period and symbol, for sources with ATR stops.
+    pub atr: crate::stops::AtrBook,
+    /// The `[engine]` table as the configuration file said it at start (environment applied,
+    /// start flags not): what hot reload compares a changed file's `[engine]` against, so a
+    /// flag given at start is never mistaken for an edit.
+    file_engine: Arc<std::sync::OnceLock<crate::config::EngineConfig>>,
 }
 
 impl SharedState {
@@ -81,6 +87,8 @@ impl SharedState {
             kill: SharedKillState::default(),
             webhooks: Arc::default(),
             config_file: Arc::default(),
+            atr: crate::stops::AtrBook::default(),
+            file_engine: Arc::default(),
         }
     }
 
@@ -104,6 +112,16 @@ impl SharedState {
     /// The configuration file, when the engine runs from one.
     pub fn config_file(&self) -> Option<&std::path::Path> {
         self.config_file.get().map(std::path::PathBuf::as_path)
+    }
+
+    /// Records the file's own `[engine]` table (once, at start; see `reloader`).
+    pub fn set_file_engine(&self, engine: crate::config::EngineConfig) {
+        let _ = self.file_engine.set(engine);
+    }
+
+    /// The file's own `[engine]` table at start, when it was recorded.
+    pub fn file_engine(&self) -> Option<&crate::config::EngineConfig> {
+        self.file_engine.get()
     }
 
     pub fn subscribe_config(&self) -> watch::Receiver<Arc<Config>> {

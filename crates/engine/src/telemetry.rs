@@ -63,6 +63,19 @@ pub fn cycle(account: &str, outcome: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
+/// A leg the risk gate refused in a cycle, by `rule`. `recorded` is false for a refusal that
+/// continues an episode already in the store (same target, rule and risk state), so this
+/// counts every cycle while the audit trail holds one record per episode.
+pub fn risk_refusal(account: &str, rule: &'static str, recorded: bool) {
+    metrics::counter!(
+        "tradeengine_risk_refusals_total",
+        "account" => account.to_string(),
+        "rule" => rule,
+        "recorded" => if recorded { "true" } else { "false" }
+    )
+    .increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::refusal_reason;

@@ -41,9 +41,13 @@ fn target(key: &str, depth: Decimal) -> Signal {
 }
 
 fn buy(key: &str, qty: Decimal) -> Signal {
+    buy_from("bus", key, qty)
+}
+
+fn buy_from(source: &str, key: &str, qty: Decimal) -> Signal {
     Signal {
         id: SignalId::new(key).unwrap(),
-        source: SourceId::new("bus").unwrap(),
+        source: SourceId::new(source).unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),
         intent: Intent::Order(OrderIntent {
             action: OrderAction::Buy,
@@ -170,4 +174,54 @@ async fn unknown_symbol_is_refused_before_anything_is_stored() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Brokers and webhook senders redeliver refused signals as they do accepted ones: a refusal is
+/// keyed by (source, idempotency key) too, answered `Duplicate` on redelivery and audited once.
+#[tokio::test]
+async fn a_refused_signal_delivered_again_is_recorded_once() {
+    use tradeengine_store::AuditKind;
+    let dir = tempfile::tempdir().unwrap();
+    let intake = intake(dir.path()).await;
+    let refusals = || async {
+        let events = intake.store().audit_events(0, 1000).await.unwrap();
+        events
+            .iter()
+            .filter(|e| e.kind == AuditKind::SignalRefused)
+            .count()
+    };
+    // `tv` may not add to an open sleeve: the second buy is refused.
+    let open = buy_from("tv", "open-1", Decimal::new(1, 2));
+    let add = buy_from("tv", "add-1", Decimal::new(1, 2));
+    assert!(matches!(
+        intake.submit(open.clone()).await.unwrap(),
+        IntakeOutcome::Applied(_)
+    ));
+    assert!(matches!(
+        intake.submit(add.clone()).await.unwrap(),
+        IntakeOutcome::Refused(_)
+    ));
+    assert_eq!(refusals().await, 1);
+    for _ in 0..3 {
+        assert_eq!(
+            intake.submit(add.clone()).await.unwrap(),
+            IntakeOutcome::Duplicate
+        );
+    }
+    // Several redeliveries in one batch are still one record.
+    let again = futures::future::join_all((0..4).map(|_| intake.submit(add.clone()))).await;
+    assert!(
+        again
+            .into_iter()
+            .all(|o| o.unwrap() == IntakeOutcome::Duplicate)
+    );
+    // The accepted signal delivered again: the sleeve it opened would refuse it now, but it was
+    // decided already.
+    assert_eq!(intake.submit(open).await.unwrap(), IntakeOutcome::Duplicate);
+    assert_eq!(refusals().await, 1);
+    assert_eq!(
+        exposure(&intake, "tv").await,
+        SleeveOrigin::Base(Decimal::new(1, 2))
+    );
+    assert!(intake.store().verify_audit().await.unwrap().is_ok());
 }

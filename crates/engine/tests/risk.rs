@@ -410,3 +410,80 @@ async fn a_kill_switch_scoped_to_another_account_leaves_this_one_trading() {
     rig.cycle().await;
     assert_eq!(rig.position("BTCUSDT").await, Decimal::ZERO);
 }
+
+/// `(plans created, risk_refused events)` so far.
+async fn records(rig: &Rig) -> (usize, usize) {
+    (
+        rig.events(AuditKind::PlanCreated).await.len(),
+        rig.refusals().await.len(),
+    )
+}
+
+/// One record per refusal episode: while neither the target, the refusing rule nor the risk
+/// state changes, each interval's cycle counts the refusal (`risk_held`) but stores no plan, no
+/// rejected order and no audit event. A new target, another rule, or the refusal clearing and
+/// coming back is recorded again.
+#[tokio::test]
+async fn a_refusal_on_an_unchanged_target_is_recorded_once_per_episode() {
+    // 0.5 × 10 000 / 60 000 → 0.083 BTC = 4 980 per order, over 3 000.
+    let mut rig = Rig::start("max_order_notional = 3000").await;
+    rig.target("BTCUSDT", dec!(0.5), None).await;
+    let first = rig.cycle().await;
+    assert_eq!((first.risk_refused, first.risk_held), (1, 0), "{first:?}");
+    assert_refused(&rig, "max_order_notional", 1).await;
+    let recorded = records(&rig).await;
+    assert_eq!(recorded, (1, 1));
+
+    // Reconciliation intervals with nothing changed.
+    for _ in 0..3 {
+        rig.clock.advance(chrono::Duration::seconds(10));
+        let report = rig.cycle().await;
+        assert_eq!(
+            (report.sent, report.risk_refused, report.risk_held),
+            (0, 0, 1),
+            "{report:?}"
+        );
+        assert!(
+            report
+                .symbol_errors
+                .iter()
+                .any(|e| e.contains("risk max_order_notional")),
+            "{report:?}"
+        );
+    }
+    assert_refused(&rig, "max_order_notional", 1).await;
+    assert_eq!(records(&rig).await, recorded, "no new plan or refusal");
+    assert_eq!(rig.position("BTCUSDT").await, Decimal::ZERO);
+
+    // A new target: a new decision, recorded.
+    rig.target("BTCUSDT", dec!(0.6), None).await;
+    assert_eq!(rig.cycle().await.risk_refused, 1);
+    assert_refused(&rig, "max_order_notional", 2).await;
+    assert_eq!(rig.cycle().await.risk_held, 1);
+    assert_refused(&rig, "max_order_notional", 2).await;
+
+    // Another rule refuses the same target: recorded.
+    rig.reconfigure(&Setup::risk("max_position_notional = 3000"));
+    assert_eq!(rig.cycle().await.risk_refused, 1);
+    assert_eq!(rig.refusals().await.len(), 3);
+    assert_eq!(rig.refusals().await[2].0, "max_position_notional");
+    assert_eq!(rig.cycle().await.risk_held, 1);
+    assert_eq!(rig.refusals().await.len(), 3);
+
+    // The refusal clears (the target is met: nothing to plan) and comes back with the very
+    // target of the episode: a new episode, recorded.
+    rig.target("BTCUSDT", Decimal::ZERO, None).await;
+    let cleared = rig.cycle().await;
+    assert_eq!((cleared.plans, cleared.risk_held), (0, 0), "{cleared:?}");
+    rig.target("BTCUSDT", dec!(0.6), None).await;
+    assert_eq!(rig.cycle().await.risk_refused, 1);
+    assert_eq!(rig.refusals().await.len(), 4);
+
+    // Cleared by a looser limit: the order goes at once, no refusal.
+    rig.reconfigure(&Setup::risk("max_position_notional = 8000"));
+    let report = rig.cycle().await;
+    assert_eq!((report.sent, report.risk_held), (1, 0), "{report:?}");
+    assert_eq!(rig.position("BTCUSDT").await, dec!(0.1));
+    assert_eq!(rig.refusals().await.len(), 4);
+    assert!(rig.store.verify_audit().await.unwrap().is_ok());
+}

@@ -33,7 +33,8 @@ pub use connect::{
 };
 pub use error::StoreError;
 pub use records::{
-    BatchOutcome, EquitySnapshot, OrderFilter, SignalRecordOutcome, StoredOrder, TargetRecord,
+    BatchOutcome, EquitySnapshot, OrderFilter, OrderUpdate, SignalRecordOutcome, StoredOrder,
+    TargetRecord,
 };
 pub use sql::{DEFAULT_ORDER_PAGE, MAX_PAGE};
 pub use store::Store;

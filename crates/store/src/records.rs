@@ -3,7 +3,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_model::{
-    AccountName, ClientOrderId, OrderKind, OrderState, PlanId, Side, Symbol, Timestamp,
+    AccountName, ClientOrderId, OrderKind, OrderState, OrderStatus, PlanId, Side, Symbol, Timestamp,
 };
 
 /// Whether a signal was new. Duplicates (same source and idempotency key) change nothing.
@@ -62,6 +62,38 @@ pub struct StoredOrder {
     pub error: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A new state for an order and what the venue said with it: the arguments of
+/// [`crate::Store::update_order`] as one value, for [`crate::Store::settle_order`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderUpdate {
+    pub state: OrderState,
+    /// `None` keeps the stored value.
+    pub venue_order_id: Option<String>,
+    /// Cumulative base units filled.
+    pub filled_qty: Decimal,
+    /// `None` keeps the stored value.
+    pub avg_fill_price: Option<Decimal>,
+    pub fee: Decimal,
+    /// Replaces the stored error (`None` clears it).
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
+impl OrderUpdate {
+    /// What a venue's report on an order says, recorded at `at`.
+    pub fn from_status(status: &OrderStatus, at: Timestamp) -> Self {
+        Self {
+            state: status.state,
+            venue_order_id: status.venue_order_id.clone(),
+            filled_qty: status.filled_qty,
+            avg_fill_price: status.avg_fill_price.map(|p| p.get()),
+            fee: status.fee,
+            error: None,
+            at,
+        }
+    }
 }
 
 /// Filter for listing orders; `None` fields do not filter.

@@ -8,7 +8,7 @@ use tradeengine_model::{
 
 use crate::{
     AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, OrderFilter,
-    SignalRecordOutcome, StoreError, StoredOrder, TargetRecord,
+    OrderUpdate, SignalRecordOutcome, StoreError, StoredOrder, TargetRecord,
 };
 
 /// Durable state. Each method is one transaction: it either happens whole, with its audit
@@ -40,14 +40,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         batch: &[(Signal, Option<Sleeve>)],
     ) -> Result<BatchOutcome, StoreError>;
 
-    /// Records a refused signal (bad auth, validation) for the audit trail only.
+    /// Records a refused signal (bad auth, validation, a sleeve rule) for the audit trail, with
+    /// a `SignalRefused` event.
+    ///
+    /// With an idempotency key, a refusal is deduplicated like an accepted signal: when this
+    /// (source, key) was refused before, or accepted before (a redelivered signal that the
+    /// sleeve it already moved now refuses), nothing is written and the answer is `Duplicate`.
+    /// Without one (a request refused before it could be read far enough to have a key: bad
+    /// authentication, malformed JSON) every call is recorded. An empty key counts as none.
     async fn record_refused_signal(
         &self,
         source: &str,
+        idempotency_key: Option<&str>,
         reason: &str,
         raw: &serde_json::Value,
         at: Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<SignalRecordOutcome, StoreError>;
 
     /// Newest signals first.
     async fn recent_signals(&self, limit: i64, offset: i64) -> Result<Vec<Signal>, StoreError>;
@@ -89,6 +97,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         at: Timestamp,
     ) -> Result<StoredOrder, StoreError>;
 
+    /// Moves an order to `update.state` and, in the **same transaction**, stores its fill: the
+    /// call to use wherever an order becomes final with a fill, so a crash can never leave a
+    /// filled order without its fill (or a fill without its order's final state).
+    ///
+    /// The order's transition is checked and audited as in [`Store::update_order`]. `fill`,
+    /// when given, must be the order's whole execution: the order's client order id, symbol and
+    /// side, its cumulative filled quantity, with the order final after the update (else
+    /// `StoreError::Invalid` and nothing is written). A settled order has one fill: when the
+    /// order has a fill already, none is added, so settling twice (a retry, a recovery pass)
+    /// writes nothing the second time. The order must belong to `account`.
+    async fn settle_order(
+        &self,
+        account: &AccountName,
+        client_order_id: &ClientOrderId,
+        update: &OrderUpdate,
+        fill: Option<&Fill>,
+    ) -> Result<StoredOrder, StoreError>;
+
     /// One order by client order id.
     async fn order(
         &self,
@@ -104,7 +130,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     -> Result<Vec<StoredOrder>, StoreError>;
 
     /// Records an execution, with a `Fill` event. Idempotent: the same fill (client order id,
-    /// quantity, price, time) stored twice is kept once.
+    /// quantity, price, time) stored twice is kept once. An order's final fill goes with its
+    /// final state through [`Store::settle_order`] instead.
     async fn record_fill(&self, account: &AccountName, fill: &Fill) -> Result<(), StoreError>;
 
     /// Fills of an account, newest first.

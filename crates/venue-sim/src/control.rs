@@ -30,6 +30,9 @@ pub enum Fault {
     /// answered with that venue's error code: a real rejection, not a transport failure.
     /// Meant for order-entry paths; on other paths it has no effect.
     Reject,
+    /// Answer HTTP 200 with this body as JSON, without doing the request: a malformed or
+    /// unexpected reply, scripted (e.g. a kline row whose high is below its low).
+    Body(String),
 }
 
 #[derive(Debug, Clone)]

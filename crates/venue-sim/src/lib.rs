@@ -29,6 +29,7 @@ pub mod book;
 pub mod bybit;
 pub mod control;
 mod form;
+pub mod klines;
 pub mod kucoin;
 pub mod mexc;
 pub mod options;
@@ -134,6 +135,16 @@ impl SimHandle {
 
     pub fn price(&self, symbol: &str) -> Option<Decimal> {
         self.shared.exchange().price(symbol)
+    }
+
+    /// Records a point of `symbol`'s price path at `t_ms` (past or present) with `qty` traded,
+    /// for the kline endpoints, without moving the current price or filling orders: history
+    /// for a strategy's warm-up without waiting for it.
+    pub fn record_price_at(&self, symbol: &str, t_ms: i64, price: Decimal, qty: Decimal) {
+        self.shared
+            .exchange()
+            .history_mut()
+            .record(symbol, t_ms, price, qty);
     }
 
     /// Signed position size in base units (0 when flat).

@@ -86,6 +86,13 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
             Fault::TimeoutAfterAccept { .. } | Fault::DropAfterAccept => after = Some(f),
             Fault::Delay(_) => {}
             Fault::Reject => reject = true,
+            Fault::Body(body) => {
+                return (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+                    .into_response();
+            }
         }
     }
     if reject {

@@ -245,7 +245,7 @@ pub async fn connect_mexc(config: AdapterConfig) -> Result<MexcVenue, VenueError
     ));
     http.sync_time().await?;
     let tracker = Arc::new(OrderTracker::new());
-    let contracts = Arc::new(mexc::venue::ContractBook::default());
+    let contracts = Arc::new(mexc::contracts::ContractBook::default());
     let fill_wait = config.request_timeout.min(Duration::from_secs(1));
     if config.credentials.is_some() {
         // Checked before the stream starts, so a refused key fails here, once.

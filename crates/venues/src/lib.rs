@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod error;
 pub mod feed;
 pub mod http;
+pub mod instruments;
 pub mod kucoin;
 pub mod market;
 pub mod mexc;

@@ -1,20 +1,84 @@
-//! `tradeengine strategy run NAME --dry-run`: replay the last candles of the paper account's
-//! price feed through a strategy source and print each decision (action, size, stops, who
-//! decided, rationale) without trading. The position is tracked on paper only, so the
+//! `tradeengine strategy run NAME --dry-run`: replay the last candles of the strategy's candle
+//! source through it and print each decision (action, size, stops, who decided, rationale)
+//! without trading. The source is whatever the configuration names: a paper account's walk or
+//! CSV feed, a paper account's live price source (that venue's klines), or a live venue
+//! account's public klines (a simulator's too). The position is tracked on paper only, so the
 //! single-position rule and CLOSE decisions read as they would live.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use tradeengine_engine::config::{Overrides, SourceKind, VenueKind};
-use tradeengine_engine::sources::strategy::{FeedCandles, StrategySource, settings};
-use tradeengine_model::{SourceId, Symbol};
+use tradeengine_engine::candles::{CandleSource, FeedCandles, VenueCandles, account_base_url};
+use tradeengine_engine::config::{Config, Overrides, SourceKind, VenueKind};
+use tradeengine_engine::sources::strategy::{StrategySettings, StrategySource, settings};
+use tradeengine_model::{SourceId, Symbol, Timestamp};
 use tradeengine_signals::strategy::{Action, Origin, Position};
+use tradeengine_venues::market::KlineInterval;
 use tradeengine_venues::{PriceFeed, RandomWalkFeed, feed::RandomWalkConfig};
 
 use super::load_config;
 use crate::cli::{Global, StrategyRunArgs};
+
+/// The candle source the strategy's settings name, with prices counted from `origin` for the
+/// generated and recorded feeds (so the replay has history behind `now`).
+fn candle_source(
+    config: &Config,
+    settings: &StrategySettings,
+    origin: Timestamp,
+) -> anyhow::Result<Arc<dyn CandleSource>> {
+    let account = tradeengine_engine::candles::candle_account(
+        config,
+        settings.account.as_deref(),
+        settings.interval_secs,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let klines = |venue: &str, base: &str| -> anyhow::Result<Arc<dyn CandleSource>> {
+        let interval = KlineInterval::from_secs(settings.interval_secs).with_context(|| {
+            format!(
+                "{venue} klines have no {} s interval",
+                settings.interval_secs
+            )
+        })?;
+        Ok(Arc::new(VenueCandles::new(venue, base, interval)))
+    };
+    if account.venue != VenueKind::Paper {
+        let base = account_base_url(config, account).map_err(anyhow::Error::msg)?;
+        return klines(account.venue.as_str(), &base);
+    }
+    let paper = account.paper.clone().unwrap_or_default();
+    let source = paper.price_source.as_str();
+    let feed: Arc<dyn PriceFeed> = if source == "walk" {
+        Arc::new(RandomWalkFeed::new(RandomWalkConfig::demo(
+            paper.seed, origin,
+        ))?)
+    } else if let Some(path) = source.strip_prefix("csv:") {
+        Arc::new(
+            tradeengine_engine::runtime::recorded_feed(path, origin).map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        let (venue, url) = match source.split_once(':') {
+            Some((v, url)) => (v, url.to_string()),
+            None => (
+                source,
+                tradeengine_venues::default_base_url(source, false)
+                    .with_context(|| format!("unknown price_source {source:?}"))?
+                    .to_string(),
+            ),
+        };
+        return klines(venue, &url);
+    };
+    let name = match source {
+        "walk" => format!("account {}'s walk feed (seed {})", account.name, paper.seed),
+        _ => format!("account {}'s {source} feed", account.name),
+    };
+    Ok(Arc::new(FeedCandles {
+        feed,
+        samples: settings.samples_per_candle,
+        instruments: None,
+        name,
+    }))
+}
 
 pub async fn run(global: &Global, args: StrategyRunArgs) -> anyhow::Result<ExitCode> {
     if !args.dry_run {
@@ -34,27 +98,11 @@ pub async fn run(global: &Global, args: StrategyRunArgs) -> anyhow::Result<ExitC
     }
     let env = |k: &str| std::env::var(k).ok();
     let (settings, agent) = settings(name, &config, &env).map_err(anyhow::Error::msg)?;
-    let account = config
-        .accounts
-        .iter()
-        .filter(|a| a.venue == VenueKind::Paper)
-        .find(|a| settings.account.as_ref().is_none_or(|n| *n == a.name))
-        .context("a dry run replays a paper account's feed; none is configured")?;
-    let paper = account.paper.clone().unwrap_or_default();
-    if paper.price_source != "walk" {
-        bail!(
-            "dry runs replay the random-walk feed; account {} uses price_source {:?}",
-            account.name,
-            paper.price_source
-        );
-    }
     let interval = chrono::Duration::seconds(i64::try_from(settings.interval_secs)?);
     let now = chrono::Utc::now();
     let history = i64::try_from(settings.window)? + i64::from(args.candles) + 1;
     let origin = now - interval * i32::try_from(history)?;
-    let feed: Arc<dyn PriceFeed> = Arc::new(RandomWalkFeed::new(RandomWalkConfig::demo(
-        paper.seed, origin,
-    ))?);
+    let candles = candle_source(&config, &settings, origin)?;
     let symbols: Vec<Symbol> = match &args.symbol {
         Some(s) => vec![Symbol::new(s)?],
         None => config
@@ -70,16 +118,11 @@ pub async fn run(global: &Global, args: StrategyRunArgs) -> anyhow::Result<ExitC
         "fallback rules (no LLM)"
     };
     println!(
-        "strategy {name}: {}s candles from account {}'s walk feed (seed {}), decided by {llm}; dry run, nothing is traded",
-        settings.interval_secs, account.name, paper.seed
+        "strategy {name}: {}s candles from {}, decided by {llm}; dry run, nothing is traded",
+        settings.interval_secs,
+        candles.describe()
     );
-    let samples = settings.samples_per_candle;
-    let strategy = StrategySource::new(
-        SourceId::new(name)?,
-        settings,
-        agent,
-        Arc::new(FeedCandles { feed, samples }),
-    );
+    let strategy = StrategySource::new(SourceId::new(name)?, settings, agent, candles);
     for symbol in symbols {
         let mut position = Position::Flat;
         let mut counts = [0u32; 4];

@@ -9,6 +9,7 @@ use tradeengine_model::{
     SleeveOrigin, SleeveState, TargetIntent, Timestamp,
 };
 
+use super::rules::DefaultLevel;
 use super::{Refusal, SleeveRules};
 use crate::CoreError;
 
@@ -120,7 +121,7 @@ pub fn apply_signal(
     }
     rules.validate()?;
     let decision = match &signal.intent {
-        Intent::Target(t) => apply_target(sleeve, t, now),
+        Intent::Target(t) => apply_target(sleeve, t, mark, rules, now),
         Intent::Order(o) => apply_order(sleeve, o, mark, rules, now),
     };
     Ok(match decision {
@@ -137,7 +138,15 @@ pub fn apply_signal(
 
 type Step = Result<(Sleeve, SleeveChange), Refusal>;
 
-fn apply_target(sleeve: &Sleeve, t: &TargetIntent, now: Timestamp) -> Step {
+/// A target opening from flat, or flipping side, gets the rules' default protective levels
+/// (from its reference price, else the mark); one that keeps its side keeps its levels.
+fn apply_target(
+    sleeve: &Sleeve,
+    t: &TargetIntent,
+    mark: Option<Price>,
+    rules: &SleeveRules,
+    now: Timestamp,
+) -> Step {
     if t.depth.abs() > MAX_DEPTH {
         return Err(Refusal::SizeOutOfRange { size: t.depth });
     }
@@ -145,6 +154,24 @@ fn apply_target(sleeve: &Sleeve, t: &TargetIntent, now: Timestamp) -> Step {
     let was_open = is_open(sleeve);
     let to = SleeveOrigin::Depth(t.depth);
     let opening = !t.depth.is_zero();
+    let same_side =
+        was_open && (exposure_value(sleeve.exposure) > Decimal::ZERO) == (t.depth > Decimal::ZERO);
+    let (stop_loss, take_profit) = if !opening {
+        (None, None)
+    } else if same_side {
+        (sleeve.stop_loss, sleeve.take_profit)
+    } else {
+        let dir = if t.depth > Decimal::ZERO {
+            Decimal::ONE
+        } else {
+            Decimal::NEGATIVE_ONE
+        };
+        let entry = t.reference_price.or(mark);
+        (
+            protective("stop_loss", None, rules.stop_default(), dir, entry)?,
+            protective("take_profit", None, rules.take_default(), dir, entry)?,
+        )
+    };
     let next = Sleeve {
         state: if opening {
             SleeveState::Open
@@ -154,8 +181,8 @@ fn apply_target(sleeve: &Sleeve, t: &TargetIntent, now: Timestamp) -> Step {
         exposure: to,
         leverage: if opening { t.leverage } else { None },
         entry_price: if opening { t.reference_price } else { None },
-        stop_loss: None,
-        take_profit: None,
+        stop_loss,
+        take_profit,
         opened_at: match (opening, was_open) {
             (true, true) => sleeve.opened_at.or(Some(now)),
             (true, false) => Some(now),
@@ -255,17 +282,11 @@ fn open(
             with_value(SleeveOrigin::Base(q), signed(dir, q))?
         }
     };
-    let stop_loss = protective(
-        "stop_loss",
-        o.stop_loss,
-        rules.default_stop_loss,
-        dir,
-        price,
-    )?;
+    let stop_loss = protective("stop_loss", o.stop_loss, rules.stop_default(), dir, price)?;
     let take_profit = protective(
         "take_profit",
         o.take_profit,
-        rules.default_take_profit,
+        rules.take_default(),
         dir,
         price,
     )?;
@@ -455,12 +476,13 @@ fn check_leverage(leverage: Option<Decimal>) -> Result<(), Refusal> {
 /// Resolves a stop-loss or take-profit to an absolute price.
 ///
 /// A fraction `f` of entry `e` gives, for a long, stop-loss `e × (1 − f)` and take-profit
-/// `e × (1 + f)`; for a short the sides swap. An absolute level must lie on the losing side of
-/// entry for a stop-loss and the winning side for a take-profit, else it would fire at once.
+/// `e × (1 + f)`; for a short the sides swap. A default distance `d` gives `e − d` and `e + d`
+/// the same way. An absolute level must lie on the losing side of entry for a stop-loss and the
+/// winning side for a take-profit, else it would fire at once.
 fn protective(
     level: &'static str,
     given: Option<ProtectiveLevel>,
-    default: Option<Decimal>,
+    default: Option<DefaultLevel>,
     dir: Decimal,
     entry: Option<Price>,
 ) -> Result<Option<Price>, Refusal> {
@@ -483,7 +505,25 @@ fn protective(
         }
         Some(ProtectiveLevel::Fraction(f)) => f,
         None => match default {
-            Some(f) => f,
+            Some(DefaultLevel::Fraction(f)) => f,
+            Some(DefaultLevel::Distance(d)) => {
+                let e = entry.ok_or(Refusal::NoPrice)?;
+                let p = if above {
+                    e.get().checked_add(d)
+                } else {
+                    e.get().checked_sub(d)
+                }
+                .ok_or(Refusal::SizeOutOfRange { size: d })?;
+                // A stop further than entry itself (a short's take-profit below zero) cannot be
+                // a price: refused rather than silently clamped.
+                return Price::new(p)
+                    .map(Some)
+                    .map_err(|_| Refusal::ProtectiveLevelWrongSide {
+                        level,
+                        price: p,
+                        entry: e,
+                    });
+            }
             None => return Ok(None),
         },
     };

@@ -510,3 +510,114 @@ fn cooling_that_overflows_time_cools_forever() {
     let (c, _) = applied(run(&s, order(OrderAction::Close, None), &rules, t0()));
     assert!(is_cooling(&c, &rules, t0() + TimeDelta::days(36500)).is_some());
 }
+
+#[test]
+fn default_distances_win_over_fractions_for_orders() {
+    let rules = SleeveRules {
+        default_stop_loss: Some(dec!(0.02)),
+        default_take_profit: Some(dec!(0.03)),
+        default_stop_distance: Some(dec!(1.5)),
+        default_take_distance: Some(dec!(3.25)),
+        ..SleeveRules::default()
+    };
+    let (s, _) = applied(run(
+        &flat(),
+        order(OrderAction::Buy, Some(OrderSize::Base(dec!(1)))),
+        &rules,
+        t0(),
+    ));
+    assert_eq!(
+        (s.stop_loss, s.take_profit),
+        (Some(p(dec!(98.5))), Some(p(dec!(103.25))))
+    );
+    let (s, _) = applied(run(
+        &flat(),
+        order(OrderAction::Sell, Some(OrderSize::Base(dec!(1)))),
+        &rules,
+        t0(),
+    ));
+    assert_eq!(
+        (s.stop_loss, s.take_profit),
+        (Some(p(dec!(101.5))), Some(p(dec!(96.75))))
+    );
+    // A short's take-profit distance beyond the entry itself is no price: refused.
+    let far = SleeveRules {
+        default_take_distance: Some(dec!(100)),
+        ..rules.clone()
+    };
+    assert!(matches!(
+        refused(run(
+            &flat(),
+            order(OrderAction::Sell, Some(OrderSize::Base(dec!(1)))),
+            &far,
+            t0()
+        )),
+        Refusal::ProtectiveLevelWrongSide {
+            level: "take_profit",
+            ..
+        }
+    ));
+    let bad = SleeveRules {
+        default_stop_distance: Some(dec!(0)),
+        ..SleeveRules::default()
+    };
+    assert!(bad.validate().is_err());
+}
+
+#[test]
+fn targets_take_default_levels_when_they_open_or_flip_and_keep_them_otherwise() {
+    let target = |depth: Decimal| {
+        signal(Intent::Target(TargetIntent {
+            depth,
+            leverage: None,
+            reference_price: None,
+        }))
+    };
+    let fixed = SleeveRules {
+        default_stop_loss: Some(dec!(0.02)),
+        default_take_profit: Some(dec!(0.04)),
+        ..SleeveRules::default()
+    };
+    let mark = Some(p(dec!(200)));
+    let (long, _) = applied(apply_signal(&flat(), &target(dec!(0.5)), mark, &fixed, t0()).unwrap());
+    assert_eq!(
+        (long.stop_loss, long.take_profit),
+        (Some(p(dec!(196.00))), Some(p(dec!(208.00))))
+    );
+    // Same side at a new mark: the levels stay where they were set.
+    let (more, _) =
+        applied(apply_signal(&long, &target(dec!(0.8)), Some(p(dec!(250))), &fixed, t0()).unwrap());
+    assert_eq!(more.stop_loss, long.stop_loss);
+    // A flip takes fresh levels on the other side, here from ATR-style distances.
+    let atr = SleeveRules {
+        default_stop_distance: Some(dec!(5)),
+        default_take_distance: Some(dec!(10)),
+        ..fixed.clone()
+    };
+    let (short, _) =
+        applied(apply_signal(&more, &target(dec!(-0.5)), Some(p(dec!(250))), &atr, t0()).unwrap());
+    assert_eq!(
+        (short.stop_loss, short.take_profit),
+        (Some(p(dec!(255))), Some(p(dec!(240))))
+    );
+    let (flat_again, _) =
+        applied(apply_signal(&short, &target(dec!(0)), mark, &atr, t0()).unwrap());
+    assert_eq!((flat_again.stop_loss, flat_again.take_profit), (None, None));
+    // Without rules' defaults a target has no levels, as before.
+    let (bare, _) = applied(
+        apply_signal(
+            &flat(),
+            &target(dec!(0.5)),
+            mark,
+            &SleeveRules::default(),
+            t0(),
+        )
+        .unwrap(),
+    );
+    assert_eq!((bare.stop_loss, bare.take_profit), (None, None));
+    // With defaults but no price at all, the target is refused rather than left unprotected.
+    assert_eq!(
+        refused(apply_signal(&flat(), &target(dec!(0.5)), None, &fixed, t0()).unwrap()),
+        Refusal::NoPrice
+    );
+}

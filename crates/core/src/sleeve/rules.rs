@@ -30,6 +30,12 @@ pub struct SleeveRules {
     pub default_stop_loss: Option<Decimal>,
     /// Take-profit distance from entry as a fraction, used when the signal has none.
     pub default_take_profit: Option<Decimal>,
+    /// Stop-loss distance from entry in quote units, used when the signal has none; wins over
+    /// `default_stop_loss`. The engine sets it per signal from an ATR multiple it has already
+    /// rounded to the instrument's tick (away from entry), so this crate does no float math.
+    pub default_stop_distance: Option<Decimal>,
+    /// Take-profit distance from entry in quote units; wins over `default_take_profit`.
+    pub default_take_distance: Option<Decimal>,
 }
 
 impl Default for SleeveRules {
@@ -43,6 +49,8 @@ impl Default for SleeveRules {
             cooling: TimeDelta::minutes(60),
             default_stop_loss: None,
             default_take_profit: None,
+            default_stop_distance: None,
+            default_take_distance: None,
         }
     }
 }
@@ -89,7 +97,44 @@ impl SleeveRules {
                 ));
             }
         }
+        for (field, v) in [
+            ("default_stop_distance", self.default_stop_distance),
+            ("default_take_distance", self.default_take_distance),
+        ] {
+            if let Some(d) = v
+                && d <= Decimal::ZERO
+            {
+                return Err(CoreError::bad(field, d, "must be above 0"));
+            }
+        }
         Ok(())
+    }
+
+    /// The default stop-loss level: the distance when set, else the fraction.
+    pub(crate) fn stop_default(&self) -> Option<DefaultLevel> {
+        DefaultLevel::pick(self.default_stop_distance, self.default_stop_loss)
+    }
+
+    /// The default take-profit level: the distance when set, else the fraction.
+    pub(crate) fn take_default(&self) -> Option<DefaultLevel> {
+        DefaultLevel::pick(self.default_take_distance, self.default_take_profit)
+    }
+}
+
+/// A protective level the rules supply when the signal has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DefaultLevel {
+    /// A fraction of entry (0.02 = 2 %).
+    Fraction(Decimal),
+    /// Quote units from entry.
+    Distance(Decimal),
+}
+
+impl DefaultLevel {
+    fn pick(distance: Option<Decimal>, fraction: Option<Decimal>) -> Option<Self> {
+        distance
+            .map(Self::Distance)
+            .or(fraction.map(Self::Fraction))
     }
 }
 

@@ -84,6 +84,7 @@ fn ensure_source(config: &mut Config, name: &str) {
             cooling_minutes: None,
             default_stop_loss: None,
             default_take_profit: None,
+            stops: Default::default(),
             settings: toml::Table::new(),
         });
 }

@@ -291,6 +291,11 @@ pub struct SourceConfig {
     pub default_stop_loss: Option<Decimal>,
     #[serde(default)]
     pub default_take_profit: Option<Decimal>,
+    /// How default stop-loss / take-profit distances are set: `fixed` (the two percentages
+    /// above, the default) or `atr` (multiples of the average true range, falling back to the
+    /// percentages while no candles are available).
+    #[serde(default)]
+    pub stops: StopsConfig,
     /// The source type's own settings.
     #[serde(default)]
     pub settings: toml::Table,
@@ -298,6 +303,43 @@ pub struct SourceConfig {
 
 fn default_true() -> bool {
     true
+}
+
+/// `[sources.<name>] stops = { kind = "atr", ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StopsConfig {
+    /// `default_stop_loss` / `default_take_profit` fractions of entry.
+    #[default]
+    Fixed,
+    /// `stop_multiple` × ATR(`period`) below a long's entry (above a short's), `take_multiple` ×
+    /// ATR on the other side, over `interval` candles of `account` (default: the first paper
+    /// account, else the first account). Distances are rounded away from entry to the tick.
+    Atr {
+        #[serde(default = "default_atr_period")]
+        period: usize,
+        #[serde(default = "default_atr_stop")]
+        stop_multiple: Decimal,
+        #[serde(default = "default_atr_take")]
+        take_multiple: Decimal,
+        #[serde(default = "default_atr_interval")]
+        interval: String,
+        #[serde(default)]
+        account: Option<String>,
+    },
+}
+
+fn default_atr_period() -> usize {
+    14
+}
+fn default_atr_stop() -> Decimal {
+    Decimal::new(15, 1)
+}
+fn default_atr_take() -> Decimal {
+    Decimal::new(3, 0)
+}
+fn default_atr_interval() -> String {
+    "1m".into()
 }
 
 /// `[[symbols]]`: one traded symbol and how sources are weighted in it.

@@ -196,6 +196,9 @@ fn validate_sources(c: &Config) -> Result<(), Failure> {
                 );
             }
         }
+        if let Err((field, reason)) = crate::stops::validate(c, &s.stops) {
+            return fail(key(&format!("stops.{field}")), reason);
+        }
     }
     Ok(())
 }

@@ -4,9 +4,10 @@
 //! deciding path, validation's adjustments and the market snapshot travel in the signal's raw
 //! JSON, which the store keeps in the audit trail.
 //!
-//! Candles come from a [`CandleSource`]. On paper that is the account's own price feed
-//! ([`FeedCandles`]), so decisions are made on the prices the account fills at; the feed is a pure
-//! function of time, so candles are sampled from it rather than recorded.
+//! Candles come from the account named in the settings ([`crate::candles`]): on paper its own
+//! price feed, so decisions are made on the prices the account fills at; on a live venue the
+//! venue's public klines, polled each interval into a bounded window, a hole refilled by
+//! fetching again and never decided across.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use rust_decimal::prelude::FromPrimitive;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{
@@ -22,12 +23,14 @@ use tradeengine_model::{
 };
 use tradeengine_signals::strategy::cipher::{self, MIN_CANDLES};
 use tradeengine_signals::strategy::{
-    Agent, Candle, CandleWindow, CipherAParams, CipherBParams, DecisionRules, FallbackParams,
-    LlmClient, LlmConfig, Outcome, Position,
+    Agent, Candle, CipherAParams, CipherBParams, DecisionRules, FallbackParams, LlmClient,
+    LlmConfig, Outcome, Position,
 };
-use tradeengine_venues::PriceFeed;
+use tradeengine_venues::market::KlineInterval;
 
 use super::{SignalSource, SourceError};
+use crate::candles::{CandleBook, Refresh};
+pub use crate::candles::{CandleSource, FeedCandles};
 use crate::config::{Config, SourceKind};
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
 
@@ -52,12 +55,17 @@ pub struct LlmSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrategySettings {
-    /// Paper account whose price feed gives the candles; default the first paper account.
+    /// Account whose market data gives the candles: a paper account's price feed or a live
+    /// venue account's public klines. Default: the first paper account, else the first account.
     #[serde(default)]
     pub account: Option<String>,
-    /// Candle length in seconds (a decision per closed candle).
+    /// Candle length in seconds (a decision per closed candle). A live venue account needs one
+    /// of its kline intervals (60, 300, 900, 1800, 3600, 14400, 86400).
     #[serde(default = "default_interval")]
     pub interval_secs: u64,
+    /// The same as a kline name (`"1m"`, `"5m"`, `"1h"`…); sets `interval_secs`.
+    #[serde(default)]
+    pub interval: Option<String>,
     /// Candles kept per symbol (at least the indicators' warm-up, 61).
     #[serde(default = "default_window")]
     pub window: usize,
@@ -132,9 +140,19 @@ fn default_atr_tp() -> f64 {
 
 impl StrategySettings {
     pub fn from_table(table: &toml::Table) -> Result<Self, String> {
-        let s: Self = toml::Value::Table(table.clone())
+        let mut s: Self = toml::Value::Table(table.clone())
             .try_into()
             .map_err(|e: toml::de::Error| e.to_string())?;
+        if let Some(name) = &s.interval {
+            let i = KlineInterval::parse(name)?;
+            if table.contains_key("interval_secs") && s.interval_secs != i.minutes() * 60 {
+                return Err(format!(
+                    "interval = {name:?} and interval_secs = {} disagree; set one",
+                    s.interval_secs
+                ));
+            }
+            s.interval_secs = i.minutes() * 60;
+        }
         if s.interval_secs == 0 {
             return Err("interval_secs must be at least 1".into());
         }
@@ -243,76 +261,33 @@ pub fn settings(
         .filter(|s| s.kind == SourceKind::Strategy)
         .ok_or_else(|| format!("no strategy source {name}"))?;
     let settings = StrategySettings::from_table(&s.settings)?;
+    crate::candles::candle_account(config, settings.account.as_deref(), settings.interval_secs)
+        .map_err(|e| format!("account: {e}"))?;
     let agent = settings.agent(env)?;
     Ok((settings, agent))
 }
 
-/// Where candles come from.
-pub trait CandleSource: Send + Sync + std::fmt::Debug {
-    /// The candle of `symbol` opening at `open_ms`, or `None` when the source has no data for
-    /// all of it.
-    fn candle(&self, symbol: &Symbol, open_ms: i64, interval_ms: i64) -> Option<Candle>;
-}
-
-/// Candles sampled from a price feed: open at the open time, close at the candle's last
-/// millisecond, high and low over `samples` evenly spaced prices. No volume (MFI reads neutral).
-#[derive(Debug, Clone)]
-pub struct FeedCandles {
-    pub feed: Arc<dyn PriceFeed>,
-    pub samples: u32,
-}
-
-impl CandleSource for FeedCandles {
-    fn candle(&self, symbol: &Symbol, open_ms: i64, interval_ms: i64) -> Option<Candle> {
-        let at = |ms: i64| -> Option<f64> {
-            let t = chrono::DateTime::from_timestamp_millis(ms)?;
-            self.feed.price(symbol, t)?.get().to_f64()
-        };
-        let open = at(open_ms)?;
-        let close = at(open_ms + interval_ms - 1)?;
-        let (mut high, mut low) = (open.max(close), open.min(close));
-        let n = i64::from(self.samples.max(1));
-        for k in 1..n {
-            let p = at(open_ms + interval_ms * k / n)?;
-            high = high.max(p);
-            low = low.min(p);
-        }
-        Some(Candle {
-            open_ms,
-            open,
-            high,
-            low,
-            close,
-            volume: 0.0,
-        })
-    }
-}
-
-/// Candles from the paper account named in the settings (else the first paper account).
-/// Live venues' klines are not wired to strategy sources yet, so without a paper account the
-/// source refuses to start rather than deciding on nothing.
-pub fn paper_candles(
+/// The candle source the settings name (see [`crate::candles::candle_account`]).
+pub fn candles_for(
     settings: &StrategySettings,
+    config: &Config,
     paper: &std::collections::BTreeMap<
         tradeengine_model::AccountName,
         Arc<tradeengine_venues::PaperVenue>,
     >,
 ) -> Result<Arc<dyn CandleSource>, String> {
-    let venue = match &settings.account {
-        Some(name) => paper
-            .iter()
-            .find(|(a, _)| a.as_str() == name)
-            .map(|(_, v)| v)
-            .ok_or_else(|| format!("account {name} is not a paper account"))?,
-        None => paper
-            .values()
-            .next()
-            .ok_or("strategy sources need a paper account for candles (live klines: not yet)")?,
-    };
-    Ok(Arc::new(FeedCandles {
-        feed: venue.feed(),
-        samples: settings.samples_per_candle,
-    }))
+    let account = crate::candles::candle_account(
+        config,
+        settings.account.as_deref(),
+        settings.interval_secs,
+    )?;
+    crate::candles::source_for(
+        config,
+        account,
+        settings.interval_secs,
+        settings.samples_per_candle,
+        paper,
+    )
 }
 
 /// What one step did for one symbol (for the CLI's dry run and tests).
@@ -330,8 +305,7 @@ pub struct StrategySource {
     id: SourceId,
     settings: StrategySettings,
     agent: Agent,
-    candles: Arc<dyn CandleSource>,
-    windows: Mutex<HashMap<Symbol, CandleWindow>>,
+    candles: CandleBook,
     /// Open time of the last candle decided per symbol.
     decided: Mutex<HashMap<Symbol, i64>>,
 }
@@ -343,46 +317,37 @@ impl StrategySource {
         agent: Agent,
         candles: Arc<dyn CandleSource>,
     ) -> Self {
+        let interval_ms = i64::try_from(settings.interval_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
         Self {
             id,
+            candles: CandleBook::new(candles, interval_ms, settings.window),
             settings,
             agent,
-            candles,
-            windows: Mutex::new(HashMap::new()),
             decided: Mutex::new(HashMap::new()),
         }
     }
 
-    fn interval_ms(&self) -> i64 {
-        i64::try_from(self.settings.interval_secs)
-            .unwrap_or(i64::MAX / 1000)
-            .saturating_mul(1000)
+    /// Brings `symbol`'s window up to the last candle closed at `now_ms`; returns the contiguous
+    /// run when it ends with that candle (never a run across a hole).
+    pub async fn refresh(&self, symbol: &Symbol, now_ms: i64) -> Option<Vec<Candle>> {
+        match self.candles.refresh(symbol, now_ms).await {
+            Ok(Refresh::Ready(run)) => Some(run),
+            Ok(Refresh::NotReady(why)) => {
+                tracing::debug!(source = %self.id, %symbol, why, "no decision");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(source = %self.id, %symbol, candles = %self.candles.source().describe(), error = %e, "candles not refreshed");
+                None
+            }
+        }
     }
 
-    /// Brings `symbol`'s window up to the last candle closed at `now_ms`; returns the contiguous
-    /// run when it ends with that candle.
-    pub fn refresh(&self, symbol: &Symbol, now_ms: i64) -> Option<Vec<Candle>> {
-        let i = self.interval_ms();
-        let last_closed = now_ms.div_euclid(i) * i - i;
-        let cap = self.settings.window;
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let w = windows
-            .entry(symbol.clone())
-            .or_insert_with(|| CandleWindow::new(i, cap));
-        let oldest = last_closed - i * (cap as i64 - 1);
-        let from = match w.last() {
-            Some(c) => (c.open_ms + i).max(oldest),
-            None => oldest,
-        };
-        let mut t = from;
-        while t <= last_closed {
-            if let Some(c) = self.candles.candle(symbol, t, i) {
-                w.push(c);
-            }
-            t += i;
-        }
-        let run = w.contiguous();
-        (run.last().map(|c| c.open_ms) == Some(last_closed)).then_some(run)
+    /// Where this source's candles come from, for logs and the CLI.
+    pub fn candle_source(&self) -> String {
+        self.candles.source().describe()
     }
 
     /// The strategy's own position in `symbol`, from its sleeve.
@@ -415,7 +380,7 @@ impl StrategySource {
         position: Position,
         now: Timestamp,
     ) -> Option<StepReport> {
-        let candles = self.refresh(symbol, now.timestamp_millis())?;
+        let candles = self.refresh(symbol, now.timestamp_millis()).await?;
         let open_ms = candles.last()?.open_ms;
         {
             let decided = self.decided.lock().unwrap_or_else(|p| p.into_inner());

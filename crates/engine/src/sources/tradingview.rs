@@ -171,7 +171,7 @@ impl TvEndpoint {
                 });
                 if let Err(store_err) = intake
                     .store()
-                    .record_refused_signal(source, &e.to_string(), &detail, now)
+                    .record_refused_signal(source, None, &e.to_string(), &detail, now)
                     .await
                 {
                     tracing::warn!(error = %store_err, "cannot audit a refused webhook");
@@ -195,6 +195,7 @@ impl TvEndpoint {
                 .store()
                 .record_refused_signal(
                     source,
+                    Some(&alert.signal.idempotency_key),
                     &reason,
                     &serde_json::json!({"signal": alert.signal}),
                     now,

@@ -13,16 +13,14 @@ use std::collections::BTreeMap;
 use futures::StreamExt;
 use rust_decimal::Decimal;
 use tradeengine_core::blend::{self, BlendPolicy, SourceStaleness};
-use tradeengine_core::plan::{PlanInput, plan};
 use tradeengine_core::risk::{ExposureBook, PortfolioState, PortfolioTracker, reducing_target};
 use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget, account_targets};
-use tradeengine_model::{
-    AccountName, Instrument, OrderKind, Position, Price, SourceId, Symbol, Timestamp,
-};
+use tradeengine_model::{Position, Price, SourceId, Symbol, Timestamp};
 use tradeengine_store::{EquitySnapshot, TargetRecord};
 
 use super::AccountWorker;
-use super::execute::{ExecutionReport, Executor};
+use super::execute::Executor;
+use super::symbol::{PlanSettings, SymbolJob, SymbolOutcome, plan_and_execute};
 use crate::config::{AccountState, Config, Mode, OnStale, RiskLimits};
 use crate::killswitch::KillAction;
 use crate::risk::RiskGate;
@@ -37,6 +35,10 @@ pub struct CycleReport {
     pub rejected: u64,
     /// Legs refused by pre-trade risk (counted in `rejected` too).
     pub risk_refused: u64,
+    /// Symbols whose plan the gate still refused as in their ongoing refusal episode (same
+    /// target, rule and risk state): counted here, in a metric and in `symbol_errors`, but not
+    /// stored or audited again (see [`crate::risk::RefusalEpisode`]).
+    pub risk_held: u64,
     /// The account's portfolio state this cycle.
     pub risk_state: PortfolioState,
     /// Per-symbol problems that did not stop the cycle.
@@ -204,9 +206,13 @@ impl AccountWorker {
             dry_run: mode == Mode::DryRun,
             risk: std::sync::Arc::new(gate),
         };
-        let min_notional = account_cfg.min_order_notional;
-        let drift_band = config.engine.drift_band;
-        let margin_mode = account_cfg.margin_mode;
+        let settings = PlanSettings {
+            now,
+            drift_band: config.engine.drift_band,
+            account_min_notional: account_cfg.min_order_notional,
+            margin_mode: account_cfg.margin_mode,
+            risk_state: tracker.state,
+        };
 
         let mut jobs = Vec::new();
         // Frozen: read and record, plan nothing, send nothing.
@@ -236,50 +242,67 @@ impl AccountWorker {
                 .plan_ids
                 .next()
                 .map_err(|e| CycleError::Other(e.to_string()))?;
-            jobs.push((target.clone(), instrument, current, plan_id));
+            jobs.push(SymbolJob {
+                target: target.clone(),
+                instrument,
+                current,
+                plan_id,
+                episode: self.refusals.get(&target.symbol).cloned(),
+            });
         }
         let account = self.name.clone();
         let store = self.store.clone();
         let concurrency = account_cfg.max_concurrent_requests.max(1);
-        let results: Vec<Result<Option<ExecutionReport>, String>> = futures::stream::iter(jobs)
-            .map(|(target, instrument, current, plan_id)| {
+        let results: Vec<(SymbolJob, Result<SymbolOutcome, String>)> = futures::stream::iter(jobs)
+            .map(|job| {
                 let executor = executor.clone();
                 let account = account.clone();
                 let store = store.clone();
                 async move {
-                    plan_and_execute(
-                        &executor,
-                        &*store,
-                        &account,
-                        &target,
-                        &instrument,
-                        &current,
-                        &plan_id,
-                        now,
-                        drift_band,
-                        min_notional,
-                        margin_mode,
-                    )
-                    .await
-                    .map_err(|e| format!("{}: {e}", target.symbol))
+                    let outcome = plan_and_execute(&executor, &*store, &account, &job, settings)
+                        .await
+                        .map_err(|e| format!("{}: {e}", job.target.symbol));
+                    (job, outcome)
                 }
             })
             .buffer_unordered(concurrency)
             .collect()
             .await;
-        for r in results {
+        for (job, r) in results {
+            let symbol = job.target.symbol.clone();
+            // A failed symbol keeps its episode: nothing about the refusal was learnt.
+            if let Ok(outcome) = &r {
+                match outcome.episode_after(&job, tracker.state) {
+                    Some(episode) => self.refusals.insert(symbol.clone(), episode),
+                    None => self.refusals.remove(&symbol),
+                };
+            }
             match r {
-                Ok(Some(exec)) => {
+                Ok(SymbolOutcome::Executed(exec)) => {
                     report.plans += 1;
                     report.sent += exec.sent;
                     report.filled += exec.filled;
                     report.rejected += exec.rejected;
                     report.risk_refused += exec.risk_refused;
+                    if let Some(rule) = exec.refused_by {
+                        crate::telemetry::risk_refusal(self.name.as_str(), rule.as_str(), true);
+                    }
                     if let Some(stopped) = exec.stopped {
                         report.symbol_errors.push(stopped);
                     }
                 }
-                Ok(None) => {}
+                Ok(SymbolOutcome::Held(refusal)) => {
+                    report.risk_held += 1;
+                    crate::telemetry::risk_refusal(
+                        self.name.as_str(),
+                        refusal.rule.as_str(),
+                        false,
+                    );
+                    report.symbol_errors.push(format!(
+                        "{symbol}: {refusal} (still refused; recorded when the refusal began)"
+                    ));
+                }
+                Ok(SymbolOutcome::Nothing) => {}
                 Err(e) => report.symbol_errors.push(e),
             }
         }
@@ -517,49 +540,4 @@ fn reduce_targets(targets: &mut [SizedTarget], positions: &BTreeMap<Symbol, Posi
         t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
         t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
     }
-}
-
-/// Plans one symbol and, when the plan has steps, stores and executes it.
-#[allow(clippy::too_many_arguments)]
-async fn plan_and_execute(
-    executor: &Executor,
-    store: &dyn tradeengine_store::Store,
-    account: &AccountName,
-    target: &SizedTarget,
-    instrument: &Instrument,
-    current: &Position,
-    plan_id: &tradeengine_model::PlanId,
-    now: Timestamp,
-    drift_band: Decimal,
-    account_min_notional: Decimal,
-    margin_mode: tradeengine_model::MarginMode,
-) -> Result<Option<ExecutionReport>, CycleError> {
-    let input = PlanInput {
-        plan_id,
-        account,
-        now,
-        current,
-        target: target.qty,
-        target_leverage: target.leverage,
-        margin_mode,
-        instrument,
-        price: target.price,
-        drift_band,
-        min_notional: instrument.min_notional.max(account_min_notional),
-        kind: OrderKind::Market,
-    };
-    let plan = plan(&input)?;
-    if plan.is_empty() {
-        return Ok(None);
-    }
-    store.record_plan(&plan).await?;
-    tracing::info!(
-        %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
-        steps = plan.steps.len(), "plan"
-    );
-    Ok(Some(
-        executor
-            .execute(&plan, target.price.get(), target.leverage)
-            .await?,
-    ))
 }

@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use tradeengine_core::risk::{LegIntent, is_reducing};
+use tradeengine_core::risk::{LegIntent, RiskRule, is_reducing};
 use tradeengine_model::{
     AccountName, Clock, Fill, OrderKind, OrderLeg, OrderRequest, OrderState, OrderStatus, Plan,
     PlanStep,
 };
-use tradeengine_store::{AuditKind, Store, StoreError};
+use tradeengine_store::{AuditKind, OrderUpdate, Store, StoreError};
 use tradeengine_venues::{Venue, VenueError};
 
 use crate::risk::RiskGate;
@@ -36,6 +36,8 @@ pub struct ExecutionReport {
     pub rejected: u64,
     /// Legs refused by a risk rule (counted in `rejected` too).
     pub risk_refused: u64,
+    /// The rule that refused a leg, when one did (a refusal stops the plan, so there is one).
+    pub refused_by: Option<RiskRule>,
     /// Why the plan stopped early, if it did.
     pub stopped: Option<String>,
 }
@@ -161,6 +163,7 @@ impl Executor {
             tracing::warn!(account = %self.account, symbol = %plan.symbol, order = %leg.client_order_id, rule = %reason.rule, detail = %reason.detail, "order refused by risk");
             report.rejected += 1;
             report.risk_refused += 1;
+            report.refused_by = Some(reason.rule);
             return Ok(Err(reason.to_string()));
         }
         let now = self.clock.now();
@@ -235,14 +238,7 @@ impl Executor {
         status: &OrderStatus,
         report: &mut ExecutionReport,
     ) -> Result<Result<(), String>, StoreError> {
-        record_status(
-            &*self.store,
-            &self.account,
-            status,
-            OrderState::Sent,
-            self.clock.now(),
-        )
-        .await?;
+        record_status(&*self.store, &self.account, status, self.clock.now()).await?;
         match status.state {
             OrderState::Filled => {
                 report.filled += 1;
@@ -311,13 +307,71 @@ impl Executor {
         leverage: Decimal,
         mark: &mut MarkCache,
     ) -> Result<(), tradeengine_core::RiskRefusal> {
+        let position = self.risk.position(&plan.symbol);
+        let (delta, leg_price, is_limit) = self.leg_terms(plan, leg, price, position, mark).await;
+        let intent = LegIntent {
+            symbol: &plan.symbol,
+            delta,
+            leverage,
+            price: leg_price,
+            mark: mark.flatten(),
+            is_limit,
+        };
+        self.risk.admit(&intent, self.clock.now())
+    }
+
+    /// What the gate would say about `plan` if it ran now, booking nothing: the first leg it
+    /// would refuse (its index among the plan's order legs, and why), or `None` when every leg
+    /// passes. Used to tell an ongoing refusal from a new one before anything is stored (see
+    /// [`crate::risk::RefusalEpisode`]).
+    pub async fn probe(
+        &self,
+        plan: &Plan,
+        price: Decimal,
+        leverage: Decimal,
+    ) -> Option<(usize, tradeengine_core::RiskRefusal)> {
+        let mut trial = self.risk.trial();
+        let mut mark: MarkCache = None;
+        let legs = plan.steps.iter().filter_map(|s| match s {
+            PlanStep::Order(leg) => Some(leg),
+            _ => None,
+        });
+        for (i, leg) in legs.enumerate() {
+            let position = trial.position(&plan.symbol);
+            let (delta, leg_price, is_limit) =
+                self.leg_terms(plan, leg, price, position, &mut mark).await;
+            let intent = LegIntent {
+                symbol: &plan.symbol,
+                delta,
+                leverage,
+                price: leg_price,
+                mark: mark.flatten(),
+                is_limit,
+            };
+            if let Err(refusal) = trial.admit(&intent, self.clock.now()) {
+                return Some((i, refusal));
+            }
+        }
+        None
+    }
+
+    /// A leg's signed size, its price and whether it is a limit order; reads the mark price
+    /// into `mark` when a price band applies (`position` is the symbol's position before it).
+    async fn leg_terms(
+        &self,
+        plan: &Plan,
+        leg: &OrderLeg,
+        price: Decimal,
+        position: Decimal,
+        mark: &mut MarkCache,
+    ) -> (Decimal, Decimal, bool) {
         let delta = leg.qty * leg.side.sign();
         let (leg_price, is_limit) = match leg.kind {
             OrderKind::Limit { price } => (price.get(), true),
             OrderKind::Market => (price, false),
         };
         let banded = self.risk.limits(&plan.symbol).price_band.is_some()
-            && (is_limit || !is_reducing(self.risk.position(&plan.symbol), delta));
+            && (is_limit || !is_reducing(position, delta));
         if banded && mark.is_none() {
             let read = self.venue.prices(std::slice::from_ref(&plan.symbol)).await;
             *mark = Some(match read {
@@ -328,15 +382,7 @@ impl Executor {
                 }
             });
         }
-        let intent = LegIntent {
-            symbol: &plan.symbol,
-            delta,
-            leverage,
-            price: leg_price,
-            mark: mark.flatten(),
-            is_limit,
-        };
-        self.risk.admit(&intent, self.clock.now())
+        (delta, leg_price, is_limit)
     }
 
     async fn mark(
@@ -362,47 +408,45 @@ impl Executor {
     }
 }
 
-/// Stores a venue's report on an order and, the first time it shows the order filled, the fill.
-/// `previous` is the state the store held before this report.
+/// Stores a venue's report on an order. When the report shows the order final with something
+/// filled, the order's fill goes with it in the same transaction ([`Store::settle_order`]), so
+/// no crash can leave a filled order without its fill; settling the same report again adds
+/// nothing.
 pub async fn record_status(
     store: &dyn Store,
     account: &AccountName,
     status: &OrderStatus,
-    previous: OrderState,
     now: tradeengine_model::Timestamp,
 ) -> Result<(), StoreError> {
+    let fill = order_fill(account, status);
     store
-        .update_order(
+        .settle_order(
+            account,
             &status.client_order_id,
-            status.state,
-            status.venue_order_id.as_deref(),
-            status.filled_qty,
-            status.avg_fill_price.map(|p| p.get()),
-            status.fee,
-            None,
-            now,
+            &OrderUpdate::from_status(status, now),
+            fill.as_ref(),
         )
-        .await?;
-    let newly_done = status.state.is_terminal() && !previous.is_terminal();
-    if newly_done
-        && status.filled_qty > Decimal::ZERO
-        && let Some(price) = status.avg_fill_price
-    {
-        store
-            .record_fill(
-                account,
-                &Fill {
-                    client_order_id: status.client_order_id.clone(),
-                    venue_order_id: status.venue_order_id.clone(),
-                    symbol: status.symbol.clone(),
-                    side: status.side,
-                    qty: status.filled_qty,
-                    price,
-                    fee: status.fee,
-                    filled_at: status.updated_at,
-                },
-            )
-            .await?;
+        .await
+        .map(drop)
+}
+
+/// The fill a final report describes: the whole filled quantity at the average price.
+fn order_fill(account: &AccountName, status: &OrderStatus) -> Option<Fill> {
+    if !status.state.is_terminal() || status.filled_qty <= Decimal::ZERO {
+        return None;
     }
-    Ok(())
+    let Some(price) = status.avg_fill_price else {
+        tracing::error!(%account, order = %status.client_order_id, filled = %status.filled_qty, "the venue reports a filled quantity without an average price; no fill recorded");
+        return None;
+    };
+    Some(Fill {
+        client_order_id: status.client_order_id.clone(),
+        venue_order_id: status.venue_order_id.clone(),
+        symbol: status.symbol.clone(),
+        side: status.side,
+        qty: status.filled_qty,
+        price,
+        fee: status.fee,
+        filled_at: status.updated_at,
+    })
 }

@@ -5,6 +5,7 @@
 pub mod cycle;
 pub mod execute;
 pub mod recovery;
+pub mod symbol;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub struct AccountWorker {
     order_window: Arc<std::sync::Mutex<OrderRateWindow>>,
     /// Whether this worker looked for fills a crash lost (once, at its first cycle).
     fills_checked: bool,
+    /// Per symbol, the refusal the risk gate keeps making (recorded once, see
+    /// [`crate::risk::RefusalEpisode`]).
+    refusals: BTreeMap<Symbol, crate::risk::RefusalEpisode>,
 }
 
 impl AccountWorker {
@@ -65,6 +69,7 @@ impl AccountWorker {
             last_targets: BTreeMap::new(),
             order_window: Arc::default(),
             fills_checked: false,
+            refusals: BTreeMap::new(),
         }
     }
 

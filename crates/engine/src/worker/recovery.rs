@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 use tradeengine_model::{AccountName, ClientOrderId, Clock, Fill, OrderState, Price, Symbol};
-use tradeengine_store::{OrderFilter, Store, StoredOrder};
+use tradeengine_store::{OrderFilter, OrderUpdate, Store, StoredOrder};
 use tradeengine_venues::Venue;
 
 use super::execute::record_status;
@@ -59,12 +59,19 @@ pub async fn settle_open_orders(
 /// have cut the latest ones short.
 const FILL_CHECK_ORDERS: i64 = 200;
 
-/// Records fills a crash lost. [`record_status`] moves an order to its final state and then
-/// stores its fill, in two transactions; a `kill -9` between them leaves a filled order with no
-/// fill, and since the order is final nothing would ever look at it again (found by the
-/// fault-survival simulation suite). Run once per start, after settling: each of the newest
-/// final orders with a filled quantity but no fill gets the fill its own record describes
-/// (quantity, average price, fee, and the time it was marked final). Returns how many.
+/// Records fills lost by the **previous version** of the engine, for databases it wrote.
+///
+/// That version moved an order to its final state and then stored its fill in a second
+/// transaction; a `kill -9` between the two left a filled order with no fill, and since the
+/// order is final nothing would ever look at it again (found by the fault-survival simulation
+/// suite). Orders are now settled with their fill in one transaction
+/// ([`Store::settle_order`]), so this version cannot leave such a gap, but a database upgraded
+/// from the old one may still hold one, and its fills (and the positions they add up to) would
+/// stay short for good. So this stays, once per worker start, after settling: each of the
+/// newest final orders with a filled quantity but no fill gets the fill its own record
+/// describes (quantity, average price, fee, and the time it was marked final), through
+/// `settle_order` with the order's stored state, which changes nothing else and never adds a
+/// second fill to an order. Returns how many.
 pub async fn restore_missing_fills(
     account: &AccountName,
     store: &dyn Store,
@@ -101,20 +108,27 @@ pub async fn restore_missing_fills(
             tracing::error!(%account, order = %o.client_order_id, "filled order without a fill or an average price; fill not restored");
             continue;
         };
+        let unchanged = OrderUpdate {
+            state: o.state,
+            venue_order_id: o.venue_order_id.clone(),
+            filled_qty: o.filled_qty,
+            avg_fill_price: o.avg_fill_price,
+            fee: o.fee,
+            error: o.error.clone(),
+            at: o.updated_at,
+        };
+        let fill = Fill {
+            client_order_id: o.client_order_id.clone(),
+            venue_order_id: o.venue_order_id.clone(),
+            symbol: o.symbol.clone(),
+            side: o.side,
+            qty: o.filled_qty,
+            price,
+            fee: o.fee,
+            filled_at: o.updated_at,
+        };
         store
-            .record_fill(
-                account,
-                &Fill {
-                    client_order_id: o.client_order_id.clone(),
-                    venue_order_id: o.venue_order_id.clone(),
-                    symbol: o.symbol.clone(),
-                    side: o.side,
-                    qty: o.filled_qty,
-                    price,
-                    fee: o.fee,
-                    filled_at: o.updated_at,
-                },
-            )
+            .settle_order(account, &o.client_order_id, &unchanged, Some(&fill))
             .await?;
         tracing::warn!(%account, order = %o.client_order_id, qty = %o.filled_qty, "restored a fill lost in a crash");
         restored += 1;
@@ -155,7 +169,7 @@ async fn settle_one(
             if status.state == OrderState::Unknown || !previous.can_become(status.state) {
                 return Ok(false);
             }
-            record_status(store, account, &status, previous, now).await?;
+            record_status(store, account, &status, now).await?;
             tracing::info!(%account, order = %order.client_order_id, state = status.state.as_str(), "settled order from the venue");
             Ok(status.state.is_terminal())
         }

@@ -20,7 +20,7 @@ use tradeengine_model::{
 };
 use tradeengine_store::{
     AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, OrderFilter,
-    SignalRecordOutcome, Store, StoreError, StoredOrder, TargetRecord,
+    OrderUpdate, SignalRecordOutcome, Store, StoreError, StoredOrder, TargetRecord,
 };
 use tradeengine_venues::{Venue, VenueError};
 
@@ -228,14 +228,16 @@ impl Store for CrashStore {
     async fn record_refused_signal(
         &self,
         source: &str,
+        idempotency_key: Option<&str>,
         reason: &str,
         raw: &serde_json::Value,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SignalRecordOutcome, StoreError> {
         self.switch
             .around(
                 "store record_refused_signal",
-                self.inner.record_refused_signal(source, reason, raw, at),
+                self.inner
+                    .record_refused_signal(source, idempotency_key, reason, raw, at),
             )
             .await
     }
@@ -303,6 +305,22 @@ impl Store for CrashStore {
                     error,
                     at,
                 ),
+            )
+            .await
+    }
+
+    async fn settle_order(
+        &self,
+        account: &AccountName,
+        client_order_id: &ClientOrderId,
+        update: &OrderUpdate,
+        fill: Option<&Fill>,
+    ) -> Result<StoredOrder, StoreError> {
+        self.switch
+            .around(
+                "store settle_order",
+                self.inner
+                    .settle_order(account, client_order_id, update, fill),
             )
             .await
     }

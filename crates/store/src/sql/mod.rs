@@ -25,6 +25,8 @@ mod audit_chain;
 mod dialect;
 mod multirow;
 mod orders;
+mod refused;
+mod settle;
 mod signals;
 mod snapshots;
 mod writer;
@@ -42,8 +44,8 @@ pub(crate) use writer::Writer;
 
 use crate::codec;
 use crate::{
-    AuditEvent, AuditKind, AuditVerification, EquitySnapshot, OrderFilter, SignalRecordOutcome,
-    Store, StoreError, StoredOrder, TargetRecord,
+    AuditEvent, AuditKind, AuditVerification, EquitySnapshot, OrderFilter, OrderUpdate,
+    SignalRecordOutcome, Store, StoreError, StoredOrder, TargetRecord,
 };
 
 /// Most rows one list call returns, whatever the caller asks for.
@@ -193,14 +195,13 @@ where
     async fn record_refused_signal(
         &self,
         source: &str,
+        idempotency_key: Option<&str>,
         reason: &str,
         raw: &serde_json::Value,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let payload = serde_json::json!({ "source": source, "reason": reason, "raw": raw });
-        self.audit(AuditKind::SignalRefused, None, None, payload, at)
+    ) -> Result<SignalRecordOutcome, StoreError> {
+        self.insert_refused_signal(source, idempotency_key, reason, raw, at)
             .await
-            .map(drop)
     }
 
     async fn recent_signals(&self, limit: i64, offset: i64) -> Result<Vec<Signal>, StoreError> {
@@ -248,6 +249,16 @@ where
             at,
         };
         self.apply_order_report(client_order_id, report).await
+    }
+
+    async fn settle_order(
+        &self,
+        account: &AccountName,
+        client_order_id: &ClientOrderId,
+        update: &OrderUpdate,
+        fill: Option<&Fill>,
+    ) -> Result<StoredOrder, StoreError> {
+        self.settle(account, client_order_id, update, fill).await
     }
 
     async fn order(

@@ -1,7 +1,7 @@
 //! Plans, orders (with the state machine enforced in the transaction) and fills.
 
 use rust_decimal::Decimal;
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Transaction, Type};
 use tradeengine_model::{AccountName, ClientOrderId, Fill, OrderState, Plan, Timestamp};
 
 use super::audit_chain::NewEvent;
@@ -121,6 +121,23 @@ pub(crate) fn apply_report(
     })
 }
 
+/// An order row after a report, and the event to append when the report changed it.
+pub(super) struct Applied {
+    pub order: StoredOrder,
+    pub event: Option<NewEvent>,
+}
+
+/// Refuses a fill that could never have happened (nothing was written).
+pub(super) fn check_fill(fill: &Fill) -> Result<(), StoreError> {
+    if fill.qty <= Decimal::ZERO {
+        return Err(StoreError::invalid(
+            format!("fill of order {}", fill.client_order_id),
+            format!("quantity {} is not above zero", fill.qty),
+        ));
+    }
+    Ok(())
+}
+
 /// The idempotency key of a fill: client order id, quantity, price, time. Decimals are
 /// normalised so `1.50` and `1.5` are the same fill.
 pub(crate) fn fill_key(fill: &Fill) -> String {
@@ -231,13 +248,32 @@ where
     ) -> Result<StoredOrder, StoreError> {
         let mut conn = self.write.conn().await?;
         let mut tx = conn.begin().await?;
+        let applied = Self::apply_report_in(&mut tx, client_order_id, &report).await?;
+        let Some(event) = applied.event else {
+            // A repeated report changes nothing, so it writes nothing (not even an audit event).
+            tx.rollback().await?;
+            return Ok(applied.order);
+        };
+        Self::append_events(&mut tx, vec![event]).await?;
+        tx.commit().await?;
+        Ok(applied.order)
+    }
+
+    /// Locks the order's row, checks `report` against it and writes the new state. Returns the
+    /// order as stored afterwards and, when anything changed, the `OrderStateChanged` event the
+    /// caller appends last (so the audit chain lock stays the last lock taken).
+    pub(super) async fn apply_report_in(
+        tx: &mut Transaction<'_, DB>,
+        client_order_id: &ClientOrderId,
+        report: &OrderReport<'_>,
+    ) -> Result<Applied, StoreError> {
         let row = sqlx::query(DB::SELECT_ORDER_FOR_UPDATE)
             .bind(client_order_id.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("order {client_order_id}")))?;
         let current = rows::order(&mut super::Cols::new(&row))?;
-        let mut next = apply_report(&current, &report).map_err(|reason| StoreError::Order {
+        let mut next = apply_report(&current, report).map_err(|reason| StoreError::Order {
             client_order_id: client_order_id.to_string(),
             reason,
         })?;
@@ -248,9 +284,10 @@ where
             ..next.clone()
         } == current;
         if unchanged {
-            // A repeated report changes nothing, so it writes nothing (not even an audit event).
-            tx.rollback().await?;
-            return Ok(current);
+            return Ok(Applied {
+                order: current,
+                event: None,
+            });
         }
         sqlx::query(UPDATE_ORDER)
             .bind(client_order_id.as_str())
@@ -261,7 +298,7 @@ where
             .bind(dec_text(next.fee))
             .bind(next.error.as_deref())
             .bind(ms(next.updated_at))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let event = NewEvent {
             kind: AuditKind::OrderStateChanged,
@@ -281,9 +318,10 @@ where
             })),
             at: report.at,
         };
-        Self::append_events(&mut tx, vec![event]).await?;
-        tx.commit().await?;
-        Ok(next)
+        Ok(Applied {
+            order: next,
+            event: Some(event),
+        })
     }
 
     pub(crate) async fn select_order(
@@ -333,12 +371,25 @@ where
         account: &AccountName,
         fill: &Fill,
     ) -> Result<(), StoreError> {
-        if fill.qty <= Decimal::ZERO {
-            return Err(StoreError::invalid(
-                format!("fill of order {}", fill.client_order_id),
-                format!("quantity {} is not above zero", fill.qty),
-            ));
-        }
+        check_fill(fill)?;
+        let mut conn = self.write.conn().await?;
+        let mut tx = conn.begin().await?;
+        let Some(event) = Self::insert_fill_in(&mut tx, account, fill).await? else {
+            tx.rollback().await?;
+            return Ok(());
+        };
+        Self::append_events(&mut tx, vec![event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts a checked fill (see [`check_fill`]); `None` when the same fill (its
+    /// [`fill_key`]) is stored already, else the `Fill` event the caller appends last.
+    pub(super) async fn insert_fill_in(
+        tx: &mut Transaction<'_, DB>,
+        account: &AccountName,
+        fill: &Fill,
+    ) -> Result<Option<NewEvent>, StoreError> {
         let event = NewEvent {
             kind: AuditKind::Fill,
             account: Some(account.to_string()),
@@ -346,8 +397,6 @@ where
             payload: payload("fill", fill)?,
             at: fill.filled_at,
         };
-        let mut conn = self.write.conn().await?;
-        let mut tx = conn.begin().await?;
         let inserted: Option<(i64,)> = sqlx::query_as(INSERT_FILL)
             .bind(account.as_str())
             .bind(fill.client_order_id.as_str())
@@ -359,15 +408,9 @@ where
             .bind(dec_text(fill.fee))
             .bind(ms(fill.filled_at))
             .bind(fill_key(fill))
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
-        if inserted.is_none() {
-            tx.rollback().await?;
-            return Ok(());
-        }
-        Self::append_events(&mut tx, vec![event]).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(inserted.map(|_| event))
     }
 
     pub(crate) async fn select_fills(

@@ -13,6 +13,7 @@ mod harness;
 mod open;
 mod orders;
 mod schema;
+mod settle;
 mod signals;
 mod snapshots;
 
@@ -45,6 +46,7 @@ suite! {
     signals::refused_inputs_write_nothing,
     signals::recent_signals_are_newest_first_and_paged,
     signals::refused_signal_is_audited,
+    signals::refused_signal_is_recorded_once_per_key,
     signals::sleeves_round_trip_and_replace,
     signals::batch_is_one_transaction_and_all_or_nothing,
     signals::large_batch_spans_statements,
@@ -56,6 +58,10 @@ suite! {
     orders::repeated_report_writes_nothing,
     orders::orders_filter_and_page,
     orders::fills_are_idempotent,
+    settle::settlement_stores_the_final_state_and_the_fill_once,
+    settle::a_settlement_failing_half_way_writes_nothing,
+    settle::a_fill_that_is_not_the_orders_writes_nothing,
+    settle::an_old_final_order_without_its_fill_gets_it,
     snapshots::latest_target_per_symbol,
     snapshots::positions_replace_the_previous_snapshot,
     snapshots::equity_since_a_time,

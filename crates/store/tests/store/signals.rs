@@ -122,9 +122,11 @@ pub async fn recent_signals_are_newest_first_and_paged(b: &Backend) {
 pub async fn refused_signal_is_audited(b: &Backend) {
     let s = b.store.as_ref();
     let raw = serde_json::json!({ "ticker": "???", "size": "lots" });
-    s.record_refused_signal("tradingview", "size is not a number", &raw, at(5))
+    let outcome = s
+        .record_refused_signal("tradingview", None, "size is not a number", &raw, at(5))
         .await
         .unwrap();
+    assert_eq!(outcome, SignalRecordOutcome::Stored);
     let events = s.audit_events(0, 10).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, AuditKind::SignalRefused);
@@ -132,6 +134,71 @@ pub async fn refused_signal_is_audited(b: &Backend) {
     assert_eq!(events[0].payload["reason"], "size is not a number");
     assert_eq!(events[0].payload["raw"], raw);
     assert_eq!(b.raw.count("signals").await, 0);
+}
+
+pub async fn refused_signal_is_recorded_once_per_key(b: &Backend) {
+    let s = b.store.as_ref();
+    let raw = serde_json::json!({ "side": "buy" });
+    let refuse = |source: &'static str, key: Option<&'static str>, ms: i64| {
+        let raw = raw.clone();
+        async move {
+            s.record_refused_signal(source, key, "cooling", &raw, at(ms))
+                .await
+                .unwrap()
+        }
+    };
+    // A keyed refusal is stored once; its redeliveries are duplicates, whatever the reason now.
+    assert_eq!(
+        refuse("sn8", Some("k1"), 1).await,
+        SignalRecordOutcome::Stored
+    );
+    assert_eq!(
+        refuse("sn8", Some("k1"), 2).await,
+        SignalRecordOutcome::Duplicate
+    );
+    let again = s
+        .record_refused_signal("sn8", Some("k1"), "another reason", &raw, at(3))
+        .await
+        .unwrap();
+    assert_eq!(again, SignalRecordOutcome::Duplicate);
+    // The key is per source.
+    assert_eq!(
+        refuse("tradingview", Some("k1"), 4).await,
+        SignalRecordOutcome::Stored
+    );
+    // No key (a request refused before it had one), or an empty one: every call is recorded.
+    assert_eq!(
+        refuse("tradingview", None, 5).await,
+        SignalRecordOutcome::Stored
+    );
+    assert_eq!(
+        refuse("tradingview", None, 6).await,
+        SignalRecordOutcome::Stored
+    );
+    assert_eq!(
+        refuse("tradingview", Some(""), 7).await,
+        SignalRecordOutcome::Stored
+    );
+    // A signal accepted earlier and refused on redelivery (the sleeve it moved now refuses it)
+    // was decided already.
+    let accepted = signal("sig-1", "sn8", "k2", 8);
+    s.record_signal(&accepted, None).await.unwrap();
+    assert_eq!(
+        refuse("sn8", Some("k2"), 9).await,
+        SignalRecordOutcome::Duplicate
+    );
+
+    let events = s.audit_events(0, 100).await.unwrap();
+    let refused: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == AuditKind::SignalRefused)
+        .collect();
+    assert_eq!(refused.len(), 5);
+    assert_eq!(refused[0].payload["idempotency_key"], "k1");
+    assert_eq!(refused[0].payload["source"], "sn8");
+    assert!(refused[2].payload.get("idempotency_key").is_none());
+    assert_eq!(b.raw.count("refused_signals").await, 2);
+    assert!(s.verify_audit().await.unwrap().is_ok());
 }
 
 pub async fn sleeves_round_trip_and_replace(b: &Backend) {

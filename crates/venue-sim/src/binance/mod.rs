@@ -7,6 +7,7 @@
 //! satisfy `timestamp < server + 1000` and `server − timestamp ≤ recvWindow` (else −1021).
 //! Every answer reports `X-MBX-USED-WEIGHT-1M`.
 
+pub mod klines;
 pub mod orders;
 pub mod render;
 pub mod rest;
@@ -33,7 +34,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/fapi/v1/exchangeInfo", get(rest::exchange_info))
         .route("/fapi/v1/premiumIndex", get(rest::premium_index))
         .route("/fapi/v2/ticker/price", get(rest::ticker_price))
-        .route("/fapi/v1/klines", get(rest::klines))
+        .route("/fapi/v1/klines", get(klines::klines))
         .route("/fapi/v1/leverageBracket", get(rest::leverage_bracket))
         .route(
             "/fapi/v1/positionSide/dual",

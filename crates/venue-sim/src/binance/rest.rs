@@ -159,52 +159,6 @@ pub async fn ticker_price(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
     })
 }
 
-/// Flat candles at the current price, oldest first.
-pub async fn klines(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
-    public(&sh, "/fapi/v1/klines", &raw, |q| {
-        let Some(price) = q.get("symbol").and_then(|sym| sh.exchange().price(sym)) else {
-            return bad(-1121, "Invalid symbol.");
-        };
-        let step: i64 = match q.get("interval").map(String::as_str).unwrap_or("1m") {
-            "1m" => 60_000,
-            "5m" => 300_000,
-            "15m" => 900_000,
-            "1h" => 3_600_000,
-            "4h" => 14_400_000,
-            "1d" => 86_400_000,
-            _ => return bad(-1120, "Invalid interval."),
-        };
-        let limit: i64 = q
-            .get("limit")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(500)
-            .clamp(1, 1500);
-        let last = sh.now_ms() / step * step;
-        let p = s(price);
-        let rows: Vec<Value> = (0..limit)
-            .rev()
-            .map(|k| {
-                let open = last - k * step;
-                json!([
-                    open,
-                    p,
-                    p,
-                    p,
-                    p,
-                    "0",
-                    open + step - 1,
-                    "0",
-                    0,
-                    "0",
-                    "0",
-                    "0"
-                ])
-            })
-            .collect();
-        Json(rows).into_response()
-    })
-}
-
 pub async fn leverage_bracket(
     State(sh): Sh,
     headers: HeaderMap,

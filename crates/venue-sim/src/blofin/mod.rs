@@ -13,6 +13,7 @@
 //! The account behind it ([`crate::book`]) counts in base units; this module converts with the
 //! contract values of [`contract_value`].
 
+pub mod klines;
 pub mod render;
 pub mod rest;
 pub mod ws;
@@ -134,6 +135,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v1/market/instruments", get(rest::instruments))
         .route("/api/v1/market/tickers", get(rest::tickers))
+        .route("/api/v1/market/candles", get(klines::candles))
         .route("/api/v1/account/balance", get(rest::balance))
         .route("/api/v1/account/positions", get(rest::positions))
         .route("/api/v1/account/margin-mode", get(rest::margin_mode))

@@ -53,6 +53,8 @@ pub struct Exchange {
     /// Fault: the next order placed is refused for insufficient margin (see `Fault::Reject`).
     pub reject_next: bool,
     events: broadcast::Sender<SimEvent>,
+    /// Every price set, for the kline endpoints.
+    history: crate::klines::PriceHistory,
 }
 
 fn on_step(v: Decimal, step: Decimal) -> bool {
@@ -83,7 +85,23 @@ impl Exchange {
             partial_next: None,
             reject_next: false,
             events,
+            history: {
+                let mut h = crate::klines::PriceHistory::default();
+                for (symbol, price) in &opts.prices {
+                    h.record(symbol, 0, *price, Decimal::ZERO);
+                }
+                h
+            },
         }
+    }
+
+    /// The price path the kline endpoints serve.
+    pub fn history(&self) -> &crate::klines::PriceHistory {
+        &self.history
+    }
+
+    pub fn history_mut(&mut self) -> &mut crate::klines::PriceHistory {
+        &mut self.history
     }
 
     pub fn instruments(&self) -> impl Iterator<Item = &SimInstrument> {
@@ -485,6 +503,7 @@ impl Exchange {
     /// Moves a price and fills the resting limit orders it crosses, at their limit price.
     pub fn set_price(&mut self, symbol: &str, price: Decimal, now_ms: i64) {
         self.prices.insert(symbol.to_string(), price);
+        self.history.record(symbol, now_ms, price, Decimal::ZERO);
         let crossed: Vec<usize> = self
             .orders
             .iter()

@@ -6,6 +6,7 @@
 //! (the raw query string, or the raw body), and the timestamp must satisfy
 //! `server − recvWindow ≤ timestamp < server + 1000` (else 10002).
 
+pub mod klines;
 pub mod render;
 pub mod rest;
 pub mod ws;
@@ -28,7 +29,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v5/market/time", get(rest::time))
         .route("/v5/market/instruments-info", get(rest::instruments))
         .route("/v5/market/tickers", get(rest::tickers))
-        .route("/v5/market/kline", get(rest::klines))
+        .route("/v5/market/kline", get(klines::klines))
         .route("/v5/account/wallet-balance", get(rest::wallet))
         .route("/v5/account/info", get(rest::account_info))
         .route("/v5/user/query-api", get(rest::query_api))

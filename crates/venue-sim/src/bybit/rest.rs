@@ -138,35 +138,6 @@ pub async fn tickers(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
     ok(&sh, json!({"category": "linear", "list": list}))
 }
 
-/// Flat candles at the current price, newest first: enough for a paper account's warm-up.
-pub async fn klines(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
-    let q = query(&raw);
-    let symbol = q.get("symbol").cloned().unwrap_or_default();
-    let Some(price) = sh.exchange().price(&symbol) else {
-        return err(&sh, 10001, "params error: symbol invalid");
-    };
-    let minutes: i64 = q
-        .get("interval")
-        .and_then(|i| i.parse().ok())
-        .unwrap_or(1)
-        .max(1);
-    let limit: i64 = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(200)
-        .clamp(1, 1000);
-    let step = minutes * 60_000;
-    let last = sh.now_ms() / step * step;
-    let p = s(price);
-    let list: Vec<Value> = (0..limit)
-        .map(|k| json!([(last - k * step).to_string(), p, p, p, p, "0", "0"]))
-        .collect();
-    ok(
-        &sh,
-        json!({"category": "linear", "symbol": symbol, "list": list}),
-    )
-}
-
 pub async fn wallet(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     if let Err(r) = authenticate(&sh, &headers, raw.as_deref().unwrap_or_default()) {
         return r;

@@ -13,6 +13,7 @@
 //! The account behind it ([`crate::book`]) counts in base units; this module converts with the
 //! multipliers of [`multiplier`].
 
+pub mod klines;
 pub mod render;
 pub mod rest;
 pub mod ws;
@@ -34,6 +35,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::Shared;
+use crate::book::Exchange;
 use crate::book::Reject;
 use crate::options::SimInstrument;
 
@@ -44,8 +46,20 @@ fn d(v: &str) -> Decimal {
     v.parse().unwrap_or_default()
 }
 
-/// Base units per lot (`multiplier`): KuCoin's values for BTC, ETH and SOL; 1 otherwise.
-pub fn multiplier(symbol: &str) -> Decimal {
+/// Base units per lot (`multiplier`). Real KuCoin contracts trade in whole lots (`lotSize` 1),
+/// so the simulator's lot is the instrument's quantity step: for the default XBT/ETH/SOL
+/// contracts that is KuCoin's own multiplier, and an instrument a test or bench configures with
+/// another step gets that step as its multiplier (never a fractional `lotSize`, which no real
+/// KuCoin contract has). Symbols the exchange does not list fall back to KuCoin's values.
+pub fn multiplier(ex: &Exchange, symbol: &str) -> Decimal {
+    ex.instrument(symbol)
+        .map(|i| i.qty_step)
+        .filter(|step| *step > Decimal::ZERO)
+        .unwrap_or_else(|| default_multiplier(symbol))
+}
+
+/// KuCoin's multipliers for BTC, ETH and SOL; 1 otherwise.
+fn default_multiplier(symbol: &str) -> Decimal {
     match symbol {
         "BTCUSDT" => d("0.001"),
         "ETHUSDT" => d("0.01"),
@@ -93,6 +107,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v1/timestamp", get(rest::timestamp))
         .route("/api/v1/contracts/active", get(rest::contracts))
+        .route("/api/v1/kline/query", get(klines::klines))
         .route("/api/v1/account-overview", get(rest::account_overview))
         .route("/api/v1/positions", get(rest::positions))
         .route("/api/v2/position/getMarginMode", get(rest::get_margin_mode))
@@ -305,6 +320,6 @@ mod tests {
         assert_eq!(contract("BTCUSDT"), "XBTUSDTM");
         assert_eq!(contract("SOLUSDT"), "SOLUSDTM");
         assert_eq!(symbol_of("XBTUSDTM"), "BTCUSDT");
-        assert_eq!(multiplier("ETHUSDT"), d("0.01"));
+        assert_eq!(default_multiplier("ETHUSDT"), d("0.01"));
     }
 }

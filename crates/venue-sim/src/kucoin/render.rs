@@ -12,8 +12,8 @@ fn s(d: Decimal) -> String {
 }
 
 /// Base units of `symbol` in lots, as a JSON number (KuCoin sends sizes as numbers).
-pub fn lots(symbol: &str, base: Decimal) -> Value {
-    let l = (base / multiplier(symbol)).normalize();
+pub fn lots(ex: &Exchange, symbol: &str, base: Decimal) -> Value {
+    let l = (base / multiplier(ex, symbol)).normalize();
     l.to_string()
         .parse::<i64>()
         .map(Value::from)
@@ -34,10 +34,10 @@ pub fn order(ex: &Exchange, o: &SimOrder) -> Value {
         "type": if o.order_type == OrderType::Market { "market" } else { "limit" },
         "side": if o.side == Side::Buy { "buy" } else { "sell" },
         "price": o.price.map(s).unwrap_or_default(),
-        "size": lots(&o.symbol, o.qty),
+        "size": lots(ex, &o.symbol, o.qty),
         "value": s(o.qty * o.price.unwrap_or_default()),
         "dealValue": s(o.filled * o.avg_price.unwrap_or_default()),
-        "dealSize": lots(&o.symbol, o.filled),
+        "dealSize": lots(ex, &o.symbol, o.filled),
         "avgDealPrice": o.avg_price.map(s).unwrap_or_else(|| "0".into()),
         "leverage": s(ex.leverage(&o.symbol)),
         "marginMode": margin(ex.symbol_margin(&o.symbol)),
@@ -61,7 +61,7 @@ pub fn position(ex: &Exchange, symbol: &str) -> Value {
         "marginMode": margin(mode),
         "positionSide": "BOTH",
         "isOpen": !p.size.is_zero(),
-        "currentQty": lots(symbol, p.size),
+        "currentQty": lots(ex, symbol, p.size),
         "avgEntryPrice": s(p.entry),
         "markPrice": s(ex.price(symbol).unwrap_or_default()),
         "unrealisedPnl": s(ex.unrealised(symbol)),

@@ -76,13 +76,13 @@ pub async fn contracts(State(sh): Sh) -> Response {
     let rows: Vec<Value> = ex
         .instruments()
         .map(|i| {
-            let m = multiplier(&i.symbol);
+            let m = multiplier(&ex, &i.symbol);
             let base = i.symbol.trim_end_matches("USDT");
             json!({
                 "symbol": contract(&i.symbol), "rootSymbol": "USDT", "type": "FFWCSX",
                 "baseCurrency": if base == "BTC" { "XBT" } else { base }, "quoteCurrency": "USDT",
-                "settleCurrency": "USDT", "maxOrderQty": render::lots(&i.symbol, i.max_qty),
-                "maxPrice": 1000000.0, "lotSize": render::lots(&i.symbol, i.qty_step),
+                "settleCurrency": "USDT", "maxOrderQty": render::lots(&ex, &i.symbol, i.max_qty),
+                "maxPrice": 1000000.0, "lotSize": render::lots(&ex, &i.symbol, i.qty_step),
                 "tickSize": i.tick_size.to_string().parse::<f64>().unwrap_or(0.0),
                 "multiplier": m.to_string().parse::<f64>().unwrap_or(1.0),
                 "isInverse": false, "isQuanto": false,
@@ -272,7 +272,7 @@ pub async fn create_order(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Res
         }
     }
     let req = NewOrder {
-        qty: Decimal::from(lots) * multiplier(&symbol),
+        qty: Decimal::from(lots) * multiplier(&ex, &symbol),
         symbol,
         side,
         order_type,

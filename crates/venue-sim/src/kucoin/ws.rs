@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::{contract, render};
 use crate::Shared;
-use crate::book::{SimEvent, SimOrder, SimStatus};
+use crate::book::{Exchange, SimEvent, SimOrder, SimStatus};
 use crate::form;
 
 pub async fn upgrade(
@@ -94,7 +94,7 @@ async fn session(sh: Arc<Shared>, socket: WebSocket, connect_id: String) {
     }
 }
 
-fn order_change(o: &SimOrder, trade: bool, now_ms: i64) -> Value {
+fn order_change(ex: &Exchange, o: &SimOrder, trade: bool, now_ms: i64) -> Value {
     let kind = match (trade, o.status) {
         (true, _) => "match",
         (false, SimStatus::New) => "open",
@@ -111,15 +111,15 @@ fn order_change(o: &SimOrder, trade: bool, now_ms: i64) -> Value {
         "status": status, "orderType": if o.price.is_some() { "limit" } else { "market" },
         "side": if o.side == tradeengine_model::Side::Buy { "buy" } else { "sell" },
         "price": o.price.map(|p| p.normalize().to_string()).unwrap_or_default(),
-        "size": render::lots(&o.symbol, o.qty).to_string(),
-        "remainSize": render::lots(&o.symbol, if o.status.is_open() { o.qty - o.filled } else { Decimal::ZERO }).to_string(),
-        "filledSize": render::lots(&o.symbol, o.filled).to_string(),
-        "canceledSize": render::lots(&o.symbol, if o.status.is_open() { Decimal::ZERO } else { o.qty - o.filled }).to_string(),
+        "size": render::lots(ex, &o.symbol, o.qty).to_string(),
+        "remainSize": render::lots(ex, &o.symbol, if o.status.is_open() { o.qty - o.filled } else { Decimal::ZERO }).to_string(),
+        "filledSize": render::lots(ex, &o.symbol, o.filled).to_string(),
+        "canceledSize": render::lots(ex, &o.symbol, if o.status.is_open() { Decimal::ZERO } else { o.qty - o.filled }).to_string(),
         "clientOid": o.client_id, "reduceOnly": o.reduce_only, "liquidity": "taker",
         "orderTime": o.created_ms * 1_000_000, "ts": now_ms * 1_000_000,
     });
     if trade && let Some((q, p)) = o.last_fill {
-        data["matchSize"] = json!(render::lots(&o.symbol, q).to_string());
+        data["matchSize"] = json!(render::lots(ex, &o.symbol, q).to_string());
         data["matchPrice"] = json!(p.normalize().to_string());
         data["tradeId"] = json!(format!("t-{}-{}", o.order_id, now_ms));
     }
@@ -129,11 +129,14 @@ fn order_change(o: &SimOrder, trade: bool, now_ms: i64) -> Value {
 fn render_event(sh: &Shared, ev: &SimEvent, topics: &BTreeSet<String>) -> Option<String> {
     let now = sh.now_ms();
     match ev {
-        SimEvent::Order { order, trade } if topics.contains("/contractMarket/tradeOrders") => Some(
-            json!({"type": "message", "topic": "/contractMarket/tradeOrders", "subject": "orderChange",
-                "channelType": "private", "data": order_change(order, *trade, now)})
-            .to_string(),
-        ),
+        SimEvent::Order { order, trade } if topics.contains("/contractMarket/tradeOrders") => {
+            let data = order_change(&sh.exchange(), order, *trade, now);
+            Some(
+                json!({"type": "message", "topic": "/contractMarket/tradeOrders", "subject": "orderChange",
+                    "channelType": "private", "data": data})
+                .to_string(),
+            )
+        }
         SimEvent::Position { symbol, .. } if topics.contains("/contract/positionAll") => {
             let ex = sh.exchange();
             let row = render::position(&ex, symbol);

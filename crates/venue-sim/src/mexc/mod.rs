@@ -16,6 +16,7 @@
 //! query for an unknown `externalOid` answers `data: null`, and a cancel of an unknown or
 //! finished order answers code 600.
 
+pub mod klines;
 pub mod render;
 pub mod rest;
 pub mod ws;
@@ -47,6 +48,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/contract/ping", get(rest::ping))
         .route("/api/v1/contract/detail", get(rest::detail))
         .route("/api/v1/contract/ticker", get(rest::ticker))
+        .route("/api/v1/contract/kline/{symbol}", get(klines::klines))
         .route(&format!("{p}/account/asset/{{currency}}"), get(rest::asset))
         .route(
             &format!("{p}/position/open_positions"),

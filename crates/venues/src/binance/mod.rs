@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod codes;
 pub mod http;
+pub mod klines;
 pub mod models;
 pub mod permissions;
 pub mod stream;

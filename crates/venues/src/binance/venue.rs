@@ -25,7 +25,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use tokio::time::Instant;
 use tradeengine_model::{
     ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderStatus, Position, Price,
     Side, Symbol,
@@ -37,6 +36,7 @@ use super::http::{Auth, BinanceHttp, has_code};
 use super::models::{Account, ExchangeInfo, OrderObj, PositionRisk, SymbolConfig};
 use super::stream::FeeBook;
 use crate::http::{Method, Query};
+use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
@@ -46,19 +46,13 @@ const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
 /// Leverage assumed without keys (the brackets need a signature): low on purpose.
 const UNKNOWN_MAX_LEVERAGE: i64 = 20;
 
-#[derive(Debug, Default)]
-struct InstrumentCache {
-    by_symbol: HashMap<Symbol, Instrument>,
-    fetched_at: Option<Instant>,
-}
-
 #[derive(Debug)]
 pub struct BinanceVenue {
     http: Arc<BinanceHttp>,
     tracker: Arc<OrderTracker>,
     fees: Arc<FeeBook>,
     stream: Option<StreamHandle>,
-    instruments: tokio::sync::Mutex<InstrumentCache>,
+    instruments: InstrumentCache,
     fill_wait: Duration,
 }
 
@@ -89,7 +83,7 @@ impl BinanceVenue {
             tracker,
             fees,
             stream,
-            instruments: tokio::sync::Mutex::new(InstrumentCache::default()),
+            instruments: InstrumentCache::new(INSTRUMENT_TTL),
             fill_wait,
         }
     }
@@ -143,17 +137,16 @@ impl BinanceVenue {
     }
 
     pub async fn invalidate_instruments(&self) {
-        self.instruments.lock().await.fetched_at = None;
+        self.instruments.invalidate().await;
     }
 
     async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        let mut cache = self.instruments.lock().await;
-        if cache
-            .fetched_at
-            .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL)
-        {
-            return Ok(cache.by_symbol.clone());
-        }
+        self.instruments.all(self.fetch_instruments()).await
+    }
+
+    /// Every trading USDT perpetual, with its leverage cap from the account's brackets when
+    /// signed in (the cap is account-specific).
+    async fn fetch_instruments(&self) -> Result<Vec<Instrument>, VenueError> {
         let none = Query::new();
         let info = self.http.request(
             Method::Get,
@@ -198,28 +191,29 @@ impl BinanceVenue {
                 max_lev.insert(sym.to_string(), Decimal::from(l));
             }
         }
-        let mut by_symbol = HashMap::new();
+        let mut listed = Vec::new();
         for s in &info.symbols {
             let lev = max_lev
                 .get(&s.symbol)
                 .copied()
                 .unwrap_or(Decimal::from(UNKNOWN_MAX_LEVERAGE));
             if let Some(i) = s.to_instrument(lev)? {
-                by_symbol.insert(i.symbol.clone(), i);
+                listed.push(i);
             }
         }
-        cache.by_symbol = by_symbol;
-        cache.fetched_at = Some(Instant::now());
-        Ok(cache.by_symbol.clone())
+        Ok(listed)
     }
 
     async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
-        self.instrument_map().await?.remove(symbol).ok_or_else(|| {
-            rejected(
-                "unknown_symbol",
-                format!("{symbol} is not a trading USDT perpetual on Binance"),
-            )
-        })
+        self.instruments
+            .get(symbol, self.fetch_instruments())
+            .await?
+            .ok_or_else(|| {
+                rejected(
+                    "unknown_symbol",
+                    format!("{symbol} is not a trading USDT perpetual on Binance"),
+                )
+            })
     }
 
     /// A REST order object as our status, with the stream's fee when it has one.

@@ -5,8 +5,7 @@
 //! the cached instrument; a push for an instrument not cached yet is skipped (REST answers
 //! for it instead).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,7 +21,7 @@ use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
 
 /// Instruments by BloFin `instId`, shared by the venue (which fills it) and the stream.
-pub type ByInstId = Arc<RwLock<HashMap<String, Instrument>>>;
+pub type ByInstId = crate::instruments::VenueIndex;
 
 #[derive(Debug)]
 pub struct BlofinStream {

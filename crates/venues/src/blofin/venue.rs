@@ -46,6 +46,7 @@ use super::models::{
 };
 use super::stream::ByInstId;
 use crate::http::Query;
+use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
 use crate::rounding::round_to_step;
 use crate::tracker::OrderTracker;
@@ -57,21 +58,13 @@ const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
 /// The account-wide margin mode is re-read at most this often.
 const ACCOUNT_TTL: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Default)]
-struct InstrumentCache {
-    by_symbol: HashMap<Symbol, Instrument>,
-    fetched_at: Option<Instant>,
-}
-
 /// One BloFin account. Cheap to share as `Arc<dyn Venue>`.
 #[derive(Debug)]
 pub struct BlofinVenue {
     http: Arc<BlofinHttp>,
     tracker: Arc<OrderTracker>,
     stream: Option<StreamHandle>,
-    instruments: tokio::sync::Mutex<InstrumentCache>,
-    /// The same instruments by `instId`, for the stream and for reading positions.
-    by_inst_id: ByInstId,
+    instruments: InstrumentCache,
     account: Mutex<Option<(MarginMode, Instant)>>,
     /// How long to wait for a pushed fill before asking REST.
     fill_wait: Duration,
@@ -139,8 +132,7 @@ impl BlofinVenue {
             http,
             tracker,
             stream,
-            instruments: tokio::sync::Mutex::new(InstrumentCache::default()),
-            by_inst_id,
+            instruments: InstrumentCache::with_index(INSTRUMENT_TTL, by_inst_id),
             account: Mutex::new(None),
             fill_wait,
         }
@@ -200,72 +192,39 @@ impl BlofinVenue {
 
     /// Forgets the instrument cache; the next call refetches it.
     pub async fn invalidate_instruments(&self) {
-        self.instruments.lock().await.fetched_at = None;
+        self.instruments.invalidate().await;
     }
 
     async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        let mut cache = self.instruments.lock().await;
-        let fresh = cache
-            .fetched_at
-            .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL);
-        if !fresh {
-            // One request lists every instrument.
-            let data = self
-                .http
-                .public_get("/api/v1/market/instruments", &Query::new())
-                .await?;
-            let mut by_symbol = HashMap::new();
-            for row in rows::<InstrumentRow>(data, "instruments")? {
-                if let Some(i) = row.to_instrument()? {
-                    by_symbol.insert(i.symbol.clone(), i);
-                }
+        self.instruments.all(self.fetch_instruments()).await
+    }
+
+    /// Every live USDT perpetual BloFin lists (one request).
+    async fn fetch_instruments(&self) -> Result<Vec<Instrument>, VenueError> {
+        let data = self
+            .http
+            .public_get("/api/v1/market/instruments", &Query::new())
+            .await?;
+        let mut listed = Vec::new();
+        for row in rows::<InstrumentRow>(data, "instruments")? {
+            if let Some(i) = row.to_instrument()? {
+                listed.push(i);
             }
-            *self.by_inst_id.write().unwrap_or_else(|p| p.into_inner()) = by_symbol
-                .values()
-                .map(|i| (i.venue_symbol.clone(), i.clone()))
-                .collect();
-            cache.by_symbol = by_symbol;
-            cache.fetched_at = Some(Instant::now());
         }
-        Ok(cache.by_symbol.clone())
+        Ok(listed)
     }
 
     async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
-        let cached = {
-            let cache = self.instruments.lock().await;
-            cache
-                .fetched_at
-                .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL)
-                .then(|| cache.by_symbol.get(symbol).cloned())
-                .flatten()
-        };
-        match cached {
-            Some(i) => Ok(i),
-            None => self
-                .instrument_map()
-                .await?
-                .remove(symbol)
-                .ok_or_else(|| unknown_symbol(symbol)),
-        }
+        self.instruments
+            .get(symbol, self.fetch_instruments())
+            .await?
+            .ok_or_else(|| unknown_symbol(symbol))
     }
 
     async fn by_inst_id(&self, inst_id: &str) -> Result<Option<Instrument>, VenueError> {
-        let found = self
-            .by_inst_id
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(inst_id)
-            .cloned();
-        if found.is_some() {
-            return Ok(found);
-        }
-        self.instrument_map().await?;
-        Ok(self
-            .by_inst_id
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(inst_id)
-            .cloned())
+        self.instruments
+            .by_venue_symbol(inst_id, self.fetch_instruments())
+            .await
     }
 
     /// The account-wide margin mode, re-read when older than a minute (or when `fresh`).

@@ -37,6 +37,7 @@ use super::models::{
     AccountInfo, InstrumentRow, OrderRow, Page, PositionRow, TickerRow, WalletAccount,
 };
 use crate::http::Query;
+use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
@@ -47,19 +48,13 @@ const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
 /// The account-wide margin mode is re-read at most this often.
 const ACCOUNT_TTL: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Default)]
-struct InstrumentCache {
-    by_symbol: HashMap<Symbol, Instrument>,
-    fetched_at: Option<Instant>,
-}
-
 /// One Bybit account. Cheap to share as `Arc<dyn Venue>`.
 #[derive(Debug)]
 pub struct BybitVenue {
     http: Arc<BybitHttp>,
     tracker: Arc<OrderTracker>,
     stream: Option<StreamHandle>,
-    instruments: tokio::sync::Mutex<InstrumentCache>,
+    instruments: InstrumentCache,
     account: Mutex<Option<(MarginMode, Instant)>>,
     /// How long to wait for a pushed fill before asking REST.
     fill_wait: Duration,
@@ -80,7 +75,7 @@ impl BybitVenue {
             http,
             tracker,
             stream,
-            instruments: tokio::sync::Mutex::new(InstrumentCache::default()),
+            instruments: InstrumentCache::new(INSTRUMENT_TTL),
             account: Mutex::new(None),
             fill_wait,
         }
@@ -133,64 +128,53 @@ impl BybitVenue {
 
     /// Forgets the instrument cache; the next call refetches it.
     pub async fn invalidate_instruments(&self) {
-        self.instruments.lock().await.fetched_at = None;
+        self.instruments.invalidate().await;
     }
 
     async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        let mut cache = self.instruments.lock().await;
-        let fresh = cache
-            .fetched_at
-            .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL);
-        if !fresh {
-            let mut by_symbol = HashMap::new();
-            let mut cursor = String::new();
-            // Bybit lists >500 linear contracts; 1000 per page means one page today.
-            for _ in 0..20 {
-                let mut q = Query::new()
-                    .with("category", "linear")
-                    .with("limit", "1000");
-                if !cursor.is_empty() {
-                    q.push("cursor", &cursor);
-                }
-                let result = self
-                    .http
-                    .public_get("/v5/market/instruments-info", &q)
-                    .await?;
-                let page: Page<InstrumentRow> = from_result(result, "instruments-info")?;
-                for row in &page.list {
-                    if let Some(i) = row.to_instrument()? {
-                        by_symbol.insert(i.symbol.clone(), i);
-                    }
-                }
-                if page.next_page_cursor.is_empty() || page.list.is_empty() {
-                    break;
-                }
-                cursor = page.next_page_cursor;
+        self.instruments.all(self.fetch_instruments()).await
+    }
+
+    /// Every linear USDT contract Bybit lists.
+    async fn fetch_instruments(&self) -> Result<Vec<Instrument>, VenueError> {
+        let mut listed = Vec::new();
+        let mut cursor = String::new();
+        // Bybit lists >500 linear contracts; 1000 per page means one page today.
+        for _ in 0..20 {
+            let mut q = Query::new()
+                .with("category", "linear")
+                .with("limit", "1000");
+            if !cursor.is_empty() {
+                q.push("cursor", &cursor);
             }
-            cache.by_symbol = by_symbol;
-            cache.fetched_at = Some(Instant::now());
+            let result = self
+                .http
+                .public_get("/v5/market/instruments-info", &q)
+                .await?;
+            let page: Page<InstrumentRow> = from_result(result, "instruments-info")?;
+            for row in &page.list {
+                if let Some(i) = row.to_instrument()? {
+                    listed.push(i);
+                }
+            }
+            if page.next_page_cursor.is_empty() || page.list.is_empty() {
+                break;
+            }
+            cursor = page.next_page_cursor;
         }
-        Ok(cache.by_symbol.clone())
+        Ok(listed)
     }
 
     async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
-        let cached = {
-            let cache = self.instruments.lock().await;
-            cache
-                .fetched_at
-                .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL)
-                .then(|| cache.by_symbol.get(symbol).cloned())
-                .flatten()
-        };
-        match cached {
-            Some(i) => Ok(i),
-            None => self.instrument_map().await?.remove(symbol).ok_or_else(|| {
+        self.instruments
+            .get(symbol, self.fetch_instruments())
+            .await?
+            .ok_or_else(|| {
                 rejected(
                     "unknown_symbol",
                     format!("{symbol} is not a trading USDT perpetual on Bybit"),
                 )
-            }),
-        }
+            })
     }
 
     async fn position_rows(&self) -> Result<Vec<PositionRow>, VenueError> {

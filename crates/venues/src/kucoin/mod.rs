@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod codes;
 pub mod http;
+pub mod klines;
 pub mod models;
 pub mod stream;
 pub mod venue;

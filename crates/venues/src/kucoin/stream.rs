@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,7 +28,7 @@ use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
 
 /// Instruments by KuCoin symbol, shared by the venue (which fills it) and the stream.
-pub type BySymbol = Arc<RwLock<HashMap<String, Instrument>>>;
+pub type BySymbol = crate::instruments::VenueIndex;
 
 /// How many orders' running fill values are kept.
 const FILL_MEMORY: usize = 4096;

@@ -42,7 +42,6 @@ use async_trait::async_trait;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 use tradeengine_model::{
     ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus,
     Position, Price, Side, Symbol,
@@ -54,6 +53,7 @@ use super::http::{KucoinHttp, weight};
 use super::models::{ContractRow, OrderRow, PositionRow, margin_mode, margin_mode_text, num};
 use super::stream::BySymbol;
 use crate::http::Query;
+use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, format_dec};
 use crate::rounding::round_to_step;
 use crate::tracker::OrderTracker;
@@ -63,12 +63,6 @@ use crate::{Venue, VenueError, VenueErrorKind};
 const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
 /// How many sent client ids are remembered for the duplicate check.
 const SENT_MEMORY: usize = 10_000;
-
-#[derive(Debug, Default)]
-struct InstrumentCache {
-    by_symbol: HashMap<Symbol, Instrument>,
-    fetched_at: Option<Instant>,
-}
 
 #[derive(Debug, Default)]
 struct Sent {
@@ -82,8 +76,7 @@ pub struct KucoinVenue {
     http: Arc<KucoinHttp>,
     tracker: Arc<OrderTracker>,
     stream: Option<StreamHandle>,
-    instruments: tokio::sync::Mutex<InstrumentCache>,
-    by_symbol: BySymbol,
+    instruments: InstrumentCache,
     /// Per-symbol margin mode as last read or set.
     modes: Mutex<HashMap<Symbol, MarginMode>>,
     /// Per-symbol leverage to send with orders, as last read or set.
@@ -154,8 +147,7 @@ impl KucoinVenue {
             http,
             tracker,
             stream,
-            instruments: tokio::sync::Mutex::new(InstrumentCache::default()),
-            by_symbol,
+            instruments: InstrumentCache::with_index(INSTRUMENT_TTL, by_symbol),
             modes: Mutex::new(HashMap::new()),
             leverage: Mutex::new(HashMap::new()),
             sent: Mutex::new(Sent::default()),
@@ -192,67 +184,39 @@ impl KucoinVenue {
     }
 
     pub async fn invalidate_instruments(&self) {
-        self.instruments.lock().await.fetched_at = None;
+        self.instruments.invalidate().await;
     }
 
     async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        let mut cache = self.instruments.lock().await;
-        let fresh = cache
-            .fetched_at
-            .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL);
-        if !fresh {
-            let data = self
-                .http
-                .public_get("/api/v1/contracts/active", &Query::new())
-                .await?;
-            let mut by_symbol = HashMap::new();
-            for row in rows::<ContractRow>(data, "contracts/active")? {
-                if let Some(i) = row.to_instrument()? {
-                    by_symbol.insert(i.symbol.clone(), i);
-                }
+        self.instruments.all(self.fetch_instruments()).await
+    }
+
+    /// Every open USDT-margined perpetual KuCoin Futures lists (one request).
+    async fn fetch_instruments(&self) -> Result<Vec<Instrument>, VenueError> {
+        let data = self
+            .http
+            .public_get("/api/v1/contracts/active", &Query::new())
+            .await?;
+        let mut listed = Vec::new();
+        for row in rows::<ContractRow>(data, "contracts/active")? {
+            if let Some(i) = row.to_instrument()? {
+                listed.push(i);
             }
-            *self.by_symbol.write().unwrap_or_else(|p| p.into_inner()) = by_symbol
-                .values()
-                .map(|i| (i.venue_symbol.clone(), i.clone()))
-                .collect();
-            cache.by_symbol = by_symbol;
-            cache.fetched_at = Some(Instant::now());
         }
-        Ok(cache.by_symbol.clone())
+        Ok(listed)
     }
 
     async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
-        let cached = {
-            let cache = self.instruments.lock().await;
-            cache
-                .fetched_at
-                .is_some_and(|t| t.elapsed() < INSTRUMENT_TTL)
-                .then(|| cache.by_symbol.get(symbol).cloned())
-                .flatten()
-        };
-        match cached {
-            Some(i) => Ok(i),
-            None => self
-                .instrument_map()
-                .await?
-                .remove(symbol)
-                .ok_or_else(|| unknown_symbol(symbol)),
-        }
+        self.instruments
+            .get(symbol, self.fetch_instruments())
+            .await?
+            .ok_or_else(|| unknown_symbol(symbol))
     }
 
     async fn by_venue_symbol(&self, name: &str) -> Result<Option<Instrument>, VenueError> {
-        let get = || {
-            self.by_symbol
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(name)
-                .cloned()
-        };
-        if let Some(i) = get() {
-            return Ok(Some(i));
-        }
-        self.instrument_map().await?;
-        Ok(get())
+        self.instruments
+            .by_venue_symbol(name, self.fetch_instruments())
+            .await
     }
 
     /// The symbol's margin mode: as last set or read, else asked (`getMarginMode`).

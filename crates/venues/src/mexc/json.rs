@@ -7,6 +7,12 @@
 //! byte for byte, and the models read decimals and ids from strings exactly, as for the other
 //! venues.
 
+use serde_json::Value;
+
+use super::VENUE;
+use crate::VenueError;
+use crate::parse::bad_reply;
+
 /// `body` with every JSON number turned into a string holding the same characters.
 /// Anything that is not valid JSON comes out unchanged enough to fail parsing as before.
 pub fn quote_numbers(body: &[u8]) -> Vec<u8> {
@@ -44,6 +50,29 @@ pub fn quote_numbers(body: &[u8]) -> Vec<u8> {
         out.push(b'"');
     }
     out
+}
+
+/// A reply's `data` as `T`.
+pub fn parse<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, VenueError> {
+    serde_json::from_value(v).map_err(|e| bad_reply(VENUE, what, &e.to_string()))
+}
+
+/// `data` as a list: MEXC answers a list, a single object (when asked for one symbol), a page
+/// `{resultList: [...]}`, or null.
+pub fn rows<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<Vec<T>, VenueError> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(_) => parse(v, what),
+        Value::Object(ref o) if o.contains_key("resultList") => {
+            parse(o.get("resultList").cloned().unwrap_or(Value::Null), what)
+        }
+        one => Ok(vec![parse(one, what)?]),
+    }
+}
+
+/// A JSON string literal (escaped), for bodies built by hand.
+pub fn json_str(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
 }
 
 #[cfg(test)]

@@ -18,8 +18,10 @@
 
 pub mod auth;
 pub mod codes;
+pub mod contracts;
 pub mod http;
 pub mod json;
+pub mod klines;
 pub mod models;
 pub mod sides;
 pub mod stream;

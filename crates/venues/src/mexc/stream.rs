@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 
 use super::VENUE;
 use super::auth::sign;
+use super::contracts::ContractBook;
 use super::http::MexcHttp;
 use super::json::quote_numbers;
 use super::models::{OrderRow, PositionRow};
-use super::venue::ContractBook;
 use crate::VenueError;
 use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};

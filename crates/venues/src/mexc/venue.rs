@@ -25,12 +25,11 @@
 //! `externalOid` when it is not.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use serde_json::Value;
 use tokio::time::Instant;
 use tradeengine_model::{
     ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus,
@@ -39,8 +38,10 @@ use tradeengine_model::{
 
 use super::auth::sorted_query;
 use super::codes;
+use super::contracts::{ContractBook, Contracts, DETAIL_INTERVAL, INSTRUMENT_TTL};
 use super::http::{MexcHttp, scope};
-use super::models::{AssetRow, ContractRow, OrderRow, PositionRow, TickerRow, open_type};
+use super::json::{json_str, parse, rows};
+use super::models::{AssetRow, OrderRow, PositionRow, TickerRow, open_type};
 use super::sides::SideCode;
 use super::{VENUE, unified_symbol};
 use crate::http::Query;
@@ -49,69 +50,10 @@ use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{Venue, VenueError, VenueErrorKind};
 
-/// Contract rules change rarely; an hour bounds how long a change can go unseen.
-const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
-/// `contract/detail` allows one request per 5 s: an unknown symbol is refetched only when the
-/// cache is older than that, instead of waiting on the budget.
-const DETAIL_INTERVAL: Duration = Duration::from_secs(5);
+mod positions;
+mod submit;
 
-#[derive(Debug, Default, Clone)]
-struct Contracts {
-    by_symbol: HashMap<Symbol, Instrument>,
-    /// Contract size by MEXC symbol, for stream pushes.
-    size_by_venue: HashMap<String, Decimal>,
-    /// Contracts whose detail says `apiAllowed = false`.
-    api_disallowed: BTreeSet<Symbol>,
-    fetched_at: Option<Instant>,
-}
-
-/// The cached contract details, shared with the private stream (which converts pushed
-/// contracts to base units synchronously).
-#[derive(Debug, Default)]
-pub struct ContractBook {
-    inner: RwLock<Contracts>,
-}
-
-impl ContractBook {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Contracts> {
-        self.inner.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Base units per contract of a MEXC symbol (`BTC_USDT`), if known.
-    pub fn contract_size(&self, venue_symbol: &str) -> Option<Decimal> {
-        self.read().size_by_venue.get(venue_symbol).copied()
-    }
-}
-
-/// An open position as last read: what an order adding to it must carry, and the id that
-/// changes its leverage.
-#[derive(Debug, Clone, Copy)]
-struct Held {
-    mode: MarginMode,
-    leverage: Decimal,
-    position_id: u64,
-}
-
-/// The positions of the last [`Venue::positions`] read. The engine reads positions at the start
-/// of every cycle and sets leverage right after, so a fresh snapshot spares one position query
-/// per symbol (50 in an opening round, against MEXC's 20 per 2 s). A symbol this adapter sent an
-/// order for since is no longer known from it.
-#[derive(Debug, Default)]
-struct Snapshot {
-    taken_at: Option<Instant>,
-    held: HashMap<Symbol, Held>,
-    touched: BTreeSet<Symbol>,
-}
-
-/// How long a positions read stands in for a per-symbol query.
-const SNAPSHOT_TTL: Duration = Duration::from_secs(10);
-
-/// What the engine asked for a symbol, sent with its next opening order.
-#[derive(Debug, Default, Clone, Copy)]
-struct Setting {
-    leverage: Option<Decimal>,
-    mode: Option<MarginMode>,
-}
+use positions::{Held, Setting, Snapshot, hedge};
 
 /// One MEXC account. Cheap to share as `Arc<dyn Venue>`.
 #[derive(Debug)]
@@ -119,8 +61,6 @@ pub struct MexcVenue {
     http: Arc<MexcHttp>,
     tracker: Arc<OrderTracker>,
     contracts: Arc<ContractBook>,
-    /// Serialises detail fetches (one at a time, within the 1-per-5 s budget).
-    fetching: tokio::sync::Mutex<()>,
     stream: Option<StreamHandle>,
     settings: Mutex<HashMap<Symbol, Setting>>,
     /// The last positions read.
@@ -128,34 +68,19 @@ pub struct MexcVenue {
     fill_wait: Duration,
 }
 
-fn rejected(code: &str, message: String) -> VenueError {
+pub(super) fn rejected(code: &str, message: String) -> VenueError {
     VenueError::new(VENUE, VenueErrorKind::Rejected, message).with_code(code)
+}
+
+pub(super) fn unknown(symbol: &Symbol) -> VenueError {
+    rejected(
+        "unknown_symbol",
+        format!("{symbol} is not an enabled USDT perpetual on MEXC"),
+    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn parse<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, VenueError> {
-    serde_json::from_value(v).map_err(|e| bad_reply(VENUE, what, &e.to_string()))
-}
-
-/// `data` as a list: MEXC answers a list, a single object (when asked for one symbol), a page
-/// `{resultList: [...]}`, or null.
-fn rows<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<Vec<T>, VenueError> {
-    match v {
-        Value::Null => Ok(Vec::new()),
-        Value::Array(_) => parse(v, what),
-        Value::Object(ref o) if o.contains_key("resultList") => {
-            parse(o.get("resultList").cloned().unwrap_or(Value::Null), what)
-        }
-        one => Ok(vec![parse(one, what)?]),
-    }
-}
-
-/// A JSON string literal (escaped), for bodies built by hand.
-fn json_str(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
 }
 
 fn code_of(e: &VenueError) -> Option<i64> {
@@ -176,7 +101,6 @@ impl MexcVenue {
             http,
             tracker,
             contracts,
-            fetching: tokio::sync::Mutex::new(()),
             stream,
             settings: Mutex::new(HashMap::new()),
             snapshot: Mutex::new(Snapshot::default()),
@@ -227,205 +151,16 @@ impl MexcVenue {
     }
 
     pub fn invalidate_instruments(&self) {
-        self.contracts
-            .inner
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .fetched_at = None;
+        self.contracts.invalidate();
     }
 
-    /// The contract cache, fetched when older than `max_age`.
     async fn contracts(&self, max_age: Duration) -> Result<Contracts, VenueError> {
-        let fresh = |c: &Contracts| c.fetched_at.is_some_and(|t| t.elapsed() < max_age);
-        {
-            let c = self.contracts.read();
-            if fresh(&c) {
-                return Ok(c.clone());
-            }
-        }
-        let _one_at_a_time = self.fetching.lock().await;
-        {
-            let c = self.contracts.read();
-            if fresh(&c) {
-                return Ok(c.clone());
-            }
-        }
-        let data = self
-            .http
-            .public_get("/api/v1/contract/detail", &Query::new(), scope::DETAIL)
-            .await?;
-        let mut next = Contracts::default();
-        for row in rows::<ContractRow>(data, "contract/detail")? {
-            if let Some((i, allowed)) = row.to_instrument()? {
-                next.size_by_venue
-                    .insert(i.venue_symbol.clone(), i.contract_size);
-                if !allowed {
-                    next.api_disallowed.insert(i.symbol.clone());
-                }
-                next.by_symbol.insert(i.symbol.clone(), i);
-            }
-        }
-        next.fetched_at = Some(Instant::now());
-        *self
-            .contracts
-            .inner
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = next.clone();
-        Ok(next)
+        self.contracts.get(&self.http, max_age).await
     }
 
     async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
-        let mut c = self.contracts(INSTRUMENT_TTL).await?;
-        if !c.by_symbol.contains_key(symbol) {
-            c = self.contracts(DETAIL_INTERVAL).await?;
-        }
-        c.by_symbol.remove(symbol).ok_or_else(|| unknown(symbol))
+        self.contracts.instrument(&self.http, symbol).await
     }
-
-    async fn position_rows(&self, symbol: Option<&str>) -> Result<Vec<PositionRow>, VenueError> {
-        let q = sorted_query(&[("symbol", symbol.unwrap_or_default())]);
-        let data = self
-            .http
-            .get(
-                "/api/v1/private/position/open_positions",
-                &q,
-                scope::POSITIONS,
-            )
-            .await?;
-        rows(data, "open_positions")
-    }
-
-    /// The open position of one symbol: from a fresh snapshot when it has the symbol's last
-    /// word, else asked for.
-    async fn held(&self, instrument: &Instrument) -> Result<Option<Held>, VenueError> {
-        {
-            let snap = lock(&self.snapshot);
-            if snap.taken_at.is_some_and(|t| t.elapsed() < SNAPSHOT_TTL)
-                && !snap.touched.contains(&instrument.symbol)
-            {
-                return Ok(snap.held.get(&instrument.symbol).copied());
-            }
-        }
-        let Some(row) = self.open_row(instrument).await? else {
-            return Ok(None);
-        };
-        let position_id = row
-            .position_id
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| bad_reply(VENUE, "positionId", &row.position_id))?;
-        Ok(Some(Held {
-            mode: row.margin_mode(),
-            leverage: dec_or_zero(VENUE, "leverage", &row.leverage)?,
-            position_id,
-        }))
-    }
-
-    /// The open (non-zero) position row of one symbol, refusing hedge-mode pairs.
-    async fn open_row(&self, instrument: &Instrument) -> Result<Option<PositionRow>, VenueError> {
-        let rows = self.position_rows(Some(&instrument.venue_symbol)).await?;
-        let mut open = rows.into_iter().filter(|r| {
-            r.symbol == instrument.venue_symbol
-                && r.state.trim() != "3"
-                && dec_or_zero(VENUE, "holdVol", &r.hold_vol).is_ok_and(|v| v > Decimal::ZERO)
-        });
-        let first = open.next();
-        if open.next().is_some() {
-            return Err(hedge(&instrument.venue_symbol));
-        }
-        Ok(first)
-    }
-
-    fn setting(&self, symbol: &Symbol) -> Setting {
-        lock(&self.settings)
-            .get(symbol)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// Status of an order just acknowledged: the pushed fill if the stream has it within the
-    /// wait, else a query by `externalOid`.
-    async fn status_after_ack(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
-        let id = order.client_order_id.as_str();
-        let market = matches!(order.kind, OrderKind::Market);
-        if self.stream_ready()
-            && let Some(s) = self
-                .tracker
-                .wait_for(id, self.fill_wait, |s| !market || s.state.is_terminal())
-                .await
-        {
-            return Ok(s);
-        }
-        match self
-            .order_by_client_id(&order.symbol, &order.client_order_id)
-            .await?
-        {
-            Some(s) => Ok(s),
-            None => Err(VenueError::new(
-                VENUE,
-                VenueErrorKind::Ambiguous,
-                format!("order {id} was acknowledged but is not visible yet"),
-            )
-            .with_code("not_visible")),
-        }
-    }
-
-    /// The JSON body of `order/submit`, built by hand so decimals are written exactly (MEXC
-    /// takes numbers, and `serde_json` would go through `f64`).
-    fn submit_body(&self, order: &OrderRequest, instrument: &Instrument, vol: Decimal) -> String {
-        let code = SideCode::for_order(order.side, order.reduce_only);
-        let setting = self.setting(&order.symbol);
-        // Without a setting made in this process (after a restart), an order adding to a
-        // position carries the position's own mode and leverage, as MEXC requires.
-        let held = lock(&self.snapshot).held.get(&order.symbol).copied();
-        let mode = setting
-            .mode
-            .or(held.map(|h| h.mode))
-            .unwrap_or(MarginMode::Cross);
-        let leverage = setting.leverage.or(held.map(|h| h.leverage));
-        let mut body = format!(
-            "{{\"symbol\":{},\"vol\":{},\"side\":{}",
-            json_str(&instrument.venue_symbol),
-            format_dec(vol),
-            code.code()
-        );
-        match order.kind {
-            // Type 5: market. (The seed sent 2, which is post-only.)
-            OrderKind::Market => body.push_str(",\"type\":5"),
-            // Type 1: limit, good till cancelled.
-            OrderKind::Limit { price } => {
-                body.push_str(&format!(
-                    ",\"price\":{},\"type\":1",
-                    format_dec(price.get())
-                ));
-            }
-        }
-        body.push_str(&format!(",\"openType\":{}", open_type(mode)));
-        if let (false, Some(lev)) = (code.reduces(), leverage) {
-            body.push_str(&format!(",\"leverage\":{}", format_dec(lev)));
-        }
-        body.push_str(&format!(
-            ",\"externalOid\":{}}}",
-            json_str(order.client_order_id.as_str())
-        ));
-        body
-    }
-}
-
-fn unknown(symbol: &Symbol) -> VenueError {
-    rejected(
-        "unknown_symbol",
-        format!("{symbol} is not an enabled USDT perpetual on MEXC"),
-    )
-}
-
-fn hedge(venue_symbol: &str) -> VenueError {
-    rejected(
-        "hedge_mode",
-        format!(
-            "{venue_symbol}: long and short positions at once (hedge mode); tradeengine needs one-way mode"
-        ),
-    )
 }
 
 #[async_trait]

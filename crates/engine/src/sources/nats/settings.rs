@@ -1,0 +1,235 @@
+//! The `[sources.NAME]` table of a NATS source: what can be written, its defaults, and the
+//! checks a config must pass before a consumer is built from it.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use tradeengine_signals::petrosa::PetrosaOptions;
+
+use crate::config::{Config, SourceKind};
+use crate::sources::bus::{self, MessageFormat};
+
+/// The settings table, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(default = "default_url")]
+    url: String,
+    #[serde(default = "default_subject")]
+    subject: String,
+    #[serde(default = "default_stream")]
+    stream: String,
+    #[serde(default = "default_true")]
+    create_stream: bool,
+    durable: Option<String>,
+    #[serde(default)]
+    format: MessageFormat,
+    dead_letter_subject: Option<String>,
+    #[serde(default = "default_dead_stream")]
+    dead_letter_stream: String,
+    #[serde(default = "default_events")]
+    events_subject: String,
+    #[serde(default = "default_max_age")]
+    max_age_secs: u64,
+    #[serde(default = "default_ack_wait")]
+    ack_wait_secs: u64,
+    #[serde(default = "default_batch")]
+    batch: usize,
+    #[serde(default = "default_true")]
+    scale_size_by_confidence: bool,
+    user: Option<String>,
+    password_env: Option<String>,
+    token_env: Option<String>,
+}
+
+fn default_url() -> String {
+    "nats://127.0.0.1:4222".into()
+}
+fn default_subject() -> String {
+    "signals.trading".into()
+}
+fn default_stream() -> String {
+    "TRADEENGINE_SIGNALS".into()
+}
+fn default_dead_stream() -> String {
+    "TRADEENGINE_DEAD".into()
+}
+fn default_events() -> String {
+    "execution.events".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_age() -> u64 {
+    300
+}
+fn default_ack_wait() -> u64 {
+    30
+}
+fn default_batch() -> usize {
+    256
+}
+
+/// A NATS source's settings, checked, with secrets read from the environment.
+#[derive(Clone)]
+pub struct NatsSettings {
+    pub url: String,
+    /// Subjects the stream holds.
+    pub subjects: Vec<String>,
+    pub stream: String,
+    pub create_stream: bool,
+    pub durable: String,
+    pub format: MessageFormat,
+    pub dead_letter_subject: String,
+    /// `None`: dead letters are published without a stream.
+    pub dead_letter_stream: Option<String>,
+    /// `None`: no execution events.
+    pub events_subject: Option<String>,
+    pub max_age: Option<chrono::TimeDelta>,
+    pub ack_wait: Duration,
+    pub batch: usize,
+    pub petrosa: PetrosaOptions,
+    pub(super) user: Option<(String, SecretString)>,
+    pub(super) token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for NatsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSettings")
+            .field("url", &self.url)
+            .field("subjects", &self.subjects)
+            .field("stream", &self.stream)
+            .field("durable", &self.durable)
+            .field("format", &self.format)
+            .field("dead_letter_subject", &self.dead_letter_subject)
+            .field("events_subject", &self.events_subject)
+            .field("user", &self.user.as_ref().map(|(u, _)| u))
+            .field("password", &self.user.as_ref().map(|_| "[redacted]"))
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A subject or stream token: no blanks, no control characters.
+fn check_name(key: &str, v: &str, allow_dots: bool) -> Result<(), String> {
+    let bad = v.is_empty()
+        || v.chars().any(|c| c.is_whitespace() || c.is_control())
+        || (!allow_dots && (v.contains('.') || v.contains('*') || v.contains('>')));
+    if bad {
+        Err(format!("{key}: {v:?} is not a valid name"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads and checks a `nats` source's settings.
+pub fn settings(
+    name: &str,
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<NatsSettings, String> {
+    let source = config
+        .sources
+        .get(name)
+        .filter(|s| s.kind == SourceKind::Nats)
+        .ok_or_else(|| format!("no nats source named {name:?}"))?;
+    let raw: Raw = bus::read_settings(name, &source.settings)?;
+    check_name("subject", &raw.subject, true)?;
+    check_name("stream", &raw.stream, false)?;
+    let subjects = if raw.subject.ends_with('>') || raw.subject.contains('*') {
+        vec![raw.subject.clone()]
+    } else {
+        vec![raw.subject.clone(), format!("{}.>", raw.subject)]
+    };
+    let durable = raw.durable.unwrap_or_else(|| format!("tradeengine-{name}"));
+    check_name("durable", &durable, false)?;
+    let dead_letter_subject = raw
+        .dead_letter_subject
+        .unwrap_or_else(|| format!("signals.dead.{name}"));
+    check_name("dead_letter_subject", &dead_letter_subject, true)?;
+    if subjects
+        .iter()
+        .any(|s| subject_matches(s, &dead_letter_subject))
+    {
+        return Err(format!(
+            "dead_letter_subject {dead_letter_subject:?} is inside the signal subjects: dead letters would be read again"
+        ));
+    }
+    let dead_letter_stream = (!raw.dead_letter_stream.is_empty()).then_some(raw.dead_letter_stream);
+    if let Some(s) = &dead_letter_stream {
+        check_name("dead_letter_stream", s, false)?;
+    }
+    let events_subject =
+        (!raw.events_subject.is_empty()).then(|| format!("{}.{name}", raw.events_subject));
+    if let Some(s) = &events_subject {
+        check_name("events_subject", s, true)?;
+    }
+    if raw.batch == 0 || raw.batch > crate::intake::MAX_BATCH {
+        return Err(format!(
+            "batch: {} must be between 1 and {}",
+            raw.batch,
+            crate::intake::MAX_BATCH
+        ));
+    }
+    if raw.ack_wait_secs == 0 {
+        return Err("ack_wait_secs: must be at least 1".into());
+    }
+    let password = bus::secret_from_env("password_env", raw.password_env.as_deref(), env)?;
+    let user = match (raw.user, password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        _ => return Err("user and password_env go together".into()),
+    };
+    let token = bus::secret_from_env("token_env", raw.token_env.as_deref(), env)?;
+    Ok(NatsSettings {
+        url: raw.url,
+        subjects,
+        stream: raw.stream,
+        create_stream: raw.create_stream,
+        durable,
+        format: raw.format,
+        dead_letter_subject,
+        dead_letter_stream,
+        events_subject,
+        max_age: (raw.max_age_secs > 0).then(|| {
+            chrono::TimeDelta::seconds(i64::try_from(raw.max_age_secs).unwrap_or(i64::MAX / 1000))
+        }),
+        ack_wait: Duration::from_secs(raw.ack_wait_secs),
+        batch: raw.batch,
+        petrosa: PetrosaOptions {
+            scale_size_by_confidence: raw.scale_size_by_confidence,
+        },
+        user,
+        token,
+    })
+}
+
+/// True when NATS subject `pattern` (with `*` and `>`) matches `subject`.
+pub(super) fn subject_matches(pattern: &str, subject: &str) -> bool {
+    let mut p = pattern.split('.');
+    let mut s = subject.split('.');
+    loop {
+        match (p.next(), s.next()) {
+            (Some(">"), Some(_)) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_match_like_nats() {
+        assert!(subject_matches("signals.trading.>", "signals.trading.x.y"));
+        assert!(!subject_matches("signals.trading.>", "signals.trading"));
+        assert!(subject_matches("signals.*.x", "signals.a.x"));
+        assert!(subject_matches("signals.trading", "signals.trading"));
+        assert!(!subject_matches("signals.trading", "signals.dead.nats"));
+    }
+}

@@ -1,0 +1,125 @@
+//! One symbol's part of a cycle: plan it, and when the plan has steps, store and execute it —
+//! unless the risk gate would refuse it exactly as it did at the start of the symbol's ongoing
+//! refusal episode, which is then counted but not recorded again
+//! (see [`crate::risk::RefusalEpisode`]).
+
+use rust_decimal::Decimal;
+use tradeengine_core::RiskRefusal;
+use tradeengine_core::plan::{PlanInput, plan};
+use tradeengine_core::risk::PortfolioState;
+use tradeengine_core::size::SizedTarget;
+use tradeengine_model::{
+    AccountName, Instrument, MarginMode, OrderKind, PlanId, Position, Timestamp,
+};
+use tradeengine_store::Store;
+
+use super::cycle::CycleError;
+use super::execute::{ExecutionReport, Executor};
+use crate::risk::RefusalEpisode;
+
+/// What one symbol needs for this cycle.
+#[derive(Debug, Clone)]
+pub struct SymbolJob {
+    pub target: SizedTarget,
+    pub instrument: Instrument,
+    pub current: Position,
+    pub plan_id: PlanId,
+    /// The symbol's ongoing refusal episode, if it has one.
+    pub episode: Option<RefusalEpisode>,
+}
+
+/// The account-wide settings every symbol of a cycle is planned with.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanSettings {
+    pub now: Timestamp,
+    pub drift_band: Decimal,
+    pub account_min_notional: Decimal,
+    pub margin_mode: MarginMode,
+    pub risk_state: PortfolioState,
+}
+
+/// What became of one symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SymbolOutcome {
+    /// The position is where the target wants it (within the drift band): no plan.
+    Nothing,
+    /// A plan was stored and executed.
+    Executed(ExecutionReport),
+    /// The gate still refuses the plan, first leg, by the episode's rule, with the episode's
+    /// target and risk state: nothing was stored or sent, and nothing recorded.
+    Held(RiskRefusal),
+}
+
+impl SymbolOutcome {
+    /// The symbol's refusal episode after this outcome: kept while held, started (or
+    /// replaced) by a recorded refusal, ended by anything else.
+    pub fn episode_after(
+        &self,
+        job: &SymbolJob,
+        risk_state: PortfolioState,
+    ) -> Option<RefusalEpisode> {
+        match self {
+            Self::Nothing => None,
+            Self::Held(_) => job.episode.clone(),
+            Self::Executed(exec) => exec.refused_by.map(|rule| RefusalEpisode {
+                target_qty: job.target.qty.get(),
+                target_leverage: job.target.leverage,
+                state: risk_state,
+                rule,
+            }),
+        }
+    }
+}
+
+/// Plans one symbol and, when the plan has steps, stores and executes it (or holds it, see the
+/// module docs).
+pub async fn plan_and_execute(
+    executor: &Executor,
+    store: &dyn Store,
+    account: &AccountName,
+    job: &SymbolJob,
+    settings: PlanSettings,
+) -> Result<SymbolOutcome, CycleError> {
+    let target = &job.target;
+    let input = PlanInput {
+        plan_id: &job.plan_id,
+        account,
+        now: settings.now,
+        current: &job.current,
+        target: target.qty,
+        target_leverage: target.leverage,
+        margin_mode: settings.margin_mode,
+        instrument: &job.instrument,
+        price: target.price,
+        drift_band: settings.drift_band,
+        min_notional: job
+            .instrument
+            .min_notional
+            .max(settings.account_min_notional),
+        kind: OrderKind::Market,
+    };
+    let plan = plan(&input)?;
+    if plan.is_empty() {
+        return Ok(SymbolOutcome::Nothing);
+    }
+    if let Some(episode) = &job.episode
+        && episode.covers(target.qty.get(), target.leverage, settings.risk_state)
+        && let Some((0, refusal)) = executor
+            .probe(&plan, target.price.get(), target.leverage)
+            .await
+        && refusal.rule == episode.rule
+    {
+        tracing::debug!(%account, symbol = %plan.symbol, rule = %refusal.rule, "still refused by risk; not recorded again");
+        return Ok(SymbolOutcome::Held(refusal));
+    }
+    store.record_plan(&plan).await?;
+    tracing::info!(
+        %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
+        steps = plan.steps.len(), "plan"
+    );
+    Ok(SymbolOutcome::Executed(
+        executor
+            .execute(&plan, target.price.get(), target.leverage)
+            .await?,
+    ))
+}
