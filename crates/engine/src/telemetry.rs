@@ -63,6 +63,29 @@ pub fn cycle(account: &str, outcome: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
+/// The venue connection after a cycle: private-stream reconnects (connections after the
+/// first) and the unspent share of each rate-limit scope, so a budget running dry or a
+/// flapping stream shows before orders start failing.
+pub fn venue_health(account: &str, venue: &'static str, health: &tradeengine_venues::VenueHealth) {
+    if let Some(connects) = health.stream_connects {
+        metrics::gauge!(
+            "tradeengine_stream_reconnects",
+            "account" => account.to_string(),
+            "venue" => venue
+        )
+        .set(connects.saturating_sub(1) as f64);
+    }
+    for (scope, free) in &health.rate_limit_headroom {
+        metrics::gauge!(
+            "tradeengine_rate_limit_headroom",
+            "account" => account.to_string(),
+            "venue" => venue,
+            "scope" => *scope
+        )
+        .set(*free);
+    }
+}
+
 /// A leg the risk gate refused in a cycle, by `rule`. `recorded` is false for a refusal that
 /// continues an episode already in the store (same target, rule and risk state), so this
 /// counts every cycle while the audit trail holds one record per episode.

@@ -15,7 +15,7 @@
 //! A wait longer than `max_wait` is not slept through: the call fails as rate limited with the
 //! remaining time, so a worker can move on instead of holding a request for minutes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -85,6 +85,29 @@ impl Scope {
 struct Budget {
     scope: Scope,
     limiter: Arc<DefaultDirectRateLimiter>,
+    /// What this client spent in the scope's current window (time, cost), oldest first, for
+    /// the headroom metric: the limiter itself cannot be read without spending.
+    spent: VecDeque<(Instant, u32)>,
+}
+
+impl Budget {
+    fn new(scope: Scope, limiter: DefaultDirectRateLimiter) -> Self {
+        Self {
+            scope,
+            limiter: Arc::new(limiter),
+            spent: VecDeque::new(),
+        }
+    }
+
+    /// Forgets spending older than one period before `now`.
+    fn trim(&mut self, now: Instant) {
+        while let Some((at, _)) = self.spent.front() {
+            if now.saturating_duration_since(*at) < self.scope.period {
+                break;
+            }
+            self.spent.pop_front();
+        }
+    }
 }
 
 /// The limits of one venue client (one API key).
@@ -115,13 +138,7 @@ impl RateLimits {
         let mut budgets = HashMap::new();
         for s in scopes {
             if let Some(q) = s.quota() {
-                budgets.insert(
-                    s.name,
-                    Budget {
-                        scope: *s,
-                        limiter: Arc::new(RateLimiter::direct(q)),
-                    },
-                );
+                budgets.insert(s.name, Budget::new(*s, RateLimiter::direct(q)));
             }
         }
         Self {
@@ -167,8 +184,34 @@ impl RateLimits {
                     format!("a request costing {cost} can never fit the {name} budget"),
                 ));
             }
+            if let Some(b) = lock(&self.budgets).get_mut(name) {
+                let now = Instant::now();
+                b.trim(now);
+                b.spent.push_back((now, *cost));
+            }
         }
         Ok(())
+    }
+
+    /// The fraction of each scope's allowance this client has not spent in the scope's last
+    /// period (1 = idle, 0 = used up), by scope name; every scope reads 0 while the venue has
+    /// paused us. For the rate-limit headroom metric: an operator sees a budget running out
+    /// before the venue starts refusing.
+    pub fn headroom(&self) -> Vec<(&'static str, f64)> {
+        let paused = self.paused_for().is_some();
+        let now = Instant::now();
+        let mut out: Vec<(&'static str, f64)> = lock(&self.budgets)
+            .iter_mut()
+            .map(|(name, b)| {
+                b.trim(now);
+                let used: u64 = b.spent.iter().map(|(_, c)| u64::from(*c)).sum();
+                let amount = u64::from(b.scope.amount.max(1));
+                let free = amount.saturating_sub(used) as f64 / amount as f64;
+                (*name, if paused { 0.0 } else { free })
+            })
+            .collect();
+        out.sort_by_key(|(name, _)| *name);
+        out
     }
 
     /// Stops all requests of this client for `wait` (a 429, a ban, a used-up budget).
@@ -212,6 +255,7 @@ impl RateLimits {
             );
             b.scope = scope;
             b.limiter = Arc::new(RateLimiter::direct(q));
+            b.spent.clear();
         }
     }
 
@@ -224,6 +268,30 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn headroom_falls_with_spending_and_recovers_after_the_period() {
+        let limits = RateLimits::new(
+            "test",
+            &[
+                Scope::new("orders", 10, Duration::from_secs(1)),
+                Scope::new("reads", 100, Duration::from_secs(60)),
+            ],
+            Duration::from_secs(2),
+        );
+        assert_eq!(limits.headroom(), vec![("orders", 1.0), ("reads", 1.0)]);
+        for _ in 0..4 {
+            limits
+                .acquire(&[("orders", 1), ("reads", 5)])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(limits.headroom(), vec![("orders", 0.6), ("reads", 0.8)]);
+        tokio::time::advance(Duration::from_millis(1001)).await;
+        assert_eq!(limits.headroom(), vec![("orders", 1.0), ("reads", 0.8)]);
+        limits.pause_for(Duration::from_secs(5));
+        assert_eq!(limits.headroom(), vec![("orders", 0.0), ("reads", 0.0)]);
+    }
 
     #[tokio::test]
     async fn a_burst_fits_then_the_next_request_waits() {

@@ -58,4 +58,22 @@ pub trait Venue: Send + Sync + std::fmt::Debug {
 
     /// Orders still resting, for one symbol or all.
     async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError>;
+
+    /// The connection's state for metrics: private-stream connections and rate-limit
+    /// headroom. Venues without either (paper, test doubles) report nothing.
+    fn health(&self) -> VenueHealth {
+        VenueHealth::default()
+    }
+}
+
+/// What an adapter can say about its connection to the venue, read after each cycle for the
+/// metrics (`f64`: these are gauges, never on the order path).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VenueHealth {
+    /// Private-stream connections made so far, the first included (so reconnects are this
+    /// minus one); `None` when the adapter runs without a stream.
+    pub stream_connects: Option<u64>,
+    /// The unspent fraction of each rate-limit scope's allowance in its current window, by
+    /// scope name (see [`crate::ratelimit::RateLimits::headroom`]).
+    pub rate_limit_headroom: Vec<(&'static str, f64)>,
 }

@@ -111,6 +111,11 @@ impl AccountWorker {
                 if result.is_ok() { "ok" } else { "error" },
                 started.elapsed(),
             );
+            crate::telemetry::venue_health(
+                self.name.as_str(),
+                self.venue.kind(),
+                &self.venue.health(),
+            );
             match result {
                 Ok(report) => {
                     failures = 0;

@@ -288,6 +288,13 @@ fn side_str(side: Side) -> &'static str {
 
 #[async_trait]
 impl Venue for BybitVenue {
+    fn health(&self) -> crate::VenueHealth {
+        crate::VenueHealth {
+            stream_connects: self.stream.as_ref().map(StreamHandle::connects),
+            rate_limit_headroom: self.http.limits.headroom(),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         VENUE
     }
