@@ -45,12 +45,14 @@ pub async fn klines(State(sh): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> R
         }
     };
     let symbol = symbol_of(contract);
-    let lot = multiplier(&symbol);
-    let Some(mut candles) = sh
-        .exchange()
-        .history()
-        .candles(&symbol, step, first, last, now)
-    else {
+    let (lot, candles) = {
+        let ex = sh.exchange();
+        (
+            multiplier(&ex, &symbol),
+            ex.history().candles(&symbol, step, first, last, now),
+        )
+    };
+    let Some(mut candles) = candles else {
         return err("100001", "Contract does not exist");
     };
     candles.retain(|c| c.open_ms >= first);
