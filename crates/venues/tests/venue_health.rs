@@ -43,7 +43,10 @@ async fn each_adapter_reports_stream_connections_and_spent_rate_limit_budget() {
             health.rate_limit_headroom
         );
         assert!(
-            health.rate_limit_headroom.iter().any(|(_, free)| *free < 1.0),
+            health
+                .rate_limit_headroom
+                .iter()
+                .any(|(_, free)| *free < 1.0),
             "{venue:?}: six private reads spent some budget: {:?}",
             health.rate_limit_headroom
         );
