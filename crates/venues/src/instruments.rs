@@ -80,6 +80,26 @@ impl InstrumentCache {
         Ok(cache.by_symbol.clone())
     }
 
+    /// The cached listing for `symbols`: fetched when stale, and fetched once more when any of
+    /// them is missing (it may have been listed since), before the caller refuses what is
+    /// still missing.
+    pub async fn covering<F, Fut>(
+        &self,
+        symbols: &[Symbol],
+        fetch: F,
+    ) -> Result<HashMap<Symbol, Instrument>, VenueError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Vec<Instrument>, VenueError>>,
+    {
+        let map = self.all(fetch()).await?;
+        if symbols.iter().all(|s| map.contains_key(s)) {
+            return Ok(map);
+        }
+        self.invalidate().await;
+        self.all(fetch()).await
+    }
+
     /// One symbol's rules from the cache, fetched first when stale. `None`: the venue does not
     /// list it. A fresh cache without the symbol is not refetched: an unknown symbol asked for
     /// every cycle must not spend the listing endpoint's budget (a listing is at most one TTL
@@ -197,6 +217,24 @@ mod tests {
             assert!(matches!(got, Ok(None)));
         }
         assert_eq!(sent.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_symbol_refetches_a_fresh_listing_once() {
+        let cache = InstrumentCache::new(Duration::from_secs(3600));
+        let sent = AtomicUsize::new(0);
+        let known = cache.covering(&[sym("BTCUSDT")], || listing(&sent)).await;
+        assert_eq!(known.map(|m| m.len()).ok(), Some(1));
+        assert_eq!(sent.load(Ordering::SeqCst), 1);
+        let got = cache
+            .covering(&[sym("BTCUSDT"), sym("DOGEUSDT")], || listing(&sent))
+            .await;
+        assert!(got.is_ok_and(|m| !m.contains_key(&sym("DOGEUSDT"))));
+        assert_eq!(
+            sent.load(Ordering::SeqCst),
+            2,
+            "one refetch, then the caller refuses"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -140,10 +140,6 @@ impl BinanceVenue {
         self.instruments.invalidate().await;
     }
 
-    async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        self.instruments.all(self.fetch_instruments()).await
-    }
-
     /// Every trading USDT perpetual, with its leverage cap from the account's brackets when
     /// signed in (the cap is account-specific).
     async fn fetch_instruments(&self) -> Result<Vec<Instrument>, VenueError> {
@@ -317,11 +313,10 @@ impl Venue for BinanceVenue {
     }
 
     async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, VenueError> {
-        let mut map = self.instrument_map().await?;
-        if symbols.iter().any(|s| !map.contains_key(s)) {
-            self.invalidate_instruments().await;
-            map = self.instrument_map().await?;
-        }
+        let map = self
+            .instruments
+            .covering(symbols, || self.fetch_instruments())
+            .await?;
         symbols
             .iter()
             .map(|s| {

@@ -10,7 +10,7 @@
 //! ## Sizes
 //!
 //! Orders and positions are in contracts of `contractValue` base units. An order's base
-//! quantity is converted with [`to_contracts`] — divided by the contract value and rounded
+//! quantity is converted with [`to_venue_units`] — divided by the contract value and rounded
 //! **toward zero** to the lot size, so the venue never receives more than the engine asked
 //! for; [`crate::checks::check_order`] has already refused quantities that would need rounding.
 //!
@@ -24,13 +24,13 @@
 //! - leverage is per instrument and margin mode, and BloFin changes it on an open position
 //!   (margin permitting), so it is simply set.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tradeengine_model::{
@@ -48,7 +48,7 @@ use super::stream::ByInstId;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
-use crate::rounding::round_to_step;
+use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{Venue, VenueError, VenueErrorKind};
@@ -79,21 +79,6 @@ fn unknown_symbol(symbol: &Symbol) -> VenueError {
         "unknown_symbol",
         format!("{symbol} is not a live USDT perpetual on BloFin"),
     )
-}
-
-/// A base quantity in contracts: `base / contractValue`, rounded toward zero to the lot size.
-pub fn to_contracts(i: &Instrument, base: Decimal) -> Result<Decimal, VenueError> {
-    i.base_to_venue(base)
-        .and_then(|c| round_to_step(c, i.qty_step, RoundingStrategy::ToZero))
-        .ok_or_else(|| {
-            rejected(
-                "bad_qty",
-                format!(
-                    "{}: quantity {base} cannot be expressed in contracts",
-                    i.symbol
-                ),
-            )
-        })
 }
 
 /// The id as BloFin carries it (see [`super::venue_client_id`]).
@@ -193,10 +178,6 @@ impl BlofinVenue {
     /// Forgets the instrument cache; the next call refetches it.
     pub async fn invalidate_instruments(&self) {
         self.instruments.invalidate().await;
-    }
-
-    async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        self.instruments.all(self.fetch_instruments()).await
     }
 
     /// Every live USDT perpetual BloFin lists (one request).
@@ -334,12 +315,10 @@ impl Venue for BlofinVenue {
     }
 
     async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, VenueError> {
-        let mut map = self.instrument_map().await?;
-        if symbols.iter().any(|s| !map.contains_key(s)) {
-            // Maybe listed since we looked: refetch once before refusing.
-            self.invalidate_instruments().await;
-            map = self.instrument_map().await?;
-        }
+        let map = self
+            .instruments
+            .covering(symbols, || self.fetch_instruments())
+            .await?;
         symbols
             .iter()
             .map(|s| map.get(s).cloned().ok_or_else(|| unknown_symbol(s)))
@@ -408,7 +387,7 @@ impl Venue for BlofinVenue {
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
         let instrument = self.instrument(&order.symbol).await?;
         crate::checks::check_order(VENUE, &instrument, order)?;
-        let contracts = to_contracts(&instrument, order.qty)?;
+        let contracts = to_venue_units(VENUE, &instrument, order.qty, "contracts")?;
         let wire_id = wire_id(&order.client_order_id)?;
         let mode = self.margin_mode(false).await?;
         let mut body = json!({
@@ -567,36 +546,5 @@ impl Venue for BlofinVenue {
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rust_decimal_macros::dec;
-
-    use super::*;
-
-    fn btc() -> Instrument {
-        Instrument {
-            venue_symbol: "BTC-USDT".into(),
-            contract_size: dec!(0.001),
-            min_qty: dec!(0.1),
-            ..Instrument::linear(
-                Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}")),
-                dec!(0.1),
-                dec!(0.1),
-            )
-        }
-    }
-
-    #[test]
-    fn base_quantities_become_contracts_rounded_toward_zero() {
-        let i = btc();
-        // 0.0123 BTC / 0.001 = 12.3 contracts, on the 0.1 lot.
-        assert_eq!(to_contracts(&i, dec!(0.0123)).ok(), Some(dec!(12.3)));
-        // 0.01239 BTC = 12.39 contracts: never rounded up to 12.4.
-        assert_eq!(to_contracts(&i, dec!(0.01239)).ok(), Some(dec!(12.3)));
-        assert_eq!(to_contracts(&i, dec!(0.00009)).ok(), Some(dec!(0)));
-        assert_eq!(to_contracts(&i, dec!(1)).ok(), Some(dec!(1000)));
     }
 }

@@ -17,7 +17,7 @@
 //! the private stream is up (the fill comes back on the stream), plus one status query when
 //! it is not.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -129,10 +129,6 @@ impl BybitVenue {
     /// Forgets the instrument cache; the next call refetches it.
     pub async fn invalidate_instruments(&self) {
         self.instruments.invalidate().await;
-    }
-
-    async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        self.instruments.all(self.fetch_instruments()).await
     }
 
     /// Every linear USDT contract Bybit lists.
@@ -343,13 +339,10 @@ impl Venue for BybitVenue {
     }
 
     async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, VenueError> {
-        let mut map = self.instrument_map().await?;
-        let missing: Vec<&Symbol> = symbols.iter().filter(|s| !map.contains_key(*s)).collect();
-        if !missing.is_empty() {
-            // Maybe listed since we looked: refetch once before refusing.
-            self.invalidate_instruments().await;
-            map = self.instrument_map().await?;
-        }
+        let map = self
+            .instruments
+            .covering(symbols, || self.fetch_instruments())
+            .await?;
         symbols
             .iter()
             .map(|s| {

@@ -9,7 +9,7 @@
 //! ## Sizes
 //!
 //! Orders and positions are in integer lots of `multiplier` base units. An order's base
-//! quantity becomes lots with [`to_lots`]: divided by the multiplier and rounded **toward
+//! quantity becomes lots with [`to_venue_units`]: divided by the multiplier and rounded **toward
 //! zero** to the lot size; [`crate::checks::check_order`] has already refused quantities that
 //! would need rounding. KuCoin takes `size` as a JSON integer.
 //!
@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tradeengine_model::{
     ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus,
@@ -55,7 +55,7 @@ use super::stream::BySymbol;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, format_dec};
-use crate::rounding::round_to_step;
+use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{Venue, VenueError, VenueErrorKind};
@@ -94,18 +94,6 @@ fn unknown_symbol(symbol: &Symbol) -> VenueError {
         "unknown_symbol",
         format!("{symbol} is not an open USDT perpetual on KuCoin Futures"),
     )
-}
-
-/// A base quantity in lots: `base / multiplier`, rounded toward zero to the lot size.
-pub fn to_lots(i: &Instrument, base: Decimal) -> Result<Decimal, VenueError> {
-    i.base_to_venue(base)
-        .and_then(|l| round_to_step(l, i.qty_step, RoundingStrategy::ToZero))
-        .ok_or_else(|| {
-            rejected(
-                "bad_qty",
-                format!("{}: quantity {base} cannot be expressed in lots", i.symbol),
-            )
-        })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -185,10 +173,6 @@ impl KucoinVenue {
 
     pub async fn invalidate_instruments(&self) {
         self.instruments.invalidate().await;
-    }
-
-    async fn instrument_map(&self) -> Result<HashMap<Symbol, Instrument>, VenueError> {
-        self.instruments.all(self.fetch_instruments()).await
     }
 
     /// Every open USDT-margined perpetual KuCoin Futures lists (one request).
@@ -359,11 +343,10 @@ impl Venue for KucoinVenue {
     }
 
     async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, VenueError> {
-        let mut map = self.instrument_map().await?;
-        if symbols.iter().any(|s| !map.contains_key(s)) {
-            self.invalidate_instruments().await;
-            map = self.instrument_map().await?;
-        }
+        let map = self
+            .instruments
+            .covering(symbols, || self.fetch_instruments())
+            .await?;
         symbols
             .iter()
             .map(|s| map.get(s).cloned().ok_or_else(|| unknown_symbol(s)))
@@ -443,7 +426,7 @@ impl Venue for KucoinVenue {
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
         let i = self.instrument(&order.symbol).await?;
         crate::checks::check_order(VENUE, &i, order)?;
-        let lots = whole(to_lots(&i, order.qty)?, "size (lots)")?;
+        let lots = whole(to_venue_units(VENUE, &i, order.qty, "lots")?, "size (lots)")?;
         let id = order.client_order_id.as_str();
         let resend = self.mark_sent(id);
         if resend
@@ -597,12 +580,14 @@ mod tests {
     }
 
     #[test]
-    fn base_quantities_become_whole_lots_rounded_toward_zero() {
+    fn lot_counts_go_out_as_whole_json_numbers() {
         let i = xbt();
-        assert_eq!(to_lots(&i, dec!(0.012)).ok(), Some(dec!(12)));
-        // 12.9 lots: never rounded up to 13.
-        assert_eq!(to_lots(&i, dec!(0.0129)).ok(), Some(dec!(12)));
-        assert_eq!(to_lots(&i, dec!(0.0009)).ok(), Some(dec!(0)));
+        assert_eq!(
+            to_venue_units(VENUE, &i, dec!(0.012), "lots")
+                .and_then(|l| whole(l, "size"))
+                .ok(),
+            Some(json!(12))
+        );
         assert_eq!(whole(dec!(12), "size").ok(), Some(json!(12)));
         assert!(whole(dec!(12.5), "size").is_err());
     }
