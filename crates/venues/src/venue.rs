@@ -77,3 +77,16 @@ pub struct VenueHealth {
     /// scope name (see [`crate::ratelimit::RateLimits::headroom`]).
     pub rate_limit_headroom: Vec<(&'static str, f64)>,
 }
+
+impl VenueHealth {
+    /// What an adapter with a private stream and one client's rate limits reports.
+    pub fn of(
+        stream: Option<&crate::ws::StreamHandle>,
+        limits: &crate::ratelimit::RateLimits,
+    ) -> Self {
+        Self {
+            stream_connects: stream.map(crate::ws::StreamHandle::connects),
+            rate_limit_headroom: limits.headroom(),
+        }
+    }
+}

@@ -262,10 +262,7 @@ impl BlofinVenue {
 #[async_trait]
 impl Venue for BlofinVenue {
     fn health(&self) -> crate::VenueHealth {
-        crate::VenueHealth {
-            stream_connects: self.stream.as_ref().map(StreamHandle::connects),
-            rate_limit_headroom: self.http.limits.headroom(),
-        }
+        crate::VenueHealth::of(self.stream.as_ref(), &self.http.limits)
     }
 
     fn kind(&self) -> &'static str {

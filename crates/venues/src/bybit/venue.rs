@@ -285,10 +285,7 @@ fn side_str(side: Side) -> &'static str {
 #[async_trait]
 impl Venue for BybitVenue {
     fn health(&self) -> crate::VenueHealth {
-        crate::VenueHealth {
-            stream_connects: self.stream.as_ref().map(StreamHandle::connects),
-            rate_limit_headroom: self.http.limits.headroom(),
-        }
+        crate::VenueHealth::of(self.stream.as_ref(), &self.http.limits)
     }
 
     fn kind(&self) -> &'static str {

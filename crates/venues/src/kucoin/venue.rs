@@ -39,8 +39,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 use tradeengine_model::{
     ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus,
@@ -293,10 +293,7 @@ impl KucoinVenue {
 #[async_trait]
 impl Venue for KucoinVenue {
     fn health(&self) -> crate::VenueHealth {
-        crate::VenueHealth {
-            stream_connects: self.stream.as_ref().map(StreamHandle::connects),
-            rate_limit_headroom: self.http.limits.headroom(),
-        }
+        crate::VenueHealth::of(self.stream.as_ref(), &self.http.limits)
     }
 
     fn kind(&self) -> &'static str {
