@@ -156,6 +156,17 @@ async fn a_slow_read_fails_the_cycle_and_the_next_one_converges() {
 async fn a_dropped_private_stream_does_not_stop_reconciliation() {
     for venue in BOTH {
         let mut rig = rig(venue).await;
+        // Drop the stream only once it is up: a drop sent before the first connection reaches
+        // nothing (seen under load, when the stream connected after the drop).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while rig.sim.counters().stream_connections() < 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            rig.sim.counters().stream_connections(),
+            1,
+            "{venue:?}: connected"
+        );
         rig.sim.faults().drop_streams();
         rig.cycle().await;
         rig.assert_converged().await;
