@@ -360,6 +360,11 @@ pub struct VenueSimArgs {
     pub venue: String,
     #[arg(long, default_value_t = 9001)]
     pub port: u16,
+    /// Inject a fault at start, to rehearse an incident: `TARGET:KIND[:PARAM][:times=N]`, e.g.
+    /// `order:status-after-accept:503:times=3`, `order:timeout-after-accept`, `*:status:502`.
+    /// Repeatable. More can be injected while it runs with `POST /__sim/faults`.
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,6 +33,7 @@ pub mod klines;
 pub mod kucoin;
 pub mod mexc;
 pub mod options;
+pub mod rehearse;
 mod server;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -47,6 +48,7 @@ pub use book::{Exchange, SimEvent, SimOrder, SimStatus};
 pub use control::{Counters, Fault, Faults};
 pub use options::mexc_instruments;
 pub use options::{SimInstrument, SimOptions, SimVenue, binance_instruments, bybit_instruments};
+pub use rehearse::FaultSpec;
 
 /// Why a simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -250,7 +252,8 @@ pub async fn serve(
         SimVenue::Blofin => blofin::router(shared.clone()),
         SimVenue::Kucoin => kucoin::router(shared.clone()),
         SimVenue::Mexc => mexc::router(shared.clone()),
-    };
+    }
+    .merge(rehearse::router(shared.clone()));
     let shutdown = CancellationToken::new();
     tokio::spawn(server::accept_loop(
         listener,

@@ -62,6 +62,9 @@ pub async fn accept_loop(
 /// Counts, delays and misbehaves as the test scripted.
 async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    if path.starts_with(crate::rehearse::CONTROL_PREFIX) {
+        return next.run(req).await;
+    }
     shared.counters.hit(format!("{} {}", req.method(), path));
     // Held until this request is answered or its connection dropped (the future is dropped).
     let _in_flight = shared.counters.begin();

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use tradeengine_engine::StartOptions;
 use tradeengine_engine::config::{Mode, Overrides};
 use tradeengine_model::{ClientOrderId, OrderKind, OrderRequest, Price, Side, Symbol, SystemClock};
-use tradeengine_venue_sim::{SimOptions, SimVenue};
+use tradeengine_venue_sim::{FaultSpec, SimOptions, SimVenue};
 
 use super::{load_config, open_store};
 use crate::cli::{Global, OrderCommand, VenueSimArgs};
@@ -19,6 +19,13 @@ pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
     let Some(venue) = SimVenue::parse(&name) else {
         anyhow::bail!("no simulator for {name:?}");
     };
+    // Every spec is checked before the simulator starts: a typo must not start a rehearsal
+    // without its fault.
+    let faults = args
+        .faults
+        .iter()
+        .map(|s| FaultSpec::parse(venue, s))
+        .collect::<Result<Vec<_>, _>>()?;
     let handle = tradeengine_venue_sim::serve(
         venue,
         ([127, 0, 0, 1], args.port).into(),
@@ -26,7 +33,15 @@ pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
     )
     .await
     .context("cannot start the simulator")?;
+    for f in faults {
+        eprintln!("fault: {}", f.describe());
+        handle.faults().inject(&f.path, f.times, f.fault);
+    }
     eprintln!("{}", handle.banner());
+    eprintln!(
+        "faults while running: curl -X POST --data-binary 'order:status-after-accept:503' {}/__sim/faults (GET shows pending, DELETE clears)",
+        handle.base_url()
+    );
     eprintln!("stop: Ctrl-C");
     let _ = tokio::signal::ctrl_c().await;
     handle.shutdown();

@@ -6,3 +6,4 @@
 mod common;
 mod nats;
 mod rabbitmq;
+mod redelivery;

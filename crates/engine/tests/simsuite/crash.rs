@@ -24,6 +24,8 @@ use tradeengine_store::{
 };
 use tradeengine_venues::{Venue, VenueError};
 
+use super::storefault::StoreFaults;
+
 /// Where the process dies: at the `at`-th counted call after arming, before the call does
 /// anything or after it did its work (its answer is lost).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +197,25 @@ impl Venue for CrashVenue {
 pub struct CrashStore {
     pub inner: Arc<dyn Store>,
     pub switch: Arc<CrashSwitch>,
+    /// Failures this handle's calls meet ([`StoreFaults`]): a refused call does nothing.
+    pub faults: Arc<StoreFaults>,
+}
+
+impl CrashStore {
+    /// One store call: where the process may die, and where an armed store failure answers
+    /// instead of the store.
+    async fn run<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.switch
+            .around(what, async {
+                self.faults.check(what)?;
+                call.await
+            })
+            .await
+    }
 }
 
 #[async_trait]
@@ -208,20 +229,18 @@ impl Store for CrashStore {
         signal: &Signal,
         sleeve: Option<&Sleeve>,
     ) -> Result<SignalRecordOutcome, StoreError> {
-        self.switch
-            .around(
-                "store record_signal",
-                self.inner.record_signal(signal, sleeve),
-            )
-            .await
+        self.run(
+            "store record_signal",
+            self.inner.record_signal(signal, sleeve),
+        )
+        .await
     }
 
     async fn record_signals(
         &self,
         batch: &[(Signal, Option<Sleeve>)],
     ) -> Result<BatchOutcome, StoreError> {
-        self.switch
-            .around("store record_signals", self.inner.record_signals(batch))
+        self.run("store record_signals", self.inner.record_signals(batch))
             .await
     }
 
@@ -233,51 +252,42 @@ impl Store for CrashStore {
         raw: &serde_json::Value,
         at: Timestamp,
     ) -> Result<SignalRecordOutcome, StoreError> {
-        self.switch
-            .around(
-                "store record_refused_signal",
-                self.inner
-                    .record_refused_signal(source, idempotency_key, reason, raw, at),
-            )
-            .await
+        self.run(
+            "store record_refused_signal",
+            self.inner
+                .record_refused_signal(source, idempotency_key, reason, raw, at),
+        )
+        .await
     }
 
     async fn recent_signals(&self, limit: i64, offset: i64) -> Result<Vec<Signal>, StoreError> {
-        self.switch
-            .around(
-                "store recent_signals",
-                self.inner.recent_signals(limit, offset),
-            )
-            .await
+        self.run(
+            "store recent_signals",
+            self.inner.recent_signals(limit, offset),
+        )
+        .await
     }
 
     async fn put_sleeve(&self, sleeve: &Sleeve) -> Result<(), StoreError> {
-        self.switch
-            .around("store put_sleeve", self.inner.put_sleeve(sleeve))
+        self.run("store put_sleeve", self.inner.put_sleeve(sleeve))
             .await
     }
 
     async fn sleeves(&self) -> Result<Vec<Sleeve>, StoreError> {
-        self.switch
-            .around("store sleeves", self.inner.sleeves())
-            .await
+        self.run("store sleeves", self.inner.sleeves()).await
     }
 
     async fn record_target(&self, target: &TargetRecord) -> Result<(), StoreError> {
-        self.switch
-            .around("store record_target", self.inner.record_target(target))
+        self.run("store record_target", self.inner.record_target(target))
             .await
     }
 
     async fn targets(&self, account: &AccountName) -> Result<Vec<TargetRecord>, StoreError> {
-        self.switch
-            .around("store targets", self.inner.targets(account))
-            .await
+        self.run("store targets", self.inner.targets(account)).await
     }
 
     async fn record_plan(&self, plan: &Plan) -> Result<(), StoreError> {
-        self.switch
-            .around("store record_plan", self.inner.record_plan(plan))
+        self.run("store record_plan", self.inner.record_plan(plan))
             .await
     }
 
@@ -292,21 +302,20 @@ impl Store for CrashStore {
         error: Option<&str>,
         at: Timestamp,
     ) -> Result<StoredOrder, StoreError> {
-        self.switch
-            .around(
-                "store update_order",
-                self.inner.update_order(
-                    client_order_id,
-                    state,
-                    venue_order_id,
-                    filled_qty,
-                    avg_fill_price,
-                    fee,
-                    error,
-                    at,
-                ),
-            )
-            .await
+        self.run(
+            "store update_order",
+            self.inner.update_order(
+                client_order_id,
+                state,
+                venue_order_id,
+                filled_qty,
+                avg_fill_price,
+                fee,
+                error,
+                at,
+            ),
+        )
+        .await
     }
 
     async fn settle_order(
@@ -316,45 +325,39 @@ impl Store for CrashStore {
         update: &OrderUpdate,
         fill: Option<&Fill>,
     ) -> Result<StoredOrder, StoreError> {
-        self.switch
-            .around(
-                "store settle_order",
-                self.inner
-                    .settle_order(account, client_order_id, update, fill),
-            )
-            .await
+        self.run(
+            "store settle_order",
+            self.inner
+                .settle_order(account, client_order_id, update, fill),
+        )
+        .await
     }
 
     async fn order(
         &self,
         client_order_id: &ClientOrderId,
     ) -> Result<Option<StoredOrder>, StoreError> {
-        self.switch
-            .around("store order", self.inner.order(client_order_id))
+        self.run("store order", self.inner.order(client_order_id))
             .await
     }
 
     async fn orders(&self, filter: &OrderFilter) -> Result<Vec<StoredOrder>, StoreError> {
-        self.switch
-            .around("store orders", self.inner.orders(filter))
-            .await
+        self.run("store orders", self.inner.orders(filter)).await
     }
 
     async fn unsettled_orders(
         &self,
         account: &AccountName,
     ) -> Result<Vec<StoredOrder>, StoreError> {
-        self.switch
-            .around(
-                "store unsettled_orders",
-                self.inner.unsettled_orders(account),
-            )
-            .await
+        self.run(
+            "store unsettled_orders",
+            self.inner.unsettled_orders(account),
+        )
+        .await
     }
 
     async fn record_fill(&self, account: &AccountName, fill: &Fill) -> Result<(), StoreError> {
-        self.switch
-            .around("store record_fill", self.inner.record_fill(account, fill))
+        self.run("store record_fill", self.inner.record_fill(account, fill))
             .await
     }
 
@@ -363,8 +366,7 @@ impl Store for CrashStore {
         account: Option<&AccountName>,
         limit: i64,
     ) -> Result<Vec<Fill>, StoreError> {
-        self.switch
-            .around("store fills", self.inner.fills(account, limit))
+        self.run("store fills", self.inner.fills(account, limit))
             .await
     }
 
@@ -374,26 +376,23 @@ impl Store for CrashStore {
         positions: &[Position],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.switch
-            .around(
-                "store record_positions",
-                self.inner.record_positions(account, positions, at),
-            )
-            .await
+        self.run(
+            "store record_positions",
+            self.inner.record_positions(account, positions, at),
+        )
+        .await
     }
 
     async fn positions(
         &self,
         account: Option<&AccountName>,
     ) -> Result<Vec<(AccountName, Position)>, StoreError> {
-        self.switch
-            .around("store positions", self.inner.positions(account))
+        self.run("store positions", self.inner.positions(account))
             .await
     }
 
     async fn record_equity(&self, snapshot: &EquitySnapshot) -> Result<(), StoreError> {
-        self.switch
-            .around("store record_equity", self.inner.record_equity(snapshot))
+        self.run("store record_equity", self.inner.record_equity(snapshot))
             .await
     }
 
@@ -402,8 +401,7 @@ impl Store for CrashStore {
         account: &AccountName,
         since: Timestamp,
     ) -> Result<Vec<EquitySnapshot>, StoreError> {
-        self.switch
-            .around("store equity", self.inner.equity(account, since))
+        self.run("store equity", self.inner.equity(account, since))
             .await
     }
 
@@ -415,35 +413,29 @@ impl Store for CrashStore {
         payload: serde_json::Value,
         at: Timestamp,
     ) -> Result<AuditEvent, StoreError> {
-        self.switch
-            .around(
-                "store audit",
-                self.inner.audit(kind, account, symbol, payload, at),
-            )
-            .await
+        self.run(
+            "store audit",
+            self.inner.audit(kind, account, symbol, payload, at),
+        )
+        .await
     }
 
     async fn audit_events(&self, after: i64, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-        self.switch
-            .around("store audit_events", self.inner.audit_events(after, limit))
+        self.run("store audit_events", self.inner.audit_events(after, limit))
             .await
     }
 
     async fn verify_audit(&self) -> Result<AuditVerification, StoreError> {
-        self.switch
-            .around("store verify_audit", self.inner.verify_audit())
+        self.run("store verify_audit", self.inner.verify_audit())
             .await
     }
 
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
-        self.switch
-            .around("store get_state", self.inner.get_state(key))
-            .await
+        self.run("store get_state", self.inner.get_state(key)).await
     }
 
     async fn put_state(&self, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
-        self.switch
-            .around("store put_state", self.inner.put_state(key, value))
+        self.run("store put_state", self.inner.put_state(key, value))
             .await
     }
 }

@@ -49,9 +49,17 @@ pub enum FaultKind {
     StreamDrop,
     /// The venue's clock is off by seconds.
     ClockSkew,
+    /// The order is accepted (and fills), then the answer is HTTP 500/502/503/504.
+    StatusAfterAccept,
+    /// Account a's store calls fail with `database is locked` for a stretch, then recover.
+    StoreLocked,
+    /// Account a's store writes fail with `database or disk is full` for a stretch.
+    StoreDiskFull,
+    /// Account a's store writes fail with `attempt to write a readonly database` for a stretch.
+    StoreReadOnly,
 }
 
-pub const FAULT_KINDS: [FaultKind; 11] = [
+pub const FAULT_KINDS: [FaultKind; 15] = [
     FaultKind::Latency,
     FaultKind::ServerError,
     FaultKind::RateLimit,
@@ -63,6 +71,10 @@ pub const FAULT_KINDS: [FaultKind; 11] = [
     FaultKind::Reject,
     FaultKind::StreamDrop,
     FaultKind::ClockSkew,
+    FaultKind::StatusAfterAccept,
+    FaultKind::StoreLocked,
+    FaultKind::StoreDiskFull,
+    FaultKind::StoreReadOnly,
 ];
 
 impl FaultKind {
@@ -79,6 +91,21 @@ impl FaultKind {
             Self::Reject => "reject",
             Self::StreamDrop => "dropped private stream",
             Self::ClockSkew => "clock skew",
+            Self::StatusAfterAccept => "5xx after accept",
+            Self::StoreLocked => "store: database is locked",
+            Self::StoreDiskFull => "store: disk full",
+            Self::StoreReadOnly => "store: read-only",
+        }
+    }
+
+    /// The store failure this kind injects, if it is one.
+    pub fn store_failure(self) -> Option<super::storefault::StoreFailure> {
+        use super::storefault::StoreFailure;
+        match self {
+            Self::StoreLocked => Some(StoreFailure::Locked),
+            Self::StoreDiskFull => Some(StoreFailure::DiskFull),
+            Self::StoreReadOnly => Some(StoreFailure::ReadOnly),
+            _ => None,
         }
     }
 }
@@ -97,7 +124,8 @@ pub struct FaultSpec {
     pub path: Path,
     /// How many matching requests it hits.
     pub times: u32,
-    /// Milliseconds (latency, retry-after, skew), HTTP status, or percent filled.
+    /// Milliseconds (latency, retry-after, skew), HTTP status, or percent filled. For store
+    /// faults `times` is the number of store calls refused.
     pub param: i64,
 }
 
@@ -179,6 +207,21 @@ fn fault(rng: &mut Rng, kind: FaultKind) -> FaultSpec {
             1,
             (rng.range(1_000, 20_000) as i64) * if rng.chance(50) { 1 } else { -1 },
         ),
+        // Up to three in a row: with three attempts per order, every attempt may be answered
+        // 5xx after the venue acted.
+        FaultKind::StatusAfterAccept => (
+            if rng.chance(85) {
+                Path::Order
+            } else {
+                Path::Any
+            },
+            rng.range(1, 3),
+            rng.pick(&[500, 502, 503, 504]),
+        ),
+        // A short stretch (one transaction) up to most of a cycle's store calls.
+        FaultKind::StoreLocked | FaultKind::StoreDiskFull | FaultKind::StoreReadOnly => {
+            (Path::Any, rng.range(1, 12), 0)
+        }
     };
     FaultSpec {
         kind,

@@ -22,13 +22,18 @@ use tradeengine_venues::{AdapterConfig, Credentials, Venue};
 
 use super::crash::{CrashStore, CrashSwitch, CrashVenue};
 use super::scenario::{Path, REQUEST_TIMEOUT, Scenario};
+use super::storefault::StoreFaults;
 
 pub const SOURCE: &str = "sim";
 
 /// One engine process.
 pub struct Engine {
     pub switch: Arc<CrashSwitch>,
+    /// The store as the intake, account `b` and the checks see it (never faulted).
     pub store: Arc<dyn Store>,
+    /// Failures armed on account `a`'s handle of the same store (its worker's calls only, so
+    /// account `b` must still see nothing of the trouble).
+    pub store_faults_a: Arc<StoreFaults>,
     pub state: SharedState,
     pub intake: SignalIntake,
     pub a: AccountWorker,
@@ -175,8 +180,15 @@ max_depth = 1
             .await
             .map_err(|e| format!("boot {}: open store: {e}", self.boots))?;
         let store: Arc<dyn Store> = Arc::new(CrashStore {
+            inner: raw.clone(),
+            switch: switch.clone(),
+            faults: Arc::new(StoreFaults::default()),
+        });
+        let store_faults_a = Arc::new(StoreFaults::default());
+        let store_a: Arc<dyn Store> = Arc::new(CrashStore {
             inner: raw,
             switch: switch.clone(),
+            faults: store_faults_a.clone(),
         });
         let config = load_str(&self.config_text, None, &[], &Overrides::default())
             .map_err(|e| format!("config: {e}"))?;
@@ -203,7 +215,7 @@ max_depth = 1
             .await
             .map_err(|e| format!("audit: {e}"))?;
         let mut workers = Vec::new();
-        for (name, sim) in [("a", &self.sim_a), ("b", &self.sim_b)] {
+        for (name, sim, store) in [("a", &self.sim_a, &store_a), ("b", &self.sim_b, &store)] {
             let venue: Arc<dyn Venue> = Arc::new(CrashVenue {
                 inner: connect(sim).await?,
                 switch: switch.clone(),
@@ -222,6 +234,7 @@ max_depth = 1
         Ok(Engine {
             switch,
             store,
+            store_faults_a,
             state,
             intake,
             a,

@@ -1,0 +1,147 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
+//! `tradeengine venue-sim --fault SPEC` and `POST /__sim/faults`: an operator injects the
+//! faults of issue 15 into a running simulator to rehearse them, and a typo injects nothing.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Kills the simulator when the test ends, however it ends.
+struct Sim(Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
+}
+
+fn start(port: u16, faults: &[&str]) -> Sim {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["venue-sim", "bybit", "--port", &port.to_string()]);
+    for f in faults {
+        cmd.args(["--fault", f]);
+    }
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sim = Sim(child);
+    let t0 = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the simulator never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    sim
+}
+
+#[test]
+fn faults_from_the_command_line_hit_then_expire() {
+    let port = free_port();
+    let _sim = start(port, &["*:status:502:times=2"]);
+    assert_eq!(http(port, "GET", "/v5/market/time", "").0, 502);
+    assert_eq!(http(port, "GET", "/v5/market/time", "").0, 502);
+    let (status, body) = http(port, "GET", "/v5/market/time", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("timeSecond"), "{body}");
+}
+
+#[test]
+fn faults_injected_while_running_and_cleared() {
+    let port = free_port();
+    let _sim = start(port, &[]);
+    let (status, body) = http(
+        port,
+        "POST",
+        "/__sim/faults",
+        "order:status-after-accept:503:times=3\n# a comment\npositions:delay:100\n",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("StatusAfterAccept(503)"), "{body}");
+    assert!(body.contains("\"pending\":4"), "{body}");
+    // The control path itself is never faulted, counted or delayed.
+    assert!(
+        http(port, "GET", "/__sim/faults", "")
+            .1
+            .contains("\"pending\":4")
+    );
+
+    // A typo injects nothing, not even the good lines next to it.
+    let (status, body) = http(port, "POST", "/__sim/faults", "*:status:503\norder:explode");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("explode"), "{body}");
+    assert!(
+        http(port, "GET", "/__sim/faults", "")
+            .1
+            .contains("\"pending\":4")
+    );
+    assert_eq!(http(port, "GET", "/v5/market/time", "").0, 200);
+
+    let (status, body) = http(port, "DELETE", "/__sim/faults", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        http(port, "GET", "/__sim/faults", "")
+            .1
+            .contains("\"pending\":0")
+    );
+
+    http(port, "POST", "/__sim/faults", "/v5/market/time:status:504");
+    assert_eq!(http(port, "GET", "/v5/market/time", "").0, 504);
+    assert_eq!(http(port, "GET", "/v5/market/time", "").0, 200);
+}
+
+#[test]
+fn a_bad_fault_flag_refuses_to_start() {
+    let out = Command::new(BIN)
+        .args([
+            "venue-sim",
+            "bybit",
+            "--port",
+            &free_port().to_string(),
+            "--fault",
+            "order:status:200",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("order:status:200") && err.contains("5xx"),
+        "{err}"
+    );
+}
