@@ -26,7 +26,7 @@ use tradeengine_engine::worker::cycle::{CycleError, CycleReport};
 use tradeengine_venue_sim::Fault;
 
 use invariants::AccountFigures;
-use scenario::{FaultKind, FaultSpec, Scenario};
+use scenario::{FaultKind, FaultSpec, Path, Scenario};
 use world::{Engine, World, fault_path};
 
 /// A defect the suite found outside the engine's worker and recovery code, reported and not
@@ -39,20 +39,21 @@ pub struct KnownIssue {
     pub matches: fn(&Scenario, &str) -> bool,
 }
 
-/// Whether any round of `sc` injects a fault of `kind`.
-fn has_fault(sc: &Scenario, kind: FaultKind) -> bool {
-    sc.rounds
-        .iter()
-        .any(|r| r.faults.iter().any(|f| f.kind == kind))
-}
-
 pub const KNOWN_ISSUES: &[KnownIssue] = &[
     KnownIssue {
         id: "15.4-filled-order-stored-rejected-after-5xx",
         what: "issue 15.4 (fix on branch `orders`): every attempt to place an order is answered 5xx after the venue acted (the first fills it, the retries meet the venue's duplicate-id refusal and are answered 5xx too); the last retryable error is booked as a rejection without asking the venue by client id, so the store says rejected, filled 0, while the venue filled it",
         matches: |sc, failure| {
-            has_fault(sc, FaultKind::StatusAfterAccept)
-                && failure.contains("filled 0 (rejected), venue says")
+            // Enough 5xx-after-accept answers in one round for all three attempts of an order.
+            let every_attempt = sc.rounds.iter().any(|r| {
+                r.faults
+                    .iter()
+                    .filter(|f| f.kind == FaultKind::StatusAfterAccept && f.path == Path::Order)
+                    .map(|f| f.times)
+                    .sum::<u32>()
+                    >= 3
+            });
+            every_attempt && failure.contains("filled 0 (rejected), venue says")
         },
     },
     KnownIssue {
@@ -107,7 +108,9 @@ fn reproduce(seed: u64) -> String {
 
 fn inject(world: &World, engine: &Engine, venue: tradeengine_venue_sim::SimVenue, f: &FaultSpec) {
     if let Some(failure) = f.kind.store_failure() {
-        engine.store_faults_a.inject(failure, f.times);
+        engine
+            .store_faults_a
+            .inject(failure, f.param as u32, f.times);
         return;
     }
     let faults = world.sim_a.faults();

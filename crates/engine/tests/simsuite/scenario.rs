@@ -125,7 +125,8 @@ pub struct FaultSpec {
     /// How many matching requests it hits.
     pub times: u32,
     /// Milliseconds (latency, retry-after, skew), HTTP status, or percent filled. For store
-    /// faults `times` is the number of store calls refused.
+    /// faults `times` is the number of store calls refused and `param` how many calls the
+    /// failure lets through first.
     pub param: i64,
 }
 
@@ -218,10 +219,17 @@ fn fault(rng: &mut Rng, kind: FaultKind) -> FaultSpec {
             rng.range(1, 3),
             rng.pick(&[500, 502, 503, 504]),
         ),
-        // A short stretch (one transaction) up to most of a cycle's store calls.
-        FaultKind::StoreLocked | FaultKind::StoreDiskFull | FaultKind::StoreReadOnly => {
-            (Path::Any, rng.range(1, 12), 0)
-        }
+        // A short stretch (one transaction) up to most of a cycle's store calls, starting at
+        // the cycle's first call or later in it (after the venue acted, say).
+        FaultKind::StoreLocked | FaultKind::StoreDiskFull | FaultKind::StoreReadOnly => (
+            Path::Any,
+            rng.range(1, 12),
+            if rng.chance(70) {
+                rng.range(1, 30) as i64
+            } else {
+                0
+            },
+        ),
     };
     FaultSpec {
         kind,

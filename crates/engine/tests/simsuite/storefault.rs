@@ -100,17 +100,30 @@ impl sqlx::error::DatabaseError for SqliteLike {
     }
 }
 
-/// The failure armed on one store handle: the next `remaining` calls it hits fail.
+/// The failure armed on one store handle: after `skip` calls it would hit have passed, the
+/// next `calls` calls it hits fail (so the failure can start mid-cycle, e.g. on the write that
+/// records an order the venue just filled).
+#[derive(Debug, Clone, Copy)]
+struct Armed {
+    failure: StoreFailure,
+    skip: u32,
+    remaining: u32,
+}
+
 #[derive(Debug, Default)]
 pub struct StoreFaults {
-    armed: Mutex<Option<(StoreFailure, u32)>>,
+    armed: Mutex<Option<Armed>>,
     /// Calls refused so far, for the report.
     refused: Mutex<u64>,
 }
 
 impl StoreFaults {
-    pub fn inject(&self, failure: StoreFailure, calls: u32) {
-        *self.armed.lock().unwrap() = (calls > 0).then_some((failure, calls));
+    pub fn inject(&self, failure: StoreFailure, skip: u32, calls: u32) {
+        *self.armed.lock().unwrap() = (calls > 0).then_some(Armed {
+            failure,
+            skip,
+            remaining: calls,
+        });
     }
 
     pub fn clear(&self) {
@@ -124,15 +137,19 @@ impl StoreFaults {
     /// The error call `what` gets instead of running, if a failure is armed and hits it.
     pub fn check(&self, what: &str) -> Result<(), StoreError> {
         let mut armed = self.armed.lock().unwrap();
-        let Some((failure, remaining)) = armed.as_mut() else {
+        let Some(a) = armed.as_mut() else {
             return Ok(());
         };
-        if !failure.hits(what) {
+        if !a.failure.hits(what) {
             return Ok(());
         }
-        let failure = *failure;
-        *remaining -= 1;
-        if *remaining == 0 {
+        if a.skip > 0 {
+            a.skip -= 1;
+            return Ok(());
+        }
+        let failure = a.failure;
+        a.remaining -= 1;
+        if a.remaining == 0 {
             *armed = None;
         }
         *self.refused.lock().unwrap() += 1;
@@ -147,14 +164,15 @@ mod tests {
     #[test]
     fn a_full_disk_refuses_writes_for_its_stretch_then_recovers() {
         let f = StoreFaults::default();
-        f.inject(StoreFailure::DiskFull, 2);
+        f.inject(StoreFailure::DiskFull, 1, 2);
         assert!(f.check("store orders").is_ok());
+        assert!(f.check("store record_plan").is_ok(), "skipped");
         let e = f.check("store update_order").unwrap_err();
         assert!(e.to_string().contains("database or disk is full"), "{e}");
         assert!(f.check("store audit").is_err());
         assert!(f.check("store record_plan").is_ok());
         assert_eq!(f.refused(), 2);
-        f.inject(StoreFailure::Locked, 1);
+        f.inject(StoreFailure::Locked, 0, 1);
         let e = f.check("store orders").unwrap_err();
         assert!(e.to_string().contains("database is locked"), "{e}");
     }
