@@ -95,8 +95,8 @@ pub struct Outcome {
     pub failed_cycles_a: u64,
     /// Symbols the faulted account could not reconcile in a faulted cycle.
     pub symbol_errors_a: u64,
-    /// Store calls of the faulted account refused by an injected store failure.
-    pub store_refused: u64,
+    /// Store calls of the faulted account refused by an injected store failure, by call.
+    pub store_refused: BTreeMap<String, u64>,
     pub a: AccountFigures,
     pub b: AccountFigures,
     pub elapsed: Duration,
@@ -142,6 +142,12 @@ fn inject(world: &World, engine: &Engine, venue: tradeengine_venue_sim::SimVenue
             faults.inject(path, f.times, Fault::StatusAfterAccept(f.param as u16))
         }
         FaultKind::StoreLocked | FaultKind::StoreDiskFull | FaultKind::StoreReadOnly => {}
+    }
+}
+
+fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
+    for (k, v) in from {
+        *into.entry(k).or_insert(0) += v;
     }
 }
 
@@ -210,7 +216,10 @@ async fn scenario_body(sc: &Scenario, out: &mut Outcome) -> Result<(), String> {
                 let what = engine.switch.died_in.lock().unwrap().clone();
                 *out.died_in.entry(what.unwrap_or_default()).or_insert(0) += 1;
                 // The process is gone: its cycle, adapters, streams and store handle with it.
-                out.store_refused += engine.store_faults_a.refused();
+                merge(
+                    &mut out.store_refused,
+                    engine.store_faults_a.refused_by_call(),
+                );
                 drop(engine);
                 world.quiesce().await;
                 engine = world.boot().await?;
@@ -232,7 +241,10 @@ async fn scenario_body(sc: &Scenario, out: &mut Outcome) -> Result<(), String> {
     // The faults stop. Within one cycle each account is at its target (or halted, saying why).
     world.sim_a.faults().clear();
     engine.store_faults_a.clear();
-    out.store_refused += engine.store_faults_a.refused();
+    merge(
+        &mut out.store_refused,
+        engine.store_faults_a.refused_by_call(),
+    );
     world.quiesce().await;
     let (ra, rb) = run_cycles(&mut engine)
         .await
@@ -383,10 +395,13 @@ pub fn report(outcomes: &[Outcome], elapsed: Duration, parallel: usize) -> Strin
             halted += 1;
         }
     }
-    let known: Vec<String> = outcomes
-        .iter()
-        .filter_map(|o| o.known_issue.map(|k| format!("{k} (seed {})", o.seed)))
-        .collect();
+    let mut known_seeds: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for o in outcomes {
+        if let Some(k) = o.known_issue {
+            known_seeds.entry(k).or_default().push(o.seed);
+        }
+    }
+    let known_count: usize = known_seeds.values().map(Vec::len).sum();
     let slowest = outcomes.iter().map(|o| o.elapsed).max().unwrap_or_default();
     let mut s = String::new();
     let _ = writeln!(
@@ -397,13 +412,19 @@ pub fn report(outcomes: &[Outcome], elapsed: Duration, parallel: usize) -> Strin
     let _ = writeln!(
         s,
         "| {n} | {} | {failed} | {} | {halted} | {:.1} s | {parallel} | {:.2} s |",
-        n as usize - failed - known.len(),
-        known.len(),
+        n as usize - failed - known_count,
+        known_count,
         elapsed.as_secs_f64(),
         slowest.as_secs_f64()
     );
-    if !known.is_empty() {
-        let _ = writeln!(s, "\nknown issues: {}", known.join(", "));
+    if !known_seeds.is_empty() {
+        let _ = writeln!(s, "\n| known issue | scenarios | seeds |");
+        let _ = writeln!(s, "|---|---|---|");
+        for (k, seeds) in &mut known_seeds {
+            seeds.sort_unstable();
+            let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+            let _ = writeln!(s, "| {k} | {} | {} |", seeds.len(), list.join(", "));
+        }
     }
     let _ = writeln!(
         s,
@@ -444,7 +465,7 @@ pub fn report(outcomes: &[Outcome], elapsed: Duration, parallel: usize) -> Strin
     let _ = writeln!(
         s,
         "| store calls of account a refused (locked / disk full / read-only) | {} |",
-        sum(&|o| o.store_refused)
+        sum(&|o| o.store_refused.values().sum())
     );
     let _ = writeln!(
         s,
@@ -474,6 +495,20 @@ pub fn report(outcomes: &[Outcome], elapsed: Duration, parallel: usize) -> Strin
     let _ = writeln!(s, "|---|---|");
     for (k, v) in &died_in {
         let _ = writeln!(s, "| {k} (before or after the call) | {v} |");
+    }
+    let mut refused: BTreeMap<&str, u64> = BTreeMap::new();
+    for o in outcomes {
+        for (k, v) in &o.store_refused {
+            *refused.entry(k.as_str()).or_insert(0) += v;
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n| account a's store call refused (injected store failure) | count |"
+    );
+    let _ = writeln!(s, "|---|---|");
+    for (k, v) in &refused {
+        let _ = writeln!(s, "| {k} | {v} |");
     }
     let mut states: BTreeMap<&str, u64> = BTreeMap::new();
     for o in outcomes {

@@ -7,6 +7,7 @@
 //! A locked database refuses reads too; a full disk or a read-only file refuses only writes.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use tradeengine_store::StoreError;
@@ -113,8 +114,8 @@ struct Armed {
 #[derive(Debug, Default)]
 pub struct StoreFaults {
     armed: Mutex<Option<Armed>>,
-    /// Calls refused so far, for the report.
-    refused: Mutex<u64>,
+    /// Calls refused so far, by call name, for the report.
+    refused: Mutex<BTreeMap<String, u64>>,
 }
 
 impl StoreFaults {
@@ -131,7 +132,12 @@ impl StoreFaults {
     }
 
     pub fn refused(&self) -> u64 {
-        *self.refused.lock().unwrap()
+        self.refused.lock().unwrap().values().sum()
+    }
+
+    /// Refused calls by name (`store settle_order` → 2).
+    pub fn refused_by_call(&self) -> BTreeMap<String, u64> {
+        self.refused.lock().unwrap().clone()
     }
 
     /// The error call `what` gets instead of running, if a failure is armed and hits it.
@@ -152,7 +158,12 @@ impl StoreFaults {
         if a.remaining == 0 {
             *armed = None;
         }
-        *self.refused.lock().unwrap() += 1;
+        *self
+            .refused
+            .lock()
+            .unwrap()
+            .entry(what.to_string())
+            .or_insert(0) += 1;
         Err(failure.error())
     }
 }
