@@ -1,6 +1,7 @@
 //! The deterministic fault-survival suite (issue 8): seeded scenarios drive the engine's account
-//! workers against `venue-sim` with latency, 5xx, 429, timeouts after accept, dropped
-//! connections and streams, partial fills, rejects, clock skew and in-process `kill -9` at
+//! workers against `venue-sim` with latency, 5xx, 429, timeouts and 5xx answers after accept,
+//! dropped connections and streams, partial fills, rejects, clock skew, store failures on the
+//! faulted account's store handle ([`storefault`]) and in-process `kill -9` at
 //! random await points followed by a restart on the same store; after each scenario the
 //! invariants of design.md §3 are checked ([`invariants`]).
 //!
