@@ -75,7 +75,11 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(serde_json::json!({"error": clip(&self.to_string())}))).into_response()
+        (
+            status,
+            Json(serde_json::json!({"error": clip(&self.to_string())})),
+        )
+            .into_response()
     }
 }
 

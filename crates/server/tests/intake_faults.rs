@@ -212,14 +212,22 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     // While the store is locked: an alert with an event id, one without, and a /trade batch.
     let lock = hold_write_lock(dir.path()).await;
     let (with_id, without_id, trade) = tokio::join!(
-        call(addr, "POST", "/webhook/tradingview", None, alert(r#","event_id":"ev-15-1""#)),
+        call(
+            addr,
+            "POST",
+            "/webhook/tradingview",
+            None,
+            alert(r#","event_id":"ev-15-1""#)
+        ),
         call(addr, "POST", "/webhook/tradingview", None, alert("")),
         call(
             addr,
             "POST",
             "/trade",
             Some(TOKEN),
-            json!({"signals": [seed_signal("t-15-2")]}).to_string().into_bytes()
+            json!({"signals": [seed_signal("t-15-2")]})
+                .to_string()
+                .into_bytes()
         ),
     );
     release(lock).await;
@@ -243,7 +251,11 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
             json_of(&b)
         );
     }
-    assert_eq!(stored(&*rig.store, "tradingview").await, 2, "both durable now");
+    assert_eq!(
+        stored(&*rig.store, "tradingview").await,
+        2,
+        "both durable now"
+    );
     // Once stored, a repeat is a duplicate (and the store agrees).
     let (status, _, b) = call(
         addr,
@@ -253,14 +265,19 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
         alert(r#","event_id":"ev-15-1""#),
     )
     .await;
-    assert_eq!((status, json_of(&b)["status"].as_str()), (200, Some("duplicate")));
+    assert_eq!(
+        (status, json_of(&b)["status"].as_str()),
+        (200, Some("duplicate"))
+    );
 
     let (status, _, b) = call(
         addr,
         "POST",
         "/trade",
         Some(TOKEN),
-        json!({"signals": [seed_signal("t-15-2")]}).to_string().into_bytes(),
+        json!({"signals": [seed_signal("t-15-2")]})
+            .to_string()
+            .into_bytes(),
     )
     .await;
     let b = json_of(&b);
@@ -292,15 +309,36 @@ async fn error_answers_are_bounded_and_lenient_input_is_refused() {
     // configuration API (the extractor's and the handler's messages).
     let huge = "x".repeat(200 * 1024);
     let body = json!({"symbol": huge, "target": {"side": "flat"}}).to_string();
-    let (status, _, b) = call(addr, "POST", "/api/v1/signals", Some(TOKEN), body.into_bytes()).await;
+    let (status, _, b) = call(
+        addr,
+        "POST",
+        "/api/v1/signals",
+        Some(TOKEN),
+        body.into_bytes(),
+    )
+    .await;
     assert_eq!(status, 422);
     assert!(b.len() < 4 * 1024, "a {} byte answer", b.len());
     let body = json!({"symbol": "BTCUSDT", "weights": {huge.clone(): "abc"}}).to_string();
-    let (status, _, b) = call(addr, "PUT", "/api/v1/weights", Some(CONTROL), body.into_bytes()).await;
+    let (status, _, b) = call(
+        addr,
+        "PUT",
+        "/api/v1/weights",
+        Some(CONTROL),
+        body.into_bytes(),
+    )
+    .await;
     assert!(status == 422 || status == 400, "{status}");
     assert!(b.len() < 4 * 1024, "a {} byte answer", b.len());
     let body = format!(r#"{{"symbol": "BTCUSDT", "weights": {{"a": {{"{huge}": 1}}}}}}"#);
-    let (status, _, b) = call(addr, "PUT", "/api/v1/weights", Some(CONTROL), body.into_bytes()).await;
+    let (status, _, b) = call(
+        addr,
+        "PUT",
+        "/api/v1/weights",
+        Some(CONTROL),
+        body.into_bytes(),
+    )
+    .await;
     assert!(status == 422 || status == 400, "{status}");
     assert!(b.len() < 4 * 1024, "a {} byte answer", b.len());
     let (status, _, b) = call(

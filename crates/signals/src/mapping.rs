@@ -173,14 +173,27 @@ mod tests {
     #[test]
     fn junk_is_refused_not_normalised() {
         let m = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap();
-        for raw in ["BTC\u{0}USDT", "BTC USDT", "BTC\"USDT", "BTC\u{202e}USDT", "BTC\nUSDT", "BTC*"] {
+        for raw in [
+            "BTC\u{0}USDT",
+            "BTC USDT",
+            "BTC\"USDT",
+            "BTC\u{202e}USDT",
+            "BTC\nUSDT",
+            "BTC*",
+        ] {
             assert!(
                 matches!(m.resolve(raw), Err(SymbolError::Junk { .. })),
                 "{raw:?}"
             );
         }
         // The documented spellings still resolve.
-        for raw in ["BTC/USDT", "BINANCE:BTCUSDT.P", "btc-usdt-swap", " BTCUSDT ", "BTC_USDT"] {
+        for raw in [
+            "BTC/USDT",
+            "BINANCE:BTCUSDT.P",
+            "btc-usdt-swap",
+            " BTCUSDT ",
+            "BTC_USDT",
+        ] {
             assert_eq!(m.resolve(raw).unwrap(), sym("BTCUSDT"), "{raw:?}");
         }
     }

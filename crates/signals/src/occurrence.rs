@@ -103,7 +103,8 @@ impl Occurrences {
                 self.latest.remove(&old);
             }
         }
-        self.latest.insert(hash.to_string(), Occurrence { anchor, first_seen });
+        self.latest
+            .insert(hash.to_string(), Occurrence { anchor, first_seen });
         self.order.push_back((hash.to_string(), first_seen));
         // Stale queue entries (a hash re-inserted later) are dropped when they reach the front.
         if self.order.len() > self.max_entries.saturating_mul(2) {
@@ -130,7 +131,9 @@ mod tests {
     use super::*;
 
     fn t(ms: i64) -> Timestamp {
-        chrono::Utc.timestamp_millis_opt(1_767_225_600_000 + ms).unwrap()
+        chrono::Utc
+            .timestamp_millis_opt(1_767_225_600_000 + ms)
+            .unwrap()
     }
 
     const MIN: TimeDelta = TimeDelta::minutes(1);

@@ -34,7 +34,8 @@ fn tv(v: Value) -> Result<(), TvError> {
 
 #[test]
 fn webhook_ids_and_limits_of_the_wrong_shape_are_refused() {
-    let base = || json!({"secret": SECRET, "symbol": "BTCUSDT", "direction": "long", "size": "1/10"});
+    let base =
+        || json!({"secret": SECRET, "symbol": "BTCUSDT", "direction": "long", "size": "1/10"});
     for (field, value) in [
         ("event_id", json!({"id": 1})),
         ("event_id", json!(["a"])),
@@ -82,7 +83,9 @@ fn seed003(patch: &[(&str, Value)]) -> Result<(), MessageError> {
     for (k, val) in patch {
         v[*k] = val.clone();
     }
-    let Value::Object(obj) = v else { unreachable!() };
+    let Value::Object(obj) = v else {
+        unreachable!()
+    };
     petrosa_signal(&obj, &ctx, &PetrosaOptions::default()).map(|_| ())
 }
 
@@ -94,7 +97,10 @@ fn trade_api_times_prices_and_symbols_are_checked() {
         ("timestamp", json!("yesterday")),
         ("timestamp", json!(1e20)),
         ("timestamp", json!({"t": 1})),
-        ("timestamp", json!((now() + chrono::Duration::minutes(5)).to_rfc3339())),
+        (
+            "timestamp",
+            json!((now() + chrono::Duration::minutes(5)).to_rfc3339()),
+        ),
         ("price", json!(-1)),
         ("price", json!(0)),
         ("current_price", json!(-60000.0)),

@@ -24,9 +24,9 @@ use std::sync::Mutex;
 use chrono::Duration;
 use secrecy::SecretString;
 use serde::Serialize;
+use tokio::sync::watch;
 use tradeengine_model::{SleeveOrigin, SourceId, Symbol, Timestamp};
 use tradeengine_signals::SymbolMap;
-use tokio::sync::watch;
 use tradeengine_signals::tradingview::{
     Dedup, DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError,
     TvRequest, parse_request, resolve_order,

@@ -346,7 +346,11 @@ fn rabbitmq_a_redelivered_id_less_message_counts_once_across_a_window_edge() {
         publish().await;
         let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
         let engine = start_at(config.clone(), store.clone(), &env, clock.clone()).await;
-        assert!(wait_for(Duration::from_secs(20), || count(store.clone()).map(|n| n == 1)).await);
+        assert!(
+            wait_for(Duration::from_secs(20), || count(store.clone())
+                .map(|n| n == 1))
+            .await
+        );
         engine.shutdown().await;
 
         // The same message comes back redelivered (a consumer took it and handed it back, as
@@ -367,14 +371,25 @@ fn rabbitmq_a_redelivered_id_less_message_counts_once_across_a_window_edge() {
             .unwrap();
         clock.set(t0 + chrono::TimeDelta::minutes(5));
         let engine = start_at(config.clone(), store.clone(), &env, clock.clone()).await;
-        assert!(wait_for(Duration::from_secs(20), empty).await, "not consumed");
+        assert!(
+            wait_for(Duration::from_secs(20), empty).await,
+            "not consumed"
+        );
         engine.shutdown().await;
-        assert_eq!(count(store.clone()).await, 1, "a redelivery is not a new signal");
+        assert_eq!(
+            count(store.clone()).await,
+            1,
+            "a redelivery is not a new signal"
+        );
 
         // A deliberate repeat, first delivered after the window, is a new signal.
         let engine = start_at(config.clone(), store.clone(), &env, clock.clone()).await;
         publish().await;
-        assert!(wait_for(Duration::from_secs(20), || count(store.clone()).map(|n| n == 2)).await);
+        assert!(
+            wait_for(Duration::from_secs(20), || count(store.clone())
+                .map(|n| n == 2))
+            .await
+        );
         assert_eq!(base_total(&engine, "rmq").await, Decimal::new(2, 3));
         engine.shutdown().await;
         let _ = ch

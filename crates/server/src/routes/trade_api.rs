@@ -101,7 +101,9 @@ fn num(d: Decimal) -> Value {
 fn message_error(e: &MessageError) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({"error": clip(&e.to_string()), "field": e.field().map(clip), "kind": e.kind()})),
+        Json(
+            json!({"error": clip(&e.to_string()), "field": e.field().map(clip), "kind": e.kind()}),
+        ),
     )
         .into_response()
 }
@@ -353,9 +355,8 @@ pub(crate) async fn post_trade(
 /// sent again: a signal that was stored then answers `duplicate`, provided it carries a
 /// `signal_id` or a `timestamp` (else its key is its body within a one-minute window, README).
 fn trade_not_stored(stored: &[String], not_taken: &[String]) -> Response {
-    let listed = |ids: &[String]| -> Vec<String> {
-        ids.iter().take(MAX_LISTED_ERRORS).cloned().collect()
-    };
+    let listed =
+        |ids: &[String]| -> Vec<String> { ids.iter().take(MAX_LISTED_ERRORS).cloned().collect() };
     not_stored(json!({
         "detail": format!(
             "{} of {} signals were not stored (the store or the engine is unavailable); send              the request again after {RETRY_AFTER_SECS} s: stored signals answer duplicate",
