@@ -21,7 +21,7 @@ pub enum SymbolError {
     Unknown { raw: String, normalised: String },
     #[error(
         "symbol {raw:?} holds characters a symbol never has (only letters, digits, and the \
-         separators : / - _ . are accepted)"
+         separators : / - _ . ! are accepted)"
     )]
     Junk { raw: String },
     #[error("mapping entry {key:?} → {target:?} is invalid: {reason}")]
@@ -114,12 +114,12 @@ impl SymbolMap {
     }
 }
 
-/// True when `raw` (surrounding blanks aside) holds only ASCII letters, digits and the
-/// separators [`normalise`] drops.
+/// True when `raw` (surrounding blanks aside) holds only ASCII letters, digits, the
+/// separators [`normalise`] drops, and `!` (TradingView's continuous futures, `BTC1!`).
 pub fn plausible(raw: &str) -> bool {
     raw.trim()
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '-' | '_' | '.'))
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '-' | '_' | '.' | '!'))
 }
 
 /// Upper-cases, drops an exchange prefix (`BINANCE:`), perpetual suffixes (`.P`, `PERP`,
