@@ -1,9 +1,32 @@
 //! One mapping from errors to HTTP responses. Bodies are JSON `{"error": "..."}`; internal
 //! details (store errors) are logged, and the client gets a generic message.
+//!
+//! **Error answers are bounded.** A message may echo what the client sent (a serde rejection
+//! quotes the offending value, a configuration check names the key), so every message is cut to
+//! [`MAX_ERROR_TEXT`] bytes ([`clip`]) and every list of faults to [`MAX_LISTED_ERRORS`]
+//! entries: whatever the input, an error answer stays a few kilobytes, and a flood of bad
+//! requests cannot make the engine build megabytes per answer (issue 15, defect 8).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+/// Longest message text (bytes) an error answer carries.
+pub const MAX_ERROR_TEXT: usize = 512;
+/// Most per-item faults one error answer lists; the rest are counted.
+pub const MAX_LISTED_ERRORS: usize = 20;
+
+/// `text` cut to [`MAX_ERROR_TEXT`] bytes (on a character boundary), marked when cut.
+pub fn clip(text: &str) -> String {
+    if text.len() <= MAX_ERROR_TEXT {
+        return text.to_string();
+    }
+    let mut cut = MAX_ERROR_TEXT;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes, cut)", &text[..cut], text.len())
+}
 
 /// An error a handler returns.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +75,24 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(serde_json::json!({"error": self.to_string()}))).into_response()
+        (
+            status,
+            Json(serde_json::json!({"error": clip(&self.to_string())})),
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(1000);
+        let cut = clip(&long);
+        assert!(cut.len() < MAX_ERROR_TEXT + 40, "{}", cut.len());
+        assert!(cut.ends_with("(2000 bytes, cut)"), "{cut}");
     }
 }

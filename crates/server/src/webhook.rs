@@ -85,6 +85,11 @@ pub async fn tradingview(
     }
 }
 
+/// Bounded whatever the alert held (see `crate::error`).
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({"error": message}))).into_response()
+    (
+        status,
+        Json(serde_json::json!({"error": crate::error::clip(message)})),
+    )
+        .into_response()
 }

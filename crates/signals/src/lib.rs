@@ -21,6 +21,7 @@ pub mod canonical;
 pub mod mapping;
 pub mod message;
 pub mod num;
+pub mod occurrence;
 pub mod petrosa;
 pub mod seed004;
 pub mod sn8;

@@ -19,6 +19,11 @@ use tradeengine_model::Symbol;
 pub enum SymbolError {
     #[error("symbol {raw:?} (normalised {normalised:?}) is not in this source's symbol mapping")]
     Unknown { raw: String, normalised: String },
+    #[error(
+        "symbol {raw:?} holds characters a symbol never has (only letters, digits, and the \
+         separators : / - _ . ! are accepted)"
+    )]
+    Junk { raw: String },
     #[error("mapping entry {key:?} → {target:?} is invalid: {reason}")]
     BadEntry {
         key: String,
@@ -74,8 +79,15 @@ impl SymbolMap {
         Ok(map)
     }
 
-    /// The unified symbol for `raw`, or why there is none.
+    /// The unified symbol for `raw`, or why there is none. A raw symbol with anything but
+    /// letters, digits, the documented separators and surrounding blanks (a control character,
+    /// a quote, a space inside) is refused, not normalised into a valid-looking symbol.
     pub fn resolve(&self, raw: &str) -> Result<Symbol, SymbolError> {
+        if !plausible(raw) {
+            return Err(SymbolError::Junk {
+                raw: raw.chars().take(64).collect(),
+            });
+        }
         let key = normalise(raw);
         if let Some(s) = self.entries.get(&key) {
             return Ok(s.clone());
@@ -100,6 +112,14 @@ impl SymbolMap {
     pub fn entries(&self) -> impl Iterator<Item = (&str, &Symbol)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
+}
+
+/// True when `raw` (surrounding blanks aside) holds only ASCII letters, digits, the
+/// separators [`normalise`] drops, and `!` (TradingView's continuous futures, `BTC1!`).
+pub fn plausible(raw: &str) -> bool {
+    raw.trim()
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '-' | '_' | '.' | '!'))
 }
 
 /// Upper-cases, drops an exchange prefix (`BINANCE:`), perpetual suffixes (`.P`, `PERP`,
@@ -148,6 +168,34 @@ mod tests {
         let err = m.resolve("SOLUSDT").unwrap_err();
         assert!(err.to_string().contains("SOLUSDT"), "{err}");
         assert_eq!(m.universe().len(), 2);
+    }
+
+    #[test]
+    fn junk_is_refused_not_normalised() {
+        let m = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap();
+        for raw in [
+            "BTC\u{0}USDT",
+            "BTC USDT",
+            "BTC\"USDT",
+            "BTC\u{202e}USDT",
+            "BTC\nUSDT",
+            "BTC*",
+        ] {
+            assert!(
+                matches!(m.resolve(raw), Err(SymbolError::Junk { .. })),
+                "{raw:?}"
+            );
+        }
+        // The documented spellings still resolve.
+        for raw in [
+            "BTC/USDT",
+            "BINANCE:BTCUSDT.P",
+            "btc-usdt-swap",
+            " BTCUSDT ",
+            "BTC_USDT",
+        ] {
+            assert_eq!(m.resolve(raw).unwrap(), sym("BTCUSDT"), "{raw:?}");
+        }
     }
 
     #[test]

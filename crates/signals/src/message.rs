@@ -14,10 +14,14 @@
 //! 3. `pos:{position}`: the message's place in a durable log (NATS stream, sequence and the
 //!    stream's creation time, so a recreated stream never reuses a key);
 //! 4. `body:{blake3 of the body}`, when the body carries its own time; otherwise
-//!    `body:{hash}@{window}`, where `window` is the receive time divided by
-//!    [`MessageContext::repeat_window`]. Without any id or time a redelivery cannot be told from
-//!    a deliberate repeat (seed 004 sends the same BUY again every cycle), so identical bodies
-//!    are one message only within one window.
+//!    `body:{hash}@{occurrence}`. Without any id or time only the transport can tell a
+//!    redelivery from a deliberate repeat (seed 004 sends the same BUY again every cycle). With
+//!    [`MessageContext::occurrences`] (the brokers), `occurrence` is the time this body was first
+//!    seen ([`crate::occurrence`]): a message the transport marks redelivered keeps the key of
+//!    its first delivery whenever it comes back, and a first delivery within
+//!    [`MessageContext::repeat_window`] of the body's first sighting is the same message. Without
+//!    a table (a caller with no redelivery, as the REST API), `occurrence` is the receive time
+//!    divided by the window: identical bodies within one fixed window are one message.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use rust_decimal::Decimal;
@@ -26,6 +30,7 @@ use tradeengine_model::{Price, SignalId, SourceId, Symbol, Timestamp};
 
 use crate::mapping::SymbolMap;
 use crate::num::value_to_decimal;
+pub use crate::occurrence::Occurrences;
 
 /// Longest id accepted from a transport or a message body.
 pub const MAX_ID_LEN: usize = 128;
@@ -49,6 +54,10 @@ pub struct MessageContext<'a> {
     pub max_age: Option<TimeDelta>,
     /// See the module docs, step 4.
     pub repeat_window: TimeDelta,
+    /// The transport delivered this message before (AMQP `redelivered`): never a new signal.
+    pub redelivered: bool,
+    /// The source's occurrence table (module docs, step 4), if it keeps one.
+    pub occurrences: Option<&'a std::sync::Mutex<Occurrences>>,
 }
 
 impl<'a> MessageContext<'a> {
@@ -62,6 +71,8 @@ impl<'a> MessageContext<'a> {
             position: None,
             max_age: None,
             repeat_window: TimeDelta::minutes(1),
+            redelivered: false,
+            occurrences: None,
         }
     }
 }
@@ -172,14 +183,19 @@ pub(crate) fn keys(
         // `Value`'s maps are sorted, so the same object hashes the same however it was spelled.
         let canonical = serde_json::to_vec(body).unwrap_or_default();
         let hash = blake3::hash(&canonical).to_hex();
+        let window = ctx.repeat_window.num_milliseconds().max(1);
+        let bucket = || ctx.now.timestamp_millis().div_euclid(window).to_string();
         if has_own_time {
             format!("body:{hash}")
+        } else if let Some(table) = ctx.occurrences {
+            // A poisoned table (a panic elsewhere) still yields a key: the fixed bucket.
+            let anchor = table
+                .lock()
+                .map(|mut t| t.anchor(&hash, ctx.now, ctx.repeat_window, ctx.redelivered))
+                .unwrap_or_else(|_| bucket());
+            format!("body:{hash}@{anchor}")
         } else {
-            let window = ctx.repeat_window.num_milliseconds().max(1);
-            format!(
-                "body:{hash}@{}",
-                ctx.now.timestamp_millis().div_euclid(window)
-            )
+            format!("body:{hash}@{}", bucket())
         }
     };
     let digest = blake3::hash(key.as_bytes()).to_hex();
@@ -201,13 +217,33 @@ fn checked_id<'a>(field: &str, id: &'a str) -> Result<&'a str, MessageError> {
     }
 }
 
-/// Refuses a message older than the context's limit. A time in the future is accepted (clocks
-/// differ); it only cannot make a message stale.
+/// How far ahead of the receive time a message's own time may be (clocks differ a little; a
+/// time further ahead is a broken clock or a made-up value, and would also make the message's
+/// key and its staleness meaningless).
+pub const MAX_FUTURE_SKEW: TimeDelta = TimeDelta::seconds(60);
+
+/// Refuses a message older than the context's limit, or dated more than [`MAX_FUTURE_SKEW`]
+/// ahead of its receipt.
 pub(crate) fn check_age(
     ctx: &MessageContext<'_>,
     sent_at: Option<Timestamp>,
 ) -> Result<(), MessageError> {
-    let (Some(max), Some(sent)) = (ctx.max_age, sent_at) else {
+    let Some(sent) = sent_at else {
+        return Ok(());
+    };
+    let ahead = sent.signed_duration_since(ctx.now);
+    if ahead > MAX_FUTURE_SKEW {
+        return Err(MessageError::invalid(
+            "timestamp",
+            format!(
+                "{} is {} s ahead of the receive time (at most {} s allowed)",
+                sent.to_rfc3339(),
+                ahead.num_seconds(),
+                MAX_FUTURE_SKEW.num_seconds()
+            ),
+        ));
+    }
+    let Some(max) = ctx.max_age else {
         return Ok(());
     };
     let age = ctx.now.signed_duration_since(sent);
@@ -279,6 +315,22 @@ pub(crate) fn price(field: &str, v: Option<&Value>) -> Result<Option<Price>, Mes
                 .map_err(|_| MessageError::invalid(field, format!("{p} must be above zero")))
         })
         .transpose()
+}
+
+/// [`seed_time`] for a field that must hold a usable time when present: absent or null is
+/// `None`; anything [`seed_time`] cannot read (`"yesterday"`, `1e20`, an object) is refused,
+/// naming the field, instead of silently dropping the sender's time.
+pub fn strict_seed_time(field: &str, v: Option<&Value>) -> Result<Option<Timestamp>, MessageError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => seed_time(Some(v)).map(Some).ok_or_else(|| {
+            MessageError::invalid(
+                field,
+                "must be an ISO 8601 time or epoch seconds between 2000 and 2100",
+            )
+        }),
+    }
 }
 
 /// Seed 003's timestamp rule: an ISO 8601 text (a trailing `Z` or an offset; a naive time is
@@ -381,6 +433,38 @@ mod tests {
     }
 
     #[test]
+    fn a_redelivered_timeless_body_keeps_its_key_across_a_window_edge() {
+        let (source, map) = ctx_parts();
+        let table = std::sync::Mutex::new(Occurrences::default());
+        let body = json!({"symbol": "BTCUSDT", "action": 1});
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 59).unwrap();
+        let first = MessageContext {
+            occurrences: Some(&table),
+            ..MessageContext::new(&source, &map, t0)
+        };
+        let again = MessageContext {
+            redelivered: true,
+            now: t0 + TimeDelta::seconds(2),
+            ..first.clone()
+        };
+        let k1 = keys(&first, None, &body, false, "x").unwrap().0;
+        assert_eq!(k1, keys(&again, None, &body, false, "x").unwrap().0);
+        // Without the table the fixed bucket changes at the minute: the old behaviour.
+        let bare = MessageContext::new(&source, &map, t0);
+        let later = MessageContext::new(&source, &map, t0 + TimeDelta::seconds(2));
+        assert_ne!(
+            keys(&bare, None, &body, false, "x").unwrap().0,
+            keys(&later, None, &body, false, "x").unwrap().0
+        );
+        // A deliberate repeat, first delivered after the window, is a new message.
+        let repeat = MessageContext {
+            now: t0 + TimeDelta::minutes(2),
+            ..first.clone()
+        };
+        assert_ne!(k1, keys(&repeat, None, &body, false, "x").unwrap().0);
+    }
+
+    #[test]
     fn ids_with_blanks_or_too_long_are_refused_by_name() {
         let (source, map) = ctx_parts();
         let ctx = MessageContext::new(&source, &map, Utc::now());
@@ -391,7 +475,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_messages_are_refused_future_ones_are_not() {
+    fn stale_and_far_future_messages_are_refused() {
         let (source, map) = ctx_parts();
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
         let mut ctx = MessageContext::new(&source, &map, now);
@@ -399,7 +483,11 @@ mod tests {
         let old = now - TimeDelta::seconds(301);
         let e = check_age(&ctx, Some(old)).unwrap_err();
         assert!(e.to_string().contains("301 s"), "{e}");
-        assert!(check_age(&ctx, Some(now + TimeDelta::hours(1))).is_ok());
+        // A little ahead is clock skew; far ahead is refused, limit or not.
+        assert!(check_age(&ctx, Some(now + TimeDelta::seconds(60))).is_ok());
+        assert!(check_age(&ctx, Some(now + TimeDelta::hours(1))).is_err());
+        ctx.max_age = None;
+        assert!(check_age(&ctx, Some(now + TimeDelta::seconds(61))).is_err());
         assert!(check_age(&ctx, None).is_ok());
     }
 

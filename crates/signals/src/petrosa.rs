@@ -22,7 +22,9 @@
 //! - reference price: `current_price`, else `price` (when above zero).
 //! - `order_type` other than `market` is refused as unsupported: the engine trades to targets
 //!   with market orders, and acting on a stop or take-profit order at once would be wrong.
-//! - the sender time is `timestamp` ([`crate::message::seed_time`]); the body id is
+//! - `price` and `current_price` must be above zero. The sender time is `timestamp`
+//!   ([`crate::message::seed_time`]); a timestamp that is present but unreadable, outside
+//!   2000–2100, or more than [`crate::message::MAX_FUTURE_SKEW`] ahead is refused. The body id is
 //!   `signal_id` (else `id`) with the symbol, as the seed's lock fingerprint.
 
 use rust_decimal::Decimal;
@@ -31,7 +33,7 @@ use tradeengine_model::{Intent, OrderAction, OrderIntent, OrderSize, ProtectiveL
 
 use crate::message::{
     MessageContext, MessageError, check_age, fraction, json_object, keys, number, price,
-    required_number, seed_time, symbol, text,
+    required_number, strict_seed_time, symbol, text,
 };
 
 /// Choices the seed made differently per deployment.
@@ -107,9 +109,12 @@ pub fn petrosa_signal(
     let confidence = fraction("confidence", obj.get("confidence"))?
         .ok_or_else(|| MessageError::missing("confidence"))?;
     fraction("model_confidence", obj.get("model_confidence"))?;
-    let signal_price = required_number("price", obj.get("price"))?;
+    let signal_price = positive("price", required_number("price", obj.get("price"))?)?;
     let quantity = required_number("quantity", obj.get("quantity"))?;
-    let current_price = required_number("current_price", obj.get("current_price"))?;
+    let current_price = positive(
+        "current_price",
+        required_number("current_price", obj.get("current_price"))?,
+    )?;
     if quantity < Decimal::ZERO {
         return Err(MessageError::invalid(
             "quantity",
@@ -150,7 +155,7 @@ pub fn petrosa_signal(
         .find(|p| *p > Decimal::ZERO)
         .and_then(|p| tradeengine_model::Price::new(p).ok());
 
-    let emitted_at = seed_time(obj.get("timestamp"));
+    let emitted_at = strict_seed_time("timestamp", obj.get("timestamp"))?;
     check_age(ctx, emitted_at)?;
     let body_id = text("signal_id", obj.get("signal_id"))?
         .or(text("id", obj.get("id"))?)
@@ -175,6 +180,19 @@ pub fn petrosa_signal(
         idempotency_key,
         raw,
     })
+}
+
+/// A price the seed requires: it must be above zero (a negative or zero price is a broken
+/// producer, not a market).
+fn positive(field: &str, v: Decimal) -> Result<Decimal, MessageError> {
+    if v > Decimal::ZERO {
+        Ok(v)
+    } else {
+        Err(MessageError::invalid(
+            field,
+            format!("{v} must be above zero"),
+        ))
+    }
 }
 
 /// An enumerated text field, or its default when absent.

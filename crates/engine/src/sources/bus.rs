@@ -130,6 +130,44 @@ pub async fn answer(s: Submitted) -> Result<IntakeOutcome, IntakeError> {
     }
 }
 
+/// How far back [`learn_occurrences`] reads: a redelivery after a longer outage than this may
+/// count again (the occurrence table forgot its body).
+pub const OCCURRENCE_HORIZON: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// At most this many stored signals are read by [`learn_occurrences`].
+const OCCURRENCE_SCAN: i64 = 500_000;
+
+/// Fills a source's occurrence table (`tradeengine_signals::occurrence`) from the body-keyed
+/// signals the store holds for it, newest first, back to [`OCCURRENCE_HORIZON`]. Returns how many
+/// were learned.
+pub async fn learn_occurrences(
+    source: &tradeengine_model::SourceId,
+    intake: &SignalIntake,
+    table: &std::sync::Mutex<tradeengine_signals::message::Occurrences>,
+) -> Result<usize, IntakeError> {
+    let page = tradeengine_store::MAX_PAGE;
+    let oldest = intake.clock().now() - OCCURRENCE_HORIZON;
+    let (mut offset, mut learned) = (0_i64, 0_usize);
+    while offset < OCCURRENCE_SCAN {
+        let signals = intake.store().recent_signals(page, offset).await?;
+        let Some(last) = signals.last() else { break };
+        let done = last.received_at < oldest;
+        let Ok(mut t) = table.lock() else { break };
+        for s in signals.iter().filter(|s| &s.source == source) {
+            if s.received_at >= oldest && s.idempotency_key.starts_with("body:") {
+                t.learn_key(&s.idempotency_key, s.received_at);
+                learned += 1;
+            }
+        }
+        drop(t);
+        if done || i64::try_from(signals.len()).unwrap_or(page) < page {
+            break;
+        }
+        offset += page;
+    }
+    tracing::debug!(%source, learned, "occurrences of id-less messages read from the store");
+    Ok(learned)
+}
+
 /// Reconnect delays: 100 ms doubling to 10 s, back to the start after a session that ran.
 #[derive(Debug, Clone)]
 pub struct Backoff {

@@ -14,7 +14,7 @@
 //! | `dead_letter_queue` | `<queue>.dead` | durable queue for invalid messages: original body, headers `x-tradeengine-reason`, `x-tradeengine-source` |
 //! | `format` | `auto` | `auto`, `seed004`, `petrosa` or `canonical` |
 //! | `prefetch` | 256 | unacknowledged messages in flight (also the batch stored together) |
-//! | `repeat_window_secs` | 60 | without a `message_id`, identical bodies within this window are one message |
+//! | `repeat_window_secs` | 60 | without any id or time, an identical body first delivered within this window of the first sighting is the same message; a redelivered one always is |
 //! | `max_age_secs` | 0 | older signals (by their own time, if they carry one) are dead-lettered; 0 = no limit |
 //! | `scale_size_by_confidence` | true | seed 003 messages: `position_size_pct × confidence` |
 //!
@@ -23,7 +23,11 @@
 //! `x-dead-letter-exchange`, because declaring seed 004's queue with other arguments than its
 //! producer uses would fail). Redelivery of a message the store already holds is answered
 //! Duplicate and acknowledged; the idempotency key is the AMQP `message_id` when the producer
-//! sets one (FastStream does), else the body hash within `repeat_window_secs`.
+//! sets one (FastStream does), else the body's own id or time, else the body hash and its
+//! *occurrence* (`tradeengine_signals::occurrence`): a message the broker marks `redelivered`
+//! keeps the key its first delivery had, whenever it comes back (across a restart too: the
+//! table is rebuilt from the stored signals before consuming); a first delivery repeats an
+//! earlier identical body only within `repeat_window_secs` of that body's first sighting.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +45,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::SourceId;
-use tradeengine_signals::message::MessageContext;
+use tradeengine_signals::message::{MessageContext, Occurrences};
 use tradeengine_signals::petrosa::PetrosaOptions;
 
 use super::bus::{self, Backoff, MessageFormat, Verdict};
@@ -231,6 +235,8 @@ const SETTLING: usize = 4;
 pub struct RabbitSource {
     id: SourceId,
     settings: Arc<RabbitSettings>,
+    /// Body hash → first sighting, for messages without any id (module docs).
+    occurrences: Arc<std::sync::Mutex<Occurrences>>,
 }
 
 impl RabbitSource {
@@ -238,6 +244,7 @@ impl RabbitSource {
         Self {
             id,
             settings: Arc::new(settings),
+            occurrences: Arc::default(),
         }
     }
 
@@ -396,6 +403,8 @@ impl RabbitSource {
                 transport_id: message_id.as_deref(),
                 max_age: s.max_age,
                 repeat_window: s.repeat_window,
+                redelivered: d.redelivered,
+                occurrences: Some(&self.occurrences),
                 ..MessageContext::new(&self.id, &mapping, now)
             };
             match bus::decode(s.format, &d.data, &ctx, &s.petrosa) {
@@ -514,6 +523,17 @@ impl SignalSource for RabbitSource {
         shutdown: CancellationToken,
     ) -> Result<(), SourceError> {
         let mut backoff = Backoff::new();
+        // Nothing is consumed before the stored occurrences are known: a redelivery would
+        // otherwise look new.
+        while let Err(e) = bus::learn_occurrences(&self.id, &intake, &self.occurrences).await {
+            let delay = backoff.next_delay();
+            tracing::warn!(source = %self.id, error = %e, retry_in_ms = delay.as_millis() as u64, "cannot read the stored signals; not consuming yet");
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+        backoff.reset();
         loop {
             match self.session(&intake, &shutdown, &mut backoff).await {
                 Ok(()) => return Ok(()),
@@ -544,54 +564,5 @@ pub fn build(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(settings: &str) -> Config {
-        let text = format!("[sources.r]\ntype = \"rabbitmq\"\n[sources.r.settings]\n{settings}\n");
-        crate::config::load_str(&text, None, &[], &crate::config::Overrides::default())
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn defaults_follow_seed_004_and_secrets_stay_hidden() {
-        let env = |k: &str| (k == "RMQ_PASS").then(|| "s3cr3t:/@".to_string());
-        let s = settings(
-            "r",
-            &config("user = \"bot\"\npassword_env = \"RMQ_PASS\""),
-            &env,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.queue, "trading_signals");
-        assert_eq!(s.dead_letter_queue, "trading_signals.dead");
-        assert_eq!(s.shown_url, "amqp://127.0.0.1:5672//");
-        assert_eq!(
-            s.uri.expose_secret(),
-            "amqp://bot:s3cr3t%3A%2F%40@127.0.0.1:5672/%2F"
-        );
-        let shown = format!("{s:?}");
-        assert!(
-            !shown.contains("s3cr3t") && !shown.contains("bot"),
-            "{shown}"
-        );
-    }
-
-    #[test]
-    fn typos_and_bad_values_are_refused_by_key() {
-        let env = |_: &str| None;
-        let e = settings("r", &config("queu = \"x\""), &env).unwrap_err();
-        assert!(e.contains("queu"), "{e}");
-        let e = settings("r", &config("password_env = \"MISSING\""), &env).unwrap_err();
-        assert!(e.contains("MISSING"), "{e}");
-        assert!(settings("r", &config("prefetch = 0"), &env).is_err());
-        assert!(
-            settings(
-                "r",
-                &config("dead_letter_queue = \"trading_signals\""),
-                &env
-            )
-            .is_err()
-        );
-        assert!(settings("r", &config("url = \"http://x\""), &env).is_err());
-    }
-}
+#[path = "rabbitmq_tests.rs"]
+mod tests;

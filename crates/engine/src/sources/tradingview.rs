@@ -5,7 +5,12 @@
 //! 1. parse, authenticate and validate it (`tradeengine-signals`). A failure is answered with its
 //!    status (401 / 400 / 422), is written to the audit trail as a refused signal (without the
 //!    body, which may hold a guessed secret) and never reaches a sleeve;
-//! 2. the fast duplicate check: the same `event_id`, or the same body within a minute;
+//! 2. the fast duplicate check: the same `event_id`, or the same body within a minute, **among
+//!    alerts whose outcome is stored**. A key enters the in-memory window only after the store
+//!    committed the alert (applied, refused or superseded) or recognised it as a duplicate, so an
+//!    alert answered 5xx because the store failed is taken in full when it is sent again. While
+//!    an alert is in flight, an identical one waits for it and then either is a duplicate (the
+//!    first was stored) or goes through itself (the first failed);
 //! 3. seed 000's close/open ordering (spec §2.2). When an alert arrives within five seconds of
 //!    the last accepted alert for the same symbol, and one of the two is `flat`, the pair is put
 //!    in order by explicit `signal_seq`, else by the sleeve's state before the pair. If the new
@@ -13,17 +18,18 @@
 //!    move the sleeve;
 //! 4. the intake, which stores it durably before the HTTP answer goes out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::Duration;
 use secrecy::SecretString;
 use serde::Serialize;
+use tokio::sync::watch;
 use tradeengine_model::{SleeveOrigin, SourceId, Symbol, Timestamp};
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::tradingview::{
-    Dedup, DedupVerdict, OrderingBasis, PriorState, Sequenced, TvConfig, TvError, TvRequest,
-    parse_request, resolve_order,
+    Dedup, DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError,
+    TvRequest, parse_request, resolve_order,
 };
 
 use crate::config::{Config, SourceKind};
@@ -85,7 +91,25 @@ pub struct TvEndpoint {
     pub config: TvConfig,
     pub mapping: SymbolMap,
     dedup: Mutex<Dedup>,
+    /// Dedup keys of alerts being stored now; a waiter learns when the holder finished.
+    in_flight: Mutex<HashMap<String, watch::Receiver<()>>>,
     last: Mutex<BTreeMap<Symbol, Applied>>,
+}
+
+/// An alert's place in [`TvEndpoint::in_flight`]; dropping it (whatever the outcome) frees the
+/// key and wakes the waiters.
+struct InFlight<'a> {
+    endpoint: &'a TvEndpoint,
+    key: String,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.endpoint.in_flight.lock() {
+            map.remove(&self.key);
+        }
+    }
 }
 
 /// Builds the parser settings of a `tradingview` source from `[sources.<name>.settings]`.
@@ -138,6 +162,7 @@ pub fn endpoint(
             Duration::seconds(60),
             100_000,
         )),
+        in_flight: Mutex::new(HashMap::new()),
         last: Mutex::new(BTreeMap::new()),
     })
 }
@@ -179,14 +204,70 @@ impl TvEndpoint {
                 return Err(e.into());
             }
         };
-        let fresh = self
-            .dedup
-            .lock()
-            .map(|mut d| d.check(&alert, now))
-            .unwrap_or(DedupVerdict::Fresh);
-        if let DedupVerdict::Duplicate { .. } = fresh {
+        let Some(_in_flight) = self.claim(&alert, now).await else {
             return Ok(WebhookOutcome::Duplicate);
+        };
+        let outcome = self.take(alert.clone(), intake, now).await?;
+        // Stored (or recognised by the store): from now on the fast path may fold repeats.
+        if let Ok(mut d) = self.dedup.lock() {
+            d.record(&alert, now);
         }
+        Ok(outcome)
+    }
+
+    /// Waits until no identical alert is in flight; `None` when one stored earlier makes this a
+    /// duplicate, else this alert's claim on its key.
+    async fn claim(&self, alert: &TvAlert, now: Timestamp) -> Option<InFlight<'_>> {
+        let key = format!(
+            "{}\u{0}{}",
+            alert.event_id.is_some(),
+            alert.event_id.as_deref().unwrap_or(&alert.body_hash)
+        );
+        loop {
+            let mut wait = {
+                let seen = self
+                    .dedup
+                    .lock()
+                    .map(|mut d| d.seen(alert, now))
+                    .unwrap_or(DedupVerdict::Fresh);
+                if let DedupVerdict::Duplicate { .. } = seen {
+                    return None;
+                }
+                let Ok(mut map) = self.in_flight.lock() else {
+                    // A poisoned lock: go without the fast path; the store still deduplicates.
+                    let (done, _) = watch::channel(());
+                    return Some(InFlight {
+                        endpoint: self,
+                        key: String::new(),
+                        _done: done,
+                    });
+                };
+                match map.get(&key) {
+                    Some(rx) => rx.clone(),
+                    None => {
+                        let (done, rx) = watch::channel(());
+                        map.insert(key.clone(), rx);
+                        return Some(InFlight {
+                            endpoint: self,
+                            key,
+                            _done: done,
+                        });
+                    }
+                }
+            };
+            // Resolves when the holder drops its sender (stored or failed); then look again.
+            let _ = wait.changed().await;
+        }
+    }
+
+    /// Steps 3 and 4 of the module docs for an alert that is not a known duplicate.
+    async fn take(
+        &self,
+        alert: TvAlert,
+        intake: &SignalIntake,
+        now: Timestamp,
+    ) -> Result<WebhookOutcome, WebhookError> {
+        let source = self.config.source.as_str();
         let new = Sequenced::from(&alert);
         let symbol = alert.signal.symbol.clone();
         if let Some(basis) = self.superseded_by(&new) {

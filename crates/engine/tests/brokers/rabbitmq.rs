@@ -1,6 +1,9 @@
 //! RabbitMQ: exactly once across a crash, dead letters with reasons.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures::FutureExt;
 
 use lapin::options::{
     BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
@@ -276,4 +279,142 @@ fn rabbitmq_ten_thousand_signals_exactly_once_across_a_crash() {
         let _ = conn.close(200, "done".into()).await;
     });
     eprintln!("rabbitmq crash test took {:?}", started.elapsed());
+}
+
+/// Issue 15, defect 3: a message without any id, stored, then redelivered (here: after the
+/// engine restarted, minutes later, in another time bucket) is a duplicate, not a second signal;
+/// the same body first delivered again after the repeat window is a new signal.
+#[test]
+fn rabbitmq_a_redelivered_id_less_message_counts_once_across_a_window_edge() {
+    use tradeengine_model::ManualClock;
+    if !reachable(ADDR, "RabbitMQ") {
+        return;
+    }
+    let queue = format!("t{}.edge", unique("r"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::config(dir.path(), &config_toml(&queue));
+    let env = [("TE_TEST_RABBIT_PASSWORD".to_string(), "guest".to_string())];
+    let body = json!({"symbol": "BTCUSDT", "order": {"action": "open", "side": "buy",
+        "size": "0.001", "unit": "base"}})
+    .to_string()
+    .into_bytes();
+    // Half a second before a minute boundary.
+    let t0 = chrono::DateTime::from_timestamp_millis(1_767_225_600_000 - 500).unwrap();
+    let clock = Arc::new(ManualClock::new(t0));
+    let rt = runtime();
+    rt.block_on(async {
+        let conn = Connection::connect(URI, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        ch.queue_declare(queue.as_str().into(), durable, FieldTable::default())
+            .await
+            .unwrap();
+        let publish = || async {
+            ch.basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                BasicPublishOptions::default(),
+                &body,
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        };
+        let count = |store: Arc<dyn tradeengine_store::Store>| async move {
+            stored_signals(&*store, "rmq").await
+        };
+        let empty = || async {
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            ch.queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                .await
+                .unwrap()
+                .message_count()
+                == 0
+        };
+
+        // Engine 1 stores the message at t0 and acknowledges it.
+        publish().await;
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let engine = start_at(config.clone(), store.clone(), &env, clock.clone()).await;
+        assert!(
+            wait_for(Duration::from_secs(20), || count(store.clone())
+                .map(|n| n == 1))
+            .await
+        );
+        engine.shutdown().await;
+
+        // The same message comes back redelivered (a consumer took it and handed it back, as
+        // a broker does when an ack was lost), minutes later, to a restarted engine.
+        publish().await;
+        let got = ch
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: false })
+            .await
+            .unwrap()
+            .unwrap();
+        got.delivery
+            .acker
+            .nack(lapin::options::BasicNackOptions {
+                requeue: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        clock.set(t0 + chrono::TimeDelta::minutes(5));
+        let engine = start_at(config.clone(), store.clone(), &env, clock.clone()).await;
+        assert!(
+            wait_for(Duration::from_secs(20), empty).await,
+            "not consumed"
+        );
+        engine.shutdown().await;
+        assert_eq!(
+            count(store.clone()).await,
+            1,
+            "a redelivery is not a new signal"
+        );
+
+        // A deliberate repeat, first delivered after the window, is a new signal.
+        let engine = start_at(config.clone(), store.clone(), &env, clock.clone()).await;
+        publish().await;
+        assert!(
+            wait_for(Duration::from_secs(20), || count(store.clone())
+                .map(|n| n == 2))
+            .await
+        );
+        assert_eq!(base_total(&engine, "rmq").await, Decimal::new(2, 3));
+        engine.shutdown().await;
+        let _ = ch
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+        let _ = conn.close(200, "done".into()).await;
+    });
+}
+
+async fn start_at(
+    config: tradeengine_engine::config::Config,
+    store: Arc<dyn tradeengine_store::Store>,
+    env: &[(String, String)],
+    clock: Arc<tradeengine_model::ManualClock>,
+) -> tradeengine_engine::RunningEngine {
+    tradeengine_engine::RunningEngine::start(
+        config,
+        store,
+        tradeengine_engine::StartOptions {
+            clock,
+            live_confirmed: false,
+            config_path: None,
+            env_overrides: env.iter().cloned().collect(),
+        },
+    )
+    .await
+    .unwrap()
 }

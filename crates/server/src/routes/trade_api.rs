@@ -35,6 +35,7 @@ use tradeengine_store::{MAX_PAGE, OrderFilter};
 
 use crate::AppState;
 use crate::api::auth::Scope;
+use crate::error::{MAX_LISTED_ERRORS, clip};
 use crate::extract::Path;
 
 /// The trade API's routes.
@@ -47,9 +48,14 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/order/{symbol}/{order_id}", delete(cancel_order))
 }
 
-/// FastAPI's error shape, which seed 003's clients read.
+/// FastAPI's error shape, which seed 003's clients read. A text detail is clipped (it may echo
+/// the request).
 fn detail(status: StatusCode, message: impl Into<Value>) -> Response {
-    (status, Json(json!({"detail": message.into()}))).into_response()
+    let message = match message.into() {
+        Value::String(s) => Value::String(clip(&s)),
+        other => other,
+    };
+    (status, Json(json!({"detail": message}))).into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -95,7 +101,9 @@ fn num(d: Decimal) -> Value {
 fn message_error(e: &MessageError) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({"error": e.to_string(), "field": e.field(), "kind": e.kind()})),
+        Json(
+            json!({"error": clip(&e.to_string()), "field": e.field().map(clip), "kind": e.kind()}),
+        ),
     )
         .into_response()
 }
@@ -110,7 +118,7 @@ fn message_error(e: &MessageError) -> Response {
         (status = 403, description = "Source disabled", body = serde_json::Value),
         (status = 422, description = "Not a valid signal", body = serde_json::Value),
         (status = 500, description = "Internal error", body = serde_json::Value),
-        (status = 503, description = "Shutting down", body = serde_json::Value),
+        (status = 503, description = "Not stored (store unavailable, shutting down): send again after Retry-After", body = serde_json::Value),
     ))]
 pub(crate) async fn post_signal(
     State(app): State<AppState>,
@@ -154,10 +162,34 @@ fn intake_error(e: &IntakeError) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         IntakeError::SourceDisabled(_) => StatusCode::FORBIDDEN,
-        IntakeError::Closed => StatusCode::SERVICE_UNAVAILABLE,
-        IntakeError::Store(_) | IntakeError::BatchFailed(_) => return internal(&e.to_string()),
+        IntakeError::Closed | IntakeError::Store(_) | IntakeError::BatchFailed(_) => {
+            tracing::error!(error = %e, "a signal was not stored");
+            return not_stored(json!({"error": "the signal was not stored; send it again"}));
+        }
     };
-    (status, Json(json!({"error": e.to_string()}))).into_response()
+    (status, Json(json!({"error": clip(&e.to_string())}))).into_response()
+}
+
+/// Seconds a client should wait before sending a signal that was not stored again.
+const RETRY_AFTER_SECS: u64 = 1;
+
+/// True for an intake error after which the same signal may well be taken (the store or the
+/// engine was unavailable), as opposed to one that refuses the signal itself.
+fn retryable(e: &IntakeError) -> bool {
+    matches!(
+        e,
+        IntakeError::Closed | IntakeError::Store(_) | IntakeError::BatchFailed(_)
+    )
+}
+
+/// 503 with a `Retry-After` hint: the request's signal(s) were not (all) stored.
+fn not_stored(body: Value) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+        Json(body),
+    )
+        .into_response()
 }
 
 fn internal(detail_text: &str) -> Response {
@@ -171,7 +203,12 @@ fn internal(detail_text: &str) -> Response {
 
 /// `POST /trade`: seed 003's batch of signals (`{"signals": [...], ...}`). As with FastAPI,
 /// the whole request is validated first: one invalid signal refuses the request (422, with the
-/// location of each fault) and nothing is submitted.
+/// location of each fault, the first 20 listed) and nothing is submitted.
+///
+/// **2xx only when durable.** The valid signals are submitted in order and answered together.
+/// When any of them was not stored (the store failed, the engine is stopping), the answer is
+/// 503 with `Retry-After`, whatever happened to the others: the client sends the whole request
+/// again, and the ones that were stored then answer `duplicate` (see [`trade_not_stored`]).
 #[utoipa::path(post, path = "/trade", tag = "signals",
     security(("bearer" = [])),
     request_body(content = serde_json::Value, description = "Seed 003's batch: `{\"signals\": [...]}`"),
@@ -179,9 +216,9 @@ fn internal(detail_text: &str) -> Response {
         (status = 200, description = "Each signal's outcome", body = serde_json::Value),
         (status = 401, description = "No or unknown REST source token", body = serde_json::Value),
         (status = 403, description = "Source disabled", body = serde_json::Value),
-        (status = 422, description = "A signal is invalid; nothing submitted", body = serde_json::Value),
+        (status = 422, description = "A signal is invalid; nothing submitted (at most 20 faults listed)", body = serde_json::Value),
         (status = 500, description = "Internal error", body = serde_json::Value),
-        (status = 503, description = "Shutting down", body = serde_json::Value),
+        (status = 503, description = "A signal was not stored (store unavailable, shutting down): send again after Retry-After", body = serde_json::Value),
     ))]
 pub(crate) async fn post_trade(
     State(app): State<AppState>,
@@ -197,7 +234,7 @@ pub(crate) async fn post_trade(
         Err(e) => {
             return detail(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                json!([{"loc": ["body"], "msg": e.to_string(), "type": "value_error"}]),
+                json!([{"loc": ["body"], "msg": clip(&e.to_string()), "type": "value_error"}]),
             );
         }
     };
@@ -219,7 +256,7 @@ pub(crate) async fn post_trade(
     let now = app.intake.clock().now();
     let ctx = MessageContext::new(&source, &mapping, now);
     let mut signals = Vec::with_capacity(items.len());
-    let mut faults = Vec::new();
+    let (mut faults, mut unlisted) = (Vec::new(), 0_usize);
     for (i, item) in items.iter().enumerate() {
         let parsed = match item {
             Value::Object(obj) => petrosa_signal(obj, &ctx, &settings.petrosa),
@@ -227,12 +264,21 @@ pub(crate) async fn post_trade(
         };
         match parsed {
             Ok(s) => signals.push(s),
+            // Bounded answer: the first faults in full, the rest counted (crate::error).
+            Err(_) if faults.len() >= MAX_LISTED_ERRORS => unlisted += 1,
             Err(e) => faults.push(json!({
-                "loc": ["body", "signals", i, e.field().unwrap_or("")],
-                "msg": e.to_string(),
+                "loc": ["body", "signals", i, clip(e.field().unwrap_or(""))],
+                "msg": clip(&e.to_string()),
                 "type": e.kind(),
             })),
         }
+    }
+    if unlisted > 0 {
+        faults.push(json!({
+            "loc": ["body", "signals"],
+            "msg": format!("{unlisted} more invalid signals not listed"),
+            "type": "too_many_errors",
+        }));
     }
     if !faults.is_empty() {
         return detail(StatusCode::UNPROCESSABLE_ENTITY, Value::Array(faults));
@@ -255,8 +301,15 @@ pub(crate) async fn post_trade(
         "leader_info": {"status": "leader", "pod_id": "tradeengine"},
     });
     let (mut orders, mut audit_logs, mut processed) = (Vec::new(), Vec::new(), 0);
+    let (mut stored, mut not_taken) = (Vec::new(), Vec::new());
     for (raw, id, hold, submission) in submissions {
-        let result = match bus::answer(submission).await {
+        let outcome = bus::answer(submission).await;
+        match &outcome {
+            Err(e) if retryable(e) => not_taken.push(id.clone()),
+            Ok(_) => stored.push(id.clone()),
+            Err(_) => {}
+        }
+        let result = match outcome {
             Ok(IntakeOutcome::Applied(_)) if hold => json!({"status": "hold", "signal_id": id}),
             Ok(IntakeOutcome::Applied(change)) => {
                 processed += 1;
@@ -284,6 +337,9 @@ pub(crate) async fn post_trade(
             audit_logs.push(json!({"signal": raw, "result": result, "timestamp": timestamp}));
         }
     }
+    if !not_taken.is_empty() {
+        return trade_not_stored(&stored, &not_taken);
+    }
     Json(json!({
         "status": "success",
         "orders": orders,
@@ -292,6 +348,27 @@ pub(crate) async fn post_trade(
         "audit_logs": audit_logs,
     }))
     .into_response()
+}
+
+/// The answer of a `POST /trade` whose signals were not all stored: 503 with `Retry-After`, and
+/// no per-signal results beyond the ids (bounded: see `crate::error`). The whole request may be
+/// sent again: a signal that was stored then answers `duplicate`, provided it carries a
+/// `signal_id` or a `timestamp` (else its key is its body within a one-minute window, README).
+fn trade_not_stored(stored: &[String], not_taken: &[String]) -> Response {
+    let listed =
+        |ids: &[String]| -> Vec<String> { ids.iter().take(MAX_LISTED_ERRORS).cloned().collect() };
+    not_stored(json!({
+        "detail": format!(
+            "{} of {} signals were not stored (the store or the engine is unavailable); send              the request again after {RETRY_AFTER_SECS} s: stored signals answer duplicate",
+            not_taken.len(),
+            stored.len() + not_taken.len(),
+        ),
+        "status": "error",
+        "signals_stored": stored.len(),
+        "signals_not_stored": not_taken.len(),
+        "not_stored": listed(not_taken),
+        "retry_after_secs": RETRY_AFTER_SECS,
+    }))
 }
 
 /// `GET /account`: balances, positions, P&L and risk figures of every account, combined, in

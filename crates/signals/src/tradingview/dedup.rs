@@ -10,6 +10,12 @@
 //!
 //! Memory is bounded by `max_entries`; when full, the oldest entries go first. A duplicate does
 //! not refresh its entry, so a stream of repeats cannot keep a key alive forever.
+//!
+//! **Only stored alerts may be recorded.** A caller that answers "duplicate" from this window
+//! must have recorded the key only once the alert's outcome was durable: [`Dedup::seen`] asks
+//! without recording and [`Dedup::record`] records, so an alert whose store write failed is not
+//! folded into a later retry (issue 15, defect 1). [`Dedup::check`] does both at once, for
+//! callers with nothing to store.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -46,11 +52,28 @@ impl Window {
     }
 
     fn check(&mut self, key: String, now: Timestamp, max_entries: usize) -> DedupVerdict {
+        let verdict = self.seen(&key, now);
+        if verdict == DedupVerdict::Fresh {
+            self.record(key, now, max_entries);
+        }
+        verdict
+    }
+
+    fn seen(&mut self, key: &str, now: Timestamp) -> DedupVerdict {
         self.expire(now);
-        if let Some(first) = self.seen.get(&key)
-            && now.signed_duration_since(*first) <= self.window
-        {
-            return DedupVerdict::Duplicate { first_seen: *first };
+        match self.seen.get(key) {
+            Some(first) if now.signed_duration_since(*first) <= self.window => {
+                DedupVerdict::Duplicate { first_seen: *first }
+            }
+            _ => DedupVerdict::Fresh,
+        }
+    }
+
+    /// Records `key` as seen at `now`, unless it is already held within the window (a
+    /// duplicate does not refresh its entry).
+    fn record(&mut self, key: String, now: Timestamp, max_entries: usize) {
+        if let DedupVerdict::Duplicate { .. } = self.seen(&key, now) {
+            return;
         }
         while self.seen.len() >= max_entries {
             match self.order.pop_front() {
@@ -62,7 +85,6 @@ impl Window {
         }
         self.seen.insert(key.clone(), now);
         self.order.push_back((now, key));
-        DedupVerdict::Fresh
     }
 
     /// Drops entries past the window. A queue entry whose key was re-inserted later (after
@@ -78,6 +100,12 @@ impl Window {
             self.order.pop_front();
         }
     }
+}
+
+/// Which window a key lives in.
+enum Kind {
+    Event,
+    Body,
 }
 
 /// In-memory duplicate windows: one for event ids, one for body hashes.
@@ -110,6 +138,32 @@ impl Dedup {
         match &alert.event_id {
             Some(ev) => self.check_event(src, ev, now),
             None => self.check_body(src, &alert.body_hash, now),
+        }
+    }
+
+    /// Says whether the alert was seen within its window, without recording it.
+    pub fn seen(&mut self, alert: &TvAlert, now: Timestamp) -> DedupVerdict {
+        let (window, key) = self.key_of(alert);
+        match window {
+            Kind::Event => self.events.seen(&key, now),
+            Kind::Body => self.bodies.seen(&key, now),
+        }
+    }
+
+    /// Records the alert as seen at `now`: call once its outcome is stored.
+    pub fn record(&mut self, alert: &TvAlert, now: Timestamp) {
+        let max = self.max_entries;
+        match self.key_of(alert) {
+            (Kind::Event, key) => self.events.record(key, now, max),
+            (Kind::Body, key) => self.bodies.record(key, now, max),
+        }
+    }
+
+    fn key_of(&self, alert: &TvAlert) -> (Kind, String) {
+        let src = alert.signal.source.as_str();
+        match &alert.event_id {
+            Some(ev) => (Kind::Event, format!("{src}\u{0}{ev}")),
+            None => (Kind::Body, format!("{src}\u{0}{}", alert.body_hash)),
         }
     }
 
@@ -172,6 +226,21 @@ mod tests {
         assert_eq!(d.check_body("tv", "h", t(11)), DedupVerdict::Fresh);
         // A body hash never collides with an event id.
         assert_eq!(d.check_event("tv", "h", t(11)), DedupVerdict::Fresh);
+    }
+
+    #[test]
+    fn asking_does_not_record_and_recording_keeps_the_first_time() {
+        let mut d = Dedup::new(Duration::seconds(100), Duration::seconds(10), 10);
+        let mut w = Window::new(Duration::seconds(10));
+        assert_eq!(w.seen("k", t(0)), DedupVerdict::Fresh);
+        assert_eq!(w.seen("k", t(1)), DedupVerdict::Fresh, "asking recorded");
+        w.record("k".into(), t(2), 10);
+        w.record("k".into(), t(5), 10);
+        assert_eq!(
+            w.seen("k", t(6)),
+            DedupVerdict::Duplicate { first_seen: t(2) }
+        );
+        assert_eq!(d.check_event("tv", "e", t(0)), DedupVerdict::Fresh);
     }
 
     #[test]

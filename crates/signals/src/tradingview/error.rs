@@ -60,6 +60,9 @@ pub enum TvError {
     UnfilledPlaceholder { field: String },
     #[error("missing field: {0} (looked for {1})")]
     MissingField(&'static str, String),
+    /// A field that must be a scalar (text or number) holds an object or array.
+    #[error("field {field:?} must be a string or a number, not {got}")]
+    WrongType { field: String, got: &'static str },
     #[error("field {field:?} has invalid value {value:?}: {reason}")]
     BadField {
         field: String,
@@ -89,7 +92,8 @@ impl TvError {
             Self::BodyTooLarge { .. }
             | Self::UnsupportedContentType(_)
             | Self::NotJson(_)
-            | Self::NotAnObject(_) => TvErrorClass::Malformed,
+            | Self::NotAnObject(_)
+            | Self::WrongType { .. } => TvErrorClass::Malformed,
             Self::UnfilledPlaceholder { .. }
             | Self::MissingField(..)
             | Self::BadField { .. }

@@ -60,6 +60,20 @@ pub(crate) fn all_texts(obj: &Map<String, Value>, aliases: &[String]) -> Vec<(St
         .collect()
 }
 
+/// The first alias holding an object or an array, as `(alias, "an object" | "an array")`: for
+/// fields that must be scalars (ids), where skipping it silently would lose what the sender
+/// meant.
+pub(crate) fn first_non_scalar(
+    obj: &Map<String, Value>,
+    aliases: &[String],
+) -> Option<(String, &'static str)> {
+    aliases.iter().find_map(|a| match get_path(obj, a)? {
+        Value::Object(_) => Some((a.clone(), "an object")),
+        Value::Array(_) => Some((a.clone(), "an array")),
+        _ => None,
+    })
+}
+
 /// The path of the first string anywhere in the body that still holds a `{{` placeholder.
 pub(crate) fn find_placeholder(v: &Value, path: &mut String) -> Option<String> {
     match v {

@@ -34,7 +34,7 @@ use crate::num::parse_decimal;
 use super::auth::check_secret;
 use super::config::TvConfig;
 use super::error::TvError;
-use super::fields::{all_texts, find_placeholder, first_text, remove_path};
+use super::fields::{all_texts, find_placeholder, first_non_scalar, first_text, remove_path};
 use super::size::{Direction, SizeSpec, parse_size, signed_depth};
 
 /// Longest `event_id` / `signal_seq` accepted; they become parts of keys.
@@ -354,7 +354,12 @@ fn read_price(obj: &Map<String, Value>, cfg: &TvConfig) -> Result<Option<Price>,
         .map_err(|e| TvError::bad(&field, &t, e.to_string()))
 }
 
+/// An id-like field (`event_id`, `signal_seq`): text or a number; an object or array is refused
+/// (400) rather than ignored, since the sender meant it as the alert's identity.
 fn read_key(obj: &Map<String, Value>, aliases: &[String]) -> Result<Option<String>, TvError> {
+    if let Some((field, got)) = first_non_scalar(obj, aliases) {
+        return Err(TvError::WrongType { field, got });
+    }
     match first_text(obj, aliases) {
         None => Ok(None),
         Some((field, t)) if t.len() > MAX_KEY_LEN || t.chars().any(char::is_control) => {
@@ -375,6 +380,20 @@ fn read_time(
     cfg: &TvConfig,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, TvError> {
+    // The sender's limit is checked whether or not the alert carries a time: a negative or
+    // unreadable `max_lag` is refused, never ignored.
+    let max_lag = match first_text(obj, &cfg.aliases.max_lag) {
+        Some((f, v)) => Some(
+            parse_decimal(&v)
+                .filter(|d| *d >= Decimal::ZERO)
+                .and_then(|d| i64::try_from(d.trunc()).ok())
+                .ok_or_else(|| TvError::bad(&f, &v, "expected a non-negative number of seconds"))?,
+        ),
+        None => None,
+    };
+    if let Some((field, got)) = first_non_scalar(obj, &cfg.aliases.max_lag) {
+        return Err(TvError::WrongType { field, got });
+    }
     let Some((field, t)) = first_text(obj, &cfg.aliases.time) else {
         return Ok(None);
     };
@@ -385,15 +404,6 @@ fn read_time(
             "expected RFC 3339 or epoch seconds/milliseconds",
         )
     })?;
-    let max_lag = match first_text(obj, &cfg.aliases.max_lag) {
-        Some((f, v)) => Some(
-            parse_decimal(&v)
-                .filter(|d| *d >= Decimal::ZERO)
-                .and_then(|d| i64::try_from(d.trunc()).ok())
-                .ok_or_else(|| TvError::bad(&f, &v, "expected a non-negative number of seconds"))?,
-        ),
-        None => None,
-    };
     let ttl = match (cfg.ttl_secs.and_then(|s| i64::try_from(s).ok()), max_lag) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
