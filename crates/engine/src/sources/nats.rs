@@ -80,7 +80,12 @@ impl NatsSource {
         options
             .connect(servers)
             .await
-            .map_err(|e| format!("cannot connect to {}: {e}", self.settings.url))
+            .map_err(|e| {
+                format!(
+                    "cannot connect to {}: {e}",
+                    crate::config::redact::redact_url(&self.settings.url)
+                )
+            })
     }
 
     /// One connection's life: set up the stream and the consumer, then take messages until
