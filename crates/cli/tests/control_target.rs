@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use tradeengine_engine::killswitch::{self, KillAction};
+use tradeengine_engine::killswitch;
 use tradeengine_store::AuditKind;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
@@ -154,9 +154,12 @@ fn a_control_command_without_configuration_or_data_dir_fails_and_creates_nothing
     let home = tempfile::tempdir().unwrap();
     std::fs::write(home.path().join("tradeengine.toml"), config(free_port())).unwrap();
     let cfg = home.path().join("tradeengine.toml");
-    let out = cli(elsewhere.path(), &["--config", cfg.to_str().unwrap(), "kill"])
-        .output()
-        .unwrap();
+    let out = cli(
+        elsewhere.path(),
+        &["--config", cfg.to_str().unwrap(), "kill"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains(&home.path().join("data").display().to_string()),
@@ -192,10 +195,13 @@ async fn commands_from_another_folder_reach_the_running_engine() {
     assert_eq!(http(port, "GET", "/api/v1/status", Some("guess")), 401);
 
     // kill from a third folder, the configuration named by the variable `run` also reads.
-    let out = cli(elsewhere.path(), &["kill", "--flatten", "--reason", "drill"])
-        .env("TRADEENGINE_CONFIG", &cfg)
-        .output()
-        .unwrap();
+    let out = cli(
+        elsewhere.path(),
+        &["kill", "--flatten", "--reason", "drill"],
+    )
+    .env("TRADEENGINE_CONFIG", &cfg)
+    .output()
+    .unwrap();
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(said.contains("ENGAGED"), "{said}");
@@ -232,7 +238,11 @@ async fn commands_from_another_folder_reach_the_running_engine() {
     let out = cli(elsewhere.path(), &["--config", &cfg, "status"])
         .output()
         .unwrap();
-    assert!(text(&out).contains("kill switch: ENGAGED"), "{}", text(&out));
+    assert!(
+        text(&out).contains("kill switch: ENGAGED"),
+        "{}",
+        text(&out)
+    );
 
     let out = cli(
         elsewhere.path(),
@@ -278,7 +288,6 @@ async fn commands_from_another_folder_reach_the_running_engine() {
         serde_json::json!("flatten")
     );
     assert!(kills[1].payload.get("released").is_some());
-    let _ = KillAction::Flatten;
 }
 
 #[test]
@@ -301,8 +310,12 @@ fn default_api_tokens_apply_when_the_api_table_names_none() {
     let banner = stop(engine, &log);
     assert_eq!(answers, [401, 200, 200, 403], "{banner}");
     assert!(
-        banner.contains("API tokens: read TRADEENGINE_READ_TOKEN, control TRADEENGINE_CONTROL_TOKEN"),
+        banner
+            .contains("API tokens: read TRADEENGINE_READ_TOKEN, control TRADEENGINE_CONTROL_TOKEN"),
         "{banner}"
     );
-    assert!(!banner.contains(READ) && !banner.contains(CONTROL), "{banner}");
+    assert!(
+        !banner.contains(READ) && !banner.contains(CONTROL),
+        "{banner}"
+    );
 }

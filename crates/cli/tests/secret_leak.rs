@@ -528,7 +528,10 @@ weights = {{ tv = 0.5, bus = 0.5 }}
         assert_clean("config stderr", &out.stderr);
         if args[1] == "show" {
             let shown = String::from_utf8_lossy(&out.stdout);
-            assert!(shown.contains("postgres://te:***@127.0.0.1:1/te"), "{shown}");
+            assert!(
+                shown.contains("postgres://te:***@127.0.0.1:1/te"),
+                "{shown}"
+            );
             assert!(shown.contains("nats://natsuser:***@127.0.0.1"), "{shown}");
         }
     }
@@ -545,9 +548,11 @@ weights = {{ tv = 0.5, bus = 0.5 }}
             .matches("reconnecting")
             .count()
     };
-    wait_until("two NATS reconnect warnings", Duration::from_secs(30), || {
-        reconnects() >= 2
-    });
+    wait_until(
+        "two NATS reconnect warnings",
+        Duration::from_secs(30),
+        || reconnects() >= 2,
+    );
     finish(child);
     assert_clean("engine log", &std::fs::read(&log_path).unwrap());
 }

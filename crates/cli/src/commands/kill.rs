@@ -70,11 +70,7 @@ pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn release(
-    config: &Config,
-    store: &dyn Store,
-    args: &KillArgs,
-) -> anyhow::Result<ExitCode> {
+async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow::Result<ExitCode> {
     let Some(current) = killswitch::read_stored(store).await? else {
         println!(
             "kill switch was not engaged (acted on: {})",

@@ -35,11 +35,12 @@ pub(super) fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, C
         .with_context(|| format!("cannot read {}", path.display()))?;
     // Loaded without a file so paths show as written: these commands edit the text, and a
     // path they write back stays relative to the file as the operator wrote it.
-    let config = cfg::load_str(&text, None, &cfg::process_env(), &Overrides::default())
-        .map_err(|mut e| {
+    let config = cfg::load_str(&text, None, &cfg::process_env(), &Overrides::default()).map_err(
+        |mut e| {
             e.file = Some(path.clone());
             e
-        })?;
+        },
+    )?;
     Ok((path, text, config))
 }
 

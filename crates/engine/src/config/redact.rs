@@ -30,10 +30,7 @@ pub fn is_secret_key(key: &str) -> bool {
 
 /// A URL (or a comma-separated list of URLs, as NATS takes) with every secret hidden.
 pub fn redact_url(url: &str) -> String {
-    url.split(',')
-        .map(redact_one)
-        .collect::<Vec<_>>()
-        .join(",")
+    url.split(',').map(redact_one).collect::<Vec<_>>().join(",")
 }
 
 fn redact_one(url: &str) -> String {
@@ -104,8 +101,7 @@ pub fn redact_tree(value: &mut toml::Value) {
     match value {
         toml::Value::Table(t) => {
             for (k, v) in t.iter_mut() {
-                if is_secret_key(k) && !matches!(v, toml::Value::Array(_) | toml::Value::Table(_))
-                {
+                if is_secret_key(k) && !matches!(v, toml::Value::Array(_) | toml::Value::Table(_)) {
                     *v = toml::Value::String(HIDDEN.into());
                 } else {
                     redact_tree(v);

@@ -266,7 +266,8 @@ fn api_without_variable_names_uses_the_default_ones() {
 fn a_files_relative_paths_follow_the_file_and_flags_follow_the_shell() {
     let text = "[engine]\ndata_dir = \"data\"\n";
     let file = std::path::Path::new("/srv/te/tradeengine.toml");
-    let c = load_str(text, Some(file), &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let c =
+        load_str(text, Some(file), &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.engine.data_dir, std::path::PathBuf::from("/srv/te/data"));
     let flags = Overrides {
         data_dir: Some("mine".into()),

@@ -136,7 +136,12 @@ mod tests {
         );
         // No proxy configured: never read.
         assert_eq!(
-            client_ip(ip("127.0.0.1"), "X-Forwarded-For", &xff, &IpAllowList::default()),
+            client_ip(
+                ip("127.0.0.1"),
+                "X-Forwarded-For",
+                &xff,
+                &IpAllowList::default()
+            ),
             Some(ip("127.0.0.1"))
         );
     }
@@ -159,7 +164,12 @@ mod tests {
             Some(ip("2001:db8::7"))
         );
         assert_eq!(
-            client_ip(ip("127.0.0.1"), "X-Real-IP", &["198.51.100.7:5555"], &proxies()),
+            client_ip(
+                ip("127.0.0.1"),
+                "X-Real-IP",
+                &["198.51.100.7:5555"],
+                &proxies()
+            ),
             Some(ip("198.51.100.7"))
         );
         // Garbage from the proxy chain: unknown, never the proxy's own address.
@@ -184,7 +194,9 @@ mod tests {
         assert!(
             check_client_cert(&cfg, proxy, Some("CN=TradingView Webhooks,O=TradingView")).is_ok()
         );
-        assert!(check_client_cert(&cfg, proxy, Some("/O=TradingView/CN=TradingView Webhooks")).is_ok());
+        assert!(
+            check_client_cert(&cfg, proxy, Some("/O=TradingView/CN=TradingView Webhooks")).is_ok()
+        );
         assert_eq!(
             check_client_cert(&cfg, proxy, Some("CN=TradingView Webhooks Evil")),
             Err(AuthFailure::ClientCertMissing)

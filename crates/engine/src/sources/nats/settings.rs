@@ -212,9 +212,7 @@ pub fn settings(
 
 /// The server list without userinfo, and the first `user:password` and bare token found in it.
 #[allow(clippy::type_complexity)]
-fn split_credentials(
-    urls: &str,
-) -> (String, Option<(String, SecretString)>, Option<SecretString>) {
+fn split_credentials(urls: &str) -> (String, Option<(String, SecretString)>, Option<SecretString>) {
     let mut user = None;
     let mut token = None;
     let servers: Vec<String> = urls
