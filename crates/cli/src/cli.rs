@@ -121,9 +121,13 @@ pub struct KillArgs {
     /// Why, for the audit trail.
     #[arg(long, default_value = "operator kill switch")]
     pub reason: String,
-    /// Release the stored switch (the kill file, if any, must be deleted by hand).
+    /// Release the stored switch (the kill file, if any, must be deleted by hand). Shows the
+    /// orders the release would send and asks for confirmation.
     #[arg(long)]
     pub release: bool,
+    /// With --release: release without asking (needed when there is no terminal).
+    #[arg(long, short, requires = "release")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

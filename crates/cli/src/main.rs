@@ -35,6 +35,10 @@ fn main() -> ExitCode {
                 eprintln!("configuration error: {config_error}");
                 return ExitCode::from(2);
             }
+            if let Some(nothing) = e.downcast_ref::<commands::resolve::NothingToActOn>() {
+                eprintln!("error: {nothing}");
+                return ExitCode::from(2);
+            }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
+/// The API needs a token, on loopback too (issue 14.7).
+const READ_TOKEN: &str = "crash-read-token-not-real";
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -72,6 +74,7 @@ fn start(dir: &Path) -> Child {
         .args(["--config", "tradeengine.toml", "run"])
         .current_dir(dir)
         .env("TRADEENGINE_LOG", "warn")
+        .env("TRADEENGINE_READ_TOKEN", READ_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -98,7 +101,7 @@ fn http_get(port: u16, path: &str) -> Option<serde_json::Value> {
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {READ_TOKEN}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut text = String::new();
@@ -108,6 +111,10 @@ fn http_get(port: u16, path: &str) -> Option<serde_json::Value> {
 }
 
 fn filled_orders(dir: &Path) -> usize {
+    // Only `run` creates the data dir: until the engine has, there is nothing filled.
+    if !dir.join("data").exists() {
+        return 0;
+    }
     cli_json(
         dir,
         &["orders", "--json", "--limit", "1000", "--state", "filled"],

@@ -33,6 +33,9 @@ const READ_TOKEN: &str = "FAKEREADTOKEN-LEAKCHECK-0001";
 const CONTROL_TOKEN: &str = "FAKECONTROLTOKEN-LEAKCHECK-0001";
 /// Wrong guesses are secrets too: a mistyped real token must not be echoed.
 const WRONG: &str = "FAKEWRONG-LEAKCHECK-0001";
+const DB_PASS: &str = "FAKEDBPASS-LEAKCHECK-0001";
+const NATS_PASS: &str = "FAKENATSPASS-LEAKCHECK-0001";
+const NATS_TOKEN: &str = "FAKENATSTOKEN-LEAKCHECK-0001";
 
 const ALL: &[&str] = &[
     KEY,
@@ -44,6 +47,9 @@ const ALL: &[&str] = &[
     READ_TOKEN,
     CONTROL_TOKEN,
     WRONG,
+    DB_PASS,
+    NATS_PASS,
+    NATS_TOKEN,
 ];
 
 /// Every secret that occurs in `haystack`.
@@ -475,4 +481,78 @@ async fn no_secret_reaches_logs_api_or_database() {
     for (name, bytes) in files {
         assert_clean(&name, &bytes);
     }
+}
+
+/// Issue 15.7: `config show` (database password from the environment, `secret = "…"` in the
+/// file, NATS URL credentials) and a NATS source reconnecting to a server that is not there
+/// (a warning per attempt, the client library's own lines at trace) name no secret.
+#[test]
+fn config_show_and_nats_reconnects_name_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (port, closed) = (free_port(), free_port());
+    std::fs::write(
+        d.join("tradeengine.toml"),
+        format!(
+            r#"
+[engine]
+data_dir = "data"
+bind = "127.0.0.1:{port}"
+hot_reload = false
+[[accounts]]
+name = "paper"
+venue = "paper"
+[sources.tv]
+type = "tradingview"
+[sources.tv.settings]
+secret = "{TV_SECRET}"
+[sources.bus]
+type = "nats"
+[sources.bus.settings]
+url = "nats://natsuser:{NATS_PASS}@127.0.0.1:{closed},nats://{NATS_TOKEN}@127.0.0.1:{closed}"
+[[symbols]]
+symbol = "BTCUSDT"
+weights = {{ tv = 0.5, bus = 0.5 }}
+"#
+        ),
+    )
+    .unwrap();
+    let db_url = format!("postgres://te:{DB_PASS}@127.0.0.1:1/te");
+    for args in [&["config", "show"][..], &["config", "check"]] {
+        let out = engine_command(d, args)
+            .env("TRADEENGINE_ENGINE__DATABASE_URL", &db_url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_clean("config output", &out.stdout);
+        assert_clean("config stderr", &out.stderr);
+        if args[1] == "show" {
+            let shown = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                shown.contains("postgres://te:***@127.0.0.1:1/te"),
+                "{shown}"
+            );
+            assert!(shown.contains("nats://natsuser:***@127.0.0.1"), "{shown}");
+        }
+    }
+
+    let log_path = d.join("engine.log");
+    let child = engine_command(d, &["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(File::create(&log_path).unwrap()))
+        .spawn()
+        .unwrap();
+    let reconnects = || {
+        std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .matches("reconnecting")
+            .count()
+    };
+    wait_until(
+        "two NATS reconnect warnings",
+        Duration::from_secs(30),
+        || reconnects() >= 2,
+    );
+    finish(child);
+    assert_clean("engine log", &std::fs::read(&log_path).unwrap());
 }

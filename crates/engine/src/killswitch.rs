@@ -167,15 +167,66 @@ pub async fn refresh(shared: &SharedKillState, store: &dyn Store, data_dir: &Pat
         }
     };
     let next = KillState { stored, file };
-    let mut current = shared.write().await;
-    if *current != next {
-        if next.is_engaged() {
-            tracing::warn!(state = ?next, "KILL SWITCH ENGAGED");
-        } else {
-            tracing::warn!("kill switch released");
+    let changed = {
+        let mut current = shared.write().await;
+        let changed = *current != next;
+        if changed {
+            if next.is_engaged() {
+                tracing::warn!(state = ?next, "KILL SWITCH ENGAGED");
+            } else {
+                tracing::warn!("kill switch released");
+            }
+            *current = next.clone();
         }
-        *current = next;
+        changed
+    };
+    if changed {
+        acknowledge(store, &next).await;
     }
+}
+
+/// The store key where a running engine records the switch it now applies: what
+/// `tradeengine kill` waits for to say that a running engine took it.
+pub const ACK_KEY: &str = "killswitch.ack";
+
+/// A running engine's acknowledgement of the switch it applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KillAck {
+    /// The stored switch as the engine read it (`None`: released).
+    pub stored: Option<KillSwitch>,
+    pub file: Option<KillAction>,
+    /// The acknowledging process.
+    pub pid: u32,
+    /// When it read the switch (its wall clock).
+    pub at: Timestamp,
+}
+
+/// Records that this process applies `state` (best effort: the switch applies either way).
+async fn acknowledge(store: &dyn Store, state: &KillState) {
+    let ack = KillAck {
+        stored: state.stored.clone(),
+        file: state.file,
+        pid: std::process::id(),
+        at: chrono::Utc::now(),
+    };
+    let result = match serde_json::to_value(&ack) {
+        Ok(v) => store.put_state(ACK_KEY, &v).await,
+        Err(e) => Err(StoreError::Corrupt {
+            what: "kill switch acknowledgement".into(),
+            reason: e.to_string(),
+        }),
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "cannot record the kill switch acknowledgement");
+    }
+}
+
+/// The latest acknowledgement a running engine wrote, if any (an unreadable one counts as none).
+pub async fn read_ack(store: &dyn Store) -> Result<Option<KillAck>, StoreError> {
+    Ok(store
+        .get_state(ACK_KEY)
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// Refreshes the shared state every second until `stop`.

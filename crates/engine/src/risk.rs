@@ -62,6 +62,23 @@ pub async fn load(
     Ok(tracker)
 }
 
+/// Whether the account's worker has applied an operator reset made at `at` (its stored tracker
+/// counts from then): what `tradeengine risk reset` waits for as a running engine's
+/// acknowledgement.
+pub async fn reset_applied(
+    store: &dyn Store,
+    account: &AccountName,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(match store.get_state(&tracker_key(account)).await? {
+        None | Some(serde_json::Value::Null) => false,
+        Some(v) => serde_json::from_value::<PortfolioTracker>(v)
+            .map_err(|e| corrupt("risk state", e))?
+            .baseline_at
+            .is_some_and(|b| b >= at),
+    })
+}
+
 /// Stores the tracker (the account's worker only).
 pub async fn save(
     store: &dyn Store,

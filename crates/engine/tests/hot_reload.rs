@@ -16,9 +16,10 @@ use tradeengine_store::AuditKind;
 async fn valid_edits_apply_and_invalid_ones_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let config = load_str(DEMO_TOML, None, &[], &Overrides::default()).unwrap();
-    let state = SharedState::new(config);
+    // Loaded from the file it is reloaded from, as `run` does: its paths resolve alike.
     let path = Path::new("tradeengine.toml");
+    let config = load_str(DEMO_TOML, Some(path), &[], &Overrides::default()).unwrap();
+    let state = SharedState::new(config);
     let clock = SystemClock;
     let env =
         |k: &str| (k == "TRADEENGINE_TV_SECRET").then(|| "reload-secret-not-real".to_string());
@@ -84,7 +85,13 @@ async fn valid_edits_apply_and_invalid_ones_are_refused() {
 async fn engine_keys_that_need_a_restart_are_named_and_the_rest_applies() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let file = load_str(DEMO_TOML, None, &[], &Overrides::default()).unwrap();
+    let file = load_str(
+        DEMO_TOML,
+        Some(Path::new("tradeengine.toml")),
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
     // Started with a flag: `--bind 127.0.0.1:18080`. The file still says 8080.
     let mut running = file.clone();
     running.engine.bind = "127.0.0.1:18080".parse().unwrap();

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tradeengine_engine::sources::tradingview::WebhookError;
-use tradeengine_signals::tradingview::TvRequest;
+use tradeengine_signals::tradingview::{self, TvRequest};
 
 use crate::AppState;
 
@@ -58,11 +58,36 @@ pub async fn tradingview(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    // Behind a trusted proxy the sender is in its forwarded header, and the client certificate
+    // (when required) in the header the operator named.
+    let cfg = &endpoint.config;
+    let header_lines = |name: &str| -> Vec<&str> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let sender = tradingview::proxy::client_ip(
+        peer.ip(),
+        &cfg.forwarded_header,
+        &header_lines(&cfg.forwarded_header),
+        &cfg.trusted_proxies,
+    );
+    let subject = cfg
+        .client_cert_header
+        .as_deref()
+        .and_then(|h| headers.get(h))
+        .and_then(|v| v.to_str().ok());
+    if let Err(reason) = tradingview::proxy::check_client_cert(cfg, peer.ip(), subject) {
+        tracing::warn!(%source, %peer, %reason, "webhook refused: authentication failed");
+        return error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
     let request = TvRequest {
         body: &body,
         content_type,
         url_token: query.token.as_deref(),
-        peer: Some(peer.ip()),
+        peer: sender,
     };
     let now = app.intake.clock().now();
     match endpoint.handle(&request, &app.intake, now).await {
@@ -77,7 +102,7 @@ pub async fn tradingview(
             if let WebhookError::Alert(a) = &e
                 && a.is_auth_failure()
             {
-                tracing::warn!(%source, %peer, "webhook refused: authentication failed");
+                tracing::warn!(%source, %peer, ?sender, "webhook refused: authentication failed");
                 return error(status, "unauthorized");
             }
             error(status, &e.to_string())

@@ -38,10 +38,12 @@ pub async fn run(global: &Global, cmd: ConfigCommand) -> anyhow::Result<ExitCode
         }
         ConfigCommand::Show => {
             let (config, origin) = load_config(global, Overrides::default())?;
-            println!("# effective configuration from {origin}");
+            println!("# effective configuration from {origin} (secrets shown as ***)");
+            let mut tree = toml::Value::try_from(&config).context("cannot render configuration")?;
+            cfg::redact::redact_tree(&mut tree);
             print!(
                 "{}",
-                toml::to_string_pretty(&config).context("cannot render configuration")?
+                toml::to_string_pretty(&tree).context("cannot render configuration")?
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -98,7 +100,14 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     progress.set_message("merging");
     let base = if args.out.exists() {
-        cfg::load_file(&args.out, &[], &Overrides::default())?
+        // Loaded without a file, so the paths it holds are written back as they were typed
+        // (relative to the file), not resolved to absolute ones.
+        let text = std::fs::read_to_string(&args.out)
+            .with_context(|| format!("cannot read {}", args.out.display()))?;
+        cfg::load_str(&text, None, &[], &Overrides::default()).map_err(|mut e| {
+            e.file = Some(args.out.clone());
+            e
+        })?
     } else {
         Config::empty()
     };

@@ -179,6 +179,21 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
              --keys-stdin) or --env PREFIX, or run in a terminal"
         );
     }
+    // A keys file named relative to this shell is written absolute when the configuration
+    // lives in another folder: the engine reads it relative to the configuration's folder.
+    let base = tradeengine_engine::config::paths::base_dir(&path);
+    if std::env::current_dir().ok().as_deref() != Some(base.as_path()) {
+        for c in changes.values_mut() {
+            if let Some(p) = c.reference.as_deref().and_then(|r| r.strip_prefix("file:"))
+                && std::path::Path::new(p).is_relative()
+            {
+                c.reference = Some(format!(
+                    "file:{}",
+                    super::resolve::absolute(std::path::Path::new(p)).display()
+                ));
+            }
+        }
+    }
     println!("summary:");
     let mut out = text.clone();
     for account in &accounts {

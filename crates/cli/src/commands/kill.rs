@@ -1,37 +1,29 @@
 //! `tradeengine kill`: engages or releases the stored kill switch. It writes to the store the
-//! engine reads, so it works whether or not the engine is running.
+//! engine reads, so it works whether or not the engine is running; it names the data dir it
+//! wrote to and whether a running engine acknowledged the change within 2 s, so a switch
+//! written to the wrong store (another folder, another configuration) cannot pass unnoticed.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use tradeengine_engine::config::Overrides;
-use tradeengine_engine::killswitch::{self, KILL_FILE, KillAction};
-use tradeengine_model::{AccountName, SystemClock};
+use rust_decimal::Decimal;
+use tradeengine_engine::config::Config;
+use tradeengine_engine::killswitch::{self, KILL_FILE, KillAck, KillAction, KillState};
+use tradeengine_model::{AccountName, SystemClock, Timestamp};
+use tradeengine_store::Store;
 
-use super::{load_config, open_store};
+use super::open_store;
+use super::resolve::{acted_on, control_target};
 use crate::cli::{Global, KillArgs};
+use crate::output::Table;
+
+/// How long a control command waits for a running engine to acknowledge what it wrote. The
+/// engine reads the switch every second.
+pub const ACK_WAIT: Duration = Duration::from_secs(2);
 
 pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
-    let (config, _) = load_config(global, Overrides::default())?;
-    let store = open_store(&config).await?;
-    let clock = SystemClock;
-    if args.release {
-        let was = killswitch::release(&*store, "cli", chrono::Utc::now()).await?;
-        println!(
-            "{}",
-            if was {
-                "kill switch released"
-            } else {
-                "kill switch was not engaged"
-            }
-        );
-        if killswitch::read_file(&config.engine.data_dir).is_some() {
-            println!(
-                "note: {} still exists and keeps every account frozen until it is deleted",
-                config.engine.data_dir.join(KILL_FILE).display()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
+    let (config, _) = control_target(global)?;
     let accounts = if args.accounts.is_empty() {
         None
     } else {
@@ -44,12 +36,16 @@ pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
         }
         Some(list)
     };
+    let store = open_store(&config).await?;
+    if args.release {
+        return release(&config, &*store, &args).await;
+    }
     let action = if args.flatten {
         KillAction::Flatten
     } else {
         KillAction::Freeze
     };
-    let switch = killswitch::new_switch(action, accounts.clone(), &args.reason, &clock);
+    let switch = killswitch::new_switch(action, accounts.clone(), &args.reason, &SystemClock);
     killswitch::engage(&*store, &switch).await?;
     let scope = accounts
         .map(|a| {
@@ -67,6 +63,231 @@ pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
             println!("kill switch ENGAGED: {scope} flattening (reduce-only closes, then nothing)")
         }
     }
+    println!("acted on: {}", acted_on(&config));
+    let ack = wait_for_ack(&*store, |a| a.stored.as_ref() == Some(&switch)).await?;
+    println!("{}", ack_line(ack.as_ref(), "the switch"));
     println!("release with: tradeengine kill --release");
     Ok(ExitCode::SUCCESS)
+}
+
+async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow::Result<ExitCode> {
+    let Some(current) = killswitch::read_stored(store).await? else {
+        println!(
+            "kill switch was not engaged (acted on: {})",
+            acted_on(config)
+        );
+        kill_file_note(config);
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!("kill switch engaged: {}", describe_switch(&current));
+    let preview = release_preview(config, store, current.accounts.as_deref()).await?;
+    print!("{preview}");
+    if !args.yes {
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            eprintln!(
+                "error: releasing needs a confirmation and there is no terminal to ask on: \
+                 check the orders above and pass --yes"
+            );
+            return Ok(ExitCode::from(2));
+        }
+        let confirmed = inquire::Confirm::new("Release the kill switch?")
+            .with_default(false)
+            .with_help_message("the engine then sends what it needs to reach its targets")
+            .prompt()
+            .unwrap_or(false);
+        if !confirmed {
+            println!("not released");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let at = chrono::Utc::now();
+    killswitch::release(store, "cli", at).await?;
+    println!("kill switch released (acted on: {})", acted_on(config));
+    let ack = wait_for_ack(store, |a| a.stored.is_none() && a.at >= at).await?;
+    println!("{}", ack_line(ack.as_ref(), "the release"));
+    kill_file_note(config);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kill_file_note(config: &Config) {
+    if killswitch::read_file(&config.engine.data_dir).is_some() {
+        println!(
+            "note: {} still exists and keeps every account frozen until it is deleted",
+            config.engine.data_dir.join(KILL_FILE).display()
+        );
+    }
+}
+
+/// Polls the engine's acknowledgement until `matches` or [`ACK_WAIT`] passes.
+async fn wait_for_ack(
+    store: &dyn Store,
+    matches: impl Fn(&KillAck) -> bool,
+) -> anyhow::Result<Option<KillAck>> {
+    let deadline = tokio::time::Instant::now() + ACK_WAIT;
+    loop {
+        if let Some(ack) = killswitch::read_ack(store).await?
+            && matches(&ack)
+        {
+            return Ok(Some(ack));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn ack_line(ack: Option<&KillAck>, what: &str) -> String {
+    match ack {
+        Some(a) => format!(
+            "engine: a running engine (pid {}) acknowledged {what} at {}",
+            a.pid,
+            a.at.format("%H:%M:%S%.3f UTC")
+        ),
+        None => format!(
+            "engine: NO running engine acknowledged {what} within {} s. It is stored and applies \
+             when an engine starts on this store; if an engine is running, it is not using this \
+             store (check --config and the data dir above)",
+            ACK_WAIT.as_secs()
+        ),
+    }
+}
+
+/// One line for the stored switch: action, scope, since when, why.
+pub fn describe_switch(s: &killswitch::KillSwitch) -> String {
+    let scope = s
+        .accounts
+        .as_ref()
+        .map(|a| {
+            a.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|| "every account".into());
+    format!(
+        "{} {scope} since {} ({})",
+        match s.action {
+            KillAction::Freeze => "FREEZE",
+            KillAction::Flatten => "FLATTEN",
+        },
+        s.engaged_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        s.reason
+    )
+}
+
+/// `status`'s kill switch line: the stored switch and the kill file.
+pub fn status_line(state: &KillState, config: &Config) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = &state.stored {
+        parts.push(format!("ENGAGED: {}", describe_switch(s)));
+    }
+    if let Some(a) = state.file {
+        parts.push(format!(
+            "ENGAGED by the kill file {} ({})",
+            config.engine.data_dir.join(KILL_FILE).display(),
+            match a {
+                KillAction::Freeze => "freeze",
+                KillAction::Flatten => "flatten",
+            }
+        ));
+    }
+    if parts.is_empty() {
+        "kill switch: off".to_string()
+    } else {
+        format!("kill switch: {}", parts.join("; "))
+    }
+}
+
+/// What releasing would send, per account and symbol in the switch's scope: the position last
+/// read from the venue against the engine's latest target, from the store.
+async fn release_preview(
+    config: &Config,
+    store: &dyn Store,
+    scope: Option<&[AccountName]>,
+) -> anyhow::Result<String> {
+    let mut table = Table::new(&[
+        ("account", false),
+        ("symbol", false),
+        ("position", true),
+        ("target", true),
+        ("release would send", false),
+        ("target set", false),
+    ]);
+    for a in &config.accounts {
+        let name = AccountName::new(&a.name)?;
+        if scope.is_some_and(|s| !s.contains(&name)) {
+            continue;
+        }
+        let positions = store.positions(Some(&name)).await?;
+        let targets = store.targets(&name).await?;
+        let mut symbols: Vec<String> = positions
+            .iter()
+            .map(|(_, p)| p.symbol.to_string())
+            .chain(targets.iter().map(|t| t.symbol.to_string()))
+            .collect();
+        symbols.sort();
+        symbols.dedup();
+        for symbol in symbols {
+            let current = positions
+                .iter()
+                .find(|(_, p)| p.symbol.as_str() == symbol)
+                .map_or(Decimal::ZERO, |(_, p)| p.size.get());
+            let target = targets.iter().find(|t| t.symbol.as_str() == symbol);
+            table.row(vec![
+                a.name.clone(),
+                symbol.clone(),
+                current.normalize().to_string(),
+                target.map_or("-".into(), |t| t.quantity.normalize().to_string()),
+                would_send(current, target.map(|t| t.quantity)),
+                target.map_or("-".into(), |t| short_time(t.decided_at)),
+            ]);
+        }
+    }
+    Ok(if table.is_empty() {
+        "release preview: no position and no target in the store: nothing to send\n".into()
+    } else {
+        format!(
+            "release preview (positions last read from the venues, the engine's latest targets; \
+             it recomputes both at its next cycle):\n{}",
+            table.render()
+        )
+    })
+}
+
+fn would_send(current: Decimal, target: Option<Decimal>) -> String {
+    let Some(target) = target else {
+        return "nothing (no target)".into();
+    };
+    let delta = target - current;
+    if delta.is_zero() {
+        "nothing".into()
+    } else if delta > Decimal::ZERO {
+        format!("BUY {}", delta.normalize())
+    } else {
+        format!("SELL {}", (-delta).normalize())
+    }
+}
+
+fn short_time(t: Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::would_send;
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_preview_names_side_and_size() {
+        assert_eq!(would_send(dec("0.5"), Some(dec("0.2"))), "SELL 0.3");
+        assert_eq!(would_send(dec("-0.1"), Some(dec("0.2"))), "BUY 0.3");
+        assert_eq!(would_send(dec("0.2"), Some(dec("0.20"))), "nothing");
+        assert_eq!(would_send(dec("0.2"), None), "nothing (no target)");
+    }
 }

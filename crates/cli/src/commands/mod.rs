@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod credentials_setup;
 pub mod inspect;
 pub mod kill;
+pub mod resolve;
 pub mod risk;
 pub mod run;
 pub mod setup;
@@ -54,37 +55,19 @@ pub fn load_config(
     }
 }
 
-/// Opens the store the configuration names (creating the data dir for SQLite).
+/// Opens the store the configuration names. Never creates a data dir (only `run` does, before
+/// calling this): a missing one is [`resolve::NothingToActOn`], exit code 2.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&config.engine.data_dir).with_context(|| {
-        format!(
-            "cannot create data dir {}",
-            config.engine.data_dir.display()
-        )
-    })?;
+    resolve::check_store_exists(config, None)?;
     let url = config.database_url();
     tradeengine_store::open(&url)
         .await
         .with_context(|| format!("cannot open the store at {}", redact_url(&url)))
 }
 
-/// Hides a password in a database URL before it is printed.
+/// Hides a password (and any other secret) in a URL before it is printed.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &url[at..]
-                ),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    cfg::redact::redact_url(url)
 }
 
 #[cfg(test)]

@@ -29,6 +29,13 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             data_dir: None,
         },
     )?;
+    // Only `run` creates the data dir; every other command refuses a missing one.
+    std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data dir {}: {e}",
+            config.engine.data_dir.display()
+        )
+    })?;
     let store = open_store(&config).await?;
     // Installed before the engine starts so its first cycles are counted.
     let metrics_handle = match tradeengine_server::metrics::install() {
@@ -57,13 +64,13 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let stop_http = CancellationToken::new();
-    let lookup = |var: &Option<String>| {
-        var.as_ref()
-            .and_then(|v| {
-                std::env::var(v)
-                    .ok()
-                    .or_else(|| env_overrides.get(v).cloned())
-            })
+    // A variable `[api]` does not name is the default one; a variable not set closes its scope
+    // (never opens it).
+    let lookup = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| env_overrides.get(var).cloned())
             .map(SecretString::from)
     };
     let app = AppState {
@@ -71,29 +78,27 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         intake: engine.intake.clone(),
         store: store.clone(),
         auth: ApiAuth {
-            read: lookup(&config.api.read_token_env),
-            control: lookup(&config.api.control_token_env),
+            read: lookup(config.api.read_var()),
+            control: lookup(config.api.control_var()),
             loopback: config.engine.bind.ip().is_loopback(),
         },
         started_at: engine.started_at(),
         metrics: metrics_handle,
     };
-    for (key, var) in [
-        ("read", &config.api.read_token_env),
-        ("control", &config.api.control_token_env),
+    for (key, v) in [
+        ("read", config.api.read_var()),
+        ("control", config.api.control_var()),
     ] {
-        if let Some(v) = var
-            && lookup(var).is_none()
-        {
+        if lookup(v).is_none() {
             if looks_like_env_name(v) {
                 tracing::warn!(
-                    "[api] {key}_token_env names {v}, which is not set: that scope is unavailable"
+                    "API {key} token variable {v} is not set: every {key} request is refused"
                 );
             } else {
                 // Not echoed: a value that is no variable name may be the token itself.
                 tracing::warn!(
                     "[api] {key}_token_env is not an environment variable name (A-Z, 0-9, _); \
-                     put the token in a variable and name the variable: that scope is unavailable"
+                     put the token in a variable and name the variable: every {key} request is refused"
                 );
             }
         }
@@ -168,11 +173,7 @@ fn demo_api_tokens(
     if *origin != Origin::EmbeddedDemo {
         return Ok(None);
     }
-    let (Some(read_var), Some(control_var)) =
-        (&config.api.read_token_env, &config.api.control_token_env)
-    else {
-        return Ok(None);
-    };
+    let (read_var, control_var) = (config.api.read_var(), config.api.control_var());
     if std::env::var(read_var).is_ok() || std::env::var(control_var).is_ok() {
         return Ok(None);
     }
@@ -184,8 +185,8 @@ fn demo_api_tokens(
         .map_err(anyhow::Error::msg)?
         .expose_secret()
         .to_string();
-    overrides.insert(read_var.clone(), read.clone());
-    overrides.insert(control_var.clone(), control.clone());
+    overrides.insert(read_var.to_string(), read.clone());
+    overrides.insert(control_var.to_string(), control.clone());
     Ok(Some((read, control)))
 }
 
@@ -236,6 +237,7 @@ fn banner(
     lines.push(format!(
         "http: http://{addr}  (GET /health, GET /api/v1/positions)"
     ));
+    lines.push(api_tokens_line(config, demo_tokens.is_some()));
     for (name, s) in &config.sources {
         if s.kind == tradeengine_engine::config::SourceKind::Tradingview {
             lines.push(format!("webhook {name}: POST http://{addr}/webhook/{name}"));
@@ -281,6 +283,29 @@ fn banner(
         out.push_str(&l);
     }
     out
+}
+
+/// Which API tokens are in force, by variable name (never a value): a scope whose variable is
+/// not set refuses every request.
+fn api_tokens_line(config: &Config, generated: bool) -> String {
+    let scope = |key: &str, var: &str| {
+        let set = generated || std::env::var(var).is_ok_and(|v| !v.is_empty());
+        let name = if looks_like_env_name(var) {
+            var
+        } else {
+            "[api] value that is not a variable name"
+        };
+        if set {
+            format!("{key} {name}")
+        } else {
+            format!("{key} {name} NOT SET (refused)")
+        }
+    };
+    format!(
+        "API tokens: {}, {}",
+        scope("read", config.api.read_var()),
+        scope("control", config.api.control_var())
+    )
 }
 
 async fn wait_for_signal() {

@@ -33,11 +33,13 @@ pub(super) fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, C
     }
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let config = cfg::load_str(
-        &text,
-        Some(&path),
-        &cfg::process_env(),
-        &Overrides::default(),
+    // Loaded without a file so paths show as written: these commands edit the text, and a
+    // path they write back stays relative to the file as the operator wrote it.
+    let config = cfg::load_str(&text, None, &cfg::process_env(), &Overrides::default()).map_err(
+        |mut e| {
+            e.file = Some(path.clone());
+            e
+        },
     )?;
     Ok((path, text, config))
 }

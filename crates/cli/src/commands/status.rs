@@ -46,7 +46,8 @@ enum PriceSource {
 }
 
 /// The running engine's prices per symbol from `GET /api/v1/symbols`, when it answers (with the
-/// read token from the variable `[api] read_token_env` names, if set). Empty otherwise.
+/// read token from the variable `[api] read_token_env` names, or its default, if set). Empty
+/// otherwise.
 async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
     let mut addr = config.engine.bind;
     if addr.ip().is_unspecified() {
@@ -59,12 +60,7 @@ async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
         return BTreeMap::new();
     };
     let mut req = client.get(format!("http://{addr}/api/v1/symbols"));
-    if let Some(token) = config
-        .api
-        .read_token_env
-        .as_ref()
-        .and_then(|v| std::env::var(v).ok())
-    {
+    if let Ok(token) = std::env::var(config.api.read_var()) {
         req = req.bearer_auth(token);
     }
     let Ok(resp) = req.send().await else {
@@ -143,6 +139,13 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
         (Some(_), true) => out.push_str("engine: stopped\n"),
         (None, _) => out.push_str("engine: never started with this store\n"),
     }
+    let kill = tradeengine_engine::killswitch::KillState {
+        stored: tradeengine_engine::killswitch::read_stored(store).await?,
+        file: tradeengine_engine::killswitch::read_file(&config.engine.data_dir),
+    };
+    out.push_str(&super::kill::status_line(&kill, config));
+    out.push('\n');
+    out.push_str(&format!("store: {}\n", super::resolve::acted_on(config)));
     for a in &config.accounts {
         let name = AccountName::new(&a.name)?;
         out.push_str(&format!(

@@ -55,7 +55,8 @@ pub fn load_file(
     load_str(&text, Some(path), env, overrides)
 }
 
-/// Parses, layers and validates configuration text. `file` is used in messages only.
+/// Parses, layers and validates configuration text. `file` names the text's file in messages,
+/// and its folder is what the text's relative paths are relative to ([`super::paths`]).
 pub fn load_str(
     text: &str,
     file: Option<&Path>,
@@ -70,6 +71,9 @@ pub fn load_str(
     let mut tree: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| err(String::new(), syntax_error(text, &e)))?;
+    if let Some(f) = file {
+        super::paths::resolve_tree(&mut tree, &super::paths::base_dir(f));
+    }
     apply_env(&mut tree, env).map_err(|(k, r)| err(k, r))?;
     apply_overrides(&mut tree, overrides);
     let config = from_tree(tree).map_err(|(k, r)| err(k, r))?;

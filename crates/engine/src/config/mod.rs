@@ -7,6 +7,8 @@ pub mod demo;
 pub mod edit;
 pub mod import;
 pub mod load;
+pub mod paths;
+pub mod redact;
 pub mod reload;
 pub mod risk;
 pub mod schema;

@@ -34,8 +34,10 @@ pub struct Config {
 
 /// `[api]`: who may use the REST API. Tokens are read from environment variables, never from
 /// this file. `/health`, `/ready` and `/metrics` need no token (probes and scrapers);
-/// everything under `/api/` does.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// everything under `/api/` does, always: a variable not named here defaults to
+/// [`DEFAULT_READ_TOKEN_ENV`] / [`DEFAULT_CONTROL_TOKEN_ENV`], and a variable not set leaves
+/// that scope closed (never open).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ApiConfig {
     /// Variable holding the token that may read (positions, orders, signals, audit, …).
@@ -43,6 +45,38 @@ pub struct ApiConfig {
     /// Variable holding the token that may also act (kill switch, configuration writes); it
     /// may read too.
     pub control_token_env: Option<String>,
+}
+
+/// The read token's variable when `[api] read_token_env` is not given.
+pub const DEFAULT_READ_TOKEN_ENV: &str = "TRADEENGINE_READ_TOKEN";
+/// The control token's variable when `[api] control_token_env` is not given.
+pub const DEFAULT_CONTROL_TOKEN_ENV: &str = "TRADEENGINE_CONTROL_TOKEN";
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            read_token_env: Some(DEFAULT_READ_TOKEN_ENV.to_string()),
+            control_token_env: Some(DEFAULT_CONTROL_TOKEN_ENV.to_string()),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// The variable holding the read token (the default when none is named).
+    pub fn read_var(&self) -> &str {
+        self.read_token_env
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(DEFAULT_READ_TOKEN_ENV)
+    }
+
+    /// The variable holding the control token (the default when none is named).
+    pub fn control_var(&self) -> &str {
+        self.control_token_env
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .unwrap_or(DEFAULT_CONTROL_TOKEN_ENV)
+    }
 }
 
 /// How far orders go.

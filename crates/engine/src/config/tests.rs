@@ -242,3 +242,40 @@ fn shipped_examples_are_valid() {
         }
     }
 }
+
+#[test]
+fn api_without_variable_names_uses_the_default_ones() {
+    // No [api] table, and an empty one as `config import` wrote it: the default variables.
+    for text in ["", "[api]\n"] {
+        let c = load_str(text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.api.read_var(), "TRADEENGINE_READ_TOKEN");
+        assert_eq!(c.api.control_var(), "TRADEENGINE_CONTROL_TOKEN");
+    }
+    let named = load_str(
+        "[api]\nread_token_env = \"MY_READ\"\n",
+        None,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(named.api.read_var(), "MY_READ");
+    assert_eq!(named.api.control_var(), "TRADEENGINE_CONTROL_TOKEN");
+}
+
+#[test]
+fn a_files_relative_paths_follow_the_file_and_flags_follow_the_shell() {
+    let text = "[engine]\ndata_dir = \"data\"\n";
+    let file = std::path::Path::new("/srv/te/tradeengine.toml");
+    let c =
+        load_str(text, Some(file), &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.engine.data_dir, std::path::PathBuf::from("/srv/te/data"));
+    let flags = Overrides {
+        data_dir: Some("mine".into()),
+        ..Overrides::default()
+    };
+    let c = load_str(text, Some(file), &[], &flags).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.engine.data_dir, std::path::PathBuf::from("mine"));
+    // No file (the embedded demo): relative to the current folder, as written.
+    let c = load_str(text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.engine.data_dir, std::path::PathBuf::from("data"));
+}

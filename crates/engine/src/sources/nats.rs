@@ -77,10 +77,12 @@ impl NatsSource {
             options = options.token(t.expose_secret().to_string());
         }
         let servers: Vec<&str> = self.settings.url.split(',').map(str::trim).collect();
-        options
-            .connect(servers)
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", self.settings.url))
+        options.connect(servers).await.map_err(|e| {
+            format!(
+                "cannot connect to {}: {e}",
+                crate::config::redact::redact_url(&self.settings.url)
+            )
+        })
     }
 
     /// One connection's life: set up the stream and the consumer, then take messages until

@@ -2,8 +2,10 @@
 //! switch, configuration writes). Tokens come from environment variables named in `[api]`, are
 //! held in `secrecy` types and compared in constant time.
 //!
-//! With no token configured at all, reads are open only while the server listens on loopback
-//! (the local demo), and control is refused: nothing that moves money is ever unauthenticated.
+//! A request without a valid token is refused, whatever the address the server listens on: a
+//! scope whose token is not configured is closed, never open (`[api]` without variable names
+//! uses `TRADEENGINE_READ_TOKEN` / `TRADEENGINE_CONTROL_TOKEN`). Only the probes (`/health`,
+//! `/ready`), `/metrics` and the dashboard page itself (not its data) are outside this.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -26,7 +28,8 @@ pub enum Scope {
 pub struct ApiAuth {
     pub read: Option<SecretString>,
     pub control: Option<SecretString>,
-    /// The server listens on a loopback address only.
+    /// The server listens on a loopback address only. Informational: it opens nothing (reads
+    /// on loopback without a token were refused from issue 14 on).
     pub loopback: bool,
 }
 
@@ -43,10 +46,7 @@ impl std::fmt::Debug for ApiAuth {
 impl ApiAuth {
     /// The scope a presented bearer token grants, if any.
     pub fn scope_of(&self, presented: Option<&str>) -> Option<Scope> {
-        let Some(token) = presented else {
-            let open_reads = self.read.is_none() && self.control.is_none() && self.loopback;
-            return open_reads.then_some(Scope::Read);
-        };
+        let token = presented?;
         if self
             .control
             .as_ref()
@@ -117,10 +117,15 @@ mod tests {
     }
 
     #[test]
-    fn no_tokens_opens_reads_on_loopback_only_and_never_control() {
-        assert_eq!(auth(None, None, true).scope_of(None), Some(Scope::Read));
+    fn no_token_configured_opens_nothing_even_on_loopback() {
+        assert_eq!(auth(None, None, true).scope_of(None), None);
         assert_eq!(auth(None, None, false).scope_of(None), None);
         assert_eq!(auth(None, None, true).scope_of(Some("anything")), None);
+        assert_eq!(auth(None, None, true).scope_of(Some("")), None);
+        // Only the control token configured: reads need it too.
+        let c = auth(None, Some("c-token"), true);
+        assert_eq!(c.scope_of(None), None);
+        assert_eq!(c.scope_of(Some("c-token")), Some(Scope::Control));
     }
 
     #[test]

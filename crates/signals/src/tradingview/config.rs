@@ -118,8 +118,25 @@ pub struct TvConfig {
     #[serde(default)]
     pub allow_unauthenticated: bool,
     /// Sender addresses allowed; empty allows any. [`IpAllowList::tradingview`] is the preset.
+    /// Behind a proxy, list the proxy in `trusted_proxies` so the sender is checked, not it.
     #[serde(default)]
     pub allow_ips: IpAllowList,
+    /// Proxies (addresses or CIDR blocks) whose forwarded-address header is believed. Empty (the
+    /// default): the header is ignored and the TCP peer is the sender. See [`super::proxy`].
+    #[serde(default)]
+    pub trusted_proxies: IpAllowList,
+    /// The header a trusted proxy writes the sender's address in: `X-Forwarded-For` (default),
+    /// `Forwarded` (RFC 7239) or a single-address one such as `X-Real-IP`.
+    #[serde(default = "default_forwarded_header")]
+    pub forwarded_header: String,
+    /// The header a trusted proxy writes the verified client certificate's subject in (nginx
+    /// `$ssl_client_s_dn`). When set, every alert must come through a trusted proxy with a
+    /// subject holding `client_cert_subject`, in addition to the secret.
+    #[serde(default)]
+    pub client_cert_header: Option<String>,
+    /// The subject component required with `client_cert_header`.
+    #[serde(default = "default_client_cert_subject")]
+    pub client_cert_subject: String,
     #[serde(default)]
     pub aliases: TvAliases,
     /// Largest |depth| accepted (fraction of account value). Above it the alert gets 422.
@@ -146,6 +163,12 @@ pub struct TvConfig {
     pub max_body_bytes: usize,
 }
 
+fn default_forwarded_header() -> String {
+    "X-Forwarded-For".into()
+}
+fn default_client_cert_subject() -> String {
+    "CN=TradingView Webhooks".into()
+}
 fn default_max_depth() -> Decimal {
     Decimal::ONE
 }
@@ -170,6 +193,10 @@ impl TvConfig {
             secret,
             allow_unauthenticated: false,
             allow_ips: IpAllowList::default(),
+            trusted_proxies: IpAllowList::default(),
+            forwarded_header: default_forwarded_header(),
+            client_cert_header: None,
+            client_cert_subject: default_client_cert_subject(),
             aliases: TvAliases::default(),
             max_depth: default_max_depth(),
             max_leverage: default_max_leverage(),

@@ -41,6 +41,10 @@ pub enum AuthFailure {
     PeerNotAllowed(IpAddr),
     #[error("sender address is unknown and an allow-list is configured")]
     PeerUnknown,
+    #[error("a client certificate is required and {0} is not a trusted proxy")]
+    ClientCertUntrusted(IpAddr),
+    #[error("a client certificate with the configured subject is required")]
+    ClientCertMissing,
 }
 
 /// A refused TradingView alert.

@@ -24,6 +24,7 @@ pub mod error;
 mod fields;
 pub mod ordering;
 pub mod parse;
+pub mod proxy;
 pub mod size;
 
 pub use auth::{IpAllowList, IpNet, TRADINGVIEW_WEBHOOK_IPS, check_secret, secret_matches};

@@ -182,8 +182,13 @@ pub fn settings(
         _ => return Err("user and password_env go together".into()),
     };
     let token = bus::secret_from_env("token_env", raw.token_env.as_deref(), env)?;
+    // Credentials written in the URL move to the connect options: the client library logs
+    // server addresses (at debug), so the URL it is given must hold no secret.
+    let (url, url_user, url_token) = split_credentials(&raw.url);
+    let user = user.or(url_user);
+    let token = token.or(url_token);
     Ok(NatsSettings {
-        url: raw.url,
+        url,
         subjects,
         stream: raw.stream,
         create_stream: raw.create_stream,
@@ -205,6 +210,61 @@ pub fn settings(
     })
 }
 
+/// The server list without userinfo, and the first `user:password` and bare token found in it.
+#[allow(clippy::type_complexity)]
+fn split_credentials(urls: &str) -> (String, Option<(String, SecretString)>, Option<SecretString>) {
+    let mut user = None;
+    let mut token = None;
+    let servers: Vec<String> = urls
+        .split(',')
+        .map(|server| {
+            let server = server.trim();
+            let Some(scheme_end) = server.find("://") else {
+                return server.to_string();
+            };
+            let after = &server[scheme_end + 3..];
+            let Some(at) = after.rfind('@') else {
+                return server.to_string();
+            };
+            match after[..at].split_once(':') {
+                Some((u, p)) => {
+                    if user.is_none() {
+                        user = Some((percent_decode(u), SecretString::from(percent_decode(p))));
+                    }
+                }
+                None => {
+                    if token.is_none() {
+                        token = Some(SecretString::from(percent_decode(&after[..at])));
+                    }
+                }
+            }
+            format!("{}{}", &server[..scheme_end + 3], &after[at + 1..])
+        })
+        .collect();
+    (servers.join(","), user, token)
+}
+
+/// `%XX` escapes decoded (URL userinfo is written percent-encoded).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// True when NATS subject `pattern` (with `*` and `>`) matches `subject`.
 pub(super) fn subject_matches(pattern: &str, subject: &str) -> bool {
     let mut p = pattern.split('.');
@@ -223,6 +283,17 @@ pub(super) fn subject_matches(pattern: &str, subject: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_credentials_move_out_of_the_url() {
+        use secrecy::ExposeSecret;
+        let (url, user, token) =
+            split_credentials("nats://al%40ce:p%3Ass@n1:4222, nats://tok3n@n2:4222,nats://n3");
+        assert_eq!(url, "nats://n1:4222,nats://n2:4222,nats://n3");
+        let (u, p) = user.unwrap();
+        assert_eq!((u.as_str(), p.expose_secret()), ("al@ce", "p:ss"));
+        assert_eq!(token.unwrap().expose_secret(), "tok3n");
+    }
 
     #[test]
     fn subjects_match_like_nats() {
