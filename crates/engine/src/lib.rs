@@ -1,17 +1,20 @@
 //! The runtime of tradeengine: configuration, signal intake, one task per account running
 //! reconciliation cycles through the pure core, and the wiring between sources, store and venues.
 
+pub mod audit_anchor;
 pub mod candles;
 pub mod config;
 pub mod credentials;
 pub mod intake;
 pub mod killswitch;
+pub mod ownership;
 pub mod plan_ids;
 pub mod reloader;
 pub mod risk;
 pub mod runtime;
 pub mod sources;
 pub mod state;
+pub mod store_health;
 pub mod stops;
 pub mod summary;
 pub mod telemetry;

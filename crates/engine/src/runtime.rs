@@ -34,6 +34,9 @@ pub enum StartError {
     Source { source_name: String, reason: String },
     #[error("store: {0}")]
     Store(#[from] tradeengine_store::StoreError),
+    /// Another engine holds the data dir or an account (the binary exits 2).
+    #[error(transparent)]
+    Ownership(#[from] crate::ownership::ClaimError),
     #[error("{0}")]
     Intake(#[from] crate::intake::IntakeError),
     #[error(
@@ -96,6 +99,8 @@ pub struct RunningEngine {
     stop_workers: CancellationToken,
     sources: JoinSet<()>,
     workers: JoinSet<()>,
+    /// The data dir's lock and the account leases, held until the engine stops.
+    ownership: crate::ownership::Ownership,
 }
 
 /// An account's venue, and the same venue as a paper venue when it is one (for P&L).
@@ -353,13 +358,14 @@ impl RunningEngine {
         if live && !options.live_confirmed {
             return Err(StartError::LiveNotConfirmed);
         }
-        std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| StartError::Account {
+        tradeengine_store::files::create_private_dir(&config.engine.data_dir).map_err(|e| StartError::Account {
             account: "*".into(),
             reason: format!(
                 "cannot create data dir {}: {e}",
                 config.engine.data_dir.display()
             ),
         })?;
+        let ownership = crate::ownership::Ownership::claim(&config, store.clone(), now).await?;
         let origin = paper_origin(&*store, now).await?;
         let mut venues = BTreeMap::new();
         let mut paper = BTreeMap::new();
@@ -451,6 +457,12 @@ impl RunningEngine {
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
+        let (lease_store, leased, ttl) = ownership.renewal();
+        workers.spawn(crate::ownership::Ownership::renew(lease_store, leased, ttl, stop_workers.clone()));
+        let every = crate::store_health::CHECK_EVERY;
+        workers.spawn(crate::store_health::watch(store.clone(), every, stop_workers.clone()));
+        let (dir, every) = (config.engine.data_dir.clone(), crate::audit_anchor::ANCHOR_EVERY);
+        workers.spawn(crate::audit_anchor::run(store.clone(), dir, clock.clone(), every, stop_workers.clone()));
         if let Some(path) = options.config_path.clone()
             && config.engine.hot_reload
         {
@@ -496,6 +508,7 @@ impl RunningEngine {
             stop_workers,
             sources: source_tasks,
             workers,
+            ownership,
         })
     }
 
@@ -547,6 +560,7 @@ impl RunningEngine {
         {
             tracing::warn!(error = %e, "cannot record the engine stop");
         }
+        self.ownership.release().await;
         summary
     }
 }

@@ -42,7 +42,9 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
 pub(crate) async fn ready(
     State(app): State<AppState>,
 ) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    let store_ok = app.store.get_state("engine.boot").await.is_ok();
+    // A store fault (file deleted or replaced, writes failing) is not ready, with its reason.
+    let store_fault = app.store.fault();
+    let store_ok = store_fault.is_none() && app.store.get_state("engine.boot").await.is_ok();
     let views = app.engine.accounts.read().await;
     let config = app.engine.config();
     let pending: Vec<&str> = config
@@ -66,7 +68,7 @@ pub(crate) async fn ready(
     (
         status,
         Json(
-            serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending}),
+            serde_json::json!({"ready": ready, "store": store_ok, "store_fault": store_fault, "accounts_not_reconciled": pending}),
         ),
     )
 }

@@ -154,7 +154,7 @@ fn intake_error(e: &IntakeError) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         IntakeError::SourceDisabled(_) => StatusCode::FORBIDDEN,
-        IntakeError::Closed => StatusCode::SERVICE_UNAVAILABLE,
+        IntakeError::Closed | IntakeError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         IntakeError::Store(_) | IntakeError::BatchFailed(_) => return internal(&e.to_string()),
     };
     (status, Json(json!({"error": e.to_string()}))).into_response()
