@@ -38,7 +38,7 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = stop.cancelled() => break,
+            _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
         match advance(&*store, &data_dir, &*clock, anchored.as_ref()).await {
@@ -49,9 +49,21 @@ pub async fn run(
             }
         }
     }
-    // A last anchor on a clean stop, so it covers the engine's final events.
-    if let Err(Broken(reason)) = advance(&*store, &data_dir, &*clock, anchored.as_ref()).await {
-        broken(&*store, &*clock, &reason).await;
+}
+
+/// A last anchor on a clean stop, after the engine's final event, so a stopped engine's chain
+/// and its anchor end at the same event. Moves the anchor only if the chain since the anchor
+/// file's head verifies (a break was reported when it was found).
+pub async fn anchor_now(store: &dyn Store, data_dir: &std::path::Path, clock: &dyn Clock) {
+    let anchored = match read_anchor(data_dir) {
+        Ok(a) => a.map(|a| a.head()),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the audit anchor; not moved");
+            return;
+        }
+    };
+    if let Err(Broken(reason)) = advance(store, data_dir, clock, anchored.as_ref()).await {
+        tracing::error!(%reason, "audit chain BROKEN; the anchor is kept as evidence");
     }
 }
 
@@ -99,6 +111,11 @@ async fn advance(
     clock: &dyn Clock,
     anchored: Option<&AuditHead>,
 ) -> Result<Option<AuditHead>, Broken> {
+    if let Some(fault) = store.fault() {
+        // A lost database's head is not one to vouch for.
+        tracing::warn!(%fault, "store fault; audit anchor not moved");
+        return Ok(anchored.cloned());
+    }
     let head = match store.audit_head().await {
         Ok(h) => h,
         Err(e) => {

@@ -560,6 +560,8 @@ impl RunningEngine {
         {
             tracing::warn!(error = %e, "cannot record the engine stop");
         }
+        let data_dir = self.state.config().engine.data_dir.clone();
+        crate::audit_anchor::anchor_now(&*self.store, &data_dir, &*self.clock).await;
         self.ownership.release().await;
         summary
     }

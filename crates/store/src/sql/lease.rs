@@ -126,6 +126,18 @@ where
         let Some(sql) = DB::LEASES else {
             return Ok(LeaseOutcome::NotNeeded);
         };
+        // Held by this store already (a start that failed half-way, then a retry): renew it.
+        if self
+            .leases
+            .token(account.as_str())
+            .is_some_and(|t| t != RELEASED)
+        {
+            self.renew_account_lease(account, ttl).await?;
+            return Ok(LeaseOutcome::Taken {
+                token: self.leases.token(account.as_str()).unwrap_or(RELEASED),
+                previous: None,
+            });
+        }
         let account = account.as_str();
         let mut session = self.read.acquire().await?.detach();
         let locked: bool = sqlx::query_scalar(sql.try_session_lock)
