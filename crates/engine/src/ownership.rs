@@ -153,7 +153,10 @@ impl Ownership {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            for account in accounts.iter().filter(|a| !lost.contains(a)) {
+            for account in &accounts {
+                if lost.contains(account) {
+                    continue;
+                }
                 match store.renew_lease(account, ttl).await {
                     Ok(()) => {}
                     Err(StoreError::LeaseLost { .. }) => {
