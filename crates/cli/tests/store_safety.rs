@@ -71,7 +71,12 @@ fn health(port: u16) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if write!(s, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").is_err() {
+    if write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
         return false;
     }
     let mut t = String::new();
@@ -115,7 +120,10 @@ fn a_second_engine_in_the_same_folder_exits_2_naming_the_first() {
     );
     let start = Instant::now();
     while !health(port) {
-        assert!(start.elapsed() < Duration::from_secs(30), "engine never came up");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "engine never came up"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let second = run(dir.path(), Some(free_port())).output().unwrap();
@@ -150,9 +158,16 @@ fn read_only_commands_never_create_a_database() {
     ] {
         let out = cli(dir.path(), args);
         assert!(!out.status.success(), "{args:?}: {}", text(&out));
-        assert!(text(&out).contains("no database at"), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("no database at"),
+            "{args:?}: {}",
+            text(&out)
+        );
     }
-    assert!(!dir.path().join("data").exists(), "a read-only command created the data dir");
+    assert!(
+        !dir.path().join("data").exists(),
+        "a read-only command created the data dir"
+    );
 }
 
 #[test]
@@ -170,7 +185,10 @@ fn audit_verify_prints_the_head_and_detects_truncation() {
     let anchor = dir.path().join("data").join("audit-anchor.json");
     let start = Instant::now();
     while !anchor.exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "no anchor written");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no anchor written"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = Command::new("kill")
@@ -207,12 +225,19 @@ fn audit_verify_prints_the_head_and_detects_truncation() {
     let plain = cli(dir.path(), &["audit", "verify"]);
     assert_eq!(plain.status.code(), Some(1), "{}", text(&plain));
     assert!(text(&plain).contains("deleted"), "{}", text(&plain));
-    let expected = cli(dir.path(), &["audit", "verify", "--no-anchor", "--expect-head", &head]);
+    let expected = cli(
+        dir.path(),
+        &["audit", "verify", "--no-anchor", "--expect-head", &head],
+    );
     assert_eq!(expected.status.code(), Some(1), "{}", text(&expected));
     // Without any kept head the truncated chain verifies, and the output says what that means.
     let blind = cli(dir.path(), &["audit", "verify", "--no-anchor"]);
     assert!(blind.status.success(), "{}", text(&blind));
-    assert!(text(&blind).contains("cannot be detected"), "{}", text(&blind));
+    assert!(
+        text(&blind).contains("cannot be detected"),
+        "{}",
+        text(&blind)
+    );
 }
 
 fn delete_newest(db: &Path) {

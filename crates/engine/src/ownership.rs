@@ -40,10 +40,7 @@ pub enum ClaimError {
     #[error("cannot lock the data dir: {0}")]
     Lock(String),
     #[error("cannot take the lease of account {account}: {source}")]
-    Lease {
-        account: String,
-        source: StoreError,
-    },
+    Lease { account: String, source: StoreError },
 }
 
 /// What this engine holds; dropping it releases the data dir's lock.
@@ -106,7 +103,9 @@ impl Ownership {
                 Ok(LeaseOutcome::NotNeeded) => {}
                 Ok(LeaseOutcome::Taken { token, previous }) => {
                     match previous {
-                        Some(p) => tracing::warn!(account = %name, token, previous = %p, "account lease taken over"),
+                        Some(p) => {
+                            tracing::warn!(account = %name, token, previous = %p, "account lease taken over")
+                        }
                         None => tracing::info!(account = %name, token, "account lease taken"),
                     }
                     lease_gauge(&name, true);

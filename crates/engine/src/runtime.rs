@@ -358,12 +358,14 @@ impl RunningEngine {
         if live && !options.live_confirmed {
             return Err(StartError::LiveNotConfirmed);
         }
-        tradeengine_store::files::create_private_dir(&config.engine.data_dir).map_err(|e| StartError::Account {
-            account: "*".into(),
-            reason: format!(
-                "cannot create data dir {}: {e}",
-                config.engine.data_dir.display()
-            ),
+        tradeengine_store::files::create_private_dir(&config.engine.data_dir).map_err(|e| {
+            StartError::Account {
+                account: "*".into(),
+                reason: format!(
+                    "cannot create data dir {}: {e}",
+                    config.engine.data_dir.display()
+                ),
+            }
         })?;
         let ownership = crate::ownership::Ownership::claim(&config, store.clone(), now).await?;
         let origin = paper_origin(&*store, now).await?;
@@ -458,11 +460,29 @@ impl RunningEngine {
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
         let (lease_store, leased, ttl) = ownership.renewal();
-        workers.spawn(crate::ownership::Ownership::renew(lease_store, leased, ttl, stop_workers.clone()));
+        workers.spawn(crate::ownership::Ownership::renew(
+            lease_store,
+            leased,
+            ttl,
+            stop_workers.clone(),
+        ));
         let every = crate::store_health::CHECK_EVERY;
-        workers.spawn(crate::store_health::watch(store.clone(), every, stop_workers.clone()));
-        let (dir, every) = (config.engine.data_dir.clone(), crate::audit_anchor::ANCHOR_EVERY);
-        workers.spawn(crate::audit_anchor::run(store.clone(), dir, clock.clone(), every, stop_workers.clone()));
+        workers.spawn(crate::store_health::watch(
+            store.clone(),
+            every,
+            stop_workers.clone(),
+        ));
+        let (dir, every) = (
+            config.engine.data_dir.clone(),
+            crate::audit_anchor::ANCHOR_EVERY,
+        );
+        workers.spawn(crate::audit_anchor::run(
+            store.clone(),
+            dir,
+            clock.clone(),
+            every,
+            stop_workers.clone(),
+        ));
         if let Some(path) = options.config_path.clone()
             && config.engine.hot_reload
         {

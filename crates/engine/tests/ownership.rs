@@ -16,8 +16,7 @@ use tradeengine_engine::config::{Overrides, load_str};
 use tradeengine_engine::ownership::ClaimError;
 use tradeengine_engine::{RunningEngine, StartError, StartOptions};
 use tradeengine_model::{
-    AccountName, Intent, OrderState, Signal, SignalId, SourceId, Symbol, SystemClock,
-    TargetIntent,
+    AccountName, Intent, OrderState, Signal, SignalId, SourceId, Symbol, SystemClock, TargetIntent,
 };
 use tradeengine_store::{OrderFilter, Store};
 use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
@@ -113,7 +112,9 @@ async fn wait_position(sim: &SimHandle, sign: i32) {
     }
 }
 
-fn refused_holder(result: Result<RunningEngine, StartError>) -> tradeengine_store::ownership::Holder {
+fn refused_holder(
+    result: Result<RunningEngine, StartError>,
+) -> tradeengine_store::ownership::Holder {
     match result {
         Err(StartError::Ownership(ClaimError::AlreadyRunning(e))) => {
             e.holder.expect("the refusal names the holder")
@@ -130,7 +131,11 @@ async fn alerts_reach_the_venue_from_one_engine(
     engine: &RunningEngine,
     store: &dyn Store,
 ) {
-    let depths = [(1, Decimal::new(3, 1)), (-1, Decimal::new(-2, 1)), (0, Decimal::ZERO)];
+    let depths = [
+        (1, Decimal::new(3, 1)),
+        (-1, Decimal::new(-2, 1)),
+        (0, Decimal::ZERO),
+    ];
     for (n, (sign, depth)) in depths.into_iter().enumerate() {
         engine.intake.submit(target(n as u32, depth)).await.unwrap();
         wait_position(sim, sign).await;
@@ -203,7 +208,9 @@ async fn pg_schema(name: &str) -> Option<(String, PgConnectOptions)> {
         Err(e) => {
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
             assert!(!ci, "PostgreSQL unreachable under CI: {e}");
-            eprintln!("\n!!!!!!!! WARNING: PostgreSQL unreachable ({e}); SKIPPING this test !!!!!!!!\n");
+            eprintln!(
+                "\n!!!!!!!! WARNING: PostgreSQL unreachable ({e}); SKIPPING this test !!!!!!!!\n"
+            );
             return None;
         }
     };
@@ -212,7 +219,10 @@ async fn pg_schema(name: &str) -> Option<(String, PgConnectOptions)> {
         format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
         format!("CREATE SCHEMA {schema}"),
     ] {
-        sqlx::query(AssertSqlSafe(sql)).execute(&admin).await.unwrap();
+        sqlx::query(AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
     }
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
@@ -236,9 +246,13 @@ async fn a_second_engine_on_a_shared_postgres_account_does_not_start() {
     .unwrap();
     // Two machines: two data dirs, one database.
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let store_a = tradeengine_store::open_postgres(options.clone(), 4).await.unwrap();
+    let store_a = tradeengine_store::open_postgres(options.clone(), 4)
+        .await
+        .unwrap();
     let store_b = tradeengine_store::open_postgres(options, 4).await.unwrap();
-    let engine = start(&sim, dir_a.path(), &url, store_a.clone()).await.unwrap();
+    let engine = start(&sim, dir_a.path(), &url, store_a.clone())
+        .await
+        .unwrap();
     let holder = refused_holder(start(&sim, dir_b.path(), &url, store_b.clone()).await);
     assert_eq!(holder.pid, std::process::id());
 
@@ -262,7 +276,9 @@ async fn an_engine_whose_lease_was_taken_over_sends_nothing() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = tradeengine_store::open_postgres(options.clone(), 4).await.unwrap();
+    let store = tradeengine_store::open_postgres(options.clone(), 4)
+        .await
+        .unwrap();
     let engine = start(&sim, dir.path(), &url, store.clone()).await.unwrap();
     engine
         .intake
@@ -318,10 +334,16 @@ async fn an_engine_whose_lease_was_taken_over_sends_nothing() {
         .await
         .unwrap();
     assert!(
-        refused.iter().all(|o| o.side == tradeengine_model::Side::Buy),
+        refused
+            .iter()
+            .all(|o| o.side == tradeengine_model::Side::Buy),
         "a sell was planned after the lease was lost: {refused:?}"
     );
-    assert_eq!(sim.orders().len(), before, "an order left after the lease was lost");
+    assert_eq!(
+        sim.orders().len(),
+        before,
+        "an order left after the lease was lost"
+    );
     assert!(sim.position("BTCUSDT") > Decimal::ZERO);
     engine.shutdown().await;
 }

@@ -93,9 +93,11 @@ async fn a_deleted_database_stops_intake_and_trading() {
 
     std::fs::remove_file(dir.path().join(SQLITE_FILE_NAME)).unwrap();
     // Noticed within a check (1 s), well inside one cycle.
-    within(5, "the store never noticed its file was deleted", async || {
-        store.fault().is_some()
-    })
+    within(
+        5,
+        "the store never noticed its file was deleted",
+        async || store.fault().is_some(),
+    )
     .await;
     let fault = store.fault().unwrap();
     assert!(fault.contains("deleted"), "{fault}");
@@ -105,7 +107,16 @@ async fn a_deleted_database_stops_intake_and_trading() {
         other => panic!("intake answered {other:?}"),
     }
     // Nothing can be planned: every write is refused from now on.
-    assert!(store.record_positions(&tradeengine_model::AccountName::new("paper").unwrap(), &[], chrono::Utc::now()).await.is_err());
+    assert!(
+        store
+            .record_positions(
+                &tradeengine_model::AccountName::new("paper").unwrap(),
+                &[],
+                chrono::Utc::now()
+            )
+            .await
+            .is_err()
+    );
     engine.shutdown().await;
 }
 
@@ -150,14 +161,18 @@ async fn the_audit_head_is_anchored_and_truncation_is_reported_at_start() {
     assert!(store.verify_audit().await.unwrap().is_ok());
 
     let engine = start(dir.path(), store.clone()).await;
-    within(10, "no audit_chain_broken event after a truncation", async || {
-        store
-            .audit_events(0, 10_000)
-            .await
-            .unwrap()
-            .iter()
-            .any(|e| e.kind == AuditKind::AuditChainBroken)
-    })
+    within(
+        10,
+        "no audit_chain_broken event after a truncation",
+        async || {
+            store
+                .audit_events(0, 10_000)
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.kind == AuditKind::AuditChainBroken)
+        },
+    )
     .await;
     engine.shutdown().await;
     // The anchor is evidence: it was not moved to the truncated chain.

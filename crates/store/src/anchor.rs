@@ -188,7 +188,9 @@ mod tests {
     #[test]
     fn heads_parse_and_print() {
         let hash = "AB".repeat(32);
-        let head: AuditHead = format!("12:{hash}").parse().unwrap_or_else(|e| panic!("{e}"));
+        let head: AuditHead = format!("12:{hash}")
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(head.seq, 12);
         assert_eq!(head.to_string(), format!("12:{}", hash.to_lowercase()));
         assert!("12".parse::<AuditHead>().is_err());

@@ -30,6 +30,7 @@
 //!   statement if a row of it fails); in a temp file that was 6 % of the writer's time. It holds
 //!   the pages one statement touches, and has nothing to do with durability.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -164,8 +165,8 @@ pub async fn open_read_only(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             .await?;
         Ok(Arc::new(SqlStore::new(Writer::Pool(read.clone()), read)))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let options = PgConnectOptions::from_str(url)?
-            .options([("default_transaction_read_only", "on")]);
+        let options =
+            PgConnectOptions::from_str(url)?.options([("default_transaction_read_only", "on")]);
         let pool = PoolOptions::<Postgres>::new()
             .max_connections(2)
             .connect_with(options)
@@ -193,6 +194,7 @@ impl OpenLock {
                 .write(true)
                 .create(true)
                 .truncate(false)
+                .mode(crate::files::FILE_MODE)
                 .open(&path)?;
             // Blocks while another process opens the same store; that takes milliseconds.
             file.lock()?;

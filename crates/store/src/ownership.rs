@@ -49,7 +49,8 @@ impl std::fmt::Display for Holder {
             "pid {} on host {} since {}",
             self.pid,
             self.host,
-            self.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            self.since
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         )
     }
 }

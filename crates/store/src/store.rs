@@ -190,10 +190,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks that event `anchor.seq` is still there with hash `anchor.hash`, then walks the
     /// chain after it: what grew since an anchor ([`crate::anchor`]) without walking it all.
     /// `events` counts the events after the anchor. The default walks the whole chain.
-    async fn verify_audit_from(
-        &self,
-        anchor: &AuditHead,
-    ) -> Result<AuditVerification, StoreError> {
+    async fn verify_audit_from(&self, anchor: &AuditHead) -> Result<AuditVerification, StoreError> {
         let mut report = self.verify_audit().await?;
         if report.is_ok() {
             let found = self.audit_events(anchor.seq.saturating_sub(1), 1).await?;
@@ -206,7 +203,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The newest event's seq and hash, `None` for an empty chain. The default walks the chain.
     async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
         let v = self.verify_audit().await?;
-        Ok(v.head_seq.zip(v.head).map(|(seq, hash)| AuditHead { seq, hash }))
+        Ok(v.head_seq
+            .zip(v.head)
+            .map(|(seq, hash)| AuditHead { seq, hash }))
     }
 
     /// Why the store cannot be trusted to keep what is written now, if it cannot: its file was

@@ -7,9 +7,9 @@ use tradeengine_model::Timestamp;
 
 use super::multirow::{Col, MultiRow, chunks};
 use super::{Dialect, SqlStore, decode_all, rows};
+use crate::anchor::AuditHead;
 use crate::audit::{ChainWalker, GENESIS_HASH, event_hash};
 use crate::codec::ms;
-use crate::anchor::AuditHead;
 use crate::{AuditEvent, AuditKind, AuditVerification, StoreError};
 
 /// Rows fetched per query while verifying, to bound memory on long chains.

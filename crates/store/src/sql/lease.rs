@@ -7,10 +7,10 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Trans
 use tradeengine_model::AccountName;
 
 use super::{Dialect, SqlStore};
+use crate::StoreError;
 use crate::codec::{ms, time};
 use crate::lease::LeaseOutcome;
 use crate::ownership::Holder;
-use crate::StoreError;
 
 /// The statements of a backend with leases (PostgreSQL). Times are the database's clock.
 #[derive(Debug)]
@@ -103,7 +103,9 @@ impl<DB: Database> Leases<DB> {
 }
 
 fn ttl_ms(ttl: Duration) -> i64 {
-    i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2).max(1)
+    i64::try_from(ttl.as_millis())
+        .unwrap_or(i64::MAX / 2)
+        .max(1)
 }
 
 impl<DB> SqlStore<DB>
@@ -146,7 +148,10 @@ where
             .await?;
         let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
-        sqlx::query(sql.seed).bind(account).execute(&mut *tx).await?;
+        sqlx::query(sql.seed)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
         let (host, pid, since, old_token, expires, now): (String, i64, i64, i64, i64, i64) =
             sqlx::query_as(sql.select)
                 .bind(account)

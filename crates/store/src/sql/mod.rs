@@ -44,8 +44,8 @@ pub(crate) use dialect::Dialect;
 use rows::ColReader;
 pub(crate) use writer::Writer;
 
-use crate::codec;
 use crate::anchor::AuditHead;
+use crate::codec;
 use crate::lease::LeaseOutcome;
 use crate::ownership::Holder;
 use crate::{
@@ -413,8 +413,12 @@ where
                 &serde_json::json!(chrono::Utc::now().timestamp_millis()),
             )
             .await;
-        self.health
-            .set_probe(probe.as_ref().map(|_| ()).map_err(|e| format!("a write probe failed: {e}")));
+        self.health.set_probe(
+            probe
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| format!("a write probe failed: {e}")),
+        );
         probe
     }
 

@@ -141,16 +141,25 @@ pub async fn truncation_fails_against_a_kept_head(b: &Backend) {
     assert!(since.is_ok() && since.events == 0, "{since:?}");
 
     // Growth after the anchor is fine, and checked from it.
-    s.audit(AuditKind::EngineStarted, None, None, serde_json::json!({}), at(80))
-        .await
-        .unwrap();
+    s.audit(
+        AuditKind::EngineStarted,
+        None,
+        None,
+        serde_json::json!({}),
+        at(80),
+    )
+    .await
+    .unwrap();
     let since = s.verify_audit_from(&head).await.unwrap();
     assert!(since.is_ok(), "{since:?}");
     assert_eq!((since.events, since.head_seq), (1, Some(11)));
     let newest = s.audit_head().await.unwrap().unwrap();
 
     // One event deleted from the head: the chain alone still verifies.
-    assert_eq!(b.raw.exec("DELETE FROM audit_events WHERE seq = 11").await, 1);
+    assert_eq!(
+        b.raw.exec("DELETE FROM audit_events WHERE seq = 11").await,
+        1
+    );
     assert!(s.verify_audit().await.unwrap().is_ok());
     for report in [
         verify_against(s, Some(&newest)).await.unwrap(),

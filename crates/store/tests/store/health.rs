@@ -30,14 +30,25 @@ async fn a_deleted_database_file_stops_every_write() {
             .is_ok()
     );
     let checked = store.check_health().await;
-    assert!(matches!(checked, Err(StoreError::Unavailable(_))), "{checked:?}");
+    assert!(
+        matches!(checked, Err(StoreError::Unavailable(_))),
+        "{checked:?}"
+    );
     let fault = store.fault().unwrap();
     assert!(fault.contains("deleted"), "{fault}");
     // From now on nothing is written: not a signal, not a plan.
-    let refused = store.record_signal(&signal("s2", "tv", "k2", 2), None).await;
-    assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+    let refused = store
+        .record_signal(&signal("s2", "tv", "k2", 2), None)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
     let refused = store.record_plan(&plan("p1", "acct", 3)).await;
-    assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,12 +105,7 @@ async fn read_only_open_never_touches_a_live_wal() {
     let reader = open_read_only(&url).await.unwrap();
     assert_eq!(reader.recent_signals(10, 0).await.unwrap().len(), 5);
     assert!(reader.verify_audit().await.unwrap().is_ok());
-    assert!(
-        reader
-            .put_state("k", &serde_json::json!(1))
-            .await
-            .is_err()
-    );
+    assert!(reader.put_state("k", &serde_json::json!(1)).await.is_err());
     drop(reader);
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), wal_len);
 

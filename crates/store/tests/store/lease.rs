@@ -23,7 +23,9 @@ fn holder(pid: u32) -> Holder {
 
 /// A second engine's store on the same database and schema.
 async fn second(b: &Backend) -> Arc<dyn Store> {
-    open_postgres(b.pg_options.clone().unwrap(), 4).await.unwrap()
+    open_postgres(b.pg_options.clone().unwrap(), 4)
+        .await
+        .unwrap()
 }
 
 async fn send(s: &dyn Store, id: &str) -> Result<(), StoreError> {
@@ -88,7 +90,10 @@ async fn a_second_engine_is_refused_naming_the_holder() {
         .await
         .unwrap()
     {
-        LeaseOutcome::Held { holder: h, expires_in } => {
+        LeaseOutcome::Held {
+            holder: h,
+            expires_in,
+        } => {
             assert_eq!(h, holder(11));
             assert!(expires_in > Duration::from_secs(20), "{expires_in:?}");
         }
@@ -133,7 +138,10 @@ async fn a_lost_lease_fences_the_old_holder_out() {
         "{sent:?}"
     );
     let planned = b.store.record_plan(&plan("p2", "acct", 200)).await;
-    assert!(matches!(planned, Err(StoreError::LeaseLost { .. })), "{planned:?}");
+    assert!(
+        matches!(planned, Err(StoreError::LeaseLost { .. })),
+        "{planned:?}"
+    );
     assert!(matches!(
         b.store.renew_lease(&account("acct"), short).await,
         Err(StoreError::LeaseLost { .. })
@@ -166,7 +174,10 @@ async fn a_released_lease_is_free_at_once_and_fences_its_old_holder() {
         LeaseOutcome::Taken { token: 2, .. }
     ));
     let planned = b.store.record_plan(&plan("p1", "acct", 100)).await;
-    assert!(matches!(planned, Err(StoreError::LeaseLost { .. })), "{planned:?}");
+    assert!(
+        matches!(planned, Err(StoreError::LeaseLost { .. })),
+        "{planned:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
