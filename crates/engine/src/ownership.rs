@@ -15,8 +15,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tradeengine_model::{AccountName, Timestamp};
+use tradeengine_model::{AccountName, Clock, Timestamp};
 use tradeengine_store::lease::{DEFAULT_TTL, LeaseOutcome};
 use tradeengine_store::ownership::{DataDirLock, Holder, LockError};
 use tradeengine_store::{Store, StoreError};
@@ -73,6 +74,9 @@ impl Ownership {
     ) -> Result<Self, ClaimError> {
         let holder = Holder::this_process(now);
         let dir = &config.engine.data_dir;
+        // 0700 (issue 15.11): it holds the database, the paper state and the audit anchor.
+        tradeengine_store::files::create_private_dir(dir)
+            .map_err(|e| ClaimError::Lock(format!("{}: {e}", dir.display())))?;
         let lock = DataDirLock::acquire(dir, holder.clone()).map_err(|e| match e {
             LockError::Held { holder, .. } => ClaimError::AlreadyRunning(AlreadyRunning {
                 what: format!("data dir {}", dir.display()),
@@ -171,9 +175,42 @@ impl Ownership {
         }
     }
 
-    /// The renewal task's arguments.
-    pub fn renewal(&self) -> (Arc<dyn Store>, Vec<AccountName>, Duration) {
-        (self.store.clone(), self.leased.clone(), self.ttl)
+    /// Spawns what keeps the engine's hold on its store honest until `stop`: the lease
+    /// renewal, the store health watcher ([`crate::store_health`]) and the audit anchor writer
+    /// ([`crate::audit_anchor`]).
+    pub fn spawn_keepers(
+        &self,
+        tasks: &mut JoinSet<()>,
+        config: &Config,
+        clock: &Arc<dyn Clock>,
+        stop: &CancellationToken,
+    ) {
+        let (store, leased, ttl) = (self.store.clone(), self.leased.clone(), self.ttl);
+        tasks.spawn(Self::renew(store.clone(), leased, ttl, stop.clone()));
+        let every = crate::store_health::CHECK_EVERY;
+        tasks.spawn(crate::store_health::watch(
+            store.clone(),
+            every,
+            stop.clone(),
+        ));
+        let (dir, every) = (
+            config.engine.data_dir.clone(),
+            crate::audit_anchor::ANCHOR_EVERY,
+        );
+        tasks.spawn(crate::audit_anchor::run(
+            store,
+            dir,
+            clock.clone(),
+            every,
+            stop.clone(),
+        ));
+    }
+
+    /// On a clean stop, after the engine's last event: a last audit anchor, then the leases go.
+    /// The data dir's lock goes when `self` is dropped.
+    pub async fn stop(mut self, data_dir: &std::path::Path, clock: &dyn Clock) {
+        crate::audit_anchor::anchor_now(&*self.store, data_dir, clock).await;
+        self.release().await;
     }
 
     /// Lets the leases go (clean stop). The data dir's lock goes when `self` is dropped.

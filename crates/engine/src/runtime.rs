@@ -358,14 +358,12 @@ impl RunningEngine {
         if live && !options.live_confirmed {
             return Err(StartError::LiveNotConfirmed);
         }
-        tradeengine_store::files::create_private_dir(&config.engine.data_dir).map_err(|e| {
-            StartError::Account {
-                account: "*".into(),
-                reason: format!(
-                    "cannot create data dir {}: {e}",
-                    config.engine.data_dir.display()
-                ),
-            }
+        std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| StartError::Account {
+            account: "*".into(),
+            reason: format!(
+                "cannot create data dir {}: {e}",
+                config.engine.data_dir.display()
+            ),
         })?;
         let ownership = crate::ownership::Ownership::claim(&config, store.clone(), now).await?;
         let origin = paper_origin(&*store, now).await?;
@@ -459,30 +457,7 @@ impl RunningEngine {
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
-        let (lease_store, leased, ttl) = ownership.renewal();
-        workers.spawn(crate::ownership::Ownership::renew(
-            lease_store,
-            leased,
-            ttl,
-            stop_workers.clone(),
-        ));
-        let every = crate::store_health::CHECK_EVERY;
-        workers.spawn(crate::store_health::watch(
-            store.clone(),
-            every,
-            stop_workers.clone(),
-        ));
-        let (dir, every) = (
-            config.engine.data_dir.clone(),
-            crate::audit_anchor::ANCHOR_EVERY,
-        );
-        workers.spawn(crate::audit_anchor::run(
-            store.clone(),
-            dir,
-            clock.clone(),
-            every,
-            stop_workers.clone(),
-        ));
+        ownership.spawn_keepers(&mut workers, &config, &clock, &stop_workers);
         if let Some(path) = options.config_path.clone()
             && config.engine.hot_reload
         {
@@ -581,8 +556,7 @@ impl RunningEngine {
             tracing::warn!(error = %e, "cannot record the engine stop");
         }
         let data_dir = self.state.config().engine.data_dir.clone();
-        crate::audit_anchor::anchor_now(&*self.store, &data_dir, &*self.clock).await;
-        self.ownership.release().await;
+        self.ownership.stop(&data_dir, &*self.clock).await;
         summary
     }
 }
