@@ -110,7 +110,14 @@ fn http_get(port: u16, path: &str) -> Option<serde_json::Value> {
 fn filled_orders(dir: &Path) -> usize {
     // Read-only commands refuse until the engine has created and migrated the database.
     let ready = Command::new(BIN)
-        .args(["--config", "tradeengine.toml", "orders", "--json", "--limit", "1"])
+        .args([
+            "--config",
+            "tradeengine.toml",
+            "orders",
+            "--json",
+            "--limit",
+            "1",
+        ])
         .current_dir(dir)
         .output()
         .is_ok_and(|o| o.status.success());

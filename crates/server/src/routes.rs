@@ -60,17 +60,17 @@ pub(crate) async fn ready(
         .map(|a| a.name.as_str())
         .collect();
     let ready = store_ok && pending.is_empty();
+    let mut body =
+        serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending});
+    if let Some(reason) = store_fault {
+        body["store_fault"] = serde_json::Value::String(reason);
+    }
     let status = if ready {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(
-            serde_json::json!({"ready": ready, "store": store_ok, "store_fault": store_fault, "accounts_not_reconciled": pending}),
-        ),
-    )
+    (status, Json(body))
 }
 
 /// The dashboard: one self-contained page (no asset from the internet); its data comes from the
