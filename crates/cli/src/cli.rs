@@ -305,9 +305,22 @@ pub struct SignalsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain; exit code 1 and the first bad event when anything was edited or
-    /// deleted.
-    Verify,
+    /// Walk the hash chain and print its head (sequence and hash: keep a copy elsewhere);
+    /// check it against the engine's anchor (`audit-anchor.json` in the data dir) and
+    /// `--expect-head`. Exit code 1 and the first bad event when anything was edited, deleted,
+    /// truncated or rewritten.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// A head kept from an earlier `audit verify` (`SEQ:HASH`): the chain must still hold event
+    /// SEQ with hash HASH.
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub expect_head: Option<tradeengine_store::anchor::AuditHead>,
+    /// Do not check the engine's anchor file (after moving a broken chain's anchor aside).
+    #[arg(long)]
+    pub no_anchor: bool,
 }
 
 #[derive(Debug, Subcommand)]

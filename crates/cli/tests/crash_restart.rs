@@ -111,8 +111,20 @@ fn http_get(port: u16, path: &str) -> Option<serde_json::Value> {
 }
 
 fn filled_orders(dir: &Path) -> usize {
-    // Only `run` creates the data dir: until the engine has, there is nothing filled.
-    if !dir.join("data").exists() {
+    // Read-only commands refuse until the engine has created and migrated the database.
+    let ready = Command::new(BIN)
+        .args([
+            "--config",
+            "tradeengine.toml",
+            "orders",
+            "--json",
+            "--limit",
+            "1",
+        ])
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
         return 0;
     }
     cli_json(

@@ -59,6 +59,9 @@ pub enum IntakeError {
     BatchFailed(String),
     #[error("the engine is shutting down")]
     Closed,
+    /// The store reports a fault (crate::store_health): nothing can be stored durably now.
+    #[error("the store cannot take signals now: {0}")]
+    StoreUnavailable(String),
     #[error("core: {0}")]
     Core(#[from] CoreError),
 }
@@ -156,6 +159,9 @@ impl SignalIntake {
         }
         if config.symbol(signal.symbol.as_str()).is_none() {
             return Err(IntakeError::UnknownSymbol(signal.symbol.to_string()));
+        }
+        if let Some(reason) = self.store.fault() {
+            return Err(IntakeError::StoreUnavailable(reason));
         }
         let (reply, answer) = oneshot::channel();
         self.queue

@@ -1,11 +1,13 @@
 //! The runtime of tradeengine: configuration, signal intake, one task per account running
 //! reconciliation cycles through the pure core, and the wiring between sources, store and venues.
 
+pub mod audit_anchor;
 pub mod candles;
 pub mod config;
 pub mod credentials;
 pub mod intake;
 pub mod killswitch;
+pub mod ownership;
 pub mod plan_ids;
 pub mod reloader;
 pub mod risk;
@@ -13,6 +15,7 @@ pub mod runtime;
 pub mod sources;
 pub mod state;
 pub mod stops;
+pub mod store_health;
 pub mod summary;
 pub mod telemetry;
 pub mod worker;

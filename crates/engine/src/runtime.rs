@@ -34,6 +34,9 @@ pub enum StartError {
     Source { source_name: String, reason: String },
     #[error("store: {0}")]
     Store(#[from] tradeengine_store::StoreError),
+    /// Another engine holds the data dir or an account (the binary exits 2).
+    #[error(transparent)]
+    Ownership(#[from] crate::ownership::ClaimError),
     #[error("{0}")]
     Intake(#[from] crate::intake::IntakeError),
     #[error(
@@ -96,6 +99,8 @@ pub struct RunningEngine {
     stop_workers: CancellationToken,
     sources: JoinSet<()>,
     workers: JoinSet<()>,
+    /// The data dir's lock and the account leases, held until the engine stops.
+    ownership: crate::ownership::Ownership,
 }
 
 /// An account's venue, and the same venue as a paper venue when it is one (for P&L).
@@ -360,6 +365,7 @@ impl RunningEngine {
                 config.engine.data_dir.display()
             ),
         })?;
+        let ownership = crate::ownership::Ownership::claim(&config, store.clone(), now).await?;
         let origin = paper_origin(&*store, now).await?;
         let mut venues = BTreeMap::new();
         let mut paper = BTreeMap::new();
@@ -451,6 +457,7 @@ impl RunningEngine {
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
+        ownership.spawn_keepers(&mut workers, &config, &clock, &stop_workers);
         if let Some(path) = options.config_path.clone()
             && config.engine.hot_reload
         {
@@ -496,6 +503,7 @@ impl RunningEngine {
             stop_workers,
             sources: source_tasks,
             workers,
+            ownership,
         })
     }
 
@@ -547,6 +555,8 @@ impl RunningEngine {
         {
             tracing::warn!(error = %e, "cannot record the engine stop");
         }
+        let data_dir = self.state.config().engine.data_dir.clone();
+        self.ownership.stop(&data_dir, &*self.clock).await;
         summary
     }
 }

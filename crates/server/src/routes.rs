@@ -42,7 +42,9 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
 pub(crate) async fn ready(
     State(app): State<AppState>,
 ) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    let store_ok = app.store.get_state("engine.boot").await.is_ok();
+    // A store fault (file deleted or replaced, writes failing) is not ready, with its reason.
+    let store_fault = app.store.fault();
+    let store_ok = store_fault.is_none() && app.store.get_state("engine.boot").await.is_ok();
     let views = app.engine.accounts.read().await;
     let config = app.engine.config();
     let pending: Vec<&str> = config
@@ -58,17 +60,17 @@ pub(crate) async fn ready(
         .map(|a| a.name.as_str())
         .collect();
     let ready = store_ok && pending.is_empty();
+    let mut body =
+        serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending});
+    if let Some(reason) = store_fault {
+        body["store_fault"] = serde_json::Value::String(reason);
+    }
     let status = if ready {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(
-            serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending}),
-        ),
-    )
+    (status, Json(body))
 }
 
 /// The dashboard: one self-contained page (no asset from the internet); its data comes from the

@@ -56,10 +56,12 @@ pub enum AuditKind {
     ConfigChanged,
     EngineStarted,
     EngineStopped,
+    /// The engine found the chain broken at start, or no longer reaching its anchored head.
+    AuditChainBroken,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::SignalAccepted,
         Self::SignalRefused,
         Self::SleeveChanged,
@@ -74,6 +76,7 @@ impl AuditKind {
         Self::ConfigChanged,
         Self::EngineStarted,
         Self::EngineStopped,
+        Self::AuditChainBroken,
     ];
 
     /// The stored (and hashed) name; equal to the serde name.
@@ -93,6 +96,7 @@ impl AuditKind {
             Self::ConfigChanged => "config_changed",
             Self::EngineStarted => "engine_started",
             Self::EngineStopped => "engine_stopped",
+            Self::AuditChainBroken => "audit_chain_broken",
         }
     }
 
@@ -128,6 +132,9 @@ pub struct AuditVerification {
     /// database to detect truncation of the newest events, which the chain alone cannot.
     #[serde(default)]
     pub head: Option<String>,
+    /// Sequence number of that last event.
+    #[serde(default)]
+    pub head_seq: Option<i64>,
 }
 
 impl AuditVerification {
@@ -264,6 +271,17 @@ impl Default for ChainWalker {
 }
 
 impl ChainWalker {
+    /// A walker that continues after event `seq` whose hash is `hash` (a verified anchor), so a
+    /// chain that grew since can be checked from there without walking it all again.
+    pub fn resume(seq: i64, hash: &str) -> Self {
+        Self {
+            events: 0,
+            last_seq: seq,
+            last_hash: hash.to_string(),
+            first_bad: None,
+        }
+    }
+
     /// Checks the next row. Returns `false` once a break has been found (walking can stop).
     pub fn push(&mut self, row: &ChainRow) -> bool {
         if self.first_bad.is_some() {
@@ -317,7 +335,8 @@ impl ChainWalker {
     pub fn finish(self) -> AuditVerification {
         AuditVerification {
             events: self.events,
-            head: (self.events > 0).then_some(self.last_hash),
+            head: (self.last_seq > 0).then_some(self.last_hash),
+            head_seq: (self.last_seq > 0).then_some(self.last_seq),
             first_bad: self.first_bad,
         }
     }

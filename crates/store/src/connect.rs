@@ -30,6 +30,7 @@
 //!   statement if a row of it fails); in a temp file that was 6 % of the writer's time. It holds
 //!   the pages one statement touches, and has nothing to do with durability.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite};
 
+use crate::sql::health::FileGuard;
 use crate::sql::{SqlStore, Writer};
 use crate::{Store, StoreError};
 
@@ -76,11 +78,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
-/// Opens `tradeengine.sqlite` in `dir`, creating the directory and the file if needed.
+/// Opens `tradeengine.sqlite` in `dir`, creating the directory (`0700`) and the file if needed.
 pub async fn open_sqlite_in(dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    crate::files::create_private_dir(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     open_sqlite_file(&dir.join(SQLITE_FILE_NAME)).await
 }
 
@@ -90,6 +90,10 @@ pub async fn open_sqlite_file(path: &Path) -> Result<Arc<dyn Store>, StoreError>
 }
 
 async fn open_sqlite(options: SqliteConnectOptions) -> Result<Arc<dyn Store>, StoreError> {
+    let path = options.get_filename().to_path_buf();
+    // Created `0600` before SQLite sees it; SQLite gives `-wal` and `-shm` the same mode.
+    crate::files::ensure_private_file(&path)
+        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     let options = options
         .create_if_missing(true)
         .synchronous(SqliteSynchronous::Full)
@@ -121,7 +125,56 @@ async fn open_sqlite(options: SqliteConnectOptions) -> Result<Arc<dyn Store>, St
         .max_connections(SQLITE_READERS)
         .connect_with(options)
         .await?;
-    Ok(Arc::new(SqlStore::new(Writer::kept(write).await?, read)))
+    // The file the store watches (health): the path's file once open, migrated and in WAL.
+    let guard = FileGuard::of(path).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    Ok(Arc::new(
+        SqlStore::new(Writer::kept(write).await?, read).guarding(guard),
+    ))
+}
+
+/// Opens the store at `url` for reading only, for commands that look and change nothing
+/// (`orders`, `positions`, `signals`, `audit verify`), possibly while an engine runs on it:
+///
+/// - SQLite: a missing file is [`StoreError::Missing`], never created; the file is opened
+///   `mode=ro`, with no journal-mode change and no migration. (A read-write open of a deleted
+///   database's path created a new empty file beside the live WAL, which SQLite then reset: the
+///   engine's last commits were gone.)
+/// - PostgreSQL: no migration, and every transaction read-only
+///   (`default_transaction_read_only`).
+///
+/// Writes through the returned store fail.
+pub async fn open_read_only(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let rest = rest.trim_start_matches("//");
+        if rest.starts_with(":memory:") || rest.contains("mode=memory") {
+            return open(url).await;
+        }
+        let options = SqliteConnectOptions::from_str(url)?;
+        let path = options.get_filename().to_path_buf();
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        let options = options
+            .read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("query_only", "ON");
+        let read = PoolOptions::<Sqlite>::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await?;
+        Ok(Arc::new(SqlStore::new(Writer::Pool(read.clone()), read)))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let options =
+            PgConnectOptions::from_str(url)?.options([("default_transaction_read_only", "on")]);
+        let pool = PoolOptions::<Postgres>::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await?;
+        Ok(Arc::new(SqlStore::new(Writer::Pool(pool.clone()), pool)))
+    } else {
+        open(url).await
+    }
 }
 
 /// An exclusive advisory lock on `<database>.open-lock`, released when dropped (or when the
@@ -141,6 +194,7 @@ impl OpenLock {
                 .write(true)
                 .create(true)
                 .truncate(false)
+                .mode(crate::files::FILE_MODE)
                 .open(&path)?;
             // Blocks while another process opens the same store; that takes milliseconds.
             file.lock()?;

@@ -25,6 +25,18 @@ pub enum StoreError {
     /// A unique key is already taken (a plan id, a client order id, a signal id).
     #[error("already stored: {0}")]
     Conflict(String),
+    /// The store found its database unusable (file deleted or replaced, writes failing) and
+    /// refuses every write from then on: a write to a deleted file would be lost silently.
+    /// Only a restart (after the operator has looked) clears it.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// This process no longer holds the account's lease (it expired or another engine took
+    /// it over): nothing it writes may send an order. See [`crate::lease`].
+    #[error("account {account}: this engine no longer holds the account's lease")]
+    LeaseLost { account: String },
+    /// A read-only open found no database where the configuration points.
+    #[error("no database at {0} (a read-only command never creates one)")]
+    Missing(String),
 }
 
 impl StoreError {

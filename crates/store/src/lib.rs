@@ -18,17 +18,21 @@
 //! # Ok(()) }
 //! ```
 
+pub mod anchor;
 pub mod audit;
 mod codec;
 mod connect;
 pub mod error;
+pub mod files;
+pub mod lease;
+pub mod ownership;
 pub mod records;
 mod sql;
 pub mod store;
 
 pub use audit::{AuditEvent, AuditKind, AuditVerification};
 pub use connect::{
-    DEFAULT_PG_CONNECTIONS, SQLITE_FILE_NAME, SQLITE_READERS, open, open_postgres,
+    DEFAULT_PG_CONNECTIONS, SQLITE_FILE_NAME, SQLITE_READERS, open, open_postgres, open_read_only,
     open_sqlite_file, open_sqlite_in,
 };
 pub use error::StoreError;
@@ -36,5 +40,5 @@ pub use records::{
     BatchOutcome, EquitySnapshot, OrderFilter, OrderUpdate, SignalRecordOutcome, StoredOrder,
     TargetRecord,
 };
-pub use sql::{DEFAULT_ORDER_PAGE, MAX_PAGE};
+pub use sql::{DEFAULT_ORDER_PAGE, HEALTH_PROBE_KEY, MAX_PAGE};
 pub use store::Store;

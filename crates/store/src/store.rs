@@ -6,6 +6,11 @@ use tradeengine_model::{
     AccountName, ClientOrderId, Fill, OrderState, Plan, Position, Signal, Sleeve, Timestamp,
 };
 
+use std::time::Duration;
+
+use crate::anchor::AuditHead;
+use crate::lease::LeaseOutcome;
+use crate::ownership::Holder;
 use crate::{
     AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, OrderFilter,
     OrderUpdate, SignalRecordOutcome, StoreError, StoredOrder, TargetRecord,
@@ -181,6 +186,61 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Walks the whole chain and reports the first event that does not verify.
     async fn verify_audit(&self) -> Result<AuditVerification, StoreError>;
+
+    /// Checks that event `anchor.seq` is still there with hash `anchor.hash`, then walks the
+    /// chain after it: what grew since an anchor ([`crate::anchor`]) without walking it all.
+    /// `events` counts the events after the anchor. The default walks the whole chain.
+    async fn verify_audit_from(&self, anchor: &AuditHead) -> Result<AuditVerification, StoreError> {
+        let mut report = self.verify_audit().await?;
+        if report.is_ok() {
+            let found = self.audit_events(anchor.seq.saturating_sub(1), 1).await?;
+            report.first_bad =
+                crate::anchor::anchor_mismatch(anchor, found.first().map(|e| (e.seq, &e.hash)));
+        }
+        Ok(report)
+    }
+
+    /// The newest event's seq and hash, `None` for an empty chain. The default walks the chain.
+    async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        let v = self.verify_audit().await?;
+        Ok(v.head_seq
+            .zip(v.head)
+            .map(|(seq, hash)| AuditHead { seq, hash }))
+    }
+
+    /// Why the store cannot be trusted to keep what is written now, if it cannot: its file was
+    /// deleted or replaced, or the last write probe failed. Set by [`Store::check_health`].
+    fn fault(&self) -> Option<String> {
+        None
+    }
+
+    /// Checks that the database is still the one opened and takes a write (module
+    /// `sql::health`): call it every few seconds. A deleted or replaced file makes every later
+    /// write fail with [`StoreError::Unavailable`].
+    async fn check_health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Takes the account's lease for `holder` ([`crate::lease`]). While this process holds it,
+    /// its writes of order intents for the account are fenced by the lease's token.
+    async fn take_lease(
+        &self,
+        _account: &AccountName,
+        _holder: &Holder,
+        _ttl: Duration,
+    ) -> Result<LeaseOutcome, StoreError> {
+        Ok(LeaseOutcome::NotNeeded)
+    }
+
+    /// Extends a lease this process holds; [`StoreError::LeaseLost`] when it no longer does.
+    async fn renew_lease(&self, _account: &AccountName, _ttl: Duration) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Gives a lease up (clean stop): later order intents for the account are refused.
+    async fn release_lease(&self, _account: &AccountName) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Small named state blobs (paper venue balances, kill switch, source cursors).
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;

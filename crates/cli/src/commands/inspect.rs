@@ -8,13 +8,13 @@ use tradeengine_engine::config::Overrides;
 use tradeengine_model::{AccountName, Intent, OrderState, Symbol};
 use tradeengine_store::OrderFilter;
 
-use super::{load_config, open_store};
+use super::{load_config, open_store_read_only};
 use crate::cli::{Global, OrdersArgs, PositionsArgs, SignalsArgs};
 use crate::output::Table;
 
 pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
-    let store = open_store(&config).await?;
+    let store = open_store_read_only(&config).await?;
     let account = args.account.as_deref().map(AccountName::new).transpose()?;
     let rows = store.positions(account.as_ref()).await?;
     if args.json {
@@ -64,7 +64,7 @@ pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<E
 
 pub async fn orders(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
-    let store = open_store(&config).await?;
+    let store = open_store_read_only(&config).await?;
     let filter = OrderFilter {
         account: args.account.as_deref().map(AccountName::new).transpose()?,
         symbol: args.symbol.as_deref().map(Symbol::new).transpose()?,
@@ -120,7 +120,7 @@ pub async fn orders(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCod
 
 pub async fn signals(global: &Global, args: SignalsArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
-    let store = open_store(&config).await?;
+    let store = open_store_read_only(&config).await?;
     let rows = store.recent_signals(args.limit, 0).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -65,6 +65,17 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         .with_context(|| format!("cannot open the store at {}", redact_url(&url)))
 }
 
+/// Opens the store for a command that only reads (`orders`, `positions`, `signals`, `audit
+/// verify`): never creates the data dir or the database, never migrates, never changes the
+/// journal mode, so it cannot harm a database an engine has open (or has lost: after the file
+/// was deleted, a read-write open created an empty one and SQLite reset the live WAL).
+pub async fn open_store_read_only(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let url = config.database_url();
+    tradeengine_store::open_read_only(&url)
+        .await
+        .with_context(|| format!("cannot open the store at {} (read-only)", redact_url(&url)))
+}
+
 /// Hides a password (and any other secret) in a URL before it is printed.
 pub fn redact_url(url: &str) -> String {
     cfg::redact::redact_url(url)

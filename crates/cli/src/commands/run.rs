@@ -52,7 +52,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     let (mut env_overrides, demo_secrets) = demo_webhook_secret(&config, &origin)?;
     let demo_tokens = demo_api_tokens(&config, &origin, &mut env_overrides)?;
     env_overrides.extend(super::credentials::passphrase_override(&config)?);
-    let engine = RunningEngine::start(
+    let started = RunningEngine::start(
         config.clone(),
         store.clone(),
         StartOptions {
@@ -62,7 +62,18 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             env_overrides: env_overrides.clone(),
         },
     )
-    .await?;
+    .await;
+    let engine = match started {
+        Ok(engine) => engine,
+        // Another engine trades this data dir or account: exit 2, naming it.
+        Err(tradeengine_engine::StartError::Ownership(
+            tradeengine_engine::ownership::ClaimError::AlreadyRunning(e),
+        )) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let stop_http = CancellationToken::new();
     // A variable `[api]` does not name is the default one; a variable not set closes its scope
     // (never opens it).

@@ -71,7 +71,7 @@ impl WebhookError {
             Self::Alert(e) => e.http_status(),
             Self::Intake(IntakeError::UnknownSymbol(_) | IntakeError::UnknownSource(_)) => 422,
             Self::Intake(IntakeError::SourceDisabled(_)) => 403,
-            Self::Intake(IntakeError::Closed) => 503,
+            Self::Intake(IntakeError::Closed | IntakeError::StoreUnavailable(_)) => 503,
             Self::Intake(_) => 500,
         }
     }

@@ -162,7 +162,10 @@ fn intake_error(e: &IntakeError) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         IntakeError::SourceDisabled(_) => StatusCode::FORBIDDEN,
-        IntakeError::Closed | IntakeError::Store(_) | IntakeError::BatchFailed(_) => {
+        IntakeError::Closed
+        | IntakeError::StoreUnavailable(_)
+        | IntakeError::Store(_)
+        | IntakeError::BatchFailed(_) => {
             tracing::error!(error = %e, "a signal was not stored");
             return not_stored(json!({"error": "the signal was not stored; send it again"}));
         }
@@ -178,7 +181,10 @@ const RETRY_AFTER_SECS: u64 = 1;
 fn retryable(e: &IntakeError) -> bool {
     matches!(
         e,
-        IntakeError::Closed | IntakeError::Store(_) | IntakeError::BatchFailed(_)
+        IntakeError::Closed
+            | IntakeError::StoreUnavailable(_)
+            | IntakeError::Store(_)
+            | IntakeError::BatchFailed(_)
     )
 }
 

@@ -7,6 +7,7 @@ use tradeengine_model::Timestamp;
 
 use super::multirow::{Col, MultiRow, chunks};
 use super::{Dialect, SqlStore, decode_all, rows};
+use crate::anchor::AuditHead;
 use crate::audit::{ChainWalker, GENESIS_HASH, event_hash};
 use crate::codec::ms;
 use crate::{AuditEvent, AuditKind, AuditVerification, StoreError};
@@ -136,9 +137,43 @@ where
         decode_all(&rows, |c| rows::audit_event(c))
     }
 
-    /// Walks the chain from seq 1 in batches and stops at the first break.
-    pub(crate) async fn walk_audit_chain(&self) -> Result<AuditVerification, StoreError> {
-        let mut walker = ChainWalker::default();
+    /// The newest event's seq and hash (`None` for an empty chain).
+    pub(crate) async fn select_audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        let head: Option<(i64, String)> = sqlx::query_as(SELECT_HEAD)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(head.map(|(seq, hash)| AuditHead { seq, hash }))
+    }
+
+    /// Walks the chain from seq 1 (or, given an anchor, from the anchored event, which must
+    /// still be there with its hash) in batches and stops at the first break.
+    pub(crate) async fn walk_audit_chain(
+        &self,
+        from: Option<&AuditHead>,
+    ) -> Result<AuditVerification, StoreError> {
+        let mut walker = match from {
+            None => ChainWalker::default(),
+            Some(anchor) => {
+                let at = sqlx::query(SELECT_AFTER)
+                    .bind(anchor.seq.saturating_sub(1))
+                    .bind(1_i64)
+                    .fetch_all(&self.read)
+                    .await?;
+                let found = decode_all(&at, |c| rows::chain_row(c))?;
+                let found = found.first();
+                if let Some(bad) =
+                    crate::anchor::anchor_mismatch(anchor, found.map(|r| (r.seq, &r.hash)))
+                {
+                    return Ok(AuditVerification {
+                        events: 0,
+                        first_bad: Some(bad),
+                        head: None,
+                        head_seq: None,
+                    });
+                }
+                ChainWalker::resume(anchor.seq, &anchor.hash)
+            }
+        };
         loop {
             let batch = sqlx::query(SELECT_AFTER)
                 .bind(walker.last_seq())

@@ -24,6 +24,9 @@ pub(crate) trait Dialect: Database {
     /// Whether multi-row statements number their parameters (`$1`, `$2`, …) or use `?`
     /// (see [`super::multirow`]).
     const NUMBERED_PARAMS: bool;
+
+    /// Account leases ([`crate::lease`]); `None` where the backend has none.
+    const LEASES: Option<&'static super::lease::LeaseSql>;
 }
 
 impl Dialect for sqlx::Sqlite {
@@ -32,6 +35,8 @@ impl Dialect for sqlx::Sqlite {
     // The single writer connection plus `BEGIN IMMEDIATE` already make writes serial.
     const LOCK_AUDIT_CHAIN: Option<&'static str> = None;
     const NUMBERED_PARAMS: bool = false;
+    // One machine: the data dir's lock does this job.
+    const LEASES: Option<&'static super::lease::LeaseSql> = None;
     const SELECT_ORDER_FOR_UPDATE: &'static str = concat!(
         "SELECT ",
         order_columns!(),
@@ -43,6 +48,7 @@ impl Dialect for sqlx::Postgres {
     const BACKEND: &'static str = "postgres";
     const BEGIN_WRITE: Option<&'static str> = None;
     const NUMBERED_PARAMS: bool = true;
+    const LEASES: Option<&'static super::lease::LeaseSql> = Some(&super::lease::PG_LEASES);
     // Transaction-scoped, released at commit or rollback. The key is derived from the schema
     // name so that two deployments (or two test runs) in different schemas of one database do
     // not contend, and is namespaced so it cannot collide with the engine's account locks.

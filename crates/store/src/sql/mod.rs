@@ -23,6 +23,8 @@
 pub(crate) mod rows;
 mod audit_chain;
 mod dialect;
+pub(crate) mod health;
+pub(crate) mod lease;
 mod multirow;
 mod orders;
 mod refused;
@@ -42,7 +44,10 @@ pub(crate) use dialect::Dialect;
 use rows::ColReader;
 pub(crate) use writer::Writer;
 
+use crate::anchor::AuditHead;
 use crate::codec;
+use crate::lease::LeaseOutcome;
+use crate::ownership::Holder;
 use crate::{
     AuditEvent, AuditKind, AuditVerification, EquitySnapshot, OrderFilter, OrderUpdate,
     SignalRecordOutcome, Store, StoreError, StoredOrder, TargetRecord,
@@ -50,6 +55,8 @@ use crate::{
 
 /// Most rows one list call returns, whatever the caller asks for.
 pub const MAX_PAGE: i64 = 10_000;
+/// State key the health check's write probe writes (the time of the probe).
+pub const HEALTH_PROBE_KEY: &str = "store.health_probe";
 /// Rows listed when [`OrderFilter::limit`] is `None`.
 pub const DEFAULT_ORDER_PAGE: i64 = 100;
 
@@ -58,11 +65,33 @@ pub const DEFAULT_ORDER_PAGE: i64 = 100;
 pub(crate) struct SqlStore<DB: Database> {
     write: Writer<DB>,
     read: Pool<DB>,
+    /// The SQLite file as opened (none for PostgreSQL, in-memory or read-only stores).
+    guard: Option<health::FileGuard>,
+    health: health::Health,
+    leases: lease::Leases<DB>,
 }
 
 impl<DB: Dialect> SqlStore<DB> {
     pub(crate) fn new(write: Writer<DB>, read: Pool<DB>) -> Self {
-        Self { write, read }
+        Self {
+            write,
+            read,
+            guard: None,
+            health: health::Health::default(),
+            leases: lease::Leases::default(),
+        }
+    }
+
+    /// Watches the file the store opened (see [`health`]).
+    pub(crate) fn guarding(mut self, guard: health::FileGuard) -> Self {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// The write connection, unless the database is known to be lost.
+    pub(crate) async fn writer(&self) -> Result<writer::WriteConn<'_, DB>, StoreError> {
+        self.health.check_write()?;
+        self.write.conn().await
     }
 }
 
@@ -334,7 +363,7 @@ where
             payload: crate::audit::canonical_json(&payload),
             at,
         };
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         let appended = Self::append_events(&mut tx, vec![event]).await?;
         tx.commit().await?;
@@ -358,7 +387,60 @@ where
     }
 
     async fn verify_audit(&self) -> Result<AuditVerification, StoreError> {
-        self.walk_audit_chain().await
+        self.walk_audit_chain(None).await
+    }
+
+    async fn verify_audit_from(&self, anchor: &AuditHead) -> Result<AuditVerification, StoreError> {
+        self.walk_audit_chain(Some(anchor)).await
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        self.select_audit_head().await
+    }
+
+    fn fault(&self) -> Option<String> {
+        self.health.fault()
+    }
+
+    async fn check_health(&self) -> Result<(), StoreError> {
+        if let Some(reason) = self.guard.as_ref().and_then(health::FileGuard::changed) {
+            self.health.set_fatal(&reason);
+        }
+        self.health.check_write()?;
+        let probe = self
+            .upsert_state(
+                HEALTH_PROBE_KEY,
+                &serde_json::json!(chrono::Utc::now().timestamp_millis()),
+            )
+            .await;
+        self.health.set_probe(
+            probe
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| format!("a write probe failed: {e}")),
+        );
+        probe
+    }
+
+    async fn take_lease(
+        &self,
+        account: &AccountName,
+        holder: &Holder,
+        ttl: std::time::Duration,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.take_account_lease(account, holder, ttl).await
+    }
+
+    async fn renew_lease(
+        &self,
+        account: &AccountName,
+        ttl: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        self.renew_account_lease(account, ttl).await
+    }
+
+    async fn release_lease(&self, account: &AccountName) -> Result<(), StoreError> {
+        self.release_account_lease(account).await
     }
 
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {

@@ -188,8 +188,10 @@ where
             at: plan.created_at,
         };
 
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
+        // An engine that lost the account's lease must not plan for it (crate::lease).
+        self.fence(&mut tx, plan.account.as_str()).await?;
         let exists: Option<(i64,)> = sqlx::query_as(PLAN_EXISTS)
             .bind(plan.id.as_str())
             .fetch_optional(&mut *tx)
@@ -246,7 +248,7 @@ where
         client_order_id: &ClientOrderId,
         report: OrderReport<'_>,
     ) -> Result<StoredOrder, StoreError> {
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         let applied = Self::apply_report_in(&mut tx, client_order_id, &report).await?;
         let Some(event) = applied.event else {
@@ -254,6 +256,10 @@ where
             tx.rollback().await?;
             return Ok(applied.order);
         };
+        if applied.order.state == OrderState::Sent {
+            // The order leaves once this commits: only under the account's lease.
+            self.fence(&mut tx, applied.order.account.as_str()).await?;
+        }
         Self::append_events(&mut tx, vec![event]).await?;
         tx.commit().await?;
         Ok(applied.order)
@@ -372,7 +378,7 @@ where
         fill: &Fill,
     ) -> Result<(), StoreError> {
         check_fill(fill)?;
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         let Some(event) = Self::insert_fill_in(&mut tx, account, fill).await? else {
             tx.rollback().await?;

@@ -58,7 +58,7 @@ where
             payload: canonical_json(&payload),
             at,
         };
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         if let Some(k) = key {
             let accepted: Option<(i64,)> = sqlx::query_as(ACCEPTED_EXISTS)

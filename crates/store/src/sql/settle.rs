@@ -89,7 +89,7 @@ where
             error: update.error.as_deref(),
             at: update.at,
         };
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         // Any error below drops `tx` uncommitted: nothing of the settlement is kept.
         let applied = Self::apply_report_in(&mut tx, client_order_id, &report).await?;

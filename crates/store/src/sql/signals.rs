@@ -216,7 +216,7 @@ where
         sleeve: Option<&Sleeve>,
     ) -> Result<SignalRecordOutcome, StoreError> {
         let prepared = prepare(signal, sleeve)?;
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         if !Self::insert_one(&mut tx, &prepared).await? {
             tx.rollback().await?;
@@ -252,7 +252,7 @@ where
             .into_iter()
             .map(SleeveRow::new)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         let stored = match Self::insert_many(&mut tx, &prepared).await {
             Ok(stored) => stored,
@@ -334,7 +334,7 @@ where
         prepared: Vec<Prepared<'_>>,
         batch: &[(Signal, Option<Sleeve>)],
     ) -> Result<BatchOutcome, StoreError> {
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         let mut duplicates = Vec::new();
         let mut events = Vec::with_capacity(prepared.len() * 2);
@@ -402,7 +402,7 @@ where
             payload: payload("sleeve", sleeve)?,
             at: sleeve.updated_at,
         };
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         Self::write_sleeve(&mut tx, sleeve).await?;
         Self::append_events(&mut tx, vec![event]).await?;

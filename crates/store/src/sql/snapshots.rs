@@ -73,7 +73,7 @@ where
             payload: payload("target", t)?,
             at: t.decided_at,
         };
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         sqlx::query(INSERT_TARGET)
             .bind(t.account.as_str())
@@ -127,7 +127,7 @@ where
             at,
         };
         let at_ms = ms(at);
-        let mut conn = self.write.conn().await?;
+        let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         sqlx::query(DELETE_POSITIONS)
             .bind(account.as_str())
@@ -177,7 +177,7 @@ where
             .bind(dec_text(s.value))
             .bind(dec_text(s.unrealised_pnl))
             .bind(ms(s.at))
-            .execute(&mut *self.write.conn().await?)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }
@@ -224,7 +224,7 @@ where
         sqlx::query(UPSERT_STATE)
             .bind(key)
             .bind(text.as_str())
-            .execute(&mut *self.write.conn().await?)
+            .execute(&mut *self.writer().await?)
             .await?;
         Ok(())
     }

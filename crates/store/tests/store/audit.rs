@@ -127,3 +127,84 @@ pub async fn reinserted_event_is_named(b: &Backend) {
     assert_eq!(seq, 4);
     assert!(reason.contains("prev_hash"), "{reason}");
 }
+
+/// Deleting the newest events leaves a chain that verifies on its own; against a head kept
+/// earlier (the anchor) it fails, naming the deletion. The check from an anchor does the same.
+pub async fn truncation_fails_against_a_kept_head(b: &Backend) {
+    use tradeengine_store::anchor::verify_against;
+    let s = b.store.as_ref();
+    ten_events(s).await;
+    let head = s.audit_head().await.unwrap().unwrap();
+    assert_eq!(head.seq, 10);
+    assert!(verify_against(s, Some(&head)).await.unwrap().is_ok());
+    let since = s.verify_audit_from(&head).await.unwrap();
+    assert!(since.is_ok() && since.events == 0, "{since:?}");
+
+    // Growth after the anchor is fine, and checked from it.
+    s.audit(
+        AuditKind::EngineStarted,
+        None,
+        None,
+        serde_json::json!({}),
+        at(80),
+    )
+    .await
+    .unwrap();
+    let since = s.verify_audit_from(&head).await.unwrap();
+    assert!(since.is_ok(), "{since:?}");
+    assert_eq!((since.events, since.head_seq), (1, Some(11)));
+    let newest = s.audit_head().await.unwrap().unwrap();
+
+    // One event deleted from the head: the chain alone still verifies.
+    assert_eq!(
+        b.raw.exec("DELETE FROM audit_events WHERE seq = 11").await,
+        1
+    );
+    assert!(s.verify_audit().await.unwrap().is_ok());
+    for report in [
+        verify_against(s, Some(&newest)).await.unwrap(),
+        s.verify_audit_from(&newest).await.unwrap(),
+    ] {
+        let (seq, reason) = report.first_bad.unwrap();
+        assert_eq!(seq, 11);
+        assert!(reason.contains("deleted"), "{reason}");
+    }
+    // Every event deleted.
+    b.raw.exec("DELETE FROM audit_events").await;
+    assert!(s.verify_audit().await.unwrap().is_ok());
+    let report = verify_against(s, Some(&head)).await.unwrap();
+    assert!(report.first_bad.unwrap().1.contains("deleted"));
+    assert_eq!(s.audit_head().await.unwrap(), None);
+}
+
+/// Rewriting the chain from an edited event to the head (every later hash recomputed, which
+/// is what appending new events after deleting the old ones amounts to) verifies on its own
+/// and fails against the kept head.
+pub async fn rewriting_fails_against_a_kept_head(b: &Backend) {
+    use tradeengine_store::anchor::verify_against;
+    let s = b.store.as_ref();
+    ten_events(s).await;
+    let head = s.audit_head().await.unwrap().unwrap();
+    b.raw.exec("DELETE FROM audit_events WHERE seq >= 5").await;
+    for i in 0..6 {
+        s.audit(
+            AuditKind::ConfigChanged,
+            None,
+            None,
+            serde_json::json!({ "forged": i }),
+            at(100 + i),
+        )
+        .await
+        .unwrap();
+    }
+    let rewritten = s.verify_audit().await.unwrap();
+    assert!(rewritten.is_ok() && rewritten.head_seq == Some(10));
+    for report in [
+        verify_against(s, Some(&head)).await.unwrap(),
+        s.verify_audit_from(&head).await.unwrap(),
+    ] {
+        let (seq, reason) = report.first_bad.unwrap();
+        assert_eq!(seq, 10);
+        assert!(reason.contains("rewritten"), "{reason}");
+    }
+}

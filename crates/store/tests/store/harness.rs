@@ -20,6 +20,8 @@ pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 pub struct Backend {
     pub store: Arc<dyn Store>,
     pub raw: Raw,
+    /// PostgreSQL: how to connect to this backend's schema (a second engine's store).
+    pub pg_options: Option<PgConnectOptions>,
     _cleanup: Cleanup,
 }
 
@@ -105,6 +107,7 @@ pub async fn sqlite() -> Backend {
     Backend {
         store,
         raw: Raw::Sqlite(raw),
+        pg_options: None,
         _cleanup: Cleanup::TempDir(dir),
     }
 }
@@ -176,12 +179,13 @@ pub async fn postgres() -> Option<Backend> {
     let store = open_postgres(options.clone(), 8).await.unwrap();
     let raw = PgPoolOptions::new()
         .max_connections(2)
-        .connect_with(options)
+        .connect_with(options.clone())
         .await
         .unwrap();
     Some(Backend {
         store,
         raw: Raw::Postgres(raw),
+        pg_options: Some(options),
         _cleanup: Cleanup::Schema {
             admin_url: pg_url(),
             schema,

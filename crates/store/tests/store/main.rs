@@ -10,6 +10,8 @@ mod audit;
 mod concurrency;
 mod fixtures;
 mod harness;
+mod health;
+mod lease;
 mod open;
 mod orders;
 mod schema;
@@ -71,5 +73,7 @@ suite! {
     audit::edited_kind_or_time_is_named,
     audit::deleted_event_is_named_as_a_gap,
     audit::reinserted_event_is_named,
+    audit::truncation_fails_against_a_kept_head,
+    audit::rewriting_fails_against_a_kept_head,
     concurrency::concurrent_writers_keep_one_chain,
 }
