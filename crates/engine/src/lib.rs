@@ -3,6 +3,7 @@
 
 pub mod candles;
 pub mod config;
+pub mod connector;
 pub mod credentials;
 pub mod intake;
 pub mod killswitch;

@@ -63,6 +63,7 @@ pub async fn accept_loop(
 async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     shared.counters.hit(format!("{} {}", req.method(), path));
+    shared.requests.record(&req);
     // Held until this request is answered or its connection dropped (the future is dropped).
     let _in_flight = shared.counters.begin();
     let kill = req.extensions().get::<ConnKill>().cloned();

@@ -11,7 +11,7 @@ use tradeengine_engine::sources::tradingview::generate_secret;
 use tradeengine_server::api::auth::ApiAuth;
 
 use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Config, Mode, Origin, Overrides};
+use tradeengine_engine::config::{Config, ConfigError, Mode, Origin, Overrides};
 use tradeengine_engine::{RunningEngine, StartOptions};
 use tradeengine_model::SystemClock;
 use tradeengine_server::AppState;
@@ -55,7 +55,8 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             env_overrides: env_overrides.clone(),
         },
     )
-    .await?;
+    .await
+    .map_err(|e| start_error(e, &origin))?;
     let stop_http = CancellationToken::new();
     let lookup = |var: &Option<String>| {
         var.as_ref()
@@ -199,24 +200,35 @@ fn banner(
     let mut lines = Vec::new();
     // Lines too long for the box go under it.
     let mut after = Vec::new();
-    let mode = config.engine.mode;
+    // The most far-reaching mode any account runs in: an account's own `mode` may go further
+    // than `[engine] mode`, and the headline must never understate it.
+    let mode = config
+        .accounts
+        .iter()
+        .map(|a| config.account_mode(a))
+        .max_by_key(|m| reach(*m))
+        .unwrap_or(config.engine.mode);
     lines.push(format!(
         "tradeengine {} — {}",
         env!("CARGO_PKG_VERSION"),
         origin
     ));
     match mode {
-        Mode::Paper => lines.push("mode: PAPER — simulated fills, no real orders".into()),
-        Mode::DryRun => lines.push("mode: DRY-RUN — plans are recorded, nothing is sent".into()),
+        Mode::Paper => lines.push(
+            "mode: PAPER — simulated fills, no real orders, no private venue request".into(),
+        ),
+        Mode::DryRun => lines.push(
+            "mode: DRY-RUN — private reads only; no order, leverage or margin change is sent"
+                .into(),
+        ),
         Mode::Testnet => lines.push("mode: TESTNET — venue test networks".into()),
         Mode::Live => lines.push("mode: LIVE — REAL ORDERS WITH REAL MONEY".into()),
     }
     for a in &config.accounts {
         lines.push(format!(
-            "account {}: {} ({}, {})",
+            "account {}: {} ({})",
             a.name,
-            a.venue.as_str(),
-            config.account_mode(a).as_str(),
+            tradeengine_engine::config::modes::describe(config, a),
             match a.state {
                 tradeengine_engine::config::AccountState::Enabled => "enabled",
                 tradeengine_engine::config::AccountState::CloseOnly => "close-only",
@@ -281,6 +293,42 @@ fn banner(
         out.push_str(&l);
     }
     out
+}
+
+/// How far a mode reaches, for the banner's headline.
+fn reach(mode: Mode) -> u8 {
+    match mode {
+        Mode::Paper => 0,
+        Mode::DryRun => 1,
+        Mode::Testnet => 2,
+        Mode::Live => 3,
+    }
+}
+
+/// A start failure; configuration problems become [`ConfigError`]s so the binary exits 2.
+fn start_error(e: tradeengine_engine::StartError, origin: &Origin) -> anyhow::Error {
+    if !e.is_config() {
+        return e.into();
+    }
+    let file = match origin {
+        Origin::File(p) => Some(p.clone()),
+        Origin::EmbeddedDemo => None,
+    };
+    let key = match &e {
+        tradeengine_engine::StartError::AccountConfig { account, .. } => {
+            format!("accounts.{account}")
+        }
+        tradeengine_engine::StartError::Source { source_name, .. } => {
+            format!("sources.{source_name}")
+        }
+        _ => String::new(),
+    };
+    let reason = match &e {
+        tradeengine_engine::StartError::AccountConfig { reason, .. }
+        | tradeengine_engine::StartError::Source { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    anyhow::Error::new(ConfigError { file, key, reason })
 }
 
 async fn wait_for_signal() {
