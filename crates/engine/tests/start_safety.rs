@@ -381,12 +381,15 @@ weights = {{ ops = 0.5 }}
         !paper.positions().await.unwrap().is_empty()
     })
     .await;
-    let v = view(&engine, "pp").await;
-    assert!(
-        v.symbol_errors.iter().any(|e| e.starts_with("DOGEUSDT")),
-        "{:?}",
-        v.symbol_errors
-    );
-    assert_eq!(v.last_error, None);
+    // The view is written when the cycle that traded ends.
+    wait_for("DOGEUSDT reported", async || {
+        view(&engine, "pp")
+            .await
+            .symbol_errors
+            .iter()
+            .any(|e| e.starts_with("DOGEUSDT"))
+    })
+    .await;
+    assert_eq!(view(&engine, "pp").await.last_error, None);
     engine.shutdown().await;
 }
