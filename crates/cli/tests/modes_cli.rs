@@ -72,19 +72,40 @@ async fn positions_adopt_and_flatten_record_an_audited_decision() {
     let (code, out) = run(
         &config,
         &[
-            "positions", "adopt", "--account", "by", "--symbol", "btcusdt", "--reason", "mine",
+            "positions",
+            "adopt",
+            "--account",
+            "by",
+            "--symbol",
+            "btcusdt",
+            "--reason",
+            "mine",
         ],
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("adopted"), "{out}");
     let (code, out) = run(
         &config,
-        &["positions", "flatten", "--account", "ghost", "--symbol", "BTCUSDT"],
+        &[
+            "positions",
+            "flatten",
+            "--account",
+            "ghost",
+            "--symbol",
+            "BTCUSDT",
+        ],
     );
     assert_ne!(code, Some(0), "{out}");
     let (code, out) = run(
         &config,
-        &["positions", "flatten", "--account", "by", "--symbol", "XRPUSDT"],
+        &[
+            "positions",
+            "flatten",
+            "--account",
+            "by",
+            "--symbol",
+            "XRPUSDT",
+        ],
     );
     assert_ne!(code, Some(0), "an unconfigured symbol: {out}");
     let (code, out) = run(&config, &["status"]);

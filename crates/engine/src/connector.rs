@@ -22,8 +22,8 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{
-    AccountName, ClientOrderId, Clock, Instrument, MarginMode, OrderRequest, OrderStatus,
-    Position, Price, Symbol, Timestamp,
+    AccountName, ClientOrderId, Clock, Instrument, MarginMode, OrderRequest, OrderStatus, Position,
+    Price, Symbol, Timestamp,
 };
 use tradeengine_venues::connect_hosts;
 use tradeengine_venues::paper::JsonFileStore;
@@ -87,7 +87,10 @@ pub async fn build_venue(
     if mode == Mode::Testnet {
         // Checked again here (config check does too): whatever built this configuration, a
         // testnet account never reaches a production host.
-        for (what, url) in [("base_url", Some(&base_url)), ("ws_url", account.ws_url.as_ref())] {
+        for (what, url) in [
+            ("base_url", Some(&base_url)),
+            ("ws_url", account.ws_url.as_ref()),
+        ] {
             if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
                 return Err(BuildError::Config(reason));
             }
@@ -95,11 +98,9 @@ pub async fn build_venue(
     }
     let credentials = match &account.credentials {
         Some(reference) => {
-            let c = crate::credentials::resolve_async(reference, &account.name, |k| {
-                options.env(k)
-            })
-            .await
-            .map_err(|e| BuildError::Config(e.to_string()))?;
+            let c = crate::credentials::resolve_async(reference, &account.name, |k| options.env(k))
+                .await
+                .map_err(|e| BuildError::Config(e.to_string()))?;
             Some(tradeengine_venues::Credentials {
                 api_key: c.api_key,
                 api_secret: c.api_secret,
@@ -169,8 +170,13 @@ async fn paper_on_public_data(
         .data_dir
         .join(format!("paper-{}.json", account.name));
     let state_store = JsonFileStore::open(path).map_err(|e| BuildError::Config(e.to_string()))?;
-    let paper = PaperVenue::open(paper_config, market.feed, clock.clone(), Box::new(state_store))
-        .map_err(|e| BuildError::Config(e.to_string()))?;
+    let paper = PaperVenue::open(
+        paper_config,
+        market.feed,
+        clock.clone(),
+        Box::new(state_store),
+    )
+    .map_err(|e| BuildError::Config(e.to_string()))?;
     let paper = Arc::new(paper);
     Ok((paper.clone(), Some(paper)))
 }
@@ -301,7 +307,11 @@ impl std::fmt::Debug for Pending {
 
 /// Retries an account's connection with back-off, showing `connecting` (and the last error) in
 /// its view, then runs its worker until `stop`.
-pub async fn connect_then_run(p: Pending, state: crate::state::SharedState, stop: CancellationToken) {
+pub async fn connect_then_run(
+    p: Pending,
+    state: crate::state::SharedState,
+    stop: CancellationToken,
+) {
     let mut attempts: u32 = 1;
     let mut last = p.first_error;
     loop {
@@ -320,7 +330,15 @@ pub async fn connect_then_run(p: Pending, state: crate::state::SharedState, stop
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        match build_venue(&p.config, &p.account, &p.options.clock, p.origin, &p.options).await {
+        match build_venue(
+            &p.config,
+            &p.account,
+            &p.options.clock,
+            p.origin,
+            &p.options,
+        )
+        .await
+        {
             Ok((venue, _)) => {
                 {
                     let mut views = state.accounts.write().await;

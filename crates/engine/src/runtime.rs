@@ -50,10 +50,7 @@ pub enum StartError {
 impl StartError {
     /// A configuration problem (the binary exits 2), not a failure of something outside.
     pub fn is_config(&self) -> bool {
-        matches!(
-            self,
-            Self::AccountConfig { .. } | Self::Source { .. } | Self::LiveNotConfirmed
-        )
+        matches!(self, Self::AccountConfig { .. } | Self::LiveNotConfirmed)
     }
 }
 
@@ -442,8 +439,12 @@ impl RunningEngine {
         }
         let shared_config = Arc::new(config.clone());
         for (name, account, first_error) in connecting {
-            let (store, clock, state2, plan_ids) =
-                (store.clone(), clock.clone(), state.clone(), plan_ids.clone());
+            let (store, clock, state2, plan_ids) = (
+                store.clone(),
+                clock.clone(),
+                state.clone(),
+                plan_ids.clone(),
+            );
             let worker_name = name.clone();
             let pending = crate::connector::Pending {
                 name,

@@ -104,7 +104,10 @@ async fn adapter(sim: &SimHandle) -> Arc<dyn Venue> {
 async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> bool) {
     let start = Instant::now();
     while !f().await {
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -196,9 +199,21 @@ async fn paper_mode_sends_no_private_request_to_any_venue() {
             Vec::new(),
             "{name}: paper mode sent authenticated requests"
         );
-        assert_eq!(sim.counters().stream_connections(), 0, "{name}: private stream");
-        assert_eq!(sim.orders().len(), orders_before, "{name}: an order reached the venue");
-        assert_eq!(sim.position("BTCUSDT"), before, "{name}: the position moved");
+        assert_eq!(
+            sim.counters().stream_connections(),
+            0,
+            "{name}: private stream"
+        );
+        assert_eq!(
+            sim.orders().len(),
+            orders_before,
+            "{name}: an order reached the venue"
+        );
+        assert_eq!(
+            sim.position("BTCUSDT"),
+            before,
+            "{name}: the position moved"
+        );
     }
 }
 
@@ -261,7 +276,10 @@ async fn dry_run_sends_no_order_leverage_or_margin_request() {
             .map(|r| r.endpoint())
             .collect();
         assert_eq!(writes, Vec::<String>::new(), "{name}: dry-run sent writes");
-        assert!(sim.orders().is_empty(), "{name}: an order reached the venue");
+        assert!(
+            sim.orders().is_empty(),
+            "{name}: an order reached the venue"
+        );
         assert_eq!(sim.leverage("BTCUSDT"), leverage_before, "{name}: leverage");
     }
 }

@@ -86,7 +86,10 @@ fn target(symbol: &str, depth: Decimal, id: &str) -> Signal {
 async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> bool) {
     let start = Instant::now();
     while !f().await {
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -154,7 +157,10 @@ async fn a_fresh_database_leaves_an_unknown_position_alone_until_the_operator_de
         &sim,
     )
     .await;
-    wait_for("three cycles", async || view(&engine, "ex").await.cycles >= 3).await;
+    wait_for("three cycles", async || {
+        view(&engine, "ex").await.cycles >= 3
+    })
+    .await;
     assert_eq!(sim.orders().len(), 1, "only the operator's own order");
     assert_eq!(sim.position("BTCUSDT"), Decimal::new(5, 1));
     let v = view(&engine, "ex").await;
@@ -162,7 +168,10 @@ async fn a_fresh_database_leaves_an_unknown_position_alone_until_the_operator_de
     let unknown = v.unknown_positions.get(&btc).expect("shown as unknown");
     assert_eq!(unknown.status, "held");
     assert_eq!(unknown.size, Decimal::new(5, 1));
-    assert!(!v.targets.contains_key(&btc), "no target for a held position");
+    assert!(
+        !v.targets.contains_key(&btc),
+        "no target for a held position"
+    );
     // `tradeengine status` reads the same from the store.
     let saved = store
         .get_state("positions.unknown.ex")
@@ -234,10 +243,17 @@ async fn the_policy_adopts_or_flattens_and_an_adoption_survives_a_restart() {
     let btc = Symbol::new("BTCUSDT").unwrap();
     for round in 0..2 {
         let engine = start(&text, store.clone(), &sim).await;
-        wait_for("three cycles", async || view(&engine, "ex").await.cycles >= 3).await;
+        wait_for("three cycles", async || {
+            view(&engine, "ex").await.cycles >= 3
+        })
+        .await;
         let v = view(&engine, "ex").await;
         assert_eq!(v.unknown_positions[&btc].status, "adopted", "round {round}");
-        assert_eq!(v.targets.get(&btc), Some(&Decimal::new(5, 1)), "round {round}");
+        assert_eq!(
+            v.targets.get(&btc),
+            Some(&Decimal::new(5, 1)),
+            "round {round}"
+        );
         engine.shutdown().await;
         assert_eq!(sim.orders().len(), 1, "round {round}: kept as it is");
     }
@@ -274,7 +290,8 @@ async fn a_venue_error_at_start_leaves_the_account_connecting_and_the_rest_runni
     )
     .await
     .unwrap();
-    sim.faults().inject("/v5/market/time", 3, Fault::Status(503));
+    sim.faults()
+        .inject("/v5/market/time", 3, Fault::Status(503));
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
     let mut text = exchange_config(&sim.base_url(), dir.path(), "");
@@ -307,7 +324,9 @@ venue = "paper"
     let v = view(&engine, "ex").await;
     assert_eq!(v.connection.as_deref(), Some("connecting"));
     assert!(
-        v.last_error.as_deref().is_some_and(|e| e.contains("connecting")),
+        v.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("connecting")),
         "{:?}",
         v.last_error
     );

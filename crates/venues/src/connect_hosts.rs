@@ -69,8 +69,17 @@ const HOSTS: &[VenueHosts] = &[
         venue: "kucoin",
         // api-futures.kucoin.com, api.kucoin.com, the .cc mirror and the EU/Thailand/Turkey
         // entities.
-        production_domains: &["kucoin.com", "kucoin.cc", "kucoin.eu", "kucoin.th", "kucoin.tr"],
-        test_hosts: &["api-sandbox-futures.kucoin.com", "openapi-sandbox.kucoin.com"],
+        production_domains: &[
+            "kucoin.com",
+            "kucoin.cc",
+            "kucoin.eu",
+            "kucoin.th",
+            "kucoin.tr",
+        ],
+        test_hosts: &[
+            "api-sandbox-futures.kucoin.com",
+            "openapi-sandbox.kucoin.com",
+        ],
     },
     VenueHosts {
         venue: "mexc",
@@ -136,7 +145,10 @@ mod tests {
 
     #[test]
     fn hosts_are_parsed_from_urls() {
-        assert_eq!(host_of("https://api.bybit.com"), Some("api.bybit.com".into()));
+        assert_eq!(
+            host_of("https://api.bybit.com"),
+            Some("api.bybit.com".into())
+        );
         assert_eq!(
             host_of("https://user:pw@API.Bybit.com.:443/v5?x=1"),
             Some("api.bybit.com".into())

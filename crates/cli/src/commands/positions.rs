@@ -103,7 +103,9 @@ pub async fn status_lines(
     {
         out.push_str(&format!(
             "venue: CONNECTING (retrying with back-off): {}\n",
-            c.get("error").and_then(|e| e.as_str()).unwrap_or("unreachable")
+            c.get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("unreachable")
         ));
     }
     let unknown = store.get_state(&view_key(account)).await?;

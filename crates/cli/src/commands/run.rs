@@ -214,9 +214,8 @@ fn banner(
         origin
     ));
     match mode {
-        Mode::Paper => lines.push(
-            "mode: PAPER — simulated fills, no real orders, no private venue request".into(),
-        ),
+        Mode::Paper => lines
+            .push("mode: PAPER — simulated fills, no real orders, no private venue request".into()),
         Mode::DryRun => lines.push(
             "mode: DRY-RUN — private reads only; no order, leverage or margin change is sent"
                 .into(),
@@ -318,14 +317,10 @@ fn start_error(e: tradeengine_engine::StartError, origin: &Origin) -> anyhow::Er
         tradeengine_engine::StartError::AccountConfig { account, .. } => {
             format!("accounts.{account}")
         }
-        tradeengine_engine::StartError::Source { source_name, .. } => {
-            format!("sources.{source_name}")
-        }
         _ => String::new(),
     };
     let reason = match &e {
-        tradeengine_engine::StartError::AccountConfig { reason, .. }
-        | tradeengine_engine::StartError::Source { reason, .. } => reason.clone(),
+        tradeengine_engine::StartError::AccountConfig { reason, .. } => reason.clone(),
         other => other.to_string(),
     };
     anyhow::Error::new(ConfigError { file, key, reason })

@@ -154,7 +154,15 @@ impl AccountWorker {
         let tracker = self.observe_equity(&limits, value, now).await?;
         let kill = self.state.kill.read().await.action_for(&self.name);
         let mut targets = self
-            .decide_targets(&config, &account_cfg, &limits, value, &prices, now, &mut skipped)
+            .decide_targets(
+                &config,
+                &account_cfg,
+                &limits,
+                value,
+                &prices,
+                now,
+                &mut skipped,
+            )
             .await?;
         let positions_by_symbol: BTreeMap<Symbol, Position> = positions
             .iter()
