@@ -349,8 +349,7 @@ venue = "paper"
     let config = load_str(&bad, None, &[], &Overrides::default()).unwrap();
     let e = RunningEngine::start(config, store, options(Some(&sim)))
         .await
-        .err()
-        .expect("missing credentials fail the start");
+        .expect_err("missing credentials fail the start");
     assert!(e.is_config(), "{e}");
 }
 

@@ -153,17 +153,10 @@ impl AccountWorker {
         let limits = config.risk_limits(Some(&account_cfg));
         let tracker = self.observe_equity(&limits, value, now).await?;
         let kill = self.state.kill.read().await.action_for(&self.name);
-        let mut targets = self
-            .decide_targets(
-                &config,
-                &account_cfg,
-                &limits,
-                value,
-                &prices,
-                now,
-                &mut skipped,
-            )
+        let (mut targets, not_sized) = self
+            .decide_targets(&config, &account_cfg, &limits, value, &prices, now)
             .await?;
+        skipped.extend(not_sized);
         let positions_by_symbol: BTreeMap<Symbol, Position> = positions
             .iter()
             .map(|p| (p.symbol.clone(), p.clone()))
@@ -412,7 +405,8 @@ impl AccountWorker {
     }
 
     /// Blends and sizes every configured symbol for this account. Close-only accounts target
-    /// zero everywhere; symbols without a price or instrument are left out (and so not traded).
+    /// zero everywhere; symbols without a price or instrument are left out (and so not traded),
+    /// and symbols that cannot be sized are returned apart with the reason.
     async fn decide_targets(
         &self,
         config: &Config,
@@ -421,8 +415,7 @@ impl AccountWorker {
         value: Decimal,
         prices: &BTreeMap<Symbol, Price>,
         now: Timestamp,
-        skipped: &mut super::pricing::Skipped,
-    ) -> Result<Vec<SizedTarget>, CycleError> {
+    ) -> Result<(Vec<SizedTarget>, super::pricing::Skipped), CycleError> {
         let policy = blend_policy(config, limits);
         let mut blends = Vec::new();
         for s in &config.symbols {
@@ -463,11 +456,10 @@ impl AccountWorker {
             leverage_override: account_cfg.leverage_override,
         };
         let (mut targets, not_sized) = super::pricing::size(&inputs, &sizing, &policy)?;
-        skipped.extend(not_sized);
         if account_cfg.state == AccountState::CloseOnly {
             zero_targets(&mut targets);
         }
-        Ok(targets)
+        Ok((targets, not_sized))
     }
 
     /// Feeds this cycle's equity reading to the account's portfolio tracker (loaded from the
