@@ -362,6 +362,31 @@ mod tests {
     use super::looks_like_env_name;
 
     #[test]
+    fn the_banner_says_what_each_account_trades_on_and_never_understates_the_mode() {
+        use tradeengine_engine::config::{Origin, Overrides, load_str};
+        let text = "[engine]\nmode = \"paper\"\n[[accounts]]\nname = \"by\"\nvenue = \"bybit\"\nbase_url = \"http://127.0.0.1:9001\"\ncredentials = \"env:BY\"\n";
+        let config =
+            load_str(text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None);
+        assert!(b.contains("mode: PAPER"), "{b}");
+        assert!(
+            b.contains("account by: paper on bybit public data (127.0.0.1;"),
+            "{b}"
+        );
+        // One account going further than [engine] mode sets the headline.
+        let text = text.replace(
+            "venue = \"bybit\"\n",
+            "venue = \"bybit\"\nmode = \"testnet\"\n",
+        );
+        let config =
+            load_str(&text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None);
+        assert!(b.contains("mode: TESTNET"), "{b}");
+        assert!(!b.contains("mode: PAPER"), "{b}");
+    }
+
+    #[test]
     fn only_variable_names_are_echoed_in_the_missing_token_warning() {
         assert!(looks_like_env_name("TRADEENGINE_READ_TOKEN"));
         assert!(!looks_like_env_name("sk-live-4f9a8b7c6d5e"));
