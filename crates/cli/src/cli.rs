@@ -272,6 +272,9 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct PositionsArgs {
+    /// `adopt` or `flatten` a position the engine did not open (see `positions adopt --help`).
+    #[command(subcommand)]
+    pub action: Option<crate::commands::positions::PositionsAction>,
     /// Only this account.
     #[arg(long)]
     pub account: Option<String>,

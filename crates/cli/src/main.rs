@@ -50,7 +50,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => commands::run::run(&global, args).await,
         Command::Config(cmd) => commands::config::run(&global, cmd).await,
-        Command::Positions(args) => commands::inspect::positions(&global, args).await,
+        Command::Positions(args) => commands::positions::run(&global, args).await,
         Command::Orders(args) => commands::inspect::orders(&global, args).await,
         Command::Signals(args) => commands::inspect::signals(&global, args).await,
         Command::Audit(cmd) => commands::audit::run(&global, cmd).await,

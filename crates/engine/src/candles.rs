@@ -21,7 +21,7 @@ use tradeengine_signals::strategy::{Candle, CandleWindow, PushOutcome};
 use tradeengine_venues::market::{Kline, KlineInterval, PublicMarket, public_market};
 use tradeengine_venues::{PriceFeed, Venue};
 
-use crate::config::{AccountConfig, Config, Mode, VenueKind};
+use crate::config::{AccountConfig, Config, VenueKind};
 
 /// Where candles come from.
 #[async_trait]
@@ -217,16 +217,7 @@ impl CandleSource for VenueCandles {
 
 /// The REST base URL an account's adapter uses (the same rule as the engine's connection).
 pub fn account_base_url(config: &Config, account: &AccountConfig) -> Result<String, String> {
-    match &account.base_url {
-        Some(u) => Ok(u.clone()),
-        None => {
-            let venue = account.venue.as_str();
-            let mode = config.account_mode(account);
-            tradeengine_venues::connect::default_base_url(venue, mode != Mode::Live)
-                .map(str::to_string)
-                .ok_or_else(|| format!("{venue} has no {} network; set base_url", mode.as_str()))
-        }
-    }
+    crate::config::modes::base_url(config, account)
 }
 
 /// The account named `name` (else the first paper account, else the first account) and, for a

@@ -4,6 +4,7 @@
 pub mod audit_anchor;
 pub mod candles;
 pub mod config;
+pub mod connector;
 pub mod credentials;
 pub mod intake;
 pub mod killswitch;

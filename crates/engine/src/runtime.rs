@@ -16,7 +16,8 @@ use tradeengine_venues::feed::{KlineSeries, RandomWalkConfig, ReplayOptions};
 use tradeengine_venues::paper::JsonFileStore;
 use tradeengine_venues::{PaperConfig, PaperVenue, PriceFeed, RandomWalkFeed, RecordedFeed, Venue};
 
-use crate::config::{Config, Mode, SourceKind, VenueKind};
+use crate::config::{Config, Mode, SourceKind};
+use crate::connector::{BuildError, BuiltVenue};
 use crate::intake::SignalIntake;
 use crate::plan_ids::PlanIds;
 use crate::sources::SignalSource;
@@ -30,6 +31,10 @@ use crate::worker::AccountWorker;
 pub enum StartError {
     #[error("account {account}: {reason}")]
     Account { account: String, reason: String },
+    /// The account's configuration cannot work (credentials reference, unknown venue, a
+    /// production host in testnet): fixing the file is the only way out.
+    #[error("account {account}: {reason}")]
+    AccountConfig { account: String, reason: String },
     #[error("source {source_name}: {reason}")]
     Source { source_name: String, reason: String },
     #[error("store: {0}")]
@@ -43,6 +48,13 @@ pub enum StartError {
         "live mode needs --live on the command line as well as mode = \"live\" in the configuration"
     )]
     LiveNotConfirmed,
+}
+
+impl StartError {
+    /// A configuration problem (the binary exits 2), not a failure of something outside.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Self::AccountConfig { .. } | Self::LiveNotConfirmed)
+    }
 }
 
 /// What the caller provides besides the configuration. `Debug` shows the override names only:
@@ -103,109 +115,58 @@ pub struct RunningEngine {
     ownership: crate::ownership::Ownership,
 }
 
-/// An account's venue, and the same venue as a paper venue when it is one (for P&L).
-type BuiltVenue = (Arc<dyn Venue>, Option<Arc<PaperVenue>>);
-
-/// Builds the venue of one account.
-async fn build_venue(
+/// Builds the venue of a `venue = "paper"` account (exchange accounts: [`crate::connector`]).
+pub(crate) async fn build_paper_venue(
     config: &Config,
     account: &crate::config::AccountConfig,
     clock: &Arc<dyn Clock>,
     origin: Timestamp,
-    options: &StartOptions,
 ) -> Result<BuiltVenue, String> {
-    match account.venue {
-        VenueKind::Paper => {
-            let p = account.paper.clone().unwrap_or_default();
-            let live_source = ["bybit", "binance", "blofin", "kucoin", "mexc"]
-                .into_iter()
-                .find(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:")));
-            let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {
-                Arc::new(recorded_feed(path, origin)?)
-            } else if let Some(venue) = live_source {
-                // Real public market data (no keys): paper fills follow the real market.
-                let base = match p.price_source.split_once(':') {
-                    Some((_, url)) => url.to_string(),
-                    None => tradeengine_venues::connect::default_base_url(venue, false)
-                        .unwrap_or_default()
-                        .to_string(),
-                };
-                let symbols: Vec<tradeengine_model::Symbol> = config
-                    .symbols
-                    .iter()
-                    .filter_map(|s| tradeengine_model::Symbol::new(&s.symbol).ok())
-                    .collect();
-                tradeengine_venues::connect::public_price_feed(venue, &base, &symbols)
-                    .await
-                    .map_err(|e| format!("price_source {}: {e}", p.price_source))?
-            } else {
-                let walk = RandomWalkConfig::demo(p.seed, origin);
-                Arc::new(RandomWalkFeed::new(walk).map_err(|e| e.to_string())?)
-            };
-            let paper_config = PaperConfig {
-                starting_balance: p.starting_balance,
-                taker_fee_rate: p.taker_fee,
-                slippage_bps: p.slippage_bps,
-                max_leverage: config
-                    .risk_limits(Some(account))
-                    .max_leverage
-                    .max(Decimal::ONE),
-                ..PaperConfig::default()
-            };
-            let path = config
-                .engine
-                .data_dir
-                .join(format!("paper-{}.json", account.name));
-            let state_store = JsonFileStore::open(path).map_err(|e| e.to_string())?;
-            let venue = PaperVenue::open(paper_config, feed, clock.clone(), Box::new(state_store))
-                .map_err(|e| e.to_string())?;
-            let venue = Arc::new(venue);
-            Ok((venue.clone(), Some(venue)))
-        }
-        other => {
-            let venue = other.as_str();
-            let mode = config.account_mode(account);
-            let base_url = match &account.base_url {
-                Some(u) => u.clone(),
-                None => tradeengine_venues::connect::default_base_url(venue, mode != Mode::Live)
-                    .ok_or_else(|| {
-                        format!("{venue} has no {} network; set base_url", mode.as_str())
-                    })?
-                    .to_string(),
-            };
-            let credentials = match &account.credentials {
-                Some(reference) => {
-                    let c = crate::credentials::resolve_async(reference, &account.name, |k| {
-                        options.env(k)
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
-                    Some(tradeengine_venues::Credentials {
-                        api_key: c.api_key,
-                        api_secret: c.api_secret,
-                        passphrase: c.passphrase,
-                    })
-                }
-                None => None,
-            };
-            if credentials.is_some()
-                && !tradeengine_venues::permissions::reports_key_permissions(venue)
-            {
-                tradeengine_venues::permissions::warn_unknown(
-                    venue,
-                    "the venue does not report key permissions",
-                );
-            }
-            let mut adapter =
-                tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
-            adapter.ws_url = account.ws_url.clone();
-            adapter.clock = clock.clone();
-            let venue = tradeengine_venues::connect::connect(venue, adapter)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((venue, None))
-        }
-    }
+    let p = account.paper.clone().unwrap_or_default();
+    let live_source = ["bybit", "binance", "blofin", "kucoin", "mexc"]
+        .into_iter()
+        .find(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:")));
+    let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {
+        Arc::new(recorded_feed(path, origin)?)
+    } else if let Some(venue) = live_source {
+        // Real public market data (no keys): paper fills follow the real market.
+        let base = match p.price_source.split_once(':') {
+            Some((_, url)) => url.to_string(),
+            None => tradeengine_venues::connect::default_base_url(venue, false)
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let symbols: Vec<tradeengine_model::Symbol> = config
+            .symbols
+            .iter()
+            .filter_map(|s| tradeengine_model::Symbol::new(&s.symbol).ok())
+            .collect();
+        tradeengine_venues::connect::public_price_feed(venue, &base, &symbols)
+            .await
+            .map_err(|e| format!("price_source {}: {e}", p.price_source))?
+    } else {
+        let walk = RandomWalkConfig::demo(p.seed, origin);
+        Arc::new(RandomWalkFeed::new(walk).map_err(|e| e.to_string())?)
+    };
+    let paper_config = PaperConfig {
+        starting_balance: p.starting_balance,
+        taker_fee_rate: p.taker_fee,
+        slippage_bps: p.slippage_bps,
+        max_leverage: config
+            .risk_limits(Some(account))
+            .max_leverage
+            .max(Decimal::ONE),
+        ..PaperConfig::default()
+    };
+    let path = config
+        .engine
+        .data_dir
+        .join(format!("paper-{}.json", account.name));
+    let state_store = JsonFileStore::open(path).map_err(|e| e.to_string())?;
+    let venue = PaperVenue::open(paper_config, feed, clock.clone(), Box::new(state_store))
+        .map_err(|e| e.to_string())?;
+    let venue = Arc::new(venue);
+    Ok((venue.clone(), Some(venue)))
 }
 
 /// A recorded series for every demo symbol, rescaled so each starts at that symbol's usual price
@@ -300,6 +261,20 @@ fn build_sources(
     Ok(out)
 }
 
+/// A venue that could not be built, as a start error: configuration problems apart (exit 2).
+fn start_error(account: &str, e: BuildError) -> StartError {
+    match e {
+        BuildError::Config(reason) => StartError::AccountConfig {
+            account: account.to_string(),
+            reason,
+        },
+        BuildError::Venue(reason) | BuildError::Transient(reason) => StartError::Account {
+            account: account.to_string(),
+            reason,
+        },
+    }
+}
+
 /// The time the paper venues' generated prices count from, kept in the store so a restart
 /// continues the same price path.
 async fn paper_origin(store: &dyn Store, now: Timestamp) -> Result<Timestamp, StartError> {
@@ -330,12 +305,9 @@ pub async fn connect_venues(
             account: a.name.clone(),
             reason: e.to_string(),
         })?;
-        let (venue, _) = build_venue(config, a, &options.clock, origin, options)
+        let (venue, _) = crate::connector::build_venue(config, a, &options.clock, origin, options)
             .await
-            .map_err(|reason| StartError::Account {
-                account: a.name.clone(),
-                reason,
-            })?;
+            .map_err(|e| start_error(&a.name, e))?;
         venues.insert(name, venue);
     }
     Ok(venues)
@@ -369,21 +341,23 @@ impl RunningEngine {
         let origin = paper_origin(&*store, now).await?;
         let mut venues = BTreeMap::new();
         let mut paper = BTreeMap::new();
+        // Accounts whose venue could not be reached yet: they retry on their own (15.5).
+        let mut connecting = Vec::new();
         for a in &config.accounts {
             let name = AccountName::new(&a.name).map_err(|e| StartError::Account {
                 account: a.name.clone(),
                 reason: e.to_string(),
             })?;
-            let (venue, paper_venue) = build_venue(&config, a, &clock, origin, &options)
-                .await
-                .map_err(|reason| StartError::Account {
-                    account: a.name.clone(),
-                    reason,
-                })?;
-            if let Some(p) = paper_venue {
-                paper.insert(name.clone(), p);
+            match crate::connector::build_venue(&config, a, &clock, origin, &options).await {
+                Ok((venue, paper_venue)) => {
+                    if let Some(p) = paper_venue {
+                        paper.insert(name.clone(), p);
+                    }
+                    venues.insert(name, venue);
+                }
+                Err(BuildError::Transient(reason)) => connecting.push((name, a.clone(), reason)),
+                Err(e) => return Err(start_error(&a.name, e)),
             }
-            venues.insert(name, venue);
         }
         crate::sources::validate_settings(&config, &|k: &str| options.env(k)).map_err(|e| {
             StartError::Source {
@@ -402,6 +376,21 @@ impl RunningEngine {
 
         let plan_ids = Arc::new(PlanIds::start(&*store).await?);
         let state = SharedState::new(config.clone());
+        {
+            let mut views = state.accounts.write().await;
+            for a in &config.accounts {
+                if let Ok(name) = AccountName::new(&a.name) {
+                    let v = views.entry(name.clone()).or_default();
+                    v.mode = Some(config.account_mode(a).as_str().to_string());
+                    v.trading = Some(crate::config::modes::describe(&config, a));
+                    v.connection = Some(if venues.contains_key(&name) {
+                        "connected".into()
+                    } else {
+                        "connecting".into()
+                    });
+                }
+            }
+        }
         if let Some(path) = options.config_path.clone() {
             crate::reloader::remember_file_engine(&state, &path);
             state.set_config_file(path);
@@ -453,6 +442,33 @@ impl RunningEngine {
                 plan_ids.clone(),
             );
             workers.spawn(worker.run(stop_workers.clone()));
+        }
+        let shared_config = Arc::new(config.clone());
+        for (name, account, first_error) in connecting {
+            let (store, clock, state2, plan_ids) = (
+                store.clone(),
+                clock.clone(),
+                state.clone(),
+                plan_ids.clone(),
+            );
+            let worker_name = name.clone();
+            let pending = crate::connector::Pending {
+                name,
+                account,
+                config: shared_config.clone(),
+                origin,
+                options: options.clone(),
+                first_error,
+                store: store.clone(),
+                worker: Box::new(move |venue| {
+                    AccountWorker::new(worker_name, venue, store, clock, state2, plan_ids)
+                }),
+            };
+            workers.spawn(crate::connector::connect_then_run(
+                pending,
+                state.clone(),
+                stop_workers.clone(),
+            ));
         }
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();

@@ -47,6 +47,21 @@ pub struct AccountView {
     pub orders_risk_refused: u64,
     /// The latest refusal: symbol, rule and detail.
     pub last_risk_refusal: Option<String>,
+    /// The account's effective mode (`paper`, `dry-run`, `testnet`, `live`).
+    pub mode: Option<String>,
+    /// What the account really trades on, e.g. `paper on bybit public data (api.bybit.com; …)`.
+    pub trading: Option<String>,
+    /// `connecting` while the venue could not be reached (retrying with back-off; the reason is
+    /// in `last_error`), then `connected`.
+    pub connection: Option<String>,
+    /// Connection attempts made while `connecting`.
+    pub connect_attempts: u64,
+    /// Positions on the venue the engine has no record of managing, and what it does with them
+    /// (see [`crate::worker::unknown`]).
+    pub unknown_positions: BTreeMap<Symbol, crate::worker::unknown::UnknownPositionView>,
+    /// Symbols the last cycle could not price, size or plan, with the reason; the account's
+    /// other symbols trade.
+    pub symbol_errors: Vec<String>,
 }
 
 /// Shared, cheaply clonable engine state.

@@ -1,5 +1,7 @@
 //! Every route: public probes and webhooks here, the REST API from [`crate::api`].
 
+use std::collections::BTreeMap;
+
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -59,9 +61,15 @@ pub(crate) async fn ready(
         })
         .map(|a| a.name.as_str())
         .collect();
+    // Accounts still waiting for their venue, with why (retrying with back-off).
+    let connecting: BTreeMap<String, String> = views
+        .iter()
+        .filter(|(_, v)| v.connection.as_deref() == Some("connecting"))
+        .map(|(n, v)| (n.to_string(), v.last_error.clone().unwrap_or_default()))
+        .collect();
     let ready = store_ok && pending.is_empty();
     let mut body =
-        serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending});
+        serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending, "accounts_connecting": connecting});
     if let Some(reason) = store_fault {
         body["store_fault"] = serde_json::Value::String(reason);
     }

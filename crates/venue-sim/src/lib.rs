@@ -33,6 +33,7 @@ pub mod klines;
 pub mod kucoin;
 pub mod mexc;
 pub mod options;
+pub mod recording;
 pub mod rehearse;
 mod server;
 
@@ -69,6 +70,8 @@ pub struct Shared {
     exchange: Mutex<Exchange>,
     pub faults: Faults,
     pub counters: Counters,
+    /// Every request received (see [`recording`]).
+    pub requests: recording::RequestLog,
     pub events: broadcast::Sender<SimEvent>,
     /// Binance listen keys handed out.
     pub(crate) listen_keys: Mutex<BTreeSet<String>>,
@@ -123,6 +126,11 @@ impl SimHandle {
 
     pub fn counters(&self) -> &Counters {
         &self.shared.counters
+    }
+
+    /// Every request received so far (method, path, authenticated).
+    pub fn requests(&self) -> &recording::RequestLog {
+        &self.shared.requests
     }
 
     pub fn options(&self) -> &SimOptions {
@@ -241,6 +249,7 @@ pub async fn serve(
         options,
         faults: Faults::default(),
         counters: Counters::default(),
+        requests: recording::RequestLog::default(),
         events,
         listen_keys: Mutex::new(BTreeSet::new()),
         order_times: Mutex::new(VecDeque::new()),

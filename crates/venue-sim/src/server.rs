@@ -66,6 +66,7 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
         return next.run(req).await;
     }
     shared.counters.hit(format!("{} {}", req.method(), path));
+    shared.requests.record(&req);
     // Held until this request is answered or its connection dropped (the future is dropped).
     let _in_flight = shared.counters.begin();
     let kill = req.extensions().get::<ConnKill>().cloned();

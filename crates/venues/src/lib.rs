@@ -17,6 +17,8 @@ pub mod blofin;
 pub mod bybit;
 pub mod checks;
 pub mod connect;
+pub mod connect_hosts;
+pub mod connect_public;
 pub mod credentials;
 pub mod error;
 pub mod feed;

@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod credentials_setup;
 pub mod inspect;
 pub mod kill;
+pub mod positions;
 pub mod resolve;
 pub mod risk;
 pub mod run;

@@ -11,7 +11,7 @@ use tradeengine_engine::sources::tradingview::generate_secret;
 use tradeengine_server::api::auth::ApiAuth;
 
 use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Config, Mode, Origin, Overrides};
+use tradeengine_engine::config::{Config, ConfigError, Mode, Origin, Overrides};
 use tradeengine_engine::{RunningEngine, StartOptions};
 use tradeengine_model::SystemClock;
 use tradeengine_server::AppState;
@@ -72,7 +72,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(start_error(e, &origin)),
     };
     let stop_http = CancellationToken::new();
     // A variable `[api]` does not name is the default one; a variable not set closes its scope
@@ -211,24 +211,34 @@ fn banner(
     let mut lines = Vec::new();
     // Lines too long for the box go under it.
     let mut after = Vec::new();
-    let mode = config.engine.mode;
+    // The most far-reaching mode any account runs in: an account's own `mode` may go further
+    // than `[engine] mode`, and the headline must never understate it.
+    let mode = config
+        .accounts
+        .iter()
+        .map(|a| config.account_mode(a))
+        .max_by_key(|m| reach(*m))
+        .unwrap_or(config.engine.mode);
     lines.push(format!(
         "tradeengine {} — {}",
         env!("CARGO_PKG_VERSION"),
         origin
     ));
     match mode {
-        Mode::Paper => lines.push("mode: PAPER — simulated fills, no real orders".into()),
-        Mode::DryRun => lines.push("mode: DRY-RUN — plans are recorded, nothing is sent".into()),
+        Mode::Paper => lines
+            .push("mode: PAPER — simulated fills, no real orders, no private venue request".into()),
+        Mode::DryRun => lines.push(
+            "mode: DRY-RUN — private reads only; no order, leverage or margin change is sent"
+                .into(),
+        ),
         Mode::Testnet => lines.push("mode: TESTNET — venue test networks".into()),
         Mode::Live => lines.push("mode: LIVE — REAL ORDERS WITH REAL MONEY".into()),
     }
     for a in &config.accounts {
         lines.push(format!(
-            "account {}: {} ({}, {})",
+            "account {}: {} ({})",
             a.name,
-            a.venue.as_str(),
-            config.account_mode(a).as_str(),
+            tradeengine_engine::config::modes::describe(config, a),
             match a.state {
                 tradeengine_engine::config::AccountState::Enabled => "enabled",
                 tradeengine_engine::config::AccountState::CloseOnly => "close-only",
@@ -319,6 +329,38 @@ fn api_tokens_line(config: &Config, generated: bool) -> String {
     )
 }
 
+/// How far a mode reaches, for the banner's headline.
+fn reach(mode: Mode) -> u8 {
+    match mode {
+        Mode::Paper => 0,
+        Mode::DryRun => 1,
+        Mode::Testnet => 2,
+        Mode::Live => 3,
+    }
+}
+
+/// A start failure; configuration problems become [`ConfigError`]s so the binary exits 2.
+fn start_error(e: tradeengine_engine::StartError, origin: &Origin) -> anyhow::Error {
+    if !e.is_config() {
+        return e.into();
+    }
+    let file = match origin {
+        Origin::File(p) => Some(p.clone()),
+        Origin::EmbeddedDemo => None,
+    };
+    let key = match &e {
+        tradeengine_engine::StartError::AccountConfig { account, .. } => {
+            format!("accounts.{account}")
+        }
+        _ => String::new(),
+    };
+    let reason = match &e {
+        tradeengine_engine::StartError::AccountConfig { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    anyhow::Error::new(ConfigError { file, key, reason })
+}
+
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
@@ -353,6 +395,31 @@ fn looks_like_env_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::looks_like_env_name;
+
+    #[test]
+    fn the_banner_says_what_each_account_trades_on_and_never_understates_the_mode() {
+        use tradeengine_engine::config::{Origin, Overrides, load_str};
+        let text = "[engine]\nmode = \"paper\"\n[[accounts]]\nname = \"by\"\nvenue = \"bybit\"\nbase_url = \"http://127.0.0.1:9001\"\ncredentials = \"env:BY\"\n";
+        let config =
+            load_str(text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None);
+        assert!(b.contains("mode: PAPER"), "{b}");
+        assert!(
+            b.contains("account by: paper on bybit public data (127.0.0.1;"),
+            "{b}"
+        );
+        // One account going further than [engine] mode sets the headline.
+        let text = text.replace(
+            "venue = \"bybit\"\n",
+            "venue = \"bybit\"\nmode = \"testnet\"\n",
+        );
+        let config =
+            load_str(&text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None);
+        assert!(b.contains("mode: TESTNET"), "{b}");
+        assert!(!b.contains("mode: PAPER"), "{b}");
+    }
 
     #[test]
     fn only_variable_names_are_echoed_in_the_missing_token_warning() {

@@ -149,11 +149,11 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     for a in &config.accounts {
         let name = AccountName::new(&a.name)?;
         out.push_str(&format!(
-            "\n== {} ({}, {})\n",
+            "\n== {} ({})\n",
             a.name,
-            a.venue.as_str(),
-            config.account_mode(a).as_str()
+            tradeengine_engine::config::modes::describe(config, a)
         ));
+        out.push_str(&super::positions::status_lines(store, &name).await?);
         let equity = store
             .equity(&name, now - chrono::Duration::days(3650))
             .await?;

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod edit;
 pub mod import;
 pub mod load;
+pub mod modes;
 pub mod paths;
 pub mod redact;
 pub mod reload;
@@ -90,6 +91,13 @@ impl Config {
     /// The effective mode of an account.
     pub fn account_mode(&self, account: &AccountConfig) -> Mode {
         account.mode.unwrap_or(self.engine.mode)
+    }
+
+    /// What an account does with a position it has no record of managing.
+    pub fn unknown_position_policy(&self, account: &AccountConfig) -> UnknownPositionPolicy {
+        account
+            .on_unknown_position
+            .unwrap_or(self.engine.on_unknown_position)
     }
 
     /// The database URL, defaulting to SQLite in the data dir.

@@ -122,6 +122,37 @@ pub struct EngineConfig {
     pub drift_band: Decimal,
     /// Watch the config file and apply hot-reloadable changes.
     pub hot_reload: bool,
+    /// What an account does with a position the store has no record of managing (a fresh or
+    /// lost database, a manual trade): `hold` (default), `adopt` or `flatten`. Accounts may
+    /// override it.
+    pub on_unknown_position: UnknownPositionPolicy,
+}
+
+/// What the engine does with a position on the venue that the store has no record of managing
+/// (no stored target, order or sleeve for that account and symbol): one it never opened, so
+/// nobody asked it to trade it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownPositionPolicy {
+    /// Leave it alone (no order for that symbol) until a source sets a target for the symbol
+    /// after start, or an operator runs `tradeengine positions adopt|flatten`.
+    #[default]
+    Hold,
+    /// Manage it from now on, keeping it as it is (target = current) until a source sets a
+    /// target for the symbol.
+    Adopt,
+    /// Manage it from now on: with no source asking for a position, it is closed.
+    Flatten,
+}
+
+impl UnknownPositionPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hold => "hold",
+            Self::Adopt => "adopt",
+            Self::Flatten => "flatten",
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -134,6 +165,7 @@ impl Default for EngineConfig {
             database_url: String::new(),
             drift_band: Decimal::new(1, 3),
             hot_reload: true,
+            on_unknown_position: UnknownPositionPolicy::Hold,
         }
     }
 }
@@ -208,9 +240,14 @@ pub struct AccountConfig {
     /// stream (fills are then confirmed over REST only).
     #[serde(default)]
     pub ws_url: Option<String>,
-    /// Paper venue settings (venue = "paper" only).
+    /// Paper venue settings (venue = "paper", or an exchange account in paper mode: its
+    /// starting balance, fees and slippage; prices and instruments then come from the venue's
+    /// public market data).
     #[serde(default)]
     pub paper: Option<PaperAccountConfig>,
+    /// Overrides `[engine] on_unknown_position` for this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_unknown_position: Option<UnknownPositionPolicy>,
     /// `[accounts.risk]`: this account's own limits (a preset and/or keys) over `[risk]`.
     #[serde(default, skip_serializing_if = "RiskConfig::is_empty")]
     pub risk: RiskConfig,

@@ -20,6 +20,7 @@ pub fn validate(c: &Config) -> Result<(), Failure> {
     validate_engine(c)?;
     validate_risk(c)?;
     validate_accounts(c)?;
+    super::modes::validate_modes(c)?;
     validate_sources(c)?;
     validate_mapping(c)?;
     validate_symbols(c)?;
@@ -77,10 +78,10 @@ fn validate_accounts(c: &Config) -> Result<(), Failure> {
             );
         }
         if a.venue != VenueKind::Paper {
-            if a.paper.is_some() {
+            if a.paper.is_some() && mode != Mode::Paper {
                 return fail(
                     key("paper"),
-                    "only paper accounts take [accounts.paper] settings",
+                    "only paper accounts and exchange accounts in paper mode take [accounts.paper] settings",
                 );
             }
             if matches!(mode, Mode::Testnet | Mode::Live) && a.credentials.is_none() {

@@ -76,6 +76,9 @@ fn merge_engine(
     if file.drift_band != at_start.drift_band {
         engine.drift_band = file.drift_band;
     }
+    if file.on_unknown_position != at_start.on_unknown_position {
+        engine.on_unknown_position = file.on_unknown_position;
+    }
     // Destructured so a new `[engine]` key cannot be added without deciding which it is.
     let EngineConfig {
         mode,
@@ -85,6 +88,7 @@ fn merge_engine(
         database_url,
         drift_band: _,
         hot_reload,
+        on_unknown_position: _,
     } = file;
     let restart = [
         ("engine.mode", *mode != at_start.mode),

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use rust_decimal::Decimal;
 use tradeengine_core::blend::{self, BlendPolicy, SourceStaleness};
 use tradeengine_core::risk::{ExposureBook, PortfolioState, PortfolioTracker, reducing_target};
-use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget, account_targets};
+use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget};
 use tradeengine_model::{Position, Price, SourceId, Symbol, Timestamp};
 use tradeengine_store::{EquitySnapshot, TargetRecord};
 
@@ -134,10 +134,12 @@ impl AccountWorker {
             .iter()
             .filter_map(|s| Symbol::new(&s.symbol).ok())
             .collect();
-        let (value, positions, prices) = tokio::try_join!(
+        // A symbol that cannot be priced or described is left out with its reason; the
+        // others trade (see `pricing`).
+        let (value, positions, (prices, mut skipped)) = tokio::try_join!(
             self.venue.account_value(),
             self.venue.positions(),
-            self.venue.prices(&symbols),
+            super::pricing::prices(&*self.venue, &symbols),
         )?;
         let now = self.clock.now();
         {
@@ -146,14 +148,15 @@ impl AccountWorker {
                 board.insert(s.clone(), *p);
             }
         }
-        self.refresh_instruments(&symbols).await?;
+        skipped.extend(self.refresh_instruments(&symbols).await?);
 
         let limits = config.risk_limits(Some(&account_cfg));
         let tracker = self.observe_equity(&limits, value, now).await?;
         let kill = self.state.kill.read().await.action_for(&self.name);
-        let mut targets = self
+        let (mut targets, not_sized) = self
             .decide_targets(&config, &account_cfg, &limits, value, &prices, now)
             .await?;
+        skipped.extend(not_sized);
         let positions_by_symbol: BTreeMap<Symbol, Position> = positions
             .iter()
             .map(|p| (p.symbol.clone(), p.clone()))
@@ -168,6 +171,21 @@ impl AccountWorker {
         if kill == Some(KillAction::Flatten) {
             zero_targets(&mut targets);
         }
+        // Positions nobody asked this engine to manage are left alone (see `unknown`).
+        let unknown = self
+            .unknown
+            .apply(
+                &self.name,
+                config.unknown_position_policy(&account_cfg),
+                &*self.store,
+                &self.state,
+                &positions_by_symbol,
+                &mut targets,
+                kill == Some(KillAction::Flatten),
+                tracker.state == PortfolioState::Halted,
+                now,
+            )
+            .await?;
         let book = ExposureBook::new(
             value,
             positions.iter().map(|p| {
@@ -195,6 +213,10 @@ impl AccountWorker {
         let mut report = CycleReport {
             value,
             risk_state: tracker.state,
+            symbol_errors: skipped
+                .iter()
+                .map(|(symbol, reason)| format!("{symbol}: {reason}"))
+                .collect(),
             ..CycleReport::default()
         };
         let mode = config.account_mode(&account_cfg);
@@ -356,7 +378,10 @@ impl AccountWorker {
             .find(|e| e.contains("risk "))
             .cloned();
         let open_orders = settlement.still_open;
+        let symbol_errors = report.symbol_errors.clone();
         self.update_view(|v| {
+            v.unknown_positions = unknown;
+            v.symbol_errors = symbol_errors;
             v.value = Some(value);
             v.positions = positions.clone();
             v.targets = target_map;
@@ -380,7 +405,8 @@ impl AccountWorker {
     }
 
     /// Blends and sizes every configured symbol for this account. Close-only accounts target
-    /// zero everywhere; symbols without a price or instrument are left out (and so not traded).
+    /// zero everywhere; symbols without a price or instrument are left out (and so not traded),
+    /// and symbols that cannot be sized are returned apart with the reason.
     async fn decide_targets(
         &self,
         config: &Config,
@@ -389,7 +415,7 @@ impl AccountWorker {
         value: Decimal,
         prices: &BTreeMap<Symbol, Price>,
         now: Timestamp,
-    ) -> Result<Vec<SizedTarget>, CycleError> {
+    ) -> Result<(Vec<SizedTarget>, super::pricing::Skipped), CycleError> {
         let policy = blend_policy(config, limits);
         let mut blends = Vec::new();
         for s in &config.symbols {
@@ -429,11 +455,11 @@ impl AccountWorker {
             value,
             leverage_override: account_cfg.leverage_override,
         };
-        let mut targets = account_targets(&inputs, &sizing, &policy)?;
+        let (mut targets, not_sized) = super::pricing::size(&inputs, &sizing, &policy)?;
         if account_cfg.state == AccountState::CloseOnly {
             zero_targets(&mut targets);
         }
-        Ok(targets)
+        Ok((targets, not_sized))
     }
 
     /// Feeds this cycle's equity reading to the account's portfolio tracker (loaded from the
@@ -470,19 +496,24 @@ impl AccountWorker {
     }
 
     /// Instruments are cached for the life of the worker; only unseen symbols are requested.
-    async fn refresh_instruments(&mut self, symbols: &[Symbol]) -> Result<(), CycleError> {
+    /// Returns the symbols the venue cannot describe (asked again next cycle).
+    async fn refresh_instruments(
+        &mut self,
+        symbols: &[Symbol],
+    ) -> Result<super::pricing::Skipped, CycleError> {
         let missing: Vec<Symbol> = symbols
             .iter()
             .filter(|s| !self.instruments.contains_key(*s))
             .cloned()
             .collect();
         if missing.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        for i in self.venue.instruments(&missing).await? {
+        let (found, skipped) = super::pricing::instruments(&*self.venue, &missing).await?;
+        for i in found {
             self.instruments.insert(i.symbol.clone(), i);
         }
-        Ok(())
+        Ok(skipped)
     }
 
     /// Stores targets that differ from the last stored ones (a target repeated every cycle is

@@ -4,8 +4,10 @@
 
 pub mod cycle;
 pub mod execute;
+pub mod pricing;
 pub mod recovery;
 pub mod symbol;
+pub mod unknown;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,6 +49,11 @@ pub struct AccountWorker {
     /// Per symbol, the refusal the risk gate keeps making (recorded once, see
     /// [`crate::risk::RefusalEpisode`]).
     refusals: BTreeMap<Symbol, crate::risk::RefusalEpisode>,
+    /// Positions this engine has no record of managing (see [`unknown`]).
+    unknown: unknown::UnknownPositions,
+    /// Per-symbol problems already logged at warn, so an episode is logged once, not every
+    /// cycle (see [`log_symbol_errors`]).
+    symbol_episodes: std::collections::BTreeSet<String>,
 }
 
 impl AccountWorker {
@@ -70,6 +77,8 @@ impl AccountWorker {
             order_window: Arc::default(),
             fills_checked: false,
             refusals: BTreeMap::new(),
+            unknown: unknown::UnknownPositions::default(),
+            symbol_episodes: Default::default(),
         }
     }
 
@@ -120,9 +129,7 @@ impl AccountWorker {
                 Ok(report) => {
                     failures = 0;
                     follow_up = report.sent > 0;
-                    for e in &report.symbol_errors {
-                        tracing::warn!(account = %self.name, error = %e, "symbol not reconciled this cycle");
-                    }
+                    log_symbol_errors(&self.name, &mut self.symbol_episodes, &report.symbol_errors);
                     if report.sent > 0 || report.rejected > 0 {
                         tracing::info!(
                             account = %self.name, value = %report.value, plans = report.plans,
@@ -140,6 +147,29 @@ impl AccountWorker {
             }
         }
     }
+}
+
+/// Logs each per-symbol problem at warn when it begins, at debug while it lasts, and at info
+/// when it ends: a symbol skipped every cycle is one warning per episode, not one a cycle.
+fn log_symbol_errors(
+    account: &AccountName,
+    episodes: &mut std::collections::BTreeSet<String>,
+    errors: &[String],
+) {
+    for e in errors {
+        if episodes.insert(e.clone()) {
+            tracing::warn!(%account, error = %e, "symbol not reconciled this cycle (logged once until it clears)");
+        } else {
+            tracing::debug!(%account, error = %e, "symbol still not reconciled");
+        }
+    }
+    episodes.retain(|e| {
+        let ongoing = errors.contains(e);
+        if !ongoing {
+            tracing::info!(%account, cleared = %e, "symbol problem cleared");
+        }
+        ongoing
+    });
 }
 
 /// 1 s, 2 s, 4 s … capped at a minute.

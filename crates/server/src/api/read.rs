@@ -61,6 +61,8 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
                     "risk_state": v.risk.as_ref().map(|r| r.state),
                     "risk_rule": v.risk.as_ref().and_then(|r| r.rule),
                     "orders_risk_refused": v.orders_risk_refused,
+                    "mode": v.mode, "trading": v.trading, "connection": v.connection,
+                    "unknown_positions": v.unknown_positions, "symbol_errors": v.symbol_errors,
                 }),
             )
         })

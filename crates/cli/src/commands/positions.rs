@@ -1,0 +1,122 @@
+//! `tradeengine positions adopt|flatten --account A --symbol S`: an operator's decision on a
+//! position the engine has no record of managing (a fresh or lost database, a manual trade),
+//! which the engine otherwise leaves alone. The decision is written to the store (and audited)
+//! for the running engine to act on at the account's next cycle; a stopped engine applies it
+//! when it starts. Without a subcommand, `positions` lists positions as before.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use tradeengine_engine::config::Overrides;
+use tradeengine_engine::worker::unknown::{Decision, record_decision, view_key};
+use tradeengine_model::{AccountName, Symbol};
+
+use super::{load_config, open_store};
+use crate::cli::{Global, PositionsArgs};
+
+/// What to do with a position the engine did not open.
+#[derive(Debug, Subcommand)]
+pub enum PositionsAction {
+    /// Manage it from now on, keeping it as it is until a source sets a target for the symbol.
+    Adopt(DecisionArgs),
+    /// Manage it from now on and close it (unless a source sets a target for the symbol).
+    Flatten(DecisionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DecisionArgs {
+    /// The account holding the position.
+    #[arg(long)]
+    pub account: String,
+    /// The symbol, e.g. BTCUSDT.
+    #[arg(long)]
+    pub symbol: String,
+    /// Why (kept in the audit trail).
+    #[arg(long, default_value = "operator decision")]
+    pub reason: String,
+}
+
+pub async fn run(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCode> {
+    let (decision, d) = match args.action {
+        None => return super::inspect::positions(global, args).await,
+        Some(PositionsAction::Adopt(d)) => (Decision::Adopt, d),
+        Some(PositionsAction::Flatten(d)) => (Decision::Flatten, d),
+    };
+    let (config, _) = load_config(global, Overrides::default())?;
+    if config.account(&d.account).is_none() {
+        anyhow::bail!("no account named {:?} in the configuration", d.account);
+    }
+    let symbol = Symbol::new(&d.symbol.to_ascii_uppercase())?;
+    if config.symbol(symbol.as_str()).is_none() {
+        anyhow::bail!(
+            "{symbol} is not a configured symbol ([[symbols]]): the engine never trades it, so there is nothing to decide"
+        );
+    }
+    let account = AccountName::new(&d.account)?;
+    let store = open_store(&config).await?;
+    let by = format!("cli: {}", d.reason);
+    record_decision(
+        &*store,
+        &account,
+        &symbol,
+        decision,
+        &by,
+        chrono::Utc::now(),
+    )
+    .await?;
+    let seen = store
+        .get_state(&view_key(&account))
+        .await?
+        .and_then(|v| v.get(symbol.as_str()).cloned());
+    let what = match decision {
+        Decision::Adopt => "adopted: kept at its current size until a source sets a target",
+        Decision::Flatten => "to be flattened: closed unless a source sets a target",
+    };
+    println!("{account} {symbol}: {what}");
+    match seen {
+        Some(v) => println!(
+            "the engine last saw it as {} (size {}); a running engine applies this at the account's next cycle (within {} s)",
+            v.get("status").and_then(|s| s.as_str()).unwrap_or("?"),
+            v.get("size").and_then(|s| s.as_str()).unwrap_or("?"),
+            config.engine.drift_check_interval_secs
+        ),
+        None => println!(
+            "recorded in {}; the engine has not reported this position as unknown; the decision applies at the account's next cycle",
+            super::redact_url(&config.database_url())
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tradeengine status` lines for one account: a venue it is still connecting to, and
+/// positions the engine holds because it has no record of managing them.
+pub async fn status_lines(
+    store: &dyn tradeengine_store::Store,
+    account: &AccountName,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let connection = store
+        .get_state(&tradeengine_engine::connector::connection_key(account))
+        .await?;
+    if let Some(c) = connection
+        && c.get("state").and_then(|s| s.as_str()) == Some("connecting")
+    {
+        out.push_str(&format!(
+            "venue: CONNECTING (retrying with back-off): {}\n",
+            c.get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("unreachable")
+        ));
+    }
+    let unknown = store.get_state(&view_key(account)).await?;
+    if let Some(serde_json::Value::Object(map)) = unknown {
+        for (symbol, v) in map {
+            let status = v.get("status").and_then(|s| s.as_str()).unwrap_or("?");
+            let size = v.get("size").and_then(|s| s.as_str()).unwrap_or("?");
+            out.push_str(&format!(
+                "unknown position {symbol} {size}: {status} (not opened by this engine; `tradeengine positions adopt|flatten --account {account} --symbol {symbol}`)\n"
+            ));
+        }
+    }
+    Ok(out)
+}
