@@ -68,8 +68,7 @@ pub(crate) async fn ready(
         .map(|(n, v)| (n.to_string(), v.last_error.clone().unwrap_or_default()))
         .collect();
     let ready = store_ok && pending.is_empty();
-    let mut body =
-        serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending, "accounts_connecting": connecting});
+    let mut body = serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending, "accounts_connecting": connecting});
     if let Some(reason) = store_fault {
         body["store_fault"] = serde_json::Value::String(reason);
     }
