@@ -22,6 +22,10 @@ pub enum Fault {
     TimeoutAfterAccept { hold: Duration },
     /// Do the request, then close the connection without answering.
     DropAfterAccept,
+    /// Do the request (the order is accepted, and filled if it is a market order), then answer
+    /// with this HTTP status (a 5xx) instead of the venue's reply: the client sees a server
+    /// error although the venue acted, the case a careless caller books as a rejection.
+    StatusAfterAccept(u16),
     /// Close the connection without doing the request.
     DropBeforeAccept,
     /// Wait this long before handling the request (on top of the simulator's latency).

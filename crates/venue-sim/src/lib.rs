@@ -7,7 +7,7 @@
 //! mode ([`book`]); fills market orders at the price the test sets, rests limit orders, enforces
 //! reduce-only, minimum quantity and notional and client-id uniqueness; and pushes order and
 //! position events on its private stream. Faults are scripted per test ([`Fault`]): latency, 5xx,
-//! rate limits with the venue's headers, a timeout after the order was accepted, dropped
+//! rate limits with the venue's headers, a timeout or a 5xx after the order was accepted, dropped
 //! connections, partial fills, clock skew.
 //!
 //! ```no_run

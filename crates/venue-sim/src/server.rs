@@ -83,7 +83,9 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
             Fault::Status(code) => return status_response(code),
             Fault::RateLimit { retry_after } => return rate_limit_response(&shared, retry_after),
             Fault::DropBeforeAccept => return drop_connection(kill).await,
-            Fault::TimeoutAfterAccept { .. } | Fault::DropAfterAccept => after = Some(f),
+            Fault::TimeoutAfterAccept { .. }
+            | Fault::DropAfterAccept
+            | Fault::StatusAfterAccept(_) => after = Some(f),
             Fault::Delay(_) => {}
             Fault::Reject => reject = true,
             Fault::Body(body) => {
@@ -108,6 +110,7 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
             response
         }
         Some(Fault::DropAfterAccept) => drop_connection(kill).await,
+        Some(Fault::StatusAfterAccept(code)) => status_response(code),
         _ => response,
     }
 }
