@@ -47,6 +47,11 @@ pub struct AccountView {
     pub orders_risk_refused: u64,
     /// The latest refusal: symbol, rule and detail.
     pub last_risk_refusal: Option<String>,
+    /// Symbols whose orders the venue keeps refusing for a business reason (margin, minimum
+    /// size, reduce-only, position limit), backed off: the reason, since when, how many
+    /// refusals, and when the symbol is tried again.
+    pub venue_rejections:
+        BTreeMap<Symbol, crate::worker::rejections::RejectionView>,
 }
 
 /// Shared, cheaply clonable engine state.

@@ -32,7 +32,9 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Ready: the store answers and every enabled account has completed a reconciliation.
+/// Ready: the store answers and every enabled account has completed a reconciliation and is
+/// not failing (a failed venue read or failing order entry takes `reconciled` away);
+/// `account_errors` gives each such account's last error.
 #[utoipa::path(get, path = "/ready", tag = "probes",
     responses(
         (status = 200, description = "Ready", body = serde_json::Value),
@@ -57,6 +59,15 @@ pub(crate) async fn ready(
         })
         .map(|a| a.name.as_str())
         .collect();
+    // Why each of them is not reconciled, when its last cycle said (a failing read, failing
+    // order entry), so a probe's answer names the account and the cause.
+    let reasons: std::collections::BTreeMap<&str, &str> = pending
+        .iter()
+        .filter_map(|name| {
+            let view = views.get(&AccountName::new(name).ok()?)?;
+            Some((*name, view.last_error.as_deref()?))
+        })
+        .collect();
     let ready = store_ok && pending.is_empty();
     let status = if ready {
         axum::http::StatusCode::OK
@@ -66,7 +77,10 @@ pub(crate) async fn ready(
     (
         status,
         Json(
-            serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending}),
+            serde_json::json!({
+                "ready": ready, "store": store_ok, "accounts_not_reconciled": pending,
+                "account_errors": reasons,
+            }),
         ),
     )
 }

@@ -56,10 +56,14 @@ pub enum AuditKind {
     ConfigChanged,
     EngineStarted,
     EngineStopped,
+    /// The venue refused an account's order for a business reason (margin, minimum size,
+    /// reduce-only, position limit): one event when such a refusal episode begins; retries
+    /// within the episode are not recorded again (the orders themselves still are).
+    VenueRejected,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::SignalAccepted,
         Self::SignalRefused,
         Self::SleeveChanged,
@@ -74,6 +78,7 @@ impl AuditKind {
         Self::ConfigChanged,
         Self::EngineStarted,
         Self::EngineStopped,
+        Self::VenueRejected,
     ];
 
     /// The stored (and hashed) name; equal to the serde name.
@@ -93,6 +98,7 @@ impl AuditKind {
             Self::ConfigChanged => "config_changed",
             Self::EngineStarted => "engine_started",
             Self::EngineStopped => "engine_stopped",
+            Self::VenueRejected => "venue_rejected",
         }
     }
 

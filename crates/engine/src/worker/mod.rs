@@ -5,6 +5,7 @@
 pub mod cycle;
 pub mod execute;
 pub mod recovery;
+pub mod rejections;
 pub mod symbol;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,10 @@ pub struct AccountWorker {
     /// Per symbol, the refusal the risk gate keeps making (recorded once, see
     /// [`crate::risk::RefusalEpisode`]).
     refusals: BTreeMap<Symbol, crate::risk::RefusalEpisode>,
+    /// Per symbol, the venue's ongoing business refusal and when to try again.
+    rejections: rejections::Rejections,
+    /// Whether "no free margin reported, no margin cap" was logged (once per worker).
+    margin_cap_unavailable_logged: bool,
 }
 
 impl AccountWorker {
@@ -70,6 +75,8 @@ impl AccountWorker {
             order_window: Arc::default(),
             fills_checked: false,
             refusals: BTreeMap::new(),
+            rejections: rejections::Rejections::default(),
+            margin_cap_unavailable_logged: false,
         }
     }
 
@@ -94,6 +101,14 @@ impl AccountWorker {
             } else {
                 interval
             };
+            // Wake for a symbol whose venue-rejection back-off is due (see `rejections`).
+            let wait = match self.rejections.next_due() {
+                Some(due) if failures == 0 => wait.min(
+                    due.saturating_duration_since(tokio::time::Instant::now())
+                        .max(COALESCE),
+                ),
+                _ => wait,
+            };
             let woke_for_target = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(wait) => false,
@@ -106,17 +121,37 @@ impl AccountWorker {
             }
             let started = std::time::Instant::now();
             let result = self.cycle().await;
+            // A cycle whose order entry failed read the venue but could not trade: it counts
+            // as failing (metric, back-off), not as a healthy cycle.
+            let entry_failing = matches!(&result, Ok(r) if r.order_entry_error.is_some());
             crate::telemetry::cycle(
                 self.name.as_str(),
-                if result.is_ok() { "ok" } else { "error" },
+                if result.is_ok() && !entry_failing {
+                    "ok"
+                } else {
+                    "error"
+                },
                 started.elapsed(),
             );
+            crate::telemetry::order_entry(self.name.as_str(), entry_failing);
             crate::telemetry::venue_health(
                 self.name.as_str(),
                 self.venue.kind(),
                 &self.venue.health(),
             );
             match result {
+                Ok(report) if report.order_entry_error.is_some() => {
+                    // Order entry is failing (an exchange incident, an outage of its order
+                    // gateway): back the account off exponentially, as for a failed cycle, so
+                    // an outage is not met with a new plan every second. The cycle already
+                    // made it the account's `last_error` and took `reconciled` away.
+                    failures = failures.saturating_add(1);
+                    follow_up = false;
+                    tracing::warn!(
+                        account = %self.name, error = report.order_entry_error.as_deref().unwrap_or_default(),
+                        sent = report.sent, retry_in = ?backoff(failures), "order entry failing"
+                    );
+                }
                 Ok(report) => {
                     failures = 0;
                     follow_up = report.sent > 0;
@@ -135,7 +170,12 @@ impl AccountWorker {
                     follow_up = false;
                     tracing::warn!(account = %self.name, error = %e, retry_in = ?backoff(failures), "cycle failed");
                     let msg = e.to_string();
-                    self.update_view(|v| v.last_error = Some(msg)).await;
+                    self.update_view(|v| {
+                        v.last_error = Some(msg);
+                        // The venue could not be read: nothing is known to be reconciled.
+                        v.reconciled = false;
+                    })
+                    .await;
                 }
             }
         }

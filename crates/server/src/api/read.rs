@@ -61,6 +61,7 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
                     "risk_state": v.risk.as_ref().map(|r| r.state),
                     "risk_rule": v.risk.as_ref().and_then(|r| r.rule),
                     "orders_risk_refused": v.orders_risk_refused,
+                    "venue_rejections": v.venue_rejections,
                 }),
             )
         })
