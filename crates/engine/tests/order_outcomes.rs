@@ -73,6 +73,15 @@ async fn view(rig: &Rig) -> tradeengine_engine::state::AccountView {
         .unwrap_or_default()
 }
 
+/// The venue-rejection episodes the worker wrote to the store.
+async fn published(rig: &Rig) -> serde_json::Value {
+    rig.store
+        .get_state(&tradeengine_engine::worker::rejections::state_key(&account()))
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
 /// Waits (bounded) until `f` holds, polling every 5 ms; the instant it was seen.
 async fn wait_for(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> bool) -> Instant {
     let deadline = Instant::now() + limit;
@@ -279,6 +288,8 @@ async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episo
         let v = view(&rig).await;
         let episode = v.venue_rejections.values().next().cloned().unwrap();
         assert_eq!(episode.attempts, 1, "{venue:?}: {v:?}");
+        // Also in the store, for `tradeengine status`.
+        assert_eq!(published(&rig).await["BTCUSDT"]["attempts"], 1, "{venue:?}");
         assert!(
             report.order_entry_error.is_none(),
             "{venue:?}: a refusal is not an outage"
@@ -315,6 +326,7 @@ async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episo
         tokio::time::sleep(Duration::from_millis(1100)).await;
         rig.cycle().await;
         assert!(view(&rig).await.venue_rejections.is_empty(), "{venue:?}");
+        assert_eq!(published(&rig).await, serde_json::json!({}), "{venue:?}");
         rig.assert_converged().await;
         let rejected = orders(&rig)
             .await
@@ -364,4 +376,38 @@ async fn an_opening_target_past_the_free_margin_is_cut_not_refused() {
             .count();
         assert_eq!(rejected, 0, "{venue:?}");
     }
+}
+
+#[tokio::test]
+async fn the_running_worker_retries_a_refused_symbol_on_its_back_off_schedule() {
+    // The case: MEXC answering "insufficient balance" to every order. Before, a new
+    // refused order every ~0.75 s (25 in 18 s); now 1 s, then 2 s, then 4 s apart — and the
+    // worker wakes for each retry by itself (its drift check here is an hour away).
+    let venue = SimVenue::Mexc;
+    let rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT"], 1).await;
+    rig.sim
+        .faults()
+        .inject(rig.order_path(), 10_000, Fault::Reject);
+    let worker = fresh_worker(&rig).await;
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(worker.run(shutdown.clone()));
+    rig.target("BTCUSDT", dec!(0.5)).await;
+    let limit = Duration::from_secs(15);
+    let mut at = Vec::new();
+    for n in 1..=3u64 {
+        at.push(
+            wait_for("a refused attempt", limit, async || rig.order_requests() >= n).await,
+        );
+    }
+    shutdown.cancel();
+    task.await.unwrap();
+    assert!(at[1] - at[0] >= Duration::from_millis(950), "{:?}", at[1] - at[0]);
+    assert!(at[2] - at[1] >= Duration::from_millis(1950), "{:?}", at[2] - at[1]);
+    assert_eq!(events(&rig, AuditKind::VenueRejected).await, 1);
+    let v = view(&rig).await;
+    assert_eq!(
+        v.venue_rejections.values().next().map(|e| e.attempts),
+        Some(3),
+        "{v:?}"
+    );
 }

@@ -389,7 +389,7 @@ impl AccountWorker {
             .find(|e| e.contains("risk "))
             .cloned();
         let open_orders = settlement.still_open;
-        let venue_rejections = self.rejections.views();
+        let venue_rejections = self.publish_rejections().await?;
         let entry_error = report
             .order_entry_error
             .as_ref()

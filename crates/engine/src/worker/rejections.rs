@@ -52,7 +52,7 @@ impl EpisodeKey {
 }
 
 /// One symbol's ongoing refusal by the venue, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RejectionView {
     /// The venue's refusal, as it was last given.
     pub reason: String,
@@ -75,6 +75,14 @@ struct Episode {
 #[derive(Debug, Default)]
 pub struct Rejections {
     episodes: BTreeMap<Symbol, Episode>,
+    /// What was last written to the store (see [`state_key`]).
+    published: Option<BTreeMap<Symbol, RejectionView>>,
+}
+
+/// The store's state key holding an account's ongoing episodes, so `tradeengine status` (which
+/// reads the store) shows them too.
+pub fn state_key(account: &tradeengine_model::AccountName) -> String {
+    format!("venue_rejections.{account}")
 }
 
 /// What to do with a symbol this cycle.
@@ -193,6 +201,20 @@ impl EpisodeKey {
 }
 
 impl super::AccountWorker {
+    /// The ongoing episodes, written to the store when they changed since the last write (the
+    /// first call writes them anyway, clearing what a previous run left).
+    pub(super) async fn publish_rejections(
+        &mut self,
+    ) -> Result<BTreeMap<Symbol, RejectionView>, tradeengine_store::StoreError> {
+        let views = self.rejections.views();
+        if self.rejections.published.as_ref() != Some(&views) {
+            let json = serde_json::to_value(&views).unwrap_or_default();
+            self.store.put_state(&state_key(&self.name), &json).await?;
+            self.rejections.published = Some(views.clone());
+        }
+        Ok(views)
+    }
+
     /// After a symbol's plan ran: a venue refusal starts (audited once) or continues its
     /// episode; a plan that went through ends it.
     pub(super) async fn note_venue_answer(
