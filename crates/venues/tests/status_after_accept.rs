@@ -21,7 +21,7 @@ use tradeengine_venues::{Venue, VenueErrorKind};
 /// side saw.
 async fn acted_then_5xx<V: Venue>(sim: &SimHandle, venue: &V, path: &str, code: u16) {
     sim.faults().inject(path, 1, Fault::StatusAfterAccept(code));
-    let order = market(&format!("saa-{code}"), "BTCUSDT", Side::Buy, dec!(0.01), false);
+    let order = market(&format!("saa{code}"), "BTCUSDT", Side::Buy, dec!(0.01), false);
     let e = venue.place_order(&order).await.unwrap_err();
     assert_eq!(
         (e.kind, e.code.clone()),
