@@ -41,11 +41,7 @@ pub fn cap_by_margin(
     buffer: Decimal,
 ) -> Result<Vec<Symbol>, CoreError> {
     if buffer.is_sign_negative() || buffer >= Decimal::ONE {
-        return Err(CoreError::bad(
-            "margin_buffer",
-            buffer,
-            "must be in [0, 1)",
-        ));
+        return Err(CoreError::bad("margin_buffer", buffer, "must be in [0, 1)"));
     }
     let reserve = mul(value.max(Decimal::ZERO), buffer, "margin buffer × V")?;
     let mut pool = sub(available, reserve, "free margin − reserve")?.max(Decimal::ZERO);
@@ -53,7 +49,9 @@ pub fn cap_by_margin(
     for t in targets.iter_mut() {
         let target = t.qty.get();
         let held = current.get(&t.symbol).copied().unwrap_or_default();
-        let same_side = held.is_zero() || target.is_zero() || (held > Decimal::ZERO) == (target > Decimal::ZERO);
+        let same_side = held.is_zero()
+            || target.is_zero()
+            || (held > Decimal::ZERO) == (target > Decimal::ZERO);
         // What already stands on the target's side and needs no new margin.
         let kept = if same_side { held.abs() } else { Decimal::ZERO };
         if target.abs() <= kept {

@@ -7,7 +7,13 @@ use tradeengine_model::{Price, Quantity};
 
 use super::*;
 
-fn target(symbol: &str, qty: Decimal, price: Decimal, leverage: Decimal, step: Decimal) -> SizedTarget {
+fn target(
+    symbol: &str,
+    qty: Decimal,
+    price: Decimal,
+    leverage: Decimal,
+    step: Decimal,
+) -> SizedTarget {
     SizedTarget {
         symbol: Symbol::new(symbol).unwrap(),
         price: Price::new(price).unwrap(),
@@ -30,7 +36,13 @@ fn flat() -> BTreeMap<Symbol, Decimal> {
 #[test]
 fn a_fresh_target_past_the_free_margin_is_cut_to_it() {
     // 1,000 USDT free of 1,000, 5 % of it kept: 950 × 10 / 50,000 = 0.19 BTC.
-    let mut t = [target("BTCUSDT", dec!(0.5), dec!(50000), dec!(10), dec!(0.001))];
+    let mut t = [target(
+        "BTCUSDT",
+        dec!(0.5),
+        dec!(50000),
+        dec!(10),
+        dec!(0.001),
+    )];
     let capped = cap_by_margin(&mut t, &flat(), dec!(1000), dec!(1000), dec!(0.05)).unwrap();
     assert_eq!(capped.len(), 1);
     assert_eq!(t[0].qty.get(), dec!(0.19));
@@ -40,20 +52,50 @@ fn a_fresh_target_past_the_free_margin_is_cut_to_it() {
 
 #[test]
 fn a_target_within_the_free_margin_is_untouched() {
-    let mut t = [target("BTCUSDT", dec!(-0.1), dec!(50000), dec!(10), dec!(0.001))];
+    let mut t = [target(
+        "BTCUSDT",
+        dec!(-0.1),
+        dec!(50000),
+        dec!(10),
+        dec!(0.001),
+    )];
     let before = t.clone();
-    assert!(cap_by_margin(&mut t, &flat(), dec!(1000), dec!(1000), dec!(0.05)).unwrap().is_empty());
+    assert!(
+        cap_by_margin(&mut t, &flat(), dec!(1000), dec!(1000), dec!(0.05))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(t, before);
 }
 
 #[test]
 fn only_the_increase_needs_margin_and_a_reduction_none() {
     let held: BTreeMap<Symbol, Decimal> = [(Symbol::new("BTCUSDT").unwrap(), dec!(0.3))].into();
-    let mut t = [target("BTCUSDT", dec!(0.6), dec!(50000), dec!(10), dec!(0.001))];
+    let mut t = [target(
+        "BTCUSDT",
+        dec!(0.6),
+        dec!(50000),
+        dec!(10),
+        dec!(0.001),
+    )];
     cap_by_margin(&mut t, &held, dec!(1000), dec!(1000), dec!(0.05)).unwrap();
-    assert_eq!(t[0].qty.get(), dec!(0.49), "0.3 held + 0.19 the free margin carries");
-    let mut r = [target("BTCUSDT", dec!(0.1), dec!(50000), dec!(10), dec!(0.001))];
-    assert!(cap_by_margin(&mut r, &held, dec!(0), dec!(1000), dec!(0.05)).unwrap().is_empty());
+    assert_eq!(
+        t[0].qty.get(),
+        dec!(0.49),
+        "0.3 held + 0.19 the free margin carries"
+    );
+    let mut r = [target(
+        "BTCUSDT",
+        dec!(0.1),
+        dec!(50000),
+        dec!(10),
+        dec!(0.001),
+    )];
+    assert!(
+        cap_by_margin(&mut r, &held, dec!(0), dec!(1000), dec!(0.05))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(r[0].qty.get(), dec!(0.1));
 }
 
@@ -71,7 +113,13 @@ fn symbols_share_one_pool() {
 
 #[test]
 fn a_bad_buffer_is_refused() {
-    let mut t = [target("BTCUSDT", dec!(0.1), dec!(50000), dec!(10), dec!(0.001))];
+    let mut t = [target(
+        "BTCUSDT",
+        dec!(0.1),
+        dec!(50000),
+        dec!(10),
+        dec!(0.001),
+    )];
     assert!(cap_by_margin(&mut t, &flat(), dec!(1000), dec!(1000), dec!(1)).is_err());
     assert!(cap_by_margin(&mut t, &flat(), dec!(1000), dec!(1000), dec!(-0.1)).is_err());
 }

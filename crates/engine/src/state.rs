@@ -50,8 +50,7 @@ pub struct AccountView {
     /// Symbols whose orders the venue keeps refusing for a business reason (margin, minimum
     /// size, reduce-only, position limit), backed off: the reason, since when, how many
     /// refusals, and when the symbol is tried again.
-    pub venue_rejections:
-        BTreeMap<Symbol, crate::worker::rejections::RejectionView>,
+    pub venue_rejections: BTreeMap<Symbol, crate::worker::rejections::RejectionView>,
 }
 
 /// Shared, cheaply clonable engine state.

@@ -76,7 +76,9 @@ async fn view(rig: &Rig) -> tradeengine_engine::state::AccountView {
 /// The venue-rejection episodes the worker wrote to the store.
 async fn published(rig: &Rig) -> serde_json::Value {
     rig.store
-        .get_state(&tradeengine_engine::worker::rejections::state_key(&account()))
+        .get_state(&tradeengine_engine::worker::rejections::state_key(
+            &account(),
+        ))
         .await
         .unwrap()
         .unwrap_or_default()
@@ -191,7 +193,13 @@ async fn the_start_up_repair_corrects_an_order_an_older_version_stored_as_reject
         )
         .await
         .unwrap();
-    assert!(rig.store.fills(Some(&account()), 10).await.unwrap().is_empty());
+    assert!(
+        rig.store
+            .fills(Some(&account()), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     rig.sim.faults().clear();
     // A restart: the new worker's first cycle asks the venue and corrects the record.
     let mut worker = fresh_worker(&rig).await;
@@ -309,7 +317,13 @@ async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episo
         assert_eq!(rig.order_requests(), 2, "{venue:?}");
         assert_eq!(events(&rig, AuditKind::VenueRejected).await, 1, "{venue:?}");
         assert_eq!(
-            view(&rig).await.venue_rejections.values().next().unwrap().attempts,
+            view(&rig)
+                .await
+                .venue_rejections
+                .values()
+                .next()
+                .unwrap()
+                .attempts,
             2
         );
         // The wait doubled: 1.1 s later it is still held.
@@ -341,13 +355,7 @@ async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episo
 async fn an_opening_target_past_the_free_margin_is_cut_not_refused() {
     for venue in [SimVenue::Mexc, SimVenue::Kucoin] {
         // Two symbols at 0.8 of the account each, at leverage 1: 1.6 × the account's margin.
-        let mut rig = Rig::start(
-            venue,
-            SimOptions::new(venue),
-            &["BTCUSDT", "ETHUSDT"],
-            1,
-        )
-        .await;
+        let mut rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT", "ETHUSDT"], 1).await;
         rig.target("BTCUSDT", dec!(0.8)).await;
         rig.target("ETHUSDT", dec!(0.8)).await;
         let report = rig.cycle().await;
@@ -396,13 +404,24 @@ async fn the_running_worker_retries_a_refused_symbol_on_its_back_off_schedule() 
     let mut at = Vec::new();
     for n in 1..=3u64 {
         at.push(
-            wait_for("a refused attempt", limit, async || rig.order_requests() >= n).await,
+            wait_for("a refused attempt", limit, async || {
+                rig.order_requests() >= n
+            })
+            .await,
         );
     }
     shutdown.cancel();
     task.await.unwrap();
-    assert!(at[1] - at[0] >= Duration::from_millis(950), "{:?}", at[1] - at[0]);
-    assert!(at[2] - at[1] >= Duration::from_millis(1950), "{:?}", at[2] - at[1]);
+    assert!(
+        at[1] - at[0] >= Duration::from_millis(950),
+        "{:?}",
+        at[1] - at[0]
+    );
+    assert!(
+        at[2] - at[1] >= Duration::from_millis(1950),
+        "{:?}",
+        at[2] - at[1]
+    );
     assert_eq!(events(&rig, AuditKind::VenueRejected).await, 1);
     let v = view(&rig).await;
     assert_eq!(

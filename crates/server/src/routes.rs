@@ -76,12 +76,10 @@ pub(crate) async fn ready(
     };
     (
         status,
-        Json(
-            serde_json::json!({
-                "ready": ready, "store": store_ok, "accounts_not_reconciled": pending,
-                "account_errors": reasons,
-            }),
-        ),
+        Json(serde_json::json!({
+            "ready": ready, "store": store_ok, "accounts_not_reconciled": pending,
+            "account_errors": reasons,
+        })),
     )
 }
 

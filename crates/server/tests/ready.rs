@@ -75,7 +75,10 @@ async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_err
     let (status, body) = ready(&app).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["ready"], false);
-    assert_eq!(body["accounts_not_reconciled"], serde_json::json!([names[0]]));
+    assert_eq!(
+        body["accounts_not_reconciled"],
+        serde_json::json!([names[0]])
+    );
     let reason = body["account_errors"][&names[0]].as_str().unwrap();
     assert!(reason.starts_with("order entry failing"), "{body}");
 }

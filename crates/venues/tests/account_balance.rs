@@ -40,7 +40,11 @@ async fn every_adapter_reports_free_margin_less_the_initial_margin_in_use() {
             (free - expected).abs() < dec!(0.01),
             "{venue:?}: free {free}, expected {expected}"
         );
-        assert_eq!(adapter.account_value().await.unwrap(), after.value, "{venue:?}");
+        assert_eq!(
+            adapter.account_value().await.unwrap(),
+            after.value,
+            "{venue:?}"
+        );
         assert!(after.value > free + dec!(29000), "{venue:?}");
         assert!(free > Decimal::ZERO, "{venue:?}");
     }

@@ -270,8 +270,7 @@ pub(super) fn validate_table(prefix: &str, t: &RiskConfig) -> Result<(), (String
             );
         }
     }
-    if t
-        .margin_buffer
+    if t.margin_buffer
         .is_some_and(|v| v < Decimal::ZERO || v >= Decimal::ONE)
     {
         return fail(

@@ -181,7 +181,13 @@ impl AccountWorker {
         if kill == Some(KillAction::Flatten) {
             zero_targets(&mut targets);
         }
-        self.cap_by_margin(&mut targets, &positions_by_symbol, balance.available_margin, value, &limits);
+        self.cap_by_margin(
+            &mut targets,
+            &positions_by_symbol,
+            balance.available_margin,
+            value,
+            &limits,
+        );
         let book = ExposureBook::new(
             value,
             positions.iter().map(|p| {

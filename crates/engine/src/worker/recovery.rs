@@ -165,7 +165,10 @@ pub async fn recheck_error_rejections(
         .await?;
     let mut corrected = 0;
     for o in orders.iter().filter(|o| rejected_by_an_error_answer(o)) {
-        match venue.order_by_client_id(&o.symbol, &o.client_order_id).await {
+        match venue
+            .order_by_client_id(&o.symbol, &o.client_order_id)
+            .await
+        {
             Ok(Some(status))
                 if status.state.is_terminal()
                     && status.state != OrderState::Rejected
@@ -187,9 +190,7 @@ pub async fn recheck_error_rejections(
 /// Whether a stored rejection came from an error answer that may hide an order the venue
 /// acted on (see [`recheck_error_rejections`]).
 fn rejected_by_an_error_answer(o: &StoredOrder) -> bool {
-    if o.state != OrderState::Rejected
-        || o.filled_qty > Decimal::ZERO
-        || o.venue_order_id.is_some()
+    if o.state != OrderState::Rejected || o.filled_qty > Decimal::ZERO || o.venue_order_id.is_some()
     {
         return false;
     }

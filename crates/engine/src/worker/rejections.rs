@@ -298,7 +298,10 @@ mod tests {
         let wall = chrono::Utc::now();
         assert_eq!(r.gate(&sym, &key(Decimal::ONE, &cfg), t0), Gate::Plan);
         assert!(r.refused(&sym, key(Decimal::ONE, &cfg), "margin".into(), t0, wall));
-        assert!(matches!(r.gate(&sym, &key(Decimal::ONE, &cfg), t0), Gate::Hold(_)));
+        assert!(matches!(
+            r.gate(&sym, &key(Decimal::ONE, &cfg), t0),
+            Gate::Hold(_)
+        ));
         let t1 = t0 + Duration::from_secs(1);
         assert_eq!(r.gate(&sym, &key(Decimal::ONE, &cfg), t1), Gate::Plan);
         // Refused again within the episode: not new, and the wait doubles.
@@ -306,7 +309,11 @@ mod tests {
         assert_eq!(r.views()[&sym].attempts, 2);
         assert_eq!(r.next_due(), Some(t1 + Duration::from_secs(2)));
         assert!(matches!(
-            r.gate(&sym, &key(Decimal::ONE, &cfg), t1 + Duration::from_millis(1999)),
+            r.gate(
+                &sym,
+                &key(Decimal::ONE, &cfg),
+                t1 + Duration::from_millis(1999)
+            ),
             Gate::Hold(_)
         ));
         // A new target ends it.

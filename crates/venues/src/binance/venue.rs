@@ -268,11 +268,7 @@ impl Venue for BinanceVenue {
         match account.assets.iter().find(|a| a.asset == "USDT") {
             Some(a) => Ok(AccountBalance {
                 value: dec_or_zero(VENUE, "assets.marginBalance", &a.margin_balance)?,
-                available_margin: dec_opt(
-                    VENUE,
-                    "assets.availableBalance",
-                    &a.available_balance,
-                )?,
+                available_margin: dec_opt(VENUE, "assets.availableBalance", &a.available_balance)?,
             }),
             None => Ok(AccountBalance {
                 value: Decimal::ZERO,

@@ -284,11 +284,7 @@ impl Venue for BlofinVenue {
         match balance.details.iter().find(|d| d.currency == "USDT") {
             Some(d) => Ok(AccountBalance {
                 value: dec_or_zero(VENUE, "details.equity", &d.equity)?,
-                available_margin: dec_opt(
-                    VENUE,
-                    "details.availableEquity",
-                    &d.available_equity,
-                )?,
+                available_margin: dec_opt(VENUE, "details.availableEquity", &d.available_equity)?,
             }),
             None => Ok(AccountBalance {
                 value: Decimal::ZERO,

@@ -318,9 +318,9 @@ impl Venue for KucoinVenue {
             .ok_or_else(|| bad_reply(VENUE, "accountEquity", &data.to_string()))?;
         let available_margin = match data.get("availableBalance") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
-                num(v).ok_or_else(|| bad_reply(VENUE, "availableBalance", &v.to_string()))?,
-            ),
+            Some(v) => {
+                Some(num(v).ok_or_else(|| bad_reply(VENUE, "availableBalance", &v.to_string()))?)
+            }
         };
         Ok(AccountBalance {
             value,
