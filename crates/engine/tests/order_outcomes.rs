@@ -3,6 +3,8 @@
 //! (14.5): each against the venue simulators, asserting what the venue received (POSTs) and
 //! what the store holds.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
+
 mod sims;
 
 use std::sync::Arc;
