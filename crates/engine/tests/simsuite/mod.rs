@@ -200,6 +200,10 @@ async fn scenario_body(sc: &Scenario, out: &mut Outcome) -> Result<(), String> {
     // The faults stop. Within one cycle each account is at its target (or halted, saying why).
     world.sim_a.faults().clear();
     world.quiesce().await;
+    // A venue's business refusal backs its symbol off (1 s, doubling) until the target or an
+    // operator changes something (issue 14.5). The refusals are over: act as an operator
+    // would and reload the configuration, which ends every refusal episode.
+    engine.state.set_config((*engine.state.config()).clone());
     let (ra, rb) = run_cycles(&mut engine)
         .await
         .ok_or("the engine died with no crash armed")?;
