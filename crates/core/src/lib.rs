@@ -42,6 +42,7 @@ pub mod blend;
 pub mod client_id;
 pub mod error;
 mod instrument;
+pub mod margin;
 pub mod num;
 pub mod plan;
 mod plan_split;

@@ -64,6 +64,8 @@ pub struct SizeInput<'a> {
 pub enum Limit {
     NotionalCap,
     GrossBudget,
+    /// The account's free margin (see [`crate::margin::cap_by_margin`]).
+    MarginCap,
 }
 
 /// One account's target in one symbol.
@@ -92,7 +94,7 @@ pub struct SizedTarget {
 impl SizedTarget {
     /// Sets the venue quantity and everything derived from it.
     #[inline(always)]
-    fn set_venue_qty(&mut self, venue: Decimal) -> Result<(), CoreError> {
+    pub(crate) fn set_venue_qty(&mut self, venue: Decimal) -> Result<(), CoreError> {
         let qty = to_base(venue, self.contract_size)?;
         self.venue_qty = venue;
         self.qty = Quantity::new(qty);

@@ -62,6 +62,10 @@ pub struct AccountView {
     /// Symbols the last cycle could not price, size or plan, with the reason; the account's
     /// other symbols trade.
     pub symbol_errors: Vec<String>,
+    /// Symbols whose orders the venue keeps refusing for a business reason (margin, minimum
+    /// size, reduce-only, position limit), backed off: the reason, since when, how many
+    /// refusals, and when the symbol is tried again.
+    pub venue_rejections: BTreeMap<Symbol, crate::worker::rejections::RejectionView>,
 }
 
 /// Shared, cheaply clonable engine state.

@@ -63,6 +63,18 @@ pub fn cycle(account: &str, outcome: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
+/// After each cycle of an account: whether its order entry is failing (gauge
+/// `tradeengine_account_order_entry_failing`, 1 or 0) and, when it is, one more failing cycle
+/// (`tradeengine_order_entry_failures_total`), so an order-gateway outage shows at once.
+pub fn order_entry(account: &str, failing: bool) {
+    metrics::gauge!("tradeengine_account_order_entry_failing", "account" => account.to_string())
+        .set(if failing { 1.0 } else { 0.0 });
+    if failing {
+        metrics::counter!("tradeengine_order_entry_failures_total", "account" => account.to_string())
+            .increment(1);
+    }
+}
+
 /// The venue connection after a cycle: private-stream reconnects (connections after the
 /// first) and the unspent share of each rate-limit scope, so a budget running dry or a
 /// flapping stream shows before orders start failing.

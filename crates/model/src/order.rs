@@ -11,6 +11,9 @@
 //!    └──► Cancelled (plan abandoned before sending)
 //! ```
 //!
+//! A `Rejected` order may still become `Filled` or `Cancelled` (with a fill) when the venue
+//! reports it so: see `OrderState::can_become`.
+//!
 //! `Intended` is written to the store *before* the request leaves the process (design.md §3,
 //! invariant 2). `Unknown` is an ambiguous outcome (timeout, 5xx, dropped connection after
 //! sending); it is settled by asking the venue about the client order id, never by re-sending.
@@ -143,7 +146,11 @@ impl OrderState {
             ),
             Acknowledged => matches!(next, PartiallyFilled | Filled | Cancelled | Rejected),
             PartiallyFilled => matches!(next, Filled | Cancelled),
-            Filled | Rejected | Cancelled => false,
+            // A rejection recorded from an error answer (older versions stored a 5xx on the
+            // last attempt as one) is corrected when the venue reports the order filled:
+            // the venue's word on its own order is final, ours is not.
+            Rejected => matches!(next, Filled | Cancelled),
+            Filled | Cancelled => false,
         }
     }
 
@@ -208,6 +215,22 @@ mod tests {
             assert!(!t.can_become(OrderState::Sent));
             assert!(t.transition(OrderState::Unknown).is_err());
         }
+    }
+
+    #[test]
+    fn a_rejection_yields_only_to_the_venues_final_report() {
+        assert!(OrderState::Rejected.can_become(OrderState::Filled));
+        assert!(OrderState::Rejected.can_become(OrderState::Cancelled));
+        for s in [
+            OrderState::Intended,
+            OrderState::Sent,
+            OrderState::Acknowledged,
+            OrderState::PartiallyFilled,
+            OrderState::Unknown,
+        ] {
+            assert!(!OrderState::Rejected.can_become(s), "{s:?}");
+        }
+        assert!(!OrderState::Filled.can_become(OrderState::Rejected));
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Ready: the store answers and every enabled account has completed a reconciliation.
+/// Ready: the store answers and every enabled account has completed a reconciliation and is
+/// not failing (a failed venue read or failing order entry takes `reconciled` away);
+/// `account_errors` gives each such account's last error.
 #[utoipa::path(get, path = "/ready", tag = "probes",
     responses(
         (status = 200, description = "Ready", body = serde_json::Value),
@@ -67,8 +69,17 @@ pub(crate) async fn ready(
         .filter(|(_, v)| v.connection.as_deref() == Some("connecting"))
         .map(|(n, v)| (n.to_string(), v.last_error.clone().unwrap_or_default()))
         .collect();
+    // Why each of them is not reconciled, when its last cycle said (a failing read, failing
+    // order entry), so a probe's answer names the account and the cause.
+    let reasons: std::collections::BTreeMap<&str, &str> = pending
+        .iter()
+        .filter_map(|name| {
+            let view = views.get(&AccountName::new(name).ok()?)?;
+            Some((*name, view.last_error.as_deref()?))
+        })
+        .collect();
     let ready = store_ok && pending.is_empty();
-    let mut body = serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending, "accounts_connecting": connecting});
+    let mut body = serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending, "accounts_connecting": connecting, "account_errors": reasons});
     if let Some(reason) = store_fault {
         body["store_fault"] = serde_json::Value::String(reason);
     }

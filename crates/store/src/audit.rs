@@ -58,10 +58,14 @@ pub enum AuditKind {
     EngineStopped,
     /// The engine found the chain broken at start, or no longer reaching its anchored head.
     AuditChainBroken,
+    /// The venue refused an account's order for a business reason (margin, minimum size,
+    /// reduce-only, position limit): one event when such a refusal episode begins; retries
+    /// within the episode are not recorded again (the orders themselves still are).
+    VenueRejected,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::SignalAccepted,
         Self::SignalRefused,
         Self::SleeveChanged,
@@ -77,6 +81,7 @@ impl AuditKind {
         Self::EngineStarted,
         Self::EngineStopped,
         Self::AuditChainBroken,
+        Self::VenueRejected,
     ];
 
     /// The stored (and hashed) name; equal to the serde name.
@@ -97,6 +102,7 @@ impl AuditKind {
             Self::EngineStarted => "engine_started",
             Self::EngineStopped => "engine_stopped",
             Self::AuditChainBroken => "audit_chain_broken",
+            Self::VenueRejected => "venue_rejected",
         }
     }
 

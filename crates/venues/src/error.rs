@@ -66,10 +66,61 @@ impl VenueError {
         self.kind == VenueErrorKind::Ambiguous
     }
 
+    /// Whether the venue may have carried out the request although this error came back, so
+    /// that only a look-up by client order id can tell what happened:
+    /// - `Ambiguous` (timeout or dropped connection after sending): yes;
+    /// - `Retryable`: yes, unless the request never left (`connect`): a 5xx or a venue's
+    ///   "internal error" code can come from a gateway after the matching engine acted;
+    /// - `Internal` (an answer we could not read): yes — the venue answered, maybe with an
+    ///   accepted order;
+    /// - `RateLimited`, `Rejected`, `Auth`, `Unsupported`: no — the venue answered that it
+    ///   refused this request before acting on it (a 429/418/403 is the gateway's or the
+    ///   limiter's refusal, a business rejection is the matching engine's).
+    pub fn may_have_acted(&self) -> bool {
+        match self.kind {
+            VenueErrorKind::Ambiguous | VenueErrorKind::Internal => true,
+            VenueErrorKind::Retryable => self.code.as_deref() != Some("connect"),
+            VenueErrorKind::RateLimited
+            | VenueErrorKind::Rejected
+            | VenueErrorKind::Auth
+            | VenueErrorKind::Unsupported => false,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.kind,
             VenueErrorKind::Retryable | VenueErrorKind::RateLimited
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_answers_that_prove_nothing_happened_skip_the_look_up() {
+        let e = |kind| VenueError::new("x", kind, "m");
+        assert!(e(VenueErrorKind::Ambiguous).may_have_acted());
+        assert!(e(VenueErrorKind::Internal).may_have_acted());
+        assert!(
+            e(VenueErrorKind::Retryable)
+                .with_code("http_503")
+                .may_have_acted()
+        );
+        assert!(
+            !e(VenueErrorKind::Retryable)
+                .with_code("connect")
+                .may_have_acted()
+        );
+        for kind in [
+            VenueErrorKind::RateLimited,
+            VenueErrorKind::Rejected,
+            VenueErrorKind::Auth,
+            VenueErrorKind::Unsupported,
+        ] {
+            assert!(!e(kind).may_have_acted(), "{kind:?}");
+        }
     }
 }

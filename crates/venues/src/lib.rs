@@ -42,4 +42,4 @@ pub use credentials::Credentials;
 pub use error::{VenueError, VenueErrorKind};
 pub use feed::{PriceFeed, RandomWalkFeed, RecordedFeed};
 pub use paper::{PaperConfig, PaperVenue};
-pub use venue::{Venue, VenueHealth};
+pub use venue::{AccountBalance, Venue, VenueHealth};

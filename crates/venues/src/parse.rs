@@ -35,6 +35,20 @@ pub fn dec_or_zero(venue: &'static str, field: &str, value: &str) -> Result<Deci
     }
 }
 
+/// A decimal where empty means "not reported" (a balance field a venue may leave out); a
+/// value that is there but not a number is a bad reply.
+pub fn dec_opt(
+    venue: &'static str,
+    field: &str,
+    value: &str,
+) -> Result<Option<Decimal>, VenueError> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        dec(venue, field, value).map(Some)
+    }
+}
+
 /// A price where empty or zero means "none" (average price of an unfilled order).
 pub fn price_opt(
     venue: &'static str,

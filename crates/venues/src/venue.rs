@@ -23,6 +23,17 @@ pub trait Venue: Send + Sync + std::fmt::Debug {
     /// documents which balance fields make it.
     async fn account_value(&self) -> Result<Decimal, VenueError>;
 
+    /// The account value with the margin still free to open positions with, from the same
+    /// read where the venue gives both. Sizing caps an opening target by the free margin (see
+    /// `tradeengine_core::size::cap_by_margin`); an adapter that cannot report it answers
+    /// `available_margin: None` (this default) and sizing applies no margin cap for it.
+    async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
+        Ok(AccountBalance {
+            value: self.account_value().await?,
+            available_margin: None,
+        })
+    }
+
     /// All non-flat positions of the account.
     async fn positions(&self) -> Result<Vec<Position>, VenueError>;
 
@@ -64,6 +75,16 @@ pub trait Venue: Send + Sync + std::fmt::Debug {
     fn health(&self) -> VenueHealth {
         VenueHealth::default()
     }
+}
+
+/// An account's value and free margin, in quote units (USDT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountBalance {
+    /// What [`Venue::account_value`] returns.
+    pub value: Decimal,
+    /// Margin available for new positions (equity minus the initial margin in use, as the
+    /// venue computes it); `None` when the adapter cannot report it.
+    pub available_margin: Option<Decimal>,
 }
 
 /// What an adapter can say about its connection to the venue, read after each cycle for the

@@ -331,3 +331,22 @@ async fn a_seeded_session_replays_identically() {
         dec!(10000) + pnl_a.realised_pnl - pnl_a.fees_paid
     );
 }
+
+#[tokio::test]
+async fn free_margin_is_equity_less_the_initial_margin_in_use() {
+    let r = rig(PaperConfig::default());
+    r.feed.set("BTCUSDT", dec!(60000));
+    let before = r.venue.account_balance().await.unwrap();
+    assert_eq!(before.available_margin, Some(before.value));
+    r.venue
+        .set_leverage(&tradeengine_model::Symbol::new("BTCUSDT").unwrap(), dec!(2))
+        .await
+        .unwrap();
+    r.venue
+        .place_order(&market("m1", "BTCUSDT", Side::Buy, dec!(0.100)))
+        .await
+        .unwrap();
+    let after = r.venue.account_balance().await.unwrap();
+    // 0.1 BTC at the 60,000 mark and leverage 2: 3,000 of initial margin.
+    assert_eq!(after.available_margin, Some(after.value - dec!(3000)));
+}

@@ -234,6 +234,22 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
                 _ => String::new(),
             }
         ));
+        // Symbols the venue keeps refusing, backed off (written by the running engine).
+        let episodes: BTreeMap<String, tradeengine_engine::worker::rejections::RejectionView> =
+            store
+                .get_state(&tradeengine_engine::worker::rejections::state_key(&name))
+                .await?
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+        for (symbol, e) in &episodes {
+            out.push_str(&format!(
+                "venue refuses {symbol}: {} (×{} since {}; next try {})\n",
+                e.reason,
+                e.attempts,
+                e.since.format("%H:%M:%S"),
+                e.retry_at.format("%H:%M:%S")
+            ));
+        }
         let recent = store
             .orders(&OrderFilter {
                 account: Some(name.clone()),

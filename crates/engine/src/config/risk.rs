@@ -64,6 +64,7 @@ impl RiskPreset {
             monthly_loss_limit: pick(self, d(12, 2), d(30, 2), d(60, 2)),
             max_drawdown: pick(self, d(10, 2), d(20, 2), d(30, 2)),
             reduce_at: None,
+            margin_buffer: None,
         }
     }
 }
@@ -108,6 +109,11 @@ pub struct RiskConfig {
     /// Fraction of a loss limit at which the account starts REDUCING (default 0.75); at the
     /// limit itself it is HALTED.
     pub reduce_at: Option<Decimal>,
+    /// Fraction of the account value kept free when sizing an opening target (default 0.05):
+    /// a target the venue's free margin cannot carry at the symbol's leverage is cut to
+    /// `(available − margin_buffer × value) × leverage / price` more than the position, so the
+    /// venue does not refuse it for insufficient margin.
+    pub margin_buffer: Option<Decimal>,
 }
 
 impl RiskConfig {
@@ -134,6 +140,7 @@ pub struct RiskLimits {
     pub monthly_loss_limit: Option<Decimal>,
     pub max_drawdown: Option<Decimal>,
     pub reduce_at: Decimal,
+    pub margin_buffer: Decimal,
 }
 
 impl Default for RiskLimits {
@@ -154,6 +161,7 @@ impl Default for RiskLimits {
             monthly_loss_limit: None,
             max_drawdown: None,
             reduce_at: Decimal::new(75, 2),
+            margin_buffer: Decimal::new(5, 2),
         }
     }
 }
@@ -194,6 +202,7 @@ impl RiskLimits {
         put_opt(&mut self.monthly_loss_limit, t.monthly_loss_limit);
         put_opt(&mut self.max_drawdown, t.max_drawdown);
         put(&mut self.reduce_at, t.reduce_at);
+        put(&mut self.margin_buffer, t.margin_buffer);
     }
 
     /// The pre-trade limits of one symbol: a symbol's own leverage and position limits tighten
@@ -260,6 +269,14 @@ pub(super) fn validate_table(prefix: &str, t: &RiskConfig) -> Result<(), (String
                 "must be a fraction above 0 and at most 1 (0.05 = 5 %)",
             );
         }
+    }
+    if t.margin_buffer
+        .is_some_and(|v| v < Decimal::ZERO || v >= Decimal::ONE)
+    {
+        return fail(
+            "margin_buffer",
+            "must be a fraction from 0 up to (not including) 1 (0.05 = 5 %)",
+        );
     }
     for (field, v) in [
         ("max_orders_per_minute", t.max_orders_per_minute),

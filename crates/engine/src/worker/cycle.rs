@@ -20,6 +20,7 @@ use tradeengine_store::{EquitySnapshot, TargetRecord};
 
 use super::AccountWorker;
 use super::execute::Executor;
+use super::rejections::{EpisodeKey, Gate};
 use super::symbol::{PlanSettings, SymbolJob, SymbolOutcome, plan_and_execute};
 use crate::config::{AccountState, Config, Mode, OnStale, RiskLimits};
 use crate::killswitch::KillAction;
@@ -43,6 +44,10 @@ pub struct CycleReport {
     pub risk_state: PortfolioState,
     /// Per-symbol problems that did not stop the cycle.
     pub symbol_errors: Vec<String>,
+    /// Order entry failed this cycle (5xx, timeout, reset, rate limit, credentials — not a
+    /// business rejection): the worker treats the cycle as failed, backs the account off and
+    /// shows this as the account's `last_error` (see `super::AccountWorker::run`).
+    pub order_entry_error: Option<String>,
 }
 
 /// A cycle that could not run at all (the venue could not be read).
@@ -125,6 +130,13 @@ impl AccountWorker {
         )
         .await?;
         if !self.fills_checked {
+            super::recovery::recheck_error_rejections(
+                &self.name,
+                &*self.venue,
+                &*self.store,
+                &*self.clock,
+            )
+            .await?;
             super::recovery::restore_missing_fills(&self.name, &*self.store).await?;
             self.fills_checked = true;
         }
@@ -136,11 +148,12 @@ impl AccountWorker {
             .collect();
         // A symbol that cannot be priced or described is left out with its reason; the
         // others trade (see `pricing`).
-        let (value, positions, (prices, mut skipped)) = tokio::try_join!(
-            self.venue.account_value(),
+        let (balance, positions, (prices, mut skipped)) = tokio::try_join!(
+            self.venue.account_balance(),
             self.venue.positions(),
             super::pricing::prices(&*self.venue, &symbols),
         )?;
+        let value = balance.value;
         let now = self.clock.now();
         {
             let mut board = self.state.prices.write().await;
@@ -186,6 +199,13 @@ impl AccountWorker {
                 now,
             )
             .await?;
+        self.cap_by_margin(
+            &mut targets,
+            &positions_by_symbol,
+            balance.available_margin,
+            value,
+            &limits,
+        );
         let book = ExposureBook::new(
             value,
             positions.iter().map(|p| {
@@ -250,6 +270,14 @@ impl AccountWorker {
                     .push(format!("{}: waiting for an unsettled order", target.symbol));
                 continue;
             }
+            let key = EpisodeKey::of(target, &config, kill, tracker.state);
+            if let Gate::Hold(why) =
+                self.rejections
+                    .gate(&target.symbol, &key, tokio::time::Instant::now())
+            {
+                report.symbol_errors.push(why);
+                continue;
+            }
             let Some(instrument) = self.instruments.get(&target.symbol).cloned() else {
                 report
                     .symbol_errors
@@ -299,6 +327,14 @@ impl AccountWorker {
                     None => self.refusals.remove(&symbol),
                 };
             }
+            match &r {
+                Ok(SymbolOutcome::Executed(exec)) => {
+                    let key = EpisodeKey::of(&job.target, &config, kill, tracker.state);
+                    self.note_venue_answer(&symbol, key, exec).await?;
+                }
+                Ok(SymbolOutcome::Nothing) => self.rejections.cleared(&symbol),
+                _ => {}
+            }
             match r {
                 Ok(SymbolOutcome::Executed(exec)) => {
                     report.plans += 1;
@@ -311,6 +347,9 @@ impl AccountWorker {
                     }
                     if let Some(stopped) = exec.stopped {
                         report.symbol_errors.push(stopped);
+                    }
+                    if let Some(e) = exec.entry_error {
+                        report.order_entry_error = Some(format!("{symbol}: {e}"));
                     }
                 }
                 Ok(SymbolOutcome::Held(refusal)) => {
@@ -379,6 +418,11 @@ impl AccountWorker {
             .cloned();
         let open_orders = settlement.still_open;
         let symbol_errors = report.symbol_errors.clone();
+        let venue_rejections = self.publish_rejections().await?;
+        let entry_error = report
+            .order_entry_error
+            .as_ref()
+            .map(|e| format!("order entry failing: {e}"));
         self.update_view(|v| {
             v.unknown_positions = unknown;
             v.symbol_errors = symbol_errors;
@@ -386,9 +430,9 @@ impl AccountWorker {
             v.positions = positions.clone();
             v.targets = target_map;
             v.last_cycle_at = Some(now);
-            v.last_error = None;
+            v.reconciled = open_orders == 0 && entry_error.is_none();
+            v.last_error = entry_error;
             v.state = Some(state);
-            v.reconciled = open_orders == 0;
             v.cycles += 1;
             v.orders_sent += sent;
             v.orders_filled += filled;
@@ -399,6 +443,7 @@ impl AccountWorker {
             }
             v.risk = Some(tracker);
             v.kill = kill;
+            v.venue_rejections = venue_rejections;
         })
         .await;
         Ok(report)

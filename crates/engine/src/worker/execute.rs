@@ -3,7 +3,9 @@
 //! Rules that keep money safe here:
 //! - an order is marked `Sent` in the store before the request leaves, so a crash at any point
 //!   leaves a record that the next start settles by asking the venue (see `recovery`);
-//! - an ambiguous outcome is settled by querying the client order id, never by re-sending;
+//! - an outcome the answer does not prove (any failed attempt that may have reached the venue:
+//!   timeout, reset, 5xx, unreadable reply — see [`VenueError::may_have_acted`]) is settled by
+//!   querying the client order id, never by re-sending and never by assuming a rejection;
 //! - a step that fails stops the plan: a flip never opens before its close is confirmed filled;
 //! - a retryable failure is retried with the same client order id, which the venue refuses to
 //!   double;
@@ -21,7 +23,7 @@ use tradeengine_model::{
     PlanStep,
 };
 use tradeengine_store::{AuditKind, OrderUpdate, Store, StoreError};
-use tradeengine_venues::{Venue, VenueError};
+use tradeengine_venues::{Venue, VenueError, VenueErrorKind};
 
 use crate::risk::RiskGate;
 
@@ -40,6 +42,12 @@ pub struct ExecutionReport {
     pub refused_by: Option<RiskRule>,
     /// Why the plan stopped early, if it did.
     pub stopped: Option<String>,
+    /// The venue refused a leg for a business reason (margin, minimum size, reduce-only,
+    /// position limit): the symbol backs off (see `super::rejections`).
+    pub venue_rejection: Option<String>,
+    /// Order entry itself failed (5xx, timeout, dropped connection, rate limit, credentials):
+    /// an account error that backs the whole account off and shows in the API and `/ready`.
+    pub entry_error: Option<String>,
 }
 
 /// Everything execution needs, borrowed from the worker.
@@ -194,10 +202,18 @@ impl Executor {
             reduce_only: leg.reduce_only,
         };
         let mut attempt = 0;
+        // Whether any attempt may have reached the venue and acted: then only the venue can say
+        // what became of this client id, whatever the last attempt's error was (a 503 after
+        // the venue acted, then "insufficient margin" because the first attempt used it).
+        let mut may_have_acted = false;
         let started = std::time::Instant::now();
         let result = loop {
             attempt += 1;
-            match self.venue.place_order(&request).await {
+            let result = self.venue.place_order(&request).await;
+            if let Err(e) = &result {
+                may_have_acted |= e.may_have_acted();
+            }
+            match result {
                 Err(e) if e.is_retryable() && attempt < PLACE_ATTEMPTS => {
                     let wait = e
                         .retry_after
@@ -212,19 +228,24 @@ impl Executor {
             Ok(s) if s.state == OrderState::Filled => "filled",
             Ok(s) if s.state == OrderState::Rejected => "rejected",
             Ok(_) => "accepted",
-            Err(e) if e.is_ambiguous() => "ambiguous",
-            Err(e) if e.kind == tradeengine_venues::VenueErrorKind::Rejected => "rejected",
+            Err(_) if may_have_acted => "ambiguous",
+            Err(e) if e.kind == VenueErrorKind::Rejected => "rejected",
             Err(_) => "error",
         };
         crate::telemetry::order(self.venue.kind(), outcome, started.elapsed());
         match result {
             Ok(status) => self.settle_status(leg, &status, report).await,
-            Err(e) if e.is_ambiguous() => self.settle_ambiguous(plan, leg, &e, report).await,
+            Err(e) if may_have_acted => self.settle_by_client_id(plan, leg, &e, report).await,
             Err(e) => {
                 let reason = e.to_string();
                 self.mark(leg, OrderState::Rejected, None, Some(&reason))
                     .await?;
                 report.rejected += 1;
+                if e.kind == VenueErrorKind::Rejected {
+                    report.venue_rejection = Some(reason.clone());
+                } else {
+                    report.entry_error = Some(reason.clone());
+                }
                 Ok(Err(reason))
             }
         }
@@ -246,7 +267,9 @@ impl Executor {
             }
             OrderState::Rejected => {
                 report.rejected += 1;
-                Ok(Err(format!("order {} rejected", leg.client_order_id)))
+                let reason = format!("order {} rejected by the venue", leg.client_order_id);
+                report.venue_rejection = Some(reason.clone());
+                Ok(Err(reason))
             }
             other => Ok(Err(format!(
                 "order {} is {} (not filled); the next cycle settles it",
@@ -256,45 +279,39 @@ impl Executor {
         }
     }
 
-    /// The venue may or may not have the order: ask it by client id before doing anything else.
-    async fn settle_ambiguous(
+    /// An attempt may have reached the venue and acted, and no attempt was answered with the
+    /// order: ask the venue by client id before marking, retrying or repairing anything. Only
+    /// the venue's own report settles the order; when it has no such order (yet — a venue's
+    /// order look-up can lag its order entry) or cannot be asked, the order stays `Unknown`
+    /// and the next cycle asks again before planning this symbol. Never `Rejected` from here:
+    /// a 503 after the venue filled the order must not become "nothing filled".
+    async fn settle_by_client_id(
         &self,
         plan: &Plan,
         leg: &OrderLeg,
         error: &VenueError,
         report: &mut ExecutionReport,
     ) -> Result<Result<(), String>, StoreError> {
-        tracing::warn!(account = %self.account, order = %leg.client_order_id, %error, "ambiguous order outcome; querying the venue");
-        match self
+        tracing::warn!(account = %self.account, order = %leg.client_order_id, %error, "order outcome not known from the answer; querying the venue by client id");
+        // Order entry failed, whatever the look-up finds: the account shows it and backs off.
+        if error.kind != VenueErrorKind::Rejected {
+            report.entry_error = Some(error.to_string());
+        }
+        let detail = match self
             .venue
             .order_by_client_id(&plan.symbol, &leg.client_order_id)
             .await
         {
-            Ok(Some(status)) => self.settle_status(leg, &status, report).await,
-            Ok(None) => {
-                // The venue has not seen it (yet). Leave it Unknown: the next cycle asks again
-                // before planning, and never re-sends this id.
-                self.mark(leg, OrderState::Unknown, None, Some(&error.to_string()))
-                    .await?;
-                Ok(Err(format!(
-                    "order {} outcome unknown: {error}",
-                    leg.client_order_id
-                )))
-            }
-            Err(query_error) => {
-                self.mark(
-                    leg,
-                    OrderState::Unknown,
-                    None,
-                    Some(&format!("{error}; query failed: {query_error}")),
-                )
-                .await?;
-                Ok(Err(format!(
-                    "order {} outcome unknown: {error}",
-                    leg.client_order_id
-                )))
-            }
-        }
+            Ok(Some(status)) => return self.settle_status(leg, &status, report).await,
+            Ok(None) => error.to_string(),
+            Err(query_error) => format!("{error}; query failed: {query_error}"),
+        };
+        self.mark(leg, OrderState::Unknown, None, Some(&detail))
+            .await?;
+        Ok(Err(format!(
+            "order {} outcome unknown: {error}",
+            leg.client_order_id
+        )))
     }
 
     /// Runs the leg through the risk gate. The mark price is read from the venue (once per

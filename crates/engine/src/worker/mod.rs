@@ -6,6 +6,7 @@ pub mod cycle;
 pub mod execute;
 pub mod pricing;
 pub mod recovery;
+pub mod rejections;
 pub mod symbol;
 pub mod unknown;
 
@@ -54,6 +55,10 @@ pub struct AccountWorker {
     /// Per-symbol problems already logged at warn, so an episode is logged once, not every
     /// cycle (see [`log_symbol_errors`]).
     symbol_episodes: std::collections::BTreeSet<String>,
+    /// Per symbol, the venue's ongoing business refusal and when to try again.
+    rejections: rejections::Rejections,
+    /// Whether "no free margin reported, no margin cap" was logged (once per worker).
+    margin_cap_unavailable_logged: bool,
 }
 
 impl AccountWorker {
@@ -79,6 +84,8 @@ impl AccountWorker {
             refusals: BTreeMap::new(),
             unknown: unknown::UnknownPositions::default(),
             symbol_episodes: Default::default(),
+            rejections: rejections::Rejections::default(),
+            margin_cap_unavailable_logged: false,
         }
     }
 
@@ -103,6 +110,14 @@ impl AccountWorker {
             } else {
                 interval
             };
+            // Wake for a symbol whose venue-rejection back-off is due (see `rejections`).
+            let wait = match self.rejections.next_due() {
+                Some(due) if failures == 0 => wait.min(
+                    due.saturating_duration_since(tokio::time::Instant::now())
+                        .max(COALESCE),
+                ),
+                _ => wait,
+            };
             let woke_for_target = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(wait) => false,
@@ -115,17 +130,37 @@ impl AccountWorker {
             }
             let started = std::time::Instant::now();
             let result = self.cycle().await;
+            // A cycle whose order entry failed read the venue but could not trade: it counts
+            // as failing (metric, back-off), not as a healthy cycle.
+            let entry_failing = matches!(&result, Ok(r) if r.order_entry_error.is_some());
             crate::telemetry::cycle(
                 self.name.as_str(),
-                if result.is_ok() { "ok" } else { "error" },
+                if result.is_ok() && !entry_failing {
+                    "ok"
+                } else {
+                    "error"
+                },
                 started.elapsed(),
             );
+            crate::telemetry::order_entry(self.name.as_str(), entry_failing);
             crate::telemetry::venue_health(
                 self.name.as_str(),
                 self.venue.kind(),
                 &self.venue.health(),
             );
             match result {
+                Ok(report) if report.order_entry_error.is_some() => {
+                    // Order entry is failing (an exchange incident, an outage of its order
+                    // gateway): back the account off exponentially, as for a failed cycle, so
+                    // an outage is not met with a new plan every second. The cycle already
+                    // made it the account's `last_error` and took `reconciled` away.
+                    failures = failures.saturating_add(1);
+                    follow_up = false;
+                    tracing::warn!(
+                        account = %self.name, error = report.order_entry_error.as_deref().unwrap_or_default(),
+                        sent = report.sent, retry_in = ?backoff(failures), "order entry failing"
+                    );
+                }
                 Ok(report) => {
                     failures = 0;
                     follow_up = report.sent > 0;
@@ -142,7 +177,12 @@ impl AccountWorker {
                     follow_up = false;
                     tracing::warn!(account = %self.name, error = %e, retry_in = ?backoff(failures), "cycle failed");
                     let msg = e.to_string();
-                    self.update_view(|v| v.last_error = Some(msg)).await;
+                    self.update_view(|v| {
+                        v.last_error = Some(msg);
+                        // The venue could not be read: nothing is known to be reconciled.
+                        v.reconciled = false;
+                    })
+                    .await;
                 }
             }
         }

@@ -136,6 +136,76 @@ pub async fn restore_missing_fills(
     Ok(restored)
 }
 
+/// Re-asks the venue about orders an **earlier version** stored as `rejected` from an error
+/// answer that did not prove the venue refused them.
+///
+/// That version treated a retryable error on the last placement attempt (a 503 or 504 from a
+/// gateway after the matching engine had filled the order) as a rejection, so an order the
+/// venue filled could sit in the store as `rejected` with nothing filled: fills, P&L and the
+/// audit disagreeing with the venue. Such an order's error is that error's text,
+/// `"{venue}: {kind}…"`, with kind `Retryable` (not from `connect`, which never sent), `Internal`
+/// or `Ambiguous`; a business rejection (`Rejected`), a risk refusal or a look-up that found
+/// nothing reads differently and is left alone. Each candidate among the newest orders is
+/// looked up by client id, once per worker start; a final report with a fill replaces the
+/// rejection (state, quantity, price, fee and the fill, in one transaction). A venue that
+/// cannot be asked leaves the order as it is until the next start. Returns how many orders
+/// were corrected.
+pub async fn recheck_error_rejections(
+    account: &AccountName,
+    venue: &dyn Venue,
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> Result<usize, tradeengine_store::StoreError> {
+    let orders = store
+        .orders(&OrderFilter {
+            account: Some(account.clone()),
+            limit: Some(FILL_CHECK_ORDERS),
+            ..OrderFilter::default()
+        })
+        .await?;
+    let mut corrected = 0;
+    for o in orders.iter().filter(|o| rejected_by_an_error_answer(o)) {
+        match venue
+            .order_by_client_id(&o.symbol, &o.client_order_id)
+            .await
+        {
+            Ok(Some(status))
+                if status.state.is_terminal()
+                    && status.state != OrderState::Rejected
+                    && status.filled_qty > Decimal::ZERO =>
+            {
+                record_status(store, account, &status, clock.now()).await?;
+                tracing::warn!(%account, order = %o.client_order_id, state = status.state.as_str(), filled = %status.filled_qty, "an order stored as rejected was filled at the venue; corrected from the venue's report");
+                corrected += 1;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(%account, order = %o.client_order_id, error = %e, "cannot re-check an order stored as rejected after an error answer; left as it is");
+            }
+        }
+    }
+    Ok(corrected)
+}
+
+/// Whether a stored rejection came from an error answer that may hide an order the venue
+/// acted on (see [`recheck_error_rejections`]).
+fn rejected_by_an_error_answer(o: &StoredOrder) -> bool {
+    if o.state != OrderState::Rejected || o.filled_qty > Decimal::ZERO || o.venue_order_id.is_some()
+    {
+        return false;
+    }
+    let Some(error) = o.error.as_deref() else {
+        return false;
+    };
+    let Some((_, rest)) = error.split_once(": ") else {
+        return false;
+    };
+    ["Retryable", "Internal", "Ambiguous"]
+        .iter()
+        .any(|kind| rest.starts_with(kind))
+        && !rest.starts_with("Retryable (code connect)")
+}
+
 async fn settle_one(
     account: &AccountName,
     venue: &dyn Venue,
@@ -204,5 +274,68 @@ async fn settle_one(
             tracing::warn!(%account, order = %order.client_order_id, error = %e, "cannot settle order yet");
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tradeengine_model::{OrderKind, PlanId, Side};
+
+    fn order(state: OrderState, error: Option<&str>) -> StoredOrder {
+        StoredOrder {
+            client_order_id: ClientOrderId::new("te-1").unwrap(),
+            plan_id: PlanId::new("p-1").unwrap(),
+            leg: 0,
+            account: AccountName::new("a").unwrap(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            side: Side::Buy,
+            qty: Decimal::ONE,
+            kind: OrderKind::Market,
+            reduce_only: false,
+            state,
+            venue_order_id: None,
+            filled_qty: Decimal::ZERO,
+            avg_fill_price: None,
+            fee: Decimal::ZERO,
+            error: error.map(str::to_string),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn only_rejections_from_answers_that_may_hide_a_fill_are_rechecked() {
+        let suspect = [
+            "bybit: Retryable (code http_503): HTTP 503: venue error: {}",
+            "binance: Internal: unreadable reply",
+            "mexc: Ambiguous (code 9999): system busy",
+        ];
+        for e in suspect {
+            assert!(
+                rejected_by_an_error_answer(&order(OrderState::Rejected, Some(e))),
+                "{e}"
+            );
+        }
+        let settled = [
+            "bybit: Rejected (code 110007): insufficient balance",
+            "bybit: Retryable (code connect): /v5/order/create: cannot connect (nothing was sent)",
+            "bybit: RateLimited (code http_429): HTTP 429: rate limited",
+            "the venue has no order with this client id",
+            "max_leverage: leverage 20 above 10",
+        ];
+        for e in settled {
+            assert!(
+                !rejected_by_an_error_answer(&order(OrderState::Rejected, Some(e))),
+                "{e}"
+            );
+        }
+        assert!(!rejected_by_an_error_answer(&order(
+            OrderState::Filled,
+            Some(suspect[0])
+        )));
+        let mut with_id = order(OrderState::Rejected, Some(suspect[0]));
+        with_id.venue_order_id = Some("42".into());
+        assert!(!rejected_by_an_error_answer(&with_id));
     }
 }

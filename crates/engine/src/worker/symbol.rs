@@ -71,6 +71,50 @@ impl SymbolOutcome {
     }
 }
 
+impl super::AccountWorker {
+    /// Cuts opening targets to what the venue's free margin carries at each symbol's leverage,
+    /// less `[risk] margin_buffer` (see [`tradeengine_core::margin`]). A venue whose adapter
+    /// cannot report free margin gets no cap, said once in the log; a cap that cannot be
+    /// computed (an overflow) leaves the targets as they are, said in the log, since the
+    /// venue's own margin check still stands behind it.
+    pub(super) fn cap_by_margin(
+        &mut self,
+        targets: &mut [SizedTarget],
+        positions: &std::collections::BTreeMap<tradeengine_model::Symbol, Position>,
+        available: Option<Decimal>,
+        value: Decimal,
+        limits: &crate::config::RiskLimits,
+    ) {
+        let Some(available) = available else {
+            if !self.margin_cap_unavailable_logged {
+                self.margin_cap_unavailable_logged = true;
+                tracing::warn!(account = %self.name, venue = self.venue.kind(), "this venue's adapter does not report free margin: opening targets are not capped by it");
+            }
+            return;
+        };
+        let held = positions
+            .iter()
+            .map(|(s, p)| (s.clone(), p.size.get()))
+            .collect();
+        match tradeengine_core::margin::cap_by_margin(
+            targets,
+            &held,
+            available,
+            value,
+            limits.margin_buffer,
+        ) {
+            Ok(capped) => {
+                for t in targets.iter().filter(|t| capped.contains(&t.symbol)) {
+                    tracing::info!(account = %self.name, symbol = %t.symbol, target = %t.qty.get(), %available, buffer = %limits.margin_buffer, "opening target cut to the free margin");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(account = %self.name, error = %e, "cannot cap targets by free margin this cycle");
+            }
+        }
+    }
+}
+
 /// Plans one symbol and, when the plan has steps, stores and executes it (or holds it, see the
 /// module docs).
 pub async fn plan_and_execute(

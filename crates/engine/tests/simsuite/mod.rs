@@ -247,6 +247,10 @@ async fn scenario_body(sc: &Scenario, out: &mut Outcome) -> Result<(), String> {
         engine.store_faults_a.refused_by_call(),
     );
     world.quiesce().await;
+    // A venue's business refusal backs its symbol off (1 s, doubling) until the target or an
+    // operator changes something (issue 14.5). The refusals are over: act as an operator
+    // would and reload the configuration, which ends every refusal episode.
+    engine.state.set_config((*engine.state.config()).clone());
     let (ra, rb) = run_cycles(&mut engine)
         .await
         .ok_or("the engine died with no crash armed")?;

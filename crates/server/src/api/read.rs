@@ -63,6 +63,7 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
                     "orders_risk_refused": v.orders_risk_refused,
                     "mode": v.mode, "trading": v.trading, "connection": v.connection,
                     "unknown_positions": v.unknown_positions, "symbol_errors": v.symbol_errors,
+                    "venue_rejections": v.venue_rejections,
                 }),
             )
         })

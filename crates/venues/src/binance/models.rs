@@ -106,6 +106,9 @@ pub struct Asset {
     pub wallet_balance: String,
     pub unrealized_profit: String,
     pub margin_balance: String,
+    /// Margin free for new positions in this asset (USDⓈ-M `GET /fapi/v3/account`,
+    /// `assets[].availableBalance`).
+    pub available_balance: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -37,10 +37,10 @@ use super::models::{Account, ExchangeInfo, OrderObj, PositionRisk, SymbolConfig}
 use super::stream::FeeBook;
 use crate::http::{Method, Query};
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
+use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
-use crate::{Venue, VenueError, VenueErrorKind};
+use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
 
 const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
 /// Leverage assumed without keys (the brackets need a signature): low on purpose.
@@ -248,6 +248,11 @@ impl Venue for BinanceVenue {
     }
 
     async fn account_value(&self) -> Result<Decimal, VenueError> {
+        Ok(self.account_balance().await?.value)
+    }
+
+    /// Value: the USDT asset's `marginBalance`; free margin: its `availableBalance`.
+    async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
         let v = self
             .http
             .request(
@@ -261,8 +266,14 @@ impl Venue for BinanceVenue {
             .await?;
         let account: Account = parse(v, "account")?;
         match account.assets.iter().find(|a| a.asset == "USDT") {
-            Some(a) => dec_or_zero(VENUE, "assets.marginBalance", &a.margin_balance),
-            None => Ok(Decimal::ZERO),
+            Some(a) => Ok(AccountBalance {
+                value: dec_or_zero(VENUE, "assets.marginBalance", &a.margin_balance)?,
+                available_margin: dec_opt(VENUE, "assets.availableBalance", &a.available_balance)?,
+            }),
+            None => Ok(AccountBalance {
+                value: Decimal::ZERO,
+                available_margin: Some(Decimal::ZERO),
+            }),
         }
     }
 

@@ -111,6 +111,9 @@ pub struct BalanceDetail {
     pub currency: String,
     pub equity: String,
     pub available: String,
+    /// Equity free for new positions (`GET /api/v1/account/balance`,
+    /// `details[].availableEquity`).
+    pub available_equity: String,
     pub balance: String,
 }
 

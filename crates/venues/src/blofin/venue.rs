@@ -47,11 +47,11 @@ use super::models::{
 use super::stream::ByInstId;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
+use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
 use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
-use crate::{Venue, VenueError, VenueErrorKind};
+use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
 
 /// Instrument rules change rarely; an hour bounds how long a change can go unseen.
 const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
@@ -270,6 +270,11 @@ impl Venue for BlofinVenue {
     }
 
     async fn account_value(&self) -> Result<Decimal, VenueError> {
+        Ok(self.account_balance().await?.value)
+    }
+
+    /// Value: the USDT detail's `equity`; free margin: its `availableEquity`.
+    async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
         let data = self
             .http
             .get("/api/v1/account/balance", &Query::new(), scope::ACCOUNT)
@@ -277,8 +282,14 @@ impl Venue for BlofinVenue {
         let balance: Balance = serde_json::from_value(data)
             .map_err(|e| bad_reply(VENUE, "balance", &e.to_string()))?;
         match balance.details.iter().find(|d| d.currency == "USDT") {
-            Some(d) => dec_or_zero(VENUE, "details.equity", &d.equity),
-            None => Ok(Decimal::ZERO),
+            Some(d) => Ok(AccountBalance {
+                value: dec_or_zero(VENUE, "details.equity", &d.equity)?,
+                available_margin: dec_opt(VENUE, "details.availableEquity", &d.available_equity)?,
+            }),
+            None => Ok(AccountBalance {
+                value: Decimal::ZERO,
+                available_margin: Some(Decimal::ZERO),
+            }),
         }
     }
 

@@ -101,6 +101,9 @@ pub struct TickerRow {
 pub struct WalletAccount {
     pub account_type: String,
     pub total_equity: String,
+    /// Unified account only: margin free for new positions, in USD (Bybit v5
+    /// `GET /v5/account/wallet-balance`, `list[].totalAvailableBalance`).
+    pub total_available_balance: String,
     pub coin: Vec<WalletCoin>,
 }
 

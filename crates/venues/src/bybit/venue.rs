@@ -38,10 +38,10 @@ use super::models::{
 };
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
+use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
-use crate::{Venue, VenueError, VenueErrorKind};
+use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
 
 /// Instrument rules change rarely; an hour bounds how long a change can go unseen.
 const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
@@ -293,6 +293,12 @@ impl Venue for BybitVenue {
     }
 
     async fn account_value(&self) -> Result<Decimal, VenueError> {
+        Ok(self.account_balance().await?.value)
+    }
+
+    /// Value: the USDT coin's `equity`; free margin: the unified account's
+    /// `totalAvailableBalance` (USD, which the account's USDT collateral is valued in).
+    async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
         let q = Query::new()
             .with("accountType", "UNIFIED")
             .with("coin", "USDT");
@@ -306,10 +312,18 @@ impl Venue for BybitVenue {
             .iter()
             .flat_map(|a| a.coin.iter())
             .find(|c| c.coin == "USDT");
-        match usdt {
-            Some(c) => dec_or_zero(VENUE, "coin.equity", &c.equity),
-            None => Ok(Decimal::ZERO),
-        }
+        let value = match usdt {
+            Some(c) => dec_or_zero(VENUE, "coin.equity", &c.equity)?,
+            None => Decimal::ZERO,
+        };
+        let available_margin = match page.list.first() {
+            Some(a) => dec_opt(VENUE, "totalAvailableBalance", &a.total_available_balance)?,
+            None => None,
+        };
+        Ok(AccountBalance {
+            value,
+            available_margin,
+        })
     }
 
     async fn positions(&self) -> Result<Vec<Position>, VenueError> {

@@ -58,7 +58,7 @@ use crate::parse::{bad_reply, format_dec};
 use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
-use crate::{Venue, VenueError, VenueErrorKind};
+use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
 
 const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
 /// How many sent client ids are remembered for the duplicate check.
@@ -301,14 +301,31 @@ impl Venue for KucoinVenue {
     }
 
     async fn account_value(&self) -> Result<Decimal, VenueError> {
+        Ok(self.account_balance().await?.value)
+    }
+
+    /// `GET /api/v1/account-overview?currency=USDT`: value `accountEquity`, free margin
+    /// `availableBalance`.
+    async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
         let q = Query::new().with("currency", "USDT");
         let data = self
             .http
             .get("/api/v1/account-overview", &q, weight::ACCOUNT)
             .await?;
-        data.get("accountEquity")
+        let value = data
+            .get("accountEquity")
             .and_then(num)
-            .ok_or_else(|| bad_reply(VENUE, "accountEquity", &data.to_string()))
+            .ok_or_else(|| bad_reply(VENUE, "accountEquity", &data.to_string()))?;
+        let available_margin = match data.get("availableBalance") {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                Some(num(v).ok_or_else(|| bad_reply(VENUE, "availableBalance", &v.to_string()))?)
+            }
+        };
+        Ok(AccountBalance {
+            value,
+            available_margin,
+        })
     }
 
     async fn positions(&self) -> Result<Vec<Position>, VenueError> {

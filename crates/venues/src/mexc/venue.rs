@@ -45,10 +45,10 @@ use super::models::{AssetRow, OrderRow, PositionRow, TickerRow, open_type};
 use super::sides::SideCode;
 use super::{VENUE, unified_symbol};
 use crate::http::Query;
-use crate::parse::{bad_reply, dec_or_zero, format_dec, price};
+use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
-use crate::{Venue, VenueError, VenueErrorKind};
+use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
 
 mod positions;
 mod submit;
@@ -174,6 +174,12 @@ impl Venue for MexcVenue {
     }
 
     async fn account_value(&self) -> Result<Decimal, VenueError> {
+        Ok(self.account_balance().await?.value)
+    }
+
+    /// `GET /api/v1/private/account/asset/USDT`: value `equity`, free margin
+    /// `availableBalance`.
+    async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
         let data = self
             .http
             .get(
@@ -183,10 +189,16 @@ impl Venue for MexcVenue {
             )
             .await?;
         if data.is_null() {
-            return Ok(Decimal::ZERO);
+            return Ok(AccountBalance {
+                value: Decimal::ZERO,
+                available_margin: Some(Decimal::ZERO),
+            });
         }
         let asset: AssetRow = parse(data, "account/asset")?;
-        dec_or_zero(VENUE, "equity", &asset.equity)
+        Ok(AccountBalance {
+            value: dec_or_zero(VENUE, "equity", &asset.equity)?,
+            available_margin: dec_opt(VENUE, "availableBalance", &asset.available_balance)?,
+        })
     }
 
     async fn positions(&self) -> Result<Vec<Position>, VenueError> {

@@ -42,7 +42,7 @@ use tradeengine_model::{
 
 use super::orders::{VENUE, internal, rejected};
 use super::{PaperConfig, PaperError, PaperOrder, PaperPnl, PaperState, PaperStateStore};
-use crate::{PriceFeed, Venue, VenueError, VenueErrorKind};
+use crate::{AccountBalance, PriceFeed, Venue, VenueError, VenueErrorKind};
 
 /// A simulated account filling against a [`PriceFeed`]. Cheap to share as `Arc<dyn Venue>`.
 pub struct PaperVenue {
@@ -248,11 +248,21 @@ impl Venue for PaperVenue {
     /// Equity: wallet balance (starting balance + realised P&L − fees) plus unrealised P&L at
     /// the feed's prices. See the ledger module docs for why equity is the right `V`.
     async fn account_value(&self) -> Result<Decimal, VenueError> {
+        Ok(self.account_balance().await?.value)
+    }
+
+    /// Equity, and equity minus the initial margin of open positions: the margin check a paper
+    /// order must pass (see `margin_if`).
+    async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
         self.read(|st, now| {
             let marks = self.marks(st, None, now)?;
-            st.margin_figures(&marks)
-                .map(|m| m.equity)
-                .ok_or_else(|| internal("equity overflows"))
+            let m = st
+                .margin_figures(&marks)
+                .ok_or_else(|| internal("equity overflows"))?;
+            Ok(AccountBalance {
+                value: m.equity,
+                available_margin: m.equity.checked_sub(m.initial_margin),
+            })
         })
     }
 

@@ -1,0 +1,84 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
+//! `/ready` names the account that is not reconciled and why (issue 15.6): an account whose
+//! order entry is failing is not ready, with its error beside its name.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use tradeengine_engine::config::{Overrides, load_str};
+use tradeengine_engine::state::AccountView;
+use tradeengine_engine::{SharedState, SignalIntake};
+use tradeengine_model::{AccountName, SystemClock};
+use tradeengine_server::AppState;
+use tradeengine_server::api::auth::ApiAuth;
+
+async fn ready(app: &axum::Router) -> (u16, serde_json::Value) {
+    let req = axum::http::Request::get("/ready")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let text = tradeengine_engine::config::demo::DEMO_TOML.replace(
+        "data_dir = \"tradeengine-data\"",
+        &format!("data_dir = \"{}\"", dir.path().display()),
+    );
+    let config = load_str(&text, None, &[], &Overrides::default()).unwrap();
+    let names: Vec<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
+    let state = SharedState::new(config);
+    let app = tradeengine_server::router(AppState {
+        engine: state.clone(),
+        intake: SignalIntake::new(state.clone(), store.clone(), Arc::new(SystemClock)),
+        store,
+        auth: ApiAuth {
+            read: None,
+            control: None,
+            loopback: true,
+        },
+        started_at: chrono::Utc::now(),
+        metrics: None,
+    });
+    let healthy = AccountView {
+        reconciled: true,
+        ..AccountView::default()
+    };
+    for n in &names {
+        state
+            .accounts
+            .write()
+            .await
+            .insert(AccountName::new(n).unwrap(), healthy.clone());
+    }
+    let (status, body) = ready(&app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["account_errors"], serde_json::json!({}));
+
+    let failing = AccountView {
+        reconciled: false,
+        last_error: Some("order entry failing: BTCUSDT: bybit: Retryable (code http_503)".into()),
+        ..AccountView::default()
+    };
+    state
+        .accounts
+        .write()
+        .await
+        .insert(AccountName::new(&names[0]).unwrap(), failing);
+    let (status, body) = ready(&app).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    assert_eq!(
+        body["accounts_not_reconciled"],
+        serde_json::json!([names[0]])
+    );
+    let reason = body["account_errors"][&names[0]].as_str().unwrap();
+    assert!(reason.starts_with("order entry failing"), "{body}");
+}
