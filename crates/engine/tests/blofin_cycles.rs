@@ -108,7 +108,9 @@ async fn server_errors_rate_limits_and_drops_converge_without_doubling() {
     ];
     for fault in faults {
         let mut rig = two_symbols().await;
-        rig.sim.faults().inject(rig.order_path(), 1, fault.clone());
+        rig.sim
+            .faults()
+            .inject(rig.order_fault_path(), 1, fault.clone());
         rig.cycle().await;
         rig.cycle().await;
         rig.assert_converged().await;
@@ -121,7 +123,7 @@ async fn a_connection_dropped_before_acceptance_converges_next_cycle() {
     let mut rig = two_symbols().await;
     rig.sim
         .faults()
-        .inject(rig.order_path(), 1, Fault::DropBeforeAccept);
+        .inject(rig.order_fault_path(), 1, Fault::DropBeforeAccept);
     let first = rig.cycle().await;
     assert!(!first.symbol_errors.is_empty(), "{first:?}");
     rig.cycle().await;

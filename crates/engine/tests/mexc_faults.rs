@@ -28,7 +28,7 @@ async fn server_errors_are_retried_with_the_same_external_oid() {
     let mut rig = rig().await;
     rig.sim
         .faults()
-        .inject(rig.order_path(), 2, Fault::Status(503));
+        .inject(rig.order_fault_path(), 2, Fault::Status(503));
     let report = rig.cycle().await;
     assert_eq!(report.filled, 2, "{report:?}");
     rig.assert_converged().await;
@@ -41,7 +41,7 @@ async fn server_errors_are_retried_with_the_same_external_oid() {
 async fn rate_limits_are_waited_out() {
     let mut rig = rig().await;
     rig.sim.faults().inject(
-        rig.order_path(),
+        rig.order_fault_path(),
         1,
         Fault::RateLimit {
             retry_after: Duration::from_millis(300),
@@ -56,7 +56,7 @@ async fn rate_limits_are_waited_out() {
 async fn a_timeout_after_acceptance_is_settled_without_a_resend() {
     let mut rig = rig().await;
     rig.sim.faults().inject(
-        rig.order_path(),
+        rig.order_fault_path(),
         1,
         Fault::TimeoutAfterAccept {
             hold: Duration::from_millis(1500),
@@ -72,7 +72,7 @@ async fn a_connection_dropped_after_acceptance_is_settled() {
     let mut rig = rig().await;
     rig.sim
         .faults()
-        .inject(rig.order_path(), 1, Fault::DropAfterAccept);
+        .inject(rig.order_fault_path(), 1, Fault::DropAfterAccept);
     rig.cycle().await;
     rig.assert_converged().await;
     assert!(rig.sim.client_id_submissions().values().all(|n| *n == 1));
@@ -83,7 +83,7 @@ async fn a_connection_dropped_before_acceptance_converges_next_cycle() {
     let mut rig = rig().await;
     rig.sim
         .faults()
-        .inject(rig.order_path(), 1, Fault::DropBeforeAccept);
+        .inject(rig.order_fault_path(), 1, Fault::DropBeforeAccept);
     let first = rig.cycle().await;
     assert!(!first.symbol_errors.is_empty(), "{first:?}");
     rig.cycle().await;

@@ -25,7 +25,7 @@ async fn server_errors_are_retried_with_the_same_client_id() {
         let mut rig = rig(venue).await;
         rig.sim
             .faults()
-            .inject(rig.order_path(), 2, Fault::Status(503));
+            .inject(rig.order_fault_path(), 2, Fault::Status(503));
         let report = rig.cycle().await;
         assert_eq!(report.filled, 2, "{venue:?}: {report:?}");
         rig.assert_converged().await;
@@ -44,7 +44,7 @@ async fn rate_limits_are_waited_out() {
         let retry_after = Duration::from_millis(300);
         rig.sim
             .faults()
-            .inject(rig.order_path(), 1, Fault::RateLimit { retry_after });
+            .inject(rig.order_fault_path(), 1, Fault::RateLimit { retry_after });
         let report = rig.cycle().await;
         assert_eq!(report.filled, 2, "{venue:?}: {report:?}");
         rig.assert_converged().await;
@@ -56,7 +56,7 @@ async fn a_timeout_after_acceptance_is_settled_by_client_id_without_a_resend() {
     for venue in BOTH {
         let mut rig = rig(venue).await;
         rig.sim.faults().inject(
-            rig.order_path(),
+            rig.order_fault_path(),
             1,
             Fault::TimeoutAfterAccept {
                 hold: Duration::from_millis(1500),
@@ -77,7 +77,7 @@ async fn a_connection_dropped_after_acceptance_is_settled_by_client_id() {
         let mut rig = rig(venue).await;
         rig.sim
             .faults()
-            .inject(rig.order_path(), 1, Fault::DropAfterAccept);
+            .inject(rig.order_fault_path(), 1, Fault::DropAfterAccept);
         rig.cycle().await;
         rig.assert_converged().await;
         assert!(
@@ -93,7 +93,7 @@ async fn a_connection_dropped_before_acceptance_converges_next_cycle() {
         let mut rig = rig(venue).await;
         rig.sim
             .faults()
-            .inject(rig.order_path(), 1, Fault::DropBeforeAccept);
+            .inject(rig.order_fault_path(), 1, Fault::DropBeforeAccept);
         let first = rig.cycle().await;
         assert!(
             !first.symbol_errors.is_empty(),

@@ -47,7 +47,8 @@ struct Rule {
 }
 
 /// Faults on demand. Each injected fault hits the next `times` requests whose path equals
-/// `path` (`"*"` matches every path), then expires.
+/// `path` (`"*"` matches every path; `"POST /fapi/v1/order"` matches that method only, for a
+/// venue whose order entry and order look-up share a path), then expires.
 #[derive(Debug)]
 pub struct Faults {
     rules: Mutex<Vec<Rule>>,
@@ -127,12 +128,17 @@ impl Faults {
         self.stream_epoch.subscribe()
     }
 
-    /// The faults that apply to one request to `path`, each used once.
-    pub(crate) fn take(&self, path: &str) -> Vec<Fault> {
+    /// The faults that apply to one `method` request to `path`, each used once.
+    pub(crate) fn take(&self, method: &str, path: &str) -> Vec<Fault> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let mut hit = Vec::new();
         for r in rules.iter_mut() {
-            if r.remaining > 0 && (r.path == "*" || r.path == path) {
+            let matches = r.path == "*"
+                || r.path == path
+                || r.path
+                    .split_once(' ')
+                    .is_some_and(|(m, p)| m.eq_ignore_ascii_case(method) && p == path);
+            if r.remaining > 0 && matches {
                 r.remaining -= 1;
                 hit.push(r.fault.clone());
             }

@@ -42,7 +42,8 @@ pub const ALWAYS: u32 = u32::MAX;
 pub fn order_path(venue: SimVenue) -> &'static str {
     match venue {
         SimVenue::Bybit => "/v5/order/create",
-        SimVenue::Binance => "/fapi/v1/order",
+        // Order look-ups share this path: order faults hit order entry (POST) only.
+        SimVenue::Binance => "POST /fapi/v1/order",
         SimVenue::Blofin => "/api/v1/trade/order",
         SimVenue::Kucoin => "/api/v1/orders",
         SimVenue::Mexc => "/api/v1/private/order/submit",

@@ -70,7 +70,7 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
     // Held until this request is answered or its connection dropped (the future is dropped).
     let _in_flight = shared.counters.begin();
     let kill = req.extensions().get::<ConnKill>().cloned();
-    let faults = shared.faults.take(&path);
+    let faults = shared.faults.take(req.method().as_str(), &path);
     let mut delay = shared.options.latency;
     for f in &faults {
         if let Fault::Delay(d) = f {

@@ -12,17 +12,19 @@ use std::collections::BTreeMap;
 
 use futures::StreamExt;
 use rust_decimal::Decimal;
-use tradeengine_core::blend::{self, BlendPolicy, SourceStaleness};
-use tradeengine_core::risk::{ExposureBook, PortfolioState, PortfolioTracker, reducing_target};
+use tradeengine_core::blend;
+use tradeengine_core::risk::{ExposureBook, PortfolioState, PortfolioTracker};
 use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget};
-use tradeengine_model::{Position, Price, SourceId, Symbol, Timestamp};
+use tradeengine_model::{Position, Price, Symbol, Timestamp};
 use tradeengine_store::{EquitySnapshot, TargetRecord};
 
 use super::AccountWorker;
 use super::execute::Executor;
 use super::rejections::{EpisodeKey, Gate};
 use super::symbol::{PlanSettings, SymbolJob, SymbolOutcome, plan_and_execute};
-use crate::config::{AccountState, Config, Mode, OnStale, RiskLimits};
+pub use super::targets::{blend_policy, symbol_config};
+use super::targets::{reduce_targets, zero_targets};
+use crate::config::{AccountState, Config, Mode, RiskLimits};
 use crate::killswitch::KillAction;
 use crate::risk::RiskGate;
 
@@ -61,50 +63,6 @@ pub enum CycleError {
     Core(#[from] tradeengine_core::CoreError),
     #[error("{0}")]
     Other(String),
-}
-
-/// The blend policy the configuration asks for, with one account's risk limits.
-pub fn blend_policy(config: &Config, limits: &RiskLimits) -> BlendPolicy {
-    let staleness = config
-        .sources
-        .iter()
-        .filter_map(|(name, s)| {
-            let id = SourceId::new(name).ok()?;
-            let ttl = s
-                .ttl_secs
-                .map(|t| chrono::TimeDelta::seconds(i64::try_from(t).unwrap_or(i64::MAX / 1000)));
-            let on_stale = match s.on_stale {
-                OnStale::Flat => blend::OnStale::Flat,
-                OnStale::Hold => blend::OnStale::Hold,
-            };
-            Some((id, SourceStaleness { ttl, on_stale }))
-        })
-        .collect();
-    BlendPolicy {
-        depth_cap: Some(limits.max_depth),
-        leverage_cap: Some(limits.max_leverage),
-        apply_leverage_override_to_sizing: limits.leverage_override_sizes,
-        gross_exposure_budget: limits.max_gross_exposure,
-        staleness,
-    }
-}
-
-/// The core's view of one `[[symbols]]` entry.
-pub fn symbol_config(s: &crate::config::SymbolConfig) -> Option<blend::SymbolConfig> {
-    let symbol = Symbol::new(&s.symbol).ok()?;
-    let weights = s
-        .weights
-        .iter()
-        .filter_map(|(k, w)| SourceId::new(k).ok().map(|id| (id, *w)))
-        .collect();
-    Some(blend::SymbolConfig {
-        symbol,
-        leverage: s.leverage,
-        weights,
-        depth_cap: s.max_depth,
-        leverage_cap: None,
-        max_notional: s.max_notional,
-    })
 }
 
 impl AccountWorker {
@@ -587,33 +545,5 @@ impl AccountWorker {
             self.last_targets.insert(t.symbol.clone(), t.qty.get());
         }
         Ok(())
-    }
-}
-
-/// Targets of zero everywhere: close-only accounts and a flattening kill switch. The plans that
-/// follow are reduce-only closes.
-fn zero_targets(targets: &mut [SizedTarget]) {
-    for t in targets {
-        t.qty = tradeengine_model::Quantity::ZERO;
-        t.venue_qty = Decimal::ZERO;
-        t.notional = Decimal::ZERO;
-    }
-}
-
-/// REDUCING: each target moves only toward zero from the current position (an increase is held,
-/// a flip closes), so every plan is made of reducing legs.
-fn reduce_targets(targets: &mut [SizedTarget], positions: &BTreeMap<Symbol, Position>) {
-    for t in targets {
-        let current = positions
-            .get(&t.symbol)
-            .map(|p| p.size.get())
-            .unwrap_or_default();
-        let qty = reducing_target(current, t.qty.get());
-        if qty == t.qty.get() {
-            continue;
-        }
-        t.qty = tradeengine_model::Quantity::new(qty);
-        t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
-        t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
     }
 }

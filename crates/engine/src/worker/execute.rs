@@ -215,6 +215,24 @@ impl Executor {
             }
             match result {
                 Err(e) if e.is_retryable() && attempt < PLACE_ATTEMPTS => {
+                    // The attempt may have reached the venue: ask by client id before sending
+                    // the same order again. A venue that keeps client ids unique only among
+                    // open orders (Binance) would take a re-sent id after the first attempt
+                    // filled, and double the position.
+                    if e.may_have_acted() {
+                        match self
+                            .venue
+                            .order_by_client_id(&plan.symbol, &leg.client_order_id)
+                            .await
+                        {
+                            Ok(Some(status)) => break Ok(status),
+                            // The venue has no order with this id: it did not act, the same id
+                            // may go again.
+                            Ok(None) => {}
+                            // Cannot tell: settle it (Unknown) and let the next cycle ask.
+                            Err(_) => break Err(e),
+                        }
+                    }
                     let wait = e
                         .retry_after
                         .unwrap_or(Duration::from_millis(200 * u64::from(attempt)));

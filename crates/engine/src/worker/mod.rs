@@ -8,6 +8,7 @@ pub mod pricing;
 pub mod recovery;
 pub mod rejections;
 pub mod symbol;
+pub mod targets;
 pub mod unknown;
 
 use std::collections::BTreeMap;

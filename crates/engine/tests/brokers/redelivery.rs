@@ -6,12 +6,9 @@
 //! returns (simsuite's crash switch, armed on `store record_signals`), so the source cannot ack;
 //! the test then drops the engine's runtime, which closes its broker connection.
 //!
-//! **Known issue 15.3 (RabbitMQ):** on today's main the key of a message without a
-//! `message_id` is `body:{hash}@{receive time / repeat_window}`, so the redelivery lands in a
-//! new window and is stored a second time (with `allow_add`, a BUY executes twice). The fix is
-//! on the `intake` branch. Until it is merged the RabbitMQ test reports the double loudly and
-//! passes; with `SIM_STRICT=1` (as for the simulation suite's known issues) it fails. Once the
-//! fix is in, drop the gate in [`known_issue_15_3`].
+//! Before the fix of issue 15.3 the key of a RabbitMQ message without a `message_id` was
+//! `body:{hash}@{receive time / repeat_window}`, so the redelivery landed in a new window and was
+//! stored a second time (with `allow_add`, a BUY executed twice). This test fails on that code.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,20 +99,6 @@ async fn base_of(
             SleeveOrigin::Depth(_) => Decimal::ZERO,
         })
         .sum()
-}
-
-/// Whether a double stored for issue 15.3 is tolerated (reported) in this run.
-fn known_issue_15_3(stored: usize) -> bool {
-    let strict = std::env::var("SIM_STRICT").is_ok_and(|v| v == "1");
-    if stored > 1 && !strict {
-        eprintln!(
-            "\n!!! KNOWN ISSUE 15.3: a RabbitMQ message without message_id redelivered across a \
-             repeat-window boundary was stored {stored} times (fix on branch `intake`; \
-             SIM_STRICT=1 fails this) !!!\n"
-        );
-        return true;
-    }
-    false
 }
 
 fn rabbit_toml(queue: &str) -> String {
@@ -250,9 +233,6 @@ fn rabbitmq_a_message_without_id_redelivered_after_a_window_boundary_is_one_sign
                 .await;
         }
         let _ = conn.close(200, "done".into()).await;
-        if known_issue_15_3(no_id.len()) {
-            return;
-        }
         let keys: Vec<&str> = no_id.iter().map(|s| s.idempotency_key.as_str()).collect();
         assert_eq!(
             no_id.len(),

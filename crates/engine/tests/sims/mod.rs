@@ -214,6 +214,16 @@ impl Rig {
         }
     }
 
+    /// Where order-entry faults go: the order path, and on Binance (whose order look-up by
+    /// client id is a GET on the same path) its POST only, so a fault is not spent on the
+    /// engine's look-up.
+    pub fn order_fault_path(&self) -> &'static str {
+        match self.sim.venue() {
+            SimVenue::Binance => "POST /fapi/v1/order",
+            _ => self.order_path(),
+        }
+    }
+
     pub fn positions_path(&self) -> &'static str {
         match self.sim.venue() {
             SimVenue::Bybit => "/v5/position/list",

@@ -27,7 +27,7 @@ use tradeengine_engine::worker::cycle::{CycleError, CycleReport};
 use tradeengine_venue_sim::Fault;
 
 use invariants::AccountFigures;
-use scenario::{FaultKind, FaultSpec, Path, Scenario};
+use scenario::{FaultKind, FaultSpec, Scenario};
 use world::{Engine, World, fault_path};
 
 /// A defect the suite found outside the engine's worker and recovery code, reported and not
@@ -40,40 +40,22 @@ pub struct KnownIssue {
     pub matches: fn(&Scenario, &str) -> bool,
 }
 
-pub const KNOWN_ISSUES: &[KnownIssue] = &[
-    KnownIssue {
-        id: "15.4-filled-order-stored-rejected-after-5xx",
-        what: "issue 15.4 (fix on branch `orders`): every attempt to place an order is answered 5xx after the venue acted (the first fills it, the retries meet the venue's duplicate-id refusal and are answered 5xx too); the last retryable error is booked as a rejection without asking the venue by client id, so the store says rejected, filled 0, while the venue filled it",
-        matches: |sc, failure| {
-            // Enough 5xx-after-accept answers in one round for all three attempts of an order.
-            let every_attempt = sc.rounds.iter().any(|r| {
-                r.faults
-                    .iter()
-                    .filter(|f| f.kind == FaultKind::StatusAfterAccept && f.path == Path::Order)
-                    .map(|f| f.times)
-                    .sum::<u32>()
-                    >= 3
-            });
-            every_attempt && failure.contains("filled 0 (rejected), venue says")
-        },
+pub const KNOWN_ISSUES: &[KnownIssue] = &[KnownIssue {
+    id: "bybit-rate-limit-reset-after-clock-jump",
+    what: "Bybit adapter: a rate-limit answer whose `X-Bapi-Limit-Reset-Timestamp` is read with a clock offset made stale by a venue clock jump pauses the account for the size of the jump (up to the 60 s cap), so the first cycle after the faults fails as rate limited",
+    matches: |sc, failure| {
+        let kinds = || {
+            sc.rounds
+                .iter()
+                .flat_map(|r| r.faults.iter().map(|f| f.kind))
+        };
+        sc.venue_a == tradeengine_venue_sim::SimVenue::Bybit
+            && kinds().any(|k| k == FaultKind::ClockSkew)
+            && kinds().any(|k| k == FaultKind::RateLimit)
+            && failure.contains("RateLimited")
+            && failure.contains("rate limited by the venue for another")
     },
-    KnownIssue {
-        id: "bybit-rate-limit-reset-after-clock-jump",
-        what: "Bybit adapter: a rate-limit answer whose `X-Bapi-Limit-Reset-Timestamp` is read with a clock offset made stale by a venue clock jump pauses the account for the size of the jump (up to the 60 s cap), so the first cycle after the faults fails as rate limited",
-        matches: |sc, failure| {
-            let kinds = || {
-                sc.rounds
-                    .iter()
-                    .flat_map(|r| r.faults.iter().map(|f| f.kind))
-            };
-            sc.venue_a == tradeengine_venue_sim::SimVenue::Bybit
-                && kinds().any(|k| k == FaultKind::ClockSkew)
-                && kinds().any(|k| k == FaultKind::RateLimit)
-                && failure.contains("RateLimited")
-                && failure.contains("rate limited by the venue for another")
-        },
-    },
-];
+}];
 
 /// Longest one scenario may take before it counts as hung (a failure, with its seed).
 const SCENARIO_LIMIT: Duration = Duration::from_secs(60);

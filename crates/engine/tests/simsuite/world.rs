@@ -74,6 +74,9 @@ pub fn positions_path(venue: SimVenue) -> &'static str {
 
 pub fn fault_path(venue: SimVenue, path: Path) -> &'static str {
     match path {
+        // Binance looks orders up on the order-entry path: a fault meant for order entry
+        // must not be spent on the engine's look-up by client id.
+        Path::Order if venue == SimVenue::Binance => "POST /fapi/v1/order",
         Path::Order => order_path(venue),
         Path::Positions => positions_path(venue),
         Path::Any => "*",
