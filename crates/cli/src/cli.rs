@@ -128,6 +128,10 @@ pub struct KillArgs {
     /// With --release: release without asking (needed when there is no terminal).
     #[arg(long, short, requires = "release")]
     pub yes: bool,
+    /// With --release: release into hold. Every target stays at the position the venue holds
+    /// until a source sets a new one for that symbol, so the release itself sends nothing.
+    #[arg(long, requires = "release")]
+    pub hold: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod intake;
 pub mod killswitch;
 pub mod ownership;
 pub mod plan_ids;
+pub mod release_hold;
 pub mod reloader;
 pub mod risk;
 pub mod runtime;

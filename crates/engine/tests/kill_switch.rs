@@ -190,3 +190,82 @@ async fn flatten_freeze_restart_release() {
     engine.shutdown().await;
     assert!(store.verify_audit().await.unwrap().is_ok());
 }
+
+async fn cycles(engine: &RunningEngine) -> u64 {
+    let account = AccountName::new("paper").unwrap();
+    engine
+        .state
+        .accounts
+        .read()
+        .await
+        .get(&account)
+        .map(|v| v.cycles)
+        .unwrap_or(0)
+}
+
+/// `kill --release --hold`: a target moved while frozen is not traded at release; the held
+/// position stays until a source sets a new target after the release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_into_hold_keeps_positions_until_a_new_signal() {
+    use tradeengine_engine::release_hold::{self, ReleaseHold};
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let engine = start(dir.path(), store.clone()).await;
+    engine
+        .intake
+        .submit(signal(1, Decimal::new(5, 1)))
+        .await
+        .unwrap();
+    wait_size(&engine, |s| s > Decimal::ZERO, "a long position").await;
+    let long = size(&engine).await;
+
+    // Frozen, then the source flips short: nothing is sent while frozen.
+    let clock = SystemClock;
+    killswitch::engage(
+        &*store,
+        &killswitch::new_switch(KillAction::Freeze, None, "test", &clock),
+    )
+    .await
+    .unwrap();
+    let start_wait = Instant::now();
+    while !engine.state.kill.read().await.is_engaged() {
+        assert!(start_wait.elapsed() < Duration::from_secs(15), "freeze not picked up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    engine
+        .intake
+        .submit(signal(2, Decimal::new(-5, 1)))
+        .await
+        .unwrap();
+    let before = sent(&engine).await;
+
+    // Release into hold: at least two cycles after it, still long and nothing sent.
+    let at = chrono::Utc::now();
+    release_hold::set(
+        &*store,
+        &ReleaseHold {
+            at,
+            accounts: None,
+        },
+    )
+    .await
+    .unwrap();
+    killswitch::release(&*store, "test", at).await.unwrap();
+    let seen = cycles(&engine).await;
+    let start_wait = Instant::now();
+    while cycles(&engine).await < seen + 3 {
+        assert!(start_wait.elapsed() < Duration::from_secs(15), "no cycles ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(size(&engine).await, long, "the release traded toward the old target");
+    assert_eq!(sent(&engine).await, before, "the release sent orders");
+
+    // A new signal after the release ends the hold for that symbol: it trades.
+    engine
+        .intake
+        .submit(signal(3, Decimal::ZERO))
+        .await
+        .unwrap();
+    wait_size(&engine, |s| s.is_zero(), "flat after the new signal").await;
+    engine.shutdown().await;
+}

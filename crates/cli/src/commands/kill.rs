@@ -10,6 +10,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use tradeengine_engine::config::Config;
 use tradeengine_engine::killswitch::{self, KILL_FILE, KillAck, KillAction, KillState};
+use tradeengine_engine::release_hold::{self, ReleaseHold};
 use tradeengine_model::{AccountName, SystemClock, Timestamp};
 use tradeengine_store::Store;
 
@@ -46,6 +47,8 @@ pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
         KillAction::Freeze
     };
     let switch = killswitch::new_switch(action, accounts.clone(), &args.reason, &SystemClock);
+    // A new engage starts a new story: an earlier release into hold no longer applies.
+    release_hold::clear(&*store).await?;
     killswitch::engage(&*store, &switch).await?;
     let scope = accounts
         .map(|a| {
@@ -81,6 +84,13 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
     };
     println!("kill switch engaged: {}", describe_switch(&current));
     let preview = release_preview(config, store, current.accounts.as_deref()).await?;
+    if args.hold {
+        println!(
+            "release into hold: every target stays at the position the venue holds until a \
+             source sets a new one for that symbol; the release itself sends nothing \
+             (without --hold it would send:)"
+        );
+    }
     print!("{preview}");
     if !args.yes {
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
@@ -101,6 +111,15 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
         }
     }
     let at = chrono::Utc::now();
+    if args.hold {
+        let hold = ReleaseHold {
+            at,
+            accounts: current.accounts.clone(),
+        };
+        release_hold::set(store, &hold).await?;
+    } else {
+        release_hold::clear(store).await?;
+    }
     killswitch::release(store, "cli", at).await?;
     println!("kill switch released (acted on: {})", acted_on(config));
     let ack = wait_for_ack(store, |a| a.stored.is_none() && a.at >= at).await?;

@@ -142,6 +142,21 @@ impl AccountWorker {
         if kill == Some(KillAction::Flatten) {
             zero_targets(&mut targets);
         }
+        // Released into hold: a symbol no source has moved since the release stays where the
+        // venue has it (see `release_hold`). Loss limits and the switch itself come first.
+        if kill.is_none()
+            && tracker.state == PortfolioState::Active
+            && account_cfg.state == AccountState::Active
+            && let Some(hold) = crate::release_hold::read(&*self.store).await?
+            && hold.covers(&self.name)
+        {
+            for t in targets.iter_mut() {
+                let sleeves = self.state.sleeves_of(&t.symbol).await;
+                if crate::release_hold::still_held(&hold, &sleeves) {
+                    crate::release_hold::hold_at_current(t, positions_by_symbol.get(&t.symbol));
+                }
+            }
+        }
         // Positions nobody asked this engine to manage are left alone (see `unknown`).
         let unknown = self
             .unknown

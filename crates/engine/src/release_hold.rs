@@ -1,0 +1,110 @@
+//! Releasing the kill switch *into hold*: after an incident an operator often wants trading
+//! back on without the engine immediately trading to targets decided before (or during) the
+//! freeze. `tradeengine kill --release --hold` stores a marker with the release time; until a
+//! source moves a symbol's sleeves after that time, the symbol's target is the position the
+//! venue holds, so the release itself sends nothing. A later engage of the switch clears it.
+
+use serde::{Deserialize, Serialize};
+use tradeengine_core::size::SizedTarget;
+use tradeengine_model::{AccountName, Position, Quantity, Sleeve, Timestamp};
+use tradeengine_store::{AuditKind, Store, StoreError};
+
+/// The state key of the marker.
+pub const HOLD_KEY: &str = "killswitch.release_hold";
+
+/// Targets are held at the current positions for sleeves not moved since `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseHold {
+    pub at: Timestamp,
+    /// The accounts released into hold (`None`: every account).
+    pub accounts: Option<Vec<AccountName>>,
+}
+
+impl ReleaseHold {
+    pub fn covers(&self, account: &AccountName) -> bool {
+        self.accounts.as_ref().is_none_or(|a| a.contains(account))
+    }
+}
+
+/// Stores (and audits) the marker.
+pub async fn set(store: &dyn Store, hold: &ReleaseHold) -> Result<(), StoreError> {
+    let value = serde_json::to_value(hold).map_err(|e| StoreError::Corrupt {
+        what: "release hold".into(),
+        reason: e.to_string(),
+    })?;
+    store.put_state(HOLD_KEY, &value).await?;
+    store
+        .audit(
+            AuditKind::KillSwitch,
+            None,
+            None,
+            serde_json::json!({"release_into_hold": hold}),
+            hold.at,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Removes the marker (a new engage of the switch starts a new story).
+pub async fn clear(store: &dyn Store) -> Result<(), StoreError> {
+    store.put_state(HOLD_KEY, &serde_json::Value::Null).await
+}
+
+/// The marker, if any (an unreadable one is ignored: it can only hold, never trade).
+pub async fn read(store: &dyn Store) -> Result<Option<ReleaseHold>, StoreError> {
+    Ok(match store.get_state(HOLD_KEY).await? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => serde_json::from_value(v).ok(),
+    })
+}
+
+/// Whether a symbol is still held: no sleeve of it moved after the release.
+pub fn still_held(hold: &ReleaseHold, sleeves: &[Sleeve]) -> bool {
+    sleeves.iter().all(|s| s.updated_at <= hold.at)
+}
+
+/// Sets a held symbol's target to the venue's current position (flat when there is none).
+pub fn hold_at_current(target: &mut SizedTarget, current: Option<&Position>) {
+    let qty = current.map(|p| p.size.get()).unwrap_or_default();
+    target.qty = Quantity::new(qty);
+    target.venue_qty = qty.checked_div(target.contract_size).unwrap_or_default();
+    target.notional = qty.abs().checked_mul(target.price.get()).unwrap_or_default();
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tradeengine_model::{SourceId, Symbol};
+
+    fn sleeve(at: Timestamp) -> Sleeve {
+        Sleeve::flat(
+            SourceId::new("ops").unwrap(),
+            Symbol::new("BTCUSDT").unwrap(),
+            at,
+        )
+    }
+
+    #[test]
+    fn a_sleeve_moved_after_the_release_ends_the_hold() {
+        let t0 = chrono::Utc::now();
+        let hold = ReleaseHold {
+            at: t0,
+            accounts: None,
+        };
+        assert!(still_held(&hold, &[sleeve(t0 - chrono::TimeDelta::seconds(5))]));
+        assert!(!still_held(
+            &hold,
+            &[
+                sleeve(t0 - chrono::TimeDelta::seconds(5)),
+                sleeve(t0 + chrono::TimeDelta::seconds(1))
+            ]
+        ));
+        let scoped = ReleaseHold {
+            at: t0,
+            accounts: Some(vec![AccountName::new("a").unwrap()]),
+        };
+        assert!(scoped.covers(&AccountName::new("a").unwrap()));
+        assert!(!scoped.covers(&AccountName::new("b").unwrap()));
+    }
+}
