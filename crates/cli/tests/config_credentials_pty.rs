@@ -41,6 +41,8 @@ credentials = "env:BYBIT_MAIN" # was in the environment
 name = "kucoin-main"
 venue = "kucoin"
 mode = "dry-run"
+# KuCoin Futures has no test network: a dry-run account names its host.
+base_url = "http://127.0.0.1:9"
 
 [sources.alpha]
 type = "demo"

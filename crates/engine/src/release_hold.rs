@@ -68,7 +68,10 @@ pub fn hold_at_current(target: &mut SizedTarget, current: Option<&Position>) {
     let qty = current.map(|p| p.size.get()).unwrap_or_default();
     target.qty = Quantity::new(qty);
     target.venue_qty = qty.checked_div(target.contract_size).unwrap_or_default();
-    target.notional = qty.abs().checked_mul(target.price.get()).unwrap_or_default();
+    target.notional = qty
+        .abs()
+        .checked_mul(target.price.get())
+        .unwrap_or_default();
 }
 
 #[cfg(test)]
@@ -92,7 +95,10 @@ mod tests {
             at: t0,
             accounts: None,
         };
-        assert!(still_held(&hold, &[sleeve(t0 - chrono::TimeDelta::seconds(5))]));
+        assert!(still_held(
+            &hold,
+            &[sleeve(t0 - chrono::TimeDelta::seconds(5))]
+        ));
         assert!(!still_held(
             &hold,
             &[

@@ -229,7 +229,10 @@ async fn release_into_hold_keeps_positions_until_a_new_signal() {
     .unwrap();
     let start_wait = Instant::now();
     while !engine.state.kill.read().await.is_engaged() {
-        assert!(start_wait.elapsed() < Duration::from_secs(15), "freeze not picked up");
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(15),
+            "freeze not picked up"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     engine
@@ -241,23 +244,24 @@ async fn release_into_hold_keeps_positions_until_a_new_signal() {
 
     // Release into hold: at least two cycles after it, still long and nothing sent.
     let at = chrono::Utc::now();
-    release_hold::set(
-        &*store,
-        &ReleaseHold {
-            at,
-            accounts: None,
-        },
-    )
-    .await
-    .unwrap();
+    release_hold::set(&*store, &ReleaseHold { at, accounts: None })
+        .await
+        .unwrap();
     killswitch::release(&*store, "test", at).await.unwrap();
     let seen = cycles(&engine).await;
     let start_wait = Instant::now();
     while cycles(&engine).await < seen + 3 {
-        assert!(start_wait.elapsed() < Duration::from_secs(15), "no cycles ran");
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(15),
+            "no cycles ran"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(size(&engine).await, long, "the release traded toward the old target");
+    assert_eq!(
+        size(&engine).await,
+        long,
+        "the release traded toward the old target"
+    );
     assert_eq!(sent(&engine).await, before, "the release sent orders");
 
     // A new signal after the release ends the hold for that symbol: it trades.

@@ -146,7 +146,7 @@ impl AccountWorker {
         // venue has it (see `release_hold`). Loss limits and the switch itself come first.
         if kill.is_none()
             && tracker.state == PortfolioState::Active
-            && account_cfg.state == AccountState::Active
+            && account_cfg.state == AccountState::Enabled
             && let Some(hold) = crate::release_hold::read(&*self.store).await?
             && hold.covers(&self.name)
         {
