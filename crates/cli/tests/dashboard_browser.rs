@@ -195,7 +195,7 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     assert_eq!(ready.0, 200, "{body}");
     assert_eq!(
         body,
-        json!({"ready": true, "store": true, "accounts_not_reconciled": [], "account_errors": {}})
+        json!({"ready": true, "store": true, "accounts_not_reconciled": [], "account_errors": {}, "accounts_connecting": {}})
     );
     let (code, metrics) = get("/metrics").await;
     assert_eq!(code, 200);
