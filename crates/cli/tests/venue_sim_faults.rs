@@ -145,3 +145,52 @@ fn a_bad_fault_flag_refuses_to_start() {
         "{err}"
     );
 }
+
+/// `order place` by hand when the venue fills and then answers 503: the CLI asks the venue by
+/// client id and reports the fill, instead of an error that invites a second (doubling) order.
+#[test]
+fn a_hand_placed_order_answered_5xx_after_the_fill_is_reported_filled() {
+    let port = free_port();
+    let _sim = start(port, &["order:status-after-accept:503:times=1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tradeengine.toml");
+    // Only `run` creates a data dir; the hand order command needs one to exist.
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[engine]
+mode = "testnet"
+data_dir = "data"
+hot_reload = false
+[[accounts]]
+name = "byb"
+venue = "bybit"
+base_url = "http://127.0.0.1:{port}"
+credentials = "env:SIMTEST"
+[sources.ops]
+type = "rest"
+[[symbols]]
+symbol = "BTCUSDT"
+weights = {{ ops = 1.0 }}
+"#
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .args([
+            "order", "place", "--account", "byb", "--symbol", "BTCUSDT", "--side", "buy",
+            "--qty", "0.01", "--client-id", "hand-1",
+        ])
+        .env("SIMTEST_API_KEY", "sim-test-key")
+        .env("SIMTEST_API_SECRET", "sim-test-secret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("asking the venue"), "{stderr}");
+    assert!(stdout.to_lowercase().contains("filled"), "{stdout}");
+}

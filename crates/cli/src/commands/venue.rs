@@ -121,7 +121,37 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
                 kind,
                 reduce_only: a.reduce_only,
             };
-            Some(venue.place_order(&request).await?)
+            match venue.place_order(&request).await {
+                Ok(status) => Some(status),
+                // The venue may have taken the order before the answer failed (5xx, timeout,
+                // reset): ask it by client id before telling the operator anything, or a retry
+                // by hand doubles the position.
+                Err(e) if e.may_have_acted() => {
+                    eprintln!(
+                        "the answer failed ({e}); asking the venue for order {}",
+                        request.client_order_id
+                    );
+                    match venue
+                        .order_by_client_id(&request.symbol, &request.client_order_id)
+                        .await
+                    {
+                        Ok(Some(status)) => Some(status),
+                        Ok(None) => anyhow::bail!(
+                            "{e}; the venue has no order {} (not placed). Check with `order status \
+                             --client-id {}` before placing again",
+                            request.client_order_id,
+                            request.client_order_id
+                        ),
+                        Err(q) => anyhow::bail!(
+                            "{e}; the order may have been placed and the venue could not be asked \
+                             ({q}). Do NOT place it again before `order status --client-id {}` \
+                             answers",
+                            request.client_order_id
+                        ),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         OrderCommand::Cancel(a) => Some(
             venue
