@@ -181,8 +181,18 @@ weights = {{ ops = 1.0 }}
     let out = Command::new(BIN)
         .args(["--config", config.to_str().unwrap()])
         .args([
-            "order", "place", "--account", "byb", "--symbol", "BTCUSDT", "--side", "buy",
-            "--qty", "0.01", "--client-id", "hand-1",
+            "order",
+            "place",
+            "--account",
+            "byb",
+            "--symbol",
+            "BTCUSDT",
+            "--side",
+            "buy",
+            "--qty",
+            "0.01",
+            "--client-id",
+            "hand-1",
         ])
         .env("SIMTEST_API_KEY", "sim-test-key")
         .env("SIMTEST_API_SECRET", "sim-test-secret")

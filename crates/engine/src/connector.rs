@@ -205,6 +205,11 @@ impl Venue for DryRunVenue {
     async fn account_value(&self) -> Result<Decimal, VenueError> {
         self.inner.account_value().await
     }
+    // Forwarded, not the trait's default: the default reports no free margin, which switched
+    // the margin cap off for every dry-run account (so its plans were not what live would send).
+    async fn account_balance(&self) -> Result<tradeengine_venues::AccountBalance, VenueError> {
+        self.inner.account_balance().await
+    }
     async fn positions(&self) -> Result<Vec<Position>, VenueError> {
         self.inner.positions().await
     }
@@ -365,6 +370,29 @@ pub async fn connect_then_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dry-run wrapper reports what the real account reports, free margin included (the
+    /// trait's default would switch the margin cap off for dry-run accounts).
+    #[tokio::test]
+    async fn dry_run_reports_the_inner_venues_free_margin() {
+        use tradeengine_venues::feed::{RandomWalkConfig, RandomWalkFeed};
+        use tradeengine_venues::paper::{MemoryStore, PaperVenue};
+        let t0 = chrono::Utc::now();
+        let feed = Arc::new(RandomWalkFeed::new(RandomWalkConfig::demo(1, t0)).unwrap());
+        let inner: Arc<dyn Venue> = Arc::new(
+            PaperVenue::open(
+                tradeengine_venues::PaperConfig::default(),
+                feed,
+                Arc::new(tradeengine_model::ManualClock::new(t0)),
+                Box::new(MemoryStore::new()),
+            )
+            .unwrap(),
+        );
+        let expected = inner.account_balance().await.unwrap();
+        assert!(expected.available_margin.is_some());
+        let dry = DryRunVenue { inner };
+        assert_eq!(dry.account_balance().await.unwrap(), expected);
+    }
 
     #[test]
     fn connect_backoff_doubles_and_caps() {

@@ -32,7 +32,11 @@ impl PlanIds {
     /// Takes the next boot number from the store (and the database's instance number, drawn
     /// the first time).
     pub async fn start(store: &dyn Store) -> Result<Self, StoreError> {
-        let instance = match store.get_state(INSTANCE_KEY).await?.and_then(|v| v.as_u64()) {
+        let instance = match store
+            .get_state(INSTANCE_KEY)
+            .await?
+            .and_then(|v| v.as_u64())
+        {
             Some(n) => n,
             None => {
                 let n = random_instance()?;
@@ -107,12 +111,21 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let store_a = tradeengine_store::open_sqlite_in(a.path()).await.unwrap();
         let store_b = tradeengine_store::open_sqlite_in(b.path()).await.unwrap();
-        let first_a = super::PlanIds::start(&*store_a).await.unwrap().next().unwrap();
-        let first_b = super::PlanIds::start(&*store_b).await.unwrap().next().unwrap();
+        let first_a = super::PlanIds::start(&*store_a)
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
+        let first_b = super::PlanIds::start(&*store_b)
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
         assert_ne!(first_a, first_b);
         let again = super::PlanIds::start(&*store_a).await.unwrap();
         assert_eq!(again.boot(), 2);
-        let prefix = |p: &tradeengine_model::PlanId| p.as_str().split('-').next().unwrap().to_string();
+        let prefix =
+            |p: &tradeengine_model::PlanId| p.as_str().split('-').next().unwrap().to_string();
         assert_eq!(prefix(&again.next().unwrap()), prefix(&first_a));
     }
 
