@@ -189,6 +189,30 @@ pub async fn refresh(shared: &SharedKillState, store: &dyn Store, data_dir: &Pat
 /// `tradeengine kill` waits for to say that a running engine took it.
 pub const ACK_KEY: &str = "killswitch.ack";
 
+/// Where an account's worker keeps, while the switch holds, the targets a release would trade
+/// to: `{"targets": {symbol: quantity}, "at": time}`.
+pub fn release_targets_key(account: &AccountName) -> String {
+    format!("killswitch.release_targets.{account}")
+}
+
+/// The targets a release would trade to, as the account's worker last computed them while the
+/// switch held (`None`: no engine cycle ran under the switch).
+pub async fn release_targets(
+    store: &dyn Store,
+    account: &AccountName,
+) -> Result<Option<(std::collections::BTreeMap<String, rust_decimal::Decimal>, Timestamp)>, StoreError>
+{
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        targets: std::collections::BTreeMap<String, rust_decimal::Decimal>,
+        at: Timestamp,
+    }
+    Ok(match store.get_state(&release_targets_key(account)).await? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => serde_json::from_value::<Stored>(v).ok().map(|s| (s.targets, s.at)),
+    })
+}
+
 /// A running engine's acknowledgement of the switch it applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KillAck {

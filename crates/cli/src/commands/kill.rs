@@ -121,6 +121,16 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
         release_hold::clear(store).await?;
     }
     killswitch::release(store, "cli", at).await?;
+    // The targets kept for this preview belong to the switch just released.
+    for a in &config.accounts {
+        let name = AccountName::new(&a.name)?;
+        store
+            .put_state(
+                &killswitch::release_targets_key(&name),
+                &serde_json::Value::Null,
+            )
+            .await?;
+    }
     println!("kill switch released (acted on: {})", acted_on(config));
     let ack = wait_for_ack(store, |a| a.stored.is_none() && a.at >= at).await?;
     println!("{}", ack_line(ack.as_ref(), "the release"));
@@ -239,11 +249,23 @@ async fn release_preview(
             continue;
         }
         let positions = store.positions(Some(&name)).await?;
-        let targets = store.targets(&name).await?;
+        // What a release trades to: the targets the engine computed under the switch (a
+        // flatten stores zero targets, which would make this preview say "nothing"), else the
+        // latest stored ones.
+        let targets: Vec<(String, Decimal, Timestamp)> =
+            match killswitch::release_targets(store, &name).await? {
+                Some((map, at)) => map.into_iter().map(|(s, q)| (s, q, at)).collect(),
+                None => store
+                    .targets(&name)
+                    .await?
+                    .into_iter()
+                    .map(|t| (t.symbol.to_string(), t.quantity, t.decided_at))
+                    .collect(),
+            };
         let mut symbols: Vec<String> = positions
             .iter()
             .map(|(_, p)| p.symbol.to_string())
-            .chain(targets.iter().map(|t| t.symbol.to_string()))
+            .chain(targets.iter().map(|t| t.0.clone()))
             .collect();
         symbols.sort();
         symbols.dedup();
@@ -252,14 +274,14 @@ async fn release_preview(
                 .iter()
                 .find(|(_, p)| p.symbol.as_str() == symbol)
                 .map_or(Decimal::ZERO, |(_, p)| p.size.get());
-            let target = targets.iter().find(|t| t.symbol.as_str() == symbol);
+            let target = targets.iter().find(|t| t.0 == symbol);
             table.row(vec![
                 a.name.clone(),
                 symbol.clone(),
                 current.normalize().to_string(),
-                target.map_or("-".into(), |t| t.quantity.normalize().to_string()),
-                would_send(current, target.map(|t| t.quantity)),
-                target.map_or("-".into(), |t| short_time(t.decided_at)),
+                target.map_or("-".into(), |t| t.1.normalize().to_string()),
+                would_send(current, target.map(|t| t.1)),
+                target.map_or("-".into(), |t| short_time(t.2)),
             ]);
         }
     }

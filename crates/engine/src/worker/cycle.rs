@@ -139,6 +139,11 @@ impl AccountWorker {
             PortfolioState::Reducing => reduce_targets(&mut targets, &positions_by_symbol),
             PortfolioState::Active => {}
         }
+        if kill.is_some() {
+            self.store_release_targets(&targets).await?;
+        } else {
+            self.release_targets = None;
+        }
         if kill == Some(KillAction::Flatten) {
             zero_targets(&mut targets);
         }
@@ -511,6 +516,28 @@ impl AccountWorker {
             crate::risk::save(&*self.store, &self.name, &tracker).await?;
         }
         Ok(tracker)
+    }
+
+    /// While the switch holds, keeps the targets a release would trade to in the store
+    /// ([`crate::killswitch::release_targets_key`]): a flatten records zero targets, so the
+    /// stored targets alone made `kill --release` preview "nothing" before a release that then
+    /// bought back the whole blended position.
+    async fn store_release_targets(&mut self, targets: &[SizedTarget]) -> Result<(), CycleError> {
+        let map: BTreeMap<Symbol, Decimal> = targets
+            .iter()
+            .map(|t| (t.symbol.clone(), t.qty.get()))
+            .collect();
+        if self.release_targets.as_ref() == Some(&map) {
+            return Ok(());
+        }
+        self.store
+            .put_state(
+                &crate::killswitch::release_targets_key(&self.name),
+                &serde_json::json!({ "targets": map, "at": self.clock.now() }),
+            )
+            .await?;
+        self.release_targets = Some(map);
+        Ok(())
     }
 
     /// Instruments are cached for the life of the worker; only unseen symbols are requested.

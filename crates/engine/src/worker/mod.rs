@@ -51,6 +51,9 @@ pub struct AccountWorker {
     /// Per symbol, the refusal the risk gate keeps making (recorded once, see
     /// [`crate::risk::RefusalEpisode`]).
     refusals: BTreeMap<Symbol, crate::risk::RefusalEpisode>,
+    /// While the kill switch holds: the targets a release would trade to, as last stored for
+    /// `kill --release`'s preview (written when they change).
+    release_targets: Option<BTreeMap<Symbol, Decimal>>,
     /// Positions this engine has no record of managing (see [`unknown`]).
     unknown: unknown::UnknownPositions,
     /// Per-symbol problems already logged at warn, so an episode is logged once, not every
@@ -83,6 +86,7 @@ impl AccountWorker {
             order_window: Arc::default(),
             fills_checked: false,
             refusals: BTreeMap::new(),
+            release_targets: None,
             unknown: unknown::UnknownPositions::default(),
             symbol_episodes: Default::default(),
             rejections: rejections::Rejections::default(),
