@@ -195,22 +195,31 @@ pub fn release_targets_key(account: &AccountName) -> String {
     format!("killswitch.release_targets.{account}")
 }
 
+/// Quantities by symbol, and when the worker computed them.
+pub type ReleaseTargets = (
+    std::collections::BTreeMap<String, rust_decimal::Decimal>,
+    Timestamp,
+);
+
 /// The targets a release would trade to, as the account's worker last computed them while the
 /// switch held (`None`: no engine cycle ran under the switch).
 pub async fn release_targets(
     store: &dyn Store,
     account: &AccountName,
-) -> Result<Option<(std::collections::BTreeMap<String, rust_decimal::Decimal>, Timestamp)>, StoreError>
-{
+) -> Result<Option<ReleaseTargets>, StoreError> {
     #[derive(serde::Deserialize)]
     struct Stored {
         targets: std::collections::BTreeMap<String, rust_decimal::Decimal>,
         at: Timestamp,
     }
-    Ok(match store.get_state(&release_targets_key(account)).await? {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => serde_json::from_value::<Stored>(v).ok().map(|s| (s.targets, s.at)),
-    })
+    Ok(
+        match store.get_state(&release_targets_key(account)).await? {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => serde_json::from_value::<Stored>(v)
+                .ok()
+                .map(|s| (s.targets, s.at)),
+        },
+    )
 }
 
 /// A running engine's acknowledgement of the switch it applies.

@@ -246,11 +246,16 @@ async fn release_into_hold_keeps_positions_until_a_new_signal() {
     let account = AccountName::new("paper").unwrap();
     let start_wait = Instant::now();
     loop {
-        let kept = killswitch::release_targets(&*store, &account).await.unwrap();
+        let kept = killswitch::release_targets(&*store, &account)
+            .await
+            .unwrap();
         if kept.is_some_and(|(m, _)| m.get("BTCUSDT").is_some_and(|q| *q < Decimal::ZERO)) {
             break;
         }
-        assert!(start_wait.elapsed() < Duration::from_secs(15), "release targets not kept");
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(15),
+            "release targets not kept"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
