@@ -290,3 +290,53 @@ async fn release_into_hold_keeps_positions_until_a_new_signal() {
     wait_size(&engine, |s| s.is_zero(), "flat after the new signal").await;
     engine.shutdown().await;
 }
+
+/// A flattening kill switch closes every position, also one in a symbol the configuration does
+/// not name (a manual trade).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flatten_closes_positions_outside_the_configured_symbols() {
+    use tradeengine_model::{ClientOrderId, OrderKind, OrderRequest, Side};
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let engine = start(dir.path(), store.clone()).await;
+    let account = AccountName::new("paper").unwrap();
+    let eth = Symbol::new("ETHUSDT").unwrap();
+    let venue = engine.venues[&account].clone();
+    venue
+        .place_order(&OrderRequest {
+            client_order_id: ClientOrderId::new("manual-eth-1").unwrap(),
+            symbol: eth.clone(),
+            side: Side::Sell,
+            qty: Decimal::new(2, 0),
+            kind: OrderKind::Market,
+            reduce_only: false,
+        })
+        .await
+        .unwrap();
+    let eth_size = || async {
+        venue
+            .positions()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.symbol == eth)
+            .map(|p| p.size.get())
+            .unwrap_or_default()
+    };
+    assert_eq!(eth_size().await, Decimal::new(-2, 0));
+    killswitch::engage(
+        &*store,
+        &killswitch::new_switch(KillAction::Flatten, None, "test", &SystemClock),
+    )
+    .await
+    .unwrap();
+    let start_wait = Instant::now();
+    while !eth_size().await.is_zero() {
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(15),
+            "the ETHUSDT position outside the configuration was not closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    engine.shutdown().await;
+}

@@ -143,8 +143,10 @@ async fn a_deleted_database_makes_ready_and_intake_answer_503() {
     };
     assert_eq!(ready["ready"], false);
     assert_eq!(ready["store"], false);
+    // "deleted", or "replaced" when a pooled connection re-created the path first.
+    let fault = ready["store_fault"].as_str().unwrap();
     assert!(
-        ready["store_fault"].as_str().unwrap().contains("deleted"),
+        fault.contains("deleted") || fault.contains("replaced"),
         "{ready}"
     );
     let (status, body) = call(addr, "POST", "/webhook/tradingview", alert("a-2")).await;

@@ -146,6 +146,12 @@ impl AccountWorker {
         }
         if kill == Some(KillAction::Flatten) {
             zero_targets(&mut targets);
+            // "Every position": also those in symbols no `[[symbols]]` entry names (a manual
+            // trade, a symbol removed from the file).
+            let closes = self
+                .unconfigured_closes(&targets, &positions, &mut skipped)
+                .await;
+            targets.extend(closes);
         }
         // Released into hold: a symbol no source has moved since the release stays where the
         // venue has it (see `release_hold`). Loss limits and the switch itself come first.
@@ -518,31 +524,9 @@ impl AccountWorker {
         Ok(tracker)
     }
 
-    /// While the switch holds, keeps the targets a release would trade to in the store
-    /// ([`crate::killswitch::release_targets_key`]): a flatten records zero targets, so the
-    /// stored targets alone made `kill --release` preview "nothing" before a release that then
-    /// bought back the whole blended position.
-    async fn store_release_targets(&mut self, targets: &[SizedTarget]) -> Result<(), CycleError> {
-        let map: BTreeMap<Symbol, Decimal> = targets
-            .iter()
-            .map(|t| (t.symbol.clone(), t.qty.get()))
-            .collect();
-        if self.release_targets.as_ref() == Some(&map) {
-            return Ok(());
-        }
-        self.store
-            .put_state(
-                &crate::killswitch::release_targets_key(&self.name),
-                &serde_json::json!({ "targets": map, "at": self.clock.now() }),
-            )
-            .await?;
-        self.release_targets = Some(map);
-        Ok(())
-    }
-
     /// Instruments are cached for the life of the worker; only unseen symbols are requested.
     /// Returns the symbols the venue cannot describe (asked again next cycle).
-    async fn refresh_instruments(
+    pub(super) async fn refresh_instruments(
         &mut self,
         symbols: &[Symbol],
     ) -> Result<super::pricing::Skipped, CycleError> {

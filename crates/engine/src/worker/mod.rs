@@ -4,6 +4,7 @@
 
 pub mod cycle;
 pub mod execute;
+mod kill_targets;
 pub mod pricing;
 pub mod recovery;
 pub mod rejections;
