@@ -155,7 +155,7 @@ async fn partial_fills_skew_slow_reads_and_dropped_streams_converge() {
     rig.assert_converged().await;
 
     let mut rig = two_symbols().await;
-    rig.sim.faults().drop_streams();
+    rig.drop_streams_once_connected().await;
     rig.cycle().await;
     rig.assert_converged().await;
     rig.target("BTCUSDT", dec!(-0.1)).await;

@@ -127,7 +127,7 @@ async fn a_slow_read_fails_the_cycle_and_the_next_one_converges() {
 #[tokio::test]
 async fn a_dropped_private_stream_does_not_stop_reconciliation() {
     let mut rig = rig().await;
-    rig.sim.faults().drop_streams();
+    rig.drop_streams_once_connected().await;
     rig.cycle().await;
     rig.assert_converged().await;
     rig.target("BTCUSDT", dec!(-0.1)).await;

@@ -214,6 +214,21 @@ impl Rig {
         }
     }
 
+    /// Drops the private streams once they are up: a drop sent before the first connection
+    /// reaches nothing, and no reconnect follows (seen under load).
+    #[allow(dead_code)] // not every test binary that includes this module uses it
+    pub async fn drop_streams_once_connected(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.sim.counters().stream_connections() < 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the private stream never connected"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.sim.faults().drop_streams();
+    }
+
     /// Where order-entry faults go: the order path, and on Binance (whose order look-up by
     /// client id is a GET on the same path) its POST only, so a fault is not spent on the
     /// engine's look-up.
