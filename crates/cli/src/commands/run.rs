@@ -122,9 +122,29 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("cannot listen on {}: {e}", config.engine.bind);
             }
         };
+    // The demo's ready-made order signal carries the feed's current price: the seed-003 API
+    // refuses a price of zero, and a made-up one would misplace the sleeve's stop levels.
+    let mut demo_price = None;
+    if let Ok(btc) = tradeengine_model::Symbol::new("BTCUSDT") {
+        for venue in engine.venues.values() {
+            if let Ok(prices) = venue.prices(std::slice::from_ref(&btc)).await
+                && let Some(p) = prices.get(&btc)
+            {
+                demo_price = Some(p.get().round_dp(2));
+                break;
+            }
+        }
+    }
     eprintln!(
         "{}",
-        banner(&config, &origin, addr, &demo_secrets, demo_tokens.as_ref())
+        banner(
+            &config,
+            &origin,
+            addr,
+            &demo_secrets,
+            demo_tokens.as_ref(),
+            demo_price
+        )
     );
 
     wait_for_signal().await;
@@ -207,6 +227,7 @@ fn banner(
     addr: std::net::SocketAddr,
     demo_secrets: &[(String, String)],
     demo_tokens: Option<&(String, String)>,
+    demo_price: Option<rust_decimal::Decimal>,
 ) -> String {
     let mut lines = Vec::new();
     // Lines too long for the box go under it.
@@ -281,8 +302,9 @@ fn banner(
             }
             "TRADEENGINE_REST_TOKEN" => {
                 lines.push(format!("demo REST signal token (this run only): {value}"));
+                let price = demo_price.unwrap_or(rust_decimal::Decimal::new(60_000, 0));
                 after.push(format!(
-                    "send an order signal: curl -s -H 'Authorization: Bearer {value}' -H 'Content-Type: application/json' -d '{{\"signals\":[{{\"strategy_id\":\"demo\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\",\"confidence\":0.9,\"price\":0,\"quantity\":0.001,\"current_price\":0,\"source\":\"cli\",\"strategy\":\"demo\"}}]}}' http://{addr}/trade"
+                    "send an order signal: curl -s -H 'Authorization: Bearer {value}' -H 'Content-Type: application/json' -d '{{\"signals\":[{{\"strategy_id\":\"demo\",\"symbol\":\"BTCUSDT\",\"action\":\"buy\",\"confidence\":0.9,\"price\":{price},\"quantity\":0.001,\"current_price\":{price},\"source\":\"cli\",\"strategy\":\"demo\"}}]}}' http://{addr}/trade"
                 ));
             }
             other => lines.push(format!("{other} (this run only): {value}")),
@@ -403,7 +425,7 @@ mod tests {
         let config =
             load_str(text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
-        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None);
+        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None, None);
         assert!(b.contains("mode: PAPER"), "{b}");
         assert!(
             b.contains("account by: paper on bybit public data (127.0.0.1;"),
@@ -416,7 +438,7 @@ mod tests {
         );
         let config =
             load_str(&text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
-        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None);
+        let b = super::banner(&config, &Origin::EmbeddedDemo, addr, &[], None, None);
         assert!(b.contains("mode: TESTNET"), "{b}");
         assert!(!b.contains("mode: PAPER"), "{b}");
     }
