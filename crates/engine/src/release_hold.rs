@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use tradeengine_core::size::SizedTarget;
-use tradeengine_model::{AccountName, Position, Quantity, Sleeve, Timestamp};
+use tradeengine_model::{AccountName, Position, Sleeve, Timestamp};
 use tradeengine_store::{AuditKind, Store, StoreError};
 
 /// The state key of the marker.
@@ -66,12 +66,7 @@ pub fn still_held(hold: &ReleaseHold, sleeves: &[Sleeve]) -> bool {
 /// Sets a held symbol's target to the venue's current position (flat when there is none).
 pub fn hold_at_current(target: &mut SizedTarget, current: Option<&Position>) {
     let qty = current.map(|p| p.size.get()).unwrap_or_default();
-    target.qty = Quantity::new(qty);
-    target.venue_qty = qty.checked_div(target.contract_size).unwrap_or_default();
-    target.notional = qty
-        .abs()
-        .checked_mul(target.price.get())
-        .unwrap_or_default();
+    crate::worker::targets::set_qty(target, qty);
 }
 
 #[cfg(test)]

@@ -59,10 +59,17 @@ pub fn symbol_config(s: &crate::config::SymbolConfig) -> Option<blend::SymbolCon
 /// follow are reduce-only closes.
 pub(crate) fn zero_targets(targets: &mut [SizedTarget]) {
     for t in targets {
-        t.qty = tradeengine_model::Quantity::ZERO;
-        t.venue_qty = Decimal::ZERO;
-        t.notional = Decimal::ZERO;
+        set_qty(t, Decimal::ZERO);
     }
+}
+
+/// Moves a sized target to `qty` base units, with its venue quantity and notional: every
+/// adjustment a cycle makes after sizing (close-only, kill switch, REDUCING, release into hold)
+/// goes through here, so the three fields never disagree.
+pub(crate) fn set_qty(t: &mut SizedTarget, qty: Decimal) {
+    t.qty = tradeengine_model::Quantity::new(qty);
+    t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
+    t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
 }
 
 /// REDUCING: each target moves only toward zero from the current position (an increase is held,
@@ -77,8 +84,6 @@ pub(crate) fn reduce_targets(targets: &mut [SizedTarget], positions: &BTreeMap<S
         if qty == t.qty.get() {
             continue;
         }
-        t.qty = tradeengine_model::Quantity::new(qty);
-        t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
-        t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
+        set_qty(t, qty);
     }
 }
