@@ -252,15 +252,6 @@ impl Venue for DryRunVenue {
     }
 }
 
-/// Longest wait between two connection attempts.
-const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(60);
-
-/// 1 s, 2 s, 4 s … capped at a minute.
-pub fn connect_backoff(attempts: u32) -> Duration {
-    let secs = 1u64 << attempts.saturating_sub(1).min(6);
-    Duration::from_secs(secs).min(MAX_CONNECT_BACKOFF)
-}
-
 /// `tradeengine_account_connecting{account}`: 1 while an account waits for its venue.
 pub fn connecting_metric(account: &str, connecting: bool) {
     metrics::gauge!("tradeengine_account_connecting", "account" => account.to_string())
@@ -329,7 +320,8 @@ pub async fn connect_then_run(
         }
         connecting_metric(p.name.as_str(), true);
         save_connection(&*p.store, &p.name, Some(&last)).await;
-        let wait = connect_backoff(attempts);
+        // The same schedule as a failing cycle: 1 s, 2 s, 4 s … capped at a minute.
+        let wait = crate::worker::backoff(attempts);
         tracing::warn!(account = %p.name, error = %last, retry_in = ?wait, "venue not reachable; account connecting");
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -392,12 +384,5 @@ mod tests {
         assert!(expected.available_margin.is_some());
         let dry = DryRunVenue { inner };
         assert_eq!(dry.account_balance().await.unwrap(), expected);
-    }
-
-    #[test]
-    fn connect_backoff_doubles_and_caps() {
-        assert_eq!(connect_backoff(1), Duration::from_secs(1));
-        assert_eq!(connect_backoff(3), Duration::from_secs(4));
-        assert_eq!(connect_backoff(40), MAX_CONNECT_BACKOFF);
     }
 }

@@ -218,8 +218,9 @@ fn log_symbol_errors(
     });
 }
 
-/// 1 s, 2 s, 4 s … capped at a minute.
-fn backoff(failures: u32) -> Duration {
+/// 1 s, 2 s, 4 s … capped at a minute: after failing cycles, and between an account's attempts
+/// to reach its venue at start (`connector`).
+pub(crate) fn backoff(failures: u32) -> Duration {
     let secs = 1u64 << failures.saturating_sub(1).min(6);
     Duration::from_secs(secs).min(MAX_BACKOFF)
 }
@@ -234,5 +235,6 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(2));
         assert_eq!(backoff(4), Duration::from_secs(8));
         assert_eq!(backoff(30), MAX_BACKOFF);
+        assert_eq!(backoff(40), Duration::from_secs(60));
     }
 }
