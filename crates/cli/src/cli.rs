@@ -152,12 +152,15 @@ pub struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate the configuration; exit code 2 with the key and reason when it is wrong.
-    Check,
+    /// Validate the configuration and everything `run` checks at start (credential and secret
+    /// variables, venue hosts, the live confirmation); exit code 2 listing every key and reason.
+    Check(CheckArgs),
     /// Print the effective configuration (file + environment + flags) as TOML.
     Show,
     /// Import the seed system's JSON files (asset_mapping_config.json, signal_weight_config.json,
-    /// bittensor_processor_config.json) into a TOML configuration.
+    /// bittensor_processor_config.json, credentials.json) into a TOML configuration; keys go
+    /// to the encrypted credentials file. Prints its choices, what it left out and what remains
+    /// to set.
     Import(ImportArgs),
     /// Change the weights of sources per symbol (interactive in a terminal, or with --set).
     Weights(WeightsArgs),
@@ -170,6 +173,86 @@ pub enum ConfigCommand {
     /// The Bittensor SN8 source's settings: validator URLs, key variable, poll interval,
     /// ranking and the seed's parameters (interactive in a terminal, or with --set/--unset).
     Sn8(Sn8SetupArgs),
+    /// Add, change or remove exchange accounts: venue, mode, where the keys are, base URL
+    /// (interactive in a terminal, or with --add/--modify/--remove and their flags).
+    Accounts(AccountsSetupArgs),
+    /// Add or change a traded pair in one flow: its symbol per source (mapping), leverage and
+    /// source weights (interactive in a terminal, or with --symbol and flags).
+    Symbols(SymbolsSetupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also ask each exchange account's venue (public endpoints, no keys) whether it lists every
+    /// configured symbol.
+    #[arg(long)]
+    pub online: bool,
+    /// Check as `run --mode MODE` would start (dry-run, paper, testnet or live).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Check as `run --live` would start (accounts in live mode need it).
+    #[arg(long)]
+    pub live: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountsSetupArgs {
+    /// Add this account (needs --venue).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["modify", "remove"])]
+    pub add: Option<String>,
+    /// Change this account.
+    #[arg(long, value_name = "NAME", conflicts_with = "remove")]
+    pub modify: Option<String>,
+    /// Remove this account from the configuration (its keys stay in the credentials file).
+    #[arg(long, value_name = "NAME")]
+    pub remove: Option<String>,
+    /// bybit, binance, blofin, kucoin, mexc or paper.
+    #[arg(long)]
+    pub venue: Option<String>,
+    /// This account's mode: dry-run, paper, testnet, live; `default` follows [engine] mode.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Keys from PREFIX_API_KEY, PREFIX_API_SECRET (and PREFIX_API_PASSPHRASE) at run time.
+    #[arg(long, value_name = "PREFIX", conflicts_with = "credentials_file")]
+    pub credentials_env: Option<String>,
+    /// Keys from this encrypted file (store them with `tradeengine config credentials`).
+    #[arg(long, value_name = "PATH")]
+    pub credentials_file: Option<PathBuf>,
+    /// REST base URL (a proxy, a simulator; needed for MEXC and KuCoin in testnet); `default`
+    /// removes it.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// enabled, close_only or disabled.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Leverage this account uses instead of the blended one; 0 removes it.
+    #[arg(long)]
+    pub leverage_override: Option<String>,
+    /// Orders smaller than this (quote units) are skipped.
+    #[arg(long)]
+    pub min_order_notional: Option<String>,
+    /// Write without asking for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SymbolsSetupArgs {
+    /// The unified symbol to add or change, e.g. TAOUSDT.
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// SOURCE=RAW (repeatable): the source's own name for the pair, e.g. sn8=TAOUSD.
+    #[arg(long)]
+    pub map: Vec<String>,
+    /// Leverage when no source supplies one.
+    #[arg(long)]
+    pub leverage: Option<String>,
+    /// SOURCE=WEIGHT (repeatable); the weights of one symbol sum to at most 1.
+    #[arg(long)]
+    pub weight: Vec<String>,
+    /// Write without asking for confirmation.
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +323,12 @@ pub struct WeightsArgs {
     /// Start from no weights instead of the current ones.
     #[arg(long)]
     pub fresh: bool,
+    /// The symbol's leverage (used when no source supplies one); needs --symbol.
+    #[arg(long)]
+    pub leverage: Option<String>,
+    /// With --symbol: add the [[symbols]] entry when there is none (asked at a terminal).
+    #[arg(long)]
+    pub create: bool,
     /// Write without asking for confirmation.
     #[arg(long, short)]
     pub yes: bool,
@@ -272,6 +361,13 @@ pub struct ImportArgs {
     /// Where to write the TOML; merged into it when it exists.
     #[arg(long, default_value = "tradeengine.toml")]
     pub out: PathBuf,
+    /// The encrypted file (beside the TOML) that receives the keys of credentials.json
+    /// (passphrase from TRADEENGINE_CREDENTIALS_PASSPHRASE or a prompt).
+    #[arg(long, default_value = "credentials.age")]
+    pub credentials_file: PathBuf,
+    /// scrypt cost of the credentials file as log2(N), 10..=22 (default: about one second).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22))]
+    pub work_factor: Option<u8>,
 }
 
 #[derive(Debug, Args)]

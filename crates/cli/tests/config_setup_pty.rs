@@ -64,6 +64,9 @@ fn weights_interactively_enter_keeps_and_remaining_is_shown() {
     // keep → modify
     s.send(DOWN).unwrap();
     s.send("\r").unwrap();
+    // Leverage first, as the seed's weights script asked; Enter keeps it.
+    s.expect("Enter leverage for BTCUSDT").unwrap();
+    s.send("\r").unwrap();
     // Long prompts wrap at the terminal's width: match each half.
     s.expect("from alpha (remaining weight: 1.00, press Enter for")
         .unwrap();

@@ -25,7 +25,6 @@ use tradeengine_model::{
     AccountName, ClientOrderId, Clock, Instrument, MarginMode, OrderRequest, OrderStatus, Position,
     Price, Symbol, Timestamp,
 };
-use tradeengine_venues::connect_hosts;
 use tradeengine_venues::paper::JsonFileStore;
 use tradeengine_venues::{PaperConfig, PaperVenue, Venue, VenueError, VenueErrorKind};
 
@@ -80,35 +79,22 @@ pub async fn build_venue(
             .map_err(BuildError::Config);
     }
     let venue = account.venue.as_str();
-    let base_url = crate::config::modes::base_url(config, account).map_err(BuildError::Config)?;
+    // The same checks `config check` runs (crate::config::preflight): what is refused here is
+    // what the check reports.
+    let base_url =
+        crate::config::preflight::account_endpoint(config, account).map_err(BuildError::Config)?;
     if mode == Mode::Paper {
         return paper_on_public_data(config, account, clock, &base_url).await;
     }
-    if mode == Mode::Testnet {
-        // Checked again here (config check does too): whatever built this configuration, a
-        // testnet account never reaches a production host.
-        for (what, url) in [
-            ("base_url", Some(&base_url)),
-            ("ws_url", account.ws_url.as_ref()),
-        ] {
-            if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
-                return Err(BuildError::Config(reason));
-            }
-        }
-    }
-    let credentials = match &account.credentials {
-        Some(reference) => {
-            let c = crate::credentials::resolve_async(reference, &account.name, |k| options.env(k))
-                .await
-                .map_err(|e| BuildError::Config(e.to_string()))?;
-            Some(tradeengine_venues::Credentials {
+    let credentials =
+        crate::config::preflight::account_keys_async(config, account, |k| options.env(k))
+            .await
+            .map_err(BuildError::Config)?
+            .map(|c| tradeengine_venues::Credentials {
                 api_key: c.api_key,
                 api_secret: c.api_secret,
                 passphrase: c.passphrase,
-            })
-        }
-        None => None,
-    };
+            });
     if credentials.is_some() && !tradeengine_venues::permissions::reports_key_permissions(venue) {
         tradeengine_venues::permissions::warn_unknown(
             venue,

@@ -16,7 +16,7 @@ use tradeengine_venues::feed::{KlineSeries, RandomWalkConfig, ReplayOptions};
 use tradeengine_venues::paper::JsonFileStore;
 use tradeengine_venues::{PaperConfig, PaperVenue, PriceFeed, RandomWalkFeed, RecordedFeed, Venue};
 
-use crate::config::{Config, Mode, SourceKind};
+use crate::config::{Config, SourceKind};
 use crate::connector::{BuildError, BuiltVenue};
 use crate::intake::SignalIntake;
 use crate::plan_ids::PlanIds;
@@ -323,11 +323,7 @@ impl RunningEngine {
     ) -> Result<Self, StartError> {
         let clock = options.clock.clone();
         let now = clock.now();
-        let live = config
-            .accounts
-            .iter()
-            .any(|a| config.account_mode(a) == Mode::Live);
-        if live && !options.live_confirmed {
+        if crate::config::preflight::live_not_confirmed(&config, options.live_confirmed) {
             return Err(StartError::LiveNotConfirmed);
         }
         std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| StartError::Account {

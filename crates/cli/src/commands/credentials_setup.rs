@@ -33,7 +33,7 @@ fn needs_passphrase(venue: VenueKind) -> bool {
 
 /// An environment variable prefix: what `env:PREFIX` may name. Anything else (a pasted key, a
 /// path) is refused without echoing it.
-fn check_prefix(prefix: &str) -> anyhow::Result<()> {
+pub(super) fn check_prefix(prefix: &str) -> anyhow::Result<()> {
     let ok = !prefix.is_empty()
         && prefix.len() <= 64
         && prefix
@@ -47,7 +47,7 @@ fn check_prefix(prefix: &str) -> anyhow::Result<()> {
 }
 
 /// `bybit-main` → `BYBIT_MAIN`.
-fn suggested_prefix(account: &str) -> String {
+pub(super) fn suggested_prefix(account: &str) -> String {
     let p: String = account
         .chars()
         .map(|c| {
@@ -154,6 +154,14 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
         ],
         None => config.accounts.iter().collect(),
     };
+    let exchanges = accounts.iter().filter(|a| a.venue != VenueKind::Paper).count();
+    if exchanges == 0 && args.account.is_none() {
+        // Nothing to attach keys to: say how to get an account rather than "nothing changed".
+        bail!(
+            "{} has no exchange account to keep keys for; add one first: `tradeengine config accounts --add NAME --venue bybit` (or run `tradeengine config accounts` in a terminal), then run this again",
+            path.display()
+        );
+    }
     let with_flags = args.file.is_some() || args.env.is_some();
     let mut files = Files::default();
     let mut changes: BTreeMap<String, Change> = BTreeMap::new();

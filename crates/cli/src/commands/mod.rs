@@ -1,7 +1,9 @@
 //! One module per command group. Shared here: finding the configuration and opening the store.
 
 pub mod audit;
+pub mod accounts_setup;
 pub mod config;
+pub mod config_import;
 pub mod credentials;
 pub mod credentials_setup;
 pub mod inspect;
@@ -16,6 +18,7 @@ mod sn8_fields;
 pub mod sn8_setup;
 pub mod status;
 pub mod strategy;
+pub mod symbols_setup;
 pub mod venue;
 
 use std::path::PathBuf;

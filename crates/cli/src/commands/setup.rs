@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use inquire::{Confirm, CustomType, Select, Text};
 use rust_decimal::Decimal;
-use tradeengine_engine::config::{self as cfg, Config, Overrides, edit};
+use tradeengine_engine::config::{self as cfg, Config, Overrides, edit, edit_entries};
 
 use crate::cli::{Global, MappingArgs, WeightsArgs};
 
@@ -66,7 +66,7 @@ pub(super) fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
-fn show_weights(w: &BTreeMap<String, Decimal>) -> String {
+pub(super) fn show_weights(w: &BTreeMap<String, Decimal>) -> String {
     let parts: Vec<String> = w.iter().map(|(s, v)| format!("{s}={v}")).collect();
     format!(
         "{} (remaining {})",
@@ -83,21 +83,131 @@ pub(super) const KEEP: &str = "keep";
 pub(super) const MODIFY: &str = "modify";
 pub(super) const FRESH: &str = "start fresh";
 
+/// A leverage typed by the operator: a whole number from 1 to `max`.
+pub(super) fn parse_leverage(raw: &str, max: Decimal) -> anyhow::Result<Decimal> {
+    let l: Decimal = raw
+        .trim()
+        .parse()
+        .with_context(|| format!("leverage {raw:?} is not a number"))?;
+    if l < Decimal::ONE || l > max || l.fract() != Decimal::ZERO {
+        bail!("leverage must be a whole number between 1 and risk.max_leverage ({max})");
+    }
+    Ok(l)
+}
+
+/// Asks a symbol's leverage (Enter keeps `current`), as the seed's weights script did first.
+pub(super) fn ask_leverage(symbol: &str, current: Decimal, max: Decimal) -> anyhow::Result<Decimal> {
+    Ok(CustomType::<Decimal>::new(&format!(
+        "Enter leverage for {symbol} (1..{max}, press Enter for current value: {current}):"
+    ))
+    .with_default(current)
+    .with_error_message("a whole number")
+    .with_validator(move |v: &Decimal| {
+        Ok(
+            if *v < Decimal::ONE || *v > max || v.fract() != Decimal::ZERO {
+                inquire::validator::Validation::Invalid(
+                    format!("a whole number between 1 and {max}").into(),
+                )
+            } else {
+                inquire::validator::Validation::Valid
+            },
+        )
+    })
+    .prompt()?)
+}
+
+/// Asks one weight per source, each between 0 and what remains of 1.
+pub(super) fn ask_weights(
+    symbol: &str,
+    sources: &[String],
+    current: Option<&BTreeMap<String, Decimal>>,
+) -> anyhow::Result<BTreeMap<String, Decimal>> {
+    let mut next = BTreeMap::new();
+    for source in sources {
+        let remaining = edit::remaining_weight(&next);
+        let was = current.and_then(|c| c.get(source).copied());
+        let message = match was {
+            Some(v) => format!(
+                "Assign weight for {symbol} from {source} (remaining weight: {remaining:.2}, press Enter for current value: {v})"
+            ),
+            None => format!(
+                "Assign weight for {symbol} from {source} (remaining weight: {remaining:.2})"
+            ),
+        };
+        let w: Decimal = CustomType::new(&message)
+            .with_default(was.unwrap_or(Decimal::ZERO))
+            .with_error_message("a number between 0 and the remaining weight")
+            .with_validator(move |v: &Decimal| {
+                Ok(if *v < Decimal::ZERO || *v > remaining {
+                    inquire::validator::Validation::Invalid(
+                        format!("must be between 0 and {remaining}").into(),
+                    )
+                } else {
+                    inquire::validator::Validation::Valid
+                })
+            })
+            .prompt()?;
+        if !w.is_zero() {
+            next.insert(source.clone(), w);
+        }
+    }
+    Ok(next)
+}
+
+/// `SOURCE=WEIGHT` pairs applied to `w` (a weight of 0 removes the source).
+pub(super) fn apply_weight_flags(
+    w: &mut BTreeMap<String, Decimal>,
+    pairs: &[String],
+) -> anyhow::Result<()> {
+    for raw in pairs {
+        let (source, value) = split_pair(raw)?;
+        let d: Decimal = value
+            .parse()
+            .with_context(|| format!("{raw:?}: {value:?} is not a number"))?;
+        if d.is_zero() {
+            w.remove(&source);
+        } else {
+            w.insert(source, d);
+        }
+    }
+    Ok(())
+}
+
+/// One symbol's change: its leverage and weights (`None`: kept).
+type SymbolChange = (Option<Decimal>, Option<BTreeMap<String, Decimal>>);
+
 pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
     let (path, text, config) = config_file(global)?;
+    let max_leverage = config.risk_limits(None).max_leverage;
+    let mut created = None;
     let symbols: Vec<String> = match &args.symbol {
-        Some(s) => {
-            let found = config
-                .symbol(s)
-                .with_context(|| format!("no [[symbols]] entry for {s:?}"))?;
-            vec![found.symbol.clone()]
-        }
+        Some(s) => match config.symbol(s) {
+            Some(found) => vec![found.symbol.clone()],
+            None => {
+                let s = s.trim().to_ascii_uppercase();
+                let create = args.create
+                    || (interactive()
+                        && Confirm::new(&format!(
+                            "{s} has no [[symbols]] entry yet. Create it (leverage, then weights)?"
+                        ))
+                        .with_default(true)
+                        .prompt()?);
+                if !create {
+                    bail!(
+                        "no [[symbols]] entry for {s:?}: add --create to add it, or use `tradeengine config symbols --symbol {s}` to map and weight it in one go"
+                    );
+                }
+                created = Some(s.clone());
+                vec![s]
+            }
+        },
         None => config.symbols.iter().map(|s| s.symbol.clone()).collect(),
     };
-    let mut changes: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
-    if !args.set.is_empty() || args.fresh {
+    let mut changes: BTreeMap<String, SymbolChange> = BTreeMap::new();
+    let with_flags = !args.set.is_empty() || args.fresh || args.leverage.is_some();
+    if with_flags || (created.is_some() && !interactive()) {
         let [symbol] = symbols.as_slice() else {
-            bail!("--set and --fresh need --symbol");
+            bail!("--set, --fresh and --leverage need --symbol");
         };
         let mut w = if args.fresh {
             BTreeMap::new()
@@ -107,85 +217,63 @@ pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
                 .map(|s| s.weights.clone())
                 .unwrap_or_default()
         };
-        for raw in &args.set {
-            let (source, value) = split_pair(raw)?;
-            let d: Decimal = value
-                .parse()
-                .with_context(|| format!("{raw:?}: {value:?} is not a number"))?;
-            if d.is_zero() {
-                w.remove(&source);
-            } else {
-                w.insert(source, d);
-            }
-        }
-        changes.insert(symbol.clone(), w);
+        apply_weight_flags(&mut w, &args.set)?;
+        let leverage = match &args.leverage {
+            Some(raw) => Some(parse_leverage(raw, max_leverage)?),
+            None => created.as_ref().map(|_| Decimal::ONE),
+        };
+        changes.insert(symbol.clone(), (leverage, Some(w)));
     } else if interactive() {
         let sources: Vec<String> = config.sources.keys().cloned().collect();
         for symbol in &symbols {
-            let current = config
-                .symbol(symbol)
-                .map(|s| s.weights.clone())
-                .unwrap_or_default();
-            let choice = Select::new(
-                &format!("{symbol}: {}", show_weights(&current)),
-                vec![KEEP, MODIFY, FRESH],
-            )
-            .prompt()?;
+            let entry = config.symbol(symbol);
+            let current = entry.map(|s| s.weights.clone()).unwrap_or_default();
+            let current_leverage = entry.map_or(Decimal::ONE, |s| s.leverage);
+            let choice = if created.as_deref() == Some(symbol.as_str()) {
+                FRESH
+            } else {
+                Select::new(
+                    &format!(
+                        "{symbol}: {}, leverage {current_leverage}",
+                        show_weights(&current)
+                    ),
+                    vec![KEEP, MODIFY, FRESH],
+                )
+                .prompt()?
+            };
             if choice == KEEP {
                 continue;
             }
-            let mut next = BTreeMap::new();
-            for source in &sources {
-                let remaining = edit::remaining_weight(&next);
-                let was = if choice == MODIFY {
-                    current.get(source).copied()
-                } else {
-                    None
-                };
-                let message = match was {
-                    Some(v) => format!(
-                        "Assign weight for {symbol} from {source} (remaining weight: {remaining:.2}, press Enter for current value: {v})"
-                    ),
-                    None => format!(
-                        "Assign weight for {symbol} from {source} (remaining weight: {remaining:.2})"
-                    ),
-                };
-                let w: Decimal = CustomType::new(&message)
-                    .with_default(was.unwrap_or(Decimal::ZERO))
-                    .with_error_message("a number between 0 and the remaining weight")
-                    .with_validator(move |v: &Decimal| {
-                        Ok(if *v < Decimal::ZERO || *v > remaining {
-                            inquire::validator::Validation::Invalid(
-                                format!("must be between 0 and {remaining}").into(),
-                            )
-                        } else {
-                            inquire::validator::Validation::Valid
-                        })
-                    })
-                    .prompt()?;
-                if !w.is_zero() {
-                    next.insert(source.clone(), w);
-                }
-            }
-            changes.insert(symbol.clone(), next);
+            let leverage = ask_leverage(symbol, current_leverage, max_leverage)?;
+            let was = (choice == MODIFY).then_some(&current);
+            let next = ask_weights(symbol, &sources, was)?;
+            changes.insert(symbol.clone(), (Some(leverage), Some(next)));
         }
     } else {
-        bail!("nothing to change: give --symbol S --set SOURCE=WEIGHT, or run in a terminal");
+        bail!(
+            "nothing to change: give --symbol S --set SOURCE=WEIGHT (and/or --leverage N), or run in a terminal"
+        );
     }
     println!("summary:");
     let mut out = text.clone();
     for symbol in &symbols {
+        let entry = config.symbol(symbol);
         match changes.get(symbol) {
-            Some(w) => {
-                println!("  {symbol}: {}", show_weights(w));
-                out = edit::set_weights(&out, symbol, w)?;
+            Some((leverage, w)) => {
+                let lev = leverage.or(entry.map(|s| s.leverage)).unwrap_or(Decimal::ONE);
+                let shown = w.clone().unwrap_or_default();
+                let mark = if created.as_deref() == Some(symbol.as_str()) {
+                    " (new)"
+                } else {
+                    ""
+                };
+                println!("  {symbol}{mark}: {}, leverage {lev}", show_weights(&shown));
+                out = edit_entries::upsert_symbol(&out, symbol, *leverage, w.as_ref())?.0;
             }
             None => {
-                let kept = config
-                    .symbol(symbol)
-                    .map(|s| s.weights.clone())
-                    .unwrap_or_default();
-                println!("  {symbol}: kept {}", show_weights(&kept));
+                let kept = entry.map(|s| s.weights.clone()).unwrap_or_default();
+                let lev = entry.map_or(Decimal::ONE, |s| s.leverage);
+                println!("  {symbol}: kept {}, leverage {lev}", show_weights(&kept));
             }
         }
     }
@@ -242,6 +330,9 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
         if choice == FRESH {
             next.clear();
         }
+        if choice == MODIFY {
+            walk_mappings(&current, &mut next)?;
+        }
         let mut editing = choice != KEEP;
         while editing {
             let raw = Text::new("Source symbol to map (Enter when done):").prompt()?;
@@ -286,6 +377,45 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
     }
     let out = edit::set_mapping(&text, &source, &next)?;
     finish(&path, &text, &out, args.yes)
+}
+
+const REMOVE: &str = "remove";
+
+/// The seed's "modify existing mappings one by one": each current mapping in turn, kept,
+/// changed (Enter keeps the current target) or removed.
+fn walk_mappings(
+    current: &BTreeMap<String, String>,
+    next: &mut BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    for (raw, unified) in current {
+        let choice = Select::new(
+            &format!("Current mapping: {raw} -> {unified}"),
+            vec![KEEP, MODIFY, REMOVE],
+        )
+        .prompt()?;
+        match choice {
+            REMOVE => {
+                next.remove(raw);
+                println!("removed {raw}");
+            }
+            MODIFY => {
+                let target = Text::new(&format!("Unified symbol for {raw}:"))
+                    .with_default(unified)
+                    .prompt()?
+                    .trim()
+                    .to_ascii_uppercase();
+                if target.is_empty() {
+                    continue;
+                }
+                // Another source symbol already mapped to the new target is replaced.
+                for old in edit::upsert_mapping(next, raw, &target) {
+                    println!("replaced {old} → {target} (one source symbol per target)");
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn finish(

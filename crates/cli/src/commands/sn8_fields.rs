@@ -17,6 +17,8 @@ pub(super) enum Kind {
     OptUrl,
     /// The name of an environment variable, or `none`.
     EnvVar,
+    /// A `file:PATH` reference to the encrypted credentials file, or `none`.
+    CredRef,
     /// A whole number of at least `min`.
     Int {
         min: i64,
@@ -74,6 +76,12 @@ pub(super) const FIELDS: &[Field] = &[
         "api_key_env",
         "variable holding the validator API key",
         Kind::EnvVar,
+        Group::Poller,
+    ),
+    field(
+        "api_key_credentials",
+        "encrypted file holding the validator API key (file:PATH)",
+        Kind::CredRef,
         Group::Poller,
     ),
     field(
@@ -309,7 +317,11 @@ pub(super) fn default_of(key: &str) -> Option<String> {
         "guard.confirm_after" => guard.confirm_after.to_string(),
         "ttl_secs" => "120".to_string(),
         "on_stale" => "hold".to_string(),
-        "api_key_env" | "request_key_env" | "statistics_url" | "eliminations_url" => {
+        "api_key_env"
+        | "api_key_credentials"
+        | "request_key_env"
+        | "statistics_url"
+        | "eliminations_url" => {
             "none".to_string()
         }
         _ => return None,
@@ -382,6 +394,12 @@ pub(super) fn parse(f: &Field, text: &str) -> Result<Option<Value>, String> {
                 Err("the NAME of an environment variable (A-Z, 0-9, _), not the key".to_string())
             }
         }
+        Kind::CredRef if is_off(text) => Ok(None),
+        Kind::CredRef => match text.strip_prefix("file:") {
+            Some(path) if !path.is_empty() => Ok(Some(Value::from(text))),
+            // Never echo it: it may be the key pasted by mistake.
+            _ => Err("file:PATH (the encrypted credentials file), not the key".to_string()),
+        },
         Kind::Int { min } => match text.parse::<i64>() {
             Ok(n) if n >= min => Ok(Some(Value::from(n))),
             _ => Err(format!("a whole number of at least {min}")),

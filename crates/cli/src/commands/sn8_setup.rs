@@ -59,10 +59,31 @@ pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
         .filter(|s| s.kind == SourceKind::Sn8)
         .with_context(|| format!("no sn8 source named {name:?} in {}", path.display()))?;
     let with_flags = !args.set.is_empty() || !args.unset.is_empty() || args.fresh;
+    // Keys the engine does not know but the file has (written by hand or by an older import):
+    // `--unset` removes them too, so a file `config check` refuses can be repaired here.
+    let mut stray: Vec<(Vec<&str>, &str)> = Vec::new();
     let (fresh, changes) = if with_flags {
         let mut changes = Changes::new();
         for key in &args.unset {
-            changes.insert(lookup(key)?.key, None);
+            match lookup(key) {
+                Ok(f) => {
+                    changes.insert(f.key, None);
+                }
+                Err(e) => {
+                    let (table, leaf) = match key.split_once('.') {
+                        Some((t, k)) => (vec!["settings", t], k),
+                        None => (vec!["settings"], key.as_str()),
+                    };
+                    let mut node = Some(&source.settings);
+                    for t in table.iter().skip(1) {
+                        node = node.and_then(|n| n.get(*t)).and_then(toml::Value::as_table);
+                    }
+                    if !node.is_some_and(|n| n.contains_key(leaf)) {
+                        return Err(e);
+                    }
+                    stray.push((table, leaf));
+                }
+            }
         }
         for pair in &args.set {
             let (key, value) = split_pair(pair)?;
@@ -114,6 +135,10 @@ pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
         let (table, key) = location(f);
         out = edit::set_source_value(&out, &name, &table, key, change.clone())?;
     }
+    for (table, key) in &stray {
+        println!("  {}.{key}: removed (not a key the sn8 source reads)", table.join("."));
+        out = edit::set_source_value(&out, &name, table, key, None)?;
+    }
     if out == text {
         println!("  (no change)");
     } else {
@@ -141,7 +166,13 @@ fn describe(source: &SourceConfig) -> String {
 fn check_source(text: &str, path: &std::path::Path, name: &str) -> anyhow::Result<()> {
     let config = edit::check(text, path, &tradeengine_engine::config::process_env(), None)?;
     let placeholder = |_: &str| Some("set-at-run-time".to_string());
-    tradeengine_engine::sources::sn8::settings(name, &config, &placeholder)
+    // The encrypted file is not opened here (its passphrase is for `run`); the reference's
+    // form was checked when typed, and `config check` opens the file.
+    let mut shape = config.clone();
+    if let Some(s) = shape.sources.get_mut(name) {
+        s.settings.remove("api_key_credentials");
+    }
+    tradeengine_engine::sources::sn8::settings(name, &shape, &placeholder)
         .map_err(anyhow::Error::msg)?;
     if let Some(source) = config.sources.get(name) {
         for key in ["api_key_env", "request_key_env"] {

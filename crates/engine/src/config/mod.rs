@@ -5,10 +5,14 @@
 
 pub mod demo;
 pub mod edit;
+pub mod edit_entries;
 pub mod import;
+mod import_credentials;
 pub mod load;
 pub mod modes;
 pub mod paths;
+pub mod preflight;
+pub mod preflight_online;
 pub mod redact;
 pub mod reload;
 pub mod risk;

@@ -8,7 +8,7 @@
 //! the current folder (as they always were).
 //!
 //! Keys resolved: `engine.data_dir`, a `sqlite:` `engine.database_url`, `file:` account
-//! `credentials` and `csv:` paper `price_source`.
+//! `credentials`, a source's `file:` `api_key_credentials` and `csv:` paper `price_source`.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +31,16 @@ pub(crate) fn resolve_tree(tree: &mut toml::Table, base: &Path) {
             && let Some(resolved) = sqlite_url(base, url)
         {
             *url = resolved;
+        }
+    }
+    if let Some(toml::Value::Table(sources)) = tree.get_mut("sources") {
+        for source in sources.values_mut().filter_map(toml::Value::as_table_mut) {
+            if let Some(toml::Value::Table(settings)) = source.get_mut("settings")
+                && let Some(toml::Value::String(c)) = settings.get_mut("api_key_credentials")
+                && let Some(path) = c.strip_prefix("file:")
+            {
+                *c = format!("file:{}", join(base, path));
+            }
         }
     }
     if let Some(toml::Value::Array(accounts)) = tree.get_mut("accounts") {

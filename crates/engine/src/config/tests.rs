@@ -1,6 +1,11 @@
 use rust_decimal_macros::dec;
 
-use super::import::{SeedFiles, import_seed};
+use super::import::{ImportOptions, SeedFiles, import_seed};
+
+fn import_new(files: &SeedFiles) -> Result<Config, super::import::ImportError> {
+    import_seed("", std::path::Path::new("t.toml"), files, &ImportOptions::default())
+        .map(|i| i.config)
+}
 use super::reload::check_hot_reload;
 use super::*;
 
@@ -148,8 +153,9 @@ fn imports_the_seed_files_exactly() {
                 .into(),
         ),
         bittensor_processor: Some(r#"{"min_trades": 10, "max_drawdown_threshold": -0.5}"#.into()),
+        ..SeedFiles::default()
     };
-    let c = import_seed(Config::empty(), &files).unwrap_or_else(|e| panic!("{e}"));
+    let c = import_new(&files).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.map_symbol("sn8", "BTCUSD"), "BTCUSDT");
     let btc = c
         .symbol("BTCUSDT")
@@ -177,7 +183,7 @@ fn import_refuses_weights_over_one() {
         ),
         ..SeedFiles::default()
     };
-    assert!(import_seed(Config::empty(), &files).is_err());
+    assert!(import_new(&files).is_err());
 }
 
 #[test]

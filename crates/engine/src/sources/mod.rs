@@ -49,6 +49,19 @@ pub fn validate_settings(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
+    match settings_problems(config, env).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every enabled source whose settings would stop the start, each with its reason (a missing
+/// variable, an unknown key): `config check` lists them all at once.
+pub fn settings_problems(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<ConfigError> {
+    let mut problems = Vec::new();
     for (name, s) in config.sources.iter().filter(|(_, s)| s.enabled) {
         let result = match s.kind {
             SourceKind::Demo => demo::DemoSettings::from_table(&s.settings).map(|_| ()),
@@ -59,11 +72,13 @@ pub fn validate_settings(
             SourceKind::Rest => rest::settings(name, config, env).map(|_| ()),
             SourceKind::Strategy => strategy::settings(name, config, env).map(|_| ()),
         };
-        result.map_err(|reason| ConfigError {
-            file: None,
-            key: format!("sources.{name}.settings"),
-            reason,
-        })?;
+        if let Err(reason) = result {
+            problems.push(ConfigError {
+                file: None,
+                key: format!("sources.{name}.settings"),
+                reason,
+            });
+        }
     }
-    Ok(())
+    problems
 }

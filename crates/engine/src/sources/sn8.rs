@@ -21,11 +21,12 @@ use crate::config::{Config, OnStale, SourceKind};
 use crate::intake::SignalIntake;
 
 /// Keys of the settings table that configure the HTTP poller rather than the ranking.
-const CLIENT_KEYS: [&str; 8] = [
+const CLIENT_KEYS: [&str; 9] = [
     "positions_url",
     "statistics_url",
     "eliminations_url",
     "api_key_env",
+    "api_key_credentials",
     "request_key_env",
     "timeout_secs",
     "interval_secs",
@@ -65,6 +66,22 @@ pub fn settings(
                 env(&var).ok_or_else(|| format!("environment variable {var} is not set"))?;
             client.insert(field.into(), toml::Value::String(value));
         }
+    }
+    // The validator key may sit in the encrypted credentials file instead of a variable
+    // (`api_key_credentials = "file:credentials.age"`, entry named after the source), as
+    // `config import` stores the key of the seed's `credentials.json`.
+    if let Some(reference) = client.remove("api_key_credentials") {
+        if client.contains_key("api_key") {
+            return Err("set api_key_env or api_key_credentials, not both".into());
+        }
+        let reference = reference
+            .as_str()
+            .ok_or("api_key_credentials must be a string (file:PATH)")?;
+        let keys = crate::credentials::resolve(reference, name, env).map_err(|e| e.to_string())?;
+        client.insert(
+            "api_key".into(),
+            toml::Value::String(secrecy::ExposeSecret::expose_secret(&keys.api_key).to_string()),
+        );
     }
     let at = |e: toml::de::Error| format!("sources.{name}.settings: {}", e.message());
     let client: Sn8ClientConfig = toml::Value::Table(client).try_into().map_err(at)?;
