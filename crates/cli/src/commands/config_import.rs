@@ -6,7 +6,7 @@
 //! The encrypted file is written before the TOML, so the TOML never points at keys that are not
 //! there yet; both writes are atomic.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -91,7 +91,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn store_keys(path: &PathBuf, imported: &Imported, work_factor: Option<u8>) -> anyhow::Result<()> {
+fn store_keys(path: &Path, imported: &Imported, work_factor: Option<u8>) -> anyhow::Result<()> {
     let passphrase = super::credentials::passphrase(path, !path.exists())?;
     let spinner = crate::progress::spinner(&format!("encrypting {}", path.display()));
     let result = (|| -> anyhow::Result<()> {
@@ -152,7 +152,7 @@ fn report(out: &Path, imported: &Imported, keys_path: &Path) {
     let unset: Vec<&(String, String)> = imported
         .to_set
         .iter()
-        .filter(|(var, _)| std::env::var(var).map_or(true, |v| v.is_empty()))
+        .filter(|(var, _)| !std::env::var(var).is_ok_and(|v| !v.is_empty()))
         .collect();
     if unset.is_empty() {
         println!("variables: every variable the file reads is set");

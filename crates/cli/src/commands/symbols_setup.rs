@@ -66,10 +66,11 @@ pub fn run(global: &Global, args: SymbolsSetupArgs) -> anyhow::Result<ExitCode> 
                 .get(source)
                 .and_then(|m| m.iter().find(|(_, v)| v.eq_ignore_ascii_case(&symbol)))
                 .map(|(k, _)| k.clone());
-            let mut prompt = Text::new(&format!(
+            let message = format!(
                 "{source}'s symbol for {symbol} (Enter: {}):",
                 if current.is_some() { "keep it" } else { "none" }
-            ));
+            );
+            let mut prompt = Text::new(&message);
             if let Some(c) = &current {
                 prompt = prompt.with_default(c);
             }

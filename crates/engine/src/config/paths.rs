@@ -34,7 +34,10 @@ pub(crate) fn resolve_tree(tree: &mut toml::Table, base: &Path) {
         }
     }
     if let Some(toml::Value::Table(sources)) = tree.get_mut("sources") {
-        for source in sources.values_mut().filter_map(toml::Value::as_table_mut) {
+        for (_, source) in sources.iter_mut() {
+            let Some(source) = source.as_table_mut() else {
+                continue;
+            };
             if let Some(toml::Value::Table(settings)) = source.get_mut("settings")
                 && let Some(toml::Value::String(c)) = settings.get_mut("api_key_credentials")
                 && let Some(path) = c.strip_prefix("file:")
