@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn an_inline_empty_account_list_becomes_tables_and_a_hand_added_one_still_parses() {
-        let text = "# mine\naccounts = []\n\n[engine]\nmode = \"paper\"\n";
+        let text = "accounts = []\n\n# mine\n[engine]\nmode = \"paper\"\n";
         let edit = AccountEdit {
             venue: Some(VenueKind::Paper),
             ..Default::default()

@@ -89,10 +89,24 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> String {
     };
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!(
-        "TOML syntax error at line {line}, column {column}: {}",
-        e.message()
-    )
+    // The parser says only "duplicate key": name it (a key, never a value), so `accounts = []`
+    // followed by a hand-written `[[accounts]]` points at `accounts`.
+    let duplicate = e
+        .message()
+        .contains("duplicate key")
+        .then(|| e.span().and_then(|s| text.get(s)))
+        .flatten()
+        .map(|k| k.trim_matches(|c: char| c == '[' || c == ']' || c == '"' || c.is_whitespace()))
+        .filter(|k| !k.is_empty() && k.len() <= 64 && !k.contains('\n'));
+    match duplicate {
+        Some(key) => format!(
+            "TOML syntax error at line {line}, column {column}: duplicate key `{key}` (defined earlier in the file too; keep one of the two)"
+        ),
+        None => format!(
+            "TOML syntax error at line {line}, column {column}: {}",
+            e.message()
+        ),
+    }
 }
 
 /// Deserialises a tree, refusing any key the schema does not know.
