@@ -100,6 +100,9 @@ fn mapping_interactively_replaces_a_duplicate_target() {
     s.expect("beta: XBTUSD→BTCUSDT").unwrap();
     s.send(DOWN).unwrap();
     s.send("\r").unwrap();
+    // "modify" first walks the existing mappings one by one: keep this one.
+    s.expect("Current mapping: XBTUSD -> BTCUSDT").unwrap();
+    s.send("\r").unwrap();
     s.expect("Source symbol to map").unwrap();
     s.send("BTC\r").unwrap();
     s.expect("Unified symbol for BTC").unwrap();

@@ -248,8 +248,8 @@ fn mapping_modify_walks_each_existing_mapping() {
     s.send(DOWN).unwrap();
     s.send("\r").unwrap();
     s.expect("Unified symbol for XBTUSD").unwrap();
-    // Clear the default and type another.
-    s.send("\x15btcusdc\r").unwrap();
+    // Typed text replaces the default (Enter alone keeps it).
+    s.send("btcusdc\r").unwrap();
     s.expect("Source symbol to map").unwrap();
     s.send("\r").unwrap();
     s.expect("summary for beta:").unwrap();

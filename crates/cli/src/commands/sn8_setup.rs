@@ -201,6 +201,11 @@ fn prompt_all(source: &SourceConfig, fresh: bool) -> anyhow::Result<Changes> {
             Group::Guard => continue,
             _ => {}
         }
+        // The encrypted-file reference is what `config import` writes; it is asked only when
+        // the source has one (`--set api_key_credentials=file:PATH` adds it).
+        if f.key == "api_key_credentials" && (fresh || current(source, f).is_none()) {
+            continue;
+        }
         if f.key == "ttl_secs"
             && Confirm::new("Change the population guard (min miners, tolerances)?")
                 .with_default(false)
