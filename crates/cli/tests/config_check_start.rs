@@ -60,15 +60,31 @@ fn check_refuses_unset_credential_variables_as_run_does() {
     let check = cli(&config, &["config", "check"], &[]);
     assert_eq!(check.status.code(), Some(2), "{}", text(&check));
     // Every problem at once: the account's variable and the source's token.
-    assert!(text(&check).contains("CHK_API_KEY is not set"), "{}", text(&check));
-    assert!(text(&check).contains("CHK_REST_TOKEN is not set"), "{}", text(&check));
+    assert!(
+        text(&check).contains("CHK_API_KEY is not set"),
+        "{}",
+        text(&check)
+    );
+    assert!(
+        text(&check).contains("CHK_REST_TOKEN is not set"),
+        "{}",
+        text(&check)
+    );
     assert!(text(&check).contains("2 problems"), "{}", text(&check));
     // `run` refuses the same way, for the same reason.
     let run = cli(&config, &["run"], &[TOKEN]);
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
-    assert!(text(&run).contains("CHK_API_KEY is not set"), "{}", text(&run));
+    assert!(
+        text(&run).contains("CHK_API_KEY is not set"),
+        "{}",
+        text(&run)
+    );
     // KuCoin signs with a passphrase: key and secret alone are not enough.
-    let some = [TOKEN, ("CHK_API_KEY", "FAKE-K"), ("CHK_API_SECRET", "FAKE-S")];
+    let some = [
+        TOKEN,
+        ("CHK_API_KEY", "FAKE-K"),
+        ("CHK_API_SECRET", "FAKE-S"),
+    ];
     let check = cli(&config, &["config", "check"], &some);
     assert_eq!(check.status.code(), Some(2), "{}", text(&check));
     assert!(
@@ -108,7 +124,12 @@ fn check_with_the_mode_run_gets_refuses_a_testnet_kucoin_or_mexc_without_base_ur
             &["run", "--mode", "testnet"],
         ] {
             let out = cli(&config, args, &vars);
-            assert_eq!(out.status.code(), Some(2), "{venue} {args:?}: {}", text(&out));
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{venue} {args:?}: {}",
+                text(&out)
+            );
             assert!(
                 text(&out).contains("no testnet network; set base_url"),
                 "{venue} {args:?}: {}",
@@ -125,7 +146,11 @@ fn live_mode_is_checked_as_run_starts_it() {
         dir.path(),
         "mode = \"live\"\n[[accounts]]\nname = \"by\"\nvenue = \"bybit\"\nbase_url = \"http://127.0.0.1:9\"\ncredentials = \"env:CHK\"\n",
     );
-    let vars = [TOKEN, ("CHK_API_KEY", "FAKE-K"), ("CHK_API_SECRET", "FAKE-S")];
+    let vars = [
+        TOKEN,
+        ("CHK_API_KEY", "FAKE-K"),
+        ("CHK_API_SECRET", "FAKE-S"),
+    ];
     let out = cli(&config, &["config", "check"], &vars);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--live"), "{}", text(&out));
@@ -150,18 +175,20 @@ async fn online_check_names_a_symbol_the_venue_does_not_list() {
             sim.base_url()
         ),
     );
-    let vars = [TOKEN, ("CHK_API_KEY", "FAKE-K"), ("CHK_API_SECRET", "FAKE-S")];
+    let vars = [
+        TOKEN,
+        ("CHK_API_KEY", "FAKE-K"),
+        ("CHK_API_SECRET", "FAKE-S"),
+    ];
     let config2 = config.clone();
-    let offline =
-        tokio::task::spawn_blocking(move || cli(&config2, &["config", "check"], &vars))
+    let offline = tokio::task::spawn_blocking(move || cli(&config2, &["config", "check"], &vars))
+        .await
+        .unwrap();
+    assert!(offline.status.success(), "{}", text(&offline));
+    let online =
+        tokio::task::spawn_blocking(move || cli(&config, &["config", "check", "--online"], &vars))
             .await
             .unwrap();
-    assert!(offline.status.success(), "{}", text(&offline));
-    let online = tokio::task::spawn_blocking(move || {
-        cli(&config, &["config", "check", "--online"], &vars)
-    })
-    .await
-    .unwrap();
     assert_eq!(online.status.code(), Some(2), "{}", text(&online));
     let shown = text(&online);
     assert!(

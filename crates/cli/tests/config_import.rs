@@ -92,7 +92,11 @@ fn import_types_values_reports_unknown_keys_and_states_its_choices() {
     std::fs::write(&path, "# my setup\n[engine]\nmode = \"paper\"\n").unwrap();
     let out = import(dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for reported in [
         "asset_mapping_config.json: binance_feed:",
         "signal_weight_config.json: BTCUSDT.note:",
@@ -124,7 +128,10 @@ fn import_types_values_reports_unknown_keys_and_states_its_choices() {
     ] {
         assert!(text.contains(typed), "{typed:?} in {text}");
     }
-    assert!(!text.contains("legacy_knob") && !text.contains("binance_feed"), "{text}");
+    assert!(
+        !text.contains("legacy_knob") && !text.contains("binance_feed"),
+        "{text}"
+    );
     assert!(!text.contains("accounts = []"), "{text}");
     let hand = format!("{text}\n[[accounts]]\nname = \"paper\"\nvenue = \"paper\"\n");
     std::fs::write(&path, hand).unwrap();
@@ -164,7 +171,15 @@ fn import_types_values_reports_unknown_keys_and_states_its_choices() {
         "seed.legacy_knob",
         "--yes",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = check(&["config", "check"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

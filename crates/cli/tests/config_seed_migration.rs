@@ -160,7 +160,10 @@ async fn seed_files_to_a_running_engine_trading_on_a_simulator() {
     for secret in [KEY, SECRET, SN8_KEY, "0xFAKEAGENT"] {
         assert!(!toml.contains(secret), "no key in the TOML: {toml}");
     }
-    assert!(toml.contains("credentials = \"file:credentials.age\""), "{toml}");
+    assert!(
+        toml.contains("credentials = \"file:credentials.age\""),
+        "{toml}"
+    );
     assert!(!toml.contains("accounts = []"), "{toml}");
     assert!(toml.contains("leverage = 3\n"), "typed: {toml}");
     assert!(d.join("credentials.age").exists());
@@ -168,7 +171,11 @@ async fn seed_files_to_a_running_engine_trading_on_a_simulator() {
     // 2. Without the variables the check fails, naming them; with them it passes.
     let out = cli(d, &["config", "check"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("TRADINGVIEW_SECRET is not set"), "{}", text(&out));
+    assert!(
+        text(&out).contains("TRADINGVIEW_SECRET is not set"),
+        "{}",
+        text(&out)
+    );
     assert!(
         text(&out).contains("TRADEENGINE_CREDENTIALS_PASSPHRASE"),
         "{}",
@@ -247,5 +254,8 @@ async fn seed_files_to_a_running_engine_trading_on_a_simulator() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     stop(child);
-    assert!(traded, "the imported account traded BTCUSDT on the simulator");
+    assert!(
+        traded,
+        "the imported account traded BTCUSDT on the simulator"
+    );
 }

@@ -85,19 +85,41 @@ fn accounts_are_added_modified_and_removed_with_flags() {
     // Only a paper account: `config credentials` says where to go, not "nothing changed".
     let out = cli(&path, &["config", "credentials"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("config accounts --add"), "{}", text(&out));
+    assert!(
+        text(&out).contains("config accounts --add"),
+        "{}",
+        text(&out)
+    );
 
     let out = cli(
         &path,
         &[
-            "config", "accounts", "--add", "wiz", "--venue", "bybit", "--mode", "testnet",
-            "--credentials-env", "WIZ", "--base-url", "http://127.0.0.1:9", "--yes",
+            "config",
+            "accounts",
+            "--add",
+            "wiz",
+            "--venue",
+            "bybit",
+            "--mode",
+            "testnet",
+            "--credentials-env",
+            "WIZ",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--yes",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("WIZ_API_KEY is not set"), "the next step: {}", text(&out));
+    assert!(
+        text(&out).contains("WIZ_API_KEY is not set"),
+        "the next step: {}",
+        text(&out)
+    );
     let t = std::fs::read_to_string(&path).unwrap();
-    assert!(t.starts_with("# my notes") && t.contains("leverage = 2 # two"), "{t}");
+    assert!(
+        t.starts_with("# my notes") && t.contains("leverage = 2 # two"),
+        "{t}"
+    );
     assert!(
         t.contains("[[accounts]]\nname = \"wiz\"\nvenue = \"bybit\"\nmode = \"testnet\"\ncredentials = \"env:WIZ\"\nbase_url = \"http://127.0.0.1:9\""),
         "{t}"
@@ -107,8 +129,17 @@ fn accounts_are_added_modified_and_removed_with_flags() {
     let out = cli(
         &path,
         &[
-            "config", "accounts", "--add", "mx", "--venue", "mexc", "--mode", "testnet",
-            "--credentials-env", "MX", "--yes",
+            "config",
+            "accounts",
+            "--add",
+            "mx",
+            "--venue",
+            "mexc",
+            "--mode",
+            "testnet",
+            "--credentials-env",
+            "MX",
+            "--yes",
         ],
     );
     assert!(!out.status.success());
@@ -118,20 +149,35 @@ fn accounts_are_added_modified_and_removed_with_flags() {
     let out = cli(
         &path,
         &[
-            "config", "accounts", "--modify", "wiz", "--mode", "paper", "--base-url", "default",
-            "--leverage-override", "3", "--yes",
+            "config",
+            "accounts",
+            "--modify",
+            "wiz",
+            "--mode",
+            "paper",
+            "--base-url",
+            "default",
+            "--leverage-override",
+            "3",
+            "--yes",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let t = std::fs::read_to_string(&path).unwrap();
-    assert!(t.contains("mode = \"paper\"") && !t.contains("127.0.0.1:9"), "{t}");
+    assert!(
+        t.contains("mode = \"paper\"") && !t.contains("127.0.0.1:9"),
+        "{t}"
+    );
     assert!(t.contains("leverage_override = 3\n"), "typed: {t}");
 
     let out = cli(&path, &["config", "accounts", "--remove", "wiz", "--yes"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = std::fs::read_to_string(&path).unwrap();
     assert!(!t.contains("wiz") && t.contains("name = \"paper\""), "{t}");
-    let out = cli(&path, &["config", "accounts", "--modify", "nosuch", "--yes"]);
+    let out = cli(
+        &path,
+        &["config", "accounts", "--modify", "nosuch", "--yes"],
+    );
     assert!(!out.status.success());
 }
 
@@ -142,24 +188,51 @@ fn a_new_pair_is_mapped_levered_and_weighted_in_one_command() {
     let out = cli(
         &path,
         &[
-            "config", "symbols", "--symbol", "taousdt", "--map", "alpha=TAOUSDT", "--map",
-            "beta=TAOUSD", "--leverage", "3", "--weight", "alpha=0.1", "--weight", "beta=0.15",
+            "config",
+            "symbols",
+            "--symbol",
+            "taousdt",
+            "--map",
+            "alpha=TAOUSDT",
+            "--map",
+            "beta=TAOUSD",
+            "--leverage",
+            "3",
+            "--weight",
+            "alpha=0.1",
+            "--weight",
+            "beta=0.15",
             "--yes",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("summary for TAOUSDT (new)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("summary for TAOUSDT (new)"),
+        "{}",
+        text(&out)
+    );
     let t = std::fs::read_to_string(&path).unwrap();
     assert!(
         t.contains("symbol = \"TAOUSDT\"\nleverage = 3\nweights = { alpha = 0.1, beta = 0.15 }"),
         "{t}"
     );
-    assert!(t.contains("TAOUSD = \"TAOUSDT\"") && t.contains("XBTUSD = \"BTCUSDT\""), "{t}");
+    assert!(
+        t.contains("TAOUSD = \"TAOUSDT\"") && t.contains("XBTUSD = \"BTCUSDT\""),
+        "{t}"
+    );
     assert!(t.contains("[mapping.alpha]\nTAOUSDT = \"TAOUSDT\""), "{t}");
     // Weights over 1: refused, nothing written.
     let out = cli(
         &path,
-        &["config", "symbols", "--symbol", "TAOUSDT", "--weight", "alpha=0.9", "--yes"],
+        &[
+            "config",
+            "symbols",
+            "--symbol",
+            "TAOUSDT",
+            "--weight",
+            "alpha=0.9",
+            "--yes",
+        ],
     );
     assert!(!out.status.success());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), t);
@@ -171,22 +244,49 @@ fn weights_set_leverage_and_create_a_missing_symbol() {
     let path = config(dir.path());
     let out = cli(
         &path,
-        &["config", "weights", "--symbol", "BTCUSDT", "--leverage", "4", "--yes"],
+        &[
+            "config",
+            "weights",
+            "--symbol",
+            "BTCUSDT",
+            "--leverage",
+            "4",
+            "--yes",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out));
     let t = std::fs::read_to_string(&path).unwrap();
-    assert!(t.contains("leverage = 4") && t.contains("alpha = 0.5, beta = 0.25"), "{t}");
+    assert!(
+        t.contains("leverage = 4") && t.contains("alpha = 0.5, beta = 0.25"),
+        "{t}"
+    );
     let out = cli(
         &path,
-        &["config", "weights", "--symbol", "SOLUSDT", "--set", "alpha=0.2", "--yes"],
+        &[
+            "config",
+            "weights",
+            "--symbol",
+            "SOLUSDT",
+            "--set",
+            "alpha=0.2",
+            "--yes",
+        ],
     );
     assert!(!out.status.success());
     assert!(text(&out).contains("--create"), "{}", text(&out));
     let out = cli(
         &path,
         &[
-            "config", "weights", "--symbol", "solusdt", "--create", "--set", "alpha=0.2",
-            "--leverage", "2", "--yes",
+            "config",
+            "weights",
+            "--symbol",
+            "solusdt",
+            "--create",
+            "--set",
+            "alpha=0.2",
+            "--leverage",
+            "2",
+            "--yes",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -197,7 +297,15 @@ fn weights_set_leverage_and_create_a_missing_symbol() {
     );
     let out = cli(
         &path,
-        &["config", "weights", "--symbol", "BTCUSDT", "--leverage", "500", "--yes"],
+        &[
+            "config",
+            "weights",
+            "--symbol",
+            "BTCUSDT",
+            "--leverage",
+            "500",
+            "--yes",
+        ],
     );
     assert!(!out.status.success(), "above risk.max_leverage");
 }
@@ -207,7 +315,8 @@ fn weights_at_a_terminal_offer_to_create_a_missing_symbol_and_ask_leverage() {
     let dir = tempfile::tempdir().unwrap();
     let path = config(dir.path());
     let mut s = spawn(&path, &["config", "weights", "--symbol", "SOLUSDT"]);
-    s.expect("SOLUSDT has no [[symbols]] entry yet. Create it").unwrap();
+    s.expect("SOLUSDT has no [[symbols]] entry yet. Create it")
+        .unwrap();
     s.send("y\r").unwrap();
     s.expect("Enter leverage for SOLUSDT").unwrap();
     s.send("3\r").unwrap();
@@ -259,5 +368,8 @@ fn mapping_modify_walks_each_existing_mapping() {
     s.expect("wrote").unwrap();
     s.expect(expectrl::Eof).unwrap();
     let t = std::fs::read_to_string(&path).unwrap();
-    assert!(t.contains("XBTUSD = \"BTCUSDC\"") && !t.contains("ETH ="), "{t}");
+    assert!(
+        t.contains("XBTUSD = \"BTCUSDC\"") && !t.contains("ETH ="),
+        "{t}"
+    );
 }

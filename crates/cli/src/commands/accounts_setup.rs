@@ -232,10 +232,12 @@ fn ask_account(
         "testnet".into(),
         "live".into(),
     ];
-    let start = current
-        .and_then(|a| a.mode)
-        .map_or(0, |m| modes.iter().position(|x| x == m.as_str()).unwrap_or(0));
-    let mode = Select::new("Mode:", modes).with_starting_cursor(start).prompt()?;
+    let start = current.and_then(|a| a.mode).map_or(0, |m| {
+        modes.iter().position(|x| x == m.as_str()).unwrap_or(0)
+    });
+    let mode = Select::new("Mode:", modes)
+        .with_starting_cursor(start)
+        .prompt()?;
     e.mode = Some(if mode == default_mode {
         None
     } else {

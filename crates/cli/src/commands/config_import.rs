@@ -41,10 +41,14 @@ fn read_seed_files(dir: &Path) -> anyhow::Result<SeedFiles> {
         progress.inc(1);
     }
     progress.finish_and_clear();
-    let [asset_mapping, signal_weights, bittensor_processor, credentials]: [Option<String>; 4] =
-        found
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("seed files miscounted"))?;
+    let [
+        asset_mapping,
+        signal_weights,
+        bittensor_processor,
+        credentials,
+    ]: [Option<String>; 4] = found
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("seed files miscounted"))?;
     Ok(SeedFiles {
         asset_mapping,
         signal_weights,
@@ -162,8 +166,5 @@ fn report(out: &Path, imported: &Imported, keys_path: &Path) {
             println!("  - {var}: {why}");
         }
     }
-    println!(
-        "then: tradeengine --config {} config check",
-        out.display()
-    );
+    println!("then: tradeengine --config {} config check", out.display());
 }

@@ -154,7 +154,10 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
         ],
         None => config.accounts.iter().collect(),
     };
-    let exchanges = accounts.iter().filter(|a| a.venue != VenueKind::Paper).count();
+    let exchanges = accounts
+        .iter()
+        .filter(|a| a.venue != VenueKind::Paper)
+        .count();
     if exchanges == 0 && args.account.is_none() {
         // Nothing to attach keys to: say how to get an account rather than "nothing changed".
         bail!(

@@ -1,7 +1,7 @@
 //! One module per command group. Shared here: finding the configuration and opening the store.
 
-pub mod audit;
 pub mod accounts_setup;
+pub mod audit;
 pub mod config;
 pub mod config_import;
 pub mod credentials;

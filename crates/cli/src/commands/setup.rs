@@ -96,7 +96,11 @@ pub(super) fn parse_leverage(raw: &str, max: Decimal) -> anyhow::Result<Decimal>
 }
 
 /// Asks a symbol's leverage (Enter keeps `current`), as the seed's weights script did first.
-pub(super) fn ask_leverage(symbol: &str, current: Decimal, max: Decimal) -> anyhow::Result<Decimal> {
+pub(super) fn ask_leverage(
+    symbol: &str,
+    current: Decimal,
+    max: Decimal,
+) -> anyhow::Result<Decimal> {
     Ok(CustomType::<Decimal>::new(&format!(
         "Enter leverage for {symbol} (1..{max}, press Enter for current value: {current}):"
     ))
@@ -260,7 +264,9 @@ pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
         let entry = config.symbol(symbol);
         match changes.get(symbol) {
             Some((leverage, w)) => {
-                let lev = leverage.or(entry.map(|s| s.leverage)).unwrap_or(Decimal::ONE);
+                let lev = leverage
+                    .or(entry.map(|s| s.leverage))
+                    .unwrap_or(Decimal::ONE);
                 let shown = w.clone().unwrap_or_default();
                 let mark = if created.as_deref() == Some(symbol.as_str()) {
                     " (new)"

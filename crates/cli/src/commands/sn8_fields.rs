@@ -321,9 +321,7 @@ pub(super) fn default_of(key: &str) -> Option<String> {
         | "api_key_credentials"
         | "request_key_env"
         | "statistics_url"
-        | "eliminations_url" => {
-            "none".to_string()
-        }
+        | "eliminations_url" => "none".to_string(),
         _ => return None,
     })
 }

@@ -136,7 +136,10 @@ pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
         out = edit::set_source_value(&out, &name, &table, key, change.clone())?;
     }
     for (table, key) in &stray {
-        println!("  {}.{key}: removed (not a key the sn8 source reads)", table.join("."));
+        println!(
+            "  {}.{key}: removed (not a key the sn8 source reads)",
+            table.join(".")
+        );
         out = edit::set_source_value(&out, &name, table, key, None)?;
     }
     if out == text {

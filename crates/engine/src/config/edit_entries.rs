@@ -124,9 +124,9 @@ pub fn upsert_account(
         .iter()
         .any(|t| t.get("name").and_then(Item::as_str) == Some(name));
     if added {
-        let venue = edit.venue.ok_or_else(|| {
-            EditError::Parse(format!("a new account ({name}) needs a venue"))
-        })?;
+        let venue = edit
+            .venue
+            .ok_or_else(|| EditError::Parse(format!("a new account ({name}) needs a venue")))?;
         let mut t = Table::new();
         t.insert("name", toml_edit::value(name));
         t.insert("venue", toml_edit::value(venue.as_str()));
@@ -148,7 +148,10 @@ pub fn upsert_account(
         }
         None => {}
     };
-    set_opt("mode", edit.mode.map(|m| m.map(|m| Value::from(m.as_str()))));
+    set_opt(
+        "mode",
+        edit.mode.map(|m| m.map(|m| Value::from(m.as_str()))),
+    );
     set_opt(
         "credentials",
         edit.credentials
@@ -290,7 +293,10 @@ mod tests {
         };
         let (out, added) = upsert_account(text, "p", &edit).unwrap_or_else(|e| panic!("{e}"));
         assert!(added);
-        assert!(out.contains("# mine") && !out.contains("accounts = []"), "{out}");
+        assert!(
+            out.contains("# mine") && !out.contains("accounts = []"),
+            "{out}"
+        );
         let hand = format!("{out}\n[[accounts]]\nname = \"q\"\nvenue = \"paper\"\n");
         let c = load(&hand);
         assert_eq!(c.accounts.len(), 2);
@@ -298,7 +304,8 @@ mod tests {
 
     #[test]
     fn accounts_are_added_modified_and_removed_keeping_comments() {
-        let text = "[engine]\nmode = \"paper\"\n\n[[accounts]]\nname = \"a\" # first\nvenue = \"paper\"\n";
+        let text =
+            "[engine]\nmode = \"paper\"\n\n[[accounts]]\nname = \"a\" # first\nvenue = \"paper\"\n";
         let edit = AccountEdit {
             venue: Some(VenueKind::Mexc),
             mode: Some(Some(Mode::Testnet)),
@@ -329,7 +336,9 @@ mod tests {
             credentials: Some(Some("FAKEKEY0123456789".into())),
             ..Default::default()
         };
-        let e = upsert_account(text, "c", &pasted).err().map(|e| e.to_string());
+        let e = upsert_account(text, "c", &pasted)
+            .err()
+            .map(|e| e.to_string());
         assert!(e.is_some_and(|e| !e.contains("FAKEKEY0123456789")));
     }
 
@@ -338,22 +347,32 @@ mod tests {
         let text = "[sources.tv]\ntype = \"tradingview\"\nallow = 1\n";
         let text = text.replace("allow = 1\n", "");
         let w = BTreeMap::from([("tv".to_string(), d("0.1"))]);
-        let (out, added) =
-            upsert_symbol(&text, "taousdt", Some(d("3")), Some(&w)).unwrap_or_else(|e| panic!("{e}"));
+        let (out, added) = upsert_symbol(&text, "taousdt", Some(d("3")), Some(&w))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(added, "{out}");
-        assert!(out.contains("symbol = \"TAOUSDT\"\nleverage = 3\nweights = { tv = 0.1 }"), "{out}");
+        assert!(
+            out.contains("symbol = \"TAOUSDT\"\nleverage = 3\nweights = { tv = 0.1 }"),
+            "{out}"
+        );
         let (out, added) =
             upsert_symbol(&out, "TAOUSDT", Some(d("5")), None).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!added && out.contains("leverage = 5") && out.contains("tv = 0.1"), "{out}");
+        assert!(
+            !added && out.contains("leverage = 5") && out.contains("tv = 0.1"),
+            "{out}"
+        );
         let c = load(&out);
         assert_eq!(c.symbol("TAOUSDT").map(|s| s.leverage), Some(d("5")));
     }
 
     #[test]
     fn sources_and_section_values_are_added_once() {
-        let (out, added) = ensure_source("", "sn8", SourceKind::Sn8, Some(120), Some(OnStale::Flat))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(added && out.contains("ttl_secs = 120\non_stale = \"flat\""), "{out}");
+        let (out, added) =
+            ensure_source("", "sn8", SourceKind::Sn8, Some(120), Some(OnStale::Flat))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            added && out.contains("ttl_secs = 120\non_stale = \"flat\""),
+            "{out}"
+        );
         let (again, added) = ensure_source(&out, "sn8", SourceKind::Sn8, None, None)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!added && again == out);

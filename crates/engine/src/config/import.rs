@@ -223,12 +223,11 @@ pub fn import_seed(
     files: &SeedFiles,
     options: &ImportOptions,
 ) -> Result<Imported, ImportError> {
-    let current = super::load_str(base, Some(file), &[], &Overrides::default()).map_err(|e| {
-        ImportError {
+    let current =
+        super::load_str(base, Some(file), &[], &Overrides::default()).map_err(|e| ImportError {
             file: "tradeengine.toml",
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     let mut work = Work {
         text: base.to_string(),
         imported: Imported {
@@ -271,7 +270,11 @@ fn import_mapping(work: &mut Work, current: &Config, text: &str) -> Result<(), I
     let parsed: BTreeMap<String, serde_json::Value> = json(F, text)?;
     for (seed_source, pairs) in parsed {
         let Some(source) = seed_source_name(&seed_source) else {
-            work.skip(F, seed_source, "not a source the old engine had (tradingview, bittensor)");
+            work.skip(
+                F,
+                seed_source,
+                "not a source the old engine had (tradingview, bittensor)",
+            );
             continue;
         };
         let pairs: BTreeMap<String, String> =
@@ -305,7 +308,11 @@ fn import_weights(work: &mut Work, current: &Config, text: &str) -> Result<(), I
             .to_ascii_uppercase();
         for key in row.keys() {
             if !["symbol", "leverage", "sources"].contains(&key.as_str()) {
-                work.skip(F, format!("{symbol}.{key}"), "not a key the old engine read");
+                work.skip(
+                    F,
+                    format!("{symbol}.{key}"),
+                    "not a key the old engine read",
+                );
             }
         }
         let mut leverage = match row.get("leverage") {
@@ -389,7 +396,13 @@ fn import_bittensor(work: &mut Work, text: &str) -> Result<(), ImportError> {
         if k == "leverage_limit_crypto" {
             let limit = decimal(F, &k, &v)?;
             work.apply(|t| {
-                edit::set_source_value(t, SN8, &["settings"], "leverage_limit", Some(number(limit)?))
+                edit::set_source_value(
+                    t,
+                    SN8,
+                    &["settings"],
+                    "leverage_limit",
+                    Some(number(limit)?),
+                )
             })?;
             work.choose(format!("sources.sn8.settings.leverage_limit = {limit}: the old engine's leverage_limit_crypto, which it never applied, now caps each miner position's leverage"));
             continue;

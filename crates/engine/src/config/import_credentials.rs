@@ -38,7 +38,11 @@ fn account_name(label: &str) -> String {
             }
         })
         .collect();
-    if name.is_empty() { "account".into() } else { name }
+    if name.is_empty() {
+        "account".into()
+    } else {
+        name
+    }
 }
 
 fn text_of(v: Option<&serde_json::Value>) -> String {
@@ -68,7 +72,11 @@ pub(super) fn import(
                 for e in entries {
                     let exchange = text_of(e.get("exchange_name"));
                     let label = text_of(e.get("account_name"));
-                    let label = if label.is_empty() { exchange.clone() } else { label };
+                    let label = if label.is_empty() {
+                        exchange.clone()
+                    } else {
+                        label
+                    };
                     let key = format!("ccxt.{exchange}.{label}");
                     match venue_of(&exchange) {
                         Some(venue) => {
@@ -92,7 +100,11 @@ pub(super) fn import(
                     }
                 }
                 None if name == "bingx" && text_of(value.get("api_key")).is_empty() => {}
-                None => work.skip(F, name, "no adapter for this exchange in tradeengine: not imported"),
+                None => work.skip(
+                    F,
+                    name,
+                    "no adapter for this exchange in tradeengine: not imported",
+                ),
             },
         }
     }
@@ -129,7 +141,11 @@ fn account(
     let (api_key, api_secret) = (text_of(obj.get("api_key")), text_of(obj.get("api_secret")));
     if api_key.is_empty() || api_secret.is_empty() {
         if !api_key.is_empty() || !api_secret.is_empty() {
-            work.skip(F, key, "an API key without its secret (or the reverse): not imported");
+            work.skip(
+                F,
+                key,
+                "an API key without its secret (or the reverse): not imported",
+            );
         }
         return Ok(None);
     }
@@ -157,7 +173,9 @@ fn account(
             "enabled" => {
                 if v.as_bool() == Some(false) {
                     change.state = Some(AccountState::Disabled);
-                    work.choose(format!("accounts {name}: state = \"disabled\" (it was disabled)"));
+                    work.choose(format!(
+                        "accounts {name}: state = \"disabled\" (it was disabled)"
+                    ));
                 }
             }
             "copy_trading" if v.as_bool() != Some(true) => {}
@@ -194,7 +212,11 @@ fn sn8_section(
     let (api_key, endpoint) = (text_of(obj.get("api_key")), text_of(obj.get("endpoint")));
     for k in obj.keys() {
         if k != "api_key" && k != "endpoint" {
-            work.skip(F, format!("bittensor_sn8.{k}"), "not a key tradeengine reads");
+            work.skip(
+                F,
+                format!("bittensor_sn8.{k}"),
+                "not a key tradeengine reads",
+            );
         }
     }
     if api_key.is_empty() && endpoint.is_empty() {
@@ -210,7 +232,13 @@ fn sn8_section(
         let reference = Value::from(format!("file:{}", options.credentials_file));
         work.apply(|t| {
             let t = edit::set_source_value(t, SN8, &["settings"], "api_key_env", None)?;
-            edit::set_source_value(&t, SN8, &["settings"], "api_key_credentials", Some(reference))
+            edit::set_source_value(
+                &t,
+                SN8,
+                &["settings"],
+                "api_key_credentials",
+                Some(reference),
+            )
         })?;
         work.need(
             PASSPHRASE_VAR,

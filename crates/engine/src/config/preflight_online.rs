@@ -50,7 +50,10 @@ pub async fn venue_problems(config: &Config) -> Vec<ConfigError> {
                 Ok(found) if found.iter().any(|i| &i.symbol == s) => {}
                 Ok(_) => problems.push(problem(
                     "symbols".into(),
-                    format!("{s} is not listed on {venue} ({base}), where account {} trades", a.name),
+                    format!(
+                        "{s} is not listed on {venue} ({base}), where account {} trades",
+                        a.name
+                    ),
                 )),
                 Err(e) if is_transient(&e) => problems.push(problem(
                     key("base_url"),

@@ -3,8 +3,13 @@ use rust_decimal_macros::dec;
 use super::import::{ImportOptions, SeedFiles, import_seed};
 
 fn import_new(files: &SeedFiles) -> Result<Config, super::import::ImportError> {
-    import_seed("", std::path::Path::new("t.toml"), files, &ImportOptions::default())
-        .map(|i| i.config)
+    import_seed(
+        "",
+        std::path::Path::new("t.toml"),
+        files,
+        &ImportOptions::default(),
+    )
+    .map(|i| i.config)
 }
 use super::reload::check_hot_reload;
 use super::*;
