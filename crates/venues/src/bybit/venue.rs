@@ -39,7 +39,7 @@ use super::models::{
 };
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, price};
+use crate::parse::{dec, dec_opt, format_dec, in_reply, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
