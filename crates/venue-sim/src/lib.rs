@@ -36,6 +36,7 @@ pub mod options;
 pub mod recording;
 pub mod rehearse;
 mod server;
+pub mod shape;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
