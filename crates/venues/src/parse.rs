@@ -33,13 +33,8 @@ pub fn reply<T: DeserializeOwned>(
     endpoint: &str,
     value: Value,
 ) -> Result<T, VenueError> {
-    serde_json::from_value(value).map_err(|e| {
-        VenueError::new(
-            venue,
-            VenueErrorKind::Internal,
-            format!("{endpoint}: {e}"),
-        )
-    })
+    serde_json::from_value(value)
+        .map_err(|e| VenueError::new(venue, VenueErrorKind::Internal, format!("{endpoint}: {e}")))
 }
 
 /// Each element of a pushed array (`what`: `data`, `a.P`) read into its strict model, so one unreadable row is

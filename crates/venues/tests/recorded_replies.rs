@@ -82,7 +82,10 @@ fn dropping_a_required_field_is_an_error_naming_it_and_the_endpoint() {
             let cut = without(&reply, pointer)
                 .unwrap_or_else(|| panic!("{}: no field at {pointer}", label(&case)));
             let err = match (case.convert)(&cut) {
-                Ok(got) => panic!("{}: without {pointer} it still converts: {got}", label(&case)),
+                Ok(got) => panic!(
+                    "{}: without {pointer} it still converts: {got}",
+                    label(&case)
+                ),
                 Err(e) => e.to_string(),
             };
             assert!(
@@ -110,9 +113,10 @@ fn dropping_any_other_field_changes_nothing() {
         key_paths(&reply, "", &mut paths);
         for path in paths {
             // A required field, or an object holding one, is checked by the test above.
-            let needed = case.required.iter().any(|(r, _)| {
-                *r == path || r.starts_with(&format!("{path}/"))
-            });
+            let needed = case
+                .required
+                .iter()
+                .any(|(r, _)| *r == path || r.starts_with(&format!("{path}/")));
             if needed {
                 continue;
             }

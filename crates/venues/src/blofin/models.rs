@@ -241,8 +241,8 @@ impl OrderRow {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         };
-        let updated = millis("updateTime", &self.update_time)?
-            .max(millis("createTime", &self.create_time)?);
+        let updated =
+            millis("updateTime", &self.update_time)?.max(millis("createTime", &self.create_time)?);
         Ok(Some(OrderStatus {
             client_order_id,
             venue_order_id: order_id,

@@ -94,7 +94,8 @@ impl ContractRow {
         let lot = required(&self.lot_size, "lotSize")?
             .ceil()
             .max(Decimal::ONE);
-        let max = Some(required(&self.max_order_qty, "maxOrderQty")?).filter(|m| *m > Decimal::ZERO);
+        let max =
+            Some(required(&self.max_order_qty, "maxOrderQty")?).filter(|m| *m > Decimal::ZERO);
         let instrument = Instrument {
             symbol: sym,
             venue_symbol: self.symbol.clone(),
@@ -177,8 +178,8 @@ impl PositionRow {
             (None, None) => return Err(missing(VENUE, "marginMode` or `crossMode")),
         };
         // `avgEntryPrice` is 0 for a flat position.
-        let entry = Some(required(&self.avg_entry_price, "avgEntryPrice")?)
-            .filter(|p| *p > Decimal::ZERO);
+        let entry =
+            Some(required(&self.avg_entry_price, "avgEntryPrice")?).filter(|p| *p > Decimal::ZERO);
         Ok(Position {
             symbol: i.symbol.clone(),
             size: Quantity::new(size),

@@ -135,8 +135,14 @@ impl OrderPush {
         let avg = {
             let mut fills = fills.lock().unwrap_or_else(|p| p.into_inner());
             if self.kind == "match" {
-                let q = required(self.match_size.as_ref().unwrap_or(&Value::Null), "matchSize")?;
-                let p = required(self.match_price.as_ref().unwrap_or(&Value::Null), "matchPrice")?;
+                let q = required(
+                    self.match_size.as_ref().unwrap_or(&Value::Null),
+                    "matchSize",
+                )?;
+                let p = required(
+                    self.match_price.as_ref().unwrap_or(&Value::Null),
+                    "matchPrice",
+                )?;
                 if fills.len() >= FILL_MEMORY && !fills.contains_key(&self.order_id) {
                     fills.clear();
                 }

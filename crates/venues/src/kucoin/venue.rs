@@ -318,8 +318,8 @@ impl Venue for KucoinVenue {
             .get("/api/v1/account-overview", &q, weight::ACCOUNT)
             .await?;
         let overview: AccountOverview = crate::parse::reply(VENUE, ACCOUNT_OVERVIEW, data)?;
-        let value =
-            required(&overview.account_equity, "accountEquity").map_err(in_reply(ACCOUNT_OVERVIEW))?;
+        let value = required(&overview.account_equity, "accountEquity")
+            .map_err(in_reply(ACCOUNT_OVERVIEW))?;
         let available_margin = Some(
             required(&overview.available_balance, "availableBalance")
                 .map_err(in_reply(ACCOUNT_OVERVIEW))?,

@@ -59,8 +59,7 @@ impl ContractRow {
     /// The engine's rules for an enabled USDT perpetual, with whether API orders are allowed;
     /// `None` for anything else.
     pub fn to_instrument(&self) -> Result<Option<(Instrument, bool)>, VenueError> {
-        if self.settle_coin != "USDT" || self.quote_coin != "USDT" || self.state.trim() != "0"
-        {
+        if self.settle_coin != "USDT" || self.quote_coin != "USDT" || self.state.trim() != "0" {
             return Ok(None);
         }
         let Ok(sym) = tradeengine_model::Symbol::new(&unified_symbol(&self.symbol)) else {
@@ -233,7 +232,8 @@ impl OrderRow {
         let filled = to_base("dealVol", &self.deal_vol)?;
         let state = order_state(&self.state, filled)
             .ok_or_else(|| bad_reply(VENUE, "state", &self.state))?;
-        let fee = dec(VENUE, "takerFee", &self.taker_fee)? + dec(VENUE, "makerFee", &self.maker_fee)?;
+        let fee =
+            dec(VENUE, "takerFee", &self.taker_fee)? + dec(VENUE, "makerFee", &self.maker_fee)?;
         Ok(Some(OrderStatus {
             client_order_id,
             venue_order_id: (!self.order_id.is_empty()).then(|| self.order_id.clone()),

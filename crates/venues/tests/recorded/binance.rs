@@ -34,9 +34,10 @@ fn account(v: &Value) -> Converted {
     let account: Account = reply(V, ACCOUNT, v.clone())?;
     all(
         account.assets.iter().map(|a| -> Result<String, _> {
-            let value = dec(V, "assets.marginBalance", &a.margin_balance).map_err(in_reply(ACCOUNT))?;
-            let free =
-                dec(V, "assets.availableBalance", &a.available_balance).map_err(in_reply(ACCOUNT))?;
+            let value =
+                dec(V, "assets.marginBalance", &a.margin_balance).map_err(in_reply(ACCOUNT))?;
+            let free = dec(V, "assets.availableBalance", &a.available_balance)
+                .map_err(in_reply(ACCOUNT))?;
             Ok(format!("{} value {value} free {free}", a.asset))
         }),
         |s| s,

@@ -90,7 +90,9 @@ fn orders_pending(v: &Value) -> Converted {
 }
 
 fn stream_orders(v: &Value) -> Converted {
-    all(order_updates(at(v, "/data"), btc), |s| opt(s, |s| order(&s)))
+    all(order_updates(at(v, "/data"), btc), |s| {
+        opt(s, |s| order(&s))
+    })
 }
 
 fn stream_positions(v: &Value) -> Converted {

@@ -79,7 +79,10 @@ fn open_orders(v: &Value) -> Converted {
             .map(|r| r.to_status().map_err(in_reply(OPEN_ORDERS))),
         |s| opt(s, |s| order(&s)),
     )?;
-    Ok(format!("{rows}; more {}", !page.next_page_cursor.is_empty()))
+    Ok(format!(
+        "{rows}; more {}",
+        !page.next_page_cursor.is_empty()
+    ))
 }
 
 fn stream_orders(v: &Value) -> Converted {
@@ -123,8 +126,14 @@ pub fn cases() -> Vec<Case> {
                 ("/result/list/0/priceFilter/tickSize", "tickSize"),
                 ("/result/list/0/lotSizeFilter/qtyStep", "qtyStep"),
                 ("/result/list/0/lotSizeFilter/minOrderQty", "minOrderQty"),
-                ("/result/list/0/lotSizeFilter/maxMktOrderQty", "maxMktOrderQty"),
-                ("/result/list/0/lotSizeFilter/minNotionalValue", "minNotionalValue"),
+                (
+                    "/result/list/0/lotSizeFilter/maxMktOrderQty",
+                    "maxMktOrderQty",
+                ),
+                (
+                    "/result/list/0/lotSizeFilter/minNotionalValue",
+                    "minNotionalValue",
+                ),
             ],
             optional: &[],
         },
@@ -150,7 +159,10 @@ pub fn cases() -> Vec<Case> {
             expect: "value 18070.32797922 free Some(17887.72614237)",
             required: &[
                 ("/result/list", "list"),
-                ("/result/list/0/totalAvailableBalance", "totalAvailableBalance"),
+                (
+                    "/result/list/0/totalAvailableBalance",
+                    "totalAvailableBalance",
+                ),
                 ("/result/list/0/coin", "coin"),
                 ("/result/list/0/coin/0/coin", "coin"),
                 ("/result/list/0/coin/0/equity", "equity"),
@@ -191,7 +203,10 @@ pub fn cases() -> Vec<Case> {
             convert: open_orders,
             expect: "test-000005 (Some(\"fd4300ae-7847-404e-b947-b46980a4d140\")) ETHUSDT Buy Acknowledged qty 0.10 filled 0.00 avg None fee 0 reduce false at 1684738540561; more true",
             required: {
-                let mut r = vec![("/result/list", "list"), ("/result/nextPageCursor", "nextPageCursor")];
+                let mut r = vec![
+                    ("/result/list", "list"),
+                    ("/result/nextPageCursor", "nextPageCursor"),
+                ];
                 r.extend_from_slice(under("/result/list", ORDER_FIELDS));
                 Box::leak(r.into_boxed_slice())
             },

@@ -1,9 +1,9 @@
 //! The table of recorded replies: which conversion reads each file, what it must give, and
 //! which fields the venue documents as always present (and the conversion reads).
 
-mod bybit;
 mod binance;
 mod blofin;
+mod bybit;
 mod kucoin;
 mod mexc;
 
@@ -120,7 +120,10 @@ pub fn opt<T>(v: Option<T>, show: impl Fn(T) -> String) -> String {
 }
 
 /// `fields` with `prefix` before each pointer (a list of rows shared by REST and stream).
-pub fn under(prefix: &'static str, fields: &[(&'static str, &'static str)]) -> &'static [(&'static str, &'static str)] {
+pub fn under(
+    prefix: &'static str,
+    fields: &[(&'static str, &'static str)],
+) -> &'static [(&'static str, &'static str)] {
     let v: Vec<(&'static str, &'static str)> = fields
         .iter()
         .map(|(p, n)| (&*Box::leak(format!("{prefix}{p}").into_boxed_str()), *n))
