@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(i.max_market_qty, Some(dec!(1000000)));
         assert_eq!(i.tick_size, dec!(0.1));
         assert_eq!(i.max_leverage, dec!(500));
-        // 0.0125 BTC is 125 contracts; the seed used contractSize as the lot size instead.
+        // 0.0125 BTC is 125 contracts of 0.0001 BTC (not 0.0125 / contractSize lots).
         assert_eq!(i.base_to_venue(dec!(0.0125)), Some(dec!(125)));
         let paused = ContractRow {
             state: "4".into(),
