@@ -21,6 +21,8 @@
 // Handlers return a ready `Response` as their early-exit error: it is what the client gets, and
 // the simulator is a test tool, not a hot path.
 #![allow(clippy::result_large_err)]
+// The documented reply rows are long `json!` literals.
+#![recursion_limit = "256"]
 
 pub mod auth;
 pub mod binance;
@@ -36,6 +38,7 @@ pub mod options;
 pub mod recording;
 pub mod rehearse;
 mod server;
+pub mod shape;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;

@@ -228,7 +228,8 @@ fn a_known_good_reply_still_converts() {
     let row = serde_json::json!({"list": [{"symbol": "BTCUSDT", "contractType": "LinearPerpetual",
         "status": "Trading", "settleCoin": "USDT", "leverageFilter": {"maxLeverage": "100"},
         "priceFilter": {"tickSize": "0.1"}, "lotSizeFilter": {"qtyStep": "0.001",
-        "minOrderQty": "0.001", "maxMktOrderQty": "100", "minNotionalValue": "5"}}]});
+        "minOrderQty": "0.001", "maxMktOrderQty": "100", "minNotionalValue": "5"}}],
+        "nextPageCursor": ""});
     let page: bybit::models::Page<bybit::models::InstrumentRow> =
         serde_json::from_value(row).unwrap();
     let inst = page.list[0].to_instrument().unwrap();

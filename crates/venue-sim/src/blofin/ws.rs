@@ -118,11 +118,11 @@ fn render_event(b: &Blofin, ev: &SimEvent, channels: &BTreeSet<String>) -> Optio
     let ex = b.sh.exchange();
     match ev {
         SimEvent::Order { order: o, .. } if channels.contains("orders") => Some(
-            json!({"action": "update", "arg": {"channel": "orders"}, "data": [render::order(&ex, o)]})
+            json!({"action": "update", "arg": {"channel": "orders"}, "data": [render::order_push(&ex, o)]})
                 .to_string(),
         ),
         SimEvent::Position { symbol, .. } if channels.contains("positions") => {
-            let row = render::position(&ex, symbol, b.sh.now_ms());
+            let row = render::position_push(&ex, symbol, b.sh.now_ms());
             Some(json!({"action": "update", "arg": {"channel": "positions"}, "data": [row]}).to_string())
         }
         _ => None,

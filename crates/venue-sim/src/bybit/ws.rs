@@ -116,11 +116,11 @@ fn render_event(sh: &Shared, ev: &SimEvent, topics: &BTreeSet<String>) -> Option
     let now = sh.now_ms();
     match ev {
         SimEvent::Order { order: o, .. } if topics.contains("order") => Some(
-            json!({"id": format!("o-{}", o.order_id), "topic": "order", "creationTime": now, "data": [render::order(o)]}).to_string(),
+            json!({"id": format!("o-{}", o.order_id), "topic": "order", "creationTime": now, "data": [render::order_push(o)]}).to_string(),
         ),
         SimEvent::Position { symbol, .. } if topics.contains("position") => {
             let ex = sh.exchange();
-            let row = render::position(&ex, symbol, 0, now);
+            let row = render::position_push(&ex, symbol, 0, now);
             Some(json!({"id": format!("p-{now}"), "topic": "position", "creationTime": now, "data": [row]}).to_string())
         }
         _ => None,

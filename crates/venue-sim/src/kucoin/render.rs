@@ -1,4 +1,4 @@
-//! KuCoin Futures JSON shapes of orders and positions, in lots.
+//! KuCoin Futures JSON shapes of orders and positions, in lots, with the keys KuCoin documents.
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -27,7 +27,10 @@ pub fn margin(mode: MarginMode) -> &'static str {
     }
 }
 
+/// An order as `GET /api/v1/orders` and `byClientOid` show it
+/// (<https://www.kucoin.com/docs/rest/futures-trading/orders/get-order-details>).
 pub fn order(ex: &Exchange, o: &SimOrder) -> Value {
+    let deal_value = s(o.filled * o.avg_price.unwrap_or_default());
     json!({
         "id": o.order_id.to_string(),
         "symbol": contract(&o.symbol),
@@ -36,37 +39,88 @@ pub fn order(ex: &Exchange, o: &SimOrder) -> Value {
         "price": o.price.map(s).unwrap_or_default(),
         "size": lots(ex, &o.symbol, o.qty),
         "value": s(o.qty * o.price.unwrap_or_default()),
-        "dealValue": s(o.filled * o.avg_price.unwrap_or_default()),
+        "dealValue": deal_value,
         "dealSize": lots(ex, &o.symbol, o.filled),
-        "avgDealPrice": o.avg_price.map(s).unwrap_or_else(|| "0".into()),
+        "stp": "",
+        "stop": "",
+        "stopPriceType": "",
+        "stopTriggered": false,
+        "stopPrice": null,
+        "timeInForce": "GTC",
+        "postOnly": false,
+        "hidden": false,
+        "iceberg": false,
         "leverage": s(ex.leverage(&o.symbol)),
-        "marginMode": margin(ex.symbol_margin(&o.symbol)),
-        "status": if o.status.is_open() { "open" } else { "done" },
+        "forceHold": false,
+        "closeOrder": false,
+        "visibleSize": 0,
+        "clientOid": o.client_id,
+        "remark": null,
+        "tags": "",
         "isActive": o.status.is_open(),
         "cancelExist": matches!(o.status, SimStatus::Cancelled | SimStatus::PartiallyFilledCancelled),
-        "clientOid": o.client_id,
-        "reduceOnly": o.reduce_only,
-        "settleCurrency": "USDT",
         "createdAt": o.created_ms,
         "updatedAt": o.updated_ms,
+        "endAt": if o.status.is_open() { Value::Null } else { json!(o.updated_ms) },
+        "orderTime": o.created_ms * 1_000_000,
+        "settleCurrency": "USDT",
+        "marginMode": margin(ex.symbol_margin(&o.symbol)),
+        "avgDealPrice": o.avg_price.map(s).unwrap_or_else(|| "0".into()),
+        "filledSize": lots(ex, &o.symbol, o.filled),
+        "filledValue": deal_value,
+        "status": if o.status.is_open() { "open" } else { "done" },
+        "reduceOnly": o.reduce_only,
     })
 }
 
+/// A position as `GET /api/v1/positions` shows it
+/// (<https://www.kucoin.com/docs/rest/futures-trading/positions/get-position-list>).
 pub fn position(ex: &Exchange, symbol: &str) -> Value {
     let p = ex.position(symbol);
     let mode = ex.symbol_margin(symbol);
+    let mark = ex.price(symbol).unwrap_or_default();
+    let cost = s(p.size * p.entry);
+    let value = s(p.size * mark);
     json!({
+        "id": format!("pos-{symbol}"),
         "symbol": contract(symbol),
+        "autoDeposit": false,
         "crossMode": mode == MarginMode::Cross,
+        "maintMarginReq": 0.005,
+        "riskLimit": 500000,
+        "realLeverage": s(ex.leverage(symbol)),
+        "delevPercentage": 0.0,
+        "openingTimestamp": 0,
+        "currentTimestamp": 0,
+        "currentQty": lots(ex, symbol, p.size),
+        "currentCost": cost,
+        "currentComm": 0,
+        "unrealisedCost": cost,
+        "realisedGrossCost": 0,
+        "realisedCost": 0,
+        "isOpen": !p.size.is_zero(),
+        "markPrice": s(mark),
+        "markValue": value,
+        "posCost": cost,
+        "posCross": 0,
+        "posInit": 0,
+        "posComm": 0,
+        "posLoss": 0,
+        "posMargin": 0,
+        "posMaint": 0,
+        "maintMargin": 0,
+        "realisedGrossPnl": 0,
+        "realisedPnl": 0,
+        "unrealisedPnl": s(ex.unrealised(symbol)),
+        "unrealisedPnlPcnt": 0,
+        "unrealisedRoePcnt": 0,
+        "avgEntryPrice": s(p.entry),
+        "liquidationPrice": 0,
+        "bankruptPrice": 0,
+        "settleCurrency": "USDT",
+        "isInverse": false,
         "marginMode": margin(mode),
         "positionSide": "BOTH",
-        "isOpen": !p.size.is_zero(),
-        "currentQty": lots(ex, symbol, p.size),
-        "avgEntryPrice": s(p.entry),
-        "markPrice": s(ex.price(symbol).unwrap_or_default()),
-        "unrealisedPnl": s(ex.unrealised(symbol)),
         "leverage": s(ex.leverage(symbol)),
-        "realLeverage": s(ex.leverage(symbol)),
-        "settleCurrency": "USDT",
     })
 }

@@ -8,6 +8,7 @@ use tradeengine_model::{MarginMode, Side};
 use super::{ORDER_ID_BASE, POSITION_ID_BASE, num, venue_symbol};
 use crate::book::{Exchange, OrderType, SimOrder, SimStatus};
 use crate::options::SimInstrument;
+use crate::shape::pick;
 
 /// Base units per contract of a simulated instrument (MEXC `contractSize`; `volUnit` is 1).
 pub fn contract_size(ex: &Exchange, symbol: &str) -> Decimal {
@@ -57,6 +58,15 @@ pub fn detail(i: &SimInstrument, api_allowed: bool) -> Value {
         "minVol": num(contracts(i.min_qty, cs)), "maxVol": num(contracts(i.max_market_qty, cs)),
         "takerFeeRate": 0.0002, "makerFeeRate": 0, "state": 0, "apiAllowed": api_allowed,
         "positionOpenType": 3, "isNew": false, "isHot": false, "isHidden": false,
+        "displayNameEn": format!("{} PERPETUAL", venue_symbol(&i.symbol)),
+        "bidLimitPriceRate": 0.1, "askLimitPriceRate": 0.1, "maintenanceMarginRate": 0.004,
+        "initialMarginRate": 0.008, "riskBaseVol": 10000, "riskIncrVol": 200000,
+        "riskIncrMmr": 0.004, "riskIncrImr": 0.004, "riskLevelLimit": 5,
+        "priceCoefficientVariation": 0.1, "indexOrigin": ["BINANCE"], "conceptPlate": [],
+        "riskLimitType": "BY_VOLUME", "maxNumOrders": [200, 50], "marketOrderMaxLevel": 20,
+        "marketOrderPriceLimitRate1": 0.2, "marketOrderPriceLimitRate2": 0.005,
+        "triggerProtect": 0.1, "appraisal": 0, "showAppraisalCountdown": 0,
+        "automaticDelivery": 0,
     })
 }
 
@@ -108,8 +118,67 @@ pub fn order(ex: &Exchange, o: &SimOrder) -> Value {
     })
 }
 
-/// A position row; a flat one is `state` 3 (closed) with `holdVol` 0.
+/// A position row of `GET /api/v1/private/position/open_positions`
+/// (<https://mexcdevelop.github.io/apidocs/contract_v1_en/#get-the-user-39-s-current-holding-position>).
 pub fn position(ex: &Exchange, symbol: &str, now_ms: i64) -> Value {
+    pick(
+        &position_fields(ex, symbol, now_ms),
+        &[
+            "positionId",
+            "symbol",
+            "positionType",
+            "openType",
+            "state",
+            "holdVol",
+            "frozenVol",
+            "closeVol",
+            "holdAvgPrice",
+            "openAvgPrice",
+            "closeAvgPrice",
+            "liquidatePrice",
+            "oim",
+            "im",
+            "holdFee",
+            "realised",
+            "leverage",
+            "createTime",
+            "updateTime",
+            "autoAddIm",
+        ],
+    )
+}
+
+/// A `push.personal.position` position
+/// (<https://mexcdevelop.github.io/apidocs/contract_v1_en/#private-channels>).
+pub fn position_push(ex: &Exchange, symbol: &str, now_ms: i64) -> Value {
+    pick(
+        &position_fields(ex, symbol, now_ms),
+        &[
+            "positionId",
+            "symbol",
+            "holdVol",
+            "positionType",
+            "openType",
+            "state",
+            "frozenVol",
+            "closeVol",
+            "holdAvgPrice",
+            "closeAvgPrice",
+            "openAvgPrice",
+            "liquidatePrice",
+            "oim",
+            "adlLevel",
+            "im",
+            "holdFee",
+            "realised",
+            "leverage",
+        ],
+    )
+}
+
+/// Every field of a position the simulator can fill; a flat one is `state` 3 (closed) with
+/// `holdVol` 0.
+fn position_fields(ex: &Exchange, symbol: &str, now_ms: i64) -> Value {
     let p = ex.position(symbol);
     let cs = contract_size(ex, symbol);
     let leverage = ex.leverage(symbol);
@@ -138,6 +207,7 @@ pub fn position(ex: &Exchange, symbol: &str, now_ms: i64) -> Value {
         "realised": 0,
         "leverage": num(leverage),
         "adlLevel": 1,
+        "autoAddIm": false,
         "createTime": now_ms,
         "updateTime": now_ms,
     })

@@ -113,7 +113,7 @@ fn render_event(sh: &Shared, ev: &SimEvent) -> Option<String> {
                 .to_string(),
         ),
         SimEvent::Position { symbol, .. } => Some(
-            json!({"channel": "push.personal.position", "data": render::position(&ex, symbol, now), "ts": now})
+            json!({"channel": "push.personal.position", "data": render::position_push(&ex, symbol, now), "ts": now})
                 .to_string(),
         ),
         SimEvent::Wallet { .. } => None,

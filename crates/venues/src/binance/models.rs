@@ -1,5 +1,14 @@
-//! Binance USDⓈ-M reply shapes (only the fields we use) and their conversion to the model.
-//! Decimals arrive as strings; ids and leverage as JSON integers.
+//! Binance USDⓈ-M reply shapes and their conversion to the model.
+//!
+//! Strict: every field read here is one Binance documents as always present, so its absence is
+//! an error naming the field and the endpoint; fields Binance adds are ignored. Decimals arrive
+//! as strings; ids and leverage as JSON integers. Shapes:
+//! <https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Exchange-Information>,
+//! <https://developers.binance.com/docs/derivatives/usds-margined-futures/account/rest-api/Account-Information-V3>,
+//! <https://developers.binance.com/docs/derivatives/usds-margined-futures/trade/rest-api/Position-Information-V3>,
+//! <https://developers.binance.com/docs/derivatives/usds-margined-futures/trade/rest-api/Query-Order>,
+//! <https://developers.binance.com/docs/derivatives/usds-margined-futures/user-data-streams/Event-Order-Update>;
+//! recorded examples are in `crates/venues/testdata/binance/`.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -10,17 +19,28 @@ use tradeengine_model::{
 
 use super::VENUE;
 use crate::VenueError;
-use crate::parse::{bad_reply, dec, dec_or_zero, ms, price_opt, symbol};
+use crate::parse::{bad_reply, dec, missing, ms, price_opt, symbol};
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+pub const EXCHANGE_INFO: &str = "GET /fapi/v1/exchangeInfo";
+pub const LEVERAGE_BRACKET: &str = "GET /fapi/v1/leverageBracket";
+pub const ACCOUNT: &str = "GET /fapi/v3/account";
+pub const POSITION_RISK: &str = "GET /fapi/v3/positionRisk";
+pub const SYMBOL_CONFIG: &str = "GET /fapi/v1/symbolConfig";
+pub const PREMIUM_INDEX: &str = "GET /fapi/v1/premiumIndex";
+pub const ORDER: &str = "/fapi/v1/order";
+pub const OPEN_ORDERS: &str = "GET /fapi/v1/openOrders";
+pub const STREAM_ORDER: &str = "stream ORDER_TRADE_UPDATE";
+pub const STREAM_ACCOUNT: &str = "stream ACCOUNT_UPDATE";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExchangeInfo {
     pub rate_limits: Vec<Value>,
     pub symbols: Vec<SymbolInfo>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SymbolInfo {
     pub symbol: String,
     pub contract_type: String,
@@ -29,17 +49,24 @@ pub struct SymbolInfo {
     pub filters: Vec<Value>,
 }
 
-fn filter<'a>(filters: &'a [Value], kind: &str) -> Option<&'a Value> {
+/// One field of one of a symbol's `filters` (`LOT_SIZE.stepSize`); a filter or field that is
+/// not there is an error naming both, since every trading perpetual has all five filters read
+/// here.
+fn filter_field<'a>(filters: &'a [Value], kind: &str, field: &str) -> Result<&'a str, VenueError> {
     filters
         .iter()
         .find(|f| f.get("filterType").and_then(Value::as_str) == Some(kind))
-}
-
-fn filter_field<'a>(filters: &'a [Value], kind: &str, field: &str) -> &'a str {
-    filter(filters, kind)
         .and_then(|f| f.get(field))
         .and_then(Value::as_str)
-        .unwrap_or_default()
+        .ok_or_else(|| missing(VENUE, &format!("{kind}.{field}")))
+}
+
+fn filter_dec(filters: &[Value], kind: &str, field: &str) -> Result<Decimal, VenueError> {
+    dec(
+        VENUE,
+        &format!("{kind}.{field}"),
+        filter_field(filters, kind, field)?,
+    )
 }
 
 impl SymbolInfo {
@@ -56,35 +83,15 @@ impl SymbolInfo {
             return Ok(None);
         };
         let f = &self.filters;
-        let market_max = dec_or_zero(
-            VENUE,
-            "MARKET_LOT_SIZE.maxQty",
-            filter_field(f, "MARKET_LOT_SIZE", "maxQty"),
-        )?;
+        let market_max = filter_dec(f, "MARKET_LOT_SIZE", "maxQty")?;
         let i = Instrument {
             symbol: sym,
             venue_symbol: self.symbol.clone(),
-            qty_step: dec(
-                VENUE,
-                "LOT_SIZE.stepSize",
-                filter_field(f, "LOT_SIZE", "stepSize"),
-            )?,
-            min_qty: dec(
-                VENUE,
-                "LOT_SIZE.minQty",
-                filter_field(f, "LOT_SIZE", "minQty"),
-            )?,
+            qty_step: filter_dec(f, "LOT_SIZE", "stepSize")?,
+            min_qty: filter_dec(f, "LOT_SIZE", "minQty")?,
             max_market_qty: (market_max > Decimal::ZERO).then_some(market_max),
-            tick_size: dec(
-                VENUE,
-                "PRICE_FILTER.tickSize",
-                filter_field(f, "PRICE_FILTER", "tickSize"),
-            )?,
-            min_notional: dec_or_zero(
-                VENUE,
-                "MIN_NOTIONAL.notional",
-                filter_field(f, "MIN_NOTIONAL", "notional"),
-            )?,
+            tick_size: filter_dec(f, "PRICE_FILTER", "tickSize")?,
+            min_notional: filter_dec(f, "MIN_NOTIONAL", "notional")?,
             contract_size: Decimal::ONE,
             max_leverage,
         };
@@ -99,26 +106,53 @@ impl SymbolInfo {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// One symbol's leverage brackets; the first bracket's `initialLeverage` is the maximum.
+#[derive(Debug, Deserialize)]
+pub struct LeverageBrackets {
+    pub symbol: String,
+    pub brackets: Vec<Bracket>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bracket {
+    pub initial_leverage: i64,
+}
+
+impl LeverageBrackets {
+    pub fn max_leverage(&self) -> Option<Decimal> {
+        self.brackets
+            .first()
+            .map(|b| Decimal::from(b.initial_leverage))
+    }
+}
+
+/// A row of `GET /fapi/v1/premiumIndex` (one object for one symbol, an array for all).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkPrice {
+    pub symbol: String,
+    pub mark_price: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Asset {
     pub asset: String,
-    pub wallet_balance: String,
-    pub unrealized_profit: String,
     pub margin_balance: String,
     /// Margin free for new positions in this asset (USDⓈ-M `GET /fapi/v3/account`,
     /// `assets[].availableBalance`).
     pub available_balance: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Account {
     pub assets: Vec<Asset>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PositionRisk {
     pub symbol: String,
     pub position_side: String,
@@ -126,8 +160,8 @@ pub struct PositionRisk {
     pub entry_price: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SymbolConfig {
     pub symbol: String,
     /// `CROSSED` or `ISOLATED`.
@@ -144,18 +178,23 @@ impl SymbolConfig {
         }
     }
 
-    pub fn leverage(&self) -> Decimal {
+    /// The symbol's leverage, a JSON integer (a numeric string is accepted too).
+    pub fn leverage(&self) -> Result<Decimal, VenueError> {
         match &self.leverage {
-            Value::Number(n) => n.as_i64().map(Decimal::from).unwrap_or(Decimal::ONE),
-            Value::String(s) => s.parse().unwrap_or(Decimal::ONE),
-            _ => Decimal::ONE,
+            Value::Number(n) => n.as_i64().map(Decimal::from),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
         }
+        .ok_or_else(|| bad_reply(VENUE, "leverage", &self.leverage.to_string()))
     }
 }
 
 impl PositionRisk {
+    /// The one-way position; without a `symbolConfig` row for the symbol, leverage 1 and
+    /// cross margin (Binance lists a config row for every symbol, so this is the rare case of
+    /// a symbol listed between the two reads).
     pub fn to_position(&self, config: Option<&SymbolConfig>) -> Result<Position, VenueError> {
-        let size = dec_or_zero(VENUE, "positionAmt", &self.position_amt)?;
+        let size = dec(VENUE, "positionAmt", &self.position_amt)?;
         Ok(Position {
             symbol: symbol(VENUE, &self.symbol)?,
             size: Quantity::new(size),
@@ -164,19 +203,23 @@ impl PositionRisk {
             } else {
                 price_opt(VENUE, "entryPrice", &self.entry_price)?
             },
-            leverage: config.map_or(Decimal::ONE, SymbolConfig::leverage),
+            leverage: match config {
+                Some(c) => c.leverage()?,
+                None => Decimal::ONE,
+            },
             margin_mode: config.map_or(MarginMode::Cross, SymbolConfig::margin_mode),
         })
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderObj {
     pub order_id: Value,
     pub symbol: String,
     pub status: String,
     pub client_order_id: String,
+    /// `"0"` (or `"0.00000"`) while nothing filled: documented "none".
     pub avg_price: String,
     pub orig_qty: String,
     pub executed_qty: String,
@@ -228,13 +271,109 @@ impl OrderObj {
             side: side(&self.side)?,
             state: order_state(&self.status)
                 .ok_or_else(|| bad_reply(VENUE, "status", &self.status))?,
-            qty: dec_or_zero(VENUE, "origQty", &self.orig_qty)?,
-            filled_qty: dec_or_zero(VENUE, "executedQty", &self.executed_qty)?,
+            qty: dec(VENUE, "origQty", &self.orig_qty)?,
+            filled_qty: dec(VENUE, "executedQty", &self.executed_qty)?,
             avg_fill_price: price_opt(VENUE, "avgPrice", &self.avg_price)?,
             fee,
             reduce_only: self.reduce_only,
             updated_at: ms(VENUE, "updateTime", self.update_time)?,
         }))
+    }
+}
+
+/// The `o` object of an `ORDER_TRADE_UPDATE` event (one-letter keys as Binance sends them).
+#[derive(Debug, Deserialize)]
+pub struct OrderUpdate {
+    #[serde(rename = "s")]
+    pub symbol: String,
+    #[serde(rename = "c")]
+    pub client_order_id: String,
+    #[serde(rename = "S")]
+    pub side: String,
+    /// Execution type: `TRADE` events carry this fill's commission in `n`.
+    #[serde(rename = "x")]
+    pub execution_type: String,
+    #[serde(rename = "X")]
+    pub status: String,
+    #[serde(rename = "i")]
+    pub order_id: Value,
+    #[serde(rename = "q")]
+    pub qty: String,
+    #[serde(rename = "z")]
+    pub filled_qty: String,
+    #[serde(rename = "ap")]
+    pub avg_price: String,
+    /// This event's commission; documented as not pushed when there is none.
+    #[serde(rename = "n")]
+    pub commission: Option<String>,
+    #[serde(rename = "R")]
+    pub reduce_only: bool,
+    #[serde(rename = "T")]
+    pub trade_time: i64,
+}
+
+impl OrderUpdate {
+    /// This event's commission: zero when Binance left `n` out (documented: no commission).
+    pub fn commission(&self) -> Result<Decimal, VenueError> {
+        match &self.commission {
+            Some(n) => dec(VENUE, "o.n", n),
+            None => Ok(Decimal::ZERO),
+        }
+    }
+
+    /// Our view, with `fee` the order's commission so far; `None` for orders the engine did not
+    /// place.
+    pub fn to_status(&self, fee: Decimal) -> Result<Option<OrderStatus>, VenueError> {
+        let Ok(client_order_id) = ClientOrderId::new(&self.client_order_id) else {
+            return Ok(None);
+        };
+        Ok(Some(OrderStatus {
+            client_order_id,
+            venue_order_id: id_text(&self.order_id),
+            symbol: symbol(VENUE, &self.symbol)?,
+            side: side(&self.side)?,
+            state: order_state(&self.status)
+                .ok_or_else(|| bad_reply(VENUE, "o.X", &self.status))?,
+            qty: dec(VENUE, "o.q", &self.qty)?,
+            filled_qty: dec(VENUE, "o.z", &self.filled_qty)?,
+            avg_fill_price: price_opt(VENUE, "o.ap", &self.avg_price)?,
+            fee,
+            reduce_only: self.reduce_only,
+            updated_at: ms(VENUE, "o.T", self.trade_time)?,
+        }))
+    }
+}
+
+/// A position in an `ACCOUNT_UPDATE` event's `a.P`.
+#[derive(Debug, Deserialize)]
+pub struct AccountUpdatePosition {
+    #[serde(rename = "s")]
+    pub symbol: String,
+    #[serde(rename = "pa")]
+    pub amount: String,
+    #[serde(rename = "ep")]
+    pub entry_price: String,
+    /// `isolated` or `cross`.
+    #[serde(rename = "mt")]
+    pub margin_type: String,
+}
+
+impl AccountUpdatePosition {
+    /// The pushed position; the push has no leverage, so 1 (REST is read at every
+    /// reconciliation; these are for inspection only).
+    pub fn to_position(&self) -> Result<Position, VenueError> {
+        let size = dec(VENUE, "a.P.pa", &self.amount)?;
+        Ok(Position {
+            symbol: symbol(VENUE, &self.symbol)?,
+            size: Quantity::new(size),
+            entry_price: price_opt(VENUE, "a.P.ep", &self.entry_price)?,
+            leverage: Decimal::ONE,
+            margin_mode: if self.margin_type == "isolated" {
+                MarginMode::Isolated
+            } else {
+                MarginMode::Cross
+            },
+        })
     }
 }
 
@@ -258,7 +397,7 @@ mod tests {
                 {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4"}
             ]
         }))
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
         let i = info
             .to_instrument(dec!(125))
             .ok()
@@ -276,7 +415,7 @@ mod tests {
         let o: OrderObj = serde_json::from_str(r#"{"orderId": 8886774123456789012, "symbol": "BTCUSDT", "status": "FILLED",
             "clientOrderId": "abc", "avgPrice": "60000.0", "origQty": "0.010", "executedQty": "0.010", "reduceOnly": false,
             "side": "BUY", "updateTime": 1700000000000}"#)
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
         let s = o
             .to_status(dec!(0.33))
             .ok()

@@ -12,13 +12,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use tradeengine_model::{ClientOrderId, MarginMode, OrderStatus, Position, Quantity};
+use tradeengine_model::{ClientOrderId, OrderStatus, Position};
 
 use super::VENUE;
 use super::http::{Auth, BinanceHttp};
-use super::models::{id_text, order_state, side};
+use super::models::{AccountUpdatePosition, OrderUpdate, STREAM_ACCOUNT, STREAM_ORDER};
 use crate::http::{Method, Query};
-use crate::parse::{dec_or_zero, ms, price_opt, symbol};
+use crate::parse::{in_reply, push_rows, reply};
 use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
 use crate::{VenueError, VenueErrorKind};
@@ -28,7 +28,7 @@ use crate::{VenueError, VenueErrorKind};
 pub struct FeeBook(Mutex<HashMap<String, Decimal>>);
 
 impl FeeBook {
-    fn add(&self, id: &str, fee: Decimal) -> Decimal {
+    pub fn add(&self, id: &str, fee: Decimal) -> Decimal {
         let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if m.len() > 8192 {
             m.clear();
@@ -61,37 +61,30 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
-impl BinanceStream {
-    fn order_update(&self, o: &Value) -> Result<Option<OrderStatus>, VenueError> {
-        let c = text(o, "c");
-        let Ok(client_order_id) = ClientOrderId::new(c) else {
-            return Ok(None);
-        };
-        let fee_now = dec_or_zero(VENUE, "o.n", text(o, "n"))?;
-        let fee = if text(o, "x") == "TRADE" {
-            self.fees.add(c, fee_now)
-        } else {
-            self.fees.get(c)
-        };
-        Ok(Some(OrderStatus {
-            client_order_id,
-            venue_order_id: o.get("i").and_then(id_text),
-            symbol: symbol(VENUE, text(o, "s"))?,
-            side: side(text(o, "S"))?,
-            state: order_state(text(o, "X"))
-                .ok_or_else(|| crate::parse::bad_reply(VENUE, "o.X", text(o, "X")))?,
-            qty: dec_or_zero(VENUE, "o.q", text(o, "q"))?,
-            filled_qty: dec_or_zero(VENUE, "o.z", text(o, "z"))?,
-            avg_fill_price: price_opt(VENUE, "o.ap", text(o, "ap"))?,
-            fee,
-            reduce_only: o.get("R").and_then(Value::as_bool).unwrap_or(false),
-            updated_at: ms(
-                VENUE,
-                "o.T",
-                o.get("T").and_then(Value::as_i64).unwrap_or(0),
-            )?,
-        }))
+/// The order status in one `ORDER_TRADE_UPDATE` event's `o` object, read strictly, with the
+/// order's commission so far (`fees` adds this event's when it is a `TRADE`); `Ok(None)` for an
+/// order the engine did not place.
+pub fn order_update(o: Value, fees: &FeeBook) -> Result<Option<OrderStatus>, VenueError> {
+    let update: OrderUpdate = reply(VENUE, STREAM_ORDER, o)?;
+    if ClientOrderId::new(&update.client_order_id).is_err() {
+        return Ok(None);
     }
+    let fee_now = update.commission().map_err(in_reply(STREAM_ORDER))?;
+    let fee = if update.execution_type == "TRADE" {
+        fees.add(&update.client_order_id, fee_now)
+    } else {
+        fees.get(&update.client_order_id)
+    };
+    update.to_status(fee).map_err(in_reply(STREAM_ORDER))
+}
+
+/// The positions in one `ACCOUNT_UPDATE` event (`a.P`), each read strictly.
+pub fn position_updates(event: &Value) -> Vec<Result<Position, VenueError>> {
+    let rows = event.pointer("/a/P").cloned().unwrap_or(Value::Null);
+    push_rows::<AccountUpdatePosition>(VENUE, STREAM_ACCOUNT, "a.P", rows)
+        .into_iter()
+        .map(|row| row.and_then(|r| r.to_position().map_err(in_reply(STREAM_ACCOUNT))))
+        .collect()
 }
 
 #[async_trait]
@@ -133,37 +126,17 @@ impl StreamSession for BinanceStream {
         };
         match text(&v, "e") {
             "ORDER_TRADE_UPDATE" => {
-                if let Some(o) = v.get("o") {
-                    match self.order_update(o) {
-                        Ok(Some(s)) => self.tracker.update(s),
-                        Ok(None) => {}
-                        Err(e) => {
-                            tracing::warn!(venue = VENUE, error = %e, "unreadable order push")
-                        }
+                let o = v.get("o").cloned().unwrap_or(Value::Null);
+                match order_update(o, &self.fees) {
+                    Ok(Some(s)) => self.tracker.update(s),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(venue = VENUE, error = %e, "unreadable order push")
                     }
                 }
             }
             "ACCOUNT_UPDATE" => {
-                let rows = v
-                    .pointer("/a/P")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                for p in rows {
-                    let parsed = (|| -> Result<Position, VenueError> {
-                        let size = dec_or_zero(VENUE, "a.P.pa", text(&p, "pa"))?;
-                        Ok(Position {
-                            symbol: symbol(VENUE, text(&p, "s"))?,
-                            size: Quantity::new(size),
-                            entry_price: price_opt(VENUE, "a.P.ep", text(&p, "ep"))?,
-                            leverage: Decimal::ONE,
-                            margin_mode: if text(&p, "mt") == "isolated" {
-                                MarginMode::Isolated
-                            } else {
-                                MarginMode::Cross
-                            },
-                        })
-                    })();
+                for parsed in position_updates(&v) {
                     match parsed {
                         Ok(pos) => self.tracker.update_position(pos),
                         Err(e) => {

@@ -33,11 +33,15 @@ use tradeengine_model::{
 use super::VENUE;
 use super::codes;
 use super::http::{Auth, BinanceHttp, has_code};
-use super::models::{Account, ExchangeInfo, OrderObj, PositionRisk, SymbolConfig};
+use super::models::{
+    ACCOUNT, Account, EXCHANGE_INFO, ExchangeInfo, LEVERAGE_BRACKET, LeverageBrackets, MarkPrice,
+    OPEN_ORDERS, ORDER, OrderObj, POSITION_RISK, PREMIUM_INDEX, PositionRisk, SYMBOL_CONFIG,
+    SymbolConfig,
+};
 use super::stream::FeeBook;
 use crate::http::{Method, Query};
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
+use crate::parse::{bad_reply, dec, format_dec, in_reply, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
@@ -66,8 +70,9 @@ fn code_of(e: &VenueError) -> Option<i64> {
         .flatten()
 }
 
-fn parse<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, VenueError> {
-    serde_json::from_value(v).map_err(|e| bad_reply(VENUE, what, &e.to_string()))
+/// Reads a reply into its strict model; `endpoint` (`GET /fapi/...`) is named in errors.
+fn parse<T: serde::de::DeserializeOwned>(v: Value, endpoint: &str) -> Result<T, VenueError> {
+    crate::parse::reply(VENUE, endpoint, v)
 }
 
 impl BinanceVenue {
@@ -170,21 +175,16 @@ impl BinanceVenue {
             }
         };
         let (info, brackets) = tokio::try_join!(info, brackets)?;
-        let info: ExchangeInfo = parse(info, "exchangeInfo")?;
+        let info: ExchangeInfo = parse(info, EXCHANGE_INFO)?;
         self.http.adopt_rate_limits(&info.rate_limits);
         let mut max_lev: HashMap<String, Decimal> = HashMap::new();
-        for b in brackets
-            .as_ref()
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let sym = b.get("symbol").and_then(Value::as_str).unwrap_or_default();
-            let top = b
-                .pointer("/brackets/0/initialLeverage")
-                .and_then(Value::as_i64);
-            if let Some(l) = top {
-                max_lev.insert(sym.to_string(), Decimal::from(l));
+        let brackets: Vec<LeverageBrackets> = match brackets {
+            Some(v) => parse(v, LEVERAGE_BRACKET)?,
+            None => Vec::new(),
+        };
+        for b in &brackets {
+            if let Some(l) = b.max_leverage() {
+                max_lev.insert(b.symbol.clone(), l);
             }
         }
         let mut listed = Vec::new();
@@ -193,7 +193,7 @@ impl BinanceVenue {
                 .get(&s.symbol)
                 .copied()
                 .unwrap_or(Decimal::from(UNKNOWN_MAX_LEVERAGE));
-            if let Some(i) = s.to_instrument(lev)? {
+            if let Some(i) = s.to_instrument(lev).map_err(in_reply(EXCHANGE_INFO))? {
                 listed.push(i);
             }
         }
@@ -214,9 +214,10 @@ impl BinanceVenue {
 
     /// A REST order object as our status, with the stream's fee when it has one.
     async fn status_of(&self, v: Value) -> Result<OrderStatus, VenueError> {
-        let o: OrderObj = parse(v, "order")?;
+        let o: OrderObj = parse(v, ORDER)?;
         let mut s = o
-            .to_status(self.fees.get(&o.client_order_id))?
+            .to_status(self.fees.get(&o.client_order_id))
+            .map_err(in_reply(ORDER))?
             .ok_or_else(|| bad_reply(VENUE, "clientOrderId", &o.client_order_id))?;
         if self.stream_ready() && s.fee.is_zero() && s.filled_qty > Decimal::ZERO {
             // The push with the commission is usually already here; wait briefly for it.
@@ -264,11 +265,15 @@ impl Venue for BinanceVenue {
                 false,
             )
             .await?;
-        let account: Account = parse(v, "account")?;
+        let account: Account = parse(v, ACCOUNT)?;
         match account.assets.iter().find(|a| a.asset == "USDT") {
             Some(a) => Ok(AccountBalance {
-                value: dec_or_zero(VENUE, "assets.marginBalance", &a.margin_balance)?,
-                available_margin: dec_opt(VENUE, "assets.availableBalance", &a.available_balance)?,
+                value: dec(VENUE, "assets.marginBalance", &a.margin_balance)
+                    .map_err(in_reply(ACCOUNT))?,
+                available_margin: Some(
+                    dec(VENUE, "assets.availableBalance", &a.available_balance)
+                        .map_err(in_reply(ACCOUNT))?,
+                ),
             }),
             None => Ok(AccountBalance {
                 value: Decimal::ZERO,
@@ -297,8 +302,8 @@ impl Venue for BinanceVenue {
                 false
             ),
         )?;
-        let risk: Vec<PositionRisk> = parse(risk, "positionRisk")?;
-        let configs: Vec<SymbolConfig> = parse(configs, "symbolConfig")?;
+        let risk: Vec<PositionRisk> = parse(risk, POSITION_RISK)?;
+        let configs: Vec<SymbolConfig> = parse(configs, SYMBOL_CONFIG)?;
         let by_symbol: HashMap<&str, &SymbolConfig> =
             configs.iter().map(|c| (c.symbol.as_str(), c)).collect();
         let mut out = Vec::new();
@@ -312,7 +317,9 @@ impl Venue for BinanceVenue {
                     ),
                 ));
             }
-            let p = r.to_position(by_symbol.get(r.symbol.as_str()).copied())?;
+            let p = r
+                .to_position(by_symbol.get(r.symbol.as_str()).copied())
+                .map_err(in_reply(POSITION_RISK))?;
             if !p.size.is_zero() {
                 out.push(p);
             }
@@ -354,22 +361,17 @@ impl Venue for BinanceVenue {
                 false,
             )
             .await?;
-        let rows = match v {
-            Value::Array(a) => a,
-            one => vec![one],
+        let rows: Vec<MarkPrice> = match v {
+            Value::Array(_) => parse(v, PREMIUM_INDEX)?,
+            one => vec![parse(one, PREMIUM_INDEX)?],
         };
         let wanted: BTreeSet<&str> = symbols.iter().map(Symbol::as_str).collect();
         let mut out = BTreeMap::new();
         for r in rows {
-            let sym = r.get("symbol").and_then(Value::as_str).unwrap_or_default();
-            if wanted.contains(sym) {
-                let mark = r
-                    .get("markPrice")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+            if wanted.contains(r.symbol.as_str()) {
                 out.insert(
-                    crate::parse::symbol(VENUE, sym)?,
-                    price(VENUE, "markPrice", mark)?,
+                    crate::parse::symbol(VENUE, &r.symbol)?,
+                    price(VENUE, "markPrice", &r.mark_price).map_err(in_reply(PREMIUM_INDEX))?,
                 );
             }
         }
@@ -571,7 +573,7 @@ impl Venue for BinanceVenue {
                 false,
             )
             .await?;
-        let rows: Vec<OrderObj> = parse(v, "openOrders")?;
+        let rows: Vec<OrderObj> = parse(v, OPEN_ORDERS)?;
         let mut out = Vec::new();
         for o in rows {
             if let Some(s) = o.to_status(self.fees.get(&o.client_order_id))? {

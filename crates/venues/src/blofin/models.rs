@@ -1,4 +1,11 @@
-//! BloFin reply shapes (only the fields we use) and their conversion to the engine's model.
+//! BloFin reply shapes and their conversion to the engine's model.
+//!
+//! Strict: every field read here is one BloFin documents as always present, so its absence is
+//! an error naming the field and the endpoint; `clientOrderId`, documented as `null` for orders
+//! placed without one, is an `Option`. Shapes: <https://docs.blofin.com/index.html#get-instruments>,
+//! <https://docs.blofin.com/index.html#get-balance>, <https://docs.blofin.com/index.html#get-positions>,
+//! <https://docs.blofin.com/index.html#get-active-orders>, <https://docs.blofin.com/index.html#ws-order-channel>;
+//! recorded examples are in `crates/venues/testdata/blofin/`.
 //!
 //! BloFin counts sizes in **contracts**: base units = contracts × `contractValue`. Every size
 //! read here is converted with the instrument's `contract_size`, so nothing above this module
@@ -15,25 +22,39 @@ use tradeengine_model::{
 
 use super::{VENUE, engine_client_id, engine_symbol};
 use crate::VenueError;
-use crate::parse::{bad_reply, dec, dec_or_zero, ms, price_opt};
+use crate::parse::{bad_reply, dec, ms, price_opt};
 
-/// `"true"`, `true`, `"1"` → true.
-pub fn flag(v: &Value) -> bool {
+/// `"true"`/`true`/`"1"` → true, `"false"`/`false`/`"0"` → false (BloFin documents the string
+/// form; the native one is accepted too); anything else is a bad reply.
+pub fn flag(field: &str, v: &Value) -> Result<bool, VenueError> {
     match v {
-        Value::Bool(b) => *b,
-        Value::String(s) => s.eq_ignore_ascii_case("true") || s == "1",
-        _ => false,
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") || s == "1" => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") || s == "0" => Some(false),
+        _ => None,
     }
+    .ok_or_else(|| bad_reply(VENUE, field, &v.to_string()))
 }
 
-/// Epoch ms as a string or a number; missing → 0.
-pub fn millis(v: &Value) -> i64 {
+/// Epoch ms as a string or a number.
+pub fn millis(field: &str, v: &Value) -> Result<i64, VenueError> {
     match v {
-        Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => s.trim().parse().unwrap_or(0),
-        _ => 0,
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
+    .ok_or_else(|| bad_reply(VENUE, field, &v.to_string()))
 }
+
+pub const INSTRUMENTS: &str = "GET /api/v1/market/instruments";
+pub const TICKERS: &str = "GET /api/v1/market/tickers";
+pub const BALANCE: &str = "GET /api/v1/account/balance";
+pub const POSITIONS: &str = "GET /api/v1/account/positions";
+pub const MARGIN_MODE: &str = "GET /api/v1/account/margin-mode";
+pub const ORDER_DETAIL: &str = "GET /api/v1/trade/order-detail";
+pub const ORDERS_PENDING: &str = "GET /api/v1/trade/orders-pending";
+pub const STREAM_ORDERS: &str = "stream orders";
+pub const STREAM_POSITIONS: &str = "stream positions";
 
 /// Contracts to base units.
 pub fn to_base(i: &Instrument, field: &str, contracts: Decimal) -> Result<Decimal, VenueError> {
@@ -42,8 +63,8 @@ pub fn to_base(i: &Instrument, field: &str, contracts: Decimal) -> Result<Decima
         .ok_or_else(|| bad_reply(VENUE, field, &contracts.to_string()))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InstrumentRow {
     pub inst_id: String,
     pub quote_currency: String,
@@ -67,7 +88,7 @@ impl InstrumentRow {
         let Some(sym) = engine_symbol(&self.inst_id).and_then(|s| Symbol::new(&s).ok()) else {
             return Ok(None);
         };
-        let max_mkt = dec_or_zero(VENUE, "maxMarketSize", &self.max_market_size)?;
+        let max_mkt = dec(VENUE, "maxMarketSize", &self.max_market_size)?;
         let instrument = Instrument {
             symbol: sym,
             venue_symbol: self.inst_id.clone(),
@@ -91,30 +112,27 @@ impl InstrumentRow {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TickerRow {
     pub inst_id: String,
     pub last: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Balance {
-    pub total_equity: String,
     pub details: Vec<BalanceDetail>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BalanceDetail {
     pub currency: String,
     pub equity: String,
-    pub available: String,
     /// Equity free for new positions (`GET /api/v1/account/balance`,
     /// `details[].availableEquity`).
     pub available_equity: String,
-    pub balance: String,
 }
 
 /// `cross` / `isolated`.
@@ -133,8 +151,8 @@ pub fn margin_mode_text(mode: MarginMode) -> &'static str {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PositionRow {
     pub inst_id: String,
     /// `net` in one-way mode; `long` / `short` in hedge mode.
@@ -149,9 +167,9 @@ pub struct PositionRow {
 impl PositionRow {
     /// The signed one-way position in base units.
     pub fn to_position(&self, i: &Instrument) -> Result<Position, VenueError> {
-        let contracts = dec_or_zero(VENUE, "positions", &self.positions)?;
+        let contracts = dec(VENUE, "positions", &self.positions)?;
         let size = to_base(i, "positions", contracts)?;
-        let leverage = dec_or_zero(VENUE, "leverage", &self.leverage)?;
+        let leverage = dec(VENUE, "leverage", &self.leverage)?;
         Ok(Position {
             symbol: i.symbol.clone(),
             size: Quantity::new(size),
@@ -165,16 +183,17 @@ impl PositionRow {
             } else {
                 leverage
             },
-            margin_mode: margin_mode(&self.margin_mode).unwrap_or_default(),
+            margin_mode: margin_mode(&self.margin_mode)?,
         })
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderRow {
     pub order_id: Value,
-    pub client_order_id: String,
+    /// `null` for an order placed without one (documented on the order stream).
+    pub client_order_id: Option<String>,
     pub inst_id: String,
     pub side: String,
     pub size: String,
@@ -204,8 +223,10 @@ impl OrderRow {
     /// Our view of the order, sizes in base units; `None` for orders without a usable
     /// `clientOrderId` (placed by hand), which the engine does not manage.
     pub fn to_status(&self, i: &Instrument) -> Result<Option<OrderStatus>, VenueError> {
-        let Ok(client_order_id) = ClientOrderId::new(&engine_client_id(&self.client_order_id))
-        else {
+        let Some(venue_id) = &self.client_order_id else {
+            return Ok(None);
+        };
+        let Ok(client_order_id) = ClientOrderId::new(&engine_client_id(venue_id)) else {
             return Ok(None);
         };
         let side = match self.side.as_str() {
@@ -220,22 +241,23 @@ impl OrderRow {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         };
-        let updated = millis(&self.update_time).max(millis(&self.create_time));
+        let updated =
+            millis("updateTime", &self.update_time)?.max(millis("createTime", &self.create_time)?);
         Ok(Some(OrderStatus {
             client_order_id,
             venue_order_id: order_id,
             symbol: i.symbol.clone(),
             side,
             state,
-            qty: to_base(i, "size", dec_or_zero(VENUE, "size", &self.size)?)?,
+            qty: to_base(i, "size", dec(VENUE, "size", &self.size)?)?,
             filled_qty: to_base(
                 i,
                 "filledSize",
-                dec_or_zero(VENUE, "filledSize", &self.filled_size)?,
+                dec(VENUE, "filledSize", &self.filled_size)?,
             )?,
             avg_fill_price: price_opt(VENUE, "averagePrice", &self.average_price)?,
-            fee: dec_or_zero(VENUE, "fee", &self.fee)?.abs(),
-            reduce_only: flag(&self.reduce_only),
+            fee: dec(VENUE, "fee", &self.fee)?.abs(),
+            reduce_only: flag("reduceOnly", &self.reduce_only)?,
             updated_at: ms(VENUE, "updateTime", updated)?,
         }))
     }
@@ -249,18 +271,22 @@ mod tests {
     use super::*;
 
     fn btc() -> Instrument {
-        let row: InstrumentRow = serde_json::from_value(json!({
+        btc_row()
+            .to_instrument()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no instrument"))
+    }
+
+    fn btc_row() -> InstrumentRow {
+        serde_json::from_value(json!({
             "instId": "BTC-USDT", "baseCurrency": "BTC", "quoteCurrency": "USDT",
             "contractValue": "0.001", "listTime": "1678969257000", "expireTime": "4070793600000",
             "maxLeverage": "150", "minSize": "0.1", "lotSize": "0.1", "tickSize": "0.1",
             "instType": "SWAP", "contractType": "linear", "maxLimitSize": "1000000",
             "maxMarketSize": "100000", "state": "live"
         }))
-        .unwrap_or_default();
-        row.to_instrument()
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("no instrument"))
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -274,7 +300,7 @@ mod tests {
         assert_eq!(i.min_notional, dec!(0));
         let dated = InstrumentRow {
             inst_type: "FUTURES".into(),
-            ..InstrumentRow::default()
+            ..btc_row()
         };
         assert!(dated.to_instrument().ok().flatten().is_none());
     }
@@ -304,7 +330,7 @@ mod tests {
             "averagePrice": "60000", "state": "filled", "reduceOnly": "true", "fee": "0.66",
             "updateTime": "1697033000000", "createTime": 1697032000000i64
         }))
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
         let s = row
             .to_status(&btc())
             .ok()

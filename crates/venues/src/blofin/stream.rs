@@ -10,18 +10,59 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use tradeengine_model::Instrument;
+use tradeengine_model::{Instrument, OrderStatus, Position};
 
 use super::VENUE;
 use super::auth::sign_ws_login;
 use super::http::BlofinHttp;
-use super::models::{OrderRow, PositionRow};
+use super::models::{OrderRow, PositionRow, STREAM_ORDERS, STREAM_POSITIONS};
 use crate::VenueError;
+use crate::parse::{in_reply, push_rows};
 use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
 
 /// Instruments by BloFin `instId`, shared by the venue (which fills it) and the stream.
 pub type ByInstId = crate::instruments::VenueIndex;
+
+/// The order statuses in one `orders` push (`data`), each row read strictly and converted from
+/// contracts with `instrument` (by `instId`); `Ok(None)` for an order the engine did not place
+/// or on an instrument not cached yet (REST answers for it instead).
+pub fn order_updates(
+    data: Value,
+    instrument: impl Fn(&str) -> Option<Instrument>,
+) -> Vec<Result<Option<OrderStatus>, VenueError>> {
+    push_rows::<OrderRow>(VENUE, STREAM_ORDERS, "data", data)
+        .into_iter()
+        .map(|row| {
+            let row = row?;
+            match instrument(&row.inst_id) {
+                Some(i) => row.to_status(&i).map_err(in_reply(STREAM_ORDERS)),
+                None => Ok(None),
+            }
+        })
+        .collect()
+}
+
+/// The positions in one `positions` push (`data`), each row read strictly; `Ok(None)` on an
+/// instrument not cached yet.
+pub fn position_updates(
+    data: Value,
+    instrument: impl Fn(&str) -> Option<Instrument>,
+) -> Vec<Result<Option<Position>, VenueError>> {
+    push_rows::<PositionRow>(VENUE, STREAM_POSITIONS, "data", data)
+        .into_iter()
+        .map(|row| {
+            let row = row?;
+            match instrument(&row.inst_id) {
+                Some(i) => row
+                    .to_position(&i)
+                    .map(Some)
+                    .map_err(in_reply(STREAM_POSITIONS)),
+                None => Ok(None),
+            }
+        })
+        .collect()
+}
 
 #[derive(Debug)]
 pub struct BlofinStream {
@@ -97,21 +138,12 @@ impl StreamSession for BlofinStream {
                 _ => Handled::Ok,
             };
         }
-        let data = v
-            .get("data")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let data = v.get("data").cloned().unwrap_or(Value::Null);
+        let by_inst_id = |inst_id: &str| self.instrument(inst_id);
         match channel {
             "orders" => {
-                for item in data {
-                    let Ok(row) = serde_json::from_value::<OrderRow>(item) else {
-                        continue;
-                    };
-                    let Some(i) = self.instrument(&row.inst_id) else {
-                        continue;
-                    };
-                    match row.to_status(&i) {
+                for update in order_updates(data, by_inst_id) {
+                    match update {
                         Ok(Some(status)) => self.tracker.update(status),
                         Ok(None) => {}
                         Err(e) => {
@@ -121,16 +153,12 @@ impl StreamSession for BlofinStream {
                 }
             }
             "positions" => {
-                for item in data {
-                    let Ok(row) = serde_json::from_value::<PositionRow>(item) else {
-                        continue;
-                    };
-                    if let Some(i) = self.instrument(&row.inst_id) {
-                        match row.to_position(&i) {
-                            Ok(p) => self.tracker.update_position(p),
-                            Err(e) => {
-                                tracing::warn!(venue = VENUE, error = %e, "unreadable position push")
-                            }
+                for update in position_updates(data, by_inst_id) {
+                    match update {
+                        Ok(Some(p)) => self.tracker.update_position(p),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!(venue = VENUE, error = %e, "unreadable position push")
                         }
                     }
                 }

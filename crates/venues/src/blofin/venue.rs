@@ -42,12 +42,13 @@ use super::VENUE;
 use super::codes;
 use super::http::{BlofinHttp, scope};
 use super::models::{
-    Balance, InstrumentRow, OrderRow, PositionRow, TickerRow, margin_mode, margin_mode_text,
+    BALANCE, Balance, INSTRUMENTS, InstrumentRow, MARGIN_MODE, ORDER_DETAIL, ORDERS_PENDING,
+    OrderRow, POSITIONS, PositionRow, TICKERS, TickerRow, margin_mode, margin_mode_text,
 };
 use super::stream::ByInstId;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
+use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, missing, price};
 use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
@@ -98,10 +99,12 @@ fn side_text(side: Side) -> &'static str {
     }
 }
 
-fn rows<T: serde::de::DeserializeOwned>(data: Value, what: &str) -> Result<Vec<T>, VenueError> {
+/// A `data` list read strictly; `endpoint` (`GET /api/...`) is named in errors. BloFin sends
+/// `null` for an empty list on some endpoints.
+fn rows<T: serde::de::DeserializeOwned>(data: Value, endpoint: &str) -> Result<Vec<T>, VenueError> {
     match data {
         Value::Null => Ok(Vec::new()),
-        other => serde_json::from_value(other).map_err(|e| bad_reply(VENUE, what, &e.to_string())),
+        other => crate::parse::reply(VENUE, endpoint, other),
     }
 }
 
@@ -187,8 +190,8 @@ impl BlofinVenue {
             .public_get("/api/v1/market/instruments", &Query::new())
             .await?;
         let mut listed = Vec::new();
-        for row in rows::<InstrumentRow>(data, "instruments")? {
-            if let Some(i) = row.to_instrument()? {
+        for row in rows::<InstrumentRow>(data, INSTRUMENTS)? {
+            if let Some(i) = row.to_instrument().map_err(in_reply(INSTRUMENTS))? {
                 listed.push(i);
             }
         }
@@ -224,8 +227,10 @@ impl BlofinVenue {
         let mode = margin_mode(
             data.get("marginMode")
                 .and_then(Value::as_str)
-                .unwrap_or_default(),
-        )?;
+                .ok_or_else(|| missing(VENUE, "marginMode"))
+                .map_err(in_reply(MARGIN_MODE))?,
+        )
+        .map_err(in_reply(MARGIN_MODE))?;
         *self.account.lock().unwrap_or_else(|p| p.into_inner()) = Some((mode, Instant::now()));
         Ok(mode)
     }
@@ -279,12 +284,12 @@ impl Venue for BlofinVenue {
             .http
             .get("/api/v1/account/balance", &Query::new(), scope::ACCOUNT)
             .await?;
-        let balance: Balance = serde_json::from_value(data)
-            .map_err(|e| bad_reply(VENUE, "balance", &e.to_string()))?;
+        let balance: Balance = crate::parse::reply(VENUE, BALANCE, data)?;
         match balance.details.iter().find(|d| d.currency == "USDT") {
             Some(d) => Ok(AccountBalance {
-                value: dec_or_zero(VENUE, "details.equity", &d.equity)?,
-                available_margin: dec_opt(VENUE, "details.availableEquity", &d.available_equity)?,
+                value: dec(VENUE, "details.equity", &d.equity).map_err(in_reply(BALANCE))?,
+                available_margin: dec_opt(VENUE, "details.availableEquity", &d.available_equity)
+                    .map_err(in_reply(BALANCE))?,
             }),
             None => Ok(AccountBalance {
                 value: Decimal::ZERO,
@@ -299,7 +304,7 @@ impl Venue for BlofinVenue {
             .get("/api/v1/account/positions", &Query::new(), scope::ACCOUNT)
             .await?;
         let mut out = Vec::new();
-        for row in rows::<PositionRow>(data, "positions")? {
+        for row in rows::<PositionRow>(data, POSITIONS)? {
             if row.position_side != "net" {
                 return Err(rejected(
                     "hedge_mode",
@@ -314,7 +319,7 @@ impl Venue for BlofinVenue {
                 // because its exposure is real.
                 return Err(bad_reply(VENUE, "positions.instId", &row.inst_id));
             };
-            let p = row.to_position(&i)?;
+            let p = row.to_position(&i).map_err(in_reply(POSITIONS))?;
             if !p.size.is_zero() {
                 out.push(p);
             }
@@ -344,14 +349,14 @@ impl Venue for BlofinVenue {
         let data = self.http.public_get("/api/v1/market/tickers", &q).await?;
         let wanted: std::collections::BTreeSet<&str> = symbols.iter().map(Symbol::as_str).collect();
         let mut out = BTreeMap::new();
-        for t in rows::<TickerRow>(data, "tickers")? {
+        for t in rows::<TickerRow>(data, TICKERS)? {
             let Some(name) = super::engine_symbol(&t.inst_id) else {
                 continue;
             };
             if wanted.contains(name.as_str()) {
                 out.insert(
                     crate::parse::symbol(VENUE, &name)?,
-                    price(VENUE, "last", &t.last)?,
+                    price(VENUE, "last", &t.last).map_err(in_reply(TICKERS))?,
                 );
             }
         }
@@ -506,12 +511,14 @@ impl Venue for BlofinVenue {
             Value::Object(_) => data,
             _ => return Ok(None),
         };
-        let row: OrderRow = serde_json::from_value(row)
-            .map_err(|e| bad_reply(VENUE, "order-detail", &e.to_string()))?;
-        if super::engine_client_id(&row.client_order_id) != client_order_id.as_str() {
+        let row: OrderRow = crate::parse::reply(VENUE, ORDER_DETAIL, row)?;
+        let Some(venue_id) = &row.client_order_id else {
+            return Ok(None);
+        };
+        if super::engine_client_id(venue_id) != client_order_id.as_str() {
             return Ok(None);
         }
-        row.to_status(&i)
+        row.to_status(&i).map_err(in_reply(ORDER_DETAIL))
     }
 
     async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError> {
@@ -534,13 +541,13 @@ impl Venue for BlofinVenue {
                 .http
                 .get("/api/v1/trade/orders-pending", &q, scope::ACCOUNT)
                 .await?;
-            let page = rows::<OrderRow>(data, "orders-pending")?;
+            let page = rows::<OrderRow>(data, ORDERS_PENDING)?;
             let full = page.len() >= 100;
             for row in &page {
                 let Some(i) = self.by_inst_id(&row.inst_id).await? else {
                     continue;
                 };
-                if let Some(s) = row.to_status(&i)?
+                if let Some(s) = row.to_status(&i).map_err(in_reply(ORDERS_PENDING))?
                     && !s.state.is_terminal()
                     && s.state != OrderState::Unknown
                 {

@@ -1,5 +1,14 @@
-//! Bybit v5 reply shapes (only the fields we use; Bybit adds fields freely, so none is refused)
-//! and their conversion to the engine's model. Numbers arrive as strings, often empty.
+//! Bybit v5 reply shapes and their conversion to the engine's model.
+//!
+//! Strict: every field read here is one Bybit documents as always present, so its absence is
+//! an error naming the field and the endpoint; fields Bybit adds are ignored. Numbers arrive
+//! as strings; where Bybit documents `""` as "none" (an unfilled order's `avgPrice`, a
+//! portfolio-margin `leverage`, a classic account's `totalAvailableBalance`) that one field says
+//! so. Shapes: <https://bybit-exchange.github.io/docs/v5/market/instrument>,
+//! <https://bybit-exchange.github.io/docs/v5/position>,
+//! <https://bybit-exchange.github.io/docs/v5/order/open-order>,
+//! <https://bybit-exchange.github.io/docs/v5/websocket/private/position>; recorded examples are
+//! in `crates/venues/testdata/bybit/`.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -9,17 +18,34 @@ use tradeengine_model::{
 
 use super::VENUE;
 use crate::VenueError;
-use crate::parse::{bad_reply, dec, dec_or_zero, ms_str, price_opt, symbol};
+use crate::parse::{bad_reply, dec, dec_opt, missing, ms_str, price_opt, symbol};
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+pub const INSTRUMENTS: &str = "GET /v5/market/instruments-info";
+pub const TICKERS: &str = "GET /v5/market/tickers";
+pub const WALLET: &str = "GET /v5/account/wallet-balance";
+pub const ACCOUNT_INFO: &str = "GET /v5/account/info";
+pub const POSITIONS: &str = "GET /v5/position/list";
+pub const OPEN_ORDERS: &str = "GET /v5/order/realtime";
+pub const ORDER_HISTORY: &str = "GET /v5/order/history";
+pub const STREAM_ORDER: &str = "stream order";
+pub const STREAM_POSITION: &str = "stream position";
+
+/// A paginated `result` (`list` + `nextPageCursor`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub list: Vec<T>,
     pub next_page_cursor: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// A `result` that is one list without pagination (tickers, wallet balance).
+#[derive(Debug, Deserialize)]
+pub struct List<T> {
+    pub list: Vec<T>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct InstrumentRow {
     pub symbol: String,
     pub contract_type: String,
@@ -30,20 +56,20 @@ pub struct InstrumentRow {
     pub lot_size_filter: LotSizeFilter,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LeverageFilter {
     pub max_leverage: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PriceFilter {
     pub tick_size: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LotSizeFilter {
     pub qty_step: String,
     pub min_order_qty: String,
@@ -65,7 +91,7 @@ impl InstrumentRow {
             return Ok(None);
         };
         let lot = &self.lot_size_filter;
-        let max_mkt = dec_or_zero(VENUE, "maxMktOrderQty", &lot.max_mkt_order_qty)?;
+        let max_mkt = dec(VENUE, "maxMktOrderQty", &lot.max_mkt_order_qty)?;
         let instrument = Instrument {
             symbol: sym,
             venue_symbol: self.symbol.clone(),
@@ -73,7 +99,7 @@ impl InstrumentRow {
             min_qty: dec(VENUE, "minOrderQty", &lot.min_order_qty)?,
             max_market_qty: (max_mkt > Decimal::ZERO).then_some(max_mkt),
             tick_size: dec(VENUE, "tickSize", &self.price_filter.tick_size)?,
-            min_notional: dec_or_zero(VENUE, "minNotionalValue", &lot.min_notional_value)?,
+            min_notional: dec(VENUE, "minNotionalValue", &lot.min_notional_value)?,
             contract_size: Decimal::ONE,
             max_leverage: dec(VENUE, "maxLeverage", &self.leverage_filter.max_leverage)?,
         };
@@ -88,40 +114,36 @@ impl InstrumentRow {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TickerRow {
     pub symbol: String,
     pub last_price: String,
     pub mark_price: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WalletAccount {
-    pub account_type: String,
-    pub total_equity: String,
     /// Unified account only: margin free for new positions, in USD (Bybit v5
-    /// `GET /v5/account/wallet-balance`, `list[].totalAvailableBalance`).
+    /// `GET /v5/account/wallet-balance`, `list[].totalAvailableBalance`); `""` on a classic
+    /// account, which [`dec_opt`] reads as "not reported".
     pub total_available_balance: String,
     pub coin: Vec<WalletCoin>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WalletCoin {
     pub coin: String,
     pub equity: String,
-    pub wallet_balance: String,
-    pub unrealised_pnl: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccountInfo {
     /// `ISOLATED_MARGIN`, `REGULAR_MARGIN` (cross) or `PORTFOLIO_MARGIN`.
     pub margin_mode: String,
-    pub unified_margin_status: i64,
 }
 
 impl AccountInfo {
@@ -134,18 +156,21 @@ impl AccountInfo {
     }
 }
 
+/// A position as `GET /v5/position/list` (entry price `avgPrice`) or the `position` stream
+/// (entry price `entryPrice`) sends it: one of the two entry fields must be there.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase")]
 pub struct PositionRow {
     pub position_idx: i64,
     pub symbol: String,
-    /// `Buy`, `Sell`, or empty when flat.
+    /// `Buy`, `Sell`, or empty when flat (documented for UTA).
     pub side: String,
     pub size: String,
     /// REST name of the entry price.
-    pub avg_price: String,
+    pub avg_price: Option<String>,
     /// Stream name of the entry price.
-    pub entry_price: String,
+    pub entry_price: Option<String>,
+    /// `""` in portfolio-margin mode (documented), read as leverage 1.
     pub leverage: String,
 }
 
@@ -153,25 +178,26 @@ impl PositionRow {
     /// The signed one-way position; `margin_mode` is the account's (Bybit UTA's margin mode is
     /// account-wide).
     pub fn to_position(&self, margin_mode: MarginMode) -> Result<Position, VenueError> {
-        let size = dec_or_zero(VENUE, "size", &self.size)?;
+        let size = dec(VENUE, "size", &self.size)?;
         let signed = match self.side.as_str() {
             "Buy" => size,
             "Sell" => -size,
-            _ => Decimal::ZERO,
+            "" | "None" => Decimal::ZERO,
+            other => return Err(bad_reply(VENUE, "side", other)),
         };
-        let entry = if self.avg_price.is_empty() {
-            &self.entry_price
-        } else {
-            &self.avg_price
+        let (entry_field, entry) = match (&self.avg_price, &self.entry_price) {
+            (Some(p), _) => ("avgPrice", p),
+            (None, Some(p)) => ("entryPrice", p),
+            (None, None) => return Err(missing(VENUE, "avgPrice` or `entryPrice")),
         };
-        let leverage = dec_or_zero(VENUE, "leverage", &self.leverage)?;
+        let leverage = dec_opt(VENUE, "leverage", &self.leverage)?.unwrap_or(Decimal::ZERO);
         Ok(Position {
             symbol: symbol(VENUE, &self.symbol)?,
             size: Quantity::new(signed),
             entry_price: if signed.is_zero() {
                 None
             } else {
-                price_opt(VENUE, "avgPrice", entry)?
+                price_opt(VENUE, entry_field, entry)?
             },
             leverage: if leverage.is_zero() {
                 Decimal::ONE
@@ -183,16 +209,18 @@ impl PositionRow {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// An order as `GET /v5/order/realtime`, `GET /v5/order/history` and the `order` stream send
+/// it (the same fields in all three).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderRow {
     pub order_id: String,
     pub order_link_id: String,
     pub symbol: String,
     pub side: String,
-    pub order_type: String,
     pub qty: String,
     pub order_status: String,
+    /// `""` (UTA) or `"0"` (classic) while nothing filled: documented "none".
     pub avg_price: String,
     pub cum_exec_qty: String,
     pub cum_exec_fee: String,
@@ -232,10 +260,10 @@ impl OrderRow {
             symbol: symbol(VENUE, &self.symbol)?,
             side,
             state,
-            qty: dec_or_zero(VENUE, "qty", &self.qty)?,
-            filled_qty: dec_or_zero(VENUE, "cumExecQty", &self.cum_exec_qty)?,
+            qty: dec(VENUE, "qty", &self.qty)?,
+            filled_qty: dec(VENUE, "cumExecQty", &self.cum_exec_qty)?,
             avg_fill_price: price_opt(VENUE, "avgPrice", &self.avg_price)?,
-            fee: dec_or_zero(VENUE, "cumExecFee", &self.cum_exec_fee)?,
+            fee: dec(VENUE, "cumExecFee", &self.cum_exec_fee)?,
             reduce_only: self.reduce_only,
             updated_at: ms_str(VENUE, "updatedTime", &self.updated_time)?,
         }))
@@ -258,7 +286,7 @@ mod tests {
             "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": "0.001", "qtyStep": "0.001",
                 "postOnlyMaxOrderQty": "1190.000", "maxMktOrderQty": "119.000", "minNotionalValue": "5"}
         }))
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
         let i = row
             .to_instrument()
             .ok()
@@ -268,6 +296,12 @@ mod tests {
         assert_eq!(i.tick_size, dec!(0.10));
         assert_eq!(i.min_notional, dec!(5));
         assert_eq!(i.max_market_qty, Some(dec!(119)));
+        let bare = serde_json::json!({"symbol": "BTCUSDT"});
+        let e = crate::parse::reply::<InstrumentRow>(VENUE, INSTRUMENTS, bare)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains(INSTRUMENTS), "{e}");
         assert_eq!(i.max_leverage, dec!(100));
     }
 
@@ -277,6 +311,7 @@ mod tests {
             symbol: "ETHUSDT".into(),
             side: String::new(),
             size: "0".into(),
+            avg_price: Some("0".into()),
             ..PositionRow::default()
         };
         let p = row
@@ -288,7 +323,7 @@ mod tests {
             symbol: "ETHUSDT".into(),
             side: "Sell".into(),
             size: "1.5".into(),
-            avg_price: "2000".into(),
+            avg_price: Some("2000".into()),
             leverage: "5".into(),
             ..PositionRow::default()
         };

@@ -8,18 +8,43 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use tradeengine_model::MarginMode;
+use tradeengine_model::{MarginMode, OrderStatus, Position};
 
 use super::VENUE;
 use super::auth::sign_ws_auth;
 use super::http::BybitHttp;
-use super::models::{OrderRow, PositionRow};
+use super::models::{OrderRow, PositionRow, STREAM_ORDER, STREAM_POSITION};
 use crate::VenueError;
+use crate::parse::{in_reply, push_rows};
 use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
 
 /// How far ahead of the venue's clock the auth signature expires.
 const AUTH_EXPIRES_IN_MS: i64 = 10_000;
+
+/// The order statuses in one `order` push (`data`), each row read strictly; `Ok(None)` is an
+/// order the engine does not manage.
+pub fn order_updates(data: Value) -> Vec<Result<Option<OrderStatus>, VenueError>> {
+    push_rows::<OrderRow>(VENUE, STREAM_ORDER, "data", data)
+        .into_iter()
+        .map(|row| row.and_then(|r| r.to_status().map_err(in_reply(STREAM_ORDER))))
+        .collect()
+}
+
+/// The positions in one `position` push (`data`), each row read strictly. The margin mode is
+/// not in the push (it is account-wide on a unified account); REST is read at every
+/// reconciliation, so these are for inspection only.
+pub fn position_updates(data: Value) -> Vec<Result<Position, VenueError>> {
+    push_rows::<PositionRow>(VENUE, STREAM_POSITION, "data", data)
+        .into_iter()
+        .map(|row| {
+            row.and_then(|r| {
+                r.to_position(MarginMode::Cross)
+                    .map_err(in_reply(STREAM_POSITION))
+            })
+        })
+        .collect()
+}
 
 #[derive(Debug)]
 pub struct BybitStream {
@@ -72,16 +97,16 @@ impl StreamSession for BybitStream {
         let topic = v.get("topic").and_then(Value::as_str).unwrap_or_default();
         let data = v.get("data").cloned().unwrap_or(Value::Null);
         if topic.starts_with("order") {
-            for row in serde_json::from_value::<Vec<OrderRow>>(data).unwrap_or_default() {
-                match row.to_status() {
+            for update in order_updates(data) {
+                match update {
                     Ok(Some(status)) => self.tracker.update(status),
                     Ok(None) => {}
                     Err(e) => tracing::warn!(venue = VENUE, error = %e, "unreadable order push"),
                 }
             }
         } else if topic.starts_with("position") {
-            for row in serde_json::from_value::<Vec<PositionRow>>(data).unwrap_or_default() {
-                match row.to_position(MarginMode::Cross) {
+            for update in position_updates(data) {
+                match update {
                     Ok(p) => self.tracker.update_position(p),
                     Err(e) => tracing::warn!(venue = VENUE, error = %e, "unreadable position push"),
                 }

@@ -34,11 +34,12 @@ use super::VENUE;
 use super::codes;
 use super::http::{BybitHttp, has_code, scope};
 use super::models::{
-    AccountInfo, InstrumentRow, OrderRow, Page, PositionRow, TickerRow, WalletAccount,
+    ACCOUNT_INFO, AccountInfo, INSTRUMENTS, InstrumentRow, List, OPEN_ORDERS, ORDER_HISTORY,
+    OrderRow, POSITIONS, Page, PositionRow, TICKERS, TickerRow, WALLET, WalletAccount,
 };
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
+use crate::parse::{dec, dec_opt, format_dec, in_reply, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
@@ -147,9 +148,9 @@ impl BybitVenue {
                 .http
                 .public_get("/v5/market/instruments-info", &q)
                 .await?;
-            let page: Page<InstrumentRow> = from_result(result, "instruments-info")?;
+            let page: Page<InstrumentRow> = from_result(result, INSTRUMENTS)?;
             for row in &page.list {
-                if let Some(i) = row.to_instrument()? {
+                if let Some(i) = row.to_instrument().map_err(in_reply(INSTRUMENTS))? {
                     listed.push(i);
                 }
             }
@@ -188,7 +189,7 @@ impl BybitVenue {
                 .http
                 .get("/v5/position/list", &q, scope::POSITION)
                 .await?;
-            let page: Page<PositionRow> = from_result(result, "position/list")?;
+            let page: Page<PositionRow> = from_result(result, POSITIONS)?;
             let done = page.next_page_cursor.is_empty() || page.list.is_empty();
             rows.extend(page.list);
             if done {
@@ -211,7 +212,7 @@ impl BybitVenue {
             .http
             .get("/v5/account/info", &Query::new(), scope::WALLET)
             .await?;
-        let info: AccountInfo = from_result(result, "account/info")?;
+        let info: AccountInfo = from_result(result, ACCOUNT_INFO)?;
         let mode = info.margin_mode();
         *self.account.lock().unwrap_or_else(|p| p.into_inner()) = Some((mode, Instant::now()));
         Ok(mode)
@@ -228,10 +229,15 @@ impl BybitVenue {
             .with("symbol", symbol.as_str())
             .with("orderLinkId", link_id.as_str());
         let result = self.http.get(path, &q, scope::QUERY).await?;
-        let page: Page<OrderRow> = from_result(result, path)?;
+        let endpoint = if path.ends_with("history") {
+            ORDER_HISTORY
+        } else {
+            OPEN_ORDERS
+        };
+        let page: Page<OrderRow> = from_result(result, endpoint)?;
         for row in page.list {
             if row.order_link_id == link_id.as_str()
-                && let Some(s) = row.to_status()?
+                && let Some(s) = row.to_status().map_err(in_reply(endpoint))?
             {
                 return Ok(Some(s));
             }
@@ -268,11 +274,12 @@ impl BybitVenue {
     }
 }
 
+/// Reads a `result` into its strict model; `endpoint` (`GET /v5/...`) is named in errors.
 pub(crate) fn from_result<T: serde::de::DeserializeOwned>(
     result: Value,
-    what: &str,
+    endpoint: &str,
 ) -> Result<T, VenueError> {
-    serde_json::from_value(result).map_err(|e| bad_reply(VENUE, what, &e.to_string()))
+    crate::parse::reply(VENUE, endpoint, result)
 }
 
 fn side_str(side: Side) -> &'static str {
@@ -306,18 +313,19 @@ impl Venue for BybitVenue {
             .http
             .get("/v5/account/wallet-balance", &q, scope::WALLET)
             .await?;
-        let page: Page<WalletAccount> = from_result(result, "wallet-balance")?;
+        let page: List<WalletAccount> = from_result(result, WALLET)?;
         let usdt = page
             .list
             .iter()
             .flat_map(|a| a.coin.iter())
             .find(|c| c.coin == "USDT");
         let value = match usdt {
-            Some(c) => dec_or_zero(VENUE, "coin.equity", &c.equity)?,
+            Some(c) => dec(VENUE, "coin.equity", &c.equity).map_err(in_reply(WALLET))?,
             None => Decimal::ZERO,
         };
         let available_margin = match page.list.first() {
-            Some(a) => dec_opt(VENUE, "totalAvailableBalance", &a.total_available_balance)?,
+            Some(a) => dec_opt(VENUE, "totalAvailableBalance", &a.total_available_balance)
+                .map_err(in_reply(WALLET))?,
             None => None,
         };
         Ok(AccountBalance {
@@ -341,7 +349,7 @@ impl Venue for BybitVenue {
                 )
                 .with_code("hedge_mode"));
             }
-            let p = r.to_position(mode)?;
+            let p = r.to_position(mode).map_err(in_reply(POSITIONS))?;
             if !p.size.is_zero() {
                 out.push(p);
             }
@@ -373,7 +381,7 @@ impl Venue for BybitVenue {
             q.push("symbol", only.as_str());
         }
         let result = self.http.public_get("/v5/market/tickers", &q).await?;
-        let page: Page<TickerRow> = from_result(result, "tickers")?;
+        let page: List<TickerRow> = from_result(result, TICKERS)?;
         let wanted: std::collections::BTreeSet<&str> = symbols.iter().map(Symbol::as_str).collect();
         let mut out = BTreeMap::new();
         for t in page
@@ -386,7 +394,7 @@ impl Venue for BybitVenue {
             } else {
                 &t.mark_price
             };
-            let p = price(VENUE, "markPrice", field)?;
+            let p = price(VENUE, "markPrice", field).map_err(in_reply(TICKERS))?;
             out.insert(crate::parse::symbol(VENUE, &t.symbol)?, p);
         }
         Ok(out)
@@ -566,10 +574,10 @@ impl Venue for BybitVenue {
                 .http
                 .get("/v5/order/realtime", &q, scope::QUERY)
                 .await?;
-            let page: Page<OrderRow> = from_result(result, "order/realtime")?;
+            let page: Page<OrderRow> = from_result(result, OPEN_ORDERS)?;
             let done = page.next_page_cursor.is_empty() || page.list.is_empty();
             for row in page.list {
-                if let Some(s) = row.to_status()?
+                if let Some(s) = row.to_status().map_err(in_reply(OPEN_ORDERS))?
                     && !s.state.is_terminal()
                     && s.state != OrderState::Unknown
                 {

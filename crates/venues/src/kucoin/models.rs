@@ -1,4 +1,15 @@
-//! KuCoin Futures reply shapes (only the fields we use) and their conversion to the model.
+//! KuCoin Futures reply shapes and their conversion to the model.
+//!
+//! Strict: every field read here is one KuCoin documents as always present, so its absence is
+//! an error naming the field and the endpoint; fields that only some replies carry (a position's
+//! `leverage` in cross mode, `realLeverage` in isolated mode; an order's `avgDealPrice`) are
+//! `Option`s, and the conversion says what stands in for them. Shapes:
+//! <https://www.kucoin.com/docs/rest/futures-trading/market-data/get-symbols-list>,
+//! <https://www.kucoin.com/docs/rest/funding/funding-overview/get-account-detail-futures>,
+//! <https://www.kucoin.com/docs/rest/futures-trading/positions/get-position-list>,
+//! <https://www.kucoin.com/docs/rest/futures-trading/orders/get-order-list>,
+//! <https://www.kucoin.com/docs/websocket/futures-trading/private-channels/trade-orders>;
+//! recorded examples are in `crates/venues/testdata/kucoin/`.
 //!
 //! KuCoin counts sizes in integer **lots**: base units = lots × `multiplier`. Every size read
 //! here is converted with the instrument's `contract_size`. Numbers arrive as JSON numbers
@@ -14,7 +25,15 @@ use tradeengine_model::{
 
 use super::{VENUE, engine_symbol};
 use crate::VenueError;
-use crate::parse::{bad_reply, ms};
+use crate::parse::{bad_reply, missing, ms};
+
+pub const CONTRACTS: &str = "GET /api/v1/contracts/active";
+pub const ACCOUNT_OVERVIEW: &str = "GET /api/v1/account-overview";
+pub const POSITIONS: &str = "GET /api/v1/positions";
+pub const ORDER_BY_CLIENT_OID: &str = "GET /api/v1/orders/byClientOid";
+pub const ORDERS: &str = "GET /api/v1/orders";
+pub const STREAM_ORDERS: &str = "stream /contractMarket/tradeOrders";
+pub const STREAM_POSITION: &str = "stream /contract/position";
 
 /// A decimal from a JSON number or string; null/empty → `None`.
 pub fn num(v: &Value) -> Option<Decimal> {
@@ -25,15 +44,8 @@ pub fn num(v: &Value) -> Option<Decimal> {
     }
 }
 
-fn num_or_zero(v: &Value, field: &str) -> Result<Decimal, VenueError> {
-    match v {
-        Value::Null => Ok(Decimal::ZERO),
-        Value::String(s) if s.trim().is_empty() => Ok(Decimal::ZERO),
-        other => num(other).ok_or_else(|| bad_reply(VENUE, field, &other.to_string())),
-    }
-}
-
-fn required(v: &Value, field: &str) -> Result<Decimal, VenueError> {
+/// A required decimal (a JSON number or a numeric string).
+pub fn required(v: &Value, field: &str) -> Result<Decimal, VenueError> {
     num(v).ok_or_else(|| bad_reply(VENUE, field, &v.to_string()))
 }
 
@@ -44,8 +56,8 @@ pub fn to_base(i: &Instrument, field: &str, lots: Decimal) -> Result<Decimal, Ve
         .ok_or_else(|| bad_reply(VENUE, field, &lots.to_string()))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContractRow {
     pub symbol: String,
     /// `FFWCSX` = perpetual.
@@ -82,7 +94,8 @@ impl ContractRow {
         let lot = required(&self.lot_size, "lotSize")?
             .ceil()
             .max(Decimal::ONE);
-        let max = num(&self.max_order_qty).filter(|m| *m > Decimal::ZERO);
+        let max =
+            Some(required(&self.max_order_qty, "maxOrderQty")?).filter(|m| *m > Decimal::ZERO);
         let instrument = Instrument {
             symbol: sym,
             venue_symbol: self.symbol.clone(),
@@ -118,34 +131,55 @@ pub fn margin_mode_text(mode: MarginMode) -> &'static str {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// `GET /api/v1/account-overview?currency=USDT`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountOverview {
+    pub account_equity: Value,
+    pub available_balance: Value,
+}
+
+/// A position as `GET /api/v1/positions` or the `position.change` push sends it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PositionRow {
     pub symbol: String,
     /// Signed lots.
     pub current_qty: Value,
     pub avg_entry_price: Value,
-    pub leverage: Value,
-    pub real_leverage: Value,
-    pub margin_mode: String,
+    /// The position's leverage in cross mode.
+    pub leverage: Option<Value>,
+    /// The position's leverage in isolated mode.
+    pub real_leverage: Option<Value>,
+    /// `CROSS` / `ISOLATED`; older replies carry only `crossMode`.
+    pub margin_mode: Option<String>,
     pub cross_mode: Option<bool>,
-    /// `BOTH` in one-way mode.
-    pub position_side: String,
+    /// `BOTH` in one-way mode; absent from replies before hedge mode existed.
+    pub position_side: Option<String>,
 }
 
 impl PositionRow {
     pub fn to_position(&self, i: &Instrument) -> Result<Position, VenueError> {
-        let lots = num_or_zero(&self.current_qty, "currentQty")?;
+        let lots = required(&self.current_qty, "currentQty")?;
         let size = to_base(i, "currentQty", lots)?;
-        let leverage = num(&self.leverage)
-            .or_else(|| num(&self.real_leverage))
+        let leverage = match (&self.leverage, &self.real_leverage) {
+            (Some(l), _) => required(l, "leverage")?,
+            (None, Some(l)) => required(l, "realLeverage")?,
+            (None, None) => return Err(missing(VENUE, "leverage` or `realLeverage")),
+        };
+        // A leverage of 0 is what KuCoin shows for a position it has no leverage for yet.
+        let leverage = Some(leverage)
             .filter(|l| *l > Decimal::ZERO)
             .unwrap_or(Decimal::ONE);
-        let mode = margin_mode(&self.margin_mode).unwrap_or(match self.cross_mode {
-            Some(false) => MarginMode::Isolated,
-            _ => MarginMode::Cross,
-        });
-        let entry = num(&self.avg_entry_price).filter(|p| *p > Decimal::ZERO);
+        let mode = match (&self.margin_mode, self.cross_mode) {
+            (Some(m), _) => margin_mode(m).ok_or_else(|| bad_reply(VENUE, "marginMode", m))?,
+            (None, Some(true)) => MarginMode::Cross,
+            (None, Some(false)) => MarginMode::Isolated,
+            (None, None) => return Err(missing(VENUE, "marginMode` or `crossMode")),
+        };
+        // `avgEntryPrice` is 0 for a flat position.
+        let entry =
+            Some(required(&self.avg_entry_price, "avgEntryPrice")?).filter(|p| *p > Decimal::ZERO);
         Ok(Position {
             symbol: i.symbol.clone(),
             size: Quantity::new(size),
@@ -162,8 +196,8 @@ impl PositionRow {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderRow {
     pub id: String,
     pub symbol: String,
@@ -171,23 +205,25 @@ pub struct OrderRow {
     pub size: Value,
     pub deal_size: Value,
     pub deal_value: Value,
-    pub avg_deal_price: Value,
+    /// Newer replies only; otherwise the average is `dealValue / (dealSize × multiplier)`.
+    pub avg_deal_price: Option<Value>,
     /// `open` or `done`.
     pub status: String,
-    pub is_active: Option<bool>,
-    pub cancel_exist: bool,
-    pub client_oid: String,
+    pub is_active: bool,
+    /// `null` for an order placed without one (by hand).
+    pub client_oid: Option<String>,
     pub reduce_only: bool,
     pub updated_at: Value,
     pub created_at: Value,
 }
 
-fn millis(v: &Value) -> i64 {
+fn millis(field: &str, v: &Value) -> Result<i64, VenueError> {
     match v {
-        Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => s.trim().parse().unwrap_or(0),
-        _ => 0,
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
+    .ok_or_else(|| bad_reply(VENUE, field, &v.to_string()))
 }
 
 /// The order's state from KuCoin's `status` (`open`/`done`) and its fills.
@@ -205,7 +241,7 @@ impl OrderRow {
     /// `clientOid`. KuCoin reports no fee on the order itself (it is on the fills), so `fee`
     /// is 0 here.
     pub fn to_status(&self, i: &Instrument) -> Result<Option<OrderStatus>, VenueError> {
-        let Ok(client_order_id) = ClientOrderId::new(&self.client_oid) else {
+        let Some(Ok(client_order_id)) = self.client_oid.as_deref().map(ClientOrderId::new) else {
             return Ok(None);
         };
         let side = match self.side.as_str() {
@@ -213,22 +249,21 @@ impl OrderRow {
             "sell" => Side::Sell,
             other => return Err(bad_reply(VENUE, "side", other)),
         };
-        let size = num_or_zero(&self.size, "size")?;
-        let dealt = num_or_zero(&self.deal_size, "dealSize")?;
-        let avg = match num(&self.avg_deal_price).filter(|p| *p > Decimal::ZERO) {
+        let size = required(&self.size, "size")?;
+        let dealt = required(&self.deal_size, "dealSize")?;
+        let avg_field = match &self.avg_deal_price {
+            Some(p) => Some(required(p, "avgDealPrice")?),
+            None => None,
+        };
+        let avg = match avg_field.filter(|p| *p > Decimal::ZERO) {
             Some(p) => Some(p),
             // dealValue = lots × multiplier × price.
-            None => num(&self.deal_value)
+            None => Some(required(&self.deal_value, "dealValue")?)
                 .filter(|v| *v > Decimal::ZERO && !dealt.is_zero())
                 .and_then(|v| v.checked_div(dealt * i.contract_size))
                 .map(|p| p.round_dp(8).normalize()),
         };
-        let state = order_state(
-            &self.status,
-            self.is_active.unwrap_or(self.status == "open"),
-            dealt,
-            size,
-        );
+        let state = order_state(&self.status, self.is_active, dealt, size);
         Ok(Some(OrderStatus {
             client_order_id,
             venue_order_id: (!self.id.is_empty()).then(|| self.id.clone()),
@@ -243,7 +278,7 @@ impl OrderRow {
             updated_at: ms(
                 VENUE,
                 "updatedAt",
-                millis(&self.updated_at).max(millis(&self.created_at)),
+                millis("updatedAt", &self.updated_at)?.max(millis("createdAt", &self.created_at)?),
             )?,
         }))
     }
@@ -257,17 +292,21 @@ mod tests {
     use super::*;
 
     fn xbt() -> Instrument {
-        let row: ContractRow = serde_json::from_value(json!({
+        xbt_row()
+            .to_instrument()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no instrument"))
+    }
+
+    fn xbt_row() -> ContractRow {
+        serde_json::from_value(json!({
             "symbol": "XBTUSDTM", "rootSymbol": "USDT", "type": "FFWCSX", "baseCurrency": "XBT",
             "quoteCurrency": "USDT", "settleCurrency": "USDT", "maxOrderQty": 1000000,
             "maxPrice": 1000000.0, "lotSize": 1, "tickSize": 0.1, "multiplier": 0.001,
             "isInverse": false, "markPrice": 60000.12, "maxLeverage": 125, "status": "Open"
         }))
-        .unwrap_or_default();
-        row.to_instrument()
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("no instrument"))
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -279,7 +318,7 @@ mod tests {
         assert_eq!(i.tick_size, dec!(0.1));
         let inverse = ContractRow {
             is_inverse: true,
-            ..ContractRow::default()
+            ..xbt_row()
         };
         assert!(inverse.to_instrument().ok().flatten().is_none());
     }
@@ -292,7 +331,7 @@ mod tests {
             "maxPrice": 1000000.0, "lotSize": 0.1, "tickSize": 0.01, "multiplier": 1,
             "isInverse": false, "markPrice": 5.5, "maxLeverage": 50, "status": "Open"
         }))
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
         let i = row
             .to_instrument()
             .ok()
@@ -307,7 +346,7 @@ mod tests {
             "symbol": "XBTUSDTM", "currentQty": -12, "avgEntryPrice": 60000, "leverage": 3,
             "marginMode": "CROSS", "positionSide": "BOTH", "isOpen": true
         }))
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
         let p = row.to_position(&xbt()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.size.get(), dec!(-0.012));
         assert_eq!((p.leverage, p.margin_mode), (dec!(3), MarginMode::Cross));
@@ -318,9 +357,10 @@ mod tests {
         let row: OrderRow = serde_json::from_value(json!({
             "id": "5cdfc138b21023a909e5ad55", "symbol": "XBTUSDTM", "side": "buy", "size": 20,
             "dealSize": 20, "dealValue": "1200", "status": "done", "isActive": false,
-            "cancelExist": false, "clientOid": "te1-0", "reduceOnly": false, "updatedAt": 1558167872000i64
+            "cancelExist": false, "clientOid": "te1-0", "reduceOnly": false, "updatedAt": 1558167872000i64,
+            "createdAt": 1558167871000i64
         }))
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
         let s = row
             .to_status(&xbt())
             .ok()

@@ -16,14 +16,16 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tradeengine_model::{ClientOrderId, Instrument, OrderState, OrderStatus, Price, Side};
+use tradeengine_model::{
+    ClientOrderId, Instrument, OrderState, OrderStatus, Position, Price, Side,
+};
 
 use super::VENUE;
 use super::http::{KucoinHttp, weight};
-use super::models::{PositionRow, num};
+use super::models::{PositionRow, STREAM_ORDERS, STREAM_POSITION, required};
 use crate::VenueError;
 use crate::http::Query;
-use crate::parse::bad_reply;
+use crate::parse::{bad_reply, in_reply, reply};
 use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
 
@@ -42,7 +44,7 @@ pub struct KucoinStream {
     pub instruments: BySymbol,
     connects: AtomicU64,
     /// orderId → (lots matched, Σ lots × price).
-    fills: Mutex<HashMap<String, (Decimal, Decimal)>>,
+    fills: Fills,
 }
 
 impl KucoinStream {
@@ -69,73 +71,35 @@ impl KucoinStream {
             .get(symbol)
             .cloned()
     }
-
-    fn order_change(&self, data: &Value) -> Result<Option<OrderStatus>, VenueError> {
-        let Ok(push) = serde_json::from_value::<OrderPush>(data.clone()) else {
-            return Ok(None);
-        };
-        let Some(i) = self.instrument(&push.symbol) else {
-            return Ok(None);
-        };
-        let Ok(client_order_id) = ClientOrderId::new(&push.client_oid) else {
-            return Ok(None);
-        };
-        let lots = |v: &Value| num(v).unwrap_or_default();
-        let (size, filled) = (lots(&push.size), lots(&push.filled_size));
-        let avg = {
-            let mut fills = self.fills.lock().unwrap_or_else(|p| p.into_inner());
-            if push.kind == "match"
-                && let (Some(q), Some(p)) = (num(&push.match_size), num(&push.match_price))
-            {
-                if fills.len() >= FILL_MEMORY && !fills.contains_key(&push.order_id) {
-                    fills.clear();
-                }
-                let entry = fills.entry(push.order_id.clone()).or_default();
-                entry.0 += q;
-                entry.1 += q * p;
-            }
-            fills
-                .get(&push.order_id)
-                .filter(|(q, _)| !q.is_zero())
-                .and_then(|(q, v)| v.checked_div(*q))
-                .and_then(|p| Price::new(p.round_dp(8).normalize()).ok())
-        };
-        let state = match push.status.as_str() {
-            "done" if size > Decimal::ZERO && filled >= size => OrderState::Filled,
-            "done" => OrderState::Cancelled,
-            _ if filled.is_zero() => OrderState::Acknowledged,
-            _ => OrderState::PartiallyFilled,
-        };
-        let side = match push.side.as_str() {
-            "buy" => Side::Buy,
-            "sell" => Side::Sell,
-            other => return Err(bad_reply(VENUE, "side", other)),
-        };
-        let base = |field: &str, lots: Decimal| super::models::to_base(&i, field, lots);
-        // `ts` is in nanoseconds.
-        let ts_ms = num(&push.ts)
-            .map(|t| t / Decimal::from(1_000_000))
-            .and_then(|t| i64::try_from(t.trunc()).ok())
-            .unwrap_or(0);
-        Ok(Some(OrderStatus {
-            client_order_id,
-            venue_order_id: Some(push.order_id.clone()),
-            symbol: i.symbol.clone(),
-            side,
-            state,
-            qty: base("size", size)?,
-            filled_qty: base("filledSize", filled)?,
-            avg_fill_price: avg,
-            fee: Decimal::ZERO,
-            reduce_only: push.reduce_only,
-            updated_at: crate::parse::ms(VENUE, "ts", ts_ms)?,
-        }))
-    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct OrderPush {
+/// Running fill values per KuCoin order id: (lots matched, Σ lots × price).
+pub type Fills = Mutex<HashMap<String, (Decimal, Decimal)>>;
+
+/// The order status in one `orderChange` push (`data`), read strictly and converted from lots
+/// with `instrument` (by KuCoin symbol); `fills` keeps the running average fill price.
+/// `Ok(None)` for an order the engine did not place or on an instrument not cached yet.
+pub fn order_change(
+    data: Value,
+    instrument: impl Fn(&str) -> Option<Instrument>,
+    fills: &Fills,
+) -> Result<Option<OrderStatus>, VenueError> {
+    let push: OrderPush = reply(VENUE, STREAM_ORDERS, data)?;
+    let Some(i) = instrument(&push.symbol) else {
+        return Ok(None);
+    };
+    let Some(Ok(client_order_id)) = push.client_oid.as_deref().map(ClientOrderId::new) else {
+        return Ok(None);
+    };
+    push.to_status(&i, client_order_id, fills)
+        .map_err(in_reply(STREAM_ORDERS))
+}
+
+/// The `data` of a `/contractMarket/tradeOrders` push
+/// (<https://www.kucoin.com/docs/websocket/futures-trading/private-channels/trade-orders>).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPush {
     order_id: String,
     symbol: String,
     /// `open`, `match`, `filled`, `canceled`, `update`.
@@ -146,11 +110,96 @@ struct OrderPush {
     side: String,
     size: Value,
     filled_size: Value,
-    match_size: Value,
-    match_price: Value,
-    client_oid: String,
-    reduce_only: bool,
+    /// Only on `match` pushes.
+    match_size: Option<Value>,
+    match_price: Option<Value>,
+    /// `null` for an order placed without one.
+    client_oid: Option<String>,
+    /// Not every push carries it; REST, read at every reconciliation, always does.
+    reduce_only: Option<bool>,
+    /// Nanoseconds.
     ts: Value,
+}
+
+impl OrderPush {
+    fn to_status(
+        &self,
+        i: &Instrument,
+        client_order_id: ClientOrderId,
+        fills: &Fills,
+    ) -> Result<Option<OrderStatus>, VenueError> {
+        let (size, filled) = (
+            required(&self.size, "size")?,
+            required(&self.filled_size, "filledSize")?,
+        );
+        let avg = {
+            let mut fills = fills.lock().unwrap_or_else(|p| p.into_inner());
+            if self.kind == "match" {
+                let q = required(
+                    self.match_size.as_ref().unwrap_or(&Value::Null),
+                    "matchSize",
+                )?;
+                let p = required(
+                    self.match_price.as_ref().unwrap_or(&Value::Null),
+                    "matchPrice",
+                )?;
+                if fills.len() >= FILL_MEMORY && !fills.contains_key(&self.order_id) {
+                    fills.clear();
+                }
+                let entry = fills.entry(self.order_id.clone()).or_default();
+                entry.0 += q;
+                entry.1 += q * p;
+            }
+            fills
+                .get(&self.order_id)
+                .filter(|(q, _)| !q.is_zero())
+                .and_then(|(q, v)| v.checked_div(*q))
+                .and_then(|p| Price::new(p.round_dp(8).normalize()).ok())
+        };
+        let state = match self.status.as_str() {
+            "done" if size > Decimal::ZERO && filled >= size => OrderState::Filled,
+            "done" => OrderState::Cancelled,
+            _ if filled.is_zero() => OrderState::Acknowledged,
+            _ => OrderState::PartiallyFilled,
+        };
+        let side = match self.side.as_str() {
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
+            other => return Err(bad_reply(VENUE, "side", other)),
+        };
+        let base = |field: &str, lots: Decimal| super::models::to_base(i, field, lots);
+        let ts_ms = i64::try_from((required(&self.ts, "ts")? / Decimal::from(1_000_000)).trunc())
+            .map_err(|_| bad_reply(VENUE, "ts", &self.ts.to_string()))?;
+        Ok(Some(OrderStatus {
+            client_order_id,
+            venue_order_id: Some(self.order_id.clone()),
+            symbol: i.symbol.clone(),
+            side,
+            state,
+            qty: base("size", size)?,
+            filled_qty: base("filledSize", filled)?,
+            avg_fill_price: avg,
+            fee: Decimal::ZERO,
+            reduce_only: self.reduce_only.unwrap_or(false),
+            updated_at: crate::parse::ms(VENUE, "ts", ts_ms)?,
+        }))
+    }
+}
+
+/// The position in one `position.change` push (`data`), read strictly; `Ok(None)` on an
+/// instrument not cached yet.
+pub fn position_change(
+    data: Value,
+    instrument: impl Fn(&str) -> Option<Instrument>,
+) -> Result<Option<Position>, VenueError> {
+    let row: PositionRow = reply(VENUE, STREAM_POSITION, data)?;
+    match instrument(&row.symbol) {
+        Some(i) => row
+            .to_position(&i)
+            .map(Some)
+            .map_err(in_reply(STREAM_POSITION)),
+        None => Ok(None),
+    }
 }
 
 #[async_trait]
@@ -207,18 +256,19 @@ impl StreamSession for KucoinStream {
         }
         let topic = v.get("topic").and_then(Value::as_str).unwrap_or_default();
         let data = v.get("data").cloned().unwrap_or(Value::Null);
+        let subject = v.get("subject").and_then(Value::as_str).unwrap_or_default();
+        let by_symbol = |symbol: &str| self.instrument(symbol);
         if topic.starts_with("/contractMarket/tradeOrders") {
-            match self.order_change(&data) {
+            match order_change(data, by_symbol, &self.fills) {
                 Ok(Some(s)) => self.tracker.update(s),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(venue = VENUE, error = %e, "unreadable order push"),
             }
-        } else if topic.starts_with("/contract/position")
-            && let Ok(row) = serde_json::from_value::<PositionRow>(data)
-            && let Some(i) = self.instrument(&row.symbol)
-        {
-            match row.to_position(&i) {
-                Ok(p) => self.tracker.update_position(p),
+        } else if topic.starts_with("/contract/position") && subject == "position.change" {
+            // `position.settlement` (funding) pushes carry no position.
+            match position_change(data, by_symbol) {
+                Ok(Some(p)) => self.tracker.update_position(p),
+                Ok(None) => {}
                 Err(e) => tracing::warn!(venue = VENUE, error = %e, "unreadable position push"),
             }
         }

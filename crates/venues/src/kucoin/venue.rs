@@ -50,11 +50,14 @@ use tradeengine_model::{
 use super::VENUE;
 use super::codes;
 use super::http::{KucoinHttp, weight};
-use super::models::{ContractRow, OrderRow, PositionRow, margin_mode, margin_mode_text, num};
+use super::models::{
+    ACCOUNT_OVERVIEW, AccountOverview, CONTRACTS, ContractRow, ORDER_BY_CLIENT_OID, ORDERS,
+    OrderRow, POSITIONS, PositionRow, margin_mode, margin_mode_text, num, required,
+};
 use super::stream::BySymbol;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
-use crate::parse::{bad_reply, format_dec};
+use crate::parse::{bad_reply, format_dec, in_reply};
 use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
@@ -107,10 +110,12 @@ fn side_text(side: Side) -> &'static str {
     }
 }
 
-fn rows<T: serde::de::DeserializeOwned>(data: Value, what: &str) -> Result<Vec<T>, VenueError> {
+/// A `data` list read strictly; `endpoint` (`GET /api/...`) is named in errors. KuCoin sends
+/// `null` for an empty list on some endpoints.
+fn rows<T: serde::de::DeserializeOwned>(data: Value, endpoint: &str) -> Result<Vec<T>, VenueError> {
     match data {
         Value::Null => Ok(Vec::new()),
-        other => serde_json::from_value(other).map_err(|e| bad_reply(VENUE, what, &e.to_string())),
+        other => crate::parse::reply(VENUE, endpoint, other),
     }
 }
 
@@ -182,8 +187,8 @@ impl KucoinVenue {
             .public_get("/api/v1/contracts/active", &Query::new())
             .await?;
         let mut listed = Vec::new();
-        for row in rows::<ContractRow>(data, "contracts/active")? {
-            if let Some(i) = row.to_instrument()? {
+        for row in rows::<ContractRow>(data, CONTRACTS)? {
+            if let Some(i) = row.to_instrument().map_err(in_reply(CONTRACTS))? {
                 listed.push(i);
             }
         }
@@ -312,16 +317,13 @@ impl Venue for KucoinVenue {
             .http
             .get("/api/v1/account-overview", &q, weight::ACCOUNT)
             .await?;
-        let value = data
-            .get("accountEquity")
-            .and_then(num)
-            .ok_or_else(|| bad_reply(VENUE, "accountEquity", &data.to_string()))?;
-        let available_margin = match data.get("availableBalance") {
-            None | Some(Value::Null) => None,
-            Some(v) => {
-                Some(num(v).ok_or_else(|| bad_reply(VENUE, "availableBalance", &v.to_string()))?)
-            }
-        };
+        let overview: AccountOverview = crate::parse::reply(VENUE, ACCOUNT_OVERVIEW, data)?;
+        let value = required(&overview.account_equity, "accountEquity")
+            .map_err(in_reply(ACCOUNT_OVERVIEW))?;
+        let available_margin = Some(
+            required(&overview.available_balance, "availableBalance")
+                .map_err(in_reply(ACCOUNT_OVERVIEW))?,
+        );
         Ok(AccountBalance {
             value,
             available_margin,
@@ -334,20 +336,22 @@ impl Venue for KucoinVenue {
             .get("/api/v1/positions", &Query::new(), weight::QUERY)
             .await?;
         let mut out = Vec::new();
-        for row in rows::<PositionRow>(data, "positions")? {
-            if !row.position_side.is_empty() && row.position_side != "BOTH" {
+        for row in rows::<PositionRow>(data, POSITIONS)? {
+            if let Some(side) = &row.position_side
+                && side != "BOTH"
+            {
                 return Err(rejected(
                     "hedge_mode",
                     format!(
-                        "{}: hedge-mode position (positionSide {}); tradeengine needs one-way mode",
-                        row.symbol, row.position_side
+                        "{}: hedge-mode position (positionSide {side}); tradeengine needs one-way mode",
+                        row.symbol
                     ),
                 ));
             }
             let Some(i) = self.by_venue_symbol(&row.symbol).await? else {
                 return Err(bad_reply(VENUE, "positions.symbol", &row.symbol));
             };
-            let p = row.to_position(&i)?;
+            let p = row.to_position(&i).map_err(in_reply(POSITIONS))?;
             lock(&self.modes).insert(p.symbol.clone(), p.margin_mode);
             if !p.size.is_zero() {
                 out.push(p);
@@ -375,7 +379,7 @@ impl Venue for KucoinVenue {
             .await?;
         let wanted: std::collections::BTreeSet<&str> = symbols.iter().map(Symbol::as_str).collect();
         let mut out = BTreeMap::new();
-        for row in rows::<ContractRow>(data, "contracts/active")? {
+        for row in rows::<ContractRow>(data, CONTRACTS)? {
             let Some(name) = super::engine_symbol(&row.symbol) else {
                 continue;
             };
@@ -384,7 +388,8 @@ impl Venue for KucoinVenue {
             }
             let p = num(&row.mark_price)
                 .and_then(|p| Price::new(p).ok())
-                .ok_or_else(|| bad_reply(VENUE, "markPrice", &row.mark_price.to_string()))?;
+                .ok_or_else(|| bad_reply(VENUE, "markPrice", &row.mark_price.to_string()))
+                .map_err(in_reply(CONTRACTS))?;
             out.insert(crate::parse::symbol(VENUE, &name)?, p);
         }
         Ok(out)
@@ -532,12 +537,13 @@ impl Venue for KucoinVenue {
         if data.is_null() {
             return Ok(None);
         }
-        let row: OrderRow = serde_json::from_value(data)
-            .map_err(|e| bad_reply(VENUE, "byClientOid", &e.to_string()))?;
-        if row.client_oid != client_order_id.as_str() || row.symbol != i.venue_symbol {
+        let row: OrderRow = crate::parse::reply(VENUE, ORDER_BY_CLIENT_OID, data)?;
+        if row.client_oid.as_deref() != Some(client_order_id.as_str())
+            || row.symbol != i.venue_symbol
+        {
             return Ok(None);
         }
-        row.to_status(&i)
+        row.to_status(&i).map_err(in_reply(ORDER_BY_CLIENT_OID))
     }
 
     async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError> {
@@ -556,11 +562,11 @@ impl Venue for KucoinVenue {
             let data = self.http.get("/api/v1/orders", &q, weight::QUERY).await?;
             let total_pages = data.get("totalPage").and_then(Value::as_u64).unwrap_or(1);
             let items = data.get("items").cloned().unwrap_or(Value::Null);
-            for row in rows::<OrderRow>(items, "orders")? {
+            for row in rows::<OrderRow>(items, ORDERS)? {
                 let Some(i) = self.by_venue_symbol(&row.symbol).await? else {
                     continue;
                 };
-                if let Some(s) = row.to_status(&i)?
+                if let Some(s) = row.to_status(&i).map_err(in_reply(ORDERS))?
                     && !s.state.is_terminal()
                     && s.state != OrderState::Unknown
                 {

@@ -15,10 +15,11 @@ use tradeengine_model::{Instrument, Symbol};
 
 use super::http::{MexcHttp, scope};
 use super::json::rows;
-use super::models::ContractRow;
+use super::models::{CONTRACT_DETAIL, ContractRow};
 use super::venue::unknown;
 use crate::VenueError;
 use crate::http::Query;
+use crate::parse::in_reply;
 
 /// Contract rules change rarely; an hour bounds how long a change can go unseen.
 pub const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
@@ -83,8 +84,8 @@ impl ContractBook {
             .public_get("/api/v1/contract/detail", &Query::new(), scope::DETAIL)
             .await?;
         let mut next = Contracts::default();
-        for row in rows::<ContractRow>(data, "contract/detail")? {
-            if let Some((i, allowed)) = row.to_instrument()? {
+        for row in rows::<ContractRow>(data, CONTRACT_DETAIL)? {
+            if let Some((i, allowed)) = row.to_instrument().map_err(in_reply(CONTRACT_DETAIL))? {
                 next.size_by_venue
                     .insert(i.venue_symbol.clone(), i.contract_size);
                 if !allowed {

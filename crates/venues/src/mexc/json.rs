@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::VENUE;
 use crate::VenueError;
-use crate::parse::bad_reply;
 
 /// `body` with every JSON number turned into a string holding the same characters.
 /// Anything that is not valid JSON comes out unchanged enough to fail parsing as before.
@@ -52,21 +51,25 @@ pub fn quote_numbers(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A reply's `data` as `T`.
-pub fn parse<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, VenueError> {
-    serde_json::from_value(v).map_err(|e| bad_reply(VENUE, what, &e.to_string()))
+/// A reply's `data` as its strict model `T`; `endpoint` (`GET /api/v1/...`) is named in errors.
+pub fn parse<T: serde::de::DeserializeOwned>(v: Value, endpoint: &str) -> Result<T, VenueError> {
+    crate::parse::reply(VENUE, endpoint, v)
 }
 
 /// `data` as a list: MEXC answers a list, a single object (when asked for one symbol), a page
 /// `{resultList: [...]}`, or null.
-pub fn rows<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<Vec<T>, VenueError> {
+pub fn rows<T: serde::de::DeserializeOwned>(
+    v: Value,
+    endpoint: &str,
+) -> Result<Vec<T>, VenueError> {
     match v {
         Value::Null => Ok(Vec::new()),
-        Value::Array(_) => parse(v, what),
-        Value::Object(ref o) if o.contains_key("resultList") => {
-            parse(o.get("resultList").cloned().unwrap_or(Value::Null), what)
-        }
-        one => Ok(vec![parse(one, what)?]),
+        Value::Array(_) => parse(v, endpoint),
+        Value::Object(ref o) if o.contains_key("resultList") => parse(
+            o.get("resultList").cloned().unwrap_or(Value::Null),
+            endpoint,
+        ),
+        one => Ok(vec![parse(one, endpoint)?]),
     }
 }
 

@@ -1,11 +1,21 @@
-//! MEXC contract reply shapes (only the fields we use; read after [`super::json::quote_numbers`],
-//! so every number is a string here) and their conversion to the engine's model.
+//! MEXC contract reply shapes (read after [`super::json::quote_numbers`], so every number is a
+//! string here) and their conversion to the engine's model.
+//!
+//! Strict: every field read here is one MEXC documents as always present, so its absence is an
+//! error naming the field and the endpoint; `apiAllowed` (absent on older replies) and
+//! `externalOid` (absent on orders placed without one) are `Option`s. Shapes:
+//! <https://mexcdevelop.github.io/apidocs/contract_v1_en/#get-the-contract-information>,
+//! <https://mexcdevelop.github.io/apidocs/contract_v1_en/#get-the-user-39-s-single-currency-asset-information>,
+//! <https://mexcdevelop.github.io/apidocs/contract_v1_en/#get-the-user-39-s-current-holding-position>,
+//! <https://mexcdevelop.github.io/apidocs/contract_v1_en/#query-the-order-based-on-the-external-number>,
+//! <https://mexcdevelop.github.io/apidocs/contract_v1_en/#private-channels>; recorded examples
+//! are in `crates/venues/testdata/mexc/`.
 //!
 //! Sizes: MEXC counts `vol` in **contracts**; `base = vol × contractSize` (BTC_USDT: 0.0001
 //! BTC per contract). Steps and minimums stay in contracts (`volUnit`, `minVol`), as the model's
 //! [`Instrument`] wants venue units. Positions: `holdVol` is unsigned, `positionType` gives the
 //! side (1 long, 2 short), `openType` the margin mode (1 isolated, 2 cross), `holdAvgPrice` the
-//! entry — the fields the seed read under other names (spec/seed-000 §5.5).
+//! entry.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -16,10 +26,19 @@ use tradeengine_model::{
 use super::sides::SideCode;
 use super::{VENUE, unified_symbol};
 use crate::VenueError;
-use crate::parse::{bad_reply, dec, dec_or_zero, ms_str, price_opt, symbol};
+use crate::parse::{bad_reply, dec, ms_str, price_opt, symbol};
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+pub const CONTRACT_DETAIL: &str = "GET /api/v1/contract/detail";
+pub const TICKER: &str = "GET /api/v1/contract/ticker";
+pub const ASSET: &str = "GET /api/v1/private/account/asset/USDT";
+pub const OPEN_POSITIONS: &str = "GET /api/v1/private/position/open_positions";
+pub const ORDER_EXTERNAL: &str = "GET /api/v1/private/order/external";
+pub const OPEN_ORDERS: &str = "GET /api/v1/private/order/list/open_orders";
+pub const STREAM_ORDER: &str = "stream push.personal.order";
+pub const STREAM_POSITION: &str = "stream push.personal.position";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContractRow {
     pub symbol: String,
     pub quote_coin: String,
@@ -40,21 +59,14 @@ impl ContractRow {
     /// The engine's rules for an enabled USDT perpetual, with whether API orders are allowed;
     /// `None` for anything else.
     pub fn to_instrument(&self) -> Result<Option<(Instrument, bool)>, VenueError> {
-        if self.settle_coin != "USDT"
-            || !(self.quote_coin.is_empty() || self.quote_coin == "USDT")
-            || self.state.trim() != "0"
-        {
+        if self.settle_coin != "USDT" || self.quote_coin != "USDT" || self.state.trim() != "0" {
             return Ok(None);
         }
         let Ok(sym) = tradeengine_model::Symbol::new(&unified_symbol(&self.symbol)) else {
             return Ok(None);
         };
-        let vol_unit = if self.vol_unit.trim().is_empty() {
-            Decimal::ONE
-        } else {
-            dec(VENUE, "volUnit", &self.vol_unit)?
-        };
-        let max_vol = dec_or_zero(VENUE, "maxVol", &self.max_vol)?;
+        let vol_unit = dec(VENUE, "volUnit", &self.vol_unit)?;
+        let max_vol = dec(VENUE, "maxVol", &self.max_vol)?;
         let instrument = Instrument {
             symbol: sym,
             venue_symbol: self.symbol.clone(),
@@ -74,26 +86,24 @@ impl ContractRow {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TickerRow {
     pub symbol: String,
     pub last_price: String,
     pub fair_price: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssetRow {
-    pub currency: String,
-    /// Wallet balance plus unrealised profit, in `currency`.
+    /// Wallet balance plus unrealised profit, in USDT.
     pub equity: String,
     pub available_balance: String,
-    pub unrealized: String,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PositionRow {
     pub position_id: String,
     pub symbol: String,
@@ -140,7 +150,7 @@ impl PositionRow {
         let vol = if self.state.trim() == "3" {
             Decimal::ZERO
         } else {
-            dec_or_zero(VENUE, "holdVol", &self.hold_vol)?
+            dec(VENUE, "holdVol", &self.hold_vol)?
         };
         let base = vol
             .checked_mul(contract_size)
@@ -150,7 +160,7 @@ impl PositionRow {
             "2" => -base,
             other => return Err(bad_reply(VENUE, "positionType", other)),
         };
-        let leverage = dec_or_zero(VENUE, "leverage", &self.leverage)?;
+        let leverage = dec(VENUE, "leverage", &self.leverage)?;
         Ok(Position {
             symbol: symbol(VENUE, &unified_symbol(&self.symbol))?,
             size: Quantity::new(signed),
@@ -169,23 +179,21 @@ impl PositionRow {
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderRow {
     pub order_id: String,
     pub symbol: String,
-    pub price: String,
     pub vol: String,
     pub side: String,
-    pub order_type: String,
     pub deal_avg_price: String,
     pub deal_vol: String,
     pub taker_fee: String,
     pub maker_fee: String,
-    pub open_type: String,
     /// 1 uninformed, 2 uncompleted, 3 completed, 4 cancelled, 5 invalid.
     pub state: String,
-    pub external_oid: String,
+    /// Absent (or empty) on an order placed without one.
+    pub external_oid: Option<String>,
     pub update_time: String,
 }
 
@@ -206,7 +214,7 @@ impl OrderRow {
     /// Our view of the order in base units; `None` for orders without a usable `externalOid`
     /// (placed by hand), which the engine does not manage.
     pub fn to_status(&self, contract_size: Decimal) -> Result<Option<OrderStatus>, VenueError> {
-        let Ok(client_order_id) = ClientOrderId::new(&self.external_oid) else {
+        let Some(Ok(client_order_id)) = self.external_oid.as_deref().map(ClientOrderId::new) else {
             return Ok(None);
         };
         let code = self
@@ -217,15 +225,15 @@ impl OrderRow {
             .and_then(SideCode::from_code)
             .ok_or_else(|| bad_reply(VENUE, "side", &self.side))?;
         let to_base = |field: &str, v: &str| -> Result<Decimal, VenueError> {
-            dec_or_zero(VENUE, field, v)?
+            dec(VENUE, field, v)?
                 .checked_mul(contract_size)
                 .ok_or_else(|| bad_reply(VENUE, field, v))
         };
         let filled = to_base("dealVol", &self.deal_vol)?;
         let state = order_state(&self.state, filled)
             .ok_or_else(|| bad_reply(VENUE, "state", &self.state))?;
-        let fee = dec_or_zero(VENUE, "takerFee", &self.taker_fee)?
-            + dec_or_zero(VENUE, "makerFee", &self.maker_fee)?;
+        let fee =
+            dec(VENUE, "takerFee", &self.taker_fee)? + dec(VENUE, "makerFee", &self.maker_fee)?;
         Ok(Some(OrderStatus {
             client_order_id,
             venue_order_id: (!self.order_id.is_empty()).then(|| self.order_id.clone()),
@@ -251,7 +259,7 @@ mod tests {
     use super::super::json::quote_numbers;
     use super::*;
 
-    fn read<T: serde::de::DeserializeOwned + Default>(raw: &str) -> T {
+    fn read<T: serde::de::DeserializeOwned>(raw: &str) -> T {
         let v: Value = serde_json::from_slice(&quote_numbers(raw.as_bytes())).unwrap();
         serde_json::from_value(v).unwrap()
     }
@@ -273,7 +281,7 @@ mod tests {
         assert_eq!(i.max_market_qty, Some(dec!(1000000)));
         assert_eq!(i.tick_size, dec!(0.1));
         assert_eq!(i.max_leverage, dec!(500));
-        // 0.0125 BTC is 125 contracts; the seed used contractSize as the lot size instead.
+        // 0.0125 BTC is 125 contracts of 0.0001 BTC (not 0.0125 / contractSize lots).
         assert_eq!(i.base_to_venue(dec!(0.0125)), Some(dec!(125)));
         let paused = ContractRow {
             state: "4".into(),
@@ -334,7 +342,7 @@ mod tests {
         assert_eq!(s.fee, dec!(0.4125));
         assert_eq!(s.updated_at.timestamp_millis(), 1700000000123);
         let by_hand = OrderRow {
-            external_oid: String::new(),
+            external_oid: None,
             ..row
         };
         assert!(by_hand.to_status(dec!(0.0001)).unwrap().is_none());

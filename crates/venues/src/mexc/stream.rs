@@ -9,17 +9,53 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use tradeengine_model::{OrderStatus, Position};
 
 use super::VENUE;
 use super::auth::sign;
 use super::contracts::ContractBook;
 use super::http::MexcHttp;
 use super::json::quote_numbers;
-use super::models::{OrderRow, PositionRow};
+use super::models::{OrderRow, PositionRow, STREAM_ORDER, STREAM_POSITION};
 use crate::VenueError;
+use crate::parse::{in_reply, reply};
 use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
+
+/// The order status in one `push.personal.order` (`data`, numbers already quoted), read
+/// strictly and converted from contracts with `contract_size` (by MEXC symbol); `Ok(None)` for
+/// an order the engine did not place or a contract not cached yet (REST answers for it).
+pub fn order_push(
+    data: Value,
+    contract_size: impl Fn(&str) -> Option<Decimal>,
+) -> Result<Option<OrderStatus>, VenueError> {
+    let row: OrderRow = reply(VENUE, STREAM_ORDER, data)?;
+    match contract_size(&row.symbol) {
+        Some(cs) => row.to_status(cs).map_err(in_reply(STREAM_ORDER)),
+        None => {
+            tracing::debug!(venue = VENUE, symbol = %row.symbol, "order push for an uncached contract");
+            Ok(None)
+        }
+    }
+}
+
+/// The position in one `push.personal.position` (`data`, numbers already quoted), read
+/// strictly; `Ok(None)` for a contract not cached yet.
+pub fn position_push(
+    data: Value,
+    contract_size: impl Fn(&str) -> Option<Decimal>,
+) -> Result<Option<Position>, VenueError> {
+    let row: PositionRow = reply(VENUE, STREAM_POSITION, data)?;
+    match contract_size(&row.symbol) {
+        Some(cs) => row
+            .to_position(cs)
+            .map(Some)
+            .map_err(in_reply(STREAM_POSITION)),
+        None => Ok(None),
+    }
+}
 
 #[derive(Debug)]
 pub struct MexcStream {
@@ -64,31 +100,23 @@ impl StreamSession for MexcStream {
                 data.as_str().unwrap_or("no reason given")
             )),
             "push.personal.order" => {
-                if let Ok(row) = serde_json::from_value::<OrderRow>(data) {
-                    match self.contracts.contract_size(&row.symbol) {
-                        Some(cs) => match row.to_status(cs) {
-                            Ok(Some(status)) => self.tracker.update(status),
-                            Ok(None) => {}
-                            Err(e) => {
-                                tracing::warn!(venue = VENUE, error = %e, "unreadable order push");
-                            }
-                        },
-                        None => {
-                            tracing::debug!(venue = VENUE, symbol = %row.symbol, "order push for an uncached contract")
-                        }
+                let size = |symbol: &str| self.contracts.contract_size(symbol);
+                match order_push(data, size) {
+                    Ok(Some(status)) => self.tracker.update(status),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(venue = VENUE, error = %e, "unreadable order push");
                     }
                 }
                 Handled::Ok
             }
             "push.personal.position" => {
-                if let Ok(row) = serde_json::from_value::<PositionRow>(data)
-                    && let Some(cs) = self.contracts.contract_size(&row.symbol)
-                {
-                    match row.to_position(cs) {
-                        Ok(p) => self.tracker.update_position(p),
-                        Err(e) => {
-                            tracing::warn!(venue = VENUE, error = %e, "unreadable position push");
-                        }
+                let size = |symbol: &str| self.contracts.contract_size(symbol);
+                match position_push(data, size) {
+                    Ok(Some(p)) => self.tracker.update_position(p),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(venue = VENUE, error = %e, "unreadable position push");
                     }
                 }
                 Handled::Ok

@@ -41,11 +41,14 @@ use super::codes;
 use super::contracts::{ContractBook, Contracts, DETAIL_INTERVAL, INSTRUMENT_TTL};
 use super::http::{MexcHttp, scope};
 use super::json::{json_str, parse, rows};
-use super::models::{AssetRow, OrderRow, PositionRow, TickerRow, open_type};
+use super::models::{
+    ASSET, AssetRow, OPEN_ORDERS, OPEN_POSITIONS, ORDER_EXTERNAL, OrderRow, PositionRow, TICKER,
+    TickerRow, open_type,
+};
 use super::sides::SideCode;
 use super::{VENUE, unified_symbol};
 use crate::http::Query;
-use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
+use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
@@ -194,10 +197,11 @@ impl Venue for MexcVenue {
                 available_margin: Some(Decimal::ZERO),
             });
         }
-        let asset: AssetRow = parse(data, "account/asset")?;
+        let asset: AssetRow = parse(data, ASSET)?;
         Ok(AccountBalance {
-            value: dec_or_zero(VENUE, "equity", &asset.equity)?,
-            available_margin: dec_opt(VENUE, "availableBalance", &asset.available_balance)?,
+            value: dec(VENUE, "equity", &asset.equity).map_err(in_reply(ASSET))?,
+            available_margin: dec_opt(VENUE, "availableBalance", &asset.available_balance)
+                .map_err(in_reply(ASSET))?,
         })
     }
 
@@ -212,7 +216,7 @@ impl Venue for MexcVenue {
             let Some(cs) = contracts.size_by_venue.get(&r.symbol).copied() else {
                 return Err(bad_reply(VENUE, "open_positions.symbol", &r.symbol));
             };
-            let p = r.to_position(cs)?;
+            let p = r.to_position(cs).map_err(in_reply(OPEN_POSITIONS))?;
             if p.size.is_zero() {
                 continue;
             }
@@ -266,7 +270,7 @@ impl Venue for MexcVenue {
             .await?;
         let wanted: BTreeSet<&str> = symbols.iter().map(Symbol::as_str).collect();
         let mut out = BTreeMap::new();
-        for t in rows::<TickerRow>(data, "contract/ticker")? {
+        for t in rows::<TickerRow>(data, TICKER)? {
             let unified = unified_symbol(&t.symbol);
             if !wanted.contains(unified.as_str()) {
                 continue;
@@ -278,7 +282,7 @@ impl Venue for MexcVenue {
             };
             out.insert(
                 crate::parse::symbol(VENUE, &unified)?,
-                price(VENUE, "fairPrice", field)?,
+                price(VENUE, "fairPrice", field).map_err(in_reply(TICKER))?,
             );
         }
         Ok(out)
@@ -439,11 +443,12 @@ impl Venue for MexcVenue {
         if data.is_null() {
             return Ok(None);
         }
-        let row: OrderRow = parse(data, "order/external")?;
-        if row.external_oid != client_order_id.as_str() {
+        let row: OrderRow = parse(data, ORDER_EXTERNAL)?;
+        if row.external_oid.as_deref() != Some(client_order_id.as_str()) {
             return Ok(None);
         }
         row.to_status(instrument.contract_size)
+            .map_err(in_reply(ORDER_EXTERNAL))
     }
 
     async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError> {
@@ -461,13 +466,13 @@ impl Venue for MexcVenue {
             let page_num = page.to_string();
             let q = sorted_query(&[("page_num", &page_num), ("page_size", "100")]);
             let data = self.http.get(&path, &q, scope::OPEN_ORDERS).await?;
-            let batch: Vec<OrderRow> = rows(data, "open_orders")?;
+            let batch: Vec<OrderRow> = rows(data, OPEN_ORDERS)?;
             let full = batch.len() >= PAGE;
             for row in batch {
                 let Some(cs) = contracts.size_by_venue.get(&row.symbol).copied() else {
                     continue;
                 };
-                if let Some(s) = row.to_status(cs)?
+                if let Some(s) = row.to_status(cs).map_err(in_reply(OPEN_ORDERS))?
                     && !s.state.is_terminal()
                     && s.state != OrderState::Unknown
                 {

@@ -60,7 +60,7 @@ impl MexcVenue {
                 scope::POSITIONS,
             )
             .await?;
-        rows(data, "open_positions")
+        rows(data, OPEN_POSITIONS)
     }
 
     /// The open position of one symbol: from a fresh snapshot when it has the symbol's last
@@ -84,7 +84,7 @@ impl MexcVenue {
             .map_err(|_| bad_reply(VENUE, "positionId", &row.position_id))?;
         Ok(Some(Held {
             mode: row.margin_mode(),
-            leverage: dec_or_zero(VENUE, "leverage", &row.leverage)?,
+            leverage: dec(VENUE, "leverage", &row.leverage).map_err(in_reply(OPEN_POSITIONS))?,
             position_id,
         }))
     }
@@ -98,7 +98,7 @@ impl MexcVenue {
         let mut open = rows.into_iter().filter(|r| {
             r.symbol == instrument.venue_symbol
                 && r.state.trim() != "3"
-                && dec_or_zero(VENUE, "holdVol", &r.hold_vol).is_ok_and(|v| v > Decimal::ZERO)
+                && dec(VENUE, "holdVol", &r.hold_vol).is_ok_and(|v| v > Decimal::ZERO)
         });
         let first = open.next();
         if open.next().is_some() {
