@@ -74,8 +74,13 @@ pub fn price_fallback_dp(value: Decimal) -> u32 {
 pub fn price(value: Decimal, tick: Option<Decimal>) -> Decimal {
     match tick.filter(|t| t.is_sign_positive() && !t.is_zero()) {
         Some(tick) => {
-            let ticks = (value / tick).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-            let mut out = ticks * tick;
+            let Some(mut out) = value.checked_div(tick).and_then(|ticks| {
+                ticks
+                    .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                    .checked_mul(tick)
+            }) else {
+                return round(value, price_fallback_dp(value));
+            };
             // Show the tick's own decimals: a 0.01 tick prints 60243.20, not 60243.2.
             let scale = tick.normalize().scale();
             out.rescale(scale);

@@ -220,7 +220,7 @@ fn build_sources(
                     Some(a) => Some(
                         paper
                             .iter()
-                            .find(|(n, _)| n.as_str() == a)
+                            .find(|(n, _)| n.as_str() == a.as_str())
                             .map(|(_, v)| v.feed())
                             .ok_or_else(|| err(format!("account {a:?} is not a paper account")))?,
                     ),
