@@ -87,7 +87,10 @@ fn the_command_table_and_help_list_the_same_commands() {
     let rows = readme_rows();
     let in_table: BTreeSet<&str> = rows.iter().map(|(c, _)| c.as_str()).collect();
 
-    let missing: Vec<_> = top.iter().filter(|c| !in_table.contains(c.as_str())).collect();
+    let missing: Vec<_> = top
+        .iter()
+        .filter(|c| !in_table.contains(c.as_str()))
+        .collect();
     assert!(
         missing.is_empty(),
         "commands in --help without a row in README.md's command table: {missing:?}"
@@ -128,7 +131,10 @@ fn the_parser_reads_clap_help_and_table_cells() {
         ["config", "run"].iter().map(|s| s.to_string()).collect()
     );
     let rows = readme_rows();
-    assert!(rows.contains(&("order".to_string(), vec!["place".into(), "cancel".into(), "status".into()])));
+    assert!(rows.contains(&(
+        "order".to_string(),
+        vec!["place".into(), "cancel".into(), "status".into()]
+    )));
     assert!(rows.iter().any(|(c, s)| c == "run" && s.is_empty()));
     assert!(rows.iter().any(|(c, s)| c == "kill" && s.is_empty()));
 }

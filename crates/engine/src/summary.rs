@@ -139,7 +139,9 @@ impl SessionSummary {
                     s.fees = Some(fees);
                     s.fills = count;
                 }
-                Err(e) => tracing::warn!(account = %name, error = %e, "cannot read fills for the session summary"),
+                Err(e) => {
+                    tracing::warn!(account = %name, error = %e, "cannot read fills for the session summary")
+                }
             }
             s.unrealised_pnl = Some(
                 view.positions

@@ -39,20 +39,40 @@ fn demo_config() -> Config {
 
 /// Runs the demo's account from `start` for `secs` seconds on `feed`; `script` replaces the
 /// trend source with the old random script (a new depth every 3 s).
-fn simulate(config: &Config, feed: &RandomWalkFeed, start: Timestamp, secs: i64, script: bool) -> Run {
+fn simulate(
+    config: &Config,
+    feed: &RandomWalkFeed,
+    start: Timestamp,
+    secs: i64,
+    script: bool,
+) -> Run {
     let source = &config.sources["demo"];
     let settings = DemoSettings::from_table(&source.settings).unwrap();
-    assert_eq!(settings.mode, DemoMode::Trend, "the embedded demo runs the trend");
+    assert_eq!(
+        settings.mode,
+        DemoMode::Trend,
+        "the embedded demo runs the trend"
+    );
     let account = &config.accounts[0];
     let paper = account.paper.clone().unwrap_or_default();
     let cost_rate = paper.taker_fee + paper.slippage_bps / dec!(10000);
     let band = config.engine.drift_band;
     let cycle = config.engine.drift_check_interval_secs as i64;
-    let interval = if script { 3 } else { settings.interval_secs as i64 };
+    let interval = if script {
+        3
+    } else {
+        settings.interval_secs as i64
+    };
     let symbols: Vec<(Symbol, Decimal, Decimal)> = config
         .symbols
         .iter()
-        .map(|s| (Symbol::new(&s.symbol).unwrap(), s.weights["demo"], s.leverage))
+        .map(|s| {
+            (
+                Symbol::new(&s.symbol).unwrap(),
+                s.weights["demo"],
+                s.leverage,
+            )
+        })
         .collect();
 
     let mut cash = paper.starting_balance;
@@ -136,13 +156,21 @@ fn the_first_hour_of_the_demo_trades_at_once_then_rarely_and_cheaply() {
     // included (the old demo burned about 0.5 % a minute).
     assert!(run.fees > Decimal::ZERO, "{run:?}");
     let rate = run.fees / run.equity_start;
-    assert!(rate <= dec!(0.005), "fees {} = {rate} of equity in an hour: {run:?}", run.fees);
+    assert!(
+        rate <= dec!(0.005),
+        "fees {} = {rate} of equity in an hour: {run:?}",
+        run.fees
+    );
     // A realistic pace: the opening view plus a few changes of side per symbol.
     for (s, n) in &run.changes {
         assert!(*n <= 4, "{s} changed target {n} times in an hour: {run:?}");
     }
     // The drift band keeps price moves from trading every cycle (720 cycles × 2 symbols).
-    assert!(run.trades <= 60, "{} trades in an hour: {run:?}", run.trades);
+    assert!(
+        run.trades <= 60,
+        "{} trades in an hour: {run:?}",
+        run.trades
+    );
 
     // The old demo, in the same model, on the same prices.
     let old = simulate(&config, &feed, origin, 3600, true);
@@ -177,7 +205,10 @@ fn later_hours_on_other_walks_stay_cheap() {
         changes += run.changes.values().sum::<u32>();
     }
     let per_hour = fees / equity / Decimal::from(hours);
-    assert!(per_hour <= dec!(0.003), "fees {per_hour} of equity per hour");
+    assert!(
+        per_hour <= dec!(0.003),
+        "fees {per_hour} of equity per hour"
+    );
     // Two symbols, three walks, three hours: the first decisions plus about one change of side
     // per symbol and hour.
     assert!(changes <= 6 + 2 * 3 * 3 * 2, "{changes} target changes");

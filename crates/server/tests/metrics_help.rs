@@ -187,10 +187,19 @@ async fn a_scrape_of_the_demo_has_help_and_type_for_every_metric() {
         "tradeengine_position_size",
         "tradeengine_kill_switch_engaged",
     ] {
-        assert!(names.contains(wanted), "{wanted} not in the scrape:\n{body}");
+        assert!(
+            names.contains(wanted),
+            "{wanted} not in the scrape:\n{body}"
+        );
     }
     let no_help: Vec<_> = names.iter().filter(|n| !help.contains(*n)).collect();
-    assert!(no_help.is_empty(), "metrics without # HELP: {no_help:?}\n{body}");
+    assert!(
+        no_help.is_empty(),
+        "metrics without # HELP: {no_help:?}\n{body}"
+    );
     let no_type: Vec<_> = names.iter().filter(|n| !types.contains(*n)).collect();
-    assert!(no_type.is_empty(), "metrics without # TYPE: {no_type:?}\n{body}");
+    assert!(
+        no_type.is_empty(),
+        "metrics without # TYPE: {no_type:?}\n{body}"
+    );
 }

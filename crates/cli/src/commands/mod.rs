@@ -58,7 +58,10 @@ pub fn load_config(
 
 /// The account `name` as the configuration declares it, or an error naming the accounts that
 /// exist: a typo in `--account` must exit non-zero, never print an empty (and reassuring) list.
-pub fn configured_account(config: &Config, name: &str) -> anyhow::Result<tradeengine_model::AccountName> {
+pub fn configured_account(
+    config: &Config,
+    name: &str,
+) -> anyhow::Result<tradeengine_model::AccountName> {
     if config.account(name).is_none() {
         let known: Vec<&str> = config.accounts.iter().map(|a| a.name.as_str()).collect();
         anyhow::bail!(

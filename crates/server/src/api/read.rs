@@ -354,9 +354,7 @@ pub async fn equity(
     let hours = q.hours.unwrap_or(24).clamp(1, 24 * 365);
     let since = app.intake.clock().now() - chrono::Duration::hours(hours);
     let curve = app.store.equity(&account, since).await?;
-    Ok(Json(
-        curve.into_iter().map(super::shown::equity).collect(),
-    ))
+    Ok(Json(curve.into_iter().map(super::shown::equity).collect()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -50,9 +50,11 @@ pub fn blend(b: &Blend) -> Blend {
 /// A position with its entry price at the tick.
 pub fn position(ticks: &Ticks, p: &Position) -> Position {
     let mut p = p.clone();
-    p.entry_price = p
-        .entry_price
-        .and_then(|e| Price::new(price(ticks, &p.symbol, e.get())).ok().or(Some(e)));
+    p.entry_price = p.entry_price.and_then(|e| {
+        Price::new(price(ticks, &p.symbol, e.get()))
+            .ok()
+            .or(Some(e))
+    });
     p
 }
 
@@ -113,7 +115,10 @@ mod tests {
         v = account(&ticks, &v);
         assert_eq!(v.value.map(|x| x.to_string()).as_deref(), Some("10012.35"));
         assert_eq!(
-            v.positions[0].entry_price.map(|e| e.get().to_string()).as_deref(),
+            v.positions[0]
+                .entry_price
+                .map(|e| e.get().to_string())
+                .as_deref(),
             Some("60243.2")
         );
         // A symbol whose tick is not known yet: six significant digits.
