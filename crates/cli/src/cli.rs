@@ -472,6 +472,10 @@ pub struct StatusArgs {
     /// Seconds between refreshes with --watch.
     #[arg(long, default_value_t = 2)]
     pub interval: u64,
+    /// Address of the running engine's HTTP server, for live prices (as given to
+    /// `run --bind`). Overrides [engine] bind.
+    #[arg(long)]
+    pub bind: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ pub mod candles;
 pub mod config;
 pub mod connector;
 pub mod credentials;
+pub mod display;
 pub mod intake;
 pub mod killswitch;
 pub mod ownership;

@@ -215,7 +215,18 @@ fn build_sources(
         match s.kind {
             SourceKind::Demo => {
                 let settings = DemoSettings::from_table(&s.settings).map_err(err)?;
-                out.push(Arc::new(DemoSource::new(id, settings)));
+                // The trend is read from the named paper account's prices, else the first's.
+                let feed = match &settings.account {
+                    Some(a) => Some(
+                        paper
+                            .iter()
+                            .find(|(n, _)| n.as_str() == a.as_str())
+                            .map(|(_, v)| v.feed())
+                            .ok_or_else(|| err(format!("account {a:?} is not a paper account")))?,
+                    ),
+                    None => paper.values().next().map(|v| v.feed()),
+                };
+                out.push(Arc::new(DemoSource::new(id, settings, feed)));
             }
             SourceKind::Sn8 => {
                 let env = |k: &str| options.env(k);

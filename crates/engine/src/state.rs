@@ -77,6 +77,9 @@ pub struct SharedState {
     pub accounts: Arc<RwLock<BTreeMap<AccountName, AccountView>>>,
     /// The latest blend per symbol, for the API's breakdown of source contributions.
     pub blends: Arc<RwLock<BTreeMap<Symbol, Blend>>>,
+    /// Each symbol's price tick as an account's venue reported it (the coarsest when venues
+    /// differ), so prices are shown at the precision they trade at ([`crate::display`]).
+    pub ticks: Arc<RwLock<BTreeMap<Symbol, Decimal>>>,
     /// Bumped whenever a sleeve changes, so account workers re-plan at once.
     targets_changed: watch::Sender<u64>,
     /// The kill switch as last read from the store and the kill file.
@@ -102,6 +105,7 @@ impl SharedState {
             prices: Arc::default(),
             accounts: Arc::default(),
             blends: Arc::default(),
+            ticks: Arc::default(),
             targets_changed: watch::Sender::new(0),
             kill: SharedKillState::default(),
             webhooks: Arc::default(),

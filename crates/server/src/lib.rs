@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod metrics_help;
 pub mod openapi;
 pub mod routes;
 pub mod webhook;

@@ -11,16 +11,19 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::AppState;
 
 /// Installs the process-wide Prometheus recorder (once, at the binary's edge) with latency
-/// buckets, and returns the handle `/metrics` renders.
+/// buckets and every metric's help text ([`crate::metrics_help`]), and returns the handle `/metrics` renders.
 pub fn install() -> Result<PrometheusHandle, String> {
     let seconds = [
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
         .map_err(|e| e.to_string())?
         .install_recorder()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // `# HELP` for every metric: descriptions go to the recorder just installed.
+    crate::metrics_help::describe();
+    Ok(handle)
 }
 
 fn f(d: rust_decimal::Decimal) -> f64 {

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use tradeengine_engine::config::Overrides;
-use tradeengine_model::{AccountName, Intent, OrderState, Symbol};
+use tradeengine_engine::display;
+use tradeengine_model::{Intent, OrderState, Symbol};
 use tradeengine_store::OrderFilter;
 
 use super::{load_config, open_store_read_only};
@@ -14,8 +15,13 @@ use crate::output::Table;
 
 pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
+    let account = args
+        .account
+        .as_deref()
+        .map(|a| super::configured_account(&config, a))
+        .transpose()?;
     let store = open_store_read_only(&config).await?;
-    let account = args.account.as_deref().map(AccountName::new).transpose()?;
+    let ticks = display::stored_ticks(&*store).await;
     let rows = store.positions(account.as_ref()).await?;
     if args.json {
         let items: Vec<_> = rows
@@ -47,9 +53,10 @@ pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<E
             p.symbol.to_string(),
             side.to_string(),
             p.size.to_string(),
-            p.entry_price
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "-".into()),
+            display::or_dash(
+                p.entry_price
+                    .map(|x| display::price(x.get(), ticks.get(p.symbol.as_str()).copied())),
+            ),
             p.leverage.to_string(),
             p.margin_mode.as_str().to_string(),
         ]);
@@ -64,9 +71,15 @@ pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<E
 
 pub async fn orders(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
+    let account = args
+        .account
+        .as_deref()
+        .map(|a| super::configured_account(&config, a))
+        .transpose()?;
     let store = open_store_read_only(&config).await?;
+    let ticks = display::stored_ticks(&*store).await;
     let filter = OrderFilter {
-        account: args.account.as_deref().map(AccountName::new).transpose()?,
+        account,
         symbol: args.symbol.as_deref().map(Symbol::new).transpose()?,
         state: match args.state.as_deref() {
             Some(s) => {
@@ -102,9 +115,10 @@ pub async fn orders(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCod
             o.side.as_str().to_string(),
             o.qty.to_string(),
             o.filled_qty.to_string(),
-            o.avg_fill_price
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| "-".into()),
+            display::or_dash(
+                o.avg_fill_price
+                    .map(|p| display::price(p, ticks.get(o.symbol.as_str()).copied())),
+            ),
             o.state.as_str().to_string(),
             if o.reduce_only { "yes" } else { "" }.to_string(),
             o.client_order_id.to_string(),

@@ -59,6 +59,26 @@ pub fn load_config(
     }
 }
 
+/// The account `name` as the configuration declares it, or an error naming the accounts that
+/// exist: a typo in `--account` must exit non-zero, never print an empty (and reassuring) list.
+pub fn configured_account(
+    config: &Config,
+    name: &str,
+) -> anyhow::Result<tradeengine_model::AccountName> {
+    if config.account(name).is_none() {
+        let known: Vec<&str> = config.accounts.iter().map(|a| a.name.as_str()).collect();
+        anyhow::bail!(
+            "no account named {name:?} in the configuration (accounts: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    Ok(tradeengine_model::AccountName::new(name)?)
+}
+
 /// Opens the store the configuration names. Never creates a data dir (only `run` does, before
 /// calling this): a missing one is [`resolve::NothingToActOn`], exit code 2.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {

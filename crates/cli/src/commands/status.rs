@@ -1,8 +1,10 @@
 //! `tradeengine status [--watch]`: what seed 002's status display shows, per account: equity and
 //! unrealised P&L, positions with entry and current prices and their unrealised P&L, trade
 //! counts and the most recent orders, plus how long the engine has been up. Prices come from
-//! the running engine's API when it answers, else the last fill (and say so). Read from the store, so it works from a second terminal
-//! while the engine runs and after it stopped.
+//! the running engine's API when it answers (at `--bind`, else `[engine] bind`), else the last
+//! fill (and say so). Read from the store, so it works from a second terminal while the engine
+//! runs and after it stopped. Prices show at the instrument's tick, money at 2 dp
+//! ([`tradeengine_engine::display`]).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use tradeengine_engine::config::{Config, Overrides};
+use tradeengine_engine::display;
 use tradeengine_model::{AccountName, OrderState};
 use tradeengine_store::{AuditKind, OrderFilter, Store};
 
@@ -18,7 +21,15 @@ use crate::cli::{Global, StatusArgs};
 use crate::output::Table;
 
 pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let (config, _) = load_config(global, Overrides::default())?;
+    // `--bind` goes through the same override as `run --bind`, so a bad address is the same
+    // configuration error (exit 2).
+    let (config, _) = load_config(
+        global,
+        Overrides {
+            bind: args.bind.clone(),
+            ..Overrides::default()
+        },
+    )?;
     let store = open_store(&config).await?;
     loop {
         let text = render(&config, &*store).await?;
@@ -91,6 +102,8 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
         config.engine.mode.as_str()
     );
     let live = live_prices(config).await;
+    let ticks = display::stored_ticks(store).await;
+    let shown = |symbol: &str, v: Decimal| display::price(v, ticks.get(symbol).copied());
     let mut last_fill: BTreeMap<String, Decimal> = BTreeMap::new();
     for fill in store.fills(None, 1000).await? {
         last_fill
@@ -160,9 +173,9 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
         match (equity.first(), equity.last()) {
             (Some(first), Some(last)) => out.push_str(&format!(
                 "equity {} (unrealised P&L {}), {} since {}\n",
-                last.value.round_dp(2),
-                last.unrealised_pnl.round_dp(2),
-                (last.value - first.value).round_dp(2),
+                display::money(last.value),
+                display::money(last.unrealised_pnl),
+                display::money(last.value - first.value),
                 first.at.format("%Y-%m-%d %H:%M")
             )),
             _ => out.push_str("equity: no reading yet\n"),
@@ -186,16 +199,15 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
             t.row(vec![
                 p.symbol.to_string(),
                 p.size.to_string(),
-                p.entry_price
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                display::or_dash(p.entry_price.map(|e| shown(p.symbol.as_str(), e.get()))),
                 match price {
-                    Some((v, PriceSource::Live)) => v.to_string(),
-                    Some((v, PriceSource::LastFill)) => format!("{v} (last fill)"),
+                    Some((v, PriceSource::Live)) => shown(p.symbol.as_str(), v).to_string(),
+                    Some((v, PriceSource::LastFill)) => {
+                        format!("{} (last fill)", shown(p.symbol.as_str(), v))
+                    }
                     None => "-".into(),
                 },
-                pnl.map(|v| v.round_dp(2).to_string())
-                    .unwrap_or_else(|| "-".into()),
+                display::or_dash(pnl.map(display::money)),
                 p.leverage.to_string(),
             ]);
         }
@@ -265,7 +277,7 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
                 o.side.as_str(),
                 o.qty,
                 o.avg_fill_price
-                    .map(|p| format!("@ {p}"))
+                    .map(|p| format!("@ {}", shown(o.symbol.as_str(), p)))
                     .unwrap_or_default(),
                 o.state.as_str()
             ));

@@ -5,6 +5,7 @@
 
 pub mod bus;
 pub mod demo;
+pub mod demo_trend;
 pub mod events;
 pub mod nats;
 pub mod rabbitmq;

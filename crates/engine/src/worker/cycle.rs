@@ -539,6 +539,9 @@ impl AccountWorker {
             return Ok(Vec::new());
         }
         let (found, skipped) = super::pricing::instruments(&*self.venue, &missing).await?;
+        if !found.is_empty() {
+            crate::display::learn_ticks(&self.state, &*self.store, &found).await;
+        }
         for i in found {
             self.instruments.insert(i.symbol.clone(), i);
         }

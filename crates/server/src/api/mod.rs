@@ -5,6 +5,7 @@ pub mod config;
 pub mod kill;
 pub mod read;
 pub mod risk;
+pub mod shown;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;

@@ -1,5 +1,8 @@
 //! Read-only API: what the engine knows now (status, accounts, the blend per symbol) and what it
 //! did (signals, orders, fills, equity, audit events), with filters and paging.
+//!
+//! Numbers are Decimal strings, rounded for reading ([`super::shown`]): prices at the
+//! instrument's tick, money at 2 dp, blend figures at 4 dp.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,7 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tradeengine_model::{AccountName, OrderState, Position, Price, Symbol};
+use tradeengine_model::{AccountName, OrderState, Position, Symbol};
 use tradeengine_store::OrderFilter;
 
 use crate::AppState;
@@ -56,7 +59,7 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
             (
                 n,
                 serde_json::json!({
-                    "value": v.value, "reconciled": v.reconciled, "last_cycle_at": v.last_cycle_at,
+                    "value": v.value.map(tradeengine_engine::display::money), "reconciled": v.reconciled, "last_cycle_at": v.last_cycle_at,
                     "last_error": v.last_error, "kill": v.kill, "state": v.state,
                     "risk_state": v.risk.as_ref().map(|r| r.state),
                     "risk_rule": v.risk.as_ref().and_then(|r| r.rule),
@@ -87,11 +90,19 @@ pub struct AccountQuery {
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "read",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Each account's last view, by name", body = serde_json::Value),
+        (status = 200, description = "Each account's last view, by name (value as money at 2 dp, entry prices at the instrument's tick)", body = serde_json::Value),
         (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
     ))]
 pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {
-    let views = app.engine.accounts.read().await.clone();
+    let ticks = app.engine.ticks.read().await.clone();
+    let views: BTreeMap<AccountName, tradeengine_engine::state::AccountView> = app
+        .engine
+        .accounts
+        .read()
+        .await
+        .iter()
+        .map(|(n, v)| (n.clone(), super::shown::account(&ticks, v)))
+        .collect();
     Json(serde_json::to_value(views).unwrap_or_default())
 }
 
@@ -105,8 +116,9 @@ pub struct PositionRow {
     /// Signed size in base units as last read from the venue (0 when flat).
     #[schema(value_type = String)]
     size: Decimal,
+    /// Average entry price, at the instrument's tick.
     #[schema(value_type = Option<String>)]
-    entry_price: Option<Price>,
+    entry_price: Option<Decimal>,
     #[schema(value_type = Option<String>)]
     leverage: Option<Decimal>,
     #[schema(value_type = Option<String>)]
@@ -134,6 +146,7 @@ pub async fn positions(
     Query(q): Query<AccountQuery>,
 ) -> Result<Json<Vec<PositionRow>>, ApiError> {
     let filter = account_param(q.account.as_deref())?;
+    let ticks = app.engine.ticks.read().await.clone();
     let views = app.engine.accounts.read().await;
     let mut rows = Vec::new();
     for (name, view) in views.iter() {
@@ -154,7 +167,9 @@ pub async fn positions(
             rows.push(PositionRow {
                 account: name.clone(),
                 size,
-                entry_price: p.and_then(|p| p.entry_price),
+                entry_price: p
+                    .and_then(|p| p.entry_price)
+                    .map(|e| super::shown::price(&ticks, &symbol, e.get())),
                 leverage: p.map(|p| p.leverage),
                 margin_mode: p.map(|p| p.margin_mode),
                 drift: target.and_then(|t| t.checked_sub(size)),
@@ -171,12 +186,13 @@ pub async fn positions(
 #[utoipa::path(get, path = "/api/v1/symbols", tag = "read",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The blend per symbol", body = Vec<serde_json::Value>),
+        (status = 200, description = "The blend per symbol: price at the instrument's tick (`tick`, when an account has read it), blend figures (depths, weights, contributions, raw leverage) at 4 dp, base quantities at 8 dp", body = Vec<serde_json::Value>),
         (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
     ))]
 pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
     let blends = app.engine.blends.read().await.clone();
     let prices = app.engine.prices.read().await.clone();
+    let ticks = app.engine.ticks.read().await.clone();
     let config = app.engine.config();
     let rows: Vec<serde_json::Value> = config
         .symbols
@@ -188,8 +204,9 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
                 "symbol": s.symbol,
                 "config_leverage": s.leverage,
                 "weights": s.weights,
-                "price": sym.as_ref().and_then(|x| prices.get(x)),
-                "blend": blend,
+                "price": sym.as_ref().and_then(|x| prices.get(x).map(|p| super::shown::price(&ticks, x, p.get()))),
+                "tick": sym.as_ref().and_then(|x| ticks.get(x)),
+                "blend": blend.map(super::shown::blend),
             })
         })
         .collect();
@@ -244,7 +261,7 @@ pub struct OrdersQuery {
     security(("bearer" = [])),
     params(OrdersQuery),
     responses(
-        (status = 200, description = "Orders, newest first", body = Vec<serde_json::Value>),
+        (status = 200, description = "Orders, newest first (average fill price at the instrument's tick)", body = Vec<serde_json::Value>),
         (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
         (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
         (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
@@ -271,7 +288,14 @@ pub async fn orders(
         limit: Some(limit(q.limit, 50)?),
         offset: Some(offset(q.offset)?),
     };
-    Ok(Json(app.store.orders(&filter).await?))
+    let ticks = app.engine.ticks.read().await.clone();
+    let orders = app.store.orders(&filter).await?;
+    Ok(Json(
+        orders
+            .into_iter()
+            .map(|o| super::shown::order(&ticks, o))
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -317,7 +341,7 @@ pub struct EquityQuery {
     security(("bearer" = [])),
     params(EquityQuery),
     responses(
-        (status = 200, description = "Equity snapshots, oldest first", body = Vec<serde_json::Value>),
+        (status = 200, description = "Equity snapshots, oldest first (money at 2 dp)", body = Vec<serde_json::Value>),
         (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
         (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
         (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
@@ -329,7 +353,8 @@ pub async fn equity(
     let account = AccountName::new(&q.account).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let hours = q.hours.unwrap_or(24).clamp(1, 24 * 365);
     let since = app.intake.clock().now() - chrono::Duration::hours(hours);
-    Ok(Json(app.store.equity(&account, since).await?))
+    let curve = app.store.equity(&account, since).await?;
+    Ok(Json(curve.into_iter().map(super::shown::equity).collect()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
