@@ -17,6 +17,7 @@ pub mod sn8_setup;
 pub mod status;
 pub mod strategy;
 pub mod venue;
+pub mod venue_check;
 
 use std::path::PathBuf;
 use std::sync::Arc;
