@@ -11,7 +11,6 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use sim::*;
 use tradeengine_model::Side;
-use tradeengine_venue_sim::book::{NewOrder, OrderType};
 use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimStatus, SimVenue};
 use tradeengine_venues::selftest::{self, ConfiguredSymbol, Outcome, Report, SelfTest};
 
@@ -131,7 +130,7 @@ async fn a_key_that_can_withdraw_fails_before_any_order() {
 async fn a_skewed_clock_fails_the_time_check_on_every_simulator() {
     for venue in ALL {
         let sim = start(venue, SimOptions::new(venue)).await;
-        sim.faults().set_clock_skew_ms(30_000);
+        sim.faults().set_clock_skew_ms(90_000);
         let report = selftest::run(&test_for(&sim, &["BTCUSDT"])).await;
         let c = report.get("server_time").unwrap();
         assert_eq!(c.outcome, Outcome::Fail, "{venue:?}: {report:#?}");
@@ -160,7 +159,7 @@ async fn a_symbol_the_venue_does_not_list_fails_on_every_simulator() {
 async fn an_order_that_fills_is_reported_loudly_and_left_open() {
     for venue in ALL {
         let sim = start(venue, SimOptions::new(venue)).await;
-        sim.exchange().fill_limit_next = true;
+        sim.fill_next_limit_order();
         let report = selftest::run(&test_for(&sim, &["BTCUSDT"])).await;
         assert!(!report.passed(), "{venue:?}");
         let c = report.get("order_round_trip").unwrap();
@@ -193,22 +192,19 @@ async fn a_5xx_on_the_cancel_is_settled_by_client_id() {
 async fn a_position_on_another_symbol_is_a_warning() {
     for venue in ALL {
         let sim = start(venue, SimOptions::new(venue)).await;
-        let qty = sim.exchange().instrument("SOLUSDT").unwrap().min_qty;
-        let now = sim.now_ms();
-        sim.exchange()
-            .place(
-                NewOrder {
-                    symbol: "SOLUSDT".into(),
-                    side: Side::Sell,
-                    order_type: OrderType::Market,
-                    qty: qty * Decimal::from(10),
-                    price: None,
-                    client_id: "someone-else".into(),
-                    reduce_only: false,
-                },
-                now,
-            )
+        let adapter = tradeengine_venues::connect(venue.as_str(), config(&sim))
+            .await
             .unwrap();
+        let qty = match venue {
+            SimVenue::Binance | SimVenue::Mexc => Decimal::from(10),
+            _ => Decimal::ONE,
+        };
+        let placed = adapter
+            .place_order(&market("someone-else", "SOLUSDT", Side::Sell, qty, false))
+            .await
+            .unwrap();
+        assert!(placed.filled_qty > Decimal::ZERO, "{venue:?}: {placed:?}");
+        drop(adapter);
         let report = selftest::run(&test_for(&sim, &["BTCUSDT"])).await;
         let c = report.get("positions").unwrap();
         assert_eq!(c.outcome, Outcome::Warn, "{venue:?}: {report:#?}");

@@ -74,16 +74,17 @@ impl Probe {
     }
 }
 
-/// Where each venue documents how far a signed request's timestamp may be from its clock:
-/// Bybit `X-BAPI-RECV-WINDOW` and Binance/MEXC `recvWindow` are the configured receive window
-/// (<https://bybit-exchange.github.io/docs/v5/guide#parameters-for-authenticated-endpoints>,
+/// How far a signed request's timestamp may be from the venue's clock before it is refused:
+/// Bybit `X-BAPI-RECV-WINDOW` and Binance/MEXC `recvWindow` are the receive window the client
+/// signs with (<https://bybit-exchange.github.io/docs/v5/guide#parameters-for-authenticated-endpoints>,
 /// <https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info>);
-/// KuCoin refuses a `KC-API-TIMESTAMP` more than 5 s off
-/// (<https://www.kucoin.com/docs/basic-info/connection-method/authentication/signing-a-message>),
-/// and BloFin's `ACCESS-TIMESTAMP` likewise has a fixed window, taken as 5 s.
+/// KuCoin refuses a `KC-API-TIMESTAMP` more than 5 s off (code 400002,
+/// <https://www.kucoin.com/docs/basic-info/connection-method/authentication/signing-a-message>);
+/// BloFin's `ACCESS-TIMESTAMP` window is 60 s (see the BloFin adapter's `http` module).
 pub fn clock_tolerance_ms(venue: &str, recv_window_ms: u64) -> u64 {
     match venue {
-        "blofin" | "kucoin" => 5_000,
+        "kucoin" => 5_000,
+        "blofin" => 60_000,
         _ => recv_window_ms,
     }
 }
@@ -160,6 +161,6 @@ mod tests {
         assert_eq!(clock_tolerance_ms("binance", 10_000), 10_000);
         assert_eq!(clock_tolerance_ms("mexc", 7000), 7000);
         assert_eq!(clock_tolerance_ms("kucoin", 60_000), 5000);
-        assert_eq!(clock_tolerance_ms("blofin", 60_000), 5000);
+        assert_eq!(clock_tolerance_ms("blofin", 5000), 60_000);
     }
 }
