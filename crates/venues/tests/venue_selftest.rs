@@ -59,8 +59,14 @@ fn cancel_path(venue: SimVenue) -> String {
 }
 
 fn the_order(sim: &SimHandle) -> tradeengine_venue_sim::SimOrder {
-    let orders: Vec<_> = sim.orders().into_iter().filter(|o| o.client_id == ID).collect();
-    assert_eq!(orders.len(), 1, "exactly one test order: {orders:?}");
+    let all = sim.orders();
+    // BloFin's client ids allow no `-`: its adapter sends `_` instead.
+    let orders: Vec<_> = all
+        .iter()
+        .filter(|o| o.client_id.replace('_', "-") == ID)
+        .cloned()
+        .collect();
+    assert_eq!(orders.len(), 1, "{:?}: exactly one test order: {all:?}", sim.venue());
     orders[0].clone()
 }
 
