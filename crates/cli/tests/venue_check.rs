@@ -181,5 +181,8 @@ async fn paper_accounts_check_public_data_only() {
     .unwrap();
     let (code, out, err) = run(&paper, &sim, &["venue", "check", "--account", "pap"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("nothing to check") || out.contains("Nothing to do"), "{out}");
+    assert!(
+        out.contains("nothing to check") || out.contains("Nothing to do"),
+        "{out}"
+    );
 }

@@ -66,7 +66,12 @@ fn the_order(sim: &SimHandle) -> tradeengine_venue_sim::SimOrder {
         .filter(|o| o.client_id.replace('_', "-") == ID)
         .cloned()
         .collect();
-    assert_eq!(orders.len(), 1, "{:?}: exactly one test order: {all:?}", sim.venue());
+    assert_eq!(
+        orders.len(),
+        1,
+        "{:?}: exactly one test order: {all:?}",
+        sim.venue()
+    );
     orders[0].clone()
 }
 
@@ -86,7 +91,11 @@ async fn a_clean_account_passes_on_every_simulator() {
             "private_stream",
             "order_round_trip",
         ] {
-            assert_eq!(outcome(&report, name), Outcome::Pass, "{venue:?} {name}: {report:#?}");
+            assert_eq!(
+                outcome(&report, name),
+                Outcome::Pass,
+                "{venue:?} {name}: {report:#?}"
+            );
         }
         // Only Bybit and Binance say whether a key can withdraw; elsewhere the operator is told.
         let permissions = outcome(&report, "key_permissions");
@@ -99,13 +108,29 @@ async fn a_clean_account_passes_on_every_simulator() {
         assert_eq!(order.side, Side::Buy);
         assert!(order.filled.is_zero());
         let price = order.price.unwrap();
-        assert!(price < Decimal::from(60_000) * Decimal::new(98, 2), "{venue:?}: far below: {price}");
+        assert!(
+            price < Decimal::from(60_000) * Decimal::new(98, 2),
+            "{venue:?}: far below: {price}"
+        );
         assert!(sim.positions().values().all(|p| p.is_zero()), "{venue:?}");
         let answer = &report.get("order_round_trip").unwrap().answer;
-        assert!(answer.contains(ID) && answer.contains("position unchanged"), "{answer}");
+        assert!(
+            answer.contains(ID) && answer.contains("position unchanged"),
+            "{answer}"
+        );
         // The venue's own numbers are in the report.
-        assert!(report.get("instrument BTCUSDT").unwrap().answer.contains("tick 0.1"), "{venue:?}");
-        assert!(report.get("balance").unwrap().answer.contains("100000"), "{venue:?}: {report:#?}");
+        assert!(
+            report
+                .get("instrument BTCUSDT")
+                .unwrap()
+                .answer
+                .contains("tick 0.1"),
+            "{venue:?}"
+        );
+        assert!(
+            report.get("balance").unwrap().answer.contains("100000"),
+            "{venue:?}: {report:#?}"
+        );
         // No secret anywhere in the report.
         let text = format!("{report:?}");
         let o = sim.options();
@@ -126,9 +151,15 @@ async fn a_key_that_can_withdraw_fails_before_any_order() {
         let c = report.get("key_permissions").unwrap();
         assert_eq!(c.outcome, Outcome::Fail, "{venue:?}: {report:#?}");
         assert!(c.answer.contains("withdrawal permission"), "{c:?}");
-        assert!(c.fix.as_deref().unwrap().contains("withdrawals off"), "{c:?}");
+        assert!(
+            c.fix.as_deref().unwrap().contains("withdrawals off"),
+            "{c:?}"
+        );
         assert_eq!(outcome(&report, "order_round_trip"), Outcome::Skip);
-        assert!(sim.orders().is_empty(), "{venue:?}: nothing placed with such a key");
+        assert!(
+            sim.orders().is_empty(),
+            "{venue:?}: nothing placed with such a key"
+        );
     }
 }
 
@@ -156,7 +187,11 @@ async fn a_symbol_the_venue_does_not_list_fails_on_every_simulator() {
         assert!(c.fix.as_deref().unwrap().contains("NOPEUSDT"), "{c:?}");
         assert_eq!(outcome(&report, "instrument BTCUSDT"), Outcome::Pass);
         // The order still goes to the listed symbol.
-        assert_eq!(outcome(&report, "order_round_trip"), Outcome::Pass, "{venue:?}");
+        assert_eq!(
+            outcome(&report, "order_round_trip"),
+            Outcome::Pass,
+            "{venue:?}"
+        );
         assert!(!report.passed());
     }
 }
@@ -170,11 +205,17 @@ async fn an_order_that_fills_is_reported_loudly_and_left_open() {
         assert!(!report.passed(), "{venue:?}");
         let c = report.get("order_round_trip").unwrap();
         assert_eq!(c.outcome, Outcome::Fail, "{venue:?}: {report:#?}");
-        assert!(c.answer.contains("THE TEST ORDER FILLED"), "{venue:?}: {c:?}");
+        assert!(
+            c.answer.contains("THE TEST ORDER FILLED"),
+            "{venue:?}: {c:?}"
+        );
         assert!(c.answer.contains("NOT closed"), "{c:?}");
         let held = sim.position("BTCUSDT");
         assert!(held > Decimal::ZERO, "{venue:?}: the fill stays");
-        assert!(c.answer.contains(&format!("is now {}", held.normalize())), "{venue:?}: {c:?} vs {held}");
+        assert!(
+            c.answer.contains(&format!("is now {}", held.normalize())),
+            "{venue:?}: {c:?} vs {held}"
+        );
         // Nothing was sent to close it: the operator decides.
         assert_eq!(sim.orders().len(), 1, "{venue:?}");
     }
@@ -184,7 +225,8 @@ async fn an_order_that_fills_is_reported_loudly_and_left_open() {
 async fn a_5xx_on_the_cancel_is_settled_by_client_id() {
     for venue in ALL {
         let sim = start(venue, SimOptions::new(venue)).await;
-        sim.faults().inject(&cancel_path(venue), 1, Fault::StatusAfterAccept(503));
+        sim.faults()
+            .inject(&cancel_path(venue), 1, Fault::StatusAfterAccept(503));
         let report = selftest::run(&test_for(&sim, &["BTCUSDT"])).await;
         assert_eq!(sim.faults().pending(), 0, "{venue:?}: the fault was hit");
         let c = report.get("order_round_trip").unwrap();
@@ -221,7 +263,12 @@ async fn a_position_on_another_symbol_is_a_warning() {
 
 #[tokio::test]
 async fn hedge_mode_fails_the_account_mode_check() {
-    for venue in [SimVenue::Bybit, SimVenue::Binance, SimVenue::Blofin, SimVenue::Mexc] {
+    for venue in [
+        SimVenue::Bybit,
+        SimVenue::Binance,
+        SimVenue::Blofin,
+        SimVenue::Mexc,
+    ] {
         let mut options = SimOptions::new(venue);
         options.hedge_mode = true;
         let sim = start(venue, options).await;

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tradeengine_engine::config::{Config, Mode, Overrides, VenueKind};
-use tradeengine_model::{Clock, ClientOrderId, Symbol, SystemClock};
+use tradeengine_model::{ClientOrderId, Clock, Symbol, SystemClock};
 use tradeengine_store::ownership::{DataDirLock, Holder, LockError};
 use tradeengine_venues::connect_hosts;
 use tradeengine_venues::selftest::{self, ConfiguredSymbol, Outcome, Report, SelfTest};
@@ -60,9 +60,15 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
     let base_url = tradeengine_engine::config::modes::base_url(&config, &account)
         .map_err(|e| anyhow::anyhow!("{}: {e}", account.name))?;
     if !args.live {
-        for (what, url) in [("base_url", Some(&base_url)), ("ws_url", account.ws_url.as_ref())] {
+        for (what, url) in [
+            ("base_url", Some(&base_url)),
+            ("ws_url", account.ws_url.as_ref()),
+        ] {
             if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
-                anyhow::bail!("{}: {reason} (add --live to check a production account)", account.name);
+                anyhow::bail!(
+                    "{}: {reason} (add --live to check a production account)",
+                    account.name
+                );
             }
         }
     }
@@ -172,7 +178,12 @@ fn lock_data_dir(config: &Config) -> anyhow::Result<Option<DataDirLock>> {
 
 /// The text report: one line per check, its fix under it, and a summary.
 pub fn render(report: &Report, account: &str) -> String {
-    let width = report.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for c in &report.checks {
         out.push_str(&format!(

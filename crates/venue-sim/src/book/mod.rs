@@ -356,7 +356,8 @@ impl Exchange {
             }
             (OrderType::Limit, None) => false,
         };
-        let forced = req.order_type == OrderType::Limit && std::mem::take(&mut self.fill_limit_next);
+        let forced =
+            req.order_type == OrderType::Limit && std::mem::take(&mut self.fill_limit_next);
         if forced && !marketable {
             let at = req.price.unwrap_or(mark);
             self.fill(idx, qty, at, now_ms);

@@ -232,9 +232,8 @@ async fn server_time(test: &SelfTest, report: &mut Report) {
                 Check::new("server_time", Outcome::Pass, answer)
             }
         }
-        Err(e) => Check::new("server_time", Outcome::Fail, format!("no server time: {e}")).fix(
-            "check base_url and that this machine can reach the venue (firewall, proxy, DNS)",
-        ),
+        Err(e) => Check::new("server_time", Outcome::Fail, format!("no server time: {e}"))
+            .fix("check base_url and that this machine can reach the venue (firewall, proxy, DNS)"),
     };
     report.push(check);
 }
@@ -271,7 +270,14 @@ fn connect_failed(report: &mut Report, e: &crate::VenueError) {
         }
         _ => "check base_url / ws_url and that the venue is reachable, then run the check again",
     };
-    report.push(Check::new("key_permissions", Outcome::Fail, format!("connect failed: {e}")).fix(fix));
+    report.push(
+        Check::new(
+            "key_permissions",
+            Outcome::Fail,
+            format!("connect failed: {e}"),
+        )
+        .fix(fix),
+    );
     report.skip_rest(&AFTER_CONNECT, "not run: not connected");
 }
 
@@ -311,10 +317,18 @@ async fn account(probe: &Probe, test: &SelfTest, report: &mut Report) {
                     .map_or_else(|| "not reported".to_string(), |m| format!("{m} USDT"))
             ),
         ),
-        Ok(b) => Check::new("balance", Outcome::Fail, format!("account value {}", b.value))
-            .fix("fund the account's USDT futures wallet before running the engine"),
-        Err(e) => Check::new("balance", Outcome::Fail, format!("cannot read the balance: {e}"))
-            .fix("check that the key may read the futures account"),
+        Ok(b) => Check::new(
+            "balance",
+            Outcome::Fail,
+            format!("account value {}", b.value),
+        )
+        .fix("fund the account's USDT futures wallet before running the engine"),
+        Err(e) => Check::new(
+            "balance",
+            Outcome::Fail,
+            format!("cannot read the balance: {e}"),
+        )
+        .fix("check that the key may read the futures account"),
     });
     report.push(match probe.venue.positions().await {
         Ok(positions) => {
@@ -342,8 +356,12 @@ async fn account(probe: &Probe, test: &SelfTest, report: &mut Report) {
                 ))
             }
         }
-        Err(e) => Check::new("positions", Outcome::Fail, format!("cannot read positions: {e}"))
-            .fix("check that the key may read positions"),
+        Err(e) => Check::new(
+            "positions",
+            Outcome::Fail,
+            format!("cannot read positions: {e}"),
+        )
+        .fix("check that the key may read positions"),
     });
 }
 
@@ -356,7 +374,11 @@ async fn instruments(
     let mut listed = Vec::new();
     for s in &test.symbols {
         let name = format!("instrument {}", s.symbol);
-        match probe.venue.instruments(std::slice::from_ref(&s.symbol)).await {
+        match probe
+            .venue
+            .instruments(std::slice::from_ref(&s.symbol))
+            .await
+        {
             Ok(mut found) if !found.is_empty() => {
                 let i = found.remove(0);
                 let answer = format!(
@@ -370,24 +392,26 @@ async fn instruments(
                     i.max_leverage
                 );
                 match s.leverage {
-                    Some(l) if l > i.max_leverage => report.push(
-                        Check::new(name, Outcome::Fail, answer).fix(format!(
+                    Some(l) if l > i.max_leverage => {
+                        report.push(Check::new(name, Outcome::Fail, answer).fix(format!(
                             "the configured leverage {l} is above the venue's maximum {}; lower it",
                             i.max_leverage
-                        )),
-                    ),
+                        )))
+                    }
                     _ => report.push(Check::new(name, Outcome::Pass, answer)),
                 }
                 listed.push(i);
             }
             Ok(_) => report.push(
-                Check::new(name, Outcome::Fail, "the venue does not list it")
-                    .fix(format!("remove {} from the configuration or correct its name", s.symbol)),
+                Check::new(name, Outcome::Fail, "the venue does not list it").fix(format!(
+                    "remove {} from the configuration or correct its name",
+                    s.symbol
+                )),
             ),
-            Err(e) => report.push(
-                Check::new(name, Outcome::Fail, format!("{e}"))
-                    .fix(format!("remove {} from the configuration or correct its name", s.symbol)),
-            ),
+            Err(e) => report.push(Check::new(name, Outcome::Fail, format!("{e}")).fix(format!(
+                "remove {} from the configuration or correct its name",
+                s.symbol
+            ))),
         }
     }
     listed

@@ -30,7 +30,11 @@ pub fn plan(i: &Instrument, mark: Decimal) -> Option<(Decimal, Decimal)> {
     if price <= Decimal::ZERO || i.qty_step <= Decimal::ZERO {
         return None;
     }
-    let min_units = round_to_step(i.min_qty.max(i.qty_step), i.qty_step, RoundingStrategy::AwayFromZero)?;
+    let min_units = round_to_step(
+        i.min_qty.max(i.qty_step),
+        i.qty_step,
+        RoundingStrategy::AwayFromZero,
+    )?;
     let unit_value = i.contract_size.checked_mul(price)?;
     let for_notional = round_to_step(
         i.min_notional.checked_div(unit_value)?,
@@ -60,38 +64,12 @@ async fn position_of(venue: &dyn Venue, symbol: &Symbol) -> Result<Decimal, Stri
 
 /// Places, reads back and cancels the test order; see the module docs.
 pub async fn round_trip(venue: &dyn Venue, i: &Instrument, id: &ClientOrderId) -> Check {
-    let symbol = &i.symbol;
-    let before = match position_of(venue, symbol).await {
+    let (before, request, first_note) = match prepare(venue, i, id).await {
         Ok(p) => p,
-        Err(e) => return fail(format!("cannot read positions: {e}"), "see the positions check"),
+        Err(check) => return check,
     };
-    let mark = match venue.prices(std::slice::from_ref(symbol)).await {
-        Ok(m) => match m.get(symbol) {
-            Some(p) => p.get(),
-            None => return fail(format!("no price for {symbol}"), "see the instrument check"),
-        },
-        Err(e) => return fail(format!("cannot read the price of {symbol}: {e}"), "check the venue's market data"),
-    };
-    let Some((price, qty)) = plan(i, mark) else {
-        return fail(
-            format!("no valid test order from the rules of {symbol} at mark {mark}"),
-            "report this instrument's rules to the developers",
-        );
-    };
-    let Ok(limit) = Price::new(price) else {
-        return fail(format!("price {price} is not a price"), "report this");
-    };
-    let request = OrderRequest {
-        client_order_id: id.clone(),
-        symbol: symbol.clone(),
-        side: Side::Buy,
-        qty,
-        kind: OrderKind::Limit { price: limit },
-        reduce_only: false,
-    };
-    let mut notes = vec![format!(
-        "limit buy {qty} {symbol} at {price} (mark {mark}), client id {id}"
-    )];
+    let symbol = &i.symbol;
+    let mut notes = vec![first_note];
     let placed = match place(venue, &request, &mut notes).await {
         Ok(s) => s,
         Err(check) => return check,
@@ -113,34 +91,100 @@ pub async fn round_trip(venue: &dyn Venue, i: &Instrument, id: &ClientOrderId) -
     // Cancelled whatever the read-back said: an order must never be left resting.
     let cancelled = cancel(venue, symbol, id, &mut notes).await;
     let after = position_of(venue, symbol).await;
-    let filled = [Some(&placed), read_back.as_ref().ok(), cancelled.as_ref().ok()]
-        .into_iter()
-        .flatten()
-        .map(|s| s.filled_qty)
-        .max()
-        .unwrap_or(Decimal::ZERO);
+    let filled = [
+        Some(&placed),
+        read_back.as_ref().ok(),
+        cancelled.as_ref().ok(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| s.filled_qty)
+    .max()
+    .unwrap_or(Decimal::ZERO);
     let moved = after.as_ref().is_ok_and(|a| *a != before);
     if filled > Decimal::ZERO || moved {
         return filled_loudly(symbol, before, after, filled, &notes);
     }
-    let answer = notes.join("; ");
+    verdict(notes.join("; "), symbol, id, read_back, cancelled, after)
+}
+
+/// The position before, the test order, and the note describing it.
+async fn prepare(
+    venue: &dyn Venue,
+    i: &Instrument,
+    id: &ClientOrderId,
+) -> Result<(Decimal, OrderRequest, String), Check> {
+    let symbol = &i.symbol;
+    let before = position_of(venue, symbol).await.map_err(|e| {
+        fail(
+            format!("cannot read positions: {e}"),
+            "see the positions check",
+        )
+    })?;
+    let prices = venue
+        .prices(std::slice::from_ref(symbol))
+        .await
+        .map_err(|e| {
+            fail(
+                format!("cannot read the price of {symbol}: {e}"),
+                "check the venue's market data",
+            )
+        })?;
+    let mark = prices
+        .get(symbol)
+        .map(|p| p.get())
+        .ok_or_else(|| fail(format!("no price for {symbol}"), "see the instrument check"))?;
+    let (price, qty) = plan(i, mark).ok_or_else(|| {
+        fail(
+            format!("no valid test order from the rules of {symbol} at mark {mark}"),
+            "report this instrument's rules to the developers",
+        )
+    })?;
+    let limit =
+        Price::new(price).map_err(|e| fail(format!("price {price}: {e}"), "report this"))?;
+    let request = OrderRequest {
+        client_order_id: id.clone(),
+        symbol: symbol.clone(),
+        side: Side::Buy,
+        qty,
+        kind: OrderKind::Limit { price: limit },
+        reduce_only: false,
+    };
+    let note = format!("limit buy {qty} {symbol} at {price} (mark {mark}), client id {id}");
+    Ok((before, request, note))
+}
+
+/// Pass only when the order was read back, its cancel confirmed, and the position re-read.
+fn verdict(
+    answer: String,
+    symbol: &Symbol,
+    id: &ClientOrderId,
+    read_back: Result<OrderStatus, String>,
+    cancelled: Result<OrderStatus, String>,
+    after: Result<Decimal, String>,
+) -> Check {
     match (read_back, cancelled, after) {
         (_, Err(e), _) => fail(
             format!("{answer}; CANCEL NOT CONFIRMED: {e}"),
             format!(
-                "look at the order now (`tradeengine order status --symbol {symbol} --client-id {id}`) and cancel it by hand if it rests"
+                "look at the order now (`tradeengine order status --account ACCOUNT --symbol {symbol} --client-id {id}`) and cancel it by hand if it rests"
             ),
         ),
         (Err(e), Ok(_), _) => fail(
             format!("{answer}; {e}"),
             "the engine settles every ambiguous order by client id: a venue that cannot find an order by it is not safe to trade on; check the adapter and the venue's status",
         ),
-        (_, _, Err(e)) => fail(format!("{answer}; cannot read positions after: {e}"), "check the position by hand"),
+        (_, _, Err(e)) => fail(
+            format!("{answer}; cannot read positions after: {e}"),
+            "check the position by hand",
+        ),
         (Ok(_), Ok(c), Ok(_)) if c.state != tradeengine_model::OrderState::Cancelled => fail(
             format!("{answer}; the venue reports it {}", c.state.as_str()),
             "look at the order by hand",
         ),
-        (Ok(_), Ok(_), Ok(_)) => Check::new(NAME, Outcome::Pass, format!("{answer}; position unchanged")),
+        (Ok(_), Ok(_), Ok(_)) => {
+            Check::new(NAME, Outcome::Pass, format!("{answer}; position unchanged"))
+        }
     }
 }
 
@@ -153,20 +197,28 @@ async fn place(
     let (symbol, id) = (&request.symbol, &request.client_order_id);
     match venue.place_order(request).await {
         Ok(s) => Ok(s),
-        Err(e) if e.may_have_acted() => match venue.order_by_client_id(symbol, id).await {
-            Ok(Some(s)) => {
-                notes.push(format!("the place answer failed ({e}); the venue has the order (settled by client id)"));
-                Ok(s)
+        Err(e) if e.may_have_acted() => {
+            match venue.order_by_client_id(symbol, id).await {
+                Ok(Some(s)) => {
+                    notes.push(format!("the place answer failed ({e}); the venue has the order (settled by client id)"));
+                    Ok(s)
+                }
+                Ok(None) => Err(fail(
+                    format!(
+                        "the place answer failed ({e}) and the venue has no order {id}: not placed"
+                    ),
+                    "run the check again; if it keeps failing, see the venue's status page",
+                )),
+                Err(q) => Err(fail(
+                    format!(
+                        "the place answer failed ({e}) and the venue could not be asked ({q}): the order MAY REST"
+                    ),
+                    format!(
+                        "look at the order (`tradeengine order status --account ACCOUNT --symbol {symbol} --client-id {id}`) and cancel it by hand"
+                    ),
+                )),
             }
-            Ok(None) => Err(fail(
-                format!("the place answer failed ({e}) and the venue has no order {id}: not placed"),
-                "run the check again; if it keeps failing, see the venue's status page",
-            )),
-            Err(q) => Err(fail(
-                format!("the place answer failed ({e}) and the venue could not be asked ({q}): the order MAY REST"),
-                format!("look at the order (`tradeengine order status --symbol {symbol} --client-id {id}`) and cancel it by hand"),
-            )),
-        },
+        }
         Err(e) => {
             let fix = if e.kind == crate::VenueErrorKind::Auth {
                 "give the key trading permission (futures/contract orders) and run the check again"
@@ -206,8 +258,16 @@ async fn cancel(
                 "the cancel answer failed ({e}); the order is still {}: cancelling again",
                 s.state.as_str()
             )),
-            Ok(None) => return Err(format!("cancel failed ({e}) and the venue no longer knows the order")),
-            Err(q) => return Err(format!("cancel failed ({e}) and the venue could not be asked ({q})")),
+            Ok(None) => {
+                return Err(format!(
+                    "cancel failed ({e}) and the venue no longer knows the order"
+                ));
+            }
+            Err(q) => {
+                return Err(format!(
+                    "cancel failed ({e}) and the venue could not be asked ({q})"
+                ));
+            }
         }
     }
     Err("the order was still open after two cancels".into())
@@ -243,7 +303,13 @@ mod tests {
 
     use super::*;
 
-    fn inst(step: Decimal, min_qty: Decimal, tick: Decimal, notional: Decimal, cs: Decimal) -> Instrument {
+    fn inst(
+        step: Decimal,
+        min_qty: Decimal,
+        tick: Decimal,
+        notional: Decimal,
+        cs: Decimal,
+    ) -> Instrument {
         let mut i = Instrument::linear(
             Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}")),
             step,
