@@ -231,6 +231,12 @@ async fn a_5xx_on_the_cancel_is_settled_by_client_id() {
         assert_eq!(sim.faults().pending(), 0, "{venue:?}: the fault was hit");
         let c = report.get("order_round_trip").unwrap();
         assert_eq!(c.outcome, Outcome::Pass, "{venue:?}: {report:#?}");
+        assert!(
+            c.answer.contains("the cancel answer failed")
+                && c.answer.contains("settled by client id"),
+            "{venue:?}: {}",
+            c.answer
+        );
         assert_eq!(the_order(&sim).status, SimStatus::Cancelled, "{venue:?}");
         assert!(report.passed(), "{venue:?}");
     }
