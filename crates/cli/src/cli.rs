@@ -71,6 +71,10 @@ pub enum Command {
     /// Run a local simulator of an exchange's protocol (for trying configurations and tests;
     /// no real exchange is involved).
     VenueSim(VenueSimArgs),
+    /// Self-test an account against its venue before trusting it to the engine (the step
+    /// between `config check` and `run`).
+    #[command(subcommand)]
+    Venue(VenueCommand),
     /// Place, cancel or inspect one order by hand through a configured account.
     #[command(subcommand)]
     Order(OrderCommand),
@@ -597,4 +601,31 @@ pub struct CredentialsSetArgs {
     /// on this machine (age's own calibration).
     #[arg(long, value_parser = clap::value_parser!(u8).range(10..=22))]
     pub work_factor: Option<u8>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VenueCommand {
+    /// A safe, scripted round trip against the account's venue: clock skew, key permissions
+    /// (trade yes, withdraw no), account mode, balance, positions, every configured symbol's
+    /// rules, the private stream, and one minimum-size limit order far from the market that is
+    /// placed, read back by client id and cancelled. Exit code 0 only when every check passes.
+    /// Refuses to run while an engine holds the data dir.
+    Check(VenueCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VenueCheckArgs {
+    /// The account to check.
+    #[arg(long)]
+    pub account: String,
+    /// Required to check an account on a production host (a real order is placed and
+    /// cancelled).
+    #[arg(long)]
+    pub live: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds the private stream may take to connect and authenticate.
+    #[arg(long = "stream-wait", default_value_t = 10)]
+    pub stream_wait_secs: u64,
 }

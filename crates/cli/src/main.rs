@@ -59,6 +59,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Risk(cli::RiskCommand::Reset(args)) => commands::risk::reset(&global, args).await,
         Command::Status(args) => commands::status::run(&global, args).await,
         Command::VenueSim(args) => commands::venue::sim(args).await,
+        Command::Venue(cli::VenueCommand::Check(args)) => {
+            commands::venue_check::check(&global, args).await
+        }
         Command::Order(cmd) => commands::venue::order(&global, cmd).await,
         Command::Sn8(cli::Sn8Command::Rank(args)) => commands::sn8::rank(&global, args).await,
         Command::Strategy(cli::StrategyCommand::Run(args)) => {

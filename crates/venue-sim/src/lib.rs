@@ -127,6 +127,12 @@ impl SimHandle {
         &self.shared.faults
     }
 
+    /// The next limit order fills at once, in full, at its limit price however far from the
+    /// mark (see `Exchange::fill_limit_next`).
+    pub fn fill_next_limit_order(&self) {
+        self.shared.exchange().fill_limit_next = true;
+    }
+
     pub fn counters(&self) -> &Counters {
         &self.shared.counters
     }

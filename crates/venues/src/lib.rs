@@ -32,6 +32,7 @@ pub mod parse;
 pub mod permissions;
 pub mod ratelimit;
 pub mod rounding;
+pub mod selftest;
 pub mod signing;
 pub mod tracker;
 pub mod venue;

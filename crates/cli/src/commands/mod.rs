@@ -20,6 +20,7 @@ pub mod status;
 pub mod strategy;
 pub mod symbols_setup;
 pub mod venue;
+pub mod venue_check;
 
 use std::path::PathBuf;
 use std::sync::Arc;

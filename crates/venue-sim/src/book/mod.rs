@@ -52,6 +52,10 @@ pub struct Exchange {
     pub partial_next: Option<Decimal>,
     /// Fault: the next order placed is refused for insufficient margin (see `Fault::Reject`).
     pub reject_next: bool,
+    /// Fault: the next limit order fills at once, in full, at its limit price, however far
+    /// from the mark it is: the book moved through it between the client's quote and its order
+    /// (what a self-test's far-from-market order must notice and report).
+    pub fill_limit_next: bool,
     events: broadcast::Sender<SimEvent>,
     /// Every price set, for the kline endpoints.
     history: crate::klines::PriceHistory,
@@ -84,6 +88,7 @@ impl Exchange {
             next_id: 1_000_001,
             partial_next: None,
             reject_next: false,
+            fill_limit_next: false,
             events,
             history: {
                 let mut h = crate::klines::PriceHistory::default();
@@ -351,7 +356,12 @@ impl Exchange {
             }
             (OrderType::Limit, None) => false,
         };
-        if marketable {
+        let forced =
+            req.order_type == OrderType::Limit && std::mem::take(&mut self.fill_limit_next);
+        if forced && !marketable {
+            let at = req.price.unwrap_or(mark);
+            self.fill(idx, qty, at, now_ms);
+        } else if marketable {
             let mut fill_qty = qty;
             if req.order_type == OrderType::Market
                 && let Some(fraction) = self.partial_next.take()

@@ -111,3 +111,21 @@ fn an_injected_reject_refuses_one_order_then_clears() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(ex.position("BTCUSDT").size, dec!(0.01));
 }
+
+#[test]
+fn an_injected_limit_fill_fills_one_far_order_at_its_price_then_clears() {
+    let mut ex = exchange();
+    ex.fill_limit_next = true;
+    let far = |id: &str| NewOrder {
+        order_type: OrderType::Limit,
+        price: Some(dec!(50000)),
+        ..order(id, Side::Buy, dec!(0.01), false)
+    };
+    let o = ex.place(far("f1"), 0).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(o.status, SimStatus::Filled);
+    assert_eq!(o.avg_price, Some(dec!(50000)));
+    assert_eq!(ex.position("BTCUSDT").size, dec!(0.01));
+    assert!(!ex.fill_limit_next, "used once");
+    let o = ex.place(far("f2"), 0).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(o.status, SimStatus::New, "the next one rests");
+}
