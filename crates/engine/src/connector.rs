@@ -27,7 +27,7 @@ use tradeengine_model::{
 };
 use tradeengine_venues::connect_hosts;
 use tradeengine_venues::paper::JsonFileStore;
-use tradeengine_venues::{PaperConfig, PaperVenue, Venue, VenueError, VenueErrorKind};
+use tradeengine_venues::{PaperConfig, PaperVenue, Venue, VenueError, VenueErrorKind, VenueId};
 
 use crate::config::{AccountConfig, Config, Mode, VenueKind};
 use crate::runtime::StartOptions;
@@ -74,22 +74,24 @@ pub async fn build_venue(
     options: &StartOptions,
 ) -> Result<BuiltVenue, BuildError> {
     let mode = config.account_mode(account);
-    if account.venue == VenueKind::Paper {
-        return crate::runtime::build_paper_venue(config, account, clock, origin)
-            .await
-            .map_err(BuildError::Config);
-    }
-    let venue = account.venue.as_str();
+    let venue = match account.venue {
+        VenueKind::Paper => {
+            return crate::runtime::build_paper_venue(config, account, clock, origin)
+                .await
+                .map_err(BuildError::Config);
+        }
+        VenueKind::Exchange(venue) => venue,
+    };
     let base_url = crate::config::modes::base_url(config, account).map_err(BuildError::Config)?;
     if mode == Mode::Paper {
-        return paper_on_public_data(config, account, clock, &base_url).await;
+        return paper_on_public_data(config, account, venue, clock, &base_url).await;
     }
     if mode == Mode::Testnet {
         // Checked again here (config check does too): whatever built this configuration, a
         // testnet account never reaches a production host.
         for (what, url) in [
-            ("base_url", Some(&base_url)),
-            ("ws_url", account.ws_url.as_ref()),
+            ("base_url", Some(base_url.as_str())),
+            ("ws_url", account.ws_url.url()),
         ] {
             if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
                 return Err(BuildError::Config(reason));
@@ -109,14 +111,14 @@ pub async fn build_venue(
         }
         None => None,
     };
-    if credentials.is_some() && !tradeengine_venues::permissions::reports_key_permissions(venue) {
+    if credentials.is_some() && !tradeengine_venues::registry::reports_key_permissions(venue) {
         tradeengine_venues::permissions::warn_unknown(
-            venue,
+            venue.as_str(),
             "the venue does not report key permissions",
         );
     }
     let mut adapter = tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
-    adapter.ws_url = account.ws_url.clone();
+    adapter.stream = account.ws_url.clone();
     adapter.clock = clock.clone();
     let venue = tradeengine_venues::connect::connect(venue, adapter)
         .await
@@ -132,10 +134,10 @@ pub async fn build_venue(
 async fn paper_on_public_data(
     config: &Config,
     account: &AccountConfig,
+    venue: VenueId,
     clock: &Arc<dyn Clock>,
     base_url: &str,
 ) -> Result<BuiltVenue, BuildError> {
-    let venue = account.venue.as_str();
     let symbols: Vec<Symbol> = config
         .symbols
         .iter()

@@ -48,7 +48,7 @@ use super::stream::ByInstId;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
-use crate::rounding::to_venue_units;
+use crate::checks::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};

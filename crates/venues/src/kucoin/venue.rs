@@ -55,7 +55,7 @@ use super::stream::BySymbol;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, format_dec};
-use crate::rounding::to_venue_units;
+use crate::checks::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
