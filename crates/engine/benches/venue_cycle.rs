@@ -322,9 +322,7 @@ async fn adapter_floor(
         request_timeout: Duration::from_secs(10),
         clock: Arc::new(SystemClock),
     };
-    let v = tradeengine_venues::connect(venue, adapter)
-        .await
-        .unwrap();
+    let v = tradeengine_venues::connect(venue, adapter).await.unwrap();
     let symbols: Vec<Symbol> = (1..=n_symbols)
         .map(|i| Symbol::new(&format!("S{i:03}USDT")).unwrap())
         .collect();

@@ -96,9 +96,7 @@ async fn adapter(sim: &SimHandle) -> Arc<dyn Venue> {
         Some(Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase)),
     );
     c.stream = tradeengine_venues::StreamSetting::Off;
-    tradeengine_venues::connect(sim.venue(), c)
-        .await
-        .unwrap()
+    tradeengine_venues::connect(sim.venue(), c).await.unwrap()
 }
 
 async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> bool) {

@@ -121,7 +121,9 @@ async fn sim_with_manual_position() -> SimHandle {
         Some(Credentials::new(&o.api_key, &o.api_secret)),
     );
     c.stream = tradeengine_venues::StreamSetting::Off;
-    let venue = tradeengine_venues::connect(tradeengine_venues::VenueId::Bybit, c).await.unwrap();
+    let venue = tradeengine_venues::connect(tradeengine_venues::VenueId::Bybit, c)
+        .await
+        .unwrap();
     venue
         .place_order(&OrderRequest {
             client_order_id: ClientOrderId::new("manual-1").unwrap(),

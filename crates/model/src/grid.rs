@@ -55,9 +55,7 @@ pub fn round_to_step(value: Decimal, step: Decimal, strategy: RoundingStrategy) 
     if let Some(places) = decimal_places(step) {
         return Some(value.round_dp_with_strategy(places, strategy));
     }
-    let units = value
-        .checked_div(step)?
-        .round_dp_with_strategy(0, strategy);
+    let units = value.checked_div(step)?.round_dp_with_strategy(0, strategy);
     units.checked_mul(step)
 }
 
@@ -136,7 +134,9 @@ pub enum GridViolation {
         price: Price,
         tick: Decimal,
     },
-    #[error("{symbol}: order value {notional} USDT ({qty} at {price}) is below the minimum {min} USDT")]
+    #[error(
+        "{symbol}: order value {notional} USDT ({qty} at {price}) is below the minimum {min} USDT"
+    )]
     BelowMinNotional {
         symbol: Symbol,
         notional: Decimal,

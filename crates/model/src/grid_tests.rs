@@ -96,7 +96,13 @@ fn order_sizes_round_toward_zero_in_venue_units() {
 fn grid_checks_name_the_rule_and_the_units() {
     let i = lots();
     let code = |r: Result<(), GridViolation>| r.err().map(|e| e.code());
-    assert_eq!(code(check_grid(&i, &order(dec!(0.012), OrderKind::Market, false))), None);
+    assert_eq!(
+        code(check_grid(
+            &i,
+            &order(dec!(0.012), OrderKind::Market, false)
+        )),
+        None
+    );
     assert_eq!(
         code(check_grid(&i, &order(dec!(0), OrderKind::Market, false))),
         Some("bad_qty")
@@ -125,12 +131,20 @@ fn limits_are_in_venue_units_and_market_only_for_the_maximum() {
     let i = lots();
     let check = |qty, kind| check_grid_and_limits(&i, &order(qty, kind, false)).err();
     assert_eq!(check(dec!(0.001), OrderKind::Market), None);
-    assert_eq!(check(dec!(1), OrderKind::Market), None, "1000 lots is the maximum");
+    assert_eq!(
+        check(dec!(1), OrderKind::Market),
+        None,
+        "1000 lots is the maximum"
+    );
     assert_eq!(
         check(dec!(1.001), OrderKind::Market).map(|e| e.code()),
         Some("qty_above_max")
     );
-    assert_eq!(check(dec!(1.001), limit(dec!(100))), None, "limits have no maximum");
+    assert_eq!(
+        check(dec!(1.001), limit(dec!(100))),
+        None,
+        "limits have no maximum"
+    );
     let mut min5 = lots();
     min5.min_qty = dec!(5);
     let e = check_size_limits(&min5, &order(dec!(0.004), OrderKind::Market, false)).err();

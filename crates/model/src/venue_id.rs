@@ -66,7 +66,9 @@ impl FromStr for VenueId {
     type Err = UnknownVenue;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s).ok_or_else(|| UnknownVenue { name: s.to_string() })
+        Self::parse(s).ok_or_else(|| UnknownVenue {
+            name: s.to_string(),
+        })
     }
 }
 

@@ -28,8 +28,8 @@ pub mod blofin;
 pub mod book;
 pub mod bybit;
 pub mod control;
-pub mod instruments;
 mod form;
+pub mod instruments;
 pub mod klines;
 pub mod kucoin;
 pub mod mexc;
@@ -49,12 +49,12 @@ use tokio_util::sync::CancellationToken;
 pub use book::{Exchange, SimEvent, SimOrder, SimStatus};
 pub use control::{Counters, Fault, Faults};
 pub use instruments::{
-    SimInstrument, binance_instruments, blofin_instruments, bybit_instruments,
-    kucoin_instruments, mexc_instruments,
+    SimInstrument, binance_instruments, blofin_instruments, bybit_instruments, kucoin_instruments,
+    mexc_instruments,
 };
 pub use options::{SimOptions, SimVenue};
-pub use tradeengine_model::VenueId;
 pub use rehearse::FaultSpec;
+pub use tradeengine_model::VenueId;
 
 /// Why a simulator could not start.
 #[derive(Debug, thiserror::Error)]

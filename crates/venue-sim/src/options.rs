@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use tradeengine_model::VenueId;
 
 pub use crate::instruments::{
-    SimInstrument, binance_instruments, blofin_instruments, bybit_instruments,
-    kucoin_instruments, mexc_instruments,
+    SimInstrument, binance_instruments, blofin_instruments, bybit_instruments, kucoin_instruments,
+    mexc_instruments,
 };
 
 /// The simulator's former name for [`VenueId`], the one venue enum; kept so code written
@@ -107,4 +107,3 @@ impl SimOptions {
         self
     }
 }
-

@@ -48,7 +48,6 @@ impl AdapterConfig {
             clock: Arc::new(SystemClock),
         }
     }
-
 }
 
 /// Longest a request waits for a rate-limit pause before failing as rate limited.
@@ -87,10 +86,11 @@ pub async fn connect_binance(config: AdapterConfig) -> Result<BinanceVenue, Venu
             .check_one_way()
             .await?;
     }
-    let url = config
-        .credentials
-        .as_ref()
-        .and_then(|_| config.stream.resolve(|| binance::stream_base(&config.base_url)));
+    let url = config.credentials.as_ref().and_then(|_| {
+        config
+            .stream
+            .resolve(|| binance::stream_base(&config.base_url))
+    });
     let stream = url.map(|ws_base| {
         let session = binance::stream::BinanceStream {
             ws_base,
@@ -120,10 +120,11 @@ pub async fn connect_bybit(config: AdapterConfig) -> Result<BybitVenue, VenueErr
         crate::permissions::enforce(bybit::VENUE, permission)?;
     }
     let tracker = Arc::new(OrderTracker::new());
-    let url = config
-        .credentials
-        .as_ref()
-        .and_then(|_| config.stream.resolve(|| bybit::stream_url(&config.base_url)));
+    let url = config.credentials.as_ref().and_then(|_| {
+        config
+            .stream
+            .resolve(|| bybit::stream_url(&config.base_url))
+    });
     let stream = url.map(|url| {
         let session = bybit::stream::BybitStream {
             url,
@@ -166,10 +167,11 @@ pub async fn connect_blofin(config: AdapterConfig) -> Result<BlofinVenue, VenueE
         .check_one_way()
         .await?;
     }
-    let url = config
-        .credentials
-        .as_ref()
-        .and_then(|_| config.stream.resolve(|| blofin::stream_url(&config.base_url)));
+    let url = config.credentials.as_ref().and_then(|_| {
+        config
+            .stream
+            .resolve(|| blofin::stream_url(&config.base_url))
+    });
     let stream = url.map(|url| {
         let session = blofin::stream::BlofinStream {
             url,
@@ -269,4 +271,3 @@ pub async fn connect_kucoin(config: AdapterConfig) -> Result<KucoinVenue, VenueE
         http, tracker, by_symbol, stream, fill_wait,
     ))
 }
-

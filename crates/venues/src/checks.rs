@@ -110,7 +110,10 @@ mod tests {
         let e = check_order("mexc", &i, &o).err();
         assert_eq!(
             e.map(|e| e.message),
-            Some("BTCUSDT: quantity 0.00125 (12.5 in venue units) is not a multiple of the step 1".into())
+            Some(
+                "BTCUSDT: quantity 0.00125 (12.5 in venue units) is not a multiple of the step 1"
+                    .into()
+            )
         );
     }
 

@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn default_urls() {
         use VenueId::*;
-        assert_eq!(default_base_url(Bybit, false), Some("https://api.bybit.com"));
+        assert_eq!(
+            default_base_url(Bybit, false),
+            Some("https://api.bybit.com")
+        );
         assert_eq!(
             default_base_url(Bybit, true),
             Some("https://api-testnet.bybit.com")

@@ -116,8 +116,14 @@ mod tests {
         ] {
             assert_eq!(production_venue_of(url), None, "{url}");
         }
-        assert!(is_test_host(VenueId::Bybit, "https://api-testnet.bybit.com"));
-        assert!(!is_test_host(VenueId::Binance, "https://api-testnet.bybit.com"));
+        assert!(is_test_host(
+            VenueId::Bybit,
+            "https://api-testnet.bybit.com"
+        ));
+        assert!(!is_test_host(
+            VenueId::Binance,
+            "https://api-testnet.bybit.com"
+        ));
     }
 
     #[test]

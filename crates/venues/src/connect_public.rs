@@ -49,7 +49,10 @@ pub async fn public_market(
             }
         }
     }
-    let instruments: Vec<Instrument> = instruments.into_iter().map(Instrument::in_base_units).collect();
+    let instruments: Vec<Instrument> = instruments
+        .into_iter()
+        .map(Instrument::in_base_units)
+        .collect();
     let priced: Vec<Symbol> = instruments.iter().map(|i| i.symbol.clone()).collect();
     let feed = LivePriceFeed::start(source, priced, every).await?;
     Ok(PublicMarket {

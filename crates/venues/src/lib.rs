@@ -42,10 +42,10 @@ pub mod venue;
 pub mod ws;
 
 pub use connect::{AdapterConfig, connect, default_base_url, public_price_feed};
-pub use stream_setting::StreamSetting;
-pub use tradeengine_model::VenueId;
 pub use credentials::Credentials;
 pub use error::{VenueError, VenueErrorKind};
 pub use feed::{PriceFeed, RandomWalkFeed, RecordedFeed};
 pub use paper::{PaperConfig, PaperVenue};
+pub use stream_setting::StreamSetting;
+pub use tradeengine_model::VenueId;
 pub use venue::{AccountBalance, Venue, VenueHealth};

@@ -105,7 +105,10 @@ mod tests {
     #[test]
     fn resolve_uses_the_url_derives_on_auto_and_nothing_when_off() {
         let derive = || "wss://derived".to_string();
-        assert_eq!(StreamSetting::Auto.resolve(derive), Some("wss://derived".into()));
+        assert_eq!(
+            StreamSetting::Auto.resolve(derive),
+            Some("wss://derived".into())
+        );
         assert_eq!(StreamSetting::Off.resolve(derive), None);
         let url = StreamSetting::Url("ws://x".into());
         assert_eq!(url.resolve(derive), Some("ws://x".into()));

@@ -356,9 +356,13 @@ async fn public_data_needs_no_keys() {
         venue.positions().await.unwrap_err().kind,
         VenueErrorKind::Auth
     );
-    let feed = tradeengine_venues::public_price_feed(tradeengine_venues::VenueId::Binance, &sim.base_url(), &[sym("ETHUSDT")])
-        .await
-        .unwrap();
+    let feed = tradeengine_venues::public_price_feed(
+        tradeengine_venues::VenueId::Binance,
+        &sim.base_url(),
+        &[sym("ETHUSDT")],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         feed.price(&sym("ETHUSDT"), chrono::Utc::now())
             .map(|p| p.get()),

@@ -53,9 +53,7 @@ fn opens(c: &[Kline]) -> Vec<i64> {
 async fn every_venue_returns_closed_candles_oldest_first() {
     for venue in VENUES {
         let (sim, t0) = with_path(venue, 30).await;
-        let market = public_market(venue, &sim.base_url())
-            .await
-            .unwrap();
+        let market = public_market(venue, &sim.base_url()).await.unwrap();
         let m = &market.candles;
         // 30 s into minute 20: minute 20 is still forming and must not come back.
         let now = t0 + 20 * 60_000 + 30_000;
@@ -95,9 +93,7 @@ async fn every_venue_returns_closed_candles_oldest_first() {
 async fn intervals_map_to_each_venues_names() {
     for venue in VENUES {
         let (sim, t0) = with_path(venue, 30).await;
-        let market = public_market(venue, &sim.base_url())
-            .await
-            .unwrap();
+        let market = public_market(venue, &sim.base_url()).await.unwrap();
         let now = t0 + 25 * 60_000 + 1;
         let c = market
             .candles
@@ -188,9 +184,7 @@ fn malformed(venue: VenueId) -> (String, Vec<(String, &'static str)>) {
 async fn malformed_replies_are_clear_internal_errors() {
     for venue in VENUES {
         let sim = start(venue, SimOptions::new(venue)).await;
-        let market = public_market(venue, &sim.base_url())
-            .await
-            .unwrap();
+        let market = public_market(venue, &sim.base_url()).await.unwrap();
         let (path, cases) = malformed(venue);
         for (body, says) in cases {
             sim.faults().inject(&path, 1, Fault::Body(body));

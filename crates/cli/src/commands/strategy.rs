@@ -11,10 +11,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use tradeengine_engine::candles::{CandleSource, FeedCandles, VenueCandles, account_base_url};
 use tradeengine_engine::config::{Config, Overrides, SourceKind};
-use tradeengine_venues::VenueId;
 use tradeengine_engine::sources::strategy::{StrategySettings, StrategySource, settings};
 use tradeengine_model::{SourceId, Symbol, Timestamp};
 use tradeengine_signals::strategy::{Action, Origin, Position};
+use tradeengine_venues::VenueId;
 use tradeengine_venues::market::KlineInterval;
 use tradeengine_venues::{PriceFeed, RandomWalkFeed, feed::RandomWalkConfig};
 
@@ -59,7 +59,8 @@ fn candle_source(
         )
     } else {
         let (name, url) = source.split_once(':').unwrap_or((source, ""));
-        let venue = VenueId::parse(name).with_context(|| format!("unknown price_source {source:?}"))?;
+        let venue =
+            VenueId::parse(name).with_context(|| format!("unknown price_source {source:?}"))?;
         let url = match url {
             "" => tradeengine_venues::default_base_url(venue, false)
                 .with_context(|| format!("unknown price_source {source:?}"))?

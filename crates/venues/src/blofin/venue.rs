@@ -45,10 +45,10 @@ use super::models::{
     Balance, InstrumentRow, OrderRow, PositionRow, TickerRow, margin_mode, margin_mode_text,
 };
 use super::stream::ByInstId;
+use crate::checks::to_venue_units;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec_opt, dec_or_zero, format_dec, price};
-use crate::checks::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};

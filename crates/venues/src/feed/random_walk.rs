@@ -216,8 +216,9 @@ impl RandomWalkFeed {
             .start
             .get()
             .checked_mul(log_return.checked_exp()?)?;
-        let on_tick = grid::round_to_step(raw, walk.spec.tick, RoundingStrategy::MidpointAwayFromZero)?
-            .normalize();
+        let on_tick =
+            grid::round_to_step(raw, walk.spec.tick, RoundingStrategy::MidpointAwayFromZero)?
+                .normalize();
         Price::new(on_tick.max(walk.spec.tick)).ok()
     }
 }

@@ -143,11 +143,9 @@ impl Replay {
             .close_at_ms(tau)?
             .checked_mul(self.options.rescale)?;
         let value = match self.options.tick {
-            Some(tick) => {
-                grid::round_to_step(raw, tick, RoundingStrategy::MidpointAwayFromZero)?
-                    .normalize()
-                    .max(tick)
-            }
+            Some(tick) => grid::round_to_step(raw, tick, RoundingStrategy::MidpointAwayFromZero)?
+                .normalize()
+                .max(tick),
             None => raw,
         };
         Price::new(value).ok()

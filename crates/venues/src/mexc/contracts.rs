@@ -16,8 +16,8 @@ use tradeengine_model::{Instrument, Symbol};
 use super::http::{MexcHttp, scope};
 use super::json::rows;
 use super::models::ContractRow;
-use crate::{VenueError, VenueErrorKind};
 use crate::http::Query;
+use crate::{VenueError, VenueErrorKind};
 
 /// Contract rules change rarely; an hour bounds how long a change can go unseen.
 pub const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
