@@ -19,7 +19,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
 
@@ -163,11 +163,11 @@ fn store_keys(dir: &Path) {
 }
 
 async fn sim(key: &str, withdrawals: bool) -> SimHandle {
-    let mut o = SimOptions::new(SimVenue::Bybit);
+    let mut o = SimOptions::new(VenueId::Bybit);
     o.api_key = key.into();
     o.api_secret = SECRET.into();
     o.withdrawals_enabled = withdrawals;
-    serve(SimVenue::Bybit, "127.0.0.1:0".parse().unwrap(), o)
+    serve(VenueId::Bybit, "127.0.0.1:0".parse().unwrap(), o)
         .await
         .unwrap()
 }

@@ -61,12 +61,12 @@ fn dry_run_prints_fallback_decisions_and_trades_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_reads_a_venue_simulators_klines() {
     use rust_decimal::Decimal;
-    use tradeengine_venue_sim::{SimOptions, SimVenue, serve};
+    use tradeengine_venue_sim::{SimOptions, VenueId, serve};
 
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();

@@ -6,9 +6,10 @@
 //! Every function is total: it returns [`CoreError::Overflow`] instead of panicking, so extreme
 //! but valid inputs (a price of 1e15, a step of 1e-12) can never take the process down.
 //!
-//! Rounding rules, all on a grid of `step` (venue units):
+//! Rounding and unit conversion are the instrument-grid rules of [`tradeengine_model::grid`];
+//! sizing names its two directions here, on a grid of `step` (venue units):
 //! - [`round_half_even`]: the nearest multiple of `step`, ties to the even multiple
-//!   (0.0125 → 0.012, 0.0135 → 0.014 at step 0.001). Used for targets, like seed 000.
+//!   (0.0125 → 0.012, 0.0135 → 0.014 at step 0.001). Used for targets.
 //! - [`floor_toward_zero`]: the nearest multiple of `step` no farther from zero than the input
 //!   (−0.0129 → −0.012). Used whenever a cap or a budget limits a size, so a limit is never
 //!   exceeded by rounding.
@@ -64,18 +65,8 @@ pub fn max(a: Decimal, b: Decimal) -> Decimal {
     if lt(a, b) { b } else { a }
 }
 
-/// `Some(k)` when `step` is exactly 10^-k: rounding to it is then a rescale, no division.
-/// Most venue steps are (0.001, 1, 0.01); 0.5 or 5 take the general path.
-#[inline]
-fn decimal_places(step: Decimal) -> Option<u32> {
-    (step.mantissa() == 1).then(|| step.scale())
-}
-
-/// True when `d` is exactly 1 (as a contract size usually is), by its fields: no comparison.
-#[inline(always)]
-pub fn is_one(d: Decimal) -> bool {
-    d.mantissa() == 1 && d.scale() == 0
-}
+pub use tradeengine_model::grid::is_one;
+use tradeengine_model::grid::{self, decimal_places};
 
 /// `x` rounded half-even to a multiple of `step` (`step > 0`, checked by the caller).
 #[inline(always)]
@@ -97,6 +88,8 @@ pub fn floor_toward_zero(
     to_step(x, step, RoundingStrategy::ToZero, what)
 }
 
+/// [`grid::round_to_step`], the one rounding rule; a power-of-ten step (most venue steps)
+/// takes [`fast::round_dp`], which returns the very same `Decimal`, sooner.
 #[inline(always)]
 fn to_step(
     x: Decimal,
@@ -107,38 +100,28 @@ fn to_step(
     if let Some(places) = decimal_places(step) {
         return Ok(fast::round_dp(x, places, strategy));
     }
-    let units = fast::round_dp(div(x, step, what)?, 0, strategy);
-    mul(units, step, what)
+    match grid::round_to_step(x, step, strategy) {
+        Some(v) => Ok(v),
+        None => Err(CoreError::Overflow(what)),
+    }
 }
 
-/// Base units → venue units (`base / contract_size`). A contract size of 1 is free, and one of
-/// 10^-k (KuCoin's 0.001 BTC lots) only moves the decimal point: no division either way.
+/// Base units → venue units ([`grid::to_venue`]).
 #[inline(always)]
 pub fn to_venue(base: Decimal, contract_size: Decimal) -> Result<Decimal, CoreError> {
-    if is_one(contract_size) {
-        return Ok(base);
+    match grid::to_venue(base, contract_size) {
+        Some(v) => Ok(v),
+        None => Err(CoreError::Overflow("base to venue units")),
     }
-    if let Some(k) = decimal_places(contract_size)
-        && base.scale() >= k
-        && let Ok(v) = Decimal::try_from_i128_with_scale(base.mantissa(), base.scale() - k)
-    {
-        return Ok(v);
-    }
-    div(base, contract_size, "base to venue units")
 }
 
-/// Venue units → base units (`venue × contract_size`), with the same shortcuts.
+/// Venue units → base units ([`grid::to_base`]).
 #[inline(always)]
 pub fn to_base(venue: Decimal, contract_size: Decimal) -> Result<Decimal, CoreError> {
-    if is_one(contract_size) {
-        return Ok(venue);
+    match grid::to_base(venue, contract_size) {
+        Some(v) => Ok(v),
+        None => Err(CoreError::Overflow("venue to base units")),
     }
-    if let Some(k) = decimal_places(contract_size)
-        && let Ok(v) = Decimal::try_from_i128_with_scale(venue.mantissa(), venue.scale() + k)
-    {
-        return Ok(v);
-    }
-    mul(venue, contract_size, "venue to base units")
 }
 
 #[inline(always)]

@@ -28,13 +28,13 @@ use tradeengine_engine::{SharedState, SignalIntake};
 use tradeengine_model::{
     AccountName, Intent, Signal, SignalId, SourceId, Symbol, SystemClock, TargetIntent,
 };
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 use tradeengine_venues::{AdapterConfig, Credentials};
 
 /// One venue the benchmark drives: the simulator, a label, and the request that fetches its
 /// instrument rules (counted to show the cache works).
 struct BenchVenue {
-    venue: SimVenue,
+    venue: VenueId,
     label: &'static str,
     instruments_request: &'static str,
 }
@@ -42,27 +42,27 @@ struct BenchVenue {
 /// The venues of one run, two accounts each.
 const VENUES: &[BenchVenue] = &[
     BenchVenue {
-        venue: SimVenue::Bybit,
+        venue: VenueId::Bybit,
         label: "Bybit",
         instruments_request: "GET /v5/market/instruments-info",
     },
     BenchVenue {
-        venue: SimVenue::Binance,
+        venue: VenueId::Binance,
         label: "Binance",
         instruments_request: "GET /fapi/v1/exchangeInfo",
     },
     BenchVenue {
-        venue: SimVenue::Mexc,
+        venue: VenueId::Mexc,
         label: "MEXC",
         instruments_request: "GET /api/v1/contract/detail",
     },
     BenchVenue {
-        venue: SimVenue::Blofin,
+        venue: VenueId::Blofin,
         label: "BloFin",
         instruments_request: "GET /api/v1/market/instruments",
     },
     BenchVenue {
-        venue: SimVenue::Kucoin,
+        venue: VenueId::Kucoin,
         label: "KuCoin",
         instruments_request: "GET /api/v1/contracts/active",
     },
@@ -212,7 +212,7 @@ async fn scenario(
         let o = a.sim.options();
         let adapter = AdapterConfig {
             base_url: a.sim.base_url(),
-            ws_url: None,
+            stream: tradeengine_venues::StreamSetting::Auto,
             credentials: Some(
                 Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
             ),
@@ -220,7 +220,7 @@ async fn scenario(
             request_timeout: Duration::from_secs(10),
             clock: clock.clone(),
         };
-        let venue = tradeengine_venues::connect(a.venue.venue.as_str(), adapter)
+        let venue = tradeengine_venues::connect(a.venue.venue, adapter)
             .await
             .unwrap();
         a.worker = Some(AccountWorker::new(
@@ -298,7 +298,7 @@ fn print(title: &str, rounds: &[(String, Round)], latency: Duration) {
 /// The adapters alone, without the engine and its store: one account's three reads together,
 /// and 50 market orders at once (each waits for its fill).
 async fn adapter_floor(
-    venue: SimVenue,
+    venue: VenueId,
     order_limit: u32,
     latency: Duration,
     n_symbols: usize,
@@ -314,7 +314,7 @@ async fn adapter_floor(
     let o = sim.options();
     let adapter = AdapterConfig {
         base_url: sim.base_url(),
-        ws_url: None,
+        stream: tradeengine_venues::StreamSetting::Auto,
         credentials: Some(
             Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
         ),
@@ -322,9 +322,7 @@ async fn adapter_floor(
         request_timeout: Duration::from_secs(10),
         clock: Arc::new(SystemClock),
     };
-    let v = tradeengine_venues::connect(venue.as_str(), adapter)
-        .await
-        .unwrap();
+    let v = tradeengine_venues::connect(venue, adapter).await.unwrap();
     let symbols: Vec<Symbol> = (1..=n_symbols)
         .map(|i| Symbol::new(&format!("S{i:03}USDT")).unwrap())
         .collect();
@@ -385,12 +383,12 @@ async fn main() {
     );
     println!("|---|---|---|");
     for (label, venue, limit) in [
-        ("Bybit, default limit 10/s", SimVenue::Bybit, 10),
-        ("Bybit, PRO limit 200/s", SimVenue::Bybit, 200),
-        ("Binance", SimVenue::Binance, 10),
-        ("MEXC (20 submissions / 2 s)", SimVenue::Mexc, 10),
-        ("BloFin", SimVenue::Blofin, 10),
-        ("KuCoin", SimVenue::Kucoin, 10),
+        ("Bybit, default limit 10/s", VenueId::Bybit, 10),
+        ("Bybit, PRO limit 200/s", VenueId::Bybit, 200),
+        ("Binance", VenueId::Binance, 10),
+        ("MEXC (20 submissions / 2 s)", VenueId::Mexc, 10),
+        ("BloFin", VenueId::Blofin, 10),
+        ("KuCoin", VenueId::Kucoin, 10),
     ] {
         let (reads, orders) = adapter_floor(venue, limit, latency, n_symbols).await;
         println!(

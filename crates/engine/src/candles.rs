@@ -18,7 +18,9 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tradeengine_model::Symbol;
 use tradeengine_signals::strategy::{Candle, CandleWindow, PushOutcome};
-use tradeengine_venues::market::{Kline, KlineInterval, PublicMarket, public_market};
+use tradeengine_venues::VenueId;
+use tradeengine_venues::connect::public_market;
+use tradeengine_venues::market::{Kline, KlineInterval, PublicMarket};
 use tradeengine_venues::{PriceFeed, Venue};
 
 use crate::config::{AccountConfig, Config, VenueKind};
@@ -130,16 +132,16 @@ impl CandleSource for FeedCandles {
 /// request), so building it never blocks the start; a failed connection is retried next poll.
 #[derive(Debug)]
 pub struct VenueCandles {
-    venue: String,
+    venue: VenueId,
     base_url: String,
     interval: KlineInterval,
     market: tokio::sync::OnceCell<PublicMarket>,
 }
 
 impl VenueCandles {
-    pub fn new(venue: &str, base_url: &str, interval: KlineInterval) -> Self {
+    pub fn new(venue: VenueId, base_url: &str, interval: KlineInterval) -> Self {
         Self {
-            venue: venue.to_string(),
+            venue,
             base_url: base_url.to_string(),
             interval,
             market: tokio::sync::OnceCell::new(),
@@ -148,7 +150,7 @@ impl VenueCandles {
 
     async fn market(&self) -> Result<&PublicMarket, String> {
         self.market
-            .get_or_try_init(|| public_market(&self.venue, &self.base_url))
+            .get_or_try_init(|| public_market(self.venue, &self.base_url))
             .await
             .map_err(|e| e.to_string())
     }
@@ -265,7 +267,7 @@ pub fn source_for(
         Arc<tradeengine_venues::PaperVenue>,
     >,
 ) -> Result<Arc<dyn CandleSource>, String> {
-    if account.venue == VenueKind::Paper {
+    let VenueKind::Exchange(exchange) = account.venue else {
         let venue = paper
             .iter()
             .find(|(a, _)| a.as_str() == account.name)
@@ -277,15 +279,11 @@ pub fn source_for(
             instruments: Some(venue),
             name: format!("paper feed of account {}", account.name),
         }));
-    }
+    };
     let interval = KlineInterval::from_secs(interval_secs)
         .ok_or_else(|| format!("no kline interval of {interval_secs} s"))?;
     let base = account_base_url(config, account)?;
-    Ok(Arc::new(VenueCandles::new(
-        account.venue.as_str(),
-        &base,
-        interval,
-    )))
+    Ok(Arc::new(VenueCandles::new(exchange, &base, interval)))
 }
 
 /// What one refresh found.

@@ -26,7 +26,7 @@ use tradeengine_model::{
     Price, Symbol, Timestamp,
 };
 use tradeengine_venues::paper::JsonFileStore;
-use tradeengine_venues::{PaperConfig, PaperVenue, Venue, VenueError, VenueErrorKind};
+use tradeengine_venues::{PaperConfig, PaperVenue, Venue, VenueError, VenueErrorKind, VenueId};
 
 use crate::config::{AccountConfig, Config, Mode, VenueKind};
 use crate::runtime::StartOptions;
@@ -73,18 +73,20 @@ pub async fn build_venue(
     options: &StartOptions,
 ) -> Result<BuiltVenue, BuildError> {
     let mode = config.account_mode(account);
-    if account.venue == VenueKind::Paper {
-        return crate::runtime::build_paper_venue(config, account, clock, origin)
-            .await
-            .map_err(BuildError::Config);
-    }
-    let venue = account.venue.as_str();
+    let venue = match account.venue {
+        VenueKind::Paper => {
+            return crate::runtime::build_paper_venue(config, account, clock, origin)
+                .await
+                .map_err(BuildError::Config);
+        }
+        VenueKind::Exchange(venue) => venue,
+    };
     // The same checks `config check` runs (crate::config::preflight): what is refused here is
     // what the check reports.
     let base_url =
         crate::config::preflight::account_endpoint(config, account).map_err(BuildError::Config)?;
     if mode == Mode::Paper {
-        return paper_on_public_data(config, account, clock, &base_url).await;
+        return paper_on_public_data(config, account, venue, clock, &base_url).await;
     }
     let credentials =
         crate::config::preflight::account_keys_async(config, account, |k| options.env(k))
@@ -95,14 +97,14 @@ pub async fn build_venue(
                 api_secret: c.api_secret,
                 passphrase: c.passphrase,
             });
-    if credentials.is_some() && !tradeengine_venues::permissions::reports_key_permissions(venue) {
+    if credentials.is_some() && !tradeengine_venues::registry::reports_key_permissions(venue) {
         tradeengine_venues::permissions::warn_unknown(
-            venue,
+            venue.as_str(),
             "the venue does not report key permissions",
         );
     }
     let mut adapter = tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
-    adapter.ws_url = account.ws_url.clone();
+    adapter.stream = account.ws_url.clone();
     adapter.clock = clock.clone();
     let venue = tradeengine_venues::connect::connect(venue, adapter)
         .await
@@ -118,10 +120,10 @@ pub async fn build_venue(
 async fn paper_on_public_data(
     config: &Config,
     account: &AccountConfig,
+    venue: VenueId,
     clock: &Arc<dyn Clock>,
     base_url: &str,
 ) -> Result<BuiltVenue, BuildError> {
-    let venue = account.venue.as_str();
     let symbols: Vec<Symbol> = config
         .symbols
         .iter()

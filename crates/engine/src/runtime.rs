@@ -123,9 +123,9 @@ pub(crate) async fn build_paper_venue(
     origin: Timestamp,
 ) -> Result<BuiltVenue, String> {
     let p = account.paper.clone().unwrap_or_default();
-    let live_source = ["bybit", "binance", "blofin", "kucoin", "mexc"]
+    let live_source = tradeengine_venues::VenueId::ALL
         .into_iter()
-        .find(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:")));
+        .find(|v| p.price_source == v.as_str() || p.price_source.starts_with(&format!("{v}:")));
     let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {
         Arc::new(recorded_feed(path, origin)?)
     } else if let Some(venue) = live_source {

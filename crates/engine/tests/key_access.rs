@@ -11,7 +11,7 @@ use tradeengine_engine::config::{Overrides, load_str};
 use tradeengine_engine::credentials::{CredentialsFile, PASSPHRASE_VAR, ResolvedCredentials};
 use tradeengine_engine::{RunningEngine, StartError, StartOptions};
 use tradeengine_model::SystemClock;
-use tradeengine_venue_sim::{SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimOptions, VenueId, serve};
 
 fn config(venue: &str, base_url: &str, dir: &std::path::Path, credentials: &str) -> String {
     format!(
@@ -51,7 +51,7 @@ fn options(env: &[(&str, &str)]) -> StartOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_with_withdrawal_permission_stops_the_start() {
-    for venue in [SimVenue::Bybit, SimVenue::Binance] {
+    for venue in [VenueId::Bybit, VenueId::Binance] {
         let mut sim_options = SimOptions::new(venue);
         sim_options.withdrawals_enabled = true;
         let (key, secret) = (sim_options.api_key.clone(), sim_options.api_secret.clone());
@@ -79,7 +79,7 @@ async fn a_key_with_withdrawal_permission_stops_the_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_come_from_the_encrypted_credentials_file() {
-    let venue = SimVenue::Bybit;
+    let venue = VenueId::Bybit;
     let sim_options = SimOptions::new(venue);
     let keys = ResolvedCredentials {
         api_key: SecretString::from(sim_options.api_key.as_str()),

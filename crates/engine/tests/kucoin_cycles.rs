@@ -13,9 +13,9 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sims::Rig;
 use tradeengine_model::Side;
-use tradeengine_venue_sim::{Fault, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimOptions, VenueId};
 
-const VENUE: SimVenue = SimVenue::Kucoin;
+const VENUE: VenueId = VenueId::Kucoin;
 
 async fn two_symbols() -> Rig {
     let rig = Rig::start(VENUE, SimOptions::new(VENUE), &["BTCUSDT", "ETHUSDT"], 1).await;

@@ -22,7 +22,7 @@ use tradeengine_engine::{RunningEngine, SharedState, SignalIntake, StartOptions}
 use tradeengine_model::{
     Clock, Intent, ManualClock, Price, Signal, SignalId, SourceId, Symbol, TargetIntent,
 };
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 
 /// A minute-aligned instant a day ago: the simulator's clock is skewed back to it.
 fn t0() -> i64 {
@@ -80,9 +80,9 @@ fn record_path(sim: &SimHandle, symbol: &str, start: i64, n: i64, price: impl Fn
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strategy_trades_a_bybit_account_on_the_venues_klines() {
-    let options = SimOptions::new(SimVenue::Bybit);
+    let options = SimOptions::new(VenueId::Bybit);
     let (key, secret) = (options.api_key.clone(), options.api_secret.clone());
-    let sim = serve(SimVenue::Bybit, "127.0.0.1:0".parse().unwrap(), options)
+    let sim = serve(VenueId::Bybit, "127.0.0.1:0".parse().unwrap(), options)
         .await
         .unwrap();
     let t0 = t0();
@@ -219,9 +219,9 @@ fn tv_signal(n: u32, depth: Decimal, at: chrono::DateTime<chrono::Utc>) -> Signa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tradingview_sleeves_take_atr_stops_and_fall_back_to_percentages() {
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();

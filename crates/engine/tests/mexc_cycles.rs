@@ -9,9 +9,9 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sims::Rig;
 use tradeengine_model::Side;
-use tradeengine_venue_sim::{SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimOptions, VenueId};
 
-const MEXC: SimVenue = SimVenue::Mexc;
+const MEXC: VenueId = VenueId::Mexc;
 
 #[tokio::test]
 async fn targets_land_on_the_contract_grid_and_a_quiet_cycle_sends_nothing() {

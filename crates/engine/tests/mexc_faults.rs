@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use rust_decimal_macros::dec;
 use sims::Rig;
-use tradeengine_venue_sim::{Fault, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimOptions, VenueId};
 
 async fn rig() -> Rig {
     let rig = Rig::start(
-        SimVenue::Mexc,
-        SimOptions::new(SimVenue::Mexc),
+        VenueId::Mexc,
+        SimOptions::new(VenueId::Mexc),
         &["BTCUSDT", "ETHUSDT"],
         1,
     )

@@ -18,18 +18,18 @@ use tradeengine_model::{
     Symbol, SystemClock, TargetIntent,
 };
 use tradeengine_store::OrderFilter;
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 use tradeengine_venues::{AdapterConfig, Credentials, Venue};
 
-const VENUES: [SimVenue; 5] = [
-    SimVenue::Bybit,
-    SimVenue::Binance,
-    SimVenue::Blofin,
-    SimVenue::Kucoin,
-    SimVenue::Mexc,
+const VENUES: [VenueId; 5] = [
+    VenueId::Bybit,
+    VenueId::Binance,
+    VenueId::Blofin,
+    VenueId::Kucoin,
+    VenueId::Mexc,
 ];
 
-fn config(mode: &str, venue: SimVenue, base_url: &str, dir: &std::path::Path) -> String {
+fn config(mode: &str, venue: VenueId, base_url: &str, dir: &std::path::Path) -> String {
     format!(
         r#"
 [engine]
@@ -95,10 +95,8 @@ async fn adapter(sim: &SimHandle) -> Arc<dyn Venue> {
         sim.base_url(),
         Some(Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase)),
     );
-    c.ws_url = Some("off".into());
-    tradeengine_venues::connect(sim.venue().as_str(), c)
-        .await
-        .unwrap()
+    c.stream = tradeengine_venues::StreamSetting::Off;
+    tradeengine_venues::connect(sim.venue(), c).await.unwrap()
 }
 
 async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> bool) {

@@ -18,14 +18,14 @@ use tradeengine_engine::plan_ids::PlanIds;
 use tradeengine_engine::worker::AccountWorker;
 use tradeengine_model::{AccountName, OrderState, SystemClock};
 use tradeengine_store::{AuditKind, OrderFilter, StoredOrder};
-use tradeengine_venue_sim::{Fault, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimOptions, VenueId};
 
-const ALL: [SimVenue; 5] = [
-    SimVenue::Bybit,
-    SimVenue::Binance,
-    SimVenue::Blofin,
-    SimVenue::Kucoin,
-    SimVenue::Mexc,
+const ALL: [VenueId; 5] = [
+    VenueId::Bybit,
+    VenueId::Binance,
+    VenueId::Blofin,
+    VenueId::Kucoin,
+    VenueId::Mexc,
 ];
 
 fn account() -> AccountName {
@@ -140,7 +140,7 @@ async fn a_fill_answered_5xx_on_every_attempt_is_stored_filled_on_every_venue() 
 
 #[tokio::test]
 async fn a_failed_look_up_leaves_the_order_unknown_never_rejected() {
-    let venue = SimVenue::Bybit;
+    let venue = VenueId::Bybit;
     let mut rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT"], 1).await;
     rig.target("BTCUSDT", dec!(0.2)).await;
     rig.sim
@@ -172,7 +172,7 @@ async fn a_failed_look_up_leaves_the_order_unknown_never_rejected() {
 
 #[tokio::test]
 async fn the_start_up_repair_corrects_an_order_an_older_version_stored_as_rejected() {
-    let venue = SimVenue::Bybit;
+    let venue = VenueId::Bybit;
     let mut rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT"], 1).await;
     rig.target("BTCUSDT", dec!(0.2)).await;
     rig.sim
@@ -221,7 +221,7 @@ async fn the_start_up_repair_corrects_an_order_an_older_version_stored_as_reject
 
 #[tokio::test]
 async fn an_order_entry_outage_backs_the_account_off_and_shows_in_its_view() {
-    let venue = SimVenue::Bybit;
+    let venue = VenueId::Bybit;
     let rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT"], 1).await;
     // Order entry answers 503 without acting, for as long as the test wants.
     rig.sim
@@ -287,7 +287,7 @@ async fn an_order_entry_outage_backs_the_account_off_and_shows_in_its_view() {
 
 #[tokio::test]
 async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episode() {
-    for venue in [SimVenue::Mexc, SimVenue::Kucoin] {
+    for venue in [VenueId::Mexc, VenueId::Kucoin] {
         let mut rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT"], 1).await;
         rig.target("BTCUSDT", dec!(0.5)).await;
         rig.sim
@@ -357,7 +357,7 @@ async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episo
 
 #[tokio::test]
 async fn an_opening_target_past_the_free_margin_is_cut_not_refused() {
-    for venue in [SimVenue::Mexc, SimVenue::Kucoin] {
+    for venue in [VenueId::Mexc, VenueId::Kucoin] {
         // Two symbols at 0.8 of the account each, at leverage 1: 1.6 × the account's margin.
         let mut rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT", "ETHUSDT"], 1).await;
         rig.target("BTCUSDT", dec!(0.8)).await;
@@ -395,7 +395,7 @@ async fn the_running_worker_retries_a_refused_symbol_on_its_back_off_schedule() 
     // The case: MEXC answering "insufficient balance" to every order. Before, a new
     // refused order every ~0.75 s (25 in 18 s); now 1 s, then 2 s, then 4 s apart — and the
     // worker wakes for each retry by itself (its drift check here is an hour away).
-    let venue = SimVenue::Mexc;
+    let venue = VenueId::Mexc;
     let rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT"], 1).await;
     rig.sim
         .faults()

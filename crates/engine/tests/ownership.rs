@@ -19,7 +19,7 @@ use tradeengine_model::{
     AccountName, Intent, OrderState, Signal, SignalId, SourceId, Symbol, SystemClock, TargetIntent,
 };
 use tradeengine_store::{OrderFilter, Store};
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 
 fn config(base_url: &str, dir: &std::path::Path, database_url: &str) -> String {
     format!(
@@ -166,9 +166,9 @@ async fn alerts_reach_the_venue_from_one_engine(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_engine_on_the_same_data_dir_does_not_start() {
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();
@@ -238,9 +238,9 @@ async fn a_second_engine_on_a_shared_postgres_account_does_not_start() {
         return;
     };
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();
@@ -269,9 +269,9 @@ async fn an_engine_whose_lease_was_taken_over_sends_nothing() {
         return;
     };
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();

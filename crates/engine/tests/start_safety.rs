@@ -20,7 +20,7 @@ use tradeengine_model::{
     Symbol, SystemClock, TargetIntent,
 };
 use tradeengine_store::Store;
-use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId, serve};
 use tradeengine_venues::{AdapterConfig, Credentials, Venue};
 
 fn options(sim: Option<&SimHandle>) -> StartOptions {
@@ -109,9 +109,9 @@ async fn view(engine: &RunningEngine, account: &str) -> AccountView {
 /// A bybit simulator holding a 0.5 BTC long the operator opened by hand.
 async fn sim_with_manual_position() -> SimHandle {
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();
@@ -120,8 +120,10 @@ async fn sim_with_manual_position() -> SimHandle {
         sim.base_url(),
         Some(Credentials::new(&o.api_key, &o.api_secret)),
     );
-    c.ws_url = Some("off".into());
-    let venue = tradeengine_venues::connect("bybit", c).await.unwrap();
+    c.stream = tradeengine_venues::StreamSetting::Off;
+    let venue = tradeengine_venues::connect(tradeengine_venues::VenueId::Bybit, c)
+        .await
+        .unwrap();
     venue
         .place_order(&OrderRequest {
             client_order_id: ClientOrderId::new("manual-1").unwrap(),
@@ -284,9 +286,9 @@ async fn the_policy_adopts_or_flattens_and_an_adoption_survives_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_venue_error_at_start_leaves_the_account_connecting_and_the_rest_running() {
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();

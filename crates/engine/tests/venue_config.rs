@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use tradeengine_engine::config::{Overrides, load_str};
 use tradeengine_engine::{RunningEngine, StartOptions};
 use tradeengine_model::{Intent, Signal, SignalId, SourceId, Symbol, SystemClock, TargetIntent};
-use tradeengine_venue_sim::{SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimOptions, VenueId, serve};
 
 fn config(venue: &str, base_url: &str, dir: &std::path::Path) -> String {
     format!(
@@ -70,7 +70,7 @@ fn target(depth: Decimal) -> Signal {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configured_exchange_accounts_trade_through_their_adapters() {
-    for venue in [SimVenue::Bybit, SimVenue::Binance, SimVenue::Mexc] {
+    for venue in [VenueId::Bybit, VenueId::Binance, VenueId::Mexc] {
         let name = venue.as_str();
         let sim_options = SimOptions::new(venue);
         let (key, secret) = (sim_options.api_key.clone(), sim_options.api_secret.clone());
@@ -120,9 +120,9 @@ async fn configured_exchange_accounts_trade_through_their_adapters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paper_account_takes_prices_from_a_venue() {
     let sim = serve(
-        SimVenue::Bybit,
+        VenueId::Bybit,
         "127.0.0.1:0".parse().unwrap(),
-        SimOptions::new(SimVenue::Bybit),
+        SimOptions::new(VenueId::Bybit),
     )
     .await
     .unwrap();

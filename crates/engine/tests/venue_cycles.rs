@@ -9,9 +9,9 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sims::Rig;
 use tradeengine_model::Side;
-use tradeengine_venue_sim::{SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimOptions, VenueId};
 
-const BOTH: [SimVenue; 2] = [SimVenue::Bybit, SimVenue::Binance];
+const BOTH: [VenueId; 2] = [VenueId::Bybit, VenueId::Binance];
 
 #[tokio::test]
 async fn several_symbols_reach_their_targets_and_a_quiet_cycle_sends_nothing() {
@@ -121,10 +121,10 @@ async fn a_leverage_change_reaches_the_venue_and_resizes() {
 /// (symbol, depth, price after opening) that opens one minimum step whose notional then falls
 /// under the venue's minimum: Bybit SOLUSDT 0.1 × 150 = 15 ≥ 5 then 0.1 × 40 = 4 < 5; Binance
 /// BTCUSDT 0.002 × 60 000 = 120 ≥ 100 then 0.002 × 40 000 = 80 < 100.
-fn small_position(venue: SimVenue) -> (&'static str, Decimal, Decimal) {
+fn small_position(venue: VenueId) -> (&'static str, Decimal, Decimal) {
     match venue {
-        SimVenue::Bybit => ("SOLUSDT", dec!(0.00015), dec!(40)),
-        SimVenue::Binance => ("BTCUSDT", dec!(0.0012), dec!(40000)),
+        VenueId::Bybit => ("SOLUSDT", dec!(0.00015), dec!(40)),
+        VenueId::Binance => ("BTCUSDT", dec!(0.0012), dec!(40000)),
         other => panic!("{other:?} has no minimum order value"),
     }
 }
@@ -138,8 +138,8 @@ async fn orders_under_the_minimum_notional_are_skipped() {
         // One minimum step at the low price: Bybit 0.1 SOL × 40 = 4 USDT < 5; Binance
         // 0.002 BTC × 40 000 = 80 USDT < 100. depth = step_qty × price / V.
         let depth = match venue {
-            SimVenue::Bybit => dec!(0.00004),
-            SimVenue::Binance => dec!(0.0008),
+            VenueId::Bybit => dec!(0.00004),
+            VenueId::Binance => dec!(0.0008),
             other => panic!("{other:?} has no minimum order value"),
         };
         rig.target(symbol, depth).await;

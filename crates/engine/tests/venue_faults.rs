@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use rust_decimal_macros::dec;
 use sims::Rig;
-use tradeengine_venue_sim::{Fault, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimOptions, VenueId};
 
-const BOTH: [SimVenue; 2] = [SimVenue::Bybit, SimVenue::Binance];
+const BOTH: [VenueId; 2] = [VenueId::Bybit, VenueId::Binance];
 
-async fn rig(venue: SimVenue) -> Rig {
+async fn rig(venue: VenueId) -> Rig {
     let rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT", "ETHUSDT"], 1).await;
     rig.target("BTCUSDT", dec!(0.2)).await;
     rig.target("ETHUSDT", dec!(-0.15)).await;

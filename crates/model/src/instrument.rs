@@ -4,11 +4,12 @@
 //! `contractValue` on BloFin, lots of `multiplier` on KuCoin, contracts of `contractSize` on MEXC.
 //! `contract_size` is how many base units one venue unit holds, so `base = venue × contract_size`.
 //! Steps, minimums and maximums below are in **venue units**; notionals are in quote units.
+//! Conversions, rounding and order checks against these rules are in [`crate::grid`].
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::{ModelError, Symbol};
+use crate::{ModelError, Symbol, grid};
 
 /// One venue's rules for one symbol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,14 +79,30 @@ impl Instrument {
         Ok(())
     }
 
-    /// Base units → venue units, exact (no rounding). `None` on overflow.
+    /// Base units → venue units, exact (no rounding; [`crate::grid::to_venue`]). `None` on
+    /// overflow.
     pub fn base_to_venue(&self, base: Decimal) -> Option<Decimal> {
-        base.checked_div(self.contract_size)
+        grid::to_venue(base, self.contract_size)
     }
 
-    /// Venue units → base units, exact. `None` on overflow.
+    /// Venue units → base units, exact ([`crate::grid::to_base`]). `None` on overflow.
     pub fn venue_to_base(&self, venue: Decimal) -> Option<Decimal> {
-        venue.checked_mul(self.contract_size)
+        grid::to_base(venue, self.contract_size)
+    }
+
+    /// The same rules counted in base units (contract size 1): steps, minimum and market
+    /// maximum multiplied by the contract size, as the paper venue trades an exchange's
+    /// instrument. A value that would overflow stays as it was.
+    pub fn in_base_units(mut self) -> Self {
+        let k = self.contract_size;
+        if k > Decimal::ZERO && k != Decimal::ONE {
+            let base = |v: Decimal| grid::to_base(v, k).unwrap_or(v);
+            self.qty_step = base(self.qty_step);
+            self.min_qty = base(self.min_qty);
+            self.max_market_qty = self.max_market_qty.map(base);
+            self.contract_size = Decimal::ONE;
+        }
+        self
     }
 
     /// A linear USDT perpetual with base-unit sizing, for tests, the paper venue and examples.

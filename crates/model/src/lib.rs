@@ -11,6 +11,7 @@
 mod ascii;
 pub mod clock;
 pub mod error;
+pub mod grid;
 pub mod ids;
 pub mod instrument;
 pub mod money;
@@ -19,9 +20,11 @@ pub mod plan;
 pub mod position;
 pub mod signal;
 pub mod sleeve;
+pub mod venue_id;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::ModelError;
+pub use grid::GridViolation;
 pub use ids::{AccountName, ClientOrderId, PlanId, SignalId, SourceId, Symbol};
 pub use instrument::Instrument;
 pub use money::{Price, Quantity};
@@ -32,6 +35,7 @@ pub use signal::{
     Intent, OrderAction, OrderIntent, OrderSize, ProtectiveLevel, Signal, TargetIntent,
 };
 pub use sleeve::{Sleeve, SleeveOrigin, SleeveState};
+pub use venue_id::{UnknownVenue, VenueId};
 
 /// Re-exported so callers name one `Decimal` type.
 pub use rust_decimal::Decimal;

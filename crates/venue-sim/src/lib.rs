@@ -12,8 +12,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tradeengine_venue_sim::SimError> {
-//! use tradeengine_venue_sim::{serve, SimOptions, SimVenue};
-//! let sim = serve(SimVenue::Bybit, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()), SimOptions::new(SimVenue::Bybit)).await?;
+//! use tradeengine_venue_sim::{serve, SimOptions, VenueId};
+//! let sim = serve(VenueId::Bybit, "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()), SimOptions::new(VenueId::Bybit)).await?;
 //! println!("Bybit simulator on {}", sim.base_url());
 //! # Ok(()) }
 //! ```
@@ -31,6 +31,7 @@ pub mod book;
 pub mod bybit;
 pub mod control;
 mod form;
+pub mod instruments;
 pub mod klines;
 pub mod kucoin;
 pub mod mexc;
@@ -50,9 +51,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use book::{Exchange, SimEvent, SimOrder, SimStatus};
 pub use control::{Counters, Fault, Faults};
-pub use options::mexc_instruments;
-pub use options::{SimInstrument, SimOptions, SimVenue, binance_instruments, bybit_instruments};
+pub use instruments::{
+    SimInstrument, binance_instruments, blofin_instruments, bybit_instruments, kucoin_instruments,
+    mexc_instruments,
+};
+pub use options::{SimOptions, SimVenue};
 pub use rehearse::FaultSpec;
+pub use tradeengine_model::VenueId;
 
 /// Why a simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +73,7 @@ pub enum SimError {
 /// State shared by the server tasks and the test's handle.
 #[derive(Debug)]
 pub struct Shared {
-    pub venue: SimVenue,
+    pub venue: VenueId,
     pub options: SimOptions,
     exchange: Mutex<Exchange>,
     pub faults: Faults,
@@ -119,7 +124,7 @@ impl SimHandle {
         format!("http://{}", self.addr)
     }
 
-    pub fn venue(&self) -> SimVenue {
+    pub fn venue(&self) -> VenueId {
         self.shared.venue
     }
 
@@ -213,11 +218,11 @@ impl SimHandle {
     pub fn banner(&self) -> String {
         let o = &self.shared.options;
         let stream = match self.shared.venue {
-            SimVenue::Bybit => format!("ws://{}/v5/private", self.addr),
-            SimVenue::Binance => format!("ws://{}/ws/<listenKey>", self.addr),
-            SimVenue::Blofin => format!("ws://{}/ws/private", self.addr),
-            SimVenue::Kucoin => format!("ws://{}/kucoin-ws?token=<bullet-private>", self.addr),
-            SimVenue::Mexc => format!("ws://{}/edge", self.addr),
+            VenueId::Bybit => format!("ws://{}/v5/private", self.addr),
+            VenueId::Binance => format!("ws://{}/ws/<listenKey>", self.addr),
+            VenueId::Blofin => format!("ws://{}/ws/private", self.addr),
+            VenueId::Kucoin => format!("ws://{}/kucoin-ws?token=<bullet-private>", self.addr),
+            VenueId::Mexc => format!("ws://{}/edge", self.addr),
         };
         let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
         format!(
@@ -241,7 +246,7 @@ impl SimHandle {
 
 /// Starts a simulator of `venue` on `addr` (port 0 picks a free port).
 pub async fn serve(
-    venue: SimVenue,
+    venue: VenueId,
     addr: SocketAddr,
     options: SimOptions,
 ) -> Result<SimHandle, SimError> {
@@ -265,11 +270,11 @@ pub async fn serve(
         weight: Mutex::new((0, 0)),
     });
     let router = match venue {
-        SimVenue::Bybit => bybit::router(shared.clone()),
-        SimVenue::Binance => binance::router(shared.clone()),
-        SimVenue::Blofin => blofin::router(shared.clone()),
-        SimVenue::Kucoin => kucoin::router(shared.clone()),
-        SimVenue::Mexc => mexc::router(shared.clone()),
+        VenueId::Bybit => bybit::router(shared.clone()),
+        VenueId::Binance => binance::router(shared.clone()),
+        VenueId::Blofin => blofin::router(shared.clone()),
+        VenueId::Kucoin => kucoin::router(shared.clone()),
+        VenueId::Mexc => mexc::router(shared.clone()),
     }
     .merge(rehearse::router(shared.clone()));
     let shutdown = CancellationToken::new();

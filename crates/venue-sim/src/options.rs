@@ -5,55 +5,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
+use tradeengine_model::VenueId;
 
-/// Which protocol a simulator speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SimVenue {
-    Bybit,
-    Binance,
-    Blofin,
-    Kucoin,
-    Mexc,
-}
+pub use crate::instruments::{
+    SimInstrument, binance_instruments, blofin_instruments, bybit_instruments, kucoin_instruments,
+    mexc_instruments,
+};
 
-impl SimVenue {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bybit => "bybit",
-            Self::Binance => "binance",
-            Self::Blofin => "blofin",
-            Self::Kucoin => "kucoin",
-            Self::Mexc => "mexc",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "bybit" => Some(Self::Bybit),
-            "binance" => Some(Self::Binance),
-            "blofin" => Some(Self::Blofin),
-            "kucoin" => Some(Self::Kucoin),
-            "mexc" => Some(Self::Mexc),
-            _ => None,
-        }
-    }
-}
-
-/// One tradable USDT perpetual: sizes in base units, prices and notionals in USDT.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimInstrument {
-    pub symbol: String,
-    pub qty_step: Decimal,
-    pub min_qty: Decimal,
-    pub max_qty: Decimal,
-    /// Largest market order.
-    pub max_market_qty: Decimal,
-    pub tick_size: Decimal,
-    /// Smallest order value (Bybit `minNotionalValue`, Binance `MIN_NOTIONAL`); reduce-only
-    /// orders are exempt, as on both venues.
-    pub min_notional: Decimal,
-    pub max_leverage: Decimal,
-}
+/// The simulator's former name for [`VenueId`], the one venue enum; kept so code written
+/// against it still compiles.
+pub type SimVenue = VenueId;
 
 /// Everything a simulator is started with.
 #[derive(Debug, Clone)]
@@ -94,14 +55,8 @@ fn d(v: &str) -> Decimal {
 
 impl SimOptions {
     /// Test keys; the default Bybit instruments; 100 000 USDT; no latency.
-    pub fn new(venue: SimVenue) -> Self {
-        let instruments = match venue {
-            SimVenue::Bybit => bybit_instruments(),
-            SimVenue::Binance => binance_instruments(),
-            SimVenue::Blofin => crate::blofin::instruments(),
-            SimVenue::Kucoin => crate::kucoin::instruments(),
-            SimVenue::Mexc => mexc_instruments(),
-        };
+    pub fn new(venue: VenueId) -> Self {
+        let instruments = crate::instruments::of(venue);
         let prices = [
             ("BTCUSDT", "60000"),
             ("ETHUSDT", "3000"),
@@ -151,115 +106,4 @@ impl SimOptions {
         self.latency = latency;
         self
     }
-}
-
-/// Bybit's BTCUSDT, ETHUSDT and SOLUSDT linear perpetual rules (instruments-info, 2026).
-pub fn bybit_instruments() -> Vec<SimInstrument> {
-    vec![
-        SimInstrument {
-            symbol: "BTCUSDT".into(),
-            qty_step: d("0.001"),
-            min_qty: d("0.001"),
-            max_qty: d("1190"),
-            max_market_qty: d("119"),
-            tick_size: d("0.1"),
-            min_notional: d("5"),
-            max_leverage: d("100"),
-        },
-        SimInstrument {
-            symbol: "ETHUSDT".into(),
-            qty_step: d("0.01"),
-            min_qty: d("0.01"),
-            max_qty: d("7240"),
-            max_market_qty: d("724"),
-            tick_size: d("0.01"),
-            min_notional: d("5"),
-            max_leverage: d("100"),
-        },
-        SimInstrument {
-            symbol: "SOLUSDT".into(),
-            qty_step: d("0.1"),
-            min_qty: d("0.1"),
-            max_qty: d("79770"),
-            max_market_qty: d("7977"),
-            tick_size: d("0.01"),
-            min_notional: d("5"),
-            max_leverage: d("100"),
-        },
-    ]
-}
-
-/// Binance USDⓈ-M BTCUSDT, ETHUSDT and SOLUSDT rules (exchangeInfo filters; MIN_NOTIONAL is
-/// 100 USDT for BTC, 20 for ETH, 5 for SOL).
-pub fn binance_instruments() -> Vec<SimInstrument> {
-    vec![
-        SimInstrument {
-            symbol: "BTCUSDT".into(),
-            qty_step: d("0.001"),
-            min_qty: d("0.001"),
-            max_qty: d("1000"),
-            max_market_qty: d("120"),
-            tick_size: d("0.1"),
-            min_notional: d("100"),
-            max_leverage: d("125"),
-        },
-        SimInstrument {
-            symbol: "ETHUSDT".into(),
-            qty_step: d("0.001"),
-            min_qty: d("0.001"),
-            max_qty: d("10000"),
-            max_market_qty: d("2000"),
-            tick_size: d("0.01"),
-            min_notional: d("20"),
-            max_leverage: d("125"),
-        },
-        SimInstrument {
-            symbol: "SOLUSDT".into(),
-            qty_step: d("1"),
-            min_qty: d("1"),
-            max_qty: d("1000000"),
-            max_market_qty: d("5000"),
-            tick_size: d("0.01"),
-            min_notional: d("5"),
-            max_leverage: d("75"),
-        },
-    ]
-}
-
-/// MEXC BTC_USDT, ETH_USDT and SOL_USDT in base units: one contract is one `qty_step`, so the
-/// contract sizes are MEXC's (0.0001 BTC, 0.01 ETH, 1 SOL; `volUnit` 1, `minVol` 1). MEXC has
-/// no minimum order value.
-pub fn mexc_instruments() -> Vec<SimInstrument> {
-    vec![
-        SimInstrument {
-            symbol: "BTCUSDT".into(),
-            qty_step: d("0.0001"),
-            min_qty: d("0.0001"),
-            max_qty: d("100"),
-            max_market_qty: d("100"),
-            tick_size: d("0.1"),
-            min_notional: Decimal::ZERO,
-            max_leverage: d("200"),
-        },
-        SimInstrument {
-            symbol: "ETHUSDT".into(),
-            qty_step: d("0.01"),
-            min_qty: d("0.01"),
-            max_qty: d("10000"),
-            max_market_qty: d("10000"),
-            tick_size: d("0.01"),
-            min_notional: Decimal::ZERO,
-            max_leverage: d("200"),
-        },
-        SimInstrument {
-            symbol: "SOLUSDT".into(),
-            qty_step: d("1"),
-            min_qty: d("1"),
-            max_qty: d("100000"),
-            max_market_qty: d("100000"),
-            tick_size: d("0.001"),
-            min_notional: Decimal::ZERO,
-            max_leverage: d("100"),
-        },
-    ]
 }

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::Shared;
 use crate::control::Fault;
-use crate::options::SimVenue;
+use tradeengine_model::VenueId;
 
 /// One parsed spec: which path, how many times, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,25 +39,25 @@ pub struct FaultSpec {
 pub const ALWAYS: u32 = u32::MAX;
 
 /// Order-entry path of a venue (where order faults go).
-pub fn order_path(venue: SimVenue) -> &'static str {
+pub fn order_path(venue: VenueId) -> &'static str {
     match venue {
-        SimVenue::Bybit => "/v5/order/create",
+        VenueId::Bybit => "/v5/order/create",
         // Order look-ups share this path: order faults hit order entry (POST) only.
-        SimVenue::Binance => "POST /fapi/v1/order",
-        SimVenue::Blofin => "/api/v1/trade/order",
-        SimVenue::Kucoin => "/api/v1/orders",
-        SimVenue::Mexc => "/api/v1/private/order/submit",
+        VenueId::Binance => "POST /fapi/v1/order",
+        VenueId::Blofin => "/api/v1/trade/order",
+        VenueId::Kucoin => "/api/v1/orders",
+        VenueId::Mexc => "/api/v1/private/order/submit",
     }
 }
 
 /// Position-read path of a venue.
-pub fn positions_path(venue: SimVenue) -> &'static str {
+pub fn positions_path(venue: VenueId) -> &'static str {
     match venue {
-        SimVenue::Bybit => "/v5/position/list",
-        SimVenue::Binance => "/fapi/v3/positionRisk",
-        SimVenue::Blofin => "/api/v1/account/positions",
-        SimVenue::Kucoin => "/api/v1/positions",
-        SimVenue::Mexc => "/api/v1/private/position/open_positions",
+        VenueId::Bybit => "/v5/position/list",
+        VenueId::Binance => "/fapi/v3/positionRisk",
+        VenueId::Blofin => "/api/v1/account/positions",
+        VenueId::Kucoin => "/api/v1/positions",
+        VenueId::Mexc => "/api/v1/private/position/open_positions",
     }
 }
 
@@ -73,7 +73,7 @@ pub struct SpecError {
 
 impl FaultSpec {
     /// Parses one spec for a simulator of `venue`.
-    pub fn parse(venue: SimVenue, spec: &str) -> Result<Self, SpecError> {
+    pub fn parse(venue: VenueId, spec: &str) -> Result<Self, SpecError> {
         let fail = |reason: String| SpecError {
             spec: spec.chars().take(200).collect(),
             reason,
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn specs_parse_to_the_fault_they_name() {
-        let p = |s: &str| FaultSpec::parse(SimVenue::Bybit, s).unwrap();
+        let p = |s: &str| FaultSpec::parse(VenueId::Bybit, s).unwrap();
         assert_eq!(
             p("order:status-after-accept:503:times=3"),
             FaultSpec {
@@ -264,7 +264,7 @@ mod tests {
             "/v5/market/time"
         );
         assert_eq!(
-            FaultSpec::parse(SimVenue::Kucoin, "order:reject")
+            FaultSpec::parse(VenueId::Kucoin, "order:reject")
                 .unwrap()
                 .path,
             "/api/v1/orders"
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn a_bad_spec_says_what_is_wrong() {
-        let e = |s: &str| FaultSpec::parse(SimVenue::Binance, s).unwrap_err().reason;
+        let e = |s: &str| FaultSpec::parse(VenueId::Binance, s).unwrap_err().reason;
         assert!(e("order:status:200").contains("5xx"));
         assert!(e("order:status").contains("needs"));
         assert!(e("order:explode").contains("kind"));

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::control::Fault;
-use crate::{Shared, SimVenue};
+use crate::{Shared, VenueId};
 
 /// Closes the connection a request came on.
 #[derive(Debug, Clone)]
@@ -136,10 +136,10 @@ fn status_response(code: u16) -> Response {
 
 fn rate_limit_response(shared: &Shared, retry_after: std::time::Duration) -> Response {
     match shared.venue {
-        SimVenue::Binance => crate::binance::rest::rate_limited(retry_after),
-        SimVenue::Bybit => crate::bybit::rest::rate_limited(shared, retry_after),
-        SimVenue::Blofin => crate::blofin::rate_limited(retry_after),
-        SimVenue::Kucoin => crate::kucoin::rate_limited(retry_after),
-        SimVenue::Mexc => crate::mexc::rest::rate_limited(retry_after),
+        VenueId::Binance => crate::binance::rest::rate_limited(retry_after),
+        VenueId::Bybit => crate::bybit::rest::rate_limited(shared, retry_after),
+        VenueId::Blofin => crate::blofin::rate_limited(retry_after),
+        VenueId::Kucoin => crate::kucoin::rate_limited(retry_after),
+        VenueId::Mexc => crate::mexc::rest::rate_limited(retry_after),
     }
 }

@@ -8,89 +8,12 @@
 //! domains (`api.bybit.com`, `api2.bybit.com`, `stream.bytick.com`, …), except the venue's
 //! own test hosts, which share some of those domains (`api-testnet.bybit.com`,
 //! `demo-fapi.binance.com`). Matching by domain rather than by exact host means an alternate
-//! or a regional host added by a venue is refused before anyone lists it.
+//! or a regional host added by a venue is refused before anyone lists it. The domains and test
+//! hosts are columns of [`crate::registry`].
 
-/// One venue's hosts.
-struct VenueHosts {
-    venue: &'static str,
-    /// Domains whose hosts (the domain itself and every subdomain) are production.
-    production_domains: &'static [&'static str],
-    /// Hosts under a production domain that are test networks (demo trading, testnet).
-    test_hosts: &'static [&'static str],
-}
+use tradeengine_model::VenueId;
 
-const HOSTS: &[VenueHosts] = &[
-    VenueHosts {
-        venue: "bybit",
-        // api.bybit.com, api.bytick.com (the documented alternate), and the regional
-        // sites: bybitglobal.com, Netherlands, Turkey, Kazakhstan, EU, UAE, Hong Kong,
-        // Indonesia, Georgia.
-        production_domains: &[
-            "bybit.com",
-            "bytick.com",
-            "bybitglobal.com",
-            "bybit.nl",
-            "bybit-tr.com",
-            "bybit.kz",
-            "bybit.eu",
-            "bybit.ae",
-            "byhkbit.com",
-            "bybit.id",
-            "bybit.ge",
-        ],
-        test_hosts: &[
-            "api-testnet.bybit.com",
-            "stream-testnet.bybit.com",
-            "api-demo.bybit.com",
-            "stream-demo.bybit.com",
-            "api-demo-testnet.bybit.com",
-        ],
-    },
-    VenueHosts {
-        venue: "binance",
-        // fapi/dapi/api/fstream…binance.com, api1-4 and api-gcp alternates, Binance.US.
-        production_domains: &["binance.com", "binance.us", "binance.vision"],
-        test_hosts: &[
-            "demo-fapi.binance.com",
-            "demo-fstream.binance.com",
-            "demo-api.binance.com",
-            "testnet.binance.vision",
-        ],
-    },
-    VenueHosts {
-        venue: "blofin",
-        production_domains: &["blofin.com"],
-        test_hosts: &[
-            "demo-trading-openapi.blofin.com",
-            "demo-trading-openapi-ws.blofin.com",
-        ],
-    },
-    VenueHosts {
-        venue: "kucoin",
-        // api-futures.kucoin.com, api.kucoin.com, the .cc mirror and the EU/Thailand/Turkey
-        // entities.
-        production_domains: &[
-            "kucoin.com",
-            "kucoin.cc",
-            "kucoin.eu",
-            "kucoin.th",
-            "kucoin.tr",
-        ],
-        test_hosts: &[
-            "api-sandbox-futures.kucoin.com",
-            "openapi-sandbox.kucoin.com",
-        ],
-    },
-    VenueHosts {
-        venue: "mexc",
-        // contract.mexc.com, futures.mexc.com, api.mexc.com and the .co mirror.
-        production_domains: &["mexc.com", "mexc.co"],
-        test_hosts: &[],
-    },
-];
-
-/// The supported venues whose production hosts are listed here.
-pub const VENUES_WITH_HOST_LISTS: [&str; 5] = ["bybit", "binance", "blofin", "kucoin", "mexc"];
+use crate::registry;
 
 /// The host of `url` (scheme, user info, port and path stripped), lower case; `None` when the
 /// URL has no `scheme://`.
@@ -108,25 +31,20 @@ pub fn host_of(url: &str) -> Option<String> {
 }
 
 /// The venue whose production host `url` is, if it is one of any supported venue.
-pub fn production_venue_of(url: &str) -> Option<&'static str> {
+pub fn production_venue_of(url: &str) -> Option<VenueId> {
     let host = host_of(url)?;
-    HOSTS.iter().find_map(|v| {
+    registry::all().find_map(|v| {
         let under = v
             .production_domains
             .iter()
             .any(|d| host == *d || host.ends_with(&format!(".{d}")));
-        (under && !v.test_hosts.contains(&host.as_str())).then_some(v.venue)
+        (under && !v.test_hosts.contains(&host.as_str())).then_some(v.id)
     })
 }
 
 /// Whether `url` is one of `venue`'s own test hosts (testnet or demo trading).
-pub fn is_test_host(venue: &str, url: &str) -> bool {
-    let Some(host) = host_of(url) else {
-        return false;
-    };
-    HOSTS
-        .iter()
-        .any(|v| v.venue == venue && v.test_hosts.contains(&host.as_str()))
+pub fn is_test_host(venue: VenueId, url: &str) -> bool {
+    host_of(url).is_some_and(|host| registry::entry(venue).test_hosts.contains(&host.as_str()))
 }
 
 /// Why a non-live account may not use `url`, or `None` when it may: a production host of any
@@ -160,23 +78,24 @@ mod tests {
 
     #[test]
     fn production_hosts_and_alternates_of_every_venue_are_known() {
+        use VenueId::*;
         for (url, venue) in [
-            ("https://api.bybit.com", "bybit"),
-            ("https://api.bytick.com", "bybit"),
-            ("https://api2.bybit.com", "bybit"),
-            ("wss://stream.bybit.com/v5/private", "bybit"),
-            ("https://api.bybit.nl", "bybit"),
-            ("https://api.bybit.eu", "bybit"),
-            ("https://fapi.binance.com", "binance"),
-            ("https://fapi1.binance.com", "binance"),
-            ("wss://fstream.binance.com/ws", "binance"),
-            ("https://api.binance.us", "binance"),
-            ("https://openapi.blofin.com", "blofin"),
-            ("https://api-futures.kucoin.com", "kucoin"),
-            ("https://api.kucoin.com", "kucoin"),
-            ("https://contract.mexc.com", "mexc"),
-            ("https://futures.mexc.com", "mexc"),
-            ("https://api.mexc.co", "mexc"),
+            ("https://api.bybit.com", Bybit),
+            ("https://api.bytick.com", Bybit),
+            ("https://api2.bybit.com", Bybit),
+            ("wss://stream.bybit.com/v5/private", Bybit),
+            ("https://api.bybit.nl", Bybit),
+            ("https://api.bybit.eu", Bybit),
+            ("https://fapi.binance.com", Binance),
+            ("https://fapi1.binance.com", Binance),
+            ("wss://fstream.binance.com/ws", Binance),
+            ("https://api.binance.us", Binance),
+            ("https://openapi.blofin.com", Blofin),
+            ("https://api-futures.kucoin.com", Kucoin),
+            ("https://api.kucoin.com", Kucoin),
+            ("https://contract.mexc.com", Mexc),
+            ("https://futures.mexc.com", Mexc),
+            ("https://api.mexc.co", Mexc),
         ] {
             assert_eq!(production_venue_of(url), Some(venue), "{url}");
         }
@@ -197,13 +116,19 @@ mod tests {
         ] {
             assert_eq!(production_venue_of(url), None, "{url}");
         }
-        assert!(is_test_host("bybit", "https://api-testnet.bybit.com"));
-        assert!(!is_test_host("binance", "https://api-testnet.bybit.com"));
+        assert!(is_test_host(
+            VenueId::Bybit,
+            "https://api-testnet.bybit.com"
+        ));
+        assert!(!is_test_host(
+            VenueId::Binance,
+            "https://api-testnet.bybit.com"
+        ));
     }
 
     #[test]
     fn the_default_urls_are_classified() {
-        for venue in VENUES_WITH_HOST_LISTS {
+        for venue in VenueId::ALL {
             let main = crate::connect::default_base_url(venue, false).unwrap_or_default();
             assert_eq!(production_venue_of(main), Some(venue), "{venue} mainnet");
             if let Some(test) = crate::connect::default_base_url(venue, true) {

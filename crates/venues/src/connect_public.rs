@@ -5,14 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
-use tradeengine_model::{Instrument, Symbol};
+use tradeengine_model::{Instrument, Symbol, VenueId};
 
-use crate::connect::{
-    AdapterConfig, connect_binance, connect_blofin, connect_bybit, connect_kucoin, connect_mexc,
-};
 use crate::feed::live::LivePriceFeed;
-use crate::{PriceFeed, Venue, VenueError, VenueErrorKind};
+use crate::{PriceFeed, VenueError, VenueErrorKind};
 
 /// What a paper account needs from the real venue.
 #[derive(Debug)]
@@ -31,27 +27,12 @@ pub struct PublicMarket {
 /// [`PublicMarket::unknown`] instead of failing the rest; a venue that cannot be read at all
 /// fails (the caller retries).
 pub async fn public_market(
-    venue: &str,
+    venue: VenueId,
     base_url: &str,
     symbols: &[Symbol],
     every: Duration,
 ) -> Result<PublicMarket, VenueError> {
-    let mut config = AdapterConfig::new(base_url, None);
-    config.ws_url = Some("off".into());
-    let source: Arc<dyn Venue> = match venue {
-        "bybit" => Arc::new(connect_bybit(config).await?),
-        "binance" => Arc::new(connect_binance(config).await?),
-        "blofin" => Arc::new(connect_blofin(config).await?),
-        "kucoin" => Arc::new(connect_kucoin(config).await?),
-        "mexc" => Arc::new(connect_mexc(config).await?),
-        other => {
-            return Err(VenueError::new(
-                other.to_string(),
-                VenueErrorKind::Unsupported,
-                format!("no adapter for venue {other:?} in this build"),
-            ));
-        }
-    };
+    let source = crate::connect::public_market(venue, base_url).await?.venue;
     let mut instruments = Vec::new();
     let mut unknown = Vec::new();
     match source.instruments(symbols).await {
@@ -68,7 +49,10 @@ pub async fn public_market(
             }
         }
     }
-    let instruments: Vec<Instrument> = instruments.into_iter().map(in_base_units).collect();
+    let instruments: Vec<Instrument> = instruments
+        .into_iter()
+        .map(Instrument::in_base_units)
+        .collect();
     let priced: Vec<Symbol> = instruments.iter().map(|i| i.symbol.clone()).collect();
     let feed = LivePriceFeed::start(source, priced, every).await?;
     Ok(PublicMarket {
@@ -86,20 +70,10 @@ pub fn is_transient(e: &VenueError) -> bool {
     )
 }
 
-/// A venue instrument in base units, as the paper venue trades it.
-fn in_base_units(mut i: Instrument) -> Instrument {
-    let k = i.contract_size;
-    if k > Decimal::ZERO && k != Decimal::ONE {
-        i.qty_step = i.qty_step.checked_mul(k).unwrap_or(i.qty_step);
-        i.min_qty = i.min_qty.checked_mul(k).unwrap_or(i.min_qty);
-        i.max_market_qty = i.max_market_qty.map(|q| q.checked_mul(k).unwrap_or(q));
-        i.contract_size = Decimal::ONE;
-    }
-    i
-}
-
 #[cfg(test)]
 mod tests {
+    use rust_decimal::Decimal;
+
     use super::*;
 
     #[test]
@@ -112,7 +86,7 @@ mod tests {
         i.contract_size = Decimal::new(1, 3);
         i.min_qty = Decimal::from(2);
         i.max_market_qty = Some(Decimal::from(1000));
-        let b = in_base_units(i);
+        let b = i.in_base_units();
         assert_eq!(b.contract_size, Decimal::ONE);
         assert_eq!(b.qty_step, Decimal::new(1, 3));
         assert_eq!(b.min_qty, Decimal::new(2, 3));

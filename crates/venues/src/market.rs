@@ -10,9 +10,8 @@
 //! is dropped, judged by the caller's clock (`now_ms`), so a test on a manual clock is exact.
 //!
 //! Prices stay [`Decimal`] here, as the venue sent them; indicator code converts once.
-//! [`public_market`] builds a keyless adapter for a venue and base URL.
+//! [`crate::connect::public_market`] builds a keyless adapter for a venue and base URL.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -20,10 +19,6 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use tradeengine_model::Symbol;
 
-use crate::connect::{
-    AdapterConfig, connect_binance, connect_blofin, connect_bybit, connect_kucoin, connect_mexc,
-};
-use crate::feed::KlineSeries;
 use crate::{Venue, VenueError, VenueErrorKind};
 
 /// Candle lengths every supported venue serves (the intersection of their lists).
@@ -281,8 +276,9 @@ pub fn finish(
     Ok(candles)
 }
 
-/// A keyless adapter: its candles, and the same adapter as a [`Venue`] for instruments (tick
-/// sizes) and prices, which need no keys either.
+/// One adapter seen two ways: its candles, and the same adapter as a [`Venue`] for
+/// instruments (tick sizes), prices and, with keys, trading. What
+/// [`crate::registry::VenueEntry::connect`] builds.
 #[derive(Debug, Clone)]
 pub struct PublicMarket {
     pub candles: Arc<dyn MarketData>,
@@ -290,65 +286,13 @@ pub struct PublicMarket {
 }
 
 impl PublicMarket {
-    fn of<T: MarketData + Venue + 'static>(adapter: T) -> Self {
+    pub(crate) fn of<T: MarketData + Venue + 'static>(adapter: T) -> Self {
         let a = Arc::new(adapter);
         Self {
             candles: a.clone(),
             venue: a,
         }
     }
-}
-
-/// A keyless adapter for `venue` at `base_url`. Connecting measures the venue's clock offset
-/// (one public request); no private stream is started.
-pub async fn public_market(venue: &str, base_url: &str) -> Result<PublicMarket, VenueError> {
-    let mut config = AdapterConfig::new(base_url, None);
-    config.ws_url = Some("off".into());
-    Ok(match venue {
-        "bybit" => PublicMarket::of(connect_bybit(config).await?),
-        "binance" => PublicMarket::of(connect_binance(config).await?),
-        "blofin" => PublicMarket::of(connect_blofin(config).await?),
-        "kucoin" => PublicMarket::of(connect_kucoin(config).await?),
-        "mexc" => PublicMarket::of(connect_mexc(config).await?),
-        other => {
-            return Err(VenueError::new(
-                other.to_string(),
-                VenueErrorKind::Unsupported,
-                format!("no market data for venue {other:?}"),
-            ));
-        }
-    })
-}
-
-/// The latest `limit` closed candles of `symbol` as a [`KlineSeries`] (the replay feed's type),
-/// for a paper account's warm-up and the operator tools.
-pub async fn fetch_klines(
-    venue: &str,
-    base_url: &str,
-    symbol: &Symbol,
-    interval: KlineInterval,
-    limit: u32,
-) -> Result<KlineSeries, VenueError> {
-    let source = public_market(venue, base_url).await?.candles;
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let candles = source.candles(symbol, interval, limit, now_ms).await?;
-    let name = source.market_venue();
-    let mut csv = String::from("open_time,open,high,low,close,volume\n");
-    for k in &candles {
-        // Writing to a String cannot fail.
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{}",
-            k.open_ms, k.open, k.high, k.low, k.close, k.volume
-        );
-    }
-    KlineSeries::parse(&format!("{name} {symbol} klines"), &csv).map_err(|e| {
-        VenueError::new(
-            name,
-            VenueErrorKind::Internal,
-            format!("unusable candles: {e}"),
-        )
-    })
 }
 
 #[cfg(test)]

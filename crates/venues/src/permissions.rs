@@ -4,7 +4,8 @@
 //! lost funds. Where the venue reports a key's permissions (Bybit `GET /v5/user/query-api`,
 //! Binance `GET /sapi/v1/account/apiRestrictions`) the adapter asks at connect time and a key
 //! with withdrawal permission is refused before anything else happens. Where it cannot be known
-//! (other venues, or a Binance testnet without the `sapi` host), a warning says so.
+//! (other venues, or a Binance testnet without the `sapi` host), a warning says so. Which
+//! venues report it is a column of [`crate::registry`].
 
 use crate::{VenueError, VenueErrorKind};
 
@@ -21,11 +22,6 @@ pub enum WithdrawalPermission {
 
 /// The error code of a refused key.
 pub const WITHDRAWAL_ENABLED: &str = "withdrawal_enabled";
-
-/// Whether `venue`'s adapter checks key permissions at connect time.
-pub fn reports_key_permissions(venue: &str) -> bool {
-    matches!(venue, "bybit" | "binance")
-}
 
 /// The warning logged for a keyed account whose venue cannot report permissions.
 pub fn warn_unknown(venue: &str, why: &str) {
@@ -70,7 +66,5 @@ mod tests {
     fn disabled_and_unknown_pass() {
         assert!(enforce("bybit", WithdrawalPermission::Disabled).is_ok());
         assert!(enforce("binance", WithdrawalPermission::Unknown("testnet".into())).is_ok());
-        assert!(reports_key_permissions("bybit") && reports_key_permissions("binance"));
-        assert!(!reports_key_permissions("kucoin") && !reports_key_permissions("paper"));
     }
 }

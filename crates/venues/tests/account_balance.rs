@@ -10,19 +10,19 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::Side;
-use tradeengine_venue_sim::{SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimOptions, VenueId};
 
 #[tokio::test]
 async fn every_adapter_reports_free_margin_less_the_initial_margin_in_use() {
     for venue in [
-        SimVenue::Bybit,
-        SimVenue::Binance,
-        SimVenue::Blofin,
-        SimVenue::Kucoin,
-        SimVenue::Mexc,
+        VenueId::Bybit,
+        VenueId::Binance,
+        VenueId::Blofin,
+        VenueId::Kucoin,
+        VenueId::Mexc,
     ] {
         let sim = start(venue, SimOptions::new(venue)).await;
-        let adapter = tradeengine_venues::connect(venue.as_str(), config(&sim))
+        let adapter = tradeengine_venues::connect(venue, config(&sim))
             .await
             .unwrap();
         let before = adapter.account_balance().await.unwrap();

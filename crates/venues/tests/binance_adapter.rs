@@ -9,13 +9,13 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{MarginMode, OrderState, Side};
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId};
 use tradeengine_venues::binance::BinanceVenue;
 use tradeengine_venues::connect::connect_binance;
 use tradeengine_venues::{AdapterConfig, Credentials, Venue, VenueErrorKind};
 
 async fn setup() -> (SimHandle, BinanceVenue) {
-    let sim = start(SimVenue::Binance, SimOptions::new(SimVenue::Binance)).await;
+    let sim = start(VenueId::Binance, SimOptions::new(VenueId::Binance)).await;
     let venue = connect_binance(config(&sim)).await.unwrap();
     assert!(
         venue.wait_stream_ready(Duration::from_secs(3)).await,
@@ -316,7 +316,7 @@ async fn limit_orders_rest_fill_and_cancel() {
 
 #[tokio::test]
 async fn wrong_keys_and_hedge_mode_are_refused_at_connect() {
-    let sim = start(SimVenue::Binance, SimOptions::new(SimVenue::Binance)).await;
+    let sim = start(VenueId::Binance, SimOptions::new(VenueId::Binance)).await;
     let mut bad = config(&sim);
     bad.credentials = Some(Credentials::new(&sim.options().api_key, "not-the-secret"));
     let e = connect_binance(bad).await.unwrap_err();
@@ -338,7 +338,7 @@ async fn wrong_keys_and_hedge_mode_are_refused_at_connect() {
 
 #[tokio::test]
 async fn public_data_needs_no_keys() {
-    let sim = start(SimVenue::Binance, SimOptions::new(SimVenue::Binance)).await;
+    let sim = start(VenueId::Binance, SimOptions::new(VenueId::Binance)).await;
     let venue = connect_binance(AdapterConfig::new(sim.base_url(), None))
         .await
         .unwrap();
@@ -356,9 +356,13 @@ async fn public_data_needs_no_keys() {
         venue.positions().await.unwrap_err().kind,
         VenueErrorKind::Auth
     );
-    let feed = tradeengine_venues::public_price_feed("binance", &sim.base_url(), &[sym("ETHUSDT")])
-        .await
-        .unwrap();
+    let feed = tradeengine_venues::public_price_feed(
+        tradeengine_venues::VenueId::Binance,
+        &sim.base_url(),
+        &[sym("ETHUSDT")],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         feed.price(&sym("ETHUSDT"), chrono::Utc::now())
             .map(|p| p.get()),

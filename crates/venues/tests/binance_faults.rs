@@ -9,7 +9,7 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{OrderState, Side};
-use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId};
 use tradeengine_venues::binance::BinanceVenue;
 use tradeengine_venues::connect::connect_binance;
 use tradeengine_venues::{Venue, VenueErrorKind};
@@ -17,7 +17,7 @@ use tradeengine_venues::{Venue, VenueErrorKind};
 const ORDER: &str = "/fapi/v1/order";
 
 async fn setup() -> (SimHandle, BinanceVenue) {
-    let sim = start(SimVenue::Binance, SimOptions::new(SimVenue::Binance)).await;
+    let sim = start(VenueId::Binance, SimOptions::new(VenueId::Binance)).await;
     let venue = connect_binance(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     (sim, venue)

@@ -10,13 +10,13 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{MarginMode, OrderState, Side};
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId};
 use tradeengine_venues::blofin::BlofinVenue;
 use tradeengine_venues::connect::connect_blofin;
 use tradeengine_venues::{AdapterConfig, Credentials, Venue, VenueErrorKind};
 
 async fn setup() -> (SimHandle, BlofinVenue) {
-    let sim = start(SimVenue::Blofin, SimOptions::new(SimVenue::Blofin)).await;
+    let sim = start(VenueId::Blofin, SimOptions::new(VenueId::Blofin)).await;
     let venue = connect_blofin(config(&sim)).await.unwrap();
     assert!(
         venue.wait_stream_ready(Duration::from_secs(3)).await,
@@ -288,7 +288,7 @@ async fn limit_orders_rest_fill_and_cancel() {
 
 #[tokio::test]
 async fn wrong_keys_passphrase_and_hedge_mode_are_refused_at_connect() {
-    let sim = start(SimVenue::Blofin, SimOptions::new(SimVenue::Blofin)).await;
+    let sim = start(VenueId::Blofin, SimOptions::new(VenueId::Blofin)).await;
     let o = sim.options().clone();
     let mut bad = config(&sim);
     bad.credentials =
@@ -324,7 +324,7 @@ async fn wrong_keys_passphrase_and_hedge_mode_are_refused_at_connect() {
 
 #[tokio::test]
 async fn public_data_needs_no_keys_and_trading_does() {
-    let sim = start(SimVenue::Blofin, SimOptions::new(SimVenue::Blofin)).await;
+    let sim = start(VenueId::Blofin, SimOptions::new(VenueId::Blofin)).await;
     let venue = connect_blofin(AdapterConfig::new(sim.base_url(), None))
         .await
         .unwrap();
@@ -335,7 +335,7 @@ async fn public_data_needs_no_keys_and_trading_does() {
     let e = venue.account_value().await.unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Auth);
     let feed = tradeengine_venues::connect::public_price_feed_every(
-        "blofin",
+        VenueId::Blofin,
         &sim.base_url(),
         &[sym("BTCUSDT")],
         Duration::from_millis(100),

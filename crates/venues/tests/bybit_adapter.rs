@@ -9,7 +9,7 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{MarginMode, OrderState, Side};
-use tradeengine_venue_sim::{SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimOptions, VenueId};
 use tradeengine_venues::connect::connect_bybit;
 use tradeengine_venues::{AdapterConfig, Credentials, Venue, VenueErrorKind};
 
@@ -17,7 +17,7 @@ async fn setup() -> (
     tradeengine_venue_sim::SimHandle,
     tradeengine_venues::bybit::BybitVenue,
 ) {
-    let sim = start(SimVenue::Bybit, SimOptions::new(SimVenue::Bybit)).await;
+    let sim = start(VenueId::Bybit, SimOptions::new(VenueId::Bybit)).await;
     let venue = connect_bybit(config(&sim)).await.unwrap();
     assert!(
         venue.wait_stream_ready(Duration::from_secs(3)).await,
@@ -283,7 +283,7 @@ async fn limit_orders_rest_fill_and_cancel() {
 
 #[tokio::test]
 async fn wrong_keys_and_hedge_mode_are_refused_at_connect() {
-    let sim = start(SimVenue::Bybit, SimOptions::new(SimVenue::Bybit)).await;
+    let sim = start(VenueId::Bybit, SimOptions::new(VenueId::Bybit)).await;
     let mut bad = config(&sim);
     bad.credentials = Some(Credentials::new(&sim.options().api_key, "not-the-secret"));
     let e = connect_bybit(bad).await.unwrap_err();
@@ -307,7 +307,7 @@ async fn wrong_keys_and_hedge_mode_are_refused_at_connect() {
 
 #[tokio::test]
 async fn public_data_needs_no_keys_and_trading_does() {
-    let sim = start(SimVenue::Bybit, SimOptions::new(SimVenue::Bybit)).await;
+    let sim = start(VenueId::Bybit, SimOptions::new(VenueId::Bybit)).await;
     let venue = connect_bybit(AdapterConfig::new(sim.base_url(), None))
         .await
         .unwrap();
@@ -323,7 +323,7 @@ async fn public_data_needs_no_keys_and_trading_does() {
     assert_eq!(e.kind, VenueErrorKind::Auth);
 
     let feed = tradeengine_venues::connect::public_price_feed_every(
-        "bybit",
+        VenueId::Bybit,
         &sim.base_url(),
         &[sym("BTCUSDT"), sym("SOLUSDT")],
         Duration::from_millis(100),
@@ -346,9 +346,9 @@ async fn public_data_needs_no_keys_and_trading_does() {
 
 #[tokio::test]
 async fn the_venues_reported_order_limit_is_adopted() {
-    let mut options = SimOptions::new(SimVenue::Bybit);
+    let mut options = SimOptions::new(VenueId::Bybit);
     options.order_rate_limit = 200;
-    let sim = start(SimVenue::Bybit, options).await;
+    let sim = start(VenueId::Bybit, options).await;
     let venue = connect_bybit(config(&sim)).await.unwrap();
     assert_eq!(venue.http().limits.amount("order"), Some(10));
     venue
@@ -383,11 +383,12 @@ async fn the_stream_reconnects_and_keeps_delivering() {
 
 #[tokio::test]
 async fn candles_come_without_keys() {
-    use tradeengine_venues::market::{KlineInterval, fetch_klines};
-    for venue in [SimVenue::Bybit, SimVenue::Binance] {
+    use tradeengine_venues::connect::fetch_klines;
+    use tradeengine_venues::market::KlineInterval;
+    for venue in [VenueId::Bybit, VenueId::Binance] {
         let sim = start(venue, SimOptions::new(venue)).await;
         let series = fetch_klines(
-            venue.as_str(),
+            venue,
             &sim.base_url(),
             &sym("ETHUSDT"),
             KlineInterval::M5,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{OrderState, Side};
-use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId};
 use tradeengine_venues::bybit::BybitVenue;
 use tradeengine_venues::connect::connect_bybit;
 use tradeengine_venues::{Venue, VenueErrorKind};
@@ -17,7 +17,7 @@ use tradeengine_venues::{Venue, VenueErrorKind};
 const CREATE: &str = "/v5/order/create";
 
 async fn setup() -> (SimHandle, BybitVenue) {
-    let sim = start(SimVenue::Bybit, SimOptions::new(SimVenue::Bybit)).await;
+    let sim = start(VenueId::Bybit, SimOptions::new(VenueId::Bybit)).await;
     let venue = connect_bybit(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     (sim, venue)
@@ -199,9 +199,9 @@ async fn latency_beyond_the_timeout_is_a_retryable_read() {
 
 #[tokio::test]
 async fn without_the_stream_fills_are_confirmed_over_rest() {
-    let sim = start(SimVenue::Bybit, SimOptions::new(SimVenue::Bybit)).await;
+    let sim = start(VenueId::Bybit, SimOptions::new(VenueId::Bybit)).await;
     let mut cfg = config(&sim);
-    cfg.ws_url = Some("off".into());
+    cfg.stream = tradeengine_venues::StreamSetting::Off;
     let venue = connect_bybit(cfg).await.unwrap();
     let s = venue
         .place_order(&market("f-rest-1", "BTCUSDT", Side::Buy, dec!(0.01), false))

@@ -10,16 +10,17 @@ mod sim;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sim::*;
-use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId};
 use tradeengine_venues::VenueErrorKind;
-use tradeengine_venues::market::{Kline, KlineInterval, public_market};
+use tradeengine_venues::connect::public_market;
+use tradeengine_venues::market::{Kline, KlineInterval};
 
-const VENUES: [SimVenue; 5] = [
-    SimVenue::Bybit,
-    SimVenue::Binance,
-    SimVenue::Blofin,
-    SimVenue::Kucoin,
-    SimVenue::Mexc,
+const VENUES: [VenueId; 5] = [
+    VenueId::Bybit,
+    VenueId::Binance,
+    VenueId::Blofin,
+    VenueId::Kucoin,
+    VenueId::Mexc,
 ];
 
 /// A minute-aligned instant two days ago (so the simulator's own clock is well past it).
@@ -30,7 +31,7 @@ fn t0() -> i64 {
 
 /// Minute k of the path: opens at 100 + k, dips 1 below and peaks 2 above inside the minute,
 /// closes at 100.5 + k. Volume 0.25 on the peak.
-async fn with_path(venue: SimVenue, minutes: i64) -> (SimHandle, i64) {
+async fn with_path(venue: VenueId, minutes: i64) -> (SimHandle, i64) {
     let sim = start(venue, SimOptions::new(venue)).await;
     let t0 = t0();
     for k in 0..minutes {
@@ -52,9 +53,7 @@ fn opens(c: &[Kline]) -> Vec<i64> {
 async fn every_venue_returns_closed_candles_oldest_first() {
     for venue in VENUES {
         let (sim, t0) = with_path(venue, 30).await;
-        let market = public_market(venue.as_str(), &sim.base_url())
-            .await
-            .unwrap();
+        let market = public_market(venue, &sim.base_url()).await.unwrap();
         let m = &market.candles;
         // 30 s into minute 20: minute 20 is still forming and must not come back.
         let now = t0 + 20 * 60_000 + 30_000;
@@ -94,9 +93,7 @@ async fn every_venue_returns_closed_candles_oldest_first() {
 async fn intervals_map_to_each_venues_names() {
     for venue in VENUES {
         let (sim, t0) = with_path(venue, 30).await;
-        let market = public_market(venue.as_str(), &sim.base_url())
-            .await
-            .unwrap();
+        let market = public_market(venue, &sim.base_url()).await.unwrap();
         let now = t0 + 25 * 60_000 + 1;
         let c = market
             .candles
@@ -121,9 +118,9 @@ async fn intervals_map_to_each_venues_names() {
 }
 
 /// A body the venue's kline path answers with instead of candles, and what the error says.
-fn malformed(venue: SimVenue) -> (String, Vec<(String, &'static str)>) {
+fn malformed(venue: VenueId) -> (String, Vec<(String, &'static str)>) {
     match venue {
-        SimVenue::Bybit => (
+        VenueId::Bybit => (
             "/v5/market/kline".into(),
             vec![
                 (
@@ -140,7 +137,7 @@ fn malformed(venue: SimVenue) -> (String, Vec<(String, &'static str)>) {
                 ),
             ],
         ),
-        SimVenue::Binance => (
+        VenueId::Binance => (
             "/fapi/v1/klines".into(),
             vec![
                 (
@@ -153,21 +150,21 @@ fn malformed(venue: SimVenue) -> (String, Vec<(String, &'static str)>) {
                 ),
             ],
         ),
-        SimVenue::Blofin => (
+        VenueId::Blofin => (
             "/api/v1/market/candles".into(),
             vec![(
                 r#"{"code":"0","msg":"success","data":[["1700000040000","10","11","9","10","1","1","1","maybe"]]}"#.into(),
                 "row 0: confirm \"maybe\" is not 0 or 1",
             )],
         ),
-        SimVenue::Kucoin => (
+        VenueId::Kucoin => (
             "/api/v1/kline/query".into(),
             vec![(
                 r#"{"code":"200000","data":[[-5,10,11,9,10,1,1]]}"#.into(),
                 "row 0: open time \"-5\" is not a positive integer",
             )],
         ),
-        SimVenue::Mexc => (
+        VenueId::Mexc => (
             "/api/v1/contract/kline/BTC_USDT".into(),
             vec![
                 (
@@ -187,9 +184,7 @@ fn malformed(venue: SimVenue) -> (String, Vec<(String, &'static str)>) {
 async fn malformed_replies_are_clear_internal_errors() {
     for venue in VENUES {
         let sim = start(venue, SimOptions::new(venue)).await;
-        let market = public_market(venue.as_str(), &sim.base_url())
-            .await
-            .unwrap();
+        let market = public_market(venue, &sim.base_url()).await.unwrap();
         let (path, cases) = malformed(venue);
         for (body, says) in cases {
             sim.faults().inject(&path, 1, Fault::Body(body));

@@ -10,13 +10,13 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{MarginMode, OrderState, Side};
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId};
 use tradeengine_venues::connect::connect_kucoin;
 use tradeengine_venues::kucoin::KucoinVenue;
 use tradeengine_venues::{AdapterConfig, Credentials, Venue, VenueErrorKind};
 
 async fn setup() -> (SimHandle, KucoinVenue) {
-    let sim = start(SimVenue::Kucoin, SimOptions::new(SimVenue::Kucoin)).await;
+    let sim = start(VenueId::Kucoin, SimOptions::new(VenueId::Kucoin)).await;
     let venue = connect_kucoin(config(&sim)).await.unwrap();
     assert!(
         venue.wait_stream_ready(Duration::from_secs(3)).await,
@@ -305,7 +305,7 @@ async fn limit_orders_rest_fill_and_cancel() {
 
 #[tokio::test]
 async fn wrong_secret_or_passphrase_is_refused_at_connect() {
-    let sim = start(SimVenue::Kucoin, SimOptions::new(SimVenue::Kucoin)).await;
+    let sim = start(VenueId::Kucoin, SimOptions::new(VenueId::Kucoin)).await;
     let o = sim.options().clone();
     let mut bad = config(&sim);
     bad.credentials =
@@ -338,7 +338,7 @@ async fn wrong_secret_or_passphrase_is_refused_at_connect() {
 
 #[tokio::test]
 async fn public_data_needs_no_keys_and_trading_does() {
-    let sim = start(SimVenue::Kucoin, SimOptions::new(SimVenue::Kucoin)).await;
+    let sim = start(VenueId::Kucoin, SimOptions::new(VenueId::Kucoin)).await;
     let venue = connect_kucoin(AdapterConfig::new(sim.base_url(), None))
         .await
         .unwrap();

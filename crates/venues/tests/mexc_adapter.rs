@@ -11,7 +11,7 @@ use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{MarginMode, OrderState, Side};
 use tradeengine_venue_sim::mexc::ORDER_ID_BASE;
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId};
 use tradeengine_venues::connect::connect_mexc;
 use tradeengine_venues::mexc::MexcVenue;
 use tradeengine_venues::{AdapterConfig, Credentials, Venue, VenueErrorKind};
@@ -19,7 +19,7 @@ use tradeengine_venues::{AdapterConfig, Credentials, Venue, VenueErrorKind};
 const SUBMIT: &str = "/api/v1/private/order/submit";
 
 async fn setup_with(options: SimOptions) -> (SimHandle, MexcVenue) {
-    let sim = start(SimVenue::Mexc, options).await;
+    let sim = start(VenueId::Mexc, options).await;
     let venue = connect_mexc(config(&sim)).await.unwrap();
     assert!(
         venue.wait_stream_ready(Duration::from_secs(3)).await,
@@ -29,7 +29,7 @@ async fn setup_with(options: SimOptions) -> (SimHandle, MexcVenue) {
 }
 
 async fn setup() -> (SimHandle, MexcVenue) {
-    setup_with(SimOptions::new(SimVenue::Mexc)).await
+    setup_with(SimOptions::new(VenueId::Mexc)).await
 }
 
 #[tokio::test]
@@ -203,7 +203,7 @@ async fn refusals_carry_the_venue_code() {
 
 #[tokio::test]
 async fn a_restricted_order_endpoint_is_a_clear_unsupported_error() {
-    let mut options = SimOptions::new(SimVenue::Mexc);
+    let mut options = SimOptions::new(VenueId::Mexc);
     options.order_entry_restricted = true;
     let (sim, venue) = setup_with(options).await;
     // Reads keep working.
@@ -372,7 +372,7 @@ async fn limit_orders_rest_fill_and_cancel() {
 
 #[tokio::test]
 async fn wrong_keys_and_hedge_mode_are_refused_at_connect() {
-    let sim = start(SimVenue::Mexc, SimOptions::new(SimVenue::Mexc)).await;
+    let sim = start(VenueId::Mexc, SimOptions::new(VenueId::Mexc)).await;
     let mut bad = config(&sim);
     bad.credentials = Some(Credentials::new(&sim.options().api_key, "not-the-secret"));
     let e = connect_mexc(bad).await.unwrap_err();
@@ -397,7 +397,7 @@ async fn wrong_keys_and_hedge_mode_are_refused_at_connect() {
 
 #[tokio::test]
 async fn public_data_needs_no_keys_and_trading_does() {
-    let sim = start(SimVenue::Mexc, SimOptions::new(SimVenue::Mexc)).await;
+    let sim = start(VenueId::Mexc, SimOptions::new(VenueId::Mexc)).await;
     let venue = connect_mexc(AdapterConfig::new(sim.base_url(), None))
         .await
         .unwrap();
@@ -412,7 +412,7 @@ async fn public_data_needs_no_keys_and_trading_does() {
     let e = venue.account_value().await.unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Auth);
     let feed = tradeengine_venues::connect::public_price_feed_every(
-        "mexc",
+        VenueId::Mexc,
         &sim.base_url(),
         &[sym("BTCUSDT")],
         Duration::from_millis(100),

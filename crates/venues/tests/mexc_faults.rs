@@ -9,7 +9,7 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{OrderState, Side};
-use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId};
 use tradeengine_venues::connect::connect_mexc;
 use tradeengine_venues::mexc::MexcVenue;
 use tradeengine_venues::{Venue, VenueErrorKind};
@@ -18,7 +18,7 @@ const SUBMIT: &str = "/api/v1/private/order/submit";
 const POSITIONS: &str = "/api/v1/private/position/open_positions";
 
 async fn setup() -> (SimHandle, MexcVenue) {
-    let sim = start(SimVenue::Mexc, SimOptions::new(SimVenue::Mexc)).await;
+    let sim = start(VenueId::Mexc, SimOptions::new(VenueId::Mexc)).await;
     let venue = connect_mexc(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     (sim, venue)
@@ -218,9 +218,9 @@ async fn latency_beyond_the_timeout_is_a_retryable_read() {
 
 #[tokio::test]
 async fn without_the_stream_fills_are_confirmed_over_rest() {
-    let sim = start(SimVenue::Mexc, SimOptions::new(SimVenue::Mexc)).await;
+    let sim = start(VenueId::Mexc, SimOptions::new(VenueId::Mexc)).await;
     let mut cfg = config(&sim);
-    cfg.ws_url = Some("off".into());
+    cfg.stream = tradeengine_venues::StreamSetting::Off;
     let venue = connect_mexc(cfg).await.unwrap();
     let s = venue
         .place_order(&market("f-rest-1", "BTCUSDT", Side::Buy, dec!(0.01), false))

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{OrderState, Side};
-use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, SimVenue};
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId};
 use tradeengine_venues::connect::{
     connect_binance, connect_blofin, connect_bybit, connect_kucoin, connect_mexc,
 };
@@ -53,13 +53,13 @@ async fn acted_then_5xx<V: Venue>(sim: &SimHandle, venue: &V, path: &str, code: 
     assert_no_double_orders(sim);
 }
 
-async fn sim_of(venue: SimVenue) -> SimHandle {
+async fn sim_of(venue: VenueId) -> SimHandle {
     start(venue, SimOptions::new(venue)).await
 }
 
 #[tokio::test]
 async fn bybit_acts_then_answers_503() {
-    let sim = sim_of(SimVenue::Bybit).await;
+    let sim = sim_of(VenueId::Bybit).await;
     let venue = connect_bybit(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     acted_then_5xx(&sim, &venue, "/v5/order/create", 503).await;
@@ -67,7 +67,7 @@ async fn bybit_acts_then_answers_503() {
 
 #[tokio::test]
 async fn binance_acts_then_answers_502() {
-    let sim = sim_of(SimVenue::Binance).await;
+    let sim = sim_of(VenueId::Binance).await;
     let venue = connect_binance(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     acted_then_5xx(&sim, &venue, "/fapi/v1/order", 502).await;
@@ -75,7 +75,7 @@ async fn binance_acts_then_answers_502() {
 
 #[tokio::test]
 async fn blofin_acts_then_answers_504() {
-    let sim = sim_of(SimVenue::Blofin).await;
+    let sim = sim_of(VenueId::Blofin).await;
     let venue = connect_blofin(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     acted_then_5xx(&sim, &venue, "/api/v1/trade/order", 504).await;
@@ -83,7 +83,7 @@ async fn blofin_acts_then_answers_504() {
 
 #[tokio::test]
 async fn kucoin_acts_then_answers_500() {
-    let sim = sim_of(SimVenue::Kucoin).await;
+    let sim = sim_of(VenueId::Kucoin).await;
     let venue = connect_kucoin(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     acted_then_5xx(&sim, &venue, "/api/v1/orders", 500).await;
@@ -91,7 +91,7 @@ async fn kucoin_acts_then_answers_500() {
 
 #[tokio::test]
 async fn mexc_acts_then_answers_503() {
-    let sim = sim_of(SimVenue::Mexc).await;
+    let sim = sim_of(VenueId::Mexc).await;
     let venue = connect_mexc(config(&sim)).await.unwrap();
     assert!(venue.wait_stream_ready(Duration::from_secs(3)).await);
     acted_then_5xx(&sim, &venue, "/api/v1/private/order/submit", 503).await;

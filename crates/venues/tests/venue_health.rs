@@ -6,20 +6,20 @@
 mod sim;
 
 use sim::*;
-use tradeengine_venue_sim::{SimOptions, SimVenue};
+use tradeengine_venue_sim::{SimOptions, VenueId};
 use tradeengine_venues::connect::connect;
 
 #[tokio::test]
 async fn each_adapter_reports_stream_connections_and_spent_rate_limit_budget() {
     for venue in [
-        SimVenue::Bybit,
-        SimVenue::Binance,
-        SimVenue::Blofin,
-        SimVenue::Kucoin,
-        SimVenue::Mexc,
+        VenueId::Bybit,
+        VenueId::Binance,
+        VenueId::Blofin,
+        VenueId::Kucoin,
+        VenueId::Mexc,
     ] {
         let sim = start(venue, SimOptions::new(venue)).await;
-        let adapter = connect(venue.as_str(), config(&sim)).await.unwrap();
+        let adapter = connect(venue, config(&sim)).await.unwrap();
         for _ in 0..3 {
             adapter.positions().await.unwrap();
             adapter.account_value().await.unwrap();

@@ -26,9 +26,12 @@ const DEFAULT_FILE: &str = "credentials.age";
 const STORE_FILE: &str = "encrypted file (age, passphrase-protected)";
 const STORE_ENV: &str = "environment variables";
 
-/// BloFin sends a passphrase with every request and KuCoin signs one; the others have none.
+/// BloFin sends a passphrase with every request and KuCoin signs one; the others have none
+/// (a column of the venue registry).
 fn needs_passphrase(venue: VenueKind) -> bool {
-    matches!(venue, VenueKind::Blofin | VenueKind::Kucoin)
+    venue
+        .exchange()
+        .is_some_and(|v| tradeengine_venues::registry::entry(v).needs_passphrase)
 }
 
 /// An environment variable prefix: what `env:PREFIX` may name. Anything else (a pasted key, a
@@ -483,19 +486,20 @@ mod tests {
 
     #[test]
     fn passphrase_is_required_only_where_the_venue_has_one() {
+        use tradeengine_venues::VenueId;
         let keys = |p: Option<&str>| ResolvedCredentials {
             api_key: SecretString::from("FAKE-K".to_string()),
             api_secret: SecretString::from("FAKE-S".to_string()),
             passphrase: p.map(|p| SecretString::from(p.to_string())),
         };
-        assert!(check_keys(&keys(None), VenueKind::Bybit).is_ok());
-        assert!(check_keys(&keys(None), VenueKind::Kucoin).is_err());
-        assert!(check_keys(&keys(Some("FAKE-P")), VenueKind::Blofin).is_ok());
+        assert!(check_keys(&keys(None), VenueKind::Exchange(VenueId::Bybit)).is_ok());
+        assert!(check_keys(&keys(None), VenueKind::Exchange(VenueId::Kucoin)).is_err());
+        assert!(check_keys(&keys(Some("FAKE-P")), VenueKind::Exchange(VenueId::Blofin)).is_ok());
         let empty = ResolvedCredentials {
             api_key: SecretString::from(String::new()),
             api_secret: SecretString::from("FAKE-S".to_string()),
             passphrase: None,
         };
-        assert!(check_keys(&empty, VenueKind::Bybit).is_err());
+        assert!(check_keys(&empty, VenueKind::Exchange(VenueId::Bybit)).is_err());
     }
 }

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tradeengine_engine::candles::{CandleSource, FeedCandles, VenueCandles, account_base_url};
-use tradeengine_engine::config::{Config, Overrides, SourceKind, VenueKind};
+use tradeengine_engine::config::{Config, Overrides, SourceKind};
 use tradeengine_engine::sources::strategy::{StrategySettings, StrategySource, settings};
 use tradeengine_model::{SourceId, Symbol, Timestamp};
 use tradeengine_signals::strategy::{Action, Origin, Position};
+use tradeengine_venues::VenueId;
 use tradeengine_venues::market::KlineInterval;
 use tradeengine_venues::{PriceFeed, RandomWalkFeed, feed::RandomWalkConfig};
 
@@ -33,7 +34,7 @@ fn candle_source(
         settings.interval_secs,
     )
     .map_err(anyhow::Error::msg)?;
-    let klines = |venue: &str, base: &str| -> anyhow::Result<Arc<dyn CandleSource>> {
+    let klines = |venue: VenueId, base: &str| -> anyhow::Result<Arc<dyn CandleSource>> {
         let interval = KlineInterval::from_secs(settings.interval_secs).with_context(|| {
             format!(
                 "{venue} klines have no {} s interval",
@@ -42,9 +43,9 @@ fn candle_source(
         })?;
         Ok(Arc::new(VenueCandles::new(venue, base, interval)))
     };
-    if account.venue != VenueKind::Paper {
+    if let Some(venue) = account.venue.exchange() {
         let base = account_base_url(config, account).map_err(anyhow::Error::msg)?;
-        return klines(account.venue.as_str(), &base);
+        return klines(venue, &base);
     }
     let paper = account.paper.clone().unwrap_or_default();
     let source = paper.price_source.as_str();
@@ -57,14 +58,14 @@ fn candle_source(
             tradeengine_engine::runtime::recorded_feed(path, origin).map_err(anyhow::Error::msg)?,
         )
     } else {
-        let (venue, url) = match source.split_once(':') {
-            Some((v, url)) => (v, url.to_string()),
-            None => (
-                source,
-                tradeengine_venues::default_base_url(source, false)
-                    .with_context(|| format!("unknown price_source {source:?}"))?
-                    .to_string(),
-            ),
+        let (name, url) = source.split_once(':').unwrap_or((source, ""));
+        let venue =
+            VenueId::parse(name).with_context(|| format!("unknown price_source {source:?}"))?;
+        let url = match url {
+            "" => tradeengine_venues::default_base_url(venue, false)
+                .with_context(|| format!("unknown price_source {source:?}"))?
+                .to_string(),
+            url => url.to_string(),
         };
         return klines(venue, &url);
     };

@@ -9,14 +9,14 @@ use rust_decimal::Decimal;
 use tradeengine_engine::StartOptions;
 use tradeengine_engine::config::{Mode, Overrides};
 use tradeengine_model::{ClientOrderId, OrderKind, OrderRequest, Price, Side, Symbol, SystemClock};
-use tradeengine_venue_sim::{FaultSpec, SimOptions, SimVenue};
+use tradeengine_venue_sim::{FaultSpec, SimOptions, VenueId};
 
 use super::{load_config, open_store};
 use crate::cli::{Global, OrderCommand, VenueSimArgs};
 
 pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
     let name = args.venue.to_ascii_lowercase();
-    let Some(venue) = SimVenue::parse(&name) else {
+    let Some(venue) = VenueId::parse(&name) else {
         anyhow::bail!("no simulator for {name:?}");
     };
     // Every spec is checked before the simulator starts: a typo must not start a rehearsal

@@ -43,13 +43,13 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
                 .join(", ")
         );
     };
-    if account.venue == VenueKind::Paper {
+    let VenueKind::Exchange(venue_id) = account.venue else {
         println!(
             "{}: the paper venue runs in this process; there is no exchange to check. Nothing to do.",
             account.name
         );
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let mode = config.account_mode(&account);
     if mode == Mode::Live && !args.live {
         anyhow::bail!(
@@ -61,8 +61,8 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
         .map_err(|e| anyhow::anyhow!("{}: {e}", account.name))?;
     if !args.live {
         for (what, url) in [
-            ("base_url", Some(&base_url)),
-            ("ws_url", account.ws_url.as_ref()),
+            ("base_url", Some(base_url.as_str())),
+            ("ws_url", account.ws_url.url()),
         ] {
             if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
                 anyhow::bail!(
@@ -90,12 +90,12 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
         _ => None,
     };
     let mut adapter = tradeengine_venues::AdapterConfig::new(base_url.clone(), credentials);
-    adapter.ws_url = account.ws_url.clone();
+    adapter.stream = account.ws_url.clone();
     let symbols = configured_symbols(&config, &account)?;
     let clock = SystemClock;
     let id = format!("{CLIENT_ID_PREFIX}{}", clock.now().timestamp_millis());
     let test = SelfTest {
-        venue: account.venue.as_str().to_string(),
+        venue: venue_id,
         config: adapter,
         symbols,
         stream_wait: Duration::from_secs(args.stream_wait_secs),

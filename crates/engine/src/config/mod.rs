@@ -18,6 +18,7 @@ pub mod reload;
 pub mod risk;
 pub mod schema;
 pub mod validate;
+pub mod venue_kind;
 
 use std::path::PathBuf;
 

@@ -28,7 +28,10 @@ pub fn validate_modes(c: &Config) -> Result<(), Failure> {
         let key = |field: &str| format!("accounts[{i}].{field}");
         let mode = c.account_mode(a);
         if mode == Mode::Testnet {
-            for (field, url) in [("base_url", &a.base_url), ("ws_url", &a.ws_url)] {
+            for (field, url) in [
+                ("base_url", a.base_url.as_deref()),
+                ("ws_url", a.ws_url.url()),
+            ] {
                 if let Some(u) = url
                     && let Some(reason) = connect_hosts::refuse_production(field, u)
                 {
@@ -64,7 +67,9 @@ pub fn base_url(c: &Config, a: &AccountConfig) -> Result<String, String> {
         return Ok(u.clone());
     }
     let testnet = matches!(mode, Mode::Testnet | Mode::DryRun);
-    tradeengine_venues::connect::default_base_url(venue, testnet)
+    a.venue
+        .exchange()
+        .and_then(|v| tradeengine_venues::connect::default_base_url(v, testnet))
         .map(str::to_string)
         .ok_or_else(|| {
             format!(

@@ -35,8 +35,8 @@ pub fn account_endpoint(config: &Config, account: &AccountConfig) -> Result<Stri
     let base_url = super::modes::base_url(config, account)?;
     if config.account_mode(account) == Mode::Testnet {
         for (what, url) in [
-            ("base_url", Some(&base_url)),
-            ("ws_url", account.ws_url.as_ref()),
+            ("base_url", Some(base_url.as_str())),
+            ("ws_url", account.ws_url.url()),
         ] {
             if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
                 return Err(reason);
@@ -48,7 +48,9 @@ pub fn account_endpoint(config: &Config, account: &AccountConfig) -> Result<Stri
 
 /// Whether the venue signs with a passphrase as well as key and secret.
 pub fn needs_passphrase(venue: VenueKind) -> bool {
-    matches!(venue, VenueKind::Blofin | VenueKind::Kucoin)
+    venue
+        .exchange()
+        .is_some_and(|v| tradeengine_venues::registry::entry(v).needs_passphrase)
 }
 
 /// Whether the account's keys are read at start: an exchange account outside paper mode with

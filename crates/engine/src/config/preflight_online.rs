@@ -21,9 +21,9 @@ pub async fn venue_problems(config: &Config) -> Vec<ConfigError> {
         .filter_map(|s| Symbol::new(&s.symbol).ok())
         .collect();
     for (i, a) in config.accounts.iter().enumerate() {
-        if a.venue == VenueKind::Paper {
+        let VenueKind::Exchange(venue) = a.venue else {
             continue;
-        }
+        };
         let key = |field: &str| format!("accounts[{i}].{field} (account {})", a.name);
         let problem = |key: String, reason: String| ConfigError {
             file: None,
@@ -34,8 +34,7 @@ pub async fn venue_problems(config: &Config) -> Vec<ConfigError> {
         let Ok(base) = super::preflight::account_endpoint(config, a) else {
             continue;
         };
-        let venue = a.venue.as_str();
-        let market = match tradeengine_venues::market::public_market(venue, &base).await {
+        let market = match tradeengine_venues::connect::public_market(venue, &base).await {
             Ok(m) => m,
             Err(e) => {
                 problems.push(problem(

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_model::MarginMode;
+use tradeengine_venues::StreamSetting;
 
 use super::risk::RiskConfig;
 
@@ -170,30 +171,7 @@ impl Default for EngineConfig {
     }
 }
 
-/// Which exchange an account is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VenueKind {
-    Paper,
-    Bybit,
-    Binance,
-    Blofin,
-    Kucoin,
-    Mexc,
-}
-
-impl VenueKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Paper => "paper",
-            Self::Bybit => "bybit",
-            Self::Binance => "binance",
-            Self::Blofin => "blofin",
-            Self::Kucoin => "kucoin",
-            Self::Mexc => "mexc",
-        }
-    }
-}
+pub use super::venue_kind::VenueKind;
 
 /// Whether an account trades. `close_only` winds a venue down safely: targets become zero and
 /// only reduce-only orders go out, as the seed's disabled-account mode did.
@@ -236,10 +214,11 @@ pub struct AccountConfig {
     /// reach a proxy or a local simulator.
     #[serde(default)]
     pub base_url: Option<String>,
-    /// Private WebSocket URL; default derived from the venue and mode. `"off"` runs without the
-    /// stream (fills are then confirmed over REST only).
-    #[serde(default)]
-    pub ws_url: Option<String>,
+    /// The private stream: `"auto"` (the default: derived from the venue and mode), `"off"`
+    /// (fills are then confirmed over REST only), or the stream's URL. Parsed at load into a
+    /// [`StreamSetting`]; the key keeps its name so existing configs read as before.
+    #[serde(default, skip_serializing_if = "StreamSetting::is_auto")]
+    pub ws_url: StreamSetting,
     /// Paper venue settings (venue = "paper", or an exchange account in paper mode: its
     /// starting balance, fees and slippage; prices and instruments then come from the venue's
     /// public market data).

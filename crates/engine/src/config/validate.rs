@@ -94,9 +94,11 @@ fn validate_accounts(c: &Config) -> Result<(), Failure> {
                 );
             }
         }
-        for (field, url) in [("base_url", &a.base_url), ("ws_url", &a.ws_url)] {
+        for (field, url) in [
+            ("base_url", a.base_url.as_deref()),
+            ("ws_url", a.ws_url.url()),
+        ] {
             if let Some(u) = url
-                && !(field == "ws_url" && u == "off")
                 && !(u.starts_with("https://")
                     || u.starts_with("http://")
                     || u.starts_with("wss://")
@@ -104,11 +106,11 @@ fn validate_accounts(c: &Config) -> Result<(), Failure> {
             {
                 return fail(
                     key(field),
-                    "must be an http(s):// or ws(s):// URL (ws_url may be \"off\")",
+                    "must be an http(s):// or ws(s):// URL (ws_url may be \"off\" or \"auto\")",
                 );
             }
         }
-        if a.venue == VenueKind::Paper && (a.base_url.is_some() || a.ws_url.is_some()) {
+        if a.venue == VenueKind::Paper && (a.base_url.is_some() || !a.ws_url.is_auto()) {
             return fail(key("base_url"), "a paper account has no venue URL");
         }
         if let Some(cred) = &a.credentials

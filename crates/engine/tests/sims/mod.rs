@@ -19,7 +19,7 @@ use tradeengine_model::{
     AccountName, Intent, Signal, SignalId, SourceId, Symbol, SystemClock, TargetIntent,
 };
 use tradeengine_store::Store;
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 use tradeengine_venues::{AdapterConfig, Credentials, Venue};
 
 pub const ACCOUNT: &str = "sim";
@@ -40,7 +40,7 @@ pub struct Rig {
 /// The engine configuration for one account on `venue` at `base_url`, trading `symbols` at
 /// `leverage`, all weighted 1.0 on one `rest` source.
 pub fn config_toml(
-    venue: SimVenue,
+    venue: VenueId,
     base_url: &str,
     data_dir: &str,
     symbols: &[String],
@@ -80,7 +80,7 @@ pub fn adapter_config(sim: &SimHandle, timeout: Duration) -> AdapterConfig {
     let o = sim.options();
     AdapterConfig {
         base_url: sim.base_url(),
-        ws_url: None,
+        stream: tradeengine_venues::StreamSetting::Auto,
         credentials: Some(
             Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
         ),
@@ -92,7 +92,7 @@ pub fn adapter_config(sim: &SimHandle, timeout: Duration) -> AdapterConfig {
 
 impl Rig {
     pub async fn start(
-        venue: SimVenue,
+        venue: VenueId,
         options: SimOptions,
         symbols: &[&str],
         leverage: u32,
@@ -108,7 +108,7 @@ impl Rig {
     }
 
     pub async fn start_with_timeout(
-        venue: SimVenue,
+        venue: VenueId,
         options: SimOptions,
         symbols: &[&str],
         leverage: u32,
@@ -132,7 +132,7 @@ impl Rig {
         let state = SharedState::new(config);
         let plan_ids = Arc::new(PlanIds::start(&*store).await.unwrap());
         let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
-        let venue_impl = tradeengine_venues::connect(venue.as_str(), adapter_config(&sim, timeout))
+        let venue_impl = tradeengine_venues::connect(venue, adapter_config(&sim, timeout))
             .await
             .unwrap();
         let worker = AccountWorker::new(
@@ -191,7 +191,7 @@ impl Rig {
     pub fn reconfigure(&self, leverage: u32) {
         let current = self.state.config();
         let data_dir = current.engine.data_dir.display().to_string();
-        let venue = SimVenue::parse(current.accounts[0].venue.as_str()).unwrap();
+        let venue = VenueId::parse(current.accounts[0].venue.as_str()).unwrap();
         let text = config_toml(
             venue,
             &self.sim.base_url(),
@@ -206,11 +206,11 @@ impl Rig {
     /// Order-entry path of this venue (for faults and counters).
     pub fn order_path(&self) -> &'static str {
         match self.sim.venue() {
-            SimVenue::Bybit => "/v5/order/create",
-            SimVenue::Binance => "/fapi/v1/order",
-            SimVenue::Blofin => "/api/v1/trade/order",
-            SimVenue::Kucoin => "/api/v1/orders",
-            SimVenue::Mexc => "/api/v1/private/order/submit",
+            VenueId::Bybit => "/v5/order/create",
+            VenueId::Binance => "/fapi/v1/order",
+            VenueId::Blofin => "/api/v1/trade/order",
+            VenueId::Kucoin => "/api/v1/orders",
+            VenueId::Mexc => "/api/v1/private/order/submit",
         }
     }
 
@@ -234,18 +234,18 @@ impl Rig {
     /// engine's look-up.
     pub fn order_fault_path(&self) -> &'static str {
         match self.sim.venue() {
-            SimVenue::Binance => "POST /fapi/v1/order",
+            VenueId::Binance => "POST /fapi/v1/order",
             _ => self.order_path(),
         }
     }
 
     pub fn positions_path(&self) -> &'static str {
         match self.sim.venue() {
-            SimVenue::Bybit => "/v5/position/list",
-            SimVenue::Binance => "/fapi/v3/positionRisk",
-            SimVenue::Blofin => "/api/v1/account/positions",
-            SimVenue::Kucoin => "/api/v1/positions",
-            SimVenue::Mexc => "/api/v1/private/position/open_positions",
+            VenueId::Bybit => "/v5/position/list",
+            VenueId::Binance => "/fapi/v3/positionRisk",
+            VenueId::Blofin => "/api/v1/account/positions",
+            VenueId::Kucoin => "/api/v1/positions",
+            VenueId::Mexc => "/api/v1/private/position/open_positions",
         }
     }
 

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use tradeengine_core::risk::PortfolioState;
 use tradeengine_model::{AccountName, OrderState, Side};
 use tradeengine_store::{OrderFilter, StoredOrder};
-use tradeengine_venue_sim::{SimHandle, SimOrder, SimStatus, SimVenue};
+use tradeengine_venue_sim::{SimHandle, SimOrder, SimStatus, VenueId};
 
 use super::world::Engine;
 
@@ -71,7 +71,7 @@ pub async fn check_account(
         .get("POST", super::world::order_path(sim.venue()));
     // The engine's form of each id (BloFin carries `-` as `_`).
     let engine_id = |id: &str| match sim.venue() {
-        SimVenue::Blofin => id.replace('_', "-"),
+        VenueId::Blofin => id.replace('_', "-"),
         _ => id.to_string(),
     };
     let venue_orders: Vec<SimOrder> = venue_orders

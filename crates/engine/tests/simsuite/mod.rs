@@ -49,7 +49,7 @@ pub const KNOWN_ISSUES: &[KnownIssue] = &[KnownIssue {
                 .iter()
                 .flat_map(|r| r.faults.iter().map(|f| f.kind))
         };
-        sc.venue_a == tradeengine_venue_sim::SimVenue::Bybit
+        sc.venue_a == tradeengine_venue_sim::VenueId::Bybit
             && kinds().any(|k| k == FaultKind::ClockSkew)
             && kinds().any(|k| k == FaultKind::RateLimit)
             && failure.contains("RateLimited")
@@ -89,7 +89,7 @@ fn reproduce(seed: u64) -> String {
     format!("SIM_SEED={seed} cargo test -p tradeengine-engine --test simulation -- --nocapture")
 }
 
-fn inject(world: &World, engine: &Engine, venue: tradeengine_venue_sim::SimVenue, f: &FaultSpec) {
+fn inject(world: &World, engine: &Engine, venue: tradeengine_venue_sim::VenueId, f: &FaultSpec) {
     if let Some(failure) = f.kind.store_failure() {
         engine
             .store_faults_a

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use tradeengine_venue_sim::SimVenue;
+use tradeengine_venue_sim::VenueId;
 
 use super::crash::CrashPoint;
 use super::rng::Rng;
@@ -15,12 +15,12 @@ use super::rng::Rng;
 /// enough that a debug build on a loaded 2-core machine answers a clean request well within it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 
-pub const VENUES: [SimVenue; 5] = [
-    SimVenue::Bybit,
-    SimVenue::Binance,
-    SimVenue::Blofin,
-    SimVenue::Kucoin,
-    SimVenue::Mexc,
+pub const VENUES: [VenueId; 5] = [
+    VenueId::Bybit,
+    VenueId::Binance,
+    VenueId::Blofin,
+    VenueId::Kucoin,
+    VenueId::Mexc,
 ];
 pub const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 
@@ -144,9 +144,9 @@ pub struct Round {
 pub struct Scenario {
     pub seed: u64,
     /// The account that gets the faults.
-    pub venue_a: SimVenue,
+    pub venue_a: VenueId,
     /// The account that gets none: it must not notice the other's trouble.
-    pub venue_b: SimVenue,
+    pub venue_b: VenueId,
     pub symbols: Vec<&'static str>,
     pub leverage: Vec<u32>,
     /// `max_concurrent_requests` of both accounts (1: symbols one after the other).

@@ -17,7 +17,7 @@ use tradeengine_model::{
     AccountName, Clock, Intent, Signal, SignalId, SourceId, Symbol, SystemClock, TargetIntent,
 };
 use tradeengine_store::{AuditKind, Store};
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 use tradeengine_venues::{AdapterConfig, Credentials, Venue};
 
 use super::crash::{CrashStore, CrashSwitch, CrashVenue};
@@ -51,32 +51,32 @@ pub struct World {
 }
 
 /// Order-entry path of a venue (where order faults go).
-pub fn order_path(venue: SimVenue) -> &'static str {
+pub fn order_path(venue: VenueId) -> &'static str {
     match venue {
-        SimVenue::Bybit => "/v5/order/create",
-        SimVenue::Binance => "/fapi/v1/order",
-        SimVenue::Blofin => "/api/v1/trade/order",
-        SimVenue::Kucoin => "/api/v1/orders",
-        SimVenue::Mexc => "/api/v1/private/order/submit",
+        VenueId::Bybit => "/v5/order/create",
+        VenueId::Binance => "/fapi/v1/order",
+        VenueId::Blofin => "/api/v1/trade/order",
+        VenueId::Kucoin => "/api/v1/orders",
+        VenueId::Mexc => "/api/v1/private/order/submit",
     }
 }
 
 /// Position-read path of a venue (where read timeouts go).
-pub fn positions_path(venue: SimVenue) -> &'static str {
+pub fn positions_path(venue: VenueId) -> &'static str {
     match venue {
-        SimVenue::Bybit => "/v5/position/list",
-        SimVenue::Binance => "/fapi/v3/positionRisk",
-        SimVenue::Blofin => "/api/v1/account/positions",
-        SimVenue::Kucoin => "/api/v1/positions",
-        SimVenue::Mexc => "/api/v1/private/position/open_positions",
+        VenueId::Bybit => "/v5/position/list",
+        VenueId::Binance => "/fapi/v3/positionRisk",
+        VenueId::Blofin => "/api/v1/account/positions",
+        VenueId::Kucoin => "/api/v1/positions",
+        VenueId::Mexc => "/api/v1/private/position/open_positions",
     }
 }
 
-pub fn fault_path(venue: SimVenue, path: Path) -> &'static str {
+pub fn fault_path(venue: VenueId, path: Path) -> &'static str {
     match path {
         // Binance looks orders up on the order-entry path: a fault meant for order entry
         // must not be spent on the engine's look-up by client id.
-        Path::Order if venue == SimVenue::Binance => "POST /fapi/v1/order",
+        Path::Order if venue == VenueId::Binance => "POST /fapi/v1/order",
         Path::Order => order_path(venue),
         Path::Positions => positions_path(venue),
         Path::Any => "*",
@@ -104,7 +104,7 @@ fn adapter_config(sim: &SimHandle) -> AdapterConfig {
     let o = sim.options();
     AdapterConfig {
         base_url: sim.base_url(),
-        ws_url: None,
+        stream: tradeengine_venues::StreamSetting::Auto,
         credentials: Some(
             Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
         ),
@@ -307,7 +307,7 @@ max_depth = 1
 async fn connect(sim: &SimHandle) -> Result<Arc<dyn Venue>, String> {
     let mut last = String::new();
     for _ in 0..8 {
-        match tradeengine_venues::connect(sim.venue().as_str(), adapter_config(sim)).await {
+        match tradeengine_venues::connect(sim.venue(), adapter_config(sim)).await {
             Ok(v) => return Ok(v),
             Err(e) => {
                 last = e.to_string();

@@ -36,7 +36,6 @@ use serde_json::{Value, json};
 use crate::Shared;
 use crate::auth::verify_hex;
 use crate::book::Reject;
-use crate::options::SimInstrument;
 
 /// How many recent nonces are remembered (a reuse within them is refused).
 const NONCE_MEMORY: usize = 100_000;
@@ -88,43 +87,6 @@ pub fn inst_id(symbol: &str) -> String {
 /// `BTC-USDT` → `BTCUSDT`.
 pub fn symbol_of(inst_id: &str) -> String {
     inst_id.replace('-', "")
-}
-
-/// BloFin's BTC-USDT, ETH-USDT and SOL-USDT in base units: lots of 0.1 contract for BTC and ETH
-/// (0.0001 BTC, 0.001 ETH), of 1 for SOL; no minimum order value.
-pub fn instruments() -> Vec<SimInstrument> {
-    vec![
-        SimInstrument {
-            symbol: "BTCUSDT".into(),
-            qty_step: d("0.0001"),
-            min_qty: d("0.0001"),
-            max_qty: d("1000"),
-            max_market_qty: d("100"),
-            tick_size: d("0.1"),
-            min_notional: Decimal::ZERO,
-            max_leverage: d("150"),
-        },
-        SimInstrument {
-            symbol: "ETHUSDT".into(),
-            qty_step: d("0.001"),
-            min_qty: d("0.001"),
-            max_qty: d("10000"),
-            max_market_qty: d("1000"),
-            tick_size: d("0.01"),
-            min_notional: Decimal::ZERO,
-            max_leverage: d("100"),
-        },
-        SimInstrument {
-            symbol: "SOLUSDT".into(),
-            qty_step: d("1"),
-            min_qty: d("1"),
-            max_qty: d("100000"),
-            max_market_qty: d("10000"),
-            tick_size: d("0.001"),
-            min_notional: Decimal::ZERO,
-            max_leverage: d("75"),
-        },
-    ]
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {

@@ -3,10 +3,11 @@
 use rust_decimal_macros::dec;
 
 use super::*;
-use crate::options::{SimOptions, SimVenue};
+use crate::options::SimOptions;
+use tradeengine_model::VenueId;
 
 fn exchange() -> Exchange {
-    let mut o = SimOptions::new(SimVenue::Bybit);
+    let mut o = SimOptions::new(VenueId::Bybit);
     o.taker_fee_rate = Decimal::ZERO;
     Exchange::new(&o, broadcast::channel(16).0)
 }

@@ -37,7 +37,6 @@ use sha2::Sha256;
 use crate::Shared;
 use crate::book::Exchange;
 use crate::book::Reject;
-use crate::options::SimInstrument;
 
 /// The futures resource pool per 30 s window (VIP0), reported in `gw-ratelimit-limit`.
 pub const POOL: u64 = 2000;
@@ -82,25 +81,6 @@ pub fn symbol_of(contract: &str) -> String {
         "XBT" => "BTCUSDT".into(),
         base => format!("{base}USDT"),
     }
-}
-
-/// KuCoin's XBTUSDTM, ETHUSDTM and SOLUSDTM in base units (lot size 1 of each multiplier).
-pub fn instruments() -> Vec<SimInstrument> {
-    let one = |symbol: &str, step: &str, tick: &str, lev: &str| SimInstrument {
-        symbol: symbol.into(),
-        qty_step: d(step),
-        min_qty: d(step),
-        max_qty: d(step) * Decimal::from(1_000_000),
-        max_market_qty: d(step) * Decimal::from(1_000_000),
-        tick_size: d(tick),
-        min_notional: Decimal::ZERO,
-        max_leverage: d(lev),
-    };
-    vec![
-        one("BTCUSDT", "0.001", "0.1", "125"),
-        one("ETHUSDT", "0.01", "0.01", "100"),
-        one("SOLUSDT", "0.1", "0.001", "75"),
-    ]
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {

@@ -46,10 +46,10 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, TICKERS, TickerRow, margin_mode, margin_mode_text,
 };
 use super::stream::ByInstId;
+use crate::checks::to_venue_units;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, missing, price};
-use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};

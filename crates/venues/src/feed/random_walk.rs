@@ -34,7 +34,7 @@ use rust_decimal::{Decimal, MathematicalOps, RoundingStrategy};
 use tradeengine_model::{Price, Symbol, Timestamp};
 
 use super::{FeedError, PriceFeed};
-use crate::rounding::round_to_step;
+use tradeengine_model::grid;
 
 /// Steps after `origin` that have a price; later instants get `None`.
 const MAX_STEPS: u64 = 1 << 32;
@@ -216,7 +216,9 @@ impl RandomWalkFeed {
             .start
             .get()
             .checked_mul(log_return.checked_exp()?)?;
-        let on_tick = round_to_step(raw, walk.spec.tick, RoundingStrategy::MidpointAwayFromZero)?;
+        let on_tick =
+            grid::round_to_step(raw, walk.spec.tick, RoundingStrategy::MidpointAwayFromZero)?
+                .normalize();
         Price::new(on_tick.max(walk.spec.tick)).ok()
     }
 }
@@ -354,7 +356,7 @@ mod tests {
         );
         let sol = Symbol::new("SOLUSDT").unwrap();
         for p in series(&f, &sol, 0..2_000) {
-            assert!(crate::rounding::is_multiple_of(p.get(), dec!(0.001)), "{p}");
+            assert!(grid::is_multiple_of(p.get(), dec!(0.001)), "{p}");
         }
     }
 

@@ -31,7 +31,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use tradeengine_model::{Price, Symbol, Timestamp};
 
 use super::{FeedError, KlineSeries, PriceFeed};
-use crate::rounding::round_to_step;
+use tradeengine_model::grid;
 
 /// How one series is replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,9 +143,9 @@ impl Replay {
             .close_at_ms(tau)?
             .checked_mul(self.options.rescale)?;
         let value = match self.options.tick {
-            Some(tick) => {
-                round_to_step(raw, tick, RoundingStrategy::MidpointAwayFromZero)?.max(tick)
-            }
+            Some(tick) => grid::round_to_step(raw, tick, RoundingStrategy::MidpointAwayFromZero)?
+                .normalize()
+                .max(tick),
             None => raw,
         };
         Price::new(value).ok()

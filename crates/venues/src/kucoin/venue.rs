@@ -55,10 +55,10 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, margin_mode, margin_mode_text, num, required,
 };
 use super::stream::BySymbol;
+use crate::checks::to_venue_units;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, format_dec, in_reply};
-use crate::rounding::to_venue_units;
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};

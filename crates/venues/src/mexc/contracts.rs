@@ -16,10 +16,9 @@ use tradeengine_model::{Instrument, Symbol};
 use super::http::{MexcHttp, scope};
 use super::json::rows;
 use super::models::{CONTRACT_DETAIL, ContractRow};
-use super::venue::unknown;
-use crate::VenueError;
 use crate::http::Query;
 use crate::parse::in_reply;
+use crate::{VenueError, VenueErrorKind};
 
 /// Contract rules change rarely; an hour bounds how long a change can go unseen.
 pub const INSTRUMENT_TTL: Duration = Duration::from_secs(3600);
@@ -112,4 +111,14 @@ impl ContractBook {
         }
         c.by_symbol.remove(symbol).ok_or_else(|| unknown(symbol))
     }
+}
+
+/// The refusal of a symbol MEXC does not list as an enabled USDT perpetual.
+pub(super) fn unknown(symbol: &Symbol) -> VenueError {
+    VenueError::new(
+        super::VENUE,
+        VenueErrorKind::Rejected,
+        format!("{symbol} is not an enabled USDT perpetual on MEXC"),
+    )
+    .with_code("unknown_symbol")
 }

@@ -38,7 +38,7 @@ use tradeengine_model::{
 
 use super::auth::sorted_query;
 use super::codes;
-use super::contracts::{ContractBook, Contracts, DETAIL_INTERVAL, INSTRUMENT_TTL};
+use super::contracts::{ContractBook, Contracts, DETAIL_INTERVAL, INSTRUMENT_TTL, unknown};
 use super::http::{MexcHttp, scope};
 use super::json::{json_str, parse, rows};
 use super::models::{
@@ -73,13 +73,6 @@ pub struct MexcVenue {
 
 pub(super) fn rejected(code: &str, message: String) -> VenueError {
     VenueError::new(VENUE, VenueErrorKind::Rejected, message).with_code(code)
-}
-
-pub(super) fn unknown(symbol: &Symbol) -> VenueError {
-    rejected(
-        "unknown_symbol",
-        format!("{symbol} is not an enabled USDT perpetual on MEXC"),
-    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

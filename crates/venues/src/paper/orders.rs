@@ -10,9 +10,10 @@
 //! zero slippage never gives a price better than the feed's.
 
 use rust_decimal::{Decimal, RoundingStrategy};
-use tradeengine_model::{Instrument, OrderKind, OrderRequest, Price, Side};
+use tradeengine_model::grid;
+use tradeengine_model::{Instrument, OrderRequest, Price, Side};
 
-use crate::rounding::{is_multiple_of, round_to_step};
+use crate::checks::violation;
 use crate::{VenueError, VenueErrorKind};
 
 /// The `venue` field of every paper error.
@@ -28,55 +29,11 @@ pub fn internal(message: impl Into<String>) -> VenueError {
     VenueError::new(VENUE, VenueErrorKind::Internal, message)
 }
 
-/// Size rules: positive, a whole number of steps, at least the minimum, and for market orders
-/// at most the venue's market maximum.
+/// Size rules ([`grid::check_grid_and_limits`]): positive, a whole number of steps, at least
+/// the minimum, for market orders at most the venue's market maximum, and a limit price on the
+/// tick; the same codes and messages as the exchange adapters' checks.
 pub fn check_qty(instrument: &Instrument, order: &OrderRequest) -> Result<(), VenueError> {
-    let qty = order.qty;
-    let symbol = &order.symbol;
-    if qty <= Decimal::ZERO {
-        return Err(rejected(
-            "bad_qty",
-            format!("{symbol}: quantity {qty} must be greater than zero"),
-        ));
-    }
-    if !is_multiple_of(qty, instrument.qty_step) {
-        return Err(rejected(
-            "bad_qty",
-            format!(
-                "{symbol}: quantity {qty} is not a multiple of the step {}",
-                instrument.qty_step
-            ),
-        ));
-    }
-    if qty < instrument.min_qty {
-        return Err(rejected(
-            "qty_below_min",
-            format!(
-                "{symbol}: quantity {qty} is below the minimum {}",
-                instrument.min_qty
-            ),
-        ));
-    }
-    if let (OrderKind::Market, Some(max)) = (order.kind, instrument.max_market_qty)
-        && qty > max
-    {
-        return Err(rejected(
-            "qty_above_max",
-            format!("{symbol}: market quantity {qty} is above the maximum {max}"),
-        ));
-    }
-    if let OrderKind::Limit { price } = order.kind
-        && !is_multiple_of(price.get(), instrument.tick_size)
-    {
-        return Err(rejected(
-            "bad_price",
-            format!(
-                "{symbol}: limit price {price} is not a multiple of the tick {}",
-                instrument.tick_size
-            ),
-        ));
-    }
-    Ok(())
+    grid::check_grid_and_limits(instrument, order).map_err(|v| violation(VENUE, &v))
 }
 
 /// A reduce-only order must shrink the current position without flipping it, as on Bybit
@@ -117,32 +74,14 @@ pub fn check_reduce_only(position_size: Decimal, order: &OrderRequest) -> Result
 }
 
 /// Orders other than reduce-only ones must be worth at least the instrument's minimum notional
-/// at `price` (the mark for market orders, the limit price for limit orders).
+/// at `price` (the mark for market orders, the limit price for limit orders;
+/// [`grid::check_min_notional`]).
 pub fn check_min_notional(
     instrument: &Instrument,
     order: &OrderRequest,
     price: Price,
 ) -> Result<(), VenueError> {
-    if order.reduce_only {
-        return Ok(());
-    }
-    let notional = order
-        .qty
-        .checked_mul(price.get())
-        .ok_or_else(|| internal("notional overflows"))?;
-    if notional < instrument.min_notional {
-        return Err(rejected(
-            "below_min_notional",
-            format!(
-                "{}: order value {} USDT ({} at {price}) is below the minimum {} USDT",
-                order.symbol,
-                notional.normalize(),
-                order.qty,
-                instrument.min_notional
-            ),
-        ));
-    }
-    Ok(())
+    grid::check_min_notional(instrument, order, price).map_err(|v| violation(VENUE, &v))
 }
 
 /// The taker fill price (module docs).
@@ -163,8 +102,9 @@ pub fn taker_price(
         .get()
         .checked_mul(factor)
         .ok_or_else(|| internal("fill price overflows"))?;
-    let on_tick =
-        round_to_step(raw, tick, strategy).ok_or_else(|| internal("fill price overflows"))?;
+    let on_tick = grid::round_to_step(raw, tick, strategy)
+        .map(|v| v.normalize())
+        .ok_or_else(|| internal("fill price overflows"))?;
     Price::new(on_tick).map_err(|_| {
         rejected(
             "no_price",
@@ -185,7 +125,7 @@ pub fn limit_crossed(side: Side, limit: Price, mark: Price) -> bool {
 #[cfg(test)]
 mod tests {
     use rust_decimal_macros::dec;
-    use tradeengine_model::{ClientOrderId, Symbol};
+    use tradeengine_model::{ClientOrderId, OrderKind, Symbol};
 
     use super::*;
 

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use tradeengine_model::{ClientOrderId, Symbol};
+use tradeengine_model::{ClientOrderId, Symbol, VenueId};
 
 use crate::AdapterConfig;
 use crate::permissions::{WITHDRAWAL_ENABLED, WithdrawalPermission};
@@ -123,8 +123,7 @@ pub struct ConfiguredSymbol {
 /// What to test.
 #[derive(Debug, Clone)]
 pub struct SelfTest {
-    /// `bybit`, `binance`, `blofin`, `kucoin` or `mexc`.
-    pub venue: String,
+    pub venue: VenueId,
     /// As the engine would connect (credentials required).
     pub config: AdapterConfig,
     /// The account's symbols; the test order goes to the first one the venue lists.
@@ -148,7 +147,7 @@ pub async fn run(test: &SelfTest) -> Report {
     let mut report = Report::default();
     server_time(test, &mut report).await;
     let started = Instant::now();
-    let probe = match connect_probe(&test.venue, test.config.clone()).await {
+    let probe = match connect_probe(test.venue, test.config.clone()).await {
         Ok(p) => p,
         Err(e) => {
             connect_failed(&mut report, &e);
@@ -192,8 +191,8 @@ pub async fn run_public(test: &SelfTest) -> Report {
     server_time(test, &mut report).await;
     let mut public = test.config.clone();
     public.credentials = None;
-    public.ws_url = Some("off".into());
-    match connect_probe(&test.venue, public).await {
+    public.stream = crate::stream_setting::StreamSetting::Off;
+    match connect_probe(test.venue, public).await {
         Ok(probe) => {
             instruments(&probe, test, &mut report).await;
         }
@@ -214,9 +213,9 @@ pub async fn run_public(test: &SelfTest) -> Report {
 async fn server_time(test: &SelfTest, report: &mut Report) {
     let mut public = test.config.clone();
     public.credentials = None;
-    public.ws_url = Some("off".into());
-    let tolerance = clock_tolerance_ms(&test.venue, test.config.recv_window_ms);
-    let check = match connect_probe(&test.venue, public).await {
+    public.stream = crate::stream_setting::StreamSetting::Off;
+    let tolerance = clock_tolerance_ms(test.venue, test.config.recv_window_ms);
+    let check = match connect_probe(test.venue, public).await {
         Ok(p) => {
             let offset = p.clock_offset_ms();
             let answer = format!(
@@ -418,11 +417,7 @@ async fn instruments(
 }
 
 async fn stream(probe: &Probe, test: &SelfTest, started: Instant, report: &mut Report) {
-    let off = test
-        .config
-        .ws_url
-        .as_deref()
-        .is_some_and(|u| u.eq_ignore_ascii_case("off"));
+    let off = test.config.stream == crate::stream_setting::StreamSetting::Off;
     if off {
         report.push(
             Check::new(

@@ -9,7 +9,7 @@ use tradeengine_model::{
 
 use super::{Check, Outcome};
 use crate::Venue;
-use crate::rounding::round_to_step;
+use tradeengine_model::grid::round_to_step;
 
 /// How far below the mark the test buy is priced (3 %): far enough not to fill in the seconds
 /// the test takes, near enough to stay inside the venues' price bands (Binance's

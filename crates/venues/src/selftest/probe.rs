@@ -16,7 +16,8 @@ use crate::connect::{
 use crate::kucoin::KucoinVenue;
 use crate::mexc::MexcVenue;
 use crate::permissions::WithdrawalPermission;
-use crate::{Venue, VenueError, VenueErrorKind};
+use crate::{Venue, VenueError};
+use tradeengine_model::VenueId;
 
 /// What the self-test reads from a concrete adapter.
 #[async_trait]
@@ -81,10 +82,10 @@ impl Probe {
 /// KuCoin refuses a `KC-API-TIMESTAMP` more than 5 s off (code 400002,
 /// <https://www.kucoin.com/docs/basic-info/connection-method/authentication/signing-a-message>);
 /// BloFin's `ACCESS-TIMESTAMP` window is 60 s (see the BloFin adapter's `http` module).
-pub fn clock_tolerance_ms(venue: &str, recv_window_ms: u64) -> u64 {
+pub fn clock_tolerance_ms(venue: VenueId, recv_window_ms: u64) -> u64 {
     match venue {
-        "kucoin" => 5_000,
-        "blofin" => 60_000,
+        VenueId::Kucoin => 5_000,
+        VenueId::Blofin => 60_000,
         _ => recv_window_ms,
     }
 }
@@ -92,12 +93,12 @@ pub fn clock_tolerance_ms(venue: &str, recv_window_ms: u64) -> u64 {
 /// Connects exactly as [`crate::connect::connect`] (the withdrawal and one-way checks and the
 /// private stream included), then asks the key's withdrawal permission where the venue reports
 /// it, for the report (connect already refused an enabled one).
-pub async fn connect_probe(venue: &str, config: AdapterConfig) -> Result<Probe, VenueError> {
+pub async fn connect_probe(venue: VenueId, config: AdapterConfig) -> Result<Probe, VenueError> {
     let keyed = config.credentials.is_some();
     let unknown = |why: &str| WithdrawalPermission::Unknown(why.to_string());
     let no_report = "the venue has no endpoint that reports an API key's withdrawal permission";
     let (venue, inner, withdrawal): (Arc<dyn Venue>, Arc<dyn Inspect>, _) = match venue {
-        "bybit" => {
+        VenueId::Bybit => {
             let v = Arc::new(connect_bybit(config).await?);
             let w = if keyed {
                 crate::bybit::permissions::withdrawal_permission(v.http()).await?
@@ -106,7 +107,7 @@ pub async fn connect_probe(venue: &str, config: AdapterConfig) -> Result<Probe, 
             };
             (v.clone(), v, w)
         }
-        "binance" => {
+        VenueId::Binance => {
             let w_config = config.clone();
             let v = Arc::new(connect_binance(config).await?);
             let w = if keyed {
@@ -124,24 +125,17 @@ pub async fn connect_probe(venue: &str, config: AdapterConfig) -> Result<Probe, 
             };
             (v.clone(), v, w)
         }
-        "blofin" => {
+        VenueId::Blofin => {
             let v = Arc::new(connect_blofin(config).await?);
             (v.clone(), v, unknown(no_report))
         }
-        "kucoin" => {
+        VenueId::Kucoin => {
             let v = Arc::new(connect_kucoin(config).await?);
             (v.clone(), v, unknown(no_report))
         }
-        "mexc" => {
+        VenueId::Mexc => {
             let v = Arc::new(connect_mexc(config).await?);
             (v.clone(), v, unknown(no_report))
-        }
-        other => {
-            return Err(VenueError::new(
-                other.to_string(),
-                VenueErrorKind::Unsupported,
-                format!("no adapter for venue {other:?} in this build"),
-            ));
         }
     };
     Ok(Probe {
@@ -157,10 +151,10 @@ mod tests {
 
     #[test]
     fn tolerance_is_the_receive_window_where_the_client_sets_it() {
-        assert_eq!(clock_tolerance_ms("bybit", 5000), 5000);
-        assert_eq!(clock_tolerance_ms("binance", 10_000), 10_000);
-        assert_eq!(clock_tolerance_ms("mexc", 7000), 7000);
-        assert_eq!(clock_tolerance_ms("kucoin", 60_000), 5000);
-        assert_eq!(clock_tolerance_ms("blofin", 5000), 60_000);
+        assert_eq!(clock_tolerance_ms(VenueId::Bybit, 5000), 5000);
+        assert_eq!(clock_tolerance_ms(VenueId::Binance, 10_000), 10_000);
+        assert_eq!(clock_tolerance_ms(VenueId::Mexc, 7000), 7000);
+        assert_eq!(clock_tolerance_ms(VenueId::Kucoin, 60_000), 5000);
+        assert_eq!(clock_tolerance_ms(VenueId::Blofin, 5000), 60_000);
     }
 }

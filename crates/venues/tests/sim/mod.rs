@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use tradeengine_model::{ClientOrderId, OrderKind, OrderRequest, Price, Side, Symbol, SystemClock};
-use tradeengine_venue_sim::{SimHandle, SimOptions, SimVenue, serve};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
 use tradeengine_venues::{AdapterConfig, Credentials};
 
 pub fn sym(s: &str) -> Symbol {
@@ -17,7 +17,7 @@ pub fn id(s: &str) -> ClientOrderId {
     ClientOrderId::new(s).unwrap()
 }
 
-pub async fn start(venue: SimVenue, options: SimOptions) -> SimHandle {
+pub async fn start(venue: VenueId, options: SimOptions) -> SimHandle {
     serve(venue, "127.0.0.1:0".parse().unwrap(), options)
         .await
         .unwrap()
@@ -28,7 +28,7 @@ pub fn config(sim: &SimHandle) -> AdapterConfig {
     let o = sim.options();
     AdapterConfig {
         base_url: sim.base_url(),
-        ws_url: None,
+        stream: tradeengine_venues::StreamSetting::Auto,
         credentials: Some(
             Credentials::new(&o.api_key, &o.api_secret).with_passphrase(&o.passphrase),
         ),

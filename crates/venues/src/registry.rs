@@ -1,0 +1,193 @@
+//! The venue registry: for each [`VenueId`], one row with everything that differs by venue at
+//! the connection level — its REST hosts (production, test network, and the domains and
+//! alternates that move real money), whether it reports an API key's permissions, and how to
+//! build its adapter (which serves trading, market data and candles alike).
+//!
+//! [`entry`] is the only `match` on a venue in this crate outside the adapters themselves:
+//! [`crate::connect`], [`crate::connect_public`], [`crate::connect_hosts`] and the engine ask it.
+//! The simulator of each venue is chosen by `tradeengine_venue_sim::serve`, in the simulator
+//! crate, so that production code never depends on it; both matches are exhaustive, so a new
+//! [`VenueId`] variant does not compile until it has a row here and a simulator there.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tradeengine_model::VenueId;
+
+use crate::adapters::{
+    AdapterConfig, connect_binance, connect_blofin, connect_bybit, connect_kucoin, connect_mexc,
+};
+use crate::market::PublicMarket;
+use crate::{VenueError, binance, blofin, bybit, kucoin, mexc};
+
+/// What building an adapter returns: a boxed future, so every row has the same type.
+pub type Connecting = Pin<Box<dyn Future<Output = Result<PublicMarket, VenueError>> + Send>>;
+
+/// One venue's row.
+#[derive(Debug, Clone, Copy)]
+pub struct VenueEntry {
+    pub id: VenueId,
+    /// The production REST base.
+    pub mainnet_url: &'static str,
+    /// The public test network's REST base (testnet or demo trading), where there is one.
+    pub testnet_url: Option<&'static str>,
+    /// Domains whose hosts (the domain itself and every subdomain) are production: real money.
+    /// Matching by domain rather than by exact host refuses an alternate or regional host
+    /// before anyone lists it ([`crate::connect_hosts`]).
+    pub production_domains: &'static [&'static str],
+    /// Hosts under a production domain that are test networks (demo trading, testnet).
+    pub test_hosts: &'static [&'static str],
+    /// Whether the venue tells a key's withdrawal permission, so connecting refuses a key that
+    /// can withdraw ([`crate::permissions`]); elsewhere a warning says it cannot be checked.
+    pub reports_key_permissions: bool,
+    /// Whether the venue's API keys come with a passphrase (`PREFIX_API_PASSPHRASE`).
+    pub needs_passphrase: bool,
+    /// Builds the adapter: clock offset, key checks, private stream ([`crate::adapters`]).
+    pub connect: fn(AdapterConfig) -> Connecting,
+}
+
+/// The row of `id`.
+pub fn entry(id: VenueId) -> VenueEntry {
+    match id {
+        VenueId::Bybit => VenueEntry {
+            id,
+            mainnet_url: bybit::MAINNET_URL,
+            testnet_url: Some(bybit::TESTNET_URL),
+            // api.bybit.com, api.bytick.com (the documented alternate), and the regional
+            // sites: bybitglobal.com, Netherlands, Turkey, Kazakhstan, EU, UAE, Hong Kong,
+            // Indonesia, Georgia.
+            production_domains: &[
+                "bybit.com",
+                "bytick.com",
+                "bybitglobal.com",
+                "bybit.nl",
+                "bybit-tr.com",
+                "bybit.kz",
+                "bybit.eu",
+                "bybit.ae",
+                "byhkbit.com",
+                "bybit.id",
+                "bybit.ge",
+            ],
+            test_hosts: &[
+                "api-testnet.bybit.com",
+                "stream-testnet.bybit.com",
+                "api-demo.bybit.com",
+                "stream-demo.bybit.com",
+                "api-demo-testnet.bybit.com",
+            ],
+            reports_key_permissions: true,
+            needs_passphrase: false,
+            connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_bybit(c).await?)) }),
+        },
+        VenueId::Binance => VenueEntry {
+            id,
+            mainnet_url: binance::MAINNET_URL,
+            testnet_url: Some(binance::TESTNET_URL),
+            // fapi/dapi/api/fstream…binance.com, api1-4 and api-gcp alternates, Binance.US.
+            production_domains: &["binance.com", "binance.us", "binance.vision"],
+            test_hosts: &[
+                "demo-fapi.binance.com",
+                "demo-fstream.binance.com",
+                "demo-api.binance.com",
+                "testnet.binance.vision",
+            ],
+            reports_key_permissions: true,
+            needs_passphrase: false,
+            connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_binance(c).await?)) }),
+        },
+        VenueId::Blofin => VenueEntry {
+            id,
+            mainnet_url: blofin::MAINNET_URL,
+            testnet_url: Some(blofin::DEMO_URL),
+            production_domains: &["blofin.com"],
+            test_hosts: &[
+                "demo-trading-openapi.blofin.com",
+                "demo-trading-openapi-ws.blofin.com",
+            ],
+            reports_key_permissions: false,
+            needs_passphrase: true,
+            connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_blofin(c).await?)) }),
+        },
+        VenueId::Kucoin => VenueEntry {
+            id,
+            mainnet_url: kucoin::MAINNET_URL,
+            // No public KuCoin Futures sandbox: a non-live account names its base URL.
+            testnet_url: None,
+            // api-futures.kucoin.com, api.kucoin.com, the .cc mirror and the EU/Thailand/Turkey
+            // entities.
+            production_domains: &[
+                "kucoin.com",
+                "kucoin.cc",
+                "kucoin.eu",
+                "kucoin.th",
+                "kucoin.tr",
+            ],
+            test_hosts: &[
+                "api-sandbox-futures.kucoin.com",
+                "openapi-sandbox.kucoin.com",
+            ],
+            reports_key_permissions: false,
+            needs_passphrase: true,
+            connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_kucoin(c).await?)) }),
+        },
+        VenueId::Mexc => VenueEntry {
+            id,
+            mainnet_url: mexc::MAINNET_URL,
+            // MEXC has no testnet.
+            testnet_url: None,
+            // contract.mexc.com, futures.mexc.com, api.mexc.com and the .co mirror.
+            production_domains: &["mexc.com", "mexc.co"],
+            test_hosts: &[],
+            reports_key_permissions: false,
+            needs_passphrase: false,
+            connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_mexc(c).await?)) }),
+        },
+    }
+}
+
+/// Every venue's row, in [`VenueId::ALL`] order.
+pub fn all() -> impl Iterator<Item = VenueEntry> {
+    VenueId::ALL.into_iter().map(entry)
+}
+
+/// The venue's own REST base URL, mainnet or testnet.
+pub fn default_base_url(venue: VenueId, testnet: bool) -> Option<&'static str> {
+    let e = entry(venue);
+    if testnet {
+        e.testnet_url
+    } else {
+        Some(e.mainnet_url)
+    }
+}
+
+/// Whether `venue`'s adapter checks key permissions at connect time.
+pub fn reports_key_permissions(venue: VenueId) -> bool {
+    entry(venue).reports_key_permissions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_venue_has_its_own_row() {
+        for v in VenueId::ALL {
+            let e = entry(v);
+            assert_eq!(e.id, v);
+            assert!(e.mainnet_url.starts_with("https://"), "{v}");
+            assert!(!e.production_domains.is_empty(), "{v}");
+        }
+    }
+
+    #[test]
+    fn permissions_and_passphrases_by_venue() {
+        let reports: Vec<VenueId> = all()
+            .filter(|e| e.reports_key_permissions)
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(reports, [VenueId::Bybit, VenueId::Binance]);
+        let passphrase: Vec<VenueId> = all().filter(|e| e.needs_passphrase).map(|e| e.id).collect();
+        assert_eq!(passphrase, [VenueId::Blofin, VenueId::Kucoin]);
+    }
+}
