@@ -10,6 +10,8 @@ pub mod intake;
 pub mod killswitch;
 pub mod ownership;
 pub mod plan_ids;
+pub mod refusals;
+pub mod freshness;
 pub mod release_hold;
 pub mod reloader;
 pub mod risk;
