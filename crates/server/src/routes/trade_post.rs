@@ -21,6 +21,28 @@ use super::trade_api::{
 use crate::AppState;
 use crate::error::{MAX_LISTED_ERRORS, clip};
 
+/// The seed document's single-signal body carries only `strategy_id`, `symbol`, `action`,
+/// `confidence`, `price` and `quantity`; seed 003's model also requires `current_price`,
+/// `source` and `strategy`. For a single signal posted as the body, those default to `price`,
+/// `"rest"` and `strategy_id` when absent (a value that is present is checked as sent). The
+/// batch shape stays as strict as seed 003's code.
+fn with_document_defaults(mut obj: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    if !obj.contains_key("current_price")
+        && let Some(price) = obj.get("price").cloned()
+    {
+        obj.insert("current_price".into(), price);
+    }
+    if !obj.contains_key("source") {
+        obj.insert("source".into(), Value::from("rest"));
+    }
+    if !obj.contains_key("strategy")
+        && let Some(id) = obj.get("strategy_id").cloned()
+    {
+        obj.insert("strategy".into(), id);
+    }
+    obj
+}
+
 /// `POST /trade`'s body, for the OpenAPI document: either shape.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // a schema only; the handler reads the body itself
@@ -65,7 +87,9 @@ pub(crate) struct TradeSignal {
 /// one signal. As with FastAPI, the whole request is validated first: one invalid signal refuses
 /// the request (422, with the location of each fault, the first 20 listed) and nothing is
 /// submitted. Both shapes answer alike, and deduplicate alike (a signal's key is the same
-/// whichever shape carried it).
+/// whichever shape carried it: send `signal_id` or `timestamp` for a key that outlives the
+/// one-minute body window). A single signal's missing `current_price`, `source` and `strategy`
+/// take defaults (see [`with_document_defaults`]).
 ///
 /// **2xx only when durable.** The valid signals are submitted in order and answered together.
 /// When any of them was not stored (the store failed, the engine is stopping), the answer is
@@ -108,7 +132,7 @@ pub(crate) async fn post_trade(
     let items: &[Value] = match request.get("signals") {
         Some(Value::Array(items)) => items,
         None if looks_like_petrosa(&request) || request.contains_key("symbol") => {
-            single = [Value::Object(request.clone())];
+            single = [Value::Object(with_document_defaults(request.clone()))];
             &single
         }
         _ => {
