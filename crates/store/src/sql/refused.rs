@@ -14,7 +14,6 @@
 //! without bound from outside.
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
-use tradeengine_model::Timestamp;
 
 use super::audit_chain::NewEvent;
 use super::dialect::Dialect;
