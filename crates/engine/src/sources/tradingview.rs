@@ -229,7 +229,7 @@ impl TvEndpoint {
         let Some(_in_flight) = self.claim(&alert, now).await else {
             return Ok(WebhookOutcome::Duplicate);
         };
-        let outcome = self.take(alert.clone(), intake, now).await?;
+        let outcome = self.take(alert.clone(), intake).await?;
         // Stored (or recognised by the store): from now on the fast path may fold repeats.
         if let Ok(mut d) = self.dedup.lock() {
             d.record(&alert, now);
@@ -287,7 +287,6 @@ impl TvEndpoint {
         &self,
         alert: TvAlert,
         intake: &SignalIntake,
-        now: Timestamp,
     ) -> Result<WebhookOutcome, WebhookError> {
         let source = self.config.source.as_str();
         let new = Sequenced::from(&alert);
