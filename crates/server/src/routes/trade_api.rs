@@ -28,15 +28,14 @@ use tradeengine_engine::refusals::{Refused, code};
 use tradeengine_engine::sources::bus;
 use tradeengine_engine::sources::rest::{self, RestSettings};
 use tradeengine_engine::{IntakeError, IntakeOutcome};
-use tradeengine_model::{ClientOrderId, Intent, OrderAction, SourceId, Symbol};
+use tradeengine_model::{ClientOrderId, SourceId, Symbol};
 use tradeengine_signals::canonical::canonical_signal;
 use tradeengine_signals::message::{MessageContext, MessageError, json_object};
-use tradeengine_signals::petrosa::petrosa_signal;
 use tradeengine_store::{MAX_PAGE, OrderFilter};
 
 use crate::AppState;
 use crate::api::auth::Scope;
-use crate::error::{MAX_LISTED_ERRORS, clip};
+use crate::error::clip;
 use crate::extract::Path;
 
 /// The trade API's routes.

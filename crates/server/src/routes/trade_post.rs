@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tradeengine_engine::IntakeOutcome;
+use tradeengine_engine::{IntakeError, IntakeOutcome};
 use tradeengine_engine::refusals::code;
 use tradeengine_engine::sources::bus;
 use tradeengine_model::{Intent, OrderAction};
