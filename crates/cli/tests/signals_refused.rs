@@ -48,7 +48,12 @@ async fn signals_refused_lists_what_was_refused_and_why() {
     // No database yet: refused, and none created, as for `signals`.
     let none = cli(dir.path(), &["signals", "--refused"]);
     assert!(!none.status.success());
-    assert!(!dir.path().join("data").join(tradeengine_store::SQLITE_FILE_NAME).exists());
+    assert!(
+        !dir.path()
+            .join("data")
+            .join(tradeengine_store::SQLITE_FILE_NAME)
+            .exists()
+    );
 
     let store = tradeengine_store::open_sqlite_in(&dir.path().join("data"))
         .await
@@ -56,9 +61,19 @@ async fn signals_refused_lists_what_was_refused_and_why() {
     let at = |s: i64| chrono::DateTime::from_timestamp(1_780_000_000 + s, 0).unwrap();
     let detail = serde_json::json!({"status": 422});
     for (i, (source, code, reason, body)) in [
-        ("tradingview", "leverage_cap", "leverage 100 exceeds the cap of 20", r#"{"leverage":"100","passphrase":"[redacted]"}"#),
+        (
+            "tradingview",
+            "leverage_cap",
+            "leverage 100 exceeds the cap of 20",
+            r#"{"leverage":"100","passphrase":"[redacted]"}"#,
+        ),
         ("rest", "auth", "invalid token", "{}"),
-        ("tradingview", "malformed", "body is not valid JSON: EOF", "{\"size\": \n"),
+        (
+            "tradingview",
+            "malformed",
+            "body is not valid JSON: EOF",
+            "{\"size\": \n",
+        ),
     ]
     .into_iter()
     .enumerate()
@@ -78,18 +93,31 @@ async fn signals_refused_lists_what_was_refused_and_why() {
     drop(store);
 
     let out = cli(dir.path(), &["signals", "--refused"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "a header and three rows:\n{text}");
-    assert!(lines[0].contains("source") && lines[0].contains("code") && lines[0].contains("reason"));
+    assert!(
+        lines[0].contains("source") && lines[0].contains("code") && lines[0].contains("reason")
+    );
     assert!(lines[1].contains("malformed"), "newest first:\n{text}");
     assert!(!lines[1].contains('\n'), "bodies print on one line");
-    assert!(lines[2].contains("rest") && lines[2].contains("auth") && lines[2].contains("invalid token"));
+    assert!(
+        lines[2].contains("rest")
+            && lines[2].contains("auth")
+            && lines[2].contains("invalid token")
+    );
     assert!(lines[3].contains("leverage_cap") && lines[3].contains("exceeds the cap of 20"));
     assert!(lines[3].contains(r#""leverage":"100""#), "{text}");
 
-    let out = cli(dir.path(), &["signals", "--refused", "--source", "rest", "--json"]);
+    let out = cli(
+        dir.path(),
+        &["signals", "--refused", "--source", "rest", "--json"],
+    );
     assert!(out.status.success());
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();

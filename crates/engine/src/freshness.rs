@@ -146,7 +146,11 @@ mod tests {
         book.set_stale("sn8", true, at(200));
         let f = book.get("sn8").unwrap();
         assert!(f.stale);
-        assert_eq!(f.stale_since, Some(at(140)), "since the poll that found it stale");
+        assert_eq!(
+            f.stale_since,
+            Some(at(140)),
+            "since the poll that found it stale"
+        );
         assert_eq!(f.last_success, Some(at(10)));
         assert_eq!(f.consecutive_failures, 3);
         assert_eq!(f.last_error.as_deref(), Some("HTTP 503"));

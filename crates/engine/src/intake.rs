@@ -247,8 +247,7 @@ impl SignalIntake {
     /// (see [`IntakeError::refusal_code`]); errors after which it may be taken later (store,
     /// shutdown) are not refusals. Every caller of [`Self::submit`] gets this for free.
     async fn refuse_submission(&self, signal: &Signal, error: &IntakeError) {
-        record_submission_refusal(&*self.store, &self.state, signal, error, self.clock.now())
-            .await;
+        record_submission_refusal(&*self.store, &self.state, signal, error, self.clock.now()).await;
     }
 
     /// Closes sleeves whose stop-loss or take-profit the latest prices crossed. Each close is

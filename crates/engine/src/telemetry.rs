@@ -10,7 +10,6 @@ pub fn signal(source: &str, outcome: &'static str) {
     metrics::counter!("tradeengine_signals_total", "source" => source.to_string(), "outcome" => outcome).increment(1);
 }
 
-
 /// A refused signal by its label (`malformed`, `auth`, `unknown_symbol`, `price_band`, a sleeve
 /// rule's name, …): every refusal, wherever it happened (see `crate::refusals`).
 pub fn signal_refused_code(source: &str, code: &str) {
@@ -49,8 +48,11 @@ pub fn refusal_reason(refusal: &impl std::fmt::Debug) -> String {
 
 /// A polled source's staleness (`tradeengine_source_stale`, 1 stale or 0 fresh).
 pub fn source_stale(source: &str, stale: bool) {
-    metrics::gauge!("tradeengine_source_stale", "source" => source.to_string())
-        .set(if stale { 1.0 } else { 0.0 });
+    metrics::gauge!("tradeengine_source_stale", "source" => source.to_string()).set(if stale {
+        1.0
+    } else {
+        0.0
+    });
 }
 
 /// One failed poll of a source (`tradeengine_source_poll_failures_total`).

@@ -272,13 +272,20 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     wait_for("never stale", || book.get("sn8").is_some_and(|f| f.stale)).await;
     let stale = book.get("sn8").unwrap();
     assert_eq!(stale.last_success, Some(started), "{stale:?}");
-    assert!(stale.stale_since.is_some_and(|t| t >= started + chrono::Duration::minutes(6)));
+    assert!(
+        stale
+            .stale_since
+            .is_some_and(|t| t >= started + chrono::Duration::minutes(6))
+    );
     let why = stale.last_error.clone().unwrap();
     assert!(why.starts_with("fetch:") && why.contains("503"), "{why}");
 
     // Back: fresh again, the error cleared.
     failing.store(false, Ordering::SeqCst);
-    wait_for("never fresh again", || book.get("sn8").is_some_and(|f| !f.stale)).await;
+    wait_for("never fresh again", || {
+        book.get("sn8").is_some_and(|f| !f.stale)
+    })
+    .await;
     assert!(book.get("sn8").unwrap().last_error.is_none());
 
     // The miner whose positions were a string was dropped, and that shows as a refusal.
@@ -287,7 +294,10 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
         .iter()
         .find(|r| r.code == "no_universe_positions")
         .unwrap_or_else(|| panic!("no drop recorded: {refused:?}"));
-    assert!(dropped.body.as_deref().unwrap().contains("\"miners\":1"), "{dropped:?}");
+    assert!(
+        dropped.body.as_deref().unwrap().contains("\"miners\":1"),
+        "{dropped:?}"
+    );
     engine.shutdown().await;
 }
 

@@ -107,8 +107,11 @@ async fn set_gauges(app: &AppState) {
 /// its last accepted poll, so an alert can fire on a dead SN8 validator.
 fn set_source_gauges(app: &AppState) {
     for (source, f) in app.engine.freshness.snapshot() {
-        metrics::gauge!("tradeengine_source_stale", "source" => source.clone())
-            .set(if f.stale { 1.0 } else { 0.0 });
+        metrics::gauge!("tradeengine_source_stale", "source" => source.clone()).set(if f.stale {
+            1.0
+        } else {
+            0.0
+        });
         if let Some(at) = f.last_success {
             metrics::gauge!("tradeengine_source_last_success_timestamp_seconds", "source" => source)
                 .set(at.timestamp_millis() as f64 / 1000.0);

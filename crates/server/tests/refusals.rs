@@ -49,7 +49,13 @@ weights = { tradingview = 0.5, petrosa = 0.5 }
 "#;
 
 /// One HTTP/1.1 request; the status and the JSON body.
-fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
     let mut s = TcpStream::connect(addr).unwrap();
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
@@ -76,7 +82,12 @@ fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body
     (status, json)
 }
 
-async fn post(addr: SocketAddr, path: &'static str, token: Option<&'static str>, body: String) -> (u16, Value) {
+async fn post(
+    addr: SocketAddr,
+    path: &'static str,
+    token: Option<&'static str>,
+    body: String,
+) -> (u16, Value) {
     tokio::task::spawn_blocking(move || request(addr, "POST", path, token, &body))
         .await
         .unwrap()
@@ -91,7 +102,11 @@ async fn get(addr: SocketAddr, path: String, token: Option<&'static str>) -> (u1
 async fn metrics_text(addr: SocketAddr) -> String {
     tokio::task::spawn_blocking(move || {
         let mut s = TcpStream::connect(addr).unwrap();
-        write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut text = String::new();
         s.read_to_string(&mut text).unwrap();
         text
@@ -101,7 +116,9 @@ async fn metrics_text(addr: SocketAddr) -> String {
 }
 
 fn alert(fields: &str) -> String {
-    format!(r#"{{"passphrase":"{SECRET}","symbol":"BTCUSDT","direction":"long","action":"buy"{fields}}}"#)
+    format!(
+        r#"{{"passphrase":"{SECRET}","symbol":"BTCUSDT","direction":"long","action":"buy"{fields}}}"#
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,27 +176,66 @@ async fn every_refusal_is_counted_stored_and_listed() {
 
     // Webhook refusals, each with its status.
     let cases: Vec<(String, u16, &str)> = vec![
-        (r#"{"passphrase": "#.to_string() + &format!("\"{SECRET}\", \"size\": "), 400, "malformed"),
-        (alert(r#","size":"10/100""#).replace(SECRET, "a-wrong-guess-0001"), 401, "auth"),
-        (alert(r#","size":"10/100""#).replace("BTCUSDT", "DOGEUSDT"), 422, "unknown_symbol"),
-        (alert(r#","size":"10/100","leverage":"100""#), 422, "leverage_cap"),
+        (
+            r#"{"passphrase": "#.to_string() + &format!("\"{SECRET}\", \"size\": "),
+            400,
+            "malformed",
+        ),
+        (
+            alert(r#","size":"10/100""#).replace(SECRET, "a-wrong-guess-0001"),
+            401,
+            "auth",
+        ),
+        (
+            alert(r#","size":"10/100""#).replace("BTCUSDT", "DOGEUSDT"),
+            422,
+            "unknown_symbol",
+        ),
+        (
+            alert(r#","size":"10/100","leverage":"100""#),
+            422,
+            "leverage_cap",
+        ),
         (alert(r#","size":"150/100""#), 422, "depth_cap"),
-        (alert(r#","size":"10/100","price":"0.0027""#), 422, "price_band"),
+        (
+            alert(r#","size":"10/100","price":"0.0027""#),
+            422,
+            "price_band",
+        ),
     ];
     for (body, status, code) in &cases {
         let (got, answer) = post(addr, "/webhook/tradingview", None, body.clone()).await;
         assert_eq!(got, *status, "{code}: {answer}");
         if *code == "price_band" {
             let text = answer["error"].as_str().unwrap_or_default();
-            assert!(text.contains("price_band") && text.contains("0.0027"), "{text}");
+            assert!(
+                text.contains("price_band") && text.contains("0.0027"),
+                "{text}"
+            );
         }
     }
     // An alert within the band of the mark is taken.
     let near = mark.get() * Decimal::new(102, 2);
-    let (got, answer) = post(addr, "/webhook/tradingview", None, alert(&format!(r#","size":"10/100","price":"{near}""#))).await;
-    assert_eq!((got, answer["status"].as_str()), (200, Some("accepted")), "{answer}");
+    let (got, answer) = post(
+        addr,
+        "/webhook/tradingview",
+        None,
+        alert(&format!(r#","size":"10/100","price":"{near}""#)),
+    )
+    .await;
+    assert_eq!(
+        (got, answer["status"].as_str()),
+        (200, Some("accepted")),
+        "{answer}"
+    );
     // A close is never refused for its price.
-    let (got, answer) = post(addr, "/webhook/tradingview", None, alert(r#","size":"0/100","price":"0.0027""#).replace("long", "flat")).await;
+    let (got, answer) = post(
+        addr,
+        "/webhook/tradingview",
+        None,
+        alert(r#","size":"0/100","price":"0.0027""#).replace("long", "flat"),
+    )
+    .await;
     assert_eq!(got, 200, "{answer}");
 
     // POST /trade: the seed document's single-signal body is taken, durably, and deduplicated.
@@ -188,13 +244,26 @@ async fn every_refusal_is_counted_stored_and_listed() {
     let (got, answer) = post(addr, "/trade", Some(TOKEN), single.to_string()).await;
     assert_eq!(got, 200, "{answer}");
     assert_eq!(answer["status"], "success", "{answer}");
-    assert_eq!(answer["audit_logs"][0]["result"]["status"], "executed", "{answer}");
+    assert_eq!(
+        answer["audit_logs"][0]["result"]["status"], "executed",
+        "{answer}"
+    );
     let petrosa_signals = |all: Vec<tradeengine_model::Signal>| {
-        all.into_iter().filter(|s| s.source.as_str() == "petrosa").count()
+        all.into_iter()
+            .filter(|s| s.source.as_str() == "petrosa")
+            .count()
     };
-    assert_eq!(petrosa_signals(store.recent_signals(100, 0).await.unwrap()), 1, "stored before the 200");
+    assert_eq!(
+        petrosa_signals(store.recent_signals(100, 0).await.unwrap()),
+        1,
+        "stored before the 200"
+    );
     let (got, answer) = post(addr, "/trade", Some(TOKEN), single.to_string()).await;
-    assert_eq!((got, answer["audit_logs"][0]["result"]["status"].as_str()), (200, Some("duplicate")), "{answer}");
+    assert_eq!(
+        (got, answer["audit_logs"][0]["result"]["status"].as_str()),
+        (200, Some("duplicate")),
+        "{answer}"
+    );
     // The same signal (same `signal_id`) in the batch shape, as strict as seed 003's code, is
     // the same signal.
     let mut full = single.clone();
@@ -203,12 +272,20 @@ async fn every_refusal_is_counted_stored_and_listed() {
     full["strategy"] = json!("test");
     let batch = json!({"signals": [full]});
     let (got, answer) = post(addr, "/trade", Some(TOKEN), batch.to_string()).await;
-    assert_eq!((got, answer["audit_logs"][0]["result"]["status"].as_str()), (200, Some("duplicate")), "{answer}");
-    assert_eq!(petrosa_signals(store.recent_signals(100, 0).await.unwrap()), 1);
+    assert_eq!(
+        (got, answer["audit_logs"][0]["result"]["status"].as_str()),
+        (200, Some("duplicate")),
+        "{answer}"
+    );
+    assert_eq!(
+        petrosa_signals(store.recent_signals(100, 0).await.unwrap()),
+        1
+    );
     // REST refusals: no token, an invalid single signal (loc from the body), not JSON.
     let (got, _) = post(addr, "/trade", None, single.to_string()).await;
     assert_eq!(got, 401);
-    let bad = json!({"strategy_id": "test", "symbol": "DOGEUSDT", "action": "buy", "confidence": 0.8});
+    let bad =
+        json!({"strategy_id": "test", "symbol": "DOGEUSDT", "action": "buy", "confidence": 0.8});
     let (got, answer) = post(addr, "/trade", Some(TOKEN), bad.to_string()).await;
     assert_eq!(got, 422, "{answer}");
     assert_eq!(answer["detail"][0]["loc"][0], "body", "{answer}");
@@ -238,17 +315,39 @@ async fn every_refusal_is_counted_stored_and_listed() {
     petrosa.sort();
     assert_eq!(petrosa, ["malformed", "unknown_symbol"], "{listed}");
     let all = listed.to_string();
-    assert!(!all.contains(SECRET) && !all.contains("a-wrong-guess-0001"), "secrets are redacted: {all}");
+    assert!(
+        !all.contains(SECRET) && !all.contains("a-wrong-guess-0001"),
+        "secrets are redacted: {all}"
+    );
     let leverage = rows.iter().find(|r| r["code"] == "leverage_cap").unwrap();
-    assert!(leverage["body"].as_str().unwrap().contains("\"leverage\":\"100\""), "{leverage}");
-    assert!(leverage["reason"].as_str().unwrap().contains("exceeds the cap of 20"), "{leverage}");
-    let (_, only) = get(addr, "/api/v1/signals/refused?source=rest".into(), Some(READ)).await;
+    assert!(
+        leverage["body"]
+            .as_str()
+            .unwrap()
+            .contains("\"leverage\":\"100\""),
+        "{leverage}"
+    );
+    assert!(
+        leverage["reason"]
+            .as_str()
+            .unwrap()
+            .contains("exceeds the cap of 20"),
+        "{leverage}"
+    );
+    let (_, only) = get(
+        addr,
+        "/api/v1/signals/refused?source=rest".into(),
+        Some(READ),
+    )
+    .await;
     assert_eq!(only.as_array().unwrap().len(), 1, "{only}");
 
     // Counted by source and reason.
     let text = metrics_text(addr).await;
     for (_, _, code) in &cases {
-        let line = format!("tradeengine_signals_refused_total{{source=\"tradingview\",reason=\"{code}\"}} 1");
+        let line = format!(
+            "tradeengine_signals_refused_total{{source=\"tradingview\",reason=\"{code}\"}} 1"
+        );
         assert!(text.contains(&line), "missing {line}");
     }
     assert!(text.contains("tradeengine_signals_refused_total{source=\"rest\",reason=\"auth\"} 1"));

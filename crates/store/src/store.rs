@@ -13,7 +13,8 @@ use crate::lease::LeaseOutcome;
 use crate::ownership::Holder;
 use crate::{
     AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, NewRefusal,
-    OrderFilter, OrderUpdate, RefusedSignal, SignalRecordOutcome, StoreError, StoredOrder, TargetRecord,
+    OrderFilter, OrderUpdate, RefusedSignal, SignalRecordOutcome, StoreError, StoredOrder,
+    TargetRecord,
 };
 
 /// Durable state. Each method is one transaction: it either happens whole, with its audit

@@ -185,7 +185,10 @@ async fn refused(
     ]);
     for r in &rows {
         let one_line = |s: &str, max: usize| -> String {
-            let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+            let flat: String = s
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
             if flat.chars().count() > max {
                 format!("{}…", flat.chars().take(max).collect::<String>())
             } else {
@@ -197,7 +200,10 @@ async fn refused(
             r.source.clone(),
             r.code.clone(),
             one_line(&r.reason, 80),
-            r.body.as_deref().map(|b| one_line(b, BODY_COLUMN)).unwrap_or_default(),
+            r.body
+                .as_deref()
+                .map(|b| one_line(b, BODY_COLUMN))
+                .unwrap_or_default(),
         ]);
     }
     if t.is_empty() {

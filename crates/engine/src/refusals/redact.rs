@@ -94,13 +94,11 @@ fn redact_text(text: &str) -> String {
         let value_trim = value.trim_start();
         let end = if let Some(quoted) = value_trim.strip_prefix('"') {
             // Up to the closing quote (or all of it when there is none).
-            quoted.find('"').map_or(value.len(), |i| {
-                value.len() - value_trim.len() + 1 + i + 1
-            })
+            quoted
+                .find('"')
+                .map_or(value.len(), |i| value.len() - value_trim.len() + 1 + i + 1)
         } else {
-            value
-                .find([',', '}', '\n'])
-                .unwrap_or(value.len())
+            value.find([',', '}', '\n']).unwrap_or(value.len())
         };
         out.push('"');
         out.push_str(REDACTED);

@@ -14,7 +14,9 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{Clock, SourceId, Timestamp};
 use tradeengine_signals::SymbolMap;
-use tradeengine_signals::sn8::{Ranking, Sn8Client, Sn8ClientConfig, Sn8Config, Sn8Event, Sn8Source};
+use tradeengine_signals::sn8::{
+    Ranking, Sn8Client, Sn8ClientConfig, Sn8Config, Sn8Event, Sn8Source,
+};
 
 use super::{SignalSource, SourceError};
 use crate::config::{Config, OnStale, SourceKind};
@@ -161,7 +163,12 @@ impl SignalSource for Sn8Poller {
     ) -> Result<(), SourceError> {
         let interval = self.client.interval().max(Duration::from_secs(1));
         let source = self.id.as_str();
-        let ttl = intake.state().config().sources.get(source).and_then(|s| s.ttl_secs);
+        let ttl = intake
+            .state()
+            .config()
+            .sources
+            .get(source)
+            .and_then(|s| s.ttl_secs);
         let book = intake.state().freshness.clone();
         book.register(source, "sn8", ttl.unwrap_or(120), intake.clock().now());
         loop {

@@ -246,8 +246,16 @@ fn nats_ten_thousand_signals_exactly_once_across_a_crash() {
         assert_eq!(refused.len(), invalid, "one refusal per invalid message");
         let codes: std::collections::BTreeSet<&str> =
             refused.iter().map(|r| r.code.as_str()).collect();
-        assert_eq!(codes.into_iter().collect::<Vec<_>>(), ["malformed", "unknown_symbol"], "{refused:?}");
-        assert!(refused.iter().any(|r| r.body.as_deref() == Some("not json at all")));
+        assert_eq!(
+            codes.into_iter().collect::<Vec<_>>(),
+            ["malformed", "unknown_symbol"],
+            "{refused:?}"
+        );
+        assert!(
+            refused
+                .iter()
+                .any(|r| r.body.as_deref() == Some("not json at all"))
+        );
         engine.shutdown().await;
         assert!(store.verify_audit().await.unwrap().is_ok());
         let _ = js.delete_stream(format!("T{tag}")).await;

@@ -275,7 +275,11 @@ fn rabbitmq_ten_thousand_signals_exactly_once_across_a_crash() {
         assert_eq!(refused.len(), invalid, "one refusal per invalid message");
         let codes: std::collections::BTreeSet<&str> =
             refused.iter().map(|r| r.code.as_str()).collect();
-        assert_eq!(codes.into_iter().collect::<Vec<_>>(), ["invalid", "malformed"], "{refused:?}");
+        assert_eq!(
+            codes.into_iter().collect::<Vec<_>>(),
+            ["invalid", "malformed"],
+            "{refused:?}"
+        );
         assert!(store.verify_audit().await.unwrap().is_ok());
         for q in [&queue, &dead_queue] {
             let _ = ch

@@ -195,8 +195,8 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
         .iter()
         .map(|s| {
             let sym = Symbol::new(&s.symbol).ok();
-            let mut blend = serde_json::to_value(sym.as_ref().and_then(|x| blends.get(x)))
-                .unwrap_or_default();
+            let mut blend =
+                serde_json::to_value(sym.as_ref().and_then(|x| blends.get(x))).unwrap_or_default();
             flag_stale_sources(&mut blend, &stale);
             let stale_sources: BTreeMap<&String, &Option<tradeengine_model::Timestamp>> = stale
                 .iter()
@@ -227,7 +227,10 @@ fn flag_stale_sources(
         return;
     };
     for c in contributions {
-        let Some(since) = c.get("source").and_then(|s| s.as_str()).and_then(|s| stale.get(s))
+        let Some(since) = c
+            .get("source")
+            .and_then(|s| s.as_str())
+            .and_then(|s| stale.get(s))
         else {
             continue;
         };

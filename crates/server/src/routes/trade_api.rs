@@ -67,7 +67,10 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The REST source the request posts as (the refusal is boxed: responses are large).
-pub(super) fn poster(app: &AppState, headers: &HeaderMap) -> Result<(SourceId, RestSettings), Box<Response>> {
+pub(super) fn poster(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<(SourceId, RestSettings), Box<Response>> {
     let unauthorized = |m: &str| Box::new(detail(StatusCode::UNAUTHORIZED, m));
     let Some(token) = bearer(headers) else {
         return Err(unauthorized("a bearer token is required"));
@@ -150,7 +153,15 @@ pub(super) async fn poster_or_refuse(
             } else {
                 "no bearer token"
             };
-            refuse(app, UNAUTHENTICATED, code::AUTH, reason, StatusCode::UNAUTHORIZED, body).await;
+            refuse(
+                app,
+                UNAUTHENTICATED,
+                code::AUTH,
+                reason,
+                StatusCode::UNAUTHORIZED,
+                body,
+            )
+            .await;
             Err(*r)
         }
     }
@@ -187,7 +198,15 @@ pub(crate) async fn post_signal(
         Ok(s) => s,
         Err(e) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            refuse(&app, source.as_str(), e.refusal_code(), &e.to_string(), status, &body).await;
+            refuse(
+                &app,
+                source.as_str(),
+                e.refusal_code(),
+                &e.to_string(),
+                status,
+                &body,
+            )
+            .await;
             return message_error(&e);
         }
     };

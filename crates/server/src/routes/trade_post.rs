@@ -8,9 +8,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tradeengine_engine::{IntakeError, IntakeOutcome};
 use tradeengine_engine::refusals::code;
 use tradeengine_engine::sources::bus;
+use tradeengine_engine::{IntakeError, IntakeOutcome};
 use tradeengine_model::{Intent, OrderAction};
 use tradeengine_signals::message::{MessageContext, MessageError, json_object};
 use tradeengine_signals::petrosa::{looks_like_petrosa, petrosa_signal};
@@ -26,7 +26,9 @@ use crate::error::{MAX_LISTED_ERRORS, clip};
 /// `source` and `strategy`. For a single signal posted as the body, those default to `price`,
 /// `"rest"` and `strategy_id` when absent (a value that is present is checked as sent). The
 /// batch shape stays as strict as seed 003's code.
-fn with_document_defaults(mut obj: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+fn with_document_defaults(
+    mut obj: serde_json::Map<String, Value>,
+) -> serde_json::Map<String, Value> {
     if !obj.contains_key("current_price")
         && let Some(price) = obj.get("price").cloned()
     {
@@ -120,7 +122,15 @@ pub(crate) async fn post_trade(
         Ok(o) => o,
         Err(e) => {
             let reason = e.to_string();
-            refuse(&app, source.as_str(), e.refusal_code(), &reason, unprocessable, &body).await;
+            refuse(
+                &app,
+                source.as_str(),
+                e.refusal_code(),
+                &reason,
+                unprocessable,
+                &body,
+            )
+            .await;
             return detail(
                 unprocessable,
                 json!([{"loc": ["body"], "msg": clip(&reason), "type": "value_error"}]),
@@ -137,7 +147,15 @@ pub(crate) async fn post_trade(
         }
         _ => {
             let reason = "field required: `signals` (a list of signals), or one signal as the body";
-            refuse(&app, source.as_str(), code::MALFORMED, reason, unprocessable, &body).await;
+            refuse(
+                &app,
+                source.as_str(),
+                code::MALFORMED,
+                reason,
+                unprocessable,
+                &body,
+            )
+            .await;
             return detail(
                 unprocessable,
                 json!([{"loc": ["body", "signals"], "msg": reason, "type": "missing"}]),
@@ -278,4 +296,3 @@ fn trade_not_stored(stored: &[String], not_taken: &[String]) -> Response {
         "retry_after_secs": RETRY_AFTER_SECS,
     }))
 }
-

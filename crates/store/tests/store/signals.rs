@@ -126,7 +126,13 @@ pub async fn refused_signal_is_audited(b: &Backend) {
     let s = b.store.as_ref();
     let raw = serde_json::json!({ "ticker": "???", "size": "lots" });
     let outcome = s
-        .record_refused_signal(&refusal("tradingview", None, "size is not a number", &raw, at(5)))
+        .record_refused_signal(&refusal(
+            "tradingview",
+            None,
+            "size is not a number",
+            &raw,
+            at(5),
+        ))
         .await
         .unwrap();
     assert_eq!(outcome, SignalRecordOutcome::Stored);
@@ -234,7 +240,13 @@ pub async fn refusals_are_listed_with_bounded_bodies(b: &Backend) {
     first.body = Some(&long);
     first.audit = false;
     s.record_refused_signal(&first).await.unwrap();
-    let mut second = refusal("rest", Some("k9"), "leverage 100 exceeds the cap", &detail, at(2));
+    let mut second = refusal(
+        "rest",
+        Some("k9"),
+        "leverage 100 exceeds the cap",
+        &detail,
+        at(2),
+    );
     second.code = "leverage_cap";
     second.body = Some("{\"leverage\":100}");
     s.record_refused_signal(&second).await.unwrap();
@@ -247,7 +259,11 @@ pub async fn refusals_are_listed_with_bounded_bodies(b: &Backend) {
     assert_eq!(all[0].body.as_deref(), Some("{\"leverage\":100}"));
     assert_eq!(all[0].refused_at, at(2));
     let cut = all[1].body.clone().unwrap();
-    assert!(cut.ends_with(TRUNCATED_MARKER), "{}", &cut[cut.len() - 40..]);
+    assert!(
+        cut.ends_with(TRUNCATED_MARKER),
+        "{}",
+        &cut[cut.len() - 40..]
+    );
     assert!(cut.len() <= MAX_REFUSED_BODY + TRUNCATED_MARKER.len());
     assert_eq!(all[1].idempotency_key, None);
     let only = s.refused_signals(Some("tradingview"), 10).await.unwrap();
@@ -281,7 +297,10 @@ pub async fn refusals_are_bounded_per_source(b: &Backend) {
         r.body = Some("{}");
         s.record_refused_signal(&r).await.unwrap();
     }
-    let tv = s.refused_signals(Some("tradingview"), 10_000).await.unwrap();
+    let tv = s
+        .refused_signals(Some("tradingview"), 10_000)
+        .await
+        .unwrap();
     assert_eq!(tv.len(), kept, "the oldest unkeyed refusals are deleted");
     assert_eq!(tv.last().unwrap().refused_at, at(5));
     let nats = s.refused_signals(Some("nats"), 10_000).await.unwrap();
