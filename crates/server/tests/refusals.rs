@@ -238,7 +238,7 @@ async fn every_refusal_is_counted_stored_and_listed() {
     .await;
     assert_eq!(got, 200, "{answer}");
 
-    // POST /trade: the seed document's single-signal body is taken, durably, and deduplicated.
+    // POST /trade: the documented single-signal body is taken, durably, and deduplicated.
     let single = json!({"strategy_id": "test", "symbol": "BTCUSDT", "action": "buy",
         "confidence": 0.8, "price": 50000, "quantity": 0.001, "signal_id": "one-1"});
     let (got, answer) = post(addr, "/trade", Some(TOKEN), single.to_string()).await;
@@ -264,7 +264,7 @@ async fn every_refusal_is_counted_stored_and_listed() {
         (200, Some("duplicate")),
         "{answer}"
     );
-    // The same signal (same `signal_id`) in the batch shape, as strict as seed 003's code, is
+    // The same signal (same `signal_id`) in the batch shape, as strict as the upstream model, is
     // the same signal.
     let mut full = single.clone();
     full["current_price"] = json!(50000);

@@ -3,8 +3,8 @@
 //!
 //! For each alert, in this order:
 //! 1. parse, authenticate and validate it (`tradeengine-signals`). A failure is answered with its
-//!    status (401 / 400 / 422), is recorded as a refused signal (with the body, its secret
-//!    fields and the configured secret redacted) and never reaches a sleeve;
+//!    status (401 / 400 / 422), is recorded as a refused signal (with the body: only its
+//!    signal fields' text kept, see `crate::refusals::redact`) and never reaches a sleeve;
 //! 2. the fast duplicate check: the same `event_id`, or the same body within a minute, **among
 //!    alerts whose outcome is stored**. A key enters the in-memory window only after the store
 //!    committed the alert (applied, refused or superseded) or recognised it as a duplicate, so an

@@ -1,4 +1,5 @@
-//! `POST /trade`: seed 003's endpoint, in its batch shape and as one signal (see [`post_trade`]).
+//! `POST /trade`: petrosa-tradeengine's endpoint, in its batch shape and as one signal (see
+//! [`post_trade`]).
 //! Every refusal (401, 422, a signal the intake refuses) is recorded through
 //! `tradeengine_engine::refusals`, as the webhook's are.
 
@@ -21,11 +22,11 @@ use super::trade_api::{
 use crate::AppState;
 use crate::error::{MAX_LISTED_ERRORS, clip};
 
-/// The seed document's single-signal body carries only `strategy_id`, `symbol`, `action`,
-/// `confidence`, `price` and `quantity`; seed 003's model also requires `current_price`,
+/// petrosa-tradeengine's documented single-signal body carries only `strategy_id`, `symbol`, `action`,
+/// `confidence`, `price` and `quantity`; its `Signal` model also requires `current_price`,
 /// `source` and `strategy`. For a single signal posted as the body, those default to `price`,
 /// `"rest"` and `strategy_id` when absent (a value that is present is checked as sent). The
-/// batch shape stays as strict as seed 003's code.
+/// batch shape stays as strict as that model.
 fn with_document_defaults(
     mut obj: serde_json::Map<String, Value>,
 ) -> serde_json::Map<String, Value> {
@@ -51,7 +52,7 @@ fn with_document_defaults(
 #[schema(example = json!({"strategy_id": "test", "symbol": "BTCUSDT", "action": "buy", "confidence": 0.8, "price": 50000, "quantity": 0.001}))]
 #[serde(untagged)]
 pub(crate) enum TradeRequest {
-    /// Seed 003's batch: `{"signals": [...], "audit_logging": true}`.
+    /// The batch: `{"signals": [...], "audit_logging": true}`.
     Batch(TradeBatch),
     /// One signal as the body.
     Single(TradeSignal),
@@ -66,7 +67,8 @@ pub(crate) struct TradeBatch {
     audit_logging: Option<bool>,
 }
 
-/// One seed 003 signal (its other fields, as seed 003's `Signal` model has them, are read too).
+/// One petrosa-tradeengine signal (its other fields, as its `Signal` model has them, are read
+/// too).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct TradeSignal {
@@ -83,9 +85,9 @@ pub(crate) struct TradeSignal {
     quantity: Option<serde_json::Number>,
 }
 
-/// `POST /trade`: seed 003's batch of signals (`{"signals": [...], ...}`), or one signal as the
+/// `POST /trade`: petrosa-tradeengine's batch of signals (`{"signals": [...], ...}`), or one signal as the
 /// request body (`{"strategy_id": "test", "symbol": "BTCUSDT", "action": "buy", ...}`, the shape
-/// seed 003's documentation posts). A body is the batch shape when it has a `signals` key, else
+/// its documentation posts). A body is the batch shape when it has a `signals` key, else
 /// one signal. As with FastAPI, the whole request is validated first: one invalid signal refuses
 /// the request (422, with the location of each fault, the first 20 listed) and nothing is
 /// submitted. Both shapes answer alike, and deduplicate alike (a signal's key is the same
@@ -99,7 +101,7 @@ pub(crate) struct TradeSignal {
 /// again, and the ones that were stored then answer `duplicate` (see [`trade_not_stored`]).
 #[utoipa::path(post, path = "/trade", tag = "signals",
     security(("bearer" = [])),
-    request_body(content = TradeRequest, description = "Seed 003's batch `{\"signals\": [...]}`, or one signal as the body"),
+    request_body(content = TradeRequest, description = "A batch `{\"signals\": [...]}`, or one signal as the body"),
     responses(
         (status = 200, description = "Each signal's outcome", body = serde_json::Value),
         (status = 401, description = "No or unknown REST source token", body = serde_json::Value),
