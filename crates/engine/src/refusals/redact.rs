@@ -17,15 +17,62 @@ pub const REDACTED: &str = "[redacted]";
 /// Field names (lower case, `-` read as `_`) whose text values are kept: what signals of every
 /// supported format are made of. Anything else may be a secret.
 const SIGNAL_KEYS: [&str; 56] = [
-    "symbol", "ticker", "tv_instrument", "instrument", "pair", "trade_pair", "trade_pair_id",
-    "direction", "market_position", "marketposition", "sentiment", "order_type", "action",
-    "order_action", "side", "size", "position_size", "leverage", "price", "trigger_price",
-    "signalprice", "order_price", "close", "timenow", "timestamp", "time", "date", "max_lag",
-    "maxlag", "signal_seq", "event_id", "strategy_id", "strategy", "strategy_info", "source",
-    "mode", "target", "order", "unit", "exposure", "confidence", "model_confidence", "quantity",
-    "quote_quantity", "current_price", "signal_id", "id", "strategy_mode", "time_in_force",
-    "stop_loss", "take_profit", "stop_loss_pct", "take_profit_pct", "position_size_pct",
-    "amount", "signals",
+    "symbol",
+    "ticker",
+    "tv_instrument",
+    "instrument",
+    "pair",
+    "trade_pair",
+    "trade_pair_id",
+    "direction",
+    "market_position",
+    "marketposition",
+    "sentiment",
+    "order_type",
+    "action",
+    "order_action",
+    "side",
+    "size",
+    "position_size",
+    "leverage",
+    "price",
+    "trigger_price",
+    "signalprice",
+    "order_price",
+    "close",
+    "timenow",
+    "timestamp",
+    "time",
+    "date",
+    "max_lag",
+    "maxlag",
+    "signal_seq",
+    "event_id",
+    "strategy_id",
+    "strategy",
+    "strategy_info",
+    "source",
+    "mode",
+    "target",
+    "order",
+    "unit",
+    "exposure",
+    "confidence",
+    "model_confidence",
+    "quantity",
+    "quote_quantity",
+    "current_price",
+    "signal_id",
+    "id",
+    "strategy_mode",
+    "time_in_force",
+    "stop_loss",
+    "take_profit",
+    "stop_loss_pct",
+    "take_profit_pct",
+    "position_size_pct",
+    "amount",
+    "signals",
 ];
 
 fn is_signal_key(key: &str) -> bool {
@@ -117,7 +164,12 @@ mod tests {
         assert_eq!(v["strategy"]["market_position"], "long");
         assert_eq!(v["confidence"], 0.8);
         assert_eq!(v["live"], true);
-        for redacted in [&v["passphrase"], &v["note"], &v["meta"]["Api-Key"], &v["strategy"]["secret"]] {
+        for redacted in [
+            &v["passphrase"],
+            &v["note"],
+            &v["meta"]["Api-Key"],
+            &v["strategy"]["secret"],
+        ] {
             assert_eq!(redacted, REDACTED);
         }
         assert_eq!(v["meta"]["list"][0]["token"], REDACTED);
@@ -125,7 +177,10 @@ mod tests {
             assert!(!out.contains(secret), "{secret} in {out}");
         }
         // A bare string body is not a signal field.
-        assert_eq!(redact_body(br#""hunter22""#, &[]), format!("\"{REDACTED}\""));
+        assert_eq!(
+            redact_body(br#""hunter22""#, &[]),
+            format!("\"{REDACTED}\"")
+        );
     }
 
     #[test]
