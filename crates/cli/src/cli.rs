@@ -406,6 +406,13 @@ pub struct OrdersArgs {
 pub struct SignalsArgs {
     #[arg(long, default_value_t = 20)]
     pub limit: i64,
+    /// List refused signals instead (webhook and REST 4xx, dead-lettered broker messages, SN8
+    /// rows dropped, sleeve rules), newest first, with the reason and the redacted body.
+    #[arg(long)]
+    pub refused: bool,
+    /// With `--refused`: only this source's refusals.
+    #[arg(long, requires = "refused")]
+    pub source: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

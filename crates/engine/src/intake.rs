@@ -66,6 +66,53 @@ pub enum IntakeError {
     Core(#[from] CoreError),
 }
 
+impl IntakeError {
+    /// The refusal label of an error that refuses the signal itself (`None` for one after
+    /// which the same signal may well be taken: store, shutdown).
+    pub fn refusal_code(&self) -> Option<&'static str> {
+        use crate::refusals::code;
+        match self {
+            Self::UnknownSource(_) => Some(code::UNKNOWN_SOURCE),
+            Self::SourceDisabled(_) => Some(code::SOURCE_DISABLED),
+            Self::UnknownSymbol(_) => Some(code::UNKNOWN_SYMBOL),
+            Self::Core(_) => Some(code::INVALID),
+            Self::Store(_) | Self::BatchFailed(_) | Self::Closed | Self::StoreUnavailable(_) => {
+                None
+            }
+        }
+    }
+}
+
+/// [`SignalIntake::refuse_submission`], shared with the writer (its sleeve-rule errors).
+async fn record_submission_refusal(
+    store: &dyn Store,
+    state: &SharedState,
+    signal: &Signal,
+    error: &IntakeError,
+    now: tradeengine_model::Timestamp,
+) {
+    let Some(code) = error.refusal_code() else {
+        return;
+    };
+    let reason = error.to_string();
+    let body = serde_json::to_vec(&signal.raw).unwrap_or_default();
+    let _ = crate::refusals::record(
+        store,
+        &state.refusal_log,
+        crate::refusals::Refused {
+            source: signal.source.as_str(),
+            key: Some(&signal.idempotency_key),
+            code,
+            reason: &reason,
+            detail: serde_json::json!({"signal": signal.id, "symbol": signal.symbol}),
+            body: Some(&body),
+            secrets: &[],
+        },
+        now,
+    )
+    .await;
+}
+
 /// The sleeve rules a source's configuration asks for.
 pub fn rules_for(source: &SourceConfig) -> SleeveRules {
     let defaults = SleeveRules::default();
@@ -148,6 +195,23 @@ impl SignalIntake {
     /// Takes one signal and answers once it is durable (or refused, or a duplicate). See the
     /// module docs for the order of effects.
     pub async fn submit(&self, signal: Signal) -> Result<IntakeOutcome, IntakeError> {
+        if let Err(e) = self.check(&signal) {
+            self.refuse_submission(&signal, &e).await;
+            return Err(e);
+        }
+        if let Some(reason) = self.store.fault() {
+            return Err(IntakeError::StoreUnavailable(reason));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { signal, reply })
+            .await
+            .map_err(|_| IntakeError::Closed)?;
+        answer.await.map_err(|_| IntakeError::Closed)?
+    }
+
+    /// The configuration's checks of a signal before it is queued.
+    fn check(&self, signal: &Signal) -> Result<(), IntakeError> {
         let config = self.state.config();
         let source_name = signal.source.as_str();
         let source = config
@@ -160,15 +224,30 @@ impl SignalIntake {
         if config.symbol(signal.symbol.as_str()).is_none() {
             return Err(IntakeError::UnknownSymbol(signal.symbol.to_string()));
         }
-        if let Some(reason) = self.store.fault() {
-            return Err(IntakeError::StoreUnavailable(reason));
-        }
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Pending { signal, reply })
-            .await
-            .map_err(|_| IntakeError::Closed)?;
-        answer.await.map_err(|_| IntakeError::Closed)?
+        Ok(())
+    }
+
+    /// Records a refusal made outside the intake (a parser, the price band, a broker's dead
+    /// letter): counted, logged once a minute per source and reason, stored with its redacted
+    /// body (see [`crate::refusals`]).
+    pub async fn refuse(
+        &self,
+        refused: crate::refusals::Refused<'_>,
+    ) -> Result<SignalRecordOutcome, StoreError> {
+        crate::refusals::record(
+            &*self.store,
+            &self.state.refusal_log,
+            refused,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    /// Records why a signal that was read could not be taken, when the error refuses the signal
+    /// (see [`IntakeError::refusal_code`]); errors after which it may be taken later (store,
+    /// shutdown) are not refusals. Every caller of [`Self::submit`] gets this for free.
+    async fn refuse_submission(&self, signal: &Signal, error: &IntakeError) {
+        record_submission_refusal(&*self.store, &self.state, signal, error, self.clock.now()).await;
     }
 
     /// Closes sleeves whose stop-loss or take-profit the latest prices crossed. Each close is
@@ -370,30 +449,38 @@ impl Writer {
                 outcomes[i] = Some(Ok(IntakeOutcome::Applied(change)));
             }
             for (i, e) in pass.failed {
+                let signal = &batch[i].signal;
+                record_submission_refusal(&*self.store, &self.state, signal, &e, now).await;
                 outcomes[i] = Some(Err(e));
             }
             for (i, refusal) in pass.refused {
                 let signal = &batch[i].signal;
                 let raw = serde_json::json!({"signal": signal, "refusal": refusal});
+                let reason = refusal.to_string();
+                let code = crate::telemetry::refusal_reason(&refusal);
+                let body = serde_json::to_vec(&signal.raw).unwrap_or_default();
                 // Keyed like an accepted signal: a redelivered refusal (or a redelivered
                 // signal the sleeve it already moved now refuses) is a duplicate, recorded once.
-                outcomes[i] = Some(
-                    match self
-                        .store
-                        .record_refused_signal(
-                            signal.source.as_str(),
-                            Some(&signal.idempotency_key),
-                            &refusal.to_string(),
-                            &raw,
-                            now,
-                        )
-                        .await
-                    {
-                        Ok(SignalRecordOutcome::Stored) => Ok(IntakeOutcome::Refused(refusal)),
-                        Ok(SignalRecordOutcome::Duplicate) => Ok(IntakeOutcome::Duplicate),
-                        Err(e) => Err(e.into()),
+                let recorded = crate::refusals::record(
+                    &*self.store,
+                    &self.state.refusal_log,
+                    crate::refusals::Refused {
+                        source: signal.source.as_str(),
+                        key: Some(&signal.idempotency_key),
+                        code: &code,
+                        reason: &reason,
+                        detail: raw,
+                        body: Some(&body),
+                        secrets: &[],
                     },
-                );
+                    now,
+                )
+                .await;
+                outcomes[i] = Some(match recorded {
+                    Ok(SignalRecordOutcome::Stored) => Ok(IntakeOutcome::Refused(refusal)),
+                    Ok(SignalRecordOutcome::Duplicate) => Ok(IntakeOutcome::Duplicate),
+                    Err(e) => Err(e.into()),
+                });
             }
         }
         for (pending, outcome) in batch.iter().zip(&outcomes) {
@@ -407,9 +494,6 @@ impl Writer {
                     _ => "error",
                 },
             );
-            if let Some(Ok(IntakeOutcome::Refused(refusal))) = outcome {
-                crate::telemetry::signal_refused(source, refusal);
-            }
             if let Some(emitted) = pending.signal.emitted_at
                 && let Ok(lag) = (pending.signal.received_at - emitted).to_std()
             {

@@ -95,6 +95,10 @@ pub struct SharedState {
     /// start flags not): what hot reload compares a changed file's `[engine]` against, so a
     /// flag given at start is never mistaken for an edit.
     file_engine: Arc<std::sync::OnceLock<crate::config::EngineConfig>>,
+    /// The refusal log's per-minute windows (see [`crate::refusals`]).
+    pub refusal_log: Arc<crate::refusals::LogWindows>,
+    /// Each polled source's freshness (see [`crate::freshness`]).
+    pub freshness: crate::freshness::FreshnessBook,
 }
 
 impl SharedState {
@@ -112,6 +116,8 @@ impl SharedState {
             config_file: Arc::default(),
             atr: crate::stops::AtrBook::default(),
             file_engine: Arc::default(),
+            refusal_log: Arc::default(),
+            freshness: crate::freshness::FreshnessBook::default(),
         }
     }
 

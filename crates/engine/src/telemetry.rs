@@ -10,10 +10,15 @@ pub fn signal(source: &str, outcome: &'static str) {
     metrics::counter!("tradeengine_signals_total", "source" => source.to_string(), "outcome" => outcome).increment(1);
 }
 
-/// A refused signal, by the refusal's kind (`low_confidence`, `cooling`, …): the reasons are a
-/// fixed set, so the label stays low-cardinality.
-pub fn signal_refused(source: &str, refusal: &impl std::fmt::Debug) {
-    metrics::counter!("tradeengine_signals_refused_total", "source" => source.to_string(), "reason" => refusal_reason(refusal)).increment(1);
+/// A refused signal by its label (`malformed`, `auth`, `unknown_symbol`, `price_band`, a sleeve
+/// rule's name, …): every refusal, wherever it happened (see `crate::refusals`).
+pub fn signal_refused_code(source: &str, code: &str) {
+    metrics::counter!("tradeengine_signals_refused_total", "source" => source.to_string(), "reason" => code.to_string()).increment(1);
+}
+
+/// `count` refusals of one label at once (rows dropped from one payload).
+pub fn signal_refused_count(source: &str, code: &str, count: u64) {
+    metrics::counter!("tradeengine_signals_refused_total", "source" => source.to_string(), "reason" => code.to_string()).increment(count);
 }
 
 /// `LowConfidence { .. }` → `low_confidence`: the variant's name, snake case.
@@ -39,6 +44,21 @@ pub fn refusal_reason(refusal: &impl std::fmt::Debug) -> String {
     } else {
         out
     }
+}
+
+/// A polled source's staleness (`tradeengine_source_stale`, 1 stale or 0 fresh).
+pub fn source_stale(source: &str, stale: bool) {
+    metrics::gauge!("tradeengine_source_stale", "source" => source.to_string()).set(if stale {
+        1.0
+    } else {
+        0.0
+    });
+}
+
+/// One failed poll of a source (`tradeengine_source_poll_failures_total`).
+pub fn source_poll_failed(source: &str) {
+    metrics::counter!("tradeengine_source_poll_failures_total", "source" => source.to_string())
+        .increment(1);
 }
 
 /// Seconds between a signal's own time and its arrival.

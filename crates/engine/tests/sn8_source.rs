@@ -14,7 +14,7 @@ use axum::routing::get;
 use rust_decimal::Decimal;
 use tradeengine_engine::config::{Overrides, load_str};
 use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::{AccountName, SleeveOrigin, SourceId, Symbol, SystemClock};
+use tradeengine_model::{AccountName, Clock, SleeveOrigin, SourceId, Symbol, SystemClock};
 
 const CONFIG: &str = r#"
 [engine]
@@ -193,4 +193,119 @@ async fn sn8_feeds_a_sleeve_and_goes_flat_when_stale() {
     );
     engine.shutdown().await;
     assert!(store.verify_audit().await.unwrap().is_ok());
+}
+
+/// The validator starts failing: with the engine's clock moved six minutes on, the source is
+/// stale in the freshness book (since when, and why: the last fetch error), not only in a log
+/// line. A miner whose positions come as a JSON-encoded string is dropped from the ranking, and
+/// that drop is a recorded refusal (`no_universe_positions`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
+    let clock = Arc::new(tradeengine_model::ManualClock::new(chrono::Utc::now()));
+    let now_ms = clock.now().timestamp_millis();
+    let encoded = serde_json::to_string(&miner("5MinerS", 0.5, now_ms)["positions"]).unwrap();
+    let mut as_string = miner("5MinerS", 0.5, now_ms);
+    as_string["positions"] = serde_json::Value::String(encoded);
+    let payload = serde_json::json!({
+        "5MinerA": miner("5MinerA", 0.4, now_ms),
+        "5MinerS": as_string,
+    })
+    .to_string();
+    let failing = Arc::new(AtomicBool::new(false));
+    let fail = failing.clone();
+    let app = Router::new().route(
+        "/miner-positions",
+        get(move || {
+            let body = payload.clone();
+            let fail = fail.clone();
+            async move {
+                if fail.load(Ordering::SeqCst) {
+                    (StatusCode::SERVICE_UNAVAILABLE, String::new())
+                } else {
+                    (StatusCode::OK, body)
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let text = CONFIG
+        .replace("DATA", &dir.path().display().to_string())
+        .replace("URL", &url)
+        .replace("ttl_secs = 3", "ttl_secs = 120")
+        .replace("on_stale = \"flat\"", "on_stale = \"hold\"");
+    let config = load_str(&text, None, &[], &Overrides::default()).unwrap();
+    let engine = RunningEngine::start(
+        config,
+        store.clone(),
+        StartOptions {
+            clock: clock.clone(),
+            live_confirmed: false,
+            config_path: None,
+            env_overrides: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let book = engine.state.freshness.clone();
+    wait_for("no accepted poll", || {
+        book.get("sn8").is_some_and(|f| f.last_success.is_some())
+    })
+    .await;
+    let fresh = book.get("sn8").unwrap();
+    assert!(!fresh.stale && fresh.last_error.is_none(), "{fresh:?}");
+    assert_eq!((fresh.kind.as_str(), fresh.ttl_secs), ("sn8", 120));
+    let started = fresh.last_success.unwrap();
+
+    // Down, and six minutes pass on the engine's clock.
+    failing.store(true, Ordering::SeqCst);
+    wait_for("no failed poll", || {
+        book.get("sn8").is_some_and(|f| f.consecutive_failures > 0)
+    })
+    .await;
+    assert!(!book.get("sn8").unwrap().stale, "not stale within its TTL");
+    clock.advance(chrono::Duration::minutes(6));
+    wait_for("never stale", || book.get("sn8").is_some_and(|f| f.stale)).await;
+    let stale = book.get("sn8").unwrap();
+    assert_eq!(stale.last_success, Some(started), "{stale:?}");
+    assert!(
+        stale
+            .stale_since
+            .is_some_and(|t| t >= started + chrono::Duration::minutes(6))
+    );
+    let why = stale.last_error.clone().unwrap();
+    assert!(why.starts_with("fetch:") && why.contains("503"), "{why}");
+
+    // Back: fresh again, the error cleared.
+    failing.store(false, Ordering::SeqCst);
+    wait_for("never fresh again", || {
+        book.get("sn8").is_some_and(|f| !f.stale)
+    })
+    .await;
+    assert!(book.get("sn8").unwrap().last_error.is_none());
+
+    // The miner whose positions were a string was dropped, and that shows as a refusal.
+    let refused = store.refused_signals(Some("sn8"), 100).await.unwrap();
+    let dropped = refused
+        .iter()
+        .find(|r| r.code == "no_universe_positions")
+        .unwrap_or_else(|| panic!("no drop recorded: {refused:?}"));
+    assert!(
+        dropped.body.as_deref().unwrap().contains("\"miners\":1"),
+        "{dropped:?}"
+    );
+    engine.shutdown().await;
+}
+
+/// Polls `done` until it holds (20 s at most).
+async fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(20), "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

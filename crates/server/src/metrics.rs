@@ -106,6 +106,22 @@ async fn set_gauges(app: &AppState) {
     }
 }
 
+/// Each polled source's freshness: `tradeengine_source_stale` (1 stale, 0 fresh) and the time of
+/// its last accepted poll, so an alert can fire on a dead SN8 validator.
+fn set_source_gauges(app: &AppState) {
+    for (source, f) in app.engine.freshness.snapshot() {
+        metrics::gauge!("tradeengine_source_stale", "source" => source.clone()).set(if f.stale {
+            1.0
+        } else {
+            0.0
+        });
+        if let Some(at) = f.last_success {
+            metrics::gauge!("tradeengine_source_last_success_timestamp_seconds", "source" => source)
+                .set(at.timestamp_millis() as f64 / 1000.0);
+        }
+    }
+}
+
 /// `GET /metrics`: Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "probes",
     responses(
@@ -121,6 +137,7 @@ pub async fn render(State(app): State<AppState>) -> Response {
             .into_response();
     };
     set_gauges(&app).await;
+    set_source_gauges(&app);
     handle.run_upkeep();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

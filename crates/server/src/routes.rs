@@ -10,6 +10,7 @@ use tradeengine_model::AccountName;
 use crate::AppState;
 
 pub(crate) mod trade_api;
+pub(crate) mod trade_post;
 
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()

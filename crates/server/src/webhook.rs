@@ -13,6 +13,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use tradeengine_engine::refusals::{Refused, code};
 use tradeengine_engine::sources::tradingview::WebhookError;
 use tradeengine_signals::tradingview::{self, TvRequest};
 
@@ -36,7 +37,7 @@ pub struct WebhookQuery {
         (status = 401, description = "Bad secret", body = crate::openapi::ErrorBody),
         (status = 403, description = "Source disabled", body = crate::openapi::ErrorBody),
         (status = 404, description = "No such source", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Alert refused (unknown symbol, bad field)", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Alert refused (unknown symbol, a depth or leverage over the cap, a price outside `price_band` of the mark, a bad field)", body = crate::openapi::ErrorBody),
         (status = 500, description = "Internal error", body = crate::openapi::ErrorBody),
         (status = 503, description = "Shutting down", body = crate::openapi::ErrorBody),
     ))]
@@ -50,6 +51,20 @@ pub async fn tradingview(
 ) -> Response {
     let endpoint = app.engine.webhooks.read().await.get(&source).cloned();
     let Some(endpoint) = endpoint else {
+        // Counted under one fixed source name: the path is the sender's text.
+        let reason = format!("no TradingView source named {source:?}");
+        let _ = app
+            .intake
+            .refuse(Refused {
+                source: "webhook",
+                key: None,
+                code: code::UNKNOWN_SOURCE,
+                reason: &crate::error::clip(&reason),
+                detail: serde_json::json!({"status": 404, "peer": peer.to_string()}),
+                body: None,
+                secrets: &[],
+            })
+            .await;
         return error(
             StatusCode::NOT_FOUND,
             &format!("no TradingView source named {source:?}"),
@@ -81,6 +96,19 @@ pub async fn tradingview(
         .and_then(|v| v.to_str().ok());
     if let Err(reason) = tradingview::proxy::check_client_cert(cfg, peer.ip(), subject) {
         tracing::warn!(%source, %peer, %reason, "webhook refused: authentication failed");
+        let text = reason.to_string();
+        let _ = app
+            .intake
+            .refuse(Refused {
+                source: &source,
+                key: None,
+                code: code::AUTH,
+                reason: &text,
+                detail: serde_json::json!({"status": 401, "peer": peer.to_string()}),
+                body: None,
+                secrets: &[],
+            })
+            .await;
         return error(StatusCode::UNAUTHORIZED, "unauthorized");
     }
     let request = TvRequest {

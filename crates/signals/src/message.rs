@@ -142,6 +142,21 @@ impl MessageError {
     }
 
     /// A short machine-readable class: `missing`, `invalid`, `unsupported`, `stale`, `body`.
+    /// The refusal's label for metrics and the `refused_signals` table: a fixed set
+    /// (`malformed`, `missing_field`, `unknown_symbol`, `invalid`, `unsupported`, `stale`).
+    pub fn refusal_code(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } | Self::NotJson(_) | Self::NotObject => "malformed",
+            Self::Missing { .. } => "missing_field",
+            Self::Invalid { field, .. } if field == "symbol" || field.ends_with(".symbol") => {
+                "unknown_symbol"
+            }
+            Self::Invalid { .. } => "invalid",
+            Self::Unsupported { .. } => "unsupported",
+            Self::Stale { .. } => "stale",
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Missing { .. } => "missing",

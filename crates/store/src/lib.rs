@@ -37,8 +37,9 @@ pub use connect::{
 };
 pub use error::StoreError;
 pub use records::{
-    BatchOutcome, EquitySnapshot, OrderFilter, OrderUpdate, SignalRecordOutcome, StoredOrder,
-    TargetRecord,
+    BatchOutcome, EquitySnapshot, MAX_REFUSED_BODY, NewRefusal, OrderFilter, OrderUpdate,
+    REFUSALS_KEPT_PER_SOURCE, RefusedSignal, SignalRecordOutcome, StoredOrder, TRUNCATED_MARKER,
+    TargetRecord, bound_body,
 };
 pub use sql::{DEFAULT_ORDER_PAGE, HEALTH_PROBE_KEY, MAX_PAGE};
 pub use store::Store;

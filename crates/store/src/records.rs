@@ -117,3 +117,63 @@ pub struct EquitySnapshot {
     pub unrealised_pnl: Decimal,
     pub at: Timestamp,
 }
+
+/// Most bytes of a refused signal's body the store keeps; a longer body is cut at a character
+/// boundary and ends with [`TRUNCATED_MARKER`]. Bounded so a refusal cannot store megabytes.
+pub const MAX_REFUSED_BODY: usize = 4096;
+/// Appended to a body cut at [`MAX_REFUSED_BODY`].
+pub const TRUNCATED_MARKER: &str = "…[truncated]";
+/// Refusals kept per source: older unkeyed refusals are deleted, and older keyed ones keep only
+/// their deduplication key and reason (their body is dropped). A sender that cannot
+/// authenticate produces only unkeyed refusals, so it cannot grow the table past this.
+pub const REFUSALS_KEPT_PER_SOURCE: i64 = 1000;
+
+/// A refusal to record (see `Store::record_refused_signal`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRefusal<'a> {
+    pub source: &'a str,
+    /// The signal's idempotency key, when it was read far enough to have one: a refusal with
+    /// a key is recorded once per (source, key).
+    pub idempotency_key: Option<&'a str>,
+    /// A reason label from a fixed set (`malformed`, `auth`, `unknown_symbol`, `price_band`,
+    /// `low_confidence`, …): the metric's `reason` label, never free text.
+    pub code: &'a str,
+    /// The reason in words.
+    pub reason: &'a str,
+    /// The audit event's detail (`raw` in its payload).
+    pub detail: &'a serde_json::Value,
+    /// The request or message body, secrets already redacted (cut to [`MAX_REFUSED_BODY`]).
+    pub body: Option<&'a str>,
+    /// Whether to append a `SignalRefused` audit event. A keyed refusal is always audited; an
+    /// unkeyed one (which anyone can cause) may be audited once per window by the caller.
+    pub audit: bool,
+    pub at: Timestamp,
+}
+
+/// A stored refusal, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedSignal {
+    pub seq: i64,
+    pub source: String,
+    pub idempotency_key: Option<String>,
+    /// The bounded reason label.
+    pub code: String,
+    pub reason: String,
+    /// The body with secrets redacted, at most [`MAX_REFUSED_BODY`] bytes (plus the marker);
+    /// `None` for refusals stored before bodies were kept, or pruned.
+    pub body: Option<String>,
+    pub refused_at: Timestamp,
+}
+
+/// `body` cut to at most [`MAX_REFUSED_BODY`] bytes at a character boundary, with the marker
+/// when it was cut.
+pub fn bound_body(body: &str) -> std::borrow::Cow<'_, str> {
+    if body.len() <= MAX_REFUSED_BODY {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut cut = MAX_REFUSED_BODY;
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}{TRUNCATED_MARKER}", &body[..cut]))
+}

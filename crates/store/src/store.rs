@@ -12,8 +12,9 @@ use crate::anchor::AuditHead;
 use crate::lease::LeaseOutcome;
 use crate::ownership::Holder;
 use crate::{
-    AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, OrderFilter,
-    OrderUpdate, SignalRecordOutcome, StoreError, StoredOrder, TargetRecord,
+    AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, NewRefusal,
+    OrderFilter, OrderUpdate, RefusedSignal, SignalRecordOutcome, StoreError, StoredOrder,
+    TargetRecord,
 };
 
 /// Durable state. Each method is one transaction: it either happens whole, with its audit
@@ -45,22 +46,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         batch: &[(Signal, Option<Sleeve>)],
     ) -> Result<BatchOutcome, StoreError>;
 
-    /// Records a refused signal (bad auth, validation, a sleeve rule) for the audit trail, with
-    /// a `SignalRefused` event.
+    /// Records a refused signal (bad auth, validation, a sleeve rule) in `refused_signals`,
+    /// with its reason label and redacted body (cut to [`crate::MAX_REFUSED_BODY`]) and, when
+    /// `refusal.audit` or keyed, a `SignalRefused` event.
     ///
     /// With an idempotency key, a refusal is deduplicated like an accepted signal: when this
     /// (source, key) was refused before, or accepted before (a redelivered signal that the
     /// sleeve it already moved now refuses), nothing is written and the answer is `Duplicate`.
     /// Without one (a request refused before it could be read far enough to have a key: bad
-    /// authentication, malformed JSON) every call is recorded. An empty key counts as none.
+    /// authentication, malformed JSON) every call is stored. An empty key counts as none. The
+    /// table is bounded per source ([`crate::REFUSALS_KEPT_PER_SOURCE`]).
     async fn record_refused_signal(
         &self,
-        source: &str,
-        idempotency_key: Option<&str>,
-        reason: &str,
-        raw: &serde_json::Value,
-        at: Timestamp,
+        refusal: &NewRefusal<'_>,
     ) -> Result<SignalRecordOutcome, StoreError>;
+
+    /// The newest refusals, of one source or of all, newest first.
+    async fn refused_signals(
+        &self,
+        source: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RefusedSignal>, StoreError>;
 
     /// Newest signals first.
     async fn recent_signals(&self, limit: i64, offset: i64) -> Result<Vec<Signal>, StoreError>;

@@ -135,6 +135,9 @@ pub async fn orders(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCod
 pub async fn signals(global: &Global, args: SignalsArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
     let store = open_store_read_only(&config).await?;
+    if args.refused {
+        return refused(&*store, &args).await;
+    }
     let rows = store.recent_signals(args.limit, 0).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -166,6 +169,59 @@ pub async fn signals(global: &Global, args: SignalsArgs) -> anyhow::Result<ExitC
     }
     if t.is_empty() {
         println!("no signals recorded yet");
+    } else {
+        print!("{}", t.render());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Widest body shown in the table (`--json` shows the whole stored body).
+const BODY_COLUMN: usize = 60;
+
+/// `signals --refused`: what was refused, why and what was sent.
+async fn refused(
+    store: &dyn tradeengine_store::Store,
+    args: &SignalsArgs,
+) -> anyhow::Result<ExitCode> {
+    let rows = store
+        .refused_signals(args.source.as_deref(), args.limit)
+        .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(&[
+        ("refused", false),
+        ("source", false),
+        ("code", false),
+        ("reason", false),
+        ("body", false),
+    ]);
+    for r in &rows {
+        let one_line = |s: &str, max: usize| -> String {
+            let flat: String = s
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            if flat.chars().count() > max {
+                format!("{}…", flat.chars().take(max).collect::<String>())
+            } else {
+                flat
+            }
+        };
+        t.row(vec![
+            r.refused_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            r.source.clone(),
+            r.code.clone(),
+            one_line(&r.reason, 80),
+            r.body
+                .as_deref()
+                .map(|b| one_line(b, BODY_COLUMN))
+                .unwrap_or_default(),
+        ]);
+    }
+    if t.is_empty() {
+        println!("no refused signals recorded");
     } else {
         print!("{}", t.render());
     }

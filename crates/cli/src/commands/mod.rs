@@ -17,6 +17,7 @@ pub mod sn8;
 mod sn8_fields;
 pub mod sn8_setup;
 pub mod status;
+mod status_sources;
 pub mod strategy;
 pub mod symbols_setup;
 pub mod venue;

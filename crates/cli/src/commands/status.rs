@@ -159,6 +159,7 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     out.push_str(&super::kill::status_line(&kill, config));
     out.push('\n');
     out.push_str(&format!("store: {}\n", super::resolve::acted_on(config)));
+    out.push_str(&super::status_sources::lines(config, store).await?);
     for a in &config.accounts {
         let name = AccountName::new(&a.name)?;
         out.push_str(&format!(

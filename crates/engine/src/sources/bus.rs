@@ -8,7 +8,9 @@
 //! durable. Applied, Duplicate (a redelivery the store recognised) and Refused (a stored, audited
 //! decision of the source's rules) are all acknowledged. A message that can never become a signal
 //! (bad schema, unknown symbol, stale) is dead-lettered with its reason and then removed. Anything
-//! else (store unavailable, engine stopping) is handed back for redelivery.
+//! else (store unavailable, engine stopping) is handed back for redelivery. Every dead-lettered
+//! message is also a recorded refusal ([`refuse_message`], or the intake's own for a signal it
+//! refuses), so it shows in `tradeengine signals --refused`, the API and the metrics.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -98,6 +100,32 @@ pub fn verdict(outcome: &Result<IntakeOutcome, IntakeError>) -> Verdict {
         }
         Err(e) => Verdict::Retry(e.to_string()),
     }
+}
+
+/// Records a broker message that cannot become a signal (it is dead-lettered): counted,
+/// logged once a minute, stored with its body (see [`crate::refusals`]). `key` (the transport's
+/// message id or stream position) keeps a redelivery of the same message from being stored
+/// twice.
+pub async fn refuse_message(
+    intake: &SignalIntake,
+    source: &tradeengine_model::SourceId,
+    key: Option<&str>,
+    error: &MessageError,
+    body: &[u8],
+) {
+    let reason = error.to_string();
+    let key = key.filter(|k| !k.is_empty()).map(|k| format!("dead:{k}"));
+    let _ = intake
+        .refuse(crate::refusals::Refused {
+            source: source.as_str(),
+            key: key.as_deref(),
+            code: error.refusal_code(),
+            reason: &reason,
+            detail: serde_json::json!({"dead_lettered": true, "field": error.field()}),
+            body: Some(body),
+            secrets: &[],
+        })
+        .await;
 }
 
 /// A submission in flight.

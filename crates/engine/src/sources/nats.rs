@@ -252,6 +252,7 @@ impl NatsSource {
                 }
                 Err(e) => {
                     let key = transport_id.or(position).unwrap_or_default();
+                    bus::refuse_message(intake, &self.id, Some(&key), &e, &msg.payload).await;
                     self.settle(js, &msg, &key, Verdict::DeadLetter(e.to_string()))
                         .await;
                 }

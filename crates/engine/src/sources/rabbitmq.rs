@@ -410,6 +410,8 @@ impl RabbitSource {
             match bus::decode(s.format, &d.data, &ctx, &s.petrosa) {
                 Ok(signal) => pending.push((d, bus::submit_now(intake, signal))),
                 Err(e) => {
+                    let key = message_id.as_deref().map(|m| format!("amqp:{m}"));
+                    bus::refuse_message(intake, &self.id, key.as_deref(), &e, &d.data).await;
                     self.settle(dead, &d, Verdict::DeadLetter(e.to_string()))
                         .await;
                 }

@@ -12,9 +12,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
-use tradeengine_model::{Clock, SourceId};
+use tradeengine_model::{Clock, SourceId, Timestamp};
 use tradeengine_signals::SymbolMap;
-use tradeengine_signals::sn8::{Sn8Client, Sn8ClientConfig, Sn8Config, Sn8Source};
+use tradeengine_signals::sn8::{
+    Ranking, Sn8Client, Sn8ClientConfig, Sn8Config, Sn8Event, Sn8Source,
+};
 
 use super::{SignalSource, SourceError};
 use crate::config::{Config, OnStale, SourceKind};
@@ -141,6 +143,30 @@ impl Sn8Poller {
     }
 }
 
+impl Sn8Poller {
+    /// Miners the ranking dropped, by exclusion (`no_universe_positions`, `inactive`, …): rows
+    /// of the payload that moved nothing, visible as refusals (see `crate::refusals`).
+    async fn report_dropped(&self, intake: &SignalIntake, ranking: &Ranking, now: Timestamp) {
+        for (exclusion, count) in &ranking.excluded {
+            let detail = serde_json::json!({
+                "excluded": exclusion.as_str(),
+                "miners": count,
+                "ranked_miners": ranking.miners.len(),
+            });
+            crate::refusals::record_dropped(
+                &**intake.store(),
+                &intake.state().refusal_log,
+                self.id.as_str(),
+                exclusion.as_str(),
+                u64::try_from(*count).unwrap_or(u64::MAX),
+                detail,
+                now,
+            )
+            .await;
+        }
+    }
+}
+
 #[async_trait]
 impl SignalSource for Sn8Poller {
     fn id(&self) -> &SourceId {
@@ -153,6 +179,15 @@ impl SignalSource for Sn8Poller {
         shutdown: CancellationToken,
     ) -> Result<(), SourceError> {
         let interval = self.client.interval().max(Duration::from_secs(1));
+        let source = self.id.as_str();
+        let ttl = intake
+            .state()
+            .config()
+            .sources
+            .get(source)
+            .and_then(|s| s.ttl_secs);
+        let book = intake.state().freshness.clone();
+        book.register(source, "sn8", ttl.unwrap_or(120), intake.clock().now());
         loop {
             let update = {
                 let mut source = self.source.lock().await;
@@ -161,6 +196,22 @@ impl SignalSource for Sn8Poller {
                     u = source.poll_once(&self.client, &**intake.clock()) => u,
                 }
             };
+            let now = intake.clock().now();
+            match &update.event {
+                Sn8Event::Ranked(ranking) => {
+                    book.success(source, now);
+                    self.report_dropped(&intake, ranking, now).await;
+                }
+                Sn8Event::FetchFailed(e) => book.failure(source, &format!("fetch: {e}"), now),
+                Sn8Event::RankFailed(e) => book.failure(source, &format!("ranking: {e}"), now),
+                Sn8Event::GuardRejected { count, reason } => book.failure(
+                    source,
+                    &format!("population guard: {count} miners refused ({reason})"),
+                    now,
+                ),
+                Sn8Event::Tick => {}
+            }
+            book.set_stale(source, update.stale, now);
             if update.stale {
                 tracing::warn!(source = %self.id, "sn8 source is stale (no accepted payload within its TTL)");
             }

@@ -3,8 +3,8 @@
 //!
 //! For each alert, in this order:
 //! 1. parse, authenticate and validate it (`tradeengine-signals`). A failure is answered with its
-//!    status (401 / 400 / 422), is written to the audit trail as a refused signal (without the
-//!    body, which may hold a guessed secret) and never reaches a sleeve;
+//!    status (401 / 400 / 422), is recorded as a refused signal (with the body: only its
+//!    signal fields' text kept, see `crate::refusals::redact`) and never reaches a sleeve;
 //! 2. the fast duplicate check: the same `event_id`, or the same body within a minute, **among
 //!    alerts whose outcome is stored**. A key enters the in-memory window only after the store
 //!    committed the alert (applied, refused or superseded) or recognised it as a duplicate, so an
@@ -16,16 +16,22 @@
 //!    in order by explicit `signal_seq`, else by the sleeve's state before the pair. If the new
 //!    alert belongs *before* the one already applied, it is recorded as superseded and does not
 //!    move the sleeve;
-//! 4. the intake, which stores it durably before the HTTP answer goes out.
+//! 4. the price band: an opening alert priced more than `price_band` from the venue's mark is
+//!    refused (422; see [`price_band_check`]);
+//! 5. the intake, which stores it durably before the HTTP answer goes out.
+//!
+//! Every refusal on this path (steps 1, 3, 4, and the intake's) is recorded through
+//! [`crate::refusals`]: counted, logged once a minute, stored with the body (secret redacted).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::Duration;
-use secrecy::SecretString;
+use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::sync::watch;
-use tradeengine_model::{SleeveOrigin, SourceId, Symbol, Timestamp};
+use tradeengine_model::{Price, SleeveOrigin, SourceId, Symbol, Timestamp};
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::tradingview::{
     Dedup, DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError,
@@ -34,6 +40,7 @@ use tradeengine_signals::tradingview::{
 
 use crate::config::{Config, SourceKind};
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
+use crate::refusals::{Refused, code};
 
 /// The seed's window for close/open pairs.
 const PAIR_WINDOW: Duration = Duration::seconds(5);
@@ -61,6 +68,9 @@ pub enum WebhookError {
     Alert(#[from] TvError),
     #[error("{0}")]
     Intake(#[from] IntakeError),
+    /// The alert's price is too far from the venue's mark (see [`price_band_check`]).
+    #[error("{0}")]
+    PriceBand(String),
 }
 
 impl WebhookError {
@@ -69,6 +79,7 @@ impl WebhookError {
         match self {
             Self::UnknownSource(_) => 404,
             Self::Alert(e) => e.http_status(),
+            Self::PriceBand(_) => 422,
             Self::Intake(IntakeError::UnknownSymbol(_) | IntakeError::UnknownSource(_)) => 422,
             Self::Intake(IntakeError::SourceDisabled(_)) => 403,
             Self::Intake(IntakeError::Closed | IntakeError::StoreUnavailable(_)) => 503,
@@ -139,6 +150,11 @@ pub fn endpoint(
     let tv: TvConfig = toml::Value::Table(settings)
         .try_into()
         .map_err(|e: toml::de::Error| format!("sources.{name}.settings: {}", e.message()))?;
+    if tv.price_band <= Decimal::ZERO {
+        return Err(format!(
+            "sources.{name}.settings: price_band must be above 0 (a fraction: 0.1 is 10 %)"
+        ));
+    }
     if tv.secret.is_none() && !tv.allow_unauthenticated {
         return Err(format!(
             "sources.{name}.settings: set secret_env (or secret); webhooks without a secret are refused"
@@ -194,20 +210,26 @@ impl TvEndpoint {
                     "peer": request.peer.map(|p| p.to_string()),
                     "body_bytes": request.body.len(),
                 });
-                if let Err(store_err) = intake
-                    .store()
-                    .record_refused_signal(source, None, &e.to_string(), &detail, now)
-                    .await
-                {
-                    tracing::warn!(error = %store_err, "cannot audit a refused webhook");
-                }
+                let reason = e.to_string();
+                let secret = self.config.secret.as_ref().map(|s| s.expose_secret());
+                let _ = intake
+                    .refuse(Refused {
+                        source,
+                        key: None,
+                        code: e.refusal_code(),
+                        reason: &reason,
+                        detail,
+                        body: Some(request.body),
+                        secrets: &secret.into_iter().collect::<Vec<_>>(),
+                    })
+                    .await;
                 return Err(e.into());
             }
         };
         let Some(_in_flight) = self.claim(&alert, now).await else {
             return Ok(WebhookOutcome::Duplicate);
         };
-        let outcome = self.take(alert.clone(), intake, now).await?;
+        let outcome = self.take(alert.clone(), intake).await?;
         // Stored (or recognised by the store): from now on the fast path may fold repeats.
         if let Ok(mut d) = self.dedup.lock() {
             d.record(&alert, now);
@@ -265,7 +287,6 @@ impl TvEndpoint {
         &self,
         alert: TvAlert,
         intake: &SignalIntake,
-        now: Timestamp,
     ) -> Result<WebhookOutcome, WebhookError> {
         let source = self.config.source.as_str();
         let new = Sequenced::from(&alert);
@@ -273,17 +294,34 @@ impl TvEndpoint {
         if let Some(basis) = self.superseded_by(&new) {
             let reason = format!("superseded: arrived late within a close/open pair ({basis:?})");
             intake
-                .store()
-                .record_refused_signal(
+                .refuse(Refused {
                     source,
-                    Some(&alert.signal.idempotency_key),
-                    &reason,
-                    &serde_json::json!({"signal": alert.signal}),
-                    now,
-                )
+                    key: Some(&alert.signal.idempotency_key),
+                    code: code::SUPERSEDED,
+                    reason: &reason,
+                    detail: serde_json::json!({"signal": alert.signal}),
+                    body: None,
+                    secrets: &[],
+                })
                 .await
                 .map_err(IntakeError::from)?;
             return Ok(WebhookOutcome::Superseded { basis });
+        }
+        if let Some(reason) = self.price_band(&alert, intake).await {
+            let body = serde_json::to_vec(&alert.signal.raw).unwrap_or_default();
+            intake
+                .refuse(Refused {
+                    source,
+                    key: Some(&alert.signal.idempotency_key),
+                    code: code::PRICE_BAND,
+                    reason: &reason,
+                    detail: serde_json::json!({"signal": alert.signal.id, "symbol": symbol}),
+                    body: Some(&body),
+                    secrets: &[],
+                })
+                .await
+                .map_err(IntakeError::from)?;
+            return Err(WebhookError::PriceBand(reason));
         }
         let prior = self
             .prior_state(intake, &alert.signal.source, &symbol)
@@ -301,6 +339,26 @@ impl TvEndpoint {
                 reason: r.to_string(),
             }),
         }
+    }
+
+    /// Why the alert's price is refused, if it is: see [`price_band_check`]. The venue's mark
+    /// is the engine's latest price for the symbol.
+    async fn price_band(&self, alert: &TvAlert, intake: &SignalIntake) -> Option<String> {
+        let tradeengine_model::Intent::Target(t) = &alert.signal.intent else {
+            return None;
+        };
+        let price = t.reference_price?;
+        let mark = intake
+            .state()
+            .prices
+            .read()
+            .await
+            .get(&alert.signal.symbol)
+            .copied();
+        if mark.is_none() && !t.depth.is_zero() {
+            tracing::warn!(source = %self.config.source, symbol = %alert.signal.symbol, %price, "no mark yet: the alert's price is taken unchecked");
+        }
+        price_band_check(t.depth, price, mark, self.config.price_band)
     }
 
     /// `Some(basis)` when `new` resolves to before the alert last applied for its symbol.
@@ -329,6 +387,38 @@ impl TvEndpoint {
             PriorState::Flat
         }
     }
+}
+
+/// The price band: an alert that opens or changes a position (depth not zero) priced more than
+/// `band` (a fraction) from the venue's `mark` is refused with the reason. Not checked:
+///
+/// - **with no mark yet** (the first moments after start, before the venue's feed priced the
+///   symbol): the alert is accepted, its price unchecked. TradingView never sends a refused
+///   alert again, so refusing would lose a real position change for want of a price we are
+///   about to have; the mark-based checks downstream (the risk gate's own `price_band` on
+///   orders, sizing at the mark) still apply to every order it causes;
+/// - **for a close** (depth 0): a wrong price must never keep a position open, and a close sets
+///   no stops, so its price anchors nothing.
+pub fn price_band_check(
+    depth: Decimal,
+    price: Price,
+    mark: Option<Price>,
+    band: Decimal,
+) -> Option<String> {
+    let mark = mark?.get();
+    if depth.is_zero() || mark <= Decimal::ZERO {
+        return None;
+    }
+    let off = (price.get() - mark).abs().checked_div(mark)?;
+    (off > band).then(|| {
+        format!(
+            "price {} is {}% away from the mark {} (price_band {}%)",
+            price.get().normalize(),
+            (off * Decimal::ONE_HUNDRED).round_dp(2).normalize(),
+            mark.normalize(),
+            (band * Decimal::ONE_HUNDRED).normalize()
+        )
+    })
 }
 
 /// Every enabled TradingView source of a configuration, by name.

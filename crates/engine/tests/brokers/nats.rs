@@ -240,6 +240,22 @@ fn nats_ten_thousand_signals_exactly_once_across_a_crash() {
             b"not json at all",
             "the original body is kept"
         );
+        // And each is a recorded refusal, once (a redelivery after the crash is recognised),
+        // with its reason label and body.
+        let refused = store.refused_signals(Some("bus"), 10_000).await.unwrap();
+        assert_eq!(refused.len(), invalid, "one refusal per invalid message");
+        let codes: std::collections::BTreeSet<&str> =
+            refused.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(
+            codes.into_iter().collect::<Vec<_>>(),
+            ["malformed", "unknown_symbol"],
+            "{refused:?}"
+        );
+        assert!(
+            refused
+                .iter()
+                .any(|r| r.body.as_deref() == Some("not json at all"))
+        );
         engine.shutdown().await;
         assert!(store.verify_audit().await.unwrap().is_ok());
         let _ = js.delete_stream(format!("T{tag}")).await;

@@ -270,6 +270,16 @@ fn rabbitmq_ten_thousand_signals_exactly_once_across_a_crash() {
             b"\xff\xfe not json".to_vec(),
             "the original body is kept"
         );
+        // And each is a recorded refusal, once per message id, with its reason label.
+        let refused = store.refused_signals(Some("rmq"), 10_000).await.unwrap();
+        assert_eq!(refused.len(), invalid, "one refusal per invalid message");
+        let codes: std::collections::BTreeSet<&str> =
+            refused.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(
+            codes.into_iter().collect::<Vec<_>>(),
+            ["invalid", "malformed"],
+            "{refused:?}"
+        );
         assert!(store.verify_audit().await.unwrap().is_ok());
         for q in [&queue, &dead_queue] {
             let _ = ch

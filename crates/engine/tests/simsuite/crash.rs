@@ -246,16 +246,23 @@ impl Store for CrashStore {
 
     async fn record_refused_signal(
         &self,
-        source: &str,
-        idempotency_key: Option<&str>,
-        reason: &str,
-        raw: &serde_json::Value,
-        at: Timestamp,
+        refusal: &tradeengine_store::NewRefusal<'_>,
     ) -> Result<SignalRecordOutcome, StoreError> {
         self.run(
             "store record_refused_signal",
-            self.inner
-                .record_refused_signal(source, idempotency_key, reason, raw, at),
+            self.inner.record_refused_signal(refusal),
+        )
+        .await
+    }
+
+    async fn refused_signals(
+        &self,
+        source: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<tradeengine_store::RefusedSignal>, StoreError> {
+        self.run(
+            "store refused_signals",
+            self.inner.refused_signals(source, limit),
         )
         .await
     }

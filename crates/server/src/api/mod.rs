@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 pub mod kill;
 pub mod read;
+pub mod refusals;
 pub mod risk;
 pub mod shown;
 
@@ -21,6 +22,8 @@ pub fn read_routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/positions", get(read::positions))
         .route("/api/v1/symbols", get(read::symbols))
         .route("/api/v1/signals", get(read::signals))
+        .route("/api/v1/signals/refused", get(refusals::refused))
+        .route("/api/v1/sources", get(refusals::sources))
         .route("/api/v1/orders", get(read::orders))
         .route("/api/v1/fills", get(read::fills))
         .route("/api/v1/equity", get(read::equity))

@@ -77,6 +77,7 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
         "kill_switch": kill,
         "accounts": accounts,
         "sources": config.sources.iter().map(|(n, s)| (n.clone(), s.kind.as_str())).collect::<BTreeMap<_, _>>(),
+        "source_freshness": app.engine.freshness.snapshot(),
     }))
 }
 
@@ -182,7 +183,10 @@ pub async fn positions(
 }
 
 /// `GET /api/v1/symbols`: each symbol's blend broken down by source (depth, weight,
-/// contribution, staleness), with the blended depth and leverage.
+/// contribution, staleness), with the blended depth and leverage. A contribution is `"stale":
+/// true` when its sleeve is older than the source's TTL **or** its source is a polled one that
+/// is stale now (`stale_sources` names those, with since when), so a dead SN8 validator shows on
+/// every symbol it feeds at once.
 #[utoipa::path(get, path = "/api/v1/symbols", tag = "read",
     security(("bearer" = [])),
     responses(
@@ -194,23 +198,66 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
     let prices = app.engine.prices.read().await.clone();
     let ticks = app.engine.ticks.read().await.clone();
     let config = app.engine.config();
+    let stale: BTreeMap<String, Option<tradeengine_model::Timestamp>> = app
+        .engine
+        .freshness
+        .snapshot()
+        .into_iter()
+        .filter(|(_, f)| f.stale)
+        .map(|(name, f)| (name, f.stale_since))
+        .collect();
     let rows: Vec<serde_json::Value> = config
         .symbols
         .iter()
         .map(|s| {
             let sym = Symbol::new(&s.symbol).ok();
-            let blend = sym.as_ref().and_then(|x| blends.get(x));
+            let mut blend = serde_json::to_value(
+                sym.as_ref()
+                    .and_then(|x| blends.get(x))
+                    .map(super::shown::blend),
+            )
+            .unwrap_or_default();
+            flag_stale_sources(&mut blend, &stale);
+            let stale_sources: BTreeMap<&String, &Option<tradeengine_model::Timestamp>> = stale
+                .iter()
+                .filter(|(name, _)| s.weights.contains_key(*name))
+                .collect();
             serde_json::json!({
                 "symbol": s.symbol,
                 "config_leverage": s.leverage,
                 "weights": s.weights,
                 "price": sym.as_ref().and_then(|x| prices.get(x).map(|p| super::shown::price(&ticks, x, p.get()))),
                 "tick": sym.as_ref().and_then(|x| ticks.get(x)),
-                "blend": blend.map(super::shown::blend),
+                "blend": blend,
+                "stale_sources": stale_sources,
             })
         })
         .collect();
     Json(serde_json::Value::Array(rows))
+}
+
+/// Sets `"stale": true` (and `stale_since`) on each contribution of a stale polled source.
+fn flag_stale_sources(
+    blend: &mut serde_json::Value,
+    stale: &BTreeMap<String, Option<tradeengine_model::Timestamp>>,
+) {
+    let Some(contributions) = blend
+        .get_mut("contributions")
+        .and_then(|c| c.as_array_mut())
+    else {
+        return;
+    };
+    for c in contributions {
+        let Some(since) = c
+            .get("source")
+            .and_then(|s| s.as_str())
+            .and_then(|s| stale.get(s))
+        else {
+            continue;
+        };
+        c["stale"] = serde_json::Value::Bool(true);
+        c["stale_since"] = serde_json::to_value(since).unwrap_or_default();
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

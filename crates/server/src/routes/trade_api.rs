@@ -24,25 +24,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use tradeengine_engine::refusals::{Refused, code};
 use tradeengine_engine::sources::bus;
 use tradeengine_engine::sources::rest::{self, RestSettings};
 use tradeengine_engine::{IntakeError, IntakeOutcome};
-use tradeengine_model::{ClientOrderId, Intent, OrderAction, SourceId, Symbol};
+use tradeengine_model::{ClientOrderId, SourceId, Symbol};
 use tradeengine_signals::canonical::canonical_signal;
 use tradeengine_signals::message::{MessageContext, MessageError, json_object};
-use tradeengine_signals::petrosa::petrosa_signal;
 use tradeengine_store::{MAX_PAGE, OrderFilter};
 
 use crate::AppState;
 use crate::api::auth::Scope;
-use crate::error::{MAX_LISTED_ERRORS, clip};
+use crate::error::clip;
 use crate::extract::Path;
 
 /// The trade API's routes.
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/api/v1/signals", post(post_signal))
-        .route("/trade", post(post_trade))
+        .route("/trade", post(super::trade_post::post_trade))
         .route("/account", get(account))
         .route("/price/{symbol}", get(price))
         .route("/order/{symbol}/{order_id}", delete(cancel_order))
@@ -50,7 +50,7 @@ pub fn routes() -> axum::Router<AppState> {
 
 /// FastAPI's error shape, which seed 003's clients read. A text detail is clipped (it may echo
 /// the request).
-fn detail(status: StatusCode, message: impl Into<Value>) -> Response {
+pub(super) fn detail(status: StatusCode, message: impl Into<Value>) -> Response {
     let message = match message.into() {
         Value::String(s) => Value::String(clip(&s)),
         other => other,
@@ -58,7 +58,7 @@ fn detail(status: StatusCode, message: impl Into<Value>) -> Response {
     (status, Json(json!({"detail": message}))).into_response()
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -67,7 +67,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The REST source the request posts as (the refusal is boxed: responses are large).
-fn poster(app: &AppState, headers: &HeaderMap) -> Result<(SourceId, RestSettings), Box<Response>> {
+pub(super) fn poster(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<(SourceId, RestSettings), Box<Response>> {
     let unauthorized = |m: &str| Box::new(detail(StatusCode::UNAUTHORIZED, m));
     let Some(token) = bearer(headers) else {
         return Err(unauthorized("a bearer token is required"));
@@ -98,7 +101,7 @@ fn num(d: Decimal) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn message_error(e: &MessageError) -> Response {
+pub(super) fn message_error(e: &MessageError) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         Json(
@@ -106,6 +109,62 @@ fn message_error(e: &MessageError) -> Response {
         ),
     )
         .into_response()
+}
+
+/// The source name unauthenticated requests are counted under (the token names the source, and
+/// there is none).
+pub(super) const UNAUTHENTICATED: &str = "rest";
+
+/// Records a request refused before any signal was submitted (see
+/// `tradeengine_engine::refusals`): 401s under [`UNAUTHENTICATED`], 422s under the source.
+pub(super) async fn refuse(
+    app: &AppState,
+    source: &str,
+    code: &str,
+    reason: &str,
+    status: StatusCode,
+    body: &[u8],
+) {
+    let _ = app
+        .intake
+        .refuse(Refused {
+            source,
+            key: None,
+            code,
+            reason: &clip(reason),
+            detail: json!({"status": status.as_u16()}),
+            body: Some(body),
+            secrets: &[],
+        })
+        .await;
+}
+
+/// The source of an authenticated request, or the refusal (recorded) to answer.
+pub(super) async fn poster_or_refuse(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(SourceId, RestSettings), Response> {
+    match poster(app, headers) {
+        Ok(p) => Ok(p),
+        Err(r) => {
+            let reason = if bearer(headers).is_some() {
+                "invalid token"
+            } else {
+                "no bearer token"
+            };
+            refuse(
+                app,
+                UNAUTHENTICATED,
+                code::AUTH,
+                reason,
+                StatusCode::UNAUTHORIZED,
+                body,
+            )
+            .await;
+            Err(*r)
+        }
+    }
 }
 
 /// `POST /api/v1/signals`: one signal in the canonical schema.
@@ -125,9 +184,9 @@ pub(crate) async fn post_signal(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (source, _) = match poster(&app, &headers) {
+    let (source, _) = match poster_or_refuse(&app, &headers, &body).await {
         Ok(p) => p,
-        Err(r) => return *r,
+        Err(r) => return r,
     };
     let config = app.engine.config();
     let mapping = match bus::symbol_map(source.as_str(), &config) {
@@ -137,7 +196,19 @@ pub(crate) async fn post_signal(
     let ctx = MessageContext::new(&source, &mapping, app.intake.clock().now());
     let signal = match json_object(&body).and_then(|obj| canonical_signal(&obj, &ctx)) {
         Ok(s) => s,
-        Err(e) => return message_error(&e),
+        Err(e) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            refuse(
+                &app,
+                source.as_str(),
+                e.refusal_code(),
+                &e.to_string(),
+                status,
+                &body,
+            )
+            .await;
+            return message_error(&e);
+        }
     };
     let (id, key) = (signal.id.to_string(), signal.idempotency_key.clone());
     match app.intake.submit(signal).await {
@@ -156,7 +227,7 @@ pub(crate) async fn post_signal(
     }
 }
 
-fn intake_error(e: &IntakeError) -> Response {
+pub(super) fn intake_error(e: &IntakeError) -> Response {
     let status = match e {
         IntakeError::UnknownSymbol(_) | IntakeError::UnknownSource(_) | IntakeError::Core(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -174,11 +245,11 @@ fn intake_error(e: &IntakeError) -> Response {
 }
 
 /// Seconds a client should wait before sending a signal that was not stored again.
-const RETRY_AFTER_SECS: u64 = 1;
+pub(super) const RETRY_AFTER_SECS: u64 = 1;
 
 /// True for an intake error after which the same signal may well be taken (the store or the
 /// engine was unavailable), as opposed to one that refuses the signal itself.
-fn retryable(e: &IntakeError) -> bool {
+pub(super) fn retryable(e: &IntakeError) -> bool {
     matches!(
         e,
         IntakeError::Closed
@@ -189,7 +260,7 @@ fn retryable(e: &IntakeError) -> bool {
 }
 
 /// 503 with a `Retry-After` hint: the request's signal(s) were not (all) stored.
-fn not_stored(body: Value) -> Response {
+pub(super) fn not_stored(body: Value) -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
@@ -198,183 +269,13 @@ fn not_stored(body: Value) -> Response {
         .into_response()
 }
 
-fn internal(detail_text: &str) -> Response {
+pub(super) fn internal(detail_text: &str) -> Response {
     tracing::error!(detail = %detail_text, "trade API request failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         Json(json!({"error": "internal error"})),
     )
         .into_response()
-}
-
-/// `POST /trade`: seed 003's batch of signals (`{"signals": [...], ...}`). As with FastAPI,
-/// the whole request is validated first: one invalid signal refuses the request (422, with the
-/// location of each fault, the first 20 listed) and nothing is submitted.
-///
-/// **2xx only when durable.** The valid signals are submitted in order and answered together.
-/// When any of them was not stored (the store failed, the engine is stopping), the answer is
-/// 503 with `Retry-After`, whatever happened to the others: the client sends the whole request
-/// again, and the ones that were stored then answer `duplicate` (see [`trade_not_stored`]).
-#[utoipa::path(post, path = "/trade", tag = "signals",
-    security(("bearer" = [])),
-    request_body(content = serde_json::Value, description = "Seed 003's batch: `{\"signals\": [...]}`"),
-    responses(
-        (status = 200, description = "Each signal's outcome", body = serde_json::Value),
-        (status = 401, description = "No or unknown REST source token", body = serde_json::Value),
-        (status = 403, description = "Source disabled", body = serde_json::Value),
-        (status = 422, description = "A signal is invalid; nothing submitted (at most 20 faults listed)", body = serde_json::Value),
-        (status = 500, description = "Internal error", body = serde_json::Value),
-        (status = 503, description = "A signal was not stored (store unavailable, shutting down): send again after Retry-After", body = serde_json::Value),
-    ))]
-pub(crate) async fn post_trade(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (source, settings) = match poster(&app, &headers) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    let request = match json_object(&body) {
-        Ok(o) => o,
-        Err(e) => {
-            return detail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!([{"loc": ["body"], "msg": clip(&e.to_string()), "type": "value_error"}]),
-            );
-        }
-    };
-    let Some(Value::Array(items)) = request.get("signals") else {
-        return detail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!([{"loc": ["body", "signals"], "msg": "field required (a list of signals)", "type": "missing"}]),
-        );
-    };
-    let audit_logging = request
-        .get("audit_logging")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
-    let config = app.engine.config();
-    let mapping = match bus::symbol_map(source.as_str(), &config) {
-        Ok(m) => m,
-        Err(e) => return internal(&e),
-    };
-    let now = app.intake.clock().now();
-    let ctx = MessageContext::new(&source, &mapping, now);
-    let mut signals = Vec::with_capacity(items.len());
-    let (mut faults, mut unlisted) = (Vec::new(), 0_usize);
-    for (i, item) in items.iter().enumerate() {
-        let parsed = match item {
-            Value::Object(obj) => petrosa_signal(obj, &ctx, &settings.petrosa),
-            _ => Err(MessageError::NotObject),
-        };
-        match parsed {
-            Ok(s) => signals.push(s),
-            // Bounded answer: the first faults in full, the rest counted (crate::error).
-            Err(_) if faults.len() >= MAX_LISTED_ERRORS => unlisted += 1,
-            Err(e) => faults.push(json!({
-                "loc": ["body", "signals", i, clip(e.field().unwrap_or(""))],
-                "msg": clip(&e.to_string()),
-                "type": e.kind(),
-            })),
-        }
-    }
-    if unlisted > 0 {
-        faults.push(json!({
-            "loc": ["body", "signals"],
-            "msg": format!("{unlisted} more invalid signals not listed"),
-            "type": "too_many_errors",
-        }));
-    }
-    if !faults.is_empty() {
-        return detail(StatusCode::UNPROCESSABLE_ENTITY, Value::Array(faults));
-    }
-
-    // Submitted in request order, answered together (one group commit for the batch).
-    let submissions: Vec<_> = signals
-        .into_iter()
-        .zip(items.iter())
-        .map(|(s, raw)| {
-            let hold = matches!(&s.intent, Intent::Order(o) if o.action == OrderAction::Hold);
-            let id = s.id.to_string();
-            (raw.clone(), id, hold, bus::submit_now(&app.intake, s))
-        })
-        .collect();
-    let timestamp = now.to_rfc3339();
-    let distributed_state = json!({
-        "pod_id": "tradeengine",
-        "is_leader": true,
-        "leader_info": {"status": "leader", "pod_id": "tradeengine"},
-    });
-    let (mut orders, mut audit_logs, mut processed) = (Vec::new(), Vec::new(), 0);
-    let (mut stored, mut not_taken) = (Vec::new(), Vec::new());
-    for (raw, id, hold, submission) in submissions {
-        let outcome = bus::answer(submission).await;
-        match &outcome {
-            Err(e) if retryable(e) => not_taken.push(id.clone()),
-            Ok(_) => stored.push(id.clone()),
-            Err(_) => {}
-        }
-        let result = match outcome {
-            Ok(IntakeOutcome::Applied(_)) if hold => json!({"status": "hold", "signal_id": id}),
-            Ok(IntakeOutcome::Applied(change)) => {
-                processed += 1;
-                let result =
-                    json!({"status": "executed", "signal_id": id, "sleeve_change": change});
-                orders.push(json!({"signal": raw, "result": result, "distributed_state": distributed_state}));
-                result
-            }
-            Ok(IntakeOutcome::Duplicate) => json!({"status": "duplicate", "signal_id": id}),
-            Ok(IntakeOutcome::Refused(r)) => json!({
-                "status": "rejected", "signal_id": id, "reason": r.to_string(),
-                "rejection_source": "sleeve_rules",
-            }),
-            Err(e @ IntakeError::UnknownSymbol(_)) => json!({
-                "status": "rejected", "signal_id": id, "reason": e.to_string(),
-                "rejection_source": "validation",
-            }),
-            Err(e) => {
-                tracing::error!(error = %e, "a /trade signal was not taken");
-                orders.push(json!({"signal": raw, "error": e.to_string(), "distributed_state": distributed_state}));
-                json!({"status": "error", "signal_id": id, "error": e.to_string()})
-            }
-        };
-        if audit_logging {
-            audit_logs.push(json!({"signal": raw, "result": result, "timestamp": timestamp}));
-        }
-    }
-    if !not_taken.is_empty() {
-        return trade_not_stored(&stored, &not_taken);
-    }
-    Json(json!({
-        "status": "success",
-        "orders": orders,
-        "signals_processed": processed,
-        "conflicts_resolved": 0,
-        "audit_logs": audit_logs,
-    }))
-    .into_response()
-}
-
-/// The answer of a `POST /trade` whose signals were not all stored: 503 with `Retry-After`, and
-/// no per-signal results beyond the ids (bounded: see `crate::error`). The whole request may be
-/// sent again: a signal that was stored then answers `duplicate`, provided it carries a
-/// `signal_id` or a `timestamp` (else its key is its body within a one-minute window, README).
-fn trade_not_stored(stored: &[String], not_taken: &[String]) -> Response {
-    let listed =
-        |ids: &[String]| -> Vec<String> { ids.iter().take(MAX_LISTED_ERRORS).cloned().collect() };
-    not_stored(json!({
-        "detail": format!(
-            "{} of {} signals were not stored (the store or the engine is unavailable); send              the request again after {RETRY_AFTER_SECS} s: stored signals answer duplicate",
-            not_taken.len(),
-            stored.len() + not_taken.len(),
-        ),
-        "status": "error",
-        "signals_stored": stored.len(),
-        "signals_not_stored": not_taken.len(),
-        "not_stored": listed(not_taken),
-        "retry_after_secs": RETRY_AFTER_SECS,
-    }))
 }
 
 /// `GET /account`: balances, positions, P&L and risk figures of every account, combined, in

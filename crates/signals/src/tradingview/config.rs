@@ -161,6 +161,15 @@ pub struct TvConfig {
     /// Bodies above this size are refused unread.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// An alert whose price is further than this fraction from the venue's current mark is
+    /// refused (422, `price_band`): a fat-fingered or mis-templated price (0.0027 for a BTC at
+    /// 60,000) would otherwise anchor default stops. Checked by the engine, which knows the mark.
+    #[serde(default = "default_price_band")]
+    pub price_band: Decimal,
+}
+
+fn default_price_band() -> Decimal {
+    Decimal::new(10, 2)
 }
 
 fn default_forwarded_header() -> String {
@@ -205,6 +214,7 @@ impl TvConfig {
             ttl_secs: default_ttl(),
             max_future_skew_secs: default_future_skew(),
             max_body_bytes: default_max_body(),
+            price_band: default_price_band(),
         }
     }
 }
@@ -228,6 +238,7 @@ mod tests {
         assert_eq!(cfg.max_depth, Decimal::new(5, 1));
         assert_eq!(cfg.max_leverage, Decimal::from(5));
         assert_eq!(cfg.ttl_secs, Some(120));
+        assert_eq!(cfg.price_band, Decimal::new(1, 1), "10 % by default");
         assert_eq!(cfg.aliases, TvAliases::default());
         assert_eq!(
             cfg.secret.as_ref().map(|s| s.expose_secret()),

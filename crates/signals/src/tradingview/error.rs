@@ -113,6 +113,27 @@ impl TvError {
         self.class().http_status()
     }
 
+    /// The refusal's label for metrics and the `refused_signals` table: a fixed set, never
+    /// text from the alert.
+    pub fn refusal_code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(_) => "auth",
+            Self::BodyTooLarge { .. } => "too_large",
+            Self::UnsupportedContentType(_)
+            | Self::NotJson(_)
+            | Self::NotAnObject(_)
+            | Self::WrongType { .. } => "malformed",
+            Self::UnfilledPlaceholder { .. } => "placeholder",
+            Self::MissingField(..) => "missing_field",
+            Self::BadField { .. } => "invalid",
+            Self::UnknownSymbol(_) => "unknown_symbol",
+            Self::DepthAboveCap { .. } => "depth_cap",
+            Self::LeverageAboveCap { .. } => "leverage_cap",
+            Self::TooOld { .. } => "stale",
+            Self::FromTheFuture { .. } => "future",
+        }
+    }
+
     pub fn is_auth_failure(&self) -> bool {
         self.class() == TvErrorClass::Unauthorized
     }

@@ -223,14 +223,17 @@ where
 
     async fn record_refused_signal(
         &self,
-        source: &str,
-        idempotency_key: Option<&str>,
-        reason: &str,
-        raw: &serde_json::Value,
-        at: Timestamp,
+        refusal: &crate::NewRefusal<'_>,
     ) -> Result<SignalRecordOutcome, StoreError> {
-        self.insert_refused_signal(source, idempotency_key, reason, raw, at)
-            .await
+        self.insert_refused_signal(refusal).await
+    }
+
+    async fn refused_signals(
+        &self,
+        source: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<crate::RefusedSignal>, StoreError> {
+        self.select_refused_signals(source, limit).await
     }
 
     async fn recent_signals(&self, limit: i64, offset: i64) -> Result<Vec<Signal>, StoreError> {

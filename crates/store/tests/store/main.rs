@@ -49,6 +49,8 @@ suite! {
     signals::recent_signals_are_newest_first_and_paged,
     signals::refused_signal_is_audited,
     signals::refused_signal_is_recorded_once_per_key,
+    signals::refusals_are_listed_with_bounded_bodies,
+    signals::refusals_are_bounded_per_source,
     signals::sleeves_round_trip_and_replace,
     signals::batch_is_one_transaction_and_all_or_nothing,
     signals::large_batch_spans_statements,

@@ -1,6 +1,9 @@
 use rust_decimal_macros::dec;
 use tradeengine_model::{Sleeve, SleeveOrigin, SleeveState};
-use tradeengine_store::{AuditKind, BatchOutcome, SignalRecordOutcome, StoreError};
+use tradeengine_store::{
+    AuditKind, BatchOutcome, MAX_REFUSED_BODY, NewRefusal, REFUSALS_KEPT_PER_SOURCE,
+    SignalRecordOutcome, StoreError, TRUNCATED_MARKER,
+};
 
 use crate::fixtures::{at, price, signal, sleeve_for};
 use crate::harness::Backend;
@@ -123,7 +126,13 @@ pub async fn refused_signal_is_audited(b: &Backend) {
     let s = b.store.as_ref();
     let raw = serde_json::json!({ "ticker": "???", "size": "lots" });
     let outcome = s
-        .record_refused_signal("tradingview", None, "size is not a number", &raw, at(5))
+        .record_refused_signal(&refusal(
+            "tradingview",
+            None,
+            "size is not a number",
+            &raw,
+            at(5),
+        ))
         .await
         .unwrap();
     assert_eq!(outcome, SignalRecordOutcome::Stored);
@@ -142,7 +151,7 @@ pub async fn refused_signal_is_recorded_once_per_key(b: &Backend) {
     let refuse = |source: &'static str, key: Option<&'static str>, ms: i64| {
         let raw = raw.clone();
         async move {
-            s.record_refused_signal(source, key, "cooling", &raw, at(ms))
+            s.record_refused_signal(&refusal(source, key, "cooling", &raw, at(ms)))
                 .await
                 .unwrap()
         }
@@ -157,7 +166,7 @@ pub async fn refused_signal_is_recorded_once_per_key(b: &Backend) {
         SignalRecordOutcome::Duplicate
     );
     let again = s
-        .record_refused_signal("sn8", Some("k1"), "another reason", &raw, at(3))
+        .record_refused_signal(&refusal("sn8", Some("k1"), "another reason", &raw, at(3)))
         .await
         .unwrap();
     assert_eq!(again, SignalRecordOutcome::Duplicate);
@@ -197,8 +206,114 @@ pub async fn refused_signal_is_recorded_once_per_key(b: &Backend) {
     assert_eq!(refused[0].payload["idempotency_key"], "k1");
     assert_eq!(refused[0].payload["source"], "sn8");
     assert!(refused[2].payload.get("idempotency_key").is_none());
-    assert_eq!(b.raw.count("refused_signals").await, 2);
+    // Keyed refusals once each; unkeyed ones every time (listed, bounded per source).
+    assert_eq!(b.raw.count("refused_signals").await, 5);
     assert!(s.verify_audit().await.unwrap().is_ok());
+}
+
+/// An audited refusal with no body and the label `other`.
+fn refusal<'a>(
+    source: &'a str,
+    key: Option<&'a str>,
+    reason: &'a str,
+    raw: &'a serde_json::Value,
+    at: tradeengine_model::Timestamp,
+) -> NewRefusal<'a> {
+    NewRefusal {
+        source,
+        idempotency_key: key,
+        code: "other",
+        reason,
+        detail: raw,
+        body: None,
+        audit: true,
+        at,
+    }
+}
+
+pub async fn refusals_are_listed_with_bounded_bodies(b: &Backend) {
+    let s = b.store.as_ref();
+    let detail = serde_json::json!({"status": 422});
+    let long = format!("{{\"ticker\":\"{}\"}}", "é".repeat(MAX_REFUSED_BODY));
+    let mut first = refusal("tradingview", None, "malformed JSON", &detail, at(1));
+    first.code = "malformed";
+    first.body = Some(&long);
+    first.audit = false;
+    s.record_refused_signal(&first).await.unwrap();
+    let mut second = refusal(
+        "rest",
+        Some("k9"),
+        "leverage 100 exceeds the cap",
+        &detail,
+        at(2),
+    );
+    second.code = "leverage_cap";
+    second.body = Some("{\"leverage\":100}");
+    s.record_refused_signal(&second).await.unwrap();
+
+    let all = s.refused_signals(None, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].source, "rest", "newest first");
+    assert_eq!(all[0].code, "leverage_cap");
+    assert_eq!(all[0].idempotency_key.as_deref(), Some("k9"));
+    assert_eq!(all[0].body.as_deref(), Some("{\"leverage\":100}"));
+    assert_eq!(all[0].refused_at, at(2));
+    let cut = all[1].body.clone().unwrap();
+    assert!(
+        cut.ends_with(TRUNCATED_MARKER),
+        "{}",
+        &cut[cut.len() - 40..]
+    );
+    assert!(cut.len() <= MAX_REFUSED_BODY + TRUNCATED_MARKER.len());
+    assert_eq!(all[1].idempotency_key, None);
+    let only = s.refused_signals(Some("tradingview"), 10).await.unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0].code, "malformed");
+    // Only the keyed (or `audit`) refusal wrote an audit event.
+    let events = s.audit_events(0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].payload["code"], "leverage_cap");
+    assert!(matches!(
+        s.refused_signals(None, -1).await,
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+pub async fn refusals_are_bounded_per_source(b: &Backend) {
+    let s = b.store.as_ref();
+    let detail = serde_json::json!({});
+    let kept = usize::try_from(REFUSALS_KEPT_PER_SOURCE).unwrap();
+    for i in 0..kept + 5 {
+        let mut r = refusal("tradingview", None, "unauthorized", &detail, at(i as i64));
+        r.code = "auth";
+        r.body = Some("{}");
+        r.audit = false;
+        s.record_refused_signal(&r).await.unwrap();
+    }
+    // Keyed refusals past the bound keep their key (deduplication) but lose their body.
+    let keys: Vec<String> = (0..kept + 2).map(|i| format!("k{i}")).collect();
+    for (i, k) in keys.iter().enumerate() {
+        let mut r = refusal("nats", Some(k), "cooling", &detail, at(i as i64));
+        r.body = Some("{}");
+        s.record_refused_signal(&r).await.unwrap();
+    }
+    let tv = s
+        .refused_signals(Some("tradingview"), 10_000)
+        .await
+        .unwrap();
+    assert_eq!(tv.len(), kept, "the oldest unkeyed refusals are deleted");
+    assert_eq!(tv.last().unwrap().refused_at, at(5));
+    let nats = s.refused_signals(Some("nats"), 10_000).await.unwrap();
+    assert_eq!(nats.len(), kept + 2);
+    assert_eq!(nats.iter().filter(|r| r.body.is_some()).count(), kept);
+    assert!(nats[kept..].iter().all(|r| r.body.is_none()));
+    let mut again = refusal("nats", Some("k0"), "cooling", &detail, at(9));
+    again.body = Some("{}");
+    assert_eq!(
+        s.record_refused_signal(&again).await.unwrap(),
+        SignalRecordOutcome::Duplicate,
+        "a pruned body still deduplicates"
+    );
 }
 
 pub async fn sleeves_round_trip_and_replace(b: &Backend) {
