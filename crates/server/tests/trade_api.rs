@@ -78,7 +78,7 @@ async fn call(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trade_api_in_seed_003_shapes() {
+async fn trade_api_in_petrosa_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
     let config = load_str(

@@ -1,4 +1,4 @@
-//! What the message parsers share ([`crate::canonical`], [`crate::petrosa`], [`crate::seed004`]):
+//! What the message parsers share ([`crate::canonical`], [`crate::strategy_signal`], [`crate::amount_signal`]):
 //! the context a message is read in, its idempotency key, and the error that says what was wrong.
 //!
 //! These parsers serve both the brokers (NATS JetStream, RabbitMQ) and the REST API, so nothing

@@ -5,8 +5,8 @@
 use super::*;
 
 #[test]
-fn seed_004_defaults_protect_and_sell_closes_the_long() {
-    let rules = SleeveRules::seed_004();
+fn spot_long_only_defaults_protect_and_sell_closes_the_long() {
+    let rules = SleeveRules::spot_long_only();
     let s = open_long(&rules, dec!(1));
     assert_eq!(s.stop_loss, Some(p(dec!(98.00))));
     assert_eq!(s.take_profit, Some(p(dec!(103.00))));

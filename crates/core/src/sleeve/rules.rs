@@ -57,7 +57,7 @@ impl Default for SleeveRules {
 
 impl SleeveRules {
     /// Seed 004's consumer: 2 % stop-loss and 3 % take-profit defaults, long only, a sell closes.
-    pub fn seed_004() -> Self {
+    pub fn spot_long_only() -> Self {
         Self {
             allow_short: false,
             opposite_closes: true,
@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(r.default_stop_loss, None);
         assert_eq!(r.default_take_profit, None);
         assert!(r.validate().is_ok());
-        let s = SleeveRules::seed_004();
+        let s = SleeveRules::spot_long_only();
         assert_eq!(s.default_stop_loss, Some(dec!(0.02)));
         assert_eq!(s.default_take_profit, Some(dec!(0.03)));
         assert!(s.validate().is_ok());

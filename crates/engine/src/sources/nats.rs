@@ -245,7 +245,7 @@ impl NatsSource {
                 max_age: s.max_age,
                 ..MessageContext::new(&self.id, &mapping, now)
             };
-            match bus::decode(s.format, &msg.payload, &ctx, &s.petrosa) {
+            match bus::decode(s.format, &msg.payload, &ctx, &s.strategy_signal) {
                 Ok(signal) => {
                     let key = signal.idempotency_key.clone();
                     pending.push((msg, key, bus::submit_now(intake, signal)));

@@ -46,7 +46,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::SourceId;
 use tradeengine_signals::message::{MessageContext, Occurrences};
-use tradeengine_signals::petrosa::PetrosaOptions;
+use tradeengine_signals::strategy_signal::StrategySignalOptions;
 
 use super::bus::{self, Backoff, MessageFormat, Verdict};
 use super::{SignalSource, SourceError};
@@ -107,7 +107,7 @@ pub struct RabbitSettings {
     pub prefetch: u16,
     pub repeat_window: chrono::TimeDelta,
     pub max_age: Option<chrono::TimeDelta>,
-    pub petrosa: PetrosaOptions,
+    pub strategy_signal: StrategySignalOptions,
 }
 
 impl std::fmt::Debug for RabbitSettings {
@@ -192,7 +192,7 @@ pub fn settings(
         prefetch: raw.prefetch,
         repeat_window: secs(raw.repeat_window_secs),
         max_age: (raw.max_age_secs > 0).then(|| secs(raw.max_age_secs)),
-        petrosa: PetrosaOptions {
+        strategy_signal: StrategySignalOptions {
             scale_size_by_confidence: raw.scale_size_by_confidence,
         },
     })
@@ -407,7 +407,7 @@ impl RabbitSource {
                 occurrences: Some(&self.occurrences),
                 ..MessageContext::new(&self.id, &mapping, now)
             };
-            match bus::decode(s.format, &d.data, &ctx, &s.petrosa) {
+            match bus::decode(s.format, &d.data, &ctx, &s.strategy_signal) {
                 Ok(signal) => pending.push((d, bus::submit_now(intake, signal))),
                 Err(e) => {
                     self.settle(dead, &d, Verdict::DeadLetter(e.to_string()))

@@ -22,7 +22,7 @@ use std::sync::{LazyLock, RwLock};
 use secrecy::SecretString;
 use serde::Deserialize;
 use tradeengine_model::SourceId;
-use tradeengine_signals::petrosa::PetrosaOptions;
+use tradeengine_signals::strategy_signal::StrategySignalOptions;
 use tradeengine_signals::tradingview::secret_matches;
 
 use super::bus;
@@ -44,14 +44,14 @@ fn default_true() -> bool {
 #[derive(Clone)]
 pub struct RestSettings {
     pub token: Option<SecretString>,
-    pub petrosa: PetrosaOptions,
+    pub strategy_signal: StrategySignalOptions,
 }
 
 impl std::fmt::Debug for RestSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestSettings")
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("petrosa", &self.petrosa)
+            .field("strategy_signal", &self.strategy_signal)
             .finish()
     }
 }
@@ -91,7 +91,7 @@ pub fn settings(
     }
     Ok(RestSettings {
         token,
-        petrosa: PetrosaOptions {
+        strategy_signal: StrategySignalOptions {
             scale_size_by_confidence: raw.scale_size_by_confidence,
         },
     })

@@ -30,7 +30,7 @@ use tradeengine_engine::{IntakeError, IntakeOutcome};
 use tradeengine_model::{ClientOrderId, Intent, OrderAction, SourceId, Symbol};
 use tradeengine_signals::canonical::canonical_signal;
 use tradeengine_signals::message::{MessageContext, MessageError, json_object};
-use tradeengine_signals::petrosa::petrosa_signal;
+use tradeengine_signals::strategy_signal::strategy_signal;
 use tradeengine_store::{MAX_PAGE, OrderFilter};
 
 use crate::AppState;
@@ -265,7 +265,7 @@ pub(crate) async fn post_trade(
     let (mut faults, mut unlisted) = (Vec::new(), 0_usize);
     for (i, item) in items.iter().enumerate() {
         let parsed = match item {
-            Value::Object(obj) => petrosa_signal(obj, &ctx, &settings.petrosa),
+            Value::Object(obj) => strategy_signal(obj, &ctx, &settings.strategy_signal),
             _ => Err(MessageError::NotObject),
         };
         match parsed {

@@ -14,7 +14,7 @@
 //!   send nothing") becomes Hold: recorded, changes nothing.
 //! - size (seed §A.5): `position_size_pct > 0` → [`OrderSize::AccountFraction`], multiplied by
 //!   `confidence` (by `min(confidence, 0.8)` for `llm_reasoning`) as the seed's strategy paths do
-//!   when [`PetrosaOptions::scale_size_by_confidence`] is set; else `quantity > 0` →
+//!   when [`StrategySignalOptions::scale_size_by_confidence`] is set; else `quantity > 0` →
 //!   [`OrderSize::Base`]; else `quote_quantity > 0` → [`OrderSize::Quote`]; else none (an open
 //!   is then refused by the sleeve rules; the seed would have sent its minimum lot).
 //! - `stop_loss` / `take_profit` (prices) win over `stop_loss_pct` / `take_profit_pct`
@@ -38,12 +38,12 @@ use crate::message::{
 
 /// Choices the seed made differently per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PetrosaOptions {
+pub struct StrategySignalOptions {
     /// Scale `position_size_pct` by confidence, as the seed's strategy paths do.
     pub scale_size_by_confidence: bool,
 }
 
-impl Default for PetrosaOptions {
+impl Default for StrategySignalOptions {
     fn default() -> Self {
         Self {
             scale_size_by_confidence: true,
@@ -68,25 +68,25 @@ const TIME_IN_FORCE: [&str; 4] = ["GTC", "IOC", "FOK", "GTX"];
 const LLM_SCALE_CAP: Decimal = Decimal::from_parts(8, 0, 0, false, 1);
 
 /// Parses one message body.
-pub fn parse_petrosa(
+pub fn parse_strategy_signal(
     body: &[u8],
     ctx: &MessageContext<'_>,
-    options: &PetrosaOptions,
+    options: &StrategySignalOptions,
 ) -> Result<Signal, MessageError> {
-    petrosa_signal(&json_object(body)?, ctx, options)
+    strategy_signal(&json_object(body)?, ctx, options)
 }
 
 /// True when an object looks like a seed 003 signal (it has `strategy_id` and `action`), for
 /// sources that accept several formats.
-pub fn looks_like_petrosa(obj: &Map<String, Value>) -> bool {
+pub fn looks_like_strategy_signal(obj: &Map<String, Value>) -> bool {
     obj.contains_key("strategy_id") && obj.contains_key("action")
 }
 
 /// Reads one signal object (a message body, or one element of `POST /trade`'s `signals`).
-pub fn petrosa_signal(
+pub fn strategy_signal(
     obj: &Map<String, Value>,
     ctx: &MessageContext<'_>,
-    options: &PetrosaOptions,
+    options: &StrategySignalOptions,
 ) -> Result<Signal, MessageError> {
     for field in ["strategy_id", "source", "strategy"] {
         text(field, obj.get(field))?.ok_or_else(|| MessageError::missing(field))?;
@@ -217,7 +217,7 @@ fn size(
     quantity: Decimal,
     confidence: Decimal,
     mode: &str,
-    options: &PetrosaOptions,
+    options: &StrategySignalOptions,
 ) -> Result<Option<OrderSize>, MessageError> {
     let pct = fraction("position_size_pct", obj.get("position_size_pct"))?;
     let quote = number("quote_quantity", obj.get("quote_quantity"))?;
@@ -293,7 +293,11 @@ mod tests {
         let map = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 8, 21, 12, 0, 30).unwrap();
         let ctx = MessageContext::new(&source, &map, now);
-        parse_petrosa(v.to_string().as_bytes(), &ctx, &PetrosaOptions::default())
+        parse_strategy_signal(
+            v.to_string().as_bytes(),
+            &ctx,
+            &StrategySignalOptions::default(),
+        )
     }
 
     fn order(s: &Signal) -> &OrderIntent {
@@ -412,10 +416,10 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 8, 21, 12, 10, 0).unwrap();
         let mut ctx = MessageContext::new(&source, &map, now);
         ctx.max_age = Some(TimeDelta::seconds(300));
-        let e = parse_petrosa(
+        let e = parse_strategy_signal(
             example().to_string().as_bytes(),
             &ctx,
-            &PetrosaOptions::default(),
+            &StrategySignalOptions::default(),
         )
         .unwrap_err();
         assert_eq!(e.kind(), "stale");
@@ -423,8 +427,8 @@ mod tests {
 
     #[test]
     fn format_detection() {
-        assert!(looks_like_petrosa(example().as_object().unwrap()));
-        assert!(!looks_like_petrosa(
+        assert!(looks_like_strategy_signal(example().as_object().unwrap()));
+        assert!(!looks_like_strategy_signal(
             json!({"symbol": "BTCUSDT"}).as_object().unwrap()
         ));
     }

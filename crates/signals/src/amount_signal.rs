@@ -26,12 +26,12 @@ use tradeengine_model::{Intent, OrderAction, OrderIntent, OrderSize, ProtectiveL
 use crate::message::{MessageContext, MessageError, json_object, keys, number, symbol, text};
 
 /// Parses one message body.
-pub fn parse_seed004(body: &[u8], ctx: &MessageContext<'_>) -> Result<Signal, MessageError> {
-    seed004_signal(&json_object(body)?, ctx)
+pub fn parse_amount_signal(body: &[u8], ctx: &MessageContext<'_>) -> Result<Signal, MessageError> {
+    amount_signal(&json_object(body)?, ctx)
 }
 
 /// Reads one message object.
-pub fn seed004_signal(
+pub fn amount_signal(
     obj: &Map<String, Value>,
     ctx: &MessageContext<'_>,
 ) -> Result<Signal, MessageError> {
@@ -129,7 +129,7 @@ mod tests {
         let source = SourceId::new("algo").unwrap();
         let map = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        parse_seed004(
+        parse_amount_signal(
             v.to_string().as_bytes(),
             &MessageContext::new(&source, &map, now),
         )
