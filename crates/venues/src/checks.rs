@@ -1,4 +1,5 @@
-//! Checks every adapter makes before an order leaves the process (design.md §3, invariant 5):
+//! Checks every adapter makes before an order leaves the process (ARCHITECTURE.md, "Limits before the
+//! request leaves"):
 //! a quantity the venue would refuse, or would have to round, is refused here instead, with the
 //! rule it broke.
 
@@ -8,7 +9,8 @@ use tradeengine_model::{Instrument, OrderKind, OrderRequest};
 use crate::rounding::is_multiple_of;
 use crate::{VenueError, VenueErrorKind};
 
-/// Quantity positive and on the step (venue units; both adapters here have contract size 1),
+/// Quantity positive and on the step (in venue units: the caller has
+/// already converted base units with the instrument's contract size),
 /// limit price on the tick.
 pub fn check_order(
     venue: &'static str,

@@ -5,7 +5,7 @@
 //! BTC per contract). Steps and minimums stay in contracts (`volUnit`, `minVol`), as the model's
 //! [`Instrument`] wants venue units. Positions: `holdVol` is unsigned, `positionType` gives the
 //! side (1 long, 2 short), `openType` the margin mode (1 isolated, 2 cross), `holdAvgPrice` the
-//! entry — the fields the seed read under other names (spec/seed-000 §5.5).
+//! entry — the fields sirouk/trade-engine read under other names.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -273,7 +273,7 @@ mod tests {
         assert_eq!(i.max_market_qty, Some(dec!(1000000)));
         assert_eq!(i.tick_size, dec!(0.1));
         assert_eq!(i.max_leverage, dec!(500));
-        // 0.0125 BTC is 125 contracts; the seed used contractSize as the lot size instead.
+        // 0.0125 BTC is 125 contracts; contractSize is not the lot size.
         assert_eq!(i.base_to_venue(dec!(0.0125)), Some(dec!(125)));
         let paused = ContractRow {
             state: "4".into(),

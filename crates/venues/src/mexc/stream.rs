@@ -1,4 +1,4 @@
-//! MEXC's private stream (`wss://contract.mexc.com/edge`, spec/exchanges.md §6.5): `login` with
+//! MEXC's private stream (`wss://contract.mexc.com/edge`, https://mexcdevelop.github.io/apidocs/contract_v1_en/): `login` with
 //! `hex(HMAC(secret, apiKey + reqTime))`, answered by `rs.login` (or `rs.error`); then order and
 //! position pushes arrive without subscribing. `{"method":"ping"}` every 15 s (MEXC drops a
 //! connection silent for a minute). Order pushes feed the [`OrderTracker`]; pushes are in
