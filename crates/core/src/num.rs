@@ -8,7 +8,8 @@
 //!
 //! Rounding rules, all on a grid of `step` (venue units):
 //! - [`round_half_even`]: the nearest multiple of `step`, ties to the even multiple
-//!   (0.0125 → 0.012, 0.0135 → 0.014 at step 0.001). Used for targets, like seed 000.
+//!   (0.0125 → 0.012, 0.0135 → 0.014 at step 0.001). Used for targets, as sirouk/trade-engine
+//!   rounds them, so an imported setup sizes the same.
 //! - [`floor_toward_zero`]: the nearest multiple of `step` no farther from zero than the input
 //!   (−0.0129 → −0.012). Used whenever a cap or a budget limits a size, so a limit is never
 //!   exceeded by rounding.

@@ -186,7 +186,7 @@ name_type!(
 );
 
 /// The id an order carries to the venue. Derived deterministically from the order's intent so
-/// that a retry re-uses it and the venue refuses a double (design.md §3, invariant 1).
+/// that a retry re-uses it and the venue refuses a double (ARCHITECTURE.md, "Stored before sent, settled by client id").
 ///
 /// The shape fits every venue at once: at most 32 characters of `[A-Za-z0-9_-]` (BloFin and MEXC
 /// allow 32, Binance and Bybit 36, KuCoin 40).
