@@ -3,12 +3,12 @@
 //!
 //! - [`tradingview`]: webhook alerts: parse (JSON, whatever the content type), authenticate
 //!   (secret in constant time, optional IP allow-list), validate (caps, symbol mapping, TTL),
-//!   deduplicate (event id, else payload hash) and order close/open pairs (seed 000 §2.2).
+//!   deduplicate (event id, else payload hash) and order close/open pairs that arrive together.
 //! - [`sn8`]: Bittensor subnet 8 (PTN/Vanta): tolerant parsing of the validator's REST payloads,
 //!   miner selection (`seed` or `ptn` scoring), rank weights, per-asset depth, a population guard
 //!   that cannot lock itself out, staleness handling, and the HTTP poller client.
-//! - [`canonical`], [`strategy_signal`] (seed 003) and [`amount_signal`]: the message schemas the brokers and
-//!   the REST API accept, each to an order or target signal, sharing [`message`] (context,
+//! - [`canonical`], [`strategy_signal`] and [`amount_signal`]: the message schemas the brokers
+//!   and the REST API accept, each to an order or target signal, sharing [`message`] (context,
 //!   idempotency key, errors naming the field).
 //!
 //! Everything except the poller's HTTP client is pure: time is a parameter, nothing here reads a

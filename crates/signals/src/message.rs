@@ -10,12 +10,13 @@
 //! at-least-once delivery exactly-once into sleeves. The key is the first of:
 //! 1. `msg:{id}`: the transport's message id (NATS `Nats-Msg-Id`, AMQP `message_id`): the
 //!    producer chose it, and a redelivery carries it unchanged;
-//! 2. `id:{id}`: the message's own id field (seed 003 `signal_id`, canonical `id`);
+//! 2. `id:{id}`: the message's own id field (a strategy signal's `signal_id`,
+//!    canonical `id`);
 //! 3. `pos:{position}`: the message's place in a durable log (NATS stream, sequence and the
 //!    stream's creation time, so a recreated stream never reuses a key);
 //! 4. `body:{blake3 of the body}`, when the body carries its own time; otherwise
 //!    `body:{hash}@{occurrence}`. Without any id or time only the transport can tell a
-//!    redelivery from a deliberate repeat (seed 004 sends the same BUY again every cycle). With
+//!    redelivery from a deliberate repeat (an amount-signal producer sends the same BUY again every cycle). With
 //!    [`MessageContext::occurrences`] (the brokers), `occurrence` is the time this body was first
 //!    seen ([`crate::occurrence`]): a message the transport marks redelivered keeps the key of
 //!    its first delivery whenever it comes back, and a first delivery within
@@ -333,9 +334,9 @@ pub fn strict_seed_time(field: &str, v: Option<&Value>) -> Result<Option<Timesta
     }
 }
 
-/// Seed 003's timestamp rule: an ISO 8601 text (a trailing `Z` or an offset; a naive time is
+/// The strategy signal's timestamp rule (as petrosa-tradeengine reads it): an ISO 8601 text (a trailing `Z` or an offset; a naive time is
 /// UTC; a bare date is midnight UTC), or epoch **seconds** between 2000 and 2100, as a number or
-/// a numeric text. Anything else is `None` (the seed silently used "now"; here the signal then
+/// a numeric text. Anything else is `None` (petrosa-tradeengine silently used "now"; here the signal then
 /// simply has no sender time).
 pub fn seed_time(v: Option<&Value>) -> Option<Timestamp> {
     const MIN: i64 = 946_684_800; // 2000-01-01
@@ -509,7 +510,7 @@ mod tests {
             seed_time(Some(&json!("2026-08-21"))),
             Some(Utc.with_ymd_and_hms(2026, 8, 21, 0, 0, 0).unwrap())
         );
-        // Milliseconds are outside 2000–2100 as seconds: not a time, as in the seed.
+        // Milliseconds are outside 2000–2100 as seconds: not a time, as in petrosa-tradeengine.
         assert_eq!(seed_time(Some(&json!(1_787_313_600_000_i64))), None);
         assert_eq!(seed_time(Some(&json!("yesterday"))), None);
         assert_eq!(seed_time(Some(&json!(true))), None);

@@ -1,8 +1,8 @@
-//! Seed 003 (petrosa-tradeengine) signals: the `contracts/signal.py` schema its producers publish
-//! on NATS (`signals.trading.<strategy>`) and post to `POST /trade`
-//! (spec/seed-002-003-004 §A.3), as an order intent.
+//! Strategy signals: the `contracts/signal.py` schema PetroSa2/petrosa-tradeengine's producers
+//! publish on NATS (`signals.trading.<strategy>`) and post to `POST /trade`, read as an order
+//! intent, so those producers work unchanged (`format = "petrosa"`).
 //!
-//! Schema checks follow the seed's model, so a message the seed would refuse is refused here
+//! Schema checks follow petrosa-tradeengine's model, so a message petrosa-tradeengine would refuse is refused here
 //! too, naming the field: the required fields (`strategy_id`, `symbol`, `action`, `confidence`,
 //! `price`, `quantity`, `current_price`, `source`, `strategy`), `action` in
 //! `buy | sell | hold | close`, fractions (`confidence`, `model_confidence`,
@@ -10,22 +10,22 @@
 //! (`strategy_mode`, `order_type`, `time_in_force`, `conditional_direction`).
 //!
 //! Mapping to [`OrderIntent`]:
-//! - `action` → Buy / Sell / Hold / Close. `meta.simulate = true` (the seed's "track locally,
+//! - `action` → Buy / Sell / Hold / Close. `meta.simulate = true` (petrosa-tradeengine's "track locally,
 //!   send nothing") becomes Hold: recorded, changes nothing.
-//! - size (seed §A.5): `position_size_pct > 0` → [`OrderSize::AccountFraction`], multiplied by
-//!   `confidence` (by `min(confidence, 0.8)` for `llm_reasoning`) as the seed's strategy paths do
+//! - size: `position_size_pct > 0` → [`OrderSize::AccountFraction`], multiplied by
+//!   `confidence` (by `min(confidence, 0.8)` for `llm_reasoning`) as petrosa-tradeengine's strategy paths do
 //!   when [`StrategySignalOptions::scale_size_by_confidence`] is set; else `quantity > 0` →
 //!   [`OrderSize::Base`]; else `quote_quantity > 0` → [`OrderSize::Quote`]; else none (an open
-//!   is then refused by the sleeve rules; the seed would have sent its minimum lot).
+//!   is then refused by the sleeve rules; petrosa-tradeengine would have sent its minimum lot).
 //! - `stop_loss` / `take_profit` (prices) win over `stop_loss_pct` / `take_profit_pct`
-//!   (fractions of entry). Zero means "none", as in the seed's truthiness checks.
+//!   (fractions of entry). Zero means "none", as in petrosa-tradeengine's truthiness checks.
 //! - reference price: `current_price`, else `price` (when above zero).
 //! - `order_type` other than `market` is refused as unsupported: the engine trades to targets
 //!   with market orders, and acting on a stop or take-profit order at once would be wrong.
 //! - `price` and `current_price` must be above zero. The sender time is `timestamp`
 //!   ([`crate::message::seed_time`]); a timestamp that is present but unreadable, outside
 //!   2000–2100, or more than [`crate::message::MAX_FUTURE_SKEW`] ahead is refused. The body id is
-//!   `signal_id` (else `id`) with the symbol, as the seed's lock fingerprint.
+//!   `signal_id` (else `id`) with the symbol, as petrosa-tradeengine's lock fingerprint.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -36,10 +36,10 @@ use crate::message::{
     required_number, strict_seed_time, symbol, text,
 };
 
-/// Choices the seed made differently per deployment.
+/// Choices petrosa-tradeengine made differently per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StrategySignalOptions {
-    /// Scale `position_size_pct` by confidence, as the seed's strategy paths do.
+    /// Scale `position_size_pct` by confidence, as petrosa-tradeengine's strategy paths do.
     pub scale_size_by_confidence: bool,
 }
 
@@ -64,7 +64,7 @@ const ORDER_TYPES: [&str; 8] = [
     "conditional_stop",
 ];
 const TIME_IN_FORCE: [&str; 4] = ["GTC", "IOC", "FOK", "GTX"];
-/// The seed's cap on confidence in size scaling on the LLM path.
+/// petrosa-tradeengine's cap on confidence in size scaling on the LLM path.
 const LLM_SCALE_CAP: Decimal = Decimal::from_parts(8, 0, 0, false, 1);
 
 /// Parses one message body.
@@ -76,7 +76,7 @@ pub fn parse_strategy_signal(
     strategy_signal(&json_object(body)?, ctx, options)
 }
 
-/// True when an object looks like a seed 003 signal (it has `strategy_id` and `action`), for
+/// True when an object looks like a strategy signal (it has `strategy_id` and `action`), for
 /// sources that accept several formats.
 pub fn looks_like_strategy_signal(obj: &Map<String, Value>) -> bool {
     obj.contains_key("strategy_id") && obj.contains_key("action")
@@ -182,7 +182,7 @@ pub fn strategy_signal(
     })
 }
 
-/// A price the seed requires: it must be above zero (a negative or zero price is a broken
+/// A price petrosa-tradeengine requires: it must be above zero (a negative or zero price is a broken
 /// producer, not a market).
 fn positive(field: &str, v: Decimal) -> Result<Decimal, MessageError> {
     if v > Decimal::ZERO {
@@ -279,7 +279,7 @@ mod tests {
     use crate::SymbolMap;
 
     fn example() -> Value {
-        // The example the seed's TA bot publishes (spec §A.3).
+        // The example petrosa-tradeengine's TA bot publishes.
         json!({"strategy_id":"volume_surge_breakout","signal_id":"b3f0","symbol":"BTCUSDT",
                "action":"buy","confidence":0.85,"price":50000.0,"quantity":0.001,
                "current_price":50000.0,"source":"ta-bot","strategy":"volume_surge_breakout",
@@ -312,7 +312,7 @@ mod tests {
         let s = parse(&example()).unwrap();
         let o = order(&s);
         assert_eq!(o.action, OrderAction::Buy);
-        // position_size_pct 0.05 × confidence 0.85, as the seed's deterministic path sizes.
+        // position_size_pct 0.05 × confidence 0.85, as petrosa-tradeengine's deterministic path sizes.
         assert_eq!(o.size, Some(OrderSize::AccountFraction(dec!(0.0425))));
         assert_eq!(o.confidence, Some(dec!(0.85)));
         assert_eq!(

@@ -1,4 +1,4 @@
-//! The message parsers (canonical, seed 003, seed 004) never panic on any bytes, and whatever
+//! The message parsers (canonical, strategy signal, amount signal) never panic on any bytes, and whatever
 //! they accept is a well-formed signal of the context's source.
 #![allow(clippy::unwrap_used)]
 

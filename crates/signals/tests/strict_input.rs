@@ -1,4 +1,5 @@
-//! Issue 15, defect 10: input the parsers used to take leniently is refused, naming the field.
+//! Input the parsers used to take leniently is refused, naming the field: a lenient reading
+//! of a malformed signal would trade on a guess.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
