@@ -1,4 +1,4 @@
-//! The session summary printed when the engine stops (as seed 002's bot does): per account, the
+//! The session summary printed when the engine stops (as Single-Agent-Trader's bot does): per account, the
 //! orders sent, filled and rejected, fees, realised and unrealised P&L, and equity.
 
 use std::collections::BTreeMap;

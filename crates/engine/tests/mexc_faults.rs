@@ -1,5 +1,5 @@
-//! Every simulator fault against the engine's cycle on MEXC, with the invariants of design.md
-//! §3 checked after each: no `externalOid` accepted twice, nothing left unsettled, and the
+//! Every simulator fault against the engine's cycle on MEXC, with the order-path invariants of ARCHITECTURE.md
+//! checked after each: no `externalOid` accepted twice, nothing left unsettled, and the
 //! position at its target within one cycle of the fault clearing.
 
 mod sims;

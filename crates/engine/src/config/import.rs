@@ -1,12 +1,12 @@
-//! `tradeengine config import`: brings a seed-000 (sirouk/trade-engine) installation over.
+//! `tradeengine config import`: brings a sirouk/trade-engine installation over.
 //!
 //! It reads the three JSON files that system keeps in its working directory and merges them into
 //! a configuration:
-//! - `asset_mapping_config.json` → `[mapping.tradingview]` and `[mapping.sn8]` (the seed calls the
+//! - `asset_mapping_config.json` → `[mapping.tradingview]` and `[mapping.sn8]` (sirouk/trade-engine calls the
 //!   SN8 source `bittensor`);
 //! - `signal_weight_config.json` → `[[symbols]]` with leverage and per-source weights;
-//! - `bittensor_processor_config.json` → `[sources.sn8.settings]` with `scoring = "seed"`, so the
-//!   seed's miner ranking parameters carry over.
+//! - `bittensor_processor_config.json` → `[sources.sn8.settings]` with `scoring = "seed"`, so its
+//!   miner ranking parameters carry over.
 //!
 //! Numbers are read from their JSON text, not through `f64`, so `0.15` stays exactly 0.15.
 
@@ -17,12 +17,12 @@ use rust_decimal::Decimal;
 
 use super::{Config, OnStale, SourceConfig, SourceKind, SymbolConfig};
 
-/// The seed's name for the SN8 source, and ours.
+/// sirouk/trade-engine's name for the SN8 source, and ours.
 const SEED_BITTENSOR: &str = "bittensor";
 const SN8: &str = "sn8";
 const TRADINGVIEW: &str = "tradingview";
 
-/// The contents of the seed's files; any may be missing.
+/// The contents of sirouk/trade-engine's files; any may be missing.
 #[derive(Debug, Clone, Default)]
 pub struct SeedFiles {
     pub asset_mapping: Option<String>,
@@ -89,7 +89,7 @@ fn ensure_source(config: &mut Config, name: &str) {
         });
 }
 
-/// Merges the seed's files into `base` and validates the result.
+/// Merges sirouk/trade-engine's files into `base` and validates the result.
 pub fn import_seed(mut base: Config, files: &SeedFiles) -> Result<Config, ImportError> {
     if let Some(text) = &files.asset_mapping {
         const F: &str = "asset_mapping_config.json";
@@ -172,7 +172,7 @@ pub fn import_seed(mut base: Config, files: &SeedFiles) -> Result<Config, Import
         if let Some(src) = base.sources.get_mut(SN8) {
             src.settings
                 .insert("scoring".into(), toml::Value::String("seed".into()));
-            // The seed's TOML-able parameters go under `settings.seed`; its
+            // sirouk/trade-engine's TOML-able parameters go under `settings.seed`; its
             // `leverage_limit_crypto` (which its code never applied) becomes `leverage_limit`.
             let mut seed = toml::Table::new();
             for (k, v) in params {
@@ -198,7 +198,7 @@ pub fn import_seed(mut base: Config, files: &SeedFiles) -> Result<Config, Import
             src.settings.insert("seed".into(), toml::Value::Table(seed));
         }
     }
-    // Leverage in the seed was unbounded; raise the cap to what the imported file needs rather
+    // Leverage in sirouk/trade-engine was unbounded; raise the cap to what the imported file needs rather
     // than silently changing the user's leverage, and let `config check` show it.
     if let Some(max) = base.symbols.iter().map(|s| s.leverage).max()
         && max > base.risk_limits(None).max_leverage

@@ -1,12 +1,13 @@
 //! REST sources (`type = "rest"`): signals posted to the HTTP API (`POST /api/v1/signals`,
-//! seed 003's `POST /trade`). The server does the HTTP; this module holds each source's settings
+//! petrosa-tradeengine's `POST /trade`). The server does the HTTP; this module holds each source's settings
 //! and its bearer token.
 //!
 //! `[sources.<name>.settings]`:
 //! - `token_env = "VAR"`: the bearer token that posts as this source, read from the environment
 //!   at start (never from the file). A REST source without one accepts nothing over HTTP (the
 //!   engine's own tests and tools may still submit to it in process).
-//! - `scale_size_by_confidence` (default true): seed 003 `position_size_pct × confidence`.
+//! - `scale_size_by_confidence` (default true): strategy signals' `position_size_pct ×
+//!   confidence`.
 //!
 //! **Where tokens live.** Tokens are resolved when the engine starts (from the environment or
 //! the start options' stand-ins, as the demo's generated secrets are) and kept in a process-wide

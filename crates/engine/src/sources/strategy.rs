@@ -1,4 +1,4 @@
-//! The strategy source (issue 10, seed 002): every closed candle, per symbol it is weighted in,
+//! The strategy source (after Angleito/Single-Agent-Trader's LLM bot): every closed candle, per symbol it is weighted in,
 //! candles → VuManChu Cipher A/B → a decision (the LLM's, validated, else the rule-based
 //! fallback's) → an order intent into its own sleeve, like any other source. The rationale, the
 //! deciding path, validation's adjustments and the market snapshot travel in the signal's raw

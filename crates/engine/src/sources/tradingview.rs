@@ -11,7 +11,7 @@
 //!    alert answered 5xx because the store failed is taken in full when it is sent again. While
 //!    an alert is in flight, an identical one waits for it and then either is a duplicate (the
 //!    first was stored) or goes through itself (the first failed);
-//! 3. seed 000's close/open ordering (spec §2.2). When an alert arrives within five seconds of
+//! 3. the close/open ordering of a reversal's two alerts (as sirouk/trade-engine ordered them). When an alert arrives within five seconds of
 //!    the last accepted alert for the same symbol, and one of the two is `flat`, the pair is put
 //!    in order by explicit `signal_seq`, else by the sleeve's state before the pair. If the new
 //!    alert belongs *before* the one already applied, it is recorded as superseded and does not
@@ -35,7 +35,7 @@ use tradeengine_signals::tradingview::{
 use crate::config::{Config, SourceKind};
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
 
-/// The seed's window for close/open pairs.
+/// sirouk/trade-engine's window for close/open pairs.
 const PAIR_WINDOW: Duration = Duration::seconds(5);
 
 /// What became of an alert that passed authentication and validation.
