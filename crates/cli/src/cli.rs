@@ -66,7 +66,7 @@ pub enum Command {
     /// Audit trail tools.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Equity, positions, trade counts and recent orders per account (seed 002's status view).
+    /// Equity, positions, trade counts and recent orders per account (the status view Single-Agent-Trader's users know).
     Status(StatusArgs),
     /// Run a local simulator of an exchange's protocol (for trying configurations and tests;
     /// no real exchange is involved).
@@ -156,7 +156,7 @@ pub enum ConfigCommand {
     Check,
     /// Print the effective configuration (file + environment + flags) as TOML.
     Show,
-    /// Import the seed system's JSON files (asset_mapping_config.json, signal_weight_config.json,
+    /// Import sirouk/trade-engine's JSON files (asset_mapping_config.json, signal_weight_config.json,
     /// bittensor_processor_config.json) into a TOML configuration.
     Import(ImportArgs),
     /// Change the weights of sources per symbol (interactive in a terminal, or with --set).
@@ -168,7 +168,7 @@ pub enum ConfigCommand {
     /// --account and --file/--env). Secrets are never echoed nor written into the TOML.
     Credentials(CredentialsSetupArgs),
     /// The Bittensor SN8 source's settings: validator URLs, key variable, poll interval,
-    /// ranking and the seed's parameters (interactive in a terminal, or with --set/--unset).
+    /// ranking and sirouk/trade-engine's parameters (interactive in a terminal, or with --set/--unset).
     Sn8(Sn8SetupArgs),
 }
 
@@ -266,7 +266,7 @@ pub struct MappingArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Directory holding the seed's JSON files.
+    /// Directory holding sirouk/trade-engine's JSON files.
     #[arg(long, default_value = ".")]
     pub from: PathBuf,
     /// Where to write the TOML; merged into it when it exists.

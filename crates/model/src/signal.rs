@@ -82,7 +82,7 @@ pub enum ProtectiveLevel {
     Fraction(Decimal),
 }
 
-/// Buy/sell with a size, as seeds 003 and 004 send them.
+/// Buy/sell with a size, as the strategy and amount signal schemas send them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderIntent {
     pub action: OrderAction,

@@ -14,7 +14,7 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-/// Seed 003's (FastAPI's) error body, used by its endpoints.
+/// petrosa-tradeengine's (FastAPI's) error body, used by the endpoints kept compatible with it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DetailBody {
     /// A message, or a list of validation faults.

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! Issue 15 through the real HTTP server: a 2xx only once the signal is durable, also for a
-//! retry after a store failure (defects 1 and 2); error answers bounded whatever the input
-//! (defect 8); lenient input refused (defect 10). The store failure is real: a second SQLite
+//! Intake faults through the real HTTP server: a 2xx only once the signal is durable, also for
+//! a retry after a store failure; error answers bounded whatever the input; lenient input
+//! refused. The store failure is real: a second SQLite
 //! connection holds the write lock (`BEGIN EXCLUSIVE`) past the engine's busy timeout.
 
 use std::collections::BTreeMap;

@@ -55,7 +55,7 @@ pub async fn run(global: &Global, cmd: ConfigCommand) -> anyhow::Result<ExitCode
     }
 }
 
-/// The seed's files `config import` reads, in the order it reads them.
+/// sirouk/trade-engine's files `config import` reads, in the order it reads them.
 const SEED_FILES: [&str; 3] = [
     "asset_mapping_config.json",
     "signal_weight_config.json",

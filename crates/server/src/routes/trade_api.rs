@@ -1,5 +1,5 @@
-//! The trade API: `POST /api/v1/signals` (our canonical schema) and seed 003's endpoints
-//! answering in its shapes (spec/seed-002-003-004 §A.11), so its clients work as they are:
+//! The trade API: `POST /api/v1/signals` (our canonical schema) and PetroSa2/petrosa-tradeengine's
+//! endpoints answering in its shapes, so its clients work as they are:
 //! `POST /trade`, `GET /account`, `GET /price/{symbol}`, `DELETE /order/{symbol}/{order_id}`.
 //!
 //! **Authentication.** Posting needs the bearer token of a `type = "rest"` source
@@ -12,7 +12,7 @@
 //! once the signal is stored and applied to the sleeve, not when an order fills (orders and
 //! fills are in `/api/v1/orders` and the execution events).
 //!
-//! Numbers in seed 003's shapes are JSON numbers, as its clients expect.
+//! Numbers in petrosa-tradeengine's shapes are JSON numbers, as its clients expect.
 
 use std::collections::BTreeMap;
 
@@ -48,7 +48,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/order/{symbol}/{order_id}", delete(cancel_order))
 }
 
-/// FastAPI's error shape, which seed 003's clients read. A text detail is clipped (it may echo
+/// FastAPI's error shape, which petrosa-tradeengine's clients read. A text detail is clipped (it may echo
 /// the request).
 fn detail(status: StatusCode, message: impl Into<Value>) -> Response {
     let message = match message.into() {
@@ -207,7 +207,7 @@ fn internal(detail_text: &str) -> Response {
         .into_response()
 }
 
-/// `POST /trade`: seed 003's batch of signals (`{"signals": [...], ...}`). As with FastAPI,
+/// `POST /trade`: petrosa-tradeengine's batch of signals (`{"signals": [...], ...}`). As with FastAPI,
 /// the whole request is validated first: one invalid signal refuses the request (422, with the
 /// location of each fault, the first 20 listed) and nothing is submitted.
 ///
@@ -217,7 +217,7 @@ fn internal(detail_text: &str) -> Response {
 /// again, and the ones that were stored then answer `duplicate` (see [`trade_not_stored`]).
 #[utoipa::path(post, path = "/trade", tag = "signals",
     security(("bearer" = [])),
-    request_body(content = serde_json::Value, description = "Seed 003's batch: `{\"signals\": [...]}`"),
+    request_body(content = serde_json::Value, description = "A batch of strategy signals: `{\"signals\": [...]}`"),
     responses(
         (status = 200, description = "Each signal's outcome", body = serde_json::Value),
         (status = 401, description = "No or unknown REST source token", body = serde_json::Value),
@@ -378,11 +378,11 @@ fn trade_not_stored(stored: &[String], not_taken: &[String]) -> Response {
 }
 
 /// `GET /account`: balances, positions, P&L and risk figures of every account, combined, in
-/// seed 003's `AccountResponse` shape. Values are the engine's last reading of each venue.
+/// petrosa-tradeengine's `AccountResponse` shape. Values are the engine's last reading of each venue.
 #[utoipa::path(get, path = "/account", tag = "signals",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Balances, positions and P&L of every account (seed 003's shape)", body = serde_json::Value),
+        (status = 200, description = "Balances, positions and P&L of every account (petrosa-tradeengine's `AccountResponse` shape)", body = serde_json::Value),
         (status = 401, description = "No or unknown token", body = serde_json::Value),
         (status = 403, description = "Token lacks the scope", body = serde_json::Value),
     ))]
