@@ -1,4 +1,5 @@
-//! NATS / RabbitMQ / REST message bodies: canonical, seed 003 (petrosa) and seed 004 formats.
+//! NATS / RabbitMQ / REST message bodies: the canonical, strategy signal
+//! (`petrosa`) and amount signal (`seed004`) formats.
 #![no_main]
 
 use chrono::{TimeDelta, TimeZone};
