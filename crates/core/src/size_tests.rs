@@ -1,4 +1,4 @@
-//! Unit tests of sizing, caps and the gross budget, with the spec's worked examples.
+//! Unit tests of sizing, caps and the gross budget, with the worked examples of the module docs.
 
 use rust_decimal_macros::dec;
 
