@@ -66,7 +66,8 @@ pub enum Command {
     /// Audit trail tools.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Equity, positions, trade counts and recent orders per account (the status view Single-Agent-Trader's users know).
+    /// Equity, positions, trade counts and recent orders per account (the status view
+    /// Single-Agent-Trader's users know).
     Status(StatusArgs),
     /// Run a local simulator of an exchange's protocol (for trying configurations and tests;
     /// no real exchange is involved).
@@ -156,8 +157,8 @@ pub enum ConfigCommand {
     Check,
     /// Print the effective configuration (file + environment + flags) as TOML.
     Show,
-    /// Import sirouk/trade-engine's JSON files (asset_mapping_config.json, signal_weight_config.json,
-    /// bittensor_processor_config.json) into a TOML configuration.
+    /// Import sirouk/trade-engine's JSON files (asset_mapping_config.json,
+    /// signal_weight_config.json, bittensor_processor_config.json) into a TOML configuration.
     Import(ImportArgs),
     /// Change the weights of sources per symbol (interactive in a terminal, or with --set).
     Weights(WeightsArgs),
@@ -168,7 +169,8 @@ pub enum ConfigCommand {
     /// --account and --file/--env). Secrets are never echoed nor written into the TOML.
     Credentials(CredentialsSetupArgs),
     /// The Bittensor SN8 source's settings: validator URLs, key variable, poll interval,
-    /// ranking and sirouk/trade-engine's parameters (interactive in a terminal, or with --set/--unset).
+    /// ranking and sirouk/trade-engine's parameters (interactive in a terminal, or with
+    /// --set/--unset).
     Sn8(Sn8SetupArgs),
 }
 

@@ -128,7 +128,11 @@ fn forbidden() -> Vec<String> {
 /// A tracker's entry, a work session or a review finding followed by its number: a reference
 /// to project history instead of a reason.
 fn numbered_reference(lower: &str) -> bool {
-    let words = [["iss", "ue"].concat(), ["sess", "ion"].concat(), ["def", "ect"].concat()];
+    let words = [
+        ["iss", "ue"].concat(),
+        ["sess", "ion"].concat(),
+        ["def", "ect"].concat(),
+    ];
     words.iter().any(|word| word_then_number(lower, word))
 }
 
@@ -227,7 +231,8 @@ fn nothing_cites_files_outside_the_repository_or_project_history() {
             .replace('\\', "/");
         for (n, line) in text.lines().enumerate() {
             let lower = line.to_lowercase();
-            let hit = patterns.iter().any(|p| lower.contains(p.as_str())) || numbered_reference(&lower);
+            let hit =
+                patterns.iter().any(|p| lower.contains(p.as_str())) || numbered_reference(&lower);
             if hit && !allowed(&rel, line) {
                 found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
             }

@@ -47,7 +47,8 @@ use crate::{CoreError, num};
 pub struct AccountSizing {
     /// Account value `V`, quote units; must be > 0.
     pub value: Decimal,
-    /// The account's leverage override; `None` or `≤ 0` means off (an imported configuration's `0`).
+    /// The account's leverage override; `None` or `≤ 0` means off (an imported configuration's
+    /// `0`).
     pub leverage_override: Option<Decimal>,
 }
 

@@ -1,5 +1,5 @@
-//! Worked examples of the blend, sizing and rounding rules (the crate docs' formulas), end to end: signals → sleeves → blend →
-//! size → plan, through the public API only.
+//! Worked examples of the blend, sizing and rounding rules (the crate docs' formulas), end to end:
+//! signals → sleeves → blend → size → plan, through the public API only.
 
 #![allow(clippy::unwrap_used)]
 
@@ -221,7 +221,8 @@ fn half_even_ties() {
     }
 }
 
-/// Banker's rounding (as Python's `round`, which sirouk/trade-engine used) of the blended leverage: 2.5 → 2, 3.5 → 4.
+/// Banker's rounding (as Python's `round`, which sirouk/trade-engine used) of the blended leverage:
+/// 2.5 → 2, 3.5 → 4.
 #[test]
 fn leverage_rounds_half_even() {
     assert_eq!(integer_leverage(dec!(2.5)), dec!(2));

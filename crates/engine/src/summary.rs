@@ -1,5 +1,5 @@
-//! The session summary printed when the engine stops (as Single-Agent-Trader's bot does): per account, the
-//! orders sent, filled and rejected, fees, realised and unrealised P&L, and equity.
+//! The session summary printed when the engine stops (as Single-Agent-Trader's bot does): per
+//! account, the orders sent, filled and rejected, fees, realised and unrealised P&L, and equity.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

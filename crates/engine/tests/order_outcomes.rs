@@ -1,6 +1,6 @@
 //! An order's final state comes from the venue, a failing order entry is an account error with
-//! back-off, and a venue's business rejection backs the symbol off: each against the venue simulators, asserting what the venue received (POSTs) and
-//! what the store holds.
+//! back-off, and a venue's business rejection backs the symbol off: each against the venue
+//! simulators, asserting what the venue received (POSTs) and what the store holds.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 

@@ -3,8 +3,8 @@
 //! after the venue accepted, dropped connections and streams, partial fills, rejects, clock
 //! skew, store failures (locked, disk full, read-only) and in-process `kill -9` at
 //! random await points (then a restart on the same store), the other clean — and check the
-//! order-path invariants of ARCHITECTURE.md after each. Every failure prints its seed and the command that
-//! replays it. See `simsuite/mod.rs` for the knobs and RELIABILITY.md for the results.
+//! order-path invariants of ARCHITECTURE.md after each. Every failure prints its seed and the
+//! command that replays it. See `simsuite/mod.rs` for the knobs and RELIABILITY.md for the results.
 #![allow(clippy::unwrap_used)]
 
 mod simsuite;

@@ -4,8 +4,8 @@
 //! Two intents exist:
 //! - a **target** intent says "this source wants depth `d` in this symbol", where depth is a
 //!   signed fraction of account value (TradingView `direction/size`, SN8 net leverage);
-//! - an **order** intent says "buy/sell this much" (the broker and REST schemas) and opens, adds to, reduces or
-//!   closes the source's sleeve under the sleeve rules of `tradeengine-core`.
+//! - an **order** intent says "buy/sell this much" (the broker and REST schemas) and opens, adds
+//!   to, reduces or closes the source's sleeve under the sleeve rules of `tradeengine-core`.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -57,7 +57,8 @@ pub enum OrderAction {
     Sell,
     /// Close the sleeve whatever its side.
     Close,
-    /// Explicitly nothing (an amount signal's NOTHING, a strategy signal's hold): recorded, changes nothing.
+    /// Explicitly nothing (an amount signal's NOTHING, a strategy signal's hold): recorded, changes
+    /// nothing.
     Hold,
 }
 

@@ -111,7 +111,8 @@ mod tests {
                 let Some(path) = chunk.split('"').nth(1) else {
                     continue;
                 };
-                // The handlers of this route: `get(..)`, `post(..).delete(..)`, `axum::routing::post(..)`.
+                // The handlers of this route: `get(..)`, `post(..).delete(..)`,
+                // `axum::routing::post(..)`.
                 let call = chunk.split(')').take(4).collect::<Vec<_>>().join(")");
                 for method in ["get", "post", "put", "delete", "patch"] {
                     if call.contains(&format!(" {method}("))

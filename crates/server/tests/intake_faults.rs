@@ -241,9 +241,9 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     assert_eq!(stored(&*rig.store, "tradingview").await, 0);
     assert_eq!(stored(&*rig.store, "petrosa").await, 0);
 
-    // The same alerts again are taken, not answered "duplicate": the failed attempt recorded nothing.
-    // Until the store health check has seen a good write again (it probes every second) the
-    // engine answers 503 "not stored": a sender retries, and is never told "duplicate".
+    // The same alerts again are taken, not answered "duplicate": the failed attempt recorded
+    // nothing. Until the store health check has seen a good write again (it probes every second)
+    // the engine answers 503 "not stored": a sender retries, and is never told "duplicate".
     for extra in [r#","event_id":"ev-15-1""#, ""] {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let (status, b) = loop {

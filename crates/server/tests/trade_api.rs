@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! The trade API in petrosa-tradeengine's shapes against a running paper engine: `POST /trade` through the
-//! sleeve rules (executed, duplicate, low confidence rejected, a batch with one invalid signal
-//! refused whole), `POST /api/v1/signals` in the canonical schema, `GET /account`,
+//! The trade API in petrosa-tradeengine's shapes against a running paper engine: `POST /trade`
+//! through the sleeve rules (executed, duplicate, low confidence rejected, a batch with one invalid
+//! signal refused whole), `POST /api/v1/signals` in the canonical schema, `GET /account`,
 //! `GET /price/{symbol}`, `DELETE /order/{symbol}/{id}`, and who may call what.
 
 use std::collections::BTreeMap;

@@ -2,8 +2,9 @@
 //!
 //! Each source names instruments its own way (`BINANCE:BTCUSDT.P`, `BTC-USDT-SWAP`, PTN's
 //! `BTCUSD`). A [`SymbolMap`] holds one source's table, as sirouk/trade-engine's
-//! `asset_mapping_config.json` did per source, so an imported mapping works unchanged. Keys are normalised before lookup ([`normalise`]), so a table entry for
-//! `BTCUSDT` also matches `BINANCE:BTCUSDT.P` and `btc/usdt`.
+//! `asset_mapping_config.json` did per source, so an imported mapping works unchanged. Keys are
+//! normalised before lookup ([`normalise`]), so a table entry for `BTCUSDT` also matches
+//! `BINANCE:BTCUSDT.P` and `btc/usdt`.
 //!
 //! The set of targets is the source's **universe**: a symbol that maps to nothing is refused
 //! (TradingView answers 422; SN8 ignores that asset). Passing unmapped symbols through

@@ -1,5 +1,6 @@
-//! What the message parsers share ([`crate::canonical`], [`crate::strategy_signal`], [`crate::amount_signal`]):
-//! the context a message is read in, its idempotency key, and the error that says what was wrong.
+//! What the message parsers share ([`crate::canonical`], [`crate::strategy_signal`],
+//! [`crate::amount_signal`]): the context a message is read in, its idempotency key, and the error
+//! that says what was wrong.
 //!
 //! These parsers serve both the brokers (NATS JetStream, RabbitMQ) and the REST API, so nothing
 //! here knows about a transport: the caller passes the transport's message id, if it has one.
@@ -16,10 +17,10 @@
 //!    stream's creation time, so a recreated stream never reuses a key);
 //! 4. `body:{blake3 of the body}`, when the body carries its own time; otherwise
 //!    `body:{hash}@{occurrence}`. Without any id or time only the transport can tell a
-//!    redelivery from a deliberate repeat (an amount-signal producer sends the same BUY again every cycle). With
-//!    [`MessageContext::occurrences`] (the brokers), `occurrence` is the time this body was first
-//!    seen ([`crate::occurrence`]): a message the transport marks redelivered keeps the key of
-//!    its first delivery whenever it comes back, and a first delivery within
+//!    redelivery from a deliberate repeat (an amount-signal producer sends the same BUY again every
+//!    cycle). With [`MessageContext::occurrences`] (the brokers), `occurrence` is the time this
+//!    body was first seen ([`crate::occurrence`]): a message the transport marks redelivered keeps
+//!    the key of its first delivery whenever it comes back, and a first delivery within
 //!    [`MessageContext::repeat_window`] of the body's first sighting is the same message. Without
 //!    a table (a caller with no redelivery, as the REST API), `occurrence` is the receive time
 //!    divided by the window: identical bodies within one fixed window are one message.
@@ -334,10 +335,10 @@ pub fn strict_seed_time(field: &str, v: Option<&Value>) -> Result<Option<Timesta
     }
 }
 
-/// The strategy signal's timestamp rule (as petrosa-tradeengine reads it): an ISO 8601 text (a trailing `Z` or an offset; a naive time is
-/// UTC; a bare date is midnight UTC), or epoch **seconds** between 2000 and 2100, as a number or
-/// a numeric text. Anything else is `None` (petrosa-tradeengine silently used "now"; here the signal then
-/// simply has no sender time).
+/// The strategy signal's timestamp rule (as petrosa-tradeengine reads it): an ISO 8601 text (a
+/// trailing `Z` or an offset; a naive time is UTC; a bare date is midnight UTC), or epoch
+/// **seconds** between 2000 and 2100, as a number or a numeric text. Anything else is `None`
+/// (petrosa-tradeengine silently used "now"; here the signal then simply has no sender time).
 pub fn seed_time(v: Option<&Value>) -> Option<Timestamp> {
     const MIN: i64 = 946_684_800; // 2000-01-01
     const MAX: i64 = 4_102_444_800; // 2100-01-01

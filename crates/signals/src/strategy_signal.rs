@@ -2,20 +2,20 @@
 //! publish on NATS (`signals.trading.<strategy>`) and post to `POST /trade`, read as an order
 //! intent, so those producers work unchanged (`format = "petrosa"`).
 //!
-//! Schema checks follow petrosa-tradeengine's model, so a message petrosa-tradeengine would refuse is refused here
-//! too, naming the field: the required fields (`strategy_id`, `symbol`, `action`, `confidence`,
-//! `price`, `quantity`, `current_price`, `source`, `strategy`), `action` in
+//! Schema checks follow petrosa-tradeengine's model, so a message petrosa-tradeengine would refuse
+//! is refused here too, naming the field: the required fields (`strategy_id`, `symbol`, `action`,
+//! `confidence`, `price`, `quantity`, `current_price`, `source`, `strategy`), `action` in
 //! `buy | sell | hold | close`, fractions (`confidence`, `model_confidence`,
 //! `position_size_pct`, `stop_loss_pct`, `take_profit_pct`) in 0..=1, and the enumerations
 //! (`strategy_mode`, `order_type`, `time_in_force`, `conditional_direction`).
 //!
 //! Mapping to [`OrderIntent`]:
-//! - `action` → Buy / Sell / Hold / Close. `meta.simulate = true` (petrosa-tradeengine's "track locally,
-//!   send nothing") becomes Hold: recorded, changes nothing.
+//! - `action` → Buy / Sell / Hold / Close. `meta.simulate = true` (petrosa-tradeengine's "track
+//!   locally, send nothing") becomes Hold: recorded, changes nothing.
 //! - size: `position_size_pct > 0` → [`OrderSize::AccountFraction`], multiplied by
-//!   `confidence` (by `min(confidence, 0.8)` for `llm_reasoning`) as petrosa-tradeengine's strategy paths do
-//!   when [`StrategySignalOptions::scale_size_by_confidence`] is set; else `quantity > 0` →
-//!   [`OrderSize::Base`]; else `quote_quantity > 0` → [`OrderSize::Quote`]; else none (an open
+//!   `confidence` (by `min(confidence, 0.8)` for `llm_reasoning`) as petrosa-tradeengine's strategy
+//!   paths do when [`StrategySignalOptions::scale_size_by_confidence`] is set; else `quantity > 0`
+//!   → [`OrderSize::Base`]; else `quote_quantity > 0` → [`OrderSize::Quote`]; else none (an open
 //!   is then refused by the sleeve rules; petrosa-tradeengine would have sent its minimum lot).
 //! - `stop_loss` / `take_profit` (prices) win over `stop_loss_pct` / `take_profit_pct`
 //!   (fractions of entry). Zero means "none", as in petrosa-tradeengine's truthiness checks.
@@ -182,8 +182,8 @@ pub fn strategy_signal(
     })
 }
 
-/// A price petrosa-tradeengine requires: it must be above zero (a negative or zero price is a broken
-/// producer, not a market).
+/// A price petrosa-tradeengine requires: it must be above zero (a negative or zero price is a
+/// broken producer, not a market).
 fn positive(field: &str, v: Decimal) -> Result<Decimal, MessageError> {
     if v > Decimal::ZERO {
         Ok(v)
@@ -312,7 +312,8 @@ mod tests {
         let s = parse(&example()).unwrap();
         let o = order(&s);
         assert_eq!(o.action, OrderAction::Buy);
-        // position_size_pct 0.05 × confidence 0.85, as petrosa-tradeengine's deterministic path sizes.
+        // position_size_pct 0.05 × confidence 0.85, as petrosa-tradeengine's deterministic path
+        // sizes.
         assert_eq!(o.size, Some(OrderSize::AccountFraction(dec!(0.0425))));
         assert_eq!(o.confidence, Some(dec!(0.85)));
         assert_eq!(

@@ -1,5 +1,5 @@
-//! The message parsers (canonical, strategy signal, amount signal) never panic on any bytes, and whatever
-//! they accept is a well-formed signal of the context's source.
+//! The message parsers (canonical, strategy signal, amount signal) never panic on any bytes, and
+//! whatever they accept is a well-formed signal of the context's source.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeDelta, TimeZone, Utc};

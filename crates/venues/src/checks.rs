@@ -1,5 +1,5 @@
-//! Checks every adapter makes before an order leaves the process (ARCHITECTURE.md, "Limits before the
-//! request leaves"):
+//! Checks every adapter makes before an order leaves the process (ARCHITECTURE.md, "Limits before
+//! the request leaves"):
 //! a quantity the venue would refuse, or would have to round, is refused here instead, with the
 //! rule it broke.
 

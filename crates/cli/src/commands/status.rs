@@ -1,8 +1,8 @@
-//! `tradeengine status [--watch]`: what Single-Agent-Trader's status display shows, per account: equity and
-//! unrealised P&L, positions with entry and current prices and their unrealised P&L, trade
-//! counts and the most recent orders, plus how long the engine has been up. Prices come from
-//! the running engine's API when it answers, else the last fill (and say so). Read from the store, so it works from a second terminal
-//! while the engine runs and after it stopped.
+//! `tradeengine status [--watch]`: what Single-Agent-Trader's status display shows, per account:
+//! equity and unrealised P&L, positions with entry and current prices and their unrealised P&L,
+//! trade counts and the most recent orders, plus how long the engine has been up. Prices come from
+//! the running engine's API when it answers, else the last fill (and say so). Read from the store,
+//! so it works from a second terminal while the engine runs and after it stopped.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -13,8 +13,8 @@ pub struct SleeveRules {
     /// Opens and adds below this confidence (0..=1) are refused. 0.6 by default, the
     /// threshold petrosa-tradeengine's users already run with.
     pub min_confidence: Decimal,
-    /// When false a signal without a confidence passes (an amount signal carries none); when true it is
-    /// refused like a low one.
+    /// When false a signal without a confidence passes (an amount signal carries none); when true
+    /// it is refused like a low one.
     pub require_confidence: bool,
     /// Whether a same-side order adds to an open sleeve. Off by default: one open sleeve per
     /// symbol and source, as algo_trading_platform enforces.
@@ -57,7 +57,8 @@ impl Default for SleeveRules {
 }
 
 impl SleeveRules {
-    /// The rules algo_trading_platform's consumer applies: 2 % stop-loss and 3 % take-profit defaults, long only, a sell closes.
+    /// The rules algo_trading_platform's consumer applies: 2 % stop-loss and 3 % take-profit
+    /// defaults, long only, a sell closes.
     pub fn spot_long_only() -> Self {
         Self {
             allow_short: false,

@@ -2,8 +2,8 @@
 //!
 //! It reads the three JSON files that system keeps in its working directory and merges them into
 //! a configuration:
-//! - `asset_mapping_config.json` → `[mapping.tradingview]` and `[mapping.sn8]` (sirouk/trade-engine calls the
-//!   SN8 source `bittensor`);
+//! - `asset_mapping_config.json` → `[mapping.tradingview]` and `[mapping.sn8]` (sirouk/trade-engine
+//!   calls the SN8 source `bittensor`);
 //! - `signal_weight_config.json` → `[[symbols]]` with leverage and per-source weights;
 //! - `bittensor_processor_config.json` → `[sources.sn8.settings]` with `scoring = "seed"`, so its
 //!   miner ranking parameters carry over.
@@ -198,8 +198,8 @@ pub fn import_seed(mut base: Config, files: &SeedFiles) -> Result<Config, Import
             src.settings.insert("seed".into(), toml::Value::Table(seed));
         }
     }
-    // Leverage in sirouk/trade-engine was unbounded; raise the cap to what the imported file needs rather
-    // than silently changing the user's leverage, and let `config check` show it.
+    // Leverage in sirouk/trade-engine was unbounded; raise the cap to what the imported file needs
+    // rather than silently changing the user's leverage, and let `config check` show it.
     if let Some(max) = base.symbols.iter().map(|s| s.leverage).max()
         && max > base.risk_limits(None).max_leverage
     {

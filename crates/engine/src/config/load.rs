@@ -82,7 +82,8 @@ pub fn load_str(
 }
 
 /// A TOML syntax error by position and reason. The parser's own `Display` quotes the offending
-/// line, which may be a pasted key or secret (ARCHITECTURE.md, "Secrets stay secret"), so it is not used.
+/// line, which may be a pasted key or secret (ARCHITECTURE.md, "Secrets stay secret"), so it is not
+/// used.
 fn syntax_error(text: &str, e: &toml::de::Error) -> String {
     let Some(before) = e.span().and_then(|s| text.get(..s.start)) else {
         return format!("TOML syntax error: {}", e.message());

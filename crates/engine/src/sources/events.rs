@@ -22,7 +22,8 @@
 //!  "rejection_source":null,"reason":"filled","account":"paper","seq":42, …}
 //! ```
 //!
-//! Numbers are JSON numbers, as petrosa-tradeengine's consumers expect; they are reports, never read back.
+//! Numbers are JSON numbers, as petrosa-tradeengine's consumers expect; they are reports, never
+//! read back.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! NATS JetStream source: a durable pull consumer on the signal subjects (petrosa-tradeengine's
-//! producers publish on `signals.trading.<strategy>`), explicit ack only after the signal is stored, invalid messages
-//! dead-lettered with their reason, reconnection by itself, and execution events published back.
+//! producers publish on `signals.trading.<strategy>`), explicit ack only after the signal is
+//! stored, invalid messages dead-lettered with their reason, reconnection by itself, and execution
+//! events published back.
 //!
 //! `[sources.<name>.settings]` (every key optional; a typo is refused by name):
 //!

@@ -1,7 +1,8 @@
-//! RabbitMQ source: a queue consumer for algo_trading_platform's `TradingSignal` (and the other formats),
-//! manual ack after the signal is stored, invalid messages dead-lettered with their reason, and
-//! our own reconnect loop (lapin's auto-recovery is not trusted: amqp-rs/lapin#450 reports it
-//! never reconnects after a broker restart), which re-declares the queues and the consumer.
+//! RabbitMQ source: a queue consumer for algo_trading_platform's `TradingSignal` (and the other
+//! formats), manual ack after the signal is stored, invalid messages dead-lettered with their
+//! reason, and our own reconnect loop (lapin's auto-recovery is not trusted: amqp-rs/lapin#450
+//! reports it never reconnects after a broker restart), which re-declares the queues and the
+//! consumer.
 //!
 //! `[sources.<name>.settings]` (every key optional; a typo is refused by name):
 //!

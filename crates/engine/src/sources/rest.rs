@@ -1,6 +1,6 @@
 //! REST sources (`type = "rest"`): signals posted to the HTTP API (`POST /api/v1/signals`,
-//! petrosa-tradeengine's `POST /trade`). The server does the HTTP; this module holds each source's settings
-//! and its bearer token.
+//! petrosa-tradeengine's `POST /trade`). The server does the HTTP; this module holds each source's
+//! settings and its bearer token.
 //!
 //! `[sources.<name>.settings]`:
 //! - `token_env = "VAR"`: the bearer token that posts as this source, read from the environment

@@ -11,11 +11,11 @@
 //!    alert answered 5xx because the store failed is taken in full when it is sent again. While
 //!    an alert is in flight, an identical one waits for it and then either is a duplicate (the
 //!    first was stored) or goes through itself (the first failed);
-//! 3. the close/open ordering of a reversal's two alerts (as sirouk/trade-engine ordered them). When an alert arrives within five seconds of
-//!    the last accepted alert for the same symbol, and one of the two is `flat`, the pair is put
-//!    in order by explicit `signal_seq`, else by the sleeve's state before the pair. If the new
-//!    alert belongs *before* the one already applied, it is recorded as superseded and does not
-//!    move the sleeve;
+//! 3. the close/open ordering of a reversal's two alerts (as sirouk/trade-engine ordered them).
+//!    When an alert arrives within five seconds of the last accepted alert for the same symbol, and
+//!    one of the two is `flat`, the pair is put in order by explicit `signal_seq`, else by the
+//!    sleeve's state before the pair. If the new alert belongs *before* the one already applied, it
+//!    is recorded as superseded and does not move the sleeve;
 //! 4. the intake, which stores it durably before the HTTP answer goes out.
 
 use std::collections::{BTreeMap, HashMap};

@@ -163,8 +163,8 @@ async fn rabbit_publish(queue: &str, id: Option<&str>, body: &[u8]) {
     let _ = conn.close(200, "done".into()).await;
 }
 
-/// An amount signal's BUY without `message_id` and without a time of its own: only the body (and, on
-/// today's main, the receive window) identifies it.
+/// An amount signal's BUY without `message_id` and without a time of its own: only the body (and,
+/// on today's main, the receive window) identifies it.
 fn no_id_buy(symbol: &str) -> Vec<u8> {
     json!({"symbol": symbol, "order": {"action": "open", "side": "buy", "size": "0.001",
            "unit": "base"}})

@@ -48,8 +48,8 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/order/{symbol}/{order_id}", delete(cancel_order))
 }
 
-/// FastAPI's error shape, which petrosa-tradeengine's clients read. A text detail is clipped (it may echo
-/// the request).
+/// FastAPI's error shape, which petrosa-tradeengine's clients read. A text detail is clipped (it
+/// may echo the request).
 fn detail(status: StatusCode, message: impl Into<Value>) -> Response {
     let message = match message.into() {
         Value::String(s) => Value::String(clip(&s)),
@@ -207,9 +207,9 @@ fn internal(detail_text: &str) -> Response {
         .into_response()
 }
 
-/// `POST /trade`: petrosa-tradeengine's batch of signals (`{"signals": [...], ...}`). As with FastAPI,
-/// the whole request is validated first: one invalid signal refuses the request (422, with the
-/// location of each fault, the first 20 listed) and nothing is submitted.
+/// `POST /trade`: petrosa-tradeengine's batch of signals (`{"signals": [...], ...}`). As with
+/// FastAPI, the whole request is validated first: one invalid signal refuses the request (422, with
+/// the location of each fault, the first 20 listed) and nothing is submitted.
 ///
 /// **2xx only when durable.** The valid signals are submitted in order and answered together.
 /// When any of them was not stored (the store failed, the engine is stopping), the answer is
@@ -378,7 +378,8 @@ fn trade_not_stored(stored: &[String], not_taken: &[String]) -> Response {
 }
 
 /// `GET /account`: balances, positions, P&L and risk figures of every account, combined, in
-/// petrosa-tradeengine's `AccountResponse` shape. Values are the engine's last reading of each venue.
+/// petrosa-tradeengine's `AccountResponse` shape. Values are the engine's last reading of each
+/// venue.
 #[utoipa::path(get, path = "/account", tag = "signals",
     security(("bearer" = [])),
     responses(

@@ -126,7 +126,8 @@ pub struct Sn8Config {
     pub seed: SeedParams,
     #[serde(default)]
     pub ptn: PtnParams,
-    /// Only the best N ranked miners vote; `None`: all ranked miners (sirouk/trade-engine's behaviour).
+    /// Only the best N ranked miners vote; `None`: all ranked miners (sirouk/trade-engine's
+    /// behaviour).
     #[serde(default)]
     pub top_n: Option<usize>,
     /// Multiplies Σ net leverage × weight before the ±1 clamp (PTN crypto leverage is at most

@@ -28,8 +28,8 @@
 //! 2. **Return filters that never excluded anyone**: `thirty_day_returns <= 0` on a
 //!    multiplicative return (≈ 1.x) is never true. The intent, "drop miners that lost money",
 //!    is now `return − 1 ≤ threshold` (default 0). A missing or NaN return fails the filter.
-//! 3. **Gains counted as drawdown**: sirouk/trade-engine took `−|m|`, so a favourable move lowered `DD`.
-//!    Only adverse moves count now. The `((1+DD)²)^exponent` shape is kept so configured
+//! 3. **Gains counted as drawdown**: sirouk/trade-engine took `−|m|`, so a favourable move lowered
+//!    `DD`. Only adverse moves count now. The `((1+DD)²)^exponent` shape is kept so configured
 //!    exponents mean what they meant.
 //! 4. **FLAT orders in the drawdown walk**: current-era FLAT orders carry `−net` leverage, which
 //!    drove `Σ lev` to ~0 and the average to garbage (or a division by zero); FLAT orders and

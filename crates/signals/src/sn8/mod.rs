@@ -22,11 +22,11 @@ pub mod client;
 pub mod config;
 pub mod guard;
 pub mod lenient;
+pub mod metric_score;
 pub mod net;
 pub mod parse;
 pub mod ptn_score;
 pub mod rank;
-pub mod metric_score;
 pub mod source;
 pub mod summary;
 pub mod types;
@@ -36,12 +36,12 @@ pub use client::{Sn8Client, Sn8ClientConfig, Sn8Error, Sn8Payload, redact_url};
 pub use config::{GuardParams, OnStale, PtnParams, Scoring, SeedParams, Sn8Config};
 pub use guard::{GuardVerdict, PopulationGuard};
 pub use lenient::sanitize_non_finite;
+pub use metric_score::{Exclusion, SeedMetrics};
 pub use net::{NetPosition, net_position};
 pub use parse::{Sn8ParseError, parse_eliminations, parse_positions, parse_statistics};
 pub use rank::{
     AssetDepth, PtnInputs, RankError, RankedMiner, Ranking, format_ranking, rank, rank_weights,
 };
-pub use metric_score::{Exclusion, SeedMetrics};
 pub use source::{RankOnceError, Sn8Event, Sn8Metrics, Sn8Source, Sn8Update, fetch_and_rank};
 pub use summary::OrderSummary;
 pub use types::{

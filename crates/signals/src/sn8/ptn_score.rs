@@ -1,4 +1,5 @@
-//! `scoring = "ptn"`: trust the validator's own judgement (https://github.com/taoshidev/proprietary-trading-network).
+//! `scoring = "ptn"`: trust the validator's own judgement
+//! (https://github.com/taoshidev/proprietary-trading-network).
 //!
 //! Candidates are the miners in `/statistics` `data[]` (only miners with a weight rank appear).
 //! A miner is dropped when it is in `/eliminations`, when its challenge status is not `success`

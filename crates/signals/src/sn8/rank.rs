@@ -21,9 +21,9 @@ use rust_decimal::Decimal;
 use tradeengine_model::{Price, Symbol};
 
 use super::config::{Scoring, Sn8Config};
+use super::metric_score::{self, Exclusion, Scratch, SeedMetrics};
 use super::net::net_position;
 use super::ptn_score;
-use super::metric_score::{self, Exclusion, Scratch, SeedMetrics};
 use super::types::{EliminationsDoc, MinerPositions, PositionsDoc, StatisticsDoc};
 use super::universe::Universe;
 

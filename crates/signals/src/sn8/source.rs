@@ -2,8 +2,8 @@
 //! staleness when the validator cannot be read.
 //!
 //! Signals are emitted only for assets whose depth or price changed since the last emission
-//! (the first accepted ranking emits every asset), as sirouk/trade-engine refreshed a symbol's timestamp
-//! only on change. Each is an `Intent::Target` with the asset's depth and average price.
+//! (the first accepted ranking emits every asset), as sirouk/trade-engine refreshed a symbol's
+//! timestamp only on change. Each is an `Intent::Target` with the asset's depth and average price.
 //!
 //! Staleness: the source is stale when its last accepted payload (or its start, before any) is
 //! older than `ttl_secs`. Fetch failures and guard rejections do not refresh it. On becoming

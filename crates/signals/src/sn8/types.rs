@@ -1,4 +1,5 @@
-//! The PTN/Vanta REST payloads (https://github.com/taoshidev/proprietary-trading-network), read tolerantly.
+//! The PTN/Vanta REST payloads (https://github.com/taoshidev/proprietary-trading-network), read
+//! tolerantly.
 //!
 //! Every field is optional and tolerant of type changes (see [`super::lenient`]); unknown fields
 //! are skipped without being materialised (`price_sources` and the Vanta additions cost nothing).

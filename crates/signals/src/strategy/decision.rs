@@ -485,11 +485,7 @@ mod tests {
     fn rationale_is_bounded_and_single_line() {
         let long = "x".repeat(500);
         let t = tidy_rationale(&long);
-        assert_eq!(
-            t.chars().count(),
-            198,
-            "197 kept, plus the ellipsis"
-        );
+        assert_eq!(t.chars().count(), 198, "197 kept, plus the ellipsis");
         assert!(t.ends_with('…'));
         assert_eq!(tidy_rationale("a\nb"), "a b");
     }

@@ -22,8 +22,8 @@
 //!    `min + 0 ms` and `min + 1 ms` and is marked adjusted.
 //! 4. The last alert per symbol in the resolved order is that symbol's state.
 //!
-//! Unlike sirouk/trade-engine, a pair whose two alerts use different key kinds (one `signal_seq`, one
-//! `event_id`) is never ordered by comparing unlike keys; it falls through to the state rules.
+//! Unlike sirouk/trade-engine, a pair whose two alerts use different key kinds (one `signal_seq`,
+//! one `event_id`) is never ordered by comparing unlike keys; it falls through to the state rules.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -9,8 +9,8 @@
 //!   a size;
 //!   an exit is an exit, so it now closes (**fix**);
 //! - `"N/D"` → |N| / |D|, `"N%"` → |N| / 100, a plain number `x` → |x|;
-//! - the **direction decides the sign**. sirouk/trade-engine also negated when N < 0, so `long` with
-//!   `"-20/100"` became a short; a long alert can no longer open a short (**fix**);
+//! - the **direction decides the sign**. sirouk/trade-engine also negated when N < 0, so `long`
+//!   with `"-20/100"` became a short; a long alert can no longer open a short (**fix**);
 //! - |depth| above the source's cap is refused (422), never clamped silently. Accepting
 //!   `"300/100"` as 3.0 would triple the intended exposure (**fix**);
 //! - the result is rounded half to even at [`crate::DEPTH_DECIMALS`] places (`"1/3"` →
@@ -79,7 +79,8 @@ pub enum SizeSpec {
     Exit,
 }
 
-/// Parses a fractional size string (`"N/D"`, `"N%"`, `x`, `"Exit @ …"`). `field` names the alias for the error message.
+/// Parses a fractional size string (`"N/D"`, `"N%"`, `x`, `"Exit @ …"`). `field` names the alias
+/// for the error message.
 pub fn parse_size(field: &str, raw: &str) -> Result<SizeSpec, TvError> {
     let s = raw.trim();
     if s.len() >= 4 && s[..4].eq_ignore_ascii_case("exit") {

@@ -1,5 +1,6 @@
 //! PTN-shaped payload builders for tests and benches. Everything is generated here, in code,
-//! from the validator's documented shapes (https://github.com/taoshidev/proprietary-trading-network; no fixtures copied from anywhere).
+//! from the validator's documented shapes
+//! (https://github.com/taoshidev/proprietary-trading-network; no fixtures copied from anywhere).
 #![allow(dead_code)]
 
 use serde_json::{Value, json};

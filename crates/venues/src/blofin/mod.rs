@@ -47,8 +47,8 @@ pub fn stream_url(base_url: &str) -> String {
 }
 
 /// BloFin's name of a USDT perpetual: `BTCUSDT` → `BTC-USDT`. `None` for symbols that are
-/// not `{BASE}USDT`. (sirouk/trade-engine also rewrote `1000PEPEUSDT` to `PEPE-USDT`, which trades a
-/// contract of a different size under the same name; here names map one to one.)
+/// not `{BASE}USDT`. (sirouk/trade-engine also rewrote `1000PEPEUSDT` to `PEPE-USDT`, which trades
+/// a contract of a different size under the same name; here names map one to one.)
 pub fn venue_symbol(symbol: &str) -> Option<String> {
     let base = symbol.strip_suffix("USDT").filter(|b| !b.is_empty())?;
     Some(format!("{base}-USDT"))

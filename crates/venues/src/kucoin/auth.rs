@@ -1,4 +1,5 @@
-//! KuCoin request signing (https://www.kucoin.com/docs/basic-info/connection-method/authentication/signing-a-message).
+//! KuCoin request signing
+//! (https://www.kucoin.com/docs/basic-info/connection-method/authentication/signing-a-message).
 //!
 //! `KC-API-SIGN = base64(HMAC-SHA256(secret, timestamp + METHOD + endpoint + body))`, where
 //! `endpoint` is the path plus `?query` as sent and the body is the raw JSON (empty for GET and
