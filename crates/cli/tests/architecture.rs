@@ -94,7 +94,10 @@ fn dep_names(manifest: &toml::Table, kind: &str) -> BTreeSet<String> {
     for t in tables {
         for (key, spec) in t {
             // `foo = { package = "tradeengine-x", … }` renames: the package is what counts.
-            let package = spec.get("package").and_then(|p| p.as_str()).unwrap_or(key);
+            let package = spec
+                .get("package")
+                .and_then(|p| p.as_str())
+                .unwrap_or(key.as_str());
             out.insert(package.to_owned());
         }
     }

@@ -319,14 +319,17 @@ pub(crate) fn price(field: &str, v: Option<&Value>) -> Result<Option<Price>, Mes
         .transpose()
 }
 
-/// [`seed_time`] for a field that must hold a usable time when present: absent or null is
-/// `None`; anything [`seed_time`] cannot read (`"yesterday"`, `1e20`, an object) is refused,
+/// [`sender_time`] for a field that must hold a usable time when present: absent or null is
+/// `None`; anything [`sender_time`] cannot read (`"yesterday"`, `1e20`, an object) is refused,
 /// naming the field, instead of silently dropping the sender's time.
-pub fn strict_seed_time(field: &str, v: Option<&Value>) -> Result<Option<Timestamp>, MessageError> {
+pub fn strict_sender_time(
+    field: &str,
+    v: Option<&Value>,
+) -> Result<Option<Timestamp>, MessageError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(v) => seed_time(Some(v)).map(Some).ok_or_else(|| {
+        Some(v) => sender_time(Some(v)).map(Some).ok_or_else(|| {
             MessageError::invalid(
                 field,
                 "must be an ISO 8601 time or epoch seconds between 2000 and 2100",
@@ -339,7 +342,7 @@ pub fn strict_seed_time(field: &str, v: Option<&Value>) -> Result<Option<Timesta
 /// trailing `Z` or an offset; a naive time is UTC; a bare date is midnight UTC), or epoch
 /// **seconds** between 2000 and 2100, as a number or a numeric text. Anything else is `None`
 /// (petrosa-tradeengine silently used "now"; here the signal then simply has no sender time).
-pub fn seed_time(v: Option<&Value>) -> Option<Timestamp> {
+pub fn sender_time(v: Option<&Value>) -> Option<Timestamp> {
     const MIN: i64 = 946_684_800; // 2000-01-01
     const MAX: i64 = 4_102_444_800; // 2100-01-01
     let epoch = |n: Decimal| -> Option<Timestamp> {
@@ -494,7 +497,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_time_follows_the_seed_rules() {
+    fn sender_time_follows_the_strategy_signal_rules() {
         let want = Utc.with_ymd_and_hms(2026, 8, 21, 12, 0, 0).unwrap();
         for v in [
             json!("2026-08-21T12:00:00Z"),
@@ -505,17 +508,17 @@ mod tests {
             json!(1_787_313_600),
             json!("1787313600"),
         ] {
-            assert_eq!(seed_time(Some(&v)), Some(want), "{v}");
+            assert_eq!(sender_time(Some(&v)), Some(want), "{v}");
         }
         assert_eq!(
-            seed_time(Some(&json!("2026-08-21"))),
+            sender_time(Some(&json!("2026-08-21"))),
             Some(Utc.with_ymd_and_hms(2026, 8, 21, 0, 0, 0).unwrap())
         );
         // Milliseconds are outside 2000–2100 as seconds: not a time, as in petrosa-tradeengine.
-        assert_eq!(seed_time(Some(&json!(1_787_313_600_000_i64))), None);
-        assert_eq!(seed_time(Some(&json!("yesterday"))), None);
-        assert_eq!(seed_time(Some(&json!(true))), None);
-        assert_eq!(seed_time(None), None);
+        assert_eq!(sender_time(Some(&json!(1_787_313_600_000_i64))), None);
+        assert_eq!(sender_time(Some(&json!("yesterday"))), None);
+        assert_eq!(sender_time(Some(&json!(true))), None);
+        assert_eq!(sender_time(None), None);
     }
 
     #[test]

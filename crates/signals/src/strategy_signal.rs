@@ -23,7 +23,7 @@
 //! - `order_type` other than `market` is refused as unsupported: the engine trades to targets
 //!   with market orders, and acting on a stop or take-profit order at once would be wrong.
 //! - `price` and `current_price` must be above zero. The sender time is `timestamp`
-//!   ([`crate::message::seed_time`]); a timestamp that is present but unreadable, outside
+//!   ([`crate::message::sender_time`]); a timestamp that is present but unreadable, outside
 //!   2000–2100, or more than [`crate::message::MAX_FUTURE_SKEW`] ahead is refused. The body id is
 //!   `signal_id` (else `id`) with the symbol, as petrosa-tradeengine's lock fingerprint.
 
@@ -33,7 +33,7 @@ use tradeengine_model::{Intent, OrderAction, OrderIntent, OrderSize, ProtectiveL
 
 use crate::message::{
     MessageContext, MessageError, check_age, fraction, json_object, keys, number, price,
-    required_number, strict_seed_time, symbol, text,
+    required_number, strict_sender_time, symbol, text,
 };
 
 /// Choices petrosa-tradeengine made differently per deployment.
@@ -155,7 +155,7 @@ pub fn strategy_signal(
         .find(|p| *p > Decimal::ZERO)
         .and_then(|p| tradeengine_model::Price::new(p).ok());
 
-    let emitted_at = strict_seed_time("timestamp", obj.get("timestamp"))?;
+    let emitted_at = strict_sender_time("timestamp", obj.get("timestamp"))?;
     check_age(ctx, emitted_at)?;
     let body_id = text("signal_id", obj.get("signal_id"))?
         .or(text("id", obj.get("id"))?)
