@@ -1,4 +1,5 @@
-//! NATS / RabbitMQ / REST message bodies: canonical, seed 003 (petrosa) and seed 004 formats.
+//! NATS / RabbitMQ / REST message bodies: the canonical, strategy signal
+//! (`petrosa`) and amount signal (`seed004`) formats.
 #![no_main]
 
 use chrono::{TimeDelta, TimeZone};
@@ -7,8 +8,8 @@ use tradeengine_model::SourceId;
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::canonical::parse_canonical;
 use tradeengine_signals::message::MessageContext;
-use tradeengine_signals::petrosa::{PetrosaOptions, parse_petrosa};
-use tradeengine_signals::seed004::parse_seed004;
+use tradeengine_signals::strategy_signal::{StrategySignalOptions, parse_strategy_signal};
+use tradeengine_signals::amount_signal::parse_amount_signal;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = SourceId::new("fuzz") else {
@@ -24,8 +25,8 @@ fuzz_target!(|data: &[u8]| {
     ctx.max_age = Some(TimeDelta::seconds(300));
     for result in [
         parse_canonical(data, &ctx),
-        parse_petrosa(data, &ctx, &PetrosaOptions::default()),
-        parse_seed004(data, &ctx),
+        parse_strategy_signal(data, &ctx, &StrategySignalOptions::default()),
+        parse_amount_signal(data, &ctx),
     ] {
         match result {
             Ok(s) => assert_eq!(s.source, source),

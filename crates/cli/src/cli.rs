@@ -66,7 +66,8 @@ pub enum Command {
     /// Audit trail tools.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Equity, positions, trade counts and recent orders per account (seed 002's status view).
+    /// Equity, positions, trade counts and recent orders per account (the status view
+    /// Single-Agent-Trader's users know).
     Status(StatusArgs),
     /// Run a local simulator of an exchange's protocol (for trying configurations and tests;
     /// no real exchange is involved).
@@ -175,7 +176,8 @@ pub enum ConfigCommand {
     /// --account and --file/--env). Secrets are never echoed nor written into the TOML.
     Credentials(CredentialsSetupArgs),
     /// The Bittensor SN8 source's settings: validator URLs, key variable, poll interval,
-    /// ranking and the seed's parameters (interactive in a terminal, or with --set/--unset).
+    /// ranking and sirouk/trade-engine's parameters (interactive in a terminal, or with
+    /// --set/--unset).
     Sn8(Sn8SetupArgs),
     /// Add, change or remove exchange accounts: venue, mode, where the keys are, base URL
     /// (interactive in a terminal, or with --add/--modify/--remove and their flags).
@@ -359,7 +361,7 @@ pub struct MappingArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Directory holding the seed's JSON files.
+    /// Directory holding sirouk/trade-engine's JSON files.
     #[arg(long, default_value = ".")]
     pub from: PathBuf,
     /// Where to write the TOML; merged into it when it exists.

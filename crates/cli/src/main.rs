@@ -72,7 +72,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Transport crates that log whole frames at `trace`: the Bybit stream's auth frame carries the
 /// API key, broker handshakes carry passwords and tokens. Their `trace` events are dropped
-/// whatever `TRADEENGINE_LOG` asks for (design.md §3, invariant 6).
+/// whatever `TRADEENGINE_LOG` asks for (ARCHITECTURE.md, "Secrets stay secret").
 const PAYLOAD_LOGGERS: &[&str] = &[
     "tungstenite",
     "tokio_tungstenite",

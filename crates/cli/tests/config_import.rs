@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! `tradeengine config import` from the binary: the seed's three JSON files become a TOML file
-//! that loads, written atomically (no temporary file left beside it), with no progress-bar
-//! escape codes in piped output; a bad file is refused and the existing TOML left as it was.
+//! `tradeengine config import` from the binary: sirouk/trade-engine's three JSON files become a
+//! TOML file that loads, written atomically (no temporary file left beside it), with no
+//! progress-bar escape codes in piped output; a bad file is refused and the existing TOML left as
+//! it was.
 
 use std::process::Command;
 

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! `tradeengine config sn8` driven through a pseudo-terminal, like seed 000's
+//! `tradeengine config sn8` driven through a pseudo-terminal, like sirouk/trade-engine's
 //! `bittensor_processor.py --config`: every value prompted, Enter keeps the current one, only
 //! what changed is written (comments kept), "start fresh" drops the old settings. The
 //! validator's API key is never asked for and never written: only its variable's name. The

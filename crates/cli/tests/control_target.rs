@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! The CLI reaches the engine it means (issue 14.6) and the API is closed by default (14.7).
+//! The CLI reaches the engine it means and the API is closed by default.
 //!
 //! The real binary runs an engine from one folder with a configuration whose paths are
 //! relative; every other command runs from *another* folder. A control command that finds no

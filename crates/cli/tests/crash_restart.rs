@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 //! `kill -9` during the paper demo, then restart: no order is duplicated, positions reconcile to
-//! target, and the audit chain verifies (issue 3, "done when").
+//! target, and the audit chain verifies (ARCHITECTURE.md, "Converges after a crash").
 //!
 //! The engine runs as a real child process against a SQLite store and the paper venue in a temp
 //! dir. It is killed with SIGKILL twice, at different points after orders have started filling,
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
-/// The API needs a token, on loopback too (issue 14.7).
+/// The API needs a token, on loopback too.
 const READ_TOKEN: &str = "crash-read-token-not-real";
 
 fn free_port() -> u16 {

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 //! Secrets never reach a log line, an API response, the database or the data directory
-//! (design.md §3, invariant 6).
+//! (ARCHITECTURE.md, "Secrets stay secret").
 //!
 //! The real binary runs with recognisable fake secrets: exchange key, secret and passphrase
 //! (from the encrypted credentials file), the file's passphrase, the webhook secret, the REST
@@ -483,7 +483,7 @@ async fn no_secret_reaches_logs_api_or_database() {
     }
 }
 
-/// Issue 15.7: `config show` (database password from the environment, `secret = "…"` in the
+/// `config show` (database password from the environment, `secret = "…"` in the
 /// file, NATS URL credentials) and a NATS source reconnecting to a server that is not there
 /// (a warning per attempt, the client library's own lines at trace) name no secret.
 #[test]

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 //! `tradeengine venue-sim --fault SPEC` and `POST /__sim/faults`: an operator injects the
-//! faults of issue 15 into a running simulator to rehearse them, and a typo injects nothing.
+//! faults RELIABILITY.md describes into a running simulator to rehearse them, and a typo injects
+//! nothing.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

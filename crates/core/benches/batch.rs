@@ -1,5 +1,5 @@
 //! One engine cycle of the money core: blend + size + plan for 5 accounts × 100 symbols ×
-//! 4 sources (issue #2, item 8). Run with `cargo bench -p tradeengine-core`; figures go to
+//! 4 sources. Run with `cargo bench -p tradeengine-core`; figures go to
 //! BENCHMARKS.md at the repository root.
 //!
 //! Groups:

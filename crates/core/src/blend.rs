@@ -1,6 +1,6 @@
 //! Blend: every source's sleeve in one symbol → one depth and one leverage for that symbol.
 //!
-//! ## Seed-000 rules (spec/seed-000 §3, kept so results stay comparable)
+//! ## The weighted blend (sirouk/trade-engine's formula, kept so an imported setup trades the same)
 //!
 //! For symbol `s`, over the configured sources with weight `w > 0`:
 //!
@@ -12,7 +12,7 @@
 //!   configured leverage; then `L_s = max(1, L_s)`;
 //! - the leverage used is an integer: `max(1, round_half_even(L_s))` (2.5 → 2, 3.5 → 4).
 //!
-//! Worked example (seed §4.4): TradingView `w = 0.3`, depth 0.5, leverage 10, plus SN8 `w = 0.2`,
+//! Worked example: TradingView `w = 0.3`, depth 0.5, leverage 10, plus SN8 `w = 0.2`,
 //! depth −0.25, no leverage: `D = 0.15 − 0.05 = 0.10`, `L = 10` (only TradingView qualifies).
 //!
 //! ## Base-unit sleeves
@@ -22,7 +22,7 @@
 //! enter `D_s`. They enter the leverage average only when no depth sleeve qualifies, weighted by
 //! `w × |q|` (all in the same base unit, so the average is well defined).
 //!
-//! ## Fixes of seed §9, each switchable in [`BlendPolicy`] and [`SymbolConfig`]
+//! ## Caps and staleness, each switchable in [`BlendPolicy`] and [`SymbolConfig`]
 //!
 //! - **depth cap**: `|D_s| ≤ min(policy.depth_cap, symbol.depth_cap)`; the sign is kept;
 //! - **leverage cap**: the integer leverage `≤ floor(min(policy.leverage_cap,
@@ -66,7 +66,8 @@ pub struct SourceStaleness {
     pub on_stale: OnStale,
 }
 
-/// One symbol's blend configuration (seed 000's `signal_weight_config.json` entry, plus caps).
+/// One symbol's blend configuration (what sirouk/trade-engine's `signal_weight_config.json`
+/// held per symbol, plus caps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolConfig {
     pub symbol: Symbol,
@@ -83,7 +84,7 @@ pub struct SymbolConfig {
 }
 
 impl SymbolConfig {
-    /// A symbol with the seed's shape and no caps.
+    /// A symbol with leverage and weights only, and no caps.
     pub fn new(symbol: Symbol, leverage: Decimal, weights: BTreeMap<SourceId, Decimal>) -> Self {
         Self {
             symbol,
@@ -137,7 +138,8 @@ fn validate_caps(depth: Option<Decimal>, leverage: Option<Decimal>) -> Result<()
     Ok(())
 }
 
-/// Engine-wide switches for the §9 fixes. `Default` is the seed's behaviour (all off).
+/// Engine-wide switches for the caps above. `Default` is the plain weighted blend (all off), so an
+/// imported sirouk/trade-engine setup blends as it did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BlendPolicy {
     /// Cap on |D| for every symbol.
@@ -145,7 +147,7 @@ pub struct BlendPolicy {
     /// Cap on the integer leverage for every symbol.
     pub leverage_cap: Option<Decimal>,
     /// When true an account's leverage override also sizes the target, not only the venue setting
-    /// (the seed sets it on the venue only, so margin changes but size does not).
+    /// (by default it is set on the venue only, so margin changes but size does not).
     pub apply_leverage_override_to_sizing: bool,
     /// Σ |target notional| over an account's symbols ≤ this × account value.
     pub gross_exposure_budget: Option<Decimal>,
@@ -199,7 +201,7 @@ pub struct Blend {
     pub raw_depth: Decimal,
     /// `B_s = Σ w × q`, base units added on every account.
     pub base: Decimal,
-    /// `L_s` of the seed formula, `≥ 1`, before integer rounding.
+    /// `L_s` of the weighted formula, `≥ 1`, before integer rounding.
     pub raw_leverage: Decimal,
     /// Integer leverage after rounding and the caps of policy and symbol (not yet the venue's).
     pub leverage: Decimal,
@@ -224,7 +226,7 @@ fn is_stale(sleeve: &Sleeve, s: Option<&SourceStaleness>, now: Timestamp) -> boo
     }
 }
 
-/// `max(1, round_half_even(l))`: the seed's integer leverage.
+/// `max(1, round_half_even(l))`: the integer leverage the venue is set to.
 pub fn integer_leverage(l: Decimal) -> Decimal {
     max(
         fast::round_dp(l, 0, RoundingStrategy::MidpointNearestEven),

@@ -1,4 +1,4 @@
-//! Unit tests of the blend (seed-000 rules and the §9 switches).
+//! Unit tests of the blend (the weighted formula and the cap and staleness switches).
 
 use chrono::TimeZone;
 use rust_decimal_macros::dec;
@@ -115,7 +115,7 @@ fn caps_clamp_depth_and_leverage() {
     assert!(b.depth_capped);
     assert_eq!(b.leverage, dec!(20));
     assert!(b.leverage_capped);
-    // Without the switches the seed's unbounded values come through.
+    // Without the switches the plain formula's unbounded values come through.
     let b = blend(&cfg_without_caps(), &sl, &BlendPolicy::default(), t0()).unwrap();
     assert_eq!(b.depth, dec!(-3));
     assert_eq!(b.leverage, dec!(100));

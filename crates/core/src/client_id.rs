@@ -1,4 +1,5 @@
-//! Deterministic client order ids (design.md §3, invariant 1).
+//! Deterministic client order ids (ARCHITECTURE.md, "Stored before sent,
+//! settled by client id": a retry re-uses the id, and the venue refuses a double).
 //!
 //! `te` + 24 hex digits of BLAKE3(account, symbol, plan id) + `-` + leg number, e.g.
 //! `te3f9a0c1d2b4e5f60718293a4-0`: at most 2 + 24 + 1 + 5 = 32 characters of `[a-z0-9-]`, which

@@ -1,5 +1,5 @@
 //! The money core of tradeengine: the pure path from the signals held by sources to the orders
-//! that move an account (design.md §1–2).
+//! that move an account (ARCHITECTURE.md, "The signal path").
 //!
 //! ```text
 //! Signal ──apply_signal──► Sleeve ──blend──► Blend ──size_target / account_targets──► SizedTarget ──plan──► Plan

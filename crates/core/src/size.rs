@@ -10,10 +10,10 @@
 //!
 //! - `V` is the account value, `D` and `B` the blend's depth and base part (same on every
 //!   account), `L` the sizing leverage, `P` the price for this cycle.
-//! - Worked example (seed §4.4): V = 10,000 USDT, D = 0.10, L = 10, P = 60,000 →
+//! - Worked example: V = 10,000 USDT, D = 0.10, L = 10, P = 60,000 →
 //!   0.1666… BTC → 0.167 at step 0.001. KuCoin BTC (multiplier 0.001): 0.0125 BTC = 12.5 lots
 //!   → 12 lots (half-even).
-//! - A target that rounds to zero **is** zero: unlike the seed, a tiny target is never bumped up
+//! - A target that rounds to zero **is** zero: a tiny target is never bumped up
 //!   to the venue's minimum. Minimum size is the planner's business.
 //!
 //! ## Leverage
@@ -21,7 +21,8 @@
 //! - venue cap `C_v = floor(instrument.max_leverage)`; the blend's integer `L` is capped by it;
 //! - an account's `leverage_override > 0` replaces `L` on the venue, capped by `C_v` and by the
 //!   blend's leverage cap; with `apply_leverage_override_to_sizing` it sizes the target too
-//!   (seed §8.1.5 fixed); without it the seed's behaviour holds: the override only moves margin.
+//!   as one would expect; without it the override only moves margin (sirouk/trade-engine's
+//!   behaviour, kept as the default so an imported setup trades the same).
 //!
 //! ## Caps (all round toward zero, so a cap is never exceeded by rounding)
 //!
@@ -46,7 +47,8 @@ use crate::{CoreError, num};
 pub struct AccountSizing {
     /// Account value `V`, quote units; must be > 0.
     pub value: Decimal,
-    /// The account's leverage override; `None` or `≤ 0` means off (the seed's `0`).
+    /// The account's leverage override; `None` or `≤ 0` means off (an imported configuration's
+    /// `0`).
     pub leverage_override: Option<Decimal>,
 }
 

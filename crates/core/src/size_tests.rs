@@ -1,4 +1,4 @@
-//! Unit tests of sizing, caps and the gross budget, with the spec's worked examples.
+//! Unit tests of sizing, caps and the gross budget, with the worked examples of the module docs.
 
 use rust_decimal_macros::dec;
 
@@ -173,7 +173,7 @@ fn leverage_override_moves_margin_only_unless_switched_on() {
     let t = size(&b, dec!(60000), &i, &a, &fixed);
     assert_eq!(t.sizing_leverage, dec!(5));
     assert_eq!(t.qty.get(), dec!(0.083));
-    // Zero is the seed's "off".
+    // Zero means "off", as in an imported configuration.
     let off = AccountSizing {
         leverage_override: Some(dec!(0)),
         ..a

@@ -1,4 +1,4 @@
-//! Property tests of the money core (issue #2, item 7). Deterministic: proptest derives its
+//! Property tests of the money core. Deterministic: proptest derives its
 //! cases from a fixed seed unless `PROPTEST_RNG_SEED` says otherwise, and failures persist
 //! nothing (no regression files are written in CI).
 

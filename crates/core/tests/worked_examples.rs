@@ -1,5 +1,5 @@
-//! The spec's worked examples (seed-000 §3, §4.4, §4.5), end to end: signals → sleeves → blend →
-//! size → plan, through the public API only.
+//! Worked examples of the blend, sizing and rounding rules (the crate docs' formulas), end to end:
+//! signals → sleeves → blend → size → plan, through the public API only.
 
 #![allow(clippy::unwrap_used)]
 
@@ -70,7 +70,7 @@ fn account() -> AccountSizing {
     }
 }
 
-/// Seed §4.4: BTCUSDT config leverage 3, TV weight 0.3 (long 50/100 at leverage 10), SN8 weight
+/// BTCUSDT config leverage 3, TV weight 0.3 (long 50/100 at leverage 10), SN8 weight
 /// 0.2 (depth −0.25) → D = 0.10, L = 10; V = 10,000, P = 60,000 → 0.1666… → 0.167 BTC.
 #[test]
 fn tradingview_plus_sn8_btc() {
@@ -129,7 +129,7 @@ fn tradingview_plus_sn8_btc() {
     assert_eq!(p.steps.len(), 3, "margin mode, leverage, then the order");
 }
 
-/// Seed §4.4: ETHUSDT leverage 5, SN8 weight 0.5, depth 0.1, price 3,000 → D = 0.05,
+/// ETHUSDT leverage 5, SN8 weight 0.5, depth 0.1, price 3,000 → D = 0.05,
 /// notional 2,500, 0.8333 ETH before rounding.
 #[test]
 fn sn8_only_eth() {
@@ -158,7 +158,7 @@ fn sn8_only_eth() {
     assert_eq!(t.notional, dec!(2499.000));
 }
 
-/// Seed §4.5: KuCoin BTC, multiplier 0.001 and lot 1: 0.0125 BTC = 12.5 lots → 12 lots.
+/// KuCoin BTC, multiplier 0.001 and lot 1: 0.0125 BTC = 12.5 lots → 12 lots.
 #[test]
 fn kucoin_multiplier() {
     // V × D × L / P = 10,000 × 0.075 × 1 / 60,000 = 0.0125 BTC.
@@ -195,7 +195,7 @@ fn kucoin_multiplier() {
     assert_eq!(t.qty, Quantity::new(dec!(0.012)));
 }
 
-/// Seed §4.5: half-even ties 0.0125 → 0.012 and 0.0135 → 0.014 at step 0.001.
+/// Half-even ties 0.0125 → 0.012 and 0.0135 → 0.014 at step 0.001.
 #[test]
 fn half_even_ties() {
     let instrument = Instrument::linear(sym("BTCUSDT"), dec!(0.001), dec!(0.1));
@@ -221,7 +221,8 @@ fn half_even_ties() {
     }
 }
 
-/// Seed §3.6: Python's banker's rounding of the blended leverage: 2.5 → 2, 3.5 → 4.
+/// Banker's rounding (as Python's `round`, which sirouk/trade-engine used) of the blended leverage:
+/// 2.5 → 2, 3.5 → 4.
 #[test]
 fn leverage_rounds_half_even() {
     assert_eq!(integer_leverage(dec!(2.5)), dec!(2));

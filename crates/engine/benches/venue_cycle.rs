@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a harness, like a test (team rule)
-//! Reconciliation cycle against the venue simulators (issues 4 and 5): two accounts on every
-//! venue of [`VENUES`] (Bybit, Binance, MEXC, BloFin, KuCoin), 50 symbols each, every target changed every round, the simulators
-//! adding 50 ms to every HTTP request. Prints Markdown tables for BENCHMARKS.md.
+//! Reconciliation cycle against the venue simulators: two accounts on every
+//! venue of [`VENUES`] (Bybit, Binance, MEXC, BloFin, KuCoin), 50 symbols each, every target
+//! changed every round, the simulators adding 50 ms to every HTTP request. Prints Markdown tables
+//! for BENCHMARKS.md.
 //!
 //! `cargo bench -p tradeengine-engine --bench venue_cycle` (env `ROUNDS=N`, default 5;
 //! `LATENCY_MS`, default 50; `SYMBOLS`, default 50).

@@ -74,7 +74,7 @@ impl Ownership {
     ) -> Result<Self, ClaimError> {
         let holder = Holder::this_process(now);
         let dir = &config.engine.data_dir;
-        // 0700 (issue 15.11): it holds the database, the paper state and the audit anchor.
+        // 0700: it holds the database, the paper state and the audit anchor.
         tradeengine_store::files::create_private_dir(dir)
             .map_err(|e| ClaimError::Lock(format!("{}: {e}", dir.display())))?;
         let lock = DataDirLock::acquire(dir, holder.clone()).map_err(|e| match e {

@@ -1,5 +1,5 @@
 //! Default stop-loss / take-profit distances for the sleeves of any source (TradingView, SN8,
-//! NATS, RabbitMQ, REST, strategies), seeds 003/004's ATR stops.
+//! NATS, RabbitMQ, REST, strategies), ATR stops as the broker sources' producers use them.
 //!
 //! A source's `stops` is `fixed` (its `default_stop_loss` / `default_take_profit` fractions, the
 //! default) or `atr`: `stop_multiple × ATR(period)` and `take_multiple × ATR(period)` from entry,

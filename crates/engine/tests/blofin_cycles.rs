@@ -1,6 +1,7 @@
 //! The engine's reconciliation cycle and the simulator faults against the BloFin simulator
-//! (contract sizing, `BTC-USDT` names, net mode), with the invariants of design.md §3 checked
-//! after each: no client order id accepted twice, nothing left unsettled, positions at target.
+//! (contract sizing, `BTC-USDT` names, net mode), with the order-path invariants of ARCHITECTURE.md
+//! checked after each: no client order id accepted twice, nothing left unsettled, positions at
+//! target.
 //!
 //! BloFin documents no minimum order value, so the minimum-notional cases of `venue_cycles.rs`
 //! do not apply; the smallest order is one lot (`minSize` contracts).

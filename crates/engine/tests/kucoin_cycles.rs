@@ -1,6 +1,7 @@
 //! The engine's reconciliation cycle and the simulator faults against the KuCoin Futures
 //! simulator (lots of `multiplier`, `XBTUSDTM` names, leverage on every order, cross leverage
-//! changed on an open position), with the invariants of design.md §3 checked after each.
+//! changed on an open position), with the order-path invariants of ARCHITECTURE.md checked
+//! after each.
 //!
 //! KuCoin documents no minimum order value, so the minimum-notional cases of `venue_cycles.rs`
 //! do not apply; the smallest order is one lot.

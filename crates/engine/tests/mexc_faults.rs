@@ -1,6 +1,6 @@
-//! Every simulator fault against the engine's cycle on MEXC, with the invariants of design.md
-//! §3 checked after each: no `externalOid` accepted twice, nothing left unsettled, and the
-//! position at its target within one cycle of the fault clearing.
+//! Every simulator fault against the engine's cycle on MEXC, with the order-path invariants of
+//! ARCHITECTURE.md checked after each: no `externalOid` accepted twice, nothing left unsettled, and
+//! the position at its target within one cycle of the fault clearing.
 
 mod sims;
 

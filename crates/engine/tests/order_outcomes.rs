@@ -1,7 +1,6 @@
-//! An order's final state comes from the venue (issue 15.4), a failing order entry is an
-//! account error with back-off (15.6), and a venue's business rejection backs the symbol off
-//! (14.5): each against the venue simulators, asserting what the venue received (POSTs) and
-//! what the store holds.
+//! An order's final state comes from the venue, a failing order entry is an account error with
+//! back-off, and a venue's business rejection backs the symbol off: each against the venue
+//! simulators, asserting what the venue received (POSTs) and what the store holds.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 

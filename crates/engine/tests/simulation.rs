@@ -1,10 +1,10 @@
-//! Fault survival (issue 8): at least 1,000 seeded scenarios per run drive two accounts'
+//! Fault survival: at least 1,000 seeded scenarios per run drive two accounts'
 //! workers against `venue-sim` — one account under latency, 5xx, 429, timeouts and 5xx answers
 //! after the venue accepted, dropped connections and streams, partial fills, rejects, clock
-//! skew, store failures (locked, disk full, read-only; issue 15) and in-process `kill -9` at
+//! skew, store failures (locked, disk full, read-only) and in-process `kill -9` at
 //! random await points (then a restart on the same store), the other clean — and check the
-//! invariants of design.md §3 after each. Every failure prints its seed and the command that
-//! replays it. See `simsuite/mod.rs` for the knobs and RELIABILITY.md for the results.
+//! order-path invariants of ARCHITECTURE.md after each. Every failure prints its seed and the
+//! command that replays it. See `simsuite/mod.rs` for the knobs and RELIABILITY.md for the results.
 #![allow(clippy::unwrap_used)]
 
 mod simsuite;

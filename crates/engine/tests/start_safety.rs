@@ -1,10 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (team rule)
 //! What the engine does at start with what it finds, against the venue simulators:
 //! - a position the store has no record of managing (a fresh database) is left alone until a
-//!   source sets a target or an operator decides (issue 14, item 3);
+//!   source sets a target or an operator decides;
 //! - a venue that fails transiently at start leaves that account `connecting` while the rest
-//!   of the engine runs (issue 15, item 5);
-//! - a symbol that cannot be priced is skipped, the others trade (issue 15, item 13).
+//!   of the engine runs;
+//! - a symbol that cannot be priced is skipped, the others trade.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

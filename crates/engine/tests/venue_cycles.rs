@@ -1,4 +1,4 @@
-//! The engine's reconciliation cycle against both venue simulators (issue 4): several symbols
+//! The engine's reconciliation cycle against both venue simulators: several symbols
 //! reach their targets, flips close before they open, leverage changes reach the venue, orders
 //! under the minimum notional are skipped while closes below it still go, and a cycle with
 //! nothing to do sends nothing.

@@ -1,6 +1,7 @@
-//! Every simulator fault against the engine's cycle, on both venues, with the invariants of
-//! design.md §3 checked after each: no client order id accepted twice at the venue, nothing
-//! left unsettled, and the position at its target within one cycle of the fault clearing.
+//! Every simulator fault against the engine's cycle, on both venues, with the
+//! order-path invariants of ARCHITECTURE.md checked after each: no client order id accepted twice
+//! at the venue, nothing left unsettled, and the position at its target within one cycle of the
+//! fault clearing.
 
 mod sims;
 

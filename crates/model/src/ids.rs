@@ -3,8 +3,8 @@
 //!
 //! The strings are held so that cloning one into a plan or an order leg does not allocate: names
 //! up to 22 bytes inline in the 24 bytes a `String` took (longer ones share an `Arc<str>`), and
-//! client order ids in a 32-byte inline buffer. Equality, order, hashing, `Display`, `Debug` and the
-//! serde form (a plain JSON string) are those of the `String` each used to hold.
+//! client order ids in a 32-byte inline buffer. Equality, order, hashing, `Display`, `Debug` and
+//! the serde form (a plain JSON string) are those of the `String` each used to hold.
 
 use std::fmt;
 
@@ -186,7 +186,8 @@ name_type!(
 );
 
 /// The id an order carries to the venue. Derived deterministically from the order's intent so
-/// that a retry re-uses it and the venue refuses a double (design.md §3, invariant 1).
+/// that a retry re-uses it and the venue refuses a double (ARCHITECTURE.md, "Stored before sent,
+/// settled by client id").
 ///
 /// The shape fits every venue at once: at most 32 characters of `[A-Za-z0-9_-]` (BloFin and MEXC
 /// allow 32, Binance and Bybit 36, KuCoin 40).

@@ -14,9 +14,10 @@
 //! A `Rejected` order may still become `Filled` or `Cancelled` (with a fill) when the venue
 //! reports it so: see `OrderState::can_become`.
 //!
-//! `Intended` is written to the store *before* the request leaves the process (design.md §3,
-//! invariant 2). `Unknown` is an ambiguous outcome (timeout, 5xx, dropped connection after
-//! sending); it is settled by asking the venue about the client order id, never by re-sending.
+//! `Intended` is written to the store *before* the request leaves the process (ARCHITECTURE.md,
+//! "Stored before sent, settled by client id"). `Unknown` is an ambiguous outcome (timeout, 5xx,
+//! dropped connection after sending); it is settled by asking the venue about the client order id,
+//! never by re-sending.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

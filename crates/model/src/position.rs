@@ -1,5 +1,5 @@
-//! What an account actually holds, as read back from a venue. The venue is the truth (design.md
-//! §1): these values are never computed from our own orders.
+//! What an account actually holds, as read back from a venue. The venue is the truth
+//! (ARCHITECTURE.md, "Reconciliation"): these values are never computed from our own orders.
 
 use std::collections::BTreeMap;
 

@@ -1,11 +1,11 @@
 //! Normalised signals: what every source (TradingView, SN8, NATS, RabbitMQ, REST, strategies)
 //! turns its own message into before the engine looks at it.
 //!
-//! Two intents exist (design.md §1):
+//! Two intents exist:
 //! - a **target** intent says "this source wants depth `d` in this symbol", where depth is a
-//!   signed fraction of account value (seed 000: TradingView `direction/size`, SN8 net leverage);
-//! - an **order** intent says "buy/sell this much" (seeds 003/004) and opens, adds to, reduces or
-//!   closes the source's sleeve under the sleeve rules of `tradeengine-core`.
+//!   signed fraction of account value (TradingView `direction/size`, SN8 net leverage);
+//! - an **order** intent says "buy/sell this much" (the broker and REST schemas) and opens, adds
+//!   to, reduces or closes the source's sleeve under the sleeve rules of `tradeengine-core`.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -57,7 +57,8 @@ pub enum OrderAction {
     Sell,
     /// Close the sleeve whatever its side.
     Close,
-    /// Explicitly nothing (seed 004's NOTHING, seed 003's hold): recorded, changes nothing.
+    /// Explicitly nothing (an amount signal's NOTHING, a strategy signal's hold): recorded, changes
+    /// nothing.
     Hold,
 }
 
@@ -82,7 +83,7 @@ pub enum ProtectiveLevel {
     Fraction(Decimal),
 }
 
-/// Buy/sell with a size, as seeds 003 and 004 send them.
+/// Buy/sell with a size, as the strategy and amount signal schemas send them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderIntent {
     pub action: OrderAction,

@@ -1,4 +1,4 @@
-//! A sleeve is the virtual position one source holds in one symbol (design.md §1). The engine
+//! A sleeve is the virtual position one source holds in one symbol (ARCHITECTURE.md). The engine
 //! never sends an order per signal: it nets every source's sleeve into one target per symbol.
 //! The rules that move a sleeve live in `tradeengine-core::sleeve`; this is the stored shape.
 

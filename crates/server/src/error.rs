@@ -5,7 +5,7 @@
 //! quotes the offending value, a configuration check names the key), so every message is cut to
 //! [`MAX_ERROR_TEXT`] bytes ([`clip`]) and every list of faults to [`MAX_LISTED_ERRORS`]
 //! entries: whatever the input, an error answer stays a few kilobytes, and a flood of bad
-//! requests cannot make the engine build megabytes per answer (issue 15, defect 8).
+//! requests cannot make the engine build megabytes per answer.
 
 use axum::Json;
 use axum::http::StatusCode;

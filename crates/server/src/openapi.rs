@@ -14,7 +14,7 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-/// Seed 003's (FastAPI's) error body, used by its endpoints.
+/// petrosa-tradeengine's (FastAPI's) error body, used by the endpoints kept compatible with it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DetailBody {
     /// A message, or a list of validation faults.
@@ -113,7 +113,8 @@ mod tests {
                 let Some(path) = chunk.split('"').nth(1) else {
                     continue;
                 };
-                // The handlers of this route: `get(..)`, `post(..).delete(..)`, `axum::routing::post(..)`.
+                // The handlers of this route: `get(..)`, `post(..).delete(..)`,
+                // `axum::routing::post(..)`.
                 let call = chunk.split(')').take(4).collect::<Vec<_>>().join(")");
                 for method in ["get", "post", "put", "delete", "patch"] {
                     if call.contains(&format!(" {method}("))

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! Issue 15 through the real HTTP server: a 2xx only once the signal is durable, also for a
-//! retry after a store failure (defects 1 and 2); error answers bounded whatever the input
-//! (defect 8); lenient input refused (defect 10). The store failure is real: a second SQLite
+//! Intake faults through the real HTTP server: a 2xx only once the signal is durable, also for
+//! a retry after a store failure; error answers bounded whatever the input; lenient input
+//! refused. The store failure is real: a second SQLite
 //! connection holds the write lock (`BEGIN EXCLUSIVE`) past the engine's busy timeout.
 
 use std::collections::BTreeMap;
@@ -233,7 +233,7 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     release(lock).await;
     assert_eq!(with_id.0, 500, "{}", json_of(&with_id.2));
     assert_eq!(without_id.0, 500, "{}", json_of(&without_id.2));
-    // Defect 2: not a 200 "success" for a signal that was not stored.
+    // Not a 200 "success" for a signal that was not stored.
     let body = json_of(&trade.2);
     assert_eq!(trade.0, 503, "{body}");
     assert_eq!(trade.1.get("retry-after").map(String::as_str), Some("1"));
@@ -241,9 +241,9 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     assert_eq!(stored(&*rig.store, "tradingview").await, 0);
     assert_eq!(stored(&*rig.store, "petrosa").await, 0);
 
-    // Defect 1: the same alerts again are taken, not answered "duplicate".
-    // Until the store health check has seen a good write again (it probes every second) the
-    // engine answers 503 "not stored": a sender retries, and is never told "duplicate".
+    // The same alerts again are taken, not answered "duplicate": the failed attempt recorded
+    // nothing. Until the store health check has seen a good write again (it probes every second)
+    // the engine answers 503 "not stored": a sender retries, and is never told "duplicate".
     for extra in [r#","event_id":"ev-15-1""#, ""] {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let (status, b) = loop {
@@ -302,7 +302,7 @@ async fn error_answers_are_bounded_and_lenient_input_is_refused() {
     let rig = rig(dir.path()).await;
     let addr = rig.addr;
 
-    // Defect 8: 256 KiB of `{"signals":[0,0,…]}` used to get an 11.5 MB 422.
+    // Bounded errors: 256 KiB of `{"signals":[0,0,…]}` used to get an 11.5 MB 422.
     let mut zeros = b"{\"signals\":[0".to_vec();
     while zeros.len() < 256 * 1024 - 8 {
         zeros.extend_from_slice(b",0");
@@ -362,7 +362,7 @@ async fn error_answers_are_bounded_and_lenient_input_is_refused() {
     assert_eq!(status, 422);
     assert!(b.len() < 1024, "a {} byte answer", b.len());
 
-    // Defect 10, over HTTP.
+    // Lenient input refused, over HTTP.
     let (status, _, b) = call(
         addr,
         "POST",

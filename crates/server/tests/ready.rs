@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! `/ready` names the account that is not reconciled and why (issue 15.6): an account whose
+//! `/ready` names the account that is not reconciled and why: an account whose
 //! order entry is failing is not ready, with its error beside its name.
 
 use std::sync::Arc;

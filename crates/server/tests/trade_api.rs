@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! The trade API in seed 003's shapes against a running paper engine: `POST /trade` through the
-//! sleeve rules (executed, duplicate, low confidence rejected, a batch with one invalid signal
-//! refused whole), `POST /api/v1/signals` in the canonical schema, `GET /account`,
+//! The trade API in petrosa-tradeengine's shapes against a running paper engine: `POST /trade`
+//! through the sleeve rules (executed, duplicate, low confidence rejected, a batch with one invalid
+//! signal refused whole), `POST /api/v1/signals` in the canonical schema, `GET /account`,
 //! `GET /price/{symbol}`, `DELETE /order/{symbol}/{id}`, and who may call what.
 
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ async fn call(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trade_api_in_seed_003_shapes() {
+async fn trade_api_in_petrosa_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
     let config = load_str(

@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! `allow_ips` behind the TLS proxy the README recommends (issue 15.12): the forwarded header
+//! `allow_ips` behind the TLS proxy the README recommends: the forwarded header
 //! is believed only from a listed proxy, the sender is its right-most untrusted address, and
 //! TradingView's client certificate (the subject the proxy verified, in a named header) is
 //! required when configured. Only the alert that passes every check is stored.

@@ -1,4 +1,4 @@
-//! Indicators over 100,000 candles (issue 10): each indicator alone, both Ciphers together, the
+//! Indicators over 100,000 candles: each indicator alone, both Ciphers together, the
 //! last-candle snapshot a decision needs, and an `f64` vs `Decimal` EMA to show why indicator
 //! math is `f64`.
 

@@ -1,4 +1,4 @@
-//! tradeengine's own signal schema (spec/signal-sources.md §3.2), accepted on
+//! tradeengine's own signal schema (README.md, "Sources"), accepted on
 //! `POST /api/v1/signals` and on the brokers. It is ours, so unknown keys are refused by name:
 //! a typo never silently changes a trade.
 //!

@@ -3,12 +3,12 @@
 //!
 //! - [`tradingview`]: webhook alerts: parse (JSON, whatever the content type), authenticate
 //!   (secret in constant time, optional IP allow-list), validate (caps, symbol mapping, TTL),
-//!   deduplicate (event id, else payload hash) and order close/open pairs (seed 000 §2.2).
+//!   deduplicate (event id, else payload hash) and order close/open pairs that arrive together.
 //! - [`sn8`]: Bittensor subnet 8 (PTN/Vanta): tolerant parsing of the validator's REST payloads,
 //!   miner selection (`seed` or `ptn` scoring), rank weights, per-asset depth, a population guard
 //!   that cannot lock itself out, staleness handling, and the HTTP poller client.
-//! - [`canonical`], [`petrosa`] (seed 003) and [`seed004`]: the message schemas the brokers and
-//!   the REST API accept, each to an order or target signal, sharing [`message`] (context,
+//! - [`canonical`], [`strategy_signal`] and [`amount_signal`]: the message schemas the brokers
+//!   and the REST API accept, each to an order or target signal, sharing [`message`] (context,
 //!   idempotency key, errors naming the field).
 //!
 //! Everything except the poller's HTTP client is pure: time is a parameter, nothing here reads a
@@ -17,15 +17,15 @@
 // Tests may unwrap (team rule); library code may not.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod amount_signal;
 pub mod canonical;
 pub mod mapping;
 pub mod message;
 pub mod num;
 pub mod occurrence;
-pub mod petrosa;
-pub mod seed004;
 pub mod sn8;
 pub mod strategy;
+pub mod strategy_signal;
 pub mod tradingview;
 
 pub use mapping::{SymbolError, SymbolMap};

@@ -1,13 +1,14 @@
 //! Source symbol → unified symbol.
 //!
 //! Each source names instruments its own way (`BINANCE:BTCUSDT.P`, `BTC-USDT-SWAP`, PTN's
-//! `BTCUSD`). A [`SymbolMap`] holds one source's table, as seed 000's `asset_mapping_config.json`
-//! did per source. Keys are normalised before lookup ([`normalise`]), so a table entry for
-//! `BTCUSDT` also matches `BINANCE:BTCUSDT.P` and `btc/usdt`.
+//! `BTCUSD`). A [`SymbolMap`] holds one source's table, as sirouk/trade-engine's
+//! `asset_mapping_config.json` did per source, so an imported mapping works unchanged. Keys are
+//! normalised before lookup ([`normalise`]), so a table entry for `BTCUSDT` also matches
+//! `BINANCE:BTCUSDT.P` and `btc/usdt`.
 //!
 //! The set of targets is the source's **universe**: a symbol that maps to nothing is refused
-//! (TradingView answers 422; SN8 ignores that asset). Seed 000 passed unmapped TradingView
-//! symbols through unchanged, so a typo reached the engine; here a raw symbol that already equals
+//! (TradingView answers 422; SN8 ignores that asset). Passing unmapped symbols through
+//! unchanged would let a typo reach the engine; here a raw symbol that already equals
 //! a target is accepted, and anything else must be listed.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,6 @@
-//! What the message parsers share ([`crate::canonical`], [`crate::petrosa`], [`crate::seed004`]):
-//! the context a message is read in, its idempotency key, and the error that says what was wrong.
+//! What the message parsers share ([`crate::canonical`], [`crate::strategy_signal`],
+//! [`crate::amount_signal`]): the context a message is read in, its idempotency key, and the error
+//! that says what was wrong.
 //!
 //! These parsers serve both the brokers (NATS JetStream, RabbitMQ) and the REST API, so nothing
 //! here knows about a transport: the caller passes the transport's message id, if it has one.
@@ -10,15 +11,16 @@
 //! at-least-once delivery exactly-once into sleeves. The key is the first of:
 //! 1. `msg:{id}`: the transport's message id (NATS `Nats-Msg-Id`, AMQP `message_id`): the
 //!    producer chose it, and a redelivery carries it unchanged;
-//! 2. `id:{id}`: the message's own id field (seed 003 `signal_id`, canonical `id`);
+//! 2. `id:{id}`: the message's own id field (a strategy signal's `signal_id`,
+//!    canonical `id`);
 //! 3. `pos:{position}`: the message's place in a durable log (NATS stream, sequence and the
 //!    stream's creation time, so a recreated stream never reuses a key);
 //! 4. `body:{blake3 of the body}`, when the body carries its own time; otherwise
 //!    `body:{hash}@{occurrence}`. Without any id or time only the transport can tell a
-//!    redelivery from a deliberate repeat (seed 004 sends the same BUY again every cycle). With
-//!    [`MessageContext::occurrences`] (the brokers), `occurrence` is the time this body was first
-//!    seen ([`crate::occurrence`]): a message the transport marks redelivered keeps the key of
-//!    its first delivery whenever it comes back, and a first delivery within
+//!    redelivery from a deliberate repeat (an amount-signal producer sends the same BUY again every
+//!    cycle). With [`MessageContext::occurrences`] (the brokers), `occurrence` is the time this
+//!    body was first seen ([`crate::occurrence`]): a message the transport marks redelivered keeps
+//!    the key of its first delivery whenever it comes back, and a first delivery within
 //!    [`MessageContext::repeat_window`] of the body's first sighting is the same message. Without
 //!    a table (a caller with no redelivery, as the REST API), `occurrence` is the receive time
 //!    divided by the window: identical bodies within one fixed window are one message.
@@ -332,14 +334,17 @@ pub(crate) fn price(field: &str, v: Option<&Value>) -> Result<Option<Price>, Mes
         .transpose()
 }
 
-/// [`seed_time`] for a field that must hold a usable time when present: absent or null is
-/// `None`; anything [`seed_time`] cannot read (`"yesterday"`, `1e20`, an object) is refused,
+/// [`sender_time`] for a field that must hold a usable time when present: absent or null is
+/// `None`; anything [`sender_time`] cannot read (`"yesterday"`, `1e20`, an object) is refused,
 /// naming the field, instead of silently dropping the sender's time.
-pub fn strict_seed_time(field: &str, v: Option<&Value>) -> Result<Option<Timestamp>, MessageError> {
+pub fn strict_sender_time(
+    field: &str,
+    v: Option<&Value>,
+) -> Result<Option<Timestamp>, MessageError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(v) => seed_time(Some(v)).map(Some).ok_or_else(|| {
+        Some(v) => sender_time(Some(v)).map(Some).ok_or_else(|| {
             MessageError::invalid(
                 field,
                 "must be an ISO 8601 time or epoch seconds between 2000 and 2100",
@@ -348,11 +353,11 @@ pub fn strict_seed_time(field: &str, v: Option<&Value>) -> Result<Option<Timesta
     }
 }
 
-/// Seed 003's timestamp rule: an ISO 8601 text (a trailing `Z` or an offset; a naive time is
-/// UTC; a bare date is midnight UTC), or epoch **seconds** between 2000 and 2100, as a number or
-/// a numeric text. Anything else is `None` (the seed silently used "now"; here the signal then
-/// simply has no sender time).
-pub fn seed_time(v: Option<&Value>) -> Option<Timestamp> {
+/// The strategy signal's timestamp rule (as petrosa-tradeengine reads it): an ISO 8601 text (a
+/// trailing `Z` or an offset; a naive time is UTC; a bare date is midnight UTC), or epoch
+/// **seconds** between 2000 and 2100, as a number or a numeric text. Anything else is `None`
+/// (petrosa-tradeengine silently used "now"; here the signal then simply has no sender time).
+pub fn sender_time(v: Option<&Value>) -> Option<Timestamp> {
     const MIN: i64 = 946_684_800; // 2000-01-01
     const MAX: i64 = 4_102_444_800; // 2100-01-01
     let epoch = |n: Decimal| -> Option<Timestamp> {
@@ -507,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_time_follows_the_seed_rules() {
+    fn sender_time_follows_the_strategy_signal_rules() {
         let want = Utc.with_ymd_and_hms(2026, 8, 21, 12, 0, 0).unwrap();
         for v in [
             json!("2026-08-21T12:00:00Z"),
@@ -518,17 +523,17 @@ mod tests {
             json!(1_787_313_600),
             json!("1787313600"),
         ] {
-            assert_eq!(seed_time(Some(&v)), Some(want), "{v}");
+            assert_eq!(sender_time(Some(&v)), Some(want), "{v}");
         }
         assert_eq!(
-            seed_time(Some(&json!("2026-08-21"))),
+            sender_time(Some(&json!("2026-08-21"))),
             Some(Utc.with_ymd_and_hms(2026, 8, 21, 0, 0, 0).unwrap())
         );
-        // Milliseconds are outside 2000–2100 as seconds: not a time, as in the seed.
-        assert_eq!(seed_time(Some(&json!(1_787_313_600_000_i64))), None);
-        assert_eq!(seed_time(Some(&json!("yesterday"))), None);
-        assert_eq!(seed_time(Some(&json!(true))), None);
-        assert_eq!(seed_time(None), None);
+        // Milliseconds are outside 2000–2100 as seconds: not a time, as in petrosa-tradeengine.
+        assert_eq!(sender_time(Some(&json!(1_787_313_600_000_i64))), None);
+        assert_eq!(sender_time(Some(&json!("yesterday"))), None);
+        assert_eq!(sender_time(Some(&json!(true))), None);
+        assert_eq!(sender_time(None), None);
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! idempotency key does not depend on when it happened to be delivered.
 //!
 //! A broker message with no id and no time of its own can only be recognised by its body. The
-//! same body can be a redelivery (must not count again) or a deliberate repeat (seed 004 sends
-//! the same BUY every cycle; a BUY, SELL, BUY sequence must count the second BUY). A fixed time
-//! bucket (`receive time / window`) as the key's suffix got both wrong at a bucket's edge: a
-//! message stored at 11:59:59.5 and redelivered at 12:00:01 got a second key and was stored twice
-//! (issue 15, defect 3).
+//! same body can be a redelivery (must not count again) or a deliberate repeat (an amount-signal
+//! producer sends the same BUY every cycle; a BUY, SELL, BUY sequence must count the second BUY). A
+//! fixed time bucket (`receive time / window`) as the key's suffix got both wrong at a bucket's
+//! edge: a message stored at 11:59:59.5 and redelivered at 12:00:01 got a second key and was stored
+//! twice.
 //!
 //! Here the suffix names the occurrence: the receive time (ms) at which this body was **first**
 //! seen, kept per body hash.

@@ -1,5 +1,5 @@
-//! The message parsers (canonical, seed 003, seed 004) never panic on any bytes, and whatever
-//! they accept is a well-formed signal of the context's source.
+//! The message parsers (canonical, strategy signal, amount signal) never panic on any bytes, and
+//! whatever they accept is a well-formed signal of the context's source.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeDelta, TimeZone, Utc};
@@ -7,10 +7,10 @@ use proptest::prelude::*;
 use serde_json::Value;
 use tradeengine_model::{Intent, SourceId};
 use tradeengine_signals::SymbolMap;
+use tradeengine_signals::amount_signal::parse_amount_signal;
 use tradeengine_signals::canonical::parse_canonical;
 use tradeengine_signals::message::MessageContext;
-use tradeengine_signals::petrosa::{PetrosaOptions, parse_petrosa};
-use tradeengine_signals::seed004::parse_seed004;
+use tradeengine_signals::strategy_signal::{StrategySignalOptions, parse_strategy_signal};
 
 const KEYS: &[&str] = &[
     "v",
@@ -104,8 +104,8 @@ fn check_all(body: &[u8]) {
     ctx.max_age = Some(TimeDelta::seconds(300));
     let results = [
         parse_canonical(body, &ctx),
-        parse_petrosa(body, &ctx, &PetrosaOptions::default()),
-        parse_seed004(body, &ctx),
+        parse_strategy_signal(body, &ctx, &StrategySignalOptions::default()),
+        parse_amount_signal(body, &ctx),
     ];
     for s in results.into_iter().flatten() {
         assert_eq!(s.source, source);

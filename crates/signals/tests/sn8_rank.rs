@@ -118,7 +118,7 @@ fn nan_and_infinity_tokens_are_tolerated() {
 #[test]
 fn seed_scoring_filters_scores_and_survives_two_open_positions() {
     let mut best = good_history(1.03);
-    // Two open positions at once: the seed crashed the whole cycle on this.
+    // Two open positions at once: sirouk/trade-engine crashed the whole cycle on this.
     best.push(open(
         "BTCUSD",
         NOW_MS - DAY_MS,

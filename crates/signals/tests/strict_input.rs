@@ -1,4 +1,5 @@
-//! Issue 15, defect 10: input the parsers used to take leniently is refused, naming the field.
+//! Input the parsers used to take leniently is refused, naming the field: a lenient reading
+//! of a malformed signal would trade on a guess.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
@@ -7,7 +8,7 @@ use serde_json::{Value, json};
 use tradeengine_model::{SourceId, Timestamp};
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::message::{MessageContext, MessageError};
-use tradeengine_signals::petrosa::{PetrosaOptions, petrosa_signal};
+use tradeengine_signals::strategy_signal::{StrategySignalOptions, strategy_signal};
 use tradeengine_signals::tradingview::{TvConfig, TvError, parse};
 
 const SECRET: &str = "test-secret-not-real";
@@ -73,7 +74,7 @@ fn webhook_symbols_with_junk_are_refused() {
     tv(v).unwrap();
 }
 
-fn seed003(patch: &[(&str, Value)]) -> Result<(), MessageError> {
+fn strategy_message(patch: &[(&str, Value)]) -> Result<(), MessageError> {
     let source = SourceId::new("petrosa").unwrap();
     let map = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap();
     let ctx = MessageContext::new(&source, &map, now());
@@ -86,12 +87,12 @@ fn seed003(patch: &[(&str, Value)]) -> Result<(), MessageError> {
     let Value::Object(obj) = v else {
         unreachable!()
     };
-    petrosa_signal(&obj, &ctx, &PetrosaOptions::default()).map(|_| ())
+    strategy_signal(&obj, &ctx, &StrategySignalOptions::default()).map(|_| ())
 }
 
 #[test]
 fn trade_api_times_prices_and_symbols_are_checked() {
-    seed003(&[]).unwrap();
+    strategy_message(&[]).unwrap();
     let refused = [
         ("timestamp", json!("9999-12-31T23:59:59Z")),
         ("timestamp", json!("yesterday")),
@@ -107,16 +108,16 @@ fn trade_api_times_prices_and_symbols_are_checked() {
         ("symbol", json!("BTC\u{0}USDT")),
     ];
     for (field, value) in refused {
-        let e = seed003(&[(field, value.clone())]).unwrap_err();
+        let e = strategy_message(&[(field, value.clone())]).unwrap_err();
         assert_eq!(e.field(), Some(field), "{field} = {value}: {e}");
     }
     // A little clock skew, epoch seconds, and no timestamp at all are fine.
-    seed003(&[(
+    strategy_message(&[(
         "timestamp",
         json!((now() + chrono::Duration::seconds(20)).to_rfc3339()),
     )])
     .unwrap();
-    seed003(&[("timestamp", json!(now().timestamp()))]).unwrap();
-    seed003(&[("timestamp", Value::Null)]).unwrap();
-    seed003(&[("symbol", json!("BTC/USDT"))]).unwrap();
+    strategy_message(&[("timestamp", json!(now().timestamp()))]).unwrap();
+    strategy_message(&[("timestamp", Value::Null)]).unwrap();
+    strategy_message(&[("symbol", json!("BTC/USDT"))]).unwrap();
 }

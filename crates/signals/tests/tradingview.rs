@@ -104,7 +104,7 @@ fn flat_and_exit_close() {
     )
     .unwrap();
     assert_eq!(target(&flat), (dec!(0), None));
-    // Seed 000 skipped this line; an exit now closes.
+    // An exit closes, whatever the direction.
     let exit = run(
         json!({"secret": SECRET, "symbol": "ETHUSDT", "direction": "long",
         "action": "sell", "size": "Exit @ 3263.55", "leverage": "3"}),

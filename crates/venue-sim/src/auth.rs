@@ -23,7 +23,8 @@ mod tests {
 
     #[test]
     fn binance_documented_example() {
-        // developers.binance.com, USDⓈ-M "SIGNED Endpoint Examples" (spec/exchanges.md §1.1 B3).
+        // developers.binance.com, USDⓈ-M "SIGNED Endpoint Examples"
+        // (https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info).
         let secret = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9";
         let payload = "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC&recvWindow=5000&timestamp=1591702613943";
         assert!(verify_hex(

@@ -1,6 +1,6 @@
 //! API keys as secrets: held in [`secrecy::SecretString`] (zeroised on drop), exposed only to the
 //! signing code, and never printed — `Debug` shows that a key is set, not what it is
-//! (design.md §3, invariant 6).
+//! (ARCHITECTURE.md, "Secrets stay secret").
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 //!
 //! The classification matters more than the message: a definitive rejection must never be
 //! retried blindly, and an ambiguous outcome must be settled by querying the client order id
-//! before anything is re-sent (design.md §3, invariant 2).
+//! before anything is re-sent (ARCHITECTURE.md, "Stored before sent, settled by client id").
 
 use std::time::Duration;
 

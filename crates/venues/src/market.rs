@@ -5,9 +5,10 @@
 //! `/fapi/v1/klines`, BloFin `/api/v1/market/candles`, KuCoin Futures `/api/v1/kline/query`,
 //! MEXC `/api/v1/contract/kline/{symbol}`). Whatever order and shape the venue answers in
 //! (Bybit and BloFin list newest first, MEXC sends columns), the adapter hands back **closed**
-//! candles in strictly increasing open time: seed 004 computed its indicators over Bybit's
-//! newest-first list as if it were oldest first. The still-forming candle every venue includes
-//! is dropped, judged by the caller's clock (`now_ms`), so a test on a manual clock is exact.
+//! candles in strictly increasing open time: indicators computed over Bybit's newest-first
+//! list as if it were oldest first are silently wrong. The still-forming candle every venue
+//! includes is dropped, judged by the caller's clock (`now_ms`), so a test on a manual clock is
+//! exact.
 //!
 //! Prices stay [`Decimal`] here, as the venue sent them; indicator code converts once.
 //! [`crate::connect::public_market`] builds a keyless adapter for a venue and base URL.

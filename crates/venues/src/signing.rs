@@ -1,6 +1,6 @@
 //! HMAC-SHA256, the primitive every venue signs with. What each venue feeds into it (its
 //! pre-hash string) and how it encodes the digest live in the venue modules, pinned by the
-//! vectors of spec/exchanges.md §1.
+//! venues' official test vectors where they publish them, derived ones otherwise.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;

@@ -1,7 +1,6 @@
-//! Free margin from every adapter's account read (issue 14.5: sizing caps opening targets by
-//! it): each simulator reports it in its venue's own field, and the adapter returns it beside
-//! the account value — all of it before a position, and less the position's initial margin
-//! after one.
+//! Free margin from every adapter's account read (sizing caps opening targets by it): each
+//! simulator reports it in its venue's own field, and the adapter returns it beside the account
+//! value — all of it before a position, and less the position's initial margin after one.
 #![allow(clippy::unwrap_used)]
 
 mod sim;

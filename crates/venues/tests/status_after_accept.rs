@@ -1,7 +1,7 @@
 //! `Fault::StatusAfterAccept` on every simulator: the venue takes the order (it fills) and the
 //! client gets a 5xx. The adapter reports a retryable error, yet the order exists at the venue
 //! under its client id — which is why a 5xx on order entry must be settled by client id before
-//! the order is booked as rejected (issue 15.4).
+//! the order is booked as rejected.
 #![allow(clippy::unwrap_used)]
 
 mod sim;

@@ -1,10 +1,10 @@
 //! `tradeengine config credentials`: where each exchange account's keys are kept, and the keys
-//! themselves when they go into the encrypted file. Interactive like seed 000's
+//! themselves when they go into the encrypted file. Interactive like sirouk/trade-engine's
 //! `config/credentials.py` (keep / modify / start fresh per account, Enter keeps the current
 //! value, a summary before writing), or with flags for the same change without prompts.
 //!
-//! Unlike the seed, secrets are read with echo off (never shown, never in the output) and never
-//! written into the TOML: the configuration only gets a reference, `file:PATH` (an
+//! Unlike sirouk/trade-engine, secrets are read with echo off (never shown, never in the output)
+//! and never written into the TOML: the configuration only gets a reference, `file:PATH` (an
 //! age-encrypted file, see `tradeengine credentials`) or `env:PREFIX`. The encrypted file is
 //! written before the TOML, so the TOML never points at keys that are not there yet.
 

@@ -122,8 +122,9 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("cannot listen on {}: {e}", config.engine.bind);
             }
         };
-    // The demo's ready-made order signal carries the feed's current price: the seed-003 API
-    // refuses a price of zero, and a made-up one would misplace the sleeve's stop levels.
+    // The demo's ready-made order signal carries the feed's current price: the `/trade` API
+    // (petrosa-tradeengine's shape) refuses a price of zero, and a made-up one would misplace the
+    // sleeve's stop levels.
     let mut demo_price = None;
     if let Ok(btc) = tradeengine_model::Symbol::new("BTCUSDT") {
         for venue in engine.venues.values() {

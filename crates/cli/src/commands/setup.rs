@@ -1,7 +1,7 @@
 //! `tradeengine config weights|mapping`: change weights and symbol mappings in the configuration
-//! file, interactively (like seed 000's setup scripts: keep / modify / start fresh, Enter keeps
-//! the current value, the remaining weight shown, a duplicate target mapping replaced, a
-//! summary before writing) or with flags for the same changes without prompts.
+//! file, interactively (like sirouk/trade-engine's setup scripts: keep / modify / start fresh,
+//! Enter keeps the current value, the remaining weight shown, a duplicate target mapping replaced,
+//! a summary before writing) or with flags for the same changes without prompts.
 //!
 //! The file is edited with `toml_edit` (comments kept), validated in full and written
 //! atomically; a running engine with `hot_reload` picks the change up.

@@ -1,5 +1,5 @@
-//! Risk: the limits every order passes before a request leaves the process (design.md §3,
-//! invariant 5), and the per-account portfolio state that loss limits drive.
+//! Risk: the limits every order passes before a request leaves the process (ARCHITECTURE.md,
+//! "Limits before the request leaves"), and the per-account portfolio state that loss limits drive.
 //!
 //! Pure like the rest of the core: time is an argument, nothing is read or written here. The
 //! engine owns the state (an [`ExposureBook`] per cycle, an [`OrderRateWindow`] and a

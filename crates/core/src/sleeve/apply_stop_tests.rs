@@ -1,16 +1,16 @@
-//! Protective levels: the seed's default stop-loss and take-profit, their mirror on shorts,
+//! Protective levels: default stop-loss and take-profit, their mirror on shorts,
 //! signal levels that win over defaults, levels on the wrong side, and default distances
 //! (ATR-based) over fractions for orders and targets.
 
 use super::*;
 
 #[test]
-fn seed_004_defaults_protect_and_sell_closes_the_long() {
-    let rules = SleeveRules::seed_004();
+fn spot_long_only_defaults_protect_and_sell_closes_the_long() {
+    let rules = SleeveRules::spot_long_only();
     let s = open_long(&rules, dec!(1));
     assert_eq!(s.stop_loss, Some(p(dec!(98.00))));
     assert_eq!(s.take_profit, Some(p(dec!(103.00))));
-    // A partial sell closes the whole long under seed 004.
+    // A partial sell closes the whole long under the spot long-only rules.
     let (c, change) = applied(run(
         &s,
         order(OrderAction::Sell, Some(OrderSize::Base(dec!(0.1)))),

@@ -1,4 +1,4 @@
-//! Sleeves: the virtual position one source holds in one symbol (design.md §1).
+//! Sleeves: the virtual position one source holds in one symbol (ARCHITECTURE.md).
 //!
 //! A signal never becomes an order directly. It moves its source's sleeve; the blend then nets
 //! every sleeve of a symbol into one target. This module holds the rules that decide how a signal

@@ -10,20 +10,21 @@ use crate::CoreError;
 /// How one source's order intents move its sleeves. Target intents ignore these rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SleeveRules {
-    /// Opens and adds below this confidence (0..=1) are refused. Petrosa's real threshold, 0.6.
+    /// Opens and adds below this confidence (0..=1) are refused. 0.6 by default, the
+    /// threshold petrosa-tradeengine's users already run with.
     pub min_confidence: Decimal,
-    /// When false a signal without a confidence passes (seed 004 sends none); when true it is
-    /// refused like a low one.
+    /// When false a signal without a confidence passes (an amount signal carries none); when true
+    /// it is refused like a low one.
     pub require_confidence: bool,
     /// Whether a same-side order adds to an open sleeve. Off by default: one open sleeve per
-    /// symbol and source, as seed 004 enforces.
+    /// symbol and source, as algo_trading_platform enforces.
     pub allow_add: bool,
-    /// Whether a Sell from flat opens a short. Seed 004 trades spot and cannot short.
+    /// Whether a Sell from flat opens a short. Spot-style sources cannot short.
     pub allow_short: bool,
-    /// Whether any opposite-side order closes the whole sleeve (seed 004's SELL) instead of
+    /// Whether any opposite-side order closes the whole sleeve (an amount signal's SELL) instead of
     /// reducing it by the order's size.
     pub opposite_closes: bool,
-    /// After a close, opens are refused for this long (seed 004: 60 min).
+    /// After a close, opens are refused for this long (algo_trading_platform: 60 min).
     pub cooling: TimeDelta,
     /// Stop-loss distance from entry as a fraction (0.02 = 2 %), used when the signal has none.
     /// `None` leaves such sleeves without a stop-loss.
@@ -56,8 +57,9 @@ impl Default for SleeveRules {
 }
 
 impl SleeveRules {
-    /// Seed 004's consumer: 2 % stop-loss and 3 % take-profit defaults, long only, a sell closes.
-    pub fn seed_004() -> Self {
+    /// The rules algo_trading_platform's consumer applies: 2 % stop-loss and 3 % take-profit
+    /// defaults, long only, a sell closes.
+    pub fn spot_long_only() -> Self {
         Self {
             allow_short: false,
             opposite_closes: true,
@@ -240,7 +242,7 @@ mod tests {
         assert_eq!(r.default_stop_loss, None);
         assert_eq!(r.default_take_profit, None);
         assert!(r.validate().is_ok());
-        let s = SleeveRules::seed_004();
+        let s = SleeveRules::spot_long_only();
         assert_eq!(s.default_stop_loss, Some(dec!(0.02)));
         assert_eq!(s.default_take_profit, Some(dec!(0.03)));
         assert!(s.validate().is_ok());

@@ -218,8 +218,8 @@ pub fn clear_source_settings(text: &str, source: &str) -> Result<String, EditErr
 }
 
 /// Adds `raw → unified` to a source's mapping. A different source symbol that already mapped
-/// to `unified` is removed (one source symbol per target, as the seed's setup script did);
-/// returns the source symbols so replaced.
+/// to `unified` is removed (one source symbol per target, as sirouk/trade-engine's setup script
+/// did); returns the source symbols so replaced.
 pub fn upsert_mapping(
     mapping: &mut BTreeMap<String, String>,
     raw: &str,

@@ -36,7 +36,7 @@ pub const SN8_KEY_VAR: &str = "SN8_API_KEY";
 /// Seconds without an accepted validator payload after which SN8 sleeves are stale.
 const SN8_TTL_SECS: u64 = 120;
 
-/// The contents of the seed's files; any may be missing.
+/// The contents of sirouk/trade-engine's files; any may be missing.
 #[derive(Debug, Clone, Default)]
 pub struct SeedFiles {
     pub asset_mapping: Option<String>,

@@ -1,4 +1,4 @@
-//! Reading the configuration in layers, as seed 002 does: built-in defaults < the TOML file <
+//! Reading the configuration in layers, the usual precedence: built-in defaults < the TOML file <
 //! environment variables (`TRADEENGINE_…`) < command-line flags.
 //!
 //! Environment variables name a key path with double underscores: `TRADEENGINE_ENGINE__BIND=
@@ -82,7 +82,8 @@ pub fn load_str(
 }
 
 /// A TOML syntax error by position and reason. The parser's own `Display` quotes the offending
-/// line, which may be a pasted key or secret (design.md §3, invariant 6), so it is not used.
+/// line, which may be a pasted key or secret (ARCHITECTURE.md, "Secrets stay secret"), so it is not
+/// used.
 fn syntax_error(text: &str, e: &toml::de::Error) -> String {
     let Some(before) = e.span().and_then(|s| text.get(..s.start)) else {
         return format!("TOML syntax error: {}", e.message());

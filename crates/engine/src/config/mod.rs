@@ -1,6 +1,6 @@
 //! Configuration: one TOML file (`tradeengine.toml`), layered with defaults, environment and
 //! flags ([`load`]), validated across keys ([`validate`]), with an embedded paper demo when no
-//! file is given ([`demo`]), an importer for the seed system's JSON files ([`import`]) and the
+//! file is given ([`demo`]), an importer for sirouk/trade-engine's JSON files ([`import`]) and the
 //! rules for what may change without a restart ([`reload`]).
 
 pub mod demo;

@@ -6,9 +6,9 @@
 //! `[accounts.risk]` keys. A symbol's `[[symbols]] max_leverage` and `max_position_notional`
 //! then tighten the pre-trade limits for that symbol only.
 //!
-//! Presets follow seed 002's risk profiles (spec seed-002 §B.9): position size → `max_depth`,
-//! leverage → `max_leverage`, daily loss → `daily_loss_limit`, concurrent trades →
-//! `max_open_positions`; weekly and monthly limits are 3× and 6× the daily one (seed 002's
+//! Presets follow Angleito/Single-Agent-Trader's risk profiles, which its users know: position size
+//! → `max_depth`, leverage → `max_leverage`, daily loss → `daily_loss_limit`, concurrent trades →
+//! `max_open_positions`; weekly and monthly limits are 3× and 6× the daily one (that bot's
 //! moderate profile had 5 / 15 / 30 % but never enforced the last two). The README's
 //! configuration reference lists every number.
 
@@ -76,7 +76,8 @@ impl RiskPreset {
 pub struct RiskConfig {
     /// Fill every limit from a named profile; keys set beside it win.
     pub preset: Option<RiskPreset>,
-    /// Cap on |blended depth| per symbol (sizing; the seed had none: "300/100" meant 3×).
+    /// Cap on |blended depth| per symbol (sizing; sirouk/trade-engine had none: "300/100" meant
+    /// 3×).
     pub max_depth: Option<Decimal>,
     /// Cap on leverage whatever a source asks for (sizing), checked again before sending.
     pub max_leverage: Option<Decimal>,
@@ -86,8 +87,8 @@ pub struct RiskConfig {
     pub max_gross_exposure: Option<Decimal>,
     /// Largest single opening order, quote units.
     pub max_order_notional: Option<Decimal>,
-    /// Apply an account's leverage override to sizing too (the seed applied it to the venue
-    /// setting only, so the override changed margin but not size). Default true.
+    /// Apply an account's leverage override to sizing too (sirouk/trade-engine applied it to the
+    /// venue setting only, so the override changed margin but not size). Default true.
     pub leverage_override_sizes: Option<bool>,
     /// Largest position notional per symbol after an order, quote units (refused, not resized;
     /// `[[symbols]] max_notional` is the sizing cap).
@@ -333,7 +334,8 @@ mod tests {
         assert!(c.max_leverage < m.max_leverage && m.max_leverage < a.max_leverage);
         assert!(c.daily_loss_limit < m.daily_loss_limit && m.daily_loss_limit < a.daily_loss_limit);
         assert!(c.max_open_positions < m.max_open_positions);
-        // Seed 002's moderate profile: 20 % size, 5×, 5 % daily, 3 trades, 15 / 30 % weekly / monthly.
+        // Single-Agent-Trader's moderate profile: 20 % size, 5×, 5 % daily, 3 trades, 15 / 30 %
+        // weekly / monthly.
         assert_eq!(
             (
                 m.max_depth,

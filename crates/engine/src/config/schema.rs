@@ -174,7 +174,7 @@ impl Default for EngineConfig {
 pub use super::venue_kind::VenueKind;
 
 /// Whether an account trades. `close_only` winds a venue down safely: targets become zero and
-/// only reduce-only orders go out, as the seed's disabled-account mode did.
+/// only reduce-only orders go out, as sirouk/trade-engine's disabled-account mode did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountState {

@@ -20,10 +20,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use tradeengine_model::Signal;
 use tradeengine_signals::SymbolMap;
+use tradeengine_signals::amount_signal::amount_signal;
 use tradeengine_signals::canonical::{canonical_signal, looks_like_canonical};
 use tradeengine_signals::message::{MessageContext, MessageError, json_object};
-use tradeengine_signals::petrosa::{PetrosaOptions, looks_like_petrosa, petrosa_signal};
-use tradeengine_signals::seed004::seed004_signal;
+use tradeengine_signals::strategy_signal::{
+    StrategySignalOptions, looks_like_strategy_signal, strategy_signal,
+};
 
 use crate::config::Config;
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
@@ -32,15 +34,19 @@ use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageFormat {
-    /// Recognise each message: seed 003 (`strategy_id` + `action`), canonical (`mode`, `target`
-    /// or `order`), else seed 004 (`amount`).
+    /// Recognise each message: a strategy signal (`strategy_id` + `action`), canonical (`mode`,
+    /// `target` or `order`), else an amount signal (`amount`).
     #[default]
     Auto,
     Canonical,
-    /// Seed 003 (petrosa-tradeengine).
-    Petrosa,
-    /// Seed 004 (algo_trading_platform).
-    Seed004,
+    /// The strategy signal schema petrosa-tradeengine's producers publish; the config keeps that
+    /// project's name so its users recognise it.
+    #[serde(rename = "petrosa")]
+    StrategySignal,
+    /// The amount-sized `TradingSignal` algo_trading_platform's producers publish; the config
+    /// keeps the name users already type.
+    #[serde(rename = "seed004")]
+    AmountSignal,
 }
 
 /// Reads one message body as a signal.
@@ -48,20 +54,22 @@ pub fn decode(
     format: MessageFormat,
     body: &[u8],
     ctx: &MessageContext<'_>,
-    petrosa: &PetrosaOptions,
+    strategy_opts: &StrategySignalOptions,
 ) -> Result<Signal, MessageError> {
     let obj = json_object(body)?;
     match format {
         MessageFormat::Canonical => canonical_signal(&obj, ctx),
-        MessageFormat::Petrosa => petrosa_signal(&obj, ctx, petrosa),
-        MessageFormat::Seed004 => seed004_signal(&obj, ctx),
-        MessageFormat::Auto if looks_like_petrosa(&obj) => petrosa_signal(&obj, ctx, petrosa),
+        MessageFormat::StrategySignal => strategy_signal(&obj, ctx, strategy_opts),
+        MessageFormat::AmountSignal => amount_signal(&obj, ctx),
+        MessageFormat::Auto if looks_like_strategy_signal(&obj) => {
+            strategy_signal(&obj, ctx, strategy_opts)
+        }
         MessageFormat::Auto if looks_like_canonical(&obj) => canonical_signal(&obj, ctx),
-        MessageFormat::Auto if obj.contains_key("amount") => seed004_signal(&obj, ctx),
+        MessageFormat::Auto if obj.contains_key("amount") => amount_signal(&obj, ctx),
         MessageFormat::Auto => Err(MessageError::Invalid {
             field: "(body)".into(),
-            reason: "not a known format: canonical (mode/target/order), seed 003 \
-                     (strategy_id, action) or seed 004 (amount)"
+            reason: "not a known format: canonical (mode/target/order), petrosa \
+                     (strategy_id, action) or seed004 (amount)"
                 .into(),
         }),
     }
@@ -300,7 +308,7 @@ mod tests {
         let source = SourceId::new("bus").unwrap_or_else(|_| unreachable!());
         let map = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap_or_default();
         let ctx = MessageContext::new(&source, &map, chrono::Utc::now());
-        let opts = PetrosaOptions::default();
+        let opts = StrategySignalOptions::default();
         let petrosa = br#"{"strategy_id":"s","symbol":"BTCUSDT","action":"hold","confidence":0.5,
             "price":1,"quantity":0,"current_price":1,"source":"x","strategy":"s"}"#;
         let canonical = br#"{"symbol":"BTCUSDT","target":{"side":"flat"}}"#;
@@ -311,7 +319,7 @@ mod tests {
         let e = decode(MessageFormat::Auto, br#"{"x":1}"#, &ctx, &opts);
         assert!(e.is_err_and(|e| e.to_string().contains("not a known format")));
         // A fixed format does not guess.
-        assert!(decode(MessageFormat::Seed004, canonical, &ctx, &opts).is_err());
+        assert!(decode(MessageFormat::AmountSignal, canonical, &ctx, &opts).is_err());
     }
 
     #[test]

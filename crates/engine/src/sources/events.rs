@@ -1,4 +1,5 @@
-//! Execution events for downstream consumers, in seed 003's shape (spec/seed-002-003-004 §A.10),
+//! Execution events for downstream consumers, in petrosa-tradeengine's
+//! shape so its consumers work unchanged,
 //! read from the store's audit chain so nothing the engine decides goes unreported and the
 //! account workers need no hook.
 //!
@@ -21,7 +22,8 @@
 //!  "rejection_source":null,"reason":"filled","account":"paper","seq":42, …}
 //! ```
 //!
-//! Numbers are JSON numbers, as the seed's consumers expect; they are reports, never read back.
+//! Numbers are JSON numbers, as petrosa-tradeengine's consumers expect; they are reports, never
+//! read back.
 
 use std::sync::Arc;
 use std::time::Duration;

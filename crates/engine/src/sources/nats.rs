@@ -1,23 +1,24 @@
-//! NATS JetStream source: a durable pull consumer on the signal subjects (seed 003 publishes on
-//! `signals.trading.<strategy>`), explicit ack only after the signal is stored, invalid messages
-//! dead-lettered with their reason, reconnection by itself, and execution events published back.
+//! NATS JetStream source: a durable pull consumer on the signal subjects (petrosa-tradeengine's
+//! producers publish on `signals.trading.<strategy>`), explicit ack only after the signal is
+//! stored, invalid messages dead-lettered with their reason, reconnection by itself, and execution
+//! events published back.
 //!
 //! `[sources.<name>.settings]` (every key optional; a typo is refused by name):
 //!
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `url` | `nats://127.0.0.1:4222` | server(s), comma-separated |
-//! | `subject` | `signals.trading` | signals subject; without a wildcard, `<subject>.>` is taken too (as seed 003 does) |
+//! | `subject` | `signals.trading` | signals subject; without a wildcard, `<subject>.>` is taken too (as petrosa-tradeengine does) |
 //! | `stream` | `TRADEENGINE_SIGNALS` | stream holding the subject; created when missing unless `create_stream = false` |
 //! | `durable` | `tradeengine-<name>` | durable consumer name (progress survives restarts) |
-//! | `format` | `auto` | `auto`, `canonical`, `petrosa` (seed 003) or `seed004` |
+//! | `format` | `auto` | `auto`, `canonical`, `petrosa` (strategy signals) or `seed004` (amount signals) |
 //! | `dead_letter_subject` | `signals.dead.<name>` | where invalid messages go, with header `Tradeengine-Reason` |
 //! | `dead_letter_stream` | `TRADEENGINE_DEAD` | stream keeping them (created when missing); `""` publishes without a stream |
 //! | `events_subject` | `execution.events` | execution events go to `<events_subject>.<name>`; `""` turns them off |
 //! | `max_age_secs` | 300 | older signals (by their own time) are dead-lettered as stale; 0 = no limit |
 //! | `ack_wait_secs` | 30 | unacknowledged messages are redelivered after this |
 //! | `batch` | 256 | messages pulled and stored together (one transaction) |
-//! | `scale_size_by_confidence` | true | seed 003 `position_size_pct × confidence` |
+//! | `scale_size_by_confidence` | true | strategy signals: `position_size_pct × confidence` |
 //! | `user`, `password_env`, `token_env` | none | credentials; secrets only from the environment |
 //!
 //! Idempotency key of a message: its `Nats-Msg-Id` header, else its body id, else its stream
@@ -245,7 +246,7 @@ impl NatsSource {
                 max_age: s.max_age,
                 ..MessageContext::new(&self.id, &mapping, now)
             };
-            match bus::decode(s.format, &msg.payload, &ctx, &s.petrosa) {
+            match bus::decode(s.format, &msg.payload, &ctx, &s.strategy_signal) {
                 Ok(signal) => {
                     let key = signal.idempotency_key.clone();
                     pending.push((msg, key, bus::submit_now(intake, signal)));

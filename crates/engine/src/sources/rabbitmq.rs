@@ -1,7 +1,8 @@
-//! RabbitMQ source: a queue consumer for seed 004's `TradingSignal` (and the other formats),
-//! manual ack after the signal is stored, invalid messages dead-lettered with their reason, and
-//! our own reconnect loop (lapin's auto-recovery is not trusted: amqp-rs/lapin#450 reports it
-//! never reconnects after a broker restart), which re-declares the queues and the consumer.
+//! RabbitMQ source: a queue consumer for algo_trading_platform's `TradingSignal` (and the other
+//! formats), manual ack after the signal is stored, invalid messages dead-lettered with their
+//! reason, and our own reconnect loop (lapin's auto-recovery is not trusted: amqp-rs/lapin#450
+//! reports it never reconnects after a broker restart), which re-declares the queues and the
+//! consumer.
 //!
 //! `[sources.<name>.settings]` (every key optional; a typo is refused by name):
 //!
@@ -9,18 +10,18 @@
 //! |---|---|---|
 //! | `url` | `amqp://127.0.0.1:5672/%2f` | broker; user and password may be in it, or below |
 //! | `user`, `password_env` | `guest` / none | credentials (the password only from the environment) |
-//! | `queue` | `trading_signals` | queue to consume (seed 004's) |
-//! | `declare_queue` | true | declare it durable with no arguments, exactly as seed 004's producer does |
+//! | `queue` | `trading_signals` | queue to consume (algo_trading_platform's) |
+//! | `declare_queue` | true | declare it durable with no arguments, exactly as algo_trading_platform's producer does |
 //! | `dead_letter_queue` | `<queue>.dead` | durable queue for invalid messages: original body, headers `x-tradeengine-reason`, `x-tradeengine-source` |
 //! | `format` | `auto` | `auto`, `seed004`, `petrosa` or `canonical` |
 //! | `prefetch` | 256 | unacknowledged messages in flight (also the batch stored together) |
 //! | `repeat_window_secs` | 60 | without any id or time, an identical body first delivered within this window of the first sighting is the same message; a redelivered one always is |
 //! | `max_age_secs` | 0 | older signals (by their own time, if they carry one) are dead-lettered; 0 = no limit |
-//! | `scale_size_by_confidence` | true | seed 003 messages: `position_size_pct × confidence` |
+//! | `scale_size_by_confidence` | true | strategy signals: `position_size_pct × confidence` |
 //!
 //! Dead letters are published to the default exchange with publisher confirms, and the original
 //! is acknowledged only after the broker confirmed the copy (the queue is not given a
-//! `x-dead-letter-exchange`, because declaring seed 004's queue with other arguments than its
+//! `x-dead-letter-exchange`, because declaring that platform's queue with other arguments than its
 //! producer uses would fail). Redelivery of a message the store already holds is answered
 //! Duplicate and acknowledged; the idempotency key is the AMQP `message_id` when the producer
 //! sets one (FastStream does), else the body's own id or time, else the body hash and its
@@ -46,7 +47,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::SourceId;
 use tradeengine_signals::message::{MessageContext, Occurrences};
-use tradeengine_signals::petrosa::PetrosaOptions;
+use tradeengine_signals::strategy_signal::StrategySignalOptions;
 
 use super::bus::{self, Backoff, MessageFormat, Verdict};
 use super::{SignalSource, SourceError};
@@ -107,7 +108,7 @@ pub struct RabbitSettings {
     pub prefetch: u16,
     pub repeat_window: chrono::TimeDelta,
     pub max_age: Option<chrono::TimeDelta>,
-    pub petrosa: PetrosaOptions,
+    pub strategy_signal: StrategySignalOptions,
 }
 
 impl std::fmt::Debug for RabbitSettings {
@@ -192,7 +193,7 @@ pub fn settings(
         prefetch: raw.prefetch,
         repeat_window: secs(raw.repeat_window_secs),
         max_age: (raw.max_age_secs > 0).then(|| secs(raw.max_age_secs)),
-        petrosa: PetrosaOptions {
+        strategy_signal: StrategySignalOptions {
             scale_size_by_confidence: raw.scale_size_by_confidence,
         },
     })
@@ -407,7 +408,7 @@ impl RabbitSource {
                 occurrences: Some(&self.occurrences),
                 ..MessageContext::new(&self.id, &mapping, now)
             };
-            match bus::decode(s.format, &d.data, &ctx, &s.petrosa) {
+            match bus::decode(s.format, &d.data, &ctx, &s.strategy_signal) {
                 Ok(signal) => pending.push((d, bus::submit_now(intake, signal))),
                 Err(e) => {
                     let key = message_id.as_deref().map(|m| format!("amqp:{m}"));

@@ -9,7 +9,7 @@ fn config(settings: &str) -> Config {
 }
 
 #[test]
-fn defaults_follow_seed_004_and_secrets_stay_hidden() {
+fn defaults_follow_algo_trading_platform_and_secrets_stay_hidden() {
     let env = |k: &str| (k == "RMQ_PASS").then(|| "s3cr3t:/@".to_string());
     let s = settings(
         "r",

@@ -1,12 +1,13 @@
 //! REST sources (`type = "rest"`): signals posted to the HTTP API (`POST /api/v1/signals`,
-//! seed 003's `POST /trade`). The server does the HTTP; this module holds each source's settings
-//! and its bearer token.
+//! petrosa-tradeengine's `POST /trade`). The server does the HTTP; this module holds each source's
+//! settings and its bearer token.
 //!
 //! `[sources.<name>.settings]`:
 //! - `token_env = "VAR"`: the bearer token that posts as this source, read from the environment
 //!   at start (never from the file). A REST source without one accepts nothing over HTTP (the
 //!   engine's own tests and tools may still submit to it in process).
-//! - `scale_size_by_confidence` (default true): seed 003 `position_size_pct × confidence`.
+//! - `scale_size_by_confidence` (default true): strategy signals' `position_size_pct ×
+//!   confidence`.
 //!
 //! **Where tokens live.** Tokens are resolved when the engine starts (from the environment or
 //! the start options' stand-ins, as the demo's generated secrets are) and kept in a process-wide
@@ -22,7 +23,7 @@ use std::sync::{LazyLock, RwLock};
 use secrecy::SecretString;
 use serde::Deserialize;
 use tradeengine_model::SourceId;
-use tradeengine_signals::petrosa::PetrosaOptions;
+use tradeengine_signals::strategy_signal::StrategySignalOptions;
 use tradeengine_signals::tradingview::secret_matches;
 
 use super::bus;
@@ -44,14 +45,14 @@ fn default_true() -> bool {
 #[derive(Clone)]
 pub struct RestSettings {
     pub token: Option<SecretString>,
-    pub petrosa: PetrosaOptions,
+    pub strategy_signal: StrategySignalOptions,
 }
 
 impl std::fmt::Debug for RestSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestSettings")
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("petrosa", &self.petrosa)
+            .field("strategy_signal", &self.strategy_signal)
             .finish()
     }
 }
@@ -91,7 +92,7 @@ pub fn settings(
     }
     Ok(RestSettings {
         token,
-        petrosa: PetrosaOptions {
+        strategy_signal: StrategySignalOptions {
             scale_size_by_confidence: raw.scale_size_by_confidence,
         },
     })

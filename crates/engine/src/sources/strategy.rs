@@ -1,8 +1,8 @@
-//! The strategy source (issue 10, seed 002): every closed candle, per symbol it is weighted in,
-//! candles → VuManChu Cipher A/B → a decision (the LLM's, validated, else the rule-based
-//! fallback's) → an order intent into its own sleeve, like any other source. The rationale, the
-//! deciding path, validation's adjustments and the market snapshot travel in the signal's raw
-//! JSON, which the store keeps in the audit trail.
+//! The strategy source (after Angleito/Single-Agent-Trader's LLM bot): every closed candle, per
+//! symbol it is weighted in, candles → VuManChu Cipher A/B → a decision (the LLM's, validated, else
+//! the rule-based fallback's) → an order intent into its own sleeve, like any other source. The
+//! rationale, the deciding path, validation's adjustments and the market snapshot travel in the
+//! signal's raw JSON, which the store keeps in the audit trail.
 //!
 //! Candles come from the account named in the settings ([`crate::candles`]): on paper its own
 //! price feed, so decisions are made on the prices the account fills at; on a live venue the

@@ -42,7 +42,7 @@ use crate::config::{Config, SourceKind};
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
 use crate::refusals::{Refused, code};
 
-/// The seed's window for close/open pairs.
+/// sirouk/trade-engine's window for close/open pairs.
 const PAIR_WINDOW: Duration = Duration::seconds(5);
 
 /// What became of an alert that passed authentication and validation.

@@ -1,6 +1,6 @@
 //! One task per account. Each runs reconciliation cycles when a target changes and every
 //! drift-check interval, backs off after failures, and never shares a failure with another
-//! account (design.md §3, invariant 4).
+//! account (ARCHITECTURE.md, "Failures stay local").
 
 pub mod cycle;
 pub mod execute;

@@ -265,7 +265,7 @@ fn nats_ten_thousand_signals_exactly_once_across_a_crash() {
 }
 
 /// Execution events: a paper account trades a signal; the source's events subject sees the
-/// target change and the order placed and filled, in seed 003's shape.
+/// target change and the order placed and filled, in petrosa-tradeengine's shape.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_execution_events_follow_orders() {
     if !reachable(ADDR, "NATS") {

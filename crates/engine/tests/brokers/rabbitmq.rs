@@ -47,7 +47,7 @@ queue = "{queue}"
     t
 }
 
-/// Message `i`: the message-id and body-hash key paths, and seed 004's NOTHING.
+/// Message `i`: the message-id and body-hash key paths, and an amount signal's NOTHING.
 fn message(i: usize) -> (Option<String>, Vec<u8>) {
     let symbol = SYMBOLS[i % SYMBOLS.len()];
     match i % 3 {
@@ -88,7 +88,7 @@ async fn publish_all(queue: &str) -> usize {
     ch.confirm_select(ConfirmSelectOptions::default())
         .await
         .unwrap();
-    // Declared as seed 004's producer declares it: durable, classic, no arguments.
+    // Declared as algo_trading_platform's producer declares it: durable, classic, no arguments.
     ch.queue_declare(
         queue.into(),
         QueueDeclareOptions {
@@ -291,7 +291,7 @@ fn rabbitmq_ten_thousand_signals_exactly_once_across_a_crash() {
     eprintln!("rabbitmq crash test took {:?}", started.elapsed());
 }
 
-/// Issue 15, defect 3: a message without any id, stored, then redelivered (here: after the
+/// A message without any id, stored, then redelivered (here: after the
 /// engine restarted, minutes later, in another time bucket) is a duplicate, not a second signal;
 /// the same body first delivered again after the repeat window is a new signal.
 #[test]

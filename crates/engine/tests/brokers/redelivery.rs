@@ -1,4 +1,4 @@
-//! Broker cuts at dedup-window edges (issue 15.3): a message without any id is stored, the
+//! Broker cuts at dedup-window edges: a message without any id is stored, the
 //! engine dies before it acknowledges it, and the broker redelivers it to the next engine after
 //! a repeat-window boundary. A redelivered message is never a new signal, whatever the time.
 //!
@@ -6,7 +6,7 @@
 //! returns (simsuite's crash switch, armed on `store record_signals`), so the source cannot ack;
 //! the test then drops the engine's runtime, which closes its broker connection.
 //!
-//! Before the fix of issue 15.3 the key of a RabbitMQ message without a `message_id` was
+//! Keyed by time bucket, as it once was, the key of a RabbitMQ message without a `message_id` was
 //! `body:{hash}@{receive time / repeat_window}`, so the redelivery landed in a new window and was
 //! stored a second time (with `allow_add`, a BUY executed twice). This test fails on that code.
 
@@ -163,8 +163,8 @@ async fn rabbit_publish(queue: &str, id: Option<&str>, body: &[u8]) {
     let _ = conn.close(200, "done".into()).await;
 }
 
-/// Seed 004's BUY without `message_id` and without a time of its own: only the body (and, on
-/// today's main, the receive window) identifies it.
+/// An amount signal's BUY without `message_id` and without a time of its own: only the body (and,
+/// on today's main, the receive window) identifies it.
 fn no_id_buy(symbol: &str) -> Vec<u8> {
     json!({"symbol": symbol, "order": {"action": "open", "side": "buy", "size": "0.001",
            "unit": "base"}})

@@ -266,9 +266,10 @@ impl Rig {
             .unwrap_or_default()
     }
 
-    /// Invariants of design.md §3 after a cycle: no client id accepted twice at the venue, no
-    /// order left unsettled in the store, and every symbol's position at its target — equal, or
-    /// inside the drift band the engine leaves alone (`max(0.1 % of |target|, one step)`).
+    /// The order-path invariants (ARCHITECTURE.md) after a cycle: no client id accepted twice at
+    /// the venue, no order left unsettled in the store, and every symbol's position at its target —
+    /// equal, or inside the drift band the engine leaves alone (`max(0.1 % of |target|, one
+    /// step)`).
     pub async fn assert_converged(&self) {
         let mut seen = std::collections::BTreeSet::new();
         for o in self.sim.orders() {

@@ -1,5 +1,5 @@
-//! The invariants of design.md §3, checked against the store and the simulator after the
-//! scenario's clean cycle. Each check returns what broke, in words, for the failure report.
+//! The order-path invariants of ARCHITECTURE.md, checked against the store and the simulator after
+//! the scenario's clean cycle. Each check returns what broke, in words, for the failure report.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,14 +1,14 @@
-//! The deterministic fault-survival suite (issue 8): seeded scenarios drive the engine's account
-//! workers against `venue-sim` with latency, 5xx, 429, timeouts and 5xx answers after accept,
-//! dropped connections and streams, partial fills, rejects, clock skew, store failures on the
-//! faulted account's store handle ([`storefault`]) and in-process `kill -9` at
+//! The deterministic fault-survival suite (RELIABILITY.md): seeded scenarios drive the engine's
+//! account workers against `venue-sim` with latency, 5xx, 429, timeouts and 5xx answers after
+//! accept, dropped connections and streams, partial fills, rejects, clock skew, store failures on
+//! the faulted account's store handle ([`storefault`]) and in-process `kill -9` at
 //! random await points followed by a restart on the same store; after each scenario the
-//! invariants of design.md §3 are checked ([`invariants`]).
+//! order-path invariants of ARCHITECTURE.md are checked ([`invariants`]).
 //!
 //! Knobs: `SIM_SCENARIOS` (default 1000), `SIM_FIRST_SEED` (default 1; seeds run from it
-//! upward), `SIM_SEED` (run that one seed only), `SIM_PARALLEL` (scenarios at once, default 16: most of a scenario's time is spent waiting
-//! out timeouts and retry pauses), `SIM_STRICT=1` (known issues fail too),
-//! `SIM_REPORT` (write the counts as Markdown to that file).
+//! upward), `SIM_SEED` (run that one seed only), `SIM_PARALLEL` (scenarios at once, default 16:
+//! most of a scenario's time is spent waiting out timeouts and retry pauses), `SIM_STRICT=1` (known
+//! issues fail too), `SIM_REPORT` (write the counts as Markdown to that file).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod crash;
@@ -230,7 +230,7 @@ async fn scenario_body(sc: &Scenario, out: &mut Outcome) -> Result<(), String> {
     );
     world.quiesce().await;
     // A venue's business refusal backs its symbol off (1 s, doubling) until the target or an
-    // operator changes something (issue 14.5). The refusals are over: act as an operator
+    // operator changes something. The refusals are over: act as an operator
     // would and reload the configuration, which ends every refusal episode.
     engine.state.set_config((*engine.state.config()).clone());
     let (ra, rb) = run_cycles(&mut engine)

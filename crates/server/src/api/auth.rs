@@ -29,7 +29,7 @@ pub struct ApiAuth {
     pub read: Option<SecretString>,
     pub control: Option<SecretString>,
     /// The server listens on a loopback address only. Informational: it opens nothing (reads
-    /// on loopback without a token were refused from issue 14 on).
+    /// on loopback without a token are refused too: a local process is not a trusted one).
     pub loopback: bool,
 }
 

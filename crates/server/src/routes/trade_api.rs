@@ -1,5 +1,5 @@
-//! The trade API: `POST /api/v1/signals` (our canonical schema) and seed 003's endpoints
-//! answering in its shapes (spec/seed-002-003-004 §A.11), so its clients work as they are:
+//! The trade API: `POST /api/v1/signals` (our canonical schema) and PetroSa2/petrosa-tradeengine's
+//! endpoints answering in its shapes, so its clients work as they are:
 //! `POST /trade`, `GET /account`, `GET /price/{symbol}`, `DELETE /order/{symbol}/{order_id}`.
 //!
 //! **Authentication.** Posting needs the bearer token of a `type = "rest"` source
@@ -12,7 +12,7 @@
 //! once the signal is stored and applied to the sleeve, not when an order fills (orders and
 //! fills are in `/api/v1/orders` and the execution events).
 //!
-//! Numbers in seed 003's shapes are JSON numbers, as its clients expect.
+//! Numbers in petrosa-tradeengine's shapes are JSON numbers, as its clients expect.
 
 use std::collections::BTreeMap;
 
@@ -279,11 +279,12 @@ pub(super) fn internal(detail_text: &str) -> Response {
 }
 
 /// `GET /account`: balances, positions, P&L and risk figures of every account, combined, in
-/// seed 003's `AccountResponse` shape. Values are the engine's last reading of each venue.
+/// petrosa-tradeengine's `AccountResponse` shape. Values are the engine's last reading of each
+/// venue.
 #[utoipa::path(get, path = "/account", tag = "signals",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Balances, positions and P&L of every account (seed 003's shape)", body = serde_json::Value),
+        (status = 200, description = "Balances, positions and P&L of every account (petrosa-tradeengine's `AccountResponse` shape)", body = serde_json::Value),
         (status = 401, description = "No or unknown token", body = serde_json::Value),
         (status = 403, description = "Token lacks the scope", body = serde_json::Value),
     ))]

@@ -14,7 +14,7 @@ use tradeengine_engine::sources::bus;
 use tradeengine_engine::{IntakeError, IntakeOutcome};
 use tradeengine_model::{Intent, OrderAction};
 use tradeengine_signals::message::{MessageContext, MessageError, json_object};
-use tradeengine_signals::petrosa::{looks_like_petrosa, petrosa_signal};
+use tradeengine_signals::strategy_signal::{looks_like_strategy_signal, strategy_signal};
 
 use super::trade_api::{
     RETRY_AFTER_SECS, detail, internal, not_stored, poster_or_refuse, refuse, retryable,
@@ -143,7 +143,7 @@ pub(crate) async fn post_trade(
     let single;
     let items: &[Value] = match request.get("signals") {
         Some(Value::Array(items)) => items,
-        None if looks_like_petrosa(&request) || request.contains_key("symbol") => {
+        None if looks_like_strategy_signal(&request) || request.contains_key("symbol") => {
             single = [Value::Object(with_document_defaults(request.clone()))];
             &single
         }
@@ -181,7 +181,7 @@ pub(crate) async fn post_trade(
     let mut first_fault: Option<(&'static str, String)> = None;
     for (i, item) in items.iter().enumerate() {
         let parsed = match item {
-            Value::Object(obj) => petrosa_signal(obj, &ctx, &settings.petrosa),
+            Value::Object(obj) => strategy_signal(obj, &ctx, &settings.strategy_signal),
             _ => Err(MessageError::NotObject),
         };
         if let Err(e) = &parsed {

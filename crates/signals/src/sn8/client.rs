@@ -1,4 +1,5 @@
-//! HTTP client for a PTN/Vanta validator's REST outputs (spec/signal-sources.md §1.1–1.2).
+//! HTTP client for a PTN/Vanta validator's REST outputs
+//! (https://github.com/taoshidev/proprietary-trading-network).
 //!
 //! - Auth headers: `Authorization: Bearer <api_key>` for a validator's own server, and/or
 //!   `x-taoshi-consumer-request-key: <key>` for the Request Network proxy. Both are marked
@@ -8,8 +9,8 @@
 //!   `gzip` feature inflates those, and a gzip body sent without the header is detected by its
 //!   magic bytes and inflated too. The body is read in chunks up to `max_body_bytes`.
 //! - Parsing tens of MB takes a while, so it runs on the blocking pool, not on the async worker.
-//! - The seed's GET-with-JSON-body `{"api_key": …}` is not supported: the current REST server
-//!   refuses keys outside the header.
+//! - sirouk/trade-engine's GET-with-JSON-body `{"api_key": …}` is not supported: the current REST
+//!   server refuses keys outside the header.
 
 use std::time::Duration;
 
@@ -41,7 +42,8 @@ pub struct Sn8ClientConfig {
     /// Sent as `x-taoshi-consumer-request-key: …` (Request Network).
     #[serde(default)]
     pub request_key: Option<SecretString>,
-    /// Whole-request timeout. Payloads are tens of MB, so this is well above the seed's 3 s.
+    /// Whole-request timeout. Payloads are tens of MB, so this is well above sirouk/trade-engine's
+    /// 3 s.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
     /// How often to poll; the validator rebuilds its outputs about every 15 s.

@@ -1,6 +1,7 @@
 //! SN8 source configuration: scoring, selection, depth scaling, guard and staleness.
 //!
-//! Defaults reproduce seed 000's `bittensor_processor_config.json` where a seed parameter exists.
+//! Defaults reproduce sirouk/trade-engine's `bittensor_processor_config.json` where it has the
+//! parameter, so an imported setup selects the same miners.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -10,7 +11,8 @@ use tradeengine_model::SourceId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scoring {
-    /// Seed 000's filter, score and rank, minus its bugs ([`super::seed_score`]).
+    /// sirouk/trade-engine's filter, score and rank, minus its bugs ([`super::metric_score`]); the
+    /// config value is `"seed"`.
     #[default]
     Seed,
     /// The validator's own statistics: eliminated and challenge-period miners dropped, ranked
@@ -18,7 +20,7 @@ pub enum Scoring {
     Ptn,
 }
 
-/// Seed 000's parameters (same names, same defaults).
+/// The metric scoring's parameters (sirouk/trade-engine's names and defaults).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeedParams {
@@ -34,7 +36,7 @@ pub struct SeedParams {
     pub position_count_divisor: f64,
     pub min_trades_per_asset: usize,
     pub max_trade_age_days: f64,
-    /// The seed's "returns ≤ 0" filters, as simple returns: a miner is kept only if
+    /// sirouk/trade-engine's "returns ≤ 0" filters, as simple returns: a miner is kept only if
     /// `thirty_day_returns − 1 > min_thirty_day_return` (and likewise all-time). `None` turns
     /// the filter off.
     pub min_thirty_day_return: Option<f64>,
@@ -124,14 +126,15 @@ pub struct Sn8Config {
     pub seed: SeedParams,
     #[serde(default)]
     pub ptn: PtnParams,
-    /// Only the best N ranked miners vote; `None`: all ranked miners (seed behaviour).
+    /// Only the best N ranked miners vote; `None`: all ranked miners (sirouk/trade-engine's
+    /// behaviour).
     #[serde(default)]
     pub top_n: Option<usize>,
     /// Multiplies Σ net leverage × weight before the ±1 clamp (PTN crypto leverage is at most
     /// 0.5, so copying 1:1 keeps depths small). Seed: 1.
     #[serde(default = "one")]
     pub depth_scale: Decimal,
-    /// Each position's |net leverage| is capped here before it votes: the seed's
+    /// Each position's |net leverage| is capped here before it votes: sirouk/trade-engine's
     /// `leverage_limit_crypto`, which its code never applied.
     #[serde(default = "half")]
     pub leverage_limit: Decimal,

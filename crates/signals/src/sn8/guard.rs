@@ -2,9 +2,9 @@
 //! ourselves out.
 //!
 //! A validator that restarts or half-loads can serve a payload with a fraction of the miners;
-//! following it would flatten or skew every depth. Seed 000 compared the count with the last
-//! *accepted* count and never updated it on rejection, so one real jump of more than 10 (or a
-//! network that shrank to 50 miners) locked the poller out forever (**bug fixed**).
+//! following it would flatten or skew every depth. Comparing the count with the last
+//! *accepted* count, and never updating it on rejection, means one real jump of more than 10 (or a
+//! network that shrank to 50 miners) locks the poller out forever; this guard cannot.
 //!
 //! Here a count `c` is **consistent** when `|c − median| ≤ max(abs_tolerance,
 //! rel_tolerance × median)`, where `median` is the median of the last `history` accepted counts.
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_real_jump_is_followed_after_confirmation() {
-        // The seed locked itself out here forever.
+        // sirouk/trade-engine locked itself out here forever.
         let mut g = guard();
         g.check(200);
         assert!(!g.check(260).accepted());

@@ -1,20 +1,22 @@
 //! A miner's net exposure in one position, exact.
 //!
 //! Leverage is a signed fraction of the miner's account (PTN: LONG +, SHORT −). Orders are
-//! replayed by `processed_ms` (seed 000 §2.3):
+//! replayed by `processed_ms`:
 //! - same sign as the running net (or from zero): add, and the entry price becomes the
 //!   leverage-weighted average `avg' = (avg·|net| + price·|lev|) / |net + lev|`;
 //! - opposite sign and larger: flip to the leftover, entry price = that order's price (PTN itself
-//!   turns such an order into a close, so real data never hits this; kept for the seed's sake);
+//!   turns such an order into a close, so real data never hits this; kept for sirouk/trade-engine's
+//!   sake);
 //! - opposite sign, not larger: reduce, entry price unchanged; exactly zero resets it.
 //!
 //! Example (seed, verified there): LONG 0.3@100, LONG 0.1@110, SHORT −0.6@120 → (−0.2, 120).
 //!
-//! Changes from the seed, each a fix:
+//! Changes from sirouk/trade-engine, each a fix:
 //! - closed means closed by any sign (`is_closed_position`, `position_type` FLAT, a positive
 //!   `close_ms`, or a FLAT order), not only "has a FLAT order";
 //! - Vanta's unfilled/cancelled limit and bracket orders (src 5, 7, 8, 10) are skipped;
-//! - sums are exact decimals, so a reduce to zero is exactly zero (the seed needed `< 1e-15`);
+//! - sums are exact decimals, so a reduce to zero is exactly zero (sirouk/trade-engine needed `<
+//!   1e-15`);
 //! - an order with no usable leverage is skipped rather than crashing the cycle; one with no
 //!   usable price moves the net but not the entry price;
 //! - when no order is usable (tier-filtered history), the validator's own `net_leverage` and

@@ -1,4 +1,5 @@
-//! `scoring = "ptn"`: trust the validator's own judgement (spec/signal-sources.md §1.5, §1.8).
+//! `scoring = "ptn"`: trust the validator's own judgement
+//! (https://github.com/taoshidev/proprietary-trading-network).
 //!
 //! Candidates are the miners in `/statistics` `data[]` (only miners with a weight rank appear).
 //! A miner is dropped when it is in `/eliminations`, when its challenge status is not `success`
@@ -10,7 +11,7 @@
 use std::collections::HashSet;
 
 use super::config::PtnParams;
-use super::seed_score::{Exclusion, desc_nan_last};
+use super::metric_score::{Exclusion, desc_nan_last};
 use super::types::{EliminationsDoc, StatisticsDoc};
 
 /// A selected miner, best first.

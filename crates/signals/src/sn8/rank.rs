@@ -1,6 +1,6 @@
 //! From a validator payload to one signed depth per asset.
 //!
-//! 1. Select and order miners: [`super::seed_score`] or [`super::ptn_score`].
+//! 1. Select and order miners: [`super::metric_score`] or [`super::ptn_score`].
 //! 2. Keep the best `top_n` (all when unset) and give rank `k` of `N` the gradient weight
 //!    `w(k) = (N + 1 − k) / (N(N+1)/2)`: the weights sum to 1 and fall linearly (N = 3 gives
 //!    1/2, 1/3, 1/6). A selected miner that is flat in an asset is a zero vote for it.
@@ -21,9 +21,9 @@ use rust_decimal::Decimal;
 use tradeengine_model::{Price, Symbol};
 
 use super::config::{Scoring, Sn8Config};
+use super::metric_score::{self, Exclusion, Scratch, SeedMetrics};
 use super::net::net_position;
 use super::ptn_score;
-use super::seed_score::{self, Exclusion, Scratch, SeedMetrics};
 use super::types::{EliminationsDoc, MinerPositions, PositionsDoc, StatisticsDoc};
 use super::universe::Universe;
 
@@ -111,15 +111,15 @@ pub fn rank(
             let mut scratch = Scratch::default();
             let mut survivors: Vec<(usize, SeedMetrics)> = Vec::new();
             for (i, (_, m)) in doc.miners.iter().enumerate() {
-                match seed_score::evaluate(m, universe, &cfg.seed, now_ms, &mut scratch) {
+                match metric_score::evaluate(m, universe, &cfg.seed, now_ms, &mut scratch) {
                     Ok(metrics) => survivors.push((i, metrics)),
                     Err(e) => *excluded.entry(e).or_default() += 1,
                 }
             }
             let metrics: Vec<SeedMetrics> = survivors.iter().map(|(_, m)| *m).collect();
-            let totals = seed_score::total_scores(&metrics, &cfg.seed);
+            let totals = metric_score::total_scores(&metrics, &cfg.seed);
             let mut idx: Vec<usize> = (0..survivors.len()).collect();
-            idx.sort_by(|&a, &b| seed_score::desc_nan_last(totals[a], totals[b]));
+            idx.sort_by(|&a, &b| metric_score::desc_nan_last(totals[a], totals[b]));
             ordered = idx
                 .into_iter()
                 .map(|k| {

@@ -2,15 +2,14 @@
 //! staleness when the validator cannot be read.
 //!
 //! Signals are emitted only for assets whose depth or price changed since the last emission
-//! (the first accepted ranking emits every asset), as the seed refreshed a symbol's timestamp
-//! only on change. Each is an `Intent::Target` with the asset's depth and average price.
+//! (the first accepted ranking emits every asset), as sirouk/trade-engine refreshed a symbol's
+//! timestamp only on change. Each is an `Intent::Target` with the asset's depth and average price.
 //!
 //! Staleness: the source is stale when its last accepted payload (or its start, before any) is
 //! older than `ttl_secs`. Fetch failures and guard rejections do not refresh it. On becoming
 //! stale a warning is logged, [`Sn8Metrics::stale`] is set and `stale_transitions` counted; with
 //! `on_stale = "flat"` every asset gets a depth-0 signal, with `"hold"` the last targets stay.
-//! Seed 000 had no staleness limit: a dead poller's last depths stayed in force forever
-//! (**fixed**).
+//! Without a staleness limit a dead poller's last depths would stay in force forever.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -3,11 +3,12 @@
 //! Ranking reads 100 000 positions; reading every position's orders again on each ranking is
 //! dominated by cache misses (the orders live in a separate allocation per position). So the
 //! one pass over the orders that scoring needs (closed-by-FLAT, latest order time and the
-//! seed's drawdown walk) runs during deserialisation, while those orders are still in cache, and
-//! the result travels with the position. Positions built in code compute it on demand.
+//! sirouk/trade-engine's drawdown walk) runs during deserialisation, while those orders are still
+//! in cache, and the result travels with the position. Positions built in code compute it on
+//! demand.
 //!
-//! The drawdown walk (seed 000 §2.3, with fixes documented in [`super::seed_score`]): orders in
-//! their given order; FLAT orders, unfilled Vanta orders, and orders with zero or missing
+//! The drawdown walk (sirouk/trade-engine's, with fixes documented in [`super::metric_score`]):
+//! orders in their given order; FLAT orders, unfilled Vanta orders, and orders with zero or missing
 //! leverage or price are skipped; running `L = Σ lev`, `S = Σ lev·price`, entry `avg = S/L`
 //! (quote per base); the move at each order is `m = (price − avg)/avg · |L|` for a long and
 //! `(avg − price)/avg · |L|` for a short (a fraction of account value at leverage `L`); the

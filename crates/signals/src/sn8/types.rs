@@ -1,4 +1,5 @@
-//! The PTN/Vanta REST payloads (spec/signal-sources.md §1.3, §1.5, §1.6), read tolerantly.
+//! The PTN/Vanta REST payloads (https://github.com/taoshidev/proprietary-trading-network), read
+//! tolerantly.
 //!
 //! Every field is optional and tolerant of type changes (see [`super::lenient`]); unknown fields
 //! are skipped without being materialised (`price_sources` and the Vanta additions cost nothing).
@@ -11,7 +12,7 @@
 //! - `thirty_day_returns_augmented` (older outputs) stands in for a missing `thirty_day_returns`.
 //!
 //! The top-level `/miner-positions` map is read into a list in document order, because the
-//! validator orders miners by returns and the seed's tie-breaks depend on that order.
+//! validator orders miners by returns and sirouk/trade-engine's tie-breaks depend on that order.
 
 use std::fmt;
 

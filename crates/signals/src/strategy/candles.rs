@@ -1,6 +1,6 @@
 //! OHLCV candles and the bounded, time-ordered window a strategy computes its indicators over.
 //!
-//! Seed 004 let candles arrive out of order and computed indicators over whatever it had. Here
+//! Candles can arrive out of order, and indicators over whatever arrived are wrong. Here
 //! the window only ever holds candles in strictly increasing open time: a late or repeated
 //! candle replaces the one with its open time (a venue re-sending a candle that was still
 //! forming), an older one is refused, and a jump of more than one interval is recorded as a gap

@@ -1,11 +1,11 @@
 //! VuManChu Cipher A and Cipher B over a candle window, with their parameters documented, and the
 //! [`MarketState`] snapshot the decision makers (LLM prompt, fallback rules) read.
 //!
-//! The formulas follow seed 002 (spec Part B.3) with two deliberate changes, both fixing
-//! weaknesses the seed lists (B.11.1):
+//! The formulas follow Angleito/Single-Agent-Trader's with two deliberate changes, both fixing
+//! weaknesses of its version:
 //! - WaveTrend runs on hlc3, as the Pine original does, not on close;
 //! - the "wave" the decision makers see is WaveTrend (unitless, comparable across symbols), not
-//!   seed 002's `(EMA10 − EMA20) × 3.7`, which is in price units and made the prompt's "> 60"
+//!   that bot's `(EMA10 − EMA20) × 3.7`, which is in price units and made the prompt's "> 60"
 //!   bands meaningless. Diamonds, yellow crosses and divergences are passed on, not dropped.
 
 use serde::Serialize;
@@ -15,7 +15,7 @@ use super::indicators::{
     WaveTrendParams, atr, crossed_over, crossed_under, ema, mfi, rsi, sma, stoch_rsi, wavetrend,
 };
 
-/// Cipher A parameters (defaults: seed 002 B.3).
+/// Cipher A parameters (defaults: Single-Agent-Trader's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CipherAParams {
     /// WaveTrend channel / average / signal lengths: 9 / 13 / 3.
@@ -49,7 +49,7 @@ impl Default for CipherAParams {
     }
 }
 
-/// Cipher B parameters (defaults: seed 002 B.3).
+/// Cipher B parameters (defaults: Single-Agent-Trader's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CipherBParams {
     /// WaveTrend channel / average / signal lengths: 9 / 12 / 3.

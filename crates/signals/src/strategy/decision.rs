@@ -1,5 +1,5 @@
-//! The decision schema (seed 002's `TradeAction`), strict parsing of an LLM reply, validation
-//! with the seed's business rules (spec B.5), and the conversion to an order intent.
+//! The decision schema (Single-Agent-Trader's `TradeAction`), strict parsing of an LLM reply,
+//! validation with that bot's business rules, and the conversion to an order intent.
 //!
 //! Percentages stay percentages (`size_pct` 10 = 10 % of account value) until
 //! [`Decision::to_intent`], which divides by 100 into `Decimal` fractions, the unit sleeves use.
@@ -64,15 +64,15 @@ pub struct Decision {
     pub reduce_only: bool,
 }
 
-/// The longest rationale kept (seed 002's limit; the prompt asks for 120).
+/// The longest rationale kept (Single-Agent-Trader's limit; the prompt asks for 120).
 pub const RATIONALE_MAX: usize = 200;
 
 /// Limits a decision is validated against (configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionRules {
-    /// Largest size in percent of account value (seed 002 `trading.max_size_pct`: 20).
+    /// Largest size in percent of account value (Single-Agent-Trader's `trading.max_size_pct`: 20).
     pub max_size_pct: Decimal,
-    /// Largest leverage a decision may ask for (seed 002: 1..=100; configure lower).
+    /// Largest leverage a decision may ask for (Single-Agent-Trader: 1..=100; configure lower).
     pub max_leverage: Decimal,
 }
 
@@ -105,7 +105,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> DecisionError {
     }
 }
 
-/// Strips Markdown code fences and any text outside the outermost braces (seed 002's
+/// Strips Markdown code fences and any text outside the outermost braces (as Single-Agent-Trader's
 /// `sanitize_llm_output`): models wrap JSON in prose despite being told not to.
 pub fn sanitize(reply: &str) -> &str {
     match (reply.find('{'), reply.rfind('}')) {
@@ -206,7 +206,7 @@ pub struct Validated {
     pub adjustments: Vec<String>,
 }
 
-/// Applies seed 002's validator (B.5) and its HEAD single-position rule, in the seed's order:
+/// Applies Single-Agent-Trader's validator and its single-position rule, in that bot's order:
 /// ranges (refused when outside), defaults and caps (adjusted, each adjustment noted), then the
 /// business rules. A refusal sends the caller to the fallback rules.
 pub fn validate(
@@ -249,7 +249,7 @@ pub fn validate(
     {
         return Err(invalid("leverage", format!("{l} is outside 1..=100")));
     }
-    // 2. Single position (seed 002 HEAD): no adding, no flipping; CLOSE first.
+    // 2. Single position: no adding, no flipping; CLOSE first.
     if action.opens() && position != Position::Flat {
         notes.push(format!(
             "{action:?} while {position:?}: only CLOSE or HOLD allowed, held"
@@ -485,11 +485,7 @@ mod tests {
     fn rationale_is_bounded_and_single_line() {
         let long = "x".repeat(500);
         let t = tidy_rationale(&long);
-        assert_eq!(
-            t.chars().count(),
-            198,
-            "197 kept, as seed 002 does, plus the ellipsis"
-        );
+        assert_eq!(t.chars().count(), 198, "197 kept, plus the ellipsis");
         assert!(t.ends_with('…'));
         assert_eq!(tidy_rationale("a\nb"), "a b");
     }

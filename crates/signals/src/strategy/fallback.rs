@@ -1,6 +1,6 @@
 //! The rule-based decision used when no LLM is configured, or it is unreachable, slow, refuses
-//! or answers something invalid (seed 002 B.7 `_get_fallback_decision`, without the stablecoin
-//! dominance bias, which tradeengine has no data for).
+//! or answers something invalid (Single-Agent-Trader's `_get_fallback_decision`, without the
+//! stablecoin dominance bias, which tradeengine has no data for).
 //!
 //! - **LONG** when flat, Cipher A's trend dot is up (EMA11 > EMA34), the WaveTrend is above its
 //!   signal line, money flow (MFI) is not bearish (≥ 50) and Cipher A does not print a bearish
@@ -10,8 +10,8 @@
 //! - Otherwise **HOLD**.
 //!
 //! Stops: with `atr_multiples`, stop-loss and take-profit are multiples of ATR(14) as a percent
-//! of price (seeds 003/004's ATR stops), clamped to 0.25–10 % and 0.5–20 %; without, fixed
-//! percentages (seed 002: TP 2 %, SL 1.5 %). The result still goes through
+//! of price (ATR stops, as the broker sources use), clamped to 0.25–10 % and 0.5–20 %; without,
+//! fixed percentages (Single-Agent-Trader's: TP 2 %, SL 1.5 %). The result still goes through
 //! [`super::decision::validate`], so the same caps apply to both paths.
 
 use rust_decimal::Decimal;
@@ -23,7 +23,7 @@ use super::decision::{Action, Position, RawDecision};
 /// Fallback parameters (configuration).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FallbackParams {
-    /// Size of an open, percent of account value (seed 002: 10).
+    /// Size of an open, percent of account value (Single-Agent-Trader's: 10).
     pub size_pct: Decimal,
     /// Fixed take-profit and stop-loss percentages when ATR stops are off.
     pub take_profit_pct: Decimal,

@@ -105,7 +105,7 @@ fn rsi_value(gain: f64, loss: f64) -> f64 {
 
 /// Money Flow Index over `n` bars, in `[0, 100]`: RSI's idea on typical price × volume. The first
 /// value is at bar `n`. With no money flow in the window (zero volume, as in a paper feed built
-/// from prices only) it reads 50, the neutral value seed 002 uses.
+/// from prices only) it reads 50, the neutral value.
 pub fn mfi(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], n: usize) -> Vec<f64> {
     let len = close.len().min(high.len()).min(low.len()).min(volume.len());
     let mut out = vec![f64::NAN; len];
@@ -257,10 +257,11 @@ pub struct WaveTrend {
     pub wt2: Vec<f64>,
 }
 
-/// WaveTrend of `src` (VuManChu uses hlc3; seed 002 used close, which we do not follow):
+/// WaveTrend of `src` (VuManChu uses hlc3, and so do we; a close-based
+/// WaveTrend drifts from the Pine original):
 /// `esa = EMA(src, ch)`, `de = EMA(|src − esa|, ch)`, `ci = (src − esa) / (0.015 × de)`
 /// (0 when `de = 0`), `wt1 = EMA(ci, avg)`, `wt2 = SMA(wt1, ma)`. Unitless, so its levels
-/// (±53, ±60) mean the same on every symbol, unlike seed 002's price-unit "wave".
+/// (±53, ±60) mean the same on every symbol, unlike a price-unit "wave".
 pub fn wavetrend(src: &[f64], p: WaveTrendParams) -> WaveTrend {
     let esa = ema(src, p.channel);
     let dist: Vec<f64> = src.iter().zip(&esa).map(|(s, e)| (s - e).abs()).collect();

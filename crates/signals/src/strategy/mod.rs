@@ -1,13 +1,14 @@
-//! The strategy source's pure parts (issue 10, seed 002): candles → indicators → VuManChu Cipher
-//! A/B → a market snapshot → a decision (an LLM's, validated, or the rule-based fallback's) → an
-//! order intent into the strategy's own sleeve.
+//! The strategy source's pure parts (after Angleito/Single-Agent-Trader's LLM bot): candles →
+//! indicators → VuManChu Cipher A/B → a market snapshot → a decision (an LLM's, validated, or the
+//! rule-based fallback's) → an order intent into the strategy's own sleeve.
 //!
 //! - [`candles`]: OHLCV candles and the bounded, time-ordered window with gap detection;
 //! - [`indicators`]: EMA, SMA, RSI, MFI, Stochastic RSI, ATR, WaveTrend (golden-tested against
 //!   TA-Lib, `scripts/indicators_reference.py`);
 //! - [`cipher`]: Cipher A (EMA ribbon, diamonds, yellow crosses, candles) and Cipher B (circles,
 //!   money flow, divergences), and the [`cipher::MarketState`] snapshot;
-//! - [`decision`]: the strict JSON decision schema, seed 002's validator rules, the order intent;
+//! - [`decision`]: the strict JSON decision schema, Single-Agent-Trader's validator rules, the
+//!   order intent;
 //! - [`fallback`]: the rule-based decision (with ATR-based stops);
 //! - [`prompt`], [`llm`] (OpenAI-compatible client) and [`agent`] (LLM, else the rules).
 //!

@@ -1,5 +1,5 @@
-//! The prompt: seed 002's `trade_action` prompt (B.4) rebuilt from a [`MarketState`], with the
-//! real Cipher values (normalised WaveTrend, MFI, marks) instead of the seed's price-unit wave.
+//! The prompt: Single-Agent-Trader's `trade_action` prompt rebuilt from a [`MarketState`], with the
+//! real Cipher values (normalised WaveTrend, MFI, marks) instead of a price-unit wave.
 
 use super::cipher::MarketState;
 use super::decision::{DecisionRules, Position};

@@ -1,6 +1,7 @@
 //! Authentication of TradingView alerts: a shared secret and an optional sender allow-list.
 //!
-//! TradingView sends no auth header and no signature (spec/signal-sources.md §2.1), so the secret
+//! TradingView sends no auth header and no signature
+//! (https://www.tradingview.com/support/solutions/43000529348-about-webhooks/), so the secret
 //! travels in the body (or the URL). It is compared in constant time: both sides are hashed with
 //! BLAKE3 and the digests compared with BLAKE3's constant-time equality, so neither the content
 //! nor the length of the configured secret leaks through response timing.
@@ -17,8 +18,8 @@ use serde::Deserialize;
 
 use super::error::AuthFailure;
 
-/// TradingView's published webhook sender addresses (spec/signal-sources.md §2.1, from
-/// TradingView help article 43000529348).
+/// TradingView's published webhook sender addresses
+/// (https://www.tradingview.com/support/solutions/43000529348-about-webhooks/).
 pub const TRADINGVIEW_WEBHOOK_IPS: [Ipv4Addr; 4] = [
     Ipv4Addr::new(52, 89, 214, 238),
     Ipv4Addr::new(34, 212, 75, 30),

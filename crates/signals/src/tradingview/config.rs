@@ -14,7 +14,7 @@ use super::auth::IpAllowList;
 /// Field names (dotted paths into nested objects) that may carry each canonical field. The first
 /// alias present in the body wins, so put the most specific name first.
 ///
-/// The defaults cover seed 000's payload and the conventions of spec/signal-sources.md §2.4:
+/// The defaults cover sirouk/trade-engine's payload and the common alert templates:
 /// PTN's miner template (`order_type` = `{{strategy.market_position}}`), the nested "Part Time
 /// Larry" template (`strategy.market_position`, `strategy.position_size`), 3Commas
 /// (`strategy_info.market_position`, `tv_instrument`, `max_lag`), OKX (`marketPosition`,
@@ -29,7 +29,7 @@ pub struct TvAliases {
     /// Order action: `buy`/`sell` (informational), or `enter_long`, `exit_short`, `exit` … which
     /// also imply a side when no direction is given.
     pub action: Vec<String>,
-    /// Seed size: `"N/D"`, `"N%"`, a plain fraction, or `"Exit @ …"`.
+    /// Fractional size: `"N/D"`, `"N%"`, a plain fraction, or `"Exit @ …"`.
     pub size: Vec<String>,
     /// Signed strategy position in contracts (`{{strategy.position_size}}`).
     pub position_size: Vec<String>,

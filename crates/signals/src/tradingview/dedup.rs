@@ -14,7 +14,7 @@
 //! **Only stored alerts may be recorded.** A caller that answers "duplicate" from this window
 //! must have recorded the key only once the alert's outcome was durable: [`Dedup::seen`] asks
 //! without recording and [`Dedup::record`] records, so an alert whose store write failed is not
-//! folded into a later retry (issue 15, defect 1). [`Dedup::check`] does both at once, for
+//! folded into a later retry. [`Dedup::check`] does both at once, for
 //! callers with nothing to store.
 
 use std::collections::{HashMap, VecDeque};

@@ -42,8 +42,8 @@ pub(crate) fn scalar_text(v: &Value) -> Option<String> {
 }
 
 /// The first alias with a usable scalar value, as `(alias, text)`. Null, empty strings,
-/// objects and arrays count as absent: seed templates send `"leverage": ""` for exits, and PTN's
-/// `trade_pair` may be an object whose `trade_pair_id` a later alias reads.
+/// objects and arrays count as absent: sirouk/trade-engine's templates send `"leverage": ""` for
+/// exits, and PTN's `trade_pair` may be an object whose `trade_pair_id` a later alias reads.
 pub(crate) fn first_text(obj: &Map<String, Value>, aliases: &[String]) -> Option<(String, String)> {
     all_texts(obj, aliases).into_iter().next()
 }

@@ -6,7 +6,7 @@
 //! unique idempotency key is the durable one. [`resolve_order`] orders a close and an open that
 //! arrive together.
 //!
-//! Seed 000 bugs fixed here (spec/seed-000 §2.1–2.2, §8):
+//! Weaknesses of sirouk/trade-engine's webhook fixed here:
 //! - **no authentication**: a secret is required (body field or URL token), compared in constant
 //!   time; an optional allow-list with TradingView's published addresses as a preset;
 //! - **no replay protection**: idempotency by `event_id`, else by payload hash, and alerts older

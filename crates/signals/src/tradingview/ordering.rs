@@ -1,8 +1,8 @@
-//! Ordering a close and an open that arrive together (seed 000 §2.2).
+//! Ordering a close and an open that arrive together (a strategy's reversal sends both).
 //!
 //! A strategy that reverses sends "flat" and "long" within milliseconds, and they can arrive in
 //! either order. Only the final state per symbol matters, so getting the pair backwards leaves the
-//! sleeve flat when it should be long. The seed's rules, kept:
+//! sleeve flat when it should be long. sirouk/trade-engine's rules, kept:
 //!
 //! 1. Per symbol, alerts are sorted by `(received time, seq rank, seq value, arrival order)`,
 //!    where seq rank is 0 for a numeric `signal_seq`, 1 for a non-numeric one, 2 for an
@@ -22,8 +22,8 @@
 //!    `min + 0 ms` and `min + 1 ms` and is marked adjusted.
 //! 4. The last alert per symbol in the resolved order is that symbol's state.
 //!
-//! Unlike the seed, a pair whose two alerts use different key kinds (one `signal_seq`, one
-//! `event_id`) is never ordered by comparing unlike keys; it falls through to the state rules.
+//! Unlike sirouk/trade-engine, a pair whose two alerts use different key kinds (one `signal_seq`,
+//! one `event_id`) is never ordered by comparing unlike keys; it falls through to the state rules.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -37,7 +37,7 @@ use crate::num::parse_decimal;
 use super::parse::TvAlert;
 use super::size::Direction;
 
-/// The seed's transition-pair window.
+/// sirouk/trade-engine's transition-pair window.
 pub const DEFAULT_PAIR_WINDOW: Duration = Duration::seconds(5);
 
 /// What the ordering needs to know about one alert.
@@ -81,7 +81,7 @@ pub enum OrderingBasis {
     StatefulOpenThenClose,
 }
 
-/// One alert in its resolved place, with the audit facts the seed recorded.
+/// One alert in its resolved place, with the audit facts sirouk/trade-engine recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ordered {
     /// Index into the input batch.

@@ -12,7 +12,7 @@
 //!
 //! Side: the first of `direction`-like fields (`direction`, `market_position`, …), else the sign
 //! of `position_size`, else an action that implies a side (`enter_long`, `exit`, …). Size: the
-//! seed `size` string (see [`super::size`]), else `position_size / position_scale`, else the
+//! fractional `size` string (see [`super::size`]), else `position_size / position_scale`, else the
 //! source's `default_depth`.
 //!
 //! Idempotency key: `tv:{source}:event:{event_id}` when the alert carries an `event_id`.
@@ -340,7 +340,7 @@ fn read_leverage(obj: &Map<String, Value>, cfg: &TvConfig) -> Result<Option<Deci
     Ok(Some(l))
 }
 
-/// Price is informational; zero means "not given" (seed default `"0.0"`).
+/// Price is informational; zero means "not given" (templates send `"0.0"`).
 fn read_price(obj: &Map<String, Value>, cfg: &TvConfig) -> Result<Option<Price>, TvError> {
     let Some((field, t)) = first_text(obj, &cfg.aliases.price) else {
         return Ok(None);

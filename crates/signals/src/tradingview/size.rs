@@ -1,16 +1,18 @@
 //! From an alert's side and size to a signed depth.
 //!
-//! Depth is a signed fraction of account value (design.md §1). Seed 000 wrote sizes as `"N/D"`
+//! Depth is a signed fraction of account value (ARCHITECTURE.md). sirouk/trade-engine's alerts
+//! wrote sizes as `"N/D"`
 //! (`"14.08/100"` = 0.1408) and exits as `"Exit @ 3263.55"`. The rules here:
 //!
-//! - `flat` → depth 0, whatever the size (seed rule kept);
-//! - a size starting with `exit` → depth 0. Seed 000 skipped a non-flat alert with such a size;
+//! - `flat` → depth 0, whatever the size (as sirouk/trade-engine did);
+//! - a size starting with `exit` → depth 0. sirouk/trade-engine skipped a non-flat alert with such
+//!   a size;
 //!   an exit is an exit, so it now closes (**fix**);
 //! - `"N/D"` → |N| / |D|, `"N%"` → |N| / 100, a plain number `x` → |x|;
-//! - the **direction decides the sign**. Seed 000 also negated when N < 0, so `long` with
-//!   `"-20/100"` became a short; a long alert can no longer open a short (**fix**);
-//! - |depth| above the source's cap is refused (422), never clamped silently. Seed 000 accepted
-//!   `"300/100"` as 3.0 (**fix**);
+//! - the **direction decides the sign**. sirouk/trade-engine also negated when N < 0, so `long`
+//!   with `"-20/100"` became a short; a long alert can no longer open a short (**fix**);
+//! - |depth| above the source's cap is refused (422), never clamped silently. Accepting
+//!   `"300/100"` as 3.0 would triple the intended exposure (**fix**);
 //! - the result is rounded half to even at [`crate::DEPTH_DECIMALS`] places (`"1/3"` →
 //!   0.333333333333).
 
@@ -77,7 +79,8 @@ pub enum SizeSpec {
     Exit,
 }
 
-/// Parses a seed size string. `field` names the alias for the error message.
+/// Parses a fractional size string (`"N/D"`, `"N%"`, `x`, `"Exit @ …"`). `field` names the alias
+/// for the error message.
 pub fn parse_size(field: &str, raw: &str) -> Result<SizeSpec, TvError> {
     let s = raw.trim();
     if s.len() >= 4 && s[..4].eq_ignore_ascii_case("exit") {
@@ -175,7 +178,7 @@ mod tests {
             signed_depth(Direction::Short, dec!(0.2), dec!(1)),
             Ok(dec!(-0.2))
         );
-        // Seed 000 made this a short; the direction now wins.
+        // Negating N < 0 would make this a short; the direction wins.
         assert_eq!(
             signed_depth(Direction::Long, dec!(-0.2), dec!(1)),
             Ok(dec!(0.2))

@@ -1,5 +1,6 @@
 //! PTN-shaped payload builders for tests and benches. Everything is generated here, in code,
-//! from the shapes in spec/signal-sources.md §1.3 (no fixtures copied from anywhere).
+//! from the validator's documented shapes
+//! (https://github.com/taoshidev/proprietary-trading-network; no fixtures copied from anywhere).
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
@@ -94,7 +95,7 @@ pub fn synthetic_payload(miners: usize, positions: usize, seed: u64) -> Value {
         let mut ps = Vec::with_capacity(positions);
         let mut t = NOW_MS - 92 * DAY_MS + rng.below(DAY_MS as u64) as i64;
         let mut open_assets = [false; 4];
-        // Per-miner skill, so some miners pass the seed's 60 % win-rate filter.
+        // Per-miner skill, so some miners pass sirouk/trade-engine's 60 % win-rate filter.
         let skill = 0.03 * rng.unit() - 0.01;
         for _ in 0..positions {
             let a = rng.below(4) as usize;

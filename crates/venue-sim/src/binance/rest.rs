@@ -1,5 +1,6 @@
-//! Binance USDⓈ-M REST handlers: time, market data, account and settings (spec/exchanges.md
-//! §2.2). Orders and listen keys are in [`super::orders`].
+//! Binance USDⓈ-M REST handlers: time, market data, account and settings, at the paths and in
+//! the shapes of https://developers.binance.com/docs/derivatives/usds-margined-futures. Orders and
+//! listen keys are in [`super::orders`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -259,7 +259,8 @@ mod tests {
 
     #[test]
     fn derived_vector_verifies_and_a_raw_digest_does_not() {
-        // spec/exchanges.md §1.2, BloFin GET vector.
+        // The derived BloFin GET vector (the documented recipe on fixed inputs), as the adapter
+        // tests use it.
         let pre = "/api/v1/asset/balances?accountType=futuresGET1597026383085123e4567-e89b-12d3-a456-426614174000";
         assert!(verify_sign(
             "test_secret",

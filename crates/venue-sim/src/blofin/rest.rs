@@ -1,4 +1,4 @@
-//! BloFin REST handlers (spec/exchanges.md §5.2).
+//! BloFin REST handlers, at the paths and in the shapes of https://docs.blofin.com/index.html.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Bybit v5 REST handlers (spec/exchanges.md §3.2).
+//! Bybit v5 REST handlers, at the paths and in the shapes of
+//! https://bybit-exchange.github.io/docs/v5.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! KuCoin Futures REST handlers (spec/exchanges.md §4.2).
+//! KuCoin Futures REST handlers, at the paths and in the shapes of https://www.kucoin.com/docs/.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -220,8 +220,9 @@ mod tests {
     }
 
     #[test]
-    fn the_spec_vector_verifies() {
-        // spec/exchanges.md §1.2, checked here independently of the adapter's signing.
+    fn the_derived_vector_verifies() {
+        // The derived MEXC vector (the documented recipe on fixed inputs), checked here
+        // independently of the adapter's signing.
         assert!(verify_hex(
             "test_secret",
             b"mx0aBYs33eIilxBW5C1657186536762symbol=BTC_USDT",

@@ -1,4 +1,5 @@
-//! MEXC contract REST handlers (spec/exchanges.md §6.2).
+//! MEXC contract REST handlers, at the paths and in the shapes of
+//! https://mexcdevelop.github.io/apidocs/contract_v1_en/.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,6 @@
-//! Binance USDⓈ-M request signing (spec/exchanges.md §2.1).
+//! Binance USDⓈ-M request signing
+//! (https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info, "SIGNED
+//! Endpoint security").
 //!
 //! `signature = hex(HMAC-SHA256(secret, totalParams))`, where `totalParams` is the query string
 //! immediately followed by the form body (no separator), both exactly as sent, with
@@ -14,7 +16,8 @@ pub fn sign(secret: &[u8], total_params: &str) -> String {
 mod tests {
     use super::*;
 
-    // Official vectors: developers.binance.com "SIGNED endpoint examples" (spec/exchanges.md §1.1).
+    // Official vectors: Binance's "SIGNED Endpoint Examples"
+    // (https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info).
 
     #[test]
     fn b1_spot_example() {

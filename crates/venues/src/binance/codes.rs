@@ -1,4 +1,5 @@
-//! Binance USDⓈ-M error codes: what each means for the caller (spec/exchanges.md §2.4, §7).
+//! Binance USDⓈ-M error codes: what each means for the caller
+//! (https://developers.binance.com/docs/derivatives/usds-margined-futures/error-code).
 
 use crate::{VenueError, VenueErrorKind};
 

@@ -1,11 +1,11 @@
 //! Binance USDⓈ-M REST plumbing: signed, key-only and public requests; `{code, msg}` errors;
 //! request-weight and order-count budgets; the clock resync on −1021.
 //!
-//! Rate limits (spec/exchanges.md §2.3; the live values come from `exchangeInfo.rateLimits`):
-//! 2400 request weight per minute per IP, and per account 300 orders per 10 s and 1200 per
-//! minute. Each request declares its documented weight. `X-MBX-USED-WEIGHT-1M` is read on every
-//! answer: at 95 % of the budget, requests pause until the minute turns. 429 and 418 (ban)
-//! pause everything for `Retry-After`.
+//! Rate limits (https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info;
+//! the live values come from `exchangeInfo.rateLimits`): 2400 request weight per minute per IP, and
+//! per account 300 orders per 10 s and 1200 per minute. Each request declares its documented
+//! weight. `X-MBX-USED-WEIGHT-1M` is read on every answer: at 95 % of the budget, requests pause
+//! until the minute turns. 429 and 418 (ban) pause everything for `Retry-After`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -230,7 +230,8 @@ impl BinanceHttp {
         match body {
             Some(b) if b.code != 0 && b.code != 200 => codes::error(b.code, &b.msg, path, write),
             // "Unknown error, please check your request or try again later.": the execution
-            // status is unknown (spec §2.4), unlike a plain "Service Unavailable".
+            // status is unknown (code -1007 in Binance's error list), unlike a plain "Service
+            // Unavailable".
             _ if resp.status == 503 && write && resp.body_snippet().contains("Unknown error") => {
                 VenueError::new(
                     VENUE,

@@ -1,6 +1,6 @@
 //! Binance USDⓈ-M futures adapter: USDT-margined perpetuals, one-way mode.
 //!
-//! - [`auth`]: request signatures (spec/exchanges.md §1.1, §2.1);
+//! - [`auth`]: request signatures;
 //! - [`codes`]: what each error code means for the caller;
 //! - [`http`]: signed requests, weights and order counts, clock resync;
 //! - [`models`]: reply shapes and their conversion to the model;

@@ -1,9 +1,10 @@
-//! Binance's user-data stream (spec/exchanges.md §2.5): a listen key from
-//! `POST /fapi/v1/listenKey` is the URL's only credential; it is refreshed with `PUT` every
-//! 30 minutes and a `listenKeyExpired` event forces a reconnect with a new key.
+//! Binance's user-data stream
+//! (https://developers.binance.com/docs/derivatives/usds-margined-futures/user-data-streams): a
+//! listen key from `POST /fapi/v1/listenKey` is the URL's only credential; it is refreshed with
+//! `PUT` every 30 minutes and a `listenKeyExpired` event forces a reconnect with a new key.
 //! `ORDER_TRADE_UPDATE` feeds the [`OrderTracker`] (and, since REST order objects carry no
-//! commission, the fee per order, summed over `TRADE` executions); `ACCOUNT_UPDATE` positions
-//! are kept for inspection.
+//! commission, the fee per order, summed over `TRADE` executions); `ACCOUNT_UPDATE` positions are
+//! kept for inspection.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

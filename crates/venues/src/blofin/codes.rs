@@ -1,5 +1,5 @@
-//! BloFin `code`s: what each means for the caller (spec/exchanges.md §5.4, §7; the docs' error
-//! table). Codes arrive as strings (`"0"` is success) and on HTTP 200.
+//! BloFin `code`s: what each means for the caller (the error table of
+//! https://docs.blofin.com/index.html). Codes arrive as strings (`"0"` is success) and on HTTP 200.
 
 use crate::{VenueError, VenueErrorKind};
 

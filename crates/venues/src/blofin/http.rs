@@ -1,10 +1,10 @@
 //! BloFin REST plumbing: signed and public requests, the `{code, msg, data}` envelope (HTTP 200
 //! on errors, with a code at the top level and per item of `data`), rate limits, and the clock.
 //!
-//! Rate limits (spec/exchanges.md §5.3): 500 requests per minute and 1500 per 5 minutes per
-//! IP (breaching them suspends the IP for 5 minutes and an hour, so we stay well inside), and
-//! 30 trading requests per 10 s per user. BloFin sends no usage headers; a 429 pauses the
-//! client for `Retry-After` (or a second).
+//! Rate limits (https://docs.blofin.com/index.html, "Rate Limits"): 500 requests per minute and
+//! 1500 per 5 minutes per IP (breaching them suspends the IP for 5 minutes and an hour, so we stay
+//! well inside), and 30 trading requests per 10 s per user. BloFin sends no usage headers; a 429
+//! pauses the client for `Retry-After` (or a second).
 //!
 //! Clock: BloFin has no server-time endpoint, so the offset is read from the HTTP `Date`
 //! header (whole seconds, so ±0.5 s — well inside the 60 s window). It is measured at connect

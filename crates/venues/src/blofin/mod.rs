@@ -1,5 +1,5 @@
 //! BloFin adapter: USDT perpetuals (`BTC-USDT`), one-way (`net`) position mode, sizes in
-//! contracts of `contractValue` (spec/exchanges.md §5).
+//! contracts of `contractValue` (https://docs.blofin.com/index.html).
 //!
 //! - [`auth`]: the signature (base64 of the *hex text* of the HMAC) and per-request nonces;
 //! - [`codes`]: what each `code` means for the caller — BloFin answers HTTP 200 on errors and
@@ -47,8 +47,8 @@ pub fn stream_url(base_url: &str) -> String {
 }
 
 /// BloFin's name of a USDT perpetual: `BTCUSDT` → `BTC-USDT`. `None` for symbols that are
-/// not `{BASE}USDT`. (The seed also rewrote `1000PEPEUSDT` to `PEPE-USDT`, which trades a
-/// contract of a different size under the same name; here names map one to one.)
+/// not `{BASE}USDT`. (sirouk/trade-engine also rewrote `1000PEPEUSDT` to `PEPE-USDT`, which trades
+/// a contract of a different size under the same name; here names map one to one.)
 pub fn venue_symbol(symbol: &str) -> Option<String> {
     let base = symbol.strip_suffix("USDT").filter(|b| !b.is_empty())?;
     Some(format!("{base}-USDT"))

@@ -1,8 +1,8 @@
-//! BloFin's private stream (`/ws/private`, spec/exchanges.md §5.5): `login` with a signature
-//! over `/users/self/verify` + `GET` + timestamp + nonce, then `subscribe` to `orders` and
-//! `positions`; the text `ping` every 25 s (BloFin drops a connection silent for 30 s) is
-//! answered with `pong`. Order pushes feed the [`OrderTracker`], converted from contracts with
-//! the cached instrument; a push for an instrument not cached yet is skipped (REST answers
+//! BloFin's private stream (`/ws/private`, https://docs.blofin.com/index.html, "WebSocket"):
+//! `login` with a signature over `/users/self/verify` + `GET` + timestamp + nonce, then `subscribe`
+//! to `orders` and `positions`; the text `ping` every 25 s (BloFin drops a connection silent for 30
+//! s) is answered with `pong`. Order pushes feed the [`OrderTracker`], converted from contracts
+//! with the cached instrument; a push for an instrument not cached yet is skipped (REST answers
 //! for it instead).
 
 use std::sync::Arc;

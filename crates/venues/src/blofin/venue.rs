@@ -5,7 +5,7 @@
 //!
 //! `V = equity` of the USDT row of `GET /api/v1/account/balance` (balance plus unrealised
 //! profit of that currency, in USDT): the same figure the Bybit adapter and the paper venue use.
-//! The seed's `available + Σ margin` left out unrealised profit; equity does not.
+//! `available + Σ margin` would leave out unrealised profit; equity does not.
 //!
 //! ## Sizes
 //!
@@ -18,7 +18,7 @@
 //!
 //! - margin mode is **account-wide** on BloFin: setting it for one symbol sets it for all, and
 //!   BloFin refuses it while positions or orders are open (110006/110019, passed on as
-//!   rejections — the seed closed and reopened positions instead; this adapter never does);
+//!   rejections: closing and reopening positions to change it would trade nobody asked for);
 //!   there is no "not modified" code, so the mode is compared first and only changed when it
 //!   differs;
 //! - leverage is per instrument and margin mode, and BloFin changes it on an open position

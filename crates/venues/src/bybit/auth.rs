@@ -1,4 +1,5 @@
-//! Bybit v5 request signing (spec/exchanges.md §3.1, §3.5).
+//! Bybit v5 request signing (https://bybit-exchange.github.io/docs/v5/guide,
+//! https://bybit-exchange.github.io/docs/v5/ws/connect).
 //!
 //! `X-BAPI-SIGN = hex(HMAC-SHA256(secret, timestamp + apiKey + recvWindow + payload))`, where
 //! `payload` is the query string exactly as sent (GET) or the raw JSON body (POST). The private
@@ -27,8 +28,9 @@ pub fn sign_ws_auth(secret: &[u8], expires_ms: i64) -> String {
 mod tests {
     use super::*;
 
-    // Derived vectors of spec/exchanges.md §1.2 (Bybit publishes pre-hash strings but not the
-    // secret behind its own signatures; key and secret here are both "XXXXXXXXXX").
+    // Derived vectors: the documented recipe applied to fixed inputs (Bybit publishes pre-hash
+    // strings but not the secret behind its own signatures; key and secret here are both
+    // "XXXXXXXXXX").
     const KEY: &str = "XXXXXXXXXX";
     const SECRET: &[u8] = b"XXXXXXXXXX";
 

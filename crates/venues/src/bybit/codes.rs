@@ -1,4 +1,5 @@
-//! Bybit v5 `retCode`s: what each means for the caller (spec/exchanges.md §3.4, §7).
+//! Bybit v5 `retCode`s: what each means for the caller
+//! (https://bybit-exchange.github.io/docs/v5/error).
 
 use crate::{VenueError, VenueErrorKind};
 

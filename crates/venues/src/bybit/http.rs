@@ -1,8 +1,9 @@
 //! Bybit v5 REST plumbing: signed and public requests, the `{retCode, retMsg, result, time}`
 //! envelope, rate-limit scopes and headers, and the clock resync on 10002.
 //!
-//! Rate limits (spec/exchanges.md §3.3): 600 requests per 5 s per IP, and per UID per second:
-//! order create/cancel 10, order queries 50, positions 50, wallet 50, leverage 10, margin mode
+//! Rate limits (https://bybit-exchange.github.io/docs/v5/rate-limit): 600 requests per 5 s per IP,
+//! and per UID per second: order create/cancel 10, order queries 50, positions 50, wallet 50,
+//! leverage 10, margin mode
 //! 5. Bybit reports the account's real per-endpoint limit in `X-Bapi-Limit` (higher on VIP and
 //! PRO tiers) and the remainder in `X-Bapi-Limit-Status`, with the window's end in
 //! `X-Bapi-Limit-Reset-Timestamp`; both are obeyed.

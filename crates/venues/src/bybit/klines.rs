@@ -1,8 +1,9 @@
 //! Bybit v5 public candles: `GET /v5/market/kline?category=linear&symbol&interval&start&end&limit`.
 //!
 //! `result.list` holds `[startTime, open, high, low, close, volume, turnover]` as strings,
-//! **newest first** (seed 004 read it oldest first); at most 1000 rows; `interval` is minutes
-//! (`1 5 15 30 60 240`) or `D`. The list includes the candle still forming.
+//! **newest first** (https://bybit-exchange.github.io/docs/v5/market/kline; reading it oldest first
+//! is an easy mistake); at most 1000 rows; `interval` is minutes (`1 5 15 30 60 240`) or `D`. The
+//! list includes the candle still forming.
 
 use async_trait::async_trait;
 use tradeengine_model::Symbol;

@@ -1,6 +1,6 @@
 //! Bybit v5 adapter: unified account, category `linear` (USDT perpetuals), one-way mode.
 //!
-//! - [`auth`]: request and stream signatures (spec/exchanges.md §1.2, §3.1);
+//! - [`auth`]: request and stream signatures;
 //! - [`codes`]: what each `retCode` means for the caller;
 //! - [`http`]: signed requests, the envelope, rate limits, clock resync;
 //! - [`models`]: reply shapes and their conversion to the model;

@@ -1,7 +1,8 @@
-//! Bybit's private stream (`/v5/private`, spec/exchanges.md §3.5): `auth` with a signature over
-//! `"GET/realtime" + expires`, then `subscribe` to `order` and `position`; `{"op":"ping"}`
-//! every 20 s. Order pushes feed the [`OrderTracker`] so a fill is known as soon as Bybit says
-//! so; positions are kept for inspection only (REST is read at every reconciliation).
+//! Bybit's private stream (`/v5/private`, https://bybit-exchange.github.io/docs/v5/ws/connect):
+//! `auth` with a signature over `"GET/realtime" + expires`, then `subscribe` to `order` and
+//! `position`; `{"op":"ping"}` every 20 s. Order pushes feed the [`OrderTracker`] so a fill is
+//! known as soon as Bybit says so; positions are kept for inspection only (REST is read at every
+//! reconciliation).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,9 +1,10 @@
 //! Query strings built once, signed as built, and sent as built.
 //!
-//! The HTTP client must never re-encode a signed query (spec/exchanges.md §1.3: "sign the exact
-//! bytes you send"), so requests carry this string verbatim after the `?`. Values are
-//! percent-encoded per RFC 3986: everything except `A–Z a–z 0–9 - _ . ~` becomes `%XX` of its
-//! UTF-8 bytes, which is what Binance's non-ASCII vector (B2) expects.
+//! The HTTP client must never re-encode a signed query (every venue verifies the
+//! signature over the bytes it receives, so we sign the exact bytes we send), so requests carry
+//! this string verbatim after the `?`. Values are percent-encoded per RFC 3986: everything except
+//! `A–Z a–z 0–9 - _ . ~` becomes `%XX` of its UTF-8 bytes, which is what Binance's non-ASCII vector
+//! (B2) expects.
 
 use std::fmt::Write;
 

@@ -1,6 +1,7 @@
 //! Sending one HTTP request and classifying what went wrong on the wire.
 //!
-//! The classification follows what the venue may have done (design.md §3, invariant 2):
+//! The classification follows what the venue may have done (ARCHITECTURE.md, "Stored
+//! before sent, settled by client id"):
 //! - the connection could not be made → nothing reached the venue: **retryable**;
 //! - the request went out and no complete answer came back (timeout, dropped connection) →
 //!   a read is simply **retryable**, but a write (order, cancel, leverage) is **ambiguous**: it

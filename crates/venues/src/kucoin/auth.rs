@@ -1,4 +1,5 @@
-//! KuCoin request signing (spec/exchanges.md §1.1 K1, §1.2, §4.1).
+//! KuCoin request signing
+//! (https://www.kucoin.com/docs/basic-info/connection-method/authentication/signing-a-message).
 //!
 //! `KC-API-SIGN = base64(HMAC-SHA256(secret, timestamp + METHOD + endpoint + body))`, where
 //! `endpoint` is the path plus `?query` as sent and the body is the raw JSON (empty for GET and
@@ -44,7 +45,7 @@ mod tests {
 
     #[test]
     fn official_sdk_vector() {
-        // Kucoin/kucoin-universal-sdk test_default_signer.py (spec §1.1 K1).
+        // Kucoin/kucoin-universal-sdk test_default_signer.py.
         assert_eq!(
             sign(SECRET, "test_plain"),
             "jie/gxS38wLFFaBwl/cAzFbAzlI8MIny96jSXrB+iP4="

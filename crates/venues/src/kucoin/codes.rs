@@ -1,5 +1,6 @@
-//! KuCoin Futures `code`s: what each means for the caller (spec/exchanges.md §4.3, §4.4, §7).
-//! `200000` is success; anything else is an error, whatever the HTTP status.
+//! KuCoin Futures `code`s: what each means for the caller (the futures error codes of
+//! https://www.kucoin.com/docs/). `200000` is success; anything else is an error, whatever the HTTP
+//! status.
 
 use crate::{VenueError, VenueErrorKind};
 

@@ -1,8 +1,8 @@
 //! KuCoin Futures REST plumbing: signed and public requests, the `{code, data}` envelope (any
 //! code but `200000` is an error, on HTTP 200 or not), the Rate Limit 2.0 pool and the clock.
 //!
-//! Rate limits (spec/exchanges.md §4.3): one futures resource pool of 2000 weight per 30 s
-//! (VIP0). KuCoin reports the pool in `gw-ratelimit-limit`, what is left in
+//! Rate limits (https://www.kucoin.com/docs/, "Rate Limit"): one futures resource pool of 2000
+//! weight per 30 s (VIP0). KuCoin reports the pool in `gw-ratelimit-limit`, what is left in
 //! `gw-ratelimit-remaining` and the milliseconds to its reset in `gw-ratelimit-reset`; the pool
 //! size replaces ours, and a used-up pool pauses the client until the reset. HTTP 429 / code
 //! 429000 (pool) and 200002 (an endpoint's own limit) pause it too.

@@ -1,5 +1,5 @@
 //! KuCoin Futures adapter: USDT-margined perpetuals (`XBTUSDTM`, `{BASE}USDTM`), one-way
-//! positions, sizes in integer lots of `multiplier` (spec/exchanges.md §4).
+//! positions, sizes in integer lots of `multiplier` (https://www.kucoin.com/docs/).
 //!
 //! - [`auth`]: the signature and the key-version-2 passphrase (itself HMAC-signed);
 //! - [`codes`]: what each `code` means for the caller (`200000` is success, on any status);

@@ -1,7 +1,8 @@
-//! KuCoin Futures' private stream (spec/exchanges.md §4.5): a token from the signed
-//! `POST /api/v1/bullet-private` names the endpoint; connect to `<endpoint>?token=…&connectId=…`,
-//! read the `welcome`, subscribe to `/contractMarket/tradeOrders` and `/contract/positionAll`
-//! (private channels), and send `{"type":"ping"}` every 18 s (KuCoin's `pingInterval`).
+//! KuCoin Futures' private stream (https://www.kucoin.com/docs/, "WebSocket"): a token from the
+//! signed `POST /api/v1/bullet-private` names the endpoint; connect to
+//! `<endpoint>?token=…&connectId=…`, read the `welcome`, subscribe to `/contractMarket/tradeOrders`
+//! and `/contract/positionAll` (private channels), and send `{"type":"ping"}` every 18 s (KuCoin's
+//! `pingInterval`).
 //!
 //! Order changes feed the [`OrderTracker`], converted from lots with the cached instrument.
 //! The push carries the last match's price, not the order's average, so the stream keeps a

@@ -17,8 +17,8 @@
 //!
 //! KuCoin takes `leverage` **on every order** and the margin mode **per symbol**:
 //! - cross margin: `POST /api/v2/changeCrossUserLeverage` changes a symbol's leverage, open
-//!   position included — no close and reopen (the seed closed and reopened beyond a 10 %
-//!   difference; that is not needed and not done);
+//!   position included — no close and reopen (closing and reopening to
+//!   change leverage would trade nobody asked for, and is not done);
 //! - isolated margin: KuCoin has **no leverage setter**. The new leverage is recorded and sent
 //!   with the next orders; an open isolated position keeps the margin it was opened with (its
 //!   effective leverage only changes as margin is added or removed), and this adapter never

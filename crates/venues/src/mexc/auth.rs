@@ -1,4 +1,5 @@
-//! MEXC contract request signing (spec/exchanges.md §1.2, §6.1, §6.5).
+//! MEXC contract request signing (https://mexcdevelop.github.io/apidocs/contract_v1_en/, "Access
+//! and Authentication").
 //!
 //! `Signature = hex(HMAC-SHA256(secret, accessKey + Request-Time + paramString))`, where
 //! `paramString` is, for GET and DELETE, the business parameters **sorted by key**, values
@@ -35,7 +36,8 @@ pub fn sorted_query(pairs: &[(&str, &str)]) -> Query {
 mod tests {
     use super::*;
 
-    // Derived vectors of spec/exchanges.md §1.2 (MEXC publishes no secret with its examples).
+    // Derived vectors: the documented recipe applied to fixed inputs (MEXC publishes no secret with
+    // its examples).
     const KEY: &str = "mx0aBYs33eIilxBW5C";
     const SECRET: &[u8] = b"test_secret";
     const TIME: i64 = 1657186536762;

@@ -1,4 +1,5 @@
-//! MEXC contract `code`s: what each means for the caller (spec/exchanges.md §6.4, §7).
+//! MEXC contract `code`s: what each means for the caller
+//! (https://mexcdevelop.github.io/apidocs/contract_v1_en/, "Error code").
 //!
 //! ## Order entry restricted
 //!

@@ -4,12 +4,12 @@
 //! Headers of a private request: `ApiKey`, `Request-Time` (ms), `Signature` and `Recv-Window`
 //! (seconds; MEXC's default is 10, its maximum 60; we send the configured window rounded up).
 //!
-//! Rate limits (spec/exchanges.md §6.3): each endpoint allows 20 requests per 2 s, except
-//! `contract/detail` (1 per 5 s, so instruments are cached) and `order/batch_query` (5 per 2 s,
-//! not used). MEXC counts per endpoint, so each endpoint family here has its own budget; order
-//! submission is paced steadily (two at once, then one per 111 ms) so a 50-order rebalance never
-//! puts 21 submissions into one 2-second window. A `510` answer pauses the whole client for a
-//! second (MEXC sends no reset time).
+//! Rate limits (https://mexcdevelop.github.io/apidocs/contract_v1_en/): each endpoint allows 20
+//! requests per 2 s, except `contract/detail` (1 per 5 s, so instruments are cached) and
+//! `order/batch_query` (5 per 2 s, not used). MEXC counts per endpoint, so each endpoint family
+//! here has its own budget; order submission is paced steadily (two at once, then one per 111 ms)
+//! so a 50-order rebalance never puts 21 submissions into one 2-second window. A `510` answer
+//! pauses the whole client for a second (MEXC sends no reset time).
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! MEXC Futures (contract API) adapter: USDT-margined perpetuals, one-way position mode.
 //!
-//! - [`auth`]: request and stream signatures (spec/exchanges.md §1.2, §6.1);
+//! - [`auth`]: request and stream signatures;
 //! - [`codes`]: what each `code` means for the caller, including the "order entry restricted"
 //!   answers MEXC has given since 2022;
 //! - [`json`]: reading replies without ever holding a number as `f64`;

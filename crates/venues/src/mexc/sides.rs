@@ -21,8 +21,7 @@
 //! - a flip (`c > 0 > t` or `c < 0 < t`) is **two** orders: close the whole of `c` (`4` or
 //!   `2`), then open the whole of `t` (`3` or `1`). No single order crosses zero.
 //!
-//! The seed had these inverted (it closed longs with 2, spec/seed-000 §5.5); the tests below pin
-//! them.
+//! These are easy to invert (closing a long with 2 buys more); the tests below pin them.
 
 use tradeengine_model::Side;
 
@@ -92,7 +91,7 @@ mod tests {
             assert_eq!(SideCode::for_order(s.side(), s.reduces()), s);
         }
         assert_eq!(SideCode::from_code(5), None);
-        // Closing a long sells (4), closing a short buys (2): the seed's inversion.
+        // Closing a long sells (4), closing a short buys (2).
         assert_eq!(SideCode::CloseLong.side(), Side::Sell);
         assert_eq!(SideCode::CloseShort.side(), Side::Buy);
     }

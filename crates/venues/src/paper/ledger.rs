@@ -17,13 +17,13 @@
 //! - **Initial margin** `IM = Σ |S|·m / L`. An order that makes a position larger (or flips it
 //!   into a larger one) is refused when `IM > equity` after the fill; reductions always pass.
 //!
-//! Why `V = B + U` (equity) rather than the seed's collateral-like `V` without unrealised P&L
-//! (spec/seed-000 §5.1): equity is what the account is worth if everything were closed now, so
-//! closing a position leaves `V` unchanged except for fees. Without `U`, closing a winner would
-//! jump `V` up by the realised profit and resize every other symbol's target in the same cycle:
-//! churn caused by bookkeeping, not by any signal. With `U`, a loss on one symbol also shrinks
-//! the others' targets right away, which is the conservative direction. The price is that `V`
-//! moves with the market every cycle; the planner's drift band absorbs that.
+//! Why `V = B + U` (equity) rather than a collateral-like `V` without unrealised P&L: equity is
+//! what the account is worth if everything were closed now, so closing a position leaves `V`
+//! unchanged except for fees. Without `U`, closing a winner would jump `V` up by the realised
+//! profit and resize every other symbol's target in the same cycle: churn caused by bookkeeping,
+//! not by any signal. With `U`, a loss on one symbol also shrinks the others' targets right away,
+//! which is the conservative direction. The price is that `V` moves with the market every cycle;
+//! the planner's drift band absorbs that.
 //!
 //! Not simulated: liquidation, funding payments, maintenance margin, margin reserved by resting
 //! orders; isolated and cross margin are stored but both checked as cross.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use tradeengine_signals::petrosa::PetrosaOptions;
+use tradeengine_signals::strategy_signal::StrategySignalOptions;
 
 use crate::config::{Config, SourceKind};
 use crate::sources::bus::{self, MessageFormat};
@@ -89,7 +89,7 @@ pub struct NatsSettings {
     pub max_age: Option<chrono::TimeDelta>,
     pub ack_wait: Duration,
     pub batch: usize,
-    pub petrosa: PetrosaOptions,
+    pub strategy_signal: StrategySignalOptions,
     pub(super) user: Option<(String, SecretString)>,
     pub(super) token: Option<SecretString>,
 }
@@ -202,7 +202,7 @@ pub fn settings(
         }),
         ack_wait: Duration::from_secs(raw.ack_wait_secs),
         batch: raw.batch,
-        petrosa: PetrosaOptions {
+        strategy_signal: StrategySignalOptions {
             scale_size_by_confidence: raw.scale_size_by_confidence,
         },
         user,

@@ -59,7 +59,7 @@ impl MexcVenue {
             code.code()
         );
         match order.kind {
-            // Type 5: market. (The seed sent 2, which is post-only.)
+            // Type 5: market. (2 would be post-only.)
             OrderKind::Market => body.push_str(",\"type\":5"),
             // Type 1: limit, good till cancelled.
             OrderKind::Limit { price } => {

@@ -1,4 +1,5 @@
-//! `scoring = "seed"`: seed 000's miner filter, score and rank (spec/seed-000 §2.3), minus its bugs.
+//! `scoring = "seed"`: sirouk/trade-engine's miner filter, score and rank over the miners'
+//! metrics, minus its bugs, so an imported setup selects miners as it did.
 //!
 //! Filter (per miner, over positions in the universe):
 //! - returns: `thirty_day_returns − 1 > min_thirty_day_return` and likewise all-time;
@@ -19,16 +20,16 @@
 //! Score, with `pct` a rank percentile among survivors (best 1, worst 0, ties in document order):
 //! `total = ((1+DD)²)^de + pct(sharpe)^se + (1+R) + p^pe + pct(n)·ln(1+n)/pcd + pct(consistency)`.
 //!
-//! Seed bugs fixed (intent kept, arithmetic corrected):
+//! Bugs fixed (intent kept, arithmetic corrected):
 //! 1. **Crash on two open positions**: the gap `open_ms[i] − close_ms[i−1]` subtracted a null
 //!    `close_ms` and aborted every cycle. Gaps are now taken only after a closed position, and
 //!    overlapping positions give a gap of 0 (no idle time), not a negative one. With no gap or a
-//!    zero mean gap the consistency is 0, as the seed's "fewer than 2" case was.
+//!    zero mean gap the consistency is 0, as sirouk/trade-engine's "fewer than 2" case was.
 //! 2. **Return filters that never excluded anyone**: `thirty_day_returns <= 0` on a
 //!    multiplicative return (≈ 1.x) is never true. The intent, "drop miners that lost money",
 //!    is now `return − 1 ≤ threshold` (default 0). A missing or NaN return fails the filter.
-//! 3. **Gains counted as drawdown**: the seed took `−|m|`, so a favourable move lowered `DD`.
-//!    Only adverse moves count now. The `((1+DD)²)^exponent` shape is kept so configured
+//! 3. **Gains counted as drawdown**: sirouk/trade-engine took `−|m|`, so a favourable move lowered
+//!    `DD`. Only adverse moves count now. The `((1+DD)²)^exponent` shape is kept so configured
 //!    exponents mean what they meant.
 //! 4. **FLAT orders in the drawdown walk**: current-era FLAT orders carry `−net` leverage, which
 //!    drove `Σ lev` to ~0 and the average to garbage (or a division by zero); FLAT orders and
@@ -249,7 +250,7 @@ pub fn desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
-/// Seed total scores for the survivors, in input order.
+/// Metric total scores for the survivors, in input order.
 pub fn total_scores(ms: &[SeedMetrics], p: &SeedParams) -> Vec<f64> {
     let sharpe = percentiles(&ms.iter().map(|m| m.sharpe).collect::<Vec<_>>());
     let count = percentiles(&ms.iter().map(|m| m.n as f64).collect::<Vec<_>>());
@@ -320,7 +321,7 @@ mod tests {
     #[test]
     fn consistency_survives_open_positions_and_overlaps() {
         let mut gaps = Vec::new();
-        // Two open positions (the seed crashed here) and one closed.
+        // Two open positions (sirouk/trade-engine crashed here) and one closed.
         let mut spans = vec![(0, Some(10)), (20, None), (30, None)];
         assert_eq!(consistency(&mut spans, &mut gaps), 1.0);
         let mut spans = vec![(0, Some(10)), (20, Some(30)), (60, Some(70))];

@@ -1,23 +1,24 @@
-//! Seed 004 (algo_trading_platform) messages: the `TradingSignal` its producers publish to the
-//! RabbitMQ queue `trading_signals` (spec/seed-002-003-004 §C.2), as an order intent.
+//! Amount signals: the `TradingSignal` that etovityusha/algo_trading_platform's producers publish
+//! to the RabbitMQ queue `trading_signals`, read as an order intent, so those producers work
+//! unchanged (`format = "seed004"` in a RabbitMQ source).
 //!
 //! ```json
 //! {"symbol":"BTCUSDT","amount":"100","take_profit":3.2,"stop_loss":1.9,"action":1,"source":"trand"}
 //! ```
 //!
-//! - `amount` is the quote (USDT) notional: [`OrderSize::Quote`]. Required by the seed's model
-//!   whatever the action; it must be above zero for a BUY.
+//! - `amount` is the quote (USDT) notional: [`OrderSize::Quote`]. Required by the producers'
+//!   model whatever the action; it must be above zero for a BUY.
 //! - `take_profit` / `stop_loss` are **percent** (3.2 = 3.2 %), optional: they become fractions
 //!   of entry (0.032). Zero or null means none, so the source's `default_stop_loss` /
-//!   `default_take_profit` apply, as the seed's consumer falls back to 2 % / 3 %.
-//! - `action`: 1 = BUY, 2 = SELL, 3 = NOTHING, as the integer the seed's JSON dump writes, or the
-//!   name in any case; absent means BUY (the seed model's default).
-//! - BUY → Buy. **SELL → Close**: the seed trades spot and a SELL sells the whole open BUY of
+//!   `default_take_profit` apply, as that platform's consumer falls back to 2 % / 3 %.
+//! - `action`: 1 = BUY, 2 = SELL, 3 = NOTHING, as the integer the producers' JSON dump writes, or
+//!   the name in any case; absent means BUY (the producers' model default).
+//! - BUY → Buy. **SELL → Close**: the platform trades spot and a SELL sells the whole open BUY of
 //!   that symbol and source, or does nothing when there is none; it never opens a short.
 //!   NOTHING → Hold (recorded, changes nothing; it keeps the source from going stale).
 //! - `source` (the strategy that owns the position) is required and kept in the raw payload.
 //!
-//! The seed's message has no id and no time; see [`crate::message`] for the key it gets.
+//! The message has no id and no time; see [`crate::message`] for the key it gets.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -26,12 +27,12 @@ use tradeengine_model::{Intent, OrderAction, OrderIntent, OrderSize, ProtectiveL
 use crate::message::{MessageContext, MessageError, json_object, keys, number, symbol, text};
 
 /// Parses one message body.
-pub fn parse_seed004(body: &[u8], ctx: &MessageContext<'_>) -> Result<Signal, MessageError> {
-    seed004_signal(&json_object(body)?, ctx)
+pub fn parse_amount_signal(body: &[u8], ctx: &MessageContext<'_>) -> Result<Signal, MessageError> {
+    amount_signal(&json_object(body)?, ctx)
 }
 
 /// Reads one message object.
-pub fn seed004_signal(
+pub fn amount_signal(
     obj: &Map<String, Value>,
     ctx: &MessageContext<'_>,
 ) -> Result<Signal, MessageError> {
@@ -129,7 +130,7 @@ mod tests {
         let source = SourceId::new("algo").unwrap();
         let map = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        parse_seed004(
+        parse_amount_signal(
             v.to_string().as_bytes(),
             &MessageContext::new(&source, &map, now),
         )
@@ -175,7 +176,7 @@ mod tests {
             assert_eq!(o.action, want, "{action}");
             assert_eq!(o.size.is_some(), want == OrderAction::Buy);
         }
-        // The seed model's default action is BUY.
+        // algo_trading_platform's model default action is BUY.
         let s = parse(&json!({"symbol":"BTCUSDT","amount":"50","source":"t"})).unwrap();
         assert_eq!(order(&s).action, OrderAction::Buy);
     }

@@ -1,31 +1,31 @@
-//! Seed 003 (petrosa-tradeengine) signals: the `contracts/signal.py` schema its producers publish
-//! on NATS (`signals.trading.<strategy>`) and post to `POST /trade`
-//! (spec/seed-002-003-004 §A.3), as an order intent.
+//! Strategy signals: the `contracts/signal.py` schema PetroSa2/petrosa-tradeengine's producers
+//! publish on NATS (`signals.trading.<strategy>`) and post to `POST /trade`, read as an order
+//! intent, so those producers work unchanged (`format = "petrosa"`).
 //!
-//! Schema checks follow the seed's model, so a message the seed would refuse is refused here
-//! too, naming the field: the required fields (`strategy_id`, `symbol`, `action`, `confidence`,
-//! `price`, `quantity`, `current_price`, `source`, `strategy`), `action` in
+//! Schema checks follow petrosa-tradeengine's model, so a message petrosa-tradeengine would refuse
+//! is refused here too, naming the field: the required fields (`strategy_id`, `symbol`, `action`,
+//! `confidence`, `price`, `quantity`, `current_price`, `source`, `strategy`), `action` in
 //! `buy | sell | hold | close`, fractions (`confidence`, `model_confidence`,
 //! `position_size_pct`, `stop_loss_pct`, `take_profit_pct`) in 0..=1, and the enumerations
 //! (`strategy_mode`, `order_type`, `time_in_force`, `conditional_direction`).
 //!
 //! Mapping to [`OrderIntent`]:
-//! - `action` → Buy / Sell / Hold / Close. `meta.simulate = true` (the seed's "track locally,
-//!   send nothing") becomes Hold: recorded, changes nothing.
-//! - size (seed §A.5): `position_size_pct > 0` → [`OrderSize::AccountFraction`], multiplied by
-//!   `confidence` (by `min(confidence, 0.8)` for `llm_reasoning`) as the seed's strategy paths do
-//!   when [`PetrosaOptions::scale_size_by_confidence`] is set; else `quantity > 0` →
-//!   [`OrderSize::Base`]; else `quote_quantity > 0` → [`OrderSize::Quote`]; else none (an open
-//!   is then refused by the sleeve rules; the seed would have sent its minimum lot).
+//! - `action` → Buy / Sell / Hold / Close. `meta.simulate = true` (petrosa-tradeengine's "track
+//!   locally, send nothing") becomes Hold: recorded, changes nothing.
+//! - size: `position_size_pct > 0` → [`OrderSize::AccountFraction`], multiplied by
+//!   `confidence` (by `min(confidence, 0.8)` for `llm_reasoning`) as petrosa-tradeengine's strategy
+//!   paths do when [`StrategySignalOptions::scale_size_by_confidence`] is set; else `quantity > 0`
+//!   → [`OrderSize::Base`]; else `quote_quantity > 0` → [`OrderSize::Quote`]; else none (an open
+//!   is then refused by the sleeve rules; petrosa-tradeengine would have sent its minimum lot).
 //! - `stop_loss` / `take_profit` (prices) win over `stop_loss_pct` / `take_profit_pct`
-//!   (fractions of entry). Zero means "none", as in the seed's truthiness checks.
+//!   (fractions of entry). Zero means "none", as in petrosa-tradeengine's truthiness checks.
 //! - reference price: `current_price`, else `price` (when above zero).
 //! - `order_type` other than `market` is refused as unsupported: the engine trades to targets
 //!   with market orders, and acting on a stop or take-profit order at once would be wrong.
 //! - `price` and `current_price` must be above zero. The sender time is `timestamp`
-//!   ([`crate::message::seed_time`]); a timestamp that is present but unreadable, outside
+//!   ([`crate::message::sender_time`]); a timestamp that is present but unreadable, outside
 //!   2000–2100, or more than [`crate::message::MAX_FUTURE_SKEW`] ahead is refused. The body id is
-//!   `signal_id` (else `id`) with the symbol, as the seed's lock fingerprint.
+//!   `signal_id` (else `id`) with the symbol, as petrosa-tradeengine's lock fingerprint.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -33,17 +33,17 @@ use tradeengine_model::{Intent, OrderAction, OrderIntent, OrderSize, ProtectiveL
 
 use crate::message::{
     MessageContext, MessageError, check_age, fraction, json_object, keys, number, price,
-    required_number, strict_seed_time, symbol, text,
+    required_number, strict_sender_time, symbol, text,
 };
 
-/// Choices the seed made differently per deployment.
+/// Choices petrosa-tradeengine made differently per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PetrosaOptions {
-    /// Scale `position_size_pct` by confidence, as the seed's strategy paths do.
+pub struct StrategySignalOptions {
+    /// Scale `position_size_pct` by confidence, as petrosa-tradeengine's strategy paths do.
     pub scale_size_by_confidence: bool,
 }
 
-impl Default for PetrosaOptions {
+impl Default for StrategySignalOptions {
     fn default() -> Self {
         Self {
             scale_size_by_confidence: true,
@@ -64,29 +64,29 @@ const ORDER_TYPES: [&str; 8] = [
     "conditional_stop",
 ];
 const TIME_IN_FORCE: [&str; 4] = ["GTC", "IOC", "FOK", "GTX"];
-/// The seed's cap on confidence in size scaling on the LLM path.
+/// petrosa-tradeengine's cap on confidence in size scaling on the LLM path.
 const LLM_SCALE_CAP: Decimal = Decimal::from_parts(8, 0, 0, false, 1);
 
 /// Parses one message body.
-pub fn parse_petrosa(
+pub fn parse_strategy_signal(
     body: &[u8],
     ctx: &MessageContext<'_>,
-    options: &PetrosaOptions,
+    options: &StrategySignalOptions,
 ) -> Result<Signal, MessageError> {
-    petrosa_signal(&json_object(body)?, ctx, options)
+    strategy_signal(&json_object(body)?, ctx, options)
 }
 
-/// True when an object looks like a seed 003 signal (it has `strategy_id` and `action`), for
+/// True when an object looks like a strategy signal (it has `strategy_id` and `action`), for
 /// sources that accept several formats.
-pub fn looks_like_petrosa(obj: &Map<String, Value>) -> bool {
+pub fn looks_like_strategy_signal(obj: &Map<String, Value>) -> bool {
     obj.contains_key("strategy_id") && obj.contains_key("action")
 }
 
 /// Reads one signal object (a message body, or one element of `POST /trade`'s `signals`).
-pub fn petrosa_signal(
+pub fn strategy_signal(
     obj: &Map<String, Value>,
     ctx: &MessageContext<'_>,
-    options: &PetrosaOptions,
+    options: &StrategySignalOptions,
 ) -> Result<Signal, MessageError> {
     for field in ["strategy_id", "source", "strategy"] {
         text(field, obj.get(field))?.ok_or_else(|| MessageError::missing(field))?;
@@ -155,7 +155,7 @@ pub fn petrosa_signal(
         .find(|p| *p > Decimal::ZERO)
         .and_then(|p| tradeengine_model::Price::new(p).ok());
 
-    let emitted_at = strict_seed_time("timestamp", obj.get("timestamp"))?;
+    let emitted_at = strict_sender_time("timestamp", obj.get("timestamp"))?;
     check_age(ctx, emitted_at)?;
     let body_id = text("signal_id", obj.get("signal_id"))?
         .or(text("id", obj.get("id"))?)
@@ -182,8 +182,8 @@ pub fn petrosa_signal(
     })
 }
 
-/// A price the seed requires: it must be above zero (a negative or zero price is a broken
-/// producer, not a market).
+/// A price petrosa-tradeengine requires: it must be above zero (a negative or zero price is a
+/// broken producer, not a market).
 fn positive(field: &str, v: Decimal) -> Result<Decimal, MessageError> {
     if v > Decimal::ZERO {
         Ok(v)
@@ -217,7 +217,7 @@ fn size(
     quantity: Decimal,
     confidence: Decimal,
     mode: &str,
-    options: &PetrosaOptions,
+    options: &StrategySignalOptions,
 ) -> Result<Option<OrderSize>, MessageError> {
     let pct = fraction("position_size_pct", obj.get("position_size_pct"))?;
     let quote = number("quote_quantity", obj.get("quote_quantity"))?;
@@ -279,7 +279,7 @@ mod tests {
     use crate::SymbolMap;
 
     fn example() -> Value {
-        // The example the seed's TA bot publishes (spec §A.3).
+        // The example petrosa-tradeengine's TA bot publishes.
         json!({"strategy_id":"volume_surge_breakout","signal_id":"b3f0","symbol":"BTCUSDT",
                "action":"buy","confidence":0.85,"price":50000.0,"quantity":0.001,
                "current_price":50000.0,"source":"ta-bot","strategy":"volume_surge_breakout",
@@ -293,7 +293,11 @@ mod tests {
         let map = SymbolMap::new([("BTCUSDT", "BTCUSDT")]).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 8, 21, 12, 0, 30).unwrap();
         let ctx = MessageContext::new(&source, &map, now);
-        parse_petrosa(v.to_string().as_bytes(), &ctx, &PetrosaOptions::default())
+        parse_strategy_signal(
+            v.to_string().as_bytes(),
+            &ctx,
+            &StrategySignalOptions::default(),
+        )
     }
 
     fn order(s: &Signal) -> &OrderIntent {
@@ -308,7 +312,8 @@ mod tests {
         let s = parse(&example()).unwrap();
         let o = order(&s);
         assert_eq!(o.action, OrderAction::Buy);
-        // position_size_pct 0.05 × confidence 0.85, as the seed's deterministic path sizes.
+        // position_size_pct 0.05 × confidence 0.85, as petrosa-tradeengine's deterministic path
+        // sizes.
         assert_eq!(o.size, Some(OrderSize::AccountFraction(dec!(0.0425))));
         assert_eq!(o.confidence, Some(dec!(0.85)));
         assert_eq!(
@@ -412,10 +417,10 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 8, 21, 12, 10, 0).unwrap();
         let mut ctx = MessageContext::new(&source, &map, now);
         ctx.max_age = Some(TimeDelta::seconds(300));
-        let e = parse_petrosa(
+        let e = parse_strategy_signal(
             example().to_string().as_bytes(),
             &ctx,
-            &PetrosaOptions::default(),
+            &StrategySignalOptions::default(),
         )
         .unwrap_err();
         assert_eq!(e.kind(), "stale");
@@ -423,8 +428,8 @@ mod tests {
 
     #[test]
     fn format_detection() {
-        assert!(looks_like_petrosa(example().as_object().unwrap()));
-        assert!(!looks_like_petrosa(
+        assert!(looks_like_strategy_signal(example().as_object().unwrap()));
+        assert!(!looks_like_strategy_signal(
             json!({"symbol": "BTCUSDT"}).as_object().unwrap()
         ));
     }
