@@ -26,7 +26,7 @@ const ID: &str = "vc-selftest-1";
 
 fn test_for(sim: &SimHandle, symbols: &[&str]) -> SelfTest {
     SelfTest {
-        venue: sim.venue().as_str().to_string(),
+        venue: sim.venue(),
         config: config(sim),
         symbols: symbols
             .iter()
@@ -246,7 +246,7 @@ async fn a_5xx_on_the_cancel_is_settled_by_client_id() {
 async fn a_position_on_another_symbol_is_a_warning() {
     for venue in ALL {
         let sim = start(venue, SimOptions::new(venue)).await;
-        let adapter = tradeengine_venues::connect(venue.as_str(), config(&sim))
+        let adapter = tradeengine_venues::connect(venue, config(&sim))
             .await
             .unwrap();
         let qty = match venue {

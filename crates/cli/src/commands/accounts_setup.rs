@@ -26,15 +26,11 @@ const STORE_ENV: &str = "environment variables";
 const STORE_LATER: &str = "decide later";
 
 fn parse_venue(v: &str) -> anyhow::Result<VenueKind> {
-    Ok(match v.trim().to_ascii_lowercase().as_str() {
-        "bybit" => VenueKind::Bybit,
-        "binance" => VenueKind::Binance,
-        "blofin" => VenueKind::Blofin,
-        "kucoin" => VenueKind::Kucoin,
-        "mexc" => VenueKind::Mexc,
-        "paper" => VenueKind::Paper,
-        other => bail!("unknown venue {other:?} (one of {})", VENUES.join(", ")),
-    })
+    let name = v.trim().to_ascii_lowercase();
+    match VenueKind::parse(&name) {
+        Some(kind) => Ok(kind),
+        None => bail!("unknown venue {name:?} (one of {})", VENUES.join(", ")),
+    }
 }
 
 /// `default` (follow `[engine] mode`) is `None`.

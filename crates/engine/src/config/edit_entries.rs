@@ -307,7 +307,7 @@ mod tests {
         let text =
             "[engine]\nmode = \"paper\"\n\n[[accounts]]\nname = \"a\" # first\nvenue = \"paper\"\n";
         let edit = AccountEdit {
-            venue: Some(VenueKind::Mexc),
+            venue: Some(VenueKind::Exchange(tradeengine_model::VenueId::Mexc)),
             mode: Some(Some(Mode::Testnet)),
             credentials: Some(Some("env:MEXC_B".into())),
             base_url: Some(Some("http://127.0.0.1:9".into())),
@@ -332,7 +332,7 @@ mod tests {
         let out = remove_account(&out, "a").unwrap_or_else(|e| panic!("{e}"));
         assert!(!out.contains("accounts"), "{out}");
         let pasted = AccountEdit {
-            venue: Some(VenueKind::Bybit),
+            venue: Some(VenueKind::Exchange(tradeengine_model::VenueId::Bybit)),
             credentials: Some(Some("FAKEKEY0123456789".into())),
             ..Default::default()
         };

@@ -15,14 +15,15 @@ use crate::credentials::{PASSPHRASE_VAR, ResolvedCredentials};
 const F: &str = "credentials.json";
 
 fn venue_of(name: &str) -> Option<VenueKind> {
-    Some(match name {
-        "bybit" => VenueKind::Bybit,
-        "binance" | "binanceusdm" => VenueKind::Binance,
-        "blofin" => VenueKind::Blofin,
-        "kucoin" | "kucoinfutures" => VenueKind::Kucoin,
-        "mexc" => VenueKind::Mexc,
+    use tradeengine_model::VenueId;
+    Some(VenueKind::Exchange(match name {
+        "bybit" => VenueId::Bybit,
+        "binance" | "binanceusdm" => VenueId::Binance,
+        "blofin" => VenueId::Blofin,
+        "kucoin" | "kucoinfutures" => VenueId::Kucoin,
+        "mexc" => VenueId::Mexc,
         _ => return None,
-    })
+    }))
 }
 
 /// An account name tradeengine accepts, from the seed's label (`Main Lane` → `main-lane`).
