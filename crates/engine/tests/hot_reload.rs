@@ -137,9 +137,10 @@ async fn engine_keys_that_need_a_restart_are_named_and_the_rest_applies() {
         .replacen("bind = \"127.0.0.1:8080\"", "bind = \"0.0.0.0:9090\"", 1)
         .replacen(
             "[engine]\n",
-            "[engine]\ndatabase_url = \"sqlite:/tmp/elsewhere.sqlite\"\ndrift_band = 0.02\n",
+            "[engine]\ndatabase_url = \"sqlite:/tmp/elsewhere.sqlite\"\n",
             1,
         )
+        .replacen("drift_band = 0.01\n", "drift_band = 0.02\n", 1)
         .replacen("demo = 0.5,", "demo = 0.4,", 1);
     let report = reload(path, &edited, &state, &*store, &clock, &env).await;
     assert_eq!(report.outcome, ReloadOutcome::Applied);

@@ -150,6 +150,21 @@ pub const HELP: &[(&str, Kind, &str)] = &[
         "Signals received, by source and outcome (applied, duplicate, refused, error).",
     ),
     (
+        "tradeengine_source_last_success_timestamp_seconds",
+        Kind::Gauge,
+        "Unix time (seconds) of the polled source's last successful fetch; alert when it falls behind the source's TTL.",
+    ),
+    (
+        "tradeengine_source_poll_failures_total",
+        Kind::Counter,
+        "Failed polls of a source (fetch error or an unreadable reply), by source.",
+    ),
+    (
+        "tradeengine_source_stale",
+        Kind::Gauge,
+        "1 while a polled source is stale (no successful fetch within its TTL; its sleeves follow its on_stale rule), else 0.",
+    ),
+    (
         "tradeengine_store_healthy",
         Kind::Gauge,
         "1 while the store (database) answers, 0 while it fails.",

@@ -1,4 +1,4 @@
-//! `tradeengine status [--watch]`: what seed 002's status display shows, per account: equity and
+//! `tradeengine status [--watch]`: what the trade-engine status display shows, per account: equity and
 //! unrealised P&L, positions with entry and current prices and their unrealised P&L, trade
 //! counts and the most recent orders, plus how long the engine has been up. Prices come from
 //! the running engine's API when it answers (at `--bind`, else `[engine] bind`), else the last

@@ -47,7 +47,7 @@ pub fn run(global: &Global, args: SymbolsSetupArgs) -> anyhow::Result<ExitCode> 
     let sources: Vec<String> = config.sources.keys().cloned().collect();
     if sources.is_empty() {
         bail!(
-            "{} has no [sources.*] yet: add a source first (`tradeengine config import`, or see examples/seed-000.toml)",
+            "{} has no [sources.*] yet: add a source first (`tradeengine config import`, or see examples/trade-engine-tradingview-sn8.toml)",
             path.display()
         );
     }

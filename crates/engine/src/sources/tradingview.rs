@@ -11,7 +11,7 @@
 //!    alert answered 5xx because the store failed is taken in full when it is sent again. While
 //!    an alert is in flight, an identical one waits for it and then either is a duplicate (the
 //!    first was stored) or goes through itself (the first failed);
-//! 3. seed 000's close/open ordering (spec §2.2). When an alert arrives within five seconds of
+//! 3. sirouk/trade-engine's close/open ordering. When an alert arrives within five seconds of
 //!    the last accepted alert for the same symbol, and one of the two is `flat`, the pair is put
 //!    in order by explicit `signal_seq`, else by the sleeve's state before the pair. If the new
 //!    alert belongs *before* the one already applied, it is recorded as superseded and does not

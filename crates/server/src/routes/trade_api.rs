@@ -48,7 +48,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/order/{symbol}/{order_id}", delete(cancel_order))
 }
 
-/// FastAPI's error shape, which seed 003's clients read. A text detail is clipped (it may echo
+/// FastAPI's error shape, which petrosa-tradeengine's clients read. A text detail is clipped (it may echo
 /// the request).
 pub(super) fn detail(status: StatusCode, message: impl Into<Value>) -> Response {
     let message = match message.into() {
