@@ -141,6 +141,10 @@ if [ -x "$bin" ]; then
   state="$(mktemp -d)"
   chmod 0750 "$state"
   sed -e 's#^data_dir = .*#data_dir = "data"#' examples/demo.toml >"$state/tradeengine.toml"
+  # What the unit's EnvironmentFile= provides (obviously fake values): config check, like run,
+  # refuses a configuration whose secret variables are not set.
+  export TRADEENGINE_REST_TOKEN="fake-rest-token-for-deploy-check"
+  export TRADEENGINE_TV_SECRET="fake-tv-secret-for-deploy-check"
   check "binary: config check passes on a configuration in the state directory" \
     bash -c "cd '$state' && '$bin' --config '$state/tradeengine.toml' config check"
   check "binary: config weights rewrites it there (atomic write beside it)" \
