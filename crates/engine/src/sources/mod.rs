@@ -12,6 +12,7 @@ pub mod rabbitmq;
 pub mod rest;
 pub mod sn8;
 pub mod strategy;
+pub mod strategy_health;
 pub mod tradingview;
 
 use async_trait::async_trait;

@@ -308,6 +308,8 @@ pub struct StrategySource {
     candles: CandleBook,
     /// Open time of the last candle decided per symbol.
     decided: Mutex<HashMap<Symbol, i64>>,
+    /// What the current pass saw of the candles, for the freshness book.
+    health: super::strategy_health::CandleHealth,
 }
 
 impl StrategySource {
@@ -326,6 +328,7 @@ impl StrategySource {
             settings,
             agent,
             decided: Mutex::new(HashMap::new()),
+            health: Default::default(),
         }
     }
 
@@ -333,12 +336,17 @@ impl StrategySource {
     /// run when it ends with that candle (never a run across a hole).
     pub async fn refresh(&self, symbol: &Symbol, now_ms: i64) -> Option<Vec<Candle>> {
         match self.candles.refresh(symbol, now_ms).await {
-            Ok(Refresh::Ready(run)) => Some(run),
+            Ok(Refresh::Ready(run)) => {
+                self.health.read();
+                Some(run)
+            }
             Ok(Refresh::NotReady(why)) => {
+                self.health.read();
                 tracing::debug!(source = %self.id, %symbol, why, "no decision");
                 None
             }
             Err(e) => {
+                self.health.failed(symbol.as_str(), &e.to_string());
                 tracing::warn!(source = %self.id, %symbol, candles = %self.candles.source().describe(), error = %e, "candles not refreshed");
                 None
             }
@@ -452,6 +460,7 @@ impl StrategySource {
     ) -> Result<Vec<StepReport>, IntakeError> {
         let config = intake.state().config();
         let mut out = Vec::new();
+        self.health.begin();
         for symbol in self.symbols(&config) {
             let position = self.position(intake, &symbol).await;
             let Some(report) = self.decide(&symbol, position, now).await else {
@@ -483,6 +492,19 @@ impl SignalSource for StrategySource {
     ) -> Result<(), SourceError> {
         let mut ticker = tokio::time::interval(self.settings.poll());
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let source = self.id.as_str();
+        // Stale once no candle was read for the source's TTL, or three candle intervals (at
+        // least three minutes) without one.
+        let ttl = intake
+            .state()
+            .config()
+            .sources
+            .get(source)
+            .and_then(|s| s.ttl_secs)
+            .unwrap_or((self.settings.interval_secs.saturating_mul(3)).max(180));
+        let book = intake.state().freshness.clone();
+        let started = intake.clock().now();
+        book.register(source, "strategy", ttl, started);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -492,6 +514,7 @@ impl SignalSource for StrategySource {
             if let Err(e) = self.step(&intake, now).await {
                 tracing::warn!(source = %self.id, error = %e, "strategy signal not taken");
             }
+            self.health.report(&book, source, ttl, started, now);
         }
     }
 }
