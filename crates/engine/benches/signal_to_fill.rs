@@ -58,10 +58,7 @@ fn signal(n: u64, depth: Decimal) -> Signal {
 async fn filled(engine: &RunningEngine, account: &AccountName) -> u64 {
     engine
         .state
-        .accounts
-        .read()
-        .await
-        .get(account)
+        .account_view(account).await
         .map(|v| v.orders_filled)
         .unwrap_or(0)
 }
@@ -168,11 +165,7 @@ async fn main() {
     while Instant::now() < deadline {
         let view = engine
             .state
-            .accounts
-            .read()
-            .await
-            .get(&account)
-            .cloned()
+            .account_view(&account).await
             .unwrap_or_default();
         let symbol = Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}"));
         let target = view.targets.get(&symbol).copied();

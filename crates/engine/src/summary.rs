@@ -44,7 +44,7 @@ impl SessionSummary {
         paper: &BTreeMap<AccountName, Arc<PaperVenue>>,
         store: &dyn Store,
     ) -> Self {
-        let views = state.accounts.read().await.clone();
+        let views = state.account_views().await;
         let mut accounts = BTreeMap::new();
         let mut unsettled = 0;
         for (name, view) in views {

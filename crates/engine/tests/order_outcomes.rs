@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tradeengine_engine::plan_ids::PlanIds;
 use tradeengine_engine::worker::AccountWorker;
 use tradeengine_model::{AccountName, OrderState, SystemClock};
-use tradeengine_store::{AuditKind, OrderFilter, StoredOrder};
+use tradeengine_store::{AuditKind, OrderFilter, OrderUpdate, StoredOrder};
 use tradeengine_venue_sim::{Fault, SimOptions, SimVenue};
 
 const ALL: [SimVenue; 5] = [
@@ -67,11 +67,7 @@ async fn fresh_worker(rig: &Rig) -> AccountWorker {
 
 async fn view(rig: &Rig) -> tradeengine_engine::state::AccountView {
     rig.state
-        .accounts
-        .read()
-        .await
-        .get(&account())
-        .cloned()
+        .account_view(&account()).await
         .unwrap_or_default()
 }
 
@@ -185,16 +181,10 @@ async fn the_start_up_repair_corrects_an_order_an_older_version_stored_as_reject
     // What the previous version stored: `rejected`, nothing filled, the 503 as the error.
     let order = orders(&rig).await.remove(0);
     rig.store
-        .update_order(
-            &order.client_order_id,
-            OrderState::Rejected,
-            None,
-            Decimal::ZERO,
-            None,
-            Decimal::ZERO,
-            Some("bybit: Retryable (code http_503): HTTP 503: venue error: {}"),
-            chrono::Utc::now(),
-        )
+        .update_order(&order.client_order_id, &OrderUpdate {
+error: Some("bybit: Retryable (code http_503): HTTP 503: venue error: {}".into()),
+..OrderUpdate::new(OrderState::Rejected, chrono::Utc::now())
+})
         .await
         .unwrap();
     assert!(
@@ -312,7 +302,7 @@ async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episo
         assert!(
             held.symbol_errors
                 .iter()
-                .any(|e| e.contains("refused by the venue")),
+                .any(|e| e.to_string().contains("refused by the venue")),
             "{venue:?}: {held:?}"
         );
         // After the first back-off (1 s): tried again, refused again, not audited again.

@@ -98,11 +98,7 @@ async fn view(engine: &RunningEngine, account: &str) -> AccountView {
     let name = AccountName::new(account).unwrap();
     engine
         .state
-        .accounts
-        .read()
-        .await
-        .get(&name)
-        .cloned()
+        .account_view(&name).await
         .unwrap_or_default()
 }
 

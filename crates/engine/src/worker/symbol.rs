@@ -13,7 +13,7 @@ use tradeengine_model::{
 };
 use tradeengine_store::Store;
 
-use super::cycle::CycleError;
+use super::outcome::CycleError;
 use super::execute::{ExecutionReport, Executor};
 use crate::risk::RefusalEpisode;
 

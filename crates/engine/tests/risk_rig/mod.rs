@@ -262,10 +262,7 @@ impl Rig {
     /// The account's portfolio state as the API shows it.
     pub async fn risk_state(&self) -> Option<tradeengine_core::risk::PortfolioState> {
         self.state
-            .accounts
-            .read()
-            .await
-            .get(&Self::account())
+            .account_view(&Self::account()).await
             .and_then(|v| v.risk.as_ref().map(|r| r.state))
     }
 

@@ -258,10 +258,7 @@ impl Rig {
     pub async fn targets(&self) -> BTreeMap<Symbol, Decimal> {
         let name = AccountName::new(ACCOUNT).unwrap();
         self.state
-            .accounts
-            .read()
-            .await
-            .get(&name)
+            .account_view(&name).await
             .map(|v| v.targets.clone())
             .unwrap_or_default()
     }

@@ -219,11 +219,7 @@ pub async fn check_account(
     // step, and — for an adjustment — the venue's minimum order value), or halted with a reason.
     let view = engine
         .state
-        .accounts
-        .read()
-        .await
-        .get(&account)
-        .cloned()
+        .account_view(&account).await
         .ok_or_else(|| format!("{name}: no view after the clean cycle"))?;
     if let Some(e) = &view.last_error {
         return Err(format!("{name}: the clean cycle left an error: {e}"));

@@ -44,12 +44,12 @@ fn offset(raw: Option<i64>) -> Result<i64, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Mode, kill switch, accounts, sources", body = serde_json::Value),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
     let config = app.engine.config();
-    let kill = app.engine.kill.read().await.clone();
-    let views = app.engine.accounts.read().await;
+    let kill = app.engine.kill_state().await;
+    let views = app.engine.account_views().await;
     let accounts: BTreeMap<&AccountName, serde_json::Value> = views
         .iter()
         .map(|(n, v)| {
@@ -88,10 +88,10 @@ pub struct AccountQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Each account's last view, by name", body = serde_json::Value),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {
-    let views = app.engine.accounts.read().await.clone();
+    let views = app.engine.account_views().await;
     Json(serde_json::to_value(views).unwrap_or_default())
 }
 
@@ -126,15 +126,15 @@ pub struct PositionRow {
     params(AccountQuery),
     responses(
         (status = 200, description = "Target vs actual per account and symbol", body = Vec<PositionRow>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn positions(
     State(app): State<AppState>,
     Query(q): Query<AccountQuery>,
 ) -> Result<Json<Vec<PositionRow>>, ApiError> {
     let filter = account_param(q.account.as_deref())?;
-    let views = app.engine.accounts.read().await;
+    let views = app.engine.account_views().await;
     let mut rows = Vec::new();
     for (name, view) in views.iter() {
         if filter.as_ref().is_some_and(|f| f != name) {
@@ -172,24 +172,28 @@ pub async fn positions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The blend per symbol", body = Vec<serde_json::Value>),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
-    let blends = app.engine.blends.read().await.clone();
-    let prices = app.engine.prices.read().await.clone();
+    let blends = app.engine.blends().await;
+    let prices = app.engine.prices().await;
     let config = app.engine.config();
     let rows: Vec<serde_json::Value> = config
         .symbols
         .iter()
         .map(|s| {
             let sym = Symbol::new(&s.symbol).ok();
-            let blend = sym.as_ref().and_then(|x| blends.get(x));
+            // Each account blends with its own limits: `blend` is the first account's (by
+            // name) for a single-account engine's readers, `blends` every account's.
+            let by_account = sym.as_ref().and_then(|x| blends.get(x));
+            let blend = by_account.and_then(|b| b.values().next());
             serde_json::json!({
                 "symbol": s.symbol,
                 "config_leverage": s.leverage,
                 "weights": s.weights,
                 "price": sym.as_ref().and_then(|x| prices.get(x)),
                 "blend": blend,
+                "blends": by_account,
             })
         })
         .collect();
@@ -211,9 +215,9 @@ pub struct PageQuery {
     params(PageQuery),
     responses(
         (status = 200, description = "Signals, newest first", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn signals(
     State(app): State<AppState>,
@@ -245,9 +249,9 @@ pub struct OrdersQuery {
     params(OrdersQuery),
     responses(
         (status = 200, description = "Orders, newest first", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn orders(
     State(app): State<AppState>,
@@ -288,9 +292,9 @@ pub struct FillsQuery {
     params(FillsQuery),
     responses(
         (status = 200, description = "Fills, newest first", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn fills(
     State(app): State<AppState>,
@@ -318,9 +322,9 @@ pub struct EquityQuery {
     params(EquityQuery),
     responses(
         (status = 200, description = "Equity snapshots, oldest first", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn equity(
     State(app): State<AppState>,
@@ -348,9 +352,9 @@ pub struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, description = "Audit events", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn audit(
     State(app): State<AppState>,
