@@ -177,10 +177,8 @@ async fn advance(
 async fn broken(store: &dyn Store, clock: &dyn Clock, reason: &str) {
     tracing::error!(%reason, "audit chain BROKEN: the trail was edited, truncated or rewritten; the anchor is kept as evidence (run `tradeengine audit verify`)");
     metrics::gauge!("tradeengine_audit_chain_ok").set(0.0);
-    if let Err(e) = crate::audit_payload::AuditPayload::AuditChainBroken { reason }
-        .record(store, None, None, clock.now())
-        .await
-    {
+    let payload = crate::audit_payload::AuditPayload::AuditChainBroken { reason };
+    if let Err(e) = payload.record(store, None, None, clock.now()).await {
         tracing::warn!(error = %e, "cannot record the broken audit chain");
     }
 }

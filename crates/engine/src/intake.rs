@@ -18,7 +18,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
-use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, SleeveRules, apply_signal};
+use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, apply_signal};
 use tradeengine_model::{Clock, Signal, Sleeve};
 use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
 

@@ -97,7 +97,6 @@ pub async fn engage(store: &dyn Store, switch: &KillSwitch) -> Result<(), StoreE
         reason: e.to_string(),
     })?;
     store.put_state(STATE_KEY, &value).await?;
-    store
     AuditPayload::KillEngaged { engaged: switch }
         .record(store, None, None, switch.engaged_at)
         .await?;
@@ -108,7 +107,6 @@ pub async fn engage(store: &dyn Store, switch: &KillSwitch) -> Result<(), StoreE
 pub async fn release(store: &dyn Store, by: &str, at: Timestamp) -> Result<bool, StoreError> {
     let was = read_stored(store).await?;
     store.put_state(STATE_KEY, &serde_json::Value::Null).await?;
-    store
     AuditPayload::KillReleased {
         released: was.as_ref(),
         by,

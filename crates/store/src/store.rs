@@ -1,9 +1,8 @@
 //! The [`Store`] trait: everything the engine persists.
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
 use tradeengine_model::{
-    AccountName, ClientOrderId, Fill, OrderState, Plan, Position, Signal, Sleeve, Timestamp,
+    AccountName, ClientOrderId, Fill, Plan, Position, Signal, Sleeve, Timestamp,
 };
 
 use std::time::Duration;

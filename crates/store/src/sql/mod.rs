@@ -34,10 +34,9 @@ mod snapshots;
 mod writer;
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 use tradeengine_model::{
-    AccountName, ClientOrderId, Fill, OrderState, Plan, Position, Signal, Sleeve, Timestamp,
+    AccountName, ClientOrderId, Fill, Plan, Position, Signal, Sleeve, Timestamp,
 };
 
 pub(crate) use dialect::Dialect;
