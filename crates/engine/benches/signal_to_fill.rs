@@ -58,7 +58,8 @@ fn signal(n: u64, depth: Decimal) -> Signal {
 async fn filled(engine: &RunningEngine, account: &AccountName) -> u64 {
     engine
         .state
-        .account_view(account).await
+        .account_view(account)
+        .await
         .map(|v| v.orders_filled)
         .unwrap_or(0)
 }
@@ -165,7 +166,8 @@ async fn main() {
     while Instant::now() < deadline {
         let view = engine
             .state
-            .account_view(&account).await
+            .account_view(&account)
+            .await
             .unwrap_or_default();
         let symbol = Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}"));
         let target = view.targets.get(&symbol).copied();

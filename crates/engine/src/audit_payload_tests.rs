@@ -32,7 +32,12 @@ fn config() -> crate::config::Config {
 fn cases() -> Vec<(&'static str, serde_json::Value, serde_json::Value)> {
     let clock = ManualClock::new(at());
     let name = AccountName::new("paper").unwrap();
-    let switch = new_switch(KillAction::Flatten, Some(vec![name.clone()]), "test", &clock);
+    let switch = new_switch(
+        KillAction::Flatten,
+        Some(vec![name.clone()]),
+        "test",
+        &clock,
+    );
     let hold = ReleaseHold {
         at: clock.now(),
         accounts: None,
@@ -298,7 +303,13 @@ async fn a_trail_written_before_still_verifies_with_typed_events_after_it() {
     assert_eq!(recorded.len(), typed.len(), "one recorded payload per case");
     for (name, payload) in &recorded {
         store
-            .audit(AuditKind::ConfigChanged, None, Some(name), payload.clone(), at())
+            .audit(
+                AuditKind::ConfigChanged,
+                None,
+                Some(name),
+                payload.clone(),
+                at(),
+            )
             .await
             .unwrap();
     }
@@ -310,7 +321,13 @@ async fn a_trail_written_before_still_verifies_with_typed_events_after_it() {
             "{name}: differs from the recorded payload"
         );
         store
-            .audit(AuditKind::ConfigChanged, None, Some(name), payload.clone(), at())
+            .audit(
+                AuditKind::ConfigChanged,
+                None,
+                Some(name),
+                payload.clone(),
+                at(),
+            )
             .await
             .unwrap();
     }

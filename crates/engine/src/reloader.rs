@@ -140,8 +140,7 @@ pub async fn reload(
         applied: changed,
         config: changed.then_some(&next),
     };
-    if let Err(e) = payload.record(store, None, None, clock.now()).await
-    {
+    if let Err(e) = payload.record(store, None, None, clock.now()).await {
         return ReloadReport::refused(format!("cannot record the change: {e}"));
     }
     if !changed {

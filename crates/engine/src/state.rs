@@ -243,7 +243,11 @@ impl SharedState {
 
     /// Reads the kill switch again from the store and the kill file (after an operator
     /// engaged or released it), without waiting for the watcher.
-    pub async fn refresh_kill(&self, store: &dyn tradeengine_store::Store, data_dir: &std::path::Path) {
+    pub async fn refresh_kill(
+        &self,
+        store: &dyn tradeengine_store::Store,
+        data_dir: &std::path::Path,
+    ) {
         crate::killswitch::refresh(&self.kill, store, data_dir).await;
     }
 

@@ -96,7 +96,8 @@ async fn sent(engine: &RunningEngine) -> u64 {
     let account = AccountName::new("paper").unwrap();
     engine
         .state
-        .account_view(&account).await
+        .account_view(&account)
+        .await
         .map(|v| v.orders_sent)
         .unwrap_or(0)
 }
@@ -192,7 +193,8 @@ async fn cycles(engine: &RunningEngine) -> u64 {
     let account = AccountName::new("paper").unwrap();
     engine
         .state
-        .account_view(&account).await
+        .account_view(&account)
+        .await
         .map(|v| v.cycles)
         .unwrap_or(0)
 }

@@ -66,9 +66,7 @@ async fn fresh_worker(rig: &Rig) -> AccountWorker {
 }
 
 async fn view(rig: &Rig) -> tradeengine_engine::state::AccountView {
-    rig.state
-        .account_view(&account()).await
-        .unwrap_or_default()
+    rig.state.account_view(&account()).await.unwrap_or_default()
 }
 
 /// The venue-rejection episodes the worker wrote to the store.
@@ -181,10 +179,13 @@ async fn the_start_up_repair_corrects_an_order_an_older_version_stored_as_reject
     // What the previous version stored: `rejected`, nothing filled, the 503 as the error.
     let order = orders(&rig).await.remove(0);
     rig.store
-        .update_order(&order.client_order_id, &OrderUpdate {
-error: Some("bybit: Retryable (code http_503): HTTP 503: venue error: {}".into()),
-..OrderUpdate::new(OrderState::Rejected, chrono::Utc::now())
-})
+        .update_order(
+            &order.client_order_id,
+            &OrderUpdate {
+                error: Some("bybit: Retryable (code http_503): HTTP 503: venue error: {}".into()),
+                ..OrderUpdate::new(OrderState::Rejected, chrono::Utc::now())
+            },
+        )
         .await
         .unwrap();
     assert!(

@@ -390,9 +390,7 @@ async fn a_kill_switch_scoped_to_another_account_leaves_this_one_trading() {
     )
     .await
     .unwrap();
-    rig.state
-        .refresh_kill(&*rig.store, &rig.data_dir())
-        .await;
+    rig.state.refresh_kill(&*rig.store, &rig.data_dir()).await;
     rig.target("BTCUSDT", dec!(0.5), None).await;
     rig.cycle().await;
     assert_eq!(rig.position("BTCUSDT").await, dec!(0.083));
@@ -408,9 +406,7 @@ async fn a_kill_switch_scoped_to_another_account_leaves_this_one_trading() {
     )
     .await
     .unwrap();
-    rig.state
-        .refresh_kill(&*rig.store, &rig.data_dir())
-        .await;
+    rig.state.refresh_kill(&*rig.store, &rig.data_dir()).await;
     rig.cycle().await;
     assert_eq!(rig.position("BTCUSDT").await, Decimal::ZERO);
 }

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use tradeengine_model::AccountName;
 
 use crate::AppState;

@@ -29,10 +29,10 @@ pub use super::outcome::CycleError;
 use super::outcome::SymbolProblem;
 use super::pricing::Skipped;
 use super::recovery::Settlement;
-pub use super::targets::{blend_policy, symbol_config};
 use super::targets::{
     ConfiguredSymbol, configured_symbols, hold_at_current, reduce_targets, zero_targets,
 };
+pub use super::targets::{blend_policy, symbol_config};
 use crate::config::{AccountConfig, AccountState, Config, RiskLimits};
 use crate::killswitch::KillAction;
 

@@ -12,9 +12,9 @@ use tradeengine_model::{Price, Symbol, Timestamp};
 use tradeengine_store::TargetRecord;
 
 use super::AccountWorker;
+use super::cycle::CycleContext;
 use super::outcome::CycleError;
 use super::pricing::Skipped;
-use super::cycle::CycleContext;
 use super::targets::{blend_policy, symbol_config, zero_targets};
 use crate::config::{AccountState, RiskLimits};
 

@@ -135,10 +135,13 @@ impl Executor {
         for step in rest {
             if let PlanStep::Order(leg) = step {
                 self.store
-                    .update_order(&leg.client_order_id, &OrderUpdate {
-error: Some(format!("not sent: an earlier step failed ({reason})")),
-..OrderUpdate::new(OrderState::Cancelled, self.clock.now())
-})
+                    .update_order(
+                        &leg.client_order_id,
+                        &OrderUpdate {
+                            error: Some(format!("not sent: an earlier step failed ({reason})")),
+                            ..OrderUpdate::new(OrderState::Cancelled, self.clock.now())
+                        },
+                    )
                     .await?;
             }
         }
@@ -187,7 +190,10 @@ error: Some(format!("not sent: an earlier step failed ({reason})")),
             return Ok(Ok(()));
         }
         self.store
-            .update_order(&leg.client_order_id, &OrderUpdate::new(OrderState::Sent, now))
+            .update_order(
+                &leg.client_order_id,
+                &OrderUpdate::new(OrderState::Sent, now),
+            )
             .await?;
         report.sent += 1;
         let request = OrderRequest {
@@ -426,11 +432,14 @@ error: Some(format!("not sent: an earlier step failed ({reason})")),
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         self.store
-            .update_order(&leg.client_order_id, &OrderUpdate {
-venue_order_id: venue_order_id.map(str::to_string),
-error: error.map(str::to_string),
-..OrderUpdate::new(state, self.clock.now())
-})
+            .update_order(
+                &leg.client_order_id,
+                &OrderUpdate {
+                    venue_order_id: venue_order_id.map(str::to_string),
+                    error: error.map(str::to_string),
+                    ..OrderUpdate::new(state, self.clock.now())
+                },
+            )
             .await
             .map(|_| ())
     }

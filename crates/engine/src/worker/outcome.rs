@@ -144,7 +144,10 @@ impl fmt::Display for SkipReason {
 /// read after trading failing (not about one symbol).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SymbolProblem {
-    Symbol { symbol: Symbol, reason: SkipReason },
+    Symbol {
+        symbol: Symbol,
+        reason: SkipReason,
+    },
     /// Positions could not be read again after trading; the pre-trade snapshot is not stored.
     PositionsAfterTrading(String),
 }

@@ -223,7 +223,10 @@ async fn settle_one(
             if previous == OrderState::Intended {
                 // It left the process before the `Sent` write landed.
                 store
-                    .update_order(&order.client_order_id, &OrderUpdate::new(OrderState::Sent, now))
+                    .update_order(
+                        &order.client_order_id,
+                        &OrderUpdate::new(OrderState::Sent, now),
+                    )
                     .await?;
                 previous = OrderState::Sent;
             }
@@ -247,10 +250,13 @@ async fn settle_one(
                 )
             };
             store
-                .update_order(&order.client_order_id, &OrderUpdate {
-error: Some(why.to_string()),
-..OrderUpdate::new(state, now)
-})
+                .update_order(
+                    &order.client_order_id,
+                    &OrderUpdate {
+                        error: Some(why.to_string()),
+                        ..OrderUpdate::new(state, now)
+                    },
+                )
                 .await?;
             tracing::info!(%account, order = %order.client_order_id, state = state.as_str(), why, "settled order");
             Ok(true)

@@ -198,9 +198,10 @@ impl AccountWorker {
                     crate::telemetry::risk_refusal(self.name.as_str(), rule.as_str(), true);
                 }
                 if let Some(stopped) = exec.stopped {
-                    report
-                        .symbol_errors
-                        .push(SymbolProblem::symbol(symbol.clone(), SkipReason::Stopped(stopped)));
+                    report.symbol_errors.push(SymbolProblem::symbol(
+                        symbol.clone(),
+                        SkipReason::Stopped(stopped),
+                    ));
                 }
                 if let Some(e) = exec.entry_error {
                     report.order_entry_error = Some(format!("{symbol}: {e}"));

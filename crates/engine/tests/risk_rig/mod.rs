@@ -262,7 +262,8 @@ impl Rig {
     /// The account's portfolio state as the API shows it.
     pub async fn risk_state(&self) -> Option<tradeengine_core::risk::PortfolioState> {
         self.state
-            .account_view(&Self::account()).await
+            .account_view(&Self::account())
+            .await
             .and_then(|v| v.risk.as_ref().map(|r| r.state))
     }
 

@@ -258,7 +258,8 @@ impl Rig {
     pub async fn targets(&self) -> BTreeMap<Symbol, Decimal> {
         let name = AccountName::new(ACCOUNT).unwrap();
         self.state
-            .account_view(&name).await
+            .account_view(&name)
+            .await
             .map(|v| v.targets.clone())
             .unwrap_or_default()
     }

@@ -30,8 +30,8 @@ async fn second(b: &Backend) -> Arc<dyn Store> {
 
 async fn send(s: &dyn Store, id: &str) -> Result<(), StoreError> {
     s.update_order(&coid(id), &OrderUpdate::new(OrderState::Sent, at(2_000)))
-    .await
-    .map(|_| ())
+        .await
+        .map(|_| ())
 }
 
 /// Calls `take_lease` until it is taken (the other lease must expire first), up to 10 s.

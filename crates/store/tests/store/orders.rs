@@ -14,11 +14,14 @@ async fn report(
     filled: Decimal,
     ms: i64,
 ) -> Result<StoredOrder, StoreError> {
-    s.update_order(id, &OrderUpdate {
-filled_qty: filled,
-..OrderUpdate::new(state, at(ms))
-})
-        .await
+    s.update_order(
+        id,
+        &OrderUpdate {
+            filled_qty: filled,
+            ..OrderUpdate::new(state, at(ms))
+        },
+    )
+    .await
 }
 
 pub async fn plan_stores_every_leg_as_intended(b: &Backend) {
@@ -124,33 +127,42 @@ pub async fn order_walks_the_state_machine(b: &Backend) {
 
     report(s, &id, OrderState::Sent, dec!(0), 2).await.unwrap();
     let acked = s
-        .update_order(&id, &OrderUpdate {
-venue_order_id: Some("venue-77".into()),
-..OrderUpdate::new(OrderState::Acknowledged, at(3))
-})
+        .update_order(
+            &id,
+            &OrderUpdate {
+                venue_order_id: Some("venue-77".into()),
+                ..OrderUpdate::new(OrderState::Acknowledged, at(3))
+            },
+        )
         .await
         .unwrap();
     assert_eq!(acked.venue_order_id.as_deref(), Some("venue-77"));
 
     let partial = s
-        .update_order(&id, &OrderUpdate {
-filled_qty: dec!(0.004),
-avg_fill_price: Some(dec!(60001.5)),
-fee: dec!(0.0012),
-..OrderUpdate::new(OrderState::PartiallyFilled, at(4))
-})
+        .update_order(
+            &id,
+            &OrderUpdate {
+                filled_qty: dec!(0.004),
+                avg_fill_price: Some(dec!(60001.5)),
+                fee: dec!(0.0012),
+                ..OrderUpdate::new(OrderState::PartiallyFilled, at(4))
+            },
+        )
         .await
         .unwrap();
     // Left out of the report: the stored venue id stays.
     assert_eq!(partial.venue_order_id.as_deref(), Some("venue-77"));
 
     let filled = s
-        .update_order(&id, &OrderUpdate {
-filled_qty: dec!(0.010),
-avg_fill_price: Some(dec!(60002.25)),
-fee: dec!(0.0030),
-..OrderUpdate::new(OrderState::Filled, at(5))
-})
+        .update_order(
+            &id,
+            &OrderUpdate {
+                filled_qty: dec!(0.010),
+                avg_fill_price: Some(dec!(60002.25)),
+                fee: dec!(0.0030),
+                ..OrderUpdate::new(OrderState::Filled, at(5))
+            },
+        )
         .await
         .unwrap();
     assert_eq!(filled.state, OrderState::Filled);
@@ -175,10 +187,13 @@ fee: dec!(0.0030),
         .await
         .unwrap();
     let rejected = s
-        .update_order(&other, &OrderUpdate {
-error: Some("insufficient margin".into()),
-..OrderUpdate::new(OrderState::Rejected, at(8))
-})
+        .update_order(
+            &other,
+            &OrderUpdate {
+                error: Some("insufficient margin".into()),
+                ..OrderUpdate::new(OrderState::Rejected, at(8))
+            },
+        )
         .await
         .unwrap();
     assert_eq!(rejected.error.as_deref(), Some("insufficient margin"));
@@ -284,11 +299,14 @@ pub async fn bad_reports_are_refused(b: &Backend) {
         );
     }
     let err = s
-        .update_order(&id, &OrderUpdate {
-filled_qty: dec!(0.010),
-avg_fill_price: Some(dec!(0)),
-..OrderUpdate::new(OrderState::Filled, at(5))
-})
+        .update_order(
+            &id,
+            &OrderUpdate {
+                filled_qty: dec!(0.010),
+                avg_fill_price: Some(dec!(0)),
+                ..OrderUpdate::new(OrderState::Filled, at(5))
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Order { .. }), "{err}");

@@ -29,8 +29,8 @@ fn its_fill(ms: i64) -> Fill {
 async fn sent(s: &dyn Store, acct: &str) {
     s.record_plan(&plan("p1", acct, 1)).await.unwrap();
     s.update_order(&coid("p1-0"), &OrderUpdate::new(OrderState::Sent, at(2)))
-    .await
-    .unwrap();
+        .await
+        .unwrap();
 }
 
 async fn kinds(s: &dyn Store) -> Vec<AuditKind> {
@@ -202,13 +202,16 @@ pub async fn an_old_final_order_without_its_fill_gets_it(b: &Backend) {
     let acct = account("acct");
     sent(s, "acct").await;
     let f = filled(7);
-    s.update_order(&coid("p1-0"), &OrderUpdate {
-venue_order_id: f.venue_order_id.clone(),
-filled_qty: f.filled_qty,
-avg_fill_price: f.avg_fill_price,
-fee: f.fee,
-..OrderUpdate::new(f.state, f.at)
-})
+    s.update_order(
+        &coid("p1-0"),
+        &OrderUpdate {
+            venue_order_id: f.venue_order_id.clone(),
+            filled_qty: f.filled_qty,
+            avg_fill_price: f.avg_fill_price,
+            fee: f.fee,
+            ..OrderUpdate::new(f.state, f.at)
+        },
+    )
     .await
     .unwrap();
     let before = kinds(s).await.len();
