@@ -44,11 +44,9 @@ use tradeengine_model::{
 use crate::client_id::{PREFIX_LEN, leg_id_of, prefix_bytes};
 use crate::instrument::{self, non_negative, positive};
 use crate::num::{floor_toward_zero, ge, gt, lt, max, mul, round_half_even, to_base, to_venue};
+pub use crate::plan_split::MAX_LEGS;
 use crate::plan_split::{split_general, split_whole};
 use crate::{CoreError, num};
-
-/// More legs than this means the inputs are wrong (a tiny `max_market_qty`, a huge target).
-pub const MAX_LEGS: usize = 500;
 
 /// Everything [`plan`] needs, borrowed from the engine's cycle state.
 #[derive(Debug, Clone, Copy)]

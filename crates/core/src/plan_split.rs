@@ -20,7 +20,10 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::CoreError;
 use crate::num::{self, div, gt, max, mul};
-use crate::plan::MAX_LEGS;
+
+/// More legs than this means the inputs are wrong (a tiny `max_market_qty`, a huge target).
+/// Kept with the splitting that counts them, so `plan` depends on this module and not back.
+pub const MAX_LEGS: usize = 500;
 
 /// Largest whole number of steps [`split_whole`] takes.
 const MAX_UNITS: u128 = 1_000_000_000_000_000;

@@ -58,10 +58,8 @@ fn signal(n: u64, depth: Decimal) -> Signal {
 async fn filled(engine: &RunningEngine, account: &AccountName) -> u64 {
     engine
         .state
-        .accounts
-        .read()
+        .account_view(account)
         .await
-        .get(account)
         .map(|v| v.orders_filled)
         .unwrap_or(0)
 }
@@ -168,11 +166,8 @@ async fn main() {
     while Instant::now() < deadline {
         let view = engine
             .state
-            .accounts
-            .read()
+            .account_view(&account)
             .await
-            .get(&account)
-            .cloned()
             .unwrap_or_default();
         let symbol = Symbol::new("BTCUSDT").unwrap_or_else(|e| panic!("{e}"));
         let target = view.targets.get(&symbol).copied();

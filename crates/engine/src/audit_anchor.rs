@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::Clock;
 use tradeengine_store::anchor::{AuditAnchor, AuditHead, read_anchor, write_anchor};
-use tradeengine_store::{AuditKind, AuditVerification, Store};
+use tradeengine_store::{AuditVerification, Store};
 
 /// How often the anchor follows the head.
 pub const ANCHOR_EVERY: Duration = Duration::from_secs(5);
@@ -177,16 +177,8 @@ async fn advance(
 async fn broken(store: &dyn Store, clock: &dyn Clock, reason: &str) {
     tracing::error!(%reason, "audit chain BROKEN: the trail was edited, truncated or rewritten; the anchor is kept as evidence (run `tradeengine audit verify`)");
     metrics::gauge!("tradeengine_audit_chain_ok").set(0.0);
-    if let Err(e) = store
-        .audit(
-            AuditKind::AuditChainBroken,
-            None,
-            None,
-            serde_json::json!({ "reason": reason }),
-            clock.now(),
-        )
-        .await
-    {
+    let payload = crate::audit_payload::AuditPayload::AuditChainBroken { reason };
+    if let Err(e) = payload.record(store, None, None, clock.now()).await {
         tracing::warn!(error = %e, "cannot record the broken audit chain");
     }
 }

@@ -299,13 +299,13 @@ pub async fn connect_then_run(
     let mut attempts: u32 = 1;
     let mut last = p.first_error;
     loop {
-        {
-            let mut views = state.accounts.write().await;
-            let v = views.entry(p.name.clone()).or_default();
-            v.connection = Some("connecting".into());
-            v.connect_attempts = u64::from(attempts);
-            v.last_error = Some(format!("connecting: {last}"));
-        }
+        state
+            .update_account_view(&p.name, |v| {
+                v.connection = Some("connecting".into());
+                v.connect_attempts = u64::from(attempts);
+                v.last_error = Some(format!("connecting: {last}"));
+            })
+            .await;
         connecting_metric(p.name.as_str(), true);
         save_connection(&*p.store, &p.name, Some(&last)).await;
         // The same schedule as a failing cycle: 1 s, 2 s, 4 s … capped at a minute.
@@ -325,12 +325,12 @@ pub async fn connect_then_run(
         .await
         {
             Ok((venue, _)) => {
-                {
-                    let mut views = state.accounts.write().await;
-                    let v = views.entry(p.name.clone()).or_default();
-                    v.connection = Some("connected".into());
-                    v.last_error = None;
-                }
+                state
+                    .update_account_view(&p.name, |v| {
+                        v.connection = Some("connected".into());
+                        v.last_error = None;
+                    })
+                    .await;
                 connecting_metric(p.name.as_str(), false);
                 save_connection(&*p.store, &p.name, None).await;
                 tracing::info!(account = %p.name, attempts, "venue connected");

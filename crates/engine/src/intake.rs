@@ -15,15 +15,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
-use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, SleeveRules, apply_signal};
+use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, apply_signal};
 use tradeengine_model::{Clock, Signal, Sleeve};
 use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
 
-use crate::config::SourceConfig;
 use crate::state::{SharedState, SleeveKey};
 
 /// Most signals stored in one transaction.
@@ -113,21 +111,7 @@ async fn record_submission_refusal(
     .await;
 }
 
-/// The sleeve rules a source's configuration asks for.
-pub fn rules_for(source: &SourceConfig) -> SleeveRules {
-    let defaults = SleeveRules::default();
-    SleeveRules {
-        min_confidence: source.min_confidence.unwrap_or(defaults.min_confidence),
-        allow_add: source.allow_add,
-        cooling: source
-            .cooling_minutes
-            .map(|m| TimeDelta::minutes(i64::try_from(m).unwrap_or(i64::MAX / 60_000)))
-            .unwrap_or(defaults.cooling),
-        default_stop_loss: source.default_stop_loss,
-        default_take_profit: source.default_take_profit,
-        ..defaults
-    }
-}
+pub use crate::sleeve_rules::rules_for;
 
 /// True when `next` holds exposure that `before` did not hold on that side: the moment default
 /// protective levels are set.
@@ -254,7 +238,7 @@ impl SignalIntake {
     /// stored before it is applied.
     pub async fn check_exits(&self) -> Result<usize, IntakeError> {
         let config = self.state.config();
-        let prices = self.state.prices.read().await.clone();
+        let prices = self.state.prices().await;
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
         let sleeves: Vec<Sleeve> = self.state.sleeves.read().await.values().cloned().collect();
@@ -339,7 +323,7 @@ impl Writer {
         now: tradeengine_model::Timestamp,
     ) -> Pass {
         let config = self.state.config();
-        let prices = self.state.prices.read().await;
+        let prices = self.state.prices().await;
         let book = self.state.sleeves.read().await;
         let mut pass = Pass::default();
         for &i in live {
@@ -427,19 +411,14 @@ impl Writer {
             for (i, choice) in &pass.stop_choices {
                 let signal = &batch[*i].signal;
                 tracing::info!(source = %signal.source, symbol = %signal.symbol, ?choice, "default stops");
-                let payload = serde_json::json!({
-                    "source": signal.source, "signal": signal.id, "default_stops": choice,
-                });
+                let payload = crate::audit_payload::AuditPayload::DefaultStops {
+                    source: &signal.source,
+                    signal: &signal.id,
+                    default_stops: choice,
+                };
                 // The signal and its sleeve are stored; a failure here loses only this note.
-                if let Err(e) = self
-                    .store
-                    .audit(
-                        tradeengine_store::AuditKind::SleeveChanged,
-                        None,
-                        Some(signal.symbol.as_str()),
-                        payload,
-                        now,
-                    )
+                if let Err(e) = payload
+                    .record(&*self.store, None, Some(signal.symbol.as_str()), now)
                     .await
                 {
                     tracing::error!(error = %e, "cannot audit the default stops");

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{AccountName, Clock, Timestamp};
-use tradeengine_store::{AuditKind, Store, StoreError};
+use tradeengine_store::{Store, StoreError};
+
+use crate::audit_payload::AuditPayload;
 
 /// The store key of the switch.
 pub const STATE_KEY: &str = "killswitch";
@@ -95,14 +97,8 @@ pub async fn engage(store: &dyn Store, switch: &KillSwitch) -> Result<(), StoreE
         reason: e.to_string(),
     })?;
     store.put_state(STATE_KEY, &value).await?;
-    store
-        .audit(
-            AuditKind::KillSwitch,
-            None,
-            None,
-            serde_json::json!({"engaged": switch}),
-            switch.engaged_at,
-        )
+    AuditPayload::KillEngaged { engaged: switch }
+        .record(store, None, None, switch.engaged_at)
         .await?;
     Ok(())
 }
@@ -111,15 +107,12 @@ pub async fn engage(store: &dyn Store, switch: &KillSwitch) -> Result<(), StoreE
 pub async fn release(store: &dyn Store, by: &str, at: Timestamp) -> Result<bool, StoreError> {
     let was = read_stored(store).await?;
     store.put_state(STATE_KEY, &serde_json::Value::Null).await?;
-    store
-        .audit(
-            AuditKind::KillSwitch,
-            None,
-            None,
-            serde_json::json!({"released": was, "by": by}),
-            at,
-        )
-        .await?;
+    AuditPayload::KillReleased {
+        released: was.as_ref(),
+        by,
+    }
+    .record(store, None, None, at)
+    .await?;
     Ok(was.is_some())
 }
 

@@ -2,6 +2,7 @@
 //! reconciliation cycles through the pure core, and the wiring between sources, store and venues.
 
 pub mod audit_anchor;
+pub mod audit_payload;
 pub mod candles;
 pub mod config;
 pub mod connector;
@@ -17,6 +18,7 @@ pub mod release_hold;
 pub mod reloader;
 pub mod risk;
 pub mod runtime;
+pub mod sleeve_rules;
 pub mod sources;
 pub mod state;
 pub mod stops;

@@ -5,9 +5,8 @@
 //! venue holds, so the release itself sends nothing. A later engage of the switch clears it.
 
 use serde::{Deserialize, Serialize};
-use tradeengine_core::size::SizedTarget;
-use tradeengine_model::{AccountName, Position, Sleeve, Timestamp};
-use tradeengine_store::{AuditKind, Store, StoreError};
+use tradeengine_model::{AccountName, Sleeve, Timestamp};
+use tradeengine_store::{Store, StoreError};
 
 /// The state key of the marker.
 pub const HOLD_KEY: &str = "killswitch.release_hold";
@@ -33,15 +32,11 @@ pub async fn set(store: &dyn Store, hold: &ReleaseHold) -> Result<(), StoreError
         reason: e.to_string(),
     })?;
     store.put_state(HOLD_KEY, &value).await?;
-    store
-        .audit(
-            AuditKind::KillSwitch,
-            None,
-            None,
-            serde_json::json!({"release_into_hold": hold}),
-            hold.at,
-        )
-        .await?;
+    crate::audit_payload::AuditPayload::ReleaseIntoHold {
+        release_into_hold: hold,
+    }
+    .record(store, None, None, hold.at)
+    .await?;
     Ok(())
 }
 
@@ -61,12 +56,6 @@ pub async fn read(store: &dyn Store) -> Result<Option<ReleaseHold>, StoreError> 
 /// Whether a symbol is still held: no sleeve of it moved after the release.
 pub fn still_held(hold: &ReleaseHold, sleeves: &[Sleeve]) -> bool {
     sleeves.iter().all(|s| s.updated_at <= hold.at)
-}
-
-/// Sets a held symbol's target to the venue's current position (flat when there is none).
-pub fn hold_at_current(target: &mut SizedTarget, current: Option<&Position>) {
-    let qty = current.map(|p| p.size.get()).unwrap_or_default();
-    crate::worker::targets::set_qty(target, qty);
 }
 
 #[cfg(test)]

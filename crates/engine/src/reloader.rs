@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::Clock;
-use tradeengine_store::{AuditKind, Store};
+use tradeengine_store::Store;
 
 use crate::config::{self, Overrides};
 use crate::state::SharedState;
@@ -134,18 +134,13 @@ pub async fn reload(
             needs_restart,
         };
     }
-    let mut payload = serde_json::json!({
-        "file": path.display().to_string(),
-        "needs_restart": needs_restart,
-        "applied": changed,
-    });
-    if changed {
-        payload["config"] = serde_json::json!(next);
-    }
-    if let Err(e) = store
-        .audit(AuditKind::ConfigChanged, None, None, payload, clock.now())
-        .await
-    {
+    let payload = crate::audit_payload::AuditPayload::ConfigChanged {
+        file: path.display().to_string(),
+        needs_restart: &needs_restart,
+        applied: changed,
+        config: changed.then_some(&next),
+    };
+    if let Err(e) = payload.record(store, None, None, clock.now()).await {
         return ReloadReport::refused(format!("cannot record the change: {e}"));
     }
     if !changed {
@@ -157,7 +152,7 @@ pub async fn reload(
     // Webhook endpoints carry the symbol mapping, which is hot: rebuild them first, so a mapping
     // that cannot be built refuses the whole reload.
     match crate::sources::tradingview::endpoints(&next, env) {
-        Ok(w) => *state.webhooks.write().await = w,
+        Ok(w) => state.set_webhooks(w).await,
         Err(e) => return ReloadReport::refused(e),
     }
     state.set_config(next);

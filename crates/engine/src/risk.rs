@@ -20,7 +20,7 @@ use tradeengine_core::risk::{
 };
 pub use tradeengine_core::risk::{PortfolioState, PortfolioTracker, RiskRule};
 use tradeengine_model::{AccountName, Symbol, Timestamp};
-use tradeengine_store::{AuditKind, Store, StoreError};
+use tradeengine_store::{Store, StoreError};
 
 fn tracker_key(account: &AccountName) -> String {
     format!("risk.{account}")
@@ -117,18 +117,16 @@ pub async fn reset(
     };
     let v = serde_json::to_value(&reset).map_err(|e| corrupt("risk reset", e))?;
     store.put_state(&reset_key(account), &v).await?;
-    store
-        .audit(
-            AuditKind::RiskStateChanged,
-            Some(account.as_str()),
-            None,
-            serde_json::json!({
-                "reset": true, "by": by, "from": before.state, "to": PortfolioState::Active,
-                "rule": before.rule, "detail": before.detail,
-            }),
-            at,
-        )
-        .await?;
+    crate::audit_payload::AuditPayload::RiskReset {
+        reset: true,
+        by,
+        from: before.state,
+        to: PortfolioState::Active,
+        rule: before.rule,
+        detail: before.detail.as_deref(),
+    }
+    .record(store, Some(account.as_str()), None, at)
+    .await?;
     Ok(before)
 }
 

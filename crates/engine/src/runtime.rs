@@ -11,7 +11,9 @@ use rust_decimal::Decimal;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{AccountName, Clock, SourceId, Timestamp};
-use tradeengine_store::{AuditKind, Store};
+use tradeengine_store::Store;
+
+use crate::audit_payload::AuditPayload;
 use tradeengine_venues::feed::{KlineSeries, RandomWalkConfig, ReplayOptions};
 use tradeengine_venues::paper::JsonFileStore;
 use tradeengine_venues::{PaperConfig, PaperVenue, PriceFeed, RandomWalkFeed, RecordedFeed, Venue};
@@ -383,47 +385,42 @@ impl RunningEngine {
 
         let plan_ids = Arc::new(PlanIds::start(&*store).await?);
         let state = SharedState::new(config.clone());
-        {
-            let mut views = state.accounts.write().await;
-            for a in &config.accounts {
-                if let Ok(name) = AccountName::new(&a.name) {
-                    let v = views.entry(name.clone()).or_default();
-                    v.mode = Some(config.account_mode(a).as_str().to_string());
-                    v.trading = Some(crate::config::modes::describe(&config, a));
-                    v.connection = Some(if venues.contains_key(&name) {
-                        "connected".into()
-                    } else {
-                        "connecting".into()
-                    });
-                }
+        for a in &config.accounts {
+            if let Ok(name) = AccountName::new(&a.name) {
+                let connected = venues.contains_key(&name);
+                state
+                    .update_account_view(&name, |v| {
+                        v.mode = Some(config.account_mode(a).as_str().to_string());
+                        v.trading = Some(crate::config::modes::describe(&config, a));
+                        v.connection = Some(if connected {
+                            "connected".into()
+                        } else {
+                            "connecting".into()
+                        });
+                    })
+                    .await;
             }
         }
         if let Some(path) = options.config_path.clone() {
             crate::reloader::remember_file_engine(&state, &path);
             state.set_config_file(path);
         }
-        *state.webhooks.write().await = webhooks;
+        state.set_webhooks(webhooks).await;
         let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
         let restored = intake.restore().await?;
-        store
-            .audit(
-                AuditKind::EngineStarted,
-                None,
-                None,
-                serde_json::json!({
-                    "boot": plan_ids.boot(),
-                    "mode": config.engine.mode.as_str(),
-                    "accounts": config.accounts.iter().map(|a| &a.name).collect::<Vec<_>>(),
-                    "sleeves_restored": restored,
-                }),
-                now,
-            )
-            .await?;
+        AuditPayload::EngineStarted {
+            boot: plan_ids.boot(),
+            mode: config.engine.mode.as_str(),
+            accounts: config.accounts.iter().map(|a| a.name.as_str()).collect(),
+            sleeves_restored: restored,
+        }
+        .record(&*store, None, None, now)
+        .await?;
 
         // The kill switch is read before any worker starts: a switch engaged before a restart
         // holds from the first cycle.
-        crate::killswitch::refresh(&state.kill, &*store, &config.engine.data_dir).await;
-        if state.kill.read().await.is_engaged() {
+        state.refresh_kill(&*store, &config.engine.data_dir).await;
+        if state.kill_engaged().await {
             tracing::warn!("starting with the kill switch engaged");
         }
         let stop_sources = CancellationToken::new();
@@ -432,7 +429,7 @@ impl RunningEngine {
         {
             let notify = state.clone();
             workers.spawn(crate::killswitch::watch(
-                state.kill.clone(),
+                state.kill_board(),
                 store.clone(),
                 config.engine.data_dir.clone(),
                 move || notify.notify_targets_changed(),
@@ -565,15 +562,8 @@ impl RunningEngine {
             &*self.store,
         )
         .await;
-        if let Err(e) = self
-            .store
-            .audit(
-                AuditKind::EngineStopped,
-                None,
-                None,
-                serde_json::to_value(&summary).unwrap_or_default(),
-                self.clock.now(),
-            )
+        if let Err(e) = AuditPayload::EngineStopped(&summary)
+            .record(&*self.store, None, None, self.clock.now())
             .await
         {
             tracing::warn!(error = %e, "cannot record the engine stop");

@@ -15,7 +15,7 @@ use tradeengine_model::{
 };
 
 use crate::config::{AccountState, Config};
-use crate::killswitch::{KillAction, SharedKillState};
+use crate::killswitch::{KillAction, KillState, SharedKillState};
 use crate::sources::tradingview::TvEndpoint;
 
 /// Key of one sleeve.
@@ -69,23 +69,35 @@ pub struct AccountView {
 }
 
 /// Shared, cheaply clonable engine state.
+///
+/// Each board has one owner that writes it and readers that go through the narrow methods
+/// below (the server's API among them), so no reader can hold a lock across an await or write
+/// what it should only read:
+/// - account views: each account's worker (and the connector while it connects);
+/// - prices: the workers' market reads;
+/// - blends: each account's worker, under its own name (every account blends with its own
+///   `[accounts.risk]` limits, so one account's blend is never another's);
+/// - the kill switch: the kill-switch watcher;
+/// - webhook endpoints: start-up and hot reload.
 #[derive(Debug, Clone)]
 pub struct SharedState {
     config: watch::Sender<Arc<Config>>,
+    /// Written by the signal intake only (every change is stored first).
     pub sleeves: Arc<RwLock<BTreeMap<SleeveKey, Sleeve>>>,
-    pub prices: Arc<RwLock<BTreeMap<Symbol, Price>>>,
-    pub accounts: Arc<RwLock<BTreeMap<AccountName, AccountView>>>,
-    /// The latest blend per symbol, for the API's breakdown of source contributions.
-    pub blends: Arc<RwLock<BTreeMap<Symbol, Blend>>>,
+    prices: Arc<RwLock<BTreeMap<Symbol, Price>>>,
+    accounts: Arc<RwLock<BTreeMap<AccountName, AccountView>>>,
+    /// The latest blend per account and symbol, for the API's breakdown of source
+    /// contributions.
+    blends: Arc<RwLock<BTreeMap<(AccountName, Symbol), Blend>>>,
     /// Each symbol's price tick as an account's venue reported it (the coarsest when venues
     /// differ), so prices are shown at the precision they trade at ([`crate::display`]).
     pub ticks: Arc<RwLock<BTreeMap<Symbol, Decimal>>>,
     /// Bumped whenever a sleeve changes, so account workers re-plan at once.
     targets_changed: watch::Sender<u64>,
     /// The kill switch as last read from the store and the kill file.
-    pub kill: SharedKillState,
+    kill: SharedKillState,
     /// TradingView webhook endpoints by source name, rebuilt when the configuration changes.
-    pub webhooks: Arc<RwLock<BTreeMap<String, Arc<TvEndpoint>>>>,
+    webhooks: Arc<RwLock<BTreeMap<String, Arc<TvEndpoint>>>>,
     /// The configuration file the engine was started from (none for the embedded demo), which
     /// configuration writes (REST API) edit.
     config_file: Arc<std::sync::OnceLock<std::path::PathBuf>>,
@@ -163,6 +175,105 @@ impl SharedState {
 
     pub fn subscribe_targets(&self) -> watch::Receiver<u64> {
         self.targets_changed.subscribe()
+    }
+
+    /// Every account's view, as of each account's last cycle.
+    pub async fn account_views(&self) -> BTreeMap<AccountName, AccountView> {
+        self.accounts.read().await.clone()
+    }
+
+    /// One account's view, when it has one.
+    pub async fn account_view(&self, account: &AccountName) -> Option<AccountView> {
+        self.accounts.read().await.get(account).cloned()
+    }
+
+    /// Changes one account's view (created empty when it has none yet). For the account's
+    /// worker, its connector and start-up.
+    pub async fn update_account_view(
+        &self,
+        account: &AccountName,
+        f: impl FnOnce(&mut AccountView),
+    ) {
+        let mut views = self.accounts.write().await;
+        f(views.entry(account.clone()).or_default());
+    }
+
+    /// The latest price of every symbol a cycle has read.
+    pub async fn prices(&self) -> BTreeMap<Symbol, Price> {
+        self.prices.read().await.clone()
+    }
+
+    /// The latest price of one symbol.
+    pub async fn price(&self, symbol: &Symbol) -> Option<Price> {
+        self.prices.read().await.get(symbol).copied()
+    }
+
+    /// Records prices a cycle read (other symbols keep theirs).
+    pub async fn publish_prices(&self, prices: &BTreeMap<Symbol, Price>) {
+        let mut board = self.prices.write().await;
+        for (s, p) in prices {
+            board.insert(s.clone(), *p);
+        }
+    }
+
+    /// Records one account's blends of this cycle, for the API. The account's own cycle never
+    /// reads them back: it keeps the blends it computed.
+    pub async fn publish_blends(&self, account: &AccountName, blends: &[Blend]) {
+        let mut board = self.blends.write().await;
+        for b in blends {
+            board.insert((account.clone(), b.symbol.clone()), b.clone());
+        }
+    }
+
+    /// Every account's latest blend per symbol: symbol → account → blend.
+    pub async fn blends(&self) -> BTreeMap<Symbol, BTreeMap<AccountName, Blend>> {
+        let mut out: BTreeMap<Symbol, BTreeMap<AccountName, Blend>> = BTreeMap::new();
+        for ((account, symbol), blend) in self.blends.read().await.iter() {
+            out.entry(symbol.clone())
+                .or_default()
+                .insert(account.clone(), blend.clone());
+        }
+        out
+    }
+
+    /// The kill switch as last read.
+    pub async fn kill_state(&self) -> KillState {
+        self.kill.read().await.clone()
+    }
+
+    /// Whether the kill switch is engaged (stored or by file).
+    pub async fn kill_engaged(&self) -> bool {
+        self.kill.read().await.is_engaged()
+    }
+
+    /// The kill switch's action on one account, if any.
+    pub async fn kill_action_for(&self, account: &AccountName) -> Option<KillAction> {
+        self.kill.read().await.action_for(account)
+    }
+
+    /// Reads the kill switch again from the store and the kill file (after an operator
+    /// engaged or released it), without waiting for the watcher.
+    pub async fn refresh_kill(
+        &self,
+        store: &dyn tradeengine_store::Store,
+        data_dir: &std::path::Path,
+    ) {
+        crate::killswitch::refresh(&self.kill, store, data_dir).await;
+    }
+
+    /// The kill switch's board, for its watcher (the one writer).
+    pub(crate) fn kill_board(&self) -> SharedKillState {
+        self.kill.clone()
+    }
+
+    /// The webhook endpoint of one TradingView source.
+    pub async fn webhook(&self, source: &str) -> Option<Arc<TvEndpoint>> {
+        self.webhooks.read().await.get(source).cloned()
+    }
+
+    /// Replaces the webhook endpoints (start-up, hot reload).
+    pub(crate) async fn set_webhooks(&self, endpoints: BTreeMap<String, Arc<TvEndpoint>>) {
+        *self.webhooks.write().await = endpoints;
     }
 
     /// The sleeves of one symbol, for blending.

@@ -149,7 +149,7 @@ pub fn rules_for_signal(
     book: &AtrBook,
     now_ms: i64,
 ) -> (SleeveRules, StopChoice) {
-    let mut rules = crate::intake::rules_for(source);
+    let mut rules = crate::sleeve_rules::rules_for(source);
     let (stop_loss, take_profit) = (source.default_stop_loss, source.default_take_profit);
     let StopsConfig::Atr {
         period,

@@ -118,8 +118,8 @@ impl SessionSummary {
         paper: &BTreeMap<AccountName, Arc<PaperVenue>>,
         store: &dyn Store,
     ) -> Self {
-        let views = state.accounts.read().await.clone();
-        let prices = state.prices.read().await.clone();
+        let views = state.account_views().await;
+        let prices = state.prices().await;
         let mut accounts = BTreeMap::new();
         let mut unsettled = 0;
         for (name, view) in views {

@@ -96,10 +96,8 @@ async fn sent(engine: &RunningEngine) -> u64 {
     let account = AccountName::new("paper").unwrap();
     engine
         .state
-        .accounts
-        .read()
+        .account_view(&account)
         .await
-        .get(&account)
         .map(|v| v.orders_sent)
         .unwrap_or(0)
 }
@@ -195,10 +193,8 @@ async fn cycles(engine: &RunningEngine) -> u64 {
     let account = AccountName::new("paper").unwrap();
     engine
         .state
-        .accounts
-        .read()
+        .account_view(&account)
         .await
-        .get(&account)
         .map(|v| v.cycles)
         .unwrap_or(0)
 }
@@ -228,7 +224,7 @@ async fn release_into_hold_keeps_positions_until_a_new_signal() {
     .await
     .unwrap();
     let start_wait = Instant::now();
-    while !engine.state.kill.read().await.is_engaged() {
+    while !engine.state.kill_engaged().await {
         assert!(
             start_wait.elapsed() < Duration::from_secs(15),
             "freeze not picked up"

@@ -261,10 +261,12 @@ weights = {{ tv = 1.0 }}
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
     let clock = Arc::new(ManualClock::new(ts(t0 + 5_000)));
     let state = SharedState::new(config.clone());
-    state.prices.write().await.insert(
-        Symbol::new("BTCUSDT").unwrap(),
-        Price::new(dec!(60000)).unwrap(),
-    );
+    state
+        .publish_prices(&BTreeMap::from([(
+            Symbol::new("BTCUSDT").unwrap(),
+            Price::new(dec!(60000)).unwrap(),
+        )]))
+        .await;
     let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
     let tracker = AtrTracker::build(&config, state.atr.clone(), &BTreeMap::new())
         .unwrap()

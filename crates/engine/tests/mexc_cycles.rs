@@ -131,7 +131,7 @@ async fn restricted_order_entry_stops_the_plan_without_retrying() {
         report
             .symbol_errors
             .iter()
-            .all(|e| e.contains("refuses API order entry")),
+            .all(|e| e.to_string().contains("refuses API order entry")),
         "{report:?}"
     );
     // One attempt per order: a restriction is not retried.

@@ -182,7 +182,7 @@ async fn paper_mode_sends_no_private_request_to_any_venue() {
             step.qty_step * step.contract_size,
             "{name}: the venue's step"
         );
-        let view = engine.state.accounts.read().await.get(&account).cloned();
+        let view = engine.state.account_view(&account).await;
         let trading = view.and_then(|v| v.trading).unwrap_or_default();
         assert!(
             trading.starts_with(&format!("paper on {name} public data")),
@@ -253,7 +253,7 @@ async fn dry_run_sends_no_order_leverage_or_margin_request() {
                 .is_empty()
         })
         .await;
-        let view = engine.state.accounts.read().await.get(&account).cloned();
+        let view = engine.state.account_view(&account).await;
         assert!(
             view.and_then(|v| v.trading)
                 .is_some_and(|t| t.starts_with(&format!("dry-run on {name}"))),

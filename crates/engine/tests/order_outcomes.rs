@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tradeengine_engine::plan_ids::PlanIds;
 use tradeengine_engine::worker::AccountWorker;
 use tradeengine_model::{AccountName, OrderState, SystemClock};
-use tradeengine_store::{AuditKind, OrderFilter, StoredOrder};
-use tradeengine_venue_sim::{Fault, SimOptions, VenueId};
+use tradeengine_store::{AuditKind, OrderFilter, OrderUpdate, StoredOrder};
+use tradeengine_venue_sim::{Fault, SimOptions, SimVenue, VenueId};
 
 const ALL: [VenueId; 5] = [
     VenueId::Bybit,
@@ -65,13 +65,7 @@ async fn fresh_worker(rig: &Rig) -> AccountWorker {
 }
 
 async fn view(rig: &Rig) -> tradeengine_engine::state::AccountView {
-    rig.state
-        .accounts
-        .read()
-        .await
-        .get(&account())
-        .cloned()
-        .unwrap_or_default()
+    rig.state.account_view(&account()).await.unwrap_or_default()
 }
 
 /// The venue-rejection episodes the worker wrote to the store.
@@ -186,13 +180,10 @@ async fn the_start_up_repair_corrects_an_order_an_older_version_stored_as_reject
     rig.store
         .update_order(
             &order.client_order_id,
-            OrderState::Rejected,
-            None,
-            Decimal::ZERO,
-            None,
-            Decimal::ZERO,
-            Some("bybit: Retryable (code http_503): HTTP 503: venue error: {}"),
-            chrono::Utc::now(),
+            &OrderUpdate {
+                error: Some("bybit: Retryable (code http_503): HTTP 503: venue error: {}".into()),
+                ..OrderUpdate::new(OrderState::Rejected, chrono::Utc::now())
+            },
         )
         .await
         .unwrap();
@@ -311,7 +302,7 @@ async fn a_business_rejection_backs_the_symbol_off_and_is_audited_once_per_episo
         assert!(
             held.symbol_errors
                 .iter()
-                .any(|e| e.contains("refused by the venue")),
+                .any(|e| e.to_string().contains("refused by the venue")),
             "{venue:?}: {held:?}"
         );
         // After the first back-off (1 s): tried again, refused again, not audited again.

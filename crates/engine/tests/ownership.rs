@@ -312,7 +312,11 @@ async fn an_engine_whose_lease_was_taken_over_sends_nothing() {
     let symbol = Symbol::new("BTCUSDT").unwrap();
     let start = Instant::now();
     loop {
-        let target = engine.state.accounts.read().await[&account]
+        let target = engine
+            .state
+            .account_view(&account)
+            .await
+            .unwrap()
             .targets
             .get(&symbol)
             .copied()

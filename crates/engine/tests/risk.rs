@@ -390,7 +390,7 @@ async fn a_kill_switch_scoped_to_another_account_leaves_this_one_trading() {
     )
     .await
     .unwrap();
-    killswitch::refresh(&rig.state.kill, &*rig.store, &rig.data_dir()).await;
+    rig.state.refresh_kill(&*rig.store, &rig.data_dir()).await;
     rig.target("BTCUSDT", dec!(0.5), None).await;
     rig.cycle().await;
     assert_eq!(rig.position("BTCUSDT").await, dec!(0.083));
@@ -406,7 +406,7 @@ async fn a_kill_switch_scoped_to_another_account_leaves_this_one_trading() {
     )
     .await
     .unwrap();
-    killswitch::refresh(&rig.state.kill, &*rig.store, &rig.data_dir()).await;
+    rig.state.refresh_kill(&*rig.store, &rig.data_dir()).await;
     rig.cycle().await;
     assert_eq!(rig.position("BTCUSDT").await, Decimal::ZERO);
 }
@@ -447,7 +447,7 @@ async fn a_refusal_on_an_unchanged_target_is_recorded_once_per_episode() {
             report
                 .symbol_errors
                 .iter()
-                .any(|e| e.contains("risk max_order_notional")),
+                .any(|e| e.to_string().contains("risk max_order_notional")),
             "{report:?}"
         );
     }

@@ -96,14 +96,7 @@ async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> bool) {
 
 async fn view(engine: &RunningEngine, account: &str) -> AccountView {
     let name = AccountName::new(account).unwrap();
-    engine
-        .state
-        .accounts
-        .read()
-        .await
-        .get(&name)
-        .cloned()
-        .unwrap_or_default()
+    engine.state.account_view(&name).await.unwrap_or_default()
 }
 
 /// A bybit simulator holding a 0.5 BTC long the operator opened by hand.

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod metrics_help;
 pub mod openapi;
 pub mod routes;
+pub mod schema;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -31,9 +32,21 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
-/// All routes.
+/// All routes: the public probes, the dashboard, the OpenAPI document and webhooks, the REST
+/// API from [`api`], and the trading endpoints. Assembled here, at the crate root, so that
+/// [`openapi`] can list the handlers of [`routes`] without `routes` needing `openapi` back.
 pub fn router(state: AppState) -> Router {
-    routes::router(state.clone())
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/ready", get(routes::ready))
+        .route("/metrics", get(metrics::render))
+        .route("/", get(routes::dashboard))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .merge(api::read_routes(state.clone()))
+        .merge(api::control_routes(state.clone()))
+        .route("/webhook/{source}", post(webhook::tradingview))
+        .merge(routes::trade_api::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .with_state(state)
 }

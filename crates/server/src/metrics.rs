@@ -32,9 +32,9 @@ fn f(d: rust_decimal::Decimal) -> f64 {
 
 /// Sets the state gauges. Money shown as f64 here is for charts only; nothing reads it back.
 async fn set_gauges(app: &AppState) {
-    let views = app.engine.accounts.read().await.clone();
-    let kill = app.engine.kill.read().await.clone();
-    let prices = app.engine.prices.read().await.clone();
+    let views = app.engine.account_views().await;
+    let kill = app.engine.kill_state().await;
+    let prices = app.engine.prices().await;
     for (symbol, price) in &prices {
         metrics::gauge!("tradeengine_symbol_price", "symbol" => symbol.to_string())
             .set(f(price.get()));

@@ -8,18 +8,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// The API's error body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: String,
-}
-
-/// petrosa-tradeengine's (FastAPI's) error body, used by the endpoints kept compatible with it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DetailBody {
-    /// A message, or a list of validation faults.
-    pub detail: serde_json::Value,
-}
+pub use crate::schema::{DetailBody, ErrorBody};
 
 struct BearerAuth;
 

@@ -1,32 +1,16 @@
-//! Every route: public probes and webhooks here, the REST API from [`crate::api`].
+//! The public probes and the dashboard; the trading endpoints in [`trade_api`]. The router is
+//! assembled in the crate root ([`crate::router`]).
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use tradeengine_model::AccountName;
 
 use crate::AppState;
 
 pub(crate) mod trade_api;
 pub(crate) mod trade_post;
-
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(crate::metrics::render))
-        .route("/", get(dashboard))
-        .route("/api/openapi.json", get(crate::openapi::openapi_json))
-        .merge(crate::api::read_routes(state.clone()))
-        .merge(crate::api::control_routes(state))
-        .route(
-            "/webhook/{source}",
-            axum::routing::post(crate::webhook::tradingview),
-        )
-        .merge(trade_api::routes())
-}
 
 /// Alive: the process answers.
 #[utoipa::path(get, path = "/health", tag = "probes",
@@ -50,7 +34,7 @@ pub(crate) async fn ready(
     // A store fault (file deleted or replaced, writes failing) is not ready, with its reason.
     let store_fault = app.store.fault();
     let store_ok = store_fault.is_none() && app.store.get_state("engine.boot").await.is_ok();
-    let views = app.engine.accounts.read().await;
+    let views = app.engine.account_views().await;
     let config = app.engine.config();
     let pending: Vec<&str> = config
         .accounts

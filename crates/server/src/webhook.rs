@@ -49,7 +49,7 @@ pub async fn tradingview(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let endpoint = app.engine.webhooks.read().await.get(&source).cloned();
+    let endpoint = app.engine.webhook(&source).await;
     let Some(endpoint) = endpoint else {
         // Counted under one fixed source name: the path is the sender's text.
         let reason = format!("no TradingView source named {source:?}");

@@ -52,11 +52,10 @@ async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_err
         ..AccountView::default()
     };
     for n in &names {
+        let view = healthy.clone();
         state
-            .accounts
-            .write()
-            .await
-            .insert(AccountName::new(n).unwrap(), healthy.clone());
+            .update_account_view(&AccountName::new(n).unwrap(), |v| *v = view)
+            .await;
     }
     let (status, body) = ready(&app).await;
     assert_eq!(status, 200, "{body}");
@@ -68,10 +67,8 @@ async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_err
         ..AccountView::default()
     };
     state
-        .accounts
-        .write()
-        .await
-        .insert(AccountName::new(&names[0]).unwrap(), failing);
+        .update_account_view(&AccountName::new(&names[0]).unwrap(), |v| *v = failing)
+        .await;
     let (status, body) = ready(&app).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["ready"], false);

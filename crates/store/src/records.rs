@@ -82,6 +82,21 @@ pub struct OrderUpdate {
 }
 
 impl OrderUpdate {
+    /// A move to `state` at `at` that reports nothing else: no venue order id (the stored one
+    /// stays), nothing filled, no fee, no error. Set the other fields with struct update
+    /// syntax (`OrderUpdate { error: Some(..), ..OrderUpdate::new(state, at) }`).
+    pub fn new(state: OrderState, at: Timestamp) -> Self {
+        Self {
+            state,
+            venue_order_id: None,
+            filled_qty: Decimal::ZERO,
+            avg_fill_price: None,
+            fee: Decimal::ZERO,
+            error: None,
+            at,
+        }
+    }
+
     /// What a venue's report on an order says, recorded at `at`.
     pub fn from_status(status: &OrderStatus, at: Timestamp) -> Self {
         Self {

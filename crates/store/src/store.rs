@@ -1,9 +1,8 @@
 //! The [`Store`] trait: everything the engine persists.
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
 use tradeengine_model::{
-    AccountName, ClientOrderId, Fill, OrderState, Plan, Position, Signal, Sleeve, Timestamp,
+    AccountName, ClientOrderId, Fill, Plan, Position, Signal, Sleeve, Timestamp,
 };
 
 use std::time::Duration;
@@ -95,17 +94,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// `avg_fill_price`. `venue_order_id` and `avg_fill_price` left `None` keep the stored value;
     /// `error` replaces it. A report that changes nothing writes nothing (no event) and returns
     /// the stored order. An unknown client order id is `StoreError::NotFound`.
-    #[allow(clippy::too_many_arguments)]
     async fn update_order(
         &self,
         client_order_id: &ClientOrderId,
-        state: OrderState,
-        venue_order_id: Option<&str>,
-        filled_qty: Decimal,
-        avg_fill_price: Option<Decimal>,
-        fee: Decimal,
-        error: Option<&str>,
-        at: Timestamp,
+        update: &OrderUpdate,
     ) -> Result<StoredOrder, StoreError>;
 
     /// Moves an order to `update.state` and, in the **same transaction**, stores its fill: the

@@ -22,9 +22,12 @@ use tradeengine_model::{
     AccountName, Clock, Fill, OrderKind, OrderLeg, OrderRequest, OrderState, OrderStatus, Plan,
     PlanStep,
 };
-use tradeengine_store::{AuditKind, OrderUpdate, Store, StoreError};
+use tradeengine_store::{OrderUpdate, Store, StoreError};
+
+use crate::audit_payload::AuditPayload;
 use tradeengine_venues::{Venue, VenueError, VenueErrorKind};
 
+use super::outcome::LegStop;
 use crate::risk::RiskGate;
 
 /// How many times a retryable placement is tried in one cycle.
@@ -41,7 +44,7 @@ pub struct ExecutionReport {
     /// The rule that refused a leg, when one did (a refusal stops the plan, so there is one).
     pub refused_by: Option<RiskRule>,
     /// Why the plan stopped early, if it did.
-    pub stopped: Option<String>,
+    pub stopped: Option<LegStop>,
     /// The venue refused a leg for a business reason (margin, minimum size, reduce-only,
     /// position limit): the symbol backs off (see `super::rejections`).
     pub venue_rejection: Option<String>,
@@ -84,7 +87,10 @@ impl Executor {
                     .venue
                     .set_margin_mode(&plan.symbol, *mode)
                     .await
-                    .map_err(|e| format!("set margin mode {}: {e}", mode.as_str())),
+                    .map_err(|e| LegStop::MarginMode {
+                        mode: *mode,
+                        error: e.to_string(),
+                    }),
                 PlanStep::SetLeverage { leverage } => {
                     let limit = self.risk.limits(&plan.symbol).max_leverage;
                     if self.dry_run {
@@ -99,7 +105,10 @@ impl Executor {
                         self.venue
                             .set_leverage(&plan.symbol, *leverage)
                             .await
-                            .map_err(|e| format!("set leverage {leverage}: {e}"))
+                            .map_err(|e| LegStop::Leverage {
+                                leverage: *leverage,
+                                error: e.to_string(),
+                            })
                     }
                 }
                 PlanStep::Order(leg) => {
@@ -121,20 +130,17 @@ impl Executor {
     async fn abandon_rest<'a>(
         &self,
         rest: impl Iterator<Item = &'a PlanStep>,
-        reason: &str,
+        reason: &LegStop,
     ) -> Result<(), StoreError> {
         for step in rest {
             if let PlanStep::Order(leg) = step {
                 self.store
                     .update_order(
                         &leg.client_order_id,
-                        OrderState::Cancelled,
-                        None,
-                        Decimal::ZERO,
-                        None,
-                        Decimal::ZERO,
-                        Some(&format!("not sent: an earlier step failed ({reason})")),
-                        self.clock.now(),
+                        &OrderUpdate {
+                            error: Some(format!("not sent: an earlier step failed ({reason})")),
+                            ..OrderUpdate::new(OrderState::Cancelled, self.clock.now())
+                        },
                     )
                     .await?;
             }
@@ -142,7 +148,7 @@ impl Executor {
         Ok(())
     }
 
-    /// Sends one leg. `Ok(Err(reason))` stops the plan; `Err` is a store failure.
+    /// Sends one leg. `Ok(Err(stop))` stops the plan (why, typed); `Err` is a store failure.
     async fn execute_leg(
         &self,
         plan: &Plan,
@@ -151,28 +157,31 @@ impl Executor {
         leverage: Decimal,
         mark: &mut MarkCache,
         report: &mut ExecutionReport,
-    ) -> Result<Result<(), String>, StoreError> {
+    ) -> Result<Result<(), LegStop>, StoreError> {
         if let Err(reason) = self.check_risk(plan, leg, price, leverage, mark).await {
             self.mark(leg, OrderState::Rejected, None, Some(&reason.to_string()))
                 .await?;
-            self.store
-                .audit(
-                    AuditKind::RiskRefused,
-                    Some(self.account.as_str()),
-                    Some(plan.symbol.as_str()),
-                    serde_json::json!({
-                        "rule": reason.rule, "detail": reason.detail, "plan": plan.id,
-                        "client_order_id": leg.client_order_id, "side": leg.side,
-                        "qty": leg.qty, "reduce_only": leg.reduce_only,
-                    }),
-                    self.clock.now(),
-                )
-                .await?;
+            AuditPayload::RiskRefused {
+                rule: reason.rule,
+                detail: &reason.detail,
+                plan: &plan.id,
+                client_order_id: &leg.client_order_id,
+                side: leg.side,
+                qty: leg.qty,
+                reduce_only: leg.reduce_only,
+            }
+            .record(
+                &*self.store,
+                Some(self.account.as_str()),
+                Some(plan.symbol.as_str()),
+                self.clock.now(),
+            )
+            .await?;
             tracing::warn!(account = %self.account, symbol = %plan.symbol, order = %leg.client_order_id, rule = %reason.rule, detail = %reason.detail, "order refused by risk");
             report.rejected += 1;
             report.risk_refused += 1;
             report.refused_by = Some(reason.rule);
-            return Ok(Err(reason.to_string()));
+            return Ok(Err(LegStop::Risk(reason)));
         }
         let now = self.clock.now();
         if self.dry_run {
@@ -183,13 +192,7 @@ impl Executor {
         self.store
             .update_order(
                 &leg.client_order_id,
-                OrderState::Sent,
-                None,
-                Decimal::ZERO,
-                None,
-                Decimal::ZERO,
-                None,
-                now,
+                &OrderUpdate::new(OrderState::Sent, now),
             )
             .await?;
         report.sent += 1;
@@ -264,7 +267,7 @@ impl Executor {
                 } else {
                     report.entry_error = Some(reason.clone());
                 }
-                Ok(Err(reason))
+                Ok(Err(LegStop::Refused { error: reason }))
             }
         }
     }
@@ -276,7 +279,7 @@ impl Executor {
         leg: &OrderLeg,
         status: &OrderStatus,
         report: &mut ExecutionReport,
-    ) -> Result<Result<(), String>, StoreError> {
+    ) -> Result<Result<(), LegStop>, StoreError> {
         record_status(&*self.store, &self.account, status, self.clock.now()).await?;
         match status.state {
             OrderState::Filled => {
@@ -285,15 +288,16 @@ impl Executor {
             }
             OrderState::Rejected => {
                 report.rejected += 1;
-                let reason = format!("order {} rejected by the venue", leg.client_order_id);
-                report.venue_rejection = Some(reason.clone());
-                Ok(Err(reason))
+                let stop = LegStop::RejectedByVenue {
+                    order: leg.client_order_id.clone(),
+                };
+                report.venue_rejection = Some(stop.to_string());
+                Ok(Err(stop))
             }
-            other => Ok(Err(format!(
-                "order {} is {} (not filled); the next cycle settles it",
-                leg.client_order_id,
-                other.as_str()
-            ))),
+            other => Ok(Err(LegStop::NotFilled {
+                order: leg.client_order_id.clone(),
+                state: other,
+            })),
         }
     }
 
@@ -309,7 +313,7 @@ impl Executor {
         leg: &OrderLeg,
         error: &VenueError,
         report: &mut ExecutionReport,
-    ) -> Result<Result<(), String>, StoreError> {
+    ) -> Result<Result<(), LegStop>, StoreError> {
         tracing::warn!(account = %self.account, order = %leg.client_order_id, %error, "order outcome not known from the answer; querying the venue by client id");
         // Order entry failed, whatever the look-up finds: the account shows it and backs off.
         if error.kind != VenueErrorKind::Rejected {
@@ -326,10 +330,10 @@ impl Executor {
         };
         self.mark(leg, OrderState::Unknown, None, Some(&detail))
             .await?;
-        Ok(Err(format!(
-            "order {} outcome unknown: {error}",
-            leg.client_order_id
-        )))
+        Ok(Err(LegStop::OutcomeUnknown {
+            order: leg.client_order_id.clone(),
+            error: error.to_string(),
+        }))
     }
 
     /// Runs the leg through the risk gate. The mark price is read from the venue (once per
@@ -430,13 +434,11 @@ impl Executor {
         self.store
             .update_order(
                 &leg.client_order_id,
-                state,
-                venue_order_id,
-                Decimal::ZERO,
-                None,
-                Decimal::ZERO,
-                error,
-                self.clock.now(),
+                &OrderUpdate {
+                    venue_order_id: venue_order_id.map(str::to_string),
+                    error: error.map(str::to_string),
+                    ..OrderUpdate::new(state, self.clock.now())
+                },
             )
             .await
             .map(|_| ())

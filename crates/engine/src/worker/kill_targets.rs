@@ -9,7 +9,7 @@ use tradeengine_core::size::SizedTarget;
 use tradeengine_model::{Position, Symbol};
 
 use super::AccountWorker;
-use super::cycle::CycleError;
+use super::outcome::{CycleError, SkipReason};
 
 impl AccountWorker {
     /// While the switch holds, keeps the targets a release would trade to in the store
@@ -57,14 +57,22 @@ impl AccountWorker {
         match self.refresh_instruments(&symbols).await {
             Ok(s) => skipped.extend(s),
             Err(e) => {
-                skipped.extend(symbols.iter().map(|s| (s.clone(), format!("flatten: {e}"))));
+                skipped.extend(
+                    symbols
+                        .iter()
+                        .map(|s| (s.clone(), SkipReason::Flatten(e.to_string()))),
+                );
                 return Vec::new();
             }
         }
         let prices = match self.venue.prices(&symbols).await {
             Ok(p) => p,
             Err(e) => {
-                skipped.extend(symbols.iter().map(|s| (s.clone(), format!("flatten: {e}"))));
+                skipped.extend(
+                    symbols
+                        .iter()
+                        .map(|s| (s.clone(), SkipReason::Flatten(e.to_string()))),
+                );
                 return Vec::new();
             }
         };

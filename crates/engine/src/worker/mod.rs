@@ -3,13 +3,16 @@
 //! account (ARCHITECTURE.md, "Failures stay local").
 
 pub mod cycle;
+mod decide;
 pub mod execute;
 mod kill_targets;
+pub mod outcome;
 pub mod pricing;
 pub mod recovery;
 pub mod rejections;
 pub mod symbol;
 pub mod targets;
+mod trade;
 pub mod unknown;
 
 use std::collections::BTreeMap;
@@ -96,8 +99,7 @@ impl AccountWorker {
     }
 
     async fn update_view(&self, f: impl FnOnce(&mut AccountView)) {
-        let mut views = self.state.accounts.write().await;
-        f(views.entry(self.name.clone()).or_default());
+        self.state.update_account_view(&self.name, f).await;
     }
 
     /// Runs cycles until `shutdown`. The cycle in progress when shutdown fires is finished, so
@@ -200,9 +202,11 @@ impl AccountWorker {
 fn log_symbol_errors(
     account: &AccountName,
     episodes: &mut std::collections::BTreeSet<String>,
-    errors: &[String],
+    problems: &[outcome::SymbolProblem],
 ) {
-    for e in errors {
+    // Episodes are told apart by their text: a problem whose figures change is a new one.
+    let errors: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    for e in &errors {
         if episodes.insert(e.clone()) {
             tracing::warn!(%account, error = %e, "symbol not reconciled this cycle (logged once until it clears)");
         } else {

@@ -12,8 +12,10 @@ use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget, account_targ
 use tradeengine_model::{Instrument, Price, Symbol};
 use tradeengine_venues::{Venue, VenueError, VenueErrorKind};
 
+use super::outcome::SkipReason;
+
 /// Symbols left out of this cycle, with why.
-pub type Skipped = Vec<(Symbol, String)>;
+pub type Skipped = Vec<(Symbol, SkipReason)>;
 
 /// A failure that says nothing about a single symbol: asking per symbol would only multiply
 /// requests to a venue that is down or limiting us.
@@ -34,7 +36,7 @@ pub async fn prices(
             let skipped = symbols
                 .iter()
                 .filter(|s| !p.contains_key(*s))
-                .map(|s| (s.clone(), "no price".to_string()))
+                .map(|s| (s.clone(), SkipReason::NoPrice { detail: None }))
                 .collect();
             return Ok((p, skipped));
         }
@@ -49,10 +51,15 @@ pub async fn prices(
                 Some(price) => {
                     out.insert(s.clone(), *price);
                 }
-                None => skipped.push((s.clone(), "no price".to_string())),
+                None => skipped.push((s.clone(), SkipReason::NoPrice { detail: None })),
             },
             Err(e) if venue_wide(&e) => return Err(e),
-            Err(e) => skipped.push((s.clone(), format!("no price: {e}"))),
+            Err(e) => skipped.push((
+                s.clone(),
+                SkipReason::NoPrice {
+                    detail: Some(e.to_string()),
+                },
+            )),
         }
     }
     if out.is_empty() {
@@ -77,7 +84,12 @@ pub async fn instruments(
         match venue.instruments(std::slice::from_ref(s)).await {
             Ok(mut i) => out.append(&mut i),
             Err(e) if venue_wide(&e) => return Err(e),
-            Err(e) => skipped.push((s.clone(), format!("no instrument: {e}"))),
+            Err(e) => skipped.push((
+                s.clone(),
+                SkipReason::NoInstrument {
+                    detail: Some(e.to_string()),
+                },
+            )),
         }
     }
     Ok((out, skipped))
@@ -99,7 +111,10 @@ pub fn size(
     for input in inputs {
         match account_targets(std::slice::from_ref(input), sizing, policy) {
             Ok(_) => good.push(*input),
-            Err(e) => skipped.push((input.blend.symbol.clone(), format!("cannot size: {e}"))),
+            Err(e) => skipped.push((
+                input.blend.symbol.clone(),
+                SkipReason::CannotSize(e.to_string()),
+            )),
         }
     }
     if skipped.is_empty() {

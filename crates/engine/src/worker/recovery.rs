@@ -225,13 +225,7 @@ async fn settle_one(
                 store
                     .update_order(
                         &order.client_order_id,
-                        OrderState::Sent,
-                        None,
-                        Decimal::ZERO,
-                        None,
-                        Decimal::ZERO,
-                        None,
-                        now,
+                        &OrderUpdate::new(OrderState::Sent, now),
                     )
                     .await?;
                 previous = OrderState::Sent;
@@ -258,13 +252,10 @@ async fn settle_one(
             store
                 .update_order(
                     &order.client_order_id,
-                    state,
-                    None,
-                    Decimal::ZERO,
-                    None,
-                    Decimal::ZERO,
-                    Some(why),
-                    now,
+                    &OrderUpdate {
+                        error: Some(why.to_string()),
+                        ..OrderUpdate::new(state, now)
+                    },
                 )
                 .await?;
             tracing::info!(%account, order = %order.client_order_id, state = state.as_str(), why, "settled order");

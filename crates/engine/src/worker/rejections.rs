@@ -90,8 +90,9 @@ pub fn state_key(account: &tradeengine_model::AccountName) -> String {
 pub enum Gate {
     /// Plan it (no episode, the episode ended, or its retry is due).
     Plan,
-    /// Leave it: still refused, retried later.
-    Hold(String),
+    /// Leave it: still refused, retried later (the reason is a
+    /// [`super::outcome::SkipReason::VenueBackoff`]).
+    Hold(super::outcome::SkipReason),
 }
 
 /// The wait after the `attempts`-th refusal of an episode: 1 s, 2 s, 4 s … 5 min.
@@ -115,13 +116,14 @@ impl Rejections {
             return Gate::Plan;
         }
         let left = e.due.saturating_duration_since(now);
-        Gate::Hold(format!(
-            "{symbol}: refused by the venue {} time(s) since {} ({}); retried in {} s",
-            e.view.attempts,
-            e.view.since.format("%H:%M:%S"),
-            e.view.reason,
-            left.as_secs_f64().ceil()
-        ))
+        // Whole seconds rounded up, as the text always showed them.
+        let retry_in_secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        Gate::Hold(super::outcome::SkipReason::VenueBackoff {
+            attempts: e.view.attempts,
+            since: e.view.since.format("%H:%M:%S").to_string(),
+            reason: e.view.reason.clone(),
+            retry_in_secs,
+        })
     }
 
     /// Records the venue's refusal of the symbol's plan. Returns true when this starts a new
@@ -236,18 +238,19 @@ impl super::AccountWorker {
             .refused(symbol, key, reason.clone(), Instant::now(), wall)
         {
             tracing::warn!(account = %self.name, %symbol, %reason, "the venue refuses this symbol's order; backing off (1 s, doubling to 5 min) until the target or the configuration changes");
-            self.store
-                .audit(
-                    tradeengine_store::AuditKind::VenueRejected,
-                    Some(self.name.as_str()),
-                    Some(symbol.as_str()),
-                    serde_json::json!({
-                        "reason": reason, "target": qty, "leverage": leverage,
-                        "first_retry_secs": retry_delay(1).as_secs(),
-                    }),
-                    wall,
-                )
-                .await?;
+            crate::audit_payload::AuditPayload::VenueRejected {
+                reason,
+                target: qty,
+                leverage,
+                first_retry_secs: retry_delay(1).as_secs(),
+            }
+            .record(
+                &*self.store,
+                Some(self.name.as_str()),
+                Some(symbol.as_str()),
+                wall,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -13,8 +13,8 @@ use tradeengine_model::{
 };
 use tradeengine_store::Store;
 
-use super::cycle::CycleError;
 use super::execute::{ExecutionReport, Executor};
+use super::outcome::CycleError;
 use crate::risk::RefusalEpisode;
 
 /// What one symbol needs for this cycle.

@@ -37,22 +37,45 @@ pub fn blend_policy(config: &Config, limits: &RiskLimits) -> BlendPolicy {
     }
 }
 
+/// One `[[symbols]]` entry with its symbol parsed: a cycle parses each entry's name once, here,
+/// and every step after it works with the [`Symbol`].
+#[derive(Debug, Clone)]
+pub struct ConfiguredSymbol<'c> {
+    pub symbol: Symbol,
+    pub config: &'c crate::config::SymbolConfig,
+}
+
+/// The configured symbols whose names parse (configuration validation refuses the others, so
+/// none is left out in practice).
+pub fn configured_symbols(config: &Config) -> Vec<ConfiguredSymbol<'_>> {
+    config
+        .symbols
+        .iter()
+        .filter_map(|s| {
+            Some(ConfiguredSymbol {
+                symbol: Symbol::new(&s.symbol).ok()?,
+                config: s,
+            })
+        })
+        .collect()
+}
+
 /// The core's view of one `[[symbols]]` entry.
-pub fn symbol_config(s: &crate::config::SymbolConfig) -> Option<blend::SymbolConfig> {
-    let symbol = Symbol::new(&s.symbol).ok()?;
+pub fn symbol_config(entry: &ConfiguredSymbol<'_>) -> blend::SymbolConfig {
+    let (symbol, s) = (entry.symbol.clone(), entry.config);
     let weights = s
         .weights
         .iter()
         .filter_map(|(k, w)| SourceId::new(k).ok().map(|id| (id, *w)))
         .collect();
-    Some(blend::SymbolConfig {
+    blend::SymbolConfig {
         symbol,
         leverage: s.leverage,
         weights,
         depth_cap: s.max_depth,
         leverage_cap: None,
         max_notional: s.max_notional,
-    })
+    }
 }
 
 /// Targets of zero everywhere: close-only accounts and a flattening kill switch. The plans that
@@ -70,6 +93,13 @@ pub(crate) fn set_qty(t: &mut SizedTarget, qty: Decimal) {
     t.qty = tradeengine_model::Quantity::new(qty);
     t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
     t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
+}
+
+/// Released into hold: a held symbol's target is the venue's current position (flat when there
+/// is none; see [`crate::release_hold`]).
+pub(crate) fn hold_at_current(target: &mut SizedTarget, current: Option<&Position>) {
+    let qty = current.map(|p| p.size.get()).unwrap_or_default();
+    set_qty(target, qty);
 }
 
 /// REDUCING: each target moves only toward zero from the current position (an increase is held,

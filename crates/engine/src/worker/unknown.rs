@@ -27,7 +27,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_core::size::SizedTarget;
 use tradeengine_model::{AccountName, Position, Symbol, Timestamp};
-use tradeengine_store::{AuditKind, OrderFilter, Store, StoreError};
+use tradeengine_store::{OrderFilter, Store, StoreError};
+
+use crate::audit_payload::AuditPayload;
 
 use crate::config::UnknownPositionPolicy;
 use crate::state::SharedState;
@@ -97,15 +99,12 @@ pub async fn record_decision(
     );
     let value = serde_json::to_value(&all).unwrap_or_default();
     store.put_state(&decisions_key(account), &value).await?;
-    store
-        .audit(
-            AuditKind::Reconciled,
-            Some(account.as_str()),
-            Some(symbol.as_str()),
-            serde_json::json!({"unknown_position": decision.as_str(), "by": by}),
-            now,
-        )
-        .await?;
+    AuditPayload::UnknownPositionDecided {
+        unknown_position: decision.as_str(),
+        by,
+    }
+    .record(store, Some(account.as_str()), Some(symbol.as_str()), now)
+    .await?;
     Ok(())
 }
 
@@ -209,15 +208,12 @@ impl UnknownPositions {
             match policy {
                 UnknownPositionPolicy::Hold => {
                     tracing::warn!(%account, %symbol, size = %p.size.get(), "position not opened by this engine (no stored target, order or sleeve): left alone until a source sets a target or `tradeengine positions adopt|flatten`");
-                    store
-                        .audit(
-                            AuditKind::Reconciled,
-                            Some(account.as_str()),
-                            Some(symbol.as_str()),
-                            serde_json::json!({"unknown_position": "held", "size": p.size.get()}),
-                            now,
-                        )
-                        .await?;
+                    AuditPayload::UnknownPositionHeld {
+                        unknown_position: "held",
+                        size: p.size.get(),
+                    }
+                    .record(store, Some(account.as_str()), Some(symbol.as_str()), now)
+                    .await?;
                     self.held.insert(symbol.clone(), now);
                 }
                 UnknownPositionPolicy::Adopt | UnknownPositionPolicy::Flatten => {

@@ -262,10 +262,8 @@ impl Rig {
     /// The account's portfolio state as the API shows it.
     pub async fn risk_state(&self) -> Option<tradeengine_core::risk::PortfolioState> {
         self.state
-            .accounts
-            .read()
+            .account_view(&Self::account())
             .await
-            .get(&Self::account())
             .and_then(|v| v.risk.as_ref().map(|r| r.state))
     }
 

@@ -258,10 +258,8 @@ impl Rig {
     pub async fn targets(&self) -> BTreeMap<Symbol, Decimal> {
         let name = AccountName::new(ACCOUNT).unwrap();
         self.state
-            .accounts
-            .read()
+            .account_view(&name)
             .await
-            .get(&name)
             .map(|v| v.targets.clone())
             .unwrap_or_default()
     }

@@ -301,26 +301,11 @@ impl Store for CrashStore {
     async fn update_order(
         &self,
         client_order_id: &ClientOrderId,
-        state: OrderState,
-        venue_order_id: Option<&str>,
-        filled_qty: Decimal,
-        avg_fill_price: Option<Decimal>,
-        fee: Decimal,
-        error: Option<&str>,
-        at: Timestamp,
+        update: &OrderUpdate,
     ) -> Result<StoredOrder, StoreError> {
         self.run(
             "store update_order",
-            self.inner.update_order(
-                client_order_id,
-                state,
-                venue_order_id,
-                filled_qty,
-                avg_fill_price,
-                fee,
-                error,
-                at,
-            ),
+            self.inner.update_order(client_order_id, update),
         )
         .await
     }

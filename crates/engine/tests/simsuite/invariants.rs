@@ -219,11 +219,8 @@ pub async fn check_account(
     // step, and — for an adjustment — the venue's minimum order value), or halted with a reason.
     let view = engine
         .state
-        .accounts
-        .read()
+        .account_view(&account)
         .await
-        .get(&account)
-        .cloned()
         .ok_or_else(|| format!("{name}: no view after the clean cycle"))?;
     if let Some(e) = &view.last_error {
         return Err(format!("{name}: the clean cycle left an error: {e}"));

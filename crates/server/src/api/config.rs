@@ -113,7 +113,7 @@ pub struct MappingWritten {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Weights in force, per symbol", body = Vec<SymbolWeights>),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn weights(State(app): State<AppState>) -> axum::Json<Vec<SymbolWeights>> {
     let config = app.engine.config();
@@ -125,7 +125,7 @@ pub async fn weights(State(app): State<AppState>) -> axum::Json<Vec<SymbolWeight
     responses(
         (status = 200, description = "Per source: source symbol → unified symbol",
             body = BTreeMap<String, BTreeMap<String, String>>),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn mappings(
     State(app): State<AppState>,
@@ -138,14 +138,14 @@ pub async fn mappings(
     request_body = WeightsUpdate,
     responses(
         (status = 200, description = "Written and applied", body = WeightsWritten),
-        (status = 400, description = "Malformed body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 403, description = "A read token cannot write", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such symbol", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Malformed body", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 403, description = "A read token cannot write", body = crate::schema::ErrorBody),
+        (status = 404, description = "No such symbol", body = crate::schema::ErrorBody),
         (status = 409, description = "No configuration file to write (embedded demo)",
-            body = crate::openapi::ErrorBody),
+            body = crate::schema::ErrorBody),
         (status = 422, description = "The change fails validation; nothing written",
-            body = crate::openapi::ErrorBody),
+            body = crate::schema::ErrorBody),
     ))]
 pub async fn put_weights(
     State(app): State<AppState>,
@@ -172,13 +172,13 @@ pub async fn put_weights(
     request_body = MappingUpdate,
     responses(
         (status = 200, description = "Written and applied", body = MappingWritten),
-        (status = 400, description = "Malformed body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 403, description = "A read token cannot write", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Malformed body", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 403, description = "A read token cannot write", body = crate::schema::ErrorBody),
         (status = 409, description = "No configuration file to write (embedded demo)",
-            body = crate::openapi::ErrorBody),
+            body = crate::schema::ErrorBody),
         (status = 422, description = "The change fails validation; nothing written",
-            body = crate::openapi::ErrorBody),
+            body = crate::schema::ErrorBody),
     ))]
 pub async fn put_mappings(
     State(app): State<AppState>,

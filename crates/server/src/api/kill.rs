@@ -29,11 +29,11 @@ pub struct KillRequest {
     request_body = KillRequest,
     responses(
         (status = 200, description = "Engaged", body = serde_json::Value),
-        (status = 400, description = "Malformed body", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 403, description = "A read token cannot act", body = crate::openapi::ErrorBody),
-        (status = 422, description = "No such account", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Malformed body", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 403, description = "A read token cannot act", body = crate::schema::ErrorBody),
+        (status = 422, description = "No such account", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn engage(
     State(app): State<AppState>,
@@ -63,7 +63,9 @@ pub async fn engage(
     );
     killswitch::engage(&*app.store, &switch).await?;
     // Apply at once rather than at the watcher's next read.
-    killswitch::refresh(&app.engine.kill, &*app.store, &config.engine.data_dir).await;
+    app.engine
+        .refresh_kill(&*app.store, &config.engine.data_dir)
+        .await;
     app.engine.notify_targets_changed();
     Ok(axum::Json(serde_json::json!({"engaged": switch})))
 }
@@ -73,16 +75,18 @@ pub async fn engage(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Released", body = serde_json::Value),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 403, description = "A read token cannot act", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 403, description = "A read token cannot act", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn release(
     State(app): State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let config = app.engine.config();
     let was = killswitch::release(&*app.store, "api", app.intake.clock().now()).await?;
-    killswitch::refresh(&app.engine.kill, &*app.store, &config.engine.data_dir).await;
+    app.engine
+        .refresh_kill(&*app.store, &config.engine.data_dir)
+        .await;
     app.engine.notify_targets_changed();
     let file = killswitch::read_file(&config.engine.data_dir);
     Ok(axum::Json(

@@ -47,12 +47,12 @@ fn offset(raw: Option<i64>) -> Result<i64, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Mode, kill switch, accounts, sources", body = serde_json::Value),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
     let config = app.engine.config();
-    let kill = app.engine.kill.read().await.clone();
-    let views = app.engine.accounts.read().await;
+    let kill = app.engine.kill_state().await;
+    let views = app.engine.account_views().await;
     let accounts: BTreeMap<&AccountName, serde_json::Value> = views
         .iter()
         .map(|(n, v)| {
@@ -98,8 +98,7 @@ pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {
     let ticks = app.engine.ticks.read().await.clone();
     let views: BTreeMap<AccountName, tradeengine_engine::state::AccountView> = app
         .engine
-        .accounts
-        .read()
+        .account_views()
         .await
         .iter()
         .map(|(n, v)| (n.clone(), super::shown::account(&ticks, v)))
@@ -139,8 +138,8 @@ pub struct PositionRow {
     params(AccountQuery),
     responses(
         (status = 200, description = "Target vs actual per account and symbol", body = Vec<PositionRow>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn positions(
     State(app): State<AppState>,
@@ -148,7 +147,7 @@ pub async fn positions(
 ) -> Result<Json<Vec<PositionRow>>, ApiError> {
     let filter = account_param(q.account.as_deref())?;
     let ticks = app.engine.ticks.read().await.clone();
-    let views = app.engine.accounts.read().await;
+    let views = app.engine.account_views().await;
     let mut rows = Vec::new();
     for (name, view) in views.iter() {
         if filter.as_ref().is_some_and(|f| f != name) {
@@ -194,8 +193,8 @@ pub async fn positions(
         (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
     ))]
 pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
-    let blends = app.engine.blends.read().await.clone();
-    let prices = app.engine.prices.read().await.clone();
+    let blends = app.engine.blends().await;
+    let prices = app.engine.prices().await;
     let ticks = app.engine.ticks.read().await.clone();
     let config = app.engine.config();
     let stale: BTreeMap<String, Option<tradeengine_model::Timestamp>> = app
@@ -211,9 +210,12 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
         .iter()
         .map(|s| {
             let sym = Symbol::new(&s.symbol).ok();
+            // Each account blends with its own limits: `blend` is the first account's (by
+            // name) for a single-account engine's readers, `blends` every account's.
+            let by_account = sym.as_ref().and_then(|x| blends.get(x));
             let mut blend = serde_json::to_value(
-                sym.as_ref()
-                    .and_then(|x| blends.get(x))
+                by_account
+                    .and_then(|b| b.values().next())
                     .map(super::shown::blend),
             )
             .unwrap_or_default();
@@ -230,6 +232,11 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
                 "tick": sym.as_ref().and_then(|x| ticks.get(x)),
                 "blend": blend,
                 "stale_sources": stale_sources,
+                "blends": by_account.map(|m| {
+                    m.iter()
+                        .map(|(a, b)| (a.clone(), super::shown::blend(b)))
+                        .collect::<BTreeMap<_, _>>()
+                }),
             })
         })
         .collect();
@@ -275,9 +282,9 @@ pub struct PageQuery {
     params(PageQuery),
     responses(
         (status = 200, description = "Signals, newest first", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn signals(
     State(app): State<AppState>,
@@ -359,9 +366,9 @@ pub struct FillsQuery {
     params(FillsQuery),
     responses(
         (status = 200, description = "Fills, newest first", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn fills(
     State(app): State<AppState>,
@@ -420,9 +427,9 @@ pub struct AuditQuery {
     params(AuditQuery),
     responses(
         (status = 200, description = "Audit events", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn audit(
     State(app): State<AppState>,

@@ -27,11 +27,11 @@ pub struct ResetRequest {
     request_body(content = Option<ResetRequest>, description = "Optional; an empty body is `{}`"),
     responses(
         (status = 200, description = "Reset", body = serde_json::Value),
-        (status = 400, description = "Malformed body or name", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 403, description = "A read token cannot act", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such account", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Malformed body or name", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 403, description = "A read token cannot act", body = crate::schema::ErrorBody),
+        (status = 404, description = "No such account", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn reset(
     State(app): State<AppState>,

@@ -292,8 +292,8 @@ pub(crate) async fn account(State(app): State<AppState>, headers: HeaderMap) -> 
     if let Err(r) = allow(&app, &headers, Scope::Read) {
         return *r;
     }
-    let views = app.engine.accounts.read().await;
-    let prices = app.engine.prices.read().await;
+    let views = app.engine.account_views().await;
+    let prices = app.engine.prices().await;
     let single = views.len() <= 1;
     let mut balances = BTreeMap::<String, Value>::new();
     let (mut positions, mut pnl) = (serde_json::Map::new(), serde_json::Map::new());
@@ -381,7 +381,7 @@ pub(crate) async fn price(
             format!("{symbol:?} is not a symbol"),
         );
     };
-    match app.engine.prices.read().await.get(&sym) {
+    match app.engine.price(&sym).await {
         Some(p) => Json(json!({
             "symbol": sym, "price": num(p.get()), "source": "tradeengine",
             "timestamp": app.intake.clock().now().to_rfc3339(),

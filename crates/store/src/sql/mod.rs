@@ -34,10 +34,9 @@ mod snapshots;
 mod writer;
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 use tradeengine_model::{
-    AccountName, ClientOrderId, Fill, OrderState, Plan, Position, Signal, Sleeve, Timestamp,
+    AccountName, ClientOrderId, Fill, Plan, Position, Signal, Sleeve, Timestamp,
 };
 
 pub(crate) use dialect::Dialect;
@@ -263,24 +262,10 @@ where
     async fn update_order(
         &self,
         client_order_id: &ClientOrderId,
-        state: OrderState,
-        venue_order_id: Option<&str>,
-        filled_qty: Decimal,
-        avg_fill_price: Option<Decimal>,
-        fee: Decimal,
-        error: Option<&str>,
-        at: Timestamp,
+        update: &OrderUpdate,
     ) -> Result<StoredOrder, StoreError> {
-        let report = orders::OrderReport {
-            state,
-            venue_order_id,
-            filled_qty,
-            avg_fill_price,
-            fee,
-            error,
-            at,
-        };
-        self.apply_order_report(client_order_id, report).await
+        self.apply_order_report(client_order_id, orders::OrderReport::of(update))
+            .await
     }
 
     async fn settle_order(

@@ -69,6 +69,21 @@ pub(crate) struct OrderReport<'a> {
     pub at: Timestamp,
 }
 
+impl<'a> OrderReport<'a> {
+    /// The report an [`crate::OrderUpdate`] makes.
+    pub fn of(update: &'a crate::OrderUpdate) -> Self {
+        Self {
+            state: update.state,
+            venue_order_id: update.venue_order_id.as_deref(),
+            filled_qty: update.filled_qty,
+            avg_fill_price: update.avg_fill_price,
+            fee: update.fee,
+            error: update.error.as_deref(),
+            at: update.at,
+        }
+    }
+}
+
 /// The order after `report`, or why the report cannot apply.
 ///
 /// Beyond the state machine: the filled quantity is cumulative, so it may not be negative,

@@ -80,15 +80,7 @@ where
                 ));
             }
         }
-        let report = OrderReport {
-            state: update.state,
-            venue_order_id: update.venue_order_id.as_deref(),
-            filled_qty: update.filled_qty,
-            avg_fill_price: update.avg_fill_price,
-            fee: update.fee,
-            error: update.error.as_deref(),
-            at: update.at,
-        };
+        let report = OrderReport::of(update);
         let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         // Any error below drops `tx` uncommitted: nothing of the settlement is kept.

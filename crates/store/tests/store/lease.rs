@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use tradeengine_model::OrderState;
 use tradeengine_store::lease::LeaseOutcome;
 use tradeengine_store::ownership::Holder;
-use tradeengine_store::{Store, StoreError, open_postgres};
+use tradeengine_store::{OrderUpdate, Store, StoreError, open_postgres};
 
 use crate::fixtures::{account, at, coid, plan};
 use crate::harness::{Backend, postgres, sqlite};
@@ -29,18 +29,9 @@ async fn second(b: &Backend) -> Arc<dyn Store> {
 }
 
 async fn send(s: &dyn Store, id: &str) -> Result<(), StoreError> {
-    s.update_order(
-        &coid(id),
-        OrderState::Sent,
-        None,
-        Decimal::ZERO,
-        None,
-        Decimal::ZERO,
-        None,
-        at(2_000),
-    )
-    .await
-    .map(|_| ())
+    s.update_order(&coid(id), &OrderUpdate::new(OrderState::Sent, at(2_000)))
+        .await
+        .map(|_| ())
 }
 
 /// Calls `take_lease` until it is taken (the other lease must expire first), up to 10 s.

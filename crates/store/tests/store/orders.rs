@@ -1,7 +1,7 @@
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use tradeengine_model::{ClientOrderId, OrderKind, OrderState, Side};
-use tradeengine_store::{AuditKind, OrderFilter, Store, StoreError, StoredOrder};
+use tradeengine_store::{AuditKind, OrderFilter, OrderUpdate, Store, StoreError, StoredOrder};
 
 use crate::fixtures::{account, at, coid, fill, plan, price, symbol};
 use crate::harness::Backend;
@@ -14,8 +14,14 @@ async fn report(
     filled: Decimal,
     ms: i64,
 ) -> Result<StoredOrder, StoreError> {
-    s.update_order(id, state, None, filled, None, Decimal::ZERO, None, at(ms))
-        .await
+    s.update_order(
+        id,
+        &OrderUpdate {
+            filled_qty: filled,
+            ..OrderUpdate::new(state, at(ms))
+        },
+    )
+    .await
 }
 
 pub async fn plan_stores_every_leg_as_intended(b: &Backend) {
@@ -123,13 +129,10 @@ pub async fn order_walks_the_state_machine(b: &Backend) {
     let acked = s
         .update_order(
             &id,
-            OrderState::Acknowledged,
-            Some("venue-77"),
-            dec!(0),
-            None,
-            dec!(0),
-            None,
-            at(3),
+            &OrderUpdate {
+                venue_order_id: Some("venue-77".into()),
+                ..OrderUpdate::new(OrderState::Acknowledged, at(3))
+            },
         )
         .await
         .unwrap();
@@ -138,13 +141,12 @@ pub async fn order_walks_the_state_machine(b: &Backend) {
     let partial = s
         .update_order(
             &id,
-            OrderState::PartiallyFilled,
-            None,
-            dec!(0.004),
-            Some(dec!(60001.5)),
-            dec!(0.0012),
-            None,
-            at(4),
+            &OrderUpdate {
+                filled_qty: dec!(0.004),
+                avg_fill_price: Some(dec!(60001.5)),
+                fee: dec!(0.0012),
+                ..OrderUpdate::new(OrderState::PartiallyFilled, at(4))
+            },
         )
         .await
         .unwrap();
@@ -154,13 +156,12 @@ pub async fn order_walks_the_state_machine(b: &Backend) {
     let filled = s
         .update_order(
             &id,
-            OrderState::Filled,
-            None,
-            dec!(0.010),
-            Some(dec!(60002.25)),
-            dec!(0.0030),
-            None,
-            at(5),
+            &OrderUpdate {
+                filled_qty: dec!(0.010),
+                avg_fill_price: Some(dec!(60002.25)),
+                fee: dec!(0.0030),
+                ..OrderUpdate::new(OrderState::Filled, at(5))
+            },
         )
         .await
         .unwrap();
@@ -188,13 +189,10 @@ pub async fn order_walks_the_state_machine(b: &Backend) {
     let rejected = s
         .update_order(
             &other,
-            OrderState::Rejected,
-            None,
-            dec!(0),
-            None,
-            dec!(0),
-            Some("insufficient margin"),
-            at(8),
+            &OrderUpdate {
+                error: Some("insufficient margin".into()),
+                ..OrderUpdate::new(OrderState::Rejected, at(8))
+            },
         )
         .await
         .unwrap();
@@ -303,13 +301,11 @@ pub async fn bad_reports_are_refused(b: &Backend) {
     let err = s
         .update_order(
             &id,
-            OrderState::Filled,
-            None,
-            dec!(0.010),
-            Some(dec!(0)),
-            dec!(0),
-            None,
-            at(5),
+            &OrderUpdate {
+                filled_qty: dec!(0.010),
+                avg_fill_price: Some(dec!(0)),
+                ..OrderUpdate::new(OrderState::Filled, at(5))
+            },
         )
         .await
         .unwrap_err();

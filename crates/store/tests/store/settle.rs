@@ -28,18 +28,9 @@ fn its_fill(ms: i64) -> Fill {
 /// A plan for `acct` with leg 0 sent.
 async fn sent(s: &dyn Store, acct: &str) {
     s.record_plan(&plan("p1", acct, 1)).await.unwrap();
-    s.update_order(
-        &coid("p1-0"),
-        OrderState::Sent,
-        None,
-        Decimal::ZERO,
-        None,
-        Decimal::ZERO,
-        None,
-        at(2),
-    )
-    .await
-    .unwrap();
+    s.update_order(&coid("p1-0"), &OrderUpdate::new(OrderState::Sent, at(2)))
+        .await
+        .unwrap();
 }
 
 async fn kinds(s: &dyn Store) -> Vec<AuditKind> {
@@ -213,13 +204,13 @@ pub async fn an_old_final_order_without_its_fill_gets_it(b: &Backend) {
     let f = filled(7);
     s.update_order(
         &coid("p1-0"),
-        f.state,
-        f.venue_order_id.as_deref(),
-        f.filled_qty,
-        f.avg_fill_price,
-        f.fee,
-        None,
-        f.at,
+        &OrderUpdate {
+            venue_order_id: f.venue_order_id.clone(),
+            filled_qty: f.filled_qty,
+            avg_fill_price: f.avg_fill_price,
+            fee: f.fee,
+            ..OrderUpdate::new(f.state, f.at)
+        },
     )
     .await
     .unwrap();
