@@ -17,7 +17,7 @@ use tradeengine_engine::plan_ids::PlanIds;
 use tradeengine_engine::worker::AccountWorker;
 use tradeengine_model::{AccountName, OrderState, SystemClock};
 use tradeengine_store::{AuditKind, OrderFilter, OrderUpdate, StoredOrder};
-use tradeengine_venue_sim::{Fault, SimOptions, SimVenue, VenueId};
+use tradeengine_venue_sim::{Fault, SimOptions, VenueId};
 
 const ALL: [VenueId; 5] = [
     VenueId::Bybit,

@@ -4,9 +4,8 @@
 //! left out of the document.
 
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 pub use crate::schema::{DetailBody, ErrorBody};
 

@@ -167,11 +167,16 @@ async fn every_refusal_is_counted_stored_and_listed() {
             .unwrap();
     // The venue's mark for BTCUSDT (the paper feed's, or ~60,000 when it has none yet).
     let btc = Symbol::new("BTCUSDT").unwrap();
-    let mark = {
-        let mut prices = engine.state.prices.write().await;
-        *prices
-            .entry(btc.clone())
-            .or_insert_with(|| Price::new(Decimal::from(60_000)).unwrap())
+    let mark = match engine.state.price(&btc).await {
+        Some(p) => p,
+        None => {
+            let p = Price::new(Decimal::from(60_000)).unwrap();
+            engine
+                .state
+                .publish_prices(&std::collections::BTreeMap::from([(btc.clone(), p)]))
+                .await;
+            p
+        }
     };
 
     // Webhook refusals, each with its status.

@@ -348,13 +348,7 @@ impl TvEndpoint {
             return None;
         };
         let price = t.reference_price?;
-        let mark = intake
-            .state()
-            .prices
-            .read()
-            .await
-            .get(&alert.signal.symbol)
-            .copied();
+        let mark = intake.state().price(&alert.signal.symbol).await;
         if mark.is_none() && !t.depth.is_zero() {
             tracing::warn!(source = %self.config.source, symbol = %alert.signal.symbol, %price, "no mark yet: the alert's price is taken unchecked");
         }

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{
-    AccountName, ClientOrderId, Fill, Instrument, MarginMode, OrderRequest, OrderState,
-    OrderStatus, Plan, Position, Price, Signal, Sleeve, Symbol, Timestamp,
+    AccountName, ClientOrderId, Fill, Instrument, MarginMode, OrderRequest, OrderStatus, Plan,
+    Position, Price, Signal, Sleeve, Symbol, Timestamp,
 };
 use tradeengine_store::{
     AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, OrderFilter,

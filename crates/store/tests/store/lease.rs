@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use tradeengine_model::OrderState;
 use tradeengine_store::lease::LeaseOutcome;
 use tradeengine_store::ownership::Holder;
