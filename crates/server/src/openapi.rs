@@ -90,6 +90,7 @@ mod tests {
     /// cannot list its routes at run time).
     fn router_routes() -> BTreeSet<(String, String)> {
         let sources = [
+            include_str!("lib.rs"),
             include_str!("routes.rs"),
             include_str!("api/mod.rs"),
             include_str!("routes/trade_api.rs"),

@@ -33,13 +33,13 @@ pub struct WebhookQuery {
         description = "The alert; the secret in it, or in `?token=`"),
     responses(
         (status = 200, description = "Accepted (applied, duplicate or refused by rule)", body = serde_json::Value),
-        (status = 400, description = "Not an alert", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Bad secret", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Source disabled", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such source", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Alert refused (unknown symbol, a depth or leverage over the cap, a price outside `price_band` of the mark, a bad field)", body = crate::openapi::ErrorBody),
-        (status = 500, description = "Internal error", body = crate::openapi::ErrorBody),
-        (status = 503, description = "Shutting down", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Not an alert", body = crate::schema::ErrorBody),
+        (status = 401, description = "Bad secret", body = crate::schema::ErrorBody),
+        (status = 403, description = "Source disabled", body = crate::schema::ErrorBody),
+        (status = 404, description = "No such source", body = crate::schema::ErrorBody),
+        (status = 422, description = "Alert refused (unknown symbol, a depth or leverage over the cap, a price outside `price_band` of the mark, a bad field)", body = crate::schema::ErrorBody),
+        (status = 500, description = "Internal error", body = crate::schema::ErrorBody),
+        (status = 503, description = "Shutting down", body = crate::schema::ErrorBody),
     ))]
 pub async fn tradingview(
     State(app): State<AppState>,

@@ -92,7 +92,7 @@ pub struct AccountQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Each account's last view, by name (value as money at 2 dp, entry prices at the instrument's tick)", body = serde_json::Value),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {
     let ticks = app.engine.ticks.read().await.clone();
@@ -190,7 +190,7 @@ pub async fn positions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The blend per symbol: price at the instrument's tick (`tick`, when an account has read it), blend figures (depths, weights, contributions, raw leverage) at 4 dp, base quantities at 8 dp", body = Vec<serde_json::Value>),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
     let blends = app.engine.blends().await;
@@ -316,9 +316,9 @@ pub struct OrdersQuery {
     params(OrdersQuery),
     responses(
         (status = 200, description = "Orders, newest first (average fill price at the instrument's tick)", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn orders(
     State(app): State<AppState>,
@@ -396,9 +396,9 @@ pub struct EquityQuery {
     params(EquityQuery),
     responses(
         (status = 200, description = "Equity snapshots, oldest first (money at 2 dp)", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or page", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or page", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn equity(
     State(app): State<AppState>,

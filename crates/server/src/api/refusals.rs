@@ -28,9 +28,9 @@ pub struct RefusedQuery {
     params(RefusedQuery),
     responses(
         (status = 200, description = "Refusals, newest first: seq, source, idempotency_key, code, reason, body, refused_at", body = Vec<serde_json::Value>),
-        (status = 400, description = "A bad filter or limit", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
-        (status = 500, description = "The store failed", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad filter or limit", body = crate::schema::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
+        (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn refused(
     State(app): State<AppState>,
@@ -54,7 +54,7 @@ pub async fn refused(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Each source by name: type, enabled, and freshness for polled sources", body = serde_json::Value),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn sources(State(app): State<AppState>) -> Json<serde_json::Value> {
     let config = app.engine.config();
