@@ -16,11 +16,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
+use tradeengine_engine::config::preflight;
 use tradeengine_engine::config::{Config, Mode, Overrides, VenueKind};
 use tradeengine_model::{ClientOrderId, Clock, Symbol, SystemClock};
 use tradeengine_store::ownership::{DataDirLock, Holder, LockError};
-use tradeengine_venues::connect_hosts;
 use tradeengine_venues::selftest::{self, ConfiguredSymbol, Outcome, Report, SelfTest};
 
 use super::load_config;
@@ -59,35 +58,30 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
     }
     let base_url = tradeengine_engine::config::modes::base_url(&config, &account)
         .map_err(|e| anyhow::anyhow!("{}: {e}", account.name))?;
-    if !args.live {
-        for (what, url) in [
-            ("base_url", Some(base_url.as_str())),
-            ("ws_url", account.ws_url.url()),
-        ] {
-            if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
-                anyhow::bail!(
-                    "{}: {reason} (add --live to check a production account)",
-                    account.name
-                );
-            }
-        }
+    if !args.live
+        && let Err(reason) = preflight::refuse_production_hosts(&account, &base_url)
+    {
+        anyhow::bail!(
+            "{}: {reason} (add --live to check a production account)",
+            account.name
+        );
     }
     let _lock = lock_data_dir(&config)?;
     let public_only = mode == Mode::Paper || account.credentials.is_none();
-    let credentials = match (&account.credentials, public_only) {
-        (Some(reference), false) => {
-            let overrides = super::credentials::passphrase_override(&config)?;
-            let env = |k: &str| std::env::var(k).ok().or_else(|| overrides.get(k).cloned());
-            let c = tradeengine_engine::credentials::resolve_async(reference, &account.name, env)
-                .await
-                .with_context(|| format!("{}: credentials", account.name))?;
-            Some(tradeengine_venues::Credentials {
+    // The keys as the engine's start reads them (same checks, passphrase included).
+    let credentials = if public_only {
+        None
+    } else {
+        let overrides = super::credentials::passphrase_override(&config)?;
+        let env = |k: &str| std::env::var(k).ok().or_else(|| overrides.get(k).cloned());
+        preflight::account_keys_async(&config, &account, env)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: credentials: {e}", account.name))?
+            .map(|c| tradeengine_venues::Credentials {
                 api_key: c.api_key,
                 api_secret: c.api_secret,
                 passphrase: c.passphrase,
             })
-        }
-        _ => None,
     };
     let mut adapter = tradeengine_venues::AdapterConfig::new(base_url.clone(), credentials);
     adapter.stream = account.ws_url.clone();

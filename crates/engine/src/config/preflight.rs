@@ -34,16 +34,23 @@ pub fn live_not_confirmed(config: &Config, live_confirmed: bool) -> bool {
 pub fn account_endpoint(config: &Config, account: &AccountConfig) -> Result<String, String> {
     let base_url = super::modes::base_url(config, account)?;
     if config.account_mode(account) == Mode::Testnet {
-        for (what, url) in [
-            ("base_url", Some(base_url.as_str())),
-            ("ws_url", account.ws_url.url()),
-        ] {
-            if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
-                return Err(reason);
-            }
-        }
+        refuse_production_hosts(account, &base_url)?;
     }
     Ok(base_url)
+}
+
+/// Refuses a production host of any venue as the account's REST base or stream URL: the reason
+/// names which setting points there.
+pub fn refuse_production_hosts(account: &AccountConfig, base_url: &str) -> Result<(), String> {
+    for (what, url) in [
+        ("base_url", Some(base_url)),
+        ("ws_url", account.ws_url.url()),
+    ] {
+        if let Some(reason) = url.and_then(|u| connect_hosts::refuse_production(what, u)) {
+            return Err(reason);
+        }
+    }
+    Ok(())
 }
 
 /// Whether the venue signs with a passphrase as well as key and secret.
