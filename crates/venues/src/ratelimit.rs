@@ -1,48 +1,44 @@
 //! Outbound rate limits, per the venue's documented scopes, plus what the venue tells us.
 //!
-//! Each venue declares named scopes with a GCRA quota (`governor`): for Bybit, one per endpoint
+//! Each venue declares named scopes, each an allowance per window: for Bybit, one per endpoint
 //! family per UID (order 10/s, position 50/s, …) and the IP-wide 600 per 5 s; for Binance, the
 //! request weight per minute and the order counts per 10 s and per minute. A request takes its
 //! cost from every scope it belongs to before it leaves the process, waiting if it must.
+//!
+//! A scope keeps the log of what this client sent in its last window and lets a request go when
+//! the window still has room for it: a burst of the **whole allowance** goes at once, and the
+//! next request waits until the oldest leaves the window. That is the fastest pacing a venue's
+//! rolling or fixed window accepts (any rolling window holding at most the allowance also keeps
+//! every fixed window within it): at Bybit's default 10 orders per second, 50 orders go out in
+//! five bursts, the last about 4.2 s after the first (the floor is 4 s), where a token bucket
+//! that must never exceed the allowance in any window takes 5.4 s. The window is lengthened
+//! by [`Scope::margin`] so that requests sent one window apart cannot arrive inside one window
+//! at the venue because the first travelled slower than the second.
 //!
 //! The venue's own word wins over our model of it:
 //! - a 429/418 (or Bybit's 10006) with a wait **pauses the whole venue client** until then;
 //! - usage headers (Binance `X-MBX-USED-WEIGHT-1M`, Bybit `X-Bapi-Limit-Status`) pause it until
 //!   the window resets when the budget is used up;
 //! - Bybit's `X-Bapi-Limit` (the account's real per-endpoint limit, which differs by VIP or PRO
-//!   tier) replaces the scope's quota.
+//!   tier) replaces the scope's allowance.
 //!
 //! A wait longer than `max_wait` is not slept through: the call fails as rate limited with the
 //! remaining time, so a worker can move on instead of holding a request for minutes.
 
 use std::collections::{HashMap, VecDeque};
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 
 use crate::{VenueError, VenueErrorKind};
 
 /// One named budget: at most `amount` requests (or weight units) in any window of `period`.
-///
-/// Venues count in rolling windows, and a GCRA limiter allowing a burst `b` at a sustained rate
-/// `r` can send `b + r·period` in one window, so every quota keeps `b + r·period = amount`:
-/// - [`Scope::new`]: half the amount at once, the other half spread over the period
-///   (`b = ⌊L/2⌋`) — a quiet account sends a handful of requests without waiting;
-/// - [`Scope::steady`]: for per-second windows where a long run (a 50-symbol rebalance)
-///   matters more than the first few requests. A small allowance (under 100) sends one at once
-///   and spreads the rest (`b = max(1, ⌊L/10⌋)`): at Bybit's default 10 orders per second, 50
-///   orders take 5.4 s instead of 9 s. A large one (a PRO tier's 200/s, learnt from the venue)
-///   covers a whole rebalance in its half burst, so it gets `b = ⌊L/2⌋` like [`Scope::new`].
 #[derive(Debug, Clone, Copy)]
 pub struct Scope {
     pub name: &'static str,
     pub amount: u32,
     pub period: Duration,
-    /// Pace from the second request while the allowance is small.
-    steady: bool,
 }
 
 impl Scope {
@@ -51,62 +47,65 @@ impl Scope {
             name,
             amount,
             period,
-            steady: false,
         }
     }
 
-    pub const fn steady(name: &'static str, amount: u32, period: Duration) -> Self {
-        Self {
-            name,
-            amount,
-            period,
-            steady: true,
-        }
+    /// Added to the window: a twentieth of it, at most 100 ms. Network jitter between two
+    /// requests is tens of milliseconds; a longer margin would only slow long windows down.
+    pub fn margin(&self) -> Duration {
+        (self.period / 20).min(Duration::from_millis(100))
     }
 
-    fn quota(&self) -> Option<Quota> {
-        let divisor = if self.steady && self.amount < 100 {
-            10
-        } else {
-            2
-        };
-        let burst = (self.amount / divisor).max(1);
-        let spread = self
-            .amount
-            .checked_sub(burst)
-            .filter(|n| *n > 0)
-            .unwrap_or(1);
-        let per_cell = self.period.checked_div(spread)?;
-        Quota::with_period(per_cell)
-            .map(|q| q.allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN)))
+    /// The window a request's cost stays counted in.
+    fn window(&self) -> Duration {
+        self.period + self.margin()
     }
 }
 
 struct Budget {
     scope: Scope,
-    limiter: Arc<DefaultDirectRateLimiter>,
-    /// What this client spent in the scope's current window (time, cost), oldest first, for
-    /// the headroom metric: the limiter itself cannot be read without spending.
+    /// What this client sent in the scope's current window (time, cost), oldest first.
     spent: VecDeque<(Instant, u32)>,
 }
 
 impl Budget {
-    fn new(scope: Scope, limiter: DefaultDirectRateLimiter) -> Self {
+    fn new(scope: Scope) -> Self {
         Self {
             scope,
-            limiter: Arc::new(limiter),
             spent: VecDeque::new(),
         }
     }
 
-    /// Forgets spending older than one period before `now`.
+    /// Forgets spending that has left the window before `now`.
     fn trim(&mut self, now: Instant) {
+        let window = self.scope.window();
         while let Some((at, _)) = self.spent.front() {
-            if now.saturating_duration_since(*at) < self.scope.period {
+            if now.saturating_duration_since(*at) < window {
                 break;
             }
             self.spent.pop_front();
         }
+    }
+
+    fn used(&self) -> u64 {
+        self.spent.iter().map(|(_, c)| u64::from(*c)).sum()
+    }
+
+    /// How long from `now` until `cost` fits (zero: it fits now). `spent` must be trimmed.
+    fn wait_for(&self, cost: u32, now: Instant) -> Duration {
+        let amount = u64::from(self.scope.amount);
+        let mut excess = (self.used() + u64::from(cost)).saturating_sub(amount);
+        if excess == 0 {
+            return Duration::ZERO;
+        }
+        // The oldest entries leave first: wait until enough of them have.
+        for (at, c) in &self.spent {
+            excess = excess.saturating_sub(u64::from(*c));
+            if excess == 0 {
+                return (*at + self.scope.window()).saturating_duration_since(now);
+            }
+        }
+        self.scope.window()
     }
 }
 
@@ -135,12 +134,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl RateLimits {
     pub fn new(venue: &'static str, scopes: &[Scope], max_wait: Duration) -> Self {
-        let mut budgets = HashMap::new();
-        for s in scopes {
-            if let Some(q) = s.quota() {
-                budgets.insert(s.name, Budget::new(*s, RateLimiter::direct(q)));
-            }
-        }
+        let budgets = scopes
+            .iter()
+            .filter(|s| s.amount > 0 && !s.period.is_zero())
+            .map(|s| (s.name, Budget::new(*s)))
+            .collect();
         Self {
             venue,
             budgets: Mutex::new(budgets),
@@ -150,46 +148,70 @@ impl RateLimits {
     }
 
     /// Waits until every `(scope, cost)` has room, or fails when the venue asked us to stay
-    /// away for longer than `max_wait`. Unknown scope names cost nothing.
+    /// away for longer than `max_wait`. Unknown scope names cost nothing. The cost is taken
+    /// from all the request's scopes at the same moment, so a request waiting on one scope
+    /// holds nothing in the others.
     pub async fn acquire(&self, costs: &[(&'static str, u32)]) -> Result<(), VenueError> {
-        let pause = *lock(&self.paused_until);
-        if let Some(until) = pause {
-            let now = Instant::now();
-            if until > now {
-                let wait = until - now;
-                if wait > self.max_wait {
-                    return Err(VenueError::new(
-                        self.venue,
-                        VenueErrorKind::RateLimited,
-                        format!(
-                            "rate limited by the venue for another {} ms",
-                            wait.as_millis()
-                        ),
-                    )
-                    .with_code("paused")
-                    .with_retry_after(wait));
-                }
-                tokio::time::sleep_until(until).await;
-            }
-        }
-        for (name, cost) in costs {
-            let limiter = lock(&self.budgets).get(name).map(|b| b.limiter.clone());
-            let (Some(limiter), Some(n)) = (limiter, NonZeroU32::new(*cost)) else {
-                continue;
-            };
-            if limiter.until_n_ready(n).await.is_err() {
-                return Err(VenueError::new(
-                    self.venue,
-                    VenueErrorKind::Internal,
-                    format!("a request costing {cost} can never fit the {name} budget"),
-                ));
-            }
-            if let Some(b) = lock(&self.budgets).get_mut(name) {
+        self.wait_out_pause().await?;
+        loop {
+            let wait = {
+                let mut budgets = lock(&self.budgets);
                 let now = Instant::now();
-                b.trim(now);
-                b.spent.push_back((now, *cost));
-            }
+                let mut wait = Duration::ZERO;
+                for (name, cost) in costs {
+                    let Some(b) = budgets.get_mut(name) else {
+                        continue;
+                    };
+                    if *cost > b.scope.amount {
+                        return Err(VenueError::new(
+                            self.venue,
+                            VenueErrorKind::Internal,
+                            format!("a request costing {cost} can never fit the {name} budget"),
+                        ));
+                    }
+                    b.trim(now);
+                    wait = wait.max(b.wait_for(*cost, now));
+                }
+                if wait.is_zero() {
+                    for (name, cost) in costs {
+                        if let Some(b) = budgets.get_mut(name)
+                            && *cost > 0
+                        {
+                            b.spent.push_back((now, *cost));
+                        }
+                    }
+                    return Ok(());
+                }
+                wait
+            };
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Sleeps through a short pause the venue asked for; fails fast on a long one.
+    async fn wait_out_pause(&self) -> Result<(), VenueError> {
+        let pause = *lock(&self.paused_until);
+        let Some(until) = pause else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if until <= now {
+            return Ok(());
+        }
+        let wait = until - now;
+        if wait > self.max_wait {
+            return Err(VenueError::new(
+                self.venue,
+                VenueErrorKind::RateLimited,
+                format!(
+                    "rate limited by the venue for another {} ms",
+                    wait.as_millis()
+                ),
+            )
+            .with_code("paused")
+            .with_retry_after(wait));
+        }
+        tokio::time::sleep_until(until).await;
         Ok(())
     }
 
@@ -235,28 +257,23 @@ impl RateLimits {
         (until > now).then(|| until - now)
     }
 
-    /// Replaces a scope's allowance with what the venue says the account really has. A no-op
-    /// when unchanged, so the limiter's history survives repeated headers.
+    /// Replaces a scope's allowance with what the venue says the account really has. The
+    /// log of what was sent stays: it still counts against the new allowance.
     pub fn set_amount(&self, name: &'static str, amount: u32) {
         let mut budgets = lock(&self.budgets);
         let Some(b) = budgets.get_mut(name) else {
             return;
         };
-        if b.scope.amount == amount {
+        if b.scope.amount == amount || amount == 0 {
             return;
         }
-        let scope = Scope { amount, ..b.scope };
-        if let Some(q) = scope.quota() {
-            tracing::info!(
-                venue = self.venue,
-                scope = name,
-                amount,
-                "venue reported a different rate limit; adopting it"
-            );
-            b.scope = scope;
-            b.limiter = Arc::new(RateLimiter::direct(q));
-            b.spent.clear();
-        }
+        tracing::info!(
+            venue = self.venue,
+            scope = name,
+            amount,
+            "venue reported a different rate limit; adopting it"
+        );
+        b.scope.amount = amount;
     }
 
     /// The allowance of a scope per its period, for tests and reports.
@@ -287,77 +304,113 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         assert_eq!(limits.headroom(), vec![("orders", 0.6), ("reads", 0.8)]);
-        tokio::time::advance(Duration::from_millis(1001)).await;
+        tokio::time::advance(Duration::from_millis(1051)).await;
         assert_eq!(limits.headroom(), vec![("orders", 1.0), ("reads", 0.8)]);
         limits.pause_for(Duration::from_secs(5));
         assert_eq!(limits.headroom(), vec![("orders", 0.0), ("reads", 0.0)]);
     }
 
-    #[tokio::test]
-    async fn a_burst_fits_then_the_next_request_waits() {
+    async fn take(limits: &RateLimits, costs: &[(&'static str, u32)]) {
+        limits
+            .acquire(costs)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_whole_allowance_goes_at_once_then_the_next_waits_for_the_window() {
         let limits = RateLimits::new(
             "test",
             &[Scope::new("orders", 10, Duration::from_secs(1))],
             Duration::from_secs(2),
         );
-        let take = || async {
-            limits
-                .acquire(&[("orders", 1)])
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let t0 = std::time::Instant::now();
-        // Half the window's amount goes at once…
-        for _ in 0..5 {
-            take().await;
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            take(&limits, &[("orders", 1)]).await;
         }
-        assert!(
-            t0.elapsed() < Duration::from_millis(150),
-            "burst must not wait"
-        );
-        // …the other half is spread over the window, one per 200 ms…
-        take().await;
-        assert!(
-            t0.elapsed() >= Duration::from_millis(180),
-            "{:?}",
-            t0.elapsed()
-        );
-        for _ in 0..4 {
-            take().await;
-        }
-        // …so ten take a whole window, never less.
-        assert!(
-            t0.elapsed() >= Duration::from_millis(980),
-            "{:?}",
-            t0.elapsed()
-        );
+        assert_eq!(t0.elapsed(), Duration::ZERO, "the allowance must not wait");
+        // The eleventh waits for the first to leave the window (1 s plus the 50 ms margin).
+        take(&limits, &[("orders", 1)]).await;
+        assert_eq!(t0.elapsed(), Duration::from_millis(1050));
     }
 
-    #[tokio::test]
-    async fn a_steady_scope_paces_from_the_second_request() {
+    /// 50 orders at 10 per second: five bursts, one window (plus margin) apart, 4.2 s in all,
+    /// and no window of one second (plus margin) ever holds more than ten.
+    #[tokio::test(start_paused = true)]
+    async fn fifty_orders_at_ten_per_second_take_four_windows_and_never_overfill_one() {
         let limits = RateLimits::new(
             "test",
-            &[Scope::steady("orders", 10, Duration::from_millis(500))],
+            &[Scope::new("orders", 10, Duration::from_secs(1))],
             Duration::from_secs(2),
         );
-        let t0 = std::time::Instant::now();
-        limits
-            .acquire(&[("orders", 1)])
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(t0.elapsed() < Duration::from_millis(40));
-        for _ in 0..9 {
-            limits
-                .acquire(&[("orders", 1)])
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+        let t0 = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..50 {
+            take(&limits, &[("orders", 1)]).await;
+            sent.push(t0.elapsed());
         }
-        // 1 at once, then one per 500/9 ms: ten within the 500 ms window, never eleven.
-        assert!(
-            t0.elapsed() >= Duration::from_millis(490),
-            "{:?}",
-            t0.elapsed()
+        assert_eq!(sent[49], Duration::from_millis(4200));
+        for (i, at) in sent.iter().enumerate() {
+            let in_window = sent
+                .iter()
+                .filter(|t| **t >= *at && **t < *at + Duration::from_millis(1050))
+                .count();
+            assert!(in_window <= 10, "{in_window} requests in the window from #{i}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn weighted_costs_wait_for_enough_weight_to_leave() {
+        let limits = RateLimits::new(
+            "test",
+            &[Scope::new("weight", 10, Duration::from_secs(1))],
+            Duration::from_secs(2),
         );
+        let t0 = Instant::now();
+        take(&limits, &[("weight", 4)]).await;
+        tokio::time::advance(Duration::from_millis(300)).await;
+        take(&limits, &[("weight", 4)]).await;
+        // 8 used; 5 more fit only once the first 4 have left (at 1,050 ms).
+        take(&limits, &[("weight", 5)]).await;
+        assert_eq!(t0.elapsed(), Duration::from_millis(1050));
+        let err = limits.acquire(&[("weight", 11)]).await.err();
+        assert!(err.is_some_and(|e| e.kind == VenueErrorKind::Internal));
+    }
+
+    /// A request in two scopes waits for the fuller one and takes from both at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_request_takes_from_every_scope_when_all_have_room() {
+        let limits = RateLimits::new(
+            "test",
+            &[
+                Scope::new("orders", 2, Duration::from_secs(1)),
+                Scope::new("ip", 100, Duration::from_secs(5)),
+            ],
+            Duration::from_secs(2),
+        );
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            take(&limits, &[("orders", 1), ("ip", 1)]).await;
+        }
+        assert_eq!(t0.elapsed(), Duration::from_millis(1050));
+        let headroom = limits.headroom();
+        assert_eq!(headroom[0], ("ip", 0.97));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lower_allowance_from_the_venue_counts_what_was_already_sent() {
+        let limits = RateLimits::new(
+            "test",
+            &[Scope::new("orders", 10, Duration::from_secs(1))],
+            Duration::from_secs(2),
+        );
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            take(&limits, &[("orders", 1)]).await;
+        }
+        limits.set_amount("orders", 5);
+        take(&limits, &[("orders", 1)]).await;
+        assert_eq!(t0.elapsed(), Duration::from_millis(1050));
     }
 
     #[tokio::test]

@@ -216,6 +216,12 @@ async fn leverage_and_margin_mode_not_modified_is_success() {
         .set_margin_mode(&sym("ETHUSDT"), MarginMode::Isolated)
         .await
         .unwrap();
+    // The margin mode is account-wide on Bybit: the second symbol's setting is not sent again.
+    let margin_requests = sim
+        .requests()
+        .matching(|r| r.path == "/v5/account/set-margin-mode")
+        .len();
+    assert_eq!(margin_requests, 1);
     venue
         .place_order(&market("t-lev-1", "BTCUSDT", Side::Buy, dec!(0.01), false))
         .await

@@ -15,7 +15,8 @@
 //!    the last accepted alert for the same symbol, and one of the two is `flat`, the pair is put
 //!    in order by explicit `signal_seq`, else by the sleeve's state before the pair. If the new
 //!    alert belongs *before* the one already applied, it is recorded as superseded and does not
-//!    move the sleeve;
+//!    move the sleeve. Whatever the gap, an alert older than the one already applied for its
+//!    symbol is superseded too (see [`sent_before`]): a late alert must not undo a newer one;
 //! 4. the price band: an opening alert priced more than `price_band` from the venue's mark is
 //!    refused (422; see [`price_band_check`]);
 //! 5. the intake, which stores it durably before the HTTP answer goes out.
@@ -88,12 +89,39 @@ impl WebhookError {
     }
 }
 
-/// The last alert applied per symbol, for the ordering rule.
+/// How long a numeric `signal_seq` orders alerts that carry no time of their own. A strategy
+/// re-added on TradingView starts its counter again: without a bound, every alert after that
+/// would be superseded for ever. Alerts that arrive out of order do so within seconds.
+const SEQ_HORIZON: Duration = Duration::minutes(10);
+
+/// The last alert applied per symbol, for the ordering rules.
 #[derive(Debug, Clone)]
 struct Applied {
     alert: Sequenced,
+    /// When its sender says it sent it (`timenow`), if it says.
+    emitted_at: Option<Timestamp>,
     /// The sleeve's state before that alert.
     prior: PriorState,
+}
+
+/// Whether `new` was sent before `last` (the alert applied last for the same symbol), by the
+/// alerts' own times when both carry one (`timenow` has one-second resolution: alerts of the
+/// same second are left to the pair rule), else by a numeric `signal_seq` on both received
+/// within [`SEQ_HORIZON`].
+fn sent_before(
+    new: &Sequenced,
+    new_emitted: Option<Timestamp>,
+    last: &Sequenced,
+    last_emitted: Option<Timestamp>,
+) -> bool {
+    if let (Some(new_at), Some(last_at)) = (new_emitted, last_emitted) {
+        return new_at < last_at;
+    }
+    let seq = |s: &Sequenced| s.signal_seq.as_deref().and_then(|v| v.trim().parse::<Decimal>().ok());
+    match (seq(new), seq(last)) {
+        (Some(n), Some(l)) => n < l && (new.at - last.at).abs() <= SEQ_HORIZON,
+        _ => false,
+    }
 }
 
 /// One configured TradingView source.
@@ -291,8 +319,13 @@ impl TvEndpoint {
         let source = self.config.source.as_str();
         let new = Sequenced::from(&alert);
         let symbol = alert.signal.symbol.clone();
-        if let Some(basis) = self.superseded_by(&new) {
-            let reason = format!("superseded: arrived late within a close/open pair ({basis:?})");
+        if let Some(basis) = self.superseded_by(&new, alert.signal.emitted_at) {
+            let reason = match basis {
+                OrderingBasis::SentBeforeApplied => {
+                    "superseded: sent before the alert already applied for this symbol".to_string()
+                }
+                _ => format!("superseded: arrived late within a close/open pair ({basis:?})"),
+            };
             intake
                 .refuse(Refused {
                     source,
@@ -327,10 +360,18 @@ impl TvEndpoint {
             .prior_state(intake, &alert.signal.source, &symbol)
             .await;
         let signal_id = alert.signal.id.to_string();
+        let emitted_at = alert.signal.emitted_at;
         match intake.submit(alert.signal).await? {
             IntakeOutcome::Applied(_) => {
                 if let Ok(mut last) = self.last.lock() {
-                    last.insert(symbol, Applied { alert: new, prior });
+                    last.insert(
+                        symbol,
+                        Applied {
+                            alert: new,
+                            emitted_at,
+                            prior,
+                        },
+                    );
                 }
                 Ok(WebhookOutcome::Accepted { signal_id })
             }
@@ -355,9 +396,17 @@ impl TvEndpoint {
         price_band_check(t.depth, price, mark, self.config.price_band)
     }
 
-    /// `Some(basis)` when `new` resolves to before the alert last applied for its symbol.
-    fn superseded_by(&self, new: &Sequenced) -> Option<OrderingBasis> {
+    /// `Some(basis)` when `new` was sent, or resolves to, before the alert last applied for
+    /// its symbol.
+    fn superseded_by(
+        &self,
+        new: &Sequenced,
+        emitted_at: Option<Timestamp>,
+    ) -> Option<OrderingBasis> {
         let last = self.last.lock().ok()?.get(&new.symbol).cloned()?;
+        if sent_before(new, emitted_at, &last.alert, last.emitted_at) {
+            return Some(OrderingBasis::SentBeforeApplied);
+        }
         let prior = last.prior;
         let resolution = resolve_order(&[last.alert, new.clone()], |_| Some(prior), PAIR_WINDOW);
         let order = resolution.by_symbol.get(&new.symbol)?;

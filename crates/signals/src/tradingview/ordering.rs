@@ -79,6 +79,10 @@ pub enum OrderingBasis {
     ExplicitSequence,
     StatefulCloseThenOpen,
     StatefulOpenThenClose,
+    /// The alert says it was sent before the alert already applied for its symbol (its own
+    /// time is earlier): it arrived late and must not undo the newer one. Not produced by
+    /// [`resolve_order`]; the webhook source checks it against the last applied alert.
+    SentBeforeApplied,
 }
 
 /// One alert in its resolved place, with the audit facts sirouk/trade-engine recorded.

@@ -37,7 +37,7 @@ fn scopes() -> Vec<Scope> {
     vec![
         Scope::new(scope::IP, 500, Duration::from_secs(60)),
         Scope::new(scope::IP_5M, 1500, Duration::from_secs(300)),
-        Scope::steady(scope::TRADE, 30, Duration::from_secs(10)),
+        Scope::new(scope::TRADE, 30, Duration::from_secs(10)),
     ]
 }
 

@@ -38,11 +38,11 @@ fn scopes() -> Vec<Scope> {
     let s = Duration::from_secs(1);
     vec![
         Scope::new(scope::IP, 600, Duration::from_secs(5)),
-        Scope::steady(scope::ORDER, 10, s),
+        Scope::new(scope::ORDER, 10, s),
         Scope::new(scope::QUERY, 50, s),
         Scope::new(scope::POSITION, 50, s),
         Scope::new(scope::WALLET, 50, s),
-        Scope::steady(scope::LEVERAGE, 10, s),
+        Scope::new(scope::LEVERAGE, 10, s),
         Scope::new(scope::MARGIN, 5, s),
     ]
 }

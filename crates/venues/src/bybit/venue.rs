@@ -427,8 +427,17 @@ impl Venue for BybitVenue {
         }
     }
 
-    /// Bybit UTA's margin mode is **account-wide**: setting it for one symbol sets it for all.
+    /// Bybit UTA's margin mode is **account-wide**: setting it for one symbol sets it for all,
+    /// so a cycle's plans for many symbols send it once. A mode set (or read) under a minute ago
+    /// is not sent again: the other symbols' plans were made from the same read as the first's.
     async fn set_margin_mode(&self, _symbol: &Symbol, mode: MarginMode) -> Result<(), VenueError> {
+        let cached = *self.account.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((current, at)) = cached
+            && current == mode
+            && at.elapsed() < ACCOUNT_TTL
+        {
+            return Ok(());
+        }
         let value = match mode {
             MarginMode::Cross => "REGULAR_MARGIN",
             MarginMode::Isolated => "ISOLATED_MARGIN",

@@ -50,7 +50,7 @@ fn scopes() -> Vec<Scope> {
         Scope::new(scope::POSITIONS, 20, two),
         Scope::new(scope::POSITION_MODE, 20, two),
         Scope::new(scope::LEVERAGE, 20, two),
-        Scope::steady(scope::SUBMIT, 20, two),
+        Scope::new(scope::SUBMIT, 20, two),
         Scope::new(scope::CANCEL, 20, two),
         Scope::new(scope::QUERY, 20, two),
         Scope::new(scope::OPEN_ORDERS, 20, two),
