@@ -62,8 +62,17 @@ fn alert(direction: &str, size: &str, extra: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhook_paths() {
+/// A paper engine with the TradingView source, served on a free port.
+struct Served {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn tradeengine_store::Store>,
+    engine: RunningEngine,
+    stop: CancellationToken,
+    addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn serve_engine() -> Served {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
     let config = load_str(
@@ -100,6 +109,46 @@ async fn webhook_paths() {
         tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
             .await
             .unwrap();
+    Served {
+        _dir: dir,
+        store,
+        engine,
+        stop,
+        addr,
+        server,
+    }
+}
+
+/// The TradingView source's sleeve exposure for BTCUSDT, as text.
+async fn sleeve(state: &tradeengine_engine::SharedState) -> String {
+    let exposure = state
+        .sleeves
+        .read()
+        .await
+        .get(&(
+            SourceId::new("tradingview").unwrap(),
+            Symbol::new("BTCUSDT").unwrap(),
+        ))
+        .map(|s| s.exposure);
+    format!("{exposure:?}")
+}
+
+async fn post_alert(addr: SocketAddr, body: String) -> (u16, serde_json::Value) {
+    tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &body))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_paths() {
+    let Served {
+        _dir,
+        store,
+        engine,
+        stop,
+        addr,
+        server,
+    } = serve_engine().await;
     let sleeve = |st: &tradeengine_engine::SharedState| {
         let st = st.clone();
         async move {
@@ -200,4 +249,61 @@ async fn webhook_paths() {
     let _ = server.await;
     engine.shutdown().await;
     assert!(store.verify_audit().await.unwrap().is_ok());
+}
+
+/// An alert sent before the one already applied (its own time, or a lower `signal_seq` when
+/// neither carries a time) is superseded however late it arrives and whichever sides the two
+/// are: a late alert must not undo a newer one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_sent_before_the_applied_one_is_superseded() {
+    let rig = serve_engine().await;
+    let now = chrono::Utc::now().timestamp();
+    let newer = alert("short", "30/100", &format!(r#","timenow":{now}"#));
+    let older = alert("long", "30/100", &format!(r#","timenow":{}"#, now - 60));
+    let (status, body) = post_alert(rig.addr, newer).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("accepted")),
+        "{body}"
+    );
+    let (status, body) = post_alert(rig.addr, older).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "superseded", "{body}");
+    assert_eq!(body["basis"], "sent_before_applied", "{body}");
+    assert!(
+        sleeve(&rig.engine.state).await.contains("-0.3"),
+        "the short stays"
+    );
+
+    // Without times, by a numeric signal_seq: 7 short applied, then 6 long is late.
+    let (_, body) = post_alert(rig.addr, alert("short", "20/100", r#","signal_seq":"7""#)).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    let (_, body) = post_alert(rig.addr, alert("long", "20/100", r#","signal_seq":"6""#)).await;
+    assert_eq!(body["status"], "superseded", "{body}");
+    assert!(
+        sleeve(&rig.engine.state).await.contains("-0.2"),
+        "the short stays"
+    );
+    // A newer one still moves the sleeve.
+    let (_, body) = post_alert(rig.addr, alert("long", "20/100", r#","signal_seq":"8""#)).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    assert!(sleeve(&rig.engine.state).await.contains("0.2"), "now long");
+    assert!(
+        !sleeve(&rig.engine.state).await.contains("-0.2"),
+        "now long"
+    );
+
+    // Each superseded alert is a visible refusal.
+    let refused = rig.store.refused_signals(None, 100).await.unwrap();
+    assert_eq!(
+        refused
+            .iter()
+            .filter(|r| r.reason.contains("sent before"))
+            .count(),
+        2,
+        "{refused:?}"
+    );
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
 }

@@ -355,7 +355,10 @@ mod tests {
                 .iter()
                 .filter(|t| **t >= *at && **t < *at + Duration::from_millis(1050))
                 .count();
-            assert!(in_window <= 10, "{in_window} requests in the window from #{i}");
+            assert!(
+                in_window <= 10,
+                "{in_window} requests in the window from #{i}"
+            );
         }
     }
 

@@ -117,7 +117,11 @@ fn sent_before(
     if let (Some(new_at), Some(last_at)) = (new_emitted, last_emitted) {
         return new_at < last_at;
     }
-    let seq = |s: &Sequenced| s.signal_seq.as_deref().and_then(|v| v.trim().parse::<Decimal>().ok());
+    let seq = |s: &Sequenced| {
+        s.signal_seq
+            .as_deref()
+            .and_then(|v| v.trim().parse::<Decimal>().ok())
+    };
     match (seq(new), seq(last)) {
         (Some(n), Some(l)) => n < l && (new.at - last.at).abs() <= SEQ_HORIZON,
         _ => false,
