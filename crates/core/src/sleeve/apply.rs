@@ -138,8 +138,18 @@ pub fn apply_signal(
 
 type Step = Result<(Sleeve, SleeveChange), Refusal>;
 
+/// The price a signal's position opens at, for its entry, quote sizes and fractional protective
+/// levels: the engine's mark when it has one, else the signal's own price. The engine trades at
+/// the market, so a sender's price that is off the market (a TradingView `{{close}}` a few
+/// percent away in a fast move) would put a default 2 % stop on the wrong side of the market
+/// and close the new position at once, paying the fees twice.
+fn anchor(mark: Option<Price>, reference: Option<Price>) -> Option<Price> {
+    mark.or(reference)
+}
+
 /// A target opening from flat, or flipping side, gets the rules' default protective levels
-/// (from its reference price, else the mark); one that keeps its side keeps its levels.
+/// (from the mark, else its reference price: see [`anchor`]); one that keeps its side keeps
+/// its levels.
 fn apply_target(
     sleeve: &Sleeve,
     t: &TargetIntent,
@@ -166,7 +176,7 @@ fn apply_target(
         } else {
             Decimal::NEGATIVE_ONE
         };
-        let entry = t.reference_price.or(mark);
+        let entry = anchor(mark, t.reference_price);
         (
             protective("stop_loss", None, rules.stop_default(), dir, entry)?,
             protective("take_profit", None, rules.take_default(), dir, entry)?,
@@ -180,7 +190,11 @@ fn apply_target(
         },
         exposure: to,
         leverage: if opening { t.leverage } else { None },
-        entry_price: if opening { t.reference_price } else { None },
+        entry_price: if opening {
+            anchor(mark, t.reference_price)
+        } else {
+            None
+        },
         stop_loss,
         take_profit,
         opened_at: match (opening, was_open) {
@@ -245,7 +259,7 @@ fn apply_order(
             return Err(Refusal::NonPositiveSize { size: v });
         }
     }
-    let price = o.reference_price.or(mark);
+    let price = anchor(mark, o.reference_price);
     if !is_open(sleeve) {
         return open(sleeve, o, dir, price, rules, now);
     }

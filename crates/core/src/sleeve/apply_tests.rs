@@ -440,3 +440,39 @@ fn cooling_that_overflows_time_cools_forever() {
 
 #[path = "apply_stop_tests.rs"]
 mod stops;
+
+/// Default levels anchor at the mark, where the position opens, not at a sender's price that
+/// is off the market: a short alert priced 57,500 with the mark at 60,000 and a 2 % default
+/// stop gets its stop at 61,200 (above the market), not 58,650 (already breached below it).
+#[test]
+fn default_levels_and_entry_anchor_at_the_mark_when_there_is_one() {
+    let rules = SleeveRules {
+        default_stop_loss: Some(dec!(0.02)),
+        default_take_profit: Some(dec!(0.03)),
+        ..SleeveRules::default()
+    };
+    let target = |reference: Option<Decimal>| {
+        signal(Intent::Target(TargetIntent {
+            depth: dec!(-0.1),
+            leverage: None,
+            reference_price: reference.map(p),
+        }))
+    };
+    let mark = Some(p(dec!(60000)));
+    let (s, _) =
+        applied(apply_signal(&flat(), &target(Some(dec!(57500))), mark, &rules, t0()).unwrap());
+    assert_eq!(s.stop_loss, Some(p(dec!(61200))));
+    assert_eq!(s.take_profit, Some(p(dec!(58200))));
+    assert_eq!(s.entry_price, mark);
+    // With no mark yet, the sender's price is all there is.
+    let (s, _) =
+        applied(apply_signal(&flat(), &target(Some(dec!(57500))), None, &rules, t0()).unwrap());
+    assert_eq!(s.stop_loss, Some(p(dec!(58650))));
+    assert_eq!(s.entry_price, Some(p(dec!(57500))));
+    // An order intent's quote size converts at the mark too: 6,000 USDT is 0.1 BTC at 60,000.
+    let mut o = order(OrderAction::Buy, Some(OrderSize::Quote(dec!(6000))));
+    o.reference_price = Some(p(dec!(50000)));
+    let (s, _) =
+        applied(apply_signal(&flat(), &signal(Intent::Order(o)), mark, &rules, t0()).unwrap());
+    assert_eq!(s.exposure, SleeveOrigin::Base(dec!(0.1)));
+}
