@@ -73,6 +73,8 @@ fn config_check_refuses_a_production_host_in_testnet() {
 async fn positions_adopt_and_flatten_record_an_audited_decision() {
     let dir = tempfile::tempdir().unwrap();
     let config = write(dir.path(), "paper", "https://api.bybit.com");
+    // The store an engine made (`positions` never creates one).
+    drop(tradeengine_store::open_sqlite_in(dir.path()).await.unwrap());
     let (code, out) = run(
         &config,
         &[

@@ -39,6 +39,8 @@ async fn kill_flatten_for_one_account_and_risk_reset() {
         ),
     )
     .unwrap();
+    // The store an engine made (control commands never create one).
+    drop(tradeengine_store::open_sqlite_in(dir.path()).await.unwrap());
 
     let (ok, out) = run(&config, &["kill", "--flatten", "--account", "b"]);
     assert!(ok, "{out}");

@@ -170,6 +170,72 @@ fn read_only_commands_never_create_a_database() {
     );
 }
 
+/// The database file moved away from an engine's data dir (here after a crash): `status`, `kill`, `risk` and
+/// `positions` exit 2 naming the missing database, and neither create a new one nor touch the
+/// write-ahead log beside it (creating one there reset the log: the engine's newest orders and
+/// audit events were lost for good, and `kill` engaged a switch in a store no engine used).
+#[test]
+fn control_commands_never_create_a_database_beside_a_lost_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("tradeengine.toml"), config(port)).unwrap();
+    let engine = Engine(
+        run(dir.path(), None)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !health(port) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "engine never came up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let data = dir.path().join("data");
+    let db = data.join("tradeengine.sqlite");
+    let wal = data.join("tradeengine.sqlite-wal");
+    // Killed (as a crash would), so that nothing but the commands below can touch the log.
+    drop(engine);
+    std::fs::rename(&db, dir.path().join("aside.sqlite")).unwrap();
+    let wal_before = std::fs::read(&wal).unwrap();
+    assert!(
+        !wal_before.is_empty(),
+        "the engine's commits are in the log"
+    );
+    for args in [
+        &["status"][..],
+        &["kill", "--reason", "test"][..],
+        &["risk", "reset", "--account", "paper"][..],
+        &[
+            "positions",
+            "adopt",
+            "--account",
+            "paper",
+            "--symbol",
+            "BTCUSDT",
+        ][..],
+    ] {
+        let out = cli(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("no database at"),
+            "{args:?}: {}",
+            text(&out)
+        );
+        assert!(!db.exists(), "{args:?} created a database");
+    }
+    let wal_after = std::fs::read(&wal).unwrap_or_default();
+    assert!(
+        wal_after == wal_before,
+        "the write-ahead log was touched: {} bytes before, {} after",
+        wal_before.len(),
+        wal_after.len()
+    );
+}
+
 #[test]
 fn audit_verify_prints_the_head_and_detects_truncation() {
     let dir = tempfile::tempdir().unwrap();

@@ -155,8 +155,13 @@ fn a_hand_placed_order_answered_5xx_after_the_fill_is_reported_filled() {
     let _sim = start(port, &["order:status-after-accept:503:times=1"]);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tradeengine.toml");
-    // Only `run` creates a data dir; the hand order command needs one to exist.
-    std::fs::create_dir(dir.path().join("data")).unwrap();
+    // Only `run` creates a data dir and its store; the hand order command needs both to exist.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    drop(
+        runtime
+            .block_on(tradeengine_store::open_sqlite_in(&dir.path().join("data")))
+            .unwrap(),
+    );
     std::fs::write(
         &config,
         format!(

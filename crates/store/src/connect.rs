@@ -78,6 +78,28 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// Opens and migrates the store at `url` like [`open`], but never creates a database: a SQLite
+/// file that does not exist is [`StoreError::Missing`]. For commands that act on an engine's
+/// store (`kill`, `status`, `risk`, `positions`, `order`): when the file was deleted or moved
+/// while the engine ran, a read-write open of its path created a new, empty database and SQLite
+/// then reset the live write-ahead log beside it, so the engine's orders and audit events that
+/// were only in the log were lost for good, and the command reported on (or engaged the kill
+/// switch in) a store no engine uses.
+pub async fn open_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let rest = rest.trim_start_matches("//");
+        if !(rest.starts_with(":memory:") || rest.contains("mode=memory")) {
+            let options = SqliteConnectOptions::from_str(url)?;
+            let path = options.get_filename().to_path_buf();
+            if !path.is_file() {
+                return Err(StoreError::Missing(path.display().to_string()));
+            }
+            return open_sqlite_with(options.create_if_missing(false), false).await;
+        }
+    }
+    open(url).await
+}
+
 /// Opens `tradeengine.sqlite` in `dir`, creating the directory (`0700`) and the file if needed.
 pub async fn open_sqlite_in(dir: &Path) -> Result<Arc<dyn Store>, StoreError> {
     crate::files::create_private_dir(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
@@ -90,12 +112,21 @@ pub async fn open_sqlite_file(path: &Path) -> Result<Arc<dyn Store>, StoreError>
 }
 
 async fn open_sqlite(options: SqliteConnectOptions) -> Result<Arc<dyn Store>, StoreError> {
+    open_sqlite_with(options.create_if_missing(true), true).await
+}
+
+/// `create`: the file may be created (`0600`, before SQLite sees it; SQLite gives `-wal` and
+/// `-shm` the same mode); else it must exist and `options` must not create it either.
+async fn open_sqlite_with(
+    options: SqliteConnectOptions,
+    create: bool,
+) -> Result<Arc<dyn Store>, StoreError> {
     let path = options.get_filename().to_path_buf();
-    // Created `0600` before SQLite sees it; SQLite gives `-wal` and `-shm` the same mode.
-    crate::files::ensure_private_file(&path)
-        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    if create {
+        crate::files::ensure_private_file(&path)
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    }
     let options = options
-        .create_if_missing(true)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)

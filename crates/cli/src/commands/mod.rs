@@ -81,10 +81,29 @@ pub fn configured_account(
     Ok(tradeengine_model::AccountName::new(name)?)
 }
 
-/// Opens the store the configuration names. Never creates a data dir (only `run` does, before
-/// calling this): a missing one is [`resolve::NothingToActOn`], exit code 2.
+/// Opens the store the configuration names for a command that acts on an engine's store
+/// (`kill`, `status`, `risk`, `positions`, `order`). Never creates a data dir or a database: a
+/// missing one is [`resolve::NothingToActOn`], exit code 2. (A database file that is gone from
+/// a data dir an engine runs on must be put back, not replaced: creating one there reset the
+/// engine's write-ahead log and lost what was only in it.)
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     resolve::check_store_exists(config, None)?;
+    let url = config.database_url();
+    match tradeengine_store::open_existing(&url).await {
+        Err(tradeengine_store::StoreError::Missing(path)) => Err(resolve::NothingToActOn(format!(
+            "no database at {path}: nothing to read or act on, and this command never creates \
+             one. If an engine runs on this data dir, its database file was moved or deleted \
+             while it ran: put the file back before anything else (its -wal file beside it \
+             holds the newest commits)"
+        ))
+        .into()),
+        other => other.with_context(|| format!("cannot open the store at {}", redact_url(&url))),
+    }
+}
+
+/// Opens the store for `tradeengine run`, the one command that creates it (and its data dir,
+/// which `run` makes before calling this).
+pub async fn open_or_create_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url();
     tradeengine_store::open(&url)
         .await

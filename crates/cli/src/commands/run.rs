@@ -16,7 +16,7 @@ use tradeengine_engine::{RunningEngine, StartOptions};
 use tradeengine_model::SystemClock;
 use tradeengine_server::AppState;
 
-use super::{load_config, open_store, redact_url};
+use super::{load_config, open_or_create_store, redact_url};
 use crate::cli::{Global, RunArgs};
 
 pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -36,7 +36,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             config.engine.data_dir.display()
         )
     })?;
-    let store = open_store(&config).await?;
+    let store = open_or_create_store(&config).await?;
     // Installed before the engine starts so its first cycles are counted.
     let metrics_handle = match tradeengine_server::metrics::install() {
         Ok(h) => Some(h),
