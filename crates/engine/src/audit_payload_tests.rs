@@ -10,7 +10,7 @@ use tradeengine_model::{AccountName, Clock, ManualClock};
 use tradeengine_store::audit::canonical_json;
 
 use super::*;
-use crate::killswitch::{KillAction, new_switch};
+use crate::kill_records::{KillAction, new_switch};
 use crate::summary::AccountSummary;
 
 fn at() -> Timestamp {

@@ -241,12 +241,12 @@ impl SignalIntake {
         let prices = self.state.prices().await;
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
-        let sleeves: Vec<Sleeve> = self.state.sleeves.read().await.values().cloned().collect();
+        let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
         let exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
         let mut closed = 0;
         for exit in exits {
             let key = (exit.source.clone(), exit.symbol.clone());
-            let Some(sleeve) = self.state.sleeves.read().await.get(&key).cloned() else {
+            let Some(sleeve) = self.state.sleeve(&key).await else {
                 continue;
             };
             let rules = config
@@ -257,7 +257,7 @@ impl SignalIntake {
             let next = tradeengine_core::sleeve::close_sleeve(&sleeve, &rules, now);
             self.store.put_sleeve(&next).await?;
             tracing::info!(source = %exit.source, symbol = %exit.symbol, reason = ?exit.reason, "sleeve exit");
-            self.state.sleeves.write().await.insert(key, next);
+            self.state.put_sleeves([(key, next)]).await;
             closed += 1;
         }
         if closed > 0 {
@@ -270,10 +270,13 @@ impl SignalIntake {
     pub async fn restore(&self) -> Result<usize, IntakeError> {
         let sleeves = self.store.sleeves().await?;
         let n = sleeves.len();
-        let mut book = self.state.sleeves.write().await;
-        for s in sleeves {
-            book.insert((s.source.clone(), s.symbol.clone()), s);
-        }
+        self.state
+            .put_sleeves(
+                sleeves
+                    .into_iter()
+                    .map(|s| ((s.source.clone(), s.symbol.clone()), s)),
+            )
+            .await;
         Ok(n)
     }
 }
@@ -324,7 +327,7 @@ impl Writer {
     ) -> Pass {
         let config = self.state.config();
         let prices = self.state.prices().await;
-        let book = self.state.sleeves.read().await;
+        let atr = self.state.atr_board();
         let mut pass = Pass::default();
         for &i in live {
             let signal = &batch[i].signal;
@@ -334,17 +337,16 @@ impl Writer {
                 continue;
             };
             let key = (signal.source.clone(), signal.symbol.clone());
-            let current = pass
-                .sleeves
-                .get(&key)
-                .or_else(|| book.get(&key))
-                .cloned()
-                .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
+            let current = match pass.sleeves.get(&key) {
+                Some(s) => Some(s.clone()),
+                None => self.state.sleeve(&key).await,
+            }
+            .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
             let mark = prices.get(&signal.symbol).copied();
             let (rules, choice) = crate::stops::rules_for_signal(
                 source,
                 &signal.symbol,
-                &self.state.atr,
+                &atr,
                 now.timestamp_millis(),
             );
             match apply_signal(&current, signal, mark, &rules, now) {
@@ -404,7 +406,7 @@ impl Writer {
                 .stored_index
                 .iter()
                 .any(|(_, c)| *c != SleeveChange::Unchanged);
-            self.state.sleeves.write().await.extend(pass.sleeves);
+            self.state.put_sleeves(pass.sleeves).await;
             if changed {
                 self.state.notify_targets_changed();
             }

@@ -11,19 +11,7 @@ use tradeengine_store::{Store, StoreError};
 /// The state key of the marker.
 pub const HOLD_KEY: &str = "killswitch.release_hold";
 
-/// Targets are held at the current positions for sleeves not moved since `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleaseHold {
-    pub at: Timestamp,
-    /// The accounts released into hold (`None`: every account).
-    pub accounts: Option<Vec<AccountName>>,
-}
-
-impl ReleaseHold {
-    pub fn covers(&self, account: &AccountName) -> bool {
-        self.accounts.as_ref().is_none_or(|a| a.contains(account))
-    }
-}
+pub use crate::kill_records::ReleaseHold;
 
 /// Stores (and audits) the marker.
 pub async fn set(store: &dyn Store, hold: &ReleaseHold) -> Result<(), StoreError> {

@@ -20,6 +20,10 @@ use tradeengine_venues::{PaperConfig, PaperVenue, PriceFeed, RandomWalkFeed, Rec
 
 use crate::config::{Config, SourceKind};
 use crate::connector::{BuildError, BuiltVenue};
+pub use crate::connector::paper::recorded_feed;
+pub use crate::start_options::StartOptions;
+
+mod session;
 use crate::intake::SignalIntake;
 use crate::plan_ids::PlanIds;
 use crate::sources::SignalSource;
@@ -59,43 +63,6 @@ impl StartError {
     }
 }
 
-/// What the caller provides besides the configuration. `Debug` shows the override names only:
-/// their values are secrets (webhook secrets, API tokens, the credentials passphrase).
-#[derive(Clone)]
-pub struct StartOptions {
-    pub clock: Arc<dyn Clock>,
-    /// `--live` was given.
-    pub live_confirmed: bool,
-    /// The configuration file to watch for hot reload, if any.
-    pub config_path: Option<PathBuf>,
-    /// Values that stand in for environment variables when sources read secrets (`secret_env`,
-    /// `api_key_env`): the demo's generated webhook secret. Real variables win.
-    pub env_overrides: BTreeMap<String, String>,
-}
-
-impl std::fmt::Debug for StartOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StartOptions")
-            .field("clock", &self.clock)
-            .field("live_confirmed", &self.live_confirmed)
-            .field("config_path", &self.config_path)
-            .field(
-                "env_overrides",
-                &self.env_overrides.keys().collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-impl StartOptions {
-    /// Looks a variable up in the process environment, then in the overrides.
-    pub fn env(&self, name: &str) -> Option<String> {
-        std::env::var(name)
-            .ok()
-            .or_else(|| self.env_overrides.get(name).cloned())
-    }
-}
-
 /// A running engine.
 #[derive(Debug)]
 pub struct RunningEngine {
@@ -115,87 +82,6 @@ pub struct RunningEngine {
     workers: JoinSet<()>,
     /// The data dir's lock and the account leases, held until the engine stops.
     ownership: crate::ownership::Ownership,
-}
-
-/// Builds the venue of a `venue = "paper"` account (exchange accounts: [`crate::connector`]).
-pub(crate) async fn build_paper_venue(
-    config: &Config,
-    account: &crate::config::AccountConfig,
-    clock: &Arc<dyn Clock>,
-    origin: Timestamp,
-) -> Result<BuiltVenue, String> {
-    let p = account.paper.clone().unwrap_or_default();
-    let live_source = tradeengine_venues::VenueId::ALL
-        .into_iter()
-        .find(|v| p.price_source == v.as_str() || p.price_source.starts_with(&format!("{v}:")));
-    let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {
-        Arc::new(recorded_feed(path, origin)?)
-    } else if let Some(venue) = live_source {
-        // Real public market data (no keys): paper fills follow the real market.
-        let base = match p.price_source.split_once(':') {
-            Some((_, url)) => url.to_string(),
-            None => tradeengine_venues::connect::default_base_url(venue, false)
-                .unwrap_or_default()
-                .to_string(),
-        };
-        let symbols: Vec<tradeengine_model::Symbol> = config
-            .symbols
-            .iter()
-            .filter_map(|s| tradeengine_model::Symbol::new(&s.symbol).ok())
-            .collect();
-        tradeengine_venues::connect::public_price_feed(venue, &base, &symbols)
-            .await
-            .map_err(|e| format!("price_source {}: {e}", p.price_source))?
-    } else {
-        let walk = RandomWalkConfig::demo(p.seed, origin);
-        Arc::new(RandomWalkFeed::new(walk).map_err(|e| e.to_string())?)
-    };
-    let paper_config = PaperConfig {
-        starting_balance: p.starting_balance,
-        taker_fee_rate: p.taker_fee,
-        slippage_bps: p.slippage_bps,
-        max_leverage: config
-            .risk_limits(Some(account))
-            .max_leverage
-            .max(Decimal::ONE),
-        ..PaperConfig::default()
-    };
-    let path = config
-        .engine
-        .data_dir
-        .join(format!("paper-{}.json", account.name));
-    let state_store = JsonFileStore::open(path).map_err(|e| e.to_string())?;
-    let venue = PaperVenue::open(paper_config, feed, clock.clone(), Box::new(state_store))
-        .map_err(|e| e.to_string())?;
-    let venue = Arc::new(venue);
-    Ok((venue.clone(), Some(venue)))
-}
-
-/// A recorded series for every demo symbol, rescaled so each starts at that symbol's usual price
-/// and looped, so one real-market CSV gives realistic moves for all of them.
-pub fn recorded_feed(path: &str, origin: Timestamp) -> Result<RecordedFeed, String> {
-    let series = KlineSeries::from_path(path).map_err(|e| e.to_string())?;
-    let first = series
-        .close_at_ms(series.first_open_ms())
-        .filter(|c| *c > Decimal::ZERO)
-        .ok_or_else(|| format!("{path}: no candles"))?;
-    let mut feed = RecordedFeed::new();
-    for (symbol, start) in RandomWalkConfig::demo(0, origin).symbols {
-        let rescale = start
-            .start
-            .get()
-            .checked_div(first)
-            .ok_or_else(|| format!("{path}: cannot rescale"))?;
-        let options = ReplayOptions {
-            start_at: Some(origin),
-            looping: true,
-            rescale,
-            tick: Some(start.tick),
-        };
-        feed.insert(symbol, series.clone(), options)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(feed)
 }
 
 /// Builds the sources that run on their own schedule.
@@ -492,7 +378,7 @@ impl RunningEngine {
         }
         let mut source_tasks = JoinSet::new();
         // ATR stops: the tracker keeps every needed ATR fresh for the intake to read.
-        let atr = crate::stops::AtrTracker::build(&config, state.atr.clone(), &paper).map_err(
+        let atr = crate::stops::AtrTracker::build(&config, state.atr_board(), &paper).map_err(
             |reason| StartError::Source {
                 source_name: "stops".into(),
                 reason,
@@ -554,7 +440,7 @@ impl RunningEngine {
             tracing::warn!("account workers did not finish within 30 s; stopping them");
             self.workers.abort_all();
         }
-        let summary = SessionSummary::collect(
+        let summary = session::collect_summary(
             self.started_at,
             self.clock.now(),
             &self.state,

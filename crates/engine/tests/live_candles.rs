@@ -268,7 +268,7 @@ weights = {{ tv = 1.0 }}
         )]))
         .await;
     let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
-    let tracker = AtrTracker::build(&config, state.atr.clone(), &BTreeMap::new())
+    let tracker = AtrTracker::build(&config, state.atr_board(), &BTreeMap::new())
         .unwrap()
         .expect("a source asks for ATR stops");
 
@@ -278,7 +278,7 @@ weights = {{ tv = 1.0 }}
         .await
         .unwrap();
     let sleeve = |state: SharedState| async move {
-        state.sleeves.read().await.values().next().cloned().unwrap()
+        state.sleeves().await.values().next().cloned().unwrap()
     };
     let s = sleeve(state.clone()).await;
     assert_eq!(

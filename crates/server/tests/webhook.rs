@@ -103,14 +103,12 @@ async fn webhook_paths() {
     let sleeve = |st: &tradeengine_engine::SharedState| {
         let st = st.clone();
         async move {
-            st.sleeves
-                .read()
-                .await
-                .get(&(
-                    SourceId::new("tradingview").unwrap(),
-                    Symbol::new("BTCUSDT").unwrap(),
-                ))
-                .map(|s| s.exposure)
+            st.sleeve(&(
+                SourceId::new("tradingview").unwrap(),
+                Symbol::new("BTCUSDT").unwrap(),
+            ))
+            .await
+            .map(|s| s.exposure)
         }
     };
 

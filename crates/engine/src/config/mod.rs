@@ -3,11 +3,13 @@
 //! file is given ([`demo`]), an importer for sirouk/trade-engine's JSON files ([`import`]) and the
 //! rules for what may change without a restart ([`reload`]).
 
+pub mod candle_account;
 pub mod demo;
 pub mod edit;
 pub mod edit_entries;
 pub mod import;
 mod import_credentials;
+mod import_work;
 pub mod load;
 pub mod modes;
 pub mod paths;

@@ -199,7 +199,7 @@ fn validate_sources(c: &Config) -> Result<(), Failure> {
                 );
             }
         }
-        if let Err((field, reason)) = crate::stops::validate(c, &s.stops) {
+        if let Err((field, reason)) = super::candle_account::validate_stops(c, &s.stops) {
             return fail(key(&format!("stops.{field}")), reason);
         }
     }

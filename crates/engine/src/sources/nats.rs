@@ -312,14 +312,14 @@ impl NatsSource {
     ) -> Result<(), String> {
         let s = &self.settings;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Tradeengine-Reason", bus::header_safe(reason).as_str());
+        headers.insert("Tradeengine-Reason", crate::one_line::header_safe(reason).as_str());
         headers.insert("Tradeengine-Source", self.id.as_str());
         headers.insert("Tradeengine-Subject", msg.subject.as_str());
         if !key.is_empty() {
             // The dead-letter stream drops a second copy of the same message (a redelivery).
             headers.insert(
                 async_nats::header::NATS_MESSAGE_ID,
-                bus::header_safe(&format!("dead:{key}")).as_str(),
+                crate::one_line::header_safe(&format!("dead:{key}")).as_str(),
             );
         }
         if s.dead_letter_stream.is_some() {

@@ -469,7 +469,7 @@ impl RabbitSource {
         let text = |s: &str| AMQPValue::LongString(LongString::from(s.as_bytes().to_vec()));
         headers.insert(
             ShortString::from("x-tradeengine-reason"),
-            text(&bus::header_safe(reason)),
+            text(&crate::one_line::header_safe(reason)),
         );
         headers.insert(
             ShortString::from("x-tradeengine-source"),

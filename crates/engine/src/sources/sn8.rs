@@ -186,7 +186,7 @@ impl SignalSource for Sn8Poller {
             .sources
             .get(source)
             .and_then(|s| s.ttl_secs);
-        let book = intake.state().freshness.clone();
+        let book = intake.state().freshness_board();
         book.register(source, "sn8", ttl.unwrap_or(120), intake.clock().now());
         loop {
             let update = {

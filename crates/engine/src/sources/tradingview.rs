@@ -41,6 +41,8 @@ use tradeengine_signals::tradingview::{
 use crate::config::{Config, SourceKind};
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
 use crate::refusals::{Refused, code};
+use crate::state::webhooks::Applied;
+pub use crate::state::webhooks::TvEndpoint;
 
 /// sirouk/trade-engine's window for close/open pairs.
 const PAIR_WINDOW: Duration = Duration::seconds(5);
@@ -88,26 +90,7 @@ impl WebhookError {
     }
 }
 
-/// The last alert applied per symbol, for the ordering rule.
-#[derive(Debug, Clone)]
-struct Applied {
-    alert: Sequenced,
-    /// The sleeve's state before that alert.
-    prior: PriorState,
-}
-
-/// One configured TradingView source.
-#[derive(Debug)]
-pub struct TvEndpoint {
-    pub config: TvConfig,
-    pub mapping: SymbolMap,
-    dedup: Mutex<Dedup>,
-    /// Dedup keys of alerts being stored now; a waiter learns when the holder finished.
-    in_flight: Mutex<HashMap<String, watch::Receiver<()>>>,
-    last: Mutex<BTreeMap<Symbol, Applied>>,
-}
-
-/// An alert's place in [`TvEndpoint::in_flight`]; dropping it (whatever the outcome) frees the
+/// An alert's place in the endpoint's in-flight keys; dropping it (whatever the outcome) frees the
 /// key and wakes the waiters.
 struct InFlight<'a> {
     endpoint: &'a TvEndpoint,
@@ -170,17 +153,7 @@ pub fn endpoint(
         pairs.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let mapping = SymbolMap::new(pairs).map_err(|e| format!("mapping.{name}: {e}"))?;
-    Ok(TvEndpoint {
-        config: tv,
-        mapping,
-        dedup: Mutex::new(Dedup::new(
-            Duration::hours(24),
-            Duration::seconds(60),
-            100_000,
-        )),
-        in_flight: Mutex::new(HashMap::new()),
-        last: Mutex::new(BTreeMap::new()),
-    })
+    Ok(TvEndpoint::new(tv, mapping))
 }
 
 /// A fresh random secret (128 bits from the operating system's RNG, as hex) for the demo's
@@ -371,9 +344,10 @@ impl TvEndpoint {
         source: &SourceId,
         symbol: &Symbol,
     ) -> PriorState {
-        let sleeves = intake.state().sleeves.read().await;
-        let open = sleeves
-            .get(&(source.clone(), symbol.clone()))
+        let open = intake
+            .state()
+            .sleeve(&(source.clone(), symbol.clone()))
+            .await
             .is_some_and(|s| !matches!(s.exposure, SleeveOrigin::Depth(d) | SleeveOrigin::Base(d) if d.is_zero()));
         if open {
             PriorState::Open

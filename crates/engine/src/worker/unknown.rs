@@ -32,6 +32,7 @@ use tradeengine_store::{OrderFilter, Store, StoreError};
 use crate::audit_payload::AuditPayload;
 
 use crate::config::UnknownPositionPolicy;
+pub use crate::state::UnknownPositionView;
 use crate::state::SharedState;
 
 /// An operator's (or the policy's) decision on one account's symbol.
@@ -108,17 +109,6 @@ pub async fn record_decision(
     Ok(())
 }
 
-/// What the API, `status` and the dashboard show for one unknown position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnknownPositionView {
-    /// Signed size in base units as last read from the venue.
-    pub size: Decimal,
-    /// `held` (left alone), `adopted` (kept at its size) or `flattening`.
-    pub status: &'static str,
-    /// When the engine first saw it (held) or the decision was made.
-    pub since: Timestamp,
-}
-
 /// One worker's view of which symbols it manages.
 #[derive(Debug, Default)]
 pub struct UnknownPositions {
@@ -173,24 +163,17 @@ impl UnknownPositions {
         }
         // A source that set a target for the symbol after a position was seen or decided on
         // takes over; any sleeve at all makes the symbol managed.
-        let sleeves = state.sleeves.read().await;
-        let latest_sleeve = |symbol: &Symbol| {
-            sleeves
-                .iter()
-                .filter(|((_, s), _)| s == symbol)
-                .map(|(_, v)| v.updated_at)
-                .max()
-        };
+        let latest = state.latest_sleeve_updates().await;
+        let latest_sleeve = |symbol: &Symbol| latest.get(symbol).copied();
         self.decided
             .retain(|s, (_, at)| latest_sleeve(s).is_none_or(|u| u <= *at));
         self.held
             .retain(|s, since| latest_sleeve(s).is_none_or(|u| u <= *since));
-        for ((_, symbol), _) in sleeves.iter() {
+        for symbol in latest.keys() {
             if !self.held.contains_key(symbol) {
                 self.managed.insert(symbol.clone());
             }
         }
-        drop(sleeves);
 
         let configured: BTreeSet<Symbol> = targets.iter().map(|t| t.symbol.clone()).collect();
         for (symbol, p) in positions {
