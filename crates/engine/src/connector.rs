@@ -129,7 +129,7 @@ async fn paper_on_public_data(
     let symbols: Vec<Symbol> = config
         .symbols
         .iter()
-        .filter_map(|s| Symbol::new(&s.symbol).ok())
+        .map(|s| s.symbol.clone())
         .collect();
     let market = tradeengine_venues::connect_public::public_market(
         venue,

@@ -68,7 +68,7 @@ fn simulate(
         .iter()
         .map(|s| {
             (
-                Symbol::new(&s.symbol).unwrap(),
+                s.symbol.clone(),
                 s.weights["demo"],
                 s.leverage,
             )

@@ -143,7 +143,7 @@ fn configured_symbols(
         .iter()
         .map(|s| {
             Ok(ConfiguredSymbol {
-                symbol: Symbol::new(&s.symbol)?,
+                symbol: s.symbol.clone(),
                 leverage: Some(account.leverage_override.unwrap_or(s.leverage)),
             })
         })

@@ -79,7 +79,7 @@ impl Config {
     pub fn symbol(&self, symbol: &str) -> Option<&SymbolConfig> {
         self.symbols
             .iter()
-            .find(|s| s.symbol.eq_ignore_ascii_case(symbol))
+            .find(|s| s.symbol.as_str().eq_ignore_ascii_case(symbol))
     }
 
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {

@@ -18,7 +18,7 @@ pub async fn venue_problems(config: &Config) -> Vec<ConfigError> {
     let symbols: Vec<Symbol> = config
         .symbols
         .iter()
-        .filter_map(|s| Symbol::new(&s.symbol).ok())
+        .map(|s| s.symbol.clone())
         .collect();
     for (i, a) in config.accounts.iter().enumerate() {
         let VenueKind::Exchange(venue) = a.venue else {

@@ -227,7 +227,7 @@ fn validate_symbols(c: &Config) -> Result<(), Failure> {
     let mut seen = BTreeSet::new();
     for (i, s) in c.symbols.iter().enumerate() {
         let key = |field: &str| format!("symbols[{i}].{field}");
-        let symbol = Symbol::new(&s.symbol).map_err(|e| (key("symbol"), e.to_string()))?;
+        let symbol = &s.symbol;
         if !seen.insert(symbol.clone()) {
             return fail(key("symbol"), format!("{symbol} is listed twice"));
         }

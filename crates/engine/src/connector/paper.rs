@@ -36,7 +36,7 @@ pub(crate) async fn build_paper_venue(
         let symbols: Vec<tradeengine_model::Symbol> = config
             .symbols
             .iter()
-            .filter_map(|s| tradeengine_model::Symbol::new(&s.symbol).ok())
+            .map(|s| s.symbol.clone())
             .collect();
         tradeengine_venues::connect::public_price_feed(venue, &base, &symbols)
             .await

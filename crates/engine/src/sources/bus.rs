@@ -80,7 +80,7 @@ pub fn symbol_map(name: &str, config: &Config) -> Result<SymbolMap, String> {
     let mut pairs: Vec<(String, String)> = config
         .symbols
         .iter()
-        .map(|s| (s.symbol.clone(), s.symbol.clone()))
+        .map(|s| (s.symbol.to_string(), s.symbol.to_string()))
         .collect();
     if let Some(m) = config.mapping.get(name) {
         pairs.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -211,7 +211,7 @@ impl DemoSource {
             .symbols
             .iter()
             .filter(|s| s.weights.contains_key(self.id.as_str()))
-            .filter_map(|s| Symbol::new(&s.symbol).ok())
+            .map(|s| s.symbol.clone())
             .collect();
         let now = intake.clock().now();
         if self.settings.mode == DemoMode::Script {

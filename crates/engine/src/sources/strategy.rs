@@ -448,7 +448,7 @@ impl StrategySource {
             .symbols
             .iter()
             .filter(|s| s.weights.contains_key(self.id.as_str()))
-            .filter_map(|s| Symbol::new(&s.symbol).ok())
+            .map(|s| s.symbol.clone())
             .collect()
     }
 

@@ -147,7 +147,7 @@ pub fn endpoint(
     let mut pairs: Vec<(String, String)> = config
         .symbols
         .iter()
-        .map(|s| (s.symbol.clone(), s.symbol.clone()))
+        .map(|s| (s.symbol.to_string(), s.symbol.to_string()))
         .collect();
     if let Some(m) = config.mapping.get(name) {
         pairs.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -208,10 +208,10 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
         .symbols
         .iter()
         .map(|s| {
-            let sym = Symbol::new(&s.symbol).ok();
+            let sym = &s.symbol;
             // Each account blends with its own limits: `blend` is the first account's (by
             // name) for a single-account engine's readers, `blends` every account's.
-            let by_account = sym.as_ref().and_then(|x| blends.get(x));
+            let by_account = blends.get(sym);
             let mut blend = serde_json::to_value(
                 by_account
                     .and_then(|b| b.values().next())
@@ -227,8 +227,8 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
                 "symbol": s.symbol,
                 "config_leverage": s.leverage,
                 "weights": s.weights,
-                "price": sym.as_ref().and_then(|x| prices.get(x).map(|p| super::shown::price(&ticks, x, p.get()))),
-                "tick": sym.as_ref().and_then(|x| ticks.get(x)),
+                "price": prices.get(sym).map(|p| super::shown::price(&ticks, sym, p.get())),
+                "tick": ticks.get(sym),
                 "blend": blend,
                 "stale_sources": stale_sources,
                 "blends": by_account.map(|m| {
