@@ -24,6 +24,7 @@ pub use crate::connector::paper::recorded_feed;
 pub use crate::start_options::StartOptions;
 
 mod session;
+mod steps;
 use crate::intake::SignalIntake;
 use crate::plan_ids::PlanIds;
 use crate::sources::SignalSource;
@@ -222,86 +223,23 @@ impl RunningEngine {
     ) -> Result<Self, StartError> {
         let clock = options.clock.clone();
         let now = clock.now();
-        if crate::config::preflight::live_not_confirmed(&config, options.live_confirmed) {
-            return Err(StartError::LiveNotConfirmed);
-        }
-        std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| StartError::Account {
-            account: "*".into(),
-            reason: format!(
-                "cannot create data dir {}: {e}",
-                config.engine.data_dir.display()
-            ),
-        })?;
+        steps::check_before_start(&config, &options)?;
         let ownership = crate::ownership::Ownership::claim(&config, store.clone(), now).await?;
         let origin = paper_origin(&*store, now).await?;
-        let mut venues = BTreeMap::new();
-        let mut paper = BTreeMap::new();
-        // Accounts whose venue could not be reached yet: they retry on their own (15.5).
-        let mut connecting = Vec::new();
-        for a in &config.accounts {
-            let name = AccountName::new(&a.name).map_err(|e| StartError::Account {
-                account: a.name.clone(),
-                reason: e.to_string(),
-            })?;
-            match crate::connector::build_venue(&config, a, &clock, origin, &options).await {
-                Ok((venue, paper_venue)) => {
-                    if let Some(p) = paper_venue {
-                        paper.insert(name.clone(), p);
-                    }
-                    venues.insert(name, venue);
-                }
-                Err(BuildError::Transient(reason)) => connecting.push((name, a.clone(), reason)),
-                Err(e) => return Err(start_error(&a.name, e)),
-            }
-        }
-        crate::sources::validate_settings(&config, &|k: &str| options.env(k)).map_err(|e| {
-            StartError::Source {
-                source_name: e.key.clone(),
-                reason: e.reason.clone(),
-            }
-        })?;
-        let sources = build_sources(&config, &options, &paper)?;
-        let env = |k: &str| options.env(k);
-        let webhooks = crate::sources::tradingview::endpoints(&config, &env).map_err(|reason| {
-            StartError::Source {
-                source_name: "tradingview".into(),
-                reason,
-            }
-        })?;
+        let mut built = steps::build_account_venues(&config, &options, origin).await?;
+        let (sources, webhooks) = steps::build_all_sources(&config, &options, &built.paper)?;
 
         let plan_ids = Arc::new(PlanIds::start(&*store).await?);
         let state = SharedState::new(config.clone());
-        for a in &config.accounts {
-            if let Ok(name) = AccountName::new(&a.name) {
-                let connected = venues.contains_key(&name);
-                state
-                    .update_account_view(&name, |v| {
-                        v.mode = Some(config.account_mode(a).as_str().to_string());
-                        v.trading = Some(crate::config::modes::describe(&config, a));
-                        v.connection = Some(if connected {
-                            "connected".into()
-                        } else {
-                            "connecting".into()
-                        });
-                    })
-                    .await;
-            }
-        }
+        steps::publish_first_views(&state, &config, &built.venues).await;
         if let Some(path) = options.config_path.clone() {
             crate::reloader::remember_file_engine(&state, &path);
             state.set_config_file(path);
         }
         state.set_webhooks(webhooks).await;
         let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
-        let restored = intake.restore().await?;
-        AuditPayload::EngineStarted {
-            boot: plan_ids.boot(),
-            mode: config.engine.mode.as_str(),
-            accounts: config.accounts.iter().map(|a| a.name.as_str()).collect(),
-            sleeves_restored: restored,
-        }
-        .record(&*store, None, None, now)
-        .await?;
+        steps::restore_sleeves_and_record_start(&intake, &*store, &config, plan_ids.boot(), now)
+            .await?;
 
         // The kill switch is read before any worker starts: a switch engaged before a restart
         // holds from the first cycle.
@@ -312,96 +250,40 @@ impl RunningEngine {
         let stop_sources = CancellationToken::new();
         let stop_workers = CancellationToken::new();
         let mut workers = JoinSet::new();
-        {
-            let notify = state.clone();
-            workers.spawn(crate::killswitch::watch(
-                state.kill_board(),
-                store.clone(),
-                config.engine.data_dir.clone(),
-                move || notify.notify_targets_changed(),
-                stop_workers.clone(),
-            ));
-        }
-        for (name, venue) in &venues {
-            let worker = AccountWorker::new(
-                name.clone(),
-                venue.clone(),
-                store.clone(),
-                clock.clone(),
-                state.clone(),
-                plan_ids.clone(),
-            );
-            workers.spawn(worker.run(stop_workers.clone()));
-        }
-        let shared_config = Arc::new(config.clone());
-        for (name, account, first_error) in connecting {
-            let (store, clock, state2, plan_ids) = (
-                store.clone(),
-                clock.clone(),
-                state.clone(),
-                plan_ids.clone(),
-            );
-            let worker_name = name.clone();
-            let pending = crate::connector::Pending {
-                name,
-                account,
-                config: shared_config.clone(),
-                origin,
-                options: options.clone(),
-                first_error,
-                store: store.clone(),
-                worker: Box::new(move |venue| {
-                    AccountWorker::new(worker_name, venue, store, clock, state2, plan_ids)
-                }),
-            };
-            workers.spawn(crate::connector::connect_then_run(
-                pending,
-                state.clone(),
-                stop_workers.clone(),
-            ));
-        }
+        let shared = steps::WorkerShared {
+            store: store.clone(),
+            clock: clock.clone(),
+            state: state.clone(),
+            plan_ids: plan_ids.clone(),
+        };
+        steps::spawn_account_tasks(
+            &mut workers,
+            &config,
+            &built.venues,
+            std::mem::take(&mut built.connecting),
+            &shared,
+            (origin, &options),
+            &stop_workers,
+        );
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
         ownership.spawn_keepers(&mut workers, &config, &clock, &stop_workers);
-        if let Some(path) = options.config_path.clone()
-            && config.engine.hot_reload
-        {
-            workers.spawn(crate::reloader::watch(
-                path,
-                state.clone(),
-                store.clone(),
-                clock.clone(),
-                options.env_overrides.clone(),
-                stop_workers.clone(),
-            ));
-        }
-        let mut source_tasks = JoinSet::new();
-        // ATR stops: the tracker keeps every needed ATR fresh for the intake to read.
-        let atr = crate::stops::AtrTracker::build(&config, state.atr_board(), &paper).map_err(
-            |reason| StartError::Source {
-                source_name: "stops".into(),
-                reason,
-            },
+        steps::spawn_reloader(&mut workers, &config, &options, &shared, &stop_workers);
+        let source_tasks = steps::spawn_sources(
+            &config,
+            &state,
+            &intake,
+            (sources, &built.paper),
+            &clock,
+            &stop_sources,
         )?;
-        if let Some(tracker) = atr {
-            source_tasks.spawn(tracker.run(clock.clone(), stop_sources.clone()));
-        }
-        for s in sources {
-            let intake = intake.clone();
-            let stop = stop_sources.clone();
-            source_tasks.spawn(async move {
-                if let Err(e) = s.run(intake, stop).await {
-                    tracing::error!(error = %e, "source stopped");
-                }
-            });
-        }
         Ok(Self {
             state,
             intake,
             store,
-            venues,
-            paper,
+            venues: built.venues,
+            paper: built.paper,
             clock,
             started_at: now,
             boot: plan_ids.boot(),
