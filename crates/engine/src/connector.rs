@@ -126,11 +126,7 @@ async fn paper_on_public_data(
     clock: &Arc<dyn Clock>,
     base_url: &str,
 ) -> Result<BuiltVenue, BuildError> {
-    let symbols: Vec<Symbol> = config
-        .symbols
-        .iter()
-        .map(|s| s.symbol.clone())
-        .collect();
+    let symbols: Vec<Symbol> = config.symbols.iter().map(|s| s.symbol.clone()).collect();
     let market = tradeengine_venues::connect_public::public_market(
         venue,
         base_url,

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
-use tradeengine_model::{AccountName, Clock, Timestamp};
+use tradeengine_model::{AccountName, Timestamp};
 use tradeengine_store::{Store, StoreError};
 
 use crate::audit_payload::AuditPayload;

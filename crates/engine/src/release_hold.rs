@@ -4,8 +4,7 @@
 //! source moves a symbol's sleeves after that time, the symbol's target is the position the
 //! venue holds, so the release itself sends nothing. A later engage of the switch clears it.
 
-use serde::{Deserialize, Serialize};
-use tradeengine_model::{AccountName, Sleeve, Timestamp};
+use tradeengine_model::Sleeve;
 use tradeengine_store::{Store, StoreError};
 
 /// The state key of the marker.
@@ -50,7 +49,7 @@ pub fn still_held(hold: &ReleaseHold, sleeves: &[Sleeve]) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tradeengine_model::{SourceId, Symbol};
+    use tradeengine_model::{AccountName, SourceId, Symbol, Timestamp};
 
     fn sleeve(at: Timestamp) -> Sleeve {
         Sleeve::flat(

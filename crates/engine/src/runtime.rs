@@ -3,23 +3,19 @@
 //! Shutdown stops intake first, lets in-flight cycles finish, then reports a session summary.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{AccountName, Clock, SourceId, Timestamp};
 use tradeengine_store::Store;
 
 use crate::audit_payload::AuditPayload;
-use tradeengine_venues::feed::{KlineSeries, RandomWalkConfig, ReplayOptions};
-use tradeengine_venues::paper::JsonFileStore;
-use tradeengine_venues::{PaperConfig, PaperVenue, PriceFeed, RandomWalkFeed, RecordedFeed, Venue};
+use tradeengine_venues::{PaperVenue, Venue};
 
 use crate::config::{Config, SourceKind};
-use crate::connector::{BuildError, BuiltVenue};
+use crate::connector::BuildError;
 pub use crate::connector::paper::recorded_feed;
 pub use crate::start_options::StartOptions;
 
@@ -31,7 +27,6 @@ use crate::sources::SignalSource;
 use crate::sources::demo::{DemoSettings, DemoSource};
 use crate::state::SharedState;
 use crate::summary::SessionSummary;
-use crate::worker::AccountWorker;
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +269,8 @@ impl RunningEngine {
             &config,
             &state,
             &intake,
-            (sources, &built.paper),
+            sources,
+            &built.paper,
             &clock,
             &stop_sources,
         )?;

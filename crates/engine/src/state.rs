@@ -9,12 +9,9 @@ use std::sync::Arc;
 
 use tokio::sync::{RwLock, watch};
 use tradeengine_core::blend::Blend;
-use tradeengine_core::risk::PortfolioTracker;
-use tradeengine_model::{
-    AccountName, Decimal, Position, Price, Sleeve, SourceId, Symbol, Timestamp,
-};
+use tradeengine_model::{AccountName, Decimal, Price, Sleeve, SourceId, Symbol, Timestamp};
 
-use crate::config::{AccountState, Config};
+use crate::config::Config;
 use crate::killswitch::{KillAction, KillState, SharedKillState};
 
 mod views;

@@ -224,9 +224,8 @@ impl AtrTracker {
                 .iter()
                 .filter(|x| x.weights.contains_key(name))
             {
-                let sym = Symbol::new(&sym.symbol).map_err(|e| e.to_string())?;
-                if !symbols.contains(&sym) {
-                    symbols.push(sym);
+                if !symbols.contains(&sym.symbol) {
+                    symbols.push(sym.symbol.clone());
                 }
             }
         }

@@ -9,14 +9,10 @@
 //! here (the venue's own statement has it). Unrealised P&L and equity are as of the stop.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 use tradeengine_model::{AccountName, Fill, Side, Symbol, Timestamp};
-use tradeengine_store::Store;
-use tradeengine_venues::PaperVenue;
-
 
 /// One account's session.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -277,9 +277,8 @@ weights = {{ tv = 1.0 }}
         .submit(tv_signal(1, dec!(0.5), clock.now()))
         .await
         .unwrap();
-    let sleeve = |state: SharedState| async move {
-        state.sleeves().await.values().next().cloned().unwrap()
-    };
+    let sleeve =
+        |state: SharedState| async move { state.sleeves().await.values().next().cloned().unwrap() };
     let s = sleeve(state.clone()).await;
     assert_eq!(
         (s.stop_loss.map(|p| p.get()), s.take_profit.map(|p| p.get())),

@@ -129,11 +129,7 @@ async fn sn8_feeds_a_sleeve_and_goes_flat_when_stale() {
     // the account goes long.
     let start = Instant::now();
     let depth = loop {
-        let d = engine
-            .state
-            .sleeve(&key)
-            .await
-            .map(|s| s.exposure);
+        let d = engine.state.sleeve(&key).await.map(|s| s.exposure);
         if let Some(SleeveOrigin::Depth(d)) = d
             && d > Decimal::ZERO
         {
@@ -251,7 +247,9 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     .unwrap();
     let state = engine.state.clone();
     wait_for("no accepted poll", || {
-        state.freshness_of("sn8").is_some_and(|f| f.last_success.is_some())
+        state
+            .freshness_of("sn8")
+            .is_some_and(|f| f.last_success.is_some())
     })
     .await;
     let fresh = state.freshness_of("sn8").unwrap();
@@ -262,12 +260,20 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     // Down, and six minutes pass on the engine's clock.
     failing.store(true, Ordering::SeqCst);
     wait_for("no failed poll", || {
-        state.freshness_of("sn8").is_some_and(|f| f.consecutive_failures > 0)
+        state
+            .freshness_of("sn8")
+            .is_some_and(|f| f.consecutive_failures > 0)
     })
     .await;
-    assert!(!state.freshness_of("sn8").unwrap().stale, "not stale within its TTL");
+    assert!(
+        !state.freshness_of("sn8").unwrap().stale,
+        "not stale within its TTL"
+    );
     clock.advance(chrono::Duration::minutes(6));
-    wait_for("never stale", || state.freshness_of("sn8").is_some_and(|f| f.stale)).await;
+    wait_for("never stale", || {
+        state.freshness_of("sn8").is_some_and(|f| f.stale)
+    })
+    .await;
     let stale = state.freshness_of("sn8").unwrap();
     assert_eq!(stale.last_success, Some(started), "{stale:?}");
     assert!(

@@ -71,4 +71,3 @@ pub fn validate_stops(config: &Config, stops: &StopsConfig) -> Result<(), (Strin
         .map(|_| ())
         .map_err(|e| bad("account", e))
 }
-

@@ -16,22 +16,17 @@
 //! [`Imported::to_set`].
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use toml_edit::Value;
 
 use super::edit_entries::{self, number};
-use super::{Config, OnStale, Overrides, SourceKind, edit};
-use crate::credentials::ResolvedCredentials;
+use super::{Config, Overrides, edit};
 
 pub use super::import_work::{
     ImportError, ImportOptions, Imported, SN8_KEY_VAR, SeedFiles, Skipped, TV_SECRET_VAR,
 };
-use super::import_work::{SEED_BITTENSOR, SN8, TRADINGVIEW, Work, decimal, json, seed_source_name};
-
-/// Seconds without an accepted validator payload after which SN8 sleeves are stale.
-const SN8_TTL_SECS: u64 = 120;
+use super::import_work::{SN8, Work, decimal, json, seed_source_name};
 
 /// Merges the seed's files into `base` (the current TOML text, empty for a new file) and
 /// validates the result as the engine loads it. `file` names the TOML (its folder anchors

@@ -2,18 +2,20 @@
 //! mapping, weights and SN8 files, [`super::import_credentials`] for `credentials.json`): the
 //! import in progress, its report, its errors and the JSON readers.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
+use toml_edit::Value;
 
-use super::edit;
+use super::{Config, OnStale, SourceKind, edit, edit_entries};
 use crate::credentials::ResolvedCredentials;
 
 /// That system's name for the SN8 source, and ours.
 pub(super) const SEED_BITTENSOR: &str = "bittensor";
 pub(super) const SN8: &str = "sn8";
 pub(super) const TRADINGVIEW: &str = "tradingview";
+/// Seconds without an accepted validator payload after which SN8 sleeves are stale.
+const SN8_TTL_SECS: u64 = 120;
 /// The variable the imported TradingView source reads its shared secret from.
 pub const TV_SECRET_VAR: &str = "TRADINGVIEW_SECRET";
 /// The variable the SN8 source reads the validator key from when no `credentials.json` gave one.

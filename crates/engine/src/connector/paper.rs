@@ -33,11 +33,8 @@ pub(crate) async fn build_paper_venue(
                 .unwrap_or_default()
                 .to_string(),
         };
-        let symbols: Vec<tradeengine_model::Symbol> = config
-            .symbols
-            .iter()
-            .map(|s| s.symbol.clone())
-            .collect();
+        let symbols: Vec<tradeengine_model::Symbol> =
+            config.symbols.iter().map(|s| s.symbol.clone()).collect();
         tradeengine_venues::connect::public_price_feed(venue, &base, &symbols)
             .await
             .map_err(|e| format!("price_source {}: {e}", p.price_source))?

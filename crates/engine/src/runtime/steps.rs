@@ -41,7 +41,10 @@ pub(super) struct WorkerShared {
 }
 
 /// Refuses live mode without `--live`, and makes sure the data dir exists.
-pub(super) fn check_before_start(config: &Config, options: &StartOptions) -> Result<(), StartError> {
+pub(super) fn check_before_start(
+    config: &Config,
+    options: &StartOptions,
+) -> Result<(), StartError> {
     if crate::config::preflight::live_not_confirmed(config, options.live_confirmed) {
         return Err(StartError::LiveNotConfirmed);
     }
@@ -202,18 +205,20 @@ pub(super) fn spawn_sources(
     config: &Config,
     state: &SharedState,
     intake: &SignalIntake,
-    (sources, paper): (Vec<Arc<dyn SignalSource>>, &BTreeMap<AccountName, Arc<PaperVenue>>),
+    sources: Vec<Arc<dyn SignalSource>>,
+    paper: &BTreeMap<AccountName, Arc<PaperVenue>>,
     clock: &Arc<dyn Clock>,
     stop: &CancellationToken,
 ) -> Result<JoinSet<()>, StartError> {
     let mut source_tasks = JoinSet::new();
     // ATR stops: the tracker keeps every needed ATR fresh for the intake to read.
-    let atr = crate::stops::AtrTracker::build(config, state.atr_board(), paper).map_err(
-        |reason| StartError::Source {
-            source_name: "stops".into(),
-            reason,
-        },
-    )?;
+    let atr =
+        crate::stops::AtrTracker::build(config, state.atr_board(), paper).map_err(|reason| {
+            StartError::Source {
+                source_name: "stops".into(),
+                reason,
+            }
+        })?;
     if let Some(tracker) = atr {
         source_tasks.spawn(tracker.run(clock.clone(), stop.clone()));
     }

@@ -21,7 +21,6 @@ use rust_decimal::Decimal;
 use tradeengine_model::{Symbol, Timestamp};
 use tradeengine_venues::PriceFeed;
 
-
 /// Seconds between two samples of the feed.
 const SAMPLE_SECS: i64 = 60;
 

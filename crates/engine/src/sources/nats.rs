@@ -159,10 +159,7 @@ impl NatsSource {
 
     /// The stream (created when the settings ask), its creation time in nanoseconds (part of
     /// every message's position), and the dead-letter stream when one is set.
-    async fn open_stream(
-        &self,
-        js: &jetstream::Context,
-    ) -> Result<(stream::Stream, i128), String> {
+    async fn open_stream(&self, js: &jetstream::Context) -> Result<(stream::Stream, i128), String> {
         let s = &self.settings;
         let mut stream = if s.create_stream {
             js.get_or_create_stream(stream::Config {
@@ -329,7 +326,10 @@ impl NatsSource {
     ) -> Result<(), String> {
         let s = &self.settings;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Tradeengine-Reason", crate::one_line::header_safe(reason).as_str());
+        headers.insert(
+            "Tradeengine-Reason",
+            crate::one_line::header_safe(reason).as_str(),
+        );
         headers.insert("Tradeengine-Source", self.id.as_str());
         headers.insert("Tradeengine-Subject", msg.subject.as_str());
         if !key.is_empty() {

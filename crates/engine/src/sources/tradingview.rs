@@ -23,8 +23,7 @@
 //! Every refusal on this path (steps 1, 3, 4, and the intake's) is recorded through
 //! [`crate::refusals`]: counted, logged once a minute, stored with the body (secret redacted).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use chrono::Duration;
 use rust_decimal::Decimal;
@@ -34,8 +33,8 @@ use tokio::sync::watch;
 use tradeengine_model::{Price, SleeveOrigin, SourceId, Symbol, Timestamp};
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::tradingview::{
-    Dedup, DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError,
-    TvRequest, parse_request, resolve_order,
+    DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError, TvRequest,
+    parse_request, resolve_order,
 };
 
 use crate::config::{Config, SourceKind};

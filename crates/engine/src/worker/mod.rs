@@ -143,11 +143,7 @@ impl AccountWorker {
             started.elapsed(),
         );
         crate::telemetry::order_entry(self.name.as_str(), entry_failing);
-        crate::telemetry::venue_health(
-            self.name.as_str(),
-            self.venue.kind(),
-            &self.venue.health(),
-        );
+        crate::telemetry::venue_health(self.name.as_str(), self.venue.kind(), &self.venue.health());
     }
 
     /// Runs cycles until `shutdown`. The cycle in progress when shutdown fires is finished, so

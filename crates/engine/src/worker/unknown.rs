@@ -32,8 +32,8 @@ use tradeengine_store::{OrderFilter, Store, StoreError};
 use crate::audit_payload::AuditPayload;
 
 use crate::config::UnknownPositionPolicy;
-pub use crate::state::UnknownPositionView;
 use crate::state::SharedState;
+pub use crate::state::UnknownPositionView;
 
 /// An operator's (or the policy's) decision on one account's symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,7 +259,10 @@ impl UnknownPositions {
 
     /// What to show: every held position, and every decided one (a flattened one until it is
     /// closed).
-    fn view(&self, positions: &BTreeMap<Symbol, Position>) -> BTreeMap<Symbol, UnknownPositionView> {
+    fn view(
+        &self,
+        positions: &BTreeMap<Symbol, Position>,
+    ) -> BTreeMap<Symbol, UnknownPositionView> {
         let mut view = BTreeMap::new();
         let size = |s: &Symbol| positions.get(s).map(|p| p.size.get()).unwrap_or_default();
         for (symbol, since) in &self.held {
