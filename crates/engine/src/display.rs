@@ -104,7 +104,7 @@ pub fn or_dash(value: Option<Decimal>) -> String {
 /// `positions` and `orders` show prices at the tick without a running engine.
 pub const TICKS_KEY: &str = "display.ticks";
 
-/// Records the ticks a worker learnt ([`crate::state::SharedState::learn_ticks`]) in the store,
+/// Records the ticks a worker learnt (`SharedState::learn_ticks`) in the store,
 /// for the CLI. A store error only costs precision of display, so it is logged, not raised.
 pub async fn store_ticks(
     store: &dyn tradeengine_store::Store,
