@@ -54,8 +54,7 @@ fn config(dir: &std::path::Path, source: &str) -> tradeengine_engine::config::Co
 async fn total(engine: &RunningEngine) -> Decimal {
     engine
         .state
-        .sleeves
-        .read()
+        .sleeves()
         .await
         .values()
         .map(|s| match s.exposure {

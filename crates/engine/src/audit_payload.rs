@@ -12,8 +12,7 @@ use tradeengine_core::risk::{LossFigures, PortfolioState, RiskRule};
 use tradeengine_model::{ClientOrderId, PlanId, Side, SignalId, SourceId, Timestamp};
 use tradeengine_store::{AuditEvent, AuditKind, Store, StoreError};
 
-use crate::killswitch::KillSwitch;
-use crate::release_hold::ReleaseHold;
+use crate::kill_records::{KillSwitch, ReleaseHold};
 use crate::stops::StopChoice;
 use crate::summary::SessionSummary;
 

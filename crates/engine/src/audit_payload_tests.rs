@@ -10,7 +10,7 @@ use tradeengine_model::{AccountName, Clock, ManualClock};
 use tradeengine_store::audit::canonical_json;
 
 use super::*;
-use crate::killswitch::{KillAction, new_switch};
+use crate::kill_records::{KillAction, new_switch};
 use crate::summary::AccountSummary;
 
 fn at() -> Timestamp {
@@ -29,6 +29,7 @@ fn config() -> crate::config::Config {
 }
 
 /// Every kind, typed and as its call site wrote it before: `(name, typed, former)`.
+// One long table: a case per payload kind, each read next to the JSON it must equal.
 fn cases() -> Vec<(&'static str, serde_json::Value, serde_json::Value)> {
     let clock = ManualClock::new(at());
     let name = AccountName::new("paper").unwrap();

@@ -222,38 +222,7 @@ pub fn account_base_url(config: &Config, account: &AccountConfig) -> Result<Stri
     crate::config::modes::base_url(config, account)
 }
 
-/// The account named `name` (else the first paper account, else the first account) and, for a
-/// live venue, the kline interval `interval_secs` must be. Checked at config load and start.
-pub fn candle_account<'a>(
-    config: &'a Config,
-    name: Option<&str>,
-    interval_secs: u64,
-) -> Result<&'a AccountConfig, String> {
-    let account = match name {
-        Some(n) => config
-            .accounts
-            .iter()
-            .find(|a| a.name == n)
-            .ok_or_else(|| format!("account {n:?} is not configured"))?,
-        None => config
-            .accounts
-            .iter()
-            .find(|a| a.venue == VenueKind::Paper)
-            .or_else(|| config.accounts.first())
-            .ok_or("no account to read candles from")?,
-    };
-    if account.venue != VenueKind::Paper && KlineInterval::from_secs(interval_secs).is_none() {
-        let names: Vec<&str> = KlineInterval::ALL.iter().map(|i| i.as_str()).collect();
-        return Err(format!(
-            "account {} is a {} account: its candles come from the venue's klines, which have \
-             no {interval_secs} s interval; use one of {}",
-            account.name,
-            account.venue.as_str(),
-            names.join(", ")
-        ));
-    }
-    Ok(account)
-}
+pub use crate::config::candle_account::candle_account;
 
 /// The candle source of `account`: its paper feed (from `paper`, the running paper venues) or
 /// its venue's public klines.

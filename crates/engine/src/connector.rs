@@ -29,7 +29,9 @@ use tradeengine_venues::paper::JsonFileStore;
 use tradeengine_venues::{PaperConfig, PaperVenue, Venue, VenueError, VenueErrorKind, VenueId};
 
 use crate::config::{AccountConfig, Config, Mode, VenueKind};
-use crate::runtime::StartOptions;
+use crate::start_options::StartOptions;
+
+pub mod paper;
 
 /// Why an account's venue could not be built.
 #[derive(Debug, Clone)]
@@ -75,7 +77,7 @@ pub async fn build_venue(
     let mode = config.account_mode(account);
     let venue = match account.venue {
         VenueKind::Paper => {
-            return crate::runtime::build_paper_venue(config, account, clock, origin)
+            return paper::build_paper_venue(config, account, clock, origin)
                 .await
                 .map_err(BuildError::Config);
         }
@@ -124,11 +126,7 @@ async fn paper_on_public_data(
     clock: &Arc<dyn Clock>,
     base_url: &str,
 ) -> Result<BuiltVenue, BuildError> {
-    let symbols: Vec<Symbol> = config
-        .symbols
-        .iter()
-        .filter_map(|s| Symbol::new(&s.symbol).ok())
-        .collect();
+    let symbols: Vec<Symbol> = config.symbols.iter().map(|s| s.symbol.clone()).collect();
     let market = tradeengine_venues::connect_public::public_market(
         venue,
         base_url,

@@ -104,24 +104,14 @@ pub fn or_dash(value: Option<Decimal>) -> String {
 /// `positions` and `orders` show prices at the tick without a running engine.
 pub const TICKS_KEY: &str = "display.ticks";
 
-/// Records the ticks of `instruments` (the coarsest when two venues differ) in the shared
-/// state, for the API, and in the store, for the CLI. A store error only costs precision of
-/// display, so it is logged, not raised.
-pub async fn learn_ticks(
-    state: &crate::state::SharedState,
+/// Records the ticks a worker learnt (`SharedState::learn_ticks`) in the store,
+/// for the CLI. A store error only costs precision of display, so it is logged, not raised.
+pub async fn store_ticks(
     store: &dyn tradeengine_store::Store,
-    instruments: &[tradeengine_model::Instrument],
+    ticks: &std::collections::BTreeMap<tradeengine_model::Symbol, Decimal>,
 ) {
-    let snapshot = {
-        let mut ticks = state.ticks.write().await;
-        for i in instruments.iter().filter(|i| i.tick_size > Decimal::ZERO) {
-            let tick = ticks.entry(i.symbol.clone()).or_insert(i.tick_size);
-            *tick = (*tick).max(i.tick_size);
-        }
-        ticks.clone()
-    };
     let value = serde_json::json!(
-        snapshot
+        ticks
             .iter()
             .map(|(s, t)| (s.to_string(), t.to_string()))
             .collect::<std::collections::BTreeMap<_, _>>()
@@ -131,7 +121,7 @@ pub async fn learn_ticks(
     }
 }
 
-/// The ticks [`learn_ticks`] stored, by symbol name (empty when none were stored or the store
+/// The ticks [`store_ticks`] stored, by symbol name (empty when none were stored or the store
 /// cannot be read).
 pub async fn stored_ticks(
     store: &dyn tradeengine_store::Store,

@@ -74,7 +74,7 @@ impl FreshnessBook {
     /// A poll failed (fetch, guard, ranking), with why.
     pub fn failure(&self, source: &str, error: &str, now: Timestamp) {
         crate::telemetry::source_poll_failed(source);
-        let error = crate::sources::bus::header_safe(error);
+        let error = crate::one_line::header_safe(error);
         self.update(source, now, |f| {
             f.last_error = Some(error);
             f.last_error_at = Some(now);

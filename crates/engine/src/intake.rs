@@ -241,12 +241,12 @@ impl SignalIntake {
         let prices = self.state.prices().await;
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
-        let sleeves: Vec<Sleeve> = self.state.sleeves.read().await.values().cloned().collect();
+        let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
         let exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
         let mut closed = 0;
         for exit in exits {
             let key = (exit.source.clone(), exit.symbol.clone());
-            let Some(sleeve) = self.state.sleeves.read().await.get(&key).cloned() else {
+            let Some(sleeve) = self.state.sleeve(&key).await else {
                 continue;
             };
             let rules = config
@@ -257,7 +257,7 @@ impl SignalIntake {
             let next = tradeengine_core::sleeve::close_sleeve(&sleeve, &rules, now);
             self.store.put_sleeve(&next).await?;
             tracing::info!(source = %exit.source, symbol = %exit.symbol, reason = ?exit.reason, "sleeve exit");
-            self.state.sleeves.write().await.insert(key, next);
+            self.state.put_sleeves([(key, next)]).await;
             closed += 1;
         }
         if closed > 0 {
@@ -270,10 +270,13 @@ impl SignalIntake {
     pub async fn restore(&self) -> Result<usize, IntakeError> {
         let sleeves = self.store.sleeves().await?;
         let n = sleeves.len();
-        let mut book = self.state.sleeves.write().await;
-        for s in sleeves {
-            book.insert((s.source.clone(), s.symbol.clone()), s);
-        }
+        self.state
+            .put_sleeves(
+                sleeves
+                    .into_iter()
+                    .map(|s| ((s.source.clone(), s.symbol.clone()), s)),
+            )
+            .await;
         Ok(n)
     }
 }
@@ -324,7 +327,7 @@ impl Writer {
     ) -> Pass {
         let config = self.state.config();
         let prices = self.state.prices().await;
-        let book = self.state.sleeves.read().await;
+        let atr = self.state.atr_board();
         let mut pass = Pass::default();
         for &i in live {
             let signal = &batch[i].signal;
@@ -334,17 +337,16 @@ impl Writer {
                 continue;
             };
             let key = (signal.source.clone(), signal.symbol.clone());
-            let current = pass
-                .sleeves
-                .get(&key)
-                .or_else(|| book.get(&key))
-                .cloned()
-                .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
+            let current = match pass.sleeves.get(&key) {
+                Some(s) => Some(s.clone()),
+                None => self.state.sleeve(&key).await,
+            }
+            .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
             let mark = prices.get(&signal.symbol).copied();
             let (rules, choice) = crate::stops::rules_for_signal(
                 source,
                 &signal.symbol,
-                &self.state.atr,
+                &atr,
                 now.timestamp_millis(),
             );
             match apply_signal(&current, signal, mark, &rules, now) {
@@ -368,13 +370,33 @@ impl Writer {
     async fn process(&self, batch: Vec<Pending>) {
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
-        let mut outcomes: Vec<Option<Result<IntakeOutcome, IntakeError>>> =
-            (0..batch.len()).map(|_| None).collect();
+        let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
+        if let Some(pass) = self.store_batch(&batch, &mut outcomes, now).await {
+            self.apply_pass(&batch, pass, &mut outcomes, now).await;
+        }
+        count_signals(&batch, &outcomes);
+        for (pending, outcome) in batch.into_iter().zip(outcomes) {
+            // A caller that gave up waiting is not an error here.
+            let _ = pending
+                .reply
+                .send(outcome.unwrap_or(Err(IntakeError::Closed)));
+        }
+    }
+
+    /// Plans the batch and stores it in one transaction, planning again without the signals
+    /// the store recognised as duplicates. `None` when the store failed (every outcome is then
+    /// set).
+    async fn store_batch(
+        &self,
+        batch: &[Pending],
+        outcomes: &mut Outcomes,
+        now: tradeengine_model::Timestamp,
+    ) -> Option<Pass> {
         let mut live: Vec<usize> = (0..batch.len()).collect();
-        let pass = loop {
-            let pass = self.pass(&batch, &live, now).await;
+        loop {
+            let pass = self.pass(batch, &live, now).await;
             match self.store.record_signals(&pass.to_store).await {
-                Ok(BatchOutcome::Stored) => break Some(pass),
+                Ok(BatchOutcome::Stored) => return Some(pass),
                 Ok(BatchOutcome::Duplicates(dups)) => {
                     for j in dups {
                         if let Some((i, _)) = pass.stored_index.get(j) {
@@ -395,95 +417,124 @@ impl Writer {
                     for (i, e) in pass.failed {
                         outcomes[i] = Some(Err(e));
                     }
-                    break None;
+                    return None;
                 }
             }
-        };
-        if let Some(pass) = pass {
-            let changed = pass
-                .stored_index
-                .iter()
-                .any(|(_, c)| *c != SleeveChange::Unchanged);
-            self.state.sleeves.write().await.extend(pass.sleeves);
-            if changed {
-                self.state.notify_targets_changed();
-            }
-            for (i, choice) in &pass.stop_choices {
-                let signal = &batch[*i].signal;
-                tracing::info!(source = %signal.source, symbol = %signal.symbol, ?choice, "default stops");
-                let payload = crate::audit_payload::AuditPayload::DefaultStops {
-                    source: &signal.source,
-                    signal: &signal.id,
-                    default_stops: choice,
-                };
-                // The signal and its sleeve are stored; a failure here loses only this note.
-                if let Err(e) = payload
-                    .record(&*self.store, None, Some(signal.symbol.as_str()), now)
-                    .await
-                {
-                    tracing::error!(error = %e, "cannot audit the default stops");
-                }
-            }
-            for (i, change) in pass.stored_index {
-                outcomes[i] = Some(Ok(IntakeOutcome::Applied(change)));
-            }
-            for (i, e) in pass.failed {
-                let signal = &batch[i].signal;
-                record_submission_refusal(&*self.store, &self.state, signal, &e, now).await;
-                outcomes[i] = Some(Err(e));
-            }
-            for (i, refusal) in pass.refused {
-                let signal = &batch[i].signal;
-                let raw = serde_json::json!({"signal": signal, "refusal": refusal});
-                let reason = refusal.to_string();
-                let code = crate::telemetry::refusal_reason(&refusal);
-                let body = serde_json::to_vec(&signal.raw).unwrap_or_default();
-                // Keyed like an accepted signal: a redelivered refusal (or a redelivered
-                // signal the sleeve it already moved now refuses) is a duplicate, recorded once.
-                let recorded = crate::refusals::record(
-                    &*self.store,
-                    &self.state.refusal_log,
-                    crate::refusals::Refused {
-                        source: signal.source.as_str(),
-                        key: Some(&signal.idempotency_key),
-                        code: &code,
-                        reason: &reason,
-                        detail: raw,
-                        body: Some(&body),
-                        secrets: &[],
-                    },
-                    now,
-                )
+        }
+    }
+
+    /// After the store took the batch: the sleeves move, the workers wake, default stops are
+    /// audited, and each signal's outcome (applied, failed, refused) is set.
+    async fn apply_pass(
+        &self,
+        batch: &[Pending],
+        pass: Pass,
+        outcomes: &mut Outcomes,
+        now: tradeengine_model::Timestamp,
+    ) {
+        let changed = pass
+            .stored_index
+            .iter()
+            .any(|(_, c)| *c != SleeveChange::Unchanged);
+        self.state.put_sleeves(pass.sleeves).await;
+        if changed {
+            self.state.notify_targets_changed();
+        }
+        for (i, choice) in &pass.stop_choices {
+            self.audit_default_stops(&batch[*i].signal, choice, now)
                 .await;
-                outcomes[i] = Some(match recorded {
-                    Ok(SignalRecordOutcome::Stored) => Ok(IntakeOutcome::Refused(refusal)),
-                    Ok(SignalRecordOutcome::Duplicate) => Ok(IntakeOutcome::Duplicate),
-                    Err(e) => Err(e.into()),
-                });
-            }
         }
-        for (pending, outcome) in batch.iter().zip(&outcomes) {
-            let source = pending.signal.source.as_str();
-            crate::telemetry::signal(
-                source,
-                match outcome {
-                    Some(Ok(IntakeOutcome::Applied(_))) => "applied",
-                    Some(Ok(IntakeOutcome::Duplicate)) => "duplicate",
-                    Some(Ok(IntakeOutcome::Refused(_))) => "refused",
-                    _ => "error",
-                },
-            );
-            if let Some(emitted) = pending.signal.emitted_at
-                && let Ok(lag) = (pending.signal.received_at - emitted).to_std()
-            {
-                crate::telemetry::signal_lag(source, lag);
-            }
+        for (i, change) in pass.stored_index {
+            outcomes[i] = Some(Ok(IntakeOutcome::Applied(change)));
         }
-        for (pending, outcome) in batch.into_iter().zip(outcomes) {
-            // A caller that gave up waiting is not an error here.
-            let _ = pending
-                .reply
-                .send(outcome.unwrap_or(Err(IntakeError::Closed)));
+        for (i, e) in pass.failed {
+            let signal = &batch[i].signal;
+            record_submission_refusal(&*self.store, &self.state, signal, &e, now).await;
+            outcomes[i] = Some(Err(e));
+        }
+        for (i, refusal) in pass.refused {
+            outcomes[i] = Some(self.record_refusal(&batch[i].signal, refusal, now).await);
+        }
+    }
+
+    /// Notes in the audit trail which default stops a signal's sleeve got.
+    async fn audit_default_stops(
+        &self,
+        signal: &Signal,
+        choice: &crate::stops::StopChoice,
+        now: tradeengine_model::Timestamp,
+    ) {
+        tracing::info!(source = %signal.source, symbol = %signal.symbol, ?choice, "default stops");
+        let payload = crate::audit_payload::AuditPayload::DefaultStops {
+            source: &signal.source,
+            signal: &signal.id,
+            default_stops: choice,
+        };
+        // The signal and its sleeve are stored; a failure here loses only this note.
+        if let Err(e) = payload
+            .record(&*self.store, None, Some(signal.symbol.as_str()), now)
+            .await
+        {
+            tracing::error!(error = %e, "cannot audit the default stops");
+        }
+    }
+
+    /// Records a signal its sleeve's rules refused.
+    async fn record_refusal(
+        &self,
+        signal: &Signal,
+        refusal: Refusal,
+        now: tradeengine_model::Timestamp,
+    ) -> Result<IntakeOutcome, IntakeError> {
+        let raw = serde_json::json!({"signal": signal, "refusal": refusal});
+        let reason = refusal.to_string();
+        let code = crate::telemetry::refusal_reason(&refusal);
+        let body = serde_json::to_vec(&signal.raw).unwrap_or_default();
+        // Keyed like an accepted signal: a redelivered refusal (or a redelivered signal the
+        // sleeve it already moved now refuses) is a duplicate, recorded once.
+        let recorded = crate::refusals::record(
+            &*self.store,
+            &self.state.refusal_log,
+            crate::refusals::Refused {
+                source: signal.source.as_str(),
+                key: Some(&signal.idempotency_key),
+                code: &code,
+                reason: &reason,
+                detail: raw,
+                body: Some(&body),
+                secrets: &[],
+            },
+            now,
+        )
+        .await;
+        match recorded {
+            Ok(SignalRecordOutcome::Stored) => Ok(IntakeOutcome::Refused(refusal)),
+            Ok(SignalRecordOutcome::Duplicate) => Ok(IntakeOutcome::Duplicate),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Each signal's outcome so far, by its place in the batch (`None`: not decided yet).
+type Outcomes = Vec<Option<Result<IntakeOutcome, IntakeError>>>;
+
+/// Counts each signal by outcome, and the lag from its emission to its receipt.
+fn count_signals(batch: &[Pending], outcomes: &Outcomes) {
+    for (pending, outcome) in batch.iter().zip(outcomes) {
+        let source = pending.signal.source.as_str();
+        crate::telemetry::signal(
+            source,
+            match outcome {
+                Some(Ok(IntakeOutcome::Applied(_))) => "applied",
+                Some(Ok(IntakeOutcome::Duplicate)) => "duplicate",
+                Some(Ok(IntakeOutcome::Refused(_))) => "refused",
+                _ => "error",
+            },
+        );
+        if let Some(emitted) = pending.signal.emitted_at
+            && let Ok(lag) = (pending.signal.received_at - emitted).to_std()
+        {
+            crate::telemetry::signal_lag(source, lag);
         }
     }
 }

@@ -19,43 +19,16 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
-use tradeengine_model::{AccountName, Clock, Timestamp};
+use tradeengine_model::{AccountName, Timestamp};
 use tradeengine_store::{Store, StoreError};
 
 use crate::audit_payload::AuditPayload;
+pub use crate::kill_records::{KillAction, KillSwitch, new_switch};
 
 /// The store key of the switch.
 pub const STATE_KEY: &str = "killswitch";
 /// The kill file's name in the data dir.
 pub const KILL_FILE: &str = "KILL";
-
-/// What the switch does to an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KillAction {
-    /// Send nothing at all; positions stay as they are.
-    Freeze,
-    /// Close every position with reduce-only orders, then send nothing else.
-    Flatten,
-}
-
-/// The stored switch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KillSwitch {
-    pub action: KillAction,
-    /// `None` = every account.
-    pub accounts: Option<Vec<AccountName>>,
-    pub reason: String,
-    pub engaged_at: Timestamp,
-}
-
-impl KillSwitch {
-    fn applies_to(&self, account: &AccountName) -> bool {
-        self.accounts
-            .as_ref()
-            .is_none_or(|list| list.contains(account))
-    }
-}
 
 /// The switch as an account worker sees it: the stored one and the file, combined.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -273,21 +246,6 @@ pub async fn watch(
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-    }
-}
-
-/// A switch engaged now by `who`.
-pub fn new_switch(
-    action: KillAction,
-    accounts: Option<Vec<AccountName>>,
-    reason: &str,
-    clock: &dyn Clock,
-) -> KillSwitch {
-    KillSwitch {
-        action,
-        accounts,
-        reason: reason.to_string(),
-        engaged_at: clock.now(),
     }
 }
 

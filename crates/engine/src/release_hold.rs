@@ -4,26 +4,13 @@
 //! source moves a symbol's sleeves after that time, the symbol's target is the position the
 //! venue holds, so the release itself sends nothing. A later engage of the switch clears it.
 
-use serde::{Deserialize, Serialize};
-use tradeengine_model::{AccountName, Sleeve, Timestamp};
+use tradeengine_model::Sleeve;
 use tradeengine_store::{Store, StoreError};
 
 /// The state key of the marker.
 pub const HOLD_KEY: &str = "killswitch.release_hold";
 
-/// Targets are held at the current positions for sleeves not moved since `at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReleaseHold {
-    pub at: Timestamp,
-    /// The accounts released into hold (`None`: every account).
-    pub accounts: Option<Vec<AccountName>>,
-}
-
-impl ReleaseHold {
-    pub fn covers(&self, account: &AccountName) -> bool {
-        self.accounts.as_ref().is_none_or(|a| a.contains(account))
-    }
-}
+pub use crate::kill_records::ReleaseHold;
 
 /// Stores (and audits) the marker.
 pub async fn set(store: &dyn Store, hold: &ReleaseHold) -> Result<(), StoreError> {
@@ -62,7 +49,7 @@ pub fn still_held(hold: &ReleaseHold, sleeves: &[Sleeve]) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use tradeengine_model::{SourceId, Symbol};
+    use tradeengine_model::{AccountName, SourceId, Symbol, Timestamp};
 
     fn sleeve(at: Timestamp) -> Sleeve {
         Sleeve::flat(

@@ -3,30 +3,30 @@
 //! Shutdown stops intake first, lets in-flight cycles finish, then reports a session summary.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::{AccountName, Clock, SourceId, Timestamp};
 use tradeengine_store::Store;
 
 use crate::audit_payload::AuditPayload;
-use tradeengine_venues::feed::{KlineSeries, RandomWalkConfig, ReplayOptions};
-use tradeengine_venues::paper::JsonFileStore;
-use tradeengine_venues::{PaperConfig, PaperVenue, PriceFeed, RandomWalkFeed, RecordedFeed, Venue};
+use tradeengine_venues::{PaperVenue, Venue};
 
 use crate::config::{Config, SourceKind};
-use crate::connector::{BuildError, BuiltVenue};
+use crate::connector::BuildError;
+pub use crate::connector::paper::recorded_feed;
+pub use crate::start_options::StartOptions;
+
+mod session;
+mod steps;
 use crate::intake::SignalIntake;
 use crate::plan_ids::PlanIds;
 use crate::sources::SignalSource;
 use crate::sources::demo::{DemoSettings, DemoSource};
 use crate::state::SharedState;
 use crate::summary::SessionSummary;
-use crate::worker::AccountWorker;
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,43 +59,6 @@ impl StartError {
     }
 }
 
-/// What the caller provides besides the configuration. `Debug` shows the override names only:
-/// their values are secrets (webhook secrets, API tokens, the credentials passphrase).
-#[derive(Clone)]
-pub struct StartOptions {
-    pub clock: Arc<dyn Clock>,
-    /// `--live` was given.
-    pub live_confirmed: bool,
-    /// The configuration file to watch for hot reload, if any.
-    pub config_path: Option<PathBuf>,
-    /// Values that stand in for environment variables when sources read secrets (`secret_env`,
-    /// `api_key_env`): the demo's generated webhook secret. Real variables win.
-    pub env_overrides: BTreeMap<String, String>,
-}
-
-impl std::fmt::Debug for StartOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StartOptions")
-            .field("clock", &self.clock)
-            .field("live_confirmed", &self.live_confirmed)
-            .field("config_path", &self.config_path)
-            .field(
-                "env_overrides",
-                &self.env_overrides.keys().collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-impl StartOptions {
-    /// Looks a variable up in the process environment, then in the overrides.
-    pub fn env(&self, name: &str) -> Option<String> {
-        std::env::var(name)
-            .ok()
-            .or_else(|| self.env_overrides.get(name).cloned())
-    }
-}
-
 /// A running engine.
 #[derive(Debug)]
 pub struct RunningEngine {
@@ -115,87 +78,6 @@ pub struct RunningEngine {
     workers: JoinSet<()>,
     /// The data dir's lock and the account leases, held until the engine stops.
     ownership: crate::ownership::Ownership,
-}
-
-/// Builds the venue of a `venue = "paper"` account (exchange accounts: [`crate::connector`]).
-pub(crate) async fn build_paper_venue(
-    config: &Config,
-    account: &crate::config::AccountConfig,
-    clock: &Arc<dyn Clock>,
-    origin: Timestamp,
-) -> Result<BuiltVenue, String> {
-    let p = account.paper.clone().unwrap_or_default();
-    let live_source = tradeengine_venues::VenueId::ALL
-        .into_iter()
-        .find(|v| p.price_source == v.as_str() || p.price_source.starts_with(&format!("{v}:")));
-    let feed: Arc<dyn PriceFeed> = if let Some(path) = p.price_source.strip_prefix("csv:") {
-        Arc::new(recorded_feed(path, origin)?)
-    } else if let Some(venue) = live_source {
-        // Real public market data (no keys): paper fills follow the real market.
-        let base = match p.price_source.split_once(':') {
-            Some((_, url)) => url.to_string(),
-            None => tradeengine_venues::connect::default_base_url(venue, false)
-                .unwrap_or_default()
-                .to_string(),
-        };
-        let symbols: Vec<tradeengine_model::Symbol> = config
-            .symbols
-            .iter()
-            .filter_map(|s| tradeengine_model::Symbol::new(&s.symbol).ok())
-            .collect();
-        tradeengine_venues::connect::public_price_feed(venue, &base, &symbols)
-            .await
-            .map_err(|e| format!("price_source {}: {e}", p.price_source))?
-    } else {
-        let walk = RandomWalkConfig::demo(p.seed, origin);
-        Arc::new(RandomWalkFeed::new(walk).map_err(|e| e.to_string())?)
-    };
-    let paper_config = PaperConfig {
-        starting_balance: p.starting_balance,
-        taker_fee_rate: p.taker_fee,
-        slippage_bps: p.slippage_bps,
-        max_leverage: config
-            .risk_limits(Some(account))
-            .max_leverage
-            .max(Decimal::ONE),
-        ..PaperConfig::default()
-    };
-    let path = config
-        .engine
-        .data_dir
-        .join(format!("paper-{}.json", account.name));
-    let state_store = JsonFileStore::open(path).map_err(|e| e.to_string())?;
-    let venue = PaperVenue::open(paper_config, feed, clock.clone(), Box::new(state_store))
-        .map_err(|e| e.to_string())?;
-    let venue = Arc::new(venue);
-    Ok((venue.clone(), Some(venue)))
-}
-
-/// A recorded series for every demo symbol, rescaled so each starts at that symbol's usual price
-/// and looped, so one real-market CSV gives realistic moves for all of them.
-pub fn recorded_feed(path: &str, origin: Timestamp) -> Result<RecordedFeed, String> {
-    let series = KlineSeries::from_path(path).map_err(|e| e.to_string())?;
-    let first = series
-        .close_at_ms(series.first_open_ms())
-        .filter(|c| *c > Decimal::ZERO)
-        .ok_or_else(|| format!("{path}: no candles"))?;
-    let mut feed = RecordedFeed::new();
-    for (symbol, start) in RandomWalkConfig::demo(0, origin).symbols {
-        let rescale = start
-            .start
-            .get()
-            .checked_div(first)
-            .ok_or_else(|| format!("{path}: cannot rescale"))?;
-        let options = ReplayOptions {
-            start_at: Some(origin),
-            looping: true,
-            rescale,
-            tick: Some(start.tick),
-        };
-        feed.insert(symbol, series.clone(), options)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(feed)
 }
 
 /// Builds the sources that run on their own schedule.
@@ -336,86 +218,23 @@ impl RunningEngine {
     ) -> Result<Self, StartError> {
         let clock = options.clock.clone();
         let now = clock.now();
-        if crate::config::preflight::live_not_confirmed(&config, options.live_confirmed) {
-            return Err(StartError::LiveNotConfirmed);
-        }
-        std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| StartError::Account {
-            account: "*".into(),
-            reason: format!(
-                "cannot create data dir {}: {e}",
-                config.engine.data_dir.display()
-            ),
-        })?;
+        steps::check_before_start(&config, &options)?;
         let ownership = crate::ownership::Ownership::claim(&config, store.clone(), now).await?;
         let origin = paper_origin(&*store, now).await?;
-        let mut venues = BTreeMap::new();
-        let mut paper = BTreeMap::new();
-        // Accounts whose venue could not be reached yet: they retry on their own (15.5).
-        let mut connecting = Vec::new();
-        for a in &config.accounts {
-            let name = AccountName::new(&a.name).map_err(|e| StartError::Account {
-                account: a.name.clone(),
-                reason: e.to_string(),
-            })?;
-            match crate::connector::build_venue(&config, a, &clock, origin, &options).await {
-                Ok((venue, paper_venue)) => {
-                    if let Some(p) = paper_venue {
-                        paper.insert(name.clone(), p);
-                    }
-                    venues.insert(name, venue);
-                }
-                Err(BuildError::Transient(reason)) => connecting.push((name, a.clone(), reason)),
-                Err(e) => return Err(start_error(&a.name, e)),
-            }
-        }
-        crate::sources::validate_settings(&config, &|k: &str| options.env(k)).map_err(|e| {
-            StartError::Source {
-                source_name: e.key.clone(),
-                reason: e.reason.clone(),
-            }
-        })?;
-        let sources = build_sources(&config, &options, &paper)?;
-        let env = |k: &str| options.env(k);
-        let webhooks = crate::sources::tradingview::endpoints(&config, &env).map_err(|reason| {
-            StartError::Source {
-                source_name: "tradingview".into(),
-                reason,
-            }
-        })?;
+        let mut built = steps::build_account_venues(&config, &options, origin).await?;
+        let (sources, webhooks) = steps::build_all_sources(&config, &options, &built.paper)?;
 
         let plan_ids = Arc::new(PlanIds::start(&*store).await?);
         let state = SharedState::new(config.clone());
-        for a in &config.accounts {
-            if let Ok(name) = AccountName::new(&a.name) {
-                let connected = venues.contains_key(&name);
-                state
-                    .update_account_view(&name, |v| {
-                        v.mode = Some(config.account_mode(a).as_str().to_string());
-                        v.trading = Some(crate::config::modes::describe(&config, a));
-                        v.connection = Some(if connected {
-                            "connected".into()
-                        } else {
-                            "connecting".into()
-                        });
-                    })
-                    .await;
-            }
-        }
+        steps::publish_first_views(&state, &config, &built.venues).await;
         if let Some(path) = options.config_path.clone() {
             crate::reloader::remember_file_engine(&state, &path);
             state.set_config_file(path);
         }
         state.set_webhooks(webhooks).await;
         let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
-        let restored = intake.restore().await?;
-        AuditPayload::EngineStarted {
-            boot: plan_ids.boot(),
-            mode: config.engine.mode.as_str(),
-            accounts: config.accounts.iter().map(|a| a.name.as_str()).collect(),
-            sleeves_restored: restored,
-        }
-        .record(&*store, None, None, now)
-        .await?;
+        steps::restore_sleeves_and_record_start(&intake, &*store, &config, plan_ids.boot(), now)
+            .await?;
 
         // The kill switch is read before any worker starts: a switch engaged before a restart
         // holds from the first cycle.
@@ -426,96 +245,41 @@ impl RunningEngine {
         let stop_sources = CancellationToken::new();
         let stop_workers = CancellationToken::new();
         let mut workers = JoinSet::new();
-        {
-            let notify = state.clone();
-            workers.spawn(crate::killswitch::watch(
-                state.kill_board(),
-                store.clone(),
-                config.engine.data_dir.clone(),
-                move || notify.notify_targets_changed(),
-                stop_workers.clone(),
-            ));
-        }
-        for (name, venue) in &venues {
-            let worker = AccountWorker::new(
-                name.clone(),
-                venue.clone(),
-                store.clone(),
-                clock.clone(),
-                state.clone(),
-                plan_ids.clone(),
-            );
-            workers.spawn(worker.run(stop_workers.clone()));
-        }
-        let shared_config = Arc::new(config.clone());
-        for (name, account, first_error) in connecting {
-            let (store, clock, state2, plan_ids) = (
-                store.clone(),
-                clock.clone(),
-                state.clone(),
-                plan_ids.clone(),
-            );
-            let worker_name = name.clone();
-            let pending = crate::connector::Pending {
-                name,
-                account,
-                config: shared_config.clone(),
-                origin,
-                options: options.clone(),
-                first_error,
-                store: store.clone(),
-                worker: Box::new(move |venue| {
-                    AccountWorker::new(worker_name, venue, store, clock, state2, plan_ids)
-                }),
-            };
-            workers.spawn(crate::connector::connect_then_run(
-                pending,
-                state.clone(),
-                stop_workers.clone(),
-            ));
-        }
+        let shared = steps::WorkerShared {
+            store: store.clone(),
+            clock: clock.clone(),
+            state: state.clone(),
+            plan_ids: plan_ids.clone(),
+        };
+        steps::spawn_account_tasks(
+            &mut workers,
+            &config,
+            &built.venues,
+            std::mem::take(&mut built.connecting),
+            &shared,
+            (origin, &options),
+            &stop_workers,
+        );
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
         ownership.spawn_keepers(&mut workers, &config, &clock, &stop_workers);
-        if let Some(path) = options.config_path.clone()
-            && config.engine.hot_reload
-        {
-            workers.spawn(crate::reloader::watch(
-                path,
-                state.clone(),
-                store.clone(),
-                clock.clone(),
-                options.env_overrides.clone(),
-                stop_workers.clone(),
-            ));
-        }
-        let mut source_tasks = JoinSet::new();
-        // ATR stops: the tracker keeps every needed ATR fresh for the intake to read.
-        let atr = crate::stops::AtrTracker::build(&config, state.atr.clone(), &paper).map_err(
-            |reason| StartError::Source {
-                source_name: "stops".into(),
-                reason,
-            },
+        steps::spawn_reloader(&mut workers, &config, &options, &shared, &stop_workers);
+        let source_tasks = steps::spawn_sources(
+            &config,
+            &state,
+            &intake,
+            sources,
+            &built.paper,
+            &clock,
+            &stop_sources,
         )?;
-        if let Some(tracker) = atr {
-            source_tasks.spawn(tracker.run(clock.clone(), stop_sources.clone()));
-        }
-        for s in sources {
-            let intake = intake.clone();
-            let stop = stop_sources.clone();
-            source_tasks.spawn(async move {
-                if let Err(e) = s.run(intake, stop).await {
-                    tracing::error!(error = %e, "source stopped");
-                }
-            });
-        }
         Ok(Self {
             state,
             intake,
             store,
-            venues,
-            paper,
+            venues: built.venues,
+            paper: built.paper,
             clock,
             started_at: now,
             boot: plan_ids.boot(),
@@ -554,7 +318,7 @@ impl RunningEngine {
             tracing::warn!("account workers did not finish within 30 s; stopping them");
             self.workers.abort_all();
         }
-        let summary = SessionSummary::collect(
+        let summary = session::collect_summary(
             self.started_at,
             self.clock.now(),
             &self.state,

@@ -9,64 +9,19 @@ use std::sync::Arc;
 
 use tokio::sync::{RwLock, watch};
 use tradeengine_core::blend::Blend;
-use tradeengine_core::risk::PortfolioTracker;
-use tradeengine_model::{
-    AccountName, Decimal, Position, Price, Sleeve, SourceId, Symbol, Timestamp,
-};
+use tradeengine_model::{AccountName, Decimal, Price, Sleeve, SourceId, Symbol, Timestamp};
 
-use crate::config::{AccountState, Config};
+use crate::config::Config;
 use crate::killswitch::{KillAction, KillState, SharedKillState};
-use crate::sources::tradingview::TvEndpoint;
+
+mod views;
+pub mod webhooks;
+
+pub use views::{AccountView, RejectionView, UnknownPositionView};
+pub use webhooks::TvEndpoint;
 
 /// Key of one sleeve.
 pub type SleeveKey = (SourceId, Symbol);
-
-/// What the engine last saw and decided for one account; served by the API and the dashboard.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct AccountView {
-    pub value: Option<Decimal>,
-    pub positions: Vec<Position>,
-    /// Target per symbol, base units.
-    pub targets: BTreeMap<Symbol, Decimal>,
-    pub last_cycle_at: Option<Timestamp>,
-    /// The last cycle's error, if it failed.
-    pub last_error: Option<String>,
-    pub state: Option<AccountState>,
-    /// True once a cycle has read the venue and settled every order since start.
-    pub reconciled: bool,
-    pub cycles: u64,
-    pub orders_sent: u64,
-    pub orders_filled: u64,
-    pub orders_rejected: u64,
-    /// The kill switch's action on this account at the last cycle.
-    pub kill: Option<KillAction>,
-    /// Portfolio risk state (ACTIVE / REDUCING / HALTED, the rule and loss figures) at the last
-    /// cycle.
-    pub risk: Option<PortfolioTracker>,
-    /// Order legs refused by a pre-trade risk rule since start.
-    pub orders_risk_refused: u64,
-    /// The latest refusal: symbol, rule and detail.
-    pub last_risk_refusal: Option<String>,
-    /// The account's effective mode (`paper`, `dry-run`, `testnet`, `live`).
-    pub mode: Option<String>,
-    /// What the account really trades on, e.g. `paper on bybit public data (api.bybit.com; …)`.
-    pub trading: Option<String>,
-    /// `connecting` while the venue could not be reached (retrying with back-off; the reason is
-    /// in `last_error`), then `connected`.
-    pub connection: Option<String>,
-    /// Connection attempts made while `connecting`.
-    pub connect_attempts: u64,
-    /// Positions on the venue the engine has no record of managing, and what it does with them
-    /// (see [`crate::worker::unknown`]).
-    pub unknown_positions: BTreeMap<Symbol, crate::worker::unknown::UnknownPositionView>,
-    /// Symbols the last cycle could not price, size or plan, with the reason; the account's
-    /// other symbols trade.
-    pub symbol_errors: Vec<String>,
-    /// Symbols whose orders the venue keeps refusing for a business reason (margin, minimum
-    /// size, reduce-only, position limit), backed off: the reason, since when, how many
-    /// refusals, and when the symbol is tried again.
-    pub venue_rejections: BTreeMap<Symbol, crate::worker::rejections::RejectionView>,
-}
 
 /// Shared, cheaply clonable engine state.
 ///
@@ -78,12 +33,16 @@ pub struct AccountView {
 /// - blends: each account's worker, under its own name (every account blends with its own
 ///   `[accounts.risk]` limits, so one account's blend is never another's);
 /// - the kill switch: the kill-switch watcher;
-/// - webhook endpoints: start-up and hot reload.
+/// - webhook endpoints: start-up and hot reload;
+/// - sleeves: the signal intake (each change stored first);
+/// - price ticks: the workers, as their venues report instruments;
+/// - ATR readings: the ATR tracker;
+/// - source freshness: the polled sources (SN8, strategies).
 #[derive(Debug, Clone)]
 pub struct SharedState {
     config: watch::Sender<Arc<Config>>,
     /// Written by the signal intake only (every change is stored first).
-    pub sleeves: Arc<RwLock<BTreeMap<SleeveKey, Sleeve>>>,
+    sleeves: Arc<RwLock<BTreeMap<SleeveKey, Sleeve>>>,
     prices: Arc<RwLock<BTreeMap<Symbol, Price>>>,
     accounts: Arc<RwLock<BTreeMap<AccountName, AccountView>>>,
     /// The latest blend per account and symbol, for the API's breakdown of source
@@ -91,7 +50,7 @@ pub struct SharedState {
     blends: Arc<RwLock<BTreeMap<(AccountName, Symbol), Blend>>>,
     /// Each symbol's price tick as an account's venue reported it (the coarsest when venues
     /// differ), so prices are shown at the precision they trade at ([`crate::display`]).
-    pub ticks: Arc<RwLock<BTreeMap<Symbol, Decimal>>>,
+    ticks: Arc<RwLock<BTreeMap<Symbol, Decimal>>>,
     /// Bumped whenever a sleeve changes, so account workers re-plan at once.
     targets_changed: watch::Sender<u64>,
     /// The kill switch as last read from the store and the kill file.
@@ -102,7 +61,7 @@ pub struct SharedState {
     /// configuration writes (REST API) edit.
     config_file: Arc<std::sync::OnceLock<std::path::PathBuf>>,
     /// The latest ATR per account, interval, period and symbol, for sources with ATR stops.
-    pub atr: crate::stops::AtrBook,
+    atr: crate::stops::AtrBook,
     /// The `[engine]` table as the configuration file said it at start (environment applied,
     /// start flags not): what hot reload compares a changed file's `[engine]` against, so a
     /// flag given at start is never mistaken for an edit.
@@ -110,7 +69,7 @@ pub struct SharedState {
     /// The refusal log's per-minute windows (see [`crate::refusals`]).
     pub refusal_log: Arc<crate::refusals::LogWindows>,
     /// Each polled source's freshness (see [`crate::freshness`]).
-    pub freshness: crate::freshness::FreshnessBook,
+    freshness: crate::freshness::FreshnessBook,
 }
 
 impl SharedState {
@@ -274,6 +233,71 @@ impl SharedState {
     /// Replaces the webhook endpoints (start-up, hot reload).
     pub(crate) async fn set_webhooks(&self, endpoints: BTreeMap<String, Arc<TvEndpoint>>) {
         *self.webhooks.write().await = endpoints;
+    }
+
+    /// Every sleeve, by source and symbol.
+    pub async fn sleeves(&self) -> BTreeMap<SleeveKey, Sleeve> {
+        self.sleeves.read().await.clone()
+    }
+
+    /// One source's sleeve of one symbol, when it has one.
+    pub async fn sleeve(&self, key: &SleeveKey) -> Option<Sleeve> {
+        self.sleeves.read().await.get(key).cloned()
+    }
+
+    /// When any sleeve of each symbol last changed (symbols without a sleeve are absent).
+    pub async fn latest_sleeve_updates(&self) -> BTreeMap<Symbol, Timestamp> {
+        let mut latest: BTreeMap<Symbol, Timestamp> = BTreeMap::new();
+        for ((_, symbol), sleeve) in self.sleeves.read().await.iter() {
+            let at = latest.entry(symbol.clone()).or_insert(sleeve.updated_at);
+            *at = (*at).max(sleeve.updated_at);
+        }
+        latest
+    }
+
+    /// Replaces sleeves after the store took them. For the signal intake only: it does not wake
+    /// the workers (the intake does, once per batch).
+    pub(crate) async fn put_sleeves(&self, sleeves: impl IntoIterator<Item = (SleeveKey, Sleeve)>) {
+        self.sleeves.write().await.extend(sleeves);
+    }
+
+    /// Every symbol's price tick learnt so far (see [`crate::display`]).
+    pub async fn ticks(&self) -> BTreeMap<Symbol, Decimal> {
+        self.ticks.read().await.clone()
+    }
+
+    /// Learns the ticks of `instruments` (the coarsest when two venues differ) and returns every
+    /// tick known now. For the account workers.
+    pub(crate) async fn learn_ticks(
+        &self,
+        instruments: &[tradeengine_model::Instrument],
+    ) -> BTreeMap<Symbol, Decimal> {
+        let mut ticks = self.ticks.write().await;
+        for i in instruments.iter().filter(|i| i.tick_size > Decimal::ZERO) {
+            let tick = ticks.entry(i.symbol.clone()).or_insert(i.tick_size);
+            *tick = (*tick).max(i.tick_size);
+        }
+        ticks.clone()
+    }
+
+    /// The ATR board, for the ATR tracker (its one writer) and the intake's stop choice.
+    pub fn atr_board(&self) -> crate::stops::AtrBook {
+        self.atr.clone()
+    }
+
+    /// Every polled source's freshness now.
+    pub fn source_freshness(&self) -> BTreeMap<String, crate::freshness::SourceFreshness> {
+        self.freshness.snapshot()
+    }
+
+    /// One polled source's freshness, when it registered.
+    pub fn freshness_of(&self, source: &str) -> Option<crate::freshness::SourceFreshness> {
+        self.freshness.get(source)
+    }
+
+    /// The freshness board, for the polled sources that report into it.
+    pub(crate) fn freshness_board(&self) -> crate::freshness::FreshnessBook {
+        self.freshness.clone()
     }
 
     /// The sleeves of one symbol, for blending.

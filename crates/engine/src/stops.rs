@@ -28,39 +28,6 @@ use tradeengine_venues::market::KlineInterval;
 use crate::candles::{CandleBook, Refresh, candle_account, source_for};
 use crate::config::{Config, SourceConfig, StopsConfig};
 
-/// Checks a source's `stops` (at config load); `Err((field, reason))`.
-pub fn validate(config: &Config, stops: &StopsConfig) -> Result<(), (String, String)> {
-    let StopsConfig::Atr {
-        period,
-        stop_multiple,
-        take_multiple,
-        interval,
-        account,
-    } = stops
-    else {
-        return Ok(());
-    };
-    let bad = |field: &str, reason: String| (field.to_string(), reason);
-    if !(2..=500).contains(period) {
-        return Err(bad(
-            "period",
-            format!("{period} must be between 2 and 500 candles"),
-        ));
-    }
-    for (field, m) in [
-        ("stop_multiple", stop_multiple),
-        ("take_multiple", take_multiple),
-    ] {
-        if *m <= Decimal::ZERO || *m > Decimal::from(50) {
-            return Err(bad(field, format!("{m} must be above 0 and at most 50")));
-        }
-    }
-    let interval = KlineInterval::parse(interval).map_err(|e| bad("interval", e))?;
-    candle_account(config, account.as_deref(), interval.minutes() * 60)
-        .map(|_| ())
-        .map_err(|e| bad("account", e))
-}
-
 /// The latest ATR of one symbol.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AtrReading {
@@ -257,9 +224,8 @@ impl AtrTracker {
                 .iter()
                 .filter(|x| x.weights.contains_key(name))
             {
-                let sym = Symbol::new(&sym.symbol).map_err(|e| e.to_string())?;
-                if !symbols.contains(&sym) {
-                    symbols.push(sym);
+                if !symbols.contains(&sym.symbol) {
+                    symbols.push(sym.symbol.clone());
                 }
             }
         }

@@ -66,13 +66,7 @@ fn simulate(
     let symbols: Vec<(Symbol, Decimal, Decimal)> = config
         .symbols
         .iter()
-        .map(|s| {
-            (
-                Symbol::new(&s.symbol).unwrap(),
-                s.weights["demo"],
-                s.leverage,
-            )
-        })
+        .map(|s| (s.symbol.clone(), s.weights["demo"], s.leverage))
         .collect();
 
     let mut cash = paper.starting_balance;

@@ -78,10 +78,8 @@ async fn exposure(intake: &SignalIntake, source: &str) -> SleeveOrigin {
     );
     intake
         .state()
-        .sleeves
-        .read()
+        .sleeve(&key)
         .await
-        .get(&key)
         .map(|s| s.exposure)
         .unwrap()
 }

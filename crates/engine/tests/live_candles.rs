@@ -268,7 +268,7 @@ weights = {{ tv = 1.0 }}
         )]))
         .await;
     let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
-    let tracker = AtrTracker::build(&config, state.atr.clone(), &BTreeMap::new())
+    let tracker = AtrTracker::build(&config, state.atr_board(), &BTreeMap::new())
         .unwrap()
         .expect("a source asks for ATR stops");
 
@@ -277,9 +277,8 @@ weights = {{ tv = 1.0 }}
         .submit(tv_signal(1, dec!(0.5), clock.now()))
         .await
         .unwrap();
-    let sleeve = |state: SharedState| async move {
-        state.sleeves.read().await.values().next().cloned().unwrap()
-    };
+    let sleeve =
+        |state: SharedState| async move { state.sleeves().await.values().next().cloned().unwrap() };
     let s = sleeve(state.clone()).await;
     assert_eq!(
         (s.stop_loss.map(|p| p.get()), s.take_profit.map(|p| p.get())),

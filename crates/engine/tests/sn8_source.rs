@@ -129,13 +129,7 @@ async fn sn8_feeds_a_sleeve_and_goes_flat_when_stale() {
     // the account goes long.
     let start = Instant::now();
     let depth = loop {
-        let d = engine
-            .state
-            .sleeves
-            .read()
-            .await
-            .get(&key)
-            .map(|s| s.exposure);
+        let d = engine.state.sleeve(&key).await.map(|s| s.exposure);
         if let Some(SleeveOrigin::Depth(d)) = d
             && d > Decimal::ZERO
         {
@@ -251,12 +245,14 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     )
     .await
     .unwrap();
-    let book = engine.state.freshness.clone();
+    let state = engine.state.clone();
     wait_for("no accepted poll", || {
-        book.get("sn8").is_some_and(|f| f.last_success.is_some())
+        state
+            .freshness_of("sn8")
+            .is_some_and(|f| f.last_success.is_some())
     })
     .await;
-    let fresh = book.get("sn8").unwrap();
+    let fresh = state.freshness_of("sn8").unwrap();
     assert!(!fresh.stale && fresh.last_error.is_none(), "{fresh:?}");
     assert_eq!((fresh.kind.as_str(), fresh.ttl_secs), ("sn8", 120));
     let started = fresh.last_success.unwrap();
@@ -264,13 +260,21 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     // Down, and six minutes pass on the engine's clock.
     failing.store(true, Ordering::SeqCst);
     wait_for("no failed poll", || {
-        book.get("sn8").is_some_and(|f| f.consecutive_failures > 0)
+        state
+            .freshness_of("sn8")
+            .is_some_and(|f| f.consecutive_failures > 0)
     })
     .await;
-    assert!(!book.get("sn8").unwrap().stale, "not stale within its TTL");
+    assert!(
+        !state.freshness_of("sn8").unwrap().stale,
+        "not stale within its TTL"
+    );
     clock.advance(chrono::Duration::minutes(6));
-    wait_for("never stale", || book.get("sn8").is_some_and(|f| f.stale)).await;
-    let stale = book.get("sn8").unwrap();
+    wait_for("never stale", || {
+        state.freshness_of("sn8").is_some_and(|f| f.stale)
+    })
+    .await;
+    let stale = state.freshness_of("sn8").unwrap();
     assert_eq!(stale.last_success, Some(started), "{stale:?}");
     assert!(
         stale
@@ -283,10 +287,10 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     // Back: fresh again, the error cleared.
     failing.store(false, Ordering::SeqCst);
     wait_for("never fresh again", || {
-        book.get("sn8").is_some_and(|f| !f.stale)
+        state.freshness_of("sn8").is_some_and(|f| !f.stale)
     })
     .await;
-    assert!(book.get("sn8").unwrap().last_error.is_none());
+    assert!(state.freshness_of("sn8").unwrap().last_error.is_none());
 
     // The miner whose positions were a string was dropped, and that shows as a refusal.
     let refused = store.refused_signals(Some("sn8"), 100).await.unwrap();

@@ -109,7 +109,7 @@ async fn set_gauges(app: &AppState) {
 /// Each polled source's freshness: `tradeengine_source_stale` (1 stale, 0 fresh) and the time of
 /// its last accepted poll, so an alert can fire on a dead SN8 validator.
 fn set_source_gauges(app: &AppState) {
-    for (source, f) in app.engine.freshness.snapshot() {
+    for (source, f) in app.engine.source_freshness() {
         metrics::gauge!("tradeengine_source_stale", "source" => source.clone()).set(if f.stale {
             1.0
         } else {

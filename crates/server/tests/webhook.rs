@@ -122,13 +122,11 @@ async fn serve_engine() -> Served {
 /// The TradingView source's sleeve exposure for BTCUSDT, as text.
 async fn sleeve(state: &tradeengine_engine::SharedState) -> String {
     let exposure = state
-        .sleeves
-        .read()
-        .await
-        .get(&(
+        .sleeve(&(
             SourceId::new("tradingview").unwrap(),
             Symbol::new("BTCUSDT").unwrap(),
         ))
+        .await
         .map(|s| s.exposure);
     format!("{exposure:?}")
 }
@@ -152,14 +150,12 @@ async fn webhook_paths() {
     let sleeve = |st: &tradeengine_engine::SharedState| {
         let st = st.clone();
         async move {
-            st.sleeves
-                .read()
-                .await
-                .get(&(
-                    SourceId::new("tradingview").unwrap(),
-                    Symbol::new("BTCUSDT").unwrap(),
-                ))
-                .map(|s| s.exposure)
+            st.sleeve(&(
+                SourceId::new("tradingview").unwrap(),
+                Symbol::new("BTCUSDT").unwrap(),
+            ))
+            .await
+            .map(|s| s.exposure)
         }
     };
 

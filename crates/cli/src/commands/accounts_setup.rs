@@ -147,7 +147,7 @@ fn next_steps(text: &str, path: &std::path::Path) {
         return;
     };
     let env = |k: &str| std::env::var(k).ok();
-    let problems: Vec<_> = tradeengine_engine::config::preflight::start_problems(&c, &env, true)
+    let problems: Vec<_> = tradeengine_engine::config::preflight::account_problems(&c, &env, true)
         .into_iter()
         .filter(|p| p.key.starts_with("accounts"))
         .collect();

@@ -36,8 +36,8 @@ pub async fn run(global: &Global, cmd: ConfigCommand) -> anyhow::Result<ExitCode
 }
 
 /// Loads the file as `run` would, then runs the start's own checks
-/// ([`cfg::preflight::start_problems`]) with this process's environment, and with `--online` asks
-/// the venues about the symbols. Every problem is listed; any problem exits 2.
+/// ([`tradeengine_engine::start_checks::start_problems`]) with this process's environment, and
+/// with `--online` asks the venues about the symbols. Every problem is listed; any problem exits 2.
 async fn check(global: &Global, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let (config, origin) = load_config(
         global,
@@ -58,7 +58,7 @@ async fn check(global: &Global, args: CheckArgs) -> anyhow::Result<ExitCode> {
                 (demo && k.starts_with("TRADEENGINE_")).then(|| "generated-at-run".to_string())
             })
     };
-    let mut problems = cfg::preflight::start_problems(&config, &env, args.live);
+    let mut problems = tradeengine_engine::start_checks::start_problems(&config, &env, args.live);
     if args.online {
         let spinner = crate::progress::spinner("asking the venues about the symbols");
         problems.extend(cfg::preflight_online::venue_problems(&config).await);

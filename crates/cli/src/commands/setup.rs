@@ -186,7 +186,7 @@ pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
     let mut created = None;
     let symbols: Vec<String> = match &args.symbol {
         Some(s) => match config.symbol(s) {
-            Some(found) => vec![found.symbol.clone()],
+            Some(found) => vec![found.symbol.to_string()],
             None => {
                 let s = s.trim().to_ascii_uppercase();
                 let create = args.create
@@ -205,7 +205,11 @@ pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
                 vec![s]
             }
         },
-        None => config.symbols.iter().map(|s| s.symbol.clone()).collect(),
+        None => config
+            .symbols
+            .iter()
+            .map(|s| s.symbol.to_string())
+            .collect(),
     };
     let mut changes: BTreeMap<String, SymbolChange> = BTreeMap::new();
     let with_flags = !args.set.is_empty() || args.fresh || args.leverage.is_some();

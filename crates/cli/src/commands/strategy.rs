@@ -110,8 +110,8 @@ pub async fn run(global: &Global, args: StrategyRunArgs) -> anyhow::Result<ExitC
             .symbols
             .iter()
             .filter(|s| s.weights.contains_key(name.as_str()))
-            .map(|s| Symbol::new(&s.symbol))
-            .collect::<Result<_, _>>()?,
+            .map(|s| s.symbol.clone())
+            .collect(),
     };
     let llm = if agent.llm.is_some() {
         "LLM, fallback rules"

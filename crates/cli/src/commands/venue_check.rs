@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tradeengine_engine::config::preflight;
 use tradeengine_engine::config::{Config, Mode, Overrides, VenueKind};
-use tradeengine_model::{ClientOrderId, Clock, Symbol, SystemClock};
+use tradeengine_model::{ClientOrderId, Clock, SystemClock};
 use tradeengine_store::ownership::{DataDirLock, Holder, LockError};
 use tradeengine_venues::selftest::{self, ConfiguredSymbol, Outcome, Report, SelfTest};
 
@@ -143,7 +143,7 @@ fn configured_symbols(
         .iter()
         .map(|s| {
             Ok(ConfiguredSymbol {
-                symbol: Symbol::new(&s.symbol)?,
+                symbol: s.symbol.clone(),
                 leverage: Some(account.leverage_override.unwrap_or(s.leverage)),
             })
         })

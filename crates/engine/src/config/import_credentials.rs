@@ -1,14 +1,14 @@
-//! The `credentials.json` part of `tradeengine config import` ([`super::import`]): exchange
-//! sections become `[[accounts]]` whose keys go to the encrypted credentials file, the SN8
-//! section gives the validator's URL and key; and the SN8 source's settings are completed, or
-//! what is left to fill is said.
+//! The `credentials.json` part of `tradeengine config import` ([`super::import`]; what both share
+//! is in `import_work`): exchange sections become `[[accounts]]` whose keys go to the encrypted
+//! credentials file, the SN8 section gives the validator's URL and key; and the SN8 source's
+//! settings are completed, or what is left to fill is said.
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use toml_edit::Value;
 
 use super::edit_entries::{self, AccountEdit};
-use super::import::{ImportError, ImportOptions, SN8, SN8_KEY_VAR, Work, decimal, json};
+use super::import_work::{ImportError, ImportOptions, SN8, SN8_KEY_VAR, Work, decimal, json};
 use super::{AccountState, VenueKind, edit};
 use crate::credentials::{PASSPHRASE_VAR, ResolvedCredentials};
 

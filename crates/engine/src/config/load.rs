@@ -110,6 +110,13 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
+/// Whether `key` is the name of a `[[symbols]]` entry (`symbols[3].symbol`).
+fn is_symbol_name(key: &str) -> bool {
+    key.strip_prefix("symbols[")
+        .and_then(|rest| rest.strip_suffix("].symbol"))
+        .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Deserialises a tree, refusing any key the schema does not know.
 pub(crate) fn from_tree(tree: toml::Table) -> Result<Config, (String, String)> {
     let mut unknown = Vec::new();
@@ -118,10 +125,14 @@ pub(crate) fn from_tree(tree: toml::Table) -> Result<Config, (String, String)> {
     let ignoring = serde_ignored::Deserializer::new(value, &mut on_unknown);
     let config: Config = serde_path_to_error::deserialize(ignoring).map_err(|e| {
         let key = e.path().to_string();
-        (
-            if key == "." { String::new() } else { key },
-            e.inner().to_string(),
-        )
+        // A `[[symbols]]` name that is not a unified symbol gives the model's reason alone, as
+        // when validation parsed the name (the parser's own text adds a line break).
+        let reason = if is_symbol_name(&key) {
+            e.inner().message().to_string()
+        } else {
+            e.inner().to_string()
+        };
+        (if key == "." { String::new() } else { key }, reason)
     })?;
     // `sources.*.settings` is checked by each source's own parser.
     unknown.retain(|k| !k.contains(".settings."));

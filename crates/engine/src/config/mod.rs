@@ -3,11 +3,13 @@
 //! file is given ([`demo`]), an importer for sirouk/trade-engine's JSON files ([`import`]) and the
 //! rules for what may change without a restart ([`reload`]).
 
+pub mod candle_account;
 pub mod demo;
 pub mod edit;
 pub mod edit_entries;
 pub mod import;
 mod import_credentials;
+mod import_work;
 pub mod load;
 pub mod modes;
 pub mod paths;
@@ -77,7 +79,7 @@ impl Config {
     pub fn symbol(&self, symbol: &str) -> Option<&SymbolConfig> {
         self.symbols
             .iter()
-            .find(|s| s.symbol.eq_ignore_ascii_case(symbol))
+            .find(|s| s.symbol.as_str().eq_ignore_ascii_case(symbol))
     }
 
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {

@@ -7,12 +7,11 @@
 //!   ([`account_endpoint`]);
 //! - an account's keys: a variable not set, an encrypted file without its passphrase or without
 //!   the account's entry, a BloFin or KuCoin key without its passphrase ([`account_keys`]);
-//! - a paper account's recorded prices file that is not there;
-//! - every source's own settings, including the variables they read
-//!   ([`crate::sources::settings_problems`]).
+//! - a paper account's recorded prices file that is not there.
 //!
-//! [`start_problems`] runs them all and returns every problem, not just the first, so an operator
-//! sees in one go everything left to set.
+//! [`account_problems`] runs them all and returns every problem, not just the first, so an
+//! operator sees in one go everything left to set; [`crate::start_checks::start_problems`] adds
+//! every source's own settings (sources sit above the configuration).
 
 use tradeengine_venues::connect_hosts;
 
@@ -127,9 +126,9 @@ fn check_passphrase(
     })
 }
 
-/// Everything the start would refuse in this configuration, each naming its key, checked
-/// without connecting anywhere. `env` is what the start's environment would be.
-pub fn start_problems(
+/// Everything the start would refuse in this configuration's engine and accounts, each naming its
+/// key, checked without connecting anywhere. `env` is what the start's environment would be.
+pub fn account_problems(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
     live_confirmed: bool,
@@ -171,7 +170,6 @@ pub fn start_problems(
             push(key("credentials"), reason);
         }
     }
-    problems.extend(crate::sources::settings_problems(config, env));
     problems
 }
 
@@ -197,11 +195,11 @@ mod tests {
     #[test]
     fn every_missing_variable_is_named_and_a_kucoin_key_needs_its_passphrase() {
         let c = config(KUCOIN);
-        let p = start_problems(&c, &env(&[]), false);
+        let p = account_problems(&c, &env(&[]), false);
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].key, "accounts[0].credentials (account ku)");
         assert!(p[0].reason.contains("KU_API_KEY is not set"), "{p:?}");
-        let p = start_problems(
+        let p = account_problems(
             &c,
             &env(&[("KU_API_KEY", "FAKE-K"), ("KU_API_SECRET", "FAKE-S")]),
             false,
@@ -215,10 +213,10 @@ mod tests {
             ("KU_API_SECRET", "FAKE-S"),
             ("KU_API_PASSPHRASE", "FAKE-P"),
         ];
-        assert!(start_problems(&c, &env(all), false).is_empty());
+        assert!(account_problems(&c, &env(all), false).is_empty());
         // In paper mode the keys are never read, so nothing is missing.
         let c = config(&KUCOIN.replace("testnet", "paper"));
-        assert!(start_problems(&c, &env(&[]), false).is_empty());
+        assert!(account_problems(&c, &env(&[]), false).is_empty());
     }
 
     #[test]
@@ -230,20 +228,8 @@ mod tests {
             ("KU_API_SECRET", "FAKE-S"),
             ("KU_API_PASSPHRASE", "FAKE-P"),
         ];
-        let p = start_problems(&c, &env(all), false);
+        let p = account_problems(&c, &env(all), false);
         assert!(p.len() == 1 && p[0].key == "engine.mode", "{p:?}");
-        assert!(start_problems(&c, &env(all), true).is_empty());
-    }
-
-    #[test]
-    fn a_source_variable_not_set_is_a_problem_too() {
-        let text = "[sources.tv]\ntype = \"tradingview\"\n[sources.tv.settings]\nsecret_env = \"TV_SECRET_X\"\n";
-        let c = config(text);
-        let p = start_problems(&c, &env(&[]), false);
-        assert!(
-            p.len() == 1 && p[0].reason.contains("TV_SECRET_X is not set"),
-            "{p:?}"
-        );
-        assert!(start_problems(&c, &env(&[("TV_SECRET_X", "FAKE")]), false).is_empty());
+        assert!(account_problems(&c, &env(all), true).is_empty());
     }
 }

@@ -15,11 +15,7 @@ use super::{Config, ConfigError, VenueKind};
 /// could not be reached, each as a problem naming the account.
 pub async fn venue_problems(config: &Config) -> Vec<ConfigError> {
     let mut problems = Vec::new();
-    let symbols: Vec<Symbol> = config
-        .symbols
-        .iter()
-        .filter_map(|s| Symbol::new(&s.symbol).ok())
-        .collect();
+    let symbols: Vec<Symbol> = config.symbols.iter().map(|s| s.symbol.clone()).collect();
     for (i, a) in config.accounts.iter().enumerate() {
         let VenueKind::Exchange(venue) = a.venue else {
             continue;

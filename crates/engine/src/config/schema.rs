@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tradeengine_model::MarginMode;
+use tradeengine_model::{MarginMode, Symbol};
 use tradeengine_venues::StreamSetting;
 
 use super::risk::RiskConfig;
@@ -395,7 +395,8 @@ fn default_atr_interval() -> String {
 /// `[[symbols]]`: one traded symbol and how sources are weighted in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SymbolConfig {
-    pub symbol: String,
+    /// Checked when the file is read: a name that is not a unified symbol refuses the load.
+    pub symbol: Symbol,
     /// Leverage when no source supplies one.
     #[serde(default = "default_leverage")]
     pub leverage: Decimal,

@@ -62,6 +62,29 @@ fn bad_enum_value_names_the_key() {
 }
 
 #[test]
+fn a_bad_symbol_is_refused_at_load_with_the_models_reason() {
+    let text = "[[symbols]]\nsymbol = \"BTCUSDT\"\n[[symbols]]\nsymbol = \"BTC-USDT\"\n";
+    let e = load_str(text, None, &[], &Overrides::default())
+        .err()
+        .unwrap_or_else(|| panic!("must fail"));
+    assert_eq!(e.key, "symbols[1].symbol");
+    // The same text the model gives for the name, with nothing added.
+    let model = tradeengine_model::Symbol::new("BTC-USDT")
+        .err()
+        .unwrap_or_else(|| panic!("BTC-USDT is not a unified symbol"));
+    assert_eq!(e.reason, model.to_string());
+    // A good name is stored as the symbol, upper case.
+    let ok = load_str(
+        "[[symbols]]\nsymbol = \"ethusdt\"\n",
+        None,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ok.symbols[0].symbol.as_str(), "ETHUSDT");
+}
+
+#[test]
 fn weights_over_one_are_refused() {
     let text = r#"
 [sources.a]

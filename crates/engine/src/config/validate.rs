@@ -70,101 +70,140 @@ fn validate_accounts(c: &Config) -> Result<(), Failure> {
                 format!("account {:?} is defined twice", a.name),
             );
         }
-        let mode = a.mode.unwrap_or(c.engine.mode);
-        if a.venue == VenueKind::Paper && !matches!(mode, Mode::Paper | Mode::DryRun) {
+        validate_account_mode(c, a, &key)?;
+        validate_account_references(a, &key)?;
+        validate_account_numbers(c, a, &key)?;
+        if let Some(p) = &a.paper {
+            validate_paper_settings(p, &key)?;
+        }
+    }
+    Ok(())
+}
+
+/// What an account's mode allows: paper accounts trade on paper (or dry-run), `[accounts.paper]`
+/// only where paper fills, credentials wherever a venue is really used.
+fn validate_account_mode(
+    c: &Config,
+    a: &super::AccountConfig,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), Failure> {
+    let mode = a.mode.unwrap_or(c.engine.mode);
+    if a.venue == VenueKind::Paper && !matches!(mode, Mode::Paper | Mode::DryRun) {
+        return fail(
+            key("mode"),
+            format!("a paper account cannot run in {} mode", mode.as_str()),
+        );
+    }
+    if a.venue != VenueKind::Paper {
+        if a.paper.is_some() && mode != Mode::Paper {
             return fail(
-                key("mode"),
-                format!("a paper account cannot run in {} mode", mode.as_str()),
+                key("paper"),
+                "only paper accounts and exchange accounts in paper mode take [accounts.paper] settings",
             );
         }
-        if a.venue != VenueKind::Paper {
-            if a.paper.is_some() && mode != Mode::Paper {
-                return fail(
-                    key("paper"),
-                    "only paper accounts and exchange accounts in paper mode take [accounts.paper] settings",
-                );
-            }
-            if matches!(mode, Mode::Testnet | Mode::Live) && a.credentials.is_none() {
-                return fail(
-                    key("credentials"),
-                    format!(
-                        "{} mode needs credentials, e.g. credentials = \"env:BYBIT_MAIN\"",
-                        mode.as_str()
-                    ),
-                );
-            }
-        }
-        for (field, url) in [
-            ("base_url", a.base_url.as_deref()),
-            ("ws_url", a.ws_url.url()),
-        ] {
-            if let Some(u) = url
-                && !(u.starts_with("https://")
-                    || u.starts_with("http://")
-                    || u.starts_with("wss://")
-                    || u.starts_with("ws://"))
-            {
-                return fail(
-                    key(field),
-                    "must be an http(s):// or ws(s):// URL (ws_url may be \"off\" or \"auto\")",
-                );
-            }
-        }
-        if a.venue == VenueKind::Paper && (a.base_url.is_some() || !a.ws_url.is_auto()) {
-            return fail(key("base_url"), "a paper account has no venue URL");
-        }
-        if let Some(cred) = &a.credentials
-            && !cred.starts_with("env:")
-            && !cred.starts_with("file:")
-        {
+        if matches!(mode, Mode::Testnet | Mode::Live) && a.credentials.is_none() {
             return fail(
                 key("credentials"),
-                "must be a reference (env:PREFIX or file:PATH), never the key itself",
+                format!(
+                    "{} mode needs credentials, e.g. credentials = \"env:BYBIT_MAIN\"",
+                    mode.as_str()
+                ),
             );
         }
-        if let Some(l) = a.leverage_override
-            && l.fract() != Decimal::ZERO
+    }
+    Ok(())
+}
+
+/// An account's URLs and its credentials reference.
+fn validate_account_references(
+    a: &super::AccountConfig,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), Failure> {
+    for (field, url) in [
+        ("base_url", a.base_url.as_deref()),
+        ("ws_url", a.ws_url.url()),
+    ] {
+        if let Some(u) = url
+            && !(u.starts_with("https://")
+                || u.starts_with("http://")
+                || u.starts_with("wss://")
+                || u.starts_with("ws://"))
         {
             return fail(
-                key("leverage_override"),
-                "must be a whole number (venues take integer leverage)",
+                key(field),
+                "must be an http(s):// or ws(s):// URL (ws_url may be \"off\" or \"auto\")",
             );
         }
-        let max_leverage = c.risk_limits(Some(a)).max_leverage;
-        if let Some(l) = a.leverage_override
-            && (l < Decimal::ONE || l > max_leverage)
-        {
-            return fail(
-                key("leverage_override"),
-                format!("must be between 1 and this account's max_leverage ({max_leverage})"),
-            );
-        }
-        if a.min_order_notional < Decimal::ZERO {
-            return fail(key("min_order_notional"), "must not be negative");
-        }
-        if !(1..=100).contains(&a.max_concurrent_requests) {
-            return fail(key("max_concurrent_requests"), "must be between 1 and 100");
-        }
-        if let Some(p) = &a.paper {
-            if p.starting_balance <= Decimal::ZERO {
-                return fail(key("paper.starting_balance"), "must be greater than 0");
-            }
-            if p.taker_fee < Decimal::ZERO || p.taker_fee > Decimal::new(1, 2) {
-                return fail(key("paper.taker_fee"), "must be between 0 and 0.01");
-            }
-            if p.slippage_bps < Decimal::ZERO || p.slippage_bps > Decimal::from(500) {
-                return fail(key("paper.slippage_bps"), "must be between 0 and 500");
-            }
-            let live = ["bybit", "binance", "blofin", "kucoin", "mexc"]
-                .iter()
-                .any(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:http")));
-            if p.price_source != "walk" && !p.price_source.starts_with("csv:") && !live {
-                return fail(
-                    key("paper.price_source"),
-                    "must be \"walk\", \"csv:PATH\", \"bybit\", \"binance\", \"blofin\", \"kucoin\" or \"mexc\" (optionally \"bybit:URL\")",
-                );
-            }
-        }
+    }
+    if a.venue == VenueKind::Paper && (a.base_url.is_some() || !a.ws_url.is_auto()) {
+        return fail(key("base_url"), "a paper account has no venue URL");
+    }
+    if let Some(cred) = &a.credentials
+        && !cred.starts_with("env:")
+        && !cred.starts_with("file:")
+    {
+        return fail(
+            key("credentials"),
+            "must be a reference (env:PREFIX or file:PATH), never the key itself",
+        );
+    }
+    Ok(())
+}
+
+/// An account's leverage override, order notional floor and request concurrency.
+fn validate_account_numbers(
+    c: &Config,
+    a: &super::AccountConfig,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), Failure> {
+    if let Some(l) = a.leverage_override
+        && l.fract() != Decimal::ZERO
+    {
+        return fail(
+            key("leverage_override"),
+            "must be a whole number (venues take integer leverage)",
+        );
+    }
+    let max_leverage = c.risk_limits(Some(a)).max_leverage;
+    if let Some(l) = a.leverage_override
+        && (l < Decimal::ONE || l > max_leverage)
+    {
+        return fail(
+            key("leverage_override"),
+            format!("must be between 1 and this account's max_leverage ({max_leverage})"),
+        );
+    }
+    if a.min_order_notional < Decimal::ZERO {
+        return fail(key("min_order_notional"), "must not be negative");
+    }
+    if !(1..=100).contains(&a.max_concurrent_requests) {
+        return fail(key("max_concurrent_requests"), "must be between 1 and 100");
+    }
+    Ok(())
+}
+
+/// An account's `[accounts.paper]` settings.
+fn validate_paper_settings(
+    p: &super::PaperAccountConfig,
+    key: &dyn Fn(&str) -> String,
+) -> Result<(), Failure> {
+    if p.starting_balance <= Decimal::ZERO {
+        return fail(key("paper.starting_balance"), "must be greater than 0");
+    }
+    if p.taker_fee < Decimal::ZERO || p.taker_fee > Decimal::new(1, 2) {
+        return fail(key("paper.taker_fee"), "must be between 0 and 0.01");
+    }
+    if p.slippage_bps < Decimal::ZERO || p.slippage_bps > Decimal::from(500) {
+        return fail(key("paper.slippage_bps"), "must be between 0 and 500");
+    }
+    let live = ["bybit", "binance", "blofin", "kucoin", "mexc"]
+        .iter()
+        .any(|v| p.price_source == *v || p.price_source.starts_with(&format!("{v}:http")));
+    if p.price_source != "walk" && !p.price_source.starts_with("csv:") && !live {
+        return fail(
+            key("paper.price_source"),
+            "must be \"walk\", \"csv:PATH\", \"bybit\", \"binance\", \"blofin\", \"kucoin\" or \"mexc\" (optionally \"bybit:URL\")",
+        );
     }
     Ok(())
 }
@@ -199,7 +238,7 @@ fn validate_sources(c: &Config) -> Result<(), Failure> {
                 );
             }
         }
-        if let Err((field, reason)) = crate::stops::validate(c, &s.stops) {
+        if let Err((field, reason)) = super::candle_account::validate_stops(c, &s.stops) {
             return fail(key(&format!("stops.{field}")), reason);
         }
     }
@@ -227,7 +266,7 @@ fn validate_symbols(c: &Config) -> Result<(), Failure> {
     let mut seen = BTreeSet::new();
     for (i, s) in c.symbols.iter().enumerate() {
         let key = |field: &str| format!("symbols[{i}].{field}");
-        let symbol = Symbol::new(&s.symbol).map_err(|e| (key("symbol"), e.to_string()))?;
+        let symbol = &s.symbol;
         if !seen.insert(symbol.clone()) {
             return fail(key("symbol"), format!("{symbol} is listed twice"));
         }

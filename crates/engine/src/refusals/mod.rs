@@ -97,7 +97,7 @@ fn note(windows: &LogWindows, r: &Refused<'_>, now: Timestamp) -> Option<u64> {
             source = %r.source,
             reason = %r.code,
             count,
-            last = %crate::sources::bus::header_safe(r.reason),
+            last = %crate::one_line::header_safe(r.reason),
             "signals refused (logged once per source and reason per minute; all are in `tradeengine signals --refused`)"
         );
     }

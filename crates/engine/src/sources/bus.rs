@@ -80,7 +80,7 @@ pub fn symbol_map(name: &str, config: &Config) -> Result<SymbolMap, String> {
     let mut pairs: Vec<(String, String)> = config
         .symbols
         .iter()
-        .map(|s| (s.symbol.clone(), s.symbol.clone()))
+        .map(|s| (s.symbol.to_string(), s.symbol.to_string()))
         .collect();
     if let Some(m) = config.mapping.get(name) {
         pairs.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -236,22 +236,6 @@ impl Default for Backoff {
     }
 }
 
-/// A one-line reason for a header or log: no control characters, at most 512 bytes.
-pub fn header_safe(reason: &str) -> String {
-    let mut s: String = reason
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if s.len() > 512 {
-        let mut cut = 512;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-    s
-}
-
 /// Reads `value` (a source's `settings` table) into `T`, naming the source in errors.
 pub fn read_settings<T: serde::de::DeserializeOwned>(
     name: &str,
@@ -332,13 +316,5 @@ mod tests {
         );
         b.reset();
         assert_eq!(b.next_delay(), Duration::from_millis(100));
-    }
-
-    #[test]
-    fn header_reasons_are_one_bounded_line() {
-        assert_eq!(header_safe("a\nb\r\tc"), "a b  c");
-        let long = "é".repeat(400);
-        let cut = header_safe(&long);
-        assert!(cut.len() <= 512 && cut.chars().all(|c| c == 'é'));
     }
 }

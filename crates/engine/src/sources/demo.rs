@@ -26,7 +26,7 @@ use tradeengine_model::{
 };
 use tradeengine_venues::PriceFeed;
 
-use super::demo_trend::{TrendParams, decide};
+use super::demo_trend::{TrendParams, decide, splitmix64};
 use super::{SignalSource, SourceError};
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
 
@@ -154,14 +154,6 @@ const LADDER: [(i64, u32); 8] = [
     (-10, 2),
 ];
 
-pub(crate) fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Step `n` of the script: which symbol and which depth.
 pub fn script_step(seed: u64, n: u64, symbols: &[Symbol]) -> Option<(Symbol, Decimal)> {
     if symbols.is_empty() {
@@ -196,8 +188,10 @@ impl DemoSource {
 
     /// The depth this source holds in `symbol` now, from its sleeve (after a restart).
     async fn held(&self, intake: &SignalIntake, symbol: &Symbol) -> Option<Decimal> {
-        let sleeves = intake.state().sleeves.read().await;
-        let sleeve = sleeves.get(&(self.id.clone(), symbol.clone()))?;
+        let sleeve = intake
+            .state()
+            .sleeve(&(self.id.clone(), symbol.clone()))
+            .await?;
         match (sleeve.state, &sleeve.exposure) {
             (SleeveState::Open, SleeveOrigin::Depth(d)) => Some(*d),
             _ => None,
@@ -217,7 +211,7 @@ impl DemoSource {
             .symbols
             .iter()
             .filter(|s| s.weights.contains_key(self.id.as_str()))
-            .filter_map(|s| Symbol::new(&s.symbol).ok())
+            .map(|s| s.symbol.clone())
             .collect();
         let now = intake.clock().now();
         if self.settings.mode == DemoMode::Script {

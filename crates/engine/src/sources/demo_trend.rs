@@ -21,8 +21,6 @@ use rust_decimal::Decimal;
 use tradeengine_model::{Symbol, Timestamp};
 use tradeengine_venues::PriceFeed;
 
-use super::demo::splitmix64;
-
 /// Seconds between two samples of the feed.
 const SAMPLE_SECS: i64 = 60;
 
@@ -101,6 +99,16 @@ pub fn decide(
         Some(m) if m < -p.band => -p.depth,
         _ => held,
     }
+}
+
+/// SplitMix64: a fixed, seedable mix of bits, so the demo's script and trend are the same on
+/// every run with the same seed.
+pub(crate) fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]

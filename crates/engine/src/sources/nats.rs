@@ -97,58 +97,8 @@ impl NatsSource {
         let s = &self.settings;
         let client = self.connect().await?;
         let js = jetstream::new(client.clone());
-        let mut stream = if s.create_stream {
-            js.get_or_create_stream(stream::Config {
-                name: s.stream.clone(),
-                subjects: s.subjects.clone(),
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("stream {}: {e}", s.stream))?
-        } else {
-            js.get_stream(&s.stream)
-                .await
-                .map_err(|e| format!("stream {}: {e}", s.stream))?
-        };
-        let created = stream
-            .info()
-            .await
-            .map_err(|e| format!("stream {}: {e}", s.stream))?
-            .created
-            .unix_timestamp_nanos();
-        if let Some(dead) = &s.dead_letter_stream {
-            js.get_or_create_stream(stream::Config {
-                name: dead.clone(),
-                subjects: vec![s.dead_letter_subject.clone()],
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("dead-letter stream {dead}: {e}"))?;
-        }
-        let consumer: jetstream::consumer::PullConsumer = stream
-            .get_or_create_consumer(
-                &s.durable,
-                pull::Config {
-                    durable_name: Some(s.durable.clone()),
-                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                    ack_wait: s.ack_wait,
-                    max_ack_pending: i64::try_from(s.batch.saturating_mul(4)).unwrap_or(1024),
-                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| format!("consumer {}: {e}", s.durable))?;
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(s.batch)
-            .heartbeat(Duration::from_secs(5))
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await
-            .map_err(|e| format!("consumer {}: {e}", s.durable))?;
+        let (stream, created) = self.open_stream(&js).await?;
+        let messages = self.open_messages(&stream).await?;
         tracing::info!(source = %self.id, stream = %s.stream, durable = %s.durable, "nats source consuming");
         backoff.reset();
 
@@ -205,6 +155,70 @@ impl NatsSource {
             let _ = task.await;
         }
         outcome
+    }
+
+    /// The stream (created when the settings ask), its creation time in nanoseconds (part of
+    /// every message's position), and the dead-letter stream when one is set.
+    async fn open_stream(&self, js: &jetstream::Context) -> Result<(stream::Stream, i128), String> {
+        let s = &self.settings;
+        let mut stream = if s.create_stream {
+            js.get_or_create_stream(stream::Config {
+                name: s.stream.clone(),
+                subjects: s.subjects.clone(),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("stream {}: {e}", s.stream))?
+        } else {
+            js.get_stream(&s.stream)
+                .await
+                .map_err(|e| format!("stream {}: {e}", s.stream))?
+        };
+        let created = stream
+            .info()
+            .await
+            .map_err(|e| format!("stream {}: {e}", s.stream))?
+            .created
+            .unix_timestamp_nanos();
+        if let Some(dead) = &s.dead_letter_stream {
+            js.get_or_create_stream(stream::Config {
+                name: dead.clone(),
+                subjects: vec![s.dead_letter_subject.clone()],
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("dead-letter stream {dead}: {e}"))?;
+        }
+        Ok((stream, created))
+    }
+
+    /// The durable pull consumer's messages, in batches of the settings' size.
+    async fn open_messages(&self, stream: &stream::Stream) -> Result<pull::Stream, String> {
+        let s = &self.settings;
+        let consumer: jetstream::consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                &s.durable,
+                pull::Config {
+                    durable_name: Some(s.durable.clone()),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: s.ack_wait,
+                    max_ack_pending: i64::try_from(s.batch.saturating_mul(4)).unwrap_or(1024),
+                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| format!("consumer {}: {e}", s.durable))?;
+        consumer
+            .stream()
+            .max_messages_per_batch(s.batch)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await
+            .map_err(|e| format!("consumer {}: {e}", s.durable))
     }
 
     /// Decodes one chunk and submits its signals in order; invalid messages are dead-lettered
@@ -312,14 +326,17 @@ impl NatsSource {
     ) -> Result<(), String> {
         let s = &self.settings;
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Tradeengine-Reason", bus::header_safe(reason).as_str());
+        headers.insert(
+            "Tradeengine-Reason",
+            crate::one_line::header_safe(reason).as_str(),
+        );
         headers.insert("Tradeengine-Source", self.id.as_str());
         headers.insert("Tradeengine-Subject", msg.subject.as_str());
         if !key.is_empty() {
             // The dead-letter stream drops a second copy of the same message (a redelivery).
             headers.insert(
                 async_nats::header::NATS_MESSAGE_ID,
-                bus::header_safe(&format!("dead:{key}")).as_str(),
+                crate::one_line::header_safe(&format!("dead:{key}")).as_str(),
             );
         }
         if s.dead_letter_stream.is_some() {

@@ -298,32 +298,8 @@ impl RabbitSource {
         backoff: &mut Backoff,
     ) -> Result<(), String> {
         let s = &self.settings;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| format!("channel: {e}"))?;
-        self.declare(&channel).await?;
-        channel
-            .basic_qos(s.prefetch, BasicQosOptions::default())
-            .await
-            .map_err(|e| format!("qos: {e}"))?;
-        // Dead letters go out on their own channel with publisher confirms.
-        let dead = connection
-            .create_channel()
-            .await
-            .map_err(|e| format!("channel: {e}"))?;
-        dead.confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| format!("confirm mode: {e}"))?;
-        let consumer = channel
-            .basic_consume(
-                s.queue.as_str().into(),
-                format!("tradeengine-{}", self.id).as_str().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| format!("consume {}: {e}", s.queue))?;
+        // The consuming channel stays open (held here) until the session ends.
+        let (_channel, dead, consumer) = self.open_channels(connection).await?;
         tracing::info!(source = %self.id, url = %s.shown_url, queue = %s.queue, "rabbitmq source consuming");
         backoff.reset();
         let mut chunks = consumer.ready_chunks(usize::from(s.prefetch));
@@ -370,6 +346,43 @@ impl RabbitSource {
         };
         while settling.join_next().await.is_some() {}
         outcome
+    }
+
+    /// Declares the topology and starts consuming the queue (prefetch as the settings say);
+    /// returns the consuming channel, the channel dead letters go out on (publisher confirms)
+    /// and the consumer.
+    async fn open_channels(
+        &self,
+        connection: &Connection,
+    ) -> Result<(Channel, Channel, lapin::Consumer), String> {
+        let s = &self.settings;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| format!("channel: {e}"))?;
+        self.declare(&channel).await?;
+        channel
+            .basic_qos(s.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| format!("qos: {e}"))?;
+        // Dead letters go out on their own channel with publisher confirms.
+        let dead = connection
+            .create_channel()
+            .await
+            .map_err(|e| format!("channel: {e}"))?;
+        dead.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| format!("confirm mode: {e}"))?;
+        let consumer = channel
+            .basic_consume(
+                s.queue.as_str().into(),
+                format!("tradeengine-{}", self.id).as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| format!("consume {}: {e}", s.queue))?;
+        Ok((channel, dead, consumer))
     }
 
     /// Decodes one chunk and submits its signals in delivery order; invalid messages are
@@ -469,7 +482,7 @@ impl RabbitSource {
         let text = |s: &str| AMQPValue::LongString(LongString::from(s.as_bytes().to_vec()));
         headers.insert(
             ShortString::from("x-tradeengine-reason"),
-            text(&bus::header_safe(reason)),
+            text(&crate::one_line::header_safe(reason)),
         );
         headers.insert(
             ShortString::from("x-tradeengine-source"),

@@ -55,36 +55,7 @@ pub fn settings(
             ranking.insert(k.clone(), v.clone());
         }
     }
-    for (var_key, field) in [
-        ("api_key_env", "api_key"),
-        ("request_key_env", "request_key"),
-    ] {
-        if let Some(var) = client.remove(var_key) {
-            let var = var
-                .as_str()
-                .ok_or_else(|| format!("{var_key} must be a string"))?
-                .to_string();
-            let value =
-                env(&var).ok_or_else(|| format!("environment variable {var} is not set"))?;
-            client.insert(field.into(), toml::Value::String(value));
-        }
-    }
-    // The validator key may sit in the encrypted credentials file instead of a variable
-    // (`api_key_credentials = "file:credentials.age"`, entry named after the source), as
-    // `config import` stores the key of the seed's `credentials.json`.
-    if let Some(reference) = client.remove("api_key_credentials") {
-        if client.contains_key("api_key") {
-            return Err("set api_key_env or api_key_credentials, not both".into());
-        }
-        let reference = reference
-            .as_str()
-            .ok_or("api_key_credentials must be a string (file:PATH)")?;
-        let keys = crate::credentials::resolve(reference, name, env).map_err(|e| e.to_string())?;
-        client.insert(
-            "api_key".into(),
-            toml::Value::String(secrecy::ExposeSecret::expose_secret(&keys.api_key).to_string()),
-        );
-    }
+    client_secrets(&mut client, name, env)?;
     let at = |e: toml::de::Error| format!("sources.{name}.settings: {}", e.message());
     let client: Sn8ClientConfig = toml::Value::Table(client).try_into().map_err(at)?;
     if source.ttl_secs.is_some() || !ranking.contains_key("ttl_secs") {
@@ -116,6 +87,46 @@ pub fn settings(
     }
     let mapping = SymbolMap::new(pairs).map_err(|e| format!("mapping.{name}: {e}"))?;
     Ok((client, ranking, mapping))
+}
+
+/// Puts the client's secrets in its settings: the API and request keys from the variables
+/// `api_key_env` and `request_key_env` name, or the API key from the encrypted credentials file.
+fn client_secrets(
+    client: &mut toml::Table,
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    for (var_key, field) in [
+        ("api_key_env", "api_key"),
+        ("request_key_env", "request_key"),
+    ] {
+        if let Some(var) = client.remove(var_key) {
+            let var = var
+                .as_str()
+                .ok_or_else(|| format!("{var_key} must be a string"))?
+                .to_string();
+            let value =
+                env(&var).ok_or_else(|| format!("environment variable {var} is not set"))?;
+            client.insert(field.into(), toml::Value::String(value));
+        }
+    }
+    // The validator key may sit in the encrypted credentials file instead of a variable
+    // (`api_key_credentials = "file:credentials.age"`, entry named after the source), as
+    // `config import` stores the key of the seed's `credentials.json`.
+    if let Some(reference) = client.remove("api_key_credentials") {
+        if client.contains_key("api_key") {
+            return Err("set api_key_env or api_key_credentials, not both".into());
+        }
+        let reference = reference
+            .as_str()
+            .ok_or("api_key_credentials must be a string (file:PATH)")?;
+        let keys = crate::credentials::resolve(reference, name, env).map_err(|e| e.to_string())?;
+        client.insert(
+            "api_key".into(),
+            toml::Value::String(secrecy::ExposeSecret::expose_secret(&keys.api_key).to_string()),
+        );
+    }
+    Ok(())
 }
 
 /// The poller.
@@ -186,7 +197,7 @@ impl SignalSource for Sn8Poller {
             .sources
             .get(source)
             .and_then(|s| s.ttl_secs);
-        let book = intake.state().freshness.clone();
+        let book = intake.state().freshness_board();
         book.register(source, "sn8", ttl.unwrap_or(120), intake.clock().now());
         loop {
             let update = {

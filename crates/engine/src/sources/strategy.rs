@@ -448,7 +448,7 @@ impl StrategySource {
             .symbols
             .iter()
             .filter(|s| s.weights.contains_key(self.id.as_str()))
-            .filter_map(|s| Symbol::new(&s.symbol).ok())
+            .map(|s| s.symbol.clone())
             .collect()
     }
 
@@ -502,7 +502,7 @@ impl SignalSource for StrategySource {
             .get(source)
             .and_then(|s| s.ttl_secs)
             .unwrap_or((self.settings.interval_secs.saturating_mul(3)).max(180));
-        let book = intake.state().freshness.clone();
+        let book = intake.state().freshness_board();
         let started = intake.clock().now();
         book.register(source, "strategy", ttl, started);
         loop {

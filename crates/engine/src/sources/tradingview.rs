@@ -24,8 +24,7 @@
 //! Every refusal on this path (steps 1, 3, 4, and the intake's) is recorded through
 //! [`crate::refusals`]: counted, logged once a minute, stored with the body (secret redacted).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use chrono::Duration;
 use rust_decimal::Decimal;
@@ -35,13 +34,15 @@ use tokio::sync::watch;
 use tradeengine_model::{Price, SleeveOrigin, SourceId, Symbol, Timestamp};
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::tradingview::{
-    Dedup, DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError,
-    TvRequest, parse_request, resolve_order,
+    DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError, TvRequest,
+    parse_request, resolve_order,
 };
 
 use crate::config::{Config, SourceKind};
 use crate::intake::{IntakeError, IntakeOutcome, SignalIntake};
 use crate::refusals::{Refused, code};
+use crate::state::webhooks::Applied;
+pub use crate::state::webhooks::TvEndpoint;
 
 /// sirouk/trade-engine's window for close/open pairs.
 const PAIR_WINDOW: Duration = Duration::seconds(5);
@@ -94,16 +95,6 @@ impl WebhookError {
 /// would be superseded for ever. Alerts that arrive out of order do so within seconds.
 const SEQ_HORIZON: Duration = Duration::minutes(10);
 
-/// The last alert applied per symbol, for the ordering rules.
-#[derive(Debug, Clone)]
-struct Applied {
-    alert: Sequenced,
-    /// When its sender says it sent it (`timenow`), if it says.
-    emitted_at: Option<Timestamp>,
-    /// The sleeve's state before that alert.
-    prior: PriorState,
-}
-
 /// Whether `new` was sent before `last` (the alert applied last for the same symbol), by the
 /// alerts' own times when both carry one (`timenow` has one-second resolution: alerts of the
 /// same second are left to the pair rule), else by a numeric `signal_seq` on both received
@@ -128,18 +119,7 @@ fn sent_before(
     }
 }
 
-/// One configured TradingView source.
-#[derive(Debug)]
-pub struct TvEndpoint {
-    pub config: TvConfig,
-    pub mapping: SymbolMap,
-    dedup: Mutex<Dedup>,
-    /// Dedup keys of alerts being stored now; a waiter learns when the holder finished.
-    in_flight: Mutex<HashMap<String, watch::Receiver<()>>>,
-    last: Mutex<BTreeMap<Symbol, Applied>>,
-}
-
-/// An alert's place in [`TvEndpoint::in_flight`]; dropping it (whatever the outcome) frees the
+/// An alert's place in the endpoint's in-flight keys; dropping it (whatever the outcome) frees the
 /// key and wakes the waiters.
 struct InFlight<'a> {
     endpoint: &'a TvEndpoint,
@@ -196,23 +176,13 @@ pub fn endpoint(
     let mut pairs: Vec<(String, String)> = config
         .symbols
         .iter()
-        .map(|s| (s.symbol.clone(), s.symbol.clone()))
+        .map(|s| (s.symbol.to_string(), s.symbol.to_string()))
         .collect();
     if let Some(m) = config.mapping.get(name) {
         pairs.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let mapping = SymbolMap::new(pairs).map_err(|e| format!("mapping.{name}: {e}"))?;
-    Ok(TvEndpoint {
-        config: tv,
-        mapping,
-        dedup: Mutex::new(Dedup::new(
-            Duration::hours(24),
-            Duration::seconds(60),
-            100_000,
-        )),
-        in_flight: Mutex::new(HashMap::new()),
-        last: Mutex::new(BTreeMap::new()),
-    })
+    Ok(TvEndpoint::new(tv, mapping))
 }
 
 /// A fresh random secret (128 bits from the operating system's RNG, as hex) for the demo's
@@ -424,9 +394,10 @@ impl TvEndpoint {
         source: &SourceId,
         symbol: &Symbol,
     ) -> PriorState {
-        let sleeves = intake.state().sleeves.read().await;
-        let open = sleeves
-            .get(&(source.clone(), symbol.clone()))
+        let open = intake
+            .state()
+            .sleeve(&(source.clone(), symbol.clone()))
+            .await
             .is_some_and(|s| !matches!(s.exposure, SleeveOrigin::Depth(d) | SleeveOrigin::Base(d) if d.is_zero()));
         if open {
             PriorState::Open

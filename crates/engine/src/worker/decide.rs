@@ -134,7 +134,8 @@ impl AccountWorker {
         }
         let (found, skipped) = super::pricing::instruments(&*self.venue, &missing).await?;
         if !found.is_empty() {
-            crate::display::learn_ticks(&self.state, &*self.store, &found).await;
+            let ticks = self.state.learn_ticks(&found).await;
+            crate::display::store_ticks(&*self.store, &ticks).await;
         }
         for i in found {
             self.instruments.insert(i.symbol.clone(), i);

@@ -159,29 +159,7 @@ impl Executor {
         report: &mut ExecutionReport,
     ) -> Result<Result<(), LegStop>, StoreError> {
         if let Err(reason) = self.check_risk(plan, leg, price, leverage, mark).await {
-            self.mark(leg, OrderState::Rejected, None, Some(&reason.to_string()))
-                .await?;
-            AuditPayload::RiskRefused {
-                rule: reason.rule,
-                detail: &reason.detail,
-                plan: &plan.id,
-                client_order_id: &leg.client_order_id,
-                side: leg.side,
-                qty: leg.qty,
-                reduce_only: leg.reduce_only,
-            }
-            .record(
-                &*self.store,
-                Some(self.account.as_str()),
-                Some(plan.symbol.as_str()),
-                self.clock.now(),
-            )
-            .await?;
-            tracing::warn!(account = %self.account, symbol = %plan.symbol, order = %leg.client_order_id, rule = %reason.rule, detail = %reason.detail, "order refused by risk");
-            report.rejected += 1;
-            report.risk_refused += 1;
-            report.refused_by = Some(reason.rule);
-            return Ok(Err(LegStop::Risk(reason)));
+            return self.refuse_by_risk(plan, leg, reason, report).await;
         }
         let now = self.clock.now();
         if self.dry_run {
@@ -204,15 +182,83 @@ impl Executor {
             kind: leg.kind,
             reduce_only: leg.reduce_only,
         };
-        let mut attempt = 0;
-        // Whether any attempt may have reached the venue and acted: then only the venue can say
-        // what became of this client id, whatever the last attempt's error was (a 503 after
-        // the venue acted, then "insufficient margin" because the first attempt used it).
-        let mut may_have_acted = false;
         let started = std::time::Instant::now();
+        let (result, may_have_acted) = self.place_with_retries(plan, leg, &request).await;
+        let outcome = match &result {
+            Ok(s) if s.state == OrderState::Filled => "filled",
+            Ok(s) if s.state == OrderState::Rejected => "rejected",
+            Ok(_) => "accepted",
+            Err(_) if may_have_acted => "ambiguous",
+            Err(e) if e.kind == VenueErrorKind::Rejected => "rejected",
+            Err(_) => "error",
+        };
+        crate::telemetry::order(self.venue.kind(), outcome, started.elapsed());
+        match result {
+            Ok(status) => self.settle_status(leg, &status, report).await,
+            Err(e) if may_have_acted => self.settle_by_client_id(plan, leg, &e, report).await,
+            Err(e) => {
+                let reason = e.to_string();
+                self.mark(leg, OrderState::Rejected, None, Some(&reason))
+                    .await?;
+                report.rejected += 1;
+                if e.kind == VenueErrorKind::Rejected {
+                    report.venue_rejection = Some(reason.clone());
+                } else {
+                    report.entry_error = Some(reason.clone());
+                }
+                Ok(Err(LegStop::Refused { error: reason }))
+            }
+        }
+    }
+
+    /// Records a leg a pre-trade risk rule refused (rejected, audited) and stops the plan.
+    async fn refuse_by_risk(
+        &self,
+        plan: &Plan,
+        leg: &OrderLeg,
+        reason: tradeengine_core::RiskRefusal,
+        report: &mut ExecutionReport,
+    ) -> Result<Result<(), LegStop>, StoreError> {
+        self.mark(leg, OrderState::Rejected, None, Some(&reason.to_string()))
+            .await?;
+        AuditPayload::RiskRefused {
+            rule: reason.rule,
+            detail: &reason.detail,
+            plan: &plan.id,
+            client_order_id: &leg.client_order_id,
+            side: leg.side,
+            qty: leg.qty,
+            reduce_only: leg.reduce_only,
+        }
+        .record(
+            &*self.store,
+            Some(self.account.as_str()),
+            Some(plan.symbol.as_str()),
+            self.clock.now(),
+        )
+        .await?;
+        tracing::warn!(account = %self.account, symbol = %plan.symbol, order = %leg.client_order_id, rule = %reason.rule, detail = %reason.detail, "order refused by risk");
+        report.rejected += 1;
+        report.risk_refused += 1;
+        report.refused_by = Some(reason.rule);
+        Ok(Err(LegStop::Risk(reason)))
+    }
+
+    /// Places the order, retrying what may be retried; returns the last result and whether any
+    /// attempt may have reached the venue and acted: then only the venue can say what became of
+    /// this client id, whatever the last attempt's error was (a 503 after the venue acted, then
+    /// "insufficient margin" because the first attempt used it).
+    async fn place_with_retries(
+        &self,
+        plan: &Plan,
+        leg: &OrderLeg,
+        request: &OrderRequest,
+    ) -> (Result<OrderStatus, VenueError>, bool) {
+        let mut attempt = 0;
+        let mut may_have_acted = false;
         let result = loop {
             attempt += 1;
-            let result = self.venue.place_order(&request).await;
+            let result = self.venue.place_order(request).await;
             if let Err(e) = &result {
                 may_have_acted |= e.may_have_acted();
             }
@@ -245,31 +291,7 @@ impl Executor {
                 other => break other,
             }
         };
-        let outcome = match &result {
-            Ok(s) if s.state == OrderState::Filled => "filled",
-            Ok(s) if s.state == OrderState::Rejected => "rejected",
-            Ok(_) => "accepted",
-            Err(_) if may_have_acted => "ambiguous",
-            Err(e) if e.kind == VenueErrorKind::Rejected => "rejected",
-            Err(_) => "error",
-        };
-        crate::telemetry::order(self.venue.kind(), outcome, started.elapsed());
-        match result {
-            Ok(status) => self.settle_status(leg, &status, report).await,
-            Err(e) if may_have_acted => self.settle_by_client_id(plan, leg, &e, report).await,
-            Err(e) => {
-                let reason = e.to_string();
-                self.mark(leg, OrderState::Rejected, None, Some(&reason))
-                    .await?;
-                report.rejected += 1;
-                if e.kind == VenueErrorKind::Rejected {
-                    report.venue_rejection = Some(reason.clone());
-                } else {
-                    report.entry_error = Some(reason.clone());
-                }
-                Ok(Err(LegStop::Refused { error: reason }))
-            }
-        }
+        (result, may_have_acted)
     }
 
     /// Records what the venue said about a sent order; anything short of fully filled stops

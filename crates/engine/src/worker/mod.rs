@@ -102,6 +102,50 @@ impl AccountWorker {
         self.state.update_account_view(&self.name, f).await;
     }
 
+    /// How long to wait for the next cycle when no signal comes: the back-off after failures,
+    /// a short follow-up after a cycle that sent orders, else the drift-check interval; and no
+    /// longer than until a symbol's venue-rejection back-off is due (see `rejections`).
+    fn next_wait(&self, failures: u32, follow_up: bool) -> Duration {
+        let interval =
+            Duration::from_secs(self.state.config().engine.drift_check_interval_secs.max(1));
+        let wait = if failures > 0 {
+            backoff(failures)
+        } else if follow_up {
+            FOLLOW_UP
+        } else {
+            interval
+        };
+        match self.rejections.next_due() {
+            Some(due) if failures == 0 => wait.min(
+                due.saturating_duration_since(tokio::time::Instant::now())
+                    .max(COALESCE),
+            ),
+            _ => wait,
+        }
+    }
+
+    /// The cycle's metrics: its outcome and duration, order entry, and the venue's health.
+    fn count_cycle(
+        &self,
+        result: &Result<cycle::CycleReport, outcome::CycleError>,
+        started: std::time::Instant,
+    ) {
+        // A cycle whose order entry failed read the venue but could not trade: it counts as
+        // failing (metric, back-off), not as a healthy cycle.
+        let entry_failing = matches!(result, Ok(r) if r.order_entry_error.is_some());
+        crate::telemetry::cycle(
+            self.name.as_str(),
+            if result.is_ok() && !entry_failing {
+                "ok"
+            } else {
+                "error"
+            },
+            started.elapsed(),
+        );
+        crate::telemetry::order_entry(self.name.as_str(), entry_failing);
+        crate::telemetry::venue_health(self.name.as_str(), self.venue.kind(), &self.venue.health());
+    }
+
     /// Runs cycles until `shutdown`. The cycle in progress when shutdown fires is finished, so
     /// no order is left between `Sent` and its result.
     pub async fn run(mut self, shutdown: CancellationToken) {
@@ -109,23 +153,7 @@ impl AccountWorker {
         let mut failures: u32 = 0;
         let mut follow_up = false;
         loop {
-            let interval =
-                Duration::from_secs(self.state.config().engine.drift_check_interval_secs.max(1));
-            let wait = if failures > 0 {
-                backoff(failures)
-            } else if follow_up {
-                FOLLOW_UP
-            } else {
-                interval
-            };
-            // Wake for a symbol whose venue-rejection back-off is due (see `rejections`).
-            let wait = match self.rejections.next_due() {
-                Some(due) if failures == 0 => wait.min(
-                    due.saturating_duration_since(tokio::time::Instant::now())
-                        .max(COALESCE),
-                ),
-                _ => wait,
-            };
+            let wait = self.next_wait(failures, follow_up);
             let woke_for_target = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(wait) => false,
@@ -138,24 +166,7 @@ impl AccountWorker {
             }
             let started = std::time::Instant::now();
             let result = self.cycle().await;
-            // A cycle whose order entry failed read the venue but could not trade: it counts
-            // as failing (metric, back-off), not as a healthy cycle.
-            let entry_failing = matches!(&result, Ok(r) if r.order_entry_error.is_some());
-            crate::telemetry::cycle(
-                self.name.as_str(),
-                if result.is_ok() && !entry_failing {
-                    "ok"
-                } else {
-                    "error"
-                },
-                started.elapsed(),
-            );
-            crate::telemetry::order_entry(self.name.as_str(), entry_failing);
-            crate::telemetry::venue_health(
-                self.name.as_str(),
-                self.venue.kind(),
-                &self.venue.health(),
-            );
+            self.count_cycle(&result, started);
             match result {
                 Ok(report) if report.order_entry_error.is_some() => {
                     // Order entry is failing (an exchange incident, an outage of its order

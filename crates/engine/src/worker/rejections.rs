@@ -24,6 +24,7 @@ use tradeengine_model::{Symbol, Timestamp};
 
 use crate::config::Config;
 use crate::killswitch::KillAction;
+pub use crate::state::RejectionView;
 
 /// Wait after the first refusal of an episode.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -49,19 +50,6 @@ impl EpisodeKey {
             && self.kill == other.kill
             && self.risk_state == other.risk_state
     }
-}
-
-/// One symbol's ongoing refusal by the venue, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RejectionView {
-    /// The venue's refusal, as it was last given.
-    pub reason: String,
-    /// When the episode began.
-    pub since: Timestamp,
-    /// Orders the venue refused in this episode.
-    pub attempts: u32,
-    /// When the symbol is tried again (unless the target or an operator ends the episode).
-    pub retry_at: Timestamp,
 }
 
 #[derive(Debug, Clone)]

@@ -37,25 +37,21 @@ pub fn blend_policy(config: &Config, limits: &RiskLimits) -> BlendPolicy {
     }
 }
 
-/// One `[[symbols]]` entry with its symbol parsed: a cycle parses each entry's name once, here,
-/// and every step after it works with the [`Symbol`].
+/// One `[[symbols]]` entry and its symbol (checked when the configuration loaded).
 #[derive(Debug, Clone)]
 pub struct ConfiguredSymbol<'c> {
     pub symbol: Symbol,
     pub config: &'c crate::config::SymbolConfig,
 }
 
-/// The configured symbols whose names parse (configuration validation refuses the others, so
-/// none is left out in practice).
+/// The configured symbols.
 pub fn configured_symbols(config: &Config) -> Vec<ConfiguredSymbol<'_>> {
     config
         .symbols
         .iter()
-        .filter_map(|s| {
-            Some(ConfiguredSymbol {
-                symbol: Symbol::new(&s.symbol).ok()?,
-                config: s,
-            })
+        .map(|s| ConfiguredSymbol {
+            symbol: s.symbol.clone(),
+            config: s,
         })
         .collect()
 }

@@ -33,6 +33,7 @@ use crate::audit_payload::AuditPayload;
 
 use crate::config::UnknownPositionPolicy;
 use crate::state::SharedState;
+pub use crate::state::UnknownPositionView;
 
 /// An operator's (or the policy's) decision on one account's symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,17 +109,6 @@ pub async fn record_decision(
     Ok(())
 }
 
-/// What the API, `status` and the dashboard show for one unknown position.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnknownPositionView {
-    /// Signed size in base units as last read from the venue.
-    pub size: Decimal,
-    /// `held` (left alone), `adopted` (kept at its size) or `flattening`.
-    pub status: &'static str,
-    /// When the engine first saw it (held) or the decision was made.
-    pub since: Timestamp,
-}
-
 /// One worker's view of which symbols it manages.
 #[derive(Debug, Default)]
 pub struct UnknownPositions {
@@ -162,6 +152,30 @@ impl UnknownPositions {
         now: Timestamp,
     ) -> Result<BTreeMap<Symbol, UnknownPositionView>, StoreError> {
         // Decisions first: an operator's word is the newest.
+        self.take_decisions(store, account).await?;
+        self.follow_sleeves(state).await;
+        self.classify_new(account, policy, store, positions, targets, now)
+            .await?;
+        // A held position closed by hand leaves nothing to protect.
+        self.held
+            .retain(|s, _| positions.get(s).is_some_and(|p| !p.size.is_zero()));
+        let view = self.view(positions);
+        self.shape_targets(positions, targets, kill_flatten, halted);
+        metric(account, self.held.len());
+        if self.saved.as_ref() != Some(&view) {
+            let value = serde_json::to_value(&view).unwrap_or_default();
+            store.put_state(&view_key(account), &value).await?;
+            self.saved = Some(view.clone());
+        }
+        Ok(view)
+    }
+
+    /// Applies stored operator decisions newer than the last applied one of their symbol.
+    async fn take_decisions(
+        &mut self,
+        store: &dyn Store,
+        account: &AccountName,
+    ) -> Result<(), StoreError> {
         for (symbol, d) in decisions(store, account).await? {
             if self.applied.get(&symbol).is_some_and(|at| *at >= d.at) {
                 continue;
@@ -171,27 +185,36 @@ impl UnknownPositions {
             self.managed.insert(symbol.clone());
             self.decided.insert(symbol, (d.decision, d.at));
         }
-        // A source that set a target for the symbol after a position was seen or decided on
-        // takes over; any sleeve at all makes the symbol managed.
-        let sleeves = state.sleeves.read().await;
-        let latest_sleeve = |symbol: &Symbol| {
-            sleeves
-                .iter()
-                .filter(|((_, s), _)| s == symbol)
-                .map(|(_, v)| v.updated_at)
-                .max()
-        };
+        Ok(())
+    }
+
+    /// A source that set a target for the symbol after a position was seen or decided on takes
+    /// over; any sleeve at all makes the symbol managed.
+    async fn follow_sleeves(&mut self, state: &SharedState) {
+        let latest = state.latest_sleeve_updates().await;
+        let latest_sleeve = |symbol: &Symbol| latest.get(symbol).copied();
         self.decided
             .retain(|s, (_, at)| latest_sleeve(s).is_none_or(|u| u <= *at));
         self.held
             .retain(|s, since| latest_sleeve(s).is_none_or(|u| u <= *since));
-        for ((_, symbol), _) in sleeves.iter() {
+        for symbol in latest.keys() {
             if !self.held.contains_key(symbol) {
                 self.managed.insert(symbol.clone());
             }
         }
-        drop(sleeves);
+    }
 
+    /// Positions in configured symbols that nothing manages yet: recorded ones become managed,
+    /// the others get the account's `on_unknown_position` policy.
+    async fn classify_new(
+        &mut self,
+        account: &AccountName,
+        policy: UnknownPositionPolicy,
+        store: &dyn Store,
+        positions: &BTreeMap<Symbol, Position>,
+        targets: &[SizedTarget],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let configured: BTreeSet<Symbol> = targets.iter().map(|t| t.symbol.clone()).collect();
         for (symbol, p) in positions {
             if p.size.is_zero()
@@ -231,10 +254,15 @@ impl UnknownPositions {
                 }
             }
         }
-        // A held position closed by hand leaves nothing to protect.
-        self.held
-            .retain(|s, _| positions.get(s).is_some_and(|p| !p.size.is_zero()));
+        Ok(())
+    }
 
+    /// What to show: every held position, and every decided one (a flattened one until it is
+    /// closed).
+    fn view(
+        &self,
+        positions: &BTreeMap<Symbol, Position>,
+    ) -> BTreeMap<Symbol, UnknownPositionView> {
         let mut view = BTreeMap::new();
         let size = |s: &Symbol| positions.get(s).map(|p| p.size.get()).unwrap_or_default();
         for (symbol, since) in &self.held {
@@ -264,6 +292,19 @@ impl UnknownPositions {
                 },
             );
         }
+        view
+    }
+
+    /// Held symbols leave the targets (unless the kill switch flattens everything); adopted ones
+    /// keep their size, flattened ones go to zero.
+    fn shape_targets(
+        &self,
+        positions: &BTreeMap<Symbol, Position>,
+        targets: &mut Vec<SizedTarget>,
+        kill_flatten: bool,
+        halted: bool,
+    ) {
+        let size = |s: &Symbol| positions.get(s).map(|p| p.size.get()).unwrap_or_default();
         if !kill_flatten {
             targets.retain(|t| !self.held.contains_key(&t.symbol));
         }
@@ -276,13 +317,6 @@ impl UnknownPositions {
                 _ => {}
             }
         }
-        metric(account, self.held.len());
-        if self.saved.as_ref() != Some(&view) {
-            let value = serde_json::to_value(&view).unwrap_or_default();
-            store.put_state(&view_key(account), &value).await?;
-            self.saved = Some(view.clone());
-        }
-        Ok(view)
     }
 }
 

@@ -77,8 +77,7 @@ pub async fn start_with_env(
 pub async fn base_total(engine: &RunningEngine, source: &str) -> Decimal {
     engine
         .state
-        .sleeves
-        .read()
+        .sleeves()
         .await
         .iter()
         .filter(|((s, _), _)| s.as_str() == source)

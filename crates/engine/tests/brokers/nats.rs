@@ -198,7 +198,7 @@ fn nats_ten_thousand_signals_exactly_once_across_a_crash() {
             "each signal exactly once"
         );
         let by_symbol: Vec<Decimal> = {
-            let sleeves = engine.state.sleeves.read().await;
+            let sleeves = engine.state.sleeves().await;
             SYMBOLS
                 .iter()
                 .map(|s| {

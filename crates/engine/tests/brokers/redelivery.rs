@@ -89,8 +89,7 @@ async fn base_of(
 ) -> Decimal {
     engine
         .state
-        .sleeves
-        .read()
+        .sleeves()
         .await
         .iter()
         .filter(|((s, sym), _)| s.as_str() == source && sym.as_str() == symbol)

@@ -39,7 +39,7 @@ pub struct SymbolWeights {
 impl SymbolWeights {
     fn of(s: &config::SymbolConfig) -> Self {
         Self {
-            symbol: s.symbol.clone(),
+            symbol: s.symbol.to_string(),
             remaining: edit::remaining_weight(&s.weights),
             weights: s.weights.clone(),
         }

@@ -77,7 +77,7 @@ pub async fn status(State(app): State<AppState>) -> Json<serde_json::Value> {
         "kill_switch": kill,
         "accounts": accounts,
         "sources": config.sources.iter().map(|(n, s)| (n.clone(), s.kind.as_str())).collect::<BTreeMap<_, _>>(),
-        "source_freshness": app.engine.freshness.snapshot(),
+        "source_freshness": app.engine.source_freshness(),
     }))
 }
 
@@ -95,7 +95,7 @@ pub struct AccountQuery {
         (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {
-    let ticks = app.engine.ticks.read().await.clone();
+    let ticks = app.engine.ticks().await;
     let views: BTreeMap<AccountName, tradeengine_engine::state::AccountView> = app
         .engine
         .account_views()
@@ -146,7 +146,7 @@ pub async fn positions(
     Query(q): Query<AccountQuery>,
 ) -> Result<Json<Vec<PositionRow>>, ApiError> {
     let filter = account_param(q.account.as_deref())?;
-    let ticks = app.engine.ticks.read().await.clone();
+    let ticks = app.engine.ticks().await;
     let views = app.engine.account_views().await;
     let mut rows = Vec::new();
     for (name, view) in views.iter() {
@@ -195,12 +195,11 @@ pub async fn positions(
 pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
     let blends = app.engine.blends().await;
     let prices = app.engine.prices().await;
-    let ticks = app.engine.ticks.read().await.clone();
+    let ticks = app.engine.ticks().await;
     let config = app.engine.config();
     let stale: BTreeMap<String, Option<tradeengine_model::Timestamp>> = app
         .engine
-        .freshness
-        .snapshot()
+        .source_freshness()
         .into_iter()
         .filter(|(_, f)| f.stale)
         .map(|(name, f)| (name, f.stale_since))
@@ -209,10 +208,10 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
         .symbols
         .iter()
         .map(|s| {
-            let sym = Symbol::new(&s.symbol).ok();
+            let sym = &s.symbol;
             // Each account blends with its own limits: `blend` is the first account's (by
             // name) for a single-account engine's readers, `blends` every account's.
-            let by_account = sym.as_ref().and_then(|x| blends.get(x));
+            let by_account = blends.get(sym);
             let mut blend = serde_json::to_value(
                 by_account
                     .and_then(|b| b.values().next())
@@ -228,8 +227,8 @@ pub async fn symbols(State(app): State<AppState>) -> Json<serde_json::Value> {
                 "symbol": s.symbol,
                 "config_leverage": s.leverage,
                 "weights": s.weights,
-                "price": sym.as_ref().and_then(|x| prices.get(x).map(|p| super::shown::price(&ticks, x, p.get()))),
-                "tick": sym.as_ref().and_then(|x| ticks.get(x)),
+                "price": prices.get(sym).map(|p| super::shown::price(&ticks, sym, p.get())),
+                "tick": ticks.get(sym),
                 "blend": blend,
                 "stale_sources": stale_sources,
                 "blends": by_account.map(|m| {
@@ -342,7 +341,7 @@ pub async fn orders(
         limit: Some(limit(q.limit, 50)?),
         offset: Some(offset(q.offset)?),
     };
-    let ticks = app.engine.ticks.read().await.clone();
+    let ticks = app.engine.ticks().await;
     let orders = app.store.orders(&filter).await?;
     Ok(Json(
         orders

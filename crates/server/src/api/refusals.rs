@@ -58,7 +58,7 @@ pub async fn refused(
     ))]
 pub async fn sources(State(app): State<AppState>) -> Json<serde_json::Value> {
     let config = app.engine.config();
-    let fresh = app.engine.freshness.snapshot();
+    let fresh = app.engine.source_freshness();
     let rows: serde_json::Map<String, serde_json::Value> = config
         .sources
         .iter()

@@ -175,18 +175,13 @@ pub fn settings(
     if raw.ack_wait_secs == 0 {
         return Err("ack_wait_secs: must be at least 1".into());
     }
-    let password = bus::secret_from_env("password_env", raw.password_env.as_deref(), env)?;
-    let user = match (raw.user, password) {
-        (Some(u), Some(p)) => Some((u, p)),
-        (None, None) => None,
-        _ => return Err("user and password_env go together".into()),
-    };
-    let token = bus::secret_from_env("token_env", raw.token_env.as_deref(), env)?;
-    // Credentials written in the URL move to the connect options: the client library logs
-    // server addresses (at debug), so the URL it is given must hold no secret.
-    let (url, url_user, url_token) = split_credentials(&raw.url);
-    let user = user.or(url_user);
-    let token = token.or(url_token);
+    let (url, user, token) = connect_credentials(
+        raw.user,
+        raw.password_env.as_deref(),
+        raw.token_env.as_deref(),
+        &raw.url,
+        env,
+    )?;
     Ok(NatsSettings {
         url,
         subjects,
@@ -208,6 +203,29 @@ pub fn settings(
         user,
         token,
     })
+}
+
+/// The server list to connect to, and the user and token: from the environment variables the
+/// settings name, else from the URL. Credentials written in the URL move to the connect options:
+/// the client library logs server addresses (at debug), so the URL it is given must hold no
+/// secret.
+#[allow(clippy::type_complexity)]
+fn connect_credentials(
+    user: Option<String>,
+    password_env: Option<&str>,
+    token_env: Option<&str>,
+    urls: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Option<(String, SecretString)>, Option<SecretString>), String> {
+    let password = bus::secret_from_env("password_env", password_env, env)?;
+    let user = match (user, password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        _ => return Err("user and password_env go together".into()),
+    };
+    let token = bus::secret_from_env("token_env", token_env, env)?;
+    let (url, url_user, url_token) = split_credentials(urls);
+    Ok((url, user.or(url_user), token.or(url_token)))
 }
 
 /// The server list without userinfo, and the first `user:password` and bare token found in it.
