@@ -108,6 +108,7 @@ fn keys(dir: &Path, account: &str) -> (String, String, Option<String>) {
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn secrets_typed_at_the_prompts_go_only_into_the_encrypted_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -197,6 +198,7 @@ fn secrets_typed_at_the_prompts_go_only_into_the_encrypted_file() {
     );
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn enter_keeps_the_stored_keys_and_keep_leaves_an_account_alone() {
     let dir = tempfile::tempdir().unwrap();

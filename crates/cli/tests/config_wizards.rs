@@ -47,6 +47,7 @@ fn text(o: &Output) -> String {
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn accounts_are_added_modified_and_removed_with_flags() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ use common::json_request as call;
 const READ: &str = "read-token-not-real";
 const CONTROL: &str = "control-token-not-real";
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scopes_reads_and_kill_switch() {
     let dir = tempfile::tempdir().unwrap();

@@ -66,6 +66,7 @@ async fn serve(
     (addr, engine, stop)
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weights_and_mappings_are_written_validated_and_applied() {
     let dir = tempfile::tempdir().unwrap();

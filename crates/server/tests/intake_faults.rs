@@ -166,6 +166,7 @@ fn seed_signal(id: &str) -> Value {
            "source": "ta-bot", "strategy": "s", "timestamp": chrono::Utc::now().to_rfc3339()})
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     let dir = tempfile::tempdir().unwrap();
@@ -259,6 +260,7 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     assert_eq!(stored(&*rig.store, "petrosa").await, 1);
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_answers_are_bounded_and_lenient_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -72,6 +72,7 @@ fn alert(fields: &str) -> String {
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_is_counted_stored_and_listed() {
     let handle = tradeengine_server::metrics::install().unwrap();

@@ -71,6 +71,7 @@ async fn call(
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trade_api_in_petrosa_shapes() {
     let dir = tempfile::tempdir().unwrap();

@@ -23,6 +23,7 @@ fn alert(direction: &str, size: &str, extra: &str) -> String {
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_paths() {
     let dir = tempfile::tempdir().unwrap();
