@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use expectrl::Session;
 use expectrl::session::OsSession;
+use expectrl::{Expect, Session};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
 /// The down-arrow key, which moves a selection to the next choice.
@@ -48,7 +48,32 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
 pub fn spawn(path: &Path, args: &[&str]) -> OsSession {
     let mut cmd = Command::new(BIN);
     cmd.arg("--config").arg(path).args(args);
+    spawn_command(cmd)
+}
+
+/// `cmd` in a pseudo-terminal (30 s per expectation).
+pub fn spawn_command(cmd: Command) -> OsSession {
     let mut s = Session::spawn(cmd).unwrap();
     s.set_expect_timeout(Some(Duration::from_secs(30)));
     s
+}
+
+/// Expects `needle`, keeping everything the terminal showed in `log` (shown when it fails).
+pub fn expect_logged(s: &mut OsSession, log: &mut Vec<u8>, needle: &str) {
+    let found = s
+        .expect(needle)
+        .unwrap_or_else(|e| panic!("{needle:?}: {e}; so far: {}", String::from_utf8_lossy(log)));
+    log.extend_from_slice(found.before());
+    for m in found.matches() {
+        log.extend_from_slice(m);
+    }
+}
+
+/// Expects the end of the output, keeping the rest of it in `log`.
+pub fn expect_eof_logged(s: &mut OsSession, log: &mut Vec<u8>) {
+    let found = s.expect(expectrl::Eof).unwrap();
+    log.extend_from_slice(found.before());
+    for m in found.matches() {
+        log.extend_from_slice(m);
+    }
 }
