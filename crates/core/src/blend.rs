@@ -272,7 +272,7 @@ pub fn blend(
             stale,
         });
     }
-    let Sums { depth, base, .. } = sums;
+    let (depth, base) = (sums.depth.sum, sums.base.sum);
     let raw_leverage = sums.raw_leverage(config.leverage)?;
 
     let depth_cap = min_opt(policy.depth_cap, config.depth_cap);
@@ -324,16 +324,47 @@ fn check_sleeves(config: &SymbolConfig, sleeves: &[Sleeve]) -> Result<(), CoreEr
     Ok(())
 }
 
-/// The running sums of a blend: `D_s` and `B_s`, and Σ lev × |d| × w and Σ |d| × w over depth
-/// sleeves, the same with |q| for base sleeves.
+/// The running sums of a blend: `D_s` over depth sleeves and `B_s` over base sleeves, each with
+/// its leverage blend.
 #[derive(Default)]
 struct Sums {
-    depth: Decimal,
-    base: Decimal,
+    depth: Side,
+    base: Side,
+}
+
+/// One kind of sleeve's sums: Σ w × x, and Σ lev × |w × x| and Σ |w × x| over the sleeves that
+/// carry a positive leverage.
+#[derive(Default)]
+struct Side {
+    sum: Decimal,
     lev_num: Decimal,
     lev_den: Decimal,
-    base_lev_num: Decimal,
-    base_lev_den: Decimal,
+}
+
+impl Side {
+    /// Adds `weight × x` (checked arithmetic named by `labels`: the product, then the sum);
+    /// returns it.
+    fn add(
+        &mut self,
+        weight: Decimal,
+        x: Decimal,
+        leverage: Option<Decimal>,
+        labels: (&'static str, &'static str),
+    ) -> Result<Decimal, CoreError> {
+        let c = mul(weight, x, labels.0)?;
+        self.sum = add(self.sum, c, labels.1)?;
+        if let Some(l) = leverage.filter(|l| positive(*l))
+            && !c.is_zero()
+        {
+            self.lev_num = add(
+                self.lev_num,
+                mul(l, c.abs(), "leverage blend")?,
+                "leverage blend",
+            )?;
+            self.lev_den = add(self.lev_den, c.abs(), "leverage blend")?;
+        }
+        Ok(c)
+    }
 }
 
 impl Sums {
@@ -346,36 +377,18 @@ impl Sums {
         leverage: Option<Decimal>,
     ) -> Result<SleeveOrigin, CoreError> {
         Ok(match exposure {
-            SleeveOrigin::Depth(d) => {
-                let c = mul(weight, d, "weight × depth")?;
-                self.depth = add(self.depth, c, "blended depth")?;
-                if let Some(l) = leverage.filter(|l| positive(*l))
-                    && !c.is_zero()
-                {
-                    self.lev_num = add(
-                        self.lev_num,
-                        mul(l, c.abs(), "leverage blend")?,
-                        "leverage blend",
-                    )?;
-                    self.lev_den = add(self.lev_den, c.abs(), "leverage blend")?;
-                }
-                SleeveOrigin::Depth(c)
-            }
-            SleeveOrigin::Base(q) => {
-                let c = mul(weight, q, "weight × base")?;
-                self.base = add(self.base, c, "blended base")?;
-                if let Some(l) = leverage.filter(|l| positive(*l))
-                    && !c.is_zero()
-                {
-                    self.base_lev_num = add(
-                        self.base_lev_num,
-                        mul(l, c.abs(), "leverage blend")?,
-                        "leverage blend",
-                    )?;
-                    self.base_lev_den = add(self.base_lev_den, c.abs(), "leverage blend")?;
-                }
-                SleeveOrigin::Base(c)
-            }
+            SleeveOrigin::Depth(d) => SleeveOrigin::Depth(self.depth.add(
+                weight,
+                d,
+                leverage,
+                ("weight × depth", "blended depth"),
+            )?),
+            SleeveOrigin::Base(q) => SleeveOrigin::Base(self.base.add(
+                weight,
+                q,
+                leverage,
+                ("weight × base", "blended base"),
+            )?),
         })
     }
 
@@ -383,10 +396,10 @@ impl Sums {
     /// configured leverage; at least 1.
     fn raw_leverage(&self, configured: Decimal) -> Result<Decimal, CoreError> {
         Ok(max(
-            if !self.lev_den.is_zero() {
-                div(self.lev_num, self.lev_den, "leverage blend")?
-            } else if !self.base_lev_den.is_zero() {
-                div(self.base_lev_num, self.base_lev_den, "leverage blend")?
+            if !self.depth.lev_den.is_zero() {
+                div(self.depth.lev_num, self.depth.lev_den, "leverage blend")?
+            } else if !self.base.lev_den.is_zero() {
+                div(self.base.lev_num, self.base.lev_den, "leverage blend")?
             } else {
                 configured
             },
