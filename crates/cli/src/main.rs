@@ -2,6 +2,7 @@
 //! accounts. This file is the edge: it parses the command line, sets up logging and maps errors
 //! to exit codes (2 for configuration problems, 1 for everything else).
 
+mod args;
 mod cli;
 mod commands;
 mod output;

@@ -5,16 +5,17 @@
 //! encrypted file's bytes; they decrypt back exactly. The flag forms make the same changes
 //! without prompts.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
+use common::{BIN, DOWN, expect_eof_logged, expect_logged};
+use expectrl::Expect;
 use expectrl::session::OsSession;
-use expectrl::{Expect, Session};
 use secrecy::{ExposeSecret, SecretString};
 use tradeengine_engine::credentials::CredentialsFile;
 
-const DOWN: &str = "\x1b[B";
 const UP: &str = "\x1b[A";
 const FILE_PASSPHRASE: &str = "FAKE-file-passphrase-for-tests";
 
@@ -59,7 +60,7 @@ weights = {{ alpha = 0.5 }}
 }
 
 fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tradeengine"));
+    let mut cmd = Command::new(BIN);
     cmd.arg("--config")
         .arg(dir.join("tradeengine.toml"))
         .args(args)
@@ -70,28 +71,7 @@ fn command(dir: &Path, args: &[&str]) -> Command {
 }
 
 fn spawn(dir: &Path, args: &[&str]) -> OsSession {
-    let mut s = Session::spawn(command(dir, args)).unwrap();
-    s.set_expect_timeout(Some(Duration::from_secs(30)));
-    s
-}
-
-/// Expects `needle`, keeping everything the terminal showed in `log`.
-fn expect(s: &mut OsSession, log: &mut Vec<u8>, needle: &str) {
-    let found = s
-        .expect(needle)
-        .unwrap_or_else(|e| panic!("{needle:?}: {e}; so far: {}", String::from_utf8_lossy(log)));
-    log.extend_from_slice(found.before());
-    for m in found.matches() {
-        log.extend_from_slice(m);
-    }
-}
-
-fn expect_eof(s: &mut OsSession, log: &mut Vec<u8>) {
-    let found = s.expect(expectrl::Eof).unwrap();
-    log.extend_from_slice(found.before());
-    for m in found.matches() {
-        log.extend_from_slice(m);
-    }
+    common::spawn_command(command(dir, args))
 }
 
 fn keys(dir: &Path, account: &str) -> (String, String, Option<String>) {
@@ -108,6 +88,7 @@ fn keys(dir: &Path, account: &str) -> (String, String, Option<String>) {
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn secrets_typed_at_the_prompts_go_only_into_the_encrypted_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -124,45 +105,45 @@ fn secrets_typed_at_the_prompts_go_only_into_the_encrypted_file() {
         &["config", "credentials", "--work-factor", "10"],
     );
     let mut log = Vec::new();
-    expect(&mut s, &mut log, "paper: paper venue, no keys needed");
-    expect(&mut s, &mut log, "bybit-main (bybit): env:BYBIT_MAIN");
+    expect_logged(&mut s, &mut log, "paper: paper venue, no keys needed");
+    expect_logged(&mut s, &mut log, "bybit-main (bybit): env:BYBIT_MAIN");
     // keep → modify
     s.send(DOWN).unwrap();
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "Where are bybit-main's keys kept?");
+    expect_logged(&mut s, &mut log, "Where are bybit-main's keys kept?");
     // The cursor starts on the current kind (environment); up to the encrypted file.
     s.send(UP).unwrap();
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "Credentials file:");
+    expect_logged(&mut s, &mut log, "Credentials file:");
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "API key for bybit-main:");
+    expect_logged(&mut s, &mut log, "API key for bybit-main:");
     s.send(format!("{}\r", secrets[0])).unwrap();
-    expect(&mut s, &mut log, "API secret for bybit-main:");
+    expect_logged(&mut s, &mut log, "API secret for bybit-main:");
     s.send(format!("{}\r", secrets[1])).unwrap();
-    expect(&mut s, &mut log, "kucoin-main (kucoin): no credentials");
+    expect_logged(&mut s, &mut log, "kucoin-main (kucoin): no credentials");
     // → start fresh
     s.send(DOWN).unwrap();
     s.send(DOWN).unwrap();
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "Where are kucoin-main's keys kept?");
+    expect_logged(&mut s, &mut log, "Where are kucoin-main's keys kept?");
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "Credentials file:");
+    expect_logged(&mut s, &mut log, "Credentials file:");
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "API key for kucoin-main:");
+    expect_logged(&mut s, &mut log, "API key for kucoin-main:");
     s.send(format!("{}\r", secrets[2])).unwrap();
-    expect(&mut s, &mut log, "API secret for kucoin-main:");
+    expect_logged(&mut s, &mut log, "API secret for kucoin-main:");
     s.send(format!("{}\r", secrets[3])).unwrap();
     // KuCoin signs a passphrase: asked for here, not for Bybit.
-    expect(&mut s, &mut log, "API passphrase for kucoin-main:");
+    expect_logged(&mut s, &mut log, "API passphrase for kucoin-main:");
     s.send(format!("{}\r", secrets[4])).unwrap();
-    expect(&mut s, &mut log, "summary:");
-    expect(&mut s, &mut log, "bybit-main: file:credentials.age");
-    expect(&mut s, &mut log, "kucoin-main: file:credentials.age");
-    expect(&mut s, &mut log, "Write");
+    expect_logged(&mut s, &mut log, "summary:");
+    expect_logged(&mut s, &mut log, "bybit-main: file:credentials.age");
+    expect_logged(&mut s, &mut log, "kucoin-main: file:credentials.age");
+    expect_logged(&mut s, &mut log, "Write");
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "wrote credentials.age (encrypted");
-    expect(&mut s, &mut log, "wrote");
-    expect_eof(&mut s, &mut log);
+    expect_logged(&mut s, &mut log, "wrote credentials.age (encrypted");
+    expect_logged(&mut s, &mut log, "wrote");
+    expect_eof_logged(&mut s, &mut log);
 
     let shown = String::from_utf8_lossy(&log);
     let toml = std::fs::read_to_string(&path).unwrap();
@@ -197,6 +178,7 @@ fn secrets_typed_at_the_prompts_go_only_into_the_encrypted_file() {
     );
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn enter_keeps_the_stored_keys_and_keep_leaves_an_account_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,34 +223,34 @@ fn enter_keeps_the_stored_keys_and_keep_leaves_an_account_alone() {
         &["config", "credentials", "--work-factor", "10"],
     );
     let mut log = Vec::new();
-    expect(&mut s, &mut log, "bybit-main (bybit): file:credentials.age");
+    expect_logged(&mut s, &mut log, "bybit-main (bybit): file:credentials.age");
     s.send(DOWN).unwrap();
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "Where are bybit-main's keys kept?");
+    expect_logged(&mut s, &mut log, "Where are bybit-main's keys kept?");
     // The cursor starts on the encrypted file now.
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "Credentials file:");
+    expect_logged(&mut s, &mut log, "Credentials file:");
     s.send("\r").unwrap();
-    expect(
+    expect_logged(
         &mut s,
         &mut log,
         "API key for bybit-main (Enter keeps the stored one)",
     );
     s.send("\r").unwrap();
-    expect(
+    expect_logged(
         &mut s,
         &mut log,
         "API secret for bybit-main (Enter keeps the stored one)",
     );
     s.send("FAKE-SECRET-second\r").unwrap();
-    expect(&mut s, &mut log, "kucoin-main (kucoin): no credentials");
+    expect_logged(&mut s, &mut log, "kucoin-main (kucoin): no credentials");
     s.send("\r").unwrap(); // keep
-    expect(&mut s, &mut log, "summary:");
-    expect(&mut s, &mut log, "secret new; API key kept");
-    expect(&mut s, &mut log, "kucoin-main: kept no credentials");
-    expect(&mut s, &mut log, "Write");
+    expect_logged(&mut s, &mut log, "summary:");
+    expect_logged(&mut s, &mut log, "secret new; API key kept");
+    expect_logged(&mut s, &mut log, "kucoin-main: kept no credentials");
+    expect_logged(&mut s, &mut log, "Write");
     s.send("\r").unwrap();
-    expect_eof(&mut s, &mut log);
+    expect_eof_logged(&mut s, &mut log);
     let shown = String::from_utf8_lossy(&log);
     assert!(!shown.contains("FAKE-SECRET-second"), "{shown}");
     assert_eq!(

@@ -70,6 +70,7 @@ fn seed_files_become_a_loadable_toml_and_bad_input_changes_nothing() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn import_types_values_reports_unknown_keys_and_states_its_choices() {
     let dir = tempfile::tempdir().unwrap();

@@ -121,6 +121,7 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_files_to_a_running_engine_trading_on_a_simulator() {
     let dir = tempfile::tempdir().unwrap();

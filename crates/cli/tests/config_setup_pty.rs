@@ -4,54 +4,16 @@
 //! replaced, a summary comes before the write, and the file keeps its comments. The flag forms
 //! make the same changes without prompts.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use expectrl::session::OsSession;
-use expectrl::{Expect, Session};
+use common::{BIN, DOWN, TWO_SOURCES, spawn};
+use expectrl::Expect;
 
-const DOWN: &str = "\x1b[B";
-
-fn config(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("tradeengine.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"# my notes
-[engine]
-data_dir = "{}"
-
-[[accounts]]
-name = "paper"
-venue = "paper"
-
-[sources.alpha]
-type = "demo"
-
-[sources.beta]
-type = "demo"
-
-[[symbols]]
-symbol = "BTCUSDT"
-weights = {{ alpha = 0.5, beta = 0.25 }}
-
-[mapping.beta]
-XBTUSD = "BTCUSDT"
-"#,
-            dir.display()
-        ),
-    )
-    .unwrap();
-    path
-}
-
-fn spawn(path: &Path, args: &[&str]) -> OsSession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tradeengine"));
-    cmd.arg("--config").arg(path).args(args);
-    let mut s = Session::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(Duration::from_secs(30)));
-    s
+fn config(dir: &Path) -> PathBuf {
+    common::write_config(dir, TWO_SOURCES)
 }
 
 #[test]
@@ -126,7 +88,7 @@ fn flags_make_the_same_changes_without_prompts() {
     let dir = tempfile::tempdir().unwrap();
     let path = config(dir.path());
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tradeengine"))
+        Command::new(BIN)
             .arg("--config")
             .arg(&path)
             .args(args)

@@ -5,14 +5,15 @@
 //! validator's API key is never asked for and never written: only its variable's name. The
 //! flag forms make the same changes without prompts.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
+use common::{BIN, DOWN, expect_logged};
+use expectrl::Expect;
 use expectrl::session::OsSession;
-use expectrl::{Expect, Session};
 
-const DOWN: &str = "\x1b[B";
 const SN8_KEY: &str = "FAKE-sn8-validator-key-9999";
 
 fn config(dir: &Path) -> PathBuf {
@@ -58,7 +59,7 @@ weights = {{ sn8 = 0.5 }}
 }
 
 fn command(path: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tradeengine"));
+    let mut cmd = Command::new(BIN);
     cmd.arg("--config")
         .arg(path)
         .args(args)
@@ -67,19 +68,7 @@ fn command(path: &Path, args: &[&str]) -> Command {
 }
 
 fn spawn(path: &Path, args: &[&str]) -> OsSession {
-    let mut s = Session::spawn(command(path, args)).unwrap();
-    s.set_expect_timeout(Some(Duration::from_secs(30)));
-    s
-}
-
-fn expect(s: &mut OsSession, log: &mut Vec<u8>, needle: &str) {
-    let found = s
-        .expect(needle)
-        .unwrap_or_else(|e| panic!("{needle:?}: {e}; so far: {}", String::from_utf8_lossy(log)));
-    log.extend_from_slice(found.before());
-    for m in found.matches() {
-        log.extend_from_slice(m);
-    }
+    common::spawn_command(command(path, args))
 }
 
 const SEED_KEYS: [&str; 10] = [
@@ -119,13 +108,13 @@ fn walk(s: &mut OsSession, log: &mut Vec<u8>, answers: &[(&str, &str)]) {
     ];
     keys.extend(SEED_KEYS);
     for key in keys {
-        expect(s, log, &format!("{key} ("));
+        expect_logged(s, log, &format!("{key} ("));
         s.send(answer(key)).unwrap();
     }
-    expect(s, log, "Change the population guard");
+    expect_logged(s, log, "Change the population guard");
     s.send("\r").unwrap(); // no
     for key in ["ttl_secs", "on_stale"] {
-        expect(s, log, &format!("{key} ("));
+        expect_logged(s, log, &format!("{key} ("));
         s.send(answer(key)).unwrap();
     }
 }
@@ -137,7 +126,7 @@ fn enter_keeps_every_value_and_only_changes_are_written() {
     let before = std::fs::read_to_string(&path).unwrap();
     let mut s = spawn(&path, &["config", "sn8"]);
     let mut log = Vec::new();
-    expect(
+    expect_logged(
         &mut s,
         &mut log,
         "sn8: https://validator.example/miner-positions, scoring seed",
@@ -149,12 +138,12 @@ fn enter_keeps_every_value_and_only_changes_are_written() {
         &mut log,
         &[("interval_secs", "30"), ("seed.min_trades", "12")],
     );
-    expect(&mut s, &mut log, "summary for sn8:");
-    expect(&mut s, &mut log, "interval_secs: 15 → 30");
-    expect(&mut s, &mut log, "seed.min_trades: 10 → 12");
-    expect(&mut s, &mut log, "Write");
+    expect_logged(&mut s, &mut log, "summary for sn8:");
+    expect_logged(&mut s, &mut log, "interval_secs: 15 → 30");
+    expect_logged(&mut s, &mut log, "seed.min_trades: 10 → 12");
+    expect_logged(&mut s, &mut log, "Write");
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "wrote");
+    expect_logged(&mut s, &mut log, "wrote");
     s.expect(expectrl::Eof).unwrap();
     let after = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
@@ -178,7 +167,7 @@ fn start_fresh_drops_the_old_settings() {
     let path = config(dir.path());
     let mut s = spawn(&path, &["config", "sn8"]);
     let mut log = Vec::new();
-    expect(&mut s, &mut log, "sn8: https://validator.example");
+    expect_logged(&mut s, &mut log, "sn8: https://validator.example");
     s.send(DOWN).unwrap();
     s.send(DOWN).unwrap(); // start fresh
     s.send("\r").unwrap();
@@ -190,10 +179,10 @@ fn start_fresh_drops_the_old_settings() {
             ("api_key_env", "SN8_API_KEY"),
         ],
     );
-    expect(&mut s, &mut log, "started fresh");
-    expect(&mut s, &mut log, "Write");
+    expect_logged(&mut s, &mut log, "started fresh");
+    expect_logged(&mut s, &mut log, "Write");
     s.send("\r").unwrap();
-    expect(&mut s, &mut log, "wrote");
+    expect_logged(&mut s, &mut log, "wrote");
     s.expect(expectrl::Eof).unwrap();
     let after = std::fs::read_to_string(&path).unwrap();
     let parsed: toml::Table = after.parse().unwrap();

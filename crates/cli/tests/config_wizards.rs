@@ -6,49 +6,26 @@
 //! `config accounts` when there is no account. Flag forms for scripts, a pseudo-terminal for
 //! the prompts; comments survive every write.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
-use expectrl::session::OsSession;
-use expectrl::{Expect, Session};
+use common::{BIN, DOWN, TWO_SOURCES, spawn};
+use expectrl::Expect;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
-const DOWN: &str = "\x1b[B";
-
+/// [`TWO_SOURCES`] with a leverage (and its comment) on BTCUSDT and a second mapping of beta's.
 fn config(dir: &Path) -> PathBuf {
-    let path = dir.join("tradeengine.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"# my notes
-[engine]
-data_dir = "{}"
-
-[[accounts]]
-name = "paper"
-venue = "paper"
-
-[sources.alpha]
-type = "demo"
-
-[sources.beta]
-type = "demo"
-
-[[symbols]]
-symbol = "BTCUSDT"
-leverage = 2 # two
-weights = {{ alpha = 0.5, beta = 0.25 }}
-
-[mapping.beta]
-XBTUSD = "BTCUSDT"
-ETH = "ETHUSDT"
-"#,
-            dir.display()
-        ),
-    )
-    .unwrap();
-    path
+    let text = TWO_SOURCES
+        .replace(
+            "symbol = \"BTCUSDT\"\n",
+            "symbol = \"BTCUSDT\"\nleverage = 2 # two\n",
+        )
+        .replace(
+            "XBTUSD = \"BTCUSDT\"\n",
+            "XBTUSD = \"BTCUSDT\"\nETH = \"ETHUSDT\"\n",
+        );
+    common::write_config(dir, &text)
 }
 
 fn cli(path: &Path, args: &[&str]) -> Output {
@@ -70,14 +47,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn spawn(path: &Path, args: &[&str]) -> OsSession {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--config").arg(path).args(args);
-    let mut s = Session::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(Duration::from_secs(30)));
-    s
-}
-
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn accounts_are_added_modified_and_removed_with_flags() {
     let dir = tempfile::tempdir().unwrap();

@@ -170,6 +170,7 @@ fn a_control_command_without_configuration_or_data_dir_fails_and_creates_nothing
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_from_another_folder_reach_the_running_engine() {
     let home = tempfile::tempdir().unwrap();

@@ -155,6 +155,7 @@ fn dec(v: &serde_json::Value) -> Decimal {
     }
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn kill_9_and_restart_neither_duplicates_nor_loses_orders() {
     let dir = tempfile::tempdir().unwrap();

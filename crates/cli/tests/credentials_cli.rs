@@ -61,6 +61,7 @@ fn text(o: &Output) -> String {
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn set_list_remove_round_trip_without_echoing_secrets() {
     let dir = tempfile::tempdir().unwrap();

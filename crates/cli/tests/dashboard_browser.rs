@@ -117,6 +117,7 @@ impl Driver {
     }
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     let Some((browser, chromedriver)) = tools() else {

@@ -351,6 +351,7 @@ fn run_to_exit(dir: &Path) -> Output {
     engine_command(dir, &["run"]).output().unwrap()
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_logs_api_or_database() {
     let dir = tempfile::tempdir().unwrap();

@@ -41,6 +41,7 @@ fn cli(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_refused_lists_what_was_refused_and_why() {
     let dir = tempfile::tempdir().unwrap();

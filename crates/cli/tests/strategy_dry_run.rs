@@ -55,6 +55,7 @@ fn dry_run_prints_fallback_decisions_and_trades_nothing() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--dry-run"));
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 /// The same dry run with candles from a venue's public klines: a Bybit simulator (in this test
 /// process) serving a recorded slide-and-rally, and an account pointing at it. No keys: market
 /// data is public.

@@ -73,6 +73,7 @@ struct Fixture {
     plan_id: PlanId,
 }
 
+// The whole fixture from one seeded generator, in one pass: the order of the draws fixes the data.
 fn fixture() -> Fixture {
     let now = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
     let mut rng = Lcg(42);

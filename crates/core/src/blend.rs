@@ -244,30 +244,10 @@ pub fn blend(
 ) -> Result<Blend, CoreError> {
     config.validate()?;
     policy.validate()?;
-    // A handful of sleeves per symbol: a linear scan beats building a map each cycle.
-    for (k, s) in sleeves.iter().enumerate() {
-        if s.symbol != config.symbol {
-            return Err(CoreError::Mismatch {
-                what: "sleeve symbol in blend",
-                expected: config.symbol.to_string(),
-                found: s.symbol.to_string(),
-            });
-        }
-        if sleeves[..k].iter().any(|o| o.source == s.source) {
-            return Err(CoreError::DuplicateSleeve {
-                source_id: s.source.to_string(),
-                symbol: s.symbol.to_string(),
-            });
-        }
-    }
+    check_sleeves(config, sleeves)?;
 
-    let mut depth = Decimal::ZERO;
-    let mut base = Decimal::ZERO;
-    // Σ lev × |d| × w and Σ |d| × w over depth sleeves; the same with |q| for base sleeves.
-    let (mut lev_num, mut lev_den) = (Decimal::ZERO, Decimal::ZERO);
-    let (mut base_lev_num, mut base_lev_den) = (Decimal::ZERO, Decimal::ZERO);
+    let mut sums = Sums::default();
     let mut contributions = Vec::with_capacity(config.weights.len());
-
     for (source, &weight) in &config.weights {
         let sleeve = sleeves.iter().find(|s| &s.source == source);
         let stale = sleeve.is_some_and(|s| is_stale(s, policy.staleness.get(source), now));
@@ -276,38 +256,7 @@ pub fn blend(
             && !(stale && policy.staleness.get(source).map(|s| s.on_stale) != Some(OnStale::Hold));
         let leverage = sleeve.and_then(|s| s.leverage);
         let contribution = match sleeve {
-            Some(s) if counts => match s.exposure {
-                SleeveOrigin::Depth(d) => {
-                    let c = mul(weight, d, "weight × depth")?;
-                    depth = add(depth, c, "blended depth")?;
-                    if let Some(l) = leverage.filter(|l| positive(*l))
-                        && !c.is_zero()
-                    {
-                        lev_num = add(
-                            lev_num,
-                            mul(l, c.abs(), "leverage blend")?,
-                            "leverage blend",
-                        )?;
-                        lev_den = add(lev_den, c.abs(), "leverage blend")?;
-                    }
-                    SleeveOrigin::Depth(c)
-                }
-                SleeveOrigin::Base(q) => {
-                    let c = mul(weight, q, "weight × base")?;
-                    base = add(base, c, "blended base")?;
-                    if let Some(l) = leverage.filter(|l| positive(*l))
-                        && !c.is_zero()
-                    {
-                        base_lev_num = add(
-                            base_lev_num,
-                            mul(l, c.abs(), "leverage blend")?,
-                            "leverage blend",
-                        )?;
-                        base_lev_den = add(base_lev_den, c.abs(), "leverage blend")?;
-                    }
-                    SleeveOrigin::Base(c)
-                }
-            },
+            Some(s) if counts => sums.count(weight, s.exposure, leverage)?,
             Some(s) => match s.exposure {
                 SleeveOrigin::Base(_) => SleeveOrigin::Base(Decimal::ZERO),
                 SleeveOrigin::Depth(_) => SleeveOrigin::Depth(Decimal::ZERO),
@@ -323,17 +272,8 @@ pub fn blend(
             stale,
         });
     }
-
-    let raw_leverage = max(
-        if !lev_den.is_zero() {
-            div(lev_num, lev_den, "leverage blend")?
-        } else if !base_lev_den.is_zero() {
-            div(base_lev_num, base_lev_den, "leverage blend")?
-        } else {
-            config.leverage
-        },
-        Decimal::ONE,
-    );
+    let (depth, base) = (sums.depth.sum, sums.base.sum);
+    let raw_leverage = sums.raw_leverage(config.leverage)?;
 
     let depth_cap = min_opt(policy.depth_cap, config.depth_cap);
     let (capped_depth, depth_capped) = match depth_cap {
@@ -361,6 +301,111 @@ pub fn blend(
         max_notional: config.max_notional,
         contributions,
     })
+}
+
+/// Every sleeve is of the config's symbol, at most one per source. A handful of sleeves per
+/// symbol: a linear scan beats building a map each cycle.
+fn check_sleeves(config: &SymbolConfig, sleeves: &[Sleeve]) -> Result<(), CoreError> {
+    for (k, s) in sleeves.iter().enumerate() {
+        if s.symbol != config.symbol {
+            return Err(CoreError::Mismatch {
+                what: "sleeve symbol in blend",
+                expected: config.symbol.to_string(),
+                found: s.symbol.to_string(),
+            });
+        }
+        if sleeves[..k].iter().any(|o| o.source == s.source) {
+            return Err(CoreError::DuplicateSleeve {
+                source_id: s.source.to_string(),
+                symbol: s.symbol.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The running sums of a blend: `D_s` over depth sleeves and `B_s` over base sleeves, each with
+/// its leverage blend.
+#[derive(Default)]
+struct Sums {
+    depth: Side,
+    base: Side,
+}
+
+/// One kind of sleeve's sums: Σ w × x, and Σ lev × |w × x| and Σ |w × x| over the sleeves that
+/// carry a positive leverage.
+#[derive(Default)]
+struct Side {
+    sum: Decimal,
+    lev_num: Decimal,
+    lev_den: Decimal,
+}
+
+impl Side {
+    /// Adds `weight × x` (checked arithmetic named by `labels`: the product, then the sum);
+    /// returns it.
+    fn add(
+        &mut self,
+        weight: Decimal,
+        x: Decimal,
+        leverage: Option<Decimal>,
+        labels: (&'static str, &'static str),
+    ) -> Result<Decimal, CoreError> {
+        let c = mul(weight, x, labels.0)?;
+        self.sum = add(self.sum, c, labels.1)?;
+        if let Some(l) = leverage.filter(|l| positive(*l))
+            && !c.is_zero()
+        {
+            self.lev_num = add(
+                self.lev_num,
+                mul(l, c.abs(), "leverage blend")?,
+                "leverage blend",
+            )?;
+            self.lev_den = add(self.lev_den, c.abs(), "leverage blend")?;
+        }
+        Ok(c)
+    }
+}
+
+impl Sums {
+    /// Adds one counted sleeve's weighted exposure (and its leverage, when positive and the
+    /// contribution is not zero); returns the contribution.
+    fn count(
+        &mut self,
+        weight: Decimal,
+        exposure: SleeveOrigin,
+        leverage: Option<Decimal>,
+    ) -> Result<SleeveOrigin, CoreError> {
+        Ok(match exposure {
+            SleeveOrigin::Depth(d) => SleeveOrigin::Depth(self.depth.add(
+                weight,
+                d,
+                leverage,
+                ("weight × depth", "blended depth"),
+            )?),
+            SleeveOrigin::Base(q) => SleeveOrigin::Base(self.base.add(
+                weight,
+                q,
+                leverage,
+                ("weight × base", "blended base"),
+            )?),
+        })
+    }
+
+    /// `L_s`: the depth sleeves' weighted leverage, else the base sleeves', else the symbol's
+    /// configured leverage; at least 1.
+    fn raw_leverage(&self, configured: Decimal) -> Result<Decimal, CoreError> {
+        Ok(max(
+            if !self.depth.lev_den.is_zero() {
+                div(self.depth.lev_num, self.depth.lev_den, "leverage blend")?
+            } else if !self.base.lev_den.is_zero() {
+                div(self.base.lev_num, self.base.lev_den, "leverage blend")?
+            } else {
+                configured
+            },
+            Decimal::ONE,
+        ))
+    }
 }
 
 fn min_opt(a: Option<Decimal>, b: Option<Decimal>) -> Option<Decimal> {

@@ -117,59 +117,8 @@ pub fn size_target(
         price,
         instrument,
     } = *input;
-    instrument::check(instrument)?;
-    if instrument.symbol != blend.symbol {
-        return Err(CoreError::Mismatch {
-            what: "instrument symbol in sizing",
-            expected: blend.symbol.to_string(),
-            found: instrument.symbol.to_string(),
-        });
-    }
-    if lt(blend.leverage, Decimal::ONE) {
-        return Err(CoreError::bad(
-            "blend leverage",
-            blend.leverage,
-            "must be at least 1",
-        ));
-    }
-    if !positive(account.value) {
-        return Err(CoreError::NonPositiveAccountValue(
-            account.value.to_string(),
-        ));
-    }
-    // floor(max_leverage): the venue's cap as an integer leverage, ≥ 1.
-    let venue_cap = instrument.max_leverage.floor();
-    if venue_cap.is_zero() {
-        return Err(CoreError::bad(
-            "instrument max_leverage",
-            instrument.max_leverage,
-            "must be at least 1",
-        ));
-    }
-    let blended = min(blend.leverage, venue_cap);
-    let override_lev = match account.leverage_override {
-        Some(o) if positive(o) => {
-            if lt(o, Decimal::ONE) {
-                return Err(CoreError::bad(
-                    "leverage_override",
-                    o,
-                    "must be at least 1 or off",
-                ));
-            }
-            let capped = min(o, venue_cap);
-            Some(
-                blend
-                    .leverage_cap
-                    .map_or(capped, |c| min(capped, max(c.floor(), Decimal::ONE))),
-            )
-        }
-        _ => None,
-    };
-    let leverage = override_lev.unwrap_or(blended);
-    let sizing_leverage = match override_lev {
-        Some(o) if policy.apply_leverage_override_to_sizing => o,
-        _ => blended,
-    };
+    let venue_cap = check_inputs(blend, account, instrument)?;
+    let (leverage, sizing_leverage) = leverages(blend, account, policy, venue_cap)?;
 
     let notional = mul(
         mul(account.value, blend.depth, "V × D")?,
@@ -200,6 +149,95 @@ pub fn size_target(
         contract_size: instrument.contract_size,
     };
     t.set_venue_qty(venue)?;
+    apply_notional_cap(&mut t, blend, instrument, venue)?;
+    Ok(t)
+}
+
+/// The inputs' own checks, in order; returns `floor(max_leverage)`, the venue's cap as an
+/// integer leverage (≥ 1).
+#[inline]
+fn check_inputs(
+    blend: &Blend,
+    account: &AccountSizing,
+    instrument: &Instrument,
+) -> Result<Decimal, CoreError> {
+    instrument::check(instrument)?;
+    if instrument.symbol != blend.symbol {
+        return Err(CoreError::Mismatch {
+            what: "instrument symbol in sizing",
+            expected: blend.symbol.to_string(),
+            found: instrument.symbol.to_string(),
+        });
+    }
+    if lt(blend.leverage, Decimal::ONE) {
+        return Err(CoreError::bad(
+            "blend leverage",
+            blend.leverage,
+            "must be at least 1",
+        ));
+    }
+    if !positive(account.value) {
+        return Err(CoreError::NonPositiveAccountValue(
+            account.value.to_string(),
+        ));
+    }
+    let venue_cap = instrument.max_leverage.floor();
+    if venue_cap.is_zero() {
+        return Err(CoreError::bad(
+            "instrument max_leverage",
+            instrument.max_leverage,
+            "must be at least 1",
+        ));
+    }
+    Ok(venue_cap)
+}
+
+/// The leverage to set on the venue and the one that sizes the target: the blend's under the
+/// venue's cap, or the account's override (under the venue's and the blend's caps), which sizes
+/// only when the policy says so.
+#[inline]
+fn leverages(
+    blend: &Blend,
+    account: &AccountSizing,
+    policy: &BlendPolicy,
+    venue_cap: Decimal,
+) -> Result<(Decimal, Decimal), CoreError> {
+    let blended = min(blend.leverage, venue_cap);
+    let override_lev = match account.leverage_override {
+        Some(o) if positive(o) => {
+            if lt(o, Decimal::ONE) {
+                return Err(CoreError::bad(
+                    "leverage_override",
+                    o,
+                    "must be at least 1 or off",
+                ));
+            }
+            let capped = min(o, venue_cap);
+            Some(
+                blend
+                    .leverage_cap
+                    .map_or(capped, |c| min(capped, max(c.floor(), Decimal::ONE))),
+            )
+        }
+        _ => None,
+    };
+    let leverage = override_lev.unwrap_or(blended);
+    let sizing_leverage = match override_lev {
+        Some(o) if policy.apply_leverage_override_to_sizing => o,
+        _ => blended,
+    };
+    Ok((leverage, sizing_leverage))
+}
+
+/// Cuts `t` (rounded from `venue`) to the symbol's `max_notional`, keeping its sign.
+#[inline]
+fn apply_notional_cap(
+    t: &mut SizedTarget,
+    blend: &Blend,
+    instrument: &Instrument,
+    venue: Decimal,
+) -> Result<(), CoreError> {
+    let price = t.price;
     // Compared by multiplication first: the division runs only when the cap binds.
     if let Some(cap) = blend.max_notional
         && gt(t.notional, cap)
@@ -220,7 +258,7 @@ pub fn size_target(
         })?;
         t.limited_by = Some(Limit::NotionalCap);
     }
-    Ok(t)
+    Ok(())
 }
 
 /// Takes whole steps off `venue` (≥ 0) until `venue × contract_size × price ≤ cap`.

@@ -339,6 +339,7 @@ fn blending_is_linear_in_the_weights_and_ignores_source_order() {
 
 // ---------------------------------------------------------------- size and caps
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn sized_targets_respect_rounding_notional_caps_and_the_gross_budget() {
     let strategy = (
@@ -440,6 +441,7 @@ fn extreme_decimal() -> impl Strategy<Value = Decimal> {
     ]
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[test]
 fn extreme_inputs_give_answers_or_errors_never_panics() {
     let strategy = (

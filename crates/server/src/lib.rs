@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::control_routes(state.clone()))
         .route("/webhook/{source}", post(webhook::tradingview))
         .merge(routes::trade_api::routes())
+        .route("/trade", post(routes::trade_post::post_trade))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .with_state(state)
 }

@@ -5,7 +5,7 @@
 //! endpoint, which authenticates, validates, orders and stores it before this answers; the
 //! whole path stays far inside TradingView's 3-second timeout.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tradeengine_engine::refusals::{Refused, code};
 use tradeengine_engine::sources::tradingview::WebhookError;
-use tradeengine_signals::tradingview::{self, TvRequest};
+use tradeengine_signals::tradingview::{self, TvConfig, TvRequest};
 
 use crate::AppState;
 
@@ -51,66 +51,15 @@ pub async fn tradingview(
 ) -> Response {
     let endpoint = app.engine.webhook(&source).await;
     let Some(endpoint) = endpoint else {
-        // Counted under one fixed source name: the path is the sender's text.
-        let reason = format!("no TradingView source named {source:?}");
-        let _ = app
-            .intake
-            .refuse(Refused {
-                source: "webhook",
-                key: None,
-                code: code::UNKNOWN_SOURCE,
-                reason: &crate::error::clip(&reason),
-                detail: serde_json::json!({"status": 404, "peer": peer.to_string()}),
-                body: None,
-                secrets: &[],
-            })
-            .await;
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("no TradingView source named {source:?}"),
-        );
+        return unknown_source(&app, peer, &source).await;
+    };
+    let sender = match authenticate_peer(&app, &endpoint.config, &headers, peer, &source).await {
+        Ok(sender) => sender,
+        Err(refusal) => return refusal,
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    // Behind a trusted proxy the sender is in its forwarded header, and the client certificate
-    // (when required) in the header the operator named.
-    let cfg = &endpoint.config;
-    let header_lines = |name: &str| -> Vec<&str> {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect()
-    };
-    let sender = tradingview::proxy::client_ip(
-        peer.ip(),
-        &cfg.forwarded_header,
-        &header_lines(&cfg.forwarded_header),
-        &cfg.trusted_proxies,
-    );
-    let subject = cfg
-        .client_cert_header
-        .as_deref()
-        .and_then(|h| headers.get(h))
-        .and_then(|v| v.to_str().ok());
-    if let Err(reason) = tradingview::proxy::check_client_cert(cfg, peer.ip(), subject) {
-        tracing::warn!(%source, %peer, %reason, "webhook refused: authentication failed");
-        let text = reason.to_string();
-        let _ = app
-            .intake
-            .refuse(Refused {
-                source: &source,
-                key: None,
-                code: code::AUTH,
-                reason: &text,
-                detail: serde_json::json!({"status": 401, "peer": peer.to_string()}),
-                body: None,
-                secrets: &[],
-            })
-            .await;
-        return error(StatusCode::UNAUTHORIZED, "unauthorized");
-    }
     let request = TvRequest {
         body: &body,
         content_type,
@@ -136,6 +85,76 @@ pub async fn tradingview(
             error(status, &e.to_string())
         }
     }
+}
+
+/// 404 for a path naming no TradingView source, recorded as a refusal.
+async fn unknown_source(app: &AppState, peer: SocketAddr, source: &str) -> Response {
+    // Counted under one fixed source name: the path is the sender's text.
+    let reason = format!("no TradingView source named {source:?}");
+    let _ = app
+        .intake
+        .refuse(Refused {
+            source: "webhook",
+            key: None,
+            code: code::UNKNOWN_SOURCE,
+            reason: &crate::error::clip(&reason),
+            detail: serde_json::json!({"status": 404, "peer": peer.to_string()}),
+            body: None,
+            secrets: &[],
+        })
+        .await;
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("no TradingView source named {source:?}"),
+    )
+}
+
+/// The sender's address and, when the source requires one, its client certificate. Behind a
+/// trusted proxy the sender is in its forwarded header, and the client certificate in the header
+/// the operator named. A failed certificate check is answered 401 and recorded.
+async fn authenticate_peer(
+    app: &AppState,
+    cfg: &TvConfig,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    source: &str,
+) -> Result<Option<IpAddr>, Response> {
+    let header_lines = |name: &str| -> Vec<&str> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let sender = tradingview::proxy::client_ip(
+        peer.ip(),
+        &cfg.forwarded_header,
+        &header_lines(&cfg.forwarded_header),
+        &cfg.trusted_proxies,
+    );
+    let subject = cfg
+        .client_cert_header
+        .as_deref()
+        .and_then(|h| headers.get(h))
+        .and_then(|v| v.to_str().ok());
+    if let Err(reason) = tradingview::proxy::check_client_cert(cfg, peer.ip(), subject) {
+        tracing::warn!(%source, %peer, %reason, "webhook refused: authentication failed");
+        let text = reason.to_string();
+        let _ = app
+            .intake
+            .refuse(Refused {
+                source,
+                key: None,
+                code: code::AUTH,
+                reason: &text,
+                detail: serde_json::json!({"status": 401, "peer": peer.to_string()}),
+                body: None,
+                secrets: &[],
+            })
+            .await;
+        return Err(error(StatusCode::UNAUTHORIZED, "unauthorized"));
+    }
+    Ok(sender)
 }
 
 /// Bounded whatever the alert held (see `crate::error`).

@@ -3,96 +3,23 @@
 //! read endpoint answers JSON, paging limits are checked, and the kill switch over HTTP engages
 //! and releases.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+mod common;
 
-use secrecy::SecretString;
-use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::SystemClock;
-use tradeengine_server::AppState;
-use tradeengine_server::api::auth::ApiAuth;
+use common::json_request as call;
 
 const READ: &str = "read-token-not-real";
 const CONTROL: &str = "control-token-not-real";
 
-fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text[9..12].parse().unwrap();
-    let json = text
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
-}
-
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scopes_reads_and_kill_switch() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let text = tradeengine_engine::config::demo::DEMO_TOML.replace(
-        "data_dir = \"tradeengine-data\"",
-        &format!("data_dir = \"{}\"", dir.path().display()),
-    );
-    let config = load_str(&text, None, &[], &Overrides::default()).unwrap();
-    let mut env = std::collections::BTreeMap::new();
-    env.insert(
-        "TRADEENGINE_TV_SECRET".to_string(),
-        "tv-not-real".to_string(),
-    );
-    env.insert(
-        "TRADEENGINE_REST_TOKEN".to_string(),
-        "rest-token-not-real-0001".to_string(),
-    );
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: ApiAuth {
-            read: Some(SecretString::from(READ.to_string())),
-            control: Some(SecretString::from(CONTROL.to_string())),
-            loopback: true,
-        },
-        started_at: engine.started_at(),
-        metrics: None,
-    };
-    let stop = CancellationToken::new();
-    let (addr, server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let config = common::demo_config_in(dir.path());
+    let engine = common::start(config, store.clone(), &common::DEMO_ENV).await;
+    let auth = common::auth(Some(READ), Some(CONTROL), true);
+    let app = common::app(&engine, store.clone(), auth, None);
+    let (addr, stop, server) = common::serve(app).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 
     let result = tokio::task::spawn_blocking(move || {

@@ -4,49 +4,19 @@
 //! and in force in the running engine when the answer comes. Without a file (the embedded demo)
 //! writes are refused with 409.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use secrecy::SecretString;
+use common::json_request as call;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
 use tokio_util::sync::CancellationToken;
+use tradeengine_engine::RunningEngine;
 use tradeengine_engine::config::{Overrides, load_file};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::SystemClock;
-use tradeengine_server::AppState;
-use tradeengine_server::api::auth::ApiAuth;
 
 const READ: &str = "read-token-not-real";
 const CONTROL: &str = "control-token-not-real";
-
-fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text[9..12].parse().unwrap();
-    let json = text
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
-}
 
 fn config_text(dir: &Path) -> String {
     format!(
@@ -90,38 +60,13 @@ async fn serve(
     std::fs::write(&path, config_text(dir)).unwrap();
     let config = load_file(&path, &[], &Overrides::default()).unwrap();
     let store = tradeengine_store::open_sqlite_in(dir).await.unwrap();
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path,
-            env_overrides: Default::default(),
-        },
-    )
-    .await
-    .unwrap();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store,
-        auth: ApiAuth {
-            read: Some(SecretString::from(READ.to_string())),
-            control: Some(SecretString::from(CONTROL.to_string())),
-            loopback: true,
-        },
-        started_at: engine.started_at(),
-        metrics: None,
-    };
-    let stop = CancellationToken::new();
-    let (addr, _server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let engine = common::start_from(config, store.clone(), &[], config_path).await;
+    let auth = common::auth(Some(READ), Some(CONTROL), true);
+    let (addr, stop, _server) = common::serve(common::app(&engine, store, auth, None)).await;
     (addr, engine, stop)
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weights_and_mappings_are_written_validated_and_applied() {
     let dir = tempfile::tempdir().unwrap();

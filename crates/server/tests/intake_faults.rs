@@ -4,21 +4,18 @@
 //! refused. The store failure is real: a second SQLite
 //! connection holds the write lock (`BEGIN EXCLUSIVE`) past the engine's busy timeout.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::SystemClock;
-use tradeengine_server::AppState;
-use tradeengine_server::api::auth::ApiAuth;
+use tradeengine_engine::RunningEngine;
 use tradeengine_store::Store;
 
 const SECRET: &str = "test-secret-not-real-0015";
@@ -121,46 +118,12 @@ struct Rig {
 
 async fn rig(dir: &Path) -> Rig {
     let store = tradeengine_store::open_sqlite_in(dir).await.unwrap();
-    let config = load_str(
-        &CONFIG.replace("DATA", &dir.display().to_string()),
-        None,
-        &[],
-        &Overrides::default(),
-    )
-    .unwrap();
-    let env = BTreeMap::from([
-        ("TV_TEST_SECRET".to_string(), SECRET.to_string()),
-        ("TE_TEST_REST_TOKEN".to_string(), TOKEN.to_string()),
-    ]);
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let stop = CancellationToken::new();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: ApiAuth {
-            read: None,
-            control: Some(SecretString::from(CONTROL.to_string())),
-            loopback: true,
-        },
-        started_at: engine.started_at(),
-        metrics: None,
-    };
-    let (addr, _server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let config = common::config_in(CONFIG, dir);
+    let env = [("TV_TEST_SECRET", SECRET), ("TE_TEST_REST_TOKEN", TOKEN)];
+    let engine = common::start(config, store.clone(), &env).await;
+    let auth = common::auth(None, Some(CONTROL), true);
+    let (addr, stop, _server) =
+        common::serve(common::app(&engine, store.clone(), auth, None)).await;
     Rig {
         addr,
         store,
@@ -203,6 +166,7 @@ fn seed_signal(id: &str) -> Value {
            "source": "ta-bot", "strategy": "s", "timestamp": chrono::Utc::now().to_rfc3339()})
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     let dir = tempfile::tempdir().unwrap();
@@ -296,6 +260,7 @@ async fn retries_after_a_store_failure_are_stored_not_called_duplicates() {
     assert_eq!(stored(&*rig.store, "petrosa").await, 1);
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_answers_are_bounded_and_lenient_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,30 +4,17 @@
 //! recorded anywhere in the sources has a help row (so a metric that only appears on a rare
 //! path, e.g. a broken audit chain, is covered too).
 
-use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
-use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::SystemClock;
-use tradeengine_server::AppState;
-use tradeengine_server::api::auth::ApiAuth;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::Path;
+
 use tradeengine_server::metrics_help::help_of;
 
 fn get(addr: SocketAddr, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text.split_once("\r\n\r\n")
+    common::get_raw(addr, path)
+        .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default()
 }
@@ -115,46 +102,11 @@ async fn a_scrape_of_the_demo_has_help_and_type_for_every_metric() {
     let handle = tradeengine_server::metrics::install().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let text = tradeengine_engine::config::demo::DEMO_TOML.replace(
-        "data_dir = \"tradeengine-data\"",
-        &format!("data_dir = \"{}\"", dir.path().display()),
-    );
-    let config = load_str(&text, None, &[], &Overrides::default()).unwrap();
-    let mut env = std::collections::BTreeMap::new();
-    env.insert("TRADEENGINE_TV_SECRET".into(), "tv-not-real".into());
-    env.insert(
-        "TRADEENGINE_REST_TOKEN".into(),
-        "rest-token-not-real-0001".into(),
-    );
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: ApiAuth {
-            read: None,
-            control: None,
-            loopback: true,
-        },
-        started_at: engine.started_at(),
-        metrics: Some(handle),
-    };
-    let stop = CancellationToken::new();
-    let (addr, server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let config = common::demo_config_in(dir.path());
+    let engine = common::start(config, store.clone(), &common::DEMO_ENV).await;
+    let auth = common::auth(None, None, true);
+    let app = common::app(&engine, store.clone(), auth, Some(handle));
+    let (addr, stop, server) = common::serve(app).await;
 
     // Wait (not a timed assertion) until the demo has cycled and filled an order, so the
     // engine's own counters and histograms are in the scrape beside the scrape-time gauges.

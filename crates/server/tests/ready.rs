@@ -2,17 +2,17 @@
 //! `/ready` names the account that is not reconciled and why: an account whose
 //! order entry is failing is not ready, with its error beside its name.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tradeengine_engine::config::{Overrides, load_str};
 use tradeengine_engine::state::AccountView;
 use tradeengine_engine::{SharedState, SignalIntake};
 use tradeengine_model::{AccountName, SystemClock};
 use tradeengine_server::AppState;
-use tradeengine_server::api::auth::ApiAuth;
 
 async fn ready(app: &axum::Router) -> (u16, serde_json::Value) {
     let req = axum::http::Request::get("/ready")
@@ -28,22 +28,14 @@ async fn ready(app: &axum::Router) -> (u16, serde_json::Value) {
 async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_error() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let text = tradeengine_engine::config::demo::DEMO_TOML.replace(
-        "data_dir = \"tradeengine-data\"",
-        &format!("data_dir = \"{}\"", dir.path().display()),
-    );
-    let config = load_str(&text, None, &[], &Overrides::default()).unwrap();
+    let config = common::demo_config_in(dir.path());
     let names: Vec<String> = config.accounts.iter().map(|a| a.name.clone()).collect();
     let state = SharedState::new(config);
     let app = tradeengine_server::router(AppState {
         engine: state.clone(),
         intake: SignalIntake::new(state.clone(), store.clone(), Arc::new(SystemClock)),
         store,
-        auth: ApiAuth {
-            read: None,
-            control: None,
-            loopback: true,
-        },
+        auth: common::auth(None, None, true),
         started_at: chrono::Utc::now(),
         metrics: None,
     });

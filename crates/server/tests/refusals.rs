@@ -5,19 +5,14 @@
 //! (secrets redacted) and listed by `GET /api/v1/signals/refused` (read token). `POST /trade`
 //! also takes one signal as the body, with the batch's durability and deduplication.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+mod common;
+
+use std::net::SocketAddr;
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::{Price, Symbol, SystemClock};
-use tradeengine_server::AppState;
+use tradeengine_model::{Price, Symbol};
 use tradeengine_server::api::auth::ApiAuth;
 
 const SECRET: &str = "test-secret-not-real-0002";
@@ -48,71 +43,27 @@ leverage = 2
 weights = { tradingview = 0.5, petrosa = 0.5 }
 "#;
 
-/// One HTTP/1.1 request; the status and the JSON body.
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status: u16 = text[9..12].parse().unwrap();
-    let json = text
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| {
-            // Chunked bodies: the JSON is on the line after the size.
-            serde_json::from_str(b)
-                .ok()
-                .or_else(|| b.lines().nth(1).and_then(|l| serde_json::from_str(l).ok()))
-        })
-        .unwrap_or_default();
-    (status, json)
-}
-
 async fn post(
     addr: SocketAddr,
     path: &'static str,
     token: Option<&'static str>,
     body: String,
 ) -> (u16, Value) {
-    tokio::task::spawn_blocking(move || request(addr, "POST", path, token, &body))
+    tokio::task::spawn_blocking(move || common::json_request(addr, "POST", path, token, &body))
         .await
         .unwrap()
 }
 
 async fn get(addr: SocketAddr, path: String, token: Option<&'static str>) -> (u16, Value) {
-    tokio::task::spawn_blocking(move || request(addr, "GET", &path, token, ""))
+    tokio::task::spawn_blocking(move || common::json_request(addr, "GET", &path, token, ""))
         .await
         .unwrap()
 }
 
 async fn metrics_text(addr: SocketAddr) -> String {
-    tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(addr).unwrap();
-        write!(
-            s,
-            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        text
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || common::get_raw(addr, "/metrics"))
+        .await
+        .unwrap()
 }
 
 fn alert(fields: &str) -> String {
@@ -121,50 +72,22 @@ fn alert(fields: &str) -> String {
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_is_counted_stored_and_listed() {
     let handle = tradeengine_server::metrics::install().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let config = load_str(
-        &CONFIG.replace("DATA", &dir.path().display().to_string()),
-        None,
-        &[],
-        &Overrides::default(),
-    )
-    .unwrap();
-    let mut env = BTreeMap::new();
-    env.insert("TV_TEST_SECRET".to_string(), SECRET.to_string());
-    env.insert("TE_TEST_REST_TOKEN".to_string(), TOKEN.to_string());
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let stop = CancellationToken::new();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: ApiAuth {
-            read: Some(SecretString::from(READ.to_string())),
-            control: None,
-            loopback: false,
-        },
-        started_at: engine.started_at(),
-        metrics: Some(handle),
+    let config = common::config_in(CONFIG, dir.path());
+    let env = [("TV_TEST_SECRET", SECRET), ("TE_TEST_REST_TOKEN", TOKEN)];
+    let engine = common::start(config, store.clone(), &env).await;
+    let auth = ApiAuth {
+        read: Some(SecretString::from(READ.to_string())),
+        control: None,
+        loopback: false,
     };
-    let (addr, server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let app = common::app(&engine, store.clone(), auth, Some(handle));
+    let (addr, stop, server) = common::serve(app).await;
     // The venue's mark for BTCUSDT (the paper feed's, or ~60,000 when it has none yet).
     let btc = Symbol::new("BTCUSDT").unwrap();
     let mark = match engine.state.price(&btc).await {

@@ -3,57 +3,17 @@
 //! with `store: false` and the reason, and a webhook alert is answered 503 (never "accepted"
 //! into a file no one will read again).
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+mod common;
+
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::SystemClock;
-use tradeengine_server::AppState;
+use tradeengine_server::api::auth::ApiAuth;
 
 const SECRET: &str = "test-secret-not-real-0002";
 
-const CONFIG: &str = r#"
-[engine]
-drift_check_interval_secs = 3600
-data_dir = "DATA"
-hot_reload = false
-[[accounts]]
-name = "paper"
-venue = "paper"
-[sources.tradingview]
-type = "tradingview"
-[sources.tradingview.settings]
-secret_env = "TV_TEST_SECRET"
-[mapping.tradingview]
-"BINANCE:BTCUSDT.P" = "BTCUSDT"
-[[symbols]]
-symbol = "BTCUSDT"
-leverage = 2
-weights = { tradingview = 1.0 }
-"#;
-
 fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status: u16 = text[9..12].parse().unwrap();
-    let json = text
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
+    common::request(addr, method, path, &[], "text/plain", body)
 }
 
 async fn call(
@@ -77,40 +37,10 @@ fn alert(id: &str) -> String {
 async fn a_deleted_database_makes_ready_and_intake_answer_503() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let config = load_str(
-        &CONFIG.replace("DATA", &dir.path().display().to_string()),
-        None,
-        &[],
-        &Overrides::default(),
-    )
-    .unwrap();
-    let mut env = BTreeMap::new();
-    env.insert("TV_TEST_SECRET".to_string(), SECRET.to_string());
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let stop = CancellationToken::new();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: Default::default(),
-        started_at: engine.started_at(),
-        metrics: None,
-    };
-    let (addr, server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let config = common::config_in(common::TV_CONFIG, dir.path());
+    let engine = common::start(config, store.clone(), &[("TV_TEST_SECRET", SECRET)]).await;
+    let app = common::app(&engine, store.clone(), ApiAuth::default(), None);
+    let (addr, stop, server) = common::serve(app).await;
     let (status, body) = call(addr, "POST", "/webhook/tradingview", alert("a-1")).await;
     assert_eq!(status, 200, "{body}");
     // Ready first (the paper account reconciled), with no store fault.

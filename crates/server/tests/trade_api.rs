@@ -4,21 +4,15 @@
 //! signal refused whole), `POST /api/v1/signals` in the canonical schema, `GET /account`,
 //! `GET /price/{symbol}`, `DELETE /order/{symbol}/{id}`, and who may call what.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Method, Request};
 use http_body_util::BodyExt;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::SystemClock;
-use tradeengine_server::AppState;
-use tradeengine_server::api::auth::ApiAuth;
 use tradeengine_store::OrderFilter;
 
 const TOKEN: &str = "rest-source-token-000000001";
@@ -77,43 +71,15 @@ async fn call(
     )
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trade_api_in_petrosa_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let config = load_str(
-        &CONFIG.replace("DATA", &dir.path().display().to_string()),
-        None,
-        &[],
-        &Overrides::default(),
-    )
-    .unwrap();
-    let mut env = BTreeMap::new();
-    env.insert("TE_TEST_REST_TOKEN".to_string(), TOKEN.to_string());
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let app = tradeengine_server::router(AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: ApiAuth {
-            read: Some(SecretString::from(READ.to_string())),
-            control: None,
-            loopback: true,
-        },
-        started_at: engine.started_at(),
-        metrics: None,
-    });
+    let config = common::config_in(CONFIG, dir.path());
+    let engine = common::start(config, store.clone(), &[("TE_TEST_REST_TOKEN", TOKEN)]).await;
+    let auth = common::auth(Some(READ), None, true);
+    let app = tradeengine_server::router(common::app(&engine, store.clone(), auth, None));
     let trade =
         |signals: Vec<Value>| json!({"signals": signals, "conflict_resolution": "strongest_wins"});
 

@@ -3,57 +3,18 @@
 //! a wrong secret gets 401, is audited and never reaches a sleeve; unknown symbols get 422;
 //! repeats are duplicates; a flat that arrives late within a close/open pair is superseded.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+mod common;
 
-use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::{SourceId, Symbol, SystemClock};
-use tradeengine_server::AppState;
+use std::net::SocketAddr;
+
+use tradeengine_model::{SourceId, Symbol};
+use tradeengine_server::api::auth::ApiAuth;
 use tradeengine_store::AuditKind;
 
 const SECRET: &str = "test-secret-not-real-0001";
 
-const CONFIG: &str = r#"
-[engine]
-drift_check_interval_secs = 3600
-data_dir = "DATA"
-hot_reload = false
-[[accounts]]
-name = "paper"
-venue = "paper"
-[sources.tradingview]
-type = "tradingview"
-[sources.tradingview.settings]
-secret_env = "TV_TEST_SECRET"
-[mapping.tradingview]
-"BINANCE:BTCUSDT.P" = "BTCUSDT"
-[[symbols]]
-symbol = "BTCUSDT"
-leverage = 2
-weights = { tradingview = 1.0 }
-"#;
-
 fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status: u16 = text[9..12].parse().unwrap();
-    let json = text
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
+    common::request(addr, "POST", path, &[], "text/plain", body)
 }
 
 fn alert(direction: &str, size: &str, extra: &str) -> String {
@@ -65,9 +26,9 @@ fn alert(direction: &str, size: &str, extra: &str) -> String {
 /// A paper engine with the TradingView source, served on a free port.
 struct Served {
     _dir: tempfile::TempDir,
-    store: Arc<dyn tradeengine_store::Store>,
-    engine: RunningEngine,
-    stop: CancellationToken,
+    store: std::sync::Arc<dyn tradeengine_store::Store>,
+    engine: tradeengine_engine::RunningEngine,
+    stop: tokio_util::sync::CancellationToken,
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
@@ -75,40 +36,10 @@ struct Served {
 async fn serve_engine() -> Served {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let config = load_str(
-        &CONFIG.replace("DATA", &dir.path().display().to_string()),
-        None,
-        &[],
-        &Overrides::default(),
-    )
-    .unwrap();
-    let mut env = BTreeMap::new();
-    env.insert("TV_TEST_SECRET".to_string(), SECRET.to_string());
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let stop = CancellationToken::new();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: Default::default(),
-        started_at: engine.started_at(),
-        metrics: None,
-    };
-    let (addr, server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let config = common::config_in(common::TV_CONFIG, dir.path());
+    let engine = common::start(config, store.clone(), &[("TV_TEST_SECRET", SECRET)]).await;
+    let app = common::app(&engine, store.clone(), ApiAuth::default(), None);
+    let (addr, stop, server) = common::serve(app).await;
     Served {
         _dir: dir,
         store,
@@ -137,6 +68,7 @@ async fn post_alert(addr: SocketAddr, body: String) -> (u16, serde_json::Value) 
         .unwrap()
 }
 
+// One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_paths() {
     let Served {

@@ -4,16 +4,11 @@
 //! TradingView's client certificate (the subject the proxy verified, in a named header) is
 //! required when configured. Only the alert that passes every check is stored.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+mod common;
 
-use tokio_util::sync::CancellationToken;
-use tradeengine_engine::config::{Overrides, load_str};
-use tradeengine_engine::{RunningEngine, StartOptions};
-use tradeengine_model::SystemClock;
-use tradeengine_server::AppState;
+use std::net::SocketAddr;
+
+use tradeengine_server::api::auth::ApiAuth;
 
 const SECRET: &str = "test-secret-not-real-0002";
 const TV_IP: &str = "52.89.214.238";
@@ -47,20 +42,7 @@ weights = { behind_proxy = 0.5, direct = 0.5 }
 "#;
 
 fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\n{extra}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text[9..12].parse().unwrap()
+    common::request(addr, "POST", path, headers, "text/plain", body).0
 }
 
 fn alert(id: &str) -> String {
@@ -73,40 +55,10 @@ fn alert(id: &str) -> String {
 async fn forwarded_sender_and_client_certificate_only_from_a_trusted_proxy() {
     let dir = tempfile::tempdir().unwrap();
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
-    let config = load_str(
-        &CONFIG.replace("DATA", &dir.path().display().to_string()),
-        None,
-        &[],
-        &Overrides::default(),
-    )
-    .unwrap();
-    let mut env = BTreeMap::new();
-    env.insert("TV_TEST_SECRET".to_string(), SECRET.to_string());
-    let engine = RunningEngine::start(
-        config,
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: false,
-            config_path: None,
-            env_overrides: env,
-        },
-    )
-    .await
-    .unwrap();
-    let stop = CancellationToken::new();
-    let app = AppState {
-        engine: engine.state.clone(),
-        intake: engine.intake.clone(),
-        store: store.clone(),
-        auth: Default::default(),
-        started_at: engine.started_at(),
-        metrics: None,
-    };
-    let (addr, server) =
-        tradeengine_server::serve("127.0.0.1:0".parse().unwrap(), app, stop.clone())
-            .await
-            .unwrap();
+    let config = common::config_in(CONFIG, dir.path());
+    let engine = common::start(config, store.clone(), &[("TV_TEST_SECRET", SECRET)]).await;
+    let app = common::app(&engine, store.clone(), ApiAuth::default(), None);
+    let (addr, stop, server) = common::serve(app).await;
 
     let cert = ("X-Client-Subject", "CN=TradingView Webhooks,O=TradingView");
     let answers = tokio::task::spawn_blocking(move || {

@@ -94,6 +94,32 @@ pub fn canonical_signal(
         return Err(MessageError::invalid("tags", "must be an object"));
     }
     let emitted_at = time(obj.get("ts"))?;
+    check_lag(obj, ctx, emitted_at)?;
+    check_age(ctx, emitted_at)?;
+    let reference_price = price("price", obj.get("price"))?;
+    let confidence = fraction("confidence", obj.get("confidence"))?;
+    let intent = read_intent(obj, confidence, reference_price)?;
+    let raw = Value::Object(obj.clone());
+    let body_id = text("id", obj.get("id"))?;
+    let (idempotency_key, id) = keys(ctx, body_id, &raw, emitted_at.is_some(), "cn")?;
+    Ok(Signal {
+        id,
+        source: ctx.source.clone(),
+        symbol,
+        intent,
+        emitted_at,
+        received_at: ctx.now,
+        idempotency_key,
+        raw,
+    })
+}
+
+/// `max_lag_s`: the sender's own staleness limit, which needs `ts`.
+fn check_lag(
+    obj: &Map<String, Value>,
+    ctx: &MessageContext<'_>,
+    emitted_at: Option<Timestamp>,
+) -> Result<(), MessageError> {
     if let Some(lag) = number("max_lag_s", obj.get("max_lag_s"))? {
         if lag <= Decimal::ZERO {
             return Err(MessageError::invalid(
@@ -114,10 +140,15 @@ pub fn canonical_signal(
         };
         check_age(&limited, emitted_at)?;
     }
-    check_age(ctx, emitted_at)?;
-    let reference_price = price("price", obj.get("price"))?;
-    let confidence = fraction("confidence", obj.get("confidence"))?;
+    Ok(())
+}
 
+/// The intent `mode` names: a target (`target`, no protective levels) or an order (`order`).
+fn read_intent(
+    obj: &Map<String, Value>,
+    confidence: Option<Decimal>,
+    reference_price: Option<Price>,
+) -> Result<Intent, MessageError> {
     let mode = text("mode", obj.get("mode"))?;
     let intent = match (mode, obj.get("target"), obj.get("order")) {
         (Some("target") | None, Some(t), None) => {
@@ -147,19 +178,7 @@ pub fn canonical_signal(
             return Err(MessageError::invalid("mode", "give one of target or order"));
         }
     };
-    let raw = Value::Object(obj.clone());
-    let body_id = text("id", obj.get("id"))?;
-    let (idempotency_key, id) = keys(ctx, body_id, &raw, emitted_at.is_some(), "cn")?;
-    Ok(Signal {
-        id,
-        source: ctx.source.clone(),
-        symbol,
-        intent,
-        emitted_at,
-        received_at: ctx.now,
-        idempotency_key,
-        raw,
-    })
+    Ok(intent)
 }
 
 fn only_keys(prefix: &str, obj: &Map<String, Value>, allowed: &[&str]) -> Result<(), MessageError> {
@@ -274,6 +293,30 @@ fn order(
 ) -> Result<OrderIntent, MessageError> {
     let o = object("order", v)?;
     only_keys("order.", o, &ORDER_KEYS)?;
+    market_only(o)?;
+    let action = order_action(o)?;
+    let size = order_size(o)?;
+    if matches!(action, OrderAction::Buy | OrderAction::Sell) && size.is_none() {
+        return Err(MessageError::missing("order.size"));
+    }
+    let stop_loss = match obj.get("stop_loss") {
+        None | Some(Value::Null) => None,
+        Some(v) => protective("stop_loss", v)?,
+    };
+    let take_profit = take_profit(obj)?;
+    Ok(OrderIntent {
+        action,
+        size,
+        confidence,
+        stop_loss,
+        take_profit,
+        leverage: None,
+        reference_price,
+    })
+}
+
+/// Market orders only: a limit type or price is refused.
+fn market_only(o: &Map<String, Value>) -> Result<(), MessageError> {
     match text("order.type", o.get("type"))? {
         None | Some("market") => {}
         Some("limit") => {
@@ -297,6 +340,11 @@ fn order(
             "market orders only",
         ));
     }
+    Ok(())
+}
+
+/// `order.action` (and `order.side` for an open): only what moves a sleeve without flipping it.
+fn order_action(o: &Map<String, Value>) -> Result<OrderAction, MessageError> {
     let action_text = text("order.action", o.get("action"))?
         .ok_or_else(|| MessageError::missing("order.action"))?;
     let action = match action_text {
@@ -338,6 +386,11 @@ fn order(
             ));
         }
     };
+    Ok(action)
+}
+
+/// `order.size` in its `order.unit` (a fraction of equity when no unit is given).
+fn order_size(o: &Map<String, Value>) -> Result<Option<OrderSize>, MessageError> {
     let size = match number("order.size", o.get("size"))? {
         None => None,
         Some(s) if s <= Decimal::ZERO => {
@@ -359,13 +412,11 @@ fn order(
             })
         }
     };
-    if matches!(action, OrderAction::Buy | OrderAction::Sell) && size.is_none() {
-        return Err(MessageError::missing("order.size"));
-    }
-    let stop_loss = match obj.get("stop_loss") {
-        None | Some(Value::Null) => None,
-        Some(v) => protective("stop_loss", v)?,
-    };
+    Ok(size)
+}
+
+/// `take_profits`: at most one level.
+fn take_profit(obj: &Map<String, Value>) -> Result<Option<ProtectiveLevel>, MessageError> {
     let take_profit = match obj.get("take_profits") {
         None | Some(Value::Null) => None,
         Some(Value::Array(levels)) => match levels.as_slice() {
@@ -381,15 +432,7 @@ fn order(
         },
         Some(_) => return Err(MessageError::invalid("take_profits", "must be an array")),
     };
-    Ok(OrderIntent {
-        action,
-        size,
-        confidence,
-        stop_loss,
-        take_profit,
-        leverage: None,
-        reference_price,
-    })
+    Ok(take_profit)
 }
 
 fn protective(field: &str, v: &Value) -> Result<Option<ProtectiveLevel>, MessageError> {

@@ -71,6 +71,7 @@ fn a_delta_becomes_an_order_with_levels() {
     );
 }
 
+// One table of cases (body, field, kind), long because each refusal is one row.
 #[test]
 fn refusals_name_the_field() {
     let cases: Vec<(Value, &str, &str)> = vec![

@@ -92,20 +92,7 @@ pub fn strategy_signal(
         text(field, obj.get(field))?.ok_or_else(|| MessageError::missing(field))?;
     }
     let symbol = symbol(ctx, "symbol", obj.get("symbol"))?;
-    let action_text =
-        text("action", obj.get("action"))?.ok_or_else(|| MessageError::missing("action"))?;
-    let mut action = match action_text {
-        "buy" => OrderAction::Buy,
-        "sell" => OrderAction::Sell,
-        "hold" => OrderAction::Hold,
-        "close" => OrderAction::Close,
-        other => {
-            return Err(MessageError::invalid(
-                "action",
-                format!("{other:?} is not one of {}", ACTIONS.join(", ")),
-            ));
-        }
-    };
+    let action = read_action(obj)?;
     let confidence = fraction("confidence", obj.get("confidence"))?
         .ok_or_else(|| MessageError::missing("confidence"))?;
     fraction("model_confidence", obj.get("model_confidence"))?;
@@ -121,31 +108,9 @@ pub fn strategy_signal(
             format!("{quantity} must not be negative"),
         ));
     }
-    let mode = one_of("strategy_mode", obj, &MODES, "deterministic")?;
-    let order_type = one_of("order_type", obj, &ORDER_TYPES, "market")?;
-    one_of("time_in_force", obj, &TIME_IN_FORCE, "GTC")?;
-    one_of("conditional_direction", obj, &["above", "below"], "above")?;
-    if order_type != "market" {
-        return Err(MessageError::unsupported(
-            "order_type",
-            order_type,
-            "the engine moves positions with market orders; stop, take-profit, limit and \
-             conditional orders are not taken from signals",
-        ));
-    }
-    if let Some(meta) = obj.get("meta")
-        && !meta.is_object()
-        && !meta.is_null()
-    {
-        return Err(MessageError::invalid("meta", "must be an object"));
-    }
-    let simulate = obj
-        .get("meta")
-        .and_then(|m| m.get("simulate"))
-        .is_some_and(|v| v == &Value::Bool(true));
-    if simulate {
-        action = OrderAction::Hold;
-    }
+    let (mode, simulate) = order_options(obj)?;
+    // A simulated signal is recorded but moves nothing.
+    let action = if simulate { OrderAction::Hold } else { action };
 
     let size = size(obj, quantity, confidence, mode, options)?;
     let stop_loss = level(obj, "stop_loss", "stop_loss_pct")?;
@@ -180,6 +145,52 @@ pub fn strategy_signal(
         idempotency_key,
         raw,
     })
+}
+
+/// `action`: buy, sell, hold or close.
+fn read_action(obj: &Map<String, Value>) -> Result<OrderAction, MessageError> {
+    let action_text =
+        text("action", obj.get("action"))?.ok_or_else(|| MessageError::missing("action"))?;
+    Ok(match action_text {
+        "buy" => OrderAction::Buy,
+        "sell" => OrderAction::Sell,
+        "hold" => OrderAction::Hold,
+        "close" => OrderAction::Close,
+        other => {
+            return Err(MessageError::invalid(
+                "action",
+                format!("{other:?} is not one of {}", ACTIONS.join(", ")),
+            ));
+        }
+    })
+}
+
+/// The order options petrosa-tradeengine's model carries, checked: the strategy mode (returned),
+/// market orders only, `meta` an object, and whether `meta.simulate` is set (returned).
+fn order_options(obj: &Map<String, Value>) -> Result<(&str, bool), MessageError> {
+    let mode = one_of("strategy_mode", obj, &MODES, "deterministic")?;
+    let order_type = one_of("order_type", obj, &ORDER_TYPES, "market")?;
+    one_of("time_in_force", obj, &TIME_IN_FORCE, "GTC")?;
+    one_of("conditional_direction", obj, &["above", "below"], "above")?;
+    if order_type != "market" {
+        return Err(MessageError::unsupported(
+            "order_type",
+            order_type,
+            "the engine moves positions with market orders; stop, take-profit, limit and \
+             conditional orders are not taken from signals",
+        ));
+    }
+    if let Some(meta) = obj.get("meta")
+        && !meta.is_object()
+        && !meta.is_null()
+    {
+        return Err(MessageError::invalid("meta", "must be an object"));
+    }
+    let simulate = obj
+        .get("meta")
+        .and_then(|m| m.get("simulate"))
+        .is_some_and(|v| v == &Value::Bool(true));
+    Ok((mode, simulate))
 }
 
 /// A price petrosa-tradeengine requires: it must be above zero (a negative or zero price is a

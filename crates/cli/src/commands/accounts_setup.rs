@@ -16,7 +16,7 @@ use tradeengine_engine::config::edit_entries::{self, AccountEdit};
 use tradeengine_engine::config::{AccountConfig, AccountState, Config, Mode, VenueKind};
 
 use super::setup::{config_file, finish, interactive};
-use crate::cli::{AccountsSetupArgs, Global};
+use crate::args::{AccountsSetupArgs, Global};
 
 const VENUES: [&str; 6] = ["bybit", "binance", "blofin", "kucoin", "mexc", "paper"];
 const ADD: &str = "add a new account";

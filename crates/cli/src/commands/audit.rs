@@ -11,7 +11,7 @@ use tradeengine_engine::config::Overrides;
 use tradeengine_store::anchor::{AuditHead, holds_head, read_anchor, verify_against};
 
 use super::{load_config, open_store_read_only};
-use crate::cli::{AuditCommand, AuditVerifyArgs, Global};
+use crate::args::{AuditCommand, AuditVerifyArgs, Global};
 
 pub async fn run(global: &Global, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
     match cmd {

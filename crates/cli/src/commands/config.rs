@@ -9,7 +9,7 @@ use anyhow::Context;
 use tradeengine_engine::config::{self as cfg, ConfigError, Origin, Overrides};
 
 use super::load_config;
-use crate::cli::{CheckArgs, ConfigCommand, Global};
+use crate::args::{CheckArgs, ConfigCommand, Global};
 
 pub async fn run(global: &Global, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {

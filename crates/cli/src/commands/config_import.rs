@@ -14,7 +14,7 @@ use tradeengine_engine::config::import::{ImportOptions, Imported, SeedFiles, imp
 use tradeengine_engine::config::{self as cfg, edit};
 use tradeengine_engine::credentials::CredentialsFile;
 
-use crate::cli::ImportArgs;
+use crate::args::ImportArgs;
 
 /// The seed's files `config import` reads, in the order it reads them.
 const SEED_FILES: [&str; 4] = [

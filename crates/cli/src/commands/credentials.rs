@@ -18,7 +18,7 @@ use tradeengine_engine::credentials::{
     self, CredentialsFile, PASSPHRASE_VAR, Reference, ResolvedCredentials,
 };
 
-use crate::cli::{CredentialsCommand, CredentialsSetArgs};
+use crate::args::{CredentialsCommand, CredentialsSetArgs};
 
 pub fn run(cmd: CredentialsCommand) -> anyhow::Result<ExitCode> {
     match cmd {

@@ -20,7 +20,7 @@ use tradeengine_engine::config::{AccountConfig, VenueKind, edit};
 use tradeengine_engine::credentials::{self, CredentialsFile, Reference, ResolvedCredentials};
 
 use super::setup::{FRESH, KEEP, MODIFY, config_file, finish_with, interactive};
-use crate::cli::{CredentialsSetupArgs, Global};
+use crate::args::{CredentialsSetupArgs, Global};
 
 const DEFAULT_FILE: &str = "credentials.age";
 const STORE_FILE: &str = "encrypted file (age, passphrase-protected)";
@@ -145,17 +145,20 @@ struct Change {
     note: String,
 }
 
-pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCode> {
-    let (path, text, config) = config_file(global)?;
+/// The accounts to set keys for: `--account`, else every one (refused when none is on an
+/// exchange).
+fn chosen_accounts<'a>(
+    all: &'a [AccountConfig],
+    args: &CredentialsSetupArgs,
+    path: &Path,
+) -> anyhow::Result<Vec<&'a AccountConfig>> {
     let accounts: Vec<&AccountConfig> = match &args.account {
         Some(name) => vec![
-            config
-                .accounts
-                .iter()
+            all.iter()
                 .find(|a| &a.name == name)
                 .with_context(|| format!("no [[accounts]] entry named {name:?}"))?,
         ],
-        None => config.accounts.iter().collect(),
+        None => all.iter().collect(),
     };
     let exchanges = accounts
         .iter()
@@ -168,6 +171,12 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
             path.display()
         );
     }
+    Ok(accounts)
+}
+
+pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCode> {
+    let (path, text, config) = config_file(global)?;
+    let accounts = chosen_accounts(&config.accounts, &args, &path)?;
     let with_flags = args.file.is_some() || args.env.is_some();
     let mut files = Files::default();
     let mut changes: BTreeMap<String, Change> = BTreeMap::new();
@@ -193,24 +202,44 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
              --keys-stdin) or --env PREFIX, or run in a terminal"
         );
     }
-    // A keys file named relative to this shell is written absolute when the configuration
-    // lives in another folder: the engine reads it relative to the configuration's folder.
-    let base = tradeengine_engine::config::paths::base_dir(&path);
-    if std::env::current_dir().ok().as_deref() != Some(base.as_path()) {
-        for c in changes.values_mut() {
-            if let Some(p) = c.reference.as_deref().and_then(|r| r.strip_prefix("file:"))
-                && std::path::Path::new(p).is_relative()
-            {
-                c.reference = Some(format!(
-                    "file:{}",
-                    super::resolve::absolute(std::path::Path::new(p)).display()
-                ));
-            }
+    absolute_file_references(&path, &mut changes);
+    println!("summary:");
+    let out = summarise(&text, &accounts, &changes)?;
+    let keys_changed = files.open.values().any(|f| f.changed);
+    let work_factor = args.work_factor;
+    finish_with(&path, &text, &out, args.yes, keys_changed, || {
+        files.save(work_factor)
+    })
+}
+
+/// A keys file named relative to this shell is written absolute when the configuration lives in
+/// another folder: the engine reads it relative to the configuration's folder.
+fn absolute_file_references(config_path: &Path, changes: &mut BTreeMap<String, Change>) {
+    let base = tradeengine_engine::config::paths::base_dir(config_path);
+    if std::env::current_dir().ok().as_deref() == Some(base.as_path()) {
+        return;
+    }
+    for c in changes.values_mut() {
+        if let Some(p) = c.reference.as_deref().and_then(|r| r.strip_prefix("file:"))
+            && Path::new(p).is_relative()
+        {
+            c.reference = Some(format!(
+                "file:{}",
+                super::resolve::absolute(Path::new(p)).display()
+            ));
         }
     }
-    println!("summary:");
-    let mut out = text.clone();
-    for account in &accounts {
+}
+
+/// The configuration's text with each changed account's reference, each account printed as a
+/// summary line (names and references, never values).
+fn summarise(
+    text: &str,
+    accounts: &[&AccountConfig],
+    changes: &BTreeMap<String, Change>,
+) -> anyhow::Result<String> {
+    let mut out = text.to_string();
+    for account in accounts {
         match changes.get(&account.name) {
             Some(c) => {
                 println!(
@@ -231,11 +260,7 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
             ),
         }
     }
-    let keys_changed = files.open.values().any(|f| f.changed);
-    let work_factor = args.work_factor;
-    finish_with(&path, &text, &out, args.yes, keys_changed, || {
-        files.save(work_factor)
-    })
+    Ok(out)
 }
 
 fn from_flags(
@@ -379,35 +404,53 @@ fn prompt_account(account: &AccountConfig, files: &mut Files) -> anyhow::Result<
     .with_starting_cursor(start)
     .prompt()?;
     if store == STORE_ENV {
-        let default = match &current {
-            Some(Reference::Env(p)) => p.clone(),
-            _ => suggested_prefix(name),
-        };
-        let prefix = Text::new(&format!(
-            "Environment variable prefix for {name} (reads PREFIX_API_KEY, PREFIX_API_SECRET{}):",
-            if needs_passphrase(account.venue) {
-                ", PREFIX_API_PASSPHRASE"
-            } else {
-                ""
-            }
-        ))
-        .with_default(&default)
-        .with_validator(|p: &str| {
-            Ok(match check_prefix(p.trim()) {
-                Ok(()) => inquire::validator::Validation::Valid,
-                Err(e) => inquire::validator::Validation::Invalid(e.to_string().into()),
-            })
-        })
-        .prompt()?;
-        let prefix = prefix.trim().to_string();
-        let status = env_status(&prefix, account.venue);
-        println!("{name}: set {status} before `tradeengine run`");
-        return Ok(Some(Change {
-            reference: Some(format!("env:{prefix}")),
-            note: status,
-        }));
+        return prompt_env(account, current.as_ref()).map(Some);
     }
-    let default = match &current {
+    prompt_file(account, choice == MODIFY, current.as_ref(), files).map(Some)
+}
+
+/// Keys in environment variables: the prefix their names start with.
+fn prompt_env(account: &AccountConfig, current: Option<&Reference>) -> anyhow::Result<Change> {
+    let name = &account.name;
+    let default = match current {
+        Some(Reference::Env(p)) => p.clone(),
+        _ => suggested_prefix(name),
+    };
+    let prefix = Text::new(&format!(
+        "Environment variable prefix for {name} (reads PREFIX_API_KEY, PREFIX_API_SECRET{}):",
+        if needs_passphrase(account.venue) {
+            ", PREFIX_API_PASSPHRASE"
+        } else {
+            ""
+        }
+    ))
+    .with_default(&default)
+    .with_validator(|p: &str| {
+        Ok(match check_prefix(p.trim()) {
+            Ok(()) => inquire::validator::Validation::Valid,
+            Err(e) => inquire::validator::Validation::Invalid(e.to_string().into()),
+        })
+    })
+    .prompt()?;
+    let prefix = prefix.trim().to_string();
+    let status = env_status(&prefix, account.venue);
+    println!("{name}: set {status} before `tradeengine run`");
+    Ok(Change {
+        reference: Some(format!("env:{prefix}")),
+        note: status,
+    })
+}
+
+/// Keys in the encrypted file: which file, and each key typed with echo off (with `modify`,
+/// Enter keeps the stored one).
+fn prompt_file(
+    account: &AccountConfig,
+    modify: bool,
+    current: Option<&Reference>,
+    files: &mut Files,
+) -> anyhow::Result<Change> {
+    let name = &account.name;
+    let default = match current {
         Some(Reference::File(p)) => p.display().to_string(),
         _ => DEFAULT_FILE.to_string(),
     };
@@ -416,11 +459,7 @@ fn prompt_account(account: &AccountConfig, files: &mut Files) -> anyhow::Result<
         .prompt()?;
     let file_path = PathBuf::from(file_path.trim());
     let open = files.get(&file_path)?;
-    let stored = if choice == MODIFY {
-        open.file.get(name)
-    } else {
-        None
-    };
+    let stored = if modify { open.file.get(name) } else { None };
     let key = secret_prompt(&format!("API key for {name}"), stored.is_some())?;
     let secret = secret_prompt(&format!("API secret for {name}"), stored.is_some())?;
     let passphrase = if needs_passphrase(account.venue) {
@@ -462,10 +501,10 @@ fn prompt_account(account: &AccountConfig, files: &mut Files) -> anyhow::Result<
     if !kept.is_empty() {
         note.push(format!("{} kept", kept.join(", ")));
     }
-    Ok(Some(Change {
+    Ok(Change {
         reference: Some(format!("file:{}", file_path.display())),
         note: note.join("; "),
-    }))
+    })
 }
 
 #[cfg(test)]

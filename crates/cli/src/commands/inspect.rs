@@ -10,7 +10,7 @@ use tradeengine_model::{Intent, OrderState, Symbol};
 use tradeengine_store::OrderFilter;
 
 use super::{load_config, open_store_read_only};
-use crate::cli::{Global, OrdersArgs, PositionsArgs, SignalsArgs};
+use crate::args::{Global, OrdersArgs, PositionsArgs, SignalsArgs};
 use crate::output::Table;
 
 pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCode> {

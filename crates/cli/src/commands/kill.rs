@@ -16,7 +16,7 @@ use tradeengine_store::Store;
 
 use super::open_store;
 use super::resolve::{acted_on, control_target};
-use crate::cli::{Global, KillArgs};
+use crate::args::{Global, KillArgs};
 use crate::output::Table;
 
 /// How long a control command waits for a running engine to acknowledge what it wrote. The

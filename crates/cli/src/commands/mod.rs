@@ -30,7 +30,7 @@ use anyhow::Context;
 use tradeengine_engine::config::{self as cfg, Config, Origin, Overrides};
 use tradeengine_store::Store;
 
-use crate::cli::Global;
+use crate::args::Global;
 
 /// The default configuration file name, looked for in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "tradeengine.toml";

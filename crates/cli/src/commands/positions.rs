@@ -6,35 +6,12 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand};
 use tradeengine_engine::config::Overrides;
 use tradeengine_engine::worker::unknown::{Decision, record_decision, view_key};
 use tradeengine_model::{AccountName, Symbol};
 
 use super::{load_config, open_store};
-use crate::cli::{Global, PositionsArgs};
-
-/// What to do with a position the engine did not open.
-#[derive(Debug, Subcommand)]
-pub enum PositionsAction {
-    /// Manage it from now on, keeping it as it is until a source sets a target for the symbol.
-    Adopt(DecisionArgs),
-    /// Manage it from now on and close it (unless a source sets a target for the symbol).
-    Flatten(DecisionArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct DecisionArgs {
-    /// The account holding the position.
-    #[arg(long)]
-    pub account: String,
-    /// The symbol, e.g. BTCUSDT.
-    #[arg(long)]
-    pub symbol: String,
-    /// Why (kept in the audit trail).
-    #[arg(long, default_value = "operator decision")]
-    pub reason: String,
-}
+use crate::args::{Global, PositionsAction, PositionsArgs};
 
 pub async fn run(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCode> {
     let (decision, d) = match args.action {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use tradeengine_engine::config::{Config, Origin, Overrides};
 
 use super::load_config;
-use crate::cli::Global;
+use crate::args::Global;
 
 /// The command found nothing to act on (no configuration and no data dir, or a data dir that
 /// does not exist). The binary exits with code 2, as for a configuration error.

@@ -12,7 +12,7 @@ use tradeengine_model::AccountName;
 use super::kill::ACK_WAIT;
 use super::open_store;
 use super::resolve::{acted_on, control_target};
-use crate::cli::{Global, RiskResetArgs};
+use crate::args::{Global, RiskResetArgs};
 
 pub async fn reset(global: &Global, args: RiskResetArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = control_target(global)?;

@@ -17,7 +17,7 @@ use tradeengine_model::SystemClock;
 use tradeengine_server::AppState;
 
 use super::{load_config, open_or_create_store, redact_url};
-use crate::cli::{Global, RunArgs};
+use crate::args::{Global, RunArgs};
 
 pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     let (config, origin) = load_config(
@@ -29,91 +29,42 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             data_dir: None,
         },
     )?;
-    // Only `run` creates the data dir; every other command refuses a missing one.
-    std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create data dir {}: {e}",
-            config.engine.data_dir.display()
-        )
-    })?;
+    create_data_dir(&config)?;
     let store = open_or_create_store(&config).await?;
     // Installed before the engine starts so its first cycles are counted.
-    let metrics_handle = match tradeengine_server::metrics::install() {
-        Ok(h) => Some(h),
-        Err(e) => {
-            tracing::warn!(error = %e, "metrics disabled");
-            None
-        }
-    };
-    let config_path = match &origin {
-        Origin::File(p) => Some(p.clone()),
-        Origin::EmbeddedDemo => None,
-    };
+    let metrics_handle = install_metrics();
     let (mut env_overrides, demo_secrets) = demo_webhook_secret(&config, &origin)?;
     let demo_tokens = demo_api_tokens(&config, &origin, &mut env_overrides)?;
     env_overrides.extend(super::credentials::passphrase_override(&config)?);
-    let started = RunningEngine::start(
-        config.clone(),
-        store.clone(),
-        StartOptions {
-            clock: Arc::new(SystemClock),
-            live_confirmed: args.live,
-            config_path,
-            env_overrides: env_overrides.clone(),
+    let options = StartOptions {
+        clock: Arc::new(SystemClock),
+        live_confirmed: args.live,
+        config_path: match &origin {
+            Origin::File(p) => Some(p.clone()),
+            Origin::EmbeddedDemo => None,
         },
-    )
-    .await;
-    let engine = match started {
+        env_overrides: env_overrides.clone(),
+    };
+    let engine = match start_engine(&config, &store, &origin, options).await? {
         Ok(engine) => engine,
-        // Another engine trades this data dir or account: exit 2, naming it.
-        Err(tradeengine_engine::StartError::Ownership(
-            tradeengine_engine::ownership::ClaimError::AlreadyRunning(e),
-        )) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-        Err(e) => return Err(start_error(e, &origin)),
+        Err(code) => return Ok(code),
     };
     let stop_http = CancellationToken::new();
-    // A variable `[api]` does not name is the default one; a variable not set closes its scope
-    // (never opens it).
-    let lookup = |var: &str| {
-        std::env::var(var)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| env_overrides.get(var).cloned())
-            .map(SecretString::from)
+    let lookup = |var: &str| api_token(var, &env_overrides);
+    let auth = ApiAuth {
+        read: lookup(config.api.read_var()),
+        control: lookup(config.api.control_var()),
+        loopback: config.engine.bind.ip().is_loopback(),
     };
     let app = AppState {
         engine: engine.state.clone(),
         intake: engine.intake.clone(),
         store: store.clone(),
-        auth: ApiAuth {
-            read: lookup(config.api.read_var()),
-            control: lookup(config.api.control_var()),
-            loopback: config.engine.bind.ip().is_loopback(),
-        },
+        auth,
         started_at: engine.started_at(),
         metrics: metrics_handle,
     };
-    for (key, v) in [
-        ("read", config.api.read_var()),
-        ("control", config.api.control_var()),
-    ] {
-        if lookup(v).is_none() {
-            if looks_like_env_name(v) {
-                tracing::warn!(
-                    "API {key} token variable {v} is not set: every {key} request is refused"
-                );
-            } else {
-                // Not echoed: a value that is no variable name may be the token itself.
-                tracing::warn!(
-                    "[api] {key}_token_env is not an environment variable name (A-Z, 0-9, _); \
-                     put the token in a variable and name the variable: every {key} request is refused"
-                );
-            }
-        }
-    }
+    warn_unset_api_tokens(&config, &env_overrides);
     let (addr, http) =
         match tradeengine_server::serve(config.engine.bind, app, stop_http.clone()).await {
             Ok(x) => x,
@@ -122,20 +73,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("cannot listen on {}: {e}", config.engine.bind);
             }
         };
-    // The demo's ready-made order signal carries the feed's current price: the `/trade` API
-    // (petrosa-tradeengine's shape) refuses a price of zero, and a made-up one would misplace the
-    // sleeve's stop levels.
-    let mut demo_price = None;
-    if let Ok(btc) = tradeengine_model::Symbol::new("BTCUSDT") {
-        for venue in engine.venues.values() {
-            if let Ok(prices) = venue.prices(std::slice::from_ref(&btc)).await
-                && let Some(p) = prices.get(&btc)
-            {
-                demo_price = Some(p.get().round_dp(2));
-                break;
-            }
-        }
-    }
+    let demo_price = demo_btc_price(&engine).await;
     eprintln!(
         "{}",
         banner(
@@ -155,6 +93,95 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     let _ = http.await;
     println!("{}", summary.render());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the engine. Another engine trading this data dir or account is exit code 2, naming it
+/// (the inner `Err`); any other failure is the error `start_error` explains.
+async fn start_engine(
+    config: &Config,
+    store: &Arc<dyn tradeengine_store::Store>,
+    origin: &Origin,
+    options: StartOptions,
+) -> anyhow::Result<Result<RunningEngine, ExitCode>> {
+    match RunningEngine::start(config.clone(), store.clone(), options).await {
+        Ok(engine) => Ok(Ok(engine)),
+        Err(tradeengine_engine::StartError::Ownership(
+            tradeengine_engine::ownership::ClaimError::AlreadyRunning(e),
+        )) => {
+            eprintln!("error: {e}");
+            Ok(Err(ExitCode::from(2)))
+        }
+        Err(e) => Err(start_error(e, origin)),
+    }
+}
+
+/// Only `run` creates the data dir; every other command refuses a missing one.
+fn create_data_dir(config: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data dir {}: {e}",
+            config.engine.data_dir.display()
+        )
+    })
+}
+
+/// The Prometheus recorder, or none (metrics off, said in the log) when it cannot be installed.
+fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    match tradeengine_server::metrics::install() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics disabled");
+            None
+        }
+    }
+}
+
+/// An API token from its variable, else from this run's generated demo values. A variable
+/// `[api]` does not name is the default one; a variable not set closes its scope (never opens
+/// it).
+fn api_token(var: &str, env_overrides: &BTreeMap<String, String>) -> Option<SecretString> {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| env_overrides.get(var).cloned())
+        .map(SecretString::from)
+}
+
+/// Warns of each API scope that stays closed because its token variable is not set.
+fn warn_unset_api_tokens(config: &Config, env_overrides: &BTreeMap<String, String>) {
+    for (key, v) in [
+        ("read", config.api.read_var()),
+        ("control", config.api.control_var()),
+    ] {
+        if api_token(v, env_overrides).is_none() {
+            if looks_like_env_name(v) {
+                tracing::warn!(
+                    "API {key} token variable {v} is not set: every {key} request is refused"
+                );
+            } else {
+                // Not echoed: a value that is no variable name may be the token itself.
+                tracing::warn!(
+                    "[api] {key}_token_env is not an environment variable name (A-Z, 0-9, _); \
+                     put the token in a variable and name the variable: every {key} request is refused"
+                );
+            }
+        }
+    }
+}
+
+/// The demo's ready-made order signal carries the feed's current price: the `/trade` API
+/// (petrosa-tradeengine's shape) refuses a price of zero, and a made-up one would misplace the
+/// sleeve's stop levels.
+async fn demo_btc_price(engine: &RunningEngine) -> Option<rust_decimal::Decimal> {
+    let btc = tradeengine_model::Symbol::new("BTCUSDT").ok()?;
+    for venue in engine.venues.values() {
+        if let Ok(prices) = venue.prices(std::slice::from_ref(&btc)).await
+            && let Some(p) = prices.get(&btc)
+        {
+            return Some(p.get().round_dp(2));
+        }
+    }
+    None
 }
 
 /// The embedded demo's sources read their secrets (`secret_env`, `token_env`) from
@@ -230,9 +257,36 @@ fn banner(
     demo_tokens: Option<&(String, String)>,
     demo_price: Option<rust_decimal::Decimal>,
 ) -> String {
-    let mut lines = Vec::new();
+    let mut lines = setup_lines(config, origin);
+    lines.push(format!(
+        "http: http://{addr}  (GET /health, GET /api/v1/positions)"
+    ));
+    lines.push(api_tokens_line(config, demo_tokens.is_some()));
+    for (name, s) in &config.sources {
+        if s.kind == tradeengine_engine::config::SourceKind::Tradingview {
+            lines.push(format!("webhook {name}: POST http://{addr}/webhook/{name}"));
+        }
+    }
     // Lines too long for the box go under it.
     let mut after = Vec::new();
+    demo_lines(
+        addr,
+        demo_secrets,
+        demo_tokens,
+        demo_price,
+        &mut lines,
+        &mut after,
+    );
+    lines.push("inspect: `tradeengine positions`, `tradeengine orders`, `tradeengine signals` from another terminal".into());
+    lines
+        .push("stop: Ctrl-C (or SIGTERM); open orders are settled and a summary is printed".into());
+    boxed(lines, after)
+}
+
+/// The banner's first lines: version and configuration origin, mode, accounts, sources,
+/// symbols and store.
+fn setup_lines(config: &Config, origin: &Origin) -> Vec<String> {
+    let mut lines = Vec::new();
     // The most far-reaching mode any account runs in: an account's own `mode` may go further
     // than `[engine] mode`, and the headline must never understate it.
     let mode = config
@@ -277,15 +331,19 @@ fn banner(
     let symbols: Vec<&str> = config.symbols.iter().map(|s| s.symbol.as_str()).collect();
     lines.push(format!("symbols: {}", symbols.join(", ")));
     lines.push(format!("store: {}", redact_url(&config.database_url())));
-    lines.push(format!(
-        "http: http://{addr}  (GET /health, GET /api/v1/positions)"
-    ));
-    lines.push(api_tokens_line(config, demo_tokens.is_some()));
-    for (name, s) in &config.sources {
-        if s.kind == tradeengine_engine::config::SourceKind::Tradingview {
-            lines.push(format!("webhook {name}: POST http://{addr}/webhook/{name}"));
-        }
-    }
+    lines
+}
+
+/// The embedded demo's generated tokens and secrets (this run only) in the box, and ready-made
+/// requests that use them under it.
+fn demo_lines(
+    addr: std::net::SocketAddr,
+    demo_secrets: &[(String, String)],
+    demo_tokens: Option<&(String, String)>,
+    demo_price: Option<rust_decimal::Decimal>,
+    lines: &mut Vec<String>,
+    after: &mut Vec<String>,
+) {
     if let Some((read, control)) = demo_tokens {
         lines.push(format!("API read token (this run only): {read}"));
         lines.push(format!("API control token (this run only): {control}"));
@@ -311,9 +369,10 @@ fn banner(
             other => lines.push(format!("{other} (this run only): {value}")),
         }
     }
-    lines.push("inspect: `tradeengine positions`, `tradeengine orders`, `tradeengine signals` from another terminal".into());
-    lines
-        .push("stop: Ctrl-C (or SIGTERM); open orders are settled and a summary is printed".into());
+}
+
+/// `lines` in a box, then `after` under it.
+fn boxed(lines: Vec<String>, after: Vec<String>) -> String {
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let rule = "─".repeat(width + 2);
     let mut out = format!("┌{rule}┐\n");

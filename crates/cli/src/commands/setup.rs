@@ -16,7 +16,7 @@ use inquire::{Confirm, CustomType, Select, Text};
 use rust_decimal::Decimal;
 use tradeengine_engine::config::{self as cfg, Config, Overrides, edit, edit_entries};
 
-use crate::cli::{Global, MappingArgs, WeightsArgs};
+use crate::args::{Global, MappingArgs, WeightsArgs};
 
 /// The file to edit: `--config`, else `./tradeengine.toml`. The embedded demo has none.
 pub(super) fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, Config)> {
@@ -182,86 +182,17 @@ type SymbolChange = (Option<Decimal>, Option<BTreeMap<String, Decimal>>);
 
 pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
     let (path, text, config) = config_file(global)?;
-    let max_leverage = config.risk_limits(None).max_leverage;
-    let mut created = None;
-    let symbols: Vec<String> = match &args.symbol {
-        Some(s) => match config.symbol(s) {
-            Some(found) => vec![found.symbol.to_string()],
-            None => {
-                let s = s.trim().to_ascii_uppercase();
-                let create = args.create
-                    || (interactive()
-                        && Confirm::new(&format!(
-                            "{s} has no [[symbols]] entry yet. Create it (leverage, then weights)?"
-                        ))
-                        .with_default(true)
-                        .prompt()?);
-                if !create {
-                    bail!(
-                        "no [[symbols]] entry for {s:?}: add --create to add it, or use `tradeengine config symbols --symbol {s}` to map and weight it in one go"
-                    );
-                }
-                created = Some(s.clone());
-                vec![s]
-            }
-        },
-        None => config
-            .symbols
-            .iter()
-            .map(|s| s.symbol.to_string())
-            .collect(),
-    };
-    let mut changes: BTreeMap<String, SymbolChange> = BTreeMap::new();
+    let (symbols, created) = weighted_symbols(&config, &args)?;
     let with_flags = !args.set.is_empty() || args.fresh || args.leverage.is_some();
-    if with_flags || (created.is_some() && !interactive()) {
-        let [symbol] = symbols.as_slice() else {
-            bail!("--set, --fresh and --leverage need --symbol");
-        };
-        let mut w = if args.fresh {
-            BTreeMap::new()
-        } else {
-            config
-                .symbol(symbol)
-                .map(|s| s.weights.clone())
-                .unwrap_or_default()
-        };
-        apply_weight_flags(&mut w, &args.set)?;
-        let leverage = match &args.leverage {
-            Some(raw) => Some(parse_leverage(raw, max_leverage)?),
-            None => created.as_ref().map(|_| Decimal::ONE),
-        };
-        changes.insert(symbol.clone(), (leverage, Some(w)));
+    let changes = if with_flags || (created.is_some() && !interactive()) {
+        weight_flags(&config, &args, &symbols, created.as_deref())?
     } else if interactive() {
-        let sources: Vec<String> = config.sources.keys().cloned().collect();
-        for symbol in &symbols {
-            let entry = config.symbol(symbol);
-            let current = entry.map(|s| s.weights.clone()).unwrap_or_default();
-            let current_leverage = entry.map_or(Decimal::ONE, |s| s.leverage);
-            let choice = if created.as_deref() == Some(symbol.as_str()) {
-                FRESH
-            } else {
-                Select::new(
-                    &format!(
-                        "{symbol}: {}, leverage {current_leverage}",
-                        show_weights(&current)
-                    ),
-                    vec![KEEP, MODIFY, FRESH],
-                )
-                .prompt()?
-            };
-            if choice == KEEP {
-                continue;
-            }
-            let leverage = ask_leverage(symbol, current_leverage, max_leverage)?;
-            let was = (choice == MODIFY).then_some(&current);
-            let next = ask_weights(symbol, &sources, was)?;
-            changes.insert(symbol.clone(), (Some(leverage), Some(next)));
-        }
+        prompt_weights(&config, &symbols, created.as_deref())?
     } else {
         bail!(
             "nothing to change: give --symbol S --set SOURCE=WEIGHT (and/or --leverage N), or run in a terminal"
         );
-    }
+    };
     println!("summary:");
     let mut out = text.clone();
     for symbol in &symbols {
@@ -290,14 +221,112 @@ pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
     finish(&path, &text, &out, args.yes)
 }
 
+/// The symbols to weight (`--symbol`, else every one) and the one created for this (a
+/// `--symbol` without a `[[symbols]]` entry, with `--create` or the operator's yes).
+fn weighted_symbols(
+    config: &Config,
+    args: &WeightsArgs,
+) -> anyhow::Result<(Vec<String>, Option<String>)> {
+    let Some(s) = &args.symbol else {
+        let all = config
+            .symbols
+            .iter()
+            .map(|s| s.symbol.to_string())
+            .collect();
+        return Ok((all, None));
+    };
+    if let Some(found) = config.symbol(s) {
+        return Ok((vec![found.symbol.to_string()], None));
+    }
+    let s = s.trim().to_ascii_uppercase();
+    let create = args.create
+        || (interactive()
+            && Confirm::new(&format!(
+                "{s} has no [[symbols]] entry yet. Create it (leverage, then weights)?"
+            ))
+            .with_default(true)
+            .prompt()?);
+    if !create {
+        bail!(
+            "no [[symbols]] entry for {s:?}: add --create to add it, or use `tradeengine config symbols --symbol {s}` to map and weight it in one go"
+        );
+    }
+    Ok((vec![s.clone()], Some(s)))
+}
+
+/// The change `--set`, `--fresh` and `--leverage` make to the one `--symbol` (a created symbol's
+/// leverage defaults to 1).
+fn weight_flags(
+    config: &Config,
+    args: &WeightsArgs,
+    symbols: &[String],
+    created: Option<&str>,
+) -> anyhow::Result<BTreeMap<String, SymbolChange>> {
+    let [symbol] = symbols else {
+        bail!("--set, --fresh and --leverage need --symbol");
+    };
+    let mut w = if args.fresh {
+        BTreeMap::new()
+    } else {
+        config
+            .symbol(symbol)
+            .map(|s| s.weights.clone())
+            .unwrap_or_default()
+    };
+    apply_weight_flags(&mut w, &args.set)?;
+    let max_leverage = config.risk_limits(None).max_leverage;
+    let leverage = match &args.leverage {
+        Some(raw) => Some(parse_leverage(raw, max_leverage)?),
+        None => created.map(|_| Decimal::ONE),
+    };
+    Ok(BTreeMap::from([(symbol.clone(), (leverage, Some(w)))]))
+}
+
+/// Each symbol in turn: keep, modify or start fresh (a created symbol starts fresh), then its
+/// leverage and weights.
+fn prompt_weights(
+    config: &Config,
+    symbols: &[String],
+    created: Option<&str>,
+) -> anyhow::Result<BTreeMap<String, SymbolChange>> {
+    let max_leverage = config.risk_limits(None).max_leverage;
+    let sources: Vec<String> = config.sources.keys().cloned().collect();
+    let mut changes = BTreeMap::new();
+    for symbol in symbols {
+        let entry = config.symbol(symbol);
+        let current = entry.map(|s| s.weights.clone()).unwrap_or_default();
+        let current_leverage = entry.map_or(Decimal::ONE, |s| s.leverage);
+        let choice = if created == Some(symbol.as_str()) {
+            FRESH
+        } else {
+            Select::new(
+                &format!(
+                    "{symbol}: {}, leverage {current_leverage}",
+                    show_weights(&current)
+                ),
+                vec![KEEP, MODIFY, FRESH],
+            )
+            .prompt()?
+        };
+        if choice == KEEP {
+            continue;
+        }
+        let leverage = ask_leverage(symbol, current_leverage, max_leverage)?;
+        let was = (choice == MODIFY).then_some(&current);
+        let next = ask_weights(symbol, &sources, was)?;
+        changes.insert(symbol.clone(), (Some(leverage), Some(next)));
+    }
+    Ok(changes)
+}
+
 pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
     let (path, text, config) = config_file(global)?;
     let with_flags = !args.map.is_empty() || !args.remove.is_empty() || args.fresh;
     if !with_flags && !interactive() {
         bail!("nothing to change: give --source S --map RAW=UNIFIED, or run in a terminal");
     }
-    let source = match args.source {
-        Some(s) => s,
+    let source = match &args.source {
+        Some(s) => s.clone(),
         None if with_flags => bail!("--map, --remove and --fresh need --source"),
         None => Select::new(
             "Which source's mapping?",
@@ -324,54 +353,7 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
             }
         }
     } else {
-        let shown: Vec<String> = current.iter().map(|(k, v)| format!("{k}→{v}")).collect();
-        let choice = Select::new(
-            &format!(
-                "{source}: {}",
-                if shown.is_empty() {
-                    "no mapping".to_string()
-                } else {
-                    shown.join(", ")
-                }
-            ),
-            vec![KEEP, MODIFY, FRESH],
-        )
-        .prompt()?;
-        if choice == FRESH {
-            next.clear();
-        }
-        if choice == MODIFY {
-            walk_mappings(&current, &mut next)?;
-        }
-        let mut editing = choice != KEEP;
-        while editing {
-            let raw = Text::new("Source symbol to map (Enter when done):").prompt()?;
-            let raw = raw.trim().to_string();
-            if raw.is_empty() {
-                editing = false;
-                continue;
-            }
-            let was = next.get(&raw).cloned();
-            if let Some(w) = &was
-                && !Confirm::new(&format!("{raw} is mapped to {w}. Update it?"))
-                    .with_default(true)
-                    .prompt()?
-            {
-                continue;
-            }
-            let message = format!("Unified symbol for {raw}:");
-            let mut prompt = Text::new(&message);
-            if let Some(w) = &was {
-                prompt = prompt.with_default(w);
-            }
-            let unified = prompt.prompt()?.trim().to_ascii_uppercase();
-            if unified.is_empty() {
-                continue;
-            }
-            for old in edit::upsert_mapping(&mut next, &raw, &unified) {
-                println!("replaced {old} → {unified} (one source symbol per target)");
-            }
-        }
+        prompt_mapping(&source, &current, &mut next)?;
     }
     println!("summary for {source}:");
     if next.is_empty() {
@@ -387,6 +369,63 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
     }
     let out = edit::set_mapping(&text, &source, &next)?;
     finish(&path, &text, &out, args.yes)
+}
+
+/// Keep, modify (each current mapping in turn) or start fresh, then new mappings until Enter.
+fn prompt_mapping(
+    source: &str,
+    current: &BTreeMap<String, String>,
+    next: &mut BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let shown: Vec<String> = current.iter().map(|(k, v)| format!("{k}→{v}")).collect();
+    let choice = Select::new(
+        &format!(
+            "{source}: {}",
+            if shown.is_empty() {
+                "no mapping".to_string()
+            } else {
+                shown.join(", ")
+            }
+        ),
+        vec![KEEP, MODIFY, FRESH],
+    )
+    .prompt()?;
+    if choice == FRESH {
+        next.clear();
+    }
+    if choice == MODIFY {
+        walk_mappings(current, next)?;
+    }
+    let mut editing = choice != KEEP;
+    while editing {
+        let raw = Text::new("Source symbol to map (Enter when done):").prompt()?;
+        let raw = raw.trim().to_string();
+        if raw.is_empty() {
+            editing = false;
+            continue;
+        }
+        let was = next.get(&raw).cloned();
+        if let Some(w) = &was
+            && !Confirm::new(&format!("{raw} is mapped to {w}. Update it?"))
+                .with_default(true)
+                .prompt()?
+        {
+            continue;
+        }
+        let message = format!("Unified symbol for {raw}:");
+        let mut prompt = Text::new(&message);
+        if let Some(w) = &was {
+            prompt = prompt.with_default(w);
+        }
+        let unified = prompt.prompt()?.trim().to_ascii_uppercase();
+        if unified.is_empty() {
+            continue;
+        }
+        for old in edit::upsert_mapping(next, &raw, &unified) {
+            println!("replaced {old} → {unified} (one source symbol per target)");
+        }
+    }
+    Ok(())
 }
 
 const REMOVE: &str = "remove";

@@ -8,7 +8,7 @@ use tradeengine_engine::config::{Overrides, SourceKind};
 use tradeengine_signals::sn8::{Sn8Client, fetch_and_rank, format_ranking};
 
 use super::load_config;
-use crate::cli::{Global, Sn8Args};
+use crate::args::{Global, Sn8Args};
 
 pub async fn rank(global: &Global, args: Sn8Args) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;

@@ -20,30 +20,82 @@ use super::setup::{FRESH, KEEP, MODIFY, config_file, finish, interactive, split_
 use super::sn8_fields::{
     FIELDS, Field, Group, Kind, current, default_of, location, lookup, parse, shown, shown_value,
 };
-use crate::cli::{Global, Sn8SetupArgs};
+use crate::args::{Global, Sn8SetupArgs};
 
 type Changes = BTreeMap<&'static str, Option<Value>>;
 
+/// A key the engine does not read that the file has (written by hand or by an older import):
+/// its table path under the source and its name.
+type Stray<'a> = (Vec<&'a str>, &'a str);
+
 pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
     if args.keys {
-        for f in FIELDS {
-            println!(
-                "{:<32} {} (default: {})",
-                f.key,
-                f.label,
-                default_of(f.key).unwrap_or_else(|| "required".to_string())
-            );
-        }
+        print_keys();
         return Ok(ExitCode::SUCCESS);
     }
     let (path, text, config) = config_file(global)?;
+    let name = pick_source(&args, &config, &path)?;
+    let source = config
+        .sources
+        .get(&name)
+        .filter(|s| s.kind == SourceKind::Sn8)
+        .with_context(|| format!("no sn8 source named {name:?} in {}", path.display()))?;
+    let with_flags = !args.set.is_empty() || !args.unset.is_empty() || args.fresh;
+    // Stray keys: `--unset` removes them too, so a file `config check` refuses can be repaired
+    // here.
+    let (fresh, changes, stray) = if with_flags {
+        let (changes, stray) = flag_changes(&args, source)?;
+        (args.fresh, changes, stray)
+    } else if interactive() {
+        let choice = Select::new(
+            &format!("{name}: {}", describe(source)),
+            vec![KEEP, MODIFY, FRESH],
+        )
+        .prompt()?;
+        if choice == KEEP {
+            (false, Changes::new(), Vec::new())
+        } else {
+            let fresh = choice == FRESH;
+            (fresh, prompt_all(source, fresh)?, Vec::new())
+        }
+    } else {
+        bail!("nothing to change: give --set KEY=VALUE (see --keys), or run in a terminal");
+    };
+    println!("summary for {name}:");
+    let out = apply_changes(&text, &name, source, fresh, &changes, &stray)?;
+    if out == text {
+        println!("  (no change)");
+    } else {
+        check_source(&out, &path, &name)?;
+    }
+    finish(&path, &text, &out, args.yes)
+}
+
+/// `--keys`: every key with its label and default.
+fn print_keys() {
+    for f in FIELDS {
+        println!(
+            "{:<32} {} (default: {})",
+            f.key,
+            f.label,
+            default_of(f.key).unwrap_or_else(|| "required".to_string())
+        );
+    }
+}
+
+/// The sn8 source to edit: `--source`, else the only one configured.
+fn pick_source(
+    args: &Sn8SetupArgs,
+    config: &tradeengine_engine::config::Config,
+    path: &std::path::Path,
+) -> anyhow::Result<String> {
     let sn8: Vec<&String> = config
         .sources
         .iter()
         .filter(|(_, s)| s.kind == SourceKind::Sn8)
         .map(|(n, _)| n)
         .collect();
-    let name = match (&args.source, sn8.as_slice()) {
+    Ok(match (&args.source, sn8.as_slice()) {
         (Some(n), _) => n.clone(),
         (None, [one]) => (*one).clone(),
         (None, []) => bail!(
@@ -52,67 +104,60 @@ pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
             path.display()
         ),
         (None, _) => bail!("several sn8 sources: pick one with --source"),
-    };
-    let source = config
-        .sources
-        .get(&name)
-        .filter(|s| s.kind == SourceKind::Sn8)
-        .with_context(|| format!("no sn8 source named {name:?} in {}", path.display()))?;
-    let with_flags = !args.set.is_empty() || !args.unset.is_empty() || args.fresh;
-    // Keys the engine does not know but the file has (written by hand or by an older import):
-    // `--unset` removes them too, so a file `config check` refuses can be repaired here.
-    let mut stray: Vec<(Vec<&str>, &str)> = Vec::new();
-    let (fresh, changes) = if with_flags {
-        let mut changes = Changes::new();
-        for key in &args.unset {
-            match lookup(key) {
-                Ok(f) => {
-                    changes.insert(f.key, None);
+    })
+}
+
+/// The changes `--set` and `--unset` ask for, and the stray keys `--unset` names.
+fn flag_changes<'a>(
+    args: &'a Sn8SetupArgs,
+    source: &SourceConfig,
+) -> anyhow::Result<(Changes, Vec<Stray<'a>>)> {
+    let mut changes = Changes::new();
+    let mut stray = Vec::new();
+    for key in &args.unset {
+        match lookup(key) {
+            Ok(f) => {
+                changes.insert(f.key, None);
+            }
+            Err(e) => {
+                let (table, leaf) = match key.split_once('.') {
+                    Some((t, k)) => (vec!["settings", t], k),
+                    None => (vec!["settings"], key.as_str()),
+                };
+                let mut node = Some(&source.settings);
+                for t in table.iter().skip(1) {
+                    node = node.and_then(|n| n.get(*t)).and_then(toml::Value::as_table);
                 }
-                Err(e) => {
-                    let (table, leaf) = match key.split_once('.') {
-                        Some((t, k)) => (vec!["settings", t], k),
-                        None => (vec!["settings"], key.as_str()),
-                    };
-                    let mut node = Some(&source.settings);
-                    for t in table.iter().skip(1) {
-                        node = node.and_then(|n| n.get(*t)).and_then(toml::Value::as_table);
-                    }
-                    if !node.is_some_and(|n| n.contains_key(leaf)) {
-                        return Err(e);
-                    }
-                    stray.push((table, leaf));
+                if !node.is_some_and(|n| n.contains_key(leaf)) {
+                    return Err(e);
                 }
+                stray.push((table, leaf));
             }
         }
-        for pair in &args.set {
-            let (key, value) = split_pair(pair)?;
-            let f = lookup(&key)?;
-            let v = parse(f, &value).map_err(|e| anyhow::anyhow!("{key}: expected {e}"))?;
-            changes.insert(f.key, v);
-        }
-        (args.fresh, changes)
-    } else if interactive() {
-        let choice = Select::new(
-            &format!("{name}: {}", describe(source)),
-            vec![KEEP, MODIFY, FRESH],
-        )
-        .prompt()?;
-        if choice == KEEP {
-            (false, Changes::new())
-        } else {
-            let fresh = choice == FRESH;
-            (fresh, prompt_all(source, fresh)?)
-        }
-    } else {
-        bail!("nothing to change: give --set KEY=VALUE (see --keys), or run in a terminal");
-    };
-    let mut out = text.clone();
-    println!("summary for {name}:");
+    }
+    for pair in &args.set {
+        let (key, value) = split_pair(pair)?;
+        let f = lookup(&key)?;
+        let v = parse(f, &value).map_err(|e| anyhow::anyhow!("{key}: expected {e}"))?;
+        changes.insert(f.key, v);
+    }
+    Ok((changes, stray))
+}
+
+/// The file's text with the changes made, each printed as a summary line.
+fn apply_changes(
+    text: &str,
+    name: &str,
+    source: &SourceConfig,
+    fresh: bool,
+    changes: &Changes,
+    stray: &[Stray<'_>],
+) -> anyhow::Result<String> {
+    let mut out = text.to_string();
     if fresh {
-        out = edit::clear_source_settings(&out, &name)?;
+        out = edit::clear_source_settings(&out, name)?;
         for key in ["ttl_secs", "on_stale"] {
-            out = edit::set_source_value(&out, &name, &[], key, None)?;
+            out = edit::set_source_value(&out, name, &[], key, None)?;
         }
         println!("  started fresh: every key back to its default unless set below");
     }
@@ -133,21 +178,16 @@ pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
             now.unwrap_or_else(|| format!("({default})"))
         );
         let (table, key) = location(f);
-        out = edit::set_source_value(&out, &name, &table, key, change.clone())?;
+        out = edit::set_source_value(&out, name, &table, key, change.clone())?;
     }
-    for (table, key) in &stray {
+    for (table, key) in stray {
         println!(
             "  {}.{key}: removed (not a key the sn8 source reads)",
             table.join(".")
         );
-        out = edit::set_source_value(&out, &name, table, key, None)?;
+        out = edit::set_source_value(&out, name, table, key, None)?;
     }
-    if out == text {
-        println!("  (no change)");
-    } else {
-        check_source(&out, &path, &name)?;
-    }
-    finish(&path, &text, &out, args.yes)
+    Ok(out)
 }
 
 fn describe(source: &SourceConfig) -> String {

@@ -17,7 +17,7 @@ use tradeengine_model::{AccountName, OrderState};
 use tradeengine_store::{AuditKind, OrderFilter, Store};
 
 use super::{load_config, open_store};
-use crate::cli::{Global, StatusArgs};
+use crate::args::{Global, StatusArgs};
 use crate::output::Table;
 
 pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -94,6 +94,7 @@ async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
         .collect()
 }
 
+/// The whole status view: the engine's state, then one section per account.
 async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
     let mut out = format!(
@@ -101,26 +102,83 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         config.engine.mode.as_str()
     );
-    let live = live_prices(config).await;
-    let ticks = display::stored_ticks(store).await;
-    let shown = |symbol: &str, v: Decimal| display::price(v, ticks.get(symbol).copied());
-    let mut last_fill: BTreeMap<String, Decimal> = BTreeMap::new();
-    for fill in store.fills(None, 1000).await? {
-        last_fill
-            .entry(fill.symbol.to_string())
-            .or_insert(fill.price.get());
-    }
-    let price_of = |symbol: &str| -> Option<(Decimal, PriceSource)> {
-        live.get(symbol)
-            .map(|p| (*p, PriceSource::Live))
-            .or_else(|| last_fill.get(symbol).map(|p| (*p, PriceSource::LastFill)))
-    };
-    out.push_str(if live.is_empty() {
+    let prices = Prices::read(config, store).await?;
+    out.push_str(if prices.live.is_empty() {
         "prices: last fill (the engine's API did not answer; set the read token variable for live prices)\n"
     } else {
         "prices: live from the running engine\n"
     });
-    // Uptime: the newest start in the audit trail, unless a stop came after it.
+    out.push_str(&uptime_line(store, now).await?);
+    let kill = tradeengine_engine::killswitch::KillState {
+        stored: tradeengine_engine::killswitch::read_stored(store).await?,
+        file: tradeengine_engine::killswitch::read_file(&config.engine.data_dir),
+    };
+    out.push_str(&super::kill::status_line(&kill, config));
+    out.push('\n');
+    out.push_str(&format!("store: {}\n", super::resolve::acted_on(config)));
+    out.push_str(&super::status_sources::lines(config, store).await?);
+    for a in &config.accounts {
+        let name = AccountName::new(&a.name)?;
+        out.push_str(&format!(
+            "\n== {} ({})\n",
+            a.name,
+            tradeengine_engine::config::modes::describe(config, a)
+        ));
+        out.push_str(&super::positions::status_lines(store, &name).await?);
+        out.push_str(&equity_line(store, &name, now).await?);
+        out.push_str(&positions_table(store, &name, &prices).await?);
+        out.push_str(&trade_lines(store, &name).await?);
+        out.push_str(&recent_orders(store, &name, &prices).await?);
+    }
+    Ok(out)
+}
+
+/// The prices the view shows: live from the engine when it answers, else the last fill, each
+/// at its instrument's tick.
+struct Prices {
+    live: BTreeMap<String, Decimal>,
+    last_fill: BTreeMap<String, Decimal>,
+    ticks: BTreeMap<String, Decimal>,
+}
+
+impl Prices {
+    async fn read(config: &Config, store: &dyn Store) -> anyhow::Result<Self> {
+        let live = live_prices(config).await;
+        let ticks = display::stored_ticks(store).await;
+        let mut last_fill: BTreeMap<String, Decimal> = BTreeMap::new();
+        for fill in store.fills(None, 1000).await? {
+            last_fill
+                .entry(fill.symbol.to_string())
+                .or_insert(fill.price.get());
+        }
+        Ok(Self {
+            live,
+            last_fill,
+            ticks,
+        })
+    }
+
+    fn price_of(&self, symbol: &str) -> Option<(Decimal, PriceSource)> {
+        self.live
+            .get(symbol)
+            .map(|p| (*p, PriceSource::Live))
+            .or_else(|| {
+                self.last_fill
+                    .get(symbol)
+                    .map(|p| (*p, PriceSource::LastFill))
+            })
+    }
+
+    fn shown(&self, symbol: &str, v: Decimal) -> Decimal {
+        display::price(v, self.ticks.get(symbol).copied())
+    }
+}
+
+/// Uptime: the newest start in the audit trail, unless a stop came after it.
+async fn uptime_line(
+    store: &dyn Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
     let mut last_start = None;
     let mut stopped = false;
     let mut after = 0;
@@ -139,150 +197,160 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
             }
         }
     }
-    match (last_start, stopped) {
+    Ok(match (last_start, stopped) {
         (Some(t), false) => {
             let up = (now - t).num_seconds().max(0);
-            out.push_str(&format!(
+            format!(
                 "engine: running for {}h {:02}m {:02}s\n",
                 up / 3600,
                 (up / 60) % 60,
                 up % 60
-            ));
+            )
         }
-        (Some(_), true) => out.push_str("engine: stopped\n"),
-        (None, _) => out.push_str("engine: never started with this store\n"),
-    }
-    let kill = tradeengine_engine::killswitch::KillState {
-        stored: tradeengine_engine::killswitch::read_stored(store).await?,
-        file: tradeengine_engine::killswitch::read_file(&config.engine.data_dir),
-    };
-    out.push_str(&super::kill::status_line(&kill, config));
-    out.push('\n');
-    out.push_str(&format!("store: {}\n", super::resolve::acted_on(config)));
-    out.push_str(&super::status_sources::lines(config, store).await?);
-    for a in &config.accounts {
-        let name = AccountName::new(&a.name)?;
-        out.push_str(&format!(
-            "\n== {} ({})\n",
-            a.name,
-            tradeengine_engine::config::modes::describe(config, a)
-        ));
-        out.push_str(&super::positions::status_lines(store, &name).await?);
-        let equity = store
-            .equity(&name, now - chrono::Duration::days(3650))
-            .await?;
-        match (equity.first(), equity.last()) {
-            (Some(first), Some(last)) => out.push_str(&format!(
-                "equity {} (unrealised P&L {}), {} since {}\n",
-                display::money(last.value),
-                display::money(last.unrealised_pnl),
-                display::money(last.value - first.value),
-                first.at.format("%Y-%m-%d %H:%M")
-            )),
-            _ => out.push_str("equity: no reading yet\n"),
-        }
-        let positions = store.positions(Some(&name)).await?;
-        let mut t = Table::new(&[
-            ("symbol", false),
-            ("size", true),
-            ("entry", true),
-            ("price", true),
-            ("unrealised P&L", true),
-            ("leverage", true),
+        (Some(_), true) => "engine: stopped\n".to_string(),
+        (None, _) => "engine: never started with this store\n".to_string(),
+    })
+}
+
+async fn equity_line(
+    store: &dyn Store,
+    name: &AccountName,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
+    let equity = store
+        .equity(name, now - chrono::Duration::days(3650))
+        .await?;
+    Ok(match (equity.first(), equity.last()) {
+        (Some(first), Some(last)) => format!(
+            "equity {} (unrealised P&L {}), {} since {}\n",
+            display::money(last.value),
+            display::money(last.unrealised_pnl),
+            display::money(last.value - first.value),
+            first.at.format("%Y-%m-%d %H:%M")
+        ),
+        _ => "equity: no reading yet\n".to_string(),
+    })
+}
+
+async fn positions_table(
+    store: &dyn Store,
+    name: &AccountName,
+    prices: &Prices,
+) -> anyhow::Result<String> {
+    let positions = store.positions(Some(name)).await?;
+    let mut t = Table::new(&[
+        ("symbol", false),
+        ("size", true),
+        ("entry", true),
+        ("price", true),
+        ("unrealised P&L", true),
+        ("leverage", true),
+    ]);
+    for (_, p) in &positions {
+        let symbol = p.symbol.as_str();
+        let price = prices.price_of(symbol);
+        let pnl = price.and_then(|(mark, _)| {
+            tradeengine_model::Price::new(mark)
+                .ok()
+                .and_then(|m| p.unrealised_pnl(m))
+        });
+        t.row(vec![
+            p.symbol.to_string(),
+            p.size.to_string(),
+            display::or_dash(p.entry_price.map(|e| prices.shown(symbol, e.get()))),
+            match price {
+                Some((v, PriceSource::Live)) => prices.shown(symbol, v).to_string(),
+                Some((v, PriceSource::LastFill)) => {
+                    format!("{} (last fill)", prices.shown(symbol, v))
+                }
+                None => "-".into(),
+            },
+            display::or_dash(pnl.map(display::money)),
+            p.leverage.to_string(),
         ]);
-        for (_, p) in &positions {
-            let price = price_of(p.symbol.as_str());
-            let pnl = price.and_then(|(mark, _)| {
-                tradeengine_model::Price::new(mark)
-                    .ok()
-                    .and_then(|m| p.unrealised_pnl(m))
-            });
-            t.row(vec![
-                p.symbol.to_string(),
-                p.size.to_string(),
-                display::or_dash(p.entry_price.map(|e| shown(p.symbol.as_str(), e.get()))),
-                match price {
-                    Some((v, PriceSource::Live)) => shown(p.symbol.as_str(), v).to_string(),
-                    Some((v, PriceSource::LastFill)) => {
-                        format!("{} (last fill)", shown(p.symbol.as_str(), v))
-                    }
-                    None => "-".into(),
-                },
-                display::or_dash(pnl.map(display::money)),
-                p.leverage.to_string(),
-            ]);
+    }
+    Ok(if t.is_empty() {
+        "positions: none\n".to_string()
+    } else {
+        t.render()
+    })
+}
+
+/// Trade counts, the risk state, and the symbols the venue keeps refusing.
+async fn trade_lines(store: &dyn Store, name: &AccountName) -> anyhow::Result<String> {
+    let filled = count_orders(store, name, OrderState::Filled).await?;
+    let rejected = count_orders(store, name, OrderState::Rejected).await?;
+    let mut out = format!("trades: {filled} filled, {rejected} rejected\n");
+    let risk = tradeengine_engine::risk::load(store, name).await?;
+    out.push_str(&format!(
+        "risk: {}{}\n",
+        risk.state.as_str().to_ascii_uppercase(),
+        match (&risk.rule, &risk.detail) {
+            (Some(rule), Some(detail)) => format!(
+                " ({rule}: {detail}; reset with `tradeengine risk reset --account {name}`)"
+            ),
+            _ => String::new(),
         }
-        if t.is_empty() {
-            out.push_str("positions: none\n");
-        } else {
-            out.push_str(&t.render());
-        }
-        let filled = store
-            .orders(&OrderFilter {
-                account: Some(name.clone()),
-                state: Some(OrderState::Filled),
-                limit: Some(10_000),
-                ..OrderFilter::default()
-            })
-            .await?
-            .len();
-        let rejected = store
-            .orders(&OrderFilter {
-                account: Some(name.clone()),
-                state: Some(OrderState::Rejected),
-                limit: Some(10_000),
-                ..OrderFilter::default()
-            })
-            .await?
-            .len();
-        out.push_str(&format!("trades: {filled} filled, {rejected} rejected\n"));
-        let risk = tradeengine_engine::risk::load(store, &name).await?;
+    ));
+    // Symbols the venue keeps refusing, backed off (written by the running engine).
+    let episodes: BTreeMap<String, tradeengine_engine::worker::rejections::RejectionView> = store
+        .get_state(&tradeengine_engine::worker::rejections::state_key(name))
+        .await?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    for (symbol, e) in &episodes {
         out.push_str(&format!(
-            "risk: {}{}\n",
-            risk.state.as_str().to_ascii_uppercase(),
-            match (&risk.rule, &risk.detail) {
-                (Some(rule), Some(detail)) => format!(
-                    " ({rule}: {detail}; reset with `tradeengine risk reset --account {name}`)"
-                ),
-                _ => String::new(),
-            }
+            "venue refuses {symbol}: {} (×{} since {}; next try {})\n",
+            e.reason,
+            e.attempts,
+            e.since.format("%H:%M:%S"),
+            e.retry_at.format("%H:%M:%S")
         ));
-        // Symbols the venue keeps refusing, backed off (written by the running engine).
-        let episodes: BTreeMap<String, tradeengine_engine::worker::rejections::RejectionView> =
-            store
-                .get_state(&tradeengine_engine::worker::rejections::state_key(&name))
-                .await?
-                .and_then(|v| serde_json::from_value(v).ok())
-                .unwrap_or_default();
-        for (symbol, e) in &episodes {
-            out.push_str(&format!(
-                "venue refuses {symbol}: {} (×{} since {}; next try {})\n",
-                e.reason,
-                e.attempts,
-                e.since.format("%H:%M:%S"),
-                e.retry_at.format("%H:%M:%S")
-            ));
-        }
-        let recent = store
-            .orders(&OrderFilter {
-                account: Some(name.clone()),
-                limit: Some(5),
-                ..OrderFilter::default()
-            })
-            .await?;
-        for o in recent {
-            out.push_str(&format!(
-                "  {} {} {} {} {} → {}\n",
-                o.created_at.format("%H:%M:%S"),
-                o.symbol,
-                o.side.as_str(),
-                o.qty,
-                o.avg_fill_price
-                    .map(|p| format!("@ {}", shown(o.symbol.as_str(), p)))
-                    .unwrap_or_default(),
-                o.state.as_str()
-            ));
-        }
+    }
+    Ok(out)
+}
+
+/// How many of the account's orders are in `state` (up to 10 000).
+async fn count_orders(
+    store: &dyn Store,
+    name: &AccountName,
+    state: OrderState,
+) -> anyhow::Result<usize> {
+    let filter = OrderFilter {
+        account: Some(name.clone()),
+        state: Some(state),
+        limit: Some(10_000),
+        ..OrderFilter::default()
+    };
+    Ok(store.orders(&filter).await?.len())
+}
+
+/// The account's five newest orders.
+async fn recent_orders(
+    store: &dyn Store,
+    name: &AccountName,
+    prices: &Prices,
+) -> anyhow::Result<String> {
+    let recent = store
+        .orders(&OrderFilter {
+            account: Some(name.clone()),
+            limit: Some(5),
+            ..OrderFilter::default()
+        })
+        .await?;
+    let mut out = String::new();
+    for o in recent {
+        out.push_str(&format!(
+            "  {} {} {} {} {} → {}\n",
+            o.created_at.format("%H:%M:%S"),
+            o.symbol,
+            o.side.as_str(),
+            o.qty,
+            o.avg_fill_price
+                .map(|p| format!("@ {}", prices.shown(o.symbol.as_str(), p)))
+                .unwrap_or_default(),
+            o.state.as_str()
+        ));
     }
     Ok(out)
 }

@@ -19,7 +19,7 @@ use tradeengine_venues::market::KlineInterval;
 use tradeengine_venues::{PriceFeed, RandomWalkFeed, feed::RandomWalkConfig};
 
 use super::load_config;
-use crate::cli::{Global, StrategyRunArgs};
+use crate::args::{Global, StrategyRunArgs};
 
 /// The candle source the strategy's settings name, with prices counted from `origin` for the
 /// generated and recorded feeds (so the replay has history behind `now`).
@@ -125,44 +125,57 @@ pub async fn run(global: &Global, args: StrategyRunArgs) -> anyhow::Result<ExitC
     );
     let strategy = StrategySource::new(SourceId::new(name)?, settings, agent, candles);
     for symbol in symbols {
-        let mut position = Position::Flat;
-        let mut counts = [0u32; 4];
-        for k in (0..args.candles).rev() {
-            let at = now - interval * i32::try_from(k)?;
-            let Some(report) = strategy.decide(&symbol, position, at).await else {
-                continue;
-            };
-            let d = &report.outcome.decision;
-            let by = match &report.outcome.origin {
-                Origin::Llm { model } => format!("llm {model}"),
-                Origin::Fallback { reason } => format!("fallback: {reason}"),
-            };
-            let candle = chrono::DateTime::from_timestamp_millis(report.candle_open_ms)
-                .map(|t| t.format("%H:%M:%S").to_string())
-                .unwrap_or_default();
-            let price = report.signal.raw["market"]["price"]
-                .as_f64()
-                .unwrap_or_default();
-            println!(
-                "{candle} {symbol} {price:>12.4} {:<5} size {:>5}% SL {:>5}% TP {:>5}% [{by}] {}",
-                format!("{:?}", d.action).to_uppercase(),
-                d.size_pct,
-                d.stop_loss_pct,
-                d.take_profit_pct,
-                d.rationale
-            );
-            counts[d.action as usize] += 1;
-            position = match (d.action, position) {
-                (Action::Long, Position::Flat) => Position::Long,
-                (Action::Short, Position::Flat) => Position::Short,
-                (Action::Close, _) => Position::Flat,
-                (_, p) => p,
-            };
-        }
-        println!(
-            "{symbol}: {} long, {} short, {} close, {} hold",
-            counts[0], counts[1], counts[2], counts[3]
-        );
+        replay(&strategy, &symbol, args.candles, now, interval).await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Decides each of the last `candles` candles of `symbol` in turn, printing each decision, then
+/// the counts of each action. The position is tracked on paper.
+async fn replay(
+    strategy: &StrategySource,
+    symbol: &Symbol,
+    candles: u32,
+    now: Timestamp,
+    interval: chrono::Duration,
+) -> anyhow::Result<()> {
+    let mut position = Position::Flat;
+    let mut counts = [0u32; 4];
+    for k in (0..candles).rev() {
+        let at = now - interval * i32::try_from(k)?;
+        let Some(report) = strategy.decide(symbol, position, at).await else {
+            continue;
+        };
+        let d = &report.outcome.decision;
+        let by = match &report.outcome.origin {
+            Origin::Llm { model } => format!("llm {model}"),
+            Origin::Fallback { reason } => format!("fallback: {reason}"),
+        };
+        let candle = chrono::DateTime::from_timestamp_millis(report.candle_open_ms)
+            .map(|t| t.format("%H:%M:%S").to_string())
+            .unwrap_or_default();
+        let price = report.signal.raw["market"]["price"]
+            .as_f64()
+            .unwrap_or_default();
+        println!(
+            "{candle} {symbol} {price:>12.4} {:<5} size {:>5}% SL {:>5}% TP {:>5}% [{by}] {}",
+            format!("{:?}", d.action).to_uppercase(),
+            d.size_pct,
+            d.stop_loss_pct,
+            d.take_profit_pct,
+            d.rationale
+        );
+        counts[d.action as usize] += 1;
+        position = match (d.action, position) {
+            (Action::Long, Position::Flat) => Position::Long,
+            (Action::Short, Position::Flat) => Position::Short,
+            (Action::Close, _) => Position::Flat,
+            (_, p) => p,
+        };
+    }
+    println!(
+        "{symbol}: {} long, {} short, {} close, {} hold",
+        counts[0], counts[1], counts[2], counts[3]
+    );
+    Ok(())
 }

@@ -14,13 +14,13 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use inquire::Text;
 use rust_decimal::Decimal;
-use tradeengine_engine::config::{edit, edit_entries};
+use tradeengine_engine::config::{Config, edit, edit_entries};
 
 use super::setup::{
     apply_weight_flags, ask_leverage, ask_weights, config_file, finish, interactive,
     parse_leverage, show_weights, split_pair,
 };
-use crate::cli::{Global, SymbolsSetupArgs};
+use crate::args::{Global, SymbolsSetupArgs};
 
 pub fn run(global: &Global, args: SymbolsSetupArgs) -> anyhow::Result<ExitCode> {
     let (path, text, config) = config_file(global)?;
@@ -52,34 +52,15 @@ pub fn run(global: &Global, args: SymbolsSetupArgs) -> anyhow::Result<ExitCode> 
         );
     }
     // The pair's name in each source.
-    let mut mappings: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut raw_names: Vec<(String, String)> = Vec::new();
-    if with_flags {
-        for pair in &args.map {
-            let (source, raw) = split_pair(pair)?;
-            raw_names.push((source, raw));
-        }
+    let raw_names = if with_flags {
+        args.map
+            .iter()
+            .map(|pair| split_pair(pair))
+            .collect::<anyhow::Result<Vec<_>>>()?
     } else {
-        for source in &sources {
-            let current = config
-                .mapping
-                .get(source)
-                .and_then(|m| m.iter().find(|(_, v)| v.eq_ignore_ascii_case(&symbol)))
-                .map(|(k, _)| k.clone());
-            let message = format!(
-                "{source}'s symbol for {symbol} (Enter: {}):",
-                if current.is_some() { "keep it" } else { "none" }
-            );
-            let mut prompt = Text::new(&message);
-            if let Some(c) = &current {
-                prompt = prompt.with_default(c);
-            }
-            let raw = prompt.prompt()?.trim().to_string();
-            if !raw.is_empty() {
-                raw_names.push((source.clone(), raw));
-            }
-        }
-    }
+        prompt_raw_names(&config, &sources, &symbol)?
+    };
+    let mut mappings: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (source, raw) in raw_names {
         if !config.sources.contains_key(&source) {
             bail!("no source named {source:?} in {}", path.display());
@@ -108,23 +89,71 @@ pub fn run(global: &Global, args: SymbolsSetupArgs) -> anyhow::Result<ExitCode> 
         let w = ask_weights(&symbol, &sources, existing.as_ref().map(|s| &s.weights))?;
         (leverage, w)
     };
-    let mut out = text.clone();
-    println!(
-        "summary for {symbol}{}:",
-        if existing.is_none() { " (new)" } else { "" }
-    );
-    for (source, map) in &mappings {
+    let out = write_summary(
+        &text,
+        &symbol,
+        existing.is_none(),
+        &mappings,
+        leverage,
+        &weights,
+    )?;
+    finish(&path, &text, &out, args.yes)
+}
+
+/// The pair's name in each source, asked in turn (Enter keeps the current one, or none).
+fn prompt_raw_names(
+    config: &Config,
+    sources: &[String],
+    symbol: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut raw_names = Vec::new();
+    for source in sources {
+        let current = config
+            .mapping
+            .get(source)
+            .and_then(|m| m.iter().find(|(_, v)| v.eq_ignore_ascii_case(symbol)))
+            .map(|(k, _)| k.clone());
+        let message = format!(
+            "{source}'s symbol for {symbol} (Enter: {}):",
+            if current.is_some() { "keep it" } else { "none" }
+        );
+        let mut prompt = Text::new(&message);
+        if let Some(c) = &current {
+            prompt = prompt.with_default(c);
+        }
+        let raw = prompt.prompt()?.trim().to_string();
+        if !raw.is_empty() {
+            raw_names.push((source.clone(), raw));
+        }
+    }
+    Ok(raw_names)
+}
+
+/// The configuration's text with the pair's mappings, leverage and weights, printed as a
+/// summary.
+fn write_summary(
+    text: &str,
+    symbol: &str,
+    new: bool,
+    mappings: &BTreeMap<String, BTreeMap<String, String>>,
+    leverage: Decimal,
+    weights: &BTreeMap<String, Decimal>,
+) -> anyhow::Result<String> {
+    let mut out = text.to_string();
+    println!("summary for {symbol}{}:", if new { " (new)" } else { "" });
+    for (source, map) in mappings {
         let names: Vec<&str> = map
             .iter()
-            .filter(|(_, v)| v.eq_ignore_ascii_case(&symbol))
+            .filter(|(_, v)| v.eq_ignore_ascii_case(symbol))
             .map(|(k, _)| k.as_str())
             .collect();
         println!("  {source}: {} → {symbol}", names.join(", "));
         out = edit::set_mapping(&out, source, map)?;
     }
-    println!("  leverage {leverage}, {}", show_weights(&weights));
-    out = edit_entries::upsert_symbol(&out, &symbol, Some(leverage), Some(&weights))
-        .context("cannot add the symbol")?
-        .0;
-    finish(&path, &text, &out, args.yes)
+    println!("  leverage {leverage}, {}", show_weights(weights));
+    Ok(
+        edit_entries::upsert_symbol(&out, symbol, Some(leverage), Some(weights))
+            .context("cannot add the symbol")?
+            .0,
+    )
 }

@@ -8,11 +8,14 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 use tradeengine_engine::StartOptions;
 use tradeengine_engine::config::{Mode, Overrides};
-use tradeengine_model::{ClientOrderId, OrderKind, OrderRequest, Price, Side, Symbol, SystemClock};
+use tradeengine_model::{
+    ClientOrderId, OrderKind, OrderRequest, OrderStatus, Price, Side, Symbol, SystemClock,
+};
 use tradeengine_venue_sim::{FaultSpec, SimOptions, VenueId};
+use tradeengine_venues::Venue;
 
 use super::{load_config, open_store};
-use crate::cli::{Global, OrderCommand, VenueSimArgs};
+use crate::args::{Global, OrderCommand, OrderPlaceArgs, VenueSimArgs};
 
 pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
     let name = args.venue.to_ascii_lowercase();
@@ -53,16 +56,44 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
         OrderCommand::Place(a) => (a.account.clone(), a.confirm_live),
         OrderCommand::Cancel(a) | OrderCommand::Status(a) => (a.account.clone(), a.confirm_live),
     };
+    let acting = !matches!(cmd, OrderCommand::Status(_));
+    let venue = account_venue(global, &account_name, confirm_live, acting).await?;
+    let status = match cmd {
+        OrderCommand::Place(a) => place(&*venue, &order_request(&a)?).await?,
+        OrderCommand::Cancel(a) => Some(
+            venue
+                .cancel_order(&Symbol::new(&a.symbol)?, &ClientOrderId::new(&a.client_id)?)
+                .await?,
+        ),
+        OrderCommand::Status(a) => {
+            venue
+                .order_by_client_id(&Symbol::new(&a.symbol)?, &ClientOrderId::new(&a.client_id)?)
+                .await?
+        }
+    };
+    match status {
+        Some(s) => println!("{}", serde_json::to_string_pretty(&s)?),
+        None => println!("the venue has no order with this client id"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The account's venue, built exactly as the engine builds it (only this account, and no
+/// sources). A live account is refused without `--confirm-live` when the command acts.
+async fn account_venue(
+    global: &Global,
+    account_name: &str,
+    confirm_live: bool,
+    acting: bool,
+) -> anyhow::Result<Arc<dyn Venue>> {
     let (mut config, _) = load_config(global, Overrides::default())?;
     let account = config
-        .account(&account_name)
+        .account(account_name)
         .with_context(|| format!("no account named {account_name:?}"))?
         .clone();
-    let acting = !matches!(cmd, OrderCommand::Status(_));
     if config.account_mode(&account) == Mode::Live && acting && !confirm_live {
         anyhow::bail!("{account_name} is a live account: add --confirm-live to send a real order");
     }
-    // Only this account, and no sources: the venue is built exactly as the engine builds it.
     config.accounts.retain(|a| a.name == account_name);
     config.sources.clear();
     config.mapping.clear();
@@ -81,92 +112,77 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
         },
     )
     .await?;
-    let venue = venues
+    Ok(venues
         .values()
         .next()
         .context("the account's venue could not be built")?
-        .clone();
-    let status = match cmd {
-        OrderCommand::Place(a) => {
-            let side = match a.side.to_ascii_lowercase().as_str() {
-                "buy" => Side::Buy,
-                "sell" => Side::Sell,
-                other => anyhow::bail!("side {other:?} must be buy or sell"),
-            };
-            let qty = Decimal::from_str(&a.qty)
-                .with_context(|| format!("qty {:?} is not a number", a.qty))?;
-            if qty <= Decimal::ZERO {
-                anyhow::bail!("qty must be greater than zero");
-            }
-            let kind = match a.price {
-                Some(p) => OrderKind::Limit {
-                    price: Price::new(
-                        Decimal::from_str(&p)
-                            .with_context(|| format!("price {p:?} is not a number"))?,
-                    )?,
-                },
-                None => OrderKind::Market,
-            };
-            let client_order_id = match a.client_id {
-                Some(id) => ClientOrderId::new(&id)?,
-                None => {
-                    ClientOrderId::new(&format!("man-{}", chrono::Utc::now().timestamp_millis()))?
-                }
-            };
-            let request = OrderRequest {
-                client_order_id,
-                symbol: Symbol::new(&a.symbol)?,
-                side,
-                qty,
-                kind,
-                reduce_only: a.reduce_only,
-            };
-            match venue.place_order(&request).await {
-                Ok(status) => Some(status),
-                // The venue may have taken the order before the answer failed (5xx, timeout,
-                // reset): ask it by client id before telling the operator anything, or a retry
-                // by hand doubles the position.
-                Err(e) if e.may_have_acted() => {
-                    eprintln!(
-                        "the answer failed ({e}); asking the venue for order {}",
-                        request.client_order_id
-                    );
-                    match venue
-                        .order_by_client_id(&request.symbol, &request.client_order_id)
-                        .await
-                    {
-                        Ok(Some(status)) => Some(status),
-                        Ok(None) => anyhow::bail!(
-                            "{e}; the venue has no order {} (not placed). Check with `order status \
-                             --client-id {}` before placing again",
-                            request.client_order_id,
-                            request.client_order_id
-                        ),
-                        Err(q) => anyhow::bail!(
-                            "{e}; the order may have been placed and the venue could not be asked \
-                             ({q}). Do NOT place it again before `order status --client-id {}` \
-                             answers",
-                            request.client_order_id
-                        ),
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        OrderCommand::Cancel(a) => Some(
-            venue
-                .cancel_order(&Symbol::new(&a.symbol)?, &ClientOrderId::new(&a.client_id)?)
-                .await?,
-        ),
-        OrderCommand::Status(a) => {
-            venue
-                .order_by_client_id(&Symbol::new(&a.symbol)?, &ClientOrderId::new(&a.client_id)?)
-                .await?
-        }
+        .clone())
+}
+
+/// The order `order place` describes.
+fn order_request(a: &OrderPlaceArgs) -> anyhow::Result<OrderRequest> {
+    let side = match a.side.to_ascii_lowercase().as_str() {
+        "buy" => Side::Buy,
+        "sell" => Side::Sell,
+        other => anyhow::bail!("side {other:?} must be buy or sell"),
     };
-    match status {
-        Some(s) => println!("{}", serde_json::to_string_pretty(&s)?),
-        None => println!("the venue has no order with this client id"),
+    let qty =
+        Decimal::from_str(&a.qty).with_context(|| format!("qty {:?} is not a number", a.qty))?;
+    if qty <= Decimal::ZERO {
+        anyhow::bail!("qty must be greater than zero");
     }
-    Ok(ExitCode::SUCCESS)
+    let kind = match &a.price {
+        Some(p) => OrderKind::Limit {
+            price: Price::new(
+                Decimal::from_str(p).with_context(|| format!("price {p:?} is not a number"))?,
+            )?,
+        },
+        None => OrderKind::Market,
+    };
+    let client_order_id = match &a.client_id {
+        Some(id) => ClientOrderId::new(id)?,
+        None => ClientOrderId::new(&format!("man-{}", chrono::Utc::now().timestamp_millis()))?,
+    };
+    Ok(OrderRequest {
+        client_order_id,
+        symbol: Symbol::new(&a.symbol)?,
+        side,
+        qty,
+        kind,
+        reduce_only: a.reduce_only,
+    })
+}
+
+/// Places the order. The venue may have taken the order before the answer failed (5xx,
+/// timeout, reset): it is asked by client id before the operator is told anything, or a retry
+/// by hand doubles the position.
+async fn place(venue: &dyn Venue, request: &OrderRequest) -> anyhow::Result<Option<OrderStatus>> {
+    match venue.place_order(request).await {
+        Ok(status) => Ok(Some(status)),
+        Err(e) if e.may_have_acted() => {
+            eprintln!(
+                "the answer failed ({e}); asking the venue for order {}",
+                request.client_order_id
+            );
+            match venue
+                .order_by_client_id(&request.symbol, &request.client_order_id)
+                .await
+            {
+                Ok(Some(status)) => Ok(Some(status)),
+                Ok(None) => anyhow::bail!(
+                    "{e}; the venue has no order {} (not placed). Check with `order status \
+                     --client-id {}` before placing again",
+                    request.client_order_id,
+                    request.client_order_id
+                ),
+                Err(q) => anyhow::bail!(
+                    "{e}; the order may have been placed and the venue could not be asked \
+                     ({q}). Do NOT place it again before `order status --client-id {}` \
+                     answers",
+                    request.client_order_id
+                ),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -17,13 +17,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tradeengine_engine::config::preflight;
-use tradeengine_engine::config::{Config, Mode, Overrides, VenueKind};
+use tradeengine_engine::config::{AccountConfig, Config, Mode, Overrides, VenueKind};
 use tradeengine_model::{ClientOrderId, Clock, SystemClock};
 use tradeengine_store::ownership::{DataDirLock, Holder, LockError};
 use tradeengine_venues::selftest::{self, ConfiguredSymbol, Outcome, Report, SelfTest};
 
 use super::load_config;
-use crate::cli::{Global, VenueCheckArgs};
+use crate::args::{Global, VenueCheckArgs};
 
 /// The prefix of the check's client order ids; the engine's own start `te`.
 pub const CLIENT_ID_PREFIX: &str = "vc-";
@@ -68,20 +68,10 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
     }
     let _lock = lock_data_dir(&config)?;
     let public_only = mode == Mode::Paper || account.credentials.is_none();
-    // The keys as the engine's start reads them (same checks, passphrase included).
     let credentials = if public_only {
         None
     } else {
-        let overrides = super::credentials::passphrase_override(&config)?;
-        let env = |k: &str| std::env::var(k).ok().or_else(|| overrides.get(k).cloned());
-        preflight::account_keys_async(&config, &account, env)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: credentials: {e}", account.name))?
-            .map(|c| tradeengine_venues::Credentials {
-                api_key: c.api_key,
-                api_secret: c.api_secret,
-                passphrase: c.passphrase,
-            })
+        account_keys(&config, &account).await?
     };
     let mut adapter = tradeengine_venues::AdapterConfig::new(base_url.clone(), credentials);
     adapter.stream = account.ws_url.clone();
@@ -100,12 +90,46 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
     } else {
         selftest::run(&test).await
     };
+    print_report(&args, &account, mode, &base_url, public_only, &report)?;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The keys as the engine's start reads them (same checks, passphrase included).
+async fn account_keys(
+    config: &Config,
+    account: &AccountConfig,
+) -> anyhow::Result<Option<tradeengine_venues::Credentials>> {
+    let overrides = super::credentials::passphrase_override(config)?;
+    let env = |k: &str| std::env::var(k).ok().or_else(|| overrides.get(k).cloned());
+    Ok(preflight::account_keys_async(config, account, env)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: credentials: {e}", account.name))?
+        .map(|c| tradeengine_venues::Credentials {
+            api_key: c.api_key,
+            api_secret: c.api_secret,
+            passphrase: c.passphrase,
+        }))
+}
+
+/// The report as JSON (`--json`) or as a header and one line per check.
+fn print_report(
+    args: &VenueCheckArgs,
+    account: &AccountConfig,
+    mode: Mode,
+    base_url: &str,
+    public_only: bool,
+    report: &Report,
+) -> anyhow::Result<()> {
     let header = format!(
         "venue check: account {} ({} {}, {}){}",
         account.name,
         account.venue.as_str(),
         mode.as_str(),
-        super::redact_url(&base_url),
+        super::redact_url(base_url),
         if public_only {
             " — public data only (paper mode or no credentials): keys, balance, positions, stream and orders not checked"
         } else {
@@ -124,13 +148,9 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("{header}");
-        print!("{}", render(&report, &account.name));
+        print!("{}", render(report, &account.name));
     }
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(())
 }
 
 /// The account's symbols, with the leverage the engine would set on each.

@@ -150,63 +150,24 @@ impl ExposureBook {
             }
             return Ok(());
         }
-        match state {
-            PortfolioState::Active => {}
-            PortfolioState::Reducing => {
-                return Err(RiskRefusal::new(
-                    RiskRule::PortfolioReducing,
-                    "the account is REDUCING after a loss limit: only risk-reducing orders go out",
-                ));
-            }
-            PortfolioState::Halted => {
-                return Err(RiskRefusal::new(
-                    RiskRule::PortfolioHalted,
-                    "the account is HALTED after a loss limit: nothing opens until an operator reset",
-                ));
-            }
-        }
-        if let Some(max) = limits.max_leverage
-            && leg.leverage > max
-        {
-            return Err(RiskRefusal::new(
-                RiskRule::MaxLeverage,
-                format!(
-                    "{} would run at leverage {} > limit {max}",
-                    leg.symbol, leg.leverage
-                ),
-            ));
-        }
-        let price = leg.price.abs();
-        if let Some(max) = limits.max_order_notional {
-            let notional = leg.delta.abs().checked_mul(price);
-            match notional {
-                Some(n) if n <= max => {}
-                n => {
-                    return Err(RiskRefusal::new(
-                        RiskRule::MaxOrderNotional,
-                        format!("order notional {} > limit {max}", show(n)),
-                    ));
-                }
-            }
-        }
+        check_state(state)?;
+        check_order(leg, limits)?;
         check_band(leg, limits)?;
         let after = before.checked_add(leg.delta);
-        let after_notional = after.and_then(|a| a.abs().checked_mul(price));
-        if let Some(max) = limits.max_position_notional {
-            match after_notional {
-                Some(n) if n <= max => {}
-                n => {
-                    return Err(RiskRefusal::new(
-                        RiskRule::MaxPositionNotional,
-                        format!(
-                            "{} position notional after the order {} > limit {max}",
-                            leg.symbol,
-                            show(n)
-                        ),
-                    ));
-                }
-            }
-        }
+        let after_notional = after.and_then(|a| a.abs().checked_mul(leg.price.abs()));
+        check_position_notional(leg, limits, after_notional)?;
+        self.check_gross(leg, limits, after_notional)?;
+        self.check_open_positions(leg, limits, before)
+    }
+
+    /// The gross exposure after the order within `max_gross_exposure` × equity (the leg's symbol
+    /// counted at its notional after the order).
+    fn check_gross(
+        &self,
+        leg: &LegIntent<'_>,
+        limits: &PreTradeLimits,
+        after_notional: Option<Decimal>,
+    ) -> Result<(), RiskRefusal> {
         if let Some(max) = limits.max_gross_exposure {
             let current = self.held.get(leg.symbol).map(|h| h.qty.abs() * h.price);
             let gross = self
@@ -228,6 +189,16 @@ impl ExposureBook {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// A leg that opens a symbol (flat `before`) within `max_open_positions`.
+    fn check_open_positions(
+        &self,
+        leg: &LegIntent<'_>,
+        limits: &PreTradeLimits,
+        before: Decimal,
+    ) -> Result<(), RiskRefusal> {
         if let Some(max) = limits.max_open_positions
             && before.is_zero()
             && self.held.len() >= max as usize
@@ -263,6 +234,73 @@ impl ExposureBook {
 }
 
 /// `|price − mark| / mark ≤ band`.
+/// Only an ACTIVE account takes a leg that adds risk.
+fn check_state(state: PortfolioState) -> Result<(), RiskRefusal> {
+    match state {
+        PortfolioState::Active => Ok(()),
+        PortfolioState::Reducing => Err(RiskRefusal::new(
+            RiskRule::PortfolioReducing,
+            "the account is REDUCING after a loss limit: only risk-reducing orders go out",
+        )),
+        PortfolioState::Halted => Err(RiskRefusal::new(
+            RiskRule::PortfolioHalted,
+            "the account is HALTED after a loss limit: nothing opens until an operator reset",
+        )),
+    }
+}
+
+/// The leg's leverage and its order notional within their limits.
+fn check_order(leg: &LegIntent<'_>, limits: &PreTradeLimits) -> Result<(), RiskRefusal> {
+    if let Some(max) = limits.max_leverage
+        && leg.leverage > max
+    {
+        return Err(RiskRefusal::new(
+            RiskRule::MaxLeverage,
+            format!(
+                "{} would run at leverage {} > limit {max}",
+                leg.symbol, leg.leverage
+            ),
+        ));
+    }
+    if let Some(max) = limits.max_order_notional {
+        let notional = leg.delta.abs().checked_mul(leg.price.abs());
+        match notional {
+            Some(n) if n <= max => {}
+            n => {
+                return Err(RiskRefusal::new(
+                    RiskRule::MaxOrderNotional,
+                    format!("order notional {} > limit {max}", show(n)),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The symbol's position notional after the order within `max_position_notional`.
+fn check_position_notional(
+    leg: &LegIntent<'_>,
+    limits: &PreTradeLimits,
+    after_notional: Option<Decimal>,
+) -> Result<(), RiskRefusal> {
+    if let Some(max) = limits.max_position_notional {
+        match after_notional {
+            Some(n) if n <= max => {}
+            n => {
+                return Err(RiskRefusal::new(
+                    RiskRule::MaxPositionNotional,
+                    format!(
+                        "{} position notional after the order {} > limit {max}",
+                        leg.symbol,
+                        show(n)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_band(leg: &LegIntent<'_>, limits: &PreTradeLimits) -> Result<(), RiskRefusal> {
     let Some(band) = limits.price_band else {
         return Ok(());

@@ -63,6 +63,7 @@ fn reducing_targets_never_add() {
     assert_eq!(reducing_target(dec!(2), dec!(0)), Decimal::ZERO);
 }
 
+// One sequence: each pre-trade rule in turn on the same book, long because each rule is a step.
 #[test]
 fn each_pretrade_rule_refuses_by_name() {
     let b = book();

@@ -38,11 +38,11 @@ use crate::api::auth::Scope;
 use crate::error::clip;
 use crate::extract::Path;
 
-/// The trade API's routes.
+/// The trade API's routes but `POST /trade`, which the crate root adds from
+/// [`super::trade_post`] (that module uses this one's helpers, so this one does not name it back).
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/api/v1/signals", post(post_signal))
-        .route("/trade", post(super::trade_post::post_trade))
         .route("/account", get(account))
         .route("/price/{symbol}", get(price))
         .route("/order/{symbol}/{order_id}", delete(cancel_order))

@@ -12,9 +12,11 @@ use serde_json::{Value, json};
 use tradeengine_engine::refusals::code;
 use tradeengine_engine::sources::bus;
 use tradeengine_engine::{IntakeError, IntakeOutcome};
-use tradeengine_model::{Intent, OrderAction};
+use tradeengine_model::{Intent, OrderAction, Signal};
 use tradeengine_signals::message::{MessageContext, MessageError, json_object};
-use tradeengine_signals::strategy_signal::{looks_like_strategy_signal, strategy_signal};
+use tradeengine_signals::strategy_signal::{
+    StrategySignalOptions, looks_like_strategy_signal, strategy_signal,
+};
 
 use super::trade_api::{
     RETRY_AFTER_SECS, detail, internal, not_stored, poster_or_refuse, refuse, retryable,
@@ -119,56 +121,10 @@ pub(crate) async fn post_trade(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let request = match json_object(&body) {
-        Ok(o) => o,
-        Err(e) => {
-            let reason = e.to_string();
-            refuse(
-                &app,
-                source.as_str(),
-                e.refusal_code(),
-                &reason,
-                unprocessable,
-                &body,
-            )
-            .await;
-            return detail(
-                unprocessable,
-                json!([{"loc": ["body"], "msg": clip(&reason), "type": "value_error"}]),
-            );
-        }
+    let request = match trade_request(&app, source.as_str(), &body).await {
+        Ok(r) => r,
+        Err(refusal) => return refusal,
     };
-    // The batch shape, or the request itself as one signal (loc paths then start at the body).
-    let single;
-    let items: &[Value] = match request.get("signals") {
-        Some(Value::Array(items)) => items,
-        None if looks_like_strategy_signal(&request) || request.contains_key("symbol") => {
-            single = [Value::Object(with_document_defaults(request.clone()))];
-            &single
-        }
-        _ => {
-            let reason = "field required: `signals` (a list of signals), or one signal as the body";
-            refuse(
-                &app,
-                source.as_str(),
-                code::MALFORMED,
-                reason,
-                unprocessable,
-                &body,
-            )
-            .await;
-            return detail(
-                unprocessable,
-                json!([{"loc": ["body", "signals"], "msg": reason, "type": "missing"}]),
-            );
-        }
-    };
-    let batch = request.contains_key("signals");
-    let audit_logging = request
-        .get("audit_logging")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
     let config = app.engine.config();
     let mapping = match bus::symbol_map(source.as_str(), &config) {
         Ok(m) => m,
@@ -176,12 +132,89 @@ pub(crate) async fn post_trade(
     };
     let now = app.intake.clock().now();
     let ctx = MessageContext::new(&source, &mapping, now);
-    let mut signals = Vec::with_capacity(items.len());
+    let signals = match read_signals(&request, &ctx, &settings.strategy_signal) {
+        Ok(s) => s,
+        Err(fault) => {
+            // One refusal per request (nothing of it was submitted), labelled by its first fault.
+            let (code, reason) = fault.first;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            refuse(&app, source.as_str(), code, &reason, status, &body).await;
+            return detail(status, Value::Array(fault.listed));
+        }
+    };
+    submit_and_answer(&app, &request, signals, &now.to_rfc3339()).await
+}
+
+/// A `POST /trade` body read as a list of signal objects.
+struct TradeItems {
+    /// The signals, in request order: the batch's, or the body itself as one signal.
+    items: Vec<Value>,
+    /// True for the batch shape (fault locations then name the signal's index).
+    batch: bool,
+    /// Echo each signal's result in `audit_logs`.
+    audit_logging: bool,
+}
+
+/// Reads the body as the batch shape or as one signal, or answers (and records) why not.
+async fn trade_request(app: &AppState, source: &str, body: &[u8]) -> Result<TradeItems, Response> {
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let request = match json_object(body) {
+        Ok(o) => o,
+        Err(e) => {
+            let reason = e.to_string();
+            refuse(app, source, e.refusal_code(), &reason, unprocessable, body).await;
+            return Err(detail(
+                unprocessable,
+                json!([{"loc": ["body"], "msg": clip(&reason), "type": "value_error"}]),
+            ));
+        }
+    };
+    let audit_logging = request
+        .get("audit_logging")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    // The batch shape, or the request itself as one signal (loc paths then start at the body).
+    let (items, batch) = match request.get("signals") {
+        Some(Value::Array(items)) => (items.clone(), true),
+        None if looks_like_strategy_signal(&request) || request.contains_key("symbol") => {
+            (vec![Value::Object(with_document_defaults(request))], false)
+        }
+        _ => {
+            let reason = "field required: `signals` (a list of signals), or one signal as the body";
+            refuse(app, source, code::MALFORMED, reason, unprocessable, body).await;
+            return Err(detail(
+                unprocessable,
+                json!([{"loc": ["body", "signals"], "msg": reason, "type": "missing"}]),
+            ));
+        }
+    };
+    Ok(TradeItems {
+        items,
+        batch,
+        audit_logging,
+    })
+}
+
+/// Why a request's signals were refused: the faults to answer (bounded) and the first one, which
+/// labels the recorded refusal.
+struct Faults {
+    listed: Vec<Value>,
+    first: (&'static str, String),
+}
+
+/// Reads every signal of the request; any fault refuses them all (as FastAPI validates the whole
+/// request first).
+fn read_signals(
+    request: &TradeItems,
+    ctx: &MessageContext<'_>,
+    options: &StrategySignalOptions,
+) -> Result<Vec<Signal>, Faults> {
+    let mut signals = Vec::with_capacity(request.items.len());
     let (mut faults, mut unlisted) = (Vec::new(), 0_usize);
     let mut first_fault: Option<(&'static str, String)> = None;
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in request.items.iter().enumerate() {
         let parsed = match item {
-            Value::Object(obj) => strategy_signal(obj, &ctx, &settings.strategy_signal),
+            Value::Object(obj) => strategy_signal(obj, ctx, options),
             _ => Err(MessageError::NotObject),
         };
         if let Err(e) = &parsed {
@@ -193,7 +226,7 @@ pub(crate) async fn post_trade(
             // Bounded answer: the first faults in full, the rest counted (crate::error).
             Err(_) if faults.len() >= MAX_LISTED_ERRORS => unlisted += 1,
             Err(e) => faults.push(json!({
-                "loc": if batch { json!(["body", "signals", i, field(&e)]) } else { json!(["body", field(&e)]) },
+                "loc": if request.batch { json!(["body", "signals", i, field(&e)]) } else { json!(["body", field(&e)]) },
                 "msg": clip(&e.to_string()),
                 "type": e.kind(),
             })),
@@ -206,23 +239,32 @@ pub(crate) async fn post_trade(
             "type": "too_many_errors",
         }));
     }
-    if let Some((code, reason)) = first_fault {
-        // One refusal per request (nothing of it was submitted), labelled by its first fault.
-        refuse(&app, source.as_str(), code, &reason, unprocessable, &body).await;
-        return detail(unprocessable, Value::Array(faults));
+    match first_fault {
+        Some(first) => Err(Faults {
+            listed: faults,
+            first,
+        }),
+        None => Ok(signals),
     }
+}
 
-    // Submitted in request order, answered together (one group commit for the batch).
+/// Submits the signals in request order and answers them together (one group commit for the
+/// batch): petrosa-tradeengine's success shape, or 503 when any was not stored.
+async fn submit_and_answer(
+    app: &AppState,
+    request: &TradeItems,
+    signals: Vec<Signal>,
+    timestamp: &str,
+) -> Response {
     let submissions: Vec<_> = signals
         .into_iter()
-        .zip(items.iter())
+        .zip(request.items.iter())
         .map(|(s, raw)| {
             let hold = matches!(&s.intent, Intent::Order(o) if o.action == OrderAction::Hold);
             let id = s.id.to_string();
             (raw.clone(), id, hold, bus::submit_now(&app.intake, s))
         })
         .collect();
-    let timestamp = now.to_rfc3339();
     let distributed_state = json!({
         "pod_id": "tradeengine",
         "is_leader": true,
@@ -261,7 +303,7 @@ pub(crate) async fn post_trade(
                 json!({"status": "error", "signal_id": id, "error": e.to_string()})
             }
         };
-        if audit_logging {
+        if request.audit_logging {
             audit_logs.push(json!({"signal": raw, "result": result, "timestamp": timestamp}));
         }
     }

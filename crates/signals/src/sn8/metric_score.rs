@@ -123,39 +123,9 @@ pub fn evaluate(
     {
         return Err(Exclusion::ReturnsNotPositive);
     }
-    s.returns.clear();
-    s.spans.clear();
-    s.per_asset.clear();
-    s.per_asset.resize(universe.len(), 0);
-    let mut latest: Option<i64> = None;
-    let mut dd = 0.0_f64;
-    let mut any = false;
-    for pos in &m.positions {
-        let Some(asset) = pos
-            .trade_pair
-            .as_ref()
-            .and_then(|t| universe.asset_of_id(t))
-        else {
-            continue;
-        };
-        any = true;
-        s.per_asset[asset] += 1;
-        let summary = pos.order_summary();
-        latest = latest.max(pos.last_activity_ms());
-        dd = dd.min(summary.drawdown);
-        let ret = if pos.is_closed() {
-            pos.return_at_close.or(pos.current_return)
-        } else {
-            pos.current_return
-        };
-        if let Some(r) = ret {
-            s.returns.push(r - 1.0);
-        }
-        s.spans.push((pos.open_ms.unwrap_or(0), pos.closed_at_ms()));
-    }
-    if !any {
+    let Some((latest, dd)) = walk_positions(m, universe, s) else {
         return Err(Exclusion::NoUniversePositions);
-    }
+    };
     if p.min_trades_per_asset > 0 && s.per_asset.iter().any(|c| *c < p.min_trades_per_asset) {
         return Err(Exclusion::TooFewTradesPerAsset);
     }
@@ -190,6 +160,47 @@ pub fn evaluate(
         consistency,
         total_return,
     })
+}
+
+/// One pass over the miner's positions in the universe: fills `s` with each position's return
+/// and span and the count per asset, and returns the latest activity and the worst drawdown
+/// (`None` when no position is in the universe).
+fn walk_positions(
+    m: &MinerPositions,
+    universe: &Universe,
+    s: &mut Scratch,
+) -> Option<(Option<i64>, f64)> {
+    s.returns.clear();
+    s.spans.clear();
+    s.per_asset.clear();
+    s.per_asset.resize(universe.len(), 0);
+    let mut latest: Option<i64> = None;
+    let mut dd = 0.0_f64;
+    let mut any = false;
+    for pos in &m.positions {
+        let Some(asset) = pos
+            .trade_pair
+            .as_ref()
+            .and_then(|t| universe.asset_of_id(t))
+        else {
+            continue;
+        };
+        any = true;
+        s.per_asset[asset] += 1;
+        let summary = pos.order_summary();
+        latest = latest.max(pos.last_activity_ms());
+        dd = dd.min(summary.drawdown);
+        let ret = if pos.is_closed() {
+            pos.return_at_close.or(pos.current_return)
+        } else {
+            pos.current_return
+        };
+        if let Some(r) = ret {
+            s.returns.push(r - 1.0);
+        }
+        s.spans.push((pos.open_ms.unwrap_or(0), pos.closed_at_ms()));
+    }
+    any.then_some((latest, dd))
 }
 
 /// Worst adverse move seen at the position's orders (≤ 0).

@@ -28,7 +28,6 @@ pub mod parse;
 pub mod ptn_score;
 pub mod rank;
 pub mod source;
-pub mod summary;
 pub mod types;
 pub mod universe;
 
@@ -43,9 +42,9 @@ pub use rank::{
     AssetDepth, PtnInputs, RankError, RankedMiner, Ranking, format_ranking, rank, rank_weights,
 };
 pub use source::{RankOnceError, Sn8Event, Sn8Metrics, Sn8Source, Sn8Update, fetch_and_rank};
-pub use summary::OrderSummary;
 pub use types::{
     Elimination, EliminationsDoc, MinerPositions, MinerStatistics, Order, Position, PositionsDoc,
     Side, StatisticsDoc, TradePairId,
 };
+pub use types::{OrderSummary, summary};
 pub use universe::Universe;

@@ -250,31 +250,35 @@ fn aggregate<'a>(
         .symbols()
         .iter()
         .zip(acc)
-        .map(|(symbol, a)| {
-            let unclamped =
-                a.sum
-                    .checked_mul(cfg.depth_scale)
-                    .unwrap_or(if a.sum.is_sign_negative() {
-                        Decimal::MIN
-                    } else {
-                        Decimal::MAX
-                    });
-            let price = if a.abs_priced.is_zero() {
-                None
-            } else {
-                a.px_weighted
-                    .checked_div(a.abs_priced)
-                    .and_then(|p| Price::new(p.round_dp(12).normalize()).ok())
-            };
-            AssetDepth {
-                symbol: symbol.clone(),
-                depth: crate::round_depth(unclamped.clamp(Decimal::NEGATIVE_ONE, Decimal::ONE)),
-                unclamped: crate::round_depth(unclamped),
-                price,
-                contributors: a.contributors,
-            }
-        })
+        .map(|(symbol, a)| asset_depth(symbol, &a, cfg))
         .collect()
+}
+
+/// One asset's depth from its summed votes (scaled, clamped to ±1) and its vote-weighted entry
+/// price.
+fn asset_depth(symbol: &Symbol, a: &Acc, cfg: &Sn8Config) -> AssetDepth {
+    let unclamped = a
+        .sum
+        .checked_mul(cfg.depth_scale)
+        .unwrap_or(if a.sum.is_sign_negative() {
+            Decimal::MIN
+        } else {
+            Decimal::MAX
+        });
+    let price = if a.abs_priced.is_zero() {
+        None
+    } else {
+        a.px_weighted
+            .checked_div(a.abs_priced)
+            .and_then(|p| Price::new(p.round_dp(12).normalize()).ok())
+    };
+    AssetDepth {
+        symbol: symbol.clone(),
+        depth: crate::round_depth(unclamped.clamp(Decimal::NEGATIVE_ONE, Decimal::ONE)),
+        unclamped: crate::round_depth(unclamped),
+        price,
+        contributors: a.contributors,
+    }
 }
 
 /// The operator's view (`tradeengine sn8 rank`): depths per asset, then the top miners.

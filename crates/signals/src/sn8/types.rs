@@ -20,7 +20,12 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::lenient::{Lenient, lenient_vec, opt_bool, opt_f64, opt_i64, opt_string};
-pub use super::summary::OrderSummary;
+
+/// The statistics computed from a position's orders while it is parsed (a child of the types it
+/// reads, so neither module needs the other back).
+pub mod summary;
+
+pub use summary::OrderSummary;
 
 /// `LONG`, `SHORT` or `FLAT`, as orders and positions spell them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

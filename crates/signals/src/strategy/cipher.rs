@@ -187,44 +187,11 @@ pub fn compute(candles: &[Candle], a: &CipherAParams, b: &CipherBParams) -> Ciph
         .iter()
         .map(|c| (c.high + c.low + c.close) / 3.0)
         .collect();
-    let n = candles.len();
-
     let wa = wavetrend(&hlc3, a.wavetrend);
     let ribbon: Vec<Vec<f64>> = a.ribbon.iter().map(|&len| ema(&close, len)).collect();
     let rsi_a = rsi(&close, a.rsi_len);
     let (stoch_k, stoch_d) = stoch_rsi(&close, a.stoch.0, a.stoch.1, a.stoch.2, a.stoch.3);
-    let mut a_marks = vec![CipherAMarks::default(); n];
-    for i in 1..n {
-        let m = &mut a_marks[i];
-        m.red_diamond = crossed_under(&wa.wt1, &wa.wt2, i);
-        m.green_diamond = crossed_over(&wa.wt1, &wa.wt2, i);
-        let wt2 = wa.wt2[i];
-        m.yellow_cross_up = m.red_diamond
-            && wt2 < 45.0
-            && wt2 > a.oversold[2]
-            && rsi_a[i] > 15.0
-            && rsi_a[i] < 30.0;
-        m.yellow_cross_down =
-            m.green_diamond && wt2 > 55.0 && wt2 < a.overbought[2] && rsi_a[i] < 70.0;
-        m.red_cross = crossed_under(&ribbon[0], &ribbon[1], i);
-        m.green_cross = crossed_over(&ribbon[1], &ribbon[7], i);
-        m.dump_diamond = m.red_diamond && m.red_cross;
-        m.moon_diamond = m.green_diamond && m.green_cross;
-        let green = |j: usize| close[j] > open[j];
-        let red = |j: usize| close[j] < open[j];
-        m.bull_candle = open[i] > ribbon[1][i]
-            && open[i] > ribbon[7][i]
-            && green(i - 1)
-            && green(i)
-            && !m.red_diamond
-            && !m.red_cross;
-        m.bear_candle = open[i] < ribbon[1][i]
-            && open[i] < ribbon[7][i]
-            && red(i - 1)
-            && red(i)
-            && !m.green_diamond
-            && !m.green_cross;
-    }
+    let a_marks = cipher_a_marks(&wa.wt1, &wa.wt2, &ribbon, &rsi_a, &open, &close, a);
 
     let wb = wavetrend(&hlc3, b.wavetrend);
     let rsi_b = if b.rsi_len == a.rsi_len {
@@ -261,6 +228,52 @@ pub fn compute(candles: &[Candle], a: &CipherAParams, b: &CipherBParams) -> Ciph
         a_marks,
         b_marks,
     }
+}
+
+/// Cipher A's marks at each bar: diamonds, crosses and candles (none at the first bar).
+fn cipher_a_marks(
+    wt1: &[f64],
+    wt2: &[f64],
+    ribbon: &[Vec<f64>],
+    rsi_a: &[f64],
+    open: &[f64],
+    close: &[f64],
+    a: &CipherAParams,
+) -> Vec<CipherAMarks> {
+    let n = close.len();
+    let mut a_marks = vec![CipherAMarks::default(); n];
+    for i in 1..n {
+        let m = &mut a_marks[i];
+        m.red_diamond = crossed_under(wt1, wt2, i);
+        m.green_diamond = crossed_over(wt1, wt2, i);
+        let wt2_i = wt2[i];
+        m.yellow_cross_up = m.red_diamond
+            && wt2_i < 45.0
+            && wt2_i > a.oversold[2]
+            && rsi_a[i] > 15.0
+            && rsi_a[i] < 30.0;
+        m.yellow_cross_down =
+            m.green_diamond && wt2_i > 55.0 && wt2_i < a.overbought[2] && rsi_a[i] < 70.0;
+        m.red_cross = crossed_under(&ribbon[0], &ribbon[1], i);
+        m.green_cross = crossed_over(&ribbon[1], &ribbon[7], i);
+        m.dump_diamond = m.red_diamond && m.red_cross;
+        m.moon_diamond = m.green_diamond && m.green_cross;
+        let green = |j: usize| close[j] > open[j];
+        let red = |j: usize| close[j] < open[j];
+        m.bull_candle = open[i] > ribbon[1][i]
+            && open[i] > ribbon[7][i]
+            && green(i - 1)
+            && green(i)
+            && !m.red_diamond
+            && !m.red_cross;
+        m.bear_candle = open[i] < ribbon[1][i]
+            && open[i] < ribbon[7][i]
+            && red(i - 1)
+            && red(i)
+            && !m.green_diamond
+            && !m.green_cross;
+    }
+    a_marks
 }
 
 /// A fractal top of `x` at bar `i − 2`: higher than the two bars on each side.

@@ -214,19 +214,60 @@ pub fn validate(
     rules: &DecisionRules,
     position: Position,
 ) -> Result<Validated, DecisionError> {
-    let hundred = Decimal::ONE_HUNDRED;
-    let fifty = Decimal::from(50);
+    // 1. Ranges.
+    check_ranges(&raw)?;
     let mut notes = Vec::new();
     let RawDecision {
-        mut action,
-        mut size_pct,
-        mut take_profit_pct,
-        mut stop_loss_pct,
-        mut leverage,
+        action,
+        size_pct,
+        take_profit_pct,
+        stop_loss_pct,
+        leverage,
         rationale,
         reduce_only,
     } = raw;
-    // 1. Ranges.
+    let mut d = Decision {
+        action,
+        size_pct,
+        take_profit_pct,
+        stop_loss_pct,
+        leverage,
+        // 5. Rationale.
+        rationale: tidy_rationale(&rationale),
+        reduce_only,
+    };
+    // 2. Single position: no adding, no flipping; CLOSE first.
+    if d.action.opens() && position != Position::Flat {
+        notes.push(format!(
+            "{:?} while {position:?}: only CLOSE or HOLD allowed, held",
+            d.action
+        ));
+        d.action = Action::Hold;
+    }
+    if d.action == Action::Close && position == Position::Flat {
+        notes.push("CLOSE while flat: held".into());
+        d.action = Action::Hold;
+    }
+    // 3. and 4.
+    apply_caps(&mut d, rules, &mut notes);
+    // 6. Business rules.
+    if !d.action.opens() {
+        d.size_pct = Decimal::ZERO;
+    } else {
+        balance_reward_risk(&mut d, &mut notes);
+    }
+    d.reduce_only = d.reduce_only || d.action == Action::Close;
+    Ok(Validated {
+        decision: d,
+        adjustments: notes,
+    })
+}
+
+/// Step 1: a value outside its range refuses the decision.
+fn check_ranges(raw: &RawDecision) -> Result<(), DecisionError> {
+    let hundred = Decimal::ONE_HUNDRED;
+    let fifty = Decimal::from(50);
+    let size_pct = raw.size_pct;
     if size_pct < Decimal::ZERO || size_pct > hundred {
         return Err(invalid(
             "size_pct",
@@ -234,89 +275,71 @@ pub fn validate(
         ));
     }
     for (name, v) in [
-        ("take_profit_pct", take_profit_pct),
-        ("stop_loss_pct", stop_loss_pct),
+        ("take_profit_pct", raw.take_profit_pct),
+        ("stop_loss_pct", raw.stop_loss_pct),
     ] {
         if v < Decimal::ZERO || v > fifty {
             return Err(invalid(name, format!("{v} is outside 0..=50")));
         }
-        if action.opens() && v.is_zero() {
+        if raw.action.opens() && v.is_zero() {
             return Err(invalid(name, "must be above 0 for LONG/SHORT"));
         }
     }
-    if let Some(l) = leverage
+    if let Some(l) = raw.leverage
         && (l < Decimal::ONE || l > hundred)
     {
         return Err(invalid("leverage", format!("{l} is outside 1..=100")));
     }
-    // 2. Single position: no adding, no flipping; CLOSE first.
-    if action.opens() && position != Position::Flat {
-        notes.push(format!(
-            "{action:?} while {position:?}: only CLOSE or HOLD allowed, held"
-        ));
-        action = Action::Hold;
-    }
-    if action == Action::Close && position == Position::Flat {
-        notes.push("CLOSE while flat: held".into());
-        action = Action::Hold;
-    }
-    // 3. Size: default and cap.
-    if action.opens() && size_pct.is_zero() {
+    Ok(())
+}
+
+/// Steps 3 and 4: the size's default and cap, then the protective and leverage caps, each
+/// adjustment noted.
+fn apply_caps(d: &mut Decision, rules: &DecisionRules, notes: &mut Vec<String>) {
+    if d.action.opens() && d.size_pct.is_zero() {
         notes.push("size 0 for an open: 5 %".into());
-        size_pct = Decimal::from(5);
+        d.size_pct = Decimal::from(5);
     }
-    if size_pct > rules.max_size_pct {
+    if d.size_pct > rules.max_size_pct {
         notes.push(format!(
-            "size {size_pct} % capped at {} %",
-            rules.max_size_pct
+            "size {} % capped at {} %",
+            d.size_pct, rules.max_size_pct
         ));
-        size_pct = rules.max_size_pct;
+        d.size_pct = rules.max_size_pct;
     }
-    // 4. Protective caps.
-    if take_profit_pct > Decimal::from(20) {
-        notes.push(format!("take-profit {take_profit_pct} % capped at 20 %"));
-        take_profit_pct = Decimal::from(20);
+    if d.take_profit_pct > Decimal::from(20) {
+        notes.push(format!(
+            "take-profit {} % capped at 20 %",
+            d.take_profit_pct
+        ));
+        d.take_profit_pct = Decimal::from(20);
     }
-    if stop_loss_pct > Decimal::TEN {
-        notes.push(format!("stop-loss {stop_loss_pct} % capped at 10 %"));
-        stop_loss_pct = Decimal::TEN;
+    if d.stop_loss_pct > Decimal::TEN {
+        notes.push(format!("stop-loss {} % capped at 10 %", d.stop_loss_pct));
+        d.stop_loss_pct = Decimal::TEN;
     }
-    if let Some(l) = leverage
+    if let Some(l) = d.leverage
         && l > rules.max_leverage
     {
         notes.push(format!("leverage {l} capped at {}", rules.max_leverage));
-        leverage = Some(rules.max_leverage);
+        d.leverage = Some(rules.max_leverage);
     }
-    // 5. Rationale.
-    let rationale = tidy_rationale(&rationale);
-    // 6. Business rules.
-    if !action.opens() {
-        size_pct = Decimal::ZERO;
-    } else {
-        let half = Decimal::new(5, 1);
-        let ratio = take_profit_pct / stop_loss_pct;
-        if ratio < half {
-            let tp = stop_loss_pct.max(Decimal::ONE);
-            notes.push(format!("reward/risk {ratio:.2} < 0.5: take-profit {tp} %"));
-            take_profit_pct = tp.min(Decimal::from(20));
-        } else if ratio > Decimal::TEN {
-            let sl = (take_profit_pct / Decimal::from(5)).max(half);
-            notes.push(format!("reward/risk {ratio:.2} > 10: stop-loss {sl} %"));
-            stop_loss_pct = sl.min(Decimal::TEN);
-        }
+}
+
+/// Step 6 for an open: a reward/risk ratio below 0.5 raises the take-profit, one above 10 raises
+/// the stop-loss.
+fn balance_reward_risk(d: &mut Decision, notes: &mut Vec<String>) {
+    let half = Decimal::new(5, 1);
+    let ratio = d.take_profit_pct / d.stop_loss_pct;
+    if ratio < half {
+        let tp = d.stop_loss_pct.max(Decimal::ONE);
+        notes.push(format!("reward/risk {ratio:.2} < 0.5: take-profit {tp} %"));
+        d.take_profit_pct = tp.min(Decimal::from(20));
+    } else if ratio > Decimal::TEN {
+        let sl = (d.take_profit_pct / Decimal::from(5)).max(half);
+        notes.push(format!("reward/risk {ratio:.2} > 10: stop-loss {sl} %"));
+        d.stop_loss_pct = sl.min(Decimal::TEN);
     }
-    Ok(Validated {
-        decision: Decision {
-            action,
-            size_pct,
-            take_profit_pct,
-            stop_loss_pct,
-            leverage,
-            rationale,
-            reduce_only: reduce_only || action == Action::Close,
-        },
-        adjustments: notes,
-    })
 }
 
 /// Empty → "No rationale provided"; longer than [`RATIONALE_MAX`] characters → cut to 197 plus

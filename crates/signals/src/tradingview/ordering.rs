@@ -191,24 +191,7 @@ pub fn resolve_order(
             } else {
                 prior(&symbol)
             };
-            let (first_is_a, basis, used) = match keys[a].compare(&keys[b]) {
-                Some(ord) if ord != Ordering::Equal => {
-                    (ord == Ordering::Less, OrderingBasis::ExplicitSequence, None)
-                }
-                _ => match state_before {
-                    Some(PriorState::Open) => (
-                        ea.direction == Direction::Flat,
-                        OrderingBasis::StatefulCloseThenOpen,
-                        state_before,
-                    ),
-                    Some(PriorState::Flat) => (
-                        ea.direction != Direction::Flat,
-                        OrderingBasis::StatefulOpenThenClose,
-                        state_before,
-                    ),
-                    None => (true, OrderingBasis::Chronological, None),
-                },
-            };
+            let (first_is_a, basis, used) = pair_order(&keys[a], &keys[b], ea, state_before);
             if !first_is_a {
                 ordered.swap(i, i + 1);
             }
@@ -230,6 +213,36 @@ pub fn resolve_order(
         out.by_symbol.insert(symbol, ordered);
     }
     out
+}
+
+/// Which of a close pair of alerts (`a` before `b` in time, one of them flat) goes first: by
+/// explicit sequence when both carry one that differs, else by the symbol's state before the pair
+/// (close-then-open when open, open-then-close when flat), else as they came. Returns whether
+/// `a` goes first, the basis, and the prior state used.
+fn pair_order(
+    key_a: &SeqKey,
+    key_b: &SeqKey,
+    ea: &Sequenced,
+    state_before: Option<PriorState>,
+) -> (bool, OrderingBasis, Option<PriorState>) {
+    match key_a.compare(key_b) {
+        Some(ord) if ord != Ordering::Equal => {
+            (ord == Ordering::Less, OrderingBasis::ExplicitSequence, None)
+        }
+        _ => match state_before {
+            Some(PriorState::Open) => (
+                ea.direction == Direction::Flat,
+                OrderingBasis::StatefulCloseThenOpen,
+                state_before,
+            ),
+            Some(PriorState::Flat) => (
+                ea.direction != Direction::Flat,
+                OrderingBasis::StatefulOpenThenClose,
+                state_before,
+            ),
+            None => (true, OrderingBasis::Chronological, None),
+        },
+    }
 }
 
 fn state_of(d: Direction) -> PriorState {

@@ -121,36 +121,7 @@ fn parse_inner(
     mapping: &SymbolMap,
     now: Timestamp,
 ) -> Result<TvAlert, TvError> {
-    if req.body.len() > cfg.max_body_bytes {
-        return Err(TvError::BodyTooLarge {
-            size: req.body.len(),
-            limit: cfg.max_body_bytes,
-        });
-    }
-    check_content_type(req.content_type)?;
-    let mut obj = read_object(req.body)?;
-
-    // Authentication first.
-    if check_peer {
-        cfg.allow_ips
-            .check(req.peer)
-            .map_err(TvError::Unauthorized)?;
-    }
-    let body_secret = first_text(&obj, &cfg.aliases.secret).map(|(_, s)| s);
-    let presented = req.url_token.or(body_secret.as_deref());
-    check_secret(presented, cfg.secret.as_ref(), cfg.allow_unauthenticated)
-        .map_err(TvError::Unauthorized)?;
-    // The stored payload never holds the secret.
-    for alias in &cfg.aliases.secret {
-        remove_path(&mut obj, alias);
-    }
-    let obj = &obj;
-    for (k, v) in obj {
-        let mut path = k.clone();
-        if let Some(field) = find_placeholder(v, &mut path) {
-            return Err(TvError::UnfilledPlaceholder { field });
-        }
-    }
+    let obj = &authenticated_object(req, check_peer, cfg)?;
 
     let (_, raw_symbol) = first_text(obj, &cfg.aliases.symbol)
         .ok_or_else(|| TvError::MissingField("symbol", cfg.aliases.symbol.join(", ")))?;
@@ -166,39 +137,7 @@ fn parse_inner(
     };
     let action = first_text(obj, &cfg.aliases.action);
     let mut direction = read_direction(obj, cfg, position_size, action.as_ref())?;
-
-    let magnitude = if direction == Direction::Flat {
-        Decimal::ZERO
-    } else if let Some((field, t)) = first_text(obj, &cfg.aliases.size) {
-        match parse_size(&field, &t)? {
-            SizeSpec::Exit => {
-                direction = Direction::Flat;
-                Decimal::ZERO
-            }
-            SizeSpec::Fraction(q) => q,
-        }
-    } else if let (Some(ps), Some(scale)) = (position_size, cfg.position_scale) {
-        if scale <= Decimal::ZERO {
-            return Err(TvError::bad(
-                "position_scale",
-                &scale.to_string(),
-                "the source's position_scale must be positive",
-            ));
-        }
-        ps.abs()
-            .checked_div(scale)
-            .ok_or_else(|| TvError::bad("position_size", &ps.to_string(), "out of range"))?
-    } else if let Some(d) = cfg.default_depth {
-        d
-    } else {
-        return Err(TvError::MissingField(
-            "size",
-            format!(
-                "{} (or position_size with a configured position_scale, or a default_depth)",
-                cfg.aliases.size.join(", ")
-            ),
-        ));
-    };
+    let magnitude = read_magnitude(obj, cfg, &mut direction, position_size)?;
     let depth = signed_depth(direction, magnitude, cfg.max_depth)?;
 
     let leverage = if direction == Direction::Flat {
@@ -215,12 +154,7 @@ fn parse_inner(
     let raw = Value::Object(obj.clone());
     let canonical = serde_json::to_vec(&raw).unwrap_or_default();
     let body_hash = blake3::hash(&canonical).to_hex().to_string();
-    let source = cfg.source.as_str();
-    let idempotency_key = match (&event_id, emitted_at) {
-        (Some(ev), _) => format!("tv:{source}:event:{ev}"),
-        (None, Some(_)) => format!("tv:{source}:body:{body_hash}"),
-        (None, None) => format!("tv:{source}:body:{body_hash}@{}", now.timestamp_millis()),
-    };
+    let idempotency_key = idempotency_key(cfg, event_id.as_deref(), emitted_at, &body_hash, now);
     let id_hash = blake3::hash(idempotency_key.as_bytes()).to_hex();
     let id = SignalId::new(&format!("tv-{}", &id_hash[..40]))
         .map_err(|e| TvError::bad("id", "", e.to_string()))?;
@@ -247,6 +181,106 @@ fn parse_inner(
         event_id,
         body_hash,
     })
+}
+
+/// Steps 1 to 3 and the placeholder check: the body as a JSON object from an allowed sender
+/// with the right secret, the secret fields removed.
+fn authenticated_object(
+    req: &TvRequest<'_>,
+    check_peer: bool,
+    cfg: &TvConfig,
+) -> Result<Map<String, Value>, TvError> {
+    if req.body.len() > cfg.max_body_bytes {
+        return Err(TvError::BodyTooLarge {
+            size: req.body.len(),
+            limit: cfg.max_body_bytes,
+        });
+    }
+    check_content_type(req.content_type)?;
+    let mut obj = read_object(req.body)?;
+
+    // Authentication first.
+    if check_peer {
+        cfg.allow_ips
+            .check(req.peer)
+            .map_err(TvError::Unauthorized)?;
+    }
+    let body_secret = first_text(&obj, &cfg.aliases.secret).map(|(_, s)| s);
+    let presented = req.url_token.or(body_secret.as_deref());
+    check_secret(presented, cfg.secret.as_ref(), cfg.allow_unauthenticated)
+        .map_err(TvError::Unauthorized)?;
+    // The stored payload never holds the secret.
+    for alias in &cfg.aliases.secret {
+        remove_path(&mut obj, alias);
+    }
+    for (k, v) in &obj {
+        let mut path = k.clone();
+        if let Some(field) = find_placeholder(v, &mut path) {
+            return Err(TvError::UnfilledPlaceholder { field });
+        }
+    }
+    Ok(obj)
+}
+
+/// The size of the target, unsigned: the fractional `size`, else `position_size /
+/// position_scale`, else the source's `default_depth`. An exit size turns `direction` flat.
+fn read_magnitude(
+    obj: &Map<String, Value>,
+    cfg: &TvConfig,
+    direction: &mut Direction,
+    position_size: Option<Decimal>,
+) -> Result<Decimal, TvError> {
+    if *direction == Direction::Flat {
+        return Ok(Decimal::ZERO);
+    }
+    if let Some((field, t)) = first_text(obj, &cfg.aliases.size) {
+        return Ok(match parse_size(&field, &t)? {
+            SizeSpec::Exit => {
+                *direction = Direction::Flat;
+                Decimal::ZERO
+            }
+            SizeSpec::Fraction(q) => q,
+        });
+    }
+    if let (Some(ps), Some(scale)) = (position_size, cfg.position_scale) {
+        if scale <= Decimal::ZERO {
+            return Err(TvError::bad(
+                "position_scale",
+                &scale.to_string(),
+                "the source's position_scale must be positive",
+            ));
+        }
+        return ps
+            .abs()
+            .checked_div(scale)
+            .ok_or_else(|| TvError::bad("position_size", &ps.to_string(), "out of range"));
+    }
+    if let Some(d) = cfg.default_depth {
+        return Ok(d);
+    }
+    Err(TvError::MissingField(
+        "size",
+        format!(
+            "{} (or position_size with a configured position_scale, or a default_depth)",
+            cfg.aliases.size.join(", ")
+        ),
+    ))
+}
+
+/// The idempotency key described in the module documentation.
+fn idempotency_key(
+    cfg: &TvConfig,
+    event_id: Option<&str>,
+    emitted_at: Option<Timestamp>,
+    body_hash: &str,
+    now: Timestamp,
+) -> String {
+    let source = cfg.source.as_str();
+    match (event_id, emitted_at) {
+        (Some(ev), _) => format!("tv:{source}:event:{ev}"),
+        (None, Some(_)) => format!("tv:{source}:body:{body_hash}"),
+        (None, None) => format!("tv:{source}:body:{body_hash}@{}", now.timestamp_millis()),
+    }
 }
 
 fn check_content_type(ct: Option<&str>) -> Result<(), TvError> {

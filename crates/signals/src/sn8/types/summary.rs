@@ -7,14 +7,14 @@
 //! in cache, and the result travels with the position. Positions built in code compute it on
 //! demand.
 //!
-//! The drawdown walk (sirouk/trade-engine's, with fixes documented in [`super::metric_score`]):
+//! The drawdown walk (sirouk/trade-engine's, with fixes documented in [`crate::sn8::metric_score`]):
 //! orders in their given order; FLAT orders, unfilled Vanta orders, and orders with zero or missing
 //! leverage or price are skipped; running `L = Σ lev`, `S = Σ lev·price`, entry `avg = S/L`
 //! (quote per base); the move at each order is `m = (price − avg)/avg · |L|` for a long and
 //! `(avg − price)/avg · |L|` for a short (a fraction of account value at leverage `L`); the
 //! position's drawdown is `min(0, m…)`.
 
-use super::types::{Order, Side};
+use super::{Order, Side};
 
 /// What one pass over a position's orders yields.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -78,7 +78,7 @@ impl OrderSummary {
 
 #[cfg(test)]
 mod tests {
-    use super::super::types::Position;
+    use super::super::Position;
 
     #[test]
     fn parsed_positions_carry_their_summary_and_built_ones_compute_it() {
@@ -93,7 +93,7 @@ mod tests {
         assert!(s.computed && !s.has_flat_order);
         assert_eq!(s.last_order_ms, Some(9));
         assert!((s.drawdown + 10.0 / 90.0).abs() < 1e-12);
-        let m: super::super::types::MinerPositions = serde_json::from_str(
+        let m: super::super::MinerPositions = serde_json::from_str(
             r#"{"positions": [{"orders": [{"order_type": "FLAT", "leverage": 0, "processed_ms": 3}]}]}"#,
         )
         .unwrap();
