@@ -157,11 +157,13 @@ fn a_hand_placed_order_answered_5xx_after_the_fill_is_reported_filled() {
     let config = dir.path().join("tradeengine.toml");
     // Only `run` creates a data dir and its store; the hand order command needs both to exist.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    drop(
-        runtime
-            .block_on(tradeengine_store::open_sqlite_in(&dir.path().join("data")))
-            .unwrap(),
-    );
+    runtime.block_on(async {
+        drop(
+            tradeengine_store::open_sqlite_in(&dir.path().join("data"))
+                .await
+                .unwrap(),
+        )
+    });
     std::fs::write(
         &config,
         format!(
