@@ -390,7 +390,7 @@ fn open_list(sh: &Shared, symbol: Option<&str>, raw: &Option<String>) -> Respons
         .iter()
         .skip((page - 1) * size)
         .take(size)
-        .map(|o| render::order(&ex, o))
+        .map(|o| render::open_order(&ex, o))
         .collect();
     ok(Value::Array(rows))
 }

@@ -46,6 +46,7 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, TICKERS, TickerRow, margin_mode, margin_mode_text,
 };
 use super::stream::ByInstId;
+use crate::http::envelope::order_reply;
 use crate::checks::to_venue_units;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
@@ -422,7 +423,10 @@ impl Venue for BlofinVenue {
             .post("/api/v1/trade/order", &body, scope::TRADE)
             .await
         {
-            Ok(_) => self.status_after_ack(order).await,
+            Ok(data) => {
+                order_reply(VENUE, "/api/v1/trade/order", data)?;
+                self.status_after_ack(order).await
+            }
             Err(e) if codes::is(&e, &codes::DUPLICATE_CLIENT_ID) => {
                 // An earlier attempt landed: answer with that order.
                 match self

@@ -55,6 +55,7 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, margin_mode, margin_mode_text, num, required,
 };
 use super::stream::BySymbol;
+use crate::http::envelope::order_reply;
 use crate::checks::to_venue_units;
 use crate::http::Query;
 use crate::instruments::InstrumentCache;
@@ -474,7 +475,10 @@ impl Venue for KucoinVenue {
             body["timeInForce"] = json!("GTC");
         }
         match self.http.post("/api/v1/orders", &body, weight::ORDER).await {
-            Ok(_) => self.status_after_ack(order).await,
+            Ok(data) => {
+                order_reply(VENUE, "/api/v1/orders", data)?;
+                self.status_after_ack(order).await
+            }
             Err(e) => {
                 if e.kind == VenueErrorKind::Rejected
                     && codes::is(&e, &["100001", "300000", "400100"])

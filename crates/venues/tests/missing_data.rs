@@ -1,0 +1,105 @@
+//! A success envelope without its `data` on BloFin, KuCoin and MEXC: a read (positions, open
+//! orders, balance) is refused with an error naming the field, never taken as "nothing there";
+//! an order entry is an ambiguous outcome, to be settled by client order id.
+#![allow(clippy::unwrap_used)]
+
+mod sim;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal_macros::dec;
+use sim::*;
+use tradeengine_model::Side;
+use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId};
+use tradeengine_venues::connect::connect;
+use tradeengine_venues::{Venue, VenueError, VenueErrorKind};
+
+/// One venue's paths, and its success envelope with `data` left out.
+struct Row {
+    venue: VenueId,
+    empty_success: &'static str,
+    positions: &'static str,
+    open_orders: &'static str,
+    balance: &'static str,
+    order_entry: &'static str,
+}
+
+const ROWS: [Row; 3] = [
+    Row {
+        venue: VenueId::Blofin,
+        empty_success: r#"{"code":"0","msg":"success"}"#,
+        positions: "/api/v1/account/positions",
+        open_orders: "/api/v1/trade/orders-pending",
+        balance: "/api/v1/account/balance",
+        order_entry: "/api/v1/trade/order",
+    },
+    Row {
+        venue: VenueId::Kucoin,
+        empty_success: r#"{"code":"200000"}"#,
+        positions: "/api/v1/positions",
+        open_orders: "GET /api/v1/orders",
+        balance: "/api/v1/account-overview",
+        order_entry: "POST /api/v1/orders",
+    },
+    Row {
+        venue: VenueId::Mexc,
+        empty_success: r#"{"success":true,"code":0}"#,
+        positions: "/api/v1/private/position/open_positions",
+        open_orders: "/api/v1/private/order/list/open_orders",
+        balance: "/api/v1/private/account/asset/USDT",
+        order_entry: "/api/v1/private/order/submit",
+    },
+];
+
+async fn setup(venue: VenueId) -> (SimHandle, Arc<dyn Venue>) {
+    let sim = start(venue, SimOptions::new(venue)).await;
+    let adapter = connect(venue, config(&sim)).await.unwrap();
+    (sim, adapter)
+}
+
+fn assert_missing_data<T: std::fmt::Debug>(row: &Row, what: &str, got: Result<T, VenueError>) {
+    let e = got.expect_err(&format!("{:?} {what}: a reply without data was accepted", row.venue));
+    assert_eq!(e.kind, VenueErrorKind::Internal, "{:?} {what}: {e}", row.venue);
+    assert_eq!(e.code.as_deref(), Some("missing_data"), "{:?} {what}: {e}", row.venue);
+    assert!(e.message.contains("`data`"), "{:?} {what}: {e}", row.venue);
+}
+
+#[tokio::test]
+async fn a_read_without_data_is_refused_not_read_as_empty() {
+    for row in &ROWS {
+        let (sim, venue) = setup(row.venue).await;
+        // The account holds a position, so an empty read would be a false picture.
+        venue
+            .place_order(&market("md-open-1", "BTCUSDT", Side::Buy, dec!(0.01), false))
+            .await
+            .unwrap();
+        let body = || Fault::Body(row.empty_success.to_string());
+        sim.faults().inject(row.positions, 1, body());
+        assert_missing_data(row, "positions", venue.positions().await);
+        sim.faults().inject(row.open_orders, 1, body());
+        assert_missing_data(row, "open orders", venue.open_orders(None).await);
+        sim.faults().inject(row.balance, 1, body());
+        assert_missing_data(row, "balance", venue.account_balance().await);
+        // With the venue's real reply the same reads see the position.
+        assert_eq!(venue.positions().await.unwrap().len(), 1, "{:?}", row.venue);
+    }
+}
+
+#[tokio::test]
+async fn an_order_entry_without_data_is_ambiguous() {
+    for row in &ROWS {
+        let (sim, venue) = setup(row.venue).await;
+        sim.faults()
+            .inject(row.order_entry, 1, Fault::Body(row.empty_success.to_string()));
+        let order = market("md-entry-1", "BTCUSDT", Side::Buy, dec!(0.01), false);
+        let e = tokio::time::timeout(Duration::from_secs(5), venue.place_order(&order))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.kind, VenueErrorKind::Ambiguous, "{:?}: {e}", row.venue);
+        assert_eq!(e.code.as_deref(), Some("missing_data"), "{:?}", row.venue);
+        assert!(e.may_have_acted(), "{:?}", row.venue);
+        assert_eq!(sim.faults().pending(), 0, "{:?}", row.venue);
+    }
+}
