@@ -328,13 +328,25 @@ pub fn rate_limited(sh: &Shared, retry_after: Duration) -> Response {
     rate_limited_at(sh, reset)
 }
 
+/// The order type, under the documented `orderType`
+/// (<https://bybit-exchange.github.io/docs/v5/order/create-order>) or the snake-case
+/// `order_type` of Bybit's older USDT-perpetual API, which live Bybit still accepts on
+/// `POST /v5/order/create`: an unmodified client written against it traded live, and was
+/// refused only here. `orderType` wins when both are sent.
+fn order_type_field(v: &Value) -> &str {
+    match field(v, "orderType") {
+        "" => field(v, "order_type"),
+        documented => documented,
+    }
+}
+
 fn parse_new_order(v: &Value) -> Result<NewOrder, String> {
     let side = match field(v, "side") {
         "Buy" => Side::Buy,
         "Sell" => Side::Sell,
         other => return Err(format!("side {other:?}")),
     };
-    let order_type = match field(v, "orderType") {
+    let order_type = match order_type_field(v) {
         "Market" => OrderType::Market,
         "Limit" => OrderType::Limit,
         other => return Err(format!("orderType {other:?}")),
@@ -488,4 +500,32 @@ pub async fn query_api(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuer
             }
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(type_keys: Value) -> Value {
+        let mut v = json!({
+            "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "qty": "0.01",
+            "orderLinkId": "te1-0", "positionIdx": 0,
+        });
+        if let (Some(o), Some(extra)) = (v.as_object_mut(), type_keys.as_object()) {
+            o.extend(extra.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn the_order_type_is_read_under_either_spelling_live_bybit_accepts() {
+        let kind = |keys: Value| parse_new_order(&order(keys)).map(|o| o.order_type);
+        assert_eq!(kind(json!({"orderType": "Market"})), Ok(OrderType::Market));
+        assert_eq!(kind(json!({"order_type": "Market"})), Ok(OrderType::Market));
+        assert_eq!(
+            kind(json!({"orderType": "Market", "order_type": "Limit"})),
+            Ok(OrderType::Market)
+        );
+        assert_eq!(kind(json!({})), Err("orderType \"\"".to_string()));
+    }
 }

@@ -209,6 +209,9 @@ fn parse_submit(ex: &crate::book::Exchange, v: &Value) -> Result<Submit, Respons
         Some(4) => (Side::Sell, true),
         _ => return Err(err(2001, "Wrong order side")),
     };
+    // Types as documented for `POST /api/v1/private/order/submit`: 1 limit, 5 market
+    // (<https://mexcdevelop.github.io/apidocs/contract_v1_en/>, section "Order"); the
+    // adapter sends only these.
     let order_type = match int_field(v, "type") {
         Some(1) => OrderType::Limit,
         Some(5) => OrderType::Market,
