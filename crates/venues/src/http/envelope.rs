@@ -1,4 +1,5 @@
-//! The result field of a venue's success envelope (`data` on BloFin, KuCoin and MEXC).
+//! The result field of a venue's success envelope (`data` on BloFin, KuCoin and MEXC, `result`
+//! on Bybit).
 //!
 //! Every read these venues document answers its result in `data`; a success reply without it
 //! is not "nothing there" but a reply we cannot read. Taking it as an empty list would make
@@ -23,16 +24,34 @@ pub fn data_field(
     path: &str,
     data: Option<Value>,
 ) -> Result<Value, VenueError> {
-    match data {
+    result_field(venue, method, path, "data", data)
+}
+
+/// The envelope's result field `field` as the venue sent it: required on a read (`GET`),
+/// `Null` when absent on a write.
+pub fn result_field(
+    venue: &'static str,
+    method: Method,
+    path: &str,
+    field: &str,
+    value: Option<Value>,
+) -> Result<Value, VenueError> {
+    match value {
         Some(v) => Ok(v),
         None if method.is_write() => Ok(Value::Null),
         None => Err(VenueError::new(
             venue,
             VenueErrorKind::Internal,
-            format!("GET {path}: missing field `data` in a success reply"),
+            format!("GET {path}: missing field `{field}` in a success reply"),
         )
         .with_code(MISSING_DATA)),
     }
+}
+
+/// For an envelope model: a present field as it is, `null` included (a plain `Option<Value>`
+/// reads `null` as absent). Use with `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// An order entry's `data`: a reply that accepted the request but carries no result cannot

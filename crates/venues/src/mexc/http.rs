@@ -21,7 +21,7 @@ use super::auth::sign;
 use super::codes;
 use super::json::quote_numbers;
 use crate::http::classify::{self, status_error};
-use crate::http::envelope::data_field;
+use crate::http::envelope::{data_field, present};
 use crate::http::{Method, Query, Request, Transport, VenueClock};
 use crate::ratelimit::{RateLimits, Scope};
 use crate::{Credentials, VenueError, VenueErrorKind};
@@ -70,11 +70,6 @@ struct Envelope {
     data: Option<Value>,
     #[serde(default)]
     message: String,
-}
-
-/// A present `data` as it is, `null` included (plain `Option<Value>` would read `null` as absent).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
 }
 
 /// One MEXC account's REST client.
