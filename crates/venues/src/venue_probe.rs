@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::binance::BinanceVenue;
-use crate::blofin::BlofinVenue;
-use crate::bybit::BybitVenue;
 use crate::adapters::{
     AdapterConfig, connect_binance, connect_blofin, connect_bybit, connect_kucoin, connect_mexc,
 };
+use crate::binance::BinanceVenue;
+use crate::blofin::BlofinVenue;
+use crate::bybit::BybitVenue;
 use crate::kucoin::KucoinVenue;
 use crate::mexc::MexcVenue;
 use crate::permissions::WithdrawalPermission;
@@ -91,7 +91,9 @@ fn unreported<V: Venue + Inspect + 'static>(venue: V) -> Probe {
     Probe {
         venue: v.clone(),
         inner: v,
-        withdrawal: unknown("the venue has no endpoint that reports an API key's withdrawal permission"),
+        withdrawal: unknown(
+            "the venue has no endpoint that reports an API key's withdrawal permission",
+        ),
     }
 }
 
@@ -151,4 +153,3 @@ pub fn kucoin(config: AdapterConfig) -> Probing {
 pub fn mexc(config: AdapterConfig) -> Probing {
     Box::pin(async move { Ok(unreported(connect_mexc(config).await?)) })
 }
-

@@ -75,9 +75,22 @@ async fn setup(venue: VenueId) -> (SimHandle, Arc<dyn Venue>) {
 }
 
 fn assert_missing_data<T: std::fmt::Debug>(row: &Row, what: &str, got: Result<T, VenueError>) {
-    let e = got.expect_err(&format!("{:?} {what}: a reply without data was accepted", row.venue));
-    assert_eq!(e.kind, VenueErrorKind::Internal, "{:?} {what}: {e}", row.venue);
-    assert_eq!(e.code.as_deref(), Some("missing_data"), "{:?} {what}: {e}", row.venue);
+    let e = got.expect_err(&format!(
+        "{:?} {what}: a reply without data was accepted",
+        row.venue
+    ));
+    assert_eq!(
+        e.kind,
+        VenueErrorKind::Internal,
+        "{:?} {what}: {e}",
+        row.venue
+    );
+    assert_eq!(
+        e.code.as_deref(),
+        Some("missing_data"),
+        "{:?} {what}: {e}",
+        row.venue
+    );
     let named = format!("`{}`", row.field);
     assert!(e.message.contains(&named), "{:?} {what}: {e}", row.venue);
 }
@@ -88,7 +101,13 @@ async fn a_read_without_data_is_refused_not_read_as_empty() {
         let (sim, venue) = setup(row.venue).await;
         // The account holds a position, so an empty read would be a false picture.
         venue
-            .place_order(&market("md-open-1", "BTCUSDT", Side::Buy, dec!(0.01), false))
+            .place_order(&market(
+                "md-open-1",
+                "BTCUSDT",
+                Side::Buy,
+                dec!(0.01),
+                false,
+            ))
             .await
             .unwrap();
         let body = || Fault::Body(row.empty_success.to_string());
@@ -122,4 +141,22 @@ async fn an_order_entry_without_data_is_ambiguous() {
         assert!(e.may_have_acted(), "{:?}", row.venue);
         assert_eq!(sim.faults().pending(), 0, "{:?}", row.venue);
     }
+}
+
+/// A private push without `data` is an unreadable push (logged, the tracker untouched), never an
+/// update that says "no position".
+#[test]
+fn a_push_without_data_is_an_error_not_an_empty_update() {
+    use serde_json::Value;
+    use tradeengine_venues::{blofin, kucoin, mexc};
+    let rows = blofin::stream::position_updates(Value::Null, |_| None);
+    assert!(
+        matches!(rows.as_slice(), [Err(e)] if e.message.contains("`data`")),
+        "{rows:?}"
+    );
+    let rows = blofin::stream::order_updates(Value::Null, |_| None);
+    assert!(matches!(rows.as_slice(), [Err(_)]), "{rows:?}");
+    assert!(kucoin::stream::position_change(Value::Null, |_| None).is_err());
+    assert!(mexc::stream::position_push(Value::Null, |_| None).is_err());
+    assert!(mexc::stream::order_push(Value::Null, |_| None).is_err());
 }

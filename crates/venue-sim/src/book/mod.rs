@@ -342,7 +342,12 @@ impl Exchange {
     /// The quantity a new order may have: a reduce-only order is cut to the position it
     /// reduces (and refused when there is none); any other must meet the minimum notional and
     /// the margin it needs.
-    fn admit(&self, req: &NewOrder, inst: &SimInstrument, mark: Decimal) -> Result<Decimal, Reject> {
+    fn admit(
+        &self,
+        req: &NewOrder,
+        inst: &SimInstrument,
+        mark: Decimal,
+    ) -> Result<Decimal, Reject> {
         let pos = self.position(&req.symbol);
         if req.reduce_only {
             let reduces = (pos.size > Decimal::ZERO && req.side == Side::Sell)
@@ -370,7 +375,14 @@ impl Exchange {
     /// Fills the order just stored at `idx` as far as the book allows: a market order or a
     /// crossed limit at the mark (partly, when a partial fill was asked for), a limit forced
     /// to fill at its price, or none, leaving it resting.
-    fn execute_new(&mut self, idx: usize, req: &NewOrder, inst: &SimInstrument, mark: Decimal, now_ms: i64) {
+    fn execute_new(
+        &mut self,
+        idx: usize,
+        req: &NewOrder,
+        inst: &SimInstrument,
+        mark: Decimal,
+        now_ms: i64,
+    ) {
         let qty = self.orders[idx].qty;
         let marketable = match (req.order_type, req.price) {
             (OrderType::Market, _) => true,

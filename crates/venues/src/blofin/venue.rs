@@ -46,9 +46,9 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, TICKERS, TickerRow, margin_mode, margin_mode_text,
 };
 use super::stream::ByInstId;
-use crate::http::envelope::order_reply;
 use crate::checks::to_venue_units;
 use crate::http::Query;
+use crate::http::envelope::order_reply;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, missing, price};
 use crate::tracker::OrderTracker;

@@ -255,7 +255,10 @@ impl BybitHttp {
             }
             return Err(e);
         }
-        Ok((result_field(VENUE, method, path, "result", env.result)?, env.time))
+        Ok((
+            result_field(VENUE, method, path, "result", env.result)?,
+            env.time,
+        ))
     }
 
     /// Adopts the limit Bybit reports, and pauses when the window's budget is used up.

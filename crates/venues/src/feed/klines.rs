@@ -97,10 +97,11 @@ impl KlineSeries {
             open_ms.push(open_time);
             close.push(c);
         }
-        let interval_ms = interval(&open_ms, candle_len).map_err(|reason| FeedError::BadSeries {
-            source_name: source_name.to_string(),
-            reason: reason.to_string(),
-        })?;
+        let interval_ms =
+            interval(&open_ms, candle_len).map_err(|reason| FeedError::BadSeries {
+                source_name: source_name.to_string(),
+                reason: reason.to_string(),
+            })?;
         Ok(Self {
             source_name: source_name.to_string(),
             open_ms,
@@ -200,7 +201,11 @@ fn read_candle(fields: &[&str]) -> Result<(i64, Decimal), String> {
 }
 
 /// With a `close_time` column (the Binance layout), every candle must be as long as the first.
-fn check_length(fields: &[&str], open_time: i64, candle_len: &mut Option<i64>) -> Result<(), String> {
+fn check_length(
+    fields: &[&str],
+    open_time: i64,
+    candle_len: &mut Option<i64>,
+) -> Result<(), String> {
     if fields.len() < 7 {
         return Ok(());
     }

@@ -51,11 +51,7 @@ fn code_text(v: Option<&Value>) -> String {
 /// Reads a KuCoin envelope: `Ok(Some(data))` on `200000`, `Ok(None)` when the body is not an
 /// envelope at all, `Err` for an error code or a successful read without `data`
 /// ([`data_field`]).
-pub fn open_envelope(
-    body: &[u8],
-    method: Method,
-    path: &str,
-) -> Result<Option<Value>, VenueError> {
+pub fn open_envelope(body: &[u8], method: Method, path: &str) -> Result<Option<Value>, VenueError> {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return Ok(None);
     };

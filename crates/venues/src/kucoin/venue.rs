@@ -55,9 +55,9 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, margin_mode, margin_mode_text, num, required,
 };
 use super::stream::BySymbol;
-use crate::http::envelope::order_reply;
 use crate::checks::to_venue_units;
 use crate::http::Query;
+use crate::http::envelope::order_reply;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, format_dec, in_reply};
 use crate::tracker::OrderTracker;

@@ -247,7 +247,10 @@ pub fn open_envelope(body: &[u8], method: Method, path: &str) -> Result<Value, V
             VenueErrorKind::Internal,
             format!(
                 "{path}: reply is not a MEXC envelope: {}",
-                String::from_utf8_lossy(body).chars().take(300).collect::<String>()
+                String::from_utf8_lossy(body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
             ),
         )
     })?;
@@ -293,7 +296,11 @@ mod tests {
         );
         let w = open_envelope(br#"{"success":true,"code":0}"#, Method::Post, "/p");
         assert_eq!(w.ok(), Some(Value::Null));
-        let e = open_envelope(br#"{"success":false,"code":2005,"message":"x"}"#, Method::Get, "/p");
+        let e = open_envelope(
+            br#"{"success":false,"code":2005,"message":"x"}"#,
+            Method::Get,
+            "/p",
+        );
         assert_eq!(e.err().and_then(|e| e.code).as_deref(), Some("2005"));
     }
 }

@@ -47,8 +47,8 @@ use super::models::{
 };
 use super::sides::SideCode;
 use super::{VENUE, unified_symbol};
-use crate::http::envelope::order_reply;
 use crate::http::Query;
+use crate::http::envelope::order_reply;
 use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;

@@ -4,9 +4,9 @@
 use tradeengine_model::VenueId;
 
 use crate::AdapterConfig;
+use crate::VenueError;
 use crate::registry::ClockTolerance;
 pub use crate::venue_probe::Probe;
-use crate::VenueError;
 
 /// How far a signed request's timestamp may be from the venue's clock before it is refused
 /// (the registry row's [`ClockTolerance`]).
