@@ -199,7 +199,7 @@ async fn inject(State(shared): State<Arc<Shared>>, body: String) -> Response {
     }
 }
 
-/// The trailing `times=N` (or `times=always`) of a spec's parts, removed; 1 when absent.
+/// The trailing `times=N` (or `times=always`) among a fault's parts, removed; 1 when absent.
 fn take_times(parts: &mut Vec<&str>) -> Result<u32, String> {
     let Some(n) = parts.last().and_then(|last| last.strip_prefix("times=")) else {
         return Ok(1);
@@ -216,7 +216,7 @@ fn take_times(parts: &mut Vec<&str>) -> Result<u32, String> {
     Ok(times)
 }
 
-/// The request path a spec's target names: `order` and `positions` are the venue's own paths.
+/// The request path a fault's target names: `order` and `positions` are the venue's own paths.
 fn target_path(venue: VenueId, target: &str) -> Result<String, String> {
     Ok(match target {
         "order" => order_path(venue).to_string(),
