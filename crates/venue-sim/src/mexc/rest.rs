@@ -82,10 +82,17 @@ pub async fn ticker(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
         .prices()
         .iter()
         .filter(|(sym, _)| q.get("symbol").is_none_or(|s| unified(s) == **sym))
-        .map(|(sym, p)| {
-            json!({"symbol": super::venue_symbol(sym), "lastPrice": num(*p), "bid1": num(*p), "ask1": num(*p),
-                "fairPrice": num(*p), "indexPrice": num(*p), "fundingRate": 0.0001, "volume24": 0,
-                "holdVol": 0, "timestamp": now})
+        .enumerate()
+        .map(|(n, (sym, p))| {
+            // Every field of the documented ticker
+            // (<https://mexcdevelop.github.io/apidocs/contract_v1_en/#get-contract-trend-data>);
+            // a flat day at the simulator's one price, limit prices ±10 %.
+            json!({"contractId": n + 1, "symbol": super::venue_symbol(sym), "lastPrice": num(*p),
+                "bid1": num(*p), "ask1": num(*p), "volume24": 0, "amount24": 0, "holdVol": 0,
+                "lower24Price": num(*p), "high24Price": num(*p), "riseFallRate": 0, "riseFallValue": 0,
+                "indexPrice": num(*p), "fairPrice": num(*p), "fundingRate": 0.0001,
+                "maxBidPrice": num(*p * Decimal::new(11, 1)), "minAskPrice": num(*p * Decimal::new(9, 1)),
+                "timestamp": now})
         })
         .collect();
     drop(ex);
