@@ -79,34 +79,11 @@ impl FaultSpec {
             reason,
         };
         let mut parts: Vec<&str> = spec.trim().split(':').collect();
-        let mut times = 1;
-        if let Some(last) = parts.last()
-            && let Some(n) = last.strip_prefix("times=")
-        {
-            times = match n {
-                "always" => ALWAYS,
-                n => n
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| fail(format!("times={n}: a whole number ≥ 1, or always")))?,
-            };
-            parts.pop();
-        }
+        let times = take_times(&mut parts).map_err(fail)?;
         let [target, kind, rest @ ..] = parts.as_slice() else {
             return Err(fail("needs a target and a kind".into()));
         };
-        let path = match *target {
-            "order" => order_path(venue).to_string(),
-            "positions" => positions_path(venue).to_string(),
-            "*" => "*".to_string(),
-            p if p.starts_with('/') && p.len() > 1 && p.is_ascii() => p.to_string(),
-            other => {
-                return Err(fail(format!(
-                    "target {other:?}: order, positions, * or a path starting with /"
-                )));
-            }
-        };
+        let path = target_path(venue, target).map_err(fail)?;
         let param = match rest {
             [] => None,
             [p] => Some(*p),
@@ -220,6 +197,38 @@ async fn inject(State(shared): State<Arc<Shared>>, body: String) -> Response {
         )
             .into_response(),
     }
+}
+
+/// The trailing `times=N` (or `times=always`) among a fault's parts, removed; 1 when absent.
+fn take_times(parts: &mut Vec<&str>) -> Result<u32, String> {
+    let Some(n) = parts.last().and_then(|last| last.strip_prefix("times=")) else {
+        return Ok(1);
+    };
+    let times = match n {
+        "always" => ALWAYS,
+        n => n
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("times={n}: a whole number ≥ 1, or always"))?,
+    };
+    parts.pop();
+    Ok(times)
+}
+
+/// The request path a fault's target names: `order` and `positions` are the venue's own paths.
+fn target_path(venue: VenueId, target: &str) -> Result<String, String> {
+    Ok(match target {
+        "order" => order_path(venue).to_string(),
+        "positions" => positions_path(venue).to_string(),
+        "*" => "*".to_string(),
+        p if p.starts_with('/') && p.len() > 1 && p.is_ascii() => p.to_string(),
+        other => {
+            return Err(format!(
+                "target {other:?}: order, positions, * or a path starting with /"
+            ));
+        }
+    })
 }
 
 #[cfg(test)]

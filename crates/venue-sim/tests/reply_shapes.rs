@@ -218,6 +218,13 @@ fn mexc_rows_have_the_documented_keys() {
         "/data",
     );
     same_keys(
+        "open order",
+        &render::open_order(&ex, &o),
+        "mexc",
+        "open-orders.json",
+        "/data/0",
+    );
+    same_keys(
         "position",
         &render::position(&ex, "BTCUSDT", 1),
         "mexc",

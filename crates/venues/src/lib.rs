@@ -40,6 +40,7 @@ pub mod signing;
 pub mod stream_setting;
 pub mod tracker;
 pub mod venue;
+pub mod venue_probe;
 pub mod ws;
 
 pub use connect::{AdapterConfig, connect, default_base_url, public_price_feed};

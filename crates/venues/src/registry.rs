@@ -1,7 +1,8 @@
 //! The venue registry: for each [`VenueId`], one row with everything that differs by venue at
 //! the connection level — its REST hosts (production, test network, and the domains and
-//! alternates that move real money), whether it reports an API key's permissions, and how to
-//! build its adapter (which serves trading, market data and candles alike).
+//! alternates that move real money), whether it reports an API key's permissions, how to
+//! build its adapter (which serves trading, market data and candles alike), how the self-test
+//! probes it, and how much clock skew it tolerates.
 //!
 //! [`entry`] is the only `match` on a venue in this crate outside the adapters themselves:
 //! [`crate::connect`], [`crate::connect_public`], [`crate::connect_hosts`] and the engine ask it.
@@ -18,6 +19,7 @@ use crate::adapters::{
     AdapterConfig, connect_binance, connect_blofin, connect_bybit, connect_kucoin, connect_mexc,
 };
 use crate::market::PublicMarket;
+use crate::venue_probe::{self as probe, Probing};
 use crate::{VenueError, binance, blofin, bybit, kucoin, mexc};
 
 /// What building an adapter returns: a boxed future, so every row has the same type.
@@ -44,9 +46,28 @@ pub struct VenueEntry {
     pub needs_passphrase: bool,
     /// Builds the adapter: clock offset, key checks, private stream ([`crate::adapters`]).
     pub connect: fn(AdapterConfig) -> Connecting,
+    /// Builds the adapter as `connect` does and reads what the self-test reports beside it:
+    /// clock offset, stream readiness, the key's withdrawal permission ([`crate::venue_probe`]).
+    pub probe: fn(AdapterConfig) -> Probing,
+    /// How far a signed request's timestamp may be off before the venue refuses it.
+    pub clock_tolerance: ClockTolerance,
 }
 
-/// The row of `id`.
+/// Where a venue's limit on clock skew comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockTolerance {
+    /// The receive window the client signs with: Bybit `X-BAPI-RECV-WINDOW`
+    /// (<https://bybit-exchange.github.io/docs/v5/guide#parameters-for-authenticated-endpoints>),
+    /// Binance and MEXC `recvWindow`
+    /// (<https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info>).
+    ReceiveWindow,
+    /// A window the venue fixes: KuCoin refuses a `KC-API-TIMESTAMP` more than 5 s off (code
+    /// 400002, <https://www.kucoin.com/docs/basic-info/connection-method/authentication/signing-a-message>);
+    /// BloFin's `ACCESS-TIMESTAMP` window is 60 s (see the BloFin adapter's `http` module).
+    Fixed { ms: u64 },
+}
+
+/// The row of `id`. One table `match` with a literal row per venue: long because the rows are.
 pub fn entry(id: VenueId) -> VenueEntry {
     match id {
         VenueId::Bybit => VenueEntry {
@@ -79,6 +100,8 @@ pub fn entry(id: VenueId) -> VenueEntry {
             reports_key_permissions: true,
             needs_passphrase: false,
             connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_bybit(c).await?)) }),
+            probe: probe::bybit,
+            clock_tolerance: ClockTolerance::ReceiveWindow,
         },
         VenueId::Binance => VenueEntry {
             id,
@@ -95,6 +118,8 @@ pub fn entry(id: VenueId) -> VenueEntry {
             reports_key_permissions: true,
             needs_passphrase: false,
             connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_binance(c).await?)) }),
+            probe: probe::binance,
+            clock_tolerance: ClockTolerance::ReceiveWindow,
         },
         VenueId::Blofin => VenueEntry {
             id,
@@ -108,6 +133,8 @@ pub fn entry(id: VenueId) -> VenueEntry {
             reports_key_permissions: false,
             needs_passphrase: true,
             connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_blofin(c).await?)) }),
+            probe: probe::blofin,
+            clock_tolerance: ClockTolerance::Fixed { ms: 60_000 },
         },
         VenueId::Kucoin => VenueEntry {
             id,
@@ -130,6 +157,8 @@ pub fn entry(id: VenueId) -> VenueEntry {
             reports_key_permissions: false,
             needs_passphrase: true,
             connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_kucoin(c).await?)) }),
+            probe: probe::kucoin,
+            clock_tolerance: ClockTolerance::Fixed { ms: 5_000 },
         },
         VenueId::Mexc => VenueEntry {
             id,
@@ -142,6 +171,8 @@ pub fn entry(id: VenueId) -> VenueEntry {
             reports_key_permissions: false,
             needs_passphrase: false,
             connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_mexc(c).await?)) }),
+            probe: probe::mexc,
+            clock_tolerance: ClockTolerance::ReceiveWindow,
         },
     }
 }

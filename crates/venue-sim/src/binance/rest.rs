@@ -88,11 +88,20 @@ pub async fn exchange_info(State(sh): Sh) -> Response {
     let symbols: Vec<Value> = ex
         .instruments()
         .map(|i| {
+            // Every field of the documented symbol row
+            // (<https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Exchange-Information>),
+            // except that the order types are under `orderTypes`, the key the live API sends
+            // (the page's example spells it `OrderType`).
             json!({
                 "symbol": i.symbol, "pair": i.symbol, "contractType": "PERPETUAL", "status": "TRADING",
+                "deliveryDate": 4_133_404_800_000_i64, "onboardDate": 1_569_398_400_000_i64,
+                "maintMarginPercent": "2.5000", "requiredMarginPercent": "5.0000",
                 "baseAsset": i.symbol.trim_end_matches("USDT"), "quoteAsset": "USDT", "marginAsset": "USDT",
                 "pricePrecision": i.tick_size.scale(), "quantityPrecision": i.qty_step.normalize().scale(),
-                "underlyingType": "COIN", "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+                "baseAssetPrecision": 8, "quotePrecision": 8,
+                "underlyingType": "COIN", "underlyingSubType": [], "settlePlan": 0, "triggerProtect": "0.0500",
+                "liquidationFee": "0.012500", "marketTakeBound": "0.05",
+                "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
                 "filters": [
                     {"filterType": "PRICE_FILTER", "minPrice": s(i.tick_size), "maxPrice": "4529764", "tickSize": s(i.tick_size)},
                     {"filterType": "LOT_SIZE", "stepSize": s(i.qty_step), "maxQty": s(i.max_qty), "minQty": s(i.min_qty)},
@@ -106,13 +115,13 @@ pub async fn exchange_info(State(sh): Sh) -> Response {
         .collect();
     drop(ex);
     let body = json!({
-        "timezone": "UTC", "serverTime": sh.now_ms(),
+        "timezone": "UTC", "serverTime": sh.now_ms(), "exchangeFilters": [],
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
             {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
         ],
-        "assets": [{"asset": "USDT", "marginAvailable": true}],
+        "assets": [{"asset": "USDT", "marginAvailable": true, "autoAssetExchange": "-10000"}],
         "symbols": symbols,
     });
     with_weight(&sh, Json(body).into_response(), 1)

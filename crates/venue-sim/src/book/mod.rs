@@ -61,6 +61,43 @@ pub struct Exchange {
     history: crate::klines::PriceHistory,
 }
 
+/// The instrument's grid: a positive quantity on its step, within its minimum and the maximum
+/// for the order type, and a positive price on its tick.
+fn check_grid(inst: &SimInstrument, req: &NewOrder) -> Result<(), Reject> {
+    let qty = req.qty;
+    if qty <= Decimal::ZERO || !on_step(qty, inst.qty_step) {
+        return Err(Reject::BadQty(format!(
+            "qty {qty} is not a positive multiple of {}",
+            inst.qty_step
+        )));
+    }
+    if qty < inst.min_qty {
+        return Err(Reject::BadQty(format!(
+            "qty {qty} below the minimum {}",
+            inst.min_qty
+        )));
+    }
+    let max = if req.order_type == OrderType::Market {
+        inst.max_market_qty
+    } else {
+        inst.max_qty
+    };
+    if qty > max {
+        return Err(Reject::QtyAboveMax(format!(
+            "qty {qty} above the maximum {max}"
+        )));
+    }
+    if let Some(p) = req.price
+        && (p <= Decimal::ZERO || !on_step(p, inst.tick_size))
+    {
+        return Err(Reject::BadPrice(format!(
+            "price {p} is not a positive multiple of {}",
+            inst.tick_size
+        )));
+    }
+    Ok(())
+}
+
 fn on_step(v: Decimal, step: Decimal) -> bool {
     step > Decimal::ZERO && v.checked_rem(step).is_some_and(|r| r.is_zero())
 }
@@ -273,59 +310,8 @@ impl Exchange {
         let mark = self
             .price(&req.symbol)
             .ok_or_else(|| Reject::UnknownSymbol(req.symbol.clone()))?;
-        let mut qty = req.qty;
-        if qty <= Decimal::ZERO || !on_step(qty, inst.qty_step) {
-            return Err(Reject::BadQty(format!(
-                "qty {qty} is not a positive multiple of {}",
-                inst.qty_step
-            )));
-        }
-        if qty < inst.min_qty {
-            return Err(Reject::BadQty(format!(
-                "qty {qty} below the minimum {}",
-                inst.min_qty
-            )));
-        }
-        let max = if req.order_type == OrderType::Market {
-            inst.max_market_qty
-        } else {
-            inst.max_qty
-        };
-        if qty > max {
-            return Err(Reject::QtyAboveMax(format!(
-                "qty {qty} above the maximum {max}"
-            )));
-        }
-        if let Some(p) = req.price
-            && (p <= Decimal::ZERO || !on_step(p, inst.tick_size))
-        {
-            return Err(Reject::BadPrice(format!(
-                "price {p} is not a positive multiple of {}",
-                inst.tick_size
-            )));
-        }
-        let pos = self.position(&req.symbol);
-        if req.reduce_only {
-            let reduces = (pos.size > Decimal::ZERO && req.side == Side::Sell)
-                || (pos.size < Decimal::ZERO && req.side == Side::Buy);
-            if !reduces {
-                return Err(Reject::ReduceOnlyRefused(format!(
-                    "no {} position to reduce",
-                    req.symbol
-                )));
-            }
-            qty = qty.min(pos.size.abs());
-        } else {
-            let ref_price = req.price.unwrap_or(mark);
-            let notional = qty * ref_price;
-            if notional < inst.min_notional {
-                return Err(Reject::NotionalBelowMin {
-                    notional,
-                    min: inst.min_notional,
-                });
-            }
-            self.check_margin(&req.symbol, req.side, qty, mark)?;
-        }
+        check_grid(&inst, &req)?;
+        let qty = self.admit(&req, &inst, mark)?;
         let order = SimOrder {
             order_id: self.next_id,
             client_id: req.client_id.clone(),
@@ -347,8 +333,57 @@ impl Exchange {
         let idx = self.orders.len();
         self.orders.push(order);
         if !req.client_id.is_empty() {
-            self.by_client.insert(req.client_id, idx);
+            self.by_client.insert(req.client_id.clone(), idx);
         }
+        self.execute_new(idx, &req, &inst, mark, now_ms);
+        Ok(self.orders[idx].clone())
+    }
+
+    /// The quantity a new order may have: a reduce-only order is cut to the position it
+    /// reduces (and refused when there is none); any other must meet the minimum notional and
+    /// the margin it needs.
+    fn admit(
+        &self,
+        req: &NewOrder,
+        inst: &SimInstrument,
+        mark: Decimal,
+    ) -> Result<Decimal, Reject> {
+        let pos = self.position(&req.symbol);
+        if req.reduce_only {
+            let reduces = (pos.size > Decimal::ZERO && req.side == Side::Sell)
+                || (pos.size < Decimal::ZERO && req.side == Side::Buy);
+            if !reduces {
+                return Err(Reject::ReduceOnlyRefused(format!(
+                    "no {} position to reduce",
+                    req.symbol
+                )));
+            }
+            return Ok(req.qty.min(pos.size.abs()));
+        }
+        let ref_price = req.price.unwrap_or(mark);
+        let notional = req.qty * ref_price;
+        if notional < inst.min_notional {
+            return Err(Reject::NotionalBelowMin {
+                notional,
+                min: inst.min_notional,
+            });
+        }
+        self.check_margin(&req.symbol, req.side, req.qty, mark)?;
+        Ok(req.qty)
+    }
+
+    /// Fills the order just stored at `idx` as far as the book allows: a market order or a
+    /// crossed limit at the mark (partly, when a partial fill was asked for), a limit forced
+    /// to fill at its price, or none, leaving it resting.
+    fn execute_new(
+        &mut self,
+        idx: usize,
+        req: &NewOrder,
+        inst: &SimInstrument,
+        mark: Decimal,
+        now_ms: i64,
+    ) {
+        let qty = self.orders[idx].qty;
         let marketable = match (req.order_type, req.price) {
             (OrderType::Market, _) => true,
             (OrderType::Limit, Some(p)) => {
@@ -379,7 +414,6 @@ impl Exchange {
         } else {
             self.emit_order(idx);
         }
-        Ok(self.orders[idx].clone())
     }
 
     fn check_margin(

@@ -103,10 +103,19 @@ pub async fn instruments(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
         .exchange()
         .instruments()
         .filter(|i| q.get("symbol").is_none_or(|s| *s == i.symbol))
-        .map(|i| {
+        .enumerate()
+        .map(|(n, i)| {
+            // Every field of the documented row
+            // (<https://bybit-exchange.github.io/docs/v5/market/instrument>); the ones the
+            // simulator has no notion of carry the documented example's values.
             json!({
-                "symbol": i.symbol, "contractType": "LinearPerpetual", "status": "Trading",
+                "symbol": i.symbol, "symbolId": n + 1, "contractType": "LinearPerpetual", "status": "Trading",
                 "baseCoin": i.symbol.trim_end_matches("USDT"), "quoteCoin": "USDT", "settleCoin": "USDT",
+                "launchTime": "1585526400000", "deliveryTime": "0", "deliveryFeeRate": "",
+                "unifiedMarginTrade": true, "copyTrading": "both", "upperFundingRate": "0.00375",
+                "lowerFundingRate": "-0.00375", "isPreListing": false, "preListingInfo": null,
+                "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
+                "symbolType": "",
                 "priceScale": i.tick_size.scale().to_string(),
                 "leverageFilter": {"minLeverage": "1", "maxLeverage": s(i.max_leverage), "leverageStep": "0.01"},
                 "priceFilter": {"minPrice": s(i.tick_size), "maxPrice": "1999999.8", "tickSize": s(i.tick_size)},
@@ -130,7 +139,21 @@ pub async fn tickers(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
         .prices()
         .iter()
         .filter(|(sym, _)| q.get("symbol").is_none_or(|s| s == *sym))
-        .map(|(sym, p)| json!({"symbol": sym, "lastPrice": s(*p), "markPrice": s(*p), "indexPrice": s(*p), "bid1Price": s(*p), "ask1Price": s(*p), "fundingRate": "0.0001"}))
+        .map(|(sym, p)| {
+            // Every field of the documented linear row
+            // (<https://bybit-exchange.github.io/docs/v5/market/tickers>); a flat day at the
+            // simulator's one price.
+            let p = s(*p);
+            json!({
+                "symbol": sym, "lastPrice": p, "indexPrice": p, "markPrice": p,
+                "prevPrice24h": p, "price24hPcnt": "0", "highPrice24h": p, "lowPrice24h": p,
+                "prevPrice1h": p, "openInterest": "0", "openInterestValue": "0",
+                "turnover24h": "0", "volume24h": "0", "fundingRate": "0.0001",
+                "nextFundingTime": "0", "predictedDeliveryPrice": "", "basisRate": "",
+                "deliveryFeeRate": "", "deliveryTime": "0", "ask1Size": "1", "bid1Price": p,
+                "ask1Price": p, "bid1Size": "1", "basis": "",
+            })
+        })
         .collect();
     drop(ex);
     if list.is_empty() && q.contains_key("symbol") {
@@ -328,13 +351,25 @@ pub fn rate_limited(sh: &Shared, retry_after: Duration) -> Response {
     rate_limited_at(sh, reset)
 }
 
+/// The order type, under the documented `orderType`
+/// (<https://bybit-exchange.github.io/docs/v5/order/create-order>) or the snake-case
+/// `order_type` of Bybit's older USDT-perpetual API, which live Bybit still accepts on
+/// `POST /v5/order/create`: an unmodified client written against it traded live, and was
+/// refused only here. `orderType` wins when both are sent.
+fn order_type_field(v: &Value) -> &str {
+    match field(v, "orderType") {
+        "" => field(v, "order_type"),
+        documented => documented,
+    }
+}
+
 fn parse_new_order(v: &Value) -> Result<NewOrder, String> {
     let side = match field(v, "side") {
         "Buy" => Side::Buy,
         "Sell" => Side::Sell,
         other => return Err(format!("side {other:?}")),
     };
-    let order_type = match field(v, "orderType") {
+    let order_type = match order_type_field(v) {
         "Market" => OrderType::Market,
         "Limit" => OrderType::Limit,
         other => return Err(format!("orderType {other:?}")),
@@ -488,4 +523,32 @@ pub async fn query_api(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuer
             }
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(type_keys: Value) -> Value {
+        let mut v = json!({
+            "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "qty": "0.01",
+            "orderLinkId": "te1-0", "positionIdx": 0,
+        });
+        if let (Some(o), Some(extra)) = (v.as_object_mut(), type_keys.as_object()) {
+            o.extend(extra.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn the_order_type_is_read_under_either_spelling_live_bybit_accepts() {
+        let kind = |keys: Value| parse_new_order(&order(keys)).map(|o| o.order_type);
+        assert_eq!(kind(json!({"orderType": "Market"})), Ok(OrderType::Market));
+        assert_eq!(kind(json!({"order_type": "Market"})), Ok(OrderType::Market));
+        assert_eq!(
+            kind(json!({"orderType": "Market", "order_type": "Limit"})),
+            Ok(OrderType::Market)
+        );
+        assert_eq!(kind(json!({})), Err("orderType \"\"".to_string()));
+    }
 }

@@ -118,9 +118,12 @@ pub fn position(ex: &Exchange, symbol: &str) -> Value {
         "liquidationPrice": 0,
         "bankruptPrice": 0,
         "settleCurrency": "USDT",
+        "maintainMargin": 0.005,
+        "riskLimitLevel": 1,
         "isInverse": false,
         "marginMode": margin(mode),
         "positionSide": "BOTH",
+        "posFunding": 0,
         "leverage": s(ex.leverage(symbol)),
     })
 }

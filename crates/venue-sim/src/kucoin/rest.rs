@@ -71,6 +71,30 @@ pub async fn timestamp(State(sh): Sh) -> Response {
     ok(json!(sh.now_ms()))
 }
 
+/// The fields of a `GET /api/v1/contracts/active` row the simulator has no notion of, with the
+/// documented example's values
+/// (<https://www.kucoin.com/docs/rest/futures-trading/market-data/get-symbols-list>), so each
+/// row carries every documented field.
+fn documented_contract() -> Value {
+    json!({
+        "firstOpenDate": 1585555200000_i64, "expireDate": null, "settleDate": null,
+        "indexPriceTickSize": 0.01, "initialMargin": 0.008, "maintainMargin": 0.004,
+        "maxRiskLimit": 100000, "minRiskLimit": 100000, "riskStep": 50000,
+        "makerFeeRate": 0.0002, "takerFeeRate": 0.0006, "takerFixFee": 0.0, "makerFixFee": 0.0,
+        "settlementFee": null, "isDeleverage": true, "markMethod": "FairPrice",
+        "fairMethod": "FundingRate", "fundingBaseSymbol": ".XBTINT8H",
+        "fundingQuoteSymbol": ".USDTINT8H", "fundingRateSymbol": ".XBTUSDTMFPI8H",
+        "indexSymbol": ".KXBTUSDT", "settlementSymbol": "", "fundingFeeRate": 0.0001,
+        "predictedFundingFeeRate": 0.0001, "fundingRateGranularity": 28800000,
+        "openInterest": "0", "turnoverOf24h": 0.0, "volumeOf24h": 0.0, "nextFundingRateTime": 28800000,
+        "sourceExchanges": ["binance", "kucoin"], "premiumsSymbol1M": ".XBTUSDTMPI",
+        "premiumsSymbol8H": ".XBTUSDTMPI8H", "fundingBaseSymbol1M": ".XBTINT",
+        "fundingQuoteSymbol1M": ".USDTINT", "lowPrice": 0.0, "highPrice": 0.0,
+        "priceChgPct": 0.0, "priceChg": 0.0, "k": 490.0, "m": 300.0, "f": 1.3,
+        "mmrLimit": 0.3, "mmrLevConstant": 125.0,
+    })
+}
+
 pub async fn contracts(State(sh): Sh) -> Response {
     let ex = sh.exchange();
     let rows: Vec<Value> = ex
@@ -78,6 +102,9 @@ pub async fn contracts(State(sh): Sh) -> Response {
         .map(|i| {
             let m = multiplier(&ex, &i.symbol);
             let base = i.symbol.trim_end_matches("USDT");
+            let price = ex
+                .price(&i.symbol)
+                .map(|p| p.to_string().parse::<f64>().unwrap_or(0.0));
             json!({
                 "symbol": contract(&i.symbol), "rootSymbol": "USDT", "type": "FFWCSX",
                 "baseCurrency": if base == "BTC" { "XBT" } else { base }, "quoteCurrency": "USDT",
@@ -86,10 +113,20 @@ pub async fn contracts(State(sh): Sh) -> Response {
                 "tickSize": i.tick_size.to_string().parse::<f64>().unwrap_or(0.0),
                 "multiplier": m.to_string().parse::<f64>().unwrap_or(1.0),
                 "isInverse": false, "isQuanto": false,
-                "markPrice": ex.price(&i.symbol).map(|p| p.to_string().parse::<f64>().unwrap_or(0.0)),
+                "markPrice": price, "indexPrice": price, "lastTradePrice": price,
                 "maxLeverage": i.max_leverage.to_string().parse::<u32>().unwrap_or(1),
                 "status": "Open", "supportCross": true,
             })
+        })
+        .map(|mut row| {
+            if let (Some(row), Some(more)) =
+                (row.as_object_mut(), documented_contract().as_object())
+            {
+                for (k, v) in more {
+                    row.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            row
         })
         .collect();
     drop(ex);

@@ -89,6 +89,19 @@ pub fn state(st: SimStatus) -> i64 {
     }
 }
 
+/// An open-orders row (`GET /api/v1/private/order/list/open_orders/{symbol}`): the order's
+/// fields plus `stopLossPrice` and `takeProfitPrice`, which that page documents and the
+/// by-external-id page does not
+/// (<https://mexcdevelop.github.io/apidocs/contract_v1_en/#get-the-user-39-s-current-pending-order>).
+pub fn open_order(ex: &Exchange, o: &SimOrder) -> Value {
+    let mut row = order(ex, o);
+    if let Some(fields) = row.as_object_mut() {
+        fields.insert("stopLossPrice".into(), json!(0));
+        fields.insert("takeProfitPrice".into(), json!(0));
+    }
+    row
+}
+
 pub fn order(ex: &Exchange, o: &SimOrder) -> Value {
     let cs = contract_size(ex, &o.symbol);
     json!({
@@ -137,6 +150,7 @@ pub fn position(ex: &Exchange, symbol: &str, now_ms: i64) -> Value {
             "closeAvgPrice",
             "liquidatePrice",
             "oim",
+            "adlLevel",
             "im",
             "holdFee",
             "realised",

@@ -82,10 +82,17 @@ pub async fn ticker(State(sh): Sh, RawQuery(raw): RawQuery) -> Response {
         .prices()
         .iter()
         .filter(|(sym, _)| q.get("symbol").is_none_or(|s| unified(s) == **sym))
-        .map(|(sym, p)| {
-            json!({"symbol": super::venue_symbol(sym), "lastPrice": num(*p), "bid1": num(*p), "ask1": num(*p),
-                "fairPrice": num(*p), "indexPrice": num(*p), "fundingRate": 0.0001, "volume24": 0,
-                "holdVol": 0, "timestamp": now})
+        .enumerate()
+        .map(|(n, (sym, p))| {
+            // Every field of the documented ticker
+            // (<https://mexcdevelop.github.io/apidocs/contract_v1_en/#get-contract-trend-data>);
+            // a flat day at the simulator's one price, limit prices ±10 %.
+            json!({"contractId": n + 1, "symbol": super::venue_symbol(sym), "lastPrice": num(*p),
+                "bid1": num(*p), "ask1": num(*p), "volume24": 0, "amount24": 0, "holdVol": 0,
+                "lower24Price": num(*p), "high24Price": num(*p), "riseFallRate": 0, "riseFallValue": 0,
+                "indexPrice": num(*p), "fairPrice": num(*p), "fundingRate": 0.0001,
+                "maxBidPrice": num(*p * Decimal::new(11, 1)), "minAskPrice": num(*p * Decimal::new(9, 1)),
+                "timestamp": now})
         })
         .collect();
     drop(ex);
@@ -209,6 +216,9 @@ fn parse_submit(ex: &crate::book::Exchange, v: &Value) -> Result<Submit, Respons
         Some(4) => (Side::Sell, true),
         _ => return Err(err(2001, "Wrong order side")),
     };
+    // Types as documented for `POST /api/v1/private/order/submit`: 1 limit, 5 market
+    // (<https://mexcdevelop.github.io/apidocs/contract_v1_en/>, section "Order"); the
+    // adapter sends only these.
     let order_type = match int_field(v, "type") {
         Some(1) => OrderType::Limit,
         Some(5) => OrderType::Market,
@@ -390,7 +400,7 @@ fn open_list(sh: &Shared, symbol: Option<&str>, raw: &Option<String>) -> Respons
         .iter()
         .skip((page - 1) * size)
         .take(size)
-        .map(|o| render::order(&ex, o))
+        .map(|o| render::open_order(&ex, o))
         .collect();
     ok(Value::Array(rows))
 }

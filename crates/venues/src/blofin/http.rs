@@ -18,6 +18,7 @@ use super::VENUE;
 use super::auth::{Nonces, sign_request};
 use super::codes;
 use crate::http::classify::status_error;
+use crate::http::envelope::data_field;
 use crate::http::{Method, Query, RawResponse, Request, Transport, VenueClock};
 use crate::ratelimit::{RateLimits, Scope};
 use crate::{Credentials, VenueError, VenueErrorKind};
@@ -81,8 +82,8 @@ fn failed_item(data: &Value) -> Option<(String, String)> {
 
 /// Checks a BloFin envelope: `Ok(data)` only when the top-level code **and** every item's code
 /// say success. A failed item's code is more precise than the top-level "1" (all failed), so
-/// it wins.
-pub fn open_envelope(body: &[u8], path: &str) -> Result<Value, VenueError> {
+/// it wins. A successful read without `data` is an error ([`data_field`]).
+pub fn open_envelope(body: &[u8], method: Method, path: &str) -> Result<Value, VenueError> {
     let v: Value = serde_json::from_slice(body).map_err(|_| not_an_envelope(path, body))?;
     let Some(obj) = v.as_object() else {
         return Err(not_an_envelope(path, body));
@@ -92,14 +93,14 @@ pub fn open_envelope(body: &[u8], path: &str) -> Result<Value, VenueError> {
         return Err(not_an_envelope(path, body));
     }
     let msg = obj.get("msg").and_then(Value::as_str).unwrap_or_default();
-    let data = obj.get("data").cloned().unwrap_or(Value::Null);
-    if let Some((item_code, item_msg)) = failed_item(&data) {
+    let data = obj.get("data").cloned();
+    if let Some((item_code, item_msg)) = data.as_ref().and_then(failed_item) {
         return Err(codes::error(&item_code, &item_msg, path));
     }
     if !is_ok_code(&code) {
         return Err(codes::error(&code, msg, path));
     }
-    Ok(data)
+    data_field(VENUE, method, path, data)
 }
 
 fn not_an_envelope(path: &str, body: &[u8]) -> VenueError {
@@ -231,7 +232,7 @@ impl BlofinHttp {
         let sent = self.clock.local_ms();
         let resp = self.send(method, path, query, body, scope, signed).await?;
         let received = self.clock.local_ms();
-        let data = open_envelope(&resp.body, path);
+        let data = open_envelope(&resp.body, method, path);
         if let Err(e) = &data
             && codes::is(e, &[codes::TIMESTAMP_EXPIRED])
             && let Some(server) = date_ms(&resp)
@@ -337,7 +338,7 @@ mod tests {
     use super::*;
 
     fn code_of(body: &str) -> Option<String> {
-        open_envelope(body.as_bytes(), "/p")
+        open_envelope(body.as_bytes(), Method::Get, "/p")
             .err()
             .and_then(|e| e.code)
     }
@@ -374,8 +375,18 @@ mod tests {
             code_of(r#"{"code":152014,"msg":"no such instrument"}"#).as_deref(),
             Some("152014")
         );
-        let e = open_envelope(b"<html>blocked</html>", "/p").err();
+        let e = open_envelope(b"<html>blocked</html>", Method::Get, "/p").err();
         assert_eq!(e.map(|e| e.kind), Some(VenueErrorKind::Internal));
+    }
+
+    #[test]
+    fn a_successful_read_without_data_is_refused_and_a_write_passes_null() {
+        assert_eq!(
+            code_of(r#"{"code":"0","msg":""}"#).as_deref(),
+            Some(crate::http::envelope::MISSING_DATA)
+        );
+        let w = open_envelope(br#"{"code":"0","msg":""}"#, Method::Post, "/p");
+        assert_eq!(w.ok(), Some(Value::Null));
     }
 
     #[test]

@@ -48,6 +48,7 @@ use super::models::{
 use super::stream::ByInstId;
 use crate::checks::to_venue_units;
 use crate::http::Query;
+use crate::http::envelope::order_reply;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, missing, price};
 use crate::tracker::OrderTracker;
@@ -422,7 +423,10 @@ impl Venue for BlofinVenue {
             .post("/api/v1/trade/order", &body, scope::TRADE)
             .await
         {
-            Ok(_) => self.status_after_ack(order).await,
+            Ok(data) => {
+                order_reply(VENUE, "/api/v1/trade/order", data)?;
+                self.status_after_ack(order).await
+            }
             Err(e) if codes::is(&e, &codes::DUPLICATE_CLIENT_ID) => {
                 // An earlier attempt landed: answer with that order.
                 match self

@@ -17,6 +17,7 @@ use super::VENUE;
 use super::auth::sign_request;
 use super::codes;
 use crate::http::classify::{self, status_error};
+use crate::http::envelope::{present, result_field};
 use crate::http::{Method, Query, RawResponse, Request, Transport, VenueClock};
 use crate::ratelimit::{RateLimits, Scope};
 use crate::{Credentials, VenueError, VenueErrorKind};
@@ -53,8 +54,9 @@ struct Envelope {
     ret_code: i64,
     #[serde(default)]
     ret_msg: String,
-    #[serde(default)]
-    result: Value,
+    /// Absent and `null` differ: a read without `result` is refused ([`result_field`]).
+    #[serde(default, deserialize_with = "present")]
+    result: Option<Value>,
     #[serde(default)]
     time: i64,
 }
@@ -253,7 +255,10 @@ impl BybitHttp {
             }
             return Err(e);
         }
-        Ok((env.result, env.time))
+        Ok((
+            result_field(VENUE, method, path, "result", env.result)?,
+            env.time,
+        ))
     }
 
     /// Adopts the limit Bybit reports, and pauses when the window's budget is used up.

@@ -66,7 +66,6 @@ impl KlineSeries {
         let mut first_line = true;
         let mut header: Option<&str> = None;
         for (idx, raw) in text.lines().enumerate() {
-            let line_no = idx + 1;
             let line = raw.trim_start_matches('\u{feff}').trim();
             if line.is_empty() || header == Some(line) {
                 continue; // blank, or the header repeated by concatenated monthly dumps
@@ -80,41 +79,11 @@ impl KlineSeries {
             }
             let bad = |reason: String| FeedError::BadLine {
                 source_name: source_name.to_string(),
-                line: line_no,
+                line: idx + 1,
                 reason,
             };
-            match columns {
-                None if fields.len() < 6 => {
-                    return Err(bad(format!(
-                        "expected 6 columns (open_time,open,high,low,close,volume) or a Binance \
-                         kline row, found {}",
-                        fields.len()
-                    )));
-                }
-                None => columns = Some(fields.len()),
-                Some(n) if n != fields.len() => {
-                    return Err(bad(format!(
-                        "has {} columns but the first candle has {n}",
-                        fields.len()
-                    )));
-                }
-                Some(_) => {}
-            }
-            let open_time = parse_time(fields[0], "open_time").map_err(&bad)?;
-            let o = parse_price(fields[1], "open").map_err(&bad)?;
-            let h = parse_price(fields[2], "high").map_err(&bad)?;
-            let l = parse_price(fields[3], "low").map_err(&bad)?;
-            let c = parse_price(fields[4], "close").map_err(&bad)?;
-            let volume = parse_decimal(fields[5], "volume").map_err(&bad)?;
-            if volume < Decimal::ZERO {
-                return Err(bad(format!("volume {volume} is negative")));
-            }
-            if l > o.min(c) || h < o.max(c) {
-                return Err(bad(format!(
-                    "prices are inconsistent: low {l} and high {h} must bracket open {o} and \
-                     close {c}"
-                )));
-            }
+            check_columns(&mut columns, fields.len()).map_err(bad)?;
+            let (open_time, c) = read_candle(&fields).map_err(bad)?;
             if let Some(&prev) = open_ms.last()
                 && open_time <= prev
             {
@@ -124,45 +93,15 @@ impl KlineSeries {
                     fields[0]
                 )));
             }
-            if fields.len() >= 7 {
-                let close_time = parse_time(fields[6], "close_time").map_err(&bad)?;
-                let len = close_time
-                    .checked_sub(open_time)
-                    .and_then(|d| d.checked_add(1))
-                    .filter(|d| *d > 0)
-                    .ok_or_else(|| bad(format!("close_time {} is before open_time", fields[6])))?;
-                match candle_len {
-                    Some(first) if first != len => {
-                        return Err(bad(format!(
-                            "candle is {len} ms long but the first candle is {first} ms"
-                        )));
-                    }
-                    _ => candle_len = Some(len),
-                }
-            }
+            check_length(&fields, open_time, &mut candle_len).map_err(bad)?;
             open_ms.push(open_time);
             close.push(c);
         }
-        let series_err = |reason: &str| FeedError::BadSeries {
-            source_name: source_name.to_string(),
-            reason: reason.to_string(),
-        };
-        if open_ms.is_empty() {
-            return Err(series_err("no candles"));
-        }
-        let interval_ms = match candle_len {
-            Some(len) => len,
-            None => open_ms
-                .windows(2)
-                .map(|w| w[1] - w[0])
-                .min()
-                .ok_or_else(|| {
-                    series_err(
-                        "one candle without close_time: cannot tell the candle length; add \
-                         candles or use the Binance layout",
-                    )
-                })?,
-        };
+        let interval_ms =
+            interval(&open_ms, candle_len).map_err(|reason| FeedError::BadSeries {
+                source_name: source_name.to_string(),
+                reason: reason.to_string(),
+            })?;
         Ok(Self {
             source_name: source_name.to_string(),
             open_ms,
@@ -221,6 +160,84 @@ impl KlineSeries {
         }
         let after = self.open_ms.partition_point(|&o| o <= t_ms);
         self.close.get(after.checked_sub(1)?).copied()
+    }
+}
+
+/// The first candle fixes the column count (6, or a Binance kline row); every later one must
+/// match it.
+fn check_columns(columns: &mut Option<usize>, found: usize) -> Result<(), String> {
+    match *columns {
+        None if found < 6 => Err(format!(
+            "expected 6 columns (open_time,open,high,low,close,volume) or a Binance \
+             kline row, found {found}"
+        )),
+        None => {
+            *columns = Some(found);
+            Ok(())
+        }
+        Some(n) if n != found => Err(format!("has {found} columns but the first candle has {n}")),
+        Some(_) => Ok(()),
+    }
+}
+
+/// One row's open time and close, its prices consistent and its volume not negative.
+fn read_candle(fields: &[&str]) -> Result<(i64, Decimal), String> {
+    let open_time = parse_time(fields[0], "open_time")?;
+    let o = parse_price(fields[1], "open")?;
+    let h = parse_price(fields[2], "high")?;
+    let l = parse_price(fields[3], "low")?;
+    let c = parse_price(fields[4], "close")?;
+    let volume = parse_decimal(fields[5], "volume")?;
+    if volume < Decimal::ZERO {
+        return Err(format!("volume {volume} is negative"));
+    }
+    if l > o.min(c) || h < o.max(c) {
+        return Err(format!(
+            "prices are inconsistent: low {l} and high {h} must bracket open {o} and \
+             close {c}"
+        ));
+    }
+    Ok((open_time, c))
+}
+
+/// With a `close_time` column (the Binance layout), every candle must be as long as the first.
+fn check_length(
+    fields: &[&str],
+    open_time: i64,
+    candle_len: &mut Option<i64>,
+) -> Result<(), String> {
+    if fields.len() < 7 {
+        return Ok(());
+    }
+    let close_time = parse_time(fields[6], "close_time")?;
+    let len = close_time
+        .checked_sub(open_time)
+        .and_then(|d| d.checked_add(1))
+        .filter(|d| *d > 0)
+        .ok_or_else(|| format!("close_time {} is before open_time", fields[6]))?;
+    match *candle_len {
+        Some(first) if first != len => Err(format!(
+            "candle is {len} ms long but the first candle is {first} ms"
+        )),
+        _ => {
+            *candle_len = Some(len);
+            Ok(())
+        }
+    }
+}
+
+/// The candle length: from `close_time` when the rows have it, else the smallest step between
+/// open times.
+fn interval(open_ms: &[i64], candle_len: Option<i64>) -> Result<i64, &'static str> {
+    if open_ms.is_empty() {
+        return Err("no candles");
+    }
+    match candle_len {
+        Some(len) => Ok(len),
+        None => open_ms.windows(2).map(|w| w[1] - w[0]).min().ok_or(
+            "one candle without close_time: cannot tell the candle length; add \
+             candles or use the Binance layout",
+        ),
     }
 }
 

@@ -4,6 +4,7 @@
 //! ([`classify`]).
 
 pub mod classify;
+pub mod envelope;
 pub mod query;
 pub mod time;
 pub mod transport;

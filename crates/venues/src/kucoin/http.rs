@@ -15,6 +15,7 @@ use super::VENUE;
 use super::auth::{KEY_VERSION, sign_passphrase, sign_request};
 use super::codes;
 use crate::http::classify::{DEFAULT_RETRY_AFTER, status_error};
+use crate::http::envelope::data_field;
 use crate::http::{Method, Query, RawResponse, Request, Transport, VenueClock};
 use crate::ratelimit::{RateLimits, Scope};
 use crate::{Credentials, VenueError, VenueErrorKind};
@@ -48,8 +49,9 @@ fn code_text(v: Option<&Value>) -> String {
 }
 
 /// Reads a KuCoin envelope: `Ok(Some(data))` on `200000`, `Ok(None)` when the body is not an
-/// envelope at all, `Err` for an error code.
-pub fn open_envelope(body: &[u8], path: &str) -> Result<Option<Value>, VenueError> {
+/// envelope at all, `Err` for an error code or a successful read without `data`
+/// ([`data_field`]).
+pub fn open_envelope(body: &[u8], method: Method, path: &str) -> Result<Option<Value>, VenueError> {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         return Ok(None);
     };
@@ -61,7 +63,7 @@ pub fn open_envelope(body: &[u8], path: &str) -> Result<Option<Value>, VenueErro
         let msg = v.get("msg").and_then(Value::as_str).unwrap_or_default();
         return Err(codes::error(&code, msg, path));
     }
-    Ok(Some(v.get("data").cloned().unwrap_or(Value::Null)))
+    data_field(VENUE, method, path, v.get("data").cloned()).map(Some)
 }
 
 fn method_text(m: Method) -> &'static str {
@@ -215,7 +217,7 @@ impl KucoinHttp {
             })
             .await?;
         self.observe_limits(&resp);
-        let opened = open_envelope(&resp.body, path);
+        let opened = open_envelope(&resp.body, method, path);
         if let Err(mut e) = opened {
             if e.kind == VenueErrorKind::RateLimited {
                 let wait = reset_wait(&resp).unwrap_or(DEFAULT_RETRY_AFTER);
@@ -295,16 +297,31 @@ fn no_passphrase() -> VenueError {
 mod tests {
     use super::*;
 
+    fn open_envelope_get(body: &[u8], path: &str) -> Result<Option<Value>, VenueError> {
+        open_envelope(body, Method::Get, path)
+    }
+
+    #[test]
+    fn a_successful_read_without_data_is_refused_and_a_write_passes_null() {
+        let e = open_envelope_get(br#"{"code":"200000"}"#, "/api/v1/positions").err();
+        assert_eq!(
+            e.and_then(|e| e.code).as_deref(),
+            Some(crate::http::envelope::MISSING_DATA)
+        );
+        let w = open_envelope(br#"{"code":"200000"}"#, Method::Post, "/api/v1/orders");
+        assert!(matches!(w, Ok(Some(Value::Null))));
+    }
+
     #[test]
     fn any_code_but_200000_is_an_error() {
-        let ok = open_envelope(br#"{"code":"200000","data":{"x":1}}"#, "/p");
+        let ok = open_envelope_get(br#"{"code":"200000","data":{"x":1}}"#, "/p");
         assert!(matches!(ok, Ok(Some(_))));
-        let e = open_envelope(br#"{"code":"300003","msg":"Balance insufficient"}"#, "/p").err();
+        let e = open_envelope_get(br#"{"code":"300003","msg":"Balance insufficient"}"#, "/p").err();
         assert_eq!(e.and_then(|e| e.code).as_deref(), Some("300003"));
-        let e = open_envelope(br#"{"code":400005,"msg":"Invalid KC-API-SIGN"}"#, "/p").err();
+        let e = open_envelope_get(br#"{"code":400005,"msg":"Invalid KC-API-SIGN"}"#, "/p").err();
         assert_eq!(e.map(|e| e.kind), Some(VenueErrorKind::Auth));
         assert!(matches!(
-            open_envelope(b"Service Unavailable", "/p"),
+            open_envelope_get(b"Service Unavailable", "/p"),
             Ok(None)
         ));
     }

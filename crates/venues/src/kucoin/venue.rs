@@ -57,6 +57,7 @@ use super::models::{
 use super::stream::BySymbol;
 use crate::checks::to_venue_units;
 use crate::http::Query;
+use crate::http::envelope::order_reply;
 use crate::instruments::InstrumentCache;
 use crate::parse::{bad_reply, format_dec, in_reply};
 use crate::tracker::OrderTracker;
@@ -474,7 +475,10 @@ impl Venue for KucoinVenue {
             body["timeInForce"] = json!("GTC");
         }
         match self.http.post("/api/v1/orders", &body, weight::ORDER).await {
-            Ok(_) => self.status_after_ack(order).await,
+            Ok(data) => {
+                order_reply(VENUE, "/api/v1/orders", data)?;
+                self.status_after_ack(order).await
+            }
             Err(e) => {
                 if e.kind == VenueErrorKind::Rejected
                     && codes::is(&e, &["100001", "300000", "400100"])

@@ -21,6 +21,7 @@ use super::auth::sign;
 use super::codes;
 use super::json::quote_numbers;
 use crate::http::classify::{self, status_error};
+use crate::http::envelope::{data_field, present};
 use crate::http::{Method, Query, Request, Transport, VenueClock};
 use crate::ratelimit::{RateLimits, Scope};
 use crate::{Credentials, VenueError, VenueErrorKind};
@@ -64,8 +65,9 @@ struct Envelope {
     success: bool,
     #[serde(default)]
     code: Value,
-    #[serde(default)]
-    data: Value,
+    /// Absent and `null` differ: a read without `data` is refused ([`data_field`]).
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Value>,
     #[serde(default)]
     message: String,
 }
@@ -226,34 +228,48 @@ impl MexcHttp {
             }
             return Err(e);
         }
-        let env: Envelope = serde_json::from_slice(&quote_numbers(&resp.body)).map_err(|_| {
-            VenueError::new(
-                VENUE,
-                VenueErrorKind::Internal,
-                format!(
-                    "{path}: reply is not a MEXC envelope: {}",
-                    resp.body_snippet()
-                ),
-            )
-        })?;
-        let code = match &env.code {
-            Value::String(s) => s.parse::<i64>().ok(),
-            Value::Null => Some(0),
-            _ => None,
+        let opened = open_envelope(&resp.body, method, path);
+        if let Err(e) = &opened
+            && codes::has_code(e, codes::RATE_LIMITED)
+        {
+            self.limits.pause_for(classify::DEFAULT_RETRY_AFTER);
         }
-        .ok_or_else(|| crate::parse::bad_reply(VENUE, "code", &env.code.to_string()))?;
-        if code != 0 || !env.success {
-            // `success: false` with code 0 has not been seen; keep it an error all the same.
-            let code = if code == 0 { 9999 } else { code };
-            let mut e = codes::error(code, &env.message, path, method.is_write());
-            if code == codes::RATE_LIMITED {
-                self.limits.pause_for(classify::DEFAULT_RETRY_AFTER);
-                e = e.with_retry_after(classify::DEFAULT_RETRY_AFTER);
-            }
-            return Err(e);
-        }
-        Ok(env.data)
+        opened
     }
+}
+
+/// Reads a MEXC envelope: `Ok(data)` on `success` with code 0, the code's error otherwise, and
+/// an error for a successful read without `data` ([`data_field`]).
+pub fn open_envelope(body: &[u8], method: Method, path: &str) -> Result<Value, VenueError> {
+    let env: Envelope = serde_json::from_slice(&quote_numbers(body)).map_err(|_| {
+        VenueError::new(
+            VENUE,
+            VenueErrorKind::Internal,
+            format!(
+                "{path}: reply is not a MEXC envelope: {}",
+                String::from_utf8_lossy(body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ),
+        )
+    })?;
+    let code = match &env.code {
+        Value::String(s) => s.parse::<i64>().ok(),
+        Value::Null => Some(0),
+        _ => None,
+    }
+    .ok_or_else(|| crate::parse::bad_reply(VENUE, "code", &env.code.to_string()))?;
+    if code != 0 || !env.success {
+        // `success: false` with code 0 has not been seen; keep it an error all the same.
+        let code = if code == 0 { 9999 } else { code };
+        let mut e = codes::error(code, &env.message, path, method.is_write());
+        if code == codes::RATE_LIMITED {
+            e = e.with_retry_after(classify::DEFAULT_RETRY_AFTER);
+        }
+        return Err(e);
+    }
+    data_field(VENUE, method, path, env.data)
 }
 
 pub fn no_keys() -> VenueError {
@@ -263,4 +279,28 @@ pub fn no_keys() -> VenueError {
         "this account has no API keys configured (public market data only)",
     )
     .with_code("no_credentials")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_successful_read_without_data_is_refused_and_a_write_passes_null() {
+        let ok = open_envelope(br#"{"success":true,"code":0,"data":[]}"#, Method::Get, "/p");
+        assert_eq!(ok.ok(), Some(Value::Array(Vec::new())));
+        let e = open_envelope(br#"{"success":true,"code":0}"#, Method::Get, "/p").err();
+        assert_eq!(
+            e.and_then(|e| e.code).as_deref(),
+            Some(crate::http::envelope::MISSING_DATA)
+        );
+        let w = open_envelope(br#"{"success":true,"code":0}"#, Method::Post, "/p");
+        assert_eq!(w.ok(), Some(Value::Null));
+        let e = open_envelope(
+            br#"{"success":false,"code":2005,"message":"x"}"#,
+            Method::Get,
+            "/p",
+        );
+        assert_eq!(e.err().and_then(|e| e.code).as_deref(), Some("2005"));
+    }
 }

@@ -48,6 +48,7 @@ use super::models::{
 use super::sides::SideCode;
 use super::{VENUE, unified_symbol};
 use crate::http::Query;
+use crate::http::envelope::order_reply;
 use crate::parse::{bad_reply, dec, dec_opt, format_dec, in_reply, price};
 use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
@@ -359,7 +360,10 @@ impl Venue for MexcVenue {
             .post("/api/v1/private/order/submit", body, scope::SUBMIT)
             .await
         {
-            Ok(_order_id) => self.status_after_ack(order).await,
+            Ok(order_id) => {
+                order_reply(VENUE, "/api/v1/private/order/submit", order_id)?;
+                self.status_after_ack(order).await
+            }
             Err(e) => {
                 if code_of(&e).is_some_and(codes::suggests_stale_instrument) {
                     self.invalidate_instruments();

@@ -107,21 +107,8 @@ impl PaperVenue {
         req: &OrderRequest,
         now: Timestamp,
     ) -> Result<OrderStatus, VenueError> {
-        if let Some(existing) = st.orders.get(&req.client_order_id) {
-            if existing.request == *req {
-                return Ok(existing.status.clone());
-            }
-            return Err(rejected(
-                "duplicate_client_order_id",
-                format!(
-                    "client order id {} already belongs to a different order ({} {} {} {})",
-                    req.client_order_id,
-                    existing.request.side.as_str(),
-                    existing.request.qty,
-                    existing.request.symbol,
-                    existing.status.state.as_str()
-                ),
-            ));
+        if let Some(status) = earlier_attempt(st, req)? {
+            return Ok(status);
         }
         let instrument = self.instrument(&req.symbol)?;
         check_qty(instrument, req)?;
@@ -283,4 +270,26 @@ fn filled_status(req: &OrderRequest, venue_order_id: &str, fill: &Fill) -> Order
         reduce_only: req.reduce_only,
         updated_at: fill.filled_at,
     }
+}
+
+/// The order an earlier attempt with this client order id placed, answered again as the venues
+/// do for a retried request; an id that belongs to a different order is refused.
+fn earlier_attempt(st: &PaperState, req: &OrderRequest) -> Result<Option<OrderStatus>, VenueError> {
+    let Some(existing) = st.orders.get(&req.client_order_id) else {
+        return Ok(None);
+    };
+    if existing.request == *req {
+        return Ok(Some(existing.status.clone()));
+    }
+    Err(rejected(
+        "duplicate_client_order_id",
+        format!(
+            "client order id {} already belongs to a different order ({} {} {} {})",
+            req.client_order_id,
+            existing.request.side.as_str(),
+            existing.request.qty,
+            existing.request.symbol,
+            existing.status.state.as_str()
+        ),
+    ))
 }

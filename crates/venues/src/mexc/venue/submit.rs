@@ -59,7 +59,13 @@ impl MexcVenue {
             code.code()
         );
         match order.kind {
-            // Type 5: market. (2 would be post-only.)
+            // Type 5: market. (2 would be post-only.) MEXC's documentation of
+            // `POST /api/v1/private/order/submit` lists 5 as "market orders" and 6 as "convert
+            // market price to current price"
+            // (<https://mexcdevelop.github.io/apidocs/contract_v1_en/>, section "Order").
+            // CCXT's `mexc` posts an undocumented `/api/v1/private/order/create` with type 6
+            // instead; with the evidence mixed we keep the documented endpoint and type, and the
+            // simulator accepts exactly these.
             OrderKind::Market => body.push_str(",\"type\":5"),
             // Type 1: limit, good till cancelled.
             OrderKind::Limit { price } => {
