@@ -236,6 +236,32 @@ fn control_commands_never_create_a_database_beside_a_lost_one() {
     );
 }
 
+/// A `run` that fails to start (here a webhook secret variable that is not set) leaves no
+/// data dir behind when it made it: an empty store there was later taken for an engine's.
+#[test]
+fn a_run_that_fails_to_start_leaves_no_data_dir_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config(free_port()).replace(
+        "[sources.demo]",
+        "[sources.tv]\ntype = \"tradingview\"\n[sources.tv.settings]\nsecret_env = \"TE_TEST_SECRET_NOT_SET\"\n\n[sources.demo]",
+    );
+    std::fs::write(dir.path().join("tradeengine.toml"), toml).unwrap();
+    let out = run(dir.path(), Some(free_port()))
+        .env_remove("TE_TEST_SECRET_NOT_SET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("TE_TEST_SECRET_NOT_SET"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "the failed run left its data dir"
+    );
+}
+
 #[test]
 fn audit_verify_prints_the_head_and_detects_truncation() {
     let dir = tempfile::tempdir().unwrap();

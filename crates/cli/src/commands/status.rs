@@ -35,9 +35,9 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> 
         let text = render(&config, &*store).await?;
         if args.watch {
             // Clear the screen and home the cursor, like `watch`.
-            print!("\x1b[2J\x1b[H{text}");
+            out!("\x1b[2J\x1b[H{text}");
         } else {
-            print!("{text}");
+            out!("{text}");
             return Ok(ExitCode::SUCCESS);
         }
         tokio::select! {
