@@ -262,6 +262,42 @@ fn a_run_that_fails_to_start_leaves_no_data_dir_it_made() {
     );
 }
 
+/// `status` shows the mode the running engine runs in, not the one the file was edited to
+/// since: a file edited to dry-run while the engine still trades read "nothing sent".
+#[test]
+fn status_shows_the_running_engines_mode_after_the_file_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let file = dir.path().join("tradeengine.toml");
+    std::fs::write(&file, config(port)).unwrap();
+    let _engine = Engine(
+        run(dir.path(), None)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !health(port) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "engine never came up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let edited = config(port).replace("mode = \"paper\"", "mode = \"dry-run\"");
+    assert_ne!(edited, config(port));
+    std::fs::write(&file, edited).unwrap();
+    let out = cli(dir.path(), &["status"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("(mode paper)"), "{said}");
+    assert!(
+        said.contains("WARNING: the running engine runs in mode paper; the configuration file now says dry-run"),
+        "{said}"
+    );
+}
+
 #[test]
 fn audit_verify_prints_the_head_and_detects_truncation() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use tradeengine_engine::config::{Config, Overrides};
+use tradeengine_engine::config::{Config, Mode, Overrides};
 use tradeengine_engine::display;
 use tradeengine_model::{AccountName, OrderState};
 use tradeengine_store::{AuditKind, OrderFilter, Store};
@@ -97,8 +97,25 @@ async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
 /// The whole status view: the engine's state, then one section per account.
 async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
+    let (engine_line, running_mode) = uptime_line(store, now).await?;
+    // The running engine's mode, not the file's: an edit of `mode` applies only at a restart,
+    // and a file edited to dry-run while the engine still trades must not read "nothing sent".
+    let mut shown = config.clone();
+    let mode_note = match running_mode {
+        Some(running) if running != config.engine.mode => {
+            shown.engine.mode = running;
+            format!(
+                "WARNING: the running engine runs in mode {}; the configuration file now says {} \
+                 (a mode change applies only when the engine restarts)\n",
+                running.as_str(),
+                config.engine.mode.as_str()
+            )
+        }
+        _ => String::new(),
+    };
+    let config = &shown;
     let mut out = format!(
-        "tradeengine status — {} (mode {})\n",
+        "tradeengine status — {} (mode {})\n{mode_note}",
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         config.engine.mode.as_str()
     );
@@ -108,7 +125,7 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     } else {
         "prices: live from the running engine\n"
     });
-    out.push_str(&uptime_line(store, now).await?);
+    out.push_str(&engine_line);
     let kill = tradeengine_engine::killswitch::KillState {
         stored: tradeengine_engine::killswitch::read_stored(store).await?,
         file: tradeengine_engine::killswitch::read_file(&config.engine.data_dir),
@@ -174,12 +191,14 @@ impl Prices {
     }
 }
 
-/// Uptime: the newest start in the audit trail, unless a stop came after it.
+/// Uptime: the newest start in the audit trail, unless a stop came after it; with the mode
+/// that start recorded while the engine runs.
 async fn uptime_line(
     store: &dyn Store,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<Mode>)> {
     let mut last_start = None;
+    let mut mode = None;
     let mut stopped = false;
     let mut after = 0;
     loop {
@@ -190,6 +209,7 @@ async fn uptime_line(
             match e.kind {
                 AuditKind::EngineStarted => {
                     last_start = Some(e.at);
+                    mode = serde_json::from_value::<Mode>(e.payload["mode"].clone()).ok();
                     stopped = false;
                 }
                 AuditKind::EngineStopped => stopped = true,
@@ -200,15 +220,16 @@ async fn uptime_line(
     Ok(match (last_start, stopped) {
         (Some(t), false) => {
             let up = (now - t).num_seconds().max(0);
-            format!(
+            let line = format!(
                 "engine: running for {}h {:02}m {:02}s\n",
                 up / 3600,
                 (up / 60) % 60,
                 up % 60
-            )
+            );
+            (line, mode)
         }
-        (Some(_), true) => "engine: stopped\n".to_string(),
-        (None, _) => "engine: never started with this store\n".to_string(),
+        (Some(_), true) => ("engine: stopped\n".to_string(), None),
+        (None, _) => ("engine: never started with this store\n".to_string(), None),
     })
 }
 
