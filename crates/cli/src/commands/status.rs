@@ -94,6 +94,48 @@ async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
         .collect()
 }
 
+/// The running engine's `/ready` answer, as lines: accounts not reconciled and why (a failing
+/// venue read, failing order entry). Empty when the engine does not answer.
+async fn readiness_lines(config: &Config) -> String {
+    let mut addr = config.engine.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    else {
+        return String::new();
+    };
+    let Ok(resp) = client.get(format!("http://{addr}/ready")).send().await else {
+        return String::new();
+    };
+    let Ok(body) = resp.json::<serde_json::Value>().await else {
+        return String::new();
+    };
+    if body["ready"].as_bool() == Some(true) {
+        return "ready: yes (every account reconciled)\n".to_string();
+    }
+    let mut out = String::from("ready: NO\n");
+    if body["store"].as_bool() == Some(false) {
+        let fault = body["store_fault"]
+            .as_str()
+            .unwrap_or("the store does not answer");
+        out.push_str(&format!("  store: {fault}\n"));
+    }
+    let errors = &body["account_errors"];
+    for name in body["accounts_not_reconciled"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = name.as_str().unwrap_or_default();
+        let why = errors[name].as_str().unwrap_or("not reconciled yet");
+        out.push_str(&format!("  {name}: {why}\n"));
+    }
+    out
+}
+
 /// The whole status view: the engine's state, then one section per account.
 async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
@@ -126,6 +168,7 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
         "prices: live from the running engine\n"
     });
     out.push_str(&engine_line);
+    out.push_str(&readiness_lines(config).await);
     let kill = tradeengine_engine::killswitch::KillState {
         stored: tradeengine_engine::killswitch::read_stored(store).await?,
         file: tradeengine_engine::killswitch::read_file(&config.engine.data_dir),
