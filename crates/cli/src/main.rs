@@ -2,6 +2,26 @@
 //! accounts. This file is the edge: it parses the command line, sets up logging and maps errors
 //! to exit codes (2 for configuration problems, 1 for everything else).
 
+/// `println!` for command output that never panics. `println!` panics when stdout is closed
+/// (`tradeengine kill | head -1`): the command stopped half-way, after it acted or before it
+/// could (`kill --release --yes | head -1` left the switch engaged). Output that cannot be
+/// written is dropped; what the command did shows in its exit code and the audit trail.
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` that never panics (see [`outln`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod cli;
 mod commands;

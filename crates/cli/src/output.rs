@@ -1,4 +1,14 @@
-//! Plain-text tables for terminal output: left-aligned text, right-aligned numbers.
+//! Terminal output: plain-text tables (left-aligned text, right-aligned numbers), and the one
+//! writer every command prints through ([`write_stdout`], behind `outln!` and `out!`).
+
+/// Writes to stdout, dropping what cannot be written (a closed pipe, a full disk): a command
+/// must finish what it does whether or not anyone still reads its output.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_fmt(args);
+    let _ = stdout.flush();
+}
 
 /// A table built row by row and printed with columns padded to their widest cell.
 #[derive(Debug, Default)]

@@ -42,8 +42,18 @@ async fn kill_flatten_for_one_account_and_risk_reset() {
     // The store an engine made (control commands never create one).
     drop(tradeengine_store::open_sqlite_in(dir.path()).await.unwrap());
 
-    let (ok, out) = run(&config, &["kill", "--flatten", "--account", "b"]);
-    assert!(ok, "{out}");
+    // Stored, but no engine runs on this store: exit code 3 says the switch reached none.
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .args(["kill", "--flatten", "--account", "b"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("ENGAGED") && said.contains("NO running engine"),
+        "{said}"
+    );
     let (ok, out) = run(&config, &["kill", "--account", "ghost"]);
     assert!(!ok, "{out}");
     let (ok, out) = run(
@@ -69,4 +79,58 @@ async fn kill_flatten_for_one_account_and_risk_reset() {
     assert_eq!(reset.account.as_deref(), Some("a"));
     assert_eq!(reset.payload["by"], "cli: checked");
     assert!(events.iter().any(|e| e.kind == AuditKind::KillSwitch));
+}
+
+/// `tradeengine kill | head -1`: a closed stdout must not stop a command half-way. `println!`
+/// panicked (exit 101) on the first line after the reader went away, and `kill --release --yes`
+/// panicked before it released, leaving the switch engaged.
+#[tokio::test]
+async fn kill_and_release_finish_when_nobody_reads_their_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\ndata_dir = \"{}\"\n[[accounts]]\nname = \"a\"\nvenue = \"paper\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    drop(tradeengine_store::open_sqlite_in(dir.path()).await.unwrap());
+    let closed_stdout = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    let kill = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["--config", config.to_str().unwrap()])
+            .args(args)
+            .stdout(closed_stdout())
+            .output()
+            .unwrap()
+    };
+    let out = kill(&["kill", "--reason", "drill"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    assert!(
+        killswitch::read_stored(&*store).await.unwrap().is_some(),
+        "engaged"
+    );
+    let out = kill(&["kill", "--release", "--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        killswitch::read_stored(&*store).await.unwrap().is_none(),
+        "released"
+    );
 }

@@ -236,6 +236,68 @@ fn control_commands_never_create_a_database_beside_a_lost_one() {
     );
 }
 
+/// A `run` that fails to start (here a webhook secret variable that is not set) leaves no
+/// data dir behind when it made it: an empty store there was later taken for an engine's.
+#[test]
+fn a_run_that_fails_to_start_leaves_no_data_dir_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config(free_port()).replace(
+        "[sources.demo]",
+        "[sources.tv]\ntype = \"tradingview\"\n[sources.tv.settings]\nsecret_env = \"TE_TEST_SECRET_NOT_SET\"\n\n[sources.demo]",
+    );
+    std::fs::write(dir.path().join("tradeengine.toml"), toml).unwrap();
+    let out = run(dir.path(), Some(free_port()))
+        .env_remove("TE_TEST_SECRET_NOT_SET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("TE_TEST_SECRET_NOT_SET"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "the failed run left its data dir"
+    );
+}
+
+/// `status` shows the mode the running engine runs in, not the one the file was edited to
+/// since: a file edited to dry-run while the engine still trades read "nothing sent".
+#[test]
+fn status_shows_the_running_engines_mode_after_the_file_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let file = dir.path().join("tradeengine.toml");
+    std::fs::write(&file, config(port)).unwrap();
+    let _engine = Engine(
+        run(dir.path(), None)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !health(port) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "engine never came up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let edited = config(port).replace("mode = \"paper\"", "mode = \"dry-run\"");
+    assert_ne!(edited, config(port));
+    std::fs::write(&file, edited).unwrap();
+    let out = cli(dir.path(), &["status"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("(mode paper)"), "{said}");
+    assert!(
+        said.contains("WARNING: the running engine runs in mode paper; the configuration file now says dry-run"),
+        "{said}"
+    );
+}
+
 #[test]
 fn audit_verify_prints_the_head_and_detects_truncation() {
     let dir = tempfile::tempdir().unwrap();

@@ -94,7 +94,7 @@ pub fn run(global: &Global, args: AccountsSetupArgs) -> anyhow::Result<ExitCode>
         config
             .account(name)
             .with_context(|| format!("no [[accounts]] entry named {name:?}"))?;
-        println!("summary: remove account {name} (its keys, if any, stay where they are)");
+        outln!("summary: remove account {name} (its keys, if any, stay where they are)");
         edit_entries::remove_account(&text, name)?
     } else if let Some(name) = args.add.as_ref().or(args.modify.as_ref()) {
         let adding = args.add.is_some();
@@ -128,7 +128,7 @@ fn summary(name: &str, added: bool, text: &str, path: &std::path::Path) -> anyho
     let c = tradeengine_engine::config::load_str(text, Some(path), &[], &Default::default())
         .map_err(anyhow::Error::new)?;
     if let Some(a) = c.account(name) {
-        println!(
+        outln!(
             "summary: {} account {}: {}; keys: {}",
             if added { "new" } else { "changed" },
             a.name,
@@ -152,7 +152,7 @@ fn next_steps(text: &str, path: &std::path::Path) {
         .filter(|p| p.key.starts_with("accounts"))
         .collect();
     for p in problems {
-        println!("still to do for {}: {}", p.key, p.reason);
+        outln!("still to do for {}: {}", p.key, p.reason);
     }
 }
 
@@ -180,7 +180,7 @@ fn interactive_session(
             let name = Text::new("Account name (e.g. bybit-main):").prompt()?;
             let name = name.trim().to_string();
             if name.is_empty() || current.account(&name).is_some() {
-                println!("a new, non-empty name is needed");
+                outln!("a new, non-empty name is needed");
                 continue;
             }
             let venue = parse_venue(Select::new("Venue:", VENUES.to_vec()).prompt()?)?;
@@ -196,7 +196,7 @@ fn interactive_session(
         match Select::new(&format!("{name}:"), vec!["keep", "modify", "remove"]).prompt()? {
             "remove" => {
                 out = edit_entries::remove_account(&out, &name)?;
-                println!("removed {name}");
+                outln!("removed {name}");
             }
             "modify" => {
                 let e = ask_account(&name, account.venue, Some(&account), &current)?;
@@ -252,7 +252,7 @@ fn ask_account(
             .with_default("credentials.age")
             .prompt()?;
         e.credentials = Some(Some(format!("file:{}", p.trim())));
-        println!("store the keys with `tradeengine config credentials --account {name}`");
+        outln!("store the keys with `tradeengine config credentials --account {name}`");
     } else if store == STORE_ENV {
         let suggested = super::credentials_setup::suggested_prefix(name);
         let prefix = Text::new("Variable prefix (reads PREFIX_API_KEY, PREFIX_API_SECRET…):")

@@ -51,7 +51,7 @@ async fn verify(global: &Global, args: AuditVerifyArgs) -> anyhow::Result<ExitCo
     spinner.finish_and_clear();
     let report = report?;
     if let Some((seq, reason)) = &report.first_bad {
-        println!(
+        outln!(
             "audit chain BROKEN at event {seq}: {reason} ({} events read)",
             report.events
         );
@@ -60,27 +60,27 @@ async fn verify(global: &Global, args: AuditVerifyArgs) -> anyhow::Result<ExitCo
     let mut failed = false;
     for (what, head) in &expected {
         match holds_head(&*store, head).await? {
-            None => println!("matches {what}: event {head}"),
+            None => outln!("matches {what}: event {head}"),
             Some((seq, reason)) => {
                 failed = true;
-                println!("audit chain BROKEN against {what}: event {seq}: {reason}");
+                outln!("audit chain BROKEN against {what}: event {seq}: {reason}");
             }
         }
     }
     match (report.head_seq, &report.head) {
-        (Some(seq), Some(hash)) => println!("audit head: {seq}:{hash}"),
-        _ => println!("audit head: none (empty chain)"),
+        (Some(seq), Some(hash)) => outln!("audit head: {seq}:{hash}"),
+        _ => outln!("audit head: none (empty chain)"),
     }
     if failed {
         return Ok(ExitCode::FAILURE);
     }
     if anchor.is_none() && args.expect_head.is_none() {
-        println!(
+        outln!(
             "audit chain ok: {} events verified (no anchor file and no --expect-head: deleting the newest events or rewriting the chain from an edit onwards cannot be detected; keep the head above elsewhere)",
             report.events
         );
     } else {
-        println!("audit chain ok: {} events verified", report.events);
+        outln!("audit chain ok: {} events verified", report.events);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,10 +16,10 @@ pub async fn run(global: &Global, cmd: ConfigCommand) -> anyhow::Result<ExitCode
         ConfigCommand::Check(args) => check(global, args).await,
         ConfigCommand::Show => {
             let (config, origin) = load_config(global, Overrides::default())?;
-            println!("# effective configuration from {origin} (secrets shown as ***)");
+            outln!("# effective configuration from {origin} (secrets shown as ***)");
             let mut tree = toml::Value::try_from(&config).context("cannot render configuration")?;
             cfg::redact::redact_tree(&mut tree);
-            print!(
+            out!(
                 "{}",
                 toml::to_string_pretty(&tree).context("cannot render configuration")?
             );
@@ -69,7 +69,7 @@ async fn check(global: &Global, args: CheckArgs) -> anyhow::Result<ExitCode> {
         Origin::EmbeddedDemo => None,
     };
     if problems.is_empty() {
-        println!(
+        outln!(
             "{origin}: ok ({} accounts, {} sources, {} symbols, mode {}{})",
             config.accounts.len(),
             config.sources.len(),

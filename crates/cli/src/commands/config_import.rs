@@ -119,7 +119,7 @@ fn store_keys(path: &Path, imported: &Imported, work_factor: Option<u8>) -> anyh
 
 fn report(out: &Path, imported: &Imported, keys_path: &Path) {
     let c = &imported.config;
-    println!(
+    outln!(
         "wrote {}: {} symbols, {} sources, {} accounts; mappings for {}",
         out.display(),
         c.symbols.len(),
@@ -129,28 +129,28 @@ fn report(out: &Path, imported: &Imported, keys_path: &Path) {
     );
     if !imported.keys.is_empty() {
         let names: Vec<&str> = imported.keys.iter().map(|(n, _)| n.as_str()).collect();
-        println!(
+        outln!(
             "wrote {} (encrypted, mode 0600): keys of {}; none of them is in the TOML",
             keys_path.display(),
             names.join(", ")
         );
     }
     if !imported.choices.is_empty() {
-        println!("choices made:");
+        outln!("choices made:");
         for choice in &imported.choices {
-            println!("  - {choice}");
+            outln!("  - {choice}");
         }
     }
     if !imported.skipped.is_empty() {
-        println!("not imported:");
+        outln!("not imported:");
         for s in &imported.skipped {
-            println!("  - {}: {}: {}", s.file, s.key, s.why);
+            outln!("  - {}: {}: {}", s.file, s.key, s.why);
         }
     }
     if !imported.to_fill.is_empty() {
-        println!("to fill (the seed files do not say):");
+        outln!("to fill (the seed files do not say):");
         for f in &imported.to_fill {
-            println!("  - {f}");
+            outln!("  - {f}");
         }
     }
     let unset: Vec<&(String, String)> = imported
@@ -159,12 +159,12 @@ fn report(out: &Path, imported: &Imported, keys_path: &Path) {
         .filter(|(var, _)| !std::env::var(var).is_ok_and(|v| !v.is_empty()))
         .collect();
     if unset.is_empty() {
-        println!("variables: every variable the file reads is set");
+        outln!("variables: every variable the file reads is set");
     } else {
-        println!("to set before `tradeengine run` (names only go in the file, never values):");
+        outln!("to set before `tradeengine run` (names only go in the file, never values):");
         for (var, why) in unset {
-            println!("  - {var}: {why}");
+            outln!("  - {var}: {why}");
         }
     }
-    println!("then: tradeengine --config {} config check", out.display());
+    outln!("then: tradeengine --config {} config check", out.display());
 }

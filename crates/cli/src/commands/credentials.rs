@@ -31,7 +31,7 @@ pub fn run(cmd: CredentialsCommand) -> anyhow::Result<ExitCode> {
                 eprintln!("{}: no accounts", args.file.display());
             }
             for name in names {
-                println!("{name}");
+                outln!("{name}");
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -133,7 +133,7 @@ impl Files {
             let saved = f.file.save(path, &f.passphrase, work_factor);
             spinner.finish_and_clear();
             saved?;
-            println!("wrote {} (encrypted, mode 0600)", path.display());
+            outln!("wrote {} (encrypted, mode 0600)", path.display());
         }
         Ok(())
     }
@@ -189,7 +189,7 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
     } else if interactive() {
         for account in &accounts {
             if account.venue == VenueKind::Paper {
-                println!("{}: paper venue, no keys needed", account.name);
+                outln!("{}: paper venue, no keys needed", account.name);
                 continue;
             }
             if let Some(change) = prompt_account(account, &mut files)? {
@@ -203,7 +203,7 @@ pub fn run(global: &Global, args: CredentialsSetupArgs) -> anyhow::Result<ExitCo
         );
     }
     absolute_file_references(&path, &mut changes);
-    println!("summary:");
+    outln!("summary:");
     let out = summarise(&text, &accounts, &changes)?;
     let keys_changed = files.open.values().any(|f| f.changed);
     let work_factor = args.work_factor;
@@ -242,7 +242,7 @@ fn summarise(
     for account in accounts {
         match changes.get(&account.name) {
             Some(c) => {
-                println!(
+                outln!(
                     "  {}: {} ({})",
                     account.name,
                     c.reference.as_deref().unwrap_or("no credentials"),
@@ -251,9 +251,9 @@ fn summarise(
                 out = edit::set_account_credentials(&out, &account.name, c.reference.as_deref())?;
             }
             None if account.venue == VenueKind::Paper => {
-                println!("  {}: paper, no keys", account.name);
+                outln!("  {}: paper, no keys", account.name);
             }
-            None => println!(
+            None => outln!(
                 "  {}: kept {}",
                 account.name,
                 account.credentials.as_deref().unwrap_or("no credentials")
@@ -366,7 +366,7 @@ fn secret_prompt(message: &str, stored: bool) -> anyhow::Result<Option<SecretStr
         if stored {
             return Ok(None);
         }
-        println!("required; nothing was kept because nothing is stored yet");
+        outln!("required; nothing was kept because nothing is stored yet");
     }
 }
 
@@ -434,7 +434,7 @@ fn prompt_env(account: &AccountConfig, current: Option<&Reference>) -> anyhow::R
     .prompt()?;
     let prefix = prefix.trim().to_string();
     let status = env_status(&prefix, account.venue);
-    println!("{name}: set {status} before `tradeengine run`");
+    outln!("{name}: set {status} before `tradeengine run`");
     Ok(Change {
         reference: Some(format!("env:{prefix}")),
         note: status,

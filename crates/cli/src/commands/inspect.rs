@@ -28,7 +28,7 @@ pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<E
             .iter()
             .map(|(a, p)| serde_json::json!({"account": a, "position": p}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&[
@@ -62,9 +62,9 @@ pub async fn positions(global: &Global, args: PositionsArgs) -> anyhow::Result<E
         ]);
     }
     if t.is_empty() {
-        println!("no open positions recorded yet");
+        outln!("no open positions recorded yet");
     } else {
-        print!("{}", t.render());
+        out!("{}", t.render());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -92,7 +92,7 @@ pub async fn orders(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCod
     };
     let rows = store.orders(&filter).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&[
@@ -125,9 +125,9 @@ pub async fn orders(global: &Global, args: OrdersArgs) -> anyhow::Result<ExitCod
         ]);
     }
     if t.is_empty() {
-        println!("no orders recorded yet");
+        outln!("no orders recorded yet");
     } else {
-        print!("{}", t.render());
+        out!("{}", t.render());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -140,7 +140,7 @@ pub async fn signals(global: &Global, args: SignalsArgs) -> anyhow::Result<ExitC
     }
     let rows = store.recent_signals(args.limit, 0).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&[
@@ -168,9 +168,9 @@ pub async fn signals(global: &Global, args: SignalsArgs) -> anyhow::Result<ExitC
         ]);
     }
     if t.is_empty() {
-        println!("no signals recorded yet");
+        outln!("no signals recorded yet");
     } else {
-        print!("{}", t.render());
+        out!("{}", t.render());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -187,7 +187,7 @@ async fn refused(
         .refused_signals(args.source.as_deref(), args.limit)
         .await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&[
@@ -221,9 +221,9 @@ async fn refused(
         ]);
     }
     if t.is_empty() {
-        println!("no refused signals recorded");
+        outln!("no refused signals recorded");
     } else {
-        print!("{}", t.render());
+        out!("{}", t.render());
     }
     Ok(ExitCode::SUCCESS)
 }

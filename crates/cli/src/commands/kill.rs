@@ -60,38 +60,50 @@ pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| "every account".into());
     match action {
         KillAction::Freeze => {
-            println!("kill switch ENGAGED: {scope} frozen (nothing will be sent)")
+            outln!("kill switch ENGAGED: {scope} frozen (nothing will be sent)")
         }
         KillAction::Flatten => {
-            println!("kill switch ENGAGED: {scope} flattening (reduce-only closes, then nothing)")
+            outln!("kill switch ENGAGED: {scope} flattening (reduce-only closes, then nothing)")
         }
     }
-    println!("acted on: {}", acted_on(&config));
+    outln!("acted on: {}", acted_on(&config));
     let ack = wait_for_ack(&*store, |a| a.stored.as_ref() == Some(&switch)).await?;
-    println!("{}", ack_line(ack.as_ref(), "the switch"));
-    println!("release with: tradeengine kill --release");
-    Ok(ExitCode::SUCCESS)
+    outln!("{}", ack_line(ack.as_ref(), "the switch"));
+    outln!("release with: tradeengine kill --release");
+    Ok(ack_exit(ack.as_ref()))
+}
+
+/// Exit code [`NOT_ACKNOWLEDGED`] when the change is stored but no running engine took it up
+/// within [`ACK_WAIT`]: a script using `kill` as its panic button must be able to tell that
+/// it reached no engine (another folder, another configuration, or none running).
+pub const NOT_ACKNOWLEDGED: u8 = 3;
+
+fn ack_exit(ack: Option<&KillAck>) -> ExitCode {
+    match ack {
+        Some(_) => ExitCode::SUCCESS,
+        None => ExitCode::from(NOT_ACKNOWLEDGED),
+    }
 }
 
 async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow::Result<ExitCode> {
     let Some(current) = killswitch::read_stored(store).await? else {
-        println!(
+        outln!(
             "kill switch was not engaged (acted on: {})",
             acted_on(config)
         );
         kill_file_note(config);
         return Ok(ExitCode::SUCCESS);
     };
-    println!("kill switch engaged: {}", describe_switch(&current));
+    outln!("kill switch engaged: {}", describe_switch(&current));
     let preview = release_preview(config, store, current.accounts.as_deref()).await?;
     if args.hold {
-        println!(
+        outln!(
             "release into hold: every target stays at the position the venue holds until a \
              source sets a new one for that symbol; the release itself sends nothing \
              (without --hold it would send:)"
         );
     }
-    print!("{preview}");
+    out!("{preview}");
     if !args.yes {
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
             eprintln!(
@@ -106,7 +118,7 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
             .prompt()
             .unwrap_or(false);
         if !confirmed {
-            println!("not released");
+            outln!("not released");
             return Ok(ExitCode::from(1));
         }
     }
@@ -131,16 +143,16 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
             )
             .await?;
     }
-    println!("kill switch released (acted on: {})", acted_on(config));
+    outln!("kill switch released (acted on: {})", acted_on(config));
     let ack = wait_for_ack(store, |a| a.stored.is_none() && a.at >= at).await?;
-    println!("{}", ack_line(ack.as_ref(), "the release"));
+    outln!("{}", ack_line(ack.as_ref(), "the release"));
     kill_file_note(config);
-    Ok(ExitCode::SUCCESS)
+    Ok(ack_exit(ack.as_ref()))
 }
 
 fn kill_file_note(config: &Config) {
     if killswitch::read_file(&config.engine.data_dir).is_some() {
-        println!(
+        outln!(
             "note: {} still exists and keeps every account frozen until it is deleted",
             config.engine.data_dir.join(KILL_FILE).display()
         );

@@ -49,15 +49,15 @@ pub async fn run(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCod
         Decision::Adopt => "adopted: kept at its current size until a source sets a target",
         Decision::Flatten => "to be flattened: closed unless a source sets a target",
     };
-    println!("{account} {symbol}: {what}");
+    outln!("{account} {symbol}: {what}");
     match seen {
-        Some(v) => println!(
+        Some(v) => outln!(
             "the engine last saw it as {} (size {}); a running engine applies this at the account's next cycle (within {} s)",
             v.get("status").and_then(|s| s.as_str()).unwrap_or("?"),
             v.get("size").and_then(|s| s.as_str()).unwrap_or("?"),
             config.engine.drift_check_interval_secs
         ),
-        None => println!(
+        None => outln!(
             "recorded in {}; the engine has not reported this position as unknown; the decision applies at the account's next cycle",
             super::redact_url(&config.database_url())
         ),

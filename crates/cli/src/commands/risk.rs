@@ -26,15 +26,15 @@ pub async fn reset(global: &Global, args: RiskResetArgs) -> anyhow::Result<ExitC
     let before = tradeengine_engine::risk::reset(&*store, &account, &by, at).await?;
     match before.state {
         PortfolioState::Active => {
-            println!("{account}: risk state was already ACTIVE; periods re-based from now")
+            outln!("{account}: risk state was already ACTIVE; periods re-based from now")
         }
-        other => println!(
+        other => outln!(
             "{account}: risk state reset from {} ({}) to ACTIVE; loss periods and the high-water mark count from now",
             other.as_str().to_ascii_uppercase(),
             before.detail.as_deref().unwrap_or("no detail")
         ),
     }
-    println!("acted on: {}", acted_on(&config));
+    outln!("acted on: {}", acted_on(&config));
     let deadline = tokio::time::Instant::now() + ACK_WAIT;
     let applied = loop {
         if tradeengine_engine::risk::reset_applied(&*store, &account, at).await? {
@@ -46,9 +46,9 @@ pub async fn reset(global: &Global, args: RiskResetArgs) -> anyhow::Result<ExitC
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     if applied {
-        println!("engine: a running engine applied the reset");
+        outln!("engine: a running engine applied the reset");
     } else {
-        println!(
+        outln!(
             "engine: no running engine applied the reset within {} s; it is stored, and an \
              engine on this store applies it at the account's next cycle (at most {} s while it \
              runs, else when it starts)",

@@ -29,7 +29,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             data_dir: None,
         },
     )?;
-    create_data_dir(&config)?;
+    let mut fresh_dir = FreshDataDir::create(&config)?;
     let store = open_or_create_store(&config).await?;
     // Installed before the engine starts so its first cycles are counted.
     let metrics_handle = install_metrics();
@@ -49,6 +49,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(engine) => engine,
         Err(code) => return Ok(code),
     };
+    fresh_dir.keep();
     let stop_http = CancellationToken::new();
     let lookup = |var: &str| api_token(var, &env_overrides);
     let auth = ApiAuth {
@@ -91,7 +92,7 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     stop_http.cancel();
     let summary = engine.shutdown().await;
     let _ = http.await;
-    println!("{}", summary.render());
+    outln!("{}", summary.render());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -115,14 +116,38 @@ async fn start_engine(
     }
 }
 
-/// Only `run` creates the data dir; every other command refuses a missing one.
-fn create_data_dir(config: &Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.engine.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create data dir {}: {e}",
-            config.engine.data_dir.display()
-        )
-    })
+/// The data dir, created by `run` (every other command refuses a missing one) and removed
+/// again when this run made it and the engine then failed to start: a `run` refused for a
+/// missing secret left an empty store behind, and a later `kill` from that folder reported
+/// `kill switch ENGAGED` on a store no engine had ever used.
+struct FreshDataDir {
+    /// The directory this run created, until the engine started.
+    created: Option<std::path::PathBuf>,
+}
+
+impl FreshDataDir {
+    fn create(config: &Config) -> anyhow::Result<Self> {
+        let dir = &config.engine.data_dir;
+        let existed = dir.exists();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", dir.display()))?;
+        Ok(Self {
+            created: (!existed).then(|| dir.clone()),
+        })
+    }
+
+    /// The engine started: the data dir is its own from now on.
+    fn keep(&mut self) {
+        self.created = None;
+    }
+}
+
+impl Drop for FreshDataDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.created.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// The Prometheus recorder, or none (metrics off, said in the log) when it cannot be installed.

@@ -48,7 +48,7 @@ pub(super) fn config_file(global: &Global) -> anyhow::Result<(PathBuf, String, C
 pub(super) fn save(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     edit::check(text, path, &cfg::process_env(), None)?;
     edit::write_atomic(path, text)?;
-    println!(
+    outln!(
         "wrote {}; a running engine with hot_reload applies it within seconds",
         path.display()
     );
@@ -193,7 +193,7 @@ pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
             "nothing to change: give --symbol S --set SOURCE=WEIGHT (and/or --leverage N), or run in a terminal"
         );
     };
-    println!("summary:");
+    outln!("summary:");
     let mut out = text.clone();
     for symbol in &symbols {
         let entry = config.symbol(symbol);
@@ -208,13 +208,13 @@ pub fn weights(global: &Global, args: WeightsArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     ""
                 };
-                println!("  {symbol}{mark}: {}, leverage {lev}", show_weights(&shown));
+                outln!("  {symbol}{mark}: {}, leverage {lev}", show_weights(&shown));
                 out = edit_entries::upsert_symbol(&out, symbol, *leverage, w.as_ref())?.0;
             }
             None => {
                 let kept = entry.map(|s| s.weights.clone()).unwrap_or_default();
                 let lev = entry.map_or(Decimal::ONE, |s| s.leverage);
-                println!("  {symbol}: kept {}, leverage {lev}", show_weights(&kept));
+                outln!("  {symbol}: kept {}, leverage {lev}", show_weights(&kept));
             }
         }
     }
@@ -349,15 +349,15 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
         for pair in &args.map {
             let (raw, unified) = split_pair(pair)?;
             for old in edit::upsert_mapping(&mut next, &raw, &unified.to_ascii_uppercase()) {
-                println!("replaced {old} → {unified} (one source symbol per target)");
+                outln!("replaced {old} → {unified} (one source symbol per target)");
             }
         }
     } else {
         prompt_mapping(&source, &current, &mut next)?;
     }
-    println!("summary for {source}:");
+    outln!("summary for {source}:");
     if next.is_empty() {
-        println!("  (no mapping)");
+        outln!("  (no mapping)");
     }
     for (raw, unified) in &next {
         let mark = if current.get(raw) == Some(unified) {
@@ -365,7 +365,7 @@ pub fn mapping(global: &Global, args: MappingArgs) -> anyhow::Result<ExitCode> {
         } else {
             " (new)"
         };
-        println!("  {raw} → {unified}{mark}");
+        outln!("  {raw} → {unified}{mark}");
     }
     let out = edit::set_mapping(&text, &source, &next)?;
     finish(&path, &text, &out, args.yes)
@@ -422,7 +422,7 @@ fn prompt_mapping(
             continue;
         }
         for old in edit::upsert_mapping(next, &raw, &unified) {
-            println!("replaced {old} → {unified} (one source symbol per target)");
+            outln!("replaced {old} → {unified} (one source symbol per target)");
         }
     }
     Ok(())
@@ -445,7 +445,7 @@ fn walk_mappings(
         match choice {
             REMOVE => {
                 next.remove(raw);
-                println!("removed {raw}");
+                outln!("removed {raw}");
             }
             MODIFY => {
                 let target = Text::new(&format!("Unified symbol for {raw}:"))
@@ -458,7 +458,7 @@ fn walk_mappings(
                 }
                 // Another source symbol already mapped to the new target is replaced.
                 for old in edit::upsert_mapping(next, raw, &target) {
-                    println!("replaced {old} → {target} (one source symbol per target)");
+                    outln!("replaced {old} → {target} (one source symbol per target)");
                 }
             }
             _ => {}
@@ -488,7 +488,7 @@ pub(super) fn finish_with(
     write_others: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<ExitCode> {
     if before == after && !other_changes {
-        println!("nothing changed; {} left as it was", path.display());
+        outln!("nothing changed; {} left as it was", path.display());
         return Ok(ExitCode::SUCCESS);
     }
     edit::check(after, path, &cfg::process_env(), None)?;
@@ -498,12 +498,12 @@ pub(super) fn finish_with(
             .with_default(true)
             .prompt()?
     {
-        println!("not written");
+        outln!("not written");
         return Ok(ExitCode::SUCCESS);
     }
     write_others()?;
     if before == after {
-        println!("{} unchanged", path.display());
+        outln!("{} unchanged", path.display());
     } else {
         save(path, after)?;
     }

@@ -31,6 +31,6 @@ pub async fn rank(global: &Global, args: Sn8Args) -> anyhow::Result<ExitCode> {
     let ranking = fetch_and_rank(&client, &ranking_cfg, &mapping, chrono::Utc::now()).await;
     spinner.finish_and_clear();
     let ranking = ranking.with_context(|| format!("source {name}"))?;
-    print!("{}", format_ranking(&ranking, args.top));
+    out!("{}", format_ranking(&ranking, args.top));
     Ok(ExitCode::SUCCESS)
 }

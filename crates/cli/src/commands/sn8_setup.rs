@@ -61,10 +61,10 @@ pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
     } else {
         bail!("nothing to change: give --set KEY=VALUE (see --keys), or run in a terminal");
     };
-    println!("summary for {name}:");
+    outln!("summary for {name}:");
     let out = apply_changes(&text, &name, source, fresh, &changes, &stray)?;
     if out == text {
-        println!("  (no change)");
+        outln!("  (no change)");
     } else {
         check_source(&out, &path, &name)?;
     }
@@ -74,7 +74,7 @@ pub fn run(global: &Global, args: Sn8SetupArgs) -> anyhow::Result<ExitCode> {
 /// `--keys`: every key with its label and default.
 fn print_keys() {
     for f in FIELDS {
-        println!(
+        outln!(
             "{:<32} {} (default: {})",
             f.key,
             f.label,
@@ -159,7 +159,7 @@ fn apply_changes(
         for key in ["ttl_secs", "on_stale"] {
             out = edit::set_source_value(&out, name, &[], key, None)?;
         }
-        println!("  started fresh: every key back to its default unless set below");
+        outln!("  started fresh: every key back to its default unless set below");
     }
     for f in FIELDS {
         let Some(change) = changes.get(f.key) else {
@@ -171,7 +171,7 @@ fn apply_changes(
             continue;
         }
         let default = default_of(f.key).unwrap_or_else(|| "required".into());
-        println!(
+        outln!(
             "  {}: {} → {}",
             f.key,
             was.unwrap_or_else(|| format!("({default})")),
@@ -181,7 +181,7 @@ fn apply_changes(
         out = edit::set_source_value(&out, name, &table, key, change.clone())?;
     }
     for (table, key) in stray {
-        println!(
+        outln!(
             "  {}.{key}: removed (not a key the sn8 source reads)",
             table.join(".")
         );
@@ -222,7 +222,7 @@ fn check_source(text: &str, path: &std::path::Path, name: &str) -> anyhow::Resul
             if let Some(var) = source.settings.get(key).and_then(|v| v.as_str())
                 && std::env::var(var).is_err()
             {
-                println!("  note: {var} ({key}) is not set in this shell; set it before `run`");
+                outln!("  note: {var} ({key}) is not set in this shell; set it before `run`");
             }
         }
     }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use tradeengine_engine::config::{Config, Overrides};
+use tradeengine_engine::config::{Config, Mode, Overrides};
 use tradeengine_engine::display;
 use tradeengine_model::{AccountName, OrderState};
 use tradeengine_store::{AuditKind, OrderFilter, Store};
@@ -35,9 +35,9 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> 
         let text = render(&config, &*store).await?;
         if args.watch {
             // Clear the screen and home the cursor, like `watch`.
-            print!("\x1b[2J\x1b[H{text}");
+            out!("\x1b[2J\x1b[H{text}");
         } else {
-            print!("{text}");
+            out!("{text}");
             return Ok(ExitCode::SUCCESS);
         }
         tokio::select! {
@@ -94,11 +94,70 @@ async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
         .collect()
 }
 
+/// The running engine's `/ready` answer, as lines: accounts not reconciled and why (a failing
+/// venue read, failing order entry). Empty when the engine does not answer.
+async fn readiness_lines(config: &Config) -> String {
+    let mut addr = config.engine.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    else {
+        return String::new();
+    };
+    let Ok(resp) = client.get(format!("http://{addr}/ready")).send().await else {
+        return String::new();
+    };
+    let Ok(body) = resp.json::<serde_json::Value>().await else {
+        return String::new();
+    };
+    if body["ready"].as_bool() == Some(true) {
+        return "ready: yes (every account reconciled)\n".to_string();
+    }
+    let mut out = String::from("ready: NO\n");
+    if body["store"].as_bool() == Some(false) {
+        let fault = body["store_fault"]
+            .as_str()
+            .unwrap_or("the store does not answer");
+        out.push_str(&format!("  store: {fault}\n"));
+    }
+    let errors = &body["account_errors"];
+    for name in body["accounts_not_reconciled"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = name.as_str().unwrap_or_default();
+        let why = errors[name].as_str().unwrap_or("not reconciled yet");
+        out.push_str(&format!("  {name}: {why}\n"));
+    }
+    out
+}
+
 /// The whole status view: the engine's state, then one section per account.
 async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
+    let (engine_line, running_mode) = uptime_line(store, now).await?;
+    // The running engine's mode, not the file's: an edit of `mode` applies only at a restart,
+    // and a file edited to dry-run while the engine still trades must not read "nothing sent".
+    let mut shown = config.clone();
+    let mode_note = match running_mode {
+        Some(running) if running != config.engine.mode => {
+            shown.engine.mode = running;
+            format!(
+                "WARNING: the running engine runs in mode {}; the configuration file now says {} \
+                 (a mode change applies only when the engine restarts)\n",
+                running.as_str(),
+                config.engine.mode.as_str()
+            )
+        }
+        _ => String::new(),
+    };
+    let config = &shown;
     let mut out = format!(
-        "tradeengine status — {} (mode {})\n",
+        "tradeengine status — {} (mode {})\n{mode_note}",
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         config.engine.mode.as_str()
     );
@@ -108,7 +167,8 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     } else {
         "prices: live from the running engine\n"
     });
-    out.push_str(&uptime_line(store, now).await?);
+    out.push_str(&engine_line);
+    out.push_str(&readiness_lines(config).await);
     let kill = tradeengine_engine::killswitch::KillState {
         stored: tradeengine_engine::killswitch::read_stored(store).await?,
         file: tradeengine_engine::killswitch::read_file(&config.engine.data_dir),
@@ -174,12 +234,14 @@ impl Prices {
     }
 }
 
-/// Uptime: the newest start in the audit trail, unless a stop came after it.
+/// Uptime: the newest start in the audit trail, unless a stop came after it; with the mode
+/// that start recorded while the engine runs.
 async fn uptime_line(
     store: &dyn Store,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<Mode>)> {
     let mut last_start = None;
+    let mut mode = None;
     let mut stopped = false;
     let mut after = 0;
     loop {
@@ -190,6 +252,7 @@ async fn uptime_line(
             match e.kind {
                 AuditKind::EngineStarted => {
                     last_start = Some(e.at);
+                    mode = serde_json::from_value::<Mode>(e.payload["mode"].clone()).ok();
                     stopped = false;
                 }
                 AuditKind::EngineStopped => stopped = true,
@@ -200,15 +263,16 @@ async fn uptime_line(
     Ok(match (last_start, stopped) {
         (Some(t), false) => {
             let up = (now - t).num_seconds().max(0);
-            format!(
+            let line = format!(
                 "engine: running for {}h {:02}m {:02}s\n",
                 up / 3600,
                 (up / 60) % 60,
                 up % 60
-            )
+            );
+            (line, mode)
         }
-        (Some(_), true) => "engine: stopped\n".to_string(),
-        (None, _) => "engine: never started with this store\n".to_string(),
+        (Some(_), true) => ("engine: stopped\n".to_string(), None),
+        (None, _) => ("engine: never started with this store\n".to_string(), None),
     })
 }
 

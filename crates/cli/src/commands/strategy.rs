@@ -118,7 +118,7 @@ pub async fn run(global: &Global, args: StrategyRunArgs) -> anyhow::Result<ExitC
     } else {
         "fallback rules (no LLM)"
     };
-    println!(
+    outln!(
         "strategy {name}: {}s candles from {}, decided by {llm}; dry run, nothing is traded",
         settings.interval_secs,
         candles.describe()
@@ -157,7 +157,7 @@ async fn replay(
         let price = report.signal.raw["market"]["price"]
             .as_f64()
             .unwrap_or_default();
-        println!(
+        outln!(
             "{candle} {symbol} {price:>12.4} {:<5} size {:>5}% SL {:>5}% TP {:>5}% [{by}] {}",
             format!("{:?}", d.action).to_uppercase(),
             d.size_pct,
@@ -173,9 +173,12 @@ async fn replay(
             (_, p) => p,
         };
     }
-    println!(
+    outln!(
         "{symbol}: {} long, {} short, {} close, {} hold",
-        counts[0], counts[1], counts[2], counts[3]
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3]
     );
     Ok(())
 }

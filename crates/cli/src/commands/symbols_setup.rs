@@ -69,7 +69,7 @@ pub fn run(global: &Global, args: SymbolsSetupArgs) -> anyhow::Result<ExitCode> 
             .entry(source.clone())
             .or_insert_with(|| config.mapping.get(&source).cloned().unwrap_or_default());
         for old in edit::upsert_mapping(map, &raw, &symbol) {
-            println!("replaced {source} {old} → {symbol} (one source symbol per target)");
+            outln!("replaced {source} {old} → {symbol} (one source symbol per target)");
         }
     }
     let current_leverage = existing.as_ref().map_or(Decimal::ONE, |s| s.leverage);
@@ -140,17 +140,17 @@ fn write_summary(
     weights: &BTreeMap<String, Decimal>,
 ) -> anyhow::Result<String> {
     let mut out = text.to_string();
-    println!("summary for {symbol}{}:", if new { " (new)" } else { "" });
+    outln!("summary for {symbol}{}:", if new { " (new)" } else { "" });
     for (source, map) in mappings {
         let names: Vec<&str> = map
             .iter()
             .filter(|(_, v)| v.eq_ignore_ascii_case(symbol))
             .map(|(k, _)| k.as_str())
             .collect();
-        println!("  {source}: {} → {symbol}", names.join(", "));
+        outln!("  {source}: {} → {symbol}", names.join(", "));
         out = edit::set_mapping(&out, source, map)?;
     }
-    println!("  leverage {leverage}, {}", show_weights(weights));
+    outln!("  leverage {leverage}, {}", show_weights(weights));
     Ok(
         edit_entries::upsert_symbol(&out, symbol, Some(leverage), Some(weights))
             .context("cannot add the symbol")?

@@ -72,8 +72,8 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
         }
     };
     match status {
-        Some(s) => println!("{}", serde_json::to_string_pretty(&s)?),
-        None => println!("the venue has no order with this client id"),
+        Some(s) => outln!("{}", serde_json::to_string_pretty(&s)?),
+        None => outln!("the venue has no order with this client id"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,7 +43,7 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
         );
     };
     let VenueKind::Exchange(venue_id) = account.venue else {
-        println!(
+        outln!(
             "{}: the paper venue runs in this process; there is no exchange to check. Nothing to do.",
             account.name
         );
@@ -145,10 +145,10 @@ fn print_report(
             "passed": report.passed(),
             "checks": report.checks,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("{header}");
-        print!("{}", render(report, &account.name));
+        outln!("{header}");
+        out!("{}", render(report, &account.name));
     }
     Ok(())
 }
