@@ -213,6 +213,11 @@ pub struct OrderPlaceArgs {
     /// Required for an account in live mode.
     #[arg(long)]
     pub confirm_live: bool,
+    /// Send it although the engine manages the symbol (a source weights it): the engine then
+    /// trades the position back to its target at its next cycle, unless it is stopped or the
+    /// kill switch is engaged.
+    #[arg(long)]
+    pub even_if_managed: bool,
 }
 
 #[derive(Debug, Args)]

@@ -186,26 +186,36 @@ weights = {{ ops = 1.0 }}
         ),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["--config", config.to_str().unwrap()])
-        .args([
-            "order",
-            "place",
-            "--account",
-            "byb",
-            "--symbol",
-            "BTCUSDT",
-            "--side",
-            "buy",
-            "--qty",
-            "0.01",
-            "--client-id",
-            "hand-1",
-        ])
-        .env("SIMTEST_API_KEY", "sim-test-key")
-        .env("SIMTEST_API_SECRET", "sim-test-secret")
-        .output()
-        .unwrap();
+    let place = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["--config", config.to_str().unwrap()])
+            .args([
+                "order",
+                "place",
+                "--account",
+                "byb",
+                "--symbol",
+                "BTCUSDT",
+                "--side",
+                "buy",
+                "--qty",
+                "0.01",
+                "--client-id",
+                "hand-1",
+            ])
+            .args(extra)
+            .env("SIMTEST_API_KEY", "sim-test-key")
+            .env("SIMTEST_API_SECRET", "sim-test-secret")
+            .output()
+            .unwrap()
+    };
+    // BTCUSDT is weighted by a source: an order by hand would be traded back at the engine's
+    // next cycle, so it is refused unless the operator insists.
+    let out = place(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--even-if-managed"), "{stderr}");
+    let out = place(&["--even-if-managed"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");

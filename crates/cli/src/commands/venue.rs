@@ -57,6 +57,11 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
         OrderCommand::Cancel(a) | OrderCommand::Status(a) => (a.account.clone(), a.confirm_live),
     };
     let acting = !matches!(cmd, OrderCommand::Status(_));
+    if let OrderCommand::Place(a) = &cmd
+        && !a.even_if_managed
+    {
+        refuse_managed(global, a)?;
+    }
     let venue = account_venue(global, &account_name, confirm_live, acting).await?;
     let status = match cmd {
         OrderCommand::Place(a) => place(&*venue, &order_request(&a)?).await?,
@@ -76,6 +81,26 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
         None => outln!("the venue has no order with this client id"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An order by hand in a symbol the engine manages is undone at the engine's next cycle (it
+/// trades the position back to its target), paying the fees twice: refused unless the operator
+/// says so.
+fn refuse_managed(global: &Global, a: &OrderPlaceArgs) -> anyhow::Result<()> {
+    let (config, _) = load_config(global, Overrides::default())?;
+    let managed = config
+        .symbol(&a.symbol)
+        .is_some_and(|s| s.weights.values().any(|w| !w.is_zero()));
+    if managed {
+        anyhow::bail!(
+            "{} is managed by the engine on this configuration: a running engine trades the \
+             position back to its target at its next cycle, so an order by hand is undone and \
+             pays the fees twice. Change the target through a source instead (POST /trade, a \
+             webhook), or engage the kill switch first; add --even-if-managed to send it anyway",
+            a.symbol.to_ascii_uppercase()
+        );
+    }
+    Ok(())
 }
 
 /// The account's venue, built exactly as the engine builds it (only this account, and no
