@@ -71,3 +71,38 @@ async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_err
     let reason = body["account_errors"][&names[0]].as_str().unwrap();
     assert!(reason.starts_with("order entry failing"), "{body}");
 }
+
+/// A healthy engine is ready as soon as its first cycle has read the venue, not one drift
+/// interval later: the configuration here checks drift once an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_engine_is_ready_after_its_first_cycle_not_its_first_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let config = common::config_in(common::TV_CONFIG, dir.path());
+    assert_eq!(config.engine.drift_check_interval_secs, 3600);
+    let engine = common::start(
+        config,
+        store.clone(),
+        &[("TV_TEST_SECRET", "tv-not-real-01")],
+    )
+    .await;
+    let app = tradeengine_server::router(common::app(
+        &engine,
+        store,
+        common::auth(None, None, true),
+        None,
+    ));
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = ready(&app).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "not ready 15 s after start: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    engine.shutdown().await;
+}

@@ -152,8 +152,16 @@ impl AccountWorker {
         let mut targets = self.state.subscribe_targets();
         let mut failures: u32 = 0;
         let mut follow_up = false;
+        // The first cycle runs at once: until it has read the venue the account is not
+        // reconciled (`/ready` answers 503), and waiting a whole drift interval for it kept a
+        // healthy engine unready for seconds after start.
+        let mut first = true;
         loop {
-            let wait = self.next_wait(failures, follow_up);
+            let wait = if std::mem::take(&mut first) {
+                Duration::ZERO
+            } else {
+                self.next_wait(failures, follow_up)
+            };
             let woke_for_target = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(wait) => false,
