@@ -66,8 +66,15 @@ impl SimOptions {
         .map(|(s, p)| (s.to_string(), d(p)))
         .collect();
         Self {
-            api_key: "sim-test-key".into(),
-            api_secret: "sim-test-secret".into(),
+            // Hyperliquid's account is an address and its key an Ethereum private key.
+            api_key: match venue {
+                VenueId::Hyperliquid => crate::hyperliquid::TEST_MASTER.into(),
+                _ => "sim-test-key".into(),
+            },
+            api_secret: match venue {
+                VenueId::Hyperliquid => crate::hyperliquid::TEST_AGENT_KEY.into(),
+                _ => "sim-test-secret".into(),
+            },
             passphrase: "sim-test-passphrase".into(),
             balance: Decimal::from(100_000),
             instruments,

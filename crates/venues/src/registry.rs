@@ -18,7 +18,7 @@ use crate::adapters::{
     AdapterConfig, connect_binance, connect_blofin, connect_bybit, connect_kucoin, connect_mexc,
 };
 use crate::market::PublicMarket;
-use crate::{VenueError, binance, blofin, bybit, kucoin, mexc};
+use crate::{VenueError, binance, blofin, bybit, hyperliquid, kucoin, mexc};
 
 /// What building an adapter returns: a boxed future, so every row has the same type.
 pub type Connecting = Pin<Box<dyn Future<Output = Result<PublicMarket, VenueError>> + Send>>;
@@ -142,6 +142,25 @@ pub fn entry(id: VenueId) -> VenueEntry {
             reports_key_permissions: false,
             needs_passphrase: false,
             connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_mexc(c).await?)) }),
+        },
+        VenueId::Hyperliquid => VenueEntry {
+            id,
+            mainnet_url: hyperliquid::MAINNET_URL,
+            testnet_url: Some(hyperliquid::TESTNET_URL),
+            // api.hyperliquid.xyz and the app; the test network is its own domain.
+            production_domains: &["hyperliquid.xyz"],
+            test_hosts: &[],
+            // Agent (API wallet) keys cannot withdraw at all; connect checks the key is an
+            // agent of the configured account instead.
+            reports_key_permissions: false,
+            needs_passphrase: false,
+            connect: |c| {
+                Box::pin(async {
+                    Ok(PublicMarket::of(
+                        hyperliquid::connect_hyperliquid(c).await?,
+                    ))
+                })
+            },
         },
     }
 }

@@ -48,6 +48,17 @@ inspect!(BlofinVenue);
 inspect!(KucoinVenue);
 inspect!(MexcVenue);
 
+#[async_trait]
+impl Inspect for crate::hyperliquid::HyperliquidVenue {
+    fn clock_offset_ms(&self) -> i64 {
+        self.http().clock.offset_ms()
+    }
+    /// No private stream: REST read-back is the truth.
+    async fn wait_stream_ready(&self, _timeout: Duration) -> bool {
+        false
+    }
+}
+
 /// A connected account, as the engine would have it, plus the self-test's view of it.
 pub struct Probe {
     pub venue: Arc<dyn Venue>,
@@ -136,6 +147,11 @@ pub async fn connect_probe(venue: VenueId, config: AdapterConfig) -> Result<Prob
         VenueId::Mexc => {
             let v = Arc::new(connect_mexc(config).await?);
             (v.clone(), v, unknown(no_report))
+        }
+        VenueId::Hyperliquid => {
+            let v = Arc::new(crate::hyperliquid::connect_hyperliquid(config).await?);
+            let why = "agent keys cannot withdraw; connect checked the key is an agent of the account";
+            (v.clone(), v, unknown(why))
         }
     };
     Ok(Probe {
