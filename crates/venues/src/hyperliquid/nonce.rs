@@ -143,8 +143,11 @@ mod tests {
         assert_eq!(n.next(1_000_000), Ok(1_000_000));
         // Same millisecond: one more.
         assert_eq!(n.next(1_000_000), Ok(1_000_001));
-        // Clock went back: still above the last.
-        assert_eq!(n.next(999_000), Ok(1_000_002));
+        // Clock went back a little: still above the last.
+        assert_eq!(n.next(999_900), Ok(1_000_002));
+        // Back by more than the lead: nothing is signed until the clock catches up, rather
+        // than run further ahead of it.
+        assert_eq!(n.next(990_000), Err(NonceError::TooFarAhead(10_003)));
         // Clock moved on: the clock.
         assert_eq!(n.next(2_000_000), Ok(2_000_000));
     }
