@@ -177,7 +177,7 @@ async fn keys_that_cannot_trade_are_refused_at_connect() {
         c
     };
     // An agent never approved for this account.
-    let stranger = "0x00000000000000000000000000000000000000000000000000000000000b0b";
+    let stranger = "0x0000000000000000000000000000000000000000000000000000000000000b0b";
     let e = connect_hyperliquid_with(with(&o.api_key, stranger), quiet_options())
         .await
         .unwrap_err();
@@ -244,7 +244,7 @@ async fn the_exchange_refuses_a_replayed_nonce_and_an_unknown_signer() {
     let stale = post_signed(&sim, &agent, now - 3 * 86_400_000).await;
     assert_eq!(stale["status"], "err", "{stale}");
     // A well-formed signature from a key that is no agent of the account.
-    let stranger = "0x00000000000000000000000000000000000000000000000000000000000b0b";
+    let stranger = "0x0000000000000000000000000000000000000000000000000000000000000b0b";
     let refused = post_signed(&sim, stranger, now + 1).await;
     assert_eq!(refused["status"], "err", "{refused}");
     assert!(

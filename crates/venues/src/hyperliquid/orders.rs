@@ -10,7 +10,7 @@
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use serde_json::{Value, json};
+use serde_json::json;
 use tradeengine_model::{
     ClientOrderId, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus, Price, Side,
     Symbol,
@@ -319,15 +319,31 @@ impl HyperliquidVenue {
                 ));
             }
             Some(l) => l.trunc(),
-            None => self
-                .positions_leverage(symbol)
-                .await?
-                .unwrap_or(Decimal::ONE),
+            None => {
+                let remembered = self
+                    .leverages
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(symbol)
+                    .copied();
+                match remembered {
+                    Some(l) => l,
+                    None => self
+                        .positions_leverage(symbol)
+                        .await?
+                        .unwrap_or(Decimal::ONE),
+                }
+            }
         };
         let whole = leverage.trunc().to_u32().unwrap_or(u32::MAX).max(1);
         let action =
             UpdateLeverageAction::new(asset.id, mode == MarginMode::Cross, whole);
-        self.http.exchange(&action, 1).await.map(|_: Value| ())
+        self.http.exchange(&action, 1).await?;
+        self.leverages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(symbol.clone(), Decimal::from(whole));
+        Ok(())
     }
 
     async fn positions_leverage(&self, symbol: &Symbol) -> Result<Option<Decimal>, VenueError> {

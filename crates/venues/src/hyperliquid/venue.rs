@@ -89,6 +89,8 @@ pub struct HyperliquidVenue {
     pub(crate) cloids: Mutex<HashMap<String, ClientOrderId>>,
     /// Margin mode asked for per symbol (Hyperliquid sets it with the leverage).
     pub(crate) modes: Mutex<HashMap<Symbol, MarginMode>>,
+    /// Leverage last set per symbol, sent again when only the margin mode changes.
+    pub(crate) leverages: Mutex<HashMap<Symbol, Decimal>>,
     pub(crate) dead_man: Option<tokio_util::sync::CancellationToken>,
 }
 
@@ -147,6 +149,7 @@ impl HyperliquidVenue {
             meta: tokio::sync::Mutex::new(None),
             cloids: Mutex::new(HashMap::new()),
             modes: Mutex::new(HashMap::new()),
+            leverages: Mutex::new(HashMap::new()),
             dead_man: None,
         }
     }
