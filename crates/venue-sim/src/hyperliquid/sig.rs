@@ -150,7 +150,8 @@ mod tests {
 
     #[test]
     fn recovers_the_sdk_test_wallet_from_its_published_signature() {
-        // hyperliquid-python-sdk tests/signing_test.py, test_l1_action_signing_matches.
+        // The official SDK's test_l1_action_signing_matches
+        // (https://github.com/hyperliquid-dex/hyperliquid-python-sdk/blob/master/tests/signing_test.py).
         let msgpack = dummy_msgpack();
         let signed = Signed {
             action_msgpack: &msgpack,

@@ -1,6 +1,6 @@
 //! The `/exchange` actions we send, as structs whose field order is the order the exchange
-//! hashes them in (the Python SDK's dict order: `hyperliquid/exchange.py` and
-//! `hyperliquid/utils/signing.py`; documented at
+//! hashes them in (the official Python SDK's dict order,
+//! <https://github.com/hyperliquid-dex/hyperliquid-python-sdk/blob/master/hyperliquid/exchange.py>; documented at
 //! <https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/exchange-endpoint>).
 //! MessagePack keeps that order ([`super::signing::action_hash`]), so a reordered field would
 //! sign a different action and the exchange would recover a different (unknown) signer.

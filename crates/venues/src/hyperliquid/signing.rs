@@ -1,5 +1,5 @@
 //! L1 action signing, as Hyperliquid's official Python SDK does it
-//! (`hyperliquid/utils/signing.py`, `sign_l1_action`; documented at
+//! (`sign_l1_action` in <https://github.com/hyperliquid-dex/hyperliquid-python-sdk/blob/master/hyperliquid/utils/signing.py>; documented at
 //! <https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/signing>):
 //!
 //! 1. the action hash: keccak-256 of the action as MessagePack (a map with the keys in the order

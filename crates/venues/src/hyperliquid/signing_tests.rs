@@ -1,6 +1,7 @@
-//! The official Python SDK's signing vectors (`tests/signing_test.py` of
-//! hyperliquid-dex/hyperliquid-python-sdk), reproduced: the same actions, key, nonces and
-//! networks must give the same connection id and the same `{r, s, v}`.
+//! The official Python SDK's signing vectors
+//! (<https://github.com/hyperliquid-dex/hyperliquid-python-sdk/blob/master/tests/signing_test.py>),
+//! reproduced: the same actions, key, nonces and networks must give the same connection id and
+//! the same `{r, s, v}`.
 
 use rust_decimal_macros::dec;
 use serde::Serialize;
