@@ -38,7 +38,10 @@ async fn a_position_opens_moves_flips_and_closes() {
     assert_eq!(rig.cycle().await.sent, 1);
     rig.assert_converged().await;
     let reduce = rig.sim.orders().last().cloned().unwrap();
-    assert!(reduce.reduce_only && reduce.side == Side::Sell, "{reduce:?}");
+    assert!(
+        reduce.reduce_only && reduce.side == Side::Sell,
+        "{reduce:?}"
+    );
     let held = rig.sim.position("BTCUSDT");
 
     // Flip: close the whole long reduce-only, then open the short.

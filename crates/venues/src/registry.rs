@@ -149,17 +149,13 @@ pub fn entry(id: VenueId) -> VenueEntry {
             testnet_url: Some(hyperliquid::TESTNET_URL),
             // api.hyperliquid.xyz and the app; the test network is its own domain.
             production_domains: &["hyperliquid.xyz"],
-            test_hosts: &[],
+            test_hosts: &["api.hyperliquid-testnet.xyz"],
             // Agent (API wallet) keys cannot withdraw at all; connect checks the key is an
             // agent of the configured account instead.
             reports_key_permissions: false,
             needs_passphrase: false,
             connect: |c| {
-                Box::pin(async {
-                    Ok(PublicMarket::of(
-                        hyperliquid::connect_hyperliquid(c).await?,
-                    ))
-                })
+                Box::pin(async { Ok(PublicMarket::of(hyperliquid::connect_hyperliquid(c).await?)) })
             },
         },
     }

@@ -48,12 +48,21 @@ async fn reads_account_universe_and_prices() {
         .unwrap();
     assert_eq!(inst[0].venue_symbol, "BTC");
     // szDecimals 5: size step 0.00001, price decimals at most 6 − 5 = 1.
-    assert_eq!((inst[0].qty_step, inst[0].tick_size), (dec!(0.00001), dec!(0.1)));
-    assert_eq!((inst[2].qty_step, inst[2].tick_size), (dec!(0.01), dec!(0.0001)));
+    assert_eq!(
+        (inst[0].qty_step, inst[0].tick_size),
+        (dec!(0.00001), dec!(0.1))
+    );
+    assert_eq!(
+        (inst[2].qty_step, inst[2].tick_size),
+        (dec!(0.01), dec!(0.0001))
+    );
     assert_eq!(inst[0].min_notional, dec!(10));
     let e = venue.instruments(&[sym("NOPEUSDT")]).await.unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Rejected);
-    let prices = venue.prices(&[sym("BTCUSDT"), sym("ETHUSDT")]).await.unwrap();
+    let prices = venue
+        .prices(&[sym("BTCUSDT"), sym("ETHUSDT")])
+        .await
+        .unwrap();
     assert_eq!(prices[&sym("BTCUSDT")].get(), dec!(60000));
     assert_eq!(prices[&sym("ETHUSDT")].get(), dec!(3000));
 }
@@ -62,7 +71,13 @@ async fn reads_account_universe_and_prices() {
 async fn market_orders_fill_as_ioc_limits_and_positions_read_back() {
     let (sim, venue) = setup().await;
     let buy = venue
-        .place_order(&market("te-open-0", "BTCUSDT", Side::Buy, dec!(0.01), false))
+        .place_order(&market(
+            "te-open-0",
+            "BTCUSDT",
+            Side::Buy,
+            dec!(0.01),
+            false,
+        ))
         .await
         .unwrap();
     assert_eq!(buy.state, OrderState::Filled);
@@ -78,7 +93,13 @@ async fn market_orders_fill_as_ioc_limits_and_positions_read_back() {
     assert_eq!(positions[0].margin_mode, MarginMode::Cross);
     // Reduce-only close: sells 5 % under the mark.
     let close = venue
-        .place_order(&market("te-close-0", "BTCUSDT", Side::Sell, dec!(0.01), true))
+        .place_order(&market(
+            "te-close-0",
+            "BTCUSDT",
+            Side::Sell,
+            dec!(0.01),
+            true,
+        ))
         .await
         .unwrap();
     assert_eq!(close.state, OrderState::Filled);
@@ -86,7 +107,13 @@ async fn market_orders_fill_as_ioc_limits_and_positions_read_back() {
     assert_eq!(sim.orders().last().unwrap().price, Some(dec!(57000)));
     // Reduce-only with nothing to reduce is refused by the exchange's rule.
     let e = venue
-        .place_order(&market("te-close-1", "BTCUSDT", Side::Sell, dec!(0.01), true))
+        .place_order(&market(
+            "te-close-1",
+            "BTCUSDT",
+            Side::Sell,
+            dec!(0.01),
+            true,
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Rejected, "{e}");
@@ -163,7 +190,10 @@ async fn leverage_and_margin_mode_reach_the_exchange() {
         .unwrap();
     // The mode change keeps the leverage.
     assert_eq!(sim.leverage("ETHUSDT"), dec!(3));
-    let e = venue.set_leverage(&sym("ETHUSDT"), dec!(0.5)).await.unwrap_err();
+    let e = venue
+        .set_leverage(&sym("ETHUSDT"), dec!(0.5))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Rejected);
 }
 
@@ -183,7 +213,10 @@ async fn keys_that_cannot_trade_are_refused_at_connect() {
         .unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Auth);
     assert!(e.message.contains("cannot trade"), "{e}");
-    assert!(!e.message.contains(stranger.trim_start_matches("0x")), "no key in errors: {e}");
+    assert!(
+        !e.message.contains(stranger.trim_start_matches("0x")),
+        "no key in errors: {e}"
+    );
     // The approved agent, but for another account.
     let other = "0x00000000000000000000000000000000000000bb";
     let e = connect_hyperliquid_with(with(other, &o.api_secret), quiet_options())
@@ -239,7 +272,10 @@ async fn the_exchange_refuses_a_replayed_nonce_and_an_unknown_signer() {
     assert_eq!(ok["response"]["type"], "default", "{ok}");
     let replay = post_signed(&sim, &agent, now).await;
     assert_eq!(replay["status"], "err", "{replay}");
-    assert!(replay["response"].as_str().unwrap().contains("nonce"), "{replay}");
+    assert!(
+        replay["response"].as_str().unwrap().contains("nonce"),
+        "{replay}"
+    );
     // A nonce far from the exchange's clock.
     let stale = post_signed(&sim, &agent, now - 3 * 86_400_000).await;
     assert_eq!(stale["status"], "err", "{stale}");
@@ -248,7 +284,10 @@ async fn the_exchange_refuses_a_replayed_nonce_and_an_unknown_signer() {
     let refused = post_signed(&sim, stranger, now + 1).await;
     assert_eq!(refused["status"], "err", "{refused}");
     assert!(
-        refused["response"].as_str().unwrap().contains("does not exist"),
+        refused["response"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
         "{refused}"
     );
 }
@@ -261,7 +300,9 @@ async fn the_dead_man_switch_schedules_a_cancel_while_connected() {
         dead_man_after: Duration::from_secs(30),
         ..HyperliquidOptions::default()
     };
-    let venue = connect_hyperliquid_with(config(&sim), options).await.unwrap();
+    let venue = connect_hyperliquid_with(config(&sim), options)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let pushes = sim.counters().get("POST", "/exchange");
     assert!(pushes >= 3, "{pushes} scheduleCancel pushes");
@@ -269,5 +310,9 @@ async fn the_dead_man_switch_schedules_a_cancel_while_connected() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = sim.counters().get("POST", "/exchange");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(sim.counters().get("POST", "/exchange"), after, "stops with the venue");
+    assert_eq!(
+        sim.counters().get("POST", "/exchange"),
+        after,
+        "stops with the venue"
+    );
 }

@@ -15,10 +15,7 @@ use tradeengine_venues::hyperliquid::models::{
 };
 
 fn recorded(name: &str) -> Value {
-    let path = format!(
-        "{}/testdata/hyperliquid/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/testdata/hyperliquid/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -41,14 +38,29 @@ fn documented_replies_read_into_the_models() {
     assert_eq!(state.margin_summary.account_value, "13109.482328");
     let p = &state.asset_positions[0].position;
     assert_eq!((p.coin.as_str(), p.szi.as_str()), ("ETH", "0.0335"));
-    assert_eq!((p.leverage.r#type.as_str(), p.leverage.value), ("isolated", 20));
+    assert_eq!(
+        (p.leverage.r#type.as_str(), p.leverage.value),
+        ("isolated", 20)
+    );
     let status: OrderStatusReply = read(recorded("orderStatus.json"));
     let o = status.order.unwrap();
-    assert_eq!((o.status.as_str(), o.order.orig_sz.as_str()), ("filled", "0.0076"));
-    assert!(matches!(outcome(&recorded("order-resting.json")), OrderOutcome::Resting(r) if r.oid == 77738308));
-    assert!(matches!(outcome(&recorded("order-filled.json")), OrderOutcome::Filled(f) if f.total_sz == "0.02" && f.avg_px == "1891.4"));
-    assert!(matches!(outcome(&recorded("order-error.json")), OrderOutcome::Error(e) if e.contains("minimum value")));
-    assert_eq!(recorded("cancel.json")["response"]["data"]["statuses"][0], "success");
+    assert_eq!(
+        (o.status.as_str(), o.order.orig_sz.as_str()),
+        ("filled", "0.0076")
+    );
+    assert!(
+        matches!(outcome(&recorded("order-resting.json")), OrderOutcome::Resting(r) if r.oid == 77738308)
+    );
+    assert!(
+        matches!(outcome(&recorded("order-filled.json")), OrderOutcome::Filled(f) if f.total_sz == "0.02" && f.avg_px == "1891.4")
+    );
+    assert!(
+        matches!(outcome(&recorded("order-error.json")), OrderOutcome::Error(e) if e.contains("minimum value"))
+    );
+    assert_eq!(
+        recorded("cancel.json")["response"]["data"]["statuses"][0],
+        "success"
+    );
 }
 
 async fn info(base: &str, body: Value) -> Value {

@@ -64,7 +64,10 @@ pub struct CancelByCloid {
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum Action {
     #[serde(rename = "order")]
-    Order { orders: Vec<Order>, grouping: String },
+    Order {
+        orders: Vec<Order>,
+        grouping: String,
+    },
     #[serde(rename = "cancel")]
     Cancel { cancels: Vec<Cancel> },
     #[serde(rename = "cancelByCloid")]

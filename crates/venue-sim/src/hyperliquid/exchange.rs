@@ -245,9 +245,7 @@ fn reject_text(r: &Reject, asset: u32) -> String {
 }
 
 fn cancel(sh: &Shared, asset: u32, cloid: Option<String>, oid: Option<u64>, now: i64) -> Value {
-    let missing = || {
-        json!({"error": format!("Order was never placed, already canceled, or filled. asset={asset}")})
-    };
+    let missing = || json!({"error": format!("Order was never placed, already canceled, or filled. asset={asset}")});
     let Some(inst) = instrument_of_asset(sh, asset) else {
         return missing();
     };
@@ -269,7 +267,9 @@ fn schedule_cancel(sh: &Shared, time: Option<u64>, now: i64) -> Response {
         Some(t) => {
             let t = i64::try_from(t).unwrap_or(i64::MAX);
             if t < now + 5_000 {
-                return refused("Scheduled cancel time too early, must be at least 5 seconds from now.");
+                return refused(
+                    "Scheduled cancel time too early, must be at least 5 seconds from now.",
+                );
             }
             hl.scheduled_cancel = Some(t);
         }

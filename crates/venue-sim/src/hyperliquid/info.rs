@@ -150,7 +150,11 @@ fn clearinghouse(sh: &Shared, is_master: bool) -> Value {
 /// The order as `frontendOpenOrders` and `orderStatus` show it.
 fn order_row(o: &SimOrder) -> Value {
     let cloid = (!o.client_id.is_empty()).then(|| o.client_id.clone());
-    let tif = if o.order_type == OrderType::Limit { "Gtc" } else { "Ioc" };
+    let tif = if o.order_type == OrderType::Limit {
+        "Gtc"
+    } else {
+        "Ioc"
+    };
     json!({
         "coin": coin_of(&o.symbol), "side": if o.side == Side::Buy { "B" } else { "A" },
         "limitPx": s(o.price.unwrap_or_default()), "sz": s(o.qty - o.filled), "oid": o.order_id,
@@ -204,7 +208,12 @@ fn frontend_open_orders(sh: &Shared, is_master: bool) -> Value {
     if !is_master {
         return json!([]);
     }
-    let rows: Vec<Value> = sh.exchange().open_orders(None).iter().map(order_row).collect();
+    let rows: Vec<Value> = sh
+        .exchange()
+        .open_orders(None)
+        .iter()
+        .map(order_row)
+        .collect();
     Value::Array(rows)
 }
 

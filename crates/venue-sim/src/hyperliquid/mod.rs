@@ -27,12 +27,6 @@ use serde_json::json;
 use crate::Shared;
 use crate::instruments::SimInstrument;
 
-/// The master account the simulator trades for (obviously fake).
-pub const TEST_MASTER: &str = "0x00000000000000000000000000000000000000aa";
-/// The private key of the API wallet approved for [`TEST_MASTER`] (obviously fake).
-pub const TEST_AGENT_KEY: &str =
-    "0x0000000000000000000000000000000000000000000000000000000000000a11";
-
 /// What the Hyperliquid simulator keeps besides the shared book.
 #[derive(Debug, Default)]
 pub struct HlState {

@@ -115,10 +115,7 @@ pub fn agent_digest(connection_id: &[u8; 32], mainnet: bool) -> [u8; 32] {
 /// The address that signed, or why none can be recovered.
 pub fn recover(signed: &Signed<'_>, sig: &WireSignature) -> Result<[u8; 20], &'static str> {
     let digest = agent_digest(&connection_id(signed), signed.mainnet);
-    let (r, s) = (
-        word(&sig.r).ok_or("bad r")?,
-        word(&sig.s).ok_or("bad s")?,
-    );
+    let (r, s) = (word(&sig.r).ok_or("bad r")?, word(&sig.s).ok_or("bad s")?);
     let signature = Signature::from_scalars(r, s).map_err(|_| "r or s out of range")?;
     let recid = sig
         .v

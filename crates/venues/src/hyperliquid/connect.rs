@@ -63,7 +63,10 @@ pub async fn connect_hyperliquid_with(
         None => (None, None),
         Some(c) => {
             let master = Address::parse(c.key().trim()).map_err(|_| {
-                auth("the API key must be the master account's address (0x and 40 hex digits)".into())
+                auth(
+                    "the API key must be the master account's address (0x and 40 hex digits)"
+                        .into(),
+                )
             })?;
             let wallet = Wallet::from_hex(std::str::from_utf8(c.secret()).unwrap_or_default())
                 .map_err(|_| {
@@ -144,10 +147,14 @@ async fn dead_man(
     after: Duration,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX).max(5_000);
+    let after_ms = u64::try_from(after.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(5_000);
     loop {
         let now = chrono::Utc::now().timestamp_millis();
-        let at = u64::try_from(now).unwrap_or_default().saturating_add(after_ms);
+        let at = u64::try_from(now)
+            .unwrap_or_default()
+            .saturating_add(after_ms);
         if let Err(e) = http.exchange(&ScheduleCancelAction::new(Some(at)), 0).await {
             tracing::warn!(venue = VENUE, error = %e, "could not push the scheduled cancel forward");
         }

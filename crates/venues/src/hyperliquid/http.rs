@@ -33,7 +33,11 @@ pub const IP_WEIGHT: &str = "ip_weight";
 /// Weight of an info request of type `kind`.
 pub fn info_weight(kind: &str) -> u32 {
     match kind {
-        "clearinghouseState" | "orderStatus" | "allMids" | "l2Book" | "exchangeStatus"
+        "clearinghouseState"
+        | "orderStatus"
+        | "allMids"
+        | "l2Book"
+        | "exchangeStatus"
         | "spotClearinghouseState" => 2,
         "userRole" => 60,
         _ => 20,
@@ -217,7 +221,8 @@ pub fn refusal(message: &str) -> VenueError {
     } else {
         (VenueErrorKind::Rejected, "refused")
     };
-    let e = VenueError::new(VENUE, kind, message.chars().take(300).collect::<String>()).with_code(code);
+    let e =
+        VenueError::new(VENUE, kind, message.chars().take(300).collect::<String>()).with_code(code);
     if kind == VenueErrorKind::RateLimited {
         e.with_retry_after(Duration::from_secs(10))
     } else {

@@ -45,7 +45,10 @@ impl MarketData for HyperliquidVenue {
     ) -> Result<Vec<Kline>, VenueError> {
         let limit = limit.clamp(1, MAX_ROWS - 1);
         let (start, end) = market::window(interval, limit, now_ms);
-        let coin = symbol.as_str().strip_suffix("USDT").unwrap_or(symbol.as_str());
+        let coin = symbol
+            .as_str()
+            .strip_suffix("USDT")
+            .unwrap_or(symbol.as_str());
         let body = json!({"type": "candleSnapshot", "req": {
             "coin": coin, "interval": interval_name(interval), "startTime": start, "endTime": end,
         }});
@@ -57,7 +60,12 @@ impl MarketData for HyperliquidVenue {
             .enumerate()
             .map(|(i, r)| {
                 let f = |k: &str| r.get(k).unwrap_or(&null);
-                market::parse_row(VENUE, i, [f("t"), f("o"), f("h"), f("l"), f("c"), f("v")], 1)
+                market::parse_row(
+                    VENUE,
+                    i,
+                    [f("t"), f("o"), f("h"), f("l"), f("c"), f("v")],
+                    1,
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         market::finish(VENUE, candles, interval, limit, now_ms)

@@ -18,6 +18,8 @@ pub mod klines;
 pub mod models;
 pub mod nonce;
 pub mod orders;
+#[cfg(test)]
+mod sdk_vectors;
 pub mod signing;
 pub mod venue;
 pub mod wire;

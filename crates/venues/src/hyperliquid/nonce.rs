@@ -174,7 +174,10 @@ mod tests {
         let used: Vec<u64> = (0..5)
             .map(|_| first.next(7_000_000).unwrap_or_default())
             .collect();
-        assert_eq!(used, [7_000_000, 7_000_001, 7_000_002, 7_000_003, 7_000_004]);
+        assert_eq!(
+            used,
+            [7_000_000, 7_000_001, 7_000_002, 7_000_003, 7_000_004]
+        );
         drop(first);
         // The next process's clock is behind (NTP step, another host): it still goes up.
         let second = Nonces::with_file(&path).unwrap_or_else(|e| panic!("{e}"));

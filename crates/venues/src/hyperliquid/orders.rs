@@ -50,15 +50,21 @@ impl HyperliquidVenue {
         let is_buy = order.side == Side::Buy;
         let (price, tif) = match order.kind {
             OrderKind::Market => {
-                let mark = self.marks().await?.get(&asset.coin).copied().ok_or_else(|| {
-                    VenueError::new(
-                        VENUE,
-                        VenueErrorKind::Retryable,
-                        format!("no mark price for {}", asset.coin),
-                    )
-                })?;
-                let px = wire::slippage_price(mark, self.options.slippage, asset.sz_decimals, is_buy)
-                    .map_err(wire_error)?;
+                let mark = self
+                    .marks()
+                    .await?
+                    .get(&asset.coin)
+                    .copied()
+                    .ok_or_else(|| {
+                        VenueError::new(
+                            VENUE,
+                            VenueErrorKind::Retryable,
+                            format!("no mark price for {}", asset.coin),
+                        )
+                    })?;
+                let px =
+                    wire::slippage_price(mark, self.options.slippage, asset.sz_decimals, is_buy)
+                        .map_err(wire_error)?;
                 (px, Tif::Ioc)
             }
             OrderKind::Limit { price } => (
@@ -81,7 +87,11 @@ impl HyperliquidVenue {
         let response = self.http.exchange(&action, 1).await?;
         let data: OrderResponse = reply(VENUE, ORDER, response)?;
         let outcome = data.data.statuses.into_iter().next().ok_or_else(|| {
-            VenueError::new(VENUE, VenueErrorKind::Internal, format!("{ORDER}: no status"))
+            VenueError::new(
+                VENUE,
+                VenueErrorKind::Internal,
+                format!("{ORDER}: no status"),
+            )
         })?;
         let now = chrono::Utc::now();
         let mut status = OrderStatus {
@@ -106,10 +116,8 @@ impl HyperliquidVenue {
                 let filled = dec(VENUE, "totalSz", &f.total_sz).map_err(in_reply(ORDER))?;
                 status.venue_order_id = Some(f.oid.to_string());
                 status.filled_qty = filled;
-                status.avg_fill_price = Price::new(
-                    dec(VENUE, "avgPx", &f.avg_px).map_err(in_reply(ORDER))?,
-                )
-                .ok();
+                status.avg_fill_price =
+                    Price::new(dec(VENUE, "avgPx", &f.avg_px).map_err(in_reply(ORDER))?).ok();
                 // An IOC that filled part is done: the rest was cancelled.
                 status.state = if filled >= order.qty {
                     OrderState::Filled
@@ -118,7 +126,11 @@ impl HyperliquidVenue {
                 } else {
                     OrderState::PartiallyFilled
                 };
-                status.fee = self.fills_of(f.oid).await.map(|(_, _, fee)| fee).unwrap_or_default();
+                status.fee = self
+                    .fills_of(f.oid)
+                    .await
+                    .map(|(_, _, fee)| fee)
+                    .unwrap_or_default();
                 Ok(status)
             }
             OrderOutcome::Error(message) => self.refused_order(order, &message).await,
@@ -195,7 +207,11 @@ impl HyperliquidVenue {
         venue_status: &str,
         updated_ms: i64,
     ) -> Result<OrderStatus, VenueError> {
-        let known = self.cloids.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let known = self
+            .cloids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let client_order_id = order
             .cloid
             .as_deref()
@@ -216,7 +232,11 @@ impl HyperliquidVenue {
             client_order_id,
             venue_order_id: Some(order.oid.to_string()),
             symbol: symbol_of_coin(&order.coin)?,
-            side: if order.side == "B" { Side::Buy } else { Side::Sell },
+            side: if order.side == "B" {
+                Side::Buy
+            } else {
+                Side::Sell
+            },
             state,
             qty,
             filled_qty: filled,
@@ -268,7 +288,10 @@ impl HyperliquidVenue {
         // with what the order became.
         self.http.exchange(&action, 1).await?;
         self.lookup(symbol, id).await?.ok_or_else(|| {
-            rejected("not_found", format!("order {id} does not exist on Hyperliquid"))
+            rejected(
+                "not_found",
+                format!("order {id} does not exist on Hyperliquid"),
+            )
         })
     }
 
@@ -336,8 +359,7 @@ impl HyperliquidVenue {
             }
         };
         let whole = leverage.trunc().to_u32().unwrap_or(u32::MAX).max(1);
-        let action =
-            UpdateLeverageAction::new(asset.id, mode == MarginMode::Cross, whole);
+        let action = UpdateLeverageAction::new(asset.id, mode == MarginMode::Cross, whole);
         self.http.exchange(&action, 1).await?;
         self.leverages
             .lock()

@@ -271,7 +271,3 @@ pub fn recover_signer<A: Serialize>(
         .map_err(|_| SigningError::BadSignature("no key recovers from it"))?;
     Ok(Address::of_key(&key))
 }
-
-#[cfg(test)]
-#[path = "signing_tests.rs"]
-mod tests;

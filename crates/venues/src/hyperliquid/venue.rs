@@ -84,7 +84,8 @@ pub struct HyperliquidVenue {
     /// The account read from (the master address); `None` for public data only.
     pub(crate) user: Option<Address>,
     pub(crate) options: HyperliquidOptions,
-    meta: tokio::sync::Mutex<Option<(HashMap<Symbol, Asset>, Vec<Asset>, Instant)>>,
+    /// The universe by unified symbol, and when it was read.
+    meta: tokio::sync::Mutex<Option<(HashMap<Symbol, Asset>, Instant)>>,
     /// cloid → our client order id, for orders this process sent.
     pub(crate) cloids: Mutex<HashMap<String, ClientOrderId>>,
     /// Margin mode asked for per symbol (Hyperliquid sets it with the leverage).
@@ -204,7 +205,7 @@ impl HyperliquidVenue {
     /// The universe, from the cache or `meta`.
     pub(crate) async fn assets(&self) -> Result<HashMap<Symbol, Asset>, VenueError> {
         let mut cached = self.meta.lock().await;
-        if let Some((map, _, at)) = cached.as_ref()
+        if let Some((map, at)) = cached.as_ref()
             && at.elapsed() < META_TTL
         {
             return Ok(map.clone());
@@ -216,7 +217,7 @@ impl HyperliquidVenue {
             .iter()
             .map(|a| (a.instrument.symbol.clone(), a.clone()))
             .collect();
-        *cached = Some((map.clone(), list, Instant::now()));
+        *cached = Some((map.clone(), Instant::now()));
         Ok(map)
     }
 
@@ -252,10 +253,7 @@ impl HyperliquidVenue {
 
     /// Mark prices by coin, from `metaAndAssetCtxs` (its two lists share the universe's order).
     pub(crate) async fn marks(&self) -> Result<HashMap<String, Decimal>, VenueError> {
-        let value = self
-            .http
-            .info(&json!({"type": "metaAndAssetCtxs"}))
-            .await?;
+        let value = self.http.info(&json!({"type": "metaAndAssetCtxs"})).await?;
         let (meta, ctxs): (Meta, Vec<AssetCtx>) = reply(VENUE, CTXS, value)?;
         let mut out = HashMap::new();
         for (a, c) in meta.universe.iter().zip(ctxs) {
@@ -284,10 +282,14 @@ impl Venue for HyperliquidVenue {
 
     async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
         let s = self.state().await?;
-        let value = dec(VENUE, "accountValue", &s.margin_summary.account_value)
-            .map_err(in_reply(STATE))?;
-        let used = dec(VENUE, "totalMarginUsed", &s.margin_summary.total_margin_used)
-            .map_err(in_reply(STATE))?;
+        let value =
+            dec(VENUE, "accountValue", &s.margin_summary.account_value).map_err(in_reply(STATE))?;
+        let used = dec(
+            VENUE,
+            "totalMarginUsed",
+            &s.margin_summary.total_margin_used,
+        )
+        .map_err(in_reply(STATE))?;
         Ok(AccountBalance {
             value,
             available_margin: Some((value - used).max(Decimal::ZERO)),
@@ -391,7 +393,8 @@ mod tests {
 
     #[test]
     fn client_ids_and_cloids_map_both_ways() {
-        let ours = ClientOrderId::new("te3f9a0c1d2b4e5f60718293a4-0").unwrap_or_else(|e| panic!("{e}"));
+        let ours =
+            ClientOrderId::new("te3f9a0c1d2b4e5f60718293a4-0").unwrap_or_else(|e| panic!("{e}"));
         let cloid = cloid_of(&ours);
         assert_eq!(cloid, wire::cloid_for(ours.as_str()));
         let mut known = HashMap::new();
@@ -401,9 +404,13 @@ mod tests {
             "unknown cloids show as their hex"
         );
         known.insert(cloid.clone(), ours.clone());
-        assert_eq!(client_id_of(&known, &cloid.to_uppercase().replace("0X", "0x")), Some(ours));
+        assert_eq!(
+            client_id_of(&known, &cloid.to_uppercase().replace("0X", "0x")),
+            Some(ours)
+        );
         // A shown raw cloid maps back to itself.
-        let raw = ClientOrderId::new("00000000000000000000000000000001").unwrap_or_else(|e| panic!("{e}"));
+        let raw = ClientOrderId::new("00000000000000000000000000000001")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cloid_of(&raw), "0x00000000000000000000000000000001");
         assert_eq!(MIN_ORDER_VALUE, Decimal::TEN);
         assert_eq!(DEFAULT_SLIPPAGE, Decimal::new(5, 2));

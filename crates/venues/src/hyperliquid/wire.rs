@@ -86,9 +86,7 @@ pub fn round_price(price: Decimal, sz_decimals: u32, is_buy: bool) -> Result<Dec
         PRICE_SIGNIFICANT_FIGURES + leading_fraction_zeros(price)
     };
     let decimals = figure_decimals.min(max_decimals);
-    let rounded = price
-        .round_dp_with_strategy(decimals, strategy)
-        .normalize();
+    let rounded = price.round_dp_with_strategy(decimals, strategy).normalize();
     if rounded.is_zero() {
         // Below the smallest price `max_decimals` can show: no valid price is on our side.
         return Err(WireError::NotPositive {

@@ -150,7 +150,8 @@ pub async fn connect_probe(venue: VenueId, config: AdapterConfig) -> Result<Prob
         }
         VenueId::Hyperliquid => {
             let v = Arc::new(crate::hyperliquid::connect_hyperliquid(config).await?);
-            let why = "agent keys cannot withdraw; connect checked the key is an agent of the account";
+            let why =
+                "agent keys cannot withdraw; connect checked the key is an agent of the account";
             (v.clone(), v, unknown(why))
         }
     };

@@ -6,7 +6,7 @@
 use rust_decimal_macros::dec;
 use serde::Serialize;
 
-use super::*;
+use super::signing::*;
 use crate::hyperliquid::actions::{
     OrderAction, OrderTypeWire, OrderWire, ScheduleCancelAction, Tif, TriggerWire,
 };
@@ -59,7 +59,13 @@ const DUMMY: Dummy = Dummy {
     num: 100_000_000_000,
 };
 
-fn order(asset: u32, price: &str, size: &str, t: OrderTypeWire, cloid: Option<&str>) -> OrderAction {
+fn order(
+    asset: u32,
+    price: &str,
+    size: &str,
+    t: OrderTypeWire,
+    cloid: Option<&str>,
+) -> OrderAction {
     OrderAction::new(vec![OrderWire {
         a: asset,
         b: true,
@@ -318,14 +324,23 @@ fn a_signature_of_another_action_or_network_recovers_another_address() {
 #[test]
 fn keys_and_addresses_parse_strictly_and_never_print_the_key() {
     assert_eq!(Wallet::from_hex("0x12").err(), Some(SigningError::BadKey));
-    assert_eq!(Wallet::from_hex(&"0".repeat(64)).err(), Some(SigningError::BadKey));
+    assert_eq!(
+        Wallet::from_hex(&"0".repeat(64)).err(),
+        Some(SigningError::BadKey)
+    );
     let w = wallet();
     let shown = format!("{w:?}");
-    assert!(!shown.contains("0123456789012345678901234567890123456789"), "{shown}");
+    assert!(
+        !shown.contains("0123456789012345678901234567890123456789"),
+        "{shown}"
+    );
     assert!(shown.contains(&w.address().to_string()));
     let addr = Address::parse("0x1719884EB866CB12B2287399B15F7DB5E7D775EA")
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(addr.to_string(), "0x1719884eb866cb12b2287399b15f7db5e7d775ea");
+    assert_eq!(
+        addr.to_string(),
+        "0x1719884eb866cb12b2287399b15f7db5e7d775ea"
+    );
     assert!(Address::parse("0x1719").is_err());
 }
 
