@@ -238,7 +238,22 @@ async fn keys_that_cannot_trade_are_refused_at_connect() {
 /// Posts `scheduleCancel` (no time: removes any) signed by `key` with `nonce`, as the SDK
 /// would, and returns the reply.
 async fn post_signed(sim: &SimHandle, key: &str, nonce: u64) -> serde_json::Value {
-    let action = ScheduleCancelAction::new(None);
+    post_action(sim, key, nonce, None).await
+}
+
+/// Posts `scheduleCancel` at `time`, signed by the simulator's approved agent.
+async fn post_schedule(sim: &SimHandle, nonce: u64, time: Option<u64>) -> serde_json::Value {
+    let key = sim.options().api_secret.clone();
+    post_action(sim, &key, nonce, time).await
+}
+
+async fn post_action(
+    sim: &SimHandle,
+    key: &str,
+    nonce: u64,
+    time: Option<u64>,
+) -> serde_json::Value {
+    let action = ScheduleCancelAction::new(time);
     let context = ActionContext {
         nonce,
         vault: None,
@@ -314,5 +329,56 @@ async fn the_dead_man_switch_schedules_a_cancel_while_connected() {
         sim.counters().get("POST", "/exchange"),
         after,
         "stops with the venue"
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_cancel_that_comes_due_cancels_resting_orders() {
+    let (sim, venue) = setup().await;
+    let order = limit("te-dead-0", "ETHUSDT", Side::Buy, dec!(0.01), dec!(2500));
+    venue.place_order(&order).await.unwrap();
+    // Too early (under 5 s ahead) is refused, as the exchange does.
+    let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap();
+    let early = post_schedule(&sim, now + 1, Some(now + 1_000)).await;
+    assert_eq!(early["status"], "err", "{early}");
+    let set = post_schedule(&sim, now + 2, Some(now + 6_000)).await;
+    assert_eq!(set["status"], "ok", "{set}");
+    assert_eq!(venue.open_orders(None).await.unwrap().len(), 1);
+    // The exchange's clock passes the scheduled time: the order is gone.
+    sim.faults().set_clock_skew_ms(7_000);
+    assert!(venue.open_orders(None).await.unwrap().is_empty());
+    let after = venue
+        .order_by_client_id(&order.symbol, &order.client_order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.state, OrderState::Cancelled);
+}
+
+#[tokio::test]
+async fn candles_come_back_closed_and_oldest_first() {
+    use tradeengine_venues::market::{KlineInterval, MarketData};
+    let (sim, venue) = setup().await;
+    // A minute-aligned hour two days ago; minute k opens at 100 + k and peaks 2 above.
+    let t0 =
+        (chrono::Utc::now().timestamp_millis() - 2 * 86_400_000).div_euclid(3_600_000) * 3_600_000;
+    for k in 0..30 {
+        let base = rust_decimal::Decimal::from(100 + k);
+        let t = t0 + k * 60_000;
+        sim.record_price_at("BTCUSDT", t, base, dec!(0));
+        sim.record_price_at("BTCUSDT", t + 20_000, base + dec!(2), dec!(0.25));
+        sim.record_price_at("BTCUSDT", t + 50_000, base + dec!(0.5), dec!(0));
+    }
+    // 30 s into minute 20: minute 20 is still forming and does not come back.
+    let now = t0 + 20 * 60_000 + 30_000;
+    let c = venue
+        .candles(&sym("BTCUSDT"), KlineInterval::M1, 10, now)
+        .await
+        .unwrap();
+    let opens: Vec<i64> = c.iter().map(|k| k.open_ms).collect();
+    assert_eq!(opens, (10..20).map(|k| t0 + k * 60_000).collect::<Vec<_>>());
+    assert_eq!(
+        (c[3].open, c[3].high, c[3].close),
+        (dec!(113), dec!(115), dec!(113.5))
     );
 }
