@@ -308,7 +308,7 @@ async fn the_exchange_refuses_a_replayed_nonce_and_an_unknown_signer() {
 }
 
 #[tokio::test]
-async fn the_dead_man_switch_schedules_a_cancel_while_connected() {
+async fn the_dead_man_switch_is_armed_by_the_first_order_and_stops_with_the_venue() {
     let sim = start(HL, SimOptions::new(HL)).await;
     let options = HyperliquidOptions {
         dead_man_every: Some(Duration::from_millis(200)),
@@ -318,8 +318,16 @@ async fn the_dead_man_switch_schedules_a_cancel_while_connected() {
     let venue = connect_hyperliquid_with(config(&sim), options)
         .await
         .unwrap();
+    // Not armed until an order is placed: connecting and reading schedule nothing (a dry-run
+    // account, whose orders never reach the adapter, must not cancel anyone's orders).
+    venue.positions().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sim.counters().get("POST", "/exchange"), 0);
+    let order = limit("te-arm-0", "ETHUSDT", Side::Buy, dec!(0.01), dec!(2500));
+    venue.place_order(&order).await.unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let pushes = sim.counters().get("POST", "/exchange");
+    // The order, then a push every 200 ms.
+    let pushes = sim.counters().get("POST", "/exchange") - 1;
     assert!(pushes >= 3, "{pushes} scheduleCancel pushes");
     drop(venue);
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -1,5 +1,9 @@
 //! Building a [`HyperliquidVenue`] from an [`AdapterConfig`], refusing keys that cannot trade.
 //!
+//! The dead-man switch ([`dead_man`]) is armed by the first order this process places (see
+//! [`HyperliquidVenue`]), not here: a dry-run account, whose orders never reach the adapter,
+//! or a `venue check`, must not schedule cancels of orders someone else placed.
+//!
 //! Hyperliquid has no API keys in the usual sense
 //! (<https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/nonces-and-api-wallets>):
 //! the account is an Ethereum address (the master), and actions are signed by an **API
@@ -95,15 +99,7 @@ pub async fn connect_hyperliquid_with(
     if let (Some(master), Some(signer)) = (user, &signer) {
         check_agent(&http, master, signer.wallet.address()).await?;
     }
-    let mut venue = HyperliquidVenue::new(http.clone(), user, options.clone());
-    if signer.is_some()
-        && let Some(every) = options.dead_man_every
-    {
-        let token = tokio_util::sync::CancellationToken::new();
-        tokio::spawn(dead_man(http, every, options.dead_man_after, token.clone()));
-        venue.dead_man = Some(token);
-    }
-    Ok(venue)
+    Ok(HyperliquidVenue::new(http, user, options))
 }
 
 /// Refuses a signer the exchange would not accept for `master`.
@@ -141,7 +137,7 @@ async fn check_agent(
 /// The dead-man switch: every `every`, schedule a cancel of all open orders `after` from now,
 /// so orders stop resting within `after` of the engine stopping. A failure is logged, not
 /// fatal: the switch is a backstop, and the next push tries again.
-async fn dead_man(
+pub(crate) async fn dead_man(
     http: Arc<HyperliquidHttp>,
     every: Duration,
     after: Duration,

@@ -47,6 +47,7 @@ impl HyperliquidVenue {
     pub(crate) async fn place(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
         let asset = self.asset(&order.symbol).await?;
         crate::checks::check_order(VENUE, &asset.instrument, order)?;
+        self.arm_dead_man();
         let is_buy = order.side == Side::Buy;
         let (price, tif) = match order.kind {
             OrderKind::Market => {

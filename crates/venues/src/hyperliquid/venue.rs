@@ -92,12 +92,18 @@ pub struct HyperliquidVenue {
     pub(crate) modes: Mutex<HashMap<Symbol, MarginMode>>,
     /// Leverage last set per symbol, sent again when only the margin mode changes.
     pub(crate) leverages: Mutex<HashMap<Symbol, Decimal>>,
-    pub(crate) dead_man: Option<tokio_util::sync::CancellationToken>,
+    /// The dead-man switch's task, once armed ([`HyperliquidVenue::arm_dead_man`]).
+    pub(crate) dead_man: Mutex<Option<tokio_util::sync::CancellationToken>>,
 }
 
 impl Drop for HyperliquidVenue {
     fn drop(&mut self) {
-        if let Some(t) = &self.dead_man {
+        if let Some(t) = self
+            .dead_man
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             t.cancel();
         }
     }
@@ -151,12 +157,32 @@ impl HyperliquidVenue {
             cloids: Mutex::new(HashMap::new()),
             modes: Mutex::new(HashMap::new()),
             leverages: Mutex::new(HashMap::new()),
-            dead_man: None,
+            dead_man: Mutex::new(None),
         }
     }
 
     pub fn http(&self) -> &HyperliquidHttp {
         &self.http
+    }
+
+    /// Starts the dead-man switch (`scheduleCancel` pushed forward while this venue lives),
+    /// once, when configured. Called before the first order this process places, so an
+    /// account that never places one (dry-run, a self-test that only reads) schedules nothing.
+    pub(crate) fn arm_dead_man(&self) {
+        let Some(every) = self.options.dead_man_every else {
+            return;
+        };
+        let mut armed = self.dead_man.lock().unwrap_or_else(|p| p.into_inner());
+        if armed.is_none() && self.http.signer().is_some() {
+            let token = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(super::connect::dead_man(
+                self.http.clone(),
+                every,
+                self.options.dead_man_after,
+                token.clone(),
+            ));
+            *armed = Some(token);
+        }
     }
 
     /// The master address, for reads that need one.
