@@ -137,39 +137,68 @@ fn valid_price(price: Decimal, sz_decimals: u32) -> bool {
     p.scale() <= 6u32.saturating_sub(sz_decimals) && digits <= 5
 }
 
-fn place(sh: &Shared, o: &Order, now: i64) -> Value {
-    let err = |m: String| json!({"error": m});
-    let Some(inst) = instrument_of_asset(sh, o.a) else {
-        return err(format!("Invalid asset {}", o.a));
-    };
+/// An order as the book takes it, checked by the exchange's rules for prices, sizes, time in
+/// force and cloids; `Err` is the per-order error.
+struct Checked {
+    symbol: String,
+    price: Decimal,
+    size: Decimal,
+    tif: String,
+    cloid: String,
+}
+
+fn check(sh: &Shared, o: &Order) -> Result<Checked, String> {
+    let inst = instrument_of_asset(sh, o.a).ok_or_else(|| format!("Invalid asset {}", o.a))?;
     let szd = sz_decimals(&inst);
     let (Ok(price), Ok(size)) = (o.p.parse::<Decimal>(), o.s.parse::<Decimal>()) else {
-        return err("Order has invalid price or size.".into());
+        return Err("Order has invalid price or size.".into());
     };
     // The wire form has no trailing zeros (the SDK's float_to_wire): the hash would differ.
     if price.normalize().to_string() != o.p || size.normalize().to_string() != o.s {
-        return err("Order has invalid price or size.".into());
+        return Err("Order has invalid price or size.".into());
     }
     if !valid_price(price, szd) {
-        return err("Order has invalid price.".into());
+        return Err("Order has invalid price.".into());
     }
     if size <= Decimal::ZERO || size.normalize().scale() > szd {
-        return err("Order has invalid size.".into());
+        return Err("Order has invalid size.".into());
     }
-    let Some(limit) = &o.t.limit else {
-        return err("Trigger orders are not simulated.".into());
-    };
-    let tif = limit.tif.as_str();
-    if !matches!(tif, "Gtc" | "Ioc" | "Alo") {
-        return err(format!("Invalid tif {tif}"));
+    let limit =
+        o.t.limit
+            .as_ref()
+            .ok_or("Trigger orders are not simulated.")?;
+    if !matches!(limit.tif.as_str(), "Gtc" | "Ioc" | "Alo") {
+        return Err(format!("Invalid tif {}", limit.tif));
     }
     let cloid = match &o.c {
         None => String::new(),
         Some(c) if c.len() == 34 && c.starts_with("0x") => c.to_lowercase(),
-        Some(_) => return err("Invalid cloid.".into()),
+        Some(_) => return Err("Invalid cloid.".into()),
     };
+    Ok(Checked {
+        symbol: inst.symbol,
+        price,
+        size,
+        tif: limit.tif.clone(),
+        cloid,
+    })
+}
+
+fn place(sh: &Shared, o: &Order, now: i64) -> Value {
+    let err = |m: String| json!({"error": m});
+    let Checked {
+        symbol,
+        price,
+        size,
+        tif,
+        cloid,
+    } = match check(sh, o) {
+        Ok(c) => c,
+        Err(m) => return err(m),
+    };
+    let tif = tif.as_str();
     let side = if o.b { Side::Buy } else { Side::Sell };
-    let mark = sh.exchange().price(&inst.symbol).unwrap_or_default();
+    let mark = sh.exchange().price(&symbol).unwrap_or_default();
     let crosses = (o.b && price >= mark) || (!o.b && price <= mark);
     if tif == "Alo" && crosses {
         return err(format!(
@@ -178,7 +207,7 @@ fn place(sh: &Shared, o: &Order, now: i64) -> Value {
         ));
     }
     let req = NewOrder {
-        symbol: inst.symbol.clone(),
+        symbol,
         side,
         order_type: OrderType::Limit,
         qty: size,

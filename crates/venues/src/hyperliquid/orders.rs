@@ -22,7 +22,7 @@ use super::actions::{
     UpdateLeverageAction,
 };
 use super::models::{FrontendOrder, OrderOutcome, OrderResponse, OrderStatusReply, UserFill};
-use super::venue::{HyperliquidVenue, client_id_of, cloid_of, rejected, symbol_of_coin};
+use super::venue::{Asset, HyperliquidVenue, client_id_of, cloid_of, rejected, symbol_of_coin};
 use super::wire;
 use crate::parse::{dec, in_reply, ms, reply};
 use crate::{VenueError, VenueErrorKind};
@@ -49,30 +49,7 @@ impl HyperliquidVenue {
         crate::checks::check_order(VENUE, &asset.instrument, order)?;
         self.arm_dead_man();
         let is_buy = order.side == Side::Buy;
-        let (price, tif) = match order.kind {
-            OrderKind::Market => {
-                let mark = self
-                    .marks()
-                    .await?
-                    .get(&asset.coin)
-                    .copied()
-                    .ok_or_else(|| {
-                        VenueError::new(
-                            VENUE,
-                            VenueErrorKind::Retryable,
-                            format!("no mark price for {}", asset.coin),
-                        )
-                    })?;
-                let px =
-                    wire::slippage_price(mark, self.options.slippage, asset.sz_decimals, is_buy)
-                        .map_err(wire_error)?;
-                (px, Tif::Ioc)
-            }
-            OrderKind::Limit { price } => (
-                wire::round_price(price.get(), asset.sz_decimals, is_buy).map_err(wire_error)?,
-                Tif::Gtc,
-            ),
-        };
+        let (price, tif) = self.price_and_tif(&asset, order).await?;
         let size = wire::round_size(order.qty, asset.sz_decimals);
         let cloid = cloid_of(&order.client_order_id);
         self.remember(&cloid, &order.client_order_id);
@@ -135,6 +112,37 @@ impl HyperliquidVenue {
                 Ok(status)
             }
             OrderOutcome::Error(message) => self.refused_order(order, &message).await,
+        }
+    }
+
+    /// The limit price and time in force an order goes out with: a market order is an IOC at
+    /// the slippage from the mark, a limit order GTC at its price, each rounded to a valid
+    /// price in the trader's favour.
+    async fn price_and_tif(
+        &self,
+        asset: &Asset,
+        order: &OrderRequest,
+    ) -> Result<(Decimal, Tif), VenueError> {
+        let is_buy = order.side == Side::Buy;
+        match order.kind {
+            OrderKind::Market => {
+                let marks = self.marks().await?;
+                let mark = marks.get(&asset.coin).copied().ok_or_else(|| {
+                    VenueError::new(
+                        VENUE,
+                        VenueErrorKind::Retryable,
+                        format!("no mark price for {}", asset.coin),
+                    )
+                })?;
+                let px =
+                    wire::slippage_price(mark, self.options.slippage, asset.sz_decimals, is_buy)
+                        .map_err(wire_error)?;
+                Ok((px, Tif::Ioc))
+            }
+            OrderKind::Limit { price } => Ok((
+                wire::round_price(price.get(), asset.sz_decimals, is_buy).map_err(wire_error)?,
+                Tif::Gtc,
+            )),
         }
     }
 
