@@ -65,6 +65,18 @@ async fn reads_account_universe_and_prices() {
         .unwrap();
     assert_eq!(prices[&sym("BTCUSDT")].get(), dec!(60000));
     assert_eq!(prices[&sym("ETHUSDT")].get(), dec!(3000));
+    // The rate limits the metrics show: the IP weight and the address's action budget.
+    let health = venue.health();
+    let scopes: Vec<&str> = health.rate_limit_headroom.iter().map(|(s, _)| *s).collect();
+    assert!(scopes.contains(&"ip_weight"), "{scopes:?}");
+    assert!(scopes.contains(&"address_budget"), "{scopes:?}");
+    assert!(
+        health
+            .rate_limit_headroom
+            .iter()
+            .all(|(_, f)| (0.0..=1.0).contains(f))
+    );
+    assert_eq!(venue.address_budget().await.unwrap(), (0, 10000));
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@ const META_TTL: Duration = Duration::from_secs(3600);
 /// Hyperliquid's minimum order value, USDC
 /// (<https://hyperliquid.gitbook.io/hyperliquid-docs/trading/contract-specifications>).
 pub const MIN_ORDER_VALUE: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+/// How often the address's action budget is re-read (one `userRateLimit`, weight 20).
+const BUDGET_TTL: Duration = Duration::from_secs(300);
 /// Default distance of a market order's IOC limit from the mark: the SDK's 5 %.
 pub const DEFAULT_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 
@@ -92,6 +94,9 @@ pub struct HyperliquidVenue {
     pub(crate) modes: Mutex<HashMap<Symbol, MarginMode>>,
     /// Leverage last set per symbol, sent again when only the margin mode changes.
     pub(crate) leverages: Mutex<HashMap<Symbol, Decimal>>,
+    /// The address's action budget (used, cap) as last read, and when: shown in the
+    /// rate-limit headroom metric as `address_budget`.
+    budget: Mutex<Option<((u64, u64), Instant)>>,
     /// The dead-man switch's task, once armed ([`HyperliquidVenue::arm_dead_man`]).
     pub(crate) dead_man: Mutex<Option<tokio_util::sync::CancellationToken>>,
 }
@@ -157,6 +162,7 @@ impl HyperliquidVenue {
             cloids: Mutex::new(HashMap::new()),
             modes: Mutex::new(HashMap::new()),
             leverages: Mutex::new(HashMap::new()),
+            budget: Mutex::new(None),
             dead_man: Mutex::new(None),
         }
     }
@@ -277,6 +283,34 @@ impl HyperliquidVenue {
         Ok((limit.n_requests_used, limit.n_requests_cap))
     }
 
+    /// Re-reads the address budget when the last reading is older than [`BUDGET_TTL`]; a
+    /// failure only leaves the metric as it was.
+    async fn refresh_budget(&self) {
+        let stale = self
+            .budget
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none_or(|(_, at)| at.elapsed() >= BUDGET_TTL);
+        if !stale || self.http.signer().is_none() {
+            return;
+        }
+        match self.address_budget().await {
+            Ok((used, cap)) => {
+                if used >= cap {
+                    tracing::warn!(
+                        venue = VENUE,
+                        used,
+                        cap,
+                        "the address's action budget is spent: one action per 10 s until more volume is traded"
+                    );
+                }
+                *self.budget.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(((used, cap), Instant::now()));
+            }
+            Err(e) => tracing::debug!(venue = VENUE, error = %e, "address budget not read"),
+        }
+    }
+
     /// Mark prices by coin, from `metaAndAssetCtxs` (its two lists share the universe's order).
     pub(crate) async fn marks(&self) -> Result<HashMap<String, Decimal>, VenueError> {
         let value = self.http.info(&json!({"type": "metaAndAssetCtxs"})).await?;
@@ -294,8 +328,18 @@ impl HyperliquidVenue {
 
 #[async_trait]
 impl Venue for HyperliquidVenue {
+    /// The IP weight's headroom, and the address's action budget left (`address_budget`).
     fn health(&self) -> crate::VenueHealth {
-        crate::VenueHealth::of(None, &self.http.limits)
+        let mut health = crate::VenueHealth::of(None, &self.http.limits);
+        let budget = *self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(((used, cap), _)) = budget
+            && cap > 0
+        {
+            // A gauge, never on the order path.
+            let left = 1.0 - (used.min(cap) as f64 / cap as f64);
+            health.rate_limit_headroom.push(("address_budget", left));
+        }
+        health
     }
 
     fn kind(&self) -> &'static str {
@@ -307,6 +351,7 @@ impl Venue for HyperliquidVenue {
     }
 
     async fn account_balance(&self) -> Result<AccountBalance, VenueError> {
+        self.refresh_budget().await;
         let s = self.state().await?;
         let value =
             dec(VENUE, "accountValue", &s.margin_summary.account_value).map_err(in_reply(STATE))?;
