@@ -45,15 +45,19 @@ impl MarketData for HyperliquidVenue {
     ) -> Result<Vec<Kline>, VenueError> {
         let limit = limit.clamp(1, MAX_ROWS - 1);
         let (start, end) = market::window(interval, limit, now_ms);
-        let coin = symbol
-            .as_str()
-            .strip_suffix("USDT")
-            .unwrap_or(symbol.as_str());
+        // The exchange's own coin name (case kept: `kPEPE`).
+        let coin = self.asset(symbol).await?.coin;
         let body = json!({"type": "candleSnapshot", "req": {
             "coin": coin, "interval": interval_name(interval), "startTime": start, "endTime": end,
         }});
         let reply = self.http.info(&body).await?;
-        let rows = reply.as_array().cloned().unwrap_or_default();
+        let rows = reply.as_array().ok_or_else(|| {
+            VenueError::new(
+                VENUE,
+                crate::VenueErrorKind::Internal,
+                "unusable kline reply: candleSnapshot is not a list",
+            )
+        })?;
         let null = Value::Null;
         let candles = rows
             .iter()

@@ -411,11 +411,12 @@ impl Venue for HyperliquidVenue {
     }
 
     async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Price>, VenueError> {
-        let marks = self.marks().await?;
+        // Coins keep their case on the exchange (`kPEPE`); unified symbols are upper case.
+        let (marks, assets) = tokio::try_join!(self.marks(), self.assets())?;
         let mut out = BTreeMap::new();
         for s in symbols {
-            let coin = s.as_str().strip_suffix("USDT").unwrap_or(s.as_str());
-            if let Some(p) = marks.get(coin).and_then(|p| Price::new(*p).ok()) {
+            let Some(asset) = assets.get(s) else { continue };
+            if let Some(p) = marks.get(&asset.coin).and_then(|p| Price::new(*p).ok()) {
                 out.insert(s.clone(), p);
             }
         }
