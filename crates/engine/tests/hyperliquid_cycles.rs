@@ -1,15 +1,17 @@
 //! The engine's reconciliation cycle against the Hyperliquid simulator, which verifies every
 //! action's signature and nonce: a position opens, moves, flips (a reduce-only close, then an
 //! open) and closes; sizes land on `szDecimals`; leverage reaches the exchange; a quiet cycle
-//! places nothing.
+//! places nothing; an order whose answer is lost is settled by cloid, never sent twice.
 
 mod sims;
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sims::Rig;
+use std::time::Duration;
 use tradeengine_model::Side;
-use tradeengine_venue_sim::{SimOptions, VenueId};
+
+use tradeengine_venue_sim::{Fault, SimOptions, VenueId};
 
 const HL: VenueId = VenueId::Hyperliquid;
 
@@ -86,5 +88,36 @@ async fn a_leverage_change_reaches_the_exchange_and_resizes() {
     assert!(
         at_three > at_one * dec!(2.9) && at_three < at_one * dec!(3.1),
         "{at_one} → {at_three}"
+    );
+}
+
+#[tokio::test]
+async fn an_order_whose_answer_is_lost_is_settled_by_cloid_and_never_resent() {
+    let mut rig = Rig::start(HL, SimOptions::new(HL), &["SOLUSDT"], 1).await;
+    rig.target("SOLUSDT", dec!(0.1)).await;
+    rig.cycle().await;
+    rig.assert_converged().await;
+    // The next action is carried out, but its answer comes after the client gave up.
+    rig.sim.faults().inject(
+        rig.order_fault_path(),
+        1,
+        Fault::TimeoutAfterAccept {
+            hold: Duration::from_secs(3),
+        },
+    );
+    let before = rig.sim.orders().len();
+    rig.target("SOLUSDT", dec!(0.2)).await;
+    let _ = rig.try_cycle().await;
+    // The lost answer was the order's: it was carried out in that cycle.
+    assert_eq!(rig.sim.faults().pending(), 0);
+    assert_eq!(rig.sim.orders().len(), before + 1);
+    // Settled by asking the exchange for the cloid, whatever the first cycle concluded.
+    rig.cycle().await;
+    rig.assert_converged().await;
+    assert_eq!(rig.sim.orders().len(), before + 1, "one order, not two");
+    assert!(
+        rig.sim.client_id_submissions().values().all(|n| *n == 1),
+        "{:?}",
+        rig.sim.client_id_submissions()
     );
 }
