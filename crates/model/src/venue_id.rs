@@ -20,16 +20,18 @@ pub enum VenueId {
     Blofin,
     Kucoin,
     Mexc,
+    Hyperliquid,
 }
 
 impl VenueId {
     /// Every venue, in a stable order (the order tests and listings use).
-    pub const ALL: [VenueId; 5] = [
+    pub const ALL: [VenueId; 6] = [
         Self::Bybit,
         Self::Binance,
         Self::Blofin,
         Self::Kucoin,
         Self::Mexc,
+        Self::Hyperliquid,
     ];
 
     /// The configuration name (`bybit`), also the `venue` field of errors and logs.
@@ -40,6 +42,7 @@ impl VenueId {
             Self::Blofin => "blofin",
             Self::Kucoin => "kucoin",
             Self::Mexc => "mexc",
+            Self::Hyperliquid => "hyperliquid",
         }
     }
 
@@ -57,7 +60,7 @@ impl fmt::Display for VenueId {
 
 /// A name that is no supported venue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown venue {name:?}; supported: bybit, binance, blofin, kucoin, mexc")]
+#[error("unknown venue {name:?}; supported: bybit, binance, blofin, kucoin, mexc, hyperliquid")]
 pub struct UnknownVenue {
     pub name: String,
 }

@@ -187,6 +187,28 @@ pub fn kucoin_instruments() -> Vec<SimInstrument> {
     ]
 }
 
+/// Hyperliquid's BTC, ETH and SOL perpetuals (`meta`: szDecimals 5, 4 and 2; maximum
+/// leverage 40, 25 and 20; minimum order value $10). Hyperliquid has no fixed tick (prices
+/// are held to 5 significant figures), so the book's tick is the smallest decimal it could
+/// carry and the protocol module checks the real rule.
+pub fn hyperliquid_instruments() -> Vec<SimInstrument> {
+    let one = |symbol: &str, step: &str, lev: &str| SimInstrument {
+        symbol: symbol.into(),
+        qty_step: d(step),
+        min_qty: d(step),
+        max_qty: d("1000000"),
+        max_market_qty: d("1000000"),
+        tick_size: d("0.000001"),
+        min_notional: d("10"),
+        max_leverage: d(lev),
+    };
+    vec![
+        one("BTCUSDT", "0.00001", "40"),
+        one("ETHUSDT", "0.0001", "25"),
+        one("SOLUSDT", "0.01", "20"),
+    ]
+}
+
 /// The default instruments of `venue`'s simulator.
 pub fn of(venue: VenueId) -> Vec<SimInstrument> {
     match venue {
@@ -195,6 +217,7 @@ pub fn of(venue: VenueId) -> Vec<SimInstrument> {
         VenueId::Blofin => blofin_instruments(),
         VenueId::Kucoin => kucoin_instruments(),
         VenueId::Mexc => mexc_instruments(),
+        VenueId::Hyperliquid => hyperliquid_instruments(),
     }
 }
 

@@ -31,6 +31,7 @@ pub mod book;
 pub mod bybit;
 pub mod control;
 mod form;
+pub mod hyperliquid;
 pub mod instruments;
 pub mod klines;
 pub mod kucoin;
@@ -87,6 +88,8 @@ pub struct Shared {
     pub(crate) order_times: Mutex<VecDeque<i64>>,
     /// Binance request weight used in the current minute: (minute, weight).
     pub(crate) weight: Mutex<(i64, u64)>,
+    /// Hyperliquid signers' nonces and the scheduled cancel.
+    pub(crate) hyperliquid: Mutex<hyperliquid::HlState>,
 }
 
 impl Shared {
@@ -223,6 +226,7 @@ impl SimHandle {
             VenueId::Blofin => format!("ws://{}/ws/private", self.addr),
             VenueId::Kucoin => format!("ws://{}/kucoin-ws?token=<bullet-private>", self.addr),
             VenueId::Mexc => format!("ws://{}/edge", self.addr),
+            VenueId::Hyperliquid => "none (REST read-back)".to_string(),
         };
         let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
         format!(
@@ -268,6 +272,7 @@ pub async fn serve(
         listen_keys: Mutex::new(BTreeSet::new()),
         order_times: Mutex::new(VecDeque::new()),
         weight: Mutex::new((0, 0)),
+        hyperliquid: Mutex::new(hyperliquid::HlState::default()),
     });
     let router = match venue {
         VenueId::Bybit => bybit::router(shared.clone()),
@@ -275,6 +280,7 @@ pub async fn serve(
         VenueId::Blofin => blofin::router(shared.clone()),
         VenueId::Kucoin => kucoin::router(shared.clone()),
         VenueId::Mexc => mexc::router(shared.clone()),
+        VenueId::Hyperliquid => hyperliquid::router(shared.clone()),
     }
     .merge(rehearse::router(shared.clone()));
     let shutdown = CancellationToken::new();

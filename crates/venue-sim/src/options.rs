@@ -49,6 +49,13 @@ pub struct SimOptions {
     pub withdrawals_enabled: bool,
 }
 
+/// The Hyperliquid simulator's master account (obviously fake).
+pub const HYPERLIQUID_TEST_MASTER: &str = "0x00000000000000000000000000000000000000aa";
+/// The private key of the API wallet the Hyperliquid simulator approves for
+/// [`HYPERLIQUID_TEST_MASTER`] (obviously fake).
+pub const HYPERLIQUID_TEST_AGENT_KEY: &str =
+    "0x0000000000000000000000000000000000000000000000000000000000000a11";
+
 fn d(v: &str) -> Decimal {
     v.parse().unwrap_or_default()
 }
@@ -66,8 +73,15 @@ impl SimOptions {
         .map(|(s, p)| (s.to_string(), d(p)))
         .collect();
         Self {
-            api_key: "sim-test-key".into(),
-            api_secret: "sim-test-secret".into(),
+            // Hyperliquid's account is an address and its key an Ethereum private key.
+            api_key: match venue {
+                VenueId::Hyperliquid => HYPERLIQUID_TEST_MASTER.into(),
+                _ => "sim-test-key".into(),
+            },
+            api_secret: match venue {
+                VenueId::Hyperliquid => HYPERLIQUID_TEST_AGENT_KEY.into(),
+                _ => "sim-test-secret".into(),
+            },
             passphrase: "sim-test-passphrase".into(),
             balance: Decimal::from(100_000),
             instruments,

@@ -47,6 +47,8 @@ pub fn order_path(venue: VenueId) -> &'static str {
         VenueId::Blofin => "/api/v1/trade/order",
         VenueId::Kucoin => "/api/v1/orders",
         VenueId::Mexc => "/api/v1/private/order/submit",
+        // Every action (orders, cancels, leverage) is a POST to /exchange.
+        VenueId::Hyperliquid => "/exchange",
     }
 }
 
@@ -58,6 +60,8 @@ pub fn positions_path(venue: VenueId) -> &'static str {
         VenueId::Blofin => "/api/v1/account/positions",
         VenueId::Kucoin => "/api/v1/positions",
         VenueId::Mexc => "/api/v1/private/position/open_positions",
+        // Every read is a POST to /info.
+        VenueId::Hyperliquid => "/info",
     }
 }
 

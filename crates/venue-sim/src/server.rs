@@ -141,5 +141,6 @@ fn rate_limit_response(shared: &Shared, retry_after: std::time::Duration) -> Res
         VenueId::Blofin => crate::blofin::rate_limited(retry_after),
         VenueId::Kucoin => crate::kucoin::rate_limited(retry_after),
         VenueId::Mexc => crate::mexc::rest::rate_limited(retry_after),
+        VenueId::Hyperliquid => crate::hyperliquid::rate_limited(),
     }
 }

@@ -26,6 +26,7 @@ pub mod credentials;
 pub mod error;
 pub mod feed;
 pub mod http;
+pub mod hyperliquid;
 pub mod instruments;
 pub mod kucoin;
 pub mod market;

@@ -20,7 +20,7 @@ use crate::adapters::{
 };
 use crate::market::PublicMarket;
 use crate::venue_probe::{self as probe, Probing};
-use crate::{VenueError, binance, blofin, bybit, kucoin, mexc};
+use crate::{VenueError, binance, blofin, bybit, hyperliquid, kucoin, mexc};
 
 /// What building an adapter returns: a boxed future, so every row has the same type.
 pub type Connecting = Pin<Box<dyn Future<Output = Result<PublicMarket, VenueError>> + Send>>;
@@ -172,6 +172,23 @@ pub fn entry(id: VenueId) -> VenueEntry {
             needs_passphrase: false,
             connect: |c| Box::pin(async { Ok(PublicMarket::of(connect_mexc(c).await?)) }),
             probe: probe::mexc,
+            clock_tolerance: ClockTolerance::ReceiveWindow,
+        },
+        VenueId::Hyperliquid => VenueEntry {
+            id,
+            mainnet_url: hyperliquid::MAINNET_URL,
+            testnet_url: Some(hyperliquid::TESTNET_URL),
+            // api.hyperliquid.xyz and the app; the test network is its own domain.
+            production_domains: &["hyperliquid.xyz"],
+            test_hosts: &["api.hyperliquid-testnet.xyz"],
+            // Agent (API wallet) keys cannot withdraw at all; connect checks the key is an
+            // agent of the configured account instead.
+            reports_key_permissions: false,
+            needs_passphrase: false,
+            connect: |c| {
+                Box::pin(async { Ok(PublicMarket::of(hyperliquid::connect_hyperliquid(c).await?)) })
+            },
+            probe: probe::hyperliquid,
             clock_tolerance: ClockTolerance::ReceiveWindow,
         },
     }

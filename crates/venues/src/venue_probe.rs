@@ -50,6 +50,17 @@ inspect!(BlofinVenue);
 inspect!(KucoinVenue);
 inspect!(MexcVenue);
 
+#[async_trait]
+impl Inspect for crate::hyperliquid::HyperliquidVenue {
+    fn clock_offset_ms(&self) -> i64 {
+        self.http().clock.offset_ms()
+    }
+    /// No private stream: REST read-back is the truth.
+    async fn wait_stream_ready(&self, _timeout: Duration) -> bool {
+        false
+    }
+}
+
 /// A connected account, as the engine would have it, plus the self-test's view of it.
 pub struct Probe {
     pub venue: Arc<dyn Venue>,
@@ -152,4 +163,19 @@ pub fn kucoin(config: AdapterConfig) -> Probing {
 
 pub fn mexc(config: AdapterConfig) -> Probing {
     Box::pin(async move { Ok(unreported(connect_mexc(config).await?)) })
+}
+
+/// Hyperliquid: agent (API wallet) keys cannot withdraw at all, and connect already checked the
+/// key is an agent of the configured account.
+pub fn hyperliquid(config: AdapterConfig) -> Probing {
+    Box::pin(async move {
+        let v = Arc::new(crate::hyperliquid::connect_hyperliquid(config).await?);
+        Ok(Probe {
+            venue: v.clone(),
+            inner: v,
+            withdrawal: unknown(
+                "agent keys cannot withdraw; connect checked the key is an agent of the account",
+            ),
+        })
+    })
 }

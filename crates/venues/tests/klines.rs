@@ -177,6 +177,14 @@ fn malformed(venue: VenueId) -> (String, Vec<(String, &'static str)>) {
                 ),
             ],
         ),
+        // Not in `VENUES`: its candles are tested in `hyperliquid_adapter.rs`.
+        VenueId::Hyperliquid => (
+            "/info".into(),
+            vec![(
+                r#"[{"t":1700000040000,"T":1700000099999,"s":"BTC","i":"1m","o":"10","c":"10","h":"9","l":"11","v":"1","n":1}]"#.into(),
+                "row 0: low 11 and high 9",
+            )],
+        ),
     }
 }
 

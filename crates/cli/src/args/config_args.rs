@@ -61,7 +61,7 @@ pub struct AccountsSetupArgs {
     /// Remove this account from the configuration (its keys stay in the credentials file).
     #[arg(long, value_name = "NAME")]
     pub remove: Option<String>,
-    /// bybit, binance, blofin, kucoin, mexc or paper.
+    /// bybit, binance, blofin, kucoin, mexc, hyperliquid or paper.
     #[arg(long)]
     pub venue: Option<String>,
     /// This account's mode: dry-run, paper, testnet, live; `default` follows [engine] mode.

@@ -18,7 +18,15 @@ use tradeengine_engine::config::{AccountConfig, AccountState, Config, Mode, Venu
 use super::setup::{config_file, finish, interactive};
 use crate::args::{AccountsSetupArgs, Global};
 
-const VENUES: [&str; 6] = ["bybit", "binance", "blofin", "kucoin", "mexc", "paper"];
+const VENUES: [&str; 7] = [
+    "bybit",
+    "binance",
+    "blofin",
+    "kucoin",
+    "mexc",
+    "hyperliquid",
+    "paper",
+];
 const ADD: &str = "add a new account";
 const DONE: &str = "done";
 const STORE_FILE: &str = "encrypted file (age, passphrase-protected)";

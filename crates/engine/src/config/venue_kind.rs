@@ -89,6 +89,7 @@ mod tests {
             ("blofin", VenueKind::Exchange(VenueId::Blofin)),
             ("kucoin", VenueKind::Exchange(VenueId::Kucoin)),
             ("mexc", VenueKind::Exchange(VenueId::Mexc)),
+            ("hyperliquid", VenueKind::Exchange(VenueId::Hyperliquid)),
         ] {
             assert_eq!(VenueKind::parse(name), Some(kind));
             assert_eq!(kind.as_str(), name);

@@ -211,6 +211,8 @@ impl Rig {
             VenueId::Blofin => "/api/v1/trade/order",
             VenueId::Kucoin => "/api/v1/orders",
             VenueId::Mexc => "/api/v1/private/order/submit",
+            // Every action (orders, cancels, leverage) is a POST to /exchange.
+            VenueId::Hyperliquid => "/exchange",
         }
     }
 
@@ -246,6 +248,7 @@ impl Rig {
             VenueId::Blofin => "/api/v1/account/positions",
             VenueId::Kucoin => "/api/v1/positions",
             VenueId::Mexc => "/api/v1/private/position/open_positions",
+            VenueId::Hyperliquid => "/info",
         }
     }
 

@@ -69,9 +69,22 @@ pub async fn check_account(
     fig.create_requests = sim
         .counters()
         .get("POST", super::world::order_path(sim.venue()));
+    let stored = all_orders(engine, &account).await?;
+    // Hyperliquid carries each id as its 128-bit cloid: the store's ids by their cloid.
+    let by_cloid: BTreeMap<String, String> = stored
+        .iter()
+        .map(|o| {
+            let id = o.client_order_id.as_str();
+            (
+                tradeengine_venues::hyperliquid::wire::cloid_for(id),
+                id.to_string(),
+            )
+        })
+        .collect();
     // The engine's form of each id (BloFin carries `-` as `_`).
     let engine_id = |id: &str| match sim.venue() {
         VenueId::Blofin => id.replace('_', "-"),
+        VenueId::Hyperliquid => by_cloid.get(id).cloned().unwrap_or_else(|| id.to_string()),
         _ => id.to_string(),
     };
     let venue_orders: Vec<SimOrder> = venue_orders
@@ -96,7 +109,6 @@ pub async fn check_account(
             return Err(format!("{name}: client id {} accepted twice", o.client_id));
         }
     }
-    let stored = all_orders(engine, &account).await?;
     let by_id: BTreeMap<String, &StoredOrder> = stored
         .iter()
         .map(|o| (o.client_order_id.as_str().to_string(), o))

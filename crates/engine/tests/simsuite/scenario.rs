@@ -15,12 +15,13 @@ use super::rng::Rng;
 /// enough that a debug build on a loaded 2-core machine answers a clean request well within it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(500);
 
-pub const VENUES: [VenueId; 5] = [
+pub const VENUES: [VenueId; 6] = [
     VenueId::Bybit,
     VenueId::Binance,
     VenueId::Blofin,
     VenueId::Kucoin,
     VenueId::Mexc,
+    VenueId::Hyperliquid,
 ];
 pub const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "SOLUSDT"];
 

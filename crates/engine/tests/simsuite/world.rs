@@ -58,6 +58,7 @@ pub fn order_path(venue: VenueId) -> &'static str {
         VenueId::Blofin => "/api/v1/trade/order",
         VenueId::Kucoin => "/api/v1/orders",
         VenueId::Mexc => "/api/v1/private/order/submit",
+        VenueId::Hyperliquid => "/exchange",
     }
 }
 
@@ -69,6 +70,7 @@ pub fn positions_path(venue: VenueId) -> &'static str {
         VenueId::Blofin => "/api/v1/account/positions",
         VenueId::Kucoin => "/api/v1/positions",
         VenueId::Mexc => "/api/v1/private/position/open_positions",
+        VenueId::Hyperliquid => "/info",
     }
 }
 

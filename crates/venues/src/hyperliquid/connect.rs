@@ -1,0 +1,175 @@
+//! Building a [`HyperliquidVenue`] from an [`AdapterConfig`], refusing keys that cannot trade.
+//!
+//! The dead-man switch ([`dead_man`]) is armed by the first order this process places (see
+//! [`HyperliquidVenue`]), not here: a dry-run account, whose orders never reach the adapter,
+//! or a `venue check`, must not schedule cancels of orders someone else placed.
+//!
+//! Hyperliquid has no API keys in the usual sense
+//! (<https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/nonces-and-api-wallets>):
+//! the account is an Ethereum address (the master), and actions are signed by an **API
+//! wallet** (agent) the master approved, or by the master's own key. So:
+//! - `PREFIX_API_KEY` is the master address, which every private read names;
+//! - `PREFIX_API_SECRET` is the API wallet's private key, which signs.
+//!
+//! At connect the API wallet's role is read (`userRole`): it must be an agent of that master
+//! (or the master itself). Anything else — a key for another account, an agent never approved
+//! or since removed, an address that is not one — is refused with what to fix, before any
+//! order could be signed by a key the exchange would not accept. The adapter signs only L1
+//! actions (orders, cancels, leverage, the scheduled cancel); an agent key cannot withdraw at
+//! all, so it is the recommended one, and signing with the master's own key draws a warning.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::VENUE;
+use super::actions::ScheduleCancelAction;
+use super::http::{HyperliquidHttp, Signer};
+use super::models::UserRole;
+use super::nonce::Nonces;
+use super::signing::{Address, Wallet};
+use super::venue::{HyperliquidOptions, HyperliquidVenue};
+use crate::adapters::AdapterConfig;
+use crate::http::{Transport, VenueClock};
+use crate::parse::reply;
+use crate::{VenueError, VenueErrorKind};
+
+/// Longest a request waits for a rate-limit pause before failing as rate limited.
+const MAX_RATE_WAIT: Duration = Duration::from_secs(5);
+
+fn auth(message: String) -> VenueError {
+    VenueError::new(VENUE, VenueErrorKind::Auth, message).with_code("keys")
+}
+
+/// Whether `base_url` is Hyperliquid's mainnet: only then is the phantom agent's source `a`.
+pub fn is_mainnet(base_url: &str) -> bool {
+    let host = base_url
+        .trim_end_matches('/')
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    host == "api.hyperliquid.xyz"
+}
+
+/// [`connect_hyperliquid_with`] and the default options.
+pub async fn connect_hyperliquid(config: AdapterConfig) -> Result<HyperliquidVenue, VenueError> {
+    connect_hyperliquid_with(config, HyperliquidOptions::default()).await
+}
+
+/// Hyperliquid perpetuals: keys read and checked, then the dead-man switch started.
+pub async fn connect_hyperliquid_with(
+    config: AdapterConfig,
+    options: HyperliquidOptions,
+) -> Result<HyperliquidVenue, VenueError> {
+    let transport = Transport::new(VENUE, &config.base_url, config.request_timeout)?;
+    let clock = VenueClock::new(config.clock.clone());
+    let (user, signer) = match &config.credentials {
+        None => (None, None),
+        Some(c) => {
+            let master = Address::parse(c.key().trim()).map_err(|_| {
+                auth(
+                    "the API key must be the master account's address (0x and 40 hex digits)"
+                        .into(),
+                )
+            })?;
+            let wallet = Wallet::from_hex(std::str::from_utf8(c.secret()).unwrap_or_default())
+                .map_err(|_| {
+                    auth("the API secret must be the API wallet's private key (0x and 64 hex digits)".into())
+                })?;
+            let nonces = match &options.nonce_file {
+                Some(path) => Nonces::with_file(path)
+                    .map_err(|e| VenueError::new(VENUE, VenueErrorKind::Internal, e.to_string()))?,
+                None => Nonces::new(),
+            };
+            let signer = Signer {
+                wallet,
+                nonces,
+                vault: None,
+                mainnet: is_mainnet(&config.base_url),
+            };
+            (Some(master), Some(Arc::new(signer)))
+        }
+    };
+    let http = Arc::new(HyperliquidHttp::new(
+        transport,
+        clock,
+        signer.clone(),
+        MAX_RATE_WAIT,
+    ));
+    if let (Some(master), Some(signer)) = (user, &signer) {
+        check_agent(&http, master, signer.wallet.address()).await?;
+    }
+    Ok(HyperliquidVenue::new(http, user, options))
+}
+
+/// Refuses a signer the exchange would not accept for `master`.
+async fn check_agent(
+    http: &HyperliquidHttp,
+    master: Address,
+    signer: Address,
+) -> Result<(), VenueError> {
+    if signer == master {
+        tracing::warn!(
+            venue = VENUE,
+            "the master account's own key signs orders; an API wallet (agent) key is safer: it cannot withdraw"
+        );
+        return Ok(());
+    }
+    let value = http
+        .info(&json!({"type": "userRole", "user": signer.to_string()}))
+        .await?;
+    let role: UserRole = reply(VENUE, "POST /info userRole", value)?;
+    let approved_for = role
+        .data
+        .as_ref()
+        .and_then(|d| d.user.as_deref())
+        .map(str::to_ascii_lowercase);
+    if role.role == "agent" && approved_for.as_deref() == Some(master.to_string().as_str()) {
+        return Ok(());
+    }
+    Err(auth(format!(
+        "API wallet {signer} cannot trade for {master}: its role is {:?}{}; approve it for this account (app.hyperliquid.xyz, API) or set the API key to the account it trades for",
+        role.role,
+        approved_for.map(|m| format!(" of {m}")).unwrap_or_default()
+    )))
+}
+
+/// The dead-man switch: every `every`, schedule a cancel of all open orders `after` from now,
+/// so orders stop resting within `after` of the engine stopping. A failure is logged, not
+/// fatal: the switch is a backstop, and the next push tries again.
+pub(crate) async fn dead_man(
+    http: Arc<HyperliquidHttp>,
+    every: Duration,
+    after: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let after_ms = u64::try_from(after.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(5_000);
+    loop {
+        let now = chrono::Utc::now().timestamp_millis();
+        let at = u64::try_from(now)
+            .unwrap_or_default()
+            .saturating_add(after_ms);
+        if let Err(e) = http.exchange(&ScheduleCancelAction::new(Some(at)), 0).await {
+            tracing::warn!(venue = VENUE, error = %e, "could not push the scheduled cancel forward");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_mainnet_host_signs_as_mainnet() {
+        assert!(is_mainnet("https://api.hyperliquid.xyz"));
+        assert!(is_mainnet("https://api.hyperliquid.xyz/"));
+        assert!(!is_mainnet("https://api.hyperliquid-testnet.xyz"));
+        assert!(!is_mainnet("http://127.0.0.1:9000"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Hyperliquid's documented example replies (`crates/venues/testdata/hyperliquid/`, see its
+//! README) read with the adapter's models, and the simulator's answers to the same requests
+//! read with the same models: the adapter reads what the exchange documents, and the
+//! simulator answers in that shape.
+#![allow(clippy::unwrap_used)]
+
+mod sim;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sim::*;
+use tradeengine_venue_sim::{SimOptions, VenueId};
+use tradeengine_venues::hyperliquid::models::{
+    ClearinghouseState, FrontendOrder, Meta, OrderOutcome, OrderStatusReply, UserRole,
+};
+
+fn recorded(name: &str) -> Value {
+    let path = format!("{}/testdata/hyperliquid/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn read<T: DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).unwrap()
+}
+
+fn outcome(envelope: &Value) -> OrderOutcome {
+    assert_eq!(envelope["status"], "ok", "{envelope}");
+    read(envelope["response"]["data"]["statuses"][0].clone())
+}
+
+#[test]
+fn documented_replies_read_into_the_models() {
+    let meta: Meta = read(recorded("meta.json"));
+    assert_eq!(meta.universe[0].name, "BTC");
+    assert_eq!(meta.universe[0].sz_decimals, 5);
+    assert!(meta.universe[3].is_delisted);
+    let state: ClearinghouseState = read(recorded("clearinghouseState.json"));
+    assert_eq!(state.margin_summary.account_value, "13109.482328");
+    let p = &state.asset_positions[0].position;
+    assert_eq!((p.coin.as_str(), p.szi.as_str()), ("ETH", "0.0335"));
+    assert_eq!(
+        (p.leverage.r#type.as_str(), p.leverage.value),
+        ("isolated", 20)
+    );
+    let status: OrderStatusReply = read(recorded("orderStatus.json"));
+    let o = status.order.unwrap();
+    assert_eq!(
+        (o.status.as_str(), o.order.orig_sz.as_str()),
+        ("filled", "0.0076")
+    );
+    assert!(
+        matches!(outcome(&recorded("order-resting.json")), OrderOutcome::Resting(r) if r.oid == 77738308)
+    );
+    assert!(
+        matches!(outcome(&recorded("order-filled.json")), OrderOutcome::Filled(f) if f.total_sz == "0.02" && f.avg_px == "1891.4")
+    );
+    assert!(
+        matches!(outcome(&recorded("order-error.json")), OrderOutcome::Error(e) if e.contains("minimum value"))
+    );
+    assert_eq!(
+        recorded("cancel.json")["response"]["data"]["statuses"][0],
+        "success"
+    );
+}
+
+async fn info(base: &str, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/info"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_simulator_answers_in_the_documented_shapes() {
+    let hl = VenueId::Hyperliquid;
+    let sim = start(hl, SimOptions::new(hl)).await;
+    let base = sim.base_url();
+    let user = sim.options().api_key.clone();
+    let meta: Meta = read(info(&base, json!({"type": "meta"})).await);
+    assert_eq!(meta.universe.len(), 3);
+    let state: ClearinghouseState =
+        read(info(&base, json!({"type": "clearinghouseState", "user": user})).await);
+    assert_eq!(state.margin_summary.account_value, "100000");
+    let unknown: OrderStatusReply = read(
+        info(
+            &base,
+            json!({"type": "orderStatus", "user": user, "oid": "0x00000000000000000000000000000001"}),
+        )
+        .await,
+    );
+    assert_eq!(unknown.status, "unknownOid");
+    let open: Vec<FrontendOrder> =
+        read(info(&base, json!({"type": "frontendOpenOrders", "user": user})).await);
+    assert!(open.is_empty());
+    let role: UserRole = read(info(&base, json!({"type": "userRole", "user": user})).await);
+    assert_eq!(role.role, "user");
+}
