@@ -1,6 +1,6 @@
 //! Building a [`HyperliquidVenue`] from an [`AdapterConfig`], refusing keys that cannot trade.
 //!
-//! The dead-man switch ([`dead_man`]) is armed by the first order this process places (see
+//! The dead-man switch ([`super::dead_man`]) is armed by the first order this process places (see
 //! [`HyperliquidVenue`]), not here: a dry-run account, whose orders never reach the adapter,
 //! or a `venue check`, must not schedule cancels of orders someone else placed.
 //!
@@ -24,7 +24,6 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::VENUE;
-use super::actions::ScheduleCancelAction;
 use super::http::{HyperliquidHttp, Signer};
 use super::models::UserRole;
 use super::nonce::Nonces;
@@ -132,33 +131,6 @@ async fn check_agent(
         role.role,
         approved_for.map(|m| format!(" of {m}")).unwrap_or_default()
     )))
-}
-
-/// The dead-man switch: every `every`, schedule a cancel of all open orders `after` from now,
-/// so orders stop resting within `after` of the engine stopping. A failure is logged, not
-/// fatal: the switch is a backstop, and the next push tries again.
-pub(crate) async fn dead_man(
-    http: Arc<HyperliquidHttp>,
-    every: Duration,
-    after: Duration,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let after_ms = u64::try_from(after.as_millis())
-        .unwrap_or(u64::MAX)
-        .max(5_000);
-    loop {
-        let now = chrono::Utc::now().timestamp_millis();
-        let at = u64::try_from(now)
-            .unwrap_or_default()
-            .saturating_add(after_ms);
-        if let Err(e) = http.exchange(&ScheduleCancelAction::new(Some(at)), 0).await {
-            tracing::warn!(venue = VENUE, error = %e, "could not push the scheduled cancel forward");
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,12 +7,14 @@
 //! - [`nonce`]: per-signer nonces that only go up, also across restarts;
 //! - [`http`]: `/info` and `/exchange`, the IP weight limit, the reply envelope;
 //! - [`models`]: the reply shapes we read;
-//! - [`connect`]: keys (master address + API wallet key) checked, the dead-man switch;
+//! - [`connect`]: keys (master address + API wallet key) checked;
+//! - `dead_man`: the scheduled cancel kept ahead while the engine places orders;
 //! - [`venue`], [`orders`]: [`HyperliquidVenue`], the [`crate::Venue`] implementation;
 //! - [`klines`]: public candles.
 
 pub mod actions;
 pub mod connect;
+mod dead_man;
 pub mod http;
 pub mod klines;
 pub mod models;

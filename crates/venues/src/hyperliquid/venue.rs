@@ -181,7 +181,7 @@ impl HyperliquidVenue {
         let mut armed = self.dead_man.lock().unwrap_or_else(|p| p.into_inner());
         if armed.is_none() && self.http.signer().is_some() {
             let token = tokio_util::sync::CancellationToken::new();
-            tokio::spawn(super::connect::dead_man(
+            tokio::spawn(super::dead_man::keep_scheduled(
                 self.http.clone(),
                 every,
                 self.options.dead_man_after,
