@@ -110,6 +110,14 @@ pub fn register(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), String> {
     let settings = settings(name, config, env)?;
+    if settings.token.is_none() {
+        // Every POST /trade or /api/v1/signals as this source will be refused 401: say so at
+        // start rather than leave an operator to find it in the refusals.
+        tracing::warn!(
+            source = name,
+            "REST source has no token_env: it accepts nothing over HTTP (set [sources.{name}.settings] token_env = \"VAR\" and the variable)"
+        );
+    }
     let key = (config.engine.data_dir.clone(), name.to_string());
     REGISTERED
         .write()
