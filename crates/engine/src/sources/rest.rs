@@ -110,6 +110,12 @@ pub fn register(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), String> {
     let settings = settings(name, config, env)?;
+    // Refusals of this source are scrubbed of its token whatever path records them.
+    crate::refusals::secrets::register(
+        &config.engine.data_dir,
+        name,
+        settings.token.iter().cloned().collect(),
+    );
     let key = (config.engine.data_dir.clone(), name.to_string());
     REGISTERED
         .write()
