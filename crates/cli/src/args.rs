@@ -23,6 +23,14 @@ pub struct RiskResetArgs {
     /// Why, for the audit trail.
     #[arg(long, default_value = "operator reset")]
     pub reason: String,
+    /// Reset without asking, although sleeves are still open (the engine then trades back to
+    /// them at once).
+    #[arg(long)]
+    pub yes: bool,
+    /// Reset into hold: every target stays at the position the venue holds until a source
+    /// sets a new one for that symbol (as `kill --release --hold`).
+    #[arg(long)]
+    pub hold: bool,
 }
 
 #[derive(Debug, Args)]

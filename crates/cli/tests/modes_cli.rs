@@ -129,3 +129,41 @@ async fn positions_adopt_and_flatten_record_an_audited_decision() {
         && e.account.as_deref() == Some("by")
         && e.payload["unknown_position"] == "adopt"));
 }
+
+/// A symbol removed from the configuration while the account holds it: `positions flatten`
+/// takes it (the engine closes it), `adopt` is refused (nothing could keep it at its size), and
+/// a symbol the account does not hold is still refused.
+#[tokio::test]
+async fn positions_flatten_takes_a_held_symbol_no_longer_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "paper", "https://api.bybit.com");
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let account = AccountName::new("by").unwrap();
+    let eth = Symbol::new("ETHUSDT").unwrap();
+    let mut held = tradeengine_model::Position::flat(eth.clone());
+    held.size = tradeengine_model::Quantity::new(rust_decimal::Decimal::new(5, 1));
+    store
+        .record_positions(&account, &[held], chrono::Utc::now())
+        .await
+        .unwrap();
+    drop(store);
+    let decide = |action: &str, symbol: &str| {
+        run(
+            &config,
+            &["positions", action, "--account", "by", "--symbol", symbol],
+        )
+    };
+    let (code, out) = decide("adopt", "ETHUSDT");
+    assert_ne!(code, Some(0), "adopt of an unconfigured symbol: {out}");
+    assert!(out.contains("not a configured symbol"), "{out}");
+    let (code, out) = decide("flatten", "XRPUSDT");
+    assert_ne!(code, Some(0), "a symbol the account does not hold: {out}");
+    let (code, out) = decide("flatten", "ethusdt");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("to be flattened"), "{out}");
+
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let d = decisions(&*store, &account).await.unwrap();
+    assert_eq!(d[&eth].decision, Decision::Flatten);
+    assert!(!d.contains_key(&Symbol::new("XRPUSDT").unwrap()));
+}

@@ -134,3 +134,65 @@ async fn kill_and_release_finish_when_nobody_reads_their_output() {
         "released"
     );
 }
+
+/// A HALT closes positions but leaves the sleeves open: `risk reset` shows them and, without a
+/// terminal, refuses (exit 2, nothing reset) unless `--yes`; `--hold` resets into hold.
+#[tokio::test]
+async fn risk_reset_previews_open_sleeves_and_needs_yes_or_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\ndata_dir = \"{}\"\n[[accounts]]\nname = \"a\"\nvenue = \"paper\"\n[risk]\npreset = \"moderate\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let mut sleeve = tradeengine_model::Sleeve::flat(
+        tradeengine_model::SourceId::new("tv").unwrap(),
+        tradeengine_model::Symbol::new("BTCUSDT").unwrap(),
+        chrono::Utc::now(),
+    );
+    sleeve.state = tradeengine_model::SleeveState::Open;
+    sleeve.exposure = tradeengine_model::SleeveOrigin::Depth(rust_decimal::Decimal::new(5, 1));
+    store.put_sleeve(&sleeve).await.unwrap();
+    drop(store);
+    let resets = |events: &[tradeengine_store::AuditEvent]| {
+        events
+            .iter()
+            .filter(|e| e.kind == AuditKind::RiskStateChanged)
+            .count()
+    };
+
+    let (ok, out) = run(&config, &["risk", "reset", "--account", "a"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("tv BTCUSDT: depth 0.5") && out.contains("--yes"),
+        "{out}"
+    );
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    assert_eq!(
+        resets(&store.audit_events(0, 100).await.unwrap()),
+        0,
+        "nothing reset"
+    );
+    drop(store);
+
+    let (ok, out) = run(&config, &["risk", "reset", "--account", "a", "--hold"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("into hold") && out.contains("ACTIVE"), "{out}");
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let hold = tradeengine_engine::release_hold::read(&*store)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(hold.covers(&AccountName::new("a").unwrap()));
+    drop(store);
+
+    let (ok, out) = run(&config, &["risk", "reset", "--account", "a", "--yes"]);
+    assert!(ok, "{out}");
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    assert_eq!(resets(&store.audit_events(0, 100).await.unwrap()), 2);
+}

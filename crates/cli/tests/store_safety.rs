@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
-//! The real binary and the store: a second `run` in the same folder exits 2 naming the
-//! engine that holds it; read-only commands never create or damage a database; `audit verify`
+//! The real binary and the store: a second `run` in the same folder, or on the same SQLite
+//! database from another folder, exits 2 naming the engine that holds it; read-only commands never create or damage a database; `audit verify`
 //! prints the head, checks `--expect-head` and the engine's anchor, so deleting the newest
 //! events fails it; the data dir and its files are private.
 
@@ -144,6 +144,60 @@ fn a_second_engine_in_the_same_folder_exits_2_naming_the_first() {
     // A read-only command works alongside the running engine.
     let orders = cli(dir.path(), &["orders", "--json"]);
     assert!(orders.status.success(), "{}", text(&orders));
+}
+
+/// Two engines with different data dirs given the same SQLite database file: the second exits
+/// 2 naming the first, as for the same folder (each would read the other's orders as its own).
+#[test]
+fn a_second_engine_on_the_same_database_file_exits_2_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("tradeengine.toml"), config(port)).unwrap();
+    let first = Engine(
+        run(dir.path(), None)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !health(port) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "engine never came up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let database = dir.path().join("data").join("tradeengine.sqlite");
+    let url = format!("sqlite://{}", database.display());
+    let mut second = Engine(
+        run(dir.path(), Some(free_port()))
+            .args(["--data-dir", "other", "--database-url", &url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // A second engine that starts runs until stopped: wait for its exit, bounded.
+    let start = Instant::now();
+    while second.0.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the second engine started on the same database"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut said = String::new();
+    let out = second.0.stdout.take().unwrap();
+    let err = second.0.stderr.take().unwrap();
+    for mut pipe in [Box::new(out) as Box<dyn Read>, Box::new(err)] {
+        pipe.read_to_string(&mut said).unwrap();
+    }
+    let status = second.0.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{said}");
+    assert!(said.contains("another engine already runs"), "{said}");
+    assert!(said.contains("database"), "{said}");
+    assert!(said.contains(&format!("pid {}", first.0.id())), "{said}");
 }
 
 #[test]

@@ -94,9 +94,9 @@ async fn record_submission_refusal(
     };
     let reason = error.to_string();
     let body = serde_json::to_vec(&signal.raw).unwrap_or_default();
-    let _ = crate::refusals::record(
+    let _ = record_with_secrets(
         store,
-        &state.refusal_log,
+        state,
         crate::refusals::Refused {
             source: signal.source.as_str(),
             key: Some(&signal.idempotency_key),
@@ -109,6 +109,26 @@ async fn record_submission_refusal(
         now,
     )
     .await;
+}
+
+/// Records a refusal with the secrets its source registered (see
+/// [`crate::refusals::secrets`]) added to the ones the caller gave, so a secret echoed in the
+/// reason or the detail is blanked whatever path refused the signal.
+async fn record_with_secrets(
+    store: &dyn Store,
+    state: &SharedState,
+    refused: crate::refusals::Refused<'_>,
+    now: tradeengine_model::Timestamp,
+) -> Result<SignalRecordOutcome, StoreError> {
+    let data_dir = state.config().engine.data_dir.clone();
+    let secrets =
+        crate::refusals::secrets::with_registered(&data_dir, refused.source, refused.secrets);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let refused = crate::refusals::Refused {
+        secrets: &secrets,
+        ..refused
+    };
+    crate::refusals::record(store, &state.refusal_log, refused, now).await
 }
 
 pub use crate::sleeve_rules::rules_for;
@@ -218,13 +238,7 @@ impl SignalIntake {
         &self,
         refused: crate::refusals::Refused<'_>,
     ) -> Result<SignalRecordOutcome, StoreError> {
-        crate::refusals::record(
-            &*self.store,
-            &self.state.refusal_log,
-            refused,
-            self.clock.now(),
-        )
-        .await
+        record_with_secrets(&*self.store, &self.state, refused, self.clock.now()).await
     }
 
     /// Records why a signal that was read could not be taken, when the error refuses the signal
@@ -492,9 +506,9 @@ impl Writer {
         let body = serde_json::to_vec(&signal.raw).unwrap_or_default();
         // Keyed like an accepted signal: a redelivered refusal (or a redelivered signal the
         // sleeve it already moved now refuses) is a duplicate, recorded once.
-        let recorded = crate::refusals::record(
+        let recorded = record_with_secrets(
             &*self.store,
-            &self.state.refusal_log,
+            &self.state,
             crate::refusals::Refused {
                 source: signal.source.as_str(),
                 key: Some(&signal.idempotency_key),

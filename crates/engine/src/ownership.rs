@@ -3,6 +3,9 @@
 //! - The data dir is locked for the process's life ([`tradeengine_store::ownership`]): a second
 //!   engine in the same folder (another `--bind`, a stray `tradeengine run`) is refused, naming
 //!   the holder. This covers SQLite, the paper venues' files and the kill switch.
+//! - A SQLite database is locked too (`<database>.engine-lock`, for the process's life): two
+//!   engines with different data dirs given the same database file (`--database-url`) would
+//!   both trade from it, each reading the other's orders as its own.
 //! - On PostgreSQL, which engines on several machines may share, every account is leased in
 //!   the database as well ([`tradeengine_store::lease`]): a second engine anywhere is refused
 //!   while the first holds the lease, and an engine whose lease is lost (expired while it was
@@ -28,7 +31,7 @@ use crate::config::Config;
 #[derive(Debug, thiserror::Error)]
 #[error("another engine already runs on {what} ({}); stop it first, or give this one its own data dir and accounts", holder.as_ref().map_or_else(|| "holder unknown".to_string(), ToString::to_string))]
 pub struct AlreadyRunning {
-    /// `data dir PATH` or `account NAME (lease in the shared database)`.
+    /// `data dir PATH`, `database PATH` (SQLite) or `account NAME (lease in the shared database)`.
     pub what: String,
     pub holder: Option<Holder>,
 }
@@ -48,6 +51,8 @@ pub enum ClaimError {
 #[derive(Debug)]
 pub struct Ownership {
     _dir: DataDirLock,
+    /// The lock beside a SQLite database (`None` for PostgreSQL, which has leases).
+    _database: Option<DataDirLock>,
     holder: Holder,
     /// Accounts leased in the store (empty on SQLite).
     leased: Vec<AccountName>,
@@ -84,8 +89,10 @@ impl Ownership {
             }),
             other => ClaimError::Lock(other.to_string()),
         })?;
+        let database = lock_database(config, &holder)?;
         let mut ownership = Self {
             _dir: lock,
+            _database: database,
             holder,
             leased: Vec::new(),
             store,
@@ -221,6 +228,22 @@ impl Ownership {
             }
             lease_gauge(&account, false);
         }
+    }
+}
+
+/// Locks a SQLite database file for this engine (see the module docs); `None` for another store.
+fn lock_database(config: &Config, holder: &Holder) -> Result<Option<DataDirLock>, ClaimError> {
+    let Some(file) = tradeengine_store::sqlite_file(&config.database_url()) else {
+        return Ok(None);
+    };
+    let path = tradeengine_store::ownership::database_lock_path(&file);
+    match DataDirLock::acquire_file(path, holder.clone()) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(LockError::Held { holder, .. }) => Err(ClaimError::AlreadyRunning(AlreadyRunning {
+            what: format!("database {}", file.display()),
+            holder,
+        })),
+        Err(other) => Err(ClaimError::Lock(other.to_string())),
     }
 }
 

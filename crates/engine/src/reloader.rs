@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tradeengine_model::Clock;
 use tradeengine_store::Store;
 
-use crate::config::{self, Overrides};
+use crate::config::{self, Config, Overrides};
 use crate::state::SharedState;
 
 pub mod restart;
@@ -155,10 +155,30 @@ pub async fn reload(
         Ok(w) => state.set_webhooks(w).await,
         Err(e) => return ReloadReport::refused(e),
     }
+    warn_removed_open(&current, &next, state).await;
     state.set_config(next);
     ReloadReport {
         outcome: ReloadOutcome::Applied,
         needs_restart,
+    }
+}
+
+/// A symbol the reload removes while an account holds it is no longer traded: say so, naming
+/// it (the worker then shows it as `unconfigured`).
+async fn warn_removed_open(current: &Config, next: &Config, state: &SharedState) {
+    let removed: Vec<&str> = (current.symbols.iter())
+        .map(|s| s.symbol.as_str())
+        .filter(|s| next.symbol(s).is_none())
+        .collect();
+    if removed.is_empty() {
+        return;
+    }
+    for (account, view) in state.account_views().await {
+        for p in &view.positions {
+            if !p.size.is_zero() && removed.contains(&p.symbol.as_str()) {
+                tracing::warn!(%account, symbol = %p.symbol, size = %p.size.get(), "the reload removes a symbol this account holds: the engine no longer trades it; close it with `tradeengine positions flatten --account {account} --symbol {}` or configure it again", p.symbol);
+            }
+        }
     }
 }
 

@@ -412,3 +412,54 @@ weights = {{ ops = 0.5 }}
     assert_eq!(view(&engine, "pp").await.last_error, None);
     engine.shutdown().await;
 }
+
+/// A position in a symbol the configuration does not name (removed while open, or opened by
+/// hand): never traded, shown as `unconfigured` in the view and the store, and closed
+/// (reduce-only) on an operator's `flatten` decision although no `[[symbols]]` entry covers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_outside_the_configured_symbols_is_shown_and_closed_on_the_operators_word() {
+    let sim = sim_with_manual_position().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let text = exchange_config(&sim.base_url(), dir.path(), "")
+        .replace("symbol = \"BTCUSDT\"", "symbol = \"ETHUSDT\"");
+    let engine = start(&text, store.clone(), &sim).await;
+    wait_for("three cycles", async || {
+        view(&engine, "ex").await.cycles >= 3
+    })
+    .await;
+    assert_eq!(sim.orders().len(), 1, "only the operator's own order");
+    let btc = Symbol::new("BTCUSDT").unwrap();
+    let v = view(&engine, "ex").await;
+    let unknown = v.unknown_positions.get(&btc).expect("shown as unmanaged");
+    assert_eq!(unknown.status, "unconfigured");
+    assert_eq!(unknown.size, Decimal::new(5, 1));
+    let saved = store
+        .get_state("positions.unknown.ex")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved["BTCUSDT"]["status"], "unconfigured");
+
+    let account = AccountName::new("ex").unwrap();
+    record_decision(
+        &*store,
+        &account,
+        &btc,
+        Decision::Flatten,
+        "cli: test",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    wait_for("flattened", async || sim.position("BTCUSDT").is_zero()).await;
+    let orders = sim.orders();
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    assert!(orders[1].reduce_only, "the close is reduce-only");
+    wait_for("no longer shown", async || {
+        view(&engine, "ex").await.unknown_positions.is_empty()
+    })
+    .await;
+    engine.shutdown().await;
+    assert!(store.verify_audit().await.unwrap().is_ok());
+}

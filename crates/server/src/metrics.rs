@@ -2,6 +2,9 @@
 //! (`tradeengine_engine::telemetry`); the gauges below are set from the engine's shared state at
 //! scrape time, so they are never stale between cycles.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -44,6 +47,7 @@ async fn set_gauges(app: &AppState) {
     } else {
         0.0
     });
+    let mut held = BTreeSet::new();
     for (name, v) in &views {
         let account = name.to_string();
         if let Some(value) = v.value {
@@ -90,6 +94,7 @@ async fn set_gauges(app: &AppState) {
         for p in &v.positions {
             metrics::gauge!("tradeengine_position_size", "account" => account.clone(), "symbol" => p.symbol.to_string())
                 .set(f(p.size.get()));
+            held.insert((account.clone(), p.symbol.to_string()));
         }
         for (symbol, target) in &v.targets {
             let actual = v
@@ -104,6 +109,23 @@ async fn set_gauges(app: &AppState) {
                 .set(f(*target - actual));
         }
     }
+    zero_closed_positions(held);
+}
+
+/// The (account, symbol) pairs whose position gauge the last scrape set.
+static POSITION_GAUGES: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
+
+/// Sets the position gauge to 0 for every pair set before that the views no longer list: a
+/// closed position leaves the views, and a gauge not set again keeps its last value (a flat
+/// account charted as still holding its last size).
+fn zero_closed_positions(held: BTreeSet<(String, String)>) {
+    let mut last = POSITION_GAUGES.lock().unwrap_or_else(|p| p.into_inner());
+    for (account, symbol) in last.difference(&held) {
+        metrics::gauge!("tradeengine_position_size", "account" => account.clone(), "symbol" => symbol.clone())
+            .set(0.0);
+    }
+    // Kept until a restart: a closed pair keeps reading 0 on every scrape.
+    last.extend(held);
 }
 
 /// Each polled source's freshness: `tradeengine_source_stale` (1 stale, 0 fresh) and the time of

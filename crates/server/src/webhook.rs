@@ -12,8 +12,9 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
-use tradeengine_engine::refusals::{Refused, code};
+use tradeengine_engine::refusals::{Refused, code, redact};
 use tradeengine_engine::sources::tradingview::WebhookError;
 use tradeengine_signals::tradingview::{self, TvConfig, TvRequest};
 
@@ -82,7 +83,10 @@ pub async fn tradingview(
                 tracing::warn!(%source, %peer, ?sender, "webhook refused: authentication failed");
                 return error(status, "unauthorized");
             }
-            error(status, &e.to_string())
+            // The sender knows the secret, but proxies in between may log the answer.
+            let secret = endpoint.config.secret.as_ref().map(|s| s.expose_secret());
+            let text = redact::scrub(&e.to_string(), &secret.into_iter().collect::<Vec<_>>());
+            error(status, &text)
         }
     }
 }

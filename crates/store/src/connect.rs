@@ -78,6 +78,18 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// The file of a SQLite URL (`sqlite:PATH`, `sqlite://PATH`); `None` for an in-memory database,
+/// another scheme or a URL that does not parse.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.trim_start_matches("//");
+    if rest.starts_with(":memory:") || rest.contains("mode=memory") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
 /// Opens and migrates the store at `url` like [`open`], but never creates a database: a SQLite
 /// file that does not exist is [`StoreError::Missing`]. For commands that act on an engine's
 /// store (`kill`, `status`, `risk`, `positions`, `order`): when the file was deleted or moved

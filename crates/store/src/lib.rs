@@ -33,7 +33,7 @@ pub mod store;
 pub use audit::{AuditEvent, AuditKind, AuditVerification};
 pub use connect::{
     DEFAULT_PG_CONNECTIONS, SQLITE_FILE_NAME, SQLITE_READERS, open, open_existing, open_postgres,
-    open_read_only, open_sqlite_file, open_sqlite_in,
+    open_read_only, open_sqlite_file, open_sqlite_in, sqlite_file,
 };
 pub use error::StoreError;
 pub use records::{

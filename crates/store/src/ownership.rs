@@ -95,7 +95,13 @@ pub struct DataDirLock {
 impl DataDirLock {
     /// Takes the lock on `<dir>/engine.lock` without waiting, and records `holder` in it.
     pub fn acquire(dir: &Path, holder: Holder) -> Result<Self, LockError> {
-        let path = dir.join(LOCK_FILE_NAME);
+        Self::acquire_file(dir.join(LOCK_FILE_NAME), holder)
+    }
+
+    /// Takes the lock on the file `path` (created if missing) without waiting, and records
+    /// `holder` in it: [`Self::acquire`] for a lock that is not in a data dir (the one beside a
+    /// SQLite database, [`database_lock_path`]).
+    pub fn acquire_file(path: PathBuf, holder: Holder) -> Result<Self, LockError> {
         let io = |source| LockError::Io {
             path: path.clone(),
             source,
@@ -150,6 +156,15 @@ impl DataDirLock {
     pub fn holder(&self) -> &Holder {
         &self.holder
     }
+}
+
+/// The lock file beside a SQLite database: `<database>.engine-lock`. Two engines with different
+/// data dirs given the same database file (`--database-url`) would otherwise both trade from
+/// it, each taking the other's orders for its own.
+pub fn database_lock_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".engine-lock");
+    PathBuf::from(name)
 }
 
 fn read_holder(file: &mut File) -> Option<Holder> {

@@ -24,13 +24,11 @@ pub async fn run(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCod
         anyhow::bail!("no account named {:?} in the configuration", d.account);
     }
     let symbol = Symbol::new(&d.symbol.to_ascii_uppercase())?;
-    if config.symbol(symbol.as_str()).is_none() {
-        anyhow::bail!(
-            "{symbol} is not a configured symbol ([[symbols]]): the engine never trades it, so there is nothing to decide"
-        );
-    }
     let account = AccountName::new(&d.account)?;
     let store = open_store(&config).await?;
+    if config.symbol(symbol.as_str()).is_none() {
+        check_unconfigured(&*store, &account, &symbol, decision).await?;
+    }
     let by = format!("cli: {}", d.reason);
     record_decision(
         &*store,
@@ -63,6 +61,37 @@ pub async fn run(global: &Global, args: PositionsArgs) -> anyhow::Result<ExitCod
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A decision on a symbol no `[[symbols]]` entry names: only `flatten`, and only of a position
+/// the account holds (as the engine last read it), e.g. a symbol removed while open. The engine
+/// closes it reading the instrument from the venue.
+async fn check_unconfigured(
+    store: &dyn tradeengine_store::Store,
+    account: &AccountName,
+    symbol: &Symbol,
+    decision: Decision,
+) -> anyhow::Result<()> {
+    if decision == Decision::Adopt {
+        anyhow::bail!(
+            "{symbol} is not a configured symbol ([[symbols]]): nothing could keep it at its size; add it to the configuration, or `positions flatten` to close it"
+        );
+    }
+    let shown = store
+        .get_state(&view_key(account))
+        .await?
+        .is_some_and(|v| v.get(symbol.as_str()).is_some());
+    let held = store
+        .positions(Some(account))
+        .await?
+        .iter()
+        .any(|(_, p)| &p.symbol == symbol && !p.size.is_zero());
+    if !(shown || held) {
+        anyhow::bail!(
+            "{symbol} is not a configured symbol ([[symbols]]) and {account} holds no {symbol} position as the engine last read it: nothing to close"
+        );
+    }
+    Ok(())
 }
 
 /// `tradeengine status` lines for one account: a venue it is still connecting to, and

@@ -14,6 +14,7 @@
 //! minute's log line, so a flood cannot grow the append-only audit trail.
 
 pub mod redact;
+pub mod secrets;
 pub mod window;
 
 use tradeengine_model::Timestamp;
@@ -42,13 +43,15 @@ pub struct Refused<'a> {
     pub key: Option<&'a str>,
     /// A bounded label (see the module docs).
     pub code: &'a str,
-    /// The reason in words (may echo clipped input, never a secret).
+    /// The reason in words (may echo clipped input; [`record`] blanks `secrets` in it).
     pub reason: &'a str,
     /// Context for the audit event (status, peer, the refusal's fields).
     pub detail: serde_json::Value,
     /// The body as received; redacted before it is stored.
     pub body: Option<&'a [u8]>,
-    /// Secret values to blank wherever they appear in the body (the source's own secret).
+    /// Secret values to blank wherever they appear in the reason, the detail, the body and the
+    /// log line (the source's own secret; [`SignalIntake::refuse`](crate::intake::SignalIntake::refuse)
+    /// adds the ones the source registered in [`secrets`]).
     pub secrets: &'a [&'a str],
 }
 
@@ -61,6 +64,15 @@ pub async fn record(
     now: Timestamp,
 ) -> Result<SignalRecordOutcome, StoreError> {
     let body = r.body.map(|b| redact::redact_body(b, r.secrets));
+    // The reason and the detail may echo a field that holds the secret (an unknown symbol).
+    let reason = redact::scrub(r.reason, r.secrets);
+    let mut detail = r.detail;
+    redact::scrub_value(&mut detail, r.secrets);
+    let r = Refused {
+        reason: &reason,
+        detail,
+        ..r
+    };
     let key = r.key.filter(|k| !k.is_empty());
     // Unkeyed: never a duplicate, so count first; the minute's line decides the audit event.
     let due = match key {

@@ -90,11 +90,34 @@ pub fn redact_body(body: &[u8], secrets: &[&str]) -> String {
         }
         Err(_) => redact_text(&text),
     };
-    let mut out = redacted;
+    tradeengine_store::bound_body(&scrub(&redacted, secrets)).into_owned()
+}
+
+/// `text` with every occurrence of a known secret replaced with [`REDACTED`] (the reason of a
+/// refusal, which may echo a field holding the secret). Values under 4 characters are not
+/// treated as secrets (no configured secret is that short; blanking them would mangle text).
+pub fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_string();
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         out = out.replace(s, REDACTED);
     }
-    tradeengine_store::bound_body(&out).into_owned()
+    out
+}
+
+/// [`scrub`] on every text value and key of a JSON value (a refusal's detail).
+pub fn scrub_value(v: &mut Value, secrets: &[&str]) {
+    match v {
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (k, mut val) in entries {
+                scrub_value(&mut val, secrets);
+                map.insert(scrub(&k, secrets), val);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(i, secrets)),
+        Value::String(text) => *text = scrub(text, secrets),
+        _ => {}
+    }
 }
 
 /// `kept`: whether text here sits under a signal field (see [`SIGNAL_KEYS`]).
@@ -198,6 +221,30 @@ mod tests {
     fn known_secrets_are_replaced_anywhere() {
         let out = redact_body(b"sent hunter22 in the text", &["hunter22", ""]);
         assert_eq!(out, format!("sent {REDACTED} in the text"));
+    }
+
+    #[test]
+    fn reasons_and_details_lose_known_secrets() {
+        let secrets = ["fake-webhook-secret", "abc"];
+        assert_eq!(
+            scrub(
+                "unknown symbol: symbol \"fake-webhook-secret\" is not configured",
+                &secrets
+            ),
+            format!("unknown symbol: symbol \"{REDACTED}\" is not configured")
+        );
+        // Too short to be a secret: kept.
+        assert_eq!(scrub("abc", &secrets), "abc");
+        let mut detail = serde_json::json!({
+            "signal": {"symbol": "fake-webhook-secret", "size": 1},
+            "fake-webhook-secret": ["x fake-webhook-secret y"],
+        });
+        scrub_value(&mut detail, &secrets);
+        let text = detail.to_string();
+        assert!(!text.contains("fake-webhook-secret"), "{text}");
+        assert_eq!(detail["signal"]["symbol"], REDACTED);
+        assert_eq!(detail["signal"]["size"], 1);
+        assert_eq!(detail[REDACTED][0], format!("x {REDACTED} y"));
     }
 
     #[test]

@@ -118,6 +118,12 @@ pub fn register(
             "REST source has no token_env: it accepts nothing over HTTP (set [sources.{name}.settings] token_env = \"VAR\" and the variable)"
         );
     }
+    // Refusals of this source are scrubbed of its token whatever path records them.
+    crate::refusals::secrets::register(
+        &config.engine.data_dir,
+        name,
+        settings.token.iter().cloned().collect(),
+    );
     let key = (config.engine.data_dir.clone(), name.to_string());
     REGISTERED
         .write()

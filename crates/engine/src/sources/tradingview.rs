@@ -449,7 +449,14 @@ pub fn endpoints(
         .iter()
         .filter(|(_, s)| s.kind == SourceKind::Tradingview && s.enabled)
         .map(|(name, _)| {
-            endpoint(name, config, env).map(|e| (name.clone(), std::sync::Arc::new(e)))
+            let e = endpoint(name, config, env)?;
+            // Refusals of this source are scrubbed of its secret whatever path records them.
+            crate::refusals::secrets::register(
+                &config.engine.data_dir,
+                name,
+                e.config.secret.iter().cloned().collect(),
+            );
+            Ok((name.clone(), std::sync::Arc::new(e)))
         })
         .collect()
 }

@@ -63,7 +63,8 @@ pub struct AccountView {
 pub struct UnknownPositionView {
     /// Signed size in base units as last read from the venue.
     pub size: Decimal,
-    /// `held` (left alone), `adopted` (kept at its size) or `flattening`.
+    /// `held` (left alone), `unconfigured` (in a symbol the configuration does not name: left
+    /// alone), `adopted` (kept at its size) or `flattening`.
     pub status: &'static str,
     /// When the engine first saw it (held) or the decision was made.
     pub since: Timestamp,

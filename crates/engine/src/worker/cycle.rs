@@ -269,6 +269,16 @@ impl AccountWorker {
                 ctx.now,
             )
             .await?;
+        // An operator's flatten of a position no configured symbol covers: its close target.
+        let decided = self.unknown.unconfigured_to_close();
+        if !flatten && !decided.is_empty() {
+            let outside: Vec<Position> = (market.positions.iter())
+                .filter(|p| decided.contains(&p.symbol))
+                .cloned()
+                .collect();
+            let closes = self.unconfigured_closes(targets, &outside, skipped).await;
+            targets.extend(closes);
+        }
         self.cap_by_margin(
             targets,
             &market.by_symbol,

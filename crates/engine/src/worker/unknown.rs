@@ -18,6 +18,12 @@
 //! under [`decisions_key`] with an audit event, and read by the worker every cycle, so a
 //! running engine acts at its next cycle and a restart remembers an adoption.
 //!
+//! A position in a symbol no `[[symbols]]` entry names (a manual trade, or a symbol removed
+//! from the configuration while the engine held it) is never traded automatically either: it is
+//! shown as `unconfigured`, counted in `tradeengine_unknown_positions` and logged once at WARN.
+//! An operator's `flatten` decision closes it (the worker reads its instrument from the venue);
+//! `adopt` has nothing to keep it at without a configured symbol.
+//!
 //! The kill switch's flatten is an operator's order to close everything: it closes held
 //! positions too. Loss-limit halts act on managed positions only.
 
@@ -116,6 +122,8 @@ pub struct UnknownPositions {
     managed: BTreeSet<Symbol>,
     /// Checked against the store and not managed, with when first seen.
     held: BTreeMap<Symbol, Timestamp>,
+    /// Open in a symbol the configuration does not name, with when first seen.
+    unconfigured: BTreeMap<Symbol, Timestamp>,
     /// Decided: kept or closed until a sleeve changes after the decision's time.
     decided: BTreeMap<Symbol, (Decision, Timestamp)>,
     /// The newest decision time applied per symbol (a newer stored one is applied again).
@@ -156,18 +164,51 @@ impl UnknownPositions {
         self.follow_sleeves(state).await;
         self.classify_new(account, policy, store, positions, targets, now)
             .await?;
+        self.track_unconfigured(account, state, positions, now);
         // A held position closed by hand leaves nothing to protect.
         self.held
             .retain(|s, _| positions.get(s).is_some_and(|p| !p.size.is_zero()));
         let view = self.view(positions);
         self.shape_targets(positions, targets, kill_flatten, halted);
-        metric(account, self.held.len());
+        metric(account, self.held.len() + self.unconfigured.len());
         if self.saved.as_ref() != Some(&view) {
             let value = serde_json::to_value(&view).unwrap_or_default();
             store.put_state(&view_key(account), &value).await?;
             self.saved = Some(view.clone());
         }
         Ok(view)
+    }
+
+    /// Positions in symbols the live configuration does not name: logged once when first seen,
+    /// forgotten when closed or configured again.
+    fn track_unconfigured(
+        &mut self,
+        account: &AccountName,
+        state: &SharedState,
+        positions: &BTreeMap<Symbol, Position>,
+        now: Timestamp,
+    ) {
+        let config = state.config();
+        let outside = |s: &Symbol| config.symbol(s.as_str()).is_none();
+        self.unconfigured
+            .retain(|s, _| outside(s) && positions.get(s).is_some_and(|p| !p.size.is_zero()));
+        for (symbol, p) in positions {
+            if p.size.is_zero() || !outside(symbol) || self.unconfigured.contains_key(symbol) {
+                continue;
+            }
+            tracing::warn!(%account, %symbol, size = %p.size.get(), "position in a symbol no [[symbols]] entry names: not traded by the engine; close it with `tradeengine positions flatten --account {account} --symbol {symbol}` or configure the symbol again");
+            self.unconfigured.insert(symbol.clone(), now);
+        }
+    }
+
+    /// Unconfigured positions an operator decided to flatten: the worker closes them (no target
+    /// of the configuration covers them).
+    pub fn unconfigured_to_close(&self) -> BTreeSet<Symbol> {
+        self.unconfigured
+            .keys()
+            .filter(|s| matches!(self.decided.get(*s), Some((Decision::Flatten, _))))
+            .cloned()
+            .collect()
     }
 
     /// Applies stored operator decisions newer than the last applied one of their symbol.
@@ -271,6 +312,16 @@ impl UnknownPositions {
                 UnknownPositionView {
                     size: size(symbol),
                     status: "held",
+                    since: *since,
+                },
+            );
+        }
+        for (symbol, since) in &self.unconfigured {
+            view.insert(
+                symbol.clone(),
+                UnknownPositionView {
+                    size: size(symbol),
+                    status: "unconfigured",
                     since: *since,
                 },
             );
