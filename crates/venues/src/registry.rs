@@ -181,9 +181,10 @@ pub fn entry(id: VenueId) -> VenueEntry {
             // api.hyperliquid.xyz and the app; the test network is its own domain.
             production_domains: &["hyperliquid.xyz"],
             test_hosts: &["api.hyperliquid-testnet.xyz"],
-            // Agent (API wallet) keys cannot withdraw at all; connect checks the key is an
-            // agent of the configured account instead.
-            reports_key_permissions: false,
+            // Connect reads the signing key's role (`userRole`) and accepts only an agent (API
+            // wallet) of the account, which cannot withdraw at all; the master's own key can,
+            // and is refused.
+            reports_key_permissions: true,
             needs_passphrase: false,
             connect: |c| {
                 Box::pin(async { Ok(PublicMarket::of(hyperliquid::connect_hyperliquid(c).await?)) })

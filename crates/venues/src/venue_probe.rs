@@ -165,17 +165,20 @@ pub fn mexc(config: AdapterConfig) -> Probing {
     Box::pin(async move { Ok(unreported(connect_mexc(config).await?)) })
 }
 
-/// Hyperliquid: agent (API wallet) keys cannot withdraw at all, and connect already checked the
-/// key is an agent of the configured account.
+/// Hyperliquid: a keyed connect succeeds only with an agent (API wallet) key of the account,
+/// which cannot withdraw at all (the master's own key is refused).
 pub fn hyperliquid(config: AdapterConfig) -> Probing {
     Box::pin(async move {
+        let keyed = config.credentials.is_some();
         let v = Arc::new(crate::hyperliquid::connect_hyperliquid(config).await?);
         Ok(Probe {
             venue: v.clone(),
             inner: v,
-            withdrawal: unknown(
-                "agent keys cannot withdraw; connect checked the key is an agent of the account",
-            ),
+            withdrawal: if keyed {
+                WithdrawalPermission::Disabled
+            } else {
+                unknown("no keys")
+            },
         })
     })
 }

@@ -235,6 +235,22 @@ async fn keys_that_cannot_trade_are_refused_at_connect() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Auth, "{e}");
+    // The account's own (master) key can withdraw: refused like a withdrawal-enabled key.
+    let master_key = "0x0000000000000000000000000000000000000000000000000000000000000c0c";
+    let master = tradeengine_venues::hyperliquid::signing::Wallet::from_hex(master_key)
+        .unwrap()
+        .address()
+        .to_string();
+    let e = connect_hyperliquid_with(with(&master, master_key), quiet_options())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, VenueErrorKind::Auth, "{e}");
+    assert_eq!(
+        e.code.as_deref(),
+        Some(tradeengine_venues::permissions::WITHDRAWAL_ENABLED),
+        "{e}"
+    );
+    assert!(e.message.contains("API wallet"), "{e}");
     // Keys in the wrong shape.
     let e = connect_hyperliquid_with(with("not-an-address", &o.api_secret), quiet_options())
         .await

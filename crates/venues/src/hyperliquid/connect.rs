@@ -12,11 +12,12 @@
 //! - `PREFIX_API_SECRET` is the API wallet's private key, which signs.
 //!
 //! At connect the API wallet's role is read (`userRole`): it must be an agent of that master
-//! (or the master itself). Anything else — a key for another account, an agent never approved
+//! (the master's own key, which can withdraw, is refused like a withdrawal-enabled key on the
+//! other venues). Anything else — a key for another account, an agent never approved
 //! or since removed, an address that is not one — is refused with what to fix, before any
 //! order could be signed by a key the exchange would not accept. The adapter signs only L1
 //! actions (orders, cancels, leverage, the scheduled cancel); an agent key cannot withdraw at
-//! all, so it is the recommended one, and signing with the master's own key draws a warning.
+//! all, which is why it is the only key accepted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,11 +109,15 @@ async fn check_agent(
     signer: Address,
 ) -> Result<(), VenueError> {
     if signer == master {
-        tracing::warn!(
-            venue = VENUE,
-            "the master account's own key signs orders; an API wallet (agent) key is safer: it cannot withdraw"
-        );
-        return Ok(());
+        // The master's own key can withdraw: refused like any key with withdrawal permission
+        // on the other venues.
+        return Err(auth(
+            "the API secret is the account's own (master) key, which can withdraw funds; \
+             tradeengine refuses such keys. Approve an API wallet for this account \
+             (app.hyperliquid.xyz, API) and set its private key as the API secret"
+                .to_string(),
+        )
+        .with_code(crate::permissions::WITHDRAWAL_ENABLED));
     }
     let value = http
         .info(&json!({"type": "userRole", "user": signer.to_string()}))
