@@ -116,9 +116,15 @@ pub async fn open_or_create_store(config: &Config) -> anyhow::Result<Arc<dyn Sto
 /// was deleted, a read-write open created an empty one and SQLite reset the live WAL).
 pub async fn open_store_read_only(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url();
-    tradeengine_store::open_read_only(&url)
-        .await
-        .with_context(|| format!("cannot open the store at {} (read-only)", redact_url(&url)))
+    match tradeengine_store::open_read_only(&url).await {
+        // Nothing to read: exit code 2, as for every command that finds no store.
+        Err(tradeengine_store::StoreError::Missing(path)) => Err(resolve::NothingToActOn(format!(
+            "no database at {path} (a read-only command never creates one)"
+        ))
+        .into()),
+        other => other
+            .with_context(|| format!("cannot open the store at {} (read-only)", redact_url(&url))),
+    }
 }
 
 /// Hides a password (and any other secret) in a URL before it is printed.
