@@ -235,7 +235,11 @@ mod tests {
             .filter(|e| e.reports_key_permissions)
             .map(|e| e.id)
             .collect();
-        assert_eq!(reports, [VenueId::Bybit, VenueId::Binance]);
+        // Hyperliquid: connect accepts only an agent key, which cannot withdraw.
+        assert_eq!(
+            reports,
+            [VenueId::Bybit, VenueId::Binance, VenueId::Hyperliquid]
+        );
         let passphrase: Vec<VenueId> = all().filter(|e| e.needs_passphrase).map(|e| e.id).collect();
         assert_eq!(passphrase, [VenueId::Blofin, VenueId::Kucoin]);
     }
