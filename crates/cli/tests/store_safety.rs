@@ -352,6 +352,46 @@ fn status_shows_the_running_engines_mode_after_the_file_changed() {
     );
 }
 
+/// `status --data-dir` without the engine's configuration names the accounts the store's engine
+/// trades that the configuration used (here the embedded demo's) does not have: it showed the
+/// demo's account with "positions: none" while the engine's own account held positions.
+#[test]
+fn status_without_the_engines_configuration_names_the_accounts_it_cannot_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let toml = config(port).replace("name = \"paper\"", "name = \"mine\"");
+    std::fs::write(dir.path().join("tradeengine.toml"), toml).unwrap();
+    let _engine = Engine(
+        run(dir.path(), None)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while !health(port) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "engine never came up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(BIN)
+        .args(["--data-dir", data.to_str().unwrap(), "status"])
+        .current_dir(elsewhere.path())
+        .env("TRADEENGINE_LOG", "warn")
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("WARNING: the engine on this store trades account(s) mine"),
+        "{said}"
+    );
+}
+
 #[test]
 fn audit_verify_prints_the_head_and_detects_truncation() {
     let dir = tempfile::tempdir().unwrap();

@@ -139,7 +139,7 @@ async fn readiness_lines(config: &Config) -> String {
 /// The whole status view: the engine's state, then one section per account.
 async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
-    let (engine_line, running_mode) = uptime_line(store, now).await?;
+    let (engine_line, running_mode, engine_accounts) = uptime_line(store, now).await?;
     // The running engine's mode, not the file's: an edit of `mode` applies only at a restart,
     // and a file edited to dry-run while the engine still trades must not read "nothing sent".
     let mut shown = config.clone();
@@ -156,8 +156,25 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
         _ => String::new(),
     };
     let config = &shown;
+    // Accounts the store's engine trades that this configuration lacks (`status --data-dir`
+    // with no or another configuration showed the demo's account, "positions: none", while
+    // the engine's own account held positions).
+    let missing: Vec<&str> = engine_accounts
+        .iter()
+        .map(String::as_str)
+        .filter(|a| config.account(a).is_none())
+        .collect();
+    let accounts_note = if missing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "WARNING: the engine on this store trades account(s) {}, which this configuration \
+             does not have: they are not shown below; pass that engine's --config\n",
+            missing.join(", ")
+        )
+    };
     let mut out = format!(
-        "tradeengine status — {} (mode {})\n{mode_note}",
+        "tradeengine status — {} (mode {})\n{mode_note}{accounts_note}",
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         config.engine.mode.as_str()
     );
@@ -235,13 +252,14 @@ impl Prices {
 }
 
 /// Uptime: the newest start in the audit trail, unless a stop came after it; with the mode
-/// that start recorded while the engine runs.
+/// that start recorded while the engine runs, and the accounts it started with.
 async fn uptime_line(
     store: &dyn Store,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<(String, Option<Mode>)> {
+) -> anyhow::Result<(String, Option<Mode>, Vec<String>)> {
     let mut last_start = None;
     let mut mode = None;
+    let mut accounts: Vec<String> = Vec::new();
     let mut stopped = false;
     let mut after = 0;
     loop {
@@ -253,6 +271,8 @@ async fn uptime_line(
                 AuditKind::EngineStarted => {
                     last_start = Some(e.at);
                     mode = serde_json::from_value::<Mode>(e.payload["mode"].clone()).ok();
+                    accounts =
+                        serde_json::from_value(e.payload["accounts"].clone()).unwrap_or_default();
                     stopped = false;
                 }
                 AuditKind::EngineStopped => stopped = true,
@@ -269,10 +289,14 @@ async fn uptime_line(
                 (up / 60) % 60,
                 up % 60
             );
-            (line, mode)
+            (line, mode, accounts)
         }
-        (Some(_), true) => ("engine: stopped\n".to_string(), None),
-        (None, _) => ("engine: never started with this store\n".to_string(), None),
+        (Some(_), true) => ("engine: stopped\n".to_string(), None, accounts),
+        (None, _) => (
+            "engine: never started with this store\n".to_string(),
+            None,
+            accounts,
+        ),
     })
 }
 
