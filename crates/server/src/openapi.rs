@@ -145,6 +145,34 @@ mod tests {
         assert!(extra.is_empty(), "documented but not routed: {extra:?}");
     }
 
+    /// The canonical signal's shape is in the document (it was an untyped `{}`), with the
+    /// fields a sender must give.
+    #[test]
+    fn the_canonical_signal_body_is_documented() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let body = &doc["paths"]["/api/v1/signals"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"]["$ref"];
+        assert_eq!(body, "#/components/schemas/CanonicalSignal");
+        let schema = &doc["components"]["schemas"]["CanonicalSignal"];
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        assert_eq!(required, ["symbol", "mode"]);
+        for field in [
+            "target",
+            "order",
+            "stop_loss",
+            "take_profits",
+            "ts",
+            "max_lag_s",
+        ] {
+            assert!(schema["properties"][field].is_object(), "{field}");
+        }
+    }
+
     #[test]
     fn protected_routes_declare_bearer_security() {
         let doc = serde_json::to_value(super::document()).unwrap();

@@ -170,7 +170,7 @@ pub(super) async fn poster_or_refuse(
 /// `POST /api/v1/signals`: one signal in the canonical schema.
 #[utoipa::path(post, path = "/api/v1/signals", tag = "signals",
     security(("bearer" = [])),
-    request_body(content = serde_json::Value, description = "One signal in the canonical schema"),
+    request_body(content = crate::schema::CanonicalSignal, description = "One signal in the canonical schema"),
     responses(
         (status = 200, description = "Applied, duplicate or refused by rule", body = serde_json::Value),
         (status = 401, description = "No or unknown REST source token", body = serde_json::Value),
