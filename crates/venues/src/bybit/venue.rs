@@ -200,12 +200,36 @@ impl BybitVenue {
         Ok(rows)
     }
 
+    /// The account-wide margin mode last read or set, when under [`ACCOUNT_TTL`] old.
+    fn fresh_margin_mode(&self) -> Option<MarginMode> {
+        let cached = *self.account.lock().unwrap_or_else(|p| p.into_inner());
+        cached.and_then(|(mode, at)| (at.elapsed() < ACCOUNT_TTL).then_some(mode))
+    }
+
+    /// Posts a setting; Bybit's "not modified" answer (the value is already set) is success.
+    async fn post_setting(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        scope: &'static str,
+    ) -> Result<(), VenueError> {
+        match self.http.post(path, body, scope).await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.code
+                    .as_deref()
+                    .and_then(|c| c.parse().ok())
+                    .is_some_and(codes::is_not_modified) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The account-wide margin mode, re-read when older than a minute.
     async fn margin_mode(&self) -> Result<MarginMode, VenueError> {
-        let cached = *self.account.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((mode, at)) = cached
-            && at.elapsed() < ACCOUNT_TTL
-        {
+        if let Some(mode) = self.fresh_margin_mode() {
             return Ok(mode);
         }
         let result = self
@@ -409,33 +433,15 @@ impl Venue for BybitVenue {
         }
         let lev = format_dec(leverage);
         let body = json!({"category": "linear", "symbol": symbol.as_str(), "buyLeverage": lev, "sellLeverage": lev});
-        match self
-            .http
-            .post("/v5/position/set-leverage", &body, scope::LEVERAGE)
+        self.post_setting("/v5/position/set-leverage", &body, scope::LEVERAGE)
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.code
-                    .as_deref()
-                    .and_then(|c| c.parse().ok())
-                    .is_some_and(codes::is_not_modified) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
     }
 
     /// Bybit UTA's margin mode is **account-wide**: setting it for one symbol sets it for all,
     /// so a cycle's plans for many symbols send it once. A mode set (or read) under a minute ago
     /// is not sent again: the other symbols' plans were made from the same read as the first's.
     async fn set_margin_mode(&self, _symbol: &Symbol, mode: MarginMode) -> Result<(), VenueError> {
-        let cached = *self.account.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((current, at)) = cached
-            && current == mode
-            && at.elapsed() < ACCOUNT_TTL
-        {
+        if self.fresh_margin_mode() == Some(mode) {
             return Ok(());
         }
         let value = match mode {
@@ -443,19 +449,8 @@ impl Venue for BybitVenue {
             MarginMode::Isolated => "ISOLATED_MARGIN",
         };
         let body = json!({"setMarginMode": value});
-        match self
-            .http
-            .post("/v5/account/set-margin-mode", &body, scope::MARGIN)
-            .await
-        {
-            Ok(_) => {}
-            Err(e)
-                if e.code
-                    .as_deref()
-                    .and_then(|c| c.parse().ok())
-                    .is_some_and(codes::is_not_modified) => {}
-            Err(e) => return Err(e),
-        }
+        self.post_setting("/v5/account/set-margin-mode", &body, scope::MARGIN)
+            .await?;
         *self.account.lock().unwrap_or_else(|p| p.into_inner()) = Some((mode, Instant::now()));
         Ok(())
     }
