@@ -56,21 +56,27 @@ enum PriceSource {
     LastFill,
 }
 
-/// The running engine's prices per symbol from `GET /api/v1/symbols`, when it answers (with the
-/// read token from the variable `[api] read_token_env` names, or its default, if set). Empty
-/// otherwise.
-async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
+/// A `GET` of `path` on the running engine's API (its `[engine] bind`, loopback when it binds
+/// every address), with a 2 s timeout; `None` when no client can be built.
+fn engine_get(config: &Config, path: &str) -> Option<reqwest::RequestBuilder> {
     let mut addr = config.engine.bind;
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let Ok(client) = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
-    else {
+        .ok()?;
+    Some(client.get(format!("http://{addr}{path}")))
+}
+
+/// The running engine's prices per symbol from `GET /api/v1/symbols`, when it answers (with the
+/// read token from the variable `[api] read_token_env` names, or its default, if set). Empty
+/// otherwise.
+async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
+    let Some(mut req) = engine_get(config, "/api/v1/symbols") else {
         return BTreeMap::new();
     };
-    let mut req = client.get(format!("http://{addr}/api/v1/symbols"));
     if let Ok(token) = std::env::var(config.api.read_var()) {
         req = req.bearer_auth(token);
     }
@@ -97,17 +103,10 @@ async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
 /// The running engine's `/ready` answer, as lines: accounts not reconciled and why (a failing
 /// venue read, failing order entry). Empty when the engine does not answer.
 async fn readiness_lines(config: &Config) -> String {
-    let mut addr = config.engine.bind;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let Ok(client) = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-    else {
+    let Some(req) = engine_get(config, "/ready") else {
         return String::new();
     };
-    let Ok(resp) = client.get(format!("http://{addr}/ready")).send().await else {
+    let Ok(resp) = req.send().await else {
         return String::new();
     };
     let Ok(body) = resp.json::<serde_json::Value>().await else {
