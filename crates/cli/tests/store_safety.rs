@@ -102,17 +102,10 @@ fn run(dir: &Path, bind: Option<u16>) -> Command {
     c
 }
 
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
-
-#[test]
-fn a_second_engine_in_the_same_folder_exits_2_naming_the_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    std::fs::write(dir.path().join("tradeengine.toml"), config(port)).unwrap();
-    let first = Engine(
-        run(dir.path(), None)
+/// `run` in `dir` (output discarded), once its `/health` answers on `port`.
+fn start_engine(dir: &Path, port: u16) -> Engine {
+    let engine = Engine(
+        run(dir, None)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -126,6 +119,19 @@ fn a_second_engine_in_the_same_folder_exits_2_naming_the_first() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    engine
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn a_second_engine_in_the_same_folder_exits_2_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("tradeengine.toml"), config(port)).unwrap();
+    let first = start_engine(dir.path(), port);
     let second = run(dir.path(), Some(free_port())).output().unwrap();
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     let said = text(&second);
@@ -153,21 +159,7 @@ fn a_second_engine_on_the_same_database_file_exits_2_naming_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     std::fs::write(dir.path().join("tradeengine.toml"), config(port)).unwrap();
-    let first = Engine(
-        run(dir.path(), None)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    while !health(port) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "engine never came up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let first = start_engine(dir.path(), port);
     let database = dir.path().join("data").join("tradeengine.sqlite");
     let url = format!("sqlite://{}", database.display());
     let mut second = Engine(
@@ -233,21 +225,7 @@ fn control_commands_never_create_a_database_beside_a_lost_one() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     std::fs::write(dir.path().join("tradeengine.toml"), config(port)).unwrap();
-    let engine = Engine(
-        run(dir.path(), None)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    while !health(port) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "engine never came up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let engine = start_engine(dir.path(), port);
     let data = dir.path().join("data");
     let db = data.join("tradeengine.sqlite");
     let wal = data.join("tradeengine.sqlite-wal");
@@ -324,21 +302,7 @@ fn status_shows_the_running_engines_mode_after_the_file_changed() {
     let port = free_port();
     let file = dir.path().join("tradeengine.toml");
     std::fs::write(&file, config(port)).unwrap();
-    let _engine = Engine(
-        run(dir.path(), None)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    while !health(port) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "engine never came up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let _engine = start_engine(dir.path(), port);
     let edited = config(port).replace("mode = \"paper\"", "mode = \"dry-run\"");
     assert_ne!(edited, config(port));
     std::fs::write(&file, edited).unwrap();
@@ -361,21 +325,7 @@ fn status_without_the_engines_configuration_names_the_accounts_it_cannot_show() 
     let port = free_port();
     let toml = config(port).replace("name = \"paper\"", "name = \"mine\"");
     std::fs::write(dir.path().join("tradeengine.toml"), toml).unwrap();
-    let _engine = Engine(
-        run(dir.path(), None)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    while !health(port) {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "engine never came up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let _engine = start_engine(dir.path(), port);
     let elsewhere = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = Command::new(BIN)

@@ -50,16 +50,22 @@ async fn serve_engine() -> Served {
     }
 }
 
-/// The TradingView source's sleeve exposure for BTCUSDT, as text.
-async fn sleeve(state: &tradeengine_engine::SharedState) -> String {
-    let exposure = state
+/// The TradingView source's sleeve exposure for BTCUSDT, if it has a sleeve.
+async fn sleeve(
+    state: &tradeengine_engine::SharedState,
+) -> Option<tradeengine_model::SleeveOrigin> {
+    state
         .sleeve(&(
             SourceId::new("tradingview").unwrap(),
             Symbol::new("BTCUSDT").unwrap(),
         ))
         .await
-        .map(|s| s.exposure);
-    format!("{exposure:?}")
+        .map(|s| s.exposure)
+}
+
+/// [`sleeve`] as text, for checking the signed depth it holds.
+async fn sleeve_text(state: &tradeengine_engine::SharedState) -> String {
+    format!("{:?}", sleeve(state).await)
 }
 
 async fn post_alert(addr: SocketAddr, body: String) -> (u16, serde_json::Value) {
@@ -79,17 +85,6 @@ async fn webhook_paths() {
         addr,
         server,
     } = serve_engine().await;
-    let sleeve = |st: &tradeengine_engine::SharedState| {
-        let st = st.clone();
-        async move {
-            st.sleeve(&(
-                SourceId::new("tradingview").unwrap(),
-                Symbol::new("BTCUSDT").unwrap(),
-            ))
-            .await
-            .map(|s| s.exposure)
-        }
-    };
 
     // Accepted, mapped through [mapping.tradingview], and stored before the answer.
     let (status, body) = tokio::task::spawn_blocking(move || {
@@ -199,7 +194,7 @@ async fn an_alert_sent_before_the_applied_one_is_superseded() {
     assert_eq!(body["status"], "superseded", "{body}");
     assert_eq!(body["basis"], "sent_before_applied", "{body}");
     assert!(
-        sleeve(&rig.engine.state).await.contains("-0.3"),
+        sleeve_text(&rig.engine.state).await.contains("-0.3"),
         "the short stays"
     );
 
@@ -209,15 +204,18 @@ async fn an_alert_sent_before_the_applied_one_is_superseded() {
     let (_, body) = post_alert(rig.addr, alert("long", "20/100", r#","signal_seq":"6""#)).await;
     assert_eq!(body["status"], "superseded", "{body}");
     assert!(
-        sleeve(&rig.engine.state).await.contains("-0.2"),
+        sleeve_text(&rig.engine.state).await.contains("-0.2"),
         "the short stays"
     );
     // A newer one still moves the sleeve.
     let (_, body) = post_alert(rig.addr, alert("long", "20/100", r#","signal_seq":"8""#)).await;
     assert_eq!(body["status"], "accepted", "{body}");
-    assert!(sleeve(&rig.engine.state).await.contains("0.2"), "now long");
     assert!(
-        !sleeve(&rig.engine.state).await.contains("-0.2"),
+        sleeve_text(&rig.engine.state).await.contains("0.2"),
+        "now long"
+    );
+    assert!(
+        !sleeve_text(&rig.engine.state).await.contains("-0.2"),
         "now long"
     );
 
