@@ -82,6 +82,15 @@ pub enum AuditPayload<'a> {
         unknown_position: &'a str,
         size: Decimal,
     },
+    /// A position moved where this engine's own fills do not take it (see `worker::outside`).
+    PositionMovedOutside {
+        /// Read minus expected, base units.
+        moved_outside: Decimal,
+        expected: Decimal,
+        read: Decimal,
+        /// This engine traded the symbol in the same window: two traders are moving it.
+        contested: bool,
+    },
     /// The venue began refusing a symbol's orders for a business reason.
     VenueRejected {
         reason: &'a str,
@@ -113,9 +122,9 @@ impl AuditPayload<'_> {
             }
             Self::RiskStateChanged { .. } | Self::RiskReset { .. } => AuditKind::RiskStateChanged,
             Self::RiskRefused { .. } => AuditKind::RiskRefused,
-            Self::UnknownPositionDecided { .. } | Self::UnknownPositionHeld { .. } => {
-                AuditKind::Reconciled
-            }
+            Self::UnknownPositionDecided { .. }
+            | Self::UnknownPositionHeld { .. }
+            | Self::PositionMovedOutside { .. } => AuditKind::Reconciled,
             Self::VenueRejected { .. } => AuditKind::VenueRejected,
             Self::AuditChainBroken { .. } => AuditKind::AuditChainBroken,
             Self::ConfigChanged { .. } => AuditKind::ConfigChanged,

@@ -76,6 +76,57 @@ pub async fn engage(store: &dyn Store, switch: &KillSwitch) -> Result<(), StoreE
     Ok(())
 }
 
+/// Serialises this process's read-modify-write of the stored switch, so two accounts frozen at
+/// the same moment both end up in it.
+static FREEZE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What [`freeze_account`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreezeOutcome {
+    /// A freeze of this account was engaged, or the account added to a freeze of others.
+    Engaged,
+    /// The stored switch holds the account already.
+    AlreadyHeld,
+    /// The stored switch flattens other accounts; one switch has one action, and a flatten is
+    /// never weakened nor widened, so the caller must hold the account itself.
+    NotStored,
+}
+
+/// Freezes `account` through the stored switch, for the engine's own reasons (another trader on
+/// the account, see `worker::outside`): engages a freeze of that account when no switch is
+/// engaged, adds it to a freeze of other accounts, and leaves a switch that holds it already as
+/// it is. Audited like an operator's `kill`.
+pub async fn freeze_account(
+    store: &dyn Store,
+    account: &AccountName,
+    reason: &str,
+    at: Timestamp,
+) -> Result<FreezeOutcome, StoreError> {
+    let _one_at_a_time = FREEZE_LOCK.lock().await;
+    let switch = match read_stored(store).await? {
+        Some(current) if current.applies_to(account) => return Ok(FreezeOutcome::AlreadyHeld),
+        Some(current) if current.action == KillAction::Flatten => {
+            return Ok(FreezeOutcome::NotStored);
+        }
+        Some(mut current) => {
+            current
+                .accounts
+                .get_or_insert_with(Vec::new)
+                .push(account.clone());
+            current.reason = format!("{}; {account}: {reason}", current.reason);
+            current
+        }
+        None => KillSwitch {
+            action: KillAction::Freeze,
+            accounts: Some(vec![account.clone()]),
+            reason: format!("{account}: {reason}"),
+            engaged_at: at,
+        },
+    };
+    engage(store, &switch).await?;
+    Ok(FreezeOutcome::Engaged)
+}
+
 /// Releases the stored switch and audits it. Returns whether one was engaged.
 pub async fn release(store: &dyn Store, by: &str, at: Timestamp) -> Result<bool, StoreError> {
     let was = read_stored(store).await?;
@@ -252,6 +303,53 @@ pub async fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn freezing_an_account_engages_widens_or_leaves_the_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let at = chrono::Utc::now();
+        let outcome = freeze_account(&*store, &acct("a"), "fight", at)
+            .await
+            .unwrap();
+        assert_eq!(outcome, FreezeOutcome::Engaged);
+        let stored = read_stored(&*store).await.unwrap().unwrap();
+        assert_eq!(stored.action, KillAction::Freeze);
+        assert_eq!(stored.accounts, Some(vec![acct("a")]));
+        assert!(stored.reason.contains("a: fight"), "{}", stored.reason);
+        let again = freeze_account(&*store, &acct("a"), "fight", at)
+            .await
+            .unwrap();
+        assert_eq!(again, FreezeOutcome::AlreadyHeld);
+        let widened = freeze_account(&*store, &acct("b"), "fight too", at)
+            .await
+            .unwrap();
+        assert_eq!(widened, FreezeOutcome::Engaged);
+        let stored = read_stored(&*store).await.unwrap().unwrap();
+        assert_eq!(stored.accounts, Some(vec![acct("a"), acct("b")]));
+        assert!(stored.reason.contains("b: fight too"), "{}", stored.reason);
+        // A flatten of other accounts is neither weakened nor widened.
+        engage(&*store, &switch(KillAction::Flatten, Some(vec![acct("c")])))
+            .await
+            .unwrap();
+        let outcome = freeze_account(&*store, &acct("a"), "fight", at)
+            .await
+            .unwrap();
+        assert_eq!(outcome, FreezeOutcome::NotStored);
+        let stored = read_stored(&*store).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.action, stored.accounts),
+            (KillAction::Flatten, Some(vec![acct("c")]))
+        );
+        // A switch of every account holds it already.
+        engage(&*store, &switch(KillAction::Freeze, None))
+            .await
+            .unwrap();
+        let outcome = freeze_account(&*store, &acct("a"), "fight", at)
+            .await
+            .unwrap();
+        assert_eq!(outcome, FreezeOutcome::AlreadyHeld);
+    }
 
     fn acct(n: &str) -> AccountName {
         AccountName::new(n).unwrap_or_else(|e| panic!("{e}"))

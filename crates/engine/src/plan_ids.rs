@@ -62,6 +62,24 @@ impl PlanIds {
         self.boot
     }
 
+    /// The counter the next plan id will carry: plans issued from now on have a
+    /// [`PlanIds::sequence`] at least this.
+    pub fn mark(&self) -> u64 {
+        self.next.load(Ordering::Relaxed)
+    }
+
+    /// The counter of a plan id this process issued; `None` for one from another process or
+    /// boot (or database).
+    pub fn sequence(&self, id: &PlanId) -> Option<u64> {
+        let mut parts = id.as_str().split('-');
+        let (instance, boot, n) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || instance != base36(self.instance) || boot != base36(self.boot)
+        {
+            return None;
+        }
+        u64::from_str_radix(n, 36).ok()
+    }
+
     /// `<instance>-<boot>-<n>` in base 36: at most 8 + 13 + 13 + 2 = 36 characters, within the
     /// plan id's 40 (client ids are a hash of it).
     pub fn next(&self) -> Result<PlanId, tradeengine_model::ModelError> {
@@ -127,6 +145,26 @@ mod tests {
         let prefix =
             |p: &tradeengine_model::PlanId| p.as_str().split('-').next().unwrap().to_string();
         assert_eq!(prefix(&again.next().unwrap()), prefix(&first_a));
+    }
+
+    #[tokio::test]
+    async fn sequence_reads_back_this_process_ids_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let ids = super::PlanIds::start(&*store).await.unwrap();
+        let mark = ids.mark();
+        let first = ids.next().unwrap();
+        for _ in 0..40 {
+            ids.next().unwrap();
+        }
+        let later = ids.next().unwrap();
+        assert_eq!(ids.sequence(&first), Some(mark));
+        assert_eq!(ids.sequence(&later), Some(mark + 41));
+        assert_eq!(ids.mark(), mark + 42);
+        let restarted = super::PlanIds::start(&*store).await.unwrap();
+        assert_eq!(restarted.sequence(&first), None, "another boot's plan");
+        let other = tradeengine_model::PlanId::new("zz-1-1").unwrap();
+        assert_eq!(ids.sequence(&other), None, "another database's plan");
     }
 
     #[test]

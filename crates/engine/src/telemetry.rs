@@ -118,6 +118,17 @@ pub fn venue_health(account: &str, venue: &'static str, health: &tradeengine_ven
     }
 }
 
+/// A position that moved where this engine's own fills do not take it (`contested`: right
+/// after this engine traded the symbol), see `worker::outside`.
+pub fn outside_position_change(account: &str, contested: bool) {
+    metrics::counter!(
+        "tradeengine_outside_position_changes_total",
+        "account" => account.to_string(),
+        "contested" => if contested { "true" } else { "false" }
+    )
+    .increment(1);
+}
+
 /// A leg the risk gate refused in a cycle, by `rule`. `recorded` is false for a refusal that
 /// continues an episode already in the store (same target, rule and risk state), so this
 /// counts every cycle while the audit trail holds one record per episode.

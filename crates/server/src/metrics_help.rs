@@ -120,6 +120,11 @@ pub const HELP: &[(&str, Kind, &str)] = &[
         "Orders sent to venues, by venue and outcome (filled, accepted, rejected, ambiguous, error).",
     ),
     (
+        "tradeengine_outside_position_changes_total",
+        Kind::Counter,
+        "Positions that moved where the engine's own fills do not take them (a manual trade, a liquidation, another engine); contested=true right after the engine traded the symbol.",
+    ),
+    (
         "tradeengine_position_size",
         Kind::Gauge,
         "Signed position size as last read from the venue, base units.",

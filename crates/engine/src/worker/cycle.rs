@@ -115,6 +115,8 @@ impl AccountWorker {
             .observe_equity(&limits, market.balance.value, now)
             .await?;
         let kill = self.state.kill_action_for(&self.name).await;
+        let kill = self.watch_outside(&market, &settlement, kill, now).await?;
+        let plans_from = self.plan_ids.mark();
         let ctx = CycleContext {
             config: &config,
             account: &account,
@@ -141,9 +143,14 @@ impl AccountWorker {
                 .collect(),
             ..CycleReport::default()
         };
+        self.outside.trading();
         self.trade(&ctx, &market, &targets, &settlement, &mut report)
             .await?;
         let positions = self.positions_after_trading(&mut report, &market).await;
+        // Whether any plan was made, not `report.sent`: a symbol whose plan failed on a store
+        // error after its order went out counts nothing as sent.
+        let planned = self.plan_ids.mark() > plans_from;
+        self.remember_reads(plans_from, &market, planned, &settlement);
         self.record_targets(&targets, &decided.blends, now).await?;
         self.record_snapshots(&market, positions.as_deref(), now)
             .await?;

@@ -7,6 +7,7 @@ mod decide;
 pub mod execute;
 mod kill_targets;
 pub mod outcome;
+pub mod outside;
 pub mod pricing;
 pub mod recovery;
 pub mod rejections;
@@ -67,6 +68,8 @@ pub struct AccountWorker {
     rejections: rejections::Rejections,
     /// Whether "no free margin reported, no margin cap" was logged (once per worker).
     margin_cap_unavailable_logged: bool,
+    /// Positions moved by someone else, and the fight count (see [`outside`]).
+    outside: outside::OutsideWatch,
 }
 
 impl AccountWorker {
@@ -95,6 +98,7 @@ impl AccountWorker {
             symbol_episodes: Default::default(),
             rejections: rejections::Rejections::default(),
             margin_cap_unavailable_logged: false,
+            outside: outside::OutsideWatch::default(),
         }
     }
 

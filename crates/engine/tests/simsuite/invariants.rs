@@ -227,6 +227,38 @@ pub async fn check_account(
         }
     }
 
+    // Nobody else trades these accounts: any move from outside the engine sees is a false one,
+    // and enough of them would freeze a healthy account (see `worker::outside`).
+    let outside: Vec<serde_json::Value> = engine
+        .store
+        .audit_events(0, 100_000)
+        .await
+        .map_err(|e| format!("store audit: {e}"))?
+        .into_iter()
+        .filter(|e| e.account.as_deref() == Some(name) && e.payload.get("moved_outside").is_some())
+        .map(|e| e.payload)
+        .collect();
+    if !outside.is_empty() {
+        let orders: Vec<String> = stored
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} plan {} {} {} {} filled {} {}",
+                    o.client_order_id,
+                    o.plan_id,
+                    o.symbol,
+                    o.side.as_str(),
+                    o.qty,
+                    o.filled_qty,
+                    o.state.as_str()
+                )
+            })
+            .collect();
+        return Err(format!(
+            "{name}: positions seen moved outside the engine, but nobody else trades here: {outside:?}; store orders {orders:?}"
+        ));
+    }
+
     // Invariant 3: exposure at target (within what the engine may leave: the drift band, one
     // step, and — for an adjustment — the venue's minimum order value), or halted with a reason.
     let view = engine
