@@ -154,7 +154,7 @@ pub fn our_fills(
     let mut fills = OurFills::default();
     let mut older_seen = false;
     for order in orders {
-        if !sequence(&order.plan_id).is_some_and(|n| n >= plans_from) {
+        if sequence(&order.plan_id).is_none_or(|n| n < plans_from) {
             older_seen = true;
             continue;
         }

@@ -268,8 +268,10 @@ fn a_release_starts_the_count_afresh() {
 
 #[test]
 fn a_freeze_of_our_own_holds_until_the_switch_shows_or_a_few_seconds_pass() {
-    let mut watch = OutsideWatch::default();
-    watch.freezing_since = Some(ts(0));
+    let mut watch = OutsideWatch {
+        freezing_since: Some(ts(0)),
+        ..OutsideWatch::default()
+    };
     watch.kill_seen(false, ts(1_000));
     assert!(watch.freezing(), "the watcher has not read the store yet");
     watch.kill_seen(true, ts(1_500));
