@@ -7,6 +7,7 @@
 //!
 //! What only one venue has (MEXC's restricted order entry, KuCoin's synthetic lots) is in
 //! [`specific`]; `crates/venues/tests/CONFORMANCE.md` maps every former test to its cell.
+#![allow(clippy::unwrap_used)]
 
 #[path = "../sims/mod.rs"]
 mod sims;
