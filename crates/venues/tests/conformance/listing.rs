@@ -2,9 +2,6 @@
 //! with, in its venue's listing shape (the adapter, which reads that shape strictly, finds each
 //! one with its rules and price), and its public listings carry every field the venue's own
 //! documented example reply has, no more (`crates/venues/testdata/<venue>/`).
-//!
-//! Hyperliquid's listing is a POST to `/info`; its documented replies are checked against the
-//! adapter's models in `hyperliquid_recorded.rs`, not key for key here.
 
 use tradeengine_model::Symbol;
 use tradeengine_venue_sim::{SimOptions, VenueId};
@@ -45,6 +42,10 @@ struct Listing {
     recorded_row: &'static str,
     /// Keys the simulator spells as the live API does where the documentation differs.
     renamed: &'static [(&'static str, &'static str)],
+    /// The request body, for a listing that is a `POST` (Hyperliquid's `/info`).
+    post: Option<&'static str>,
+    /// Keys the live API sends beyond the documentation's example, which the simulator sends too.
+    live_extra: &'static [&'static str],
 }
 
 const LISTINGS: &[Listing] = &[
@@ -55,6 +56,8 @@ const LISTINGS: &[Listing] = &[
         file: "bybit/instruments-info.json",
         recorded_row: "/result/list/0",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Bybit,
@@ -63,6 +66,8 @@ const LISTINGS: &[Listing] = &[
         file: "bybit/tickers.json",
         recorded_row: "/result/list/0",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Binance,
@@ -71,6 +76,8 @@ const LISTINGS: &[Listing] = &[
         file: "binance/exchangeInfo.json",
         recorded_row: "",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Binance,
@@ -80,6 +87,8 @@ const LISTINGS: &[Listing] = &[
         recorded_row: "/symbols/0",
         // The Exchange Information page's example says `OrderType`; the live API `orderTypes`.
         renamed: &[("OrderType", "orderTypes")],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Binance,
@@ -88,6 +97,8 @@ const LISTINGS: &[Listing] = &[
         file: "binance/premiumIndex.json",
         recorded_row: "",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Blofin,
@@ -96,6 +107,8 @@ const LISTINGS: &[Listing] = &[
         file: "blofin/instruments.json",
         recorded_row: "/data/0",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Blofin,
@@ -104,6 +117,8 @@ const LISTINGS: &[Listing] = &[
         file: "blofin/tickers.json",
         recorded_row: "/data/0",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Kucoin,
@@ -112,6 +127,8 @@ const LISTINGS: &[Listing] = &[
         file: "kucoin/contracts-active.json",
         recorded_row: "/data/0",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Mexc,
@@ -120,6 +137,8 @@ const LISTINGS: &[Listing] = &[
         file: "mexc/contract-detail.json",
         recorded_row: "/data/0",
         renamed: &[],
+        post: None,
+        live_extra: &[],
     },
     Listing {
         venue: VenueId::Mexc,
@@ -128,6 +147,30 @@ const LISTINGS: &[Listing] = &[
         file: "mexc/ticker.json",
         recorded_row: "/data",
         renamed: &[],
+        post: None,
+        live_extra: &[],
+    },
+    Listing {
+        venue: VenueId::Hyperliquid,
+        path: "/info",
+        sim_row: "",
+        file: "hyperliquid/meta.json",
+        recorded_row: "",
+        renamed: &[],
+        post: Some(r#"{"type":"meta"}"#),
+        live_extra: &[],
+    },
+    Listing {
+        venue: VenueId::Hyperliquid,
+        path: "/info",
+        sim_row: "/universe/0",
+        file: "hyperliquid/meta.json",
+        recorded_row: "/universe/0",
+        renamed: &[],
+        post: Some(r#"{"type":"meta"}"#),
+        // Each asset names the entry of the reply's own `marginTables` that applies to it
+        // (the page's example lists the tables but not the asset's id); the live reply has it.
+        live_extra: &["marginTableId"],
     },
 ];
 
@@ -151,7 +194,14 @@ async fn each_listing_has_the_documented_keys(row: &Row) {
     for l in mine {
         let sim = start(l.venue, SimOptions::new(l.venue)).await;
         let url = format!("{}{}", sim.base_url(), l.path);
-        let reply: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        let request = match l.post {
+            Some(body) => http
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .body(body),
+            None => http.get(&url),
+        };
+        let reply: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
         let got = keys(
             reply
                 .pointer(l.sim_row)
@@ -171,6 +221,7 @@ async fn each_listing_has_the_documented_keys(row: &Row) {
                         .find(|(doc, _)| *doc == k)
                         .map_or(k.clone(), |(_, live)| (*live).to_string())
                 })
+                .chain(l.live_extra.iter().map(|k| (*k).to_string()))
                 .collect();
         let missing: Vec<_> = want.difference(&got).collect();
         let extra: Vec<_> = got.difference(&want).collect();
@@ -184,4 +235,4 @@ async fn each_listing_has_the_documented_keys(row: &Row) {
     }
 }
 
-cells!(each_listing_has_the_documented_keys: bybit, binance, blofin, kucoin, mexc);
+cells!(each_listing_has_the_documented_keys: bybit, binance, blofin, kucoin, mexc, hyperliquid);
