@@ -37,6 +37,7 @@ pub mod klines;
 pub mod kucoin;
 pub mod mexc;
 pub mod options;
+pub mod profile;
 pub mod recording;
 pub mod rehearse;
 mod server;
@@ -57,6 +58,7 @@ pub use instruments::{
     mexc_instruments,
 };
 pub use options::{SimOptions, SimVenue};
+pub use profile::{VenueProfile, profile};
 pub use rehearse::FaultSpec;
 pub use tradeengine_model::VenueId;
 
@@ -129,6 +131,11 @@ impl SimHandle {
 
     pub fn venue(&self) -> VenueId {
         self.shared.venue
+    }
+
+    /// Where this simulator takes orders, positions and time reads ([`profile()`]).
+    pub fn profile(&self) -> VenueProfile {
+        profile::profile(self.shared.venue)
     }
 
     pub fn faults(&self) -> &Faults {

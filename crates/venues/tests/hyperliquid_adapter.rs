@@ -1,7 +1,6 @@
 //! The Hyperliquid adapter against the Hyperliquid simulator, which recovers the signer of
 //! every action from its EIP-712 signature and checks nonces as the exchange does: reads,
-//! rounding, market and limit orders, leverage, an ambiguous outcome settled by cloid, and key
-//! configurations that cannot trade refused at connect.
+//! rounding, market orders, leverage, and key configurations that cannot trade refused at connect.
 #![allow(clippy::unwrap_used)]
 
 mod sim;
@@ -11,7 +10,7 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use sim::*;
 use tradeengine_model::{MarginMode, OrderState, Side};
-use tradeengine_venue_sim::{Fault, SimHandle, SimOptions, VenueId};
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId};
 use tradeengine_venues::hyperliquid::actions::{ExchangeRequest, ScheduleCancelAction};
 use tradeengine_venues::hyperliquid::signing::{ActionContext, Wallet};
 use tradeengine_venues::hyperliquid::{
@@ -129,66 +128,6 @@ async fn market_orders_fill_as_ioc_limits_and_positions_read_back() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, VenueErrorKind::Rejected, "{e}");
-}
-
-#[tokio::test]
-async fn limit_orders_rest_are_found_by_client_id_and_cancel() {
-    let (sim, venue) = setup().await;
-    let order = limit("te-rest-0", "ETHUSDT", Side::Buy, dec!(0.01), dec!(2500.5));
-    let placed = venue.place_order(&order).await.unwrap();
-    assert_eq!(placed.state, OrderState::Acknowledged);
-    assert_eq!(sim.orders().last().unwrap().price, Some(dec!(2500.5)));
-    let found = venue
-        .order_by_client_id(&sym("ETHUSDT"), &id("te-rest-0"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(found.state, OrderState::Acknowledged);
-    assert_eq!(found.client_order_id, id("te-rest-0"));
-    let open = venue.open_orders(Some(&sym("ETHUSDT"))).await.unwrap();
-    assert_eq!(open.len(), 1);
-    assert_eq!(open[0].client_order_id, id("te-rest-0"));
-    let cancelled = venue
-        .cancel_order(&sym("ETHUSDT"), &id("te-rest-0"))
-        .await
-        .unwrap();
-    assert_eq!(cancelled.state, OrderState::Cancelled);
-    assert!(venue.open_orders(None).await.unwrap().is_empty());
-    assert_eq!(
-        venue
-            .order_by_client_id(&sym("ETHUSDT"), &id("te-never-sent"))
-            .await
-            .unwrap(),
-        None
-    );
-}
-
-#[tokio::test]
-async fn an_ambiguous_order_is_settled_by_cloid_and_never_doubled() {
-    let (sim, venue) = setup().await;
-    sim.faults().inject(
-        "/exchange",
-        1,
-        Fault::TimeoutAfterAccept {
-            hold: Duration::from_secs(3),
-        },
-    );
-    let order = market("te-unsure-0", "SOLUSDT", Side::Buy, dec!(1), false);
-    let e = venue.place_order(&order).await.unwrap_err();
-    assert!(e.may_have_acted(), "{e}");
-    // The look-up by cloid finds the order the exchange carried out.
-    let found = venue
-        .order_by_client_id(&order.symbol, &order.client_order_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(found.state, OrderState::Filled);
-    assert_eq!(found.filled_qty, dec!(1));
-    // Sending it again is refused as a duplicate cloid and answered with that order.
-    let again = venue.place_order(&order).await.unwrap();
-    assert_eq!(again.state, OrderState::Filled);
-    assert_eq!(sim.orders().len(), 1);
-    assert_eq!(sim.position("SOLUSDT"), dec!(1));
 }
 
 #[tokio::test]
@@ -389,32 +328,4 @@ async fn a_scheduled_cancel_that_comes_due_cancels_resting_orders() {
         .unwrap()
         .unwrap();
     assert_eq!(after.state, OrderState::Cancelled);
-}
-
-#[tokio::test]
-async fn candles_come_back_closed_and_oldest_first() {
-    use tradeengine_venues::market::{KlineInterval, MarketData};
-    let (sim, venue) = setup().await;
-    // A minute-aligned hour two days ago; minute k opens at 100 + k and peaks 2 above.
-    let t0 =
-        (chrono::Utc::now().timestamp_millis() - 2 * 86_400_000).div_euclid(3_600_000) * 3_600_000;
-    for k in 0..30 {
-        let base = rust_decimal::Decimal::from(100 + k);
-        let t = t0 + k * 60_000;
-        sim.record_price_at("BTCUSDT", t, base, dec!(0));
-        sim.record_price_at("BTCUSDT", t + 20_000, base + dec!(2), dec!(0.25));
-        sim.record_price_at("BTCUSDT", t + 50_000, base + dec!(0.5), dec!(0));
-    }
-    // 30 s into minute 20: minute 20 is still forming and does not come back.
-    let now = t0 + 20 * 60_000 + 30_000;
-    let c = venue
-        .candles(&sym("BTCUSDT"), KlineInterval::M1, 10, now)
-        .await
-        .unwrap();
-    let opens: Vec<i64> = c.iter().map(|k| k.open_ms).collect();
-    assert_eq!(opens, (10..20).map(|k| t0 + k * 60_000).collect::<Vec<_>>());
-    assert_eq!(
-        (c[3].open, c[3].high, c[3].close),
-        (dec!(113), dec!(115), dec!(113.5))
-    );
 }

@@ -205,15 +205,7 @@ impl Rig {
 
     /// Order-entry path of this venue (for faults and counters).
     pub fn order_path(&self) -> &'static str {
-        match self.sim.venue() {
-            VenueId::Bybit => "/v5/order/create",
-            VenueId::Binance => "/fapi/v1/order",
-            VenueId::Blofin => "/api/v1/trade/order",
-            VenueId::Kucoin => "/api/v1/orders",
-            VenueId::Mexc => "/api/v1/private/order/submit",
-            // Every action (orders, cancels, leverage) is a POST to /exchange.
-            VenueId::Hyperliquid => "/exchange",
-        }
+        self.sim.profile().order_entry
     }
 
     /// Drops the private streams once they are up: a drop sent before the first connection
@@ -231,25 +223,14 @@ impl Rig {
         self.sim.faults().drop_streams();
     }
 
-    /// Where order-entry faults go: the order path, and on Binance (whose order look-up by
-    /// client id is a GET on the same path) its POST only, so a fault is not spent on the
-    /// engine's look-up.
+    /// Where order-entry faults go (on Binance the order path's POST only, so a fault is not
+    /// spent on the engine's look-up by client id, a GET on the same path).
     pub fn order_fault_path(&self) -> &'static str {
-        match self.sim.venue() {
-            VenueId::Binance => "POST /fapi/v1/order",
-            _ => self.order_path(),
-        }
+        self.sim.profile().order_fault
     }
 
     pub fn positions_path(&self) -> &'static str {
-        match self.sim.venue() {
-            VenueId::Bybit => "/v5/position/list",
-            VenueId::Binance => "/fapi/v3/positionRisk",
-            VenueId::Blofin => "/api/v1/account/positions",
-            VenueId::Kucoin => "/api/v1/positions",
-            VenueId::Mexc => "/api/v1/private/position/open_positions",
-            VenueId::Hyperliquid => "/info",
-        }
+        self.sim.profile().positions
     }
 
     /// Order requests the venue received so far.
