@@ -34,7 +34,11 @@ struct Served {
 }
 
 async fn serve_engine() -> Served {
-    let dir = tempfile::tempdir().unwrap();
+    serve_engine_in(tempfile::tempdir().unwrap()).await
+}
+
+/// [`serve_engine`] on the data dir `dir` (a restart when an engine used it before).
+async fn serve_engine_in(dir: tempfile::TempDir) -> Served {
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
     let config = common::config_in(common::TV_CONFIG, dir.path());
     let engine = common::start(config, store.clone(), &[("TV_TEST_SECRET", SECRET)]).await;
@@ -72,6 +76,38 @@ async fn post_alert(addr: SocketAddr, body: String) -> (u16, serde_json::Value) 
     tokio::task::spawn_blocking(move || post(addr, "/webhook/tradingview", &body))
         .await
         .unwrap()
+}
+
+/// The late-alert rule holds across a restart: the alert applied before it is kept in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_sent_before_the_applied_one_is_superseded_after_a_restart() {
+    let rig = serve_engine().await;
+    let now = chrono::Utc::now().timestamp();
+    let newer = alert("short", "30/100", &format!(r#","timenow":{now}"#));
+    let (_, body) = post_alert(rig.addr, newer).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
+    drop(rig.store);
+
+    let rig = serve_engine_in(rig._dir).await;
+    let older = alert("long", "30/100", &format!(r#","timenow":{}"#, now - 60));
+    let (status, body) = post_alert(rig.addr, older).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "superseded", "{body}");
+    assert_eq!(body["basis"], "sent_before_applied", "{body}");
+    assert!(
+        sleeve_text(&rig.engine.state).await.contains("-0.3"),
+        "the short applied before the restart stays"
+    );
+    // A newer alert still moves it.
+    let newest = alert("flat", "0", &format!(r#","timenow":{}"#, now + 1));
+    let (_, body) = post_alert(rig.addr, newest).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
 }
 
 // One scenario whose steps build on each other's state, so it stays one sequence.

@@ -14,6 +14,7 @@ pub mod sn8;
 pub mod strategy;
 pub mod strategy_health;
 pub mod tradingview;
+mod tv_applied;
 
 use async_trait::async_trait;
 

@@ -293,6 +293,7 @@ impl TvEndpoint {
         let source = self.config.source.as_str();
         let new = Sequenced::from(&alert);
         let symbol = alert.signal.symbol.clone();
+        self.restore_applied(&symbol, intake).await;
         if let Some(basis) = self.superseded_by(&new, alert.signal.emitted_at) {
             let reason = match basis {
                 OrderingBasis::SentBeforeApplied => {
@@ -337,16 +338,15 @@ impl TvEndpoint {
         let emitted_at = alert.signal.emitted_at;
         match intake.submit(alert.signal).await? {
             IntakeOutcome::Applied(_) => {
+                let applied = Applied {
+                    alert: new,
+                    emitted_at,
+                    prior,
+                };
                 if let Ok(mut last) = self.last.lock() {
-                    last.insert(
-                        symbol,
-                        Applied {
-                            alert: new,
-                            emitted_at,
-                            prior,
-                        },
-                    );
+                    last.insert(symbol, applied.clone());
                 }
+                super::tv_applied::save(&**intake.store(), source, &applied).await;
                 Ok(WebhookOutcome::Accepted { signal_id })
             }
             IntakeOutcome::Duplicate => Ok(WebhookOutcome::Duplicate),
@@ -368,6 +368,25 @@ impl TvEndpoint {
             tracing::warn!(source = %self.config.source, symbol = %alert.signal.symbol, %price, "no mark yet: the alert's price is taken unchecked");
         }
         price_band_check(t.depth, price, mark, self.config.price_band)
+    }
+
+    /// After a restart, the alert applied last for `symbol` before it, from the store (see
+    /// [`super::tv_applied`]), when this process has applied none yet.
+    async fn restore_applied(&self, symbol: &Symbol, intake: &SignalIntake) {
+        let known = self
+            .last
+            .lock()
+            .map(|l| l.contains_key(symbol))
+            .unwrap_or(true);
+        if known {
+            return;
+        }
+        let source = self.config.source.as_str();
+        if let Some(applied) = super::tv_applied::load(&**intake.store(), source, symbol).await
+            && let Ok(mut last) = self.last.lock()
+        {
+            last.entry(symbol.clone()).or_insert(applied);
+        }
     }
 
     /// `Some(basis)` when `new` was sent, or resolves to, before the alert last applied for

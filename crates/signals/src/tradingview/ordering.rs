@@ -64,7 +64,7 @@ impl From<&TvAlert> for Sequenced {
 }
 
 /// Whether the source held a position in the symbol before the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PriorState {
     Open,
