@@ -100,3 +100,46 @@ async fn the_simulator_answers_in_the_documented_shapes() {
     let role: UserRole = read(info(&base, json!({"type": "userRole", "user": user})).await);
     assert_eq!(role.role, "user");
 }
+
+#[test]
+fn the_other_documented_replies_read_into_the_models_too() {
+    use tradeengine_venues::hyperliquid::models::{AssetCtx, UserFill, UserRateLimit};
+    let (meta, ctxs): (Meta, Vec<AssetCtx>) = read(recorded("metaAndAssetCtxs.json"));
+    assert_eq!(meta.universe.len(), ctxs.len());
+    assert_eq!(ctxs[0].mark_px.as_deref(), Some("14.3161"));
+    let open: Vec<FrontendOrder> = read(recorded("frontendOpenOrders.json"));
+    assert_eq!((open[0].oid, open[0].orig_sz.as_str()), (91490942, "5.0"));
+    assert!(open[0].cloid.is_none());
+    let fills: Vec<UserFill> = read(recorded("userFills.json"));
+    assert_eq!((fills[0].oid, fills[0].fee.as_str()), (90542681, "0.01"));
+    let limit: UserRateLimit = read(recorded("userRateLimit.json"));
+    assert_eq!((limit.n_requests_used, limit.n_requests_cap), (2890, 2864574));
+    let role: UserRole = read(recorded("userRole-agent.json"));
+    assert_eq!(role.role, "agent");
+    assert!(role.data.and_then(|d| d.user).is_some());
+    assert!(
+        recorded("cancel-error.json")["response"]["data"]["statuses"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("never placed"))
+    );
+}
+
+#[test]
+fn the_documented_stream_pushes_fold_into_a_filled_status() {
+    use std::sync::Arc;
+    use tradeengine_model::OrderState;
+    use tradeengine_venues::hyperliquid::stream_book::{StreamBook, tracker_key};
+    use tradeengine_venues::tracker::OrderTracker;
+    let tracker = Arc::new(OrderTracker::new());
+    let book = StreamBook::new(tracker.clone());
+    let orders = recorded("ws-orderUpdates.json");
+    let fills = recorded("ws-userFills.json");
+    assert!(book.order_updates(orders["data"].clone()).is_empty());
+    assert!(book.user_fills(fills["data"].clone()).is_empty());
+    let cloid = orders["data"][0]["order"]["cloid"].as_str().unwrap();
+    let s = tracker.get(&tracker_key(cloid)).unwrap();
+    assert_eq!(s.state, OrderState::Filled);
+    assert_eq!(s.filled_qty.to_string(), "0.0076");
+    assert_eq!(s.fee.to_string(), "0.008252");
+    assert_eq!(s.symbol.as_str(), "ETHUSDT");
+}

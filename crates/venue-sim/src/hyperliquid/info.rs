@@ -261,29 +261,16 @@ fn order_status(sh: &Shared, is_master: bool, oid: Option<&Value>) -> Value {
     }})
 }
 
-/// One fill per order that traded (the simulator keeps each order's total and average).
+/// The account's fills, newest first, at most [`super::fills::KEPT`]: the rows and trade ids
+/// the `userFills` stream pushes.
 fn user_fills(sh: &Shared, is_master: bool) -> Value {
     if !is_master {
         return json!([]);
     }
-    let fills: Vec<Value> = sh
-        .exchange()
-        .orders()
-        .iter()
-        .rev()
-        .filter(|o| !o.filled.is_zero())
-        .map(|o| {
-            json!({
-                "coin": coin_of(&o.symbol), "px": s(o.avg_price.unwrap_or_default()), "sz": s(o.filled),
-                "side": if o.side == Side::Buy { "B" } else { "A" }, "time": o.updated_ms,
-                "startPosition": "0.0", "dir": if o.side == Side::Buy { "Open Long" } else { "Open Short" },
-                "closedPnl": "0.0", "hash": format!("0x{:064x}", o.order_id), "oid": o.order_id,
-                "crossed": true, "fee": s(o.fee), "tid": o.order_id, "feeToken": "USDC",
-                "cloid": (!o.client_id.is_empty()).then(|| o.client_id.clone()),
-            })
-        })
-        .collect();
-    Value::Array(fills)
+    let ex = sh.exchange();
+    let mut hl = super::lock(super::state(sh));
+    hl.fills.sync(&ex);
+    Value::Array(hl.fills.newest_first().iter().map(|f| f.row()).collect())
 }
 
 /// `{"role": "agent", "data": {"user": master}}` for the approved API wallet, `user` for the
