@@ -69,7 +69,12 @@ fn start(venue: &str, port: u16, extra: &[&str]) -> Sim {
 
 /// Each venue's public instrument listing: (venue, method, path, body).
 const LISTINGS: &[(&str, &str, &str, &str)] = &[
-    ("bybit", "GET", "/v5/market/instruments-info?category=linear", ""),
+    (
+        "bybit",
+        "GET",
+        "/v5/market/instruments-info?category=linear",
+        "",
+    ),
     ("binance", "GET", "/fapi/v1/exchangeInfo", ""),
     ("blofin", "GET", "/api/v1/market/instruments", ""),
     ("kucoin", "GET", "/api/v1/contracts/active", ""),

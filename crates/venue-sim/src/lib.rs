@@ -262,7 +262,10 @@ fn symbol_list(instruments: &[SimInstrument]) -> String {
         n => format!(
             "{}, … {} ({n} in all)",
             names.join(", "),
-            instruments.last().map(|i| i.symbol.as_str()).unwrap_or_default()
+            instruments
+                .last()
+                .map(|i| i.symbol.as_str())
+                .unwrap_or_default()
         ),
     }
 }

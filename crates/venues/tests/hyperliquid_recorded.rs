@@ -113,7 +113,10 @@ fn the_other_documented_replies_read_into_the_models_too() {
     let fills: Vec<UserFill> = read(recorded("userFills.json"));
     assert_eq!((fills[0].oid, fills[0].fee.as_str()), (90542681, "0.01"));
     let limit: UserRateLimit = read(recorded("userRateLimit.json"));
-    assert_eq!((limit.n_requests_used, limit.n_requests_cap), (2890, 2864574));
+    assert_eq!(
+        (limit.n_requests_used, limit.n_requests_cap),
+        (2890, 2864574)
+    );
     let role: UserRole = read(recorded("userRole-agent.json"));
     assert_eq!(role.role, "agent");
     assert!(role.data.and_then(|d| d.user).is_some());

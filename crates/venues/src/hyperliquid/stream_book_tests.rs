@@ -45,17 +45,35 @@ fn fills(snapshot: bool, rows: &[(u64, &str, &str, &str)]) -> Value {
 #[test]
 fn a_filled_order_waits_for_its_fills_before_it_shows_filled() {
     let (book, tracker) = book();
-    assert!(book.order_updates(update("open", "1.0", "1.0", Some(CLOID))).is_empty());
-    assert_eq!(tracker.get(KEY).map(|s| s.state), Some(OrderState::Acknowledged));
+    assert!(
+        book.order_updates(update("open", "1.0", "1.0", Some(CLOID)))
+            .is_empty()
+    );
+    assert_eq!(
+        tracker.get(KEY).map(|s| s.state),
+        Some(OrderState::Acknowledged)
+    );
     // The exchange says filled before the fills came: not yet filled here.
-    assert!(book.order_updates(update("filled", "1.0", "0.0", Some(CLOID))).is_empty());
+    assert!(
+        book.order_updates(update("filled", "1.0", "0.0", Some(CLOID)))
+            .is_empty()
+    );
     let s = tracker.get(KEY).unwrap_or_else(|| panic!("no status"));
     assert_eq!((s.state, s.filled_qty), (OrderState::Acknowledged, dec!(0)));
     // The first of two fills: partly filled, priced and charged.
-    assert!(book.user_fills(fills(false, &[(1, "0.4", "3000", "0.6")])).is_empty());
+    assert!(
+        book.user_fills(fills(false, &[(1, "0.4", "3000", "0.6")]))
+            .is_empty()
+    );
     let s = tracker.get(KEY).unwrap_or_else(|| panic!("no status"));
-    assert_eq!((s.state, s.filled_qty, s.fee), (OrderState::PartiallyFilled, dec!(0.4), dec!(0.6)));
-    assert!(book.user_fills(fills(false, &[(2, "0.6", "3010", "0.9")])).is_empty());
+    assert_eq!(
+        (s.state, s.filled_qty, s.fee),
+        (OrderState::PartiallyFilled, dec!(0.4), dec!(0.6))
+    );
+    assert!(
+        book.user_fills(fills(false, &[(2, "0.6", "3010", "0.9")]))
+            .is_empty()
+    );
     let s = tracker.get(KEY).unwrap_or_else(|| panic!("no status"));
     assert_eq!(s.state, OrderState::Filled);
     assert_eq!(s.filled_qty, dec!(1.0));
@@ -68,11 +86,23 @@ fn a_filled_order_waits_for_its_fills_before_it_shows_filled() {
 #[test]
 fn fills_that_come_first_are_published_with_the_update() {
     let (book, tracker) = book();
-    assert!(book.user_fills(fills(false, &[(5, "1.0", "3000", "1.2")])).is_empty());
-    assert!(tracker.get(KEY).is_none(), "no cloid known yet: nothing to publish");
-    assert!(book.order_updates(update("filled", "1.0", "0.0", Some(CLOID))).is_empty());
+    assert!(
+        book.user_fills(fills(false, &[(5, "1.0", "3000", "1.2")]))
+            .is_empty()
+    );
+    assert!(
+        tracker.get(KEY).is_none(),
+        "no cloid known yet: nothing to publish"
+    );
+    assert!(
+        book.order_updates(update("filled", "1.0", "0.0", Some(CLOID)))
+            .is_empty()
+    );
     let s = tracker.get(KEY).unwrap_or_else(|| panic!("no status"));
-    assert_eq!((s.state, s.filled_qty, s.fee), (OrderState::Filled, dec!(1.0), dec!(1.2)));
+    assert_eq!(
+        (s.state, s.filled_qty, s.fee),
+        (OrderState::Filled, dec!(1.0), dec!(1.2))
+    );
 }
 
 #[test]
@@ -100,7 +130,11 @@ fn a_cancel_after_a_partial_fill_shows_once_the_fill_is_in() {
     let (book, tracker) = book();
     book.order_updates(update("canceled", "1.0", "0.7", Some(CLOID)));
     let s = tracker.get(KEY).unwrap_or_else(|| panic!("no status"));
-    assert_eq!(s.state, OrderState::Acknowledged, "0.3 executed, no fill yet");
+    assert_eq!(
+        s.state,
+        OrderState::Acknowledged,
+        "0.3 executed, no fill yet"
+    );
     book.user_fills(fills(false, &[(9, "0.3", "3000", "0.2")]));
     let s = tracker.get(KEY).unwrap_or_else(|| panic!("no status"));
     assert_eq!((s.state, s.filled_qty), (OrderState::Cancelled, dec!(0.3)));
@@ -109,7 +143,10 @@ fn a_cancel_after_a_partial_fill_shows_once_the_fill_is_in() {
 #[test]
 fn orders_without_cloid_are_skipped_and_bad_rows_reported_alone() {
     let (book, tracker) = book();
-    assert!(book.order_updates(update("open", "1.0", "1.0", None)).is_empty());
+    assert!(
+        book.order_updates(update("open", "1.0", "1.0", None))
+            .is_empty()
+    );
     assert_eq!(tracker.events(), 0);
     let mut rows = update("open", "1.0", "1.0", Some(CLOID));
     if let Some(list) = rows.as_array_mut() {
@@ -117,8 +154,15 @@ fn orders_without_cloid_are_skipped_and_bad_rows_reported_alone() {
     }
     let errors = book.order_updates(rows);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].message.contains(ORDER_UPDATES), "{}", errors[0].message);
-    assert_eq!(tracker.get(KEY).map(|s| s.state), Some(OrderState::Acknowledged));
+    assert!(
+        errors[0].message.contains(ORDER_UPDATES),
+        "{}",
+        errors[0].message
+    );
+    assert_eq!(
+        tracker.get(KEY).map(|s| s.state),
+        Some(OrderState::Acknowledged)
+    );
     let errors = book.user_fills(json!({"user": USER}));
     assert_eq!(errors.len(), 1);
     assert!(errors[0].message.contains("fills"), "{}", errors[0].message);
@@ -128,7 +172,10 @@ fn orders_without_cloid_are_skipped_and_bad_rows_reported_alone() {
 fn a_rejected_order_is_rejected() {
     let (book, tracker) = book();
     book.order_updates(update("rejected", "1.0", "1.0", Some(CLOID)));
-    assert_eq!(tracker.get(KEY).map(|s| s.state), Some(OrderState::Rejected));
+    assert_eq!(
+        tracker.get(KEY).map(|s| s.state),
+        Some(OrderState::Rejected)
+    );
 }
 
 #[test]
