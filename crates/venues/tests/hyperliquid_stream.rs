@@ -303,3 +303,30 @@ async fn reqwest_fills(sim: &SimHandle, user: &str) -> Vec<Value> {
         .await
         .unwrap()
 }
+
+/// `tradeengine venue check` reports the user streams like any venue's private stream.
+#[tokio::test]
+async fn the_self_test_checks_the_user_streams() {
+    use tradeengine_venues::selftest::{self, ConfiguredSymbol, Outcome, SelfTest};
+    let sim = start(HL, SimOptions::new(HL)).await;
+    for (stream, expected) in [
+        (StreamSetting::Auto, Outcome::Pass),
+        (StreamSetting::Off, Outcome::Warn),
+    ] {
+        let mut cfg = config(&sim);
+        cfg.stream = stream;
+        let test = SelfTest {
+            venue: HL,
+            config: cfg,
+            symbols: vec![ConfiguredSymbol {
+                symbol: sym("BTCUSDT"),
+                leverage: Some(dec!(3)),
+            }],
+            stream_wait: READY,
+            client_order_id: id("vc-hl-stream-1"),
+        };
+        let report = selftest::run(&test).await;
+        let check = report.get("private_stream").unwrap();
+        assert_eq!(check.outcome, expected, "{report:#?}");
+    }
+}
