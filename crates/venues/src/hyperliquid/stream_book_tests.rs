@@ -183,3 +183,29 @@ fn tracker_keys_are_the_cloid_digits_in_lower_case() {
     assert_eq!(tracker_key("0x0000000000000000000000000000ABCD"), KEY);
     assert_eq!(tracker_key(KEY), KEY);
 }
+
+#[test]
+fn only_the_newest_orders_are_remembered() {
+    let (book, tracker) = book();
+    let cloid = |n: usize| format!("0x{n:032x}");
+    let update = |n: usize| {
+        json!([{"order": {"coin": "ETH", "side": "B", "limitPx": "3000", "sz": "1", "oid": n,
+            "timestamp": 1, "origSz": "1", "cloid": cloid(n)}, "status": "open",
+            "statusTimestamp": 1}])
+    };
+    for n in 0..=CAPACITY {
+        assert!(book.order_updates(update(n)).is_empty());
+    }
+    // Order 0 is forgotten, by the book and the tracker alike: its fill publishes nothing.
+    let fill = json!({"user": USER, "fills": [{"coin": "ETH", "px": "3000", "sz": "1",
+        "time": 2, "oid": 0, "fee": "1", "tid": 1}]});
+    assert!(book.user_fills(fill).is_empty());
+    assert!(tracker.get(&tracker_key(&cloid(0))).is_none());
+    // The newest is still known, and its fill fills it.
+    let last = CAPACITY as u64;
+    let fill = json!({"user": USER, "fills": [{"coin": "ETH", "px": "3000", "sz": "1",
+        "time": 2, "oid": last, "fee": "1", "tid": 2}]});
+    assert!(book.user_fills(fill).is_empty());
+    let s = tracker.get(&tracker_key(&cloid(CAPACITY)));
+    assert_eq!(s.map(|s| s.filled_qty), Some(dec!(1)));
+}
