@@ -10,7 +10,9 @@
 //!
 //! Each subscription is acknowledged `{"channel": "subscriptionResponse", "data": <the request>}`
 //! (the documented wscat example); `{"method": "ping"}` is answered `{"channel": "pong"}`
-//! ("Timeouts and heartbeats"); anything else is answered `{"channel": "error", "data": …}`.
+//! ("Timeouts and heartbeats"); anything else is answered `{"channel": "error", "data": …}`
+//! (the documentation describes no answer to a bad subscription; this is what servers
+//! wire-compatible with the exchange's send).
 //! Subscribing needs no signature: any address may be watched; addresses other than the
 //! simulated account have no orders or fills. [`crate::Faults::drop_streams`] closes every
 //! connection; a client that subscribes again gets a fresh snapshot.

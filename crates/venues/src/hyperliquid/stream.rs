@@ -13,11 +13,14 @@
 //!   "subscriptionResponse", "data": {"method": "subscribe", "subscription": {...}}}`;
 //! - pushes are `{"channel": "orderUpdates", "data": [WsOrder, …]}` and `{"channel":
 //!   "userFills", "data": {"isSnapshot": bool, "user", "fills": [WsFill, …]}}`, the first
-//!   `userFills` push after subscribing being the snapshot of recent fills — which is how fills
-//!   missed while disconnected are recovered after a reconnect ([`super::stream_book`]);
+//!   `userFills` push after subscribing being the snapshot of recent fills — "missed data during
+//!   the reconnect will be present in the snapshot ack on reconnect" (the WebSocket page), which
+//!   is how fills missed while disconnected are recovered ([`super::stream_book`]);
 //! - the server closes a connection it has heard nothing from for 60 s: `{"method": "ping"}` is
 //!   sent every 30 s and answered `{"channel": "pong"}`;
-//! - a refused subscription is answered `{"channel": "error", "data": "…"}`.
+//! - a refused subscription: the documentation describes no answer; servers wire-compatible
+//!   with it answer `{"channel": "error", "data": …}`, taken here as a refusal (reconnect and
+//!   subscribe again, with back-off).
 //!
 //! The stream is ready once the `userFills` subscription is acknowledged: it is sent after
 //! `orderUpdates` on the same connection, so both are in place by then.
