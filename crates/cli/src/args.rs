@@ -177,10 +177,15 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct VenueSimArgs {
-    /// bybit, binance, blofin, kucoin or mexc.
+    /// bybit, binance, blofin, kucoin, mexc or hyperliquid.
     pub venue: String,
     #[arg(long, default_value_t = 9001)]
     pub port: u16,
+    /// List this many synthetic instruments besides the venue's defaults (`S001USDT`,
+    /// `S002USDT`, …, priced 11, 12, … USDT), in the venue's own listing shape: to try a
+    /// many-symbol configuration or measure a cycle over many symbols.
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=5000))]
+    pub instruments: u16,
     /// Inject a fault at start, to rehearse an incident: `TARGET:KIND[:PARAM][:times=N]`, e.g.
     /// `order:status-after-accept:503:times=3`, `order:timeout-after-accept`, `*:status:502`.
     /// Repeatable. More can be injected while it runs with `POST /__sim/faults`.

@@ -37,6 +37,25 @@ fn bad_value_exits_2_naming_the_key() {
 }
 
 #[test]
+fn a_bad_hyperliquid_setting_exits_2_naming_the_key() {
+    let account = "[[accounts]]\nname = \"hl\"\nvenue = \"hyperliquid\"\n[accounts.hyperliquid]\n";
+    for (setting, key) in [
+        (
+            "market_slippage = 0",
+            "accounts[0].hyperliquid.market_slippage",
+        ),
+        (
+            "dead_man_every_secs = 600\ndead_man_after_secs = 600",
+            "accounts[0].hyperliquid.dead_man_after_secs",
+        ),
+    ] {
+        let (code, err) = check(&format!("{account}{setting}\n"));
+        assert_eq!(code, 2, "{setting}: {err}");
+        assert!(err.contains(key), "{setting}: {err}");
+    }
+}
+
+#[test]
 fn run_refuses_a_broken_config_with_2_before_doing_anything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.toml");

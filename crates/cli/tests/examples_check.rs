@@ -8,12 +8,21 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
 
 /// The variables the examples name for their secrets, with obviously fake values.
-const FAKE_SECRETS: [(&str, &str); 5] = [
+const FAKE_SECRETS: [(&str, &str); 7] = [
     ("TRADEENGINE_TV_SECRET", "tv-secret-not-real-0001"),
     ("TRADEENGINE_REST_TOKEN", "rest-token-not-real-0001"),
     ("RABBITMQ_PASSWORD", "guest-not-real"),
     ("SN8_API_KEY", "sn8-key-not-real-0001"),
     ("TV_SECRET", "tv-secret-not-real-0002"),
+    // Hyperliquid: an address and a private key, both obviously fake.
+    (
+        "HL_TESTNET_API_KEY",
+        "0x00000000000000000000000000000000000000aa",
+    ),
+    (
+        "HL_TESTNET_API_SECRET",
+        "0x0000000000000000000000000000000000000000000000000000000000000a11",
+    ),
 ];
 
 #[test]
@@ -42,7 +51,7 @@ fn every_example_passes_config_check_from_another_folder() {
         checked += 1;
     }
     assert!(
-        checked >= 6,
+        checked >= 7,
         "only {checked} examples found in {}",
         examples.display()
     );

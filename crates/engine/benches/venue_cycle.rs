@@ -220,6 +220,7 @@ async fn scenario(
             recv_window_ms: 5000,
             request_timeout: Duration::from_secs(10),
             clock: clock.clone(),
+            hyperliquid: Default::default(),
         };
         let venue = tradeengine_venues::connect(a.venue.venue, adapter)
             .await
@@ -322,6 +323,7 @@ async fn adapter_floor(
         recv_window_ms: 5000,
         request_timeout: Duration::from_secs(10),
         clock: Arc::new(SystemClock),
+        hyperliquid: Default::default(),
     };
     let v = tradeengine_venues::connect(venue, adapter).await.unwrap();
     let symbols: Vec<Symbol> = (1..=n_symbols)

@@ -108,6 +108,7 @@ pub async fn build_venue(
     let mut adapter = tradeengine_venues::connect::AdapterConfig::new(base_url, credentials);
     adapter.stream = account.ws_url.clone();
     adapter.clock = clock.clone();
+    adapter.hyperliquid = crate::config::hyperliquid::options(config, account);
     let venue = tradeengine_venues::connect::connect(venue, adapter)
         .await
         .map_err(venue_error)?;

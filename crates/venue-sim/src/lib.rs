@@ -233,9 +233,9 @@ impl SimHandle {
             VenueId::Blofin => format!("ws://{}/ws/private", self.addr),
             VenueId::Kucoin => format!("ws://{}/kucoin-ws?token=<bullet-private>", self.addr),
             VenueId::Mexc => format!("ws://{}/edge", self.addr),
-            VenueId::Hyperliquid => "none (REST read-back)".to_string(),
+            VenueId::Hyperliquid => format!("ws://{}/ws", self.addr),
         };
-        let symbols: Vec<&str> = o.instruments.iter().map(|i| i.symbol.as_str()).collect();
+        let symbols = symbol_list(&o.instruments);
         format!(
             "{} simulator\n  REST:    {}\n  stream:  {stream}\n  api key: {}\n  secret:  {} (test keys only)\n  passphrase: {}\n  balance: {} USDT\n  latency: {} ms per request\n  symbols: {}",
             self.shared.venue.as_str(),
@@ -245,13 +245,35 @@ impl SimHandle {
             o.passphrase,
             o.balance,
             o.latency.as_millis(),
-            symbols.join(", ")
+            symbols
         )
     }
 
     /// Stops the server and closes its connections.
     pub fn shutdown(self) {
         self.shutdown.cancel();
+    }
+}
+
+/// The banner's symbol list: all of them when few, else the first ones and the count (a
+/// simulator started with `--instruments 500` must not print 500 names).
+fn symbol_list(instruments: &[SimInstrument]) -> String {
+    const SHOWN: usize = 8;
+    let names: Vec<&str> = instruments
+        .iter()
+        .take(SHOWN)
+        .map(|i| i.symbol.as_str())
+        .collect();
+    match instruments.len() {
+        n if n <= SHOWN => names.join(", "),
+        n => format!(
+            "{}, … {} ({n} in all)",
+            names.join(", "),
+            instruments
+                .last()
+                .map(|i| i.symbol.as_str())
+                .unwrap_or_default()
+        ),
     }
 }
 

@@ -34,6 +34,9 @@ pub struct AdapterConfig {
     /// Per HTTP request; a write that gets no answer in time is reported ambiguous.
     pub request_timeout: Duration,
     pub clock: Arc<dyn Clock>,
+    /// A Hyperliquid account's own settings (market slippage, nonce file, dead-man switch);
+    /// the other venues have none and ignore it.
+    pub hyperliquid: crate::hyperliquid::HyperliquidOptions,
 }
 
 impl AdapterConfig {
@@ -46,6 +49,7 @@ impl AdapterConfig {
             recv_window_ms: 5000,
             request_timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
+            hyperliquid: crate::hyperliquid::HyperliquidOptions::default(),
         }
     }
 }

@@ -55,9 +55,9 @@ impl Inspect for crate::hyperliquid::HyperliquidVenue {
     fn clock_offset_ms(&self) -> i64 {
         self.http().clock.offset_ms()
     }
-    /// No private stream: REST read-back is the truth.
-    async fn wait_stream_ready(&self, _timeout: Duration) -> bool {
-        false
+    /// The `orderUpdates` and `userFills` subscriptions of the account's address.
+    async fn wait_stream_ready(&self, timeout: Duration) -> bool {
+        crate::hyperliquid::HyperliquidVenue::wait_stream_ready(self, timeout).await
     }
 }
 

@@ -55,7 +55,8 @@ fn cancel_path(venue: SimVenue) -> String {
         SimVenue::Blofin => "/api/v1/trade/cancel-order".into(),
         SimVenue::Kucoin => format!("/api/v1/orders/client-order/{ID}"),
         SimVenue::Mexc => "/api/v1/private/order/cancel_with_external".into(),
-        // Not in `ALL` (no private stream, no server time): cancels are POST /exchange.
+        // Not in `ALL` (no server-time endpoint): cancels are POST /exchange. Its stream is
+        // checked in `hyperliquid_stream.rs`.
         SimVenue::Hyperliquid => "/exchange".into(),
     }
 }

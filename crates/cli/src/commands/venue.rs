@@ -32,7 +32,7 @@ pub async fn sim(args: VenueSimArgs) -> anyhow::Result<ExitCode> {
     let handle = tradeengine_venue_sim::serve(
         venue,
         ([127, 0, 0, 1], args.port).into(),
-        SimOptions::new(venue),
+        SimOptions::new(venue).with_synthetic(usize::from(args.instruments)),
     )
     .await
     .context("cannot start the simulator")?;

@@ -75,6 +75,8 @@ pub async fn check(global: &Global, args: VenueCheckArgs) -> anyhow::Result<Exit
     };
     let mut adapter = tradeengine_venues::AdapterConfig::new(base_url.clone(), credentials);
     adapter.stream = account.ws_url.clone();
+    // The same nonce file and slippage as the engine: the self-test signs with the same key.
+    adapter.hyperliquid = tradeengine_engine::config::hyperliquid::options(&config, &account);
     let symbols = configured_symbols(&config, &account)?;
     let clock = SystemClock;
     let id = format!("{CLIENT_ID_PREFIX}{}", clock.now().timestamp_millis());

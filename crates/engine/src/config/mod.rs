@@ -7,6 +7,7 @@ pub mod candle_account;
 pub mod demo;
 pub mod edit;
 pub mod edit_entries;
+pub mod hyperliquid;
 pub mod import;
 mod import_credentials;
 mod import_work;

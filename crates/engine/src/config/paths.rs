@@ -8,7 +8,8 @@
 //! the current folder (as they always were).
 //!
 //! Keys resolved: `engine.data_dir`, a `sqlite:` `engine.database_url`, `file:` account
-//! `credentials`, a source's `file:` `api_key_credentials` and `csv:` paper `price_source`.
+//! `credentials`, a source's `file:` `api_key_credentials`, `csv:` paper `price_source` and a
+//! Hyperliquid account's `nonce_file`.
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,11 @@ pub(crate) fn resolve_tree(tree: &mut toml::Table, base: &Path) {
                 && let Some(path) = c.strip_prefix("file:")
             {
                 *c = format!("file:{}", join(base, path));
+            }
+            if let Some(toml::Value::Table(hl)) = account.get_mut("hyperliquid")
+                && let Some(toml::Value::String(f)) = hl.get_mut("nonce_file")
+            {
+                *f = join(base, f);
             }
             if let Some(toml::Value::Table(paper)) = account.get_mut("paper")
                 && let Some(toml::Value::String(p)) = paper.get_mut("price_source")

@@ -230,6 +230,10 @@ pub struct AccountConfig {
     /// `[accounts.risk]`: this account's own limits (a preset and/or keys) over `[risk]`.
     #[serde(default, skip_serializing_if = "RiskConfig::is_empty")]
     pub risk: RiskConfig,
+    /// `[accounts.hyperliquid]`: a Hyperliquid account's market slippage, nonce file and
+    /// dead-man switch ([`super::hyperliquid`]); other venues refuse it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hyperliquid: Option<super::hyperliquid::HyperliquidAccountConfig>,
 }
 
 fn default_concurrency() -> usize {

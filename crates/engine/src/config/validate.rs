@@ -76,6 +76,7 @@ fn validate_accounts(c: &Config) -> Result<(), Failure> {
         if let Some(p) = &a.paper {
             validate_paper_settings(p, &key)?;
         }
+        super::hyperliquid::validate(a, &key)?;
     }
     Ok(())
 }

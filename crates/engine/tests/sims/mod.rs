@@ -87,6 +87,7 @@ pub fn adapter_config(sim: &SimHandle, timeout: Duration) -> AdapterConfig {
         recv_window_ms: 5000,
         request_timeout: timeout,
         clock: Arc::new(SystemClock),
+        hyperliquid: Default::default(),
     }
 }
 

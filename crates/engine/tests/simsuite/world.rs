@@ -113,6 +113,7 @@ fn adapter_config(sim: &SimHandle) -> AdapterConfig {
         recv_window_ms: 5000,
         request_timeout: REQUEST_TIMEOUT,
         clock: Arc::new(SystemClock),
+        hyperliquid: Default::default(),
     }
 }
 

@@ -32,7 +32,12 @@ pub async fn info(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let is_master = user.as_deref() == Some(master(&sh).as_str());
     let reply = match req.get("type").and_then(Value::as_str) {
         Some("meta") => meta(&sh),
-        Some("metaAndAssetCtxs") => json!([meta(&sh), asset_ctxs(&sh)]),
+        Some("metaAndAssetCtxs") => {
+            // Here the meta names the collateral token too (0, USDC), as documented.
+            let mut m = meta(&sh);
+            m["collateralToken"] = json!(0);
+            json!([m, asset_ctxs(&sh)])
+        }
         Some("allMids") => all_mids(&sh),
         Some("clearinghouseState") if user.is_some() => clearinghouse(&sh, is_master),
         Some("openOrders") if user.is_some() => open_orders(&sh, is_master),
@@ -55,20 +60,38 @@ pub async fn info(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     Json(reply).into_response()
 }
 
+/// `meta`: the universe, each asset naming its margin table (`marginTableId`, as the live
+/// reply and the documentation's HIP-3 example show), and those tables: one tier up to the
+/// asset's maximum leverage, numbered by that leverage as the documentation's example does
+/// (table `50` for 50×).
 fn meta(sh: &Shared) -> Value {
+    let mut tables = std::collections::BTreeSet::new();
     let universe: Vec<Value> = sh
         .exchange()
         .instruments()
         .map(|i| {
+            let max = i
+                .max_leverage
+                .trunc()
+                .to_string()
+                .parse::<u32>()
+                .unwrap_or(1);
+            tables.insert(max);
             json!({
                 "name": coin_of(&i.symbol),
                 "szDecimals": sz_decimals(i),
-                "maxLeverage": i.max_leverage.trunc().to_string().parse::<u32>().unwrap_or(1),
-                "marginTableId": 1,
+                "maxLeverage": max,
+                "marginTableId": max,
             })
         })
         .collect();
-    json!({"universe": universe, "marginTables": []})
+    let tables: Vec<Value> = tables
+        .into_iter()
+        .map(|max| {
+            json!([max, {"description": "", "marginTiers": [{"lowerBound": "0.0", "maxLeverage": max}]}])
+        })
+        .collect();
+    json!({"universe": universe, "marginTables": tables})
 }
 
 fn asset_ctxs(sh: &Shared) -> Value {
@@ -122,7 +145,7 @@ fn clearinghouse(sh: &Shared, is_master: bool) -> Value {
                     "positionValue": s(value), "unrealizedPnl": s(ex.unrealised(sym)),
                     "returnOnEquity": "0.0", "liquidationPx": null, "marginUsed": s(margin),
                     "maxLeverage": ex.instrument(sym).map(|i| s(i.max_leverage)).unwrap_or_default().parse::<u32>().unwrap_or(1),
-                    "leverage": {"type": if cross { "cross" } else { "isolated" }, "value": lev.trunc().to_string().parse::<u32>().unwrap_or(1)},
+                    "leverage": leverage_row(cross, lev, margin - p.size * mark),
                     "cumFunding": {"allTime": "0.0", "sinceOpen": "0.0", "sinceChange": "0.0"},
                 }})
             })
@@ -145,6 +168,18 @@ fn clearinghouse(sh: &Shared, is_master: bool) -> Value {
         "crossMaintenanceMarginUsed": s(im / Decimal::TWO), "withdrawable": s((equity - im).max(Decimal::ZERO)),
         "time": now,
     })
+}
+
+/// A position's `leverage`: `{type, value}`, and for an isolated position `rawUsd`, its
+/// isolated USD balance (margin less the signed position value: the documentation's example
+/// has −95.06 = 4.97 − 100.03 for a long).
+fn leverage_row(cross: bool, leverage: Decimal, raw_usd: Decimal) -> Value {
+    let value = leverage.trunc().to_string().parse::<u32>().unwrap_or(1);
+    if cross {
+        json!({"type": "cross", "value": value})
+    } else {
+        json!({"type": "isolated", "value": value, "rawUsd": s(raw_usd)})
+    }
 }
 
 /// The order as `frontendOpenOrders` and `orderStatus` show it.
@@ -261,29 +296,16 @@ fn order_status(sh: &Shared, is_master: bool, oid: Option<&Value>) -> Value {
     }})
 }
 
-/// One fill per order that traded (the simulator keeps each order's total and average).
+/// The account's fills, newest first, at most [`super::fills::KEPT`]: the rows and trade ids
+/// the `userFills` stream pushes.
 fn user_fills(sh: &Shared, is_master: bool) -> Value {
     if !is_master {
         return json!([]);
     }
-    let fills: Vec<Value> = sh
-        .exchange()
-        .orders()
-        .iter()
-        .rev()
-        .filter(|o| !o.filled.is_zero())
-        .map(|o| {
-            json!({
-                "coin": coin_of(&o.symbol), "px": s(o.avg_price.unwrap_or_default()), "sz": s(o.filled),
-                "side": if o.side == Side::Buy { "B" } else { "A" }, "time": o.updated_ms,
-                "startPosition": "0.0", "dir": if o.side == Side::Buy { "Open Long" } else { "Open Short" },
-                "closedPnl": "0.0", "hash": format!("0x{:064x}", o.order_id), "oid": o.order_id,
-                "crossed": true, "fee": s(o.fee), "tid": o.order_id, "feeToken": "USDC",
-                "cloid": (!o.client_id.is_empty()).then(|| o.client_id.clone()),
-            })
-        })
-        .collect();
-    Value::Array(fills)
+    let ex = sh.exchange();
+    let mut hl = super::lock(super::state(sh));
+    hl.fills.sync(&ex);
+    Value::Array(hl.fills.newest_first().iter().map(|f| f.row()).collect())
 }
 
 /// `{"role": "agent", "data": {"user": master}}` for the approved API wallet, `user` for the

@@ -8,13 +8,16 @@
 //! ([`nonces`]). The simulator acts as testnet: the phantom agent's source must be `"b"`.
 //! Coins are the book's symbols without `USDT` (`BTCUSDT` is `BTC`); asset ids are the
 //! instruments' positions in `meta.universe`; sizes have `szDecimals` = the decimals of the
-//! instrument's quantity step.
+//! instrument's quantity step. `GET /ws` serves the `orderUpdates` and `userFills`
+//! subscriptions ([`ws`]), with the fills kept in [`fills`].
 
 pub mod actions;
 pub mod exchange;
+pub mod fills;
 pub mod info;
 pub mod nonces;
 pub mod sig;
+pub mod ws;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -35,6 +38,8 @@ pub struct HlState {
     pub scheduled_cancel: Option<i64>,
     /// How many scheduled cancels have fired.
     pub scheduled_cancels_fired: u32,
+    /// The account's executions, as `userFills` shows them (REST and stream).
+    pub fills: fills::FillLog,
 }
 
 /// The Hyperliquid state of one simulator.
@@ -50,6 +55,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/info", post(info::info))
         .route("/exchange", post(exchange::exchange))
+        .route("/ws", axum::routing::get(ws::upgrade))
         .with_state(shared)
 }
 

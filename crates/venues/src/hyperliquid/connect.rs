@@ -1,4 +1,5 @@
-//! Building a [`HyperliquidVenue`] from an [`AdapterConfig`], refusing keys that cannot trade.
+//! Building a [`HyperliquidVenue`] from an [`AdapterConfig`], refusing keys that cannot trade,
+//! then starting the user streams ([`super::stream`]) of the account's address.
 //!
 //! The dead-man switch ([`super::dead_man`]) is armed by the first order this process places (see
 //! [`HyperliquidVenue`]), not here: a dry-run account, whose orders never reach the adapter,
@@ -51,9 +52,10 @@ pub fn is_mainnet(base_url: &str) -> bool {
     host == "api.hyperliquid.xyz"
 }
 
-/// [`connect_hyperliquid_with`] and the default options.
+/// [`connect_hyperliquid_with`] and the account's own options (`config.hyperliquid`).
 pub async fn connect_hyperliquid(config: AdapterConfig) -> Result<HyperliquidVenue, VenueError> {
-    connect_hyperliquid_with(config, HyperliquidOptions::default()).await
+    let options = config.hyperliquid.clone();
+    connect_hyperliquid_with(config, options).await
 }
 
 /// Hyperliquid perpetuals: keys read and checked, then the dead-man switch started.
@@ -77,8 +79,7 @@ pub async fn connect_hyperliquid_with(
                     auth("the API secret must be the API wallet's private key (0x and 64 hex digits)".into())
                 })?;
             let nonces = match &options.nonce_file {
-                Some(path) => Nonces::with_file(path)
-                    .map_err(|e| VenueError::new(VENUE, VenueErrorKind::Internal, e.to_string()))?,
+                Some(path) => nonces_in(path)?,
                 None => Nonces::new(),
             };
             let signer = Signer {
@@ -99,7 +100,29 @@ pub async fn connect_hyperliquid_with(
     if let (Some(master), Some(signer)) = (user, &signer) {
         check_agent(&http, master, signer.wallet.address()).await?;
     }
-    Ok(HyperliquidVenue::new(http, user, options))
+    let mut venue = HyperliquidVenue::new(http, user, options);
+    // The user streams need only the address; they start once the keys are known good.
+    let url = user.and_then(|_| {
+        config
+            .stream
+            .resolve(|| super::stream::stream_url(&config.base_url))
+    });
+    if let (Some(url), Some(master)) = (url, user) {
+        let fill_wait = config.request_timeout.min(Duration::from_secs(1));
+        venue.live = super::stream::Live::start(url, master.to_string(), fill_wait);
+    }
+    Ok(venue)
+}
+
+/// The nonce source kept in `path`, its folder created when missing (the engine's default
+/// file is in its data dir, which a first `order place` may precede).
+fn nonces_in(path: &std::path::Path) -> Result<Nonces, VenueError> {
+    let internal = |m: String| VenueError::new(VENUE, VenueErrorKind::Internal, m);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| internal(format!("nonce file folder {}: {e}", dir.display())))?;
+    }
+    Nonces::with_file(path).map_err(|e| internal(e.to_string()))
 }
 
 /// Refuses a signer the exchange would not accept for `master`.

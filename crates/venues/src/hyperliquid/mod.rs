@@ -10,6 +10,8 @@
 //! - [`connect`]: keys (master address + API wallet key) checked;
 //! - `dead_man`: the scheduled cancel kept ahead while the engine places orders;
 //! - [`venue`], [`orders`]: [`HyperliquidVenue`], the [`crate::Venue`] implementation;
+//! - [`stream`], [`stream_book`]: fills and order updates pushed on the WebSocket
+//!   (`userFills`, `orderUpdates`), learnt early; REST read-back stays the truth;
 //! - [`klines`]: public candles.
 
 pub mod actions;
@@ -23,6 +25,8 @@ pub mod orders;
 #[cfg(test)]
 mod sdk_vectors;
 pub mod signing;
+pub mod stream;
+pub mod stream_book;
 pub mod venue;
 pub mod wire;
 

@@ -108,6 +108,34 @@ pub struct OrderStatusOrder {
     pub status_timestamp: i64,
 }
 
+/// What an order's `status` (in `orderStatus`, `historicalOrders` and the `orderUpdates`
+/// push) says, by the table of "Query order status by oid or cloid"
+/// (<https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/info-endpoint>): `open`
+/// and `triggered` work; `filled`; `rejected` and every `…Rejected` (`tickRejected`,
+/// `iocCancelRejected`, …) were refused at placement; `canceled`, every `…Canceled`
+/// (`marginCanceled`, …) and `scheduledCancel` (the dead-man switch) were cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusClass {
+    Working,
+    Filled,
+    Rejected,
+    Cancelled,
+    Unknown,
+}
+
+impl StatusClass {
+    pub fn of(status: &str) -> Self {
+        match status {
+            "open" | "triggered" => Self::Working,
+            "filled" => Self::Filled,
+            "scheduledCancel" => Self::Cancelled,
+            s if s == "rejected" || s.ends_with("Rejected") => Self::Rejected,
+            s if s == "canceled" || s.ends_with("Canceled") => Self::Cancelled,
+            _ => Self::Unknown,
+        }
+    }
+}
+
 /// A row of `userFills`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UserFill {
@@ -171,4 +199,33 @@ pub struct OrderData {
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderResponse {
     pub data: OrderData,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StatusClass;
+
+    #[test]
+    fn every_documented_status_has_its_class() {
+        assert_eq!(StatusClass::of("open"), StatusClass::Working);
+        assert_eq!(StatusClass::of("triggered"), StatusClass::Working);
+        assert_eq!(StatusClass::of("filled"), StatusClass::Filled);
+        for s in [
+            "canceled",
+            "marginCanceled",
+            "reduceOnlyCanceled",
+            "scheduledCancel",
+        ] {
+            assert_eq!(StatusClass::of(s), StatusClass::Cancelled, "{s}");
+        }
+        for s in [
+            "rejected",
+            "tickRejected",
+            "iocCancelRejected",
+            "perpMarginRejected",
+        ] {
+            assert_eq!(StatusClass::of(s), StatusClass::Rejected, "{s}");
+        }
+        assert_eq!(StatusClass::of("somethingNew"), StatusClass::Unknown);
+    }
 }

@@ -6,7 +6,10 @@
 //! - each order carries the cloid of its client order id, so an unsure outcome is settled with
 //!   `orderStatus` by cloid, and a resent order is refused as a duplicate instead of doubling;
 //! - `orderStatus` gives the order's state and remaining size; the average price and fees come
-//!   from the account's `userFills` of that order.
+//!   from the account's `userFills` of that order;
+//! - with the user streams up ([`super::stream`]), an order's fees and a cancel's outcome are
+//!   taken from the pushes when they come within the fill wait, sparing `userFills` (weight 20)
+//!   and `orderStatus`; otherwise, and for every look-up by client id, REST answers.
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -21,7 +24,9 @@ use super::actions::{
     CancelByCloidAction, CancelByCloidWire, OrderAction, OrderTypeWire, OrderWire, Tif,
     UpdateLeverageAction,
 };
-use super::models::{FrontendOrder, OrderOutcome, OrderResponse, OrderStatusReply, UserFill};
+use super::models::{
+    FrontendOrder, OrderOutcome, OrderResponse, OrderStatusReply, StatusClass, UserFill,
+};
 use super::venue::{Asset, HyperliquidVenue, client_id_of, cloid_of, rejected, symbol_of_coin};
 use super::wire;
 use crate::parse::{dec, in_reply, ms, reply};
@@ -104,11 +109,7 @@ impl HyperliquidVenue {
                 } else {
                     OrderState::PartiallyFilled
                 };
-                status.fee = self
-                    .fills_of(f.oid)
-                    .await
-                    .map(|(_, _, fee)| fee)
-                    .unwrap_or_default();
+                status.fee = self.fee_of(&order.client_order_id, f.oid, filled).await;
                 Ok(status)
             }
             OrderOutcome::Error(message) => self.refused_order(order, &message).await,
@@ -187,6 +188,18 @@ impl HyperliquidVenue {
         ))
     }
 
+    /// The fees of an order that filled `filled` at once: from the pushed fills when the
+    /// stream brings them all in time, else from `userFills`.
+    async fn fee_of(&self, id: &ClientOrderId, oid: u64, filled: Decimal) -> Decimal {
+        if let Some(s) = self.pushed(id, |s| s.filled_qty >= filled).await {
+            return s.fee;
+        }
+        self.fills_of(oid)
+            .await
+            .map(|(_, _, fee)| fee)
+            .unwrap_or_default()
+    }
+
     /// The account's fills of order `oid`: (quantity, average price, fees).
     async fn fills_of(&self, oid: u64) -> Result<(Decimal, Option<Price>, Decimal), VenueError> {
         let user = self.user()?;
@@ -229,13 +242,13 @@ impl HyperliquidVenue {
         let qty = dec(VENUE, "origSz", &order.orig_sz).map_err(in_reply(STATUS))?;
         let left = dec(VENUE, "sz", &order.sz).map_err(in_reply(STATUS))?;
         let filled = (qty - left).max(Decimal::ZERO);
-        let state = match venue_status {
-            "open" | "triggered" if filled.is_zero() => OrderState::Acknowledged,
-            "open" | "triggered" => OrderState::PartiallyFilled,
-            "filled" => OrderState::Filled,
-            "rejected" => OrderState::Rejected,
-            s if s.to_ascii_lowercase().contains("cancel") => OrderState::Cancelled,
-            _ => OrderState::Unknown,
+        let state = match StatusClass::of(venue_status) {
+            StatusClass::Working if filled.is_zero() => OrderState::Acknowledged,
+            StatusClass::Working => OrderState::PartiallyFilled,
+            StatusClass::Filled => OrderState::Filled,
+            StatusClass::Rejected => OrderState::Rejected,
+            StatusClass::Cancelled => OrderState::Cancelled,
+            StatusClass::Unknown => OrderState::Unknown,
         };
         Ok(OrderStatus {
             client_order_id,
@@ -294,8 +307,11 @@ impl HyperliquidVenue {
             cloid: cloid_of(id),
         }]);
         // A per-order error ("never placed, already canceled, or filled") is answered below
-        // with what the order became.
+        // with what the order became: pushed on the stream, else read back.
         self.http.exchange(&action, 1).await?;
+        if let Some(s) = self.pushed(id, |s| s.state.is_terminal()).await {
+            return Ok(s);
+        }
         self.lookup(symbol, id).await?.ok_or_else(|| {
             rejected(
                 "not_found",

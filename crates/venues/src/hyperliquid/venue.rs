@@ -99,6 +99,8 @@ pub struct HyperliquidVenue {
     budget: Mutex<Option<((u64, u64), Instant)>>,
     /// The dead-man switch's task, once armed ([`HyperliquidVenue::arm_dead_man`]).
     pub(crate) dead_man: Mutex<Option<tokio_util::sync::CancellationToken>>,
+    /// The user streams and what they pushed ([`super::stream`]).
+    pub(crate) live: super::stream::Live,
 }
 
 impl Drop for HyperliquidVenue {
@@ -164,6 +166,7 @@ impl HyperliquidVenue {
             leverages: Mutex::new(HashMap::new()),
             budget: Mutex::new(None),
             dead_man: Mutex::new(None),
+            live: super::stream::Live::default(),
         }
     }
 
@@ -330,7 +333,7 @@ impl HyperliquidVenue {
 impl Venue for HyperliquidVenue {
     /// The IP weight's headroom, and the address's action budget left (`address_budget`).
     fn health(&self) -> crate::VenueHealth {
-        let mut health = crate::VenueHealth::of(None, &self.http.limits);
+        let mut health = crate::VenueHealth::of(self.live.handle.as_ref(), &self.http.limits);
         let budget = *self.budget.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(((used, cap), _)) = budget
             && cap > 0

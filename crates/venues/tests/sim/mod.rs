@@ -35,6 +35,7 @@ pub fn config(sim: &SimHandle) -> AdapterConfig {
         recv_window_ms: 5000,
         request_timeout: Duration::from_millis(800),
         clock: Arc::new(SystemClock),
+        hyperliquid: Default::default(),
     }
 }
 
