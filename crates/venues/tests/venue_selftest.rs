@@ -55,8 +55,8 @@ fn cancel_path(venue: SimVenue) -> String {
         SimVenue::Blofin => "/api/v1/trade/cancel-order".into(),
         SimVenue::Kucoin => format!("/api/v1/orders/client-order/{ID}"),
         SimVenue::Mexc => "/api/v1/private/order/cancel_with_external".into(),
-        // Not in `ALL` (no server-time endpoint): cancels are POST /exchange. Its stream is
-        // checked in `hyperliquid_stream.rs`.
+        // Not in `ALL` (its orders carry a cloid, every private call is POST /exchange): see
+        // `a_clean_hyperliquid_account_passes`.
         SimVenue::Hyperliquid => "/exchange".into(),
     }
 }
@@ -76,6 +76,38 @@ fn the_order(sim: &SimHandle) -> tradeengine_venue_sim::SimOrder {
         sim.venue()
     );
     orders[0].clone()
+}
+
+/// Hyperliquid signs with an agent key and carries the client id as a 128-bit cloid; its
+/// self-test passes every check, private stream included (`userFills`, `orderUpdates`).
+#[tokio::test]
+async fn a_clean_hyperliquid_account_passes() {
+    let venue = SimVenue::Hyperliquid;
+    let sim = start(venue, SimOptions::new(venue)).await;
+    let report = selftest::run(&test_for(&sim, &["BTCUSDT", "ETHUSDT"])).await;
+    assert!(report.passed(), "{report:#?}");
+    for name in [
+        "server_time",
+        "key_permissions",
+        "account_mode",
+        "balance",
+        "positions",
+        "instrument BTCUSDT",
+        "instrument ETHUSDT",
+        "private_stream",
+        "order_round_trip",
+    ] {
+        assert_eq!(outcome(&report, name), Outcome::Pass, "{name}: {report:#?}");
+    }
+    let orders = sim.orders();
+    assert_eq!(orders.len(), 1, "one test order: {orders:?}");
+    assert_eq!(
+        orders[0].client_id,
+        tradeengine_venues::hyperliquid::wire::cloid_for(ID)
+    );
+    assert_eq!(orders[0].status, SimStatus::Cancelled);
+    assert!(orders[0].filled.is_zero());
+    assert!(sim.positions().values().all(|p| p.is_zero()));
 }
 
 #[tokio::test]
