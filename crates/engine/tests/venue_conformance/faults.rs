@@ -196,4 +196,4 @@ async fn a_dropped_private_stream_does_not_stop_reconciliation(row: &Row) {
     assert!(rig.sim.counters().stream_connections() >= 2, "reconnected");
 }
 
-cells!(a_dropped_private_stream_does_not_stop_reconciliation: bybit, binance, blofin, kucoin, mexc);
+cells!(a_dropped_private_stream_does_not_stop_reconciliation: bybit, binance, blofin, kucoin, mexc, hyperliquid);

@@ -105,6 +105,6 @@ pub fn hyperliquid() -> Row {
         order_path_is_orders_only: false,
         // Signs a nonce, not a timestamp in a window: skew is no fault.
         skew_ms: None,
-        has_stream: false,
+        has_stream: true,
     }
 }

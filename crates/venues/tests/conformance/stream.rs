@@ -2,8 +2,9 @@
 //! hands one per connection) and keeps delivering fills and positions in base units; switched
 //! off, fills are confirmed over REST instead.
 //!
-//! Hyperliquid's adapter has no private stream (fills are read back over REST on every order),
-//! so neither scenario applies to it.
+//! Hyperliquid's stream (`userFills`, `orderUpdates`) pushes no positions and feeds its own
+//! book of fills rather than the shared order tracker these scenarios read, so its reconnect,
+//! snapshot and REST fallback are checked in `hyperliquid_stream.rs` instead.
 
 use std::time::Duration;
 
