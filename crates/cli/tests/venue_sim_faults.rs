@@ -221,4 +221,17 @@ weights = {{ ops = 1.0 }}
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("asking the venue"), "{stderr}");
     assert!(stdout.to_lowercase().contains("filled"), "{stdout}");
+    // The simulator's own book, as an operator checks it: one order, filled, and the position.
+    let (status, body) = http(port, "GET", "/__sim/state", "");
+    assert_eq!(status, 200, "{body}");
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(state["venue"], "bybit", "{state}");
+    assert_eq!(
+        state["orders_total"], 1,
+        "one order, never doubled: {state}"
+    );
+    assert_eq!(state["orders"][0]["client_id"], "hand-1", "{state}");
+    assert_eq!(state["orders"][0]["status"], "filled", "{state}");
+    assert_eq!(state["positions"]["BTCUSDT"]["size"], "0.01", "{state}");
+    assert!(state["equity"].as_str().is_some(), "{state}");
 }

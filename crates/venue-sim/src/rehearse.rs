@@ -155,12 +155,70 @@ impl FaultSpec {
 pub const CONTROL_PREFIX: &str = "/__sim/";
 
 /// `POST /__sim/faults` (body: one spec per line) injects; `GET` shows how many fault hits are
-/// pending; `DELETE` clears every fault. The simulator listens on loopback only, like the rest
-/// of it: this is a rehearsal tool, not something to expose.
+/// pending; `DELETE` clears every fault. `GET /__sim/state` shows what the venue holds, so a
+/// rehearsal can check the engine's account against the venue's own book. The simulator listens
+/// on loopback only, like the rest of it: this is a rehearsal tool, not something to expose.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/__sim/faults", get(pending).post(inject).delete(clear))
+        .route("/__sim/state", get(state))
         .with_state(shared)
+}
+
+/// How many of the newest orders `GET /__sim/state` lists.
+const STATE_ORDERS: usize = 100;
+
+/// The venue's book as the engine's counterpart sees it: wallet, equity, prices, every
+/// non-flat position (base units) and the newest orders (newest first).
+async fn state(State(shared): State<Arc<Shared>>) -> Response {
+    let ex = shared.exchange();
+    let positions: serde_json::Map<String, serde_json::Value> = ex
+        .positions()
+        .iter()
+        .filter(|(_, p)| !p.size.is_zero())
+        .map(|(s, p)| {
+            (
+                s.clone(),
+                json!({ "size": p.size.to_string(), "entry_price": p.entry.to_string() }),
+            )
+        })
+        .collect();
+    let orders: Vec<serde_json::Value> = ex
+        .orders()
+        .iter()
+        .rev()
+        .take(STATE_ORDERS)
+        .map(|o| {
+            json!({
+                "client_id": o.client_id,
+                "order_id": o.order_id,
+                "symbol": o.symbol,
+                "side": format!("{:?}", o.side).to_lowercase(),
+                "type": format!("{:?}", o.order_type).to_lowercase(),
+                "qty": o.qty.to_string(),
+                "filled": o.filled.to_string(),
+                "avg_price": o.avg_price.map(|p| p.to_string()),
+                "reduce_only": o.reduce_only,
+                "status": format!("{:?}", o.status).to_lowercase(),
+                "updated_ms": o.updated_ms,
+            })
+        })
+        .collect();
+    let prices: serde_json::Map<String, serde_json::Value> = ex
+        .prices()
+        .iter()
+        .map(|(s, p)| (s.clone(), json!(p.to_string())))
+        .collect();
+    Json(json!({
+        "venue": format!("{:?}", shared.venue).to_lowercase(),
+        "wallet": ex.wallet().to_string(),
+        "equity": ex.equity().to_string(),
+        "prices": prices,
+        "positions": positions,
+        "orders_total": ex.orders().len(),
+        "orders": orders,
+    }))
+    .into_response()
 }
 
 async fn pending(State(shared): State<Arc<Shared>>) -> Response {
