@@ -177,7 +177,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct VenueSimArgs {
-    /// bybit, binance, blofin, kucoin or mexc.
+    /// bybit, binance, blofin, kucoin, mexc or hyperliquid.
     pub venue: String,
     #[arg(long, default_value_t = 9001)]
     pub port: u16,
