@@ -34,9 +34,17 @@ fn venues() -> Vec<&'static str> {
 fn the_status_box_names_every_venue_of_the_registry() {
     let text = status_box();
     for venue in venues() {
-        assert!(text.contains(venue), "the status box omits {venue}:\n{text}");
+        assert!(
+            text.contains(venue),
+            "the status box omits {venue}:\n{text}"
+        );
     }
-    for command in ["venue check", "config accounts", "config symbols", "venue-sim"] {
+    for command in [
+        "venue check",
+        "config accounts",
+        "config symbols",
+        "venue-sim",
+    ] {
         assert!(
             text.contains(command),
             "the status box omits `{command}`:\n{text}"
@@ -51,12 +59,7 @@ fn venue_sim_lists_every_venue_in_the_table_and_its_help() {
         .find(|l| l.starts_with("| `venue-sim "))
         .expect("a venue-sim row in the command table");
     let cell = row.split('`').nth(1).unwrap().replace("\\|", "|");
-    let listed: Vec<&str> = cell
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .split('|')
-        .collect();
+    let listed: Vec<&str> = cell.split_whitespace().nth(1).unwrap().split('|').collect();
     let out = Command::new(BIN)
         .args(["venue-sim", "--help"])
         .env("NO_COLOR", "1")
@@ -65,7 +68,13 @@ fn venue_sim_lists_every_venue_in_the_table_and_its_help() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout).to_lowercase();
     for venue in venues() {
-        assert!(listed.contains(&venue), "the venue-sim row omits {venue}: {row}");
-        assert!(help.contains(venue), "venue-sim --help omits {venue}:\n{help}");
+        assert!(
+            listed.contains(&venue),
+            "the venue-sim row omits {venue}: {row}"
+        );
+        assert!(
+            help.contains(venue),
+            "venue-sim --help omits {venue}:\n{help}"
+        );
     }
 }

@@ -93,7 +93,10 @@ fn a_target_wandering_around_a_rounding_midpoint_trades_at_most_once() {
         }
         let mut position = Decimal::from(units) * step * cs;
         let midpoint = (Decimal::from(w.k) + Decimal::new(5, 1)) * step;
-        let (plan_id, account) = (PlanId::new("wander").unwrap(), AccountName::new("a").unwrap());
+        let (plan_id, account) = (
+            PlanId::new("wander").unwrap(),
+            AccountName::new("a").unwrap(),
+        );
         let mut orders = 0;
         for offset in &w.offsets {
             let raw_venue = midpoint + Decimal::new(*offset, 4) * step;

@@ -236,7 +236,10 @@ mod tests {
             Some(StaleNote::StillStale)
         );
         assert_eq!(book.set_stale("sn8", true, at(740)), None);
-        assert_eq!(book.set_stale("sn8", false, at(750)), Some(StaleNote::Fresh));
+        assert_eq!(
+            book.set_stale("sn8", false, at(750)),
+            Some(StaleNote::Fresh)
+        );
         assert_eq!(book.set_stale("sn8", false, at(760)), None);
         // Stale again: a new first line.
         assert_eq!(

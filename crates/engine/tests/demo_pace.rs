@@ -180,7 +180,12 @@ fn sized(
 }
 
 /// The engine's plan from `held` to `target` with the demo's drift band and minimum order.
-fn planned(config: &Config, target: &SizedTarget, held: Decimal, secs: i64) -> tradeengine_model::Plan {
+fn planned(
+    config: &Config,
+    target: &SizedTarget,
+    held: Decimal,
+    secs: i64,
+) -> tradeengine_model::Plan {
     let account = &config.accounts[0];
     let instrument = instrument(&target.symbol);
     let current = Position {
@@ -283,7 +288,8 @@ fn later_hours_on_other_walks_stay_cheap() {
 
 /// The audit's case: after one small `/trade` the demo's BTCUSDT target sat on a rounding
 /// midpoint (−0.0995 at step 0.001, drift band 1 % = one step), and each price tick flipped its
-/// rounded value between −0.099 and −0.100: a one-lot trade every few cycles. The planner decides
+/// rounded value between −0.099 and −0.100: a one-lot trade every few cycles (19 orders in 5.5
+/// minutes). The planner decides
 /// on the unrounded target, so the position moves once and then stays.
 #[test]
 fn a_target_on_a_rounding_midpoint_does_not_trade_back_and_forth() {
@@ -294,14 +300,22 @@ fn a_target_on_a_rounding_midpoint_does_not_trade_back_and_forth() {
     let cycle = config.engine.drift_check_interval_secs as i64;
     // The demo's short view on BTCUSDT: weight 0.5 × depth −0.4 at leverage 3.
     let (depth, leverage) = (dec!(-0.2), dec!(3));
-    let p0 = feed.price(&btc, origin).unwrap().get();
-    // An account value that puts the raw target exactly on the midpoint at the first price.
-    let value = dec!(0.0995) * p0 / (depth.abs() * leverage);
+    // An hour of cycles, and an account value that puts the raw target exactly on the midpoint
+    // at the hour's median price: the walk crosses it back and forth.
+    let prices: Vec<Price> = (0..3600 / cycle)
+        .map(|k| {
+            feed.price(&btc, origin + chrono::Duration::seconds(k * cycle))
+                .unwrap()
+        })
+        .collect();
+    let mut sorted: Vec<Decimal> = prices.iter().map(|p| p.get()).collect();
+    sorted.sort();
+    let median = sorted[sorted.len() / 2];
+    let value = dec!(0.0995) * median / (depth.abs() * leverage);
     let mut held = dec!(-0.099);
     let (mut trades, mut flips, mut last) = (0, 0, None);
-    for k in 0..(330 / cycle) {
-        let now = origin + chrono::Duration::seconds(k * cycle);
-        let price = feed.price(&btc, now).unwrap();
+    for (k, price) in prices.into_iter().enumerate() {
+        let k = i64::try_from(k).unwrap();
         let target = sized(&btc, depth, leverage, value, price);
         if last.is_some_and(|l| l != target.qty) {
             flips += 1;
@@ -318,6 +332,9 @@ fn a_target_on_a_rounding_midpoint_does_not_trade_back_and_forth() {
     // The walk crosses its start often enough to flip the rounded target: else this test
     // would check nothing.
     assert!(flips >= 4, "rounded target changed only {flips} times");
-    assert!(trades <= 1, "{trades} trades while the target flipped {flips} times");
+    assert!(
+        trades <= 1,
+        "{trades} trades while the target flipped {flips} times"
+    );
     assert!(held == dec!(-0.099) || held == dec!(-0.1), "{held}");
 }

@@ -49,7 +49,12 @@ async fn wrong_secret_alerts_log_one_warn_line_a_minute_with_the_count() {
     )
     .await
     .unwrap();
-    let app = common::app(&engine, store.clone(), common::auth(None, None, false), None);
+    let app = common::app(
+        &engine,
+        store.clone(),
+        common::auth(None, None, false),
+        None,
+    );
     let (addr, stop, server) = common::serve(app).await;
 
     let mark = logs.lines().len();
@@ -79,7 +84,10 @@ async fn wrong_secret_alerts_log_one_warn_line_a_minute_with_the_count() {
     assert!(warned[0].contains("count=5"), "{}", warned[0]);
 
     // Every refusal is still stored and listed.
-    let refused = store.refused_signals(Some("tradingview"), 100).await.unwrap();
+    let refused = store
+        .refused_signals(Some("tradingview"), 100)
+        .await
+        .unwrap();
     assert_eq!(refused.iter().filter(|r| r.code == "auth").count(), 6);
 
     stop.cancel();

@@ -189,14 +189,21 @@ async fn a_dead_validator_is_stale_in_the_api_the_gauge_and_once_in_the_log() {
     .await;
     let start = Instant::now();
     while !has_sn8_contribution(&api(addr, "/api/v1/symbols").await) {
-        assert!(start.elapsed() < Duration::from_secs(20), "no sn8 contribution");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no sn8 contribution"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let sources = api(addr, "/api/v1/sources").await;
     assert_eq!(sources["sn8"]["freshness"]["stale"], false, "{sources}");
     assert_eq!(stale_gauge(addr).await.as_deref(), Some("0"));
     let symbols = api(addr, "/api/v1/symbols").await;
-    assert_eq!(symbols[0]["stale_sources"], serde_json::json!({}), "{symbols}");
+    assert_eq!(
+        symbols[0]["stale_sources"],
+        serde_json::json!({}),
+        "{symbols}"
+    );
 
     // The validator dies; the clock passes the TTL.
     let mark = logs.lines().len();
@@ -230,7 +237,10 @@ async fn a_dead_validator_is_stale_in_the_api_the_gauge_and_once_in_the_log() {
         .find(|c| c["source"] == "sn8")
         .unwrap_or_else(|| panic!("no sn8 contribution: {btc}"));
     assert_eq!(contribution["stale"], true, "{contribution}");
-    assert_eq!(contribution["stale_since"], f["stale_since"], "{contribution}");
+    assert_eq!(
+        contribution["stale_since"], f["stale_since"],
+        "{contribution}"
+    );
 
     // The log: one WARN for the failures, one when it went stale, none per poll.
     let warned = logs.warnings_since(mark);

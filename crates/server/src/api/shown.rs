@@ -67,7 +67,10 @@ pub fn account(ticks: &Ticks, v: &AccountView) -> AccountView {
     if let Some(r) = &mut v.risk {
         r.last_equity = r.last_equity.map(display::money);
         r.high_water = r.high_water.map(display::money);
-        for period in [&mut r.day, &mut r.week, &mut r.month].into_iter().flatten() {
+        for period in [&mut r.day, &mut r.week, &mut r.month]
+            .into_iter()
+            .flatten()
+        {
             period.equity = display::money(period.equity);
         }
         let f = &mut r.figures;
