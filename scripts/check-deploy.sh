@@ -7,13 +7,19 @@
 # - deploy/tradeengine.service: StateDirectory=, ConfigurationDirectory= and WorkingDirectory=
 #   are set; the configuration and data dir the engine writes lie in the state directory (the
 #   only writable place under ProtectSystem=strict); the environment file lies in the
-#   configuration directory; `systemd-analyze verify` passes when it is installed.
+#   configuration directory; the install steps (unit header and README) install the encrypted
+#   keys file into the state directory (0600, the service user's) and put its passphrase's
+#   variable in the environment file; `systemd-analyze verify` passes when it is installed.
+# - deploy/tradeengine.example.toml: every `file:` path in it resolves (relative to the
+#   configuration's folder, the state directory) inside the unit's state or configuration
+#   directory, and the install steps install it there.
 # - deploy/k8s/tradeengine.yaml: no volume is mounted inside another (a Secret inside the
 #   read-only ConfigMap mount cannot be set up); --config lies in the ConfigMap's mount; the
 #   encrypted keys file the header names lies in the keys mount.
 # - With a built binary (TRADEENGINE_BIN, else target/debug/tradeengine if present): a
 #   configuration in a copy of the unit's state directory passes `config check` and can be
-#   rewritten by `config weights`, run from the unit's working directory.
+#   rewritten by `config weights`, run from the unit's working directory; so does the example
+#   configuration with a keys file made by `credentials set` (fake keys).
 # - With CHECK_DEPLOY_BUILD=1 and a reachable Docker daemon (or podman): builds the image and
 #   checks, inside it, the user, /data's owner and that /data is writable (needs network to
 #   pull base images and crates; not run in CI).
@@ -99,6 +105,31 @@ check "unit: the install steps put the configuration where ExecStart reads it" \
 check "unit: the install steps put the environment file where EnvironmentFile= reads it" \
   grep -Eq "^#.*install .*tradeengine\.env ${env_file#-}" "$unit"
 check "unit: the install steps create the service user" grep -Eq '^#.*useradd --system' "$unit"
+svc_user="$(key User)"
+keys_install="install -m 0600 -o $svc_user -g $svc_user credentials.age /var/lib/$state_dir/credentials.age"
+check "unit: the install steps put credentials.age in the state directory, 0600, owned by $svc_user" \
+  grep -Eq "^#.*${keys_install//./\\.}$" "$unit"
+check "README: the install steps put credentials.age in the state directory as the unit's do" \
+  grep -qF "sudo $keys_install" README.md
+check "unit: the install steps say the environment file holds TRADEENGINE_CREDENTIALS_PASSPHRASE" \
+  grep -Eq "^#.*install .*tradeengine\.env ${env_file#-} .*TRADEENGINE_CREDENTIALS_PASSPHRASE" "$unit"
+check "README: the deploy steps say tradeengine.env holds TRADEENGINE_CREDENTIALS_PASSPHRASE" \
+  bash -c "sed -n '/^### Deploying/,/^## /p' README.md | grep -q TRADEENGINE_CREDENTIALS_PASSPHRASE"
+
+# --- The example configuration's files ---------------------------------------------------------
+example=deploy/tradeengine.example.toml
+mapfile -t file_refs < <(sed -n 's/^[^#]*"file:\([^"]*\)".*/\1/p' "$example")
+check "example: $example names a file: path (its keys file)" test "${#file_refs[@]}" -ge 1
+for ref in "${file_refs[@]}"; do
+  case "$ref" in
+    /*) resolved="$ref" ;;
+    *) resolved="$(dirname "$config_path")/$ref" ;;
+  esac
+  check "example: file:$ref resolves inside the unit's state or configuration directory ($resolved)" \
+    bash -c "case '$resolved' in /var/lib/$state_dir/*|/etc/$conf_dir/*) exit 0;; *) exit 1;; esac"
+  check "unit: the install steps put file:$ref where it resolves ($resolved)" \
+    grep -Eq "^#.*install .* $(basename "$ref") ${resolved//./\\.}$" "$unit"
+done
 if command -v systemd-analyze >/dev/null 2>&1; then
   # verify needs the unit's binary to exist: check a copy that runs an existing one instead.
   tmp="$(mktemp -d)"
@@ -149,6 +180,26 @@ if [ -x "$bin" ]; then
     bash -c "cd '$state' && '$bin' --config '$state/tradeengine.toml' config check"
   check "binary: config weights rewrites it there (atomic write beside it)" \
     bash -c "cd '$state' && '$bin' --config '$state/tradeengine.toml' config weights --symbol BTCUSDT --set demo=0.4 --set tradingview=0.3 --set api=0.2 -y && grep -q 'demo = 0.4' '$state/tradeengine.toml'"
+  rm -rf "$state"
+  # The example configuration as the install steps lay it out, with a keys file of fake keys.
+  state="$(mktemp -d)"
+  chmod 0750 "$state"
+  cp "$example" "$state/tradeengine.toml"
+  export TRADEENGINE_CREDENTIALS_PASSPHRASE="fake-passphrase-for-deploy-check"
+  export TRADINGVIEW_SECRET="fake-tv-secret-for-deploy-check"
+  export TRADEENGINE_READ_TOKEN="fake-read-token-for-deploy-check"
+  export TRADEENGINE_CONTROL_TOKEN="fake-control-token-for-deploy-check"
+  export DEPLOYCHECK_API_KEY="fake-key" DEPLOYCHECK_API_SECRET="fake-secret"
+  accounts="$(sed -n 's/^name = "\([^"]*\)"/\1/p' "$example")"
+  made=1
+  for account in $accounts; do
+    (cd "$state" && "$bin" credentials set --account "$account" --file credentials.age \
+      --from-env DEPLOYCHECK --work-factor 10 </dev/null >/dev/null 2>&1) || made=0
+  done
+  check "binary: credentials set writes the example's keys file in the state directory" \
+    test "$made" = 1 -a -f "$state/credentials.age"
+  check "binary: config check passes on the example configuration laid out as the unit has it" \
+    bash -c "cd '$state' && '$bin' --config '$state/tradeengine.toml' --data-dir '$state' config check"
   rm -rf "$state"
 else
   skip "binary: no built binary at $bin (set TRADEENGINE_BIN)"

@@ -149,6 +149,19 @@ async fn seed_files_to_a_running_engine_trading_on_a_simulator() {
         report.contains("TRADINGVIEW_SECRET: the shared secret"),
         "each variable left to set, and why: {report}"
     );
+    // The passphrase the import itself used is listed too: `run` needs it wherever it runs.
+    let to_set = report
+        .split("to set before `tradeengine run`")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no list of variables to set: {report}"));
+    let passphrase_line = to_set
+        .lines()
+        .find(|l| l.contains("TRADEENGINE_CREDENTIALS_PASSPHRASE"))
+        .unwrap_or_else(|| panic!("the passphrase is not listed: {report}"));
+    assert!(
+        passphrase_line.contains("set in this shell; also set it where `run` runs"),
+        "{passphrase_line}"
+    );
     assert!(
         report.contains("credentials.json: ccxt.hyperliquid.sirouk: no adapter"),
         "{report}"

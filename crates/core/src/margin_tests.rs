@@ -19,6 +19,7 @@ fn target(
         price: Price::new(price).unwrap(),
         raw_qty: qty,
         qty: Quantity::new(qty),
+        unrounded_qty: qty,
         venue_qty: qty,
         notional: qty.abs() * price,
         leverage,

@@ -12,9 +12,15 @@
 //!    the minimums of rule 5 (when it fails them the plan closes and reports why it stopped).
 //! 3. **Close to zero**: always goes, reduce-only, whatever its size or notional (dust included):
 //!    a position the target says to drop is never left behind.
-//! 4. **Same side** (or from flat): `diff = target − current`. No order when
-//!    `|diff| < max(qty_step, drift_band × |target|)` (drift band: a price move alone must not
-//!    churn); a reduction is reduce-only, an increase is not.
+//! 4. **Same side** (or from flat): the planner decides on the *unrounded* target `raw` (the
+//!    sizer's value before its snap to the step grid) and trades to the rounded one. No order
+//!    when `|raw − current| < max(qty_step, drift_band × |raw|)`: a price move alone must not
+//!    churn (the drift band), and a target sitting on a rounding midpoint must not trade one step
+//!    back and forth each cycle (the `qty_step` floor is hysteresis around the grid: the
+//!    position only moves once the unrounded target is a whole step away from it). Otherwise
+//!    the order is `target − current`; a reduction is reduce-only, an increase is not. A raw
+//!    target that does not round to the target (a cap cut it, or the engine moved it) is
+//!    replaced by the target itself, so a cap is never overstayed by the hysteresis.
 //! 5. No order under the venue's `min_qty`, or under `min_notional` (quote units,
 //!    `|diff| × contract_size × price`; the caller passes the larger of the venue's and the
 //!    account's minimum). Rule 3 overrides this for closes.
@@ -58,6 +64,10 @@ pub struct PlanInput<'a> {
     pub current: &'a Position,
     /// The target in base units, normally [`crate::size::SizedTarget::qty`].
     pub target: Quantity,
+    /// The same target before its snap to the step grid, base units, normally
+    /// [`crate::size::SizedTarget::unrounded_qty`]: rule 4 compares it, not the rounded target,
+    /// with the position. Pass `target` itself where there is no such value.
+    pub unrounded_target: Decimal,
     /// Leverage the symbol should be set to ([`crate::size::SizedTarget::leverage`]).
     pub target_leverage: Decimal,
     pub margin_mode: MarginMode,
@@ -124,13 +134,15 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, CoreError> {
         if diff.is_zero() {
             skipped = Some(PlanSkip::AtTarget);
         } else {
+            let raw_v = unrounded_venue(input, tgt_v)?;
             let band = max(
-                mul(input.drift_band, tgt_v.abs(), "drift band")?,
+                mul(input.drift_band, raw_v.abs(), "drift band")?,
                 i.qty_step,
             );
+            let gap = num::sub(raw_v, cur_v, "unrounded target − current")?;
             // Snapped toward zero so an off-step position never makes an off-step order.
             let size = floor_toward_zero(diff.abs(), i.qty_step, "order size")?;
-            if lt(diff.abs(), band) || size.is_zero() {
+            if lt(gap.abs(), band) || size.is_zero() {
                 skipped = Some(PlanSkip::WithinDriftBand);
             } else if let Some(reason) = below_minimum(input, size)? {
                 skipped = Some(reason);
@@ -185,6 +197,21 @@ fn validate(input: &PlanInput<'_>) -> Result<(), CoreError> {
         ));
     }
     Ok(())
+}
+
+/// The unrounded target in venue units when it rounds to `tgt_v` (the rounded target), else
+/// `tgt_v`: a raw value a cap or the engine has since moved the target away from says nothing
+/// about where the position should be.
+#[inline(always)]
+fn unrounded_venue(input: &PlanInput<'_>, tgt_v: Decimal) -> Result<Decimal, CoreError> {
+    let i = input.instrument;
+    let raw_v = to_venue(input.unrounded_target, i.contract_size)?;
+    let rounded = round_half_even(raw_v, i.qty_step, "unrounded target rounding")?;
+    Ok(if num::cmp(rounded, tgt_v) == Ordering::Equal {
+        raw_v
+    } else {
+        tgt_v
+    })
 }
 
 /// Why an opening or adjusting order of `size` venue units may not go, if it may not.

@@ -34,6 +34,8 @@ struct Case {
     current: Position,
     instrument: Instrument,
     target: Decimal,
+    /// The sizer's target before rounding; `None`: the target itself.
+    unrounded: Option<Decimal>,
     leverage: Decimal,
     drift_band: Decimal,
     min_notional: Decimal,
@@ -47,6 +49,7 @@ impl Case {
             current: pos(current, dec!(10), MarginMode::Cross),
             instrument: linear(),
             target,
+            unrounded: None,
             leverage: dec!(10),
             drift_band: dec!(0.001),
             min_notional: dec!(5),
@@ -60,6 +63,7 @@ impl Case {
             now: t0(),
             current: &self.current,
             target: Quantity::new(self.target),
+            unrounded_target: self.unrounded.unwrap_or(self.target),
             target_leverage: self.leverage,
             margin_mode: MarginMode::Cross,
             instrument: &self.instrument,
@@ -174,6 +178,60 @@ fn drift_band_and_minimums_skip_small_adjustments() {
     c.min_notional = dec!(0);
     c.instrument.min_qty = dec!(0.002);
     assert_eq!(c.plan().skipped, Some(PlanSkip::BelowMinQty));
+}
+
+#[test]
+fn a_target_on_a_rounding_midpoint_does_not_trade_one_step_back_and_forth() {
+    // The demo's case: −0.0995 rounds (half-even) to −0.100, −0.0994 to −0.099, and a drift
+    // band of 1 % of 0.1 is one step. Deciding on the rounded target traded 0.001 each cycle.
+    let mut c = Case::new(dec!(-0.099), dec!(-0.100));
+    c.unrounded = Some(dec!(-0.0995));
+    c.drift_band = dec!(0.01);
+    c.min_notional = dec!(0);
+    let p = c.plan();
+    assert!(p.legs().next().is_none(), "{p:?}");
+    assert_eq!(p.skipped, Some(PlanSkip::WithinDriftBand));
+    // The rounded target is still the plan's target.
+    assert_eq!(p.target, Quantity::new(dec!(-0.100)));
+    let mut c = Case::new(dec!(-0.100), dec!(-0.099));
+    c.unrounded = Some(dec!(-0.0994));
+    c.drift_band = dec!(0.01);
+    c.min_notional = dec!(0);
+    assert_eq!(c.plan().skipped, Some(PlanSkip::WithinDriftBand));
+    // A whole step away, it trades to the rounded target, reduce-only as any reduction.
+    c.unrounded = Some(dec!(-0.0989));
+    assert_eq!(legs(&c.plan()), [(Side::Buy, dec!(0.001), true)]);
+}
+
+#[test]
+fn from_flat_a_target_under_one_step_away_waits() {
+    // 0.0007 rounds to 0.001 but is less than a step from flat.
+    let mut c = Case::new(dec!(0), dec!(0.001));
+    c.unrounded = Some(dec!(0.0007));
+    c.min_notional = dec!(0);
+    assert_eq!(c.plan().skipped, Some(PlanSkip::WithinDriftBand));
+    c.unrounded = Some(dec!(0.0012));
+    assert_eq!(legs(&c.plan()), [(Side::Buy, dec!(0.001), false)]);
+    // The drift band reads the unrounded target too.
+    let mut c = Case::new(dec!(1), dec!(1.010));
+    c.unrounded = Some(dec!(1.0099));
+    c.drift_band = dec!(0.01);
+    c.min_notional = dec!(0);
+    assert_eq!(c.plan().skipped, Some(PlanSkip::WithinDriftBand));
+}
+
+#[test]
+fn an_unrounded_target_that_does_not_round_to_the_target_is_ignored() {
+    // A cap cut the target to 0.100 after sizing said 0.2: the position one step past the cap
+    // comes down, as it did before the hysteresis.
+    let mut c = Case::new(dec!(0.101), dec!(0.100));
+    c.unrounded = Some(dec!(0.2));
+    c.min_notional = dec!(0);
+    assert_eq!(legs(&c.plan()), [(Side::Sell, dec!(0.001), true)]);
+    // Rules 2 and 3 do not look at it: a close to zero always goes.
+    let mut c = Case::new(dec!(0.001), dec!(0));
+    c.unrounded = Some(dec!(0.0004));
+    assert_eq!(legs(&c.plan()), [(Side::Sell, dec!(0.001), true)]);
 }
 
 #[test]

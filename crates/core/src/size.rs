@@ -79,6 +79,11 @@ pub struct SizedTarget {
     pub raw_qty: Decimal,
     /// Rounded and capped target, base units (a whole number of venue steps).
     pub qty: Quantity,
+    /// The target before its snap to the step grid, base units: `raw_qty` while no limit has
+    /// cut the target; once one has, the cut value itself (on the grid, so the cap holds as
+    /// before). The planner decides on it, so a target on a rounding midpoint does not trade one
+    /// step back and forth (see [`crate::plan`], rule 4).
+    pub unrounded_qty: Decimal,
     /// The same in signed venue units.
     pub venue_qty: Decimal,
     /// `|qty| × P`, quote units.
@@ -94,12 +99,14 @@ pub struct SizedTarget {
 }
 
 impl SizedTarget {
-    /// Sets the venue quantity and everything derived from it.
+    /// Sets the venue quantity and everything derived from it, the unrounded target included
+    /// (a target set here is on the grid already: a cap's cut, or the caller's own value).
     #[inline(always)]
     pub(crate) fn set_venue_qty(&mut self, venue: Decimal) -> Result<(), CoreError> {
         let qty = to_base(venue, self.contract_size)?;
         self.venue_qty = venue;
         self.qty = Quantity::new(qty);
+        self.unrounded_qty = qty;
         self.notional = mul(qty.abs(), self.price.get(), "target notional")?;
         Ok(())
     }
@@ -140,6 +147,7 @@ pub fn size_target(
         price,
         raw_qty,
         qty: Quantity::ZERO,
+        unrounded_qty: Decimal::ZERO,
         venue_qty: Decimal::ZERO,
         notional: Decimal::ZERO,
         leverage,
@@ -149,6 +157,7 @@ pub fn size_target(
         contract_size: instrument.contract_size,
     };
     t.set_venue_qty(venue)?;
+    t.unrounded_qty = raw_qty;
     apply_notional_cap(&mut t, blend, instrument, venue)?;
     Ok(t)
 }
@@ -368,6 +377,7 @@ pub fn apply_gross_budget(
     for (t, (venue, qty, notional)) in targets.iter_mut().zip(scaled) {
         t.venue_qty = venue;
         t.qty = Quantity::new(qty);
+        t.unrounded_qty = qty;
         t.notional = notional;
         t.limited_by = Some(Limit::GrossBudget);
     }

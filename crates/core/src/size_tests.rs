@@ -88,6 +88,8 @@ fn seed_btc_example_rounds_to_0_167() {
     assert_eq!(t.notional, dec!(10020));
     assert_eq!(t.leverage, dec!(10));
     assert_eq!(t.limited_by, None);
+    // The planner's hysteresis reads the value before rounding.
+    assert_eq!(t.unrounded_qty, t.raw_qty);
 }
 
 #[test]
@@ -221,6 +223,8 @@ fn notional_cap_floors_toward_zero() {
     assert_eq!(t.qty.get(), dec!(-0.083));
     assert!(t.notional <= dec!(5000));
     assert_eq!(t.limited_by, Some(Limit::NotionalCap));
+    // A cut target carries the cut, not the formula: the cap holds through the hysteresis.
+    assert_eq!(t.unrounded_qty, dec!(-0.083));
 }
 
 #[test]
@@ -252,6 +256,7 @@ fn gross_budget_scales_every_symbol_and_floors() {
     assert_eq!(t[0].qty.get(), dec!(0.083));
     assert_eq!(t[1].qty.get(), dec!(-1.66));
     assert!(t.iter().all(|t| t.limited_by == Some(Limit::GrossBudget)));
+    assert!(t.iter().all(|t| t.unrounded_qty == t.qty.get()));
     // A budget that fits changes nothing.
     let roomy = BlendPolicy {
         gross_exposure_budget: Some(dec!(3)),

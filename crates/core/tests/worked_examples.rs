@@ -111,6 +111,7 @@ fn tradingview_plus_sn8_btc() {
         now: t0(),
         current: &Position::flat(sym("BTCUSDT")),
         target: t.qty,
+        unrounded_target: t.unrounded_qty,
         target_leverage: t.leverage,
         margin_mode: MarginMode::Isolated,
         instrument: &instrument,

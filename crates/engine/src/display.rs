@@ -9,7 +9,9 @@
 //! - **money** (equity, P&L, fees in a USDT-margined account) at 2 dp;
 //! - **blend figures** (depths, weights, contributions as fractions of account value, raw
 //!   leverage) at 4 dp: 0.01 % of account value is below any order a venue would take;
-//! - **base quantities** computed by the blend at 8 dp (finer than any venue's quantity step).
+//! - **base quantities** computed by the blend at 8 dp (finer than any venue's quantity step);
+//! - **risk fractions** (daily, weekly, monthly loss and drawdown, as fractions of equity) at
+//!   6 dp: 0.0001 % of equity, finer than any limit an operator sets.
 //!
 //! Rounding is half away from zero, then trailing zeros are dropped (`0.5000` shows `0.5`),
 //! except that a price at a tick keeps the tick's decimals (`60243.20` at a 0.01 tick).
@@ -22,6 +24,8 @@ pub const MONEY_DP: u32 = 2;
 pub const BLEND_DP: u32 = 4;
 /// Decimals for computed base quantities.
 pub const QTY_DP: u32 = 8;
+/// Decimals for risk fractions (loss and drawdown as fractions of equity).
+pub const FRACTION_DP: u32 = 6;
 
 fn round(value: Decimal, dp: u32) -> Decimal {
     value
@@ -37,6 +41,11 @@ pub fn money(value: Decimal) -> Decimal {
 /// A blend figure at [`BLEND_DP`] decimals.
 pub fn blend(value: Decimal) -> Decimal {
     round(value, BLEND_DP)
+}
+
+/// A risk fraction at [`FRACTION_DP`] decimals.
+pub fn fraction(value: Decimal) -> Decimal {
+    round(value, FRACTION_DP)
 }
 
 /// A computed base quantity at [`QTY_DP`] decimals.

@@ -6,12 +6,20 @@
 //! source's contributions in `GET /api/v1/symbols`), `tradeengine status`, the dashboard and the
 //! `tradeengine_source_stale` gauge all read this book. Pollers write it after every poll with
 //! the engine's clock, so it is deterministic under test.
+//!
+//! The log says it once, not every poll: a WARN when a source goes stale (since when and why),
+//! a reminder WARN at most every [`STALE_REMINDER`] while it stays stale, and an INFO when it is
+//! fresh again.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use tradeengine_model::Timestamp;
+
+/// How often the log reminds an operator of a source that stays stale.
+pub const STALE_REMINDER: TimeDelta = TimeDelta::minutes(10);
 
 /// A polled source's freshness, as served by the API and printed by `status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +41,20 @@ pub struct SourceFreshness {
     pub checked_at: Timestamp,
     /// Age of the last success past which the source is stale.
     pub ttl_secs: u64,
+    /// The last WARN about this source's staleness (internal: paces the reminders).
+    #[serde(skip)]
+    pub warned_at: Option<Timestamp>,
+}
+
+/// What the log said about a source's staleness after a poll, if anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleNote {
+    /// Fresh → stale (WARN).
+    WentStale,
+    /// Still stale, and the last WARN is [`STALE_REMINDER`] old (WARN).
+    StillStale,
+    /// Stale → fresh (INFO).
+    Fresh,
 }
 
 /// Every polled source's freshness, by source name. Cheap to clone.
@@ -55,6 +77,7 @@ impl FreshnessBook {
                     consecutive_failures: 0,
                     checked_at: now,
                     ttl_secs,
+                    warned_at: None,
                 },
             );
         });
@@ -83,17 +106,47 @@ impl FreshnessBook {
     }
 
     /// The source's own staleness verdict after a poll.
-    pub fn set_stale(&self, source: &str, stale: bool, now: Timestamp) {
+    pub fn set_stale(&self, source: &str, stale: bool, now: Timestamp) -> Option<StaleNote> {
+        let mut said = None;
         self.update(source, now, |f| {
+            let note = match (f.stale, stale) {
+                (false, true) => Some(StaleNote::WentStale),
+                (true, true) if f.warned_at.is_none_or(|w| now - w >= STALE_REMINDER) => {
+                    Some(StaleNote::StillStale)
+                }
+                (true, false) => Some(StaleNote::Fresh),
+                _ => None,
+            };
             if stale && !f.stale {
                 f.stale_since = Some(now);
             }
             if !stale {
                 f.stale_since = None;
+                f.warned_at = None;
             }
             f.stale = stale;
+            if matches!(note, Some(StaleNote::WentStale | StaleNote::StillStale)) {
+                f.warned_at = Some(now);
+            }
+            said = note.map(|n| (n, f.clone()));
         });
         crate::telemetry::source_stale(source, stale);
+        let (note, f) = said?;
+        let since = f.stale_since.map(|t| t.to_rfc3339());
+        let last_success = f.last_success.map(|t| t.to_rfc3339());
+        let why = f.last_error.as_deref().unwrap_or("no accepted poll");
+        match note {
+            StaleNote::WentStale => tracing::warn!(
+                %source, kind = %f.kind, ttl_secs = f.ttl_secs, ?last_success, %why,
+                "source is stale: no accepted poll within its TTL; its sleeves follow on_stale"
+            ),
+            StaleNote::StillStale => tracing::warn!(
+                %source, kind = %f.kind, ?since, failures = f.consecutive_failures, %why,
+                "source still stale (reminded every 10 minutes while it lasts)"
+            ),
+            StaleNote::Fresh => tracing::info!(%source, kind = %f.kind, "source is fresh again"),
+        }
+        Some(note)
     }
 
     /// Every tracked source.
@@ -160,7 +213,38 @@ mod tests {
         assert!(!f.stale && f.stale_since.is_none() && f.last_error.is_none());
         assert_eq!(f.checked_at, at(260));
         // An untracked source is ignored.
+        assert_eq!(book.set_stale("other", true, at(1)), None);
         book.success("other", at(1));
         assert!(book.get("other").is_none());
+    }
+
+    #[test]
+    fn the_log_warns_when_stale_then_every_ten_minutes_and_says_when_fresh() {
+        let book = FreshnessBook::default();
+        book.register("sn8", "sn8", 120, at(0));
+        assert_eq!(book.set_stale("sn8", false, at(10)), None);
+        assert_eq!(
+            book.set_stale("sn8", true, at(130)),
+            Some(StaleNote::WentStale)
+        );
+        // Every poll after that is quiet until ten minutes have passed since the last line.
+        for secs in (140..730).step_by(10) {
+            assert_eq!(book.set_stale("sn8", true, at(secs)), None, "at {secs}");
+        }
+        assert_eq!(
+            book.set_stale("sn8", true, at(730)),
+            Some(StaleNote::StillStale)
+        );
+        assert_eq!(book.set_stale("sn8", true, at(740)), None);
+        assert_eq!(
+            book.set_stale("sn8", false, at(750)),
+            Some(StaleNote::Fresh)
+        );
+        assert_eq!(book.set_stale("sn8", false, at(760)), None);
+        // Stale again: a new first line.
+        assert_eq!(
+            book.set_stale("sn8", true, at(900)),
+            Some(StaleNote::WentStale)
+        );
     }
 }

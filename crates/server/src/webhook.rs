@@ -80,7 +80,10 @@ pub async fn tradingview(
             if let WebhookError::Alert(a) = &e
                 && a.is_auth_failure()
             {
-                tracing::warn!(%source, %peer, ?sender, "webhook refused: authentication failed");
+                // Recorded by the endpoint as a refusal: counted, and logged at WARN once per
+                // minute with the count. A line per failure here would let anyone on the
+                // internet flood the log with wrong secrets.
+                tracing::debug!(%source, %peer, ?sender, "webhook refused: authentication failed");
                 return error(status, "unauthorized");
             }
             // The sender knows the secret, but proxies in between may log the answer.
@@ -142,7 +145,8 @@ async fn authenticate_peer(
         .and_then(|h| headers.get(h))
         .and_then(|v| v.to_str().ok());
     if let Err(reason) = tradingview::proxy::check_client_cert(cfg, peer.ip(), subject) {
-        tracing::warn!(%source, %peer, %reason, "webhook refused: authentication failed");
+        // Recorded below as a refusal (WARN once per minute with the count), not a line each.
+        tracing::debug!(%source, %peer, %reason, "webhook refused: authentication failed");
         let text = reason.to_string();
         let _ = app
             .intake

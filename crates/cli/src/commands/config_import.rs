@@ -153,17 +153,18 @@ fn report(out: &Path, imported: &Imported, keys_path: &Path) {
             outln!("  - {f}");
         }
     }
-    let unset: Vec<&(String, String)> = imported
-        .to_set
-        .iter()
-        .filter(|(var, _)| !std::env::var(var).is_ok_and(|v| !v.is_empty()))
-        .collect();
-    if unset.is_empty() {
-        outln!("variables: every variable the file reads is set");
+    // Every variable, set here or not: `run` usually runs elsewhere (a service, a container),
+    // and the passphrase this import just used is needed there too.
+    if imported.to_set.is_empty() {
+        outln!("variables: the file reads none");
     } else {
         outln!("to set before `tradeengine run` (names only go in the file, never values):");
-        for (var, why) in unset {
-            outln!("  - {var}: {why}");
+        for (var, why) in &imported.to_set {
+            if std::env::var(var).is_ok_and(|v| !v.is_empty()) {
+                outln!("  - {var}: {why} (set in this shell; also set it where `run` runs)");
+            } else {
+                outln!("  - {var}: {why}");
+            }
         }
     }
     outln!("then: tradeengine --config {} config check", out.display());

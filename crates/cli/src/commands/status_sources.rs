@@ -128,6 +128,7 @@ mod tests {
             consecutive_failures: 6,
             checked_at: t(360),
             ttl_secs: 120,
+            warned_at: None,
         };
         let line = freshness_line("sn8", &f);
         assert_eq!(

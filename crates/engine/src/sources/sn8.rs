@@ -222,10 +222,9 @@ impl SignalSource for Sn8Poller {
                 ),
                 Sn8Event::Tick => {}
             }
+            // The book logs the change (WARN when stale, a reminder every 10 minutes, INFO when
+            // fresh), not every poll.
             book.set_stale(source, update.stale, now);
-            if update.stale {
-                tracing::warn!(source = %self.id, "sn8 source is stale (no accepted payload within its TTL)");
-            }
             for signal in update.signals {
                 let symbol = signal.symbol.clone();
                 if let Err(e) = intake.submit(signal).await {

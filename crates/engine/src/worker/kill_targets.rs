@@ -91,6 +91,7 @@ impl AccountWorker {
                     price,
                     raw_qty: Decimal::ZERO,
                     qty: tradeengine_model::Quantity::ZERO,
+                    unrounded_qty: Decimal::ZERO,
                     venue_qty: Decimal::ZERO,
                     notional: Decimal::ZERO,
                     leverage,

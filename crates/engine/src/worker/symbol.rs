@@ -131,6 +131,7 @@ pub async fn plan_and_execute(
         now: settings.now,
         current: &job.current,
         target: target.qty,
+        unrounded_target: target.unrounded_qty,
         target_leverage: target.leverage,
         margin_mode: settings.margin_mode,
         instrument: &job.instrument,

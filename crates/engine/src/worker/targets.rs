@@ -87,6 +87,7 @@ pub(crate) fn zero_targets(targets: &mut [SizedTarget]) {
 /// goes through here, so the three fields never disagree.
 pub(crate) fn set_qty(t: &mut SizedTarget, qty: Decimal) {
     t.qty = tradeengine_model::Quantity::new(qty);
+    t.unrounded_qty = qty;
     t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
     t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
 }

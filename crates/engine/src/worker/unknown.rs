@@ -399,6 +399,7 @@ async fn recorded(
 /// Sets a target to `qty` base units (the current position, or zero).
 fn keep_current(t: &mut SizedTarget, qty: Decimal) {
     t.qty = tradeengine_model::Quantity::new(qty);
+    t.unrounded_qty = qty;
     t.venue_qty = qty.checked_div(t.contract_size).unwrap_or_default();
     t.notional = qty.abs().checked_mul(t.price.get()).unwrap_or_default();
 }

@@ -305,7 +305,11 @@ pub async fn check_account(
         };
         let position = sim.position(symbol.as_str());
         let off = (position - target).abs();
-        let allowed = (band * target.abs()).max(inst.qty_step).max(
+        // The planner decides on the unrounded target (within half a step of `target`): it
+        // leaves a position alone within max(band × |raw|, one step) of it, so up to half a
+        // step more from the rounded target (hysteresis around the step grid).
+        let half = inst.qty_step / Decimal::TWO;
+        let allowed = ((band * (target.abs() + half)).max(inst.qty_step) + half).max(
             // A flat target is always reached (closes ignore minimums); an adjustment below
             // the venue's minimum order value cannot be sent.
             if target.is_zero() {

@@ -91,7 +91,7 @@ pub struct AccountQuery {
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "read",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Each account's last view, by name (value as money at 2 dp, entry prices at the instrument's tick)", body = serde_json::Value),
+        (status = 200, description = "Each account's last view, by name (value and risk equities as money at 2 dp, risk loss and drawdown fractions at 6 dp, entry prices at the instrument's tick)", body = serde_json::Value),
         (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]
 pub async fn accounts(State(app): State<AppState>) -> Json<serde_json::Value> {

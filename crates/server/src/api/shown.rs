@@ -1,6 +1,6 @@
 //! The API's numbers as an operator reads them: every price, money amount and blend figure goes
 //! out rounded by [`tradeengine_engine::display`] (prices at the instrument's tick, money at
-//! 2 dp, blend figures at 4 dp), still as Decimal strings. The engine keeps the exact values;
+//! 2 dp, blend figures at 4 dp, risk fractions at 6 dp), still as Decimal strings. The engine keeps the exact values;
 //! only what is shown is rounded.
 
 use std::collections::BTreeMap;
@@ -58,11 +58,26 @@ pub fn position(ticks: &Ticks, p: &Position) -> Position {
     p
 }
 
-/// An account view with its value as money and its positions' entry prices at the tick.
+/// An account view with its value and risk equities as money, its risk figures as fractions
+/// at 6 dp, and its positions' entry prices at the tick.
 pub fn account(ticks: &Ticks, v: &AccountView) -> AccountView {
     let mut v = v.clone();
     v.value = v.value.map(display::money);
     v.positions = v.positions.iter().map(|p| position(ticks, p)).collect();
+    if let Some(r) = &mut v.risk {
+        r.last_equity = r.last_equity.map(display::money);
+        r.high_water = r.high_water.map(display::money);
+        for period in [&mut r.day, &mut r.week, &mut r.month]
+            .into_iter()
+            .flatten()
+        {
+            period.equity = display::money(period.equity);
+        }
+        let f = &mut r.figures;
+        for figure in [&mut f.daily, &mut f.weekly, &mut f.monthly, &mut f.drawdown] {
+            *figure = figure.map(display::fraction);
+        }
+    }
     v
 }
 
@@ -126,5 +141,41 @@ mod tests {
             panic!("symbol")
         };
         assert_eq!(price(&ticks, &eth, d("3012.456789")).to_string(), "3012.46");
+    }
+
+    #[test]
+    fn risk_equities_go_out_as_money_and_loss_figures_at_six_places() {
+        use tradeengine_core::risk::portfolio::{LossFigures, PeriodStart, PortfolioTracker};
+        let at = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
+        let v = AccountView {
+            risk: Some(PortfolioTracker {
+                last_equity: Some(d("9876.543219876543")),
+                high_water: Some(d("10000.004999")),
+                day: Some(PeriodStart {
+                    period: at,
+                    equity: d("9990.1234567"),
+                }),
+                figures: LossFigures {
+                    daily: Some(d("0.01234567890123")),
+                    weekly: None,
+                    monthly: Some(d("-0.0000049")),
+                    drawdown: Some(d("0.0123456")),
+                },
+                ..PortfolioTracker::default()
+            }),
+            ..AccountView::default()
+        };
+        let shown = account(&Ticks::new(), &v);
+        let Some(r) = shown.risk else {
+            panic!("risk kept")
+        };
+        let s = |x: Option<Decimal>| x.map(|x| x.to_string());
+        assert_eq!(s(r.last_equity).as_deref(), Some("9876.54"));
+        assert_eq!(s(r.high_water).as_deref(), Some("10000"));
+        assert_eq!(s(r.day.map(|p| p.equity)).as_deref(), Some("9990.12"));
+        assert_eq!(s(r.figures.daily).as_deref(), Some("0.012346"));
+        assert_eq!(s(r.figures.weekly), None);
+        assert_eq!(s(r.figures.monthly).as_deref(), Some("-0.000005"));
+        assert_eq!(s(r.figures.drawdown).as_deref(), Some("0.012346"));
     }
 }

@@ -3,6 +3,8 @@
 //! server sends, with no client library in between).
 #![allow(dead_code)] // each test binary uses part of this
 
+pub mod logs;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -7,9 +7,13 @@
 //!
 //! Staleness: the source is stale when its last accepted payload (or its start, before any) is
 //! older than `ttl_secs`. Fetch failures and guard rejections do not refresh it. On becoming
-//! stale a warning is logged, [`Sn8Metrics::stale`] is set and `stale_transitions` counted; with
+//! stale [`Sn8Metrics::stale`] is set and `stale_transitions` counted; with
 //! `on_stale = "flat"` every asset gets a depth-0 signal, with `"hold"` the last targets stay.
 //! Without a staleness limit a dead poller's last depths would stay in force forever.
+//!
+//! Logging: the first failed fetch after a success is a WARN, the ones after it DEBUG (a dead
+//! validator polled every few seconds must not flood the log); the engine's freshness book logs
+//! the staleness itself (when it starts, a reminder every 10 minutes, when it ends).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -106,6 +110,8 @@ pub struct Sn8Source {
     last_emitted: BTreeMap<Symbol, (Decimal, Option<Price>)>,
     last_ranking: Option<Ranking>,
     stale: bool,
+    /// The last fetch failed (the next failures log at DEBUG).
+    failing: bool,
     metrics: Arc<Sn8Metrics>,
 }
 
@@ -120,6 +126,7 @@ impl Sn8Source {
             last_emitted: BTreeMap::new(),
             last_ranking: None,
             stale: false,
+            failing: false,
             metrics: Arc::new(Sn8Metrics::default()),
         }
     }
@@ -153,6 +160,7 @@ impl Sn8Source {
     /// Handles a fetched payload.
     pub fn on_payload(&mut self, p: &Sn8Payload, now: Timestamp) -> Sn8Update {
         self.metrics.fetch_ok.fetch_add(1, Ordering::Relaxed);
+        self.failing = false;
         let count = p.positions.miners.len();
         let verdict = self.guard.check(count);
         match &verdict {
@@ -198,7 +206,7 @@ impl Sn8Source {
         if self.stale {
             self.stale = false;
             self.metrics.stale.store(false, Ordering::Relaxed);
-            tracing::info!(source = %self.cfg.source, "sn8 source is fresh again");
+            tracing::debug!(source = %self.cfg.source, "sn8 source is fresh again");
         }
         let mut signals = Vec::new();
         for a in &ranking.assets {
@@ -229,7 +237,12 @@ impl Sn8Source {
     /// Handles a failed fetch.
     pub fn on_fetch_error(&mut self, e: &Sn8Error, now: Timestamp) -> Sn8Update {
         self.metrics.fetch_failed.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(source = %self.cfg.source, error = %e, "sn8 fetch failed");
+        if self.failing {
+            tracing::debug!(source = %self.cfg.source, error = %e, "sn8 fetch failed again");
+        } else {
+            tracing::warn!(source = %self.cfg.source, error = %e, "sn8 fetch failed (further failures log at DEBUG until one succeeds; staleness is logged when the TTL passes)");
+        }
+        self.failing = true;
         self.after(now, Sn8Event::FetchFailed(e.to_string()))
     }
 
@@ -250,7 +263,8 @@ impl Sn8Source {
             self.metrics
                 .stale_transitions
                 .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
+            // The engine's freshness book logs it at WARN (with a reminder while it lasts).
+            tracing::debug!(
                 source = %self.cfg.source,
                 age_secs = age,
                 ttl_secs = ttl,

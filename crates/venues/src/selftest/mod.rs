@@ -3,7 +3,8 @@
 //!
 //! In order: the venue's clock against ours (above the venue's receive-window tolerance a
 //! signed request can be refused), the key's permissions (a key that can withdraw fails),
-//! the account mode (one-way; hedge mode fails), balances, positions (those on symbols the
+//! the account mode (one-way, as the venue answered at connect, hedge mode fails; each
+//! configured symbol's margin mode as the venue reports it, see [`mode`]), balances, positions (those on symbols the
 //! account does not trade are a warning), the rules of every configured symbol (a symbol the
 //! venue does not list fails), the private stream (connected and authenticated within a
 //! bound), and one order ([`order`]).
@@ -19,6 +20,7 @@
 //! Every check reports the venue's own answer; nothing secret is ever in it (errors from the
 //! adapters never carry keys).
 
+mod mode;
 mod order;
 pub mod probe;
 
@@ -162,13 +164,10 @@ pub async fn run(test: &SelfTest) -> Report {
         }
     };
     report.push(permissions(&probe.withdrawal));
-    report.push(Check::new(
-        "account_mode",
-        Outcome::Pass,
-        "one-way position mode (the adapter asks the venue at connect and refuses hedge mode); \
-         the engine sets each symbol's margin mode and leverage itself at start",
-    ));
-    account(&probe, test, &mut report).await;
+    // Read once: the account mode line shows each symbol's margin mode from it.
+    let positions = probe.venue.positions().await;
+    report.push(mode::account_mode(&positions, &test.symbols));
+    account(&probe, test, positions, &mut report).await;
     let listed = instruments(&probe, test, &mut report).await;
     stream(&probe, test, started, &mut report).await;
     match listed.first() {
@@ -304,7 +303,12 @@ fn permissions(w: &WithdrawalPermission) -> Check {
     }
 }
 
-async fn account(probe: &Probe, test: &SelfTest, report: &mut Report) {
+async fn account(
+    probe: &Probe,
+    test: &SelfTest,
+    positions: Result<Vec<tradeengine_model::Position>, crate::VenueError>,
+    report: &mut Report,
+) {
     report.push(match probe.venue.account_balance().await {
         Ok(b) if b.value > Decimal::ZERO => Check::new(
             "balance",
@@ -329,7 +333,7 @@ async fn account(probe: &Probe, test: &SelfTest, report: &mut Report) {
         )
         .fix("check that the key may read the futures account"),
     });
-    report.push(match probe.venue.positions().await {
+    report.push(match positions {
         Ok(positions) => {
             let list: Vec<String> = positions
                 .iter()
