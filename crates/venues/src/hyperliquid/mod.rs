@@ -9,10 +9,12 @@
 //! - [`models`]: the reply shapes we read;
 //! - [`connect`]: keys (master address + API wallet key) checked;
 //! - `dead_man`: the scheduled cancel kept ahead while the engine places orders;
+//! - [`batch`]: many orders in one `order` action;
 //! - [`venue`], [`orders`]: [`HyperliquidVenue`], the [`crate::Venue`] implementation;
 //! - [`klines`]: public candles.
 
 pub mod actions;
+pub mod batch;
 pub mod connect;
 mod dead_man;
 pub mod http;

@@ -32,12 +32,12 @@ const STATUS: &str = "POST /info orderStatus";
 const OPEN: &str = "POST /info frontendOpenOrders";
 const FILLS: &str = "POST /info userFills";
 
-fn wire_error(e: wire::WireError) -> VenueError {
+pub(super) fn wire_error(e: wire::WireError) -> VenueError {
     rejected("bad_number", e.to_string())
 }
 
 impl HyperliquidVenue {
-    fn remember(&self, cloid: &str, id: &ClientOrderId) {
+    pub(super) fn remember(&self, cloid: &str, id: &ClientOrderId) {
         self.cloids
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -118,7 +118,7 @@ impl HyperliquidVenue {
     /// The limit price and time in force an order goes out with: a market order is an IOC at
     /// the slippage from the mark, a limit order GTC at its price, each rounded to a valid
     /// price in the trader's favour.
-    async fn price_and_tif(
+    pub(super) async fn price_and_tif(
         &self,
         asset: &Asset,
         order: &OrderRequest,
@@ -148,7 +148,7 @@ impl HyperliquidVenue {
 
     /// A per-order `error`: a duplicate cloid means an earlier attempt landed (answer with
     /// it); an IOC that met no liquidity was cancelled unfilled; anything else is a rejection.
-    async fn refused_order(
+    pub(super) async fn refused_order(
         &self,
         order: &OrderRequest,
         message: &str,
@@ -188,7 +188,10 @@ impl HyperliquidVenue {
     }
 
     /// The account's fills of order `oid`: (quantity, average price, fees).
-    async fn fills_of(&self, oid: u64) -> Result<(Decimal, Option<Price>, Decimal), VenueError> {
+    pub(super) async fn fills_of(
+        &self,
+        oid: u64,
+    ) -> Result<(Decimal, Option<Price>, Decimal), VenueError> {
         let user = self.user()?;
         let value = self
             .http
