@@ -41,22 +41,18 @@ pub(super) fn parse_order_code(
     let qty = q
         .get("quantity")
         .and_then(|v| v.parse::<Decimal>().ok())
-        .ok_or_else(|| {
-            (
-                -1102,
-                "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.",
-            )
-        })?;
+        .ok_or((
+            -1102,
+            "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.",
+        ))?;
     let price = match order_type {
         OrderType::Limit => Some(
             q.get("price")
                 .and_then(|v| v.parse::<Decimal>().ok())
-                .ok_or_else(|| {
-                    (
-                        -1102,
-                        "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
-                    )
-                })?,
+                .ok_or((
+                    -1102,
+                    "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+                ))?,
         ),
         OrderType::Market => None,
     };
