@@ -300,10 +300,17 @@ fn print(title: &str, rounds: &[(String, Round)], latency: Duration) {
     }
 }
 
-/// One way of sending 50 orders: how long until all were filled, and the requests it took.
-struct OrderRun {
-    took: Duration,
-    requests: u64,
+/// One way of sending 50 orders: how long until all were filled, and the requests it took;
+/// `None` when the run did not finish within a minute.
+struct OrderRun(Option<(Duration, u64)>);
+
+impl std::fmt::Display for OrderRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some((took, requests)) => write!(f, "{:.0} ms | {requests}", ms(took)),
+            None => write!(f, "did not finish in 60 s | –"),
+        }
+    }
 }
 
 /// 50 market orders at once, each on its own symbol (client ids `{tag}-{i}`), one by one
@@ -329,28 +336,29 @@ async fn fifty_orders(
         .collect();
     let before = sim.counters().total();
     let t0 = Instant::now();
-    let filled: Vec<tradeengine_model::OrderStatus> = if batched {
-        v.place_orders(&orders)
+    let run = async {
+        let filled: Vec<tradeengine_model::OrderStatus> = if batched {
+            v.place_orders(&orders)
+                .await
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect()
+        } else {
+            futures::future::join_all(orders.iter().map(|o| {
+                let v = v.clone();
+                async move { v.place_order(o).await.unwrap() }
+            }))
             .await
-            .into_iter()
-            .map(|r| r.unwrap())
-            .collect()
-    } else {
-        futures::future::join_all(orders.iter().map(|o| {
-            let v = v.clone();
-            async move { v.place_order(o).await.unwrap() }
-        }))
-        .await
+        };
+        assert!(
+            filled
+                .iter()
+                .all(|s| s.state == tradeengine_model::OrderState::Filled)
+        );
     };
-    let took = t0.elapsed();
-    assert!(
-        filled
-            .iter()
-            .all(|s| s.state == tradeengine_model::OrderState::Filled)
-    );
-    OrderRun {
-        took,
-        requests: sim.counters().total() - before,
+    match tokio::time::timeout(Duration::from_secs(60), run).await {
+        Ok(()) => OrderRun(Some((t0.elapsed(), sim.counters().total() - before))),
+        Err(_) => OrderRun(None),
     }
 }
 
@@ -441,13 +449,9 @@ async fn main() {
     ] {
         let (reads, one, batch) = adapter_floor(venue, limit, latency, n_symbols).await;
         println!(
-            "| {label} | {:.0} ms ({:.2} × RTT) | {:.0} ms | {} | {:.0} ms | {} |",
+            "| {label} | {:.0} ms ({:.2} × RTT) | {one} | {batch} |",
             ms(reads),
             ms(reads) / ms(latency),
-            ms(one.took),
-            one.requests,
-            ms(batch.took),
-            batch.requests,
         );
     }
     let default_tier = scenario(10, rounds, latency, n_symbols).await;
