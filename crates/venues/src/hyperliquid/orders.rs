@@ -118,7 +118,7 @@ impl HyperliquidVenue {
     /// The limit price and time in force an order goes out with: a market order is an IOC at
     /// the slippage from the mark, a limit order GTC at its price, each rounded to a valid
     /// price in the trader's favour.
-    pub(super) async fn price_and_tif(
+    async fn price_and_tif(
         &self,
         asset: &Asset,
         order: &OrderRequest,
@@ -188,10 +188,7 @@ impl HyperliquidVenue {
     }
 
     /// The account's fills of order `oid`: (quantity, average price, fees).
-    pub(super) async fn fills_of(
-        &self,
-        oid: u64,
-    ) -> Result<(Decimal, Option<Price>, Decimal), VenueError> {
+    async fn fills_of(&self, oid: u64) -> Result<(Decimal, Option<Price>, Decimal), VenueError> {
         let user = self.user()?;
         let value = self
             .http
