@@ -16,6 +16,10 @@
 //! reads (account value, positions and prices go together), one for the orders (sent in
 //! parallel; Binance answers a market order with its fill, Bybit and MEXC push the fill on the
 //! private stream), plus one when leverage must change first.
+//!
+//! The adapters-alone table (Hyperliquid included) sends 50 orders twice: one by one
+//! (`place_order` each, all at once) and in the venue's batches (`place_orders`), with the
+//! requests each took. The engine's cycles send a cycle's first legs in batches.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -297,14 +301,76 @@ fn print(title: &str, rounds: &[(String, Round)], latency: Duration) {
     }
 }
 
+/// One way of sending 50 orders: how long until all were filled, and the requests it took;
+/// `None` when the run did not finish within a minute.
+struct OrderRun(Option<(Duration, u64)>);
+
+impl std::fmt::Display for OrderRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some((took, requests)) => write!(f, "{:.0} ms | {requests}", ms(took)),
+            None => write!(f, "did not finish in 60 s | –"),
+        }
+    }
+}
+
+/// 50 market orders at once, each on its own symbol (client ids `{tag}-{i}`), one by one
+/// (`place_order` each, all concurrently) or in the venue's batches (`place_orders`).
+async fn fifty_orders(
+    v: &Arc<dyn tradeengine_venues::Venue>,
+    sim: &SimHandle,
+    symbols: &[Symbol],
+    tag: &str,
+    batched: bool,
+) -> OrderRun {
+    let orders: Vec<tradeengine_model::OrderRequest> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| tradeengine_model::OrderRequest {
+            client_order_id: tradeengine_model::ClientOrderId::new(&format!("{tag}-{i}")).unwrap(),
+            symbol: s.clone(),
+            side: tradeengine_model::Side::Buy,
+            qty: Decimal::new(10, 0),
+            kind: tradeengine_model::OrderKind::Market,
+            reduce_only: false,
+        })
+        .collect();
+    let before = sim.counters().total();
+    let t0 = Instant::now();
+    let run = async {
+        let filled: Vec<tradeengine_model::OrderStatus> = if batched {
+            v.place_orders(&orders)
+                .await
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect()
+        } else {
+            futures::future::join_all(orders.iter().map(|o| {
+                let v = v.clone();
+                async move { v.place_order(o).await.unwrap() }
+            }))
+            .await
+        };
+        assert!(
+            filled
+                .iter()
+                .all(|s| s.state == tradeengine_model::OrderState::Filled)
+        );
+    };
+    match tokio::time::timeout(Duration::from_secs(60), run).await {
+        Ok(()) => OrderRun(Some((t0.elapsed(), sim.counters().total() - before))),
+        Err(_) => OrderRun(None),
+    }
+}
+
 /// The adapters alone, without the engine and its store: one account's three reads together,
-/// and 50 market orders at once (each waits for its fill).
+/// then 50 market orders at once (each waits for its fill), one by one and in batches.
 async fn adapter_floor(
     venue: VenueId,
     order_limit: u32,
     latency: Duration,
     n_symbols: usize,
-) -> (Duration, Duration) {
+) -> (Duration, OrderRun, OrderRun) {
     let mut options = SimOptions::new(venue)
         .with_synthetic(n_symbols)
         .with_latency(latency);
@@ -348,28 +414,17 @@ async fn adapter_floor(
         reduce_only: false,
     };
     v.place_order(&warm).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let t0 = Instant::now();
-    let orders = symbols.iter().enumerate().map(|(i, s)| {
-        let v = v.clone();
-        let req = tradeengine_model::OrderRequest {
-            client_order_id: tradeengine_model::ClientOrderId::new(&format!("floor-{i}")).unwrap(),
-            symbol: s.clone(),
-            side: tradeengine_model::Side::Buy,
-            qty: Decimal::new(10, 0),
-            kind: tradeengine_model::OrderKind::Market,
-            reduce_only: false,
-        };
-        async move { v.place_order(&req).await.unwrap() }
+    // Each run starts with the venue's windows empty (BloFin's is 10 s).
+    let rest = Duration::from_millis(if venue == VenueId::Blofin {
+        10_200
+    } else {
+        2_200
     });
-    let filled = futures::future::join_all(orders).await;
-    let took = t0.elapsed();
-    assert!(
-        filled
-            .iter()
-            .all(|s| s.state == tradeengine_model::OrderState::Filled)
-    );
-    (reads[reads.len() / 2], took)
+    tokio::time::sleep(rest).await;
+    let one_by_one = fifty_orders(&v, &sim, &symbols, "one", false).await;
+    tokio::time::sleep(rest).await;
+    let batched = fifty_orders(&v, &sim, &symbols, "batch", true).await;
+    (reads[reads.len() / 2], one_by_one, batched)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -382,24 +437,23 @@ async fn main() {
         latency.as_millis()
     );
     println!(
-        "| venue | 3 reads together (median of 5) | {n_symbols} market orders at once, all filled |"
+        "| venue | 3 reads together (median of 5) | {n_symbols} orders one by one | requests | {n_symbols} orders in batches | requests |"
     );
-    println!("|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (label, venue, limit) in [
         ("Bybit, default limit 10/s", VenueId::Bybit, 10),
         ("Bybit, PRO limit 200/s", VenueId::Bybit, 200),
         ("Binance", VenueId::Binance, 10),
-        ("MEXC (20 submissions / 2 s)", VenueId::Mexc, 10),
+        ("MEXC", VenueId::Mexc, 10),
         ("BloFin", VenueId::Blofin, 10),
         ("KuCoin", VenueId::Kucoin, 10),
+        ("Hyperliquid", VenueId::Hyperliquid, 10),
     ] {
-        let (reads, orders) = adapter_floor(venue, limit, latency, n_symbols).await;
+        let (reads, one, batch) = adapter_floor(venue, limit, latency, n_symbols).await;
         println!(
-            "| {label} | {:.0} ms ({:.2} × floor) | {:.0} ms ({:.2} × floor) |",
+            "| {label} | {:.0} ms ({:.2} × RTT) | {one} | {batch} |",
             ms(reads),
             ms(reads) / ms(latency),
-            ms(orders),
-            ms(orders) / ms(latency)
         );
     }
     let default_tier = scenario(10, rounds, latency, n_symbols).await;

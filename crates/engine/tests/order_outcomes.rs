@@ -355,6 +355,9 @@ async fn an_opening_target_past_the_free_margin_is_cut_not_refused() {
         let report = rig.cycle().await;
         assert_eq!(report.rejected, 0, "{venue:?}: {report:?}");
         assert_eq!(report.filled, 2, "{venue:?}: {report:?}");
+        // One request or two: both orders may go in one batch.
+        let entered = rig.order_requests();
+        assert!((1..=2).contains(&entered), "{venue:?}: {entered}");
         let btc = rig.sim.position("BTCUSDT");
         let eth = rig.sim.position("ETHUSDT");
         // BTC fits; ETH gets what is left above the 5 % reserve.
@@ -370,7 +373,7 @@ async fn an_opening_target_past_the_free_margin_is_cut_not_refused() {
         for _ in 0..3 {
             rig.cycle().await;
         }
-        assert_eq!(rig.order_requests(), 2, "{venue:?}");
+        assert_eq!(rig.order_requests(), entered, "{venue:?}");
         let rejected = orders(&rig)
             .await
             .into_iter()

@@ -48,7 +48,8 @@ struct Rule {
 
 /// Faults on demand. Each injected fault hits the next `times` requests whose path equals
 /// `path` (`"*"` matches every path; `"POST /fapi/v1/order"` matches that method only, for a
-/// venue whose order entry and order look-up share a path), then expires.
+/// venue whose order entry and order look-up share a path), then expires. A fault on a venue's
+/// single-order entry path also hits its batch order entry path: both are order entry.
 #[derive(Debug)]
 pub struct Faults {
     rules: Mutex<Vec<Rule>>,
@@ -128,16 +129,22 @@ impl Faults {
         self.stream_epoch.subscribe()
     }
 
-    /// The faults that apply to one `method` request to `path`, each used once.
-    pub(crate) fn take(&self, method: &str, path: &str) -> Vec<Fault> {
+    /// The faults that apply to one `method` request to `path`, each used once. `alias` is
+    /// another path whose faults apply too: a venue's single-order entry path for its batch
+    /// order entry path ([`crate::server`]), so a fault scripted on "order entry" hits the
+    /// client's order entry whichever of the two endpoints it uses.
+    pub(crate) fn take(&self, method: &str, path: &str, alias: Option<&str>) -> Vec<Fault> {
         let mut rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
         let mut hit = Vec::new();
-        for r in rules.iter_mut() {
-            let matches = r.path == "*"
-                || r.path == path
-                || r.path
+        let is = |rule: &str, p: &str| {
+            rule == p
+                || rule
                     .split_once(' ')
-                    .is_some_and(|(m, p)| m.eq_ignore_ascii_case(method) && p == path);
+                    .is_some_and(|(m, rp)| m.eq_ignore_ascii_case(method) && rp == p)
+        };
+        for r in rules.iter_mut() {
+            let matches =
+                r.path == "*" || is(&r.path, path) || alias.is_some_and(|a| is(&r.path, a));
             if r.remaining > 0 && matches {
                 r.remaining -= 1;
                 hit.push(r.fault.clone());

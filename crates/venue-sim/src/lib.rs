@@ -88,6 +88,9 @@ pub struct Shared {
     pub(crate) listen_keys: Mutex<BTreeSet<String>>,
     /// Bybit order requests in the last second, for the per-UID limit.
     pub(crate) order_times: Mutex<VecDeque<i64>>,
+    /// Orders placed through a batch endpoint in the last window, for venues whose batch
+    /// endpoint has its own per-order budget (Bybit).
+    pub(crate) batch_order_times: Mutex<VecDeque<i64>>,
     /// Binance request weight used in the current minute: (minute, weight).
     pub(crate) weight: Mutex<(i64, u64)>,
     /// Hyperliquid signers' nonces and the scheduled cancel.
@@ -300,6 +303,7 @@ pub async fn serve(
         events,
         listen_keys: Mutex::new(BTreeSet::new()),
         order_times: Mutex::new(VecDeque::new()),
+        batch_order_times: Mutex::new(VecDeque::new()),
         weight: Mutex::new((0, 0)),
         hyperliquid: Mutex::new(hyperliquid::HlState::default()),
     });

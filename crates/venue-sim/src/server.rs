@@ -70,7 +70,11 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
     // Held until this request is answered or its connection dropped (the future is dropped).
     let _in_flight = shared.counters.begin();
     let kill = req.extensions().get::<ConnKill>().cloned();
-    let faults = shared.faults.take(req.method().as_str(), &path);
+    let faults = shared.faults.take(
+        req.method().as_str(),
+        &path,
+        single_order_path(shared.venue, &path),
+    );
     let mut delay = shared.options.latency;
     for f in &faults {
         if let Fault::Delay(d) = f {
@@ -117,6 +121,24 @@ async fn fault_layer(State(shared): State<Arc<Shared>>, req: Request, next: Next
         Some(Fault::StatusAfterAccept(code)) => status_response(code),
         _ => response,
     }
+}
+
+/// The single-order entry path of a venue's batch order entry path: faults scripted on order
+/// entry apply to both (see [`crate::control::Faults`]).
+fn single_order_path(venue: VenueId, path: &str) -> Option<&'static str> {
+    let (batch, single) = match venue {
+        VenueId::Bybit => ("/v5/order/create-batch", "/v5/order/create"),
+        VenueId::Binance => ("/fapi/v1/batchOrders", "/fapi/v1/order"),
+        VenueId::Blofin => ("/api/v1/trade/batch-orders", "/api/v1/trade/order"),
+        VenueId::Kucoin => ("/api/v1/orders/multi", "/api/v1/orders"),
+        VenueId::Mexc => (
+            "/api/v1/private/order/submit_batch",
+            "/api/v1/private/order/submit",
+        ),
+        // One `/exchange` path for every action.
+        VenueId::Hyperliquid => return None,
+    };
+    (path == batch).then_some(single)
 }
 
 async fn drop_connection(kill: Option<ConnKill>) -> Response {

@@ -15,6 +15,7 @@
 //! updates a caller can wait on).
 
 pub mod adapters;
+pub mod batch;
 pub mod binance;
 pub mod blofin;
 pub mod bybit;

@@ -66,6 +66,8 @@ struct Budget {
     scope: Scope,
     /// What this client sent in the scope's current window (time, cost), oldest first.
     spent: VecDeque<(Instant, u32)>,
+    /// The venue said this scope's budget is used up until then ([`RateLimits::exhaust`]).
+    blocked_until: Option<Instant>,
 }
 
 impl Budget {
@@ -73,6 +75,7 @@ impl Budget {
         Self {
             scope,
             spent: VecDeque::new(),
+            blocked_until: None,
         }
     }
 
@@ -93,6 +96,9 @@ impl Budget {
 
     /// How long from `now` until `cost` fits (zero: it fits now). `spent` must be trimmed.
     fn wait_for(&self, cost: u32, now: Instant) -> Duration {
+        if let Some(until) = self.blocked_until.filter(|u| *u > now) {
+            return until - now;
+        }
         let amount = u64::from(self.scope.amount);
         let mut excess = (self.used() + u64::from(cost)).saturating_sub(amount);
         if excess == 0 {
@@ -229,11 +235,24 @@ impl RateLimits {
                 let used: u64 = b.spent.iter().map(|(_, c)| u64::from(*c)).sum();
                 let amount = u64::from(b.scope.amount.max(1));
                 let free = amount.saturating_sub(used) as f64 / amount as f64;
-                (*name, if paused { 0.0 } else { free })
+                let blocked = b.blocked_until.is_some_and(|u| u > now);
+                (*name, if paused || blocked { 0.0 } else { free })
             })
             .collect();
         out.sort_by_key(|(name, _)| *name);
         out
+    }
+
+    /// Stops the requests of one scope for `wait`: the venue reported that endpoint's budget
+    /// used up (Bybit's `X-Bapi-Limit-Status: 0` is per endpoint), while the others still
+    /// have theirs. Unknown scope names are ignored.
+    pub fn exhaust(&self, name: &'static str, wait: Duration) {
+        let until = Instant::now() + wait;
+        if let Some(b) = lock(&self.budgets).get_mut(name)
+            && b.blocked_until.is_none_or(|cur| cur < until)
+        {
+            b.blocked_until = Some(until);
+        }
     }
 
     /// Stops all requests of this client for `wait` (a 429, a ban, a used-up budget).
@@ -433,6 +452,26 @@ mod tests {
         let t0 = std::time::Instant::now();
         limits.acquire(&[]).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(t0.elapsed() >= Duration::from_millis(50));
+    }
+
+    /// An endpoint's used-up budget holds that scope until the reset and no other.
+    #[tokio::test(start_paused = true)]
+    async fn an_exhausted_scope_waits_for_its_reset_and_the_others_go_on() {
+        let limits = RateLimits::new(
+            "test",
+            &[
+                Scope::new("batch", 10, Duration::from_secs(1)),
+                Scope::new("order", 10, Duration::from_secs(1)),
+            ],
+            Duration::from_secs(2),
+        );
+        limits.exhaust("batch", Duration::from_millis(400));
+        let t0 = Instant::now();
+        take(&limits, &[("order", 1)]).await;
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+        assert_eq!(limits.headroom(), vec![("batch", 0.0), ("order", 0.9)]);
+        take(&limits, &[("batch", 1)]).await;
+        assert_eq!(t0.elapsed(), Duration::from_millis(400));
     }
 
     #[test]

@@ -53,6 +53,31 @@ pub trait Venue: Send + Sync + std::fmt::Debug {
     /// answer it with that order's status rather than an error.
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError>;
 
+    /// How many orders one batch request of this venue carries (1: the venue, or this adapter,
+    /// has no batch order entry, and the engine sends orders one by one).
+    fn batch_limit(&self) -> usize {
+        1
+    }
+
+    /// Places several orders, in batch requests of at most [`Venue::batch_limit`] where the
+    /// venue has them: one result per order, in the order given. Each result means what
+    /// [`Venue::place_order`]'s would:
+    /// - a per-order refusal inside an accepted batch is that order's `Rejected` error (or a
+    ///   `Rejected` status) and says nothing about the others;
+    /// - a duplicate client id means an earlier attempt landed: answered with that order;
+    /// - a batch request that failed as a whole gives every order of it the request's error,
+    ///   so when the request may have reached the venue ([`VenueError::may_have_acted`]) every
+    ///   one of its orders is settled by client id before anything is re-sent.
+    ///
+    /// The default sends the orders one by one.
+    async fn place_orders(&self, orders: &[OrderRequest]) -> Vec<Result<OrderStatus, VenueError>> {
+        let mut out = Vec::with_capacity(orders.len());
+        for order in orders {
+            out.push(self.place_order(order).await);
+        }
+        out
+    }
+
     /// Cancels an open order by client order id.
     async fn cancel_order(
         &self,

@@ -69,6 +69,28 @@ pub struct Executor {
 /// Per plan: the venue's mark price, read at most once and only when a check needs it.
 type MarkCache = Option<Option<Decimal>>;
 
+/// One plan's execution in progress: what it was sized at and what it has done so far.
+#[derive(Debug)]
+pub(super) struct PlanRun {
+    /// The price the plan was sized at.
+    price: Decimal,
+    /// The leverage the symbol runs at after the plan.
+    leverage: Decimal,
+    mark: MarkCache,
+    pub report: ExecutionReport,
+}
+
+impl PlanRun {
+    pub(super) fn new(price: Decimal, leverage: Decimal) -> Self {
+        Self {
+            price,
+            leverage,
+            mark: None,
+            report: ExecutionReport::default(),
+        }
+    }
+}
+
 impl Executor {
     /// Executes `plan`, which must already be stored (its orders `Intended`). `price` is the
     /// price the plan was sized at; `leverage` the leverage the symbol runs at after it.
@@ -78,52 +100,87 @@ impl Executor {
         price: Decimal,
         leverage: Decimal,
     ) -> Result<ExecutionReport, StoreError> {
-        let mut report = ExecutionReport::default();
-        let mut mark: MarkCache = None;
-        let mut steps = plan.steps.iter();
-        while let Some(step) = steps.next() {
+        let mut run = PlanRun::new(price, leverage);
+        self.run_steps(plan, 0, &mut run).await?;
+        Ok(run.report)
+    }
+
+    /// Runs the plan's steps from index `from` on; a step that fails stops the plan (the rest
+    /// is abandoned, see [`Executor::stop`]).
+    pub(super) async fn run_steps(
+        &self,
+        plan: &Plan,
+        from: usize,
+        run: &mut PlanRun,
+    ) -> Result<(), StoreError> {
+        for (i, step) in plan.steps.iter().enumerate().skip(from) {
             let outcome = match step {
-                PlanStep::SetMarginMode { mode } => self
-                    .venue
-                    .set_margin_mode(&plan.symbol, *mode)
-                    .await
-                    .map_err(|e| LegStop::MarginMode {
-                        mode: *mode,
-                        error: e.to_string(),
-                    }),
-                PlanStep::SetLeverage { leverage } => {
-                    let limit = self.risk.limits(&plan.symbol).max_leverage;
-                    if self.dry_run {
-                        Ok(())
-                    } else if limit.is_some_and(|l| *leverage > l) {
-                        // Never raise the venue's leverage past the limit: the opening legs
-                        // that need it are refused by `max_leverage` below, and the reducing
-                        // ones run at the leverage already set.
-                        tracing::warn!(account = %self.account, symbol = %plan.symbol, %leverage, "leverage above the limit not set");
-                        Ok(())
-                    } else {
-                        self.venue
-                            .set_leverage(&plan.symbol, *leverage)
-                            .await
-                            .map_err(|e| LegStop::Leverage {
-                                leverage: *leverage,
-                                error: e.to_string(),
-                            })
+                PlanStep::Order(leg) => match self.admit_leg(plan, leg, run).await? {
+                    Ok(Some(request)) => {
+                        self.send_leg(plan, leg, &request, None, std::time::Instant::now(), run)
+                            .await?
                     }
-                }
-                PlanStep::Order(leg) => {
-                    self.execute_leg(plan, leg, price, leverage, &mut mark, &mut report)
-                        .await?
-                }
+                    Ok(None) => Ok(()),
+                    Err(stop) => Err(stop),
+                },
+                setting => self.run_setting(plan, setting).await,
             };
             if let Err(reason) = outcome {
-                tracing::warn!(account = %self.account, symbol = %plan.symbol, plan = %plan.id, %reason, "plan stopped");
-                self.abandon_rest(steps.by_ref(), &reason).await?;
-                report.stopped = Some(reason);
+                self.stop(plan, i + 1, reason, run).await?;
                 break;
             }
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// Stops the plan for `reason`: the steps from index `rest` on are abandoned.
+    pub(super) async fn stop(
+        &self,
+        plan: &Plan,
+        rest: usize,
+        reason: LegStop,
+        run: &mut PlanRun,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(account = %self.account, symbol = %plan.symbol, plan = %plan.id, %reason, "plan stopped");
+        self.abandon_rest(plan.steps.iter().skip(rest), &reason)
+            .await?;
+        run.report.stopped = Some(reason);
+        Ok(())
+    }
+
+    /// A margin-mode or leverage step; `Err` stops the plan.
+    pub(super) async fn run_setting(&self, plan: &Plan, step: &PlanStep) -> Result<(), LegStop> {
+        match step {
+            PlanStep::SetMarginMode { mode } => self
+                .venue
+                .set_margin_mode(&plan.symbol, *mode)
+                .await
+                .map_err(|e| LegStop::MarginMode {
+                    mode: *mode,
+                    error: e.to_string(),
+                }),
+            PlanStep::SetLeverage { leverage } => {
+                let limit = self.risk.limits(&plan.symbol).max_leverage;
+                if self.dry_run {
+                    Ok(())
+                } else if limit.is_some_and(|l| *leverage > l) {
+                    // Never raise the venue's leverage past the limit: the opening legs that
+                    // need it are refused by `max_leverage` below, and the reducing ones run at
+                    // the leverage already set.
+                    tracing::warn!(account = %self.account, symbol = %plan.symbol, %leverage, "leverage above the limit not set");
+                    Ok(())
+                } else {
+                    self.venue
+                        .set_leverage(&plan.symbol, *leverage)
+                        .await
+                        .map_err(|e| LegStop::Leverage {
+                            leverage: *leverage,
+                            error: e.to_string(),
+                        })
+                }
+            }
+            PlanStep::Order(_) => Ok(()),
+        }
     }
 
     /// Marks the orders of steps that will not run as cancelled, so nothing stays `Intended`.
@@ -148,42 +205,59 @@ impl Executor {
         Ok(())
     }
 
-    /// Sends one leg. `Ok(Err(stop))` stops the plan (why, typed); `Err` is a store failure.
-    async fn execute_leg(
+    /// Takes a leg up to the moment it may be sent: through the risk gate (a refusal stops the
+    /// plan), then stored `Sent`. `Ok(Ok(None))`: a dry run, recorded, nothing to send.
+    pub(super) async fn admit_leg(
         &self,
         plan: &Plan,
         leg: &OrderLeg,
-        price: Decimal,
-        leverage: Decimal,
-        mark: &mut MarkCache,
-        report: &mut ExecutionReport,
-    ) -> Result<Result<(), LegStop>, StoreError> {
-        if let Err(reason) = self.check_risk(plan, leg, price, leverage, mark).await {
-            return self.refuse_by_risk(plan, leg, reason, report).await;
+        run: &mut PlanRun,
+    ) -> Result<Result<Option<OrderRequest>, LegStop>, StoreError> {
+        if let Err(reason) = self
+            .check_risk(plan, leg, run.price, run.leverage, &mut run.mark)
+            .await
+        {
+            return Ok(self
+                .refuse_by_risk(plan, leg, reason, &mut run.report)
+                .await?
+                .map(|()| None));
         }
-        let now = self.clock.now();
         if self.dry_run {
             self.mark(leg, OrderState::Cancelled, None, Some("dry-run: not sent"))
                 .await?;
-            return Ok(Ok(()));
+            return Ok(Ok(None));
         }
         self.store
             .update_order(
                 &leg.client_order_id,
-                &OrderUpdate::new(OrderState::Sent, now),
+                &OrderUpdate::new(OrderState::Sent, self.clock.now()),
             )
             .await?;
-        report.sent += 1;
-        let request = OrderRequest {
+        run.report.sent += 1;
+        Ok(Ok(Some(OrderRequest {
             client_order_id: leg.client_order_id.clone(),
             symbol: plan.symbol.clone(),
             side: leg.side,
             qty: leg.qty,
             kind: leg.kind,
             reduce_only: leg.reduce_only,
-        };
-        let started = std::time::Instant::now();
-        let (result, may_have_acted) = self.place_with_retries(plan, leg, &request).await;
+        })))
+    }
+
+    /// Sends an admitted leg (or takes `first`, the answer a batch request already got for it,
+    /// as its first attempt) and settles what became of it. `Ok(Err(stop))` stops the plan
+    /// (why, typed); `Err` is a store failure.
+    pub(super) async fn send_leg(
+        &self,
+        plan: &Plan,
+        leg: &OrderLeg,
+        request: &OrderRequest,
+        first: Option<Result<OrderStatus, VenueError>>,
+        started: std::time::Instant,
+        run: &mut PlanRun,
+    ) -> Result<Result<(), LegStop>, StoreError> {
+        let report = &mut run.report;
+        let (result, may_have_acted) = self.place_with_retries(plan, leg, request, first).await;
         let outcome = match &result {
             Ok(s) if s.state == OrderState::Filled => "filled",
             Ok(s) if s.state == OrderState::Rejected => "rejected",
@@ -248,17 +322,22 @@ impl Executor {
     /// attempt may have reached the venue and acted: then only the venue can say what became of
     /// this client id, whatever the last attempt's error was (a 503 after the venue acted, then
     /// "insufficient margin" because the first attempt used it).
+    /// `first`, when given, is the first attempt's answer, already had (from a batch request).
     async fn place_with_retries(
         &self,
         plan: &Plan,
         leg: &OrderLeg,
         request: &OrderRequest,
+        mut first: Option<Result<OrderStatus, VenueError>>,
     ) -> (Result<OrderStatus, VenueError>, bool) {
         let mut attempt = 0;
         let mut may_have_acted = false;
         let result = loop {
             attempt += 1;
-            let result = self.venue.place_order(request).await;
+            let result = match first.take() {
+                Some(answered) => answered,
+                None => self.venue.place_order(request).await,
+            };
             if let Err(e) = &result {
                 may_have_acted |= e.may_have_acted();
             }

@@ -2,6 +2,7 @@
 //! drift-check interval, backs off after failures, and never shares a failure with another
 //! account (ARCHITECTURE.md, "Failures stay local").
 
+mod batch;
 pub mod cycle;
 mod decide;
 pub mod execute;

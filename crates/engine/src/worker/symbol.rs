@@ -115,6 +115,13 @@ impl super::AccountWorker {
     }
 }
 
+/// A symbol's plan, stored and ready to execute, or what became of the symbol without one.
+#[derive(Debug)]
+pub enum Prepared {
+    Done(SymbolOutcome),
+    Plan(tradeengine_model::Plan),
+}
+
 /// Plans one symbol and, when the plan has steps, stores and executes it (or holds it, see the
 /// module docs).
 pub async fn plan_and_execute(
@@ -124,6 +131,25 @@ pub async fn plan_and_execute(
     job: &SymbolJob,
     settings: PlanSettings,
 ) -> Result<SymbolOutcome, CycleError> {
+    match prepare(executor, store, account, job, settings).await? {
+        Prepared::Done(outcome) => Ok(outcome),
+        Prepared::Plan(plan) => Ok(SymbolOutcome::Executed(
+            executor
+                .execute(&plan, job.target.price.get(), job.target.leverage)
+                .await?,
+        )),
+    }
+}
+
+/// Plans one symbol and, when the plan has steps and is not held (see the module docs),
+/// stores it: what is left is to execute it.
+pub async fn prepare(
+    executor: &Executor,
+    store: &dyn Store,
+    account: &AccountName,
+    job: &SymbolJob,
+    settings: PlanSettings,
+) -> Result<Prepared, CycleError> {
     let target = &job.target;
     let input = PlanInput {
         plan_id: &job.plan_id,
@@ -145,7 +171,7 @@ pub async fn plan_and_execute(
     };
     let plan = plan(&input)?;
     if plan.is_empty() {
-        return Ok(SymbolOutcome::Nothing);
+        return Ok(Prepared::Done(SymbolOutcome::Nothing));
     }
     if let Some(episode) = &job.episode
         && episode.covers(target.qty.get(), target.leverage, settings.risk_state)
@@ -155,16 +181,12 @@ pub async fn plan_and_execute(
         && refusal.rule == episode.rule
     {
         tracing::debug!(%account, symbol = %plan.symbol, rule = %refusal.rule, "still refused by risk; not recorded again");
-        return Ok(SymbolOutcome::Held(refusal));
+        return Ok(Prepared::Done(SymbolOutcome::Held(refusal)));
     }
     store.record_plan(&plan).await?;
     tracing::info!(
         %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
         steps = plan.steps.len(), "plan"
     );
-    Ok(SymbolOutcome::Executed(
-        executor
-            .execute(&plan, target.price.get(), target.leverage)
-            .await?,
-    ))
+    Ok(Prepared::Plan(plan))
 }

@@ -59,7 +59,21 @@ impl AccountWorker {
         let account = self.name.clone();
         let store = self.store.clone();
         let concurrency = ctx.account.max_concurrent_requests.max(1);
-        let results: Vec<(SymbolJob, Result<SymbolOutcome, CycleError>)> =
+        // A venue with batch order entry takes the first legs of many symbols per request
+        // (`super::batch`); a dry run sends nothing, so it keeps the one-by-one path.
+        let results: Vec<(SymbolJob, Result<SymbolOutcome, CycleError>)> = if !executor.dry_run
+            && executor.venue.batch_limit() > 1
+        {
+            super::batch::plan_and_execute_batched(
+                &executor,
+                &*store,
+                &account,
+                jobs,
+                settings,
+                concurrency,
+            )
+            .await
+        } else {
             futures::stream::iter(jobs)
                 .map(|job| {
                     let executor = executor.clone();
@@ -73,7 +87,8 @@ impl AccountWorker {
                 })
                 .buffer_unordered(concurrency)
                 .collect()
-                .await;
+                .await
+        };
         for (job, outcome) in results {
             self.take_outcome(ctx, job, outcome, report).await?;
         }

@@ -234,9 +234,26 @@ impl Rig {
         self.sim.profile().positions
     }
 
-    /// Order requests the venue received so far.
+    /// The venue's batch order entry path (the engine sends a cycle's first legs in batches);
+    /// `None` where batches share the single-order path (Hyperliquid's `/exchange`).
+    pub fn batch_order_path(&self) -> Option<&'static str> {
+        match self.sim.venue() {
+            VenueId::Bybit => Some("/v5/order/create-batch"),
+            VenueId::Binance => Some("/fapi/v1/batchOrders"),
+            VenueId::Blofin => Some("/api/v1/trade/batch-orders"),
+            VenueId::Kucoin => Some("/api/v1/orders/multi"),
+            VenueId::Mexc => Some("/api/v1/private/order/submit_batch"),
+            VenueId::Hyperliquid => None,
+        }
+    }
+
+    /// Order entry requests the venue received so far, single and batch.
     pub fn order_requests(&self) -> u64 {
-        self.sim.counters().get("POST", self.order_path())
+        let counters = self.sim.counters();
+        counters.get("POST", self.order_path())
+            + self
+                .batch_order_path()
+                .map_or(0, |p| counters.get("POST", p))
     }
 
     /// The engine's latest target per symbol, base units.

@@ -7,6 +7,7 @@
 //! satisfy `timestamp < server + 1000` and `server − timestamp ≤ recvWindow` (else −1021).
 //! Every answer reports `X-MBX-USED-WEIGHT-1M`.
 
+pub mod batch;
 pub mod klines;
 pub mod orders;
 pub mod render;
@@ -58,6 +59,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 .get(orders::query_order)
                 .delete(orders::cancel_order),
         )
+        .route(
+            "/fapi/v1/batchOrders",
+            axum::routing::post(batch::batch_orders),
+        )
         .route("/fapi/v1/openOrders", get(orders::open_orders))
         .route(
             "/fapi/v1/listenKey",
@@ -80,35 +85,41 @@ pub fn bad(code: i64, msg: &str) -> Response {
 
 /// Binance's code for a refusal; `query` picks −2013 over −2011 for a missing order.
 pub fn reject(r: &Reject, query: bool) -> Response {
+    let (code, msg) = reject_code(r, query);
+    bad(code, &msg)
+}
+
+/// Binance's code and message for a refusal.
+pub fn reject_code(r: &Reject, query: bool) -> (i64, String) {
     match r {
-        Reject::UnknownSymbol(_) => bad(-1121, "Invalid symbol."),
-        Reject::BadQty(m) => bad(
+        Reject::UnknownSymbol(_) => (-1121, "Invalid symbol.".to_string()),
+        Reject::BadQty(m) => (
             -1111,
-            &format!("Precision is over the maximum defined for this asset. ({m})"),
+            format!("Precision is over the maximum defined for this asset. ({m})"),
         ),
-        Reject::QtyAboveMax(_) => bad(-4005, "Quantity greater than max quantity."),
-        Reject::BadPrice(_) => bad(-4014, "Price not increased by tick size."),
-        Reject::NotionalBelowMin { min, .. } => bad(
+        Reject::QtyAboveMax(_) => (-4005, "Quantity greater than max quantity.".to_string()),
+        Reject::BadPrice(_) => (-4014, "Price not increased by tick size.".to_string()),
+        Reject::NotionalBelowMin { min, .. } => (
             -4164,
-            &format!(
+            format!(
                 "Order's notional must be no smaller than {} (unless you choose reduce only).",
                 min.normalize()
             ),
         ),
-        Reject::DuplicateClientId(_) => bad(-4116, "ClientOrderId is duplicated."),
-        Reject::ReduceOnlyRefused(_) => bad(-2022, "ReduceOnly Order is rejected."),
-        Reject::InsufficientMargin(_) => bad(-2019, "Margin is insufficient."),
-        Reject::HedgeMode => bad(
+        Reject::DuplicateClientId(_) => (-4116, "ClientOrderId is duplicated.".to_string()),
+        Reject::ReduceOnlyRefused(_) => (-2022, "ReduceOnly Order is rejected.".to_string()),
+        Reject::InsufficientMargin(_) => (-2019, "Margin is insufficient.".to_string()),
+        Reject::HedgeMode => (
             -4061,
-            "Order's position side does not match user's setting.",
+            "Order's position side does not match user's setting.".to_string(),
         ),
-        Reject::OrderNotFound if query => bad(-2013, "Order does not exist."),
-        Reject::OrderNotFound => bad(-2011, "Unknown order sent."),
-        Reject::BadLeverage(m) => bad(-4028, &format!("Leverage is not valid ({m})")),
-        Reject::NotModified => bad(-4046, "No need to change margin type."),
-        Reject::PositionOpen => bad(
+        Reject::OrderNotFound if query => (-2013, "Order does not exist.".to_string()),
+        Reject::OrderNotFound => (-2011, "Unknown order sent.".to_string()),
+        Reject::BadLeverage(m) => (-4028, format!("Leverage is not valid ({m})")),
+        Reject::NotModified => (-4046, "No need to change margin type.".to_string()),
+        Reject::PositionOpen => (
             -4048,
-            "Margin type cannot be changed if there exists position.",
+            "Margin type cannot be changed if there exists position.".to_string(),
         ),
     }
 }
@@ -118,6 +129,8 @@ pub fn weight(method: &str, path: &str, params: &BTreeMap<String, String>) -> u3
     let with_symbol = params.contains_key("symbol");
     match (method, path) {
         ("POST", "/fapi/v1/order") => 0,
+        // https://developers.binance.com/docs/derivatives/usds-margined-futures/trade/rest-api/Place-Multiple-Orders
+        ("POST", "/fapi/v1/batchOrders") => 5,
         ("GET", "/fapi/v3/account" | "/fapi/v3/positionRisk" | "/fapi/v1/symbolConfig") => 5,
         ("GET", "/fapi/v1/premiumIndex") if !with_symbol => 10,
         ("GET", "/fapi/v1/openOrders") if !with_symbol => 40,

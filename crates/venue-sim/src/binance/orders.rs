@@ -21,35 +21,38 @@ use crate::book::{NewOrder, OrderType, Reject};
 type Sh = State<Arc<Shared>>;
 
 fn parse_order(q: &BTreeMap<String, String>) -> Result<NewOrder, Response> {
+    parse_order_code(q).map_err(|(code, msg)| bad(code, msg))
+}
+
+/// An order's parameters, or Binance's code and message for the first one it refuses.
+pub(super) fn parse_order_code(
+    q: &BTreeMap<String, String>,
+) -> Result<NewOrder, (i64, &'static str)> {
     let side = match q.get("side").map(String::as_str) {
         Some("BUY") => Side::Buy,
         Some("SELL") => Side::Sell,
-        _ => return Err(bad(-1117, "Invalid side.")),
+        _ => return Err((-1117, "Invalid side.")),
     };
     let order_type = match q.get("type").map(String::as_str) {
         Some("MARKET") => OrderType::Market,
         Some("LIMIT") => OrderType::Limit,
-        _ => return Err(bad(-1116, "Invalid orderType.")),
+        _ => return Err((-1116, "Invalid orderType.")),
     };
     let qty = q
         .get("quantity")
         .and_then(|v| v.parse::<Decimal>().ok())
-        .ok_or_else(|| {
-            bad(
-                -1102,
-                "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.",
-            )
-        })?;
+        .ok_or((
+            -1102,
+            "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.",
+        ))?;
     let price = match order_type {
         OrderType::Limit => Some(
             q.get("price")
                 .and_then(|v| v.parse::<Decimal>().ok())
-                .ok_or_else(|| {
-                    bad(
-                        -1102,
-                        "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
-                    )
-                })?,
+                .ok_or((
+                    -1102,
+                    "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+                ))?,
         ),
         OrderType::Market => None,
     };
@@ -59,13 +62,13 @@ fn parse_order(q: &BTreeMap<String, String>) -> Result<NewOrder, Response> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".:/_-".contains(&b));
     if !ok_id {
-        return Err(bad(
+        return Err((
             -1100,
             "Illegal characters found in parameter 'newClientOrderId'.",
         ));
     }
     if q.get("positionSide").is_some_and(|p| p != "BOTH") {
-        return Err(bad(
+        return Err((
             -4061,
             "Order's position side does not match user's setting.",
         ));

@@ -13,6 +13,7 @@
 //! The account behind it ([`crate::book`]) counts in base units; this module converts with the
 //! contract values of [`contract_value`].
 
+pub mod batch;
 pub mod klines;
 pub mod render;
 pub mod rest;
@@ -112,6 +113,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/account/set-leverage", post(rest::set_leverage))
         .route("/api/v1/trade/order", post(rest::create_order))
+        .route("/api/v1/trade/batch-orders", post(batch::batch_orders))
         .route("/api/v1/trade/cancel-order", post(rest::cancel_order))
         .route("/api/v1/trade/order-detail", get(rest::order_detail))
         .route("/api/v1/trade/orders-pending", get(rest::orders_pending))

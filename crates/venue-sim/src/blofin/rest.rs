@@ -50,7 +50,7 @@ fn private_get(
 }
 
 /// Authenticates a POST (signature over the raw body) and parses its JSON.
-fn private_post(
+pub(super) fn private_post(
     b: &Blofin,
     headers: &HeaderMap,
     path: &str,
@@ -62,7 +62,7 @@ fn private_post(
 }
 
 /// BloFin's per-user trading limit over a rolling 10 s: `Err` (HTTP 429) when exceeded.
-fn trade_budget(b: &Blofin) -> Result<(), Response> {
+pub(super) fn trade_budget(b: &Blofin) -> Result<(), Response> {
     let now = b.sh.now_ms();
     let mut times = b.sh.order_times.lock().unwrap_or_else(|p| p.into_inner());
     while times.front().is_some_and(|t| *t <= now - 10_000) {
@@ -79,7 +79,7 @@ fn trade_budget(b: &Blofin) -> Result<(), Response> {
     Ok(())
 }
 
-fn field<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(super) fn field<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
@@ -318,24 +318,48 @@ pub async fn create_order(State(b): St, headers: HeaderMap, body: Bytes) -> Resp
         return r;
     }
     let client_id = field(&v, "clientOrderId").to_string();
+    match place_one(&b, &v) {
+        Ok(item) => ok(json!([item])),
+        Err(Refusal::Request(code, msg)) => err(code, &msg),
+        Err(Refusal::Item(code, msg)) => item_err(code, &msg, &client_id),
+    }
+}
+
+/// Why one order was not placed: the whole request's error, or the order's own item error.
+pub(super) enum Refusal {
+    Request(&'static str, String),
+    Item(&'static str, String),
+}
+
+/// Places one order of `trade/order` (or one entry of `trade/batch-orders`): its reply item.
+pub(super) fn place_one(b: &Blofin, v: &Value) -> Result<Value, Refusal> {
+    let client_id = field(v, "clientOrderId").to_string();
     if client_id.len() > 32
         || !client_id
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'_')
     {
-        return err(
+        return Err(Refusal::Request(
             "152009",
-            "clientOrderId must be a combination of numbers, letters, or underscores, and the maximum length of characters is 32.",
-        );
+            "clientOrderId must be a combination of numbers, letters, or underscores, and the maximum length of characters is 32.".to_string(),
+        ));
     }
     let hedge = b.sh.exchange().hedge_mode;
-    if hedge || field(&v, "positionSide") != "net" {
-        return item_err("102089", "Position mode mismatch", &client_id);
+    if hedge || field(v, "positionSide") != "net" {
+        return Err(Refusal::Item(
+            "102089",
+            "Position mode mismatch".to_string(),
+        ));
     }
     let margin = b.sh.exchange().account_margin();
-    let req = match parse_new_order(margin, &v) {
+    let req = match parse_new_order(margin, v) {
         Ok(r) => r,
-        Err(what) => return err("152002", &format!("Parameter {what} error.")),
+        Err(what) => {
+            return Err(Refusal::Request(
+                "152002",
+                format!("Parameter {what} error."),
+            ));
+        }
     };
     let now = b.sh.now_ms();
     let partial = b.sh.faults.take_partial();
@@ -345,12 +369,12 @@ pub async fn create_order(State(b): St, headers: HeaderMap, body: Bytes) -> Resp
     ex.partial_next = None;
     drop(ex);
     match placed {
-        Ok(o) => ok(json!([{
+        Ok(o) => Ok(json!({
             "orderId": o.order_id.to_string(), "clientOrderId": o.client_id, "msg": "", "code": "0",
-        }])),
+        })),
         Err(r) => {
             let (code, msg) = reject_code(&r);
-            item_err(code, &msg, &client_id)
+            Err(Refusal::Item(code, msg))
         }
     }
 }

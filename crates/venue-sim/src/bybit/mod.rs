@@ -6,6 +6,7 @@
 //! (the raw query string, or the raw body), and the timestamp must satisfy
 //! `server − recvWindow ≤ timestamp < server + 1000` (else 10002).
 
+pub mod batch;
 pub mod klines;
 pub mod render;
 pub mod rest;
@@ -38,6 +39,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v5/position/set-leverage", post(rest::set_leverage))
         .route("/v5/position/switch-mode", post(rest::switch_mode))
         .route("/v5/order/create", post(rest::create_order))
+        .route("/v5/order/create-batch", post(batch::create_batch))
         .route("/v5/order/cancel", post(rest::cancel_order))
         .route("/v5/order/realtime", get(rest::realtime))
         .route("/v5/order/history", get(rest::history))
@@ -57,7 +59,13 @@ pub fn err(shared: &Shared, code: i64, msg: &str) -> Response {
 
 /// Bybit's code and message for a refusal.
 pub fn reject(shared: &Shared, r: &Reject) -> Response {
-    let (code, msg) = match r {
+    let (code, msg) = reject_code(r);
+    err(shared, code, &msg)
+}
+
+/// Bybit's `retCode` and `retMsg` for a refusal.
+pub fn reject_code(r: &Reject) -> (i64, String) {
+    match r {
         Reject::UnknownSymbol(s) => (10001, format!("params error: symbol invalid ({s})")),
         Reject::BadQty(m) => (10001, format!("Qty invalid: {m}")),
         Reject::QtyAboveMax(m) => (
@@ -79,8 +87,7 @@ pub fn reject(shared: &Shared, r: &Reject) -> Response {
         Reject::BadLeverage(m) => (10001, format!("leverage invalid: {m}")),
         Reject::NotModified => (110043, "leverage not modified".to_string()),
         Reject::PositionOpen => (110024, "position exists, cannot switch".to_string()),
-    };
-    err(shared, code, &msg)
+    }
 }
 
 /// Checks a private request's key, timestamp window and signature; `Err` is the response.

@@ -41,13 +41,17 @@ fn private_get(
 }
 
 /// Authenticates a POST (signature over the raw body) and parses its JSON.
-fn private_post(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+pub(super) fn private_post(
+    sh: &Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, Response> {
     let text = std::str::from_utf8(body).map_err(|_| err(sh, 10001, "body is not UTF-8"))?;
     authenticate(sh, headers, text)?;
     serde_json::from_str(text).map_err(|_| err(sh, 10001, "params error: body is not JSON"))
 }
 
-fn check_category(sh: &Shared, category: Option<&str>) -> Result<(), Response> {
+pub(super) fn check_category(sh: &Shared, category: Option<&str>) -> Result<(), Response> {
     match category {
         None | Some("linear") => Ok(()),
         Some(other) => Err(err(
@@ -58,7 +62,7 @@ fn check_category(sh: &Shared, category: Option<&str>) -> Result<(), Response> {
     }
 }
 
-fn field<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(super) fn field<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
@@ -324,7 +328,7 @@ fn order_budget(sh: &Shared) -> Result<[(&'static str, String); 3], Response> {
     ])
 }
 
-fn with_headers(mut r: Response, headers: [(&'static str, String); 3]) -> Response {
+pub(super) fn with_headers(mut r: Response, headers: [(&'static str, String); 3]) -> Response {
     for (k, v) in headers {
         if let Ok(val) = HeaderValue::from_str(&v) {
             r.headers_mut().insert(k, val);
@@ -333,7 +337,7 @@ fn with_headers(mut r: Response, headers: [(&'static str, String); 3]) -> Respon
     r
 }
 
-fn rate_limited_at(sh: &Shared, reset_ms: i64) -> Response {
+pub(super) fn rate_limited_at(sh: &Shared, reset_ms: i64) -> Response {
     let r = err(sh, 10006, "Too many visits!");
     with_headers(
         r,
@@ -363,7 +367,7 @@ fn order_type_field(v: &Value) -> &str {
     }
 }
 
-fn parse_new_order(v: &Value) -> Result<NewOrder, String> {
+pub(super) fn parse_new_order(v: &Value) -> Result<NewOrder, String> {
     let side = match field(v, "side") {
         "Buy" => Side::Buy,
         "Sell" => Side::Sell,

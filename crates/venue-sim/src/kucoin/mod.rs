@@ -13,6 +13,7 @@
 //! The account behind it ([`crate::book`]) counts in base units; this module converts with the
 //! multipliers of [`multiplier`].
 
+pub mod batch;
 pub mod klines;
 pub mod render;
 pub mod rest;
@@ -111,6 +112,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/api/v1/orders/client-order/{client_oid}",
             delete(rest::cancel_by_client_oid),
         )
+        .route("/api/v1/orders/multi", post(batch::orders_multi))
         .route("/api/v1/orders/byClientOid", get(rest::order_by_client_oid))
         .route("/api/v1/bullet-private", post(rest::bullet_private))
         .route("/kucoin-ws", get(ws::upgrade))
@@ -188,7 +190,13 @@ pub fn rate_limited(retry_after: Duration) -> Response {
 
 /// KuCoin's code and message for a refusal.
 pub fn reject(r: &Reject) -> Response {
-    let (code, msg) = match r {
+    let (code, msg) = reject_code(r);
+    err(code, &msg)
+}
+
+/// KuCoin's code and message for a refusal, for a reply to build.
+pub fn reject_code(r: &Reject) -> (&'static str, String) {
+    match r {
         Reject::UnknownSymbol(s) => ("100001", format!("contract {s} does not exist")),
         Reject::BadQty(m) | Reject::QtyAboveMax(m) | Reject::BadPrice(m) => {
             ("100001", format!("Parameter error: {m}"))
@@ -210,8 +218,7 @@ pub fn reject(r: &Reject) -> Response {
             "The current symbol has a position or open orders; the margin mode cannot be changed"
                 .into(),
         ),
-    };
-    err(code, &msg)
+    }
 }
 
 /// base64 HMAC-SHA256 check in constant time (apart from the adapter's signing code).

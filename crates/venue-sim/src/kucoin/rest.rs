@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tradeengine_model::{MarginMode, Side};
 
-use super::{authenticate, contract, err, multiplier, ok, reject, render, symbol_of};
+use super::{authenticate, contract, err, multiplier, ok, reject, reject_code, render, symbol_of};
 use crate::Shared;
 use crate::book::{NewOrder, OrderType, Reject, SimOrder};
 use crate::form;
@@ -43,7 +43,7 @@ fn private_get(
     Ok(query(raw))
 }
 
-fn private_post(
+pub(super) fn private_post(
     sh: &Shared,
     headers: &HeaderMap,
     path: &str,
@@ -255,57 +255,76 @@ pub async fn create_order(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Res
         Ok(v) => v,
         Err(r) => return r,
     };
+    match place_one(&sh, &v) {
+        Ok(data) => ok(data),
+        Err((code, msg)) => err(code, &msg),
+    }
+}
+
+/// Places one order of `POST /api/v1/orders` (or one entry of `orders/multi`): its `data`, or
+/// KuCoin's code and message.
+pub(super) fn place_one(sh: &Shared, v: &Value) -> Result<Value, (&'static str, String)> {
+    let v = v.clone();
     let client_oid = field(&v, "clientOid").to_string();
     if client_oid.is_empty() || client_oid.len() > 40 {
-        return err("400100", "clientOid is required (at most 40 characters)");
+        return Err((
+            "400100",
+            "clientOid is required (at most 40 characters)".to_string(),
+        ));
     }
     let side = match field(&v, "side") {
         "buy" => Side::Buy,
         "sell" => Side::Sell,
-        _ => return err("400100", "side must be buy or sell"),
+        _ => return Err(("400100", "side must be buy or sell".to_string())),
     };
     let order_type = match field(&v, "type") {
         "market" => OrderType::Market,
         "limit" => OrderType::Limit,
-        _ => return err("400100", "type must be limit or market"),
+        _ => return Err(("400100", "type must be limit or market".to_string())),
     };
     let Some(leverage) = number(v.get("leverage")) else {
-        return err("400100", "leverage is required");
+        return Err(("400100", "leverage is required".to_string()));
     };
     // Exactly one of size (integer lots), qty, valueQty; the simulator takes lots only.
     let Some(Value::Number(lots)) = v.get("size") else {
-        return err("400100", "size must be an integer number of lots");
+        return Err((
+            "400100",
+            "size must be an integer number of lots".to_string(),
+        ));
     };
     let Some(lots) = lots.as_i64().filter(|l| *l > 0) else {
-        return err("400100", "size must be a positive integer number of lots");
+        return Err((
+            "400100",
+            "size must be a positive integer number of lots".to_string(),
+        ));
     };
     let symbol = symbol_of(field(&v, "symbol"));
     let price = match order_type {
         OrderType::Limit => match field(&v, "price").parse::<Decimal>() {
             Ok(p) => Some(p),
-            Err(_) => return err("400100", "price is required for limit orders"),
+            Err(_) => return Err(("400100", "price is required for limit orders".to_string())),
         },
         OrderType::Market => None,
     };
     let mode = match field(&v, "marginMode") {
         "" | "ISOLATED" => MarginMode::Isolated,
         "CROSS" => MarginMode::Cross,
-        _ => return err("400100", "marginMode must be CROSS or ISOLATED"),
+        _ => return Err(("400100", "marginMode must be CROSS or ISOLATED".to_string())),
     };
     let now = sh.now_ms();
     let partial = sh.faults.take_partial();
     let mut ex = sh.exchange();
     if ex.instrument(&symbol).is_some() && ex.symbol_margin(&symbol) != mode {
-        return err(
+        return Err((
             "330008",
-            "marginMode does not match the symbol's margin mode",
-        );
+            "marginMode does not match the symbol's margin mode".to_string(),
+        ));
     }
     // Isolated: the order's leverage is the new position's (an open one keeps its own).
     if mode == MarginMode::Isolated && ex.position(&symbol).size.is_zero() {
         match ex.set_leverage(&symbol, leverage) {
             Ok(()) | Err(Reject::NotModified) => {}
-            Err(r) => return reject(&r),
+            Err(r) => return Err(reject_code(&r)),
         }
     }
     let req = NewOrder {
@@ -325,8 +344,8 @@ pub async fn create_order(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Res
     ex.partial_next = None;
     drop(ex);
     match placed {
-        Ok(o) => ok(json!({"orderId": o.order_id.to_string(), "clientOid": o.client_id})),
-        Err(r) => reject(&r),
+        Ok(o) => Ok(json!({"orderId": o.order_id.to_string(), "clientOid": o.client_id})),
+        Err(r) => Err(reject_code(&r)),
     }
 }
 

@@ -16,6 +16,7 @@
 //! query for an unknown `externalOid` answers `data: null`, and a cancel of an unknown or
 //! finished order answers code 600.
 
+pub mod batch;
 pub mod klines;
 pub mod render;
 pub mod rest;
@@ -63,6 +64,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(rest::change_leverage),
         )
         .route(&format!("{p}/order/submit"), post(rest::submit))
+        .route(
+            &format!("{p}/order/submit_batch"),
+            post(batch::submit_batch),
+        )
         .route(
             &format!("{p}/order/cancel_with_external"),
             post(rest::cancel_with_external),
@@ -120,23 +125,37 @@ pub fn err(code: i64, message: &str) -> Response {
 
 /// MEXC's code and message for a refusal.
 pub fn reject(r: &Reject) -> Response {
+    if matches!(r, Reject::NotModified) {
+        // A setting already in place is success on MEXC.
+        return ok(Value::Null);
+    }
+    let (code, msg) = reject_code(r);
+    err(code, &msg)
+}
+
+/// MEXC's code and message for a refusal, for a reply to build.
+pub fn reject_code(r: &Reject) -> (i64, String) {
     match r {
-        Reject::UnknownSymbol(_) => err(1001, "Contract does not exist!"),
-        Reject::BadQty(m) => err(2015, &format!("Price or quantity accuracy error: {m}")),
-        Reject::QtyAboveMax(m) => err(2011, &format!("Order quantity error: {m}")),
-        Reject::NotionalBelowMin { notional, min } => err(
+        Reject::UnknownSymbol(_) => (1001, "Contract does not exist!".to_string()),
+        Reject::BadQty(m) => (2015, format!("Price or quantity accuracy error: {m}")),
+        Reject::QtyAboveMax(m) => (2011, format!("Order quantity error: {m}")),
+        Reject::NotionalBelowMin { notional, min } => (
             2011,
-            &format!("Order quantity error: value {notional} below {min}"),
+            format!("Order quantity error: value {notional} below {min}"),
         ),
-        Reject::BadPrice(m) => err(2015, &format!("Price or quantity accuracy error: {m}")),
-        Reject::DuplicateClientId(_) => err(603, "Repeated request"),
-        Reject::ReduceOnlyRefused(_) => err(2009, "Position does not exist or has been closed"),
-        Reject::InsufficientMargin(m) => err(2005, &format!("Insufficient balance: {m}")),
-        Reject::HedgeMode => err(2022, "Error position type"),
-        Reject::OrderNotFound => err(600, "Order does not exist or is finished"),
-        Reject::BadLeverage(m) => err(2006, &format!("Leverage ratio error: {m}")),
-        Reject::NotModified => ok(Value::Null),
-        Reject::PositionOpen => err(2019, "There is an active open position"),
+        Reject::BadPrice(m) => (2015, format!("Price or quantity accuracy error: {m}")),
+        Reject::DuplicateClientId(_) => (603, "Repeated request".to_string()),
+        Reject::ReduceOnlyRefused(_) => (
+            2009,
+            "Position does not exist or has been closed".to_string(),
+        ),
+        Reject::InsufficientMargin(m) => (2005, format!("Insufficient balance: {m}")),
+        Reject::HedgeMode => (2022, "Error position type".to_string()),
+        Reject::OrderNotFound => (600, "Order does not exist or is finished".to_string()),
+        Reject::BadLeverage(m) => (2006, format!("Leverage ratio error: {m}")),
+        // Answered as success by `reject`; no order is ever refused with it.
+        Reject::NotModified => (0, String::new()),
+        Reject::PositionOpen => (2019, "There is an active open position".to_string()),
     }
 }
 

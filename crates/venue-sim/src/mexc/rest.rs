@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use tradeengine_model::{MarginMode, Side};
 
 use super::render::{self, contract_size};
-use super::{ORDER_ID_BASE, authenticate, canonical_query, err, num, ok, reject, unified};
+use super::{
+    ORDER_ID_BASE, authenticate, canonical_query, err, num, ok, reject, reject_code, unified,
+};
 use crate::Shared;
 use crate::book::{NewOrder, OrderType, Reject};
 use crate::form;
@@ -32,7 +34,11 @@ fn private_get(sh: &Shared, headers: &HeaderMap, raw: &Option<String>) -> Result
     )
 }
 
-fn private_post(sh: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+pub(super) fn private_post(
+    sh: &Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, Response> {
     let text = std::str::from_utf8(body).map_err(|_| err(601, "Data decode error"))?;
     authenticate(sh, headers, text)?;
     serde_json::from_str(text).map_err(|_| err(601, "Data decode error: body is not JSON"))
@@ -204,17 +210,17 @@ struct Submit {
     leverage: Option<Decimal>,
 }
 
-fn parse_submit(ex: &crate::book::Exchange, v: &Value) -> Result<Submit, Response> {
+fn parse_submit(ex: &crate::book::Exchange, v: &Value) -> Result<Submit, (i64, String)> {
     let symbol = unified(v.get("symbol").and_then(Value::as_str).unwrap_or_default());
     if ex.instrument(&symbol).is_none() {
-        return Err(err(1001, "Contract does not exist!"));
+        return Err((1001, "Contract does not exist!".to_string()));
     }
     let (side, reduce_only) = match int_field(v, "side") {
         Some(1) => (Side::Buy, false),
         Some(2) => (Side::Buy, true),
         Some(3) => (Side::Sell, false),
         Some(4) => (Side::Sell, true),
-        _ => return Err(err(2001, "Wrong order side")),
+        _ => return Err((2001, "Wrong order side".to_string())),
     };
     // Types as documented for `POST /api/v1/private/order/submit`: 1 limit, 5 market
     // (<https://mexcdevelop.github.io/apidocs/contract_v1_en/>, section "Order"); the
@@ -223,30 +229,30 @@ fn parse_submit(ex: &crate::book::Exchange, v: &Value) -> Result<Submit, Respons
         Some(1) => OrderType::Limit,
         Some(5) => OrderType::Market,
         Some(t) => {
-            return Err(err(
+            return Err((
                 600,
-                &format!("Order type {t} not supported by the simulator"),
+                format!("Order type {t} not supported by the simulator"),
             ));
         }
-        None => return Err(err(600, "Parameter error: type")),
+        None => return Err((600, "Parameter error: type".to_string())),
     };
     let open_type = match int_field(v, "openType") {
         Some(1) => MarginMode::Isolated,
         Some(2) => MarginMode::Cross,
-        _ => return Err(err(2002, "Wrong opening type")),
+        _ => return Err((2002, "Wrong opening type".to_string())),
     };
     let Some(vol) = dec_field(v, "vol").filter(|d| *d > Decimal::ZERO) else {
-        return Err(err(2011, "Order quantity error"));
+        return Err((2011, "Order quantity error".to_string()));
     };
     if !vol.fract().is_zero() {
-        return Err(err(
+        return Err((
             2015,
-            "Price or quantity accuracy error: vol is whole contracts",
+            "Price or quantity accuracy error: vol is whole contracts".to_string(),
         ));
     }
     let price = match order_type {
         OrderType::Limit => {
-            Some(dec_field(v, "price").ok_or_else(|| err(2007, "Order price error"))?)
+            Some(dec_field(v, "price").ok_or_else(|| (2007, "Order price error".to_string()))?)
         }
         OrderType::Market => None,
     };
@@ -255,14 +261,14 @@ fn parse_submit(ex: &crate::book::Exchange, v: &Value) -> Result<Submit, Respons
         .and_then(Value::as_str)
         .unwrap_or_default();
     if external.len() > 32 {
-        return Err(err(2030, "externalOid exceeds 32 characters"));
+        return Err((2030, "externalOid exceeds 32 characters".to_string()));
     }
     let leverage = dec_field(v, "leverage");
     let opens = !reduce_only;
     if opens && open_type == MarginMode::Isolated && leverage.is_none() {
-        return Err(err(
+        return Err((
             2006,
-            "Leverage ratio error: leverage is required for isolated orders",
+            "Leverage ratio error: leverage is required for isolated orders".to_string(),
         ));
     }
     Ok(Submit {
@@ -292,31 +298,40 @@ pub async fn submit(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response 
     if let Err(r) = order_budget(&sh) {
         return r;
     }
+    match place_submit(&sh, &v) {
+        Ok(id) => ok(id),
+        Err((code, msg)) => err(code, &msg),
+    }
+}
+
+/// Places one `order/submit` body (or one entry of `submit_batch`): the order id, or MEXC's
+/// code and message.
+pub(super) fn place_submit(sh: &Shared, v: &Value) -> Result<Value, (i64, String)> {
     let now = sh.now_ms();
     let partial = sh.faults.take_partial();
     let mut ex = sh.exchange();
-    let s = match parse_submit(&ex, &v) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let s = parse_submit(&ex, v)?;
     let symbol = s.order.symbol.clone();
     let held = !ex.position(&symbol).size.is_zero();
     let duplicate =
         !s.order.client_id.is_empty() && ex.find(None, Some(&s.order.client_id), None).is_some();
     if s.opens && !duplicate {
         if held && ex.symbol_margin(&symbol) != s.open_type {
-            return err(2027, "Only one of cross or isolated per position side");
+            return Err((
+                2027,
+                "Only one of cross or isolated per position side".to_string(),
+            ));
         }
         if let Some(l) = s.leverage {
             if held && l != ex.leverage(&symbol) {
-                return err(
+                return Err((
                     2021,
-                    "The order leverage is not consistent with the position's",
-                );
+                    "The order leverage is not consistent with the position's".to_string(),
+                ));
             }
             match ex.set_leverage(&symbol, l) {
                 Ok(()) | Err(Reject::NotModified) => {}
-                Err(r) => return reject(&r),
+                Err(r) => return Err(reject_code(&r)),
             }
         }
         if !held {
@@ -328,13 +343,13 @@ pub async fn submit(State(sh): Sh, headers: HeaderMap, body: Bytes) -> Response 
     let placed = ex.place(s.order, now);
     ex.partial_next = None;
     match placed {
-        Ok(o) => ok(json!(ORDER_ID_BASE + o.order_id)),
+        Ok(o) => Ok(json!(ORDER_ID_BASE + o.order_id)),
         // A repeated externalOid answers with the first order (as submit_batch documents).
         Err(Reject::DuplicateClientId(_)) => match ex.find(None, Some(&client_id), None) {
-            Some(o) => ok(json!(ORDER_ID_BASE + o.order_id)),
-            None => err(603, "Repeated request"),
+            Some(o) => Ok(json!(ORDER_ID_BASE + o.order_id)),
+            None => Err((603, "Repeated request".to_string())),
         },
-        Err(r) => reject(&r),
+        Err(r) => Err(reject_code(&r)),
     }
 }
 

@@ -122,8 +122,7 @@ impl BinanceHttp {
                 "/fapi/v1/time",
                 &Query::new(),
                 Auth::Public,
-                1,
-                false,
+                &[(scope::WEIGHT, 1)],
             )
             .await?;
         let received = self.clock.local_ms();
@@ -146,11 +145,30 @@ impl BinanceHttp {
         weight: u32,
         order: bool,
     ) -> Result<Value, VenueError> {
-        match self.call(method, path, params, auth, weight, order).await {
+        let mut costs = vec![(scope::WEIGHT, weight)];
+        if order {
+            costs.push((scope::ORDERS_10S, 1));
+            costs.push((scope::ORDERS_1M, 1));
+        }
+        self.request_costing(method, path, params, auth, &costs)
+            .await
+    }
+
+    /// [`BinanceHttp::request`] with the request's cost in each scope given outright (a batch
+    /// request's documented order counts differ from a single order's).
+    pub async fn request_costing(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Query,
+        auth: Auth,
+        costs: &[(&'static str, u32)],
+    ) -> Result<Value, VenueError> {
+        match self.call(method, path, params, auth, costs).await {
             Err(e) if e.code.as_deref() == Some("-1021") => {
                 tracing::warn!(venue = VENUE, %path, "timestamp refused; resyncing the clock");
                 self.sync_time().await?;
-                self.call(method, path, params, auth, weight, order).await
+                self.call(method, path, params, auth, costs).await
             }
             other => other,
         }
@@ -162,15 +180,9 @@ impl BinanceHttp {
         path: &str,
         params: &Query,
         auth: Auth,
-        weight: u32,
-        order: bool,
+        costs: &[(&'static str, u32)],
     ) -> Result<Value, VenueError> {
-        let mut costs = vec![(scope::WEIGHT, weight)];
-        if order {
-            costs.push((scope::ORDERS_10S, 1));
-            costs.push((scope::ORDERS_1M, 1));
-        }
-        self.limits.acquire(&costs).await?;
+        self.limits.acquire(costs).await?;
         let mut headers = Vec::new();
         let mut text = params.as_str().to_string();
         if auth != Auth::Public {

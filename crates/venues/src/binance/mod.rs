@@ -8,6 +8,7 @@
 //! - [`venue`]: [`BinanceVenue`], the [`crate::Venue`] implementation.
 
 pub mod auth;
+pub mod batch;
 pub mod codes;
 pub mod http;
 pub mod klines;

@@ -26,8 +26,7 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tradeengine_model::{
-    ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderStatus, Position, Price,
-    Side, Symbol,
+    ClientOrderId, Instrument, MarginMode, OrderRequest, OrderStatus, Position, Price, Symbol,
 };
 
 use super::VENUE;
@@ -64,7 +63,7 @@ fn rejected(code: &str, message: String) -> VenueError {
     VenueError::new(VENUE, VenueErrorKind::Rejected, message).with_code(code)
 }
 
-fn code_of(e: &VenueError) -> Option<i64> {
+pub(super) fn code_of(e: &VenueError) -> Option<i64> {
     (e.venue == VENUE)
         .then(|| e.code.as_deref().and_then(|c| c.parse().ok()))
         .flatten()
@@ -95,6 +94,11 @@ impl BinanceVenue {
 
     pub fn tracker(&self) -> &OrderTracker {
         &self.tracker
+    }
+
+    /// How long a market order waits for its fill on the stream.
+    pub(super) fn fill_wait(&self) -> Duration {
+        self.fill_wait
     }
 
     pub fn http(&self) -> &BinanceHttp {
@@ -200,7 +204,7 @@ impl BinanceVenue {
         Ok(listed)
     }
 
-    async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
+    pub(super) async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
         self.instruments
             .get(symbol, self.fetch_instruments())
             .await?
@@ -213,7 +217,7 @@ impl BinanceVenue {
     }
 
     /// A REST order object as our status, with the stream's fee when it has one.
-    async fn status_of(&self, v: Value) -> Result<OrderStatus, VenueError> {
+    pub(super) async fn status_of(&self, v: Value) -> Result<OrderStatus, VenueError> {
         let o: OrderObj = parse(v, ORDER)?;
         let mut s = o
             .to_status(self.fees.get(&o.client_order_id))
@@ -433,78 +437,29 @@ impl Venue for BinanceVenue {
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
         let instrument = self.instrument(&order.symbol).await?;
         crate::checks::check_order(VENUE, &instrument, order)?;
-        let mut q = Query::new()
-            .with("symbol", &instrument.venue_symbol)
-            .with(
-                "side",
-                if order.side == Side::Buy {
-                    "BUY"
-                } else {
-                    "SELL"
-                },
-            )
-            .with(
-                "type",
-                if matches!(order.kind, OrderKind::Market) {
-                    "MARKET"
-                } else {
-                    "LIMIT"
-                },
-            )
-            .with("quantity", format_dec(order.qty));
-        if let OrderKind::Limit { price } = order.kind {
-            q.push("price", format_dec(price.get()));
-            q.push("timeInForce", "GTC");
+        let mut q = Query::new();
+        for (k, v) in super::batch::order_fields(&instrument, order) {
+            q.push(k, v);
         }
-        q.push(
-            "reduceOnly",
-            if order.reduce_only { "true" } else { "false" },
-        );
-        q.push("newClientOrderId", order.client_order_id.as_str());
-        q.push("newOrderRespType", "RESULT");
         match self
             .http
             .request(Method::Post, "/fapi/v1/order", &q, Auth::Signed, 0, true)
             .await
         {
-            Ok(v) => {
-                let s = self.status_of(v).await?;
-                if matches!(order.kind, OrderKind::Market)
-                    && !s.state.is_terminal()
-                    && self.stream_ready()
-                    && let Some(p) = self
-                        .tracker
-                        .wait_for(order.client_order_id.as_str(), self.fill_wait, |p| {
-                            p.state.is_terminal()
-                        })
-                        .await
-                {
-                    return Ok(p);
-                }
-                Ok(s)
-            }
-            Err(e) if has_code(&e, codes::DUPLICATE_CLIENT_ID) => match self
-                .order_by_client_id(&order.symbol, &order.client_order_id)
-                .await?
-            {
-                Some(s) => Ok(s),
-                None => Err(VenueError::new(
-                    VENUE,
-                    VenueErrorKind::Ambiguous,
-                    format!(
-                        "order {} is a duplicate but cannot be found yet",
-                        order.client_order_id
-                    ),
-                )
-                .with_code("-4116")),
-            },
-            Err(e) => {
-                if code_of(&e).is_some_and(codes::suggests_stale_instrument) {
-                    self.invalidate_instruments().await;
-                }
-                Err(e)
-            }
+            Ok(v) => self.accepted(order, v).await,
+            Err(e) => self.refused(order, e).await,
         }
+    }
+
+    fn batch_limit(&self) -> usize {
+        super::batch::BATCH_MAX
+    }
+
+    async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
+        crate::batch::in_chunks(VENUE, orders, super::batch::BATCH_MAX, |chunk| {
+            self.place_batch(chunk)
+        })
+        .await
     }
 
     async fn cancel_order(

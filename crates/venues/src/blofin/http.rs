@@ -112,6 +112,27 @@ fn not_an_envelope(path: &str, body: &[u8]) -> VenueError {
     )
 }
 
+/// Opens a batch reply: its per-order list, whatever each entry says (the caller reads every
+/// entry's own `code`), when the top-level code is success or a per-order outcome ("1": all
+/// failed, "2": some failed); any other top-level code refuses the whole request.
+pub fn open_items(body: &[u8], method: Method, path: &str) -> Result<Value, VenueError> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| not_an_envelope(path, body))?;
+    let Some(obj) = v.as_object() else {
+        return Err(not_an_envelope(path, body));
+    };
+    let code = code_text(obj.get("code"));
+    let data = obj.get("data").cloned();
+    let listed = data.as_ref().is_some_and(Value::is_array);
+    if code.is_empty() {
+        return Err(not_an_envelope(path, body));
+    }
+    if !(is_ok_code(&code) || (listed && matches!(code.as_str(), "1" | "2"))) {
+        let msg = obj.get("msg").and_then(Value::as_str).unwrap_or_default();
+        return Err(codes::error(&code, msg, path));
+    }
+    data_field(VENUE, method, path, data)
+}
+
 /// The venue time a reply's `Date` header states, epoch ms (mid-second: the header truncates).
 fn date_ms(resp: &RawResponse) -> Option<i64> {
     let date = chrono::DateTime::parse_from_rfc2822(resp.header("date")?.trim()).ok()?;
@@ -197,6 +218,35 @@ impl BlofinHttp {
             .await
     }
 
+    /// A signed POST of a batch: the per-order list, each entry still to be read
+    /// ([`open_items`]).
+    pub async fn post_items(
+        &self,
+        path: &str,
+        body: &Value,
+        scope: &'static str,
+    ) -> Result<Value, VenueError> {
+        let text = body.to_string();
+        let sent = Some(text);
+        match self
+            .call_with(
+                Method::Post,
+                path,
+                &Query::new(),
+                sent.clone(),
+                scope,
+                open_items,
+            )
+            .await
+        {
+            Err(e) if codes::is(&e, &[codes::TIMESTAMP_EXPIRED, codes::NONCE_REUSED]) => {
+                self.call_with(Method::Post, path, &Query::new(), sent, scope, open_items)
+                    .await
+            }
+            other => other,
+        }
+    }
+
     /// Sends, and once more when BloFin refused the timestamp (after re-reading its clock from
     /// that reply) or the nonce: both refusals mean nothing was done.
     async fn request(
@@ -232,10 +282,39 @@ impl BlofinHttp {
         let sent = self.clock.local_ms();
         let resp = self.send(method, path, query, body, scope, signed).await?;
         let received = self.clock.local_ms();
-        let data = open_envelope(&resp.body, method, path);
+        self.read(&resp, method, path, sent, received, open_envelope)
+    }
+
+    /// [`BlofinHttp::call`] of a signed request whose reply `open` reads.
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &Query,
+        body: Option<String>,
+        scope: &'static str,
+        open: fn(&[u8], Method, &str) -> Result<Value, VenueError>,
+    ) -> Result<Value, VenueError> {
+        let sent = self.clock.local_ms();
+        let resp = self.send(method, path, query, body, scope, true).await?;
+        let received = self.clock.local_ms();
+        self.read(&resp, method, path, sent, received, open)
+    }
+
+    /// Reads a reply with `open`; a refused timestamp re-reads the venue's clock from it.
+    fn read(
+        &self,
+        resp: &RawResponse,
+        method: Method,
+        path: &str,
+        sent: i64,
+        received: i64,
+        open: fn(&[u8], Method, &str) -> Result<Value, VenueError>,
+    ) -> Result<Value, VenueError> {
+        let data = open(&resp.body, method, path);
         if let Err(e) = &data
             && codes::is(e, &[codes::TIMESTAMP_EXPIRED])
-            && let Some(server) = date_ms(&resp)
+            && let Some(server) = date_ms(resp)
         {
             self.clock.observe(server, sent, received);
             tracing::warn!(

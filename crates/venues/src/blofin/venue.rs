@@ -46,7 +46,6 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, TICKERS, TickerRow, margin_mode, margin_mode_text,
 };
 use super::stream::ByInstId;
-use crate::checks::to_venue_units;
 use crate::http::Query;
 use crate::http::envelope::order_reply;
 use crate::instruments::InstrumentCache;
@@ -84,7 +83,7 @@ fn unknown_symbol(symbol: &Symbol) -> VenueError {
 }
 
 /// The id as BloFin carries it (see [`super::venue_client_id`]).
-fn wire_id(id: &ClientOrderId) -> Result<String, VenueError> {
+pub(super) fn wire_id(id: &ClientOrderId) -> Result<String, VenueError> {
     super::venue_client_id(id.as_str()).ok_or_else(|| {
         rejected(
             "bad_client_id",
@@ -93,7 +92,7 @@ fn wire_id(id: &ClientOrderId) -> Result<String, VenueError> {
     })
 }
 
-fn side_text(side: Side) -> &'static str {
+pub(super) fn side_text(side: Side) -> &'static str {
     match side {
         Side::Buy => "buy",
         Side::Sell => "sell",
@@ -199,7 +198,7 @@ impl BlofinVenue {
         Ok(listed)
     }
 
-    async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
+    pub(super) async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
         self.instruments
             .get(symbol, self.fetch_instruments())
             .await?
@@ -213,7 +212,7 @@ impl BlofinVenue {
     }
 
     /// The account-wide margin mode, re-read when older than a minute (or when `fresh`).
-    async fn margin_mode(&self, fresh: bool) -> Result<MarginMode, VenueError> {
+    pub(super) async fn margin_mode(&self, fresh: bool) -> Result<MarginMode, VenueError> {
         let cached = *self.account.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((mode, at)) = cached
             && at.elapsed() < ACCOUNT_TTL
@@ -238,7 +237,10 @@ impl BlofinVenue {
 
     /// After BloFin acknowledged an order: its status from the stream if it comes in time,
     /// else from REST.
-    async fn status_after_ack(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
+    pub(super) async fn status_after_ack(
+        &self,
+        order: &OrderRequest,
+    ) -> Result<OrderStatus, VenueError> {
         let id = order.client_order_id.as_str();
         if self.stream_ready() {
             let market = matches!(order.kind, OrderKind::Market);
@@ -399,25 +401,7 @@ impl Venue for BlofinVenue {
     }
 
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
-        let instrument = self.instrument(&order.symbol).await?;
-        crate::checks::check_order(VENUE, &instrument, order)?;
-        let contracts = to_venue_units(VENUE, &instrument, order.qty, "contracts")?;
-        let wire_id = wire_id(&order.client_order_id)?;
-        let mode = self.margin_mode(false).await?;
-        let mut body = json!({
-            "instId": instrument.venue_symbol,
-            "marginMode": margin_mode_text(mode),
-            "positionSide": "net",
-            "side": side_text(order.side),
-            "orderType": "market",
-            "size": format_dec(contracts),
-            "reduceOnly": if order.reduce_only { "true" } else { "false" },
-            "clientOrderId": wire_id,
-        });
-        if let OrderKind::Limit { price } = order.kind {
-            body["orderType"] = json!("limit");
-            body["price"] = json!(format_dec(price.get()));
-        }
+        let body = self.order_body(order).await?;
         match self
             .http
             .post("/api/v1/trade/order", &body, scope::TRADE)
@@ -427,31 +411,16 @@ impl Venue for BlofinVenue {
                 order_reply(VENUE, "/api/v1/trade/order", data)?;
                 self.status_after_ack(order).await
             }
-            Err(e) if codes::is(&e, &codes::DUPLICATE_CLIENT_ID) => {
-                // An earlier attempt landed: answer with that order.
-                match self
-                    .order_by_client_id(&order.symbol, &order.client_order_id)
-                    .await?
-                {
-                    Some(s) => Ok(s),
-                    None => Err(VenueError::new(
-                        VENUE,
-                        VenueErrorKind::Ambiguous,
-                        format!(
-                            "order {} is a duplicate but cannot be found yet",
-                            order.client_order_id
-                        ),
-                    )
-                    .with_code(e.code.unwrap_or_default())),
-                }
-            }
-            Err(e) => {
-                if codes::is(&e, &[codes::UNKNOWN_INSTRUMENT, "542", "102014", "102015"]) {
-                    self.invalidate_instruments().await;
-                }
-                Err(e)
-            }
+            Err(e) => self.refused(order, e).await,
         }
+    }
+
+    fn batch_limit(&self) -> usize {
+        super::batch::BATCH_MAX
+    }
+
+    async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
+        self.place_many(orders).await
     }
 
     async fn cancel_order(

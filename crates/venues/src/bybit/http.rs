@@ -26,6 +26,8 @@ use crate::{Credentials, VenueError, VenueErrorKind};
 pub mod scope {
     pub const IP: &str = "ip";
     pub const ORDER: &str = "order";
+    /// `POST /v5/order/create-batch`: its own budget, consumed per order (see `super::batch`).
+    pub const BATCH: &str = "batch";
     pub const QUERY: &str = "query";
     pub const POSITION: &str = "position";
     pub const WALLET: &str = "wallet";
@@ -40,6 +42,7 @@ fn scopes() -> Vec<Scope> {
     vec![
         Scope::new(scope::IP, 600, Duration::from_secs(5)),
         Scope::new(scope::ORDER, 10, s),
+        Scope::new(scope::BATCH, 10, s),
         Scope::new(scope::QUERY, 50, s),
         Scope::new(scope::POSITION, 50, s),
         Scope::new(scope::WALLET, 50, s),
@@ -59,6 +62,16 @@ struct Envelope {
     result: Option<Value>,
     #[serde(default)]
     time: i64,
+    /// Per-order `{code, msg}` of a batch request; `{}` elsewhere.
+    #[serde(default, rename = "retExtInfo")]
+    ret_ext_info: Value,
+}
+
+/// What a successful call answered.
+struct Reply {
+    result: Value,
+    time: i64,
+    ext: Value,
 }
 
 /// One Bybit account's REST client.
@@ -105,19 +118,19 @@ impl BybitHttp {
                 "/v5/market/time",
                 &Query::new(),
                 None,
-                scope::PUBLIC,
+                (scope::PUBLIC, 1),
                 false,
             )
             .await?;
         let received = self.clock.local_ms();
         let nano = env
-            .0
+            .result
             .get("timeNano")
             .and_then(Value::as_str)
             .and_then(|s| s.parse::<i128>().ok());
         let server_ms = match nano {
-            Some(n) => i64::try_from(n / 1_000_000).unwrap_or(env.1),
-            None => env.1,
+            Some(n) => i64::try_from(n / 1_000_000).unwrap_or(env.time),
+            None => env.time,
         };
         if server_ms <= 0 {
             return Err(crate::parse::bad_reply(VENUE, "timeNano", "missing"));
@@ -133,8 +146,9 @@ impl BybitHttp {
 
     /// A public GET: the `result` object.
     pub async fn public_get(&self, path: &str, query: &Query) -> Result<Value, VenueError> {
-        self.request(Method::Get, path, query, None, scope::PUBLIC, false)
+        self.request(Method::Get, path, query, None, (scope::PUBLIC, 1), false)
             .await
+            .map(|r| r.result)
     }
 
     /// A signed GET: the `result` object.
@@ -144,8 +158,9 @@ impl BybitHttp {
         query: &Query,
         scope: &'static str,
     ) -> Result<Value, VenueError> {
-        self.request(Method::Get, path, query, None, scope, true)
+        self.request(Method::Get, path, query, None, (scope, 1), true)
             .await
+            .map(|r| r.result)
     }
 
     /// A signed POST of a JSON body: the `result` object.
@@ -156,8 +171,38 @@ impl BybitHttp {
         scope: &'static str,
     ) -> Result<Value, VenueError> {
         let text = body.to_string();
-        self.request(Method::Post, path, &Query::new(), Some(text), scope, true)
-            .await
+        self.request(
+            Method::Post,
+            path,
+            &Query::new(),
+            Some(text),
+            (scope, 1),
+            true,
+        )
+        .await
+        .map(|r| r.result)
+    }
+
+    /// A signed POST of a batch request costing `cost` in `scope` (its number of orders): the
+    /// `result` object and the per-order `retExtInfo`.
+    pub async fn post_batch(
+        &self,
+        path: &str,
+        body: &Value,
+        scope: &'static str,
+        cost: u32,
+    ) -> Result<(Value, Value), VenueError> {
+        let text = body.to_string();
+        self.request(
+            Method::Post,
+            path,
+            &Query::new(),
+            Some(text),
+            (scope, cost),
+            true,
+        )
+        .await
+        .map(|r| (r.result, r.ext))
     }
 
     /// Sends, resyncing the clock once if Bybit says the timestamp was outside the window (the
@@ -168,9 +213,9 @@ impl BybitHttp {
         path: &str,
         query: &Query,
         body: Option<String>,
-        scope: &'static str,
+        scope: (&'static str, u32),
         signed: bool,
-    ) -> Result<Value, VenueError> {
+    ) -> Result<Reply, VenueError> {
         match self
             .call(method, path, query, body.clone(), scope, signed)
             .await
@@ -178,11 +223,9 @@ impl BybitHttp {
             Err(e) if e.code.as_deref() == Some("10002") => {
                 tracing::warn!(venue = VENUE, %path, "timestamp refused; resyncing the clock");
                 self.sync_time().await?;
-                self.call(method, path, query, body, scope, signed)
-                    .await
-                    .map(|e| e.0)
+                self.call(method, path, query, body, scope, signed).await
             }
-            other => other.map(|e| e.0),
+            other => other,
         }
     }
 
@@ -192,10 +235,12 @@ impl BybitHttp {
         path: &str,
         query: &Query,
         body: Option<String>,
-        scope: &'static str,
+        (scope, cost): (&'static str, u32),
         signed: bool,
-    ) -> Result<(Value, i64), VenueError> {
-        self.limits.acquire(&[(scope::IP, 1), (scope, 1)]).await?;
+    ) -> Result<Reply, VenueError> {
+        self.limits
+            .acquire(&[(scope::IP, 1), (scope, cost)])
+            .await?;
         let mut headers = Vec::new();
         if signed {
             let creds = self.credentials.as_ref().ok_or_else(no_keys)?;
@@ -255,10 +300,11 @@ impl BybitHttp {
             }
             return Err(e);
         }
-        Ok((
-            result_field(VENUE, method, path, "result", env.result)?,
-            env.time,
-        ))
+        Ok(Reply {
+            result: result_field(VENUE, method, path, "result", env.result)?,
+            time: env.time,
+            ext: env.ret_ext_info,
+        })
     }
 
     /// Adopts the limit Bybit reports, and pauses when the window's budget is used up.
@@ -274,10 +320,13 @@ impl BybitHttp {
         let remaining = resp
             .header("x-bapi-limit-status")
             .and_then(|v| v.trim().parse::<i64>().ok());
+        // The status is the remainder of **this endpoint's** limit ("your remaining requests
+        // for current endpoint", https://bybit-exchange.github.io/docs/v5/rate-limit): only
+        // its scope waits for the reset; reads and the other order endpoint go on.
         if remaining == Some(0)
             && let Some(wait) = self.reset_wait(resp)
         {
-            self.limits.pause_for(wait);
+            self.limits.exhaust(scope, wait);
         }
     }
 

@@ -1,6 +1,7 @@
 //! Bybit v5 adapter: unified account, category `linear` (USDT perpetuals), one-way mode.
 //!
 //! - [`auth`]: request and stream signatures;
+//! - [`batch`]: batch order entry (`/v5/order/create-batch`);
 //! - [`codes`]: what each `retCode` means for the caller;
 //! - [`http`]: signed requests, the envelope, rate limits, clock resync;
 //! - [`models`]: reply shapes and their conversion to the model;
@@ -9,6 +10,7 @@
 //! - [`venue`]: [`BybitVenue`], the [`crate::Venue`] implementation.
 
 pub mod auth;
+pub mod batch;
 pub mod codes;
 pub mod http;
 pub mod klines;

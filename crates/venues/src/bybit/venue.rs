@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tradeengine_model::{
     ClientOrderId, Instrument, MarginMode, OrderKind, OrderRequest, OrderState, OrderStatus,
-    Position, Price, Side, Symbol,
+    Position, Price, Symbol,
 };
 
 use super::VENUE;
@@ -162,7 +162,7 @@ impl BybitVenue {
         Ok(listed)
     }
 
-    async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
+    pub(super) async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
         self.instruments
             .get(symbol, self.fetch_instruments())
             .await?
@@ -271,7 +271,10 @@ impl BybitVenue {
 
     /// After Bybit acknowledged an order: its status from the stream if it comes in time, else
     /// from REST.
-    async fn status_after_ack(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
+    pub(super) async fn status_after_ack(
+        &self,
+        order: &OrderRequest,
+    ) -> Result<OrderStatus, VenueError> {
         let id = order.client_order_id.as_str();
         if self.stream_ready() {
             let market = matches!(order.kind, OrderKind::Market);
@@ -304,13 +307,6 @@ pub(crate) fn from_result<T: serde::de::DeserializeOwned>(
     endpoint: &str,
 ) -> Result<T, VenueError> {
     crate::parse::reply(VENUE, endpoint, result)
-}
-
-fn side_str(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "Buy",
-        Side::Sell => "Sell",
-    }
 }
 
 #[async_trait]
@@ -456,23 +452,8 @@ impl Venue for BybitVenue {
     }
 
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
-        let instrument = self.instrument(&order.symbol).await?;
-        crate::checks::check_order(VENUE, &instrument, order)?;
-        let mut body = json!({
-            "category": "linear",
-            "symbol": instrument.venue_symbol,
-            "side": side_str(order.side),
-            "orderType": "Market",
-            "qty": format_dec(order.qty),
-            "orderLinkId": order.client_order_id.as_str(),
-            "reduceOnly": order.reduce_only,
-            "positionIdx": 0,
-        });
-        if let OrderKind::Limit { price } = order.kind {
-            body["orderType"] = json!("Limit");
-            body["price"] = json!(format_dec(price.get()));
-            body["timeInForce"] = json!("GTC");
-        }
+        let mut body = self.checked_order(order).await?;
+        body["category"] = json!("linear");
         match self
             .http
             .post("/v5/order/create", &body, scope::ORDER)
@@ -506,6 +487,14 @@ impl Venue for BybitVenue {
                 Err(e)
             }
         }
+    }
+
+    fn batch_limit(&self) -> usize {
+        self.batch_size()
+    }
+
+    async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
+        self.place_many(orders).await
     }
 
     async fn cancel_order(

@@ -9,12 +9,14 @@
 //! - [`models`]: the reply shapes we read;
 //! - [`connect`]: keys (master address + API wallet key) checked;
 //! - `dead_man`: the scheduled cancel kept ahead while the engine places orders;
+//! - [`batch`]: many orders in one `order` action;
 //! - [`venue`], [`orders`]: [`HyperliquidVenue`], the [`crate::Venue`] implementation;
 //! - [`stream`], [`stream_book`]: fills and order updates pushed on the WebSocket
 //!   (`userFills`, `orderUpdates`), learnt early; REST read-back stays the truth;
 //! - [`klines`]: public candles.
 
 pub mod actions;
+pub mod batch;
 pub mod connect;
 mod dead_man;
 pub mod http;

@@ -37,12 +37,12 @@ const STATUS: &str = "POST /info orderStatus";
 const OPEN: &str = "POST /info frontendOpenOrders";
 const FILLS: &str = "POST /info userFills";
 
-fn wire_error(e: wire::WireError) -> VenueError {
+pub(super) fn wire_error(e: wire::WireError) -> VenueError {
     rejected("bad_number", e.to_string())
 }
 
 impl HyperliquidVenue {
-    fn remember(&self, cloid: &str, id: &ClientOrderId) {
+    pub(super) fn remember(&self, cloid: &str, id: &ClientOrderId) {
         self.cloids
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -149,7 +149,7 @@ impl HyperliquidVenue {
 
     /// A per-order `error`: a duplicate cloid means an earlier attempt landed (answer with
     /// it); an IOC that met no liquidity was cancelled unfilled; anything else is a rejection.
-    async fn refused_order(
+    pub(super) async fn refused_order(
         &self,
         order: &OrderRequest,
         message: &str,

@@ -441,6 +441,17 @@ impl Venue for HyperliquidVenue {
         self.place(order).await
     }
 
+    fn batch_limit(&self) -> usize {
+        super::batch::BATCH_MAX
+    }
+
+    async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
+        crate::batch::in_chunks(VENUE, orders, super::batch::BATCH_MAX, |chunk| {
+            self.place_batch(chunk)
+        })
+        .await
+    }
+
     async fn cancel_order(
         &self,
         symbol: &Symbol,

@@ -55,7 +55,6 @@ use super::models::{
     OrderRow, POSITIONS, PositionRow, margin_mode, margin_mode_text, num, required,
 };
 use super::stream::BySymbol;
-use crate::checks::to_venue_units;
 use crate::http::Query;
 use crate::http::envelope::order_reply;
 use crate::instruments::InstrumentCache;
@@ -104,7 +103,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn side_text(side: Side) -> &'static str {
+pub(super) fn side_text(side: Side) -> &'static str {
     match side {
         Side::Buy => "buy",
         Side::Sell => "sell",
@@ -121,7 +120,7 @@ fn rows<T: serde::de::DeserializeOwned>(data: Value, endpoint: &str) -> Result<V
 }
 
 /// A JSON number for a decimal that is a whole number (lots, leverage).
-fn whole(v: Decimal, what: &str) -> Result<Value, VenueError> {
+pub(super) fn whole(v: Decimal, what: &str) -> Result<Value, VenueError> {
     v.normalize()
         .to_i64()
         .filter(|n| Decimal::from(*n) == v)
@@ -196,7 +195,7 @@ impl KucoinVenue {
         Ok(listed)
     }
 
-    async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
+    pub(super) async fn instrument(&self, symbol: &Symbol) -> Result<Instrument, VenueError> {
         self.instruments
             .get(symbol, self.fetch_instruments())
             .await?
@@ -210,7 +209,11 @@ impl KucoinVenue {
     }
 
     /// The symbol's margin mode: as last set or read, else asked (`getMarginMode`).
-    async fn symbol_margin(&self, i: &Instrument, fresh: bool) -> Result<MarginMode, VenueError> {
+    pub(super) async fn symbol_margin(
+        &self,
+        i: &Instrument,
+        fresh: bool,
+    ) -> Result<MarginMode, VenueError> {
         if !fresh && let Some(m) = lock(&self.modes).get(&i.symbol).copied() {
             return Ok(m);
         }
@@ -230,7 +233,7 @@ impl KucoinVenue {
 
     /// The leverage to send with an order: as last set, else the venue's cross leverage (cross)
     /// or 1 (isolated, where KuCoin keeps no per-symbol setting).
-    async fn order_leverage(
+    pub(super) async fn order_leverage(
         &self,
         i: &Instrument,
         mode: MarginMode,
@@ -257,7 +260,7 @@ impl KucoinVenue {
     }
 
     /// Records a client id as sent; `true` when it had been sent before.
-    fn mark_sent(&self, id: &str) -> bool {
+    pub(super) fn mark_sent(&self, id: &str) -> bool {
         let mut sent = lock(&self.sent);
         if !sent.ids.insert(id.to_string()) {
             return true;
@@ -271,7 +274,10 @@ impl KucoinVenue {
         false
     }
 
-    async fn status_after_ack(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
+    pub(super) async fn status_after_ack(
+        &self,
+        order: &OrderRequest,
+    ) -> Result<OrderStatus, VenueError> {
         let id = order.client_order_id.as_str();
         if self.stream_ready() {
             let market = matches!(order.kind, OrderKind::Market);
@@ -444,12 +450,8 @@ impl Venue for KucoinVenue {
     }
 
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
-        let i = self.instrument(&order.symbol).await?;
-        crate::checks::check_order(VENUE, &i, order)?;
-        let lots = whole(to_venue_units(VENUE, &i, order.qty, "lots")?, "size (lots)")?;
-        let id = order.client_order_id.as_str();
-        let resend = self.mark_sent(id);
-        if resend
+        let (i, lots) = self.checked_lots(order).await?;
+        if self.mark_sent(order.client_order_id.as_str())
             && let Some(s) = self
                 .order_by_client_id(&order.symbol, &order.client_order_id)
                 .await?
@@ -457,23 +459,7 @@ impl Venue for KucoinVenue {
             // An earlier attempt landed: never place it twice.
             return Ok(s);
         }
-        let mode = self.symbol_margin(&i, false).await?;
-        let leverage = self.order_leverage(&i, mode).await?;
-        let mut body = json!({
-            "clientOid": id,
-            "side": side_text(order.side),
-            "symbol": i.venue_symbol,
-            "type": "market",
-            "leverage": format_dec(leverage),
-            "size": lots,
-            "marginMode": margin_mode_text(mode),
-            "reduceOnly": order.reduce_only,
-        });
-        if let OrderKind::Limit { price } = order.kind {
-            body["type"] = json!("limit");
-            body["price"] = json!(format_dec(price.get()));
-            body["timeInForce"] = json!("GTC");
-        }
+        let body = self.order_body(&i, lots, order).await?;
         match self.http.post("/api/v1/orders", &body, weight::ORDER).await {
             Ok(data) => {
                 order_reply(VENUE, "/api/v1/orders", data)?;
@@ -488,6 +474,17 @@ impl Venue for KucoinVenue {
                 Err(e)
             }
         }
+    }
+
+    fn batch_limit(&self) -> usize {
+        super::batch::BATCH_MAX
+    }
+
+    async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
+        crate::batch::in_chunks(VENUE, orders, super::batch::BATCH_MAX, |chunk| {
+            self.place_batch(chunk)
+        })
+        .await
     }
 
     async fn cancel_order(

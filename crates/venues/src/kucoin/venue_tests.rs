@@ -3,6 +3,7 @@
 use rust_decimal_macros::dec;
 
 use super::*;
+use crate::checks::to_venue_units;
 
 fn xbt() -> Instrument {
     Instrument {

@@ -36,6 +36,8 @@ pub mod scope {
     pub const POSITION_MODE: &str = "position_mode";
     pub const LEVERAGE: &str = "leverage";
     pub const SUBMIT: &str = "submit";
+    /// `order/submit_batch`: 1 request per 2 s (see `super::venue`'s batch module).
+    pub const BATCH: &str = "batch";
     pub const CANCEL: &str = "cancel";
     pub const QUERY: &str = "query";
     pub const OPEN_ORDERS: &str = "open_orders";
@@ -52,6 +54,7 @@ fn scopes() -> Vec<Scope> {
         Scope::new(scope::POSITION_MODE, 20, two),
         Scope::new(scope::LEVERAGE, 20, two),
         Scope::new(scope::SUBMIT, 20, two),
+        Scope::new(scope::BATCH, 1, two),
         Scope::new(scope::CANCEL, 20, two),
         Scope::new(scope::QUERY, 20, two),
         Scope::new(scope::OPEN_ORDERS, 20, two),

@@ -54,6 +54,7 @@ use crate::tracker::OrderTracker;
 use crate::ws::StreamHandle;
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
 
+mod batch;
 mod positions;
 mod submit;
 
@@ -344,17 +345,7 @@ impl Venue for MexcVenue {
     }
 
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
-        let instrument = self.instrument(&order.symbol).await?;
-        crate::checks::check_order(VENUE, &instrument, order)?;
-        if self.contracts.read().api_disallowed.contains(&order.symbol) {
-            return Err(codes::restricted_locally(&instrument.venue_symbol));
-        }
-        let vol = instrument
-            .base_to_venue(order.qty)
-            .ok_or_else(|| rejected("bad_qty", format!("{}: quantity overflow", order.symbol)))?;
-        let body = self.submit_body(order, &instrument, vol);
-        // From here the snapshot no longer has this symbol's last word.
-        lock(&self.snapshot).touched.insert(order.symbol.clone());
+        let body = self.checked_submit(order).await?;
         match self
             .http
             .post("/api/v1/private/order/submit", body, scope::SUBMIT)
@@ -371,6 +362,17 @@ impl Venue for MexcVenue {
                 Err(e)
             }
         }
+    }
+
+    fn batch_limit(&self) -> usize {
+        batch::BATCH_MAX
+    }
+
+    async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
+        crate::batch::in_chunks(VENUE, orders, batch::BATCH_MAX, |chunk| {
+            self.submit_batch(chunk)
+        })
+        .await
     }
 
     async fn cancel_order(
