@@ -1,6 +1,7 @@
 //! What only MEXC has, against the MEXC simulator: order ids above 2^53, the restricted order
 //! endpoint, leverage travelling with the opening order and changed by position id, a fresh
-//! positions read sparing a query per symbol, and its 20-per-2-s order window. Everything every
+//! positions read sparing a query per symbol, its 20-per-2-s order window, and a batch endpoint
+//! refused as a whole falling back to single orders. Everything every
 //! venue does is the conformance suite (`tests/conformance/`, row `mexc`).
 #![allow(clippy::unwrap_used)]
 
@@ -71,6 +72,45 @@ async fn a_restricted_order_endpoint_is_a_clear_unsupported_error() {
         e.message
     );
     assert!(sim.orders().is_empty());
+}
+
+/// MEXC's batch endpoint is "not available for all users": refused as a whole, the orders go
+/// one by one at once, each exactly once, and batching stays off for the connection.
+#[tokio::test]
+async fn a_refused_batch_endpoint_falls_back_to_single_orders() {
+    let (sim, venue) = setup().await;
+    const BATCH: &str = "/api/v1/private/order/submit_batch";
+    const SINGLE: &str = "/api/v1/private/order/submit";
+    // The whole request refused for want of the permission (MEXC's 70x codes), as the
+    // venue answers an account the endpoint was not opened for.
+    sim.faults().inject(
+        BATCH,
+        1,
+        tradeengine_venue_sim::Fault::Body(
+            r#"{"success":false,"code":704,"message":"No permission for this endpoint"}"#.into(),
+        ),
+    );
+    assert_eq!(venue.batch_limit(), 50);
+    let orders = [
+        market("m-fb-1", "BTCUSDT", Side::Buy, dec!(0.01), false),
+        market("m-fb-2", "ETHUSDT", Side::Sell, dec!(0.1), false),
+        market("m-fb-3", "SOLUSDT", Side::Buy, dec!(1), false),
+    ];
+    let results = venue.place_orders(&orders).await;
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(r.as_ref().unwrap().state, OrderState::Filled, "{results:?}");
+    }
+    assert_eq!(sim.counters().get("POST", BATCH), 1);
+    assert_eq!(sim.counters().get("POST", SINGLE), 3);
+    assert_eq!(sim.orders().len(), 3, "each order once");
+    assert_eq!(venue.batch_limit(), 1, "batching stays off");
+    let more = venue
+        .place_orders(&[market("m-fb-4", "BTCUSDT", Side::Sell, dec!(0.01), true)])
+        .await;
+    assert_eq!(more[0].as_ref().unwrap().state, OrderState::Filled);
+    assert_eq!(sim.counters().get("POST", BATCH), 1, "not tried again");
+    assert_eq!(sim.counters().get("POST", SINGLE), 4);
 }
 
 #[tokio::test]

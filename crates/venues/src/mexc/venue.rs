@@ -71,6 +71,9 @@ pub struct MexcVenue {
     /// The last positions read.
     snapshot: Mutex<Snapshot>,
     fill_wait: Duration,
+    /// The venue refused the batch endpoint itself (it is "not available for all users"): orders
+    /// go one by one for the rest of this connection (see `batch`).
+    batch_refused: std::sync::atomic::AtomicBool,
 }
 
 pub(super) fn rejected(code: &str, message: String) -> VenueError {
@@ -103,6 +106,7 @@ impl MexcVenue {
             settings: Mutex::new(HashMap::new()),
             snapshot: Mutex::new(Snapshot::default()),
             fill_wait,
+            batch_refused: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -365,10 +369,21 @@ impl Venue for MexcVenue {
     }
 
     fn batch_limit(&self) -> usize {
-        batch::BATCH_MAX
+        if self.batch_refused() {
+            1
+        } else {
+            batch::BATCH_MAX
+        }
     }
 
     async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
+        if self.batch_refused() {
+            let mut results = Vec::with_capacity(orders.len());
+            for order in orders {
+                results.push(self.place_order(order).await);
+            }
+            return results;
+        }
         crate::batch::in_chunks(VENUE, orders, batch::BATCH_MAX, |chunk| {
             self.submit_batch(chunk)
         })

@@ -1,4 +1,4 @@
-//! Simulator fidelity (issue 18 §4): every simulator lists as many instruments as it is started
+//! Simulator fidelity: every simulator lists as many instruments as it is started
 //! with, in its venue's listing shape (the adapter, which reads that shape strictly, finds each
 //! one with its rules and price), and its public listings carry every field the venue's own
 //! documented example reply has, no more (`crates/venues/testdata/<venue>/`).

@@ -11,8 +11,13 @@
 //! - **Answer:** `data` lists the orders in the order of the request, each `{orderId,
 //!   externalOid, errorCode, errorMsg}` (`errorCode` 0 for a placed order); a refused entry
 //!   refuses that order only.
-//! - Like single order entry, the endpoint is "under maintenance" for API users and "not
-//!   available for all users"; the venue's refusal is passed on as it comes.
+//! - Like single order entry, the endpoint is "under maintenance" for API users, and it is
+//!   "not available for all users, please contact customer service to get this permission".
+//!   A refusal of the whole request that says the venue did nothing (a business or permission
+//!   error, not a 5xx or a timeout) turns batching off for this connection, and the same orders
+//!   go one by one through `order/submit` at once: an account without the batch permission
+//!   trades as before instead of having every order refused. Re-sending is safe because the
+//!   venue did not act, and a repeated `externalOid` returns the existing order anyway.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -37,7 +42,25 @@ struct Entry {
     error_msg: String,
 }
 
+/// Whether a failed `submit_batch` request was refused as a whole before the venue acted on
+/// any of its orders, for a reason single order entry may not share (no permission for the
+/// endpoint, the endpoint closed): a business or permission refusal, never a 5xx, timeout or
+/// rate limit.
+fn refuses_the_endpoint(e: &VenueError) -> bool {
+    !e.may_have_acted()
+        && matches!(
+            e.kind,
+            VenueErrorKind::Rejected | VenueErrorKind::Auth | VenueErrorKind::Unsupported
+        )
+}
+
 impl MexcVenue {
+    /// Whether batching is off for this connection (see the module docs).
+    pub(super) fn batch_refused(&self) -> bool {
+        self.batch_refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// An order checked against its instrument's rules and MEXC's API restrictions, as its
     /// `order/submit` body. From here the positions snapshot no longer has the symbol's last
     /// word (the order may change it).
@@ -81,6 +104,15 @@ impl MexcVenue {
             .and_then(|d| order_reply(VENUE, PATH, d))
         {
             Ok(data) => data,
+            Err(e) if refuses_the_endpoint(&e) => {
+                tracing::warn!(venue = VENUE, error = %e, "the venue refused batch order entry; orders go one by one from now on");
+                self.batch_refused
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                for (i, order) in sent {
+                    slots.set(i, self.place_order(order).await);
+                }
+                return slots.finish();
+            }
             Err(e) => {
                 slots.fail_pending(&e);
                 return slots.finish();
