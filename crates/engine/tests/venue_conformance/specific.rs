@@ -6,7 +6,8 @@ use tradeengine_venue_sim::{SimOptions, VenueId};
 use crate::sims::Rig;
 
 /// MEXC answers order entry with 1002 while API order entry is under maintenance: the plan
-/// stops with a clear error instead of retrying.
+/// stops with a clear error instead of retrying (the batch endpoint is refused too, and the
+/// orders then go one by one, once each).
 #[tokio::test]
 async fn mexc_restricted_order_entry_stops_the_plan_without_retrying() {
     let mexc = VenueId::Mexc;
@@ -25,9 +26,24 @@ async fn mexc_restricted_order_entry_stops_the_plan_without_retrying() {
             .all(|e| e.to_string().contains("refuses API order entry")),
         "{report:?}"
     );
-    // One attempt per order: a restriction is not retried.
-    assert_eq!(rig.order_requests(), 2);
+    // One attempt per order: a restriction is not retried. The batch request is refused first
+    // (batching then stays off: the endpoint may simply not be opened for the account), and
+    // each order gets its one single attempt.
+    let batch = rig
+        .sim
+        .counters()
+        .get("POST", "/api/v1/private/order/submit_batch");
+    assert_eq!(batch, 1);
+    assert_eq!(rig.order_requests(), 3);
     assert!(rig.sim.orders().is_empty());
+    // The next cycle goes one by one: no batch request again.
+    rig.cycle().await;
+    assert_eq!(
+        rig.sim
+            .counters()
+            .get("POST", "/api/v1/private/order/submit_batch"),
+        1
+    );
 }
 
 /// KuCoin contracts whose lot is not one of KuCoin's own multipliers (the simulator's synthetic
