@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use tradeengine_model::{OrderKind, OrderRequest, OrderState, OrderStatus, Price, Side};
+use tradeengine_model::{OrderKind, OrderRequest, OrderStatus, Side};
 
 use super::VENUE;
 use super::actions::{OrderAction, OrderTypeWire, OrderWire, Tif};
@@ -28,7 +28,7 @@ use super::orders::wire_error;
 use super::venue::{HyperliquidVenue, cloid_of};
 use super::wire;
 use crate::batch::{Results, Slots};
-use crate::parse::{dec, in_reply, reply};
+use crate::parse::{dec, reply};
 use crate::{VenueError, VenueErrorKind};
 
 /// Orders per `order` action (see the module docs).
@@ -174,42 +174,14 @@ impl HyperliquidVenue {
         outcome: OrderOutcome,
         fees: &HashMap<u64, Decimal>,
     ) -> Result<OrderStatus, VenueError> {
-        let mut status = OrderStatus {
-            client_order_id: order.client_order_id.clone(),
-            venue_order_id: None,
-            symbol: order.symbol.clone(),
-            side: order.side,
-            state: OrderState::Acknowledged,
-            qty: order.qty,
-            filled_qty: Decimal::ZERO,
-            avg_fill_price: None,
-            fee: Decimal::ZERO,
-            reduce_only: order.reduce_only,
-            updated_at: chrono::Utc::now(),
-        };
-        match outcome {
-            OrderOutcome::Resting(r) => {
-                status.venue_order_id = Some(r.oid.to_string());
+        use super::orders::{Entry, entry_status};
+        match entry_status(order, tif, outcome)? {
+            Entry::Placed(mut status, Some(oid)) => {
+                status.fee = fees.get(&oid).copied().unwrap_or_default();
                 Ok(status)
             }
-            OrderOutcome::Filled(f) => {
-                let filled = dec(VENUE, "totalSz", &f.total_sz).map_err(in_reply(ORDER))?;
-                status.venue_order_id = Some(f.oid.to_string());
-                status.filled_qty = filled;
-                status.avg_fill_price =
-                    Price::new(dec(VENUE, "avgPx", &f.avg_px).map_err(in_reply(ORDER))?).ok();
-                // An IOC that filled part is done: the rest was cancelled.
-                status.state = if filled >= order.qty {
-                    OrderState::Filled
-                } else if tif == Tif::Ioc {
-                    OrderState::Cancelled
-                } else {
-                    OrderState::PartiallyFilled
-                };
-                status.fee = fees.get(&f.oid).copied().unwrap_or_default();
-                Ok(status)
-            }
-            OrderOutcome::Error(message) => self.refused_order(order, &message).await,
+            Entry::Placed(status, None) => Ok(status),
+            Entry::Refused(message) => self.refused_order(order, &message).await,
         }
     }
 }

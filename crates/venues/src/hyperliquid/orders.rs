@@ -76,43 +76,15 @@ impl HyperliquidVenue {
                 format!("{ORDER}: no status"),
             )
         })?;
-        let now = chrono::Utc::now();
-        let mut status = OrderStatus {
-            client_order_id: order.client_order_id.clone(),
-            venue_order_id: None,
-            symbol: order.symbol.clone(),
-            side: order.side,
-            state: OrderState::Acknowledged,
-            qty: order.qty,
-            filled_qty: Decimal::ZERO,
-            avg_fill_price: None,
-            fee: Decimal::ZERO,
-            reduce_only: order.reduce_only,
-            updated_at: now,
-        };
-        match outcome {
-            OrderOutcome::Resting(r) => {
-                status.venue_order_id = Some(r.oid.to_string());
+        match entry_status(order, tif, outcome)? {
+            Entry::Placed(mut status, Some(oid)) => {
+                status.fee = self
+                    .fee_of(&order.client_order_id, oid, status.filled_qty)
+                    .await;
                 Ok(status)
             }
-            OrderOutcome::Filled(f) => {
-                let filled = dec(VENUE, "totalSz", &f.total_sz).map_err(in_reply(ORDER))?;
-                status.venue_order_id = Some(f.oid.to_string());
-                status.filled_qty = filled;
-                status.avg_fill_price =
-                    Price::new(dec(VENUE, "avgPx", &f.avg_px).map_err(in_reply(ORDER))?).ok();
-                // An IOC that filled part is done: the rest was cancelled.
-                status.state = if filled >= order.qty {
-                    OrderState::Filled
-                } else if tif == Tif::Ioc {
-                    OrderState::Cancelled
-                } else {
-                    OrderState::PartiallyFilled
-                };
-                status.fee = self.fee_of(&order.client_order_id, f.oid, filled).await;
-                Ok(status)
-            }
-            OrderOutcome::Error(message) => self.refused_order(order, &message).await,
+            Entry::Placed(status, None) => Ok(status),
+            Entry::Refused(message) => self.refused_order(order, &message).await,
         }
     }
 
@@ -401,5 +373,60 @@ impl HyperliquidVenue {
             .into_iter()
             .find(|p| p.symbol == *symbol)
             .map(|p| p.leverage))
+    }
+}
+
+/// What one entry of an `order` action's answer says about `order`.
+pub(super) enum Entry {
+    /// Resting or (partly) filled: its status without the fee, and the venue's order id to
+    /// find the fee of when something filled (the fee is looked up apart: from the stream's
+    /// push, a `userFills` read, or a batch's single read).
+    Placed(OrderStatus, Option<u64>),
+    /// Refused by the venue, with its message.
+    Refused(String),
+}
+
+/// The status one answer entry gives `order` (sent with time in force `tif`): shared by single
+/// and batch entry so both read the venue's answer alike.
+pub(super) fn entry_status(
+    order: &OrderRequest,
+    tif: Tif,
+    outcome: OrderOutcome,
+) -> Result<Entry, VenueError> {
+    let mut status = OrderStatus {
+        client_order_id: order.client_order_id.clone(),
+        venue_order_id: None,
+        symbol: order.symbol.clone(),
+        side: order.side,
+        state: OrderState::Acknowledged,
+        qty: order.qty,
+        filled_qty: Decimal::ZERO,
+        avg_fill_price: None,
+        fee: Decimal::ZERO,
+        reduce_only: order.reduce_only,
+        updated_at: chrono::Utc::now(),
+    };
+    match outcome {
+        OrderOutcome::Resting(r) => {
+            status.venue_order_id = Some(r.oid.to_string());
+            Ok(Entry::Placed(status, None))
+        }
+        OrderOutcome::Filled(f) => {
+            let filled = dec(VENUE, "totalSz", &f.total_sz).map_err(in_reply(ORDER))?;
+            status.venue_order_id = Some(f.oid.to_string());
+            status.filled_qty = filled;
+            status.avg_fill_price =
+                Price::new(dec(VENUE, "avgPx", &f.avg_px).map_err(in_reply(ORDER))?).ok();
+            // An IOC that filled part is done: the rest was cancelled.
+            status.state = if filled >= order.qty {
+                OrderState::Filled
+            } else if tif == Tif::Ioc {
+                OrderState::Cancelled
+            } else {
+                OrderState::PartiallyFilled
+            };
+            Ok(Entry::Placed(status, Some(f.oid)))
+        }
+        OrderOutcome::Error(message) => Ok(Entry::Refused(message)),
     }
 }
