@@ -36,7 +36,7 @@ pub struct AdapterConfig {
     pub clock: Arc<dyn Clock>,
     /// A Hyperliquid account's own settings (market slippage, nonce file, dead-man switch);
     /// the other venues have none and ignore it.
-    pub hyperliquid: crate::hyperliquid::HyperliquidOptions,
+    pub hyperliquid: HyperliquidOptions,
 }
 
 impl AdapterConfig {
@@ -49,7 +49,7 @@ impl AdapterConfig {
             recv_window_ms: 5000,
             request_timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
-            hyperliquid: crate::hyperliquid::HyperliquidOptions::default(),
+            hyperliquid: HyperliquidOptions::default(),
         }
     }
 }
@@ -274,4 +274,34 @@ pub async fn connect_kucoin(config: AdapterConfig) -> Result<KucoinVenue, VenueE
     Ok(KucoinVenue::new(
         http, tracker, by_symbol, stream, fill_wait,
     ))
+}
+
+/// What the adapter is told besides the connection.
+#[derive(Debug, Clone)]
+pub struct HyperliquidOptions {
+    /// A market order is an IOC limit this far from the mark (0.05 = 5 %).
+    pub slippage: rust_decimal::Decimal,
+    /// How often the dead-man switch (`scheduleCancel`) is pushed forward; `None` = off.
+    pub dead_man_every: Option<Duration>,
+    /// How far ahead each push schedules the cancel (at least 5 s, the exchange's minimum).
+    pub dead_man_after: Duration,
+    /// Where the agent's nonce high-water mark is kept across restarts (see `hyperliquid::nonce`).
+    pub nonce_file: Option<std::path::PathBuf>,
+}
+
+impl HyperliquidOptions {
+    /// Default distance of a market order's IOC limit from the mark: the SDK's 5 %.
+    pub const DEFAULT_SLIPPAGE: rust_decimal::Decimal =
+        rust_decimal::Decimal::from_parts(5, 0, 0, false, 2);
+}
+
+impl Default for HyperliquidOptions {
+    fn default() -> Self {
+        Self {
+            slippage: Self::DEFAULT_SLIPPAGE,
+            dead_man_every: Some(Duration::from_secs(300)),
+            dead_man_after: Duration::from_secs(600),
+            nonce_file: None,
+        }
+    }
 }

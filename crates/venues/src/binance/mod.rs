@@ -8,7 +8,6 @@
 //! - [`venue`]: [`BinanceVenue`], the [`crate::Venue`] implementation.
 
 pub mod auth;
-pub mod batch;
 pub mod codes;
 pub mod http;
 pub mod klines;

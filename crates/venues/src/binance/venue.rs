@@ -18,6 +18,8 @@
 //! Fees: REST order objects carry no commission; the fee reported is the sum of the stream's
 //! `TRADE` commissions for that order, or 0 when the stream is off.
 
+mod batch;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -438,7 +440,7 @@ impl Venue for BinanceVenue {
         let instrument = self.instrument(&order.symbol).await?;
         crate::checks::check_order(VENUE, &instrument, order)?;
         let mut q = Query::new();
-        for (k, v) in super::batch::order_fields(&instrument, order) {
+        for (k, v) in batch::order_fields(&instrument, order) {
             q.push(k, v);
         }
         match self
@@ -452,11 +454,11 @@ impl Venue for BinanceVenue {
     }
 
     fn batch_limit(&self) -> usize {
-        super::batch::BATCH_MAX
+        batch::BATCH_MAX
     }
 
     async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
-        crate::batch::in_chunks(VENUE, orders, super::batch::BATCH_MAX, |chunk| {
+        crate::batch::in_chunks(VENUE, orders, batch::BATCH_MAX, |chunk| {
             self.place_batch(chunk)
         })
         .await

@@ -10,7 +10,6 @@
 //! - [`venue`]: [`BlofinVenue`], the [`crate::Venue`] implementation.
 
 pub mod auth;
-pub mod batch;
 pub mod codes;
 pub mod http;
 pub mod klines;

@@ -24,6 +24,8 @@
 //! - leverage is per instrument and margin mode, and BloFin changes it on an open position
 //!   (margin permitting), so it is simply set.
 
+mod batch;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -416,7 +418,7 @@ impl Venue for BlofinVenue {
     }
 
     fn batch_limit(&self) -> usize {
-        super::batch::BATCH_MAX
+        batch::BATCH_MAX
     }
 
     async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {

@@ -32,7 +32,7 @@ use crate::parse::{dec, reply};
 use crate::{VenueError, VenueErrorKind};
 
 /// Orders per `order` action (see the module docs).
-pub const BATCH_MAX: usize = 50;
+pub use super::venue::BATCH_MAX;
 const ORDER: &str = "POST /exchange order";
 
 impl HyperliquidVenue {

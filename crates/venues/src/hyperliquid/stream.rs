@@ -33,7 +33,6 @@ use serde_json::{Value, json};
 use tradeengine_model::{ClientOrderId, OrderStatus};
 
 use super::stream_book::{StreamBook, tracker_key};
-use super::venue::{HyperliquidVenue, cloid_of};
 use super::{MAINNET_URL, TESTNET_URL, VENUE};
 use crate::VenueError;
 use crate::tracker::OrderTracker;
@@ -174,54 +173,6 @@ impl Live {
             handle: Some(crate::ws::spawn(Arc::new(session))),
             fill_wait,
         }
-    }
-}
-
-impl HyperliquidVenue {
-    /// Streamed order statuses, keyed by cloid digits ([`tracker_key`]).
-    pub fn tracker(&self) -> &OrderTracker {
-        &self.live.tracker
-    }
-
-    /// The user streams are connected and subscribed.
-    pub fn stream_ready(&self) -> bool {
-        self.live
-            .handle
-            .as_ref()
-            .is_some_and(StreamHandle::is_ready)
-    }
-
-    /// Waits up to `timeout` for the user streams (tests, the self-test, startup).
-    pub async fn wait_stream_ready(&self, timeout: Duration) -> bool {
-        match &self.live.handle {
-            Some(h) => h.wait_ready(timeout).await,
-            None => false,
-        }
-    }
-
-    /// Connections the stream has made (1 + reconnects); 0 without a stream.
-    pub fn stream_connects(&self) -> u64 {
-        self.live.handle.as_ref().map_or(0, StreamHandle::connects)
-    }
-
-    /// The pushed status of order `id` once it satisfies `done`, within the fill wait; `None`
-    /// when the stream is down or says nothing in time (the caller then asks REST).
-    pub(crate) async fn pushed(
-        &self,
-        id: &ClientOrderId,
-        done: impl Fn(&OrderStatus) -> bool,
-    ) -> Option<OrderStatus> {
-        if !self.stream_ready() {
-            return None;
-        }
-        let key = tracker_key(&cloid_of(id));
-        let mut status = self
-            .live
-            .tracker
-            .wait_for(&key, self.live.fill_wait, done)
-            .await?;
-        status.client_order_id = id.clone();
-        Some(status)
     }
 }
 

@@ -28,7 +28,7 @@ use tradeengine_model::{ClientOrderId, OrderState, OrderStatus, Price, Side};
 
 use super::VENUE;
 use super::models::{OrderStatusOrder, StatusClass};
-use super::venue::symbol_of_coin;
+use super::wire::symbol_of_coin;
 use crate::VenueError;
 use crate::parse::{dec, in_reply, ms, push_rows, reply};
 use crate::tracker::OrderTracker;

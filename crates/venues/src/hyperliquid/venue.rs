@@ -33,6 +33,12 @@ use crate::parse::{dec, in_reply, price_opt, reply};
 use crate::{AccountBalance, Venue, VenueError, VenueErrorKind};
 
 /// Instrument rules change rarely; an hour bounds how long a change can go unseen.
+pub use crate::adapters::HyperliquidOptions;
+
+/// Orders per `order` action sent by [`Venue::place_orders`]: the documentation states no
+/// largest batch; 50 keeps one action's IP weight at 2 (1 + ⌊n/40⌋) and its answer small.
+pub(crate) const BATCH_MAX: usize = 50;
+
 const META_TTL: Duration = Duration::from_secs(3600);
 /// Hyperliquid's minimum order value, USDC
 /// (<https://hyperliquid.gitbook.io/hyperliquid-docs/trading/contract-specifications>).
@@ -40,7 +46,7 @@ pub const MIN_ORDER_VALUE: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
 /// How often the address's action budget is re-read (one `userRateLimit`, weight 20).
 const BUDGET_TTL: Duration = Duration::from_secs(300);
 /// Default distance of a market order's IOC limit from the mark: the SDK's 5 %.
-pub const DEFAULT_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
+pub const DEFAULT_SLIPPAGE: Decimal = HyperliquidOptions::DEFAULT_SLIPPAGE;
 
 pub(crate) const META: &str = "POST /info meta";
 pub(crate) const STATE: &str = "POST /info clearinghouseState";
@@ -53,30 +59,6 @@ pub struct Asset {
     pub coin: String,
     pub sz_decimals: u32,
     pub instrument: Instrument,
-}
-
-/// What the adapter is told besides the connection.
-#[derive(Debug, Clone)]
-pub struct HyperliquidOptions {
-    /// A market order is an IOC limit this far from the mark (0.05 = 5 %).
-    pub slippage: Decimal,
-    /// How often the dead-man switch (`scheduleCancel`) is pushed forward; `None` = off.
-    pub dead_man_every: Option<Duration>,
-    /// How far ahead each push schedules the cancel (at least 5 s, the exchange's minimum).
-    pub dead_man_after: Duration,
-    /// Where the agent's nonce high-water mark is kept across restarts (see [`super::nonce`]).
-    pub nonce_file: Option<std::path::PathBuf>,
-}
-
-impl Default for HyperliquidOptions {
-    fn default() -> Self {
-        Self {
-            slippage: DEFAULT_SLIPPAGE,
-            dead_man_every: Some(Duration::from_secs(300)),
-            dead_man_after: Duration::from_secs(600),
-            nonce_file: None,
-        }
-    }
 }
 
 /// One Hyperliquid account. Cheap to share as `Arc<dyn Venue>`.
@@ -120,10 +102,7 @@ pub(crate) fn rejected(code: &str, message: String) -> VenueError {
     VenueError::new(VENUE, VenueErrorKind::Rejected, message).with_code(code)
 }
 
-/// The unified symbol of a coin.
-pub fn symbol_of_coin(coin: &str) -> Result<Symbol, VenueError> {
-    crate::parse::symbol(VENUE, &format!("{coin}USDT"))
-}
+pub use super::wire::symbol_of_coin;
 
 /// Our client order id for a cloid: the one we mapped it from, else (an order not placed by
 /// this process) the cloid's 32 hex digits, which [`cloid_of`] maps back unchanged.
@@ -442,11 +421,11 @@ impl Venue for HyperliquidVenue {
     }
 
     fn batch_limit(&self) -> usize {
-        super::batch::BATCH_MAX
+        BATCH_MAX
     }
 
     async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
-        crate::batch::in_chunks(VENUE, orders, super::batch::BATCH_MAX, |chunk| {
+        crate::batch::in_chunks(VENUE, orders, BATCH_MAX, |chunk| {
             self.place_batch(chunk)
         })
         .await
@@ -470,6 +449,54 @@ impl Venue for HyperliquidVenue {
 
     async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError> {
         self.resting(symbol).await
+    }
+}
+
+impl HyperliquidVenue {
+    /// The user streams (see [`super::stream`]): streamed order statuses, keyed by cloid digits ([`tracker_key`]).
+    pub fn tracker(&self) -> &crate::tracker::OrderTracker {
+        &self.live.tracker
+    }
+
+    /// The user streams are connected and subscribed.
+    pub fn stream_ready(&self) -> bool {
+        self.live
+            .handle
+            .as_ref()
+            .is_some_and(crate::ws::StreamHandle::is_ready)
+    }
+
+    /// Waits up to `timeout` for the user streams (tests, the self-test, startup).
+    pub async fn wait_stream_ready(&self, timeout: Duration) -> bool {
+        match &self.live.handle {
+            Some(h) => h.wait_ready(timeout).await,
+            None => false,
+        }
+    }
+
+    /// Connections the stream has made (1 + reconnects); 0 without a stream.
+    pub fn stream_connects(&self) -> u64 {
+        self.live.handle.as_ref().map_or(0, crate::ws::StreamHandle::connects)
+    }
+
+    /// The pushed status of order `id` once it satisfies `done`, within the fill wait; `None`
+    /// when the stream is down or says nothing in time (the caller then asks REST).
+    pub(crate) async fn pushed(
+        &self,
+        id: &ClientOrderId,
+        done: impl Fn(&OrderStatus) -> bool,
+    ) -> Option<OrderStatus> {
+        if !self.stream_ready() {
+            return None;
+        }
+        let key = super::stream_book::tracker_key(&cloid_of(id));
+        let mut status = self
+            .live
+            .tracker
+            .wait_for(&key, self.live.fill_wait, done)
+            .await?;
+        status.client_order_id = id.clone();
+        Some(status)
     }
 }
 

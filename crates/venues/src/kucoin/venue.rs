@@ -34,6 +34,8 @@
 //! the ids it has sent, and before re-sending one it asks KuCoin for it: an order that landed is
 //! answered with its status instead of being placed twice.
 
+mod batch;
+
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -477,11 +479,11 @@ impl Venue for KucoinVenue {
     }
 
     fn batch_limit(&self) -> usize {
-        super::batch::BATCH_MAX
+        batch::BATCH_MAX
     }
 
     async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
-        crate::batch::in_chunks(VENUE, orders, super::batch::BATCH_MAX, |chunk| {
+        crate::batch::in_chunks(VENUE, orders, batch::BATCH_MAX, |chunk| {
             self.place_batch(chunk)
         })
         .await

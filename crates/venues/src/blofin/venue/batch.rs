@@ -17,11 +17,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tradeengine_model::{OrderKind, OrderRequest, OrderStatus};
 
-use super::VENUE;
-use super::codes;
-use super::http::scope;
-use super::models::margin_mode_text;
-use super::venue::{BlofinVenue, side_text, wire_id};
+use crate::blofin::VENUE;
+use crate::blofin::codes;
+use crate::blofin::http::scope;
+use crate::blofin::models::margin_mode_text;
+use super::{BlofinVenue, side_text, wire_id};
 use crate::batch::{Results, Slots};
 use crate::checks::to_venue_units;
 use crate::http::envelope::order_reply;

@@ -7,17 +7,17 @@
 //!   against 2 for a single order: one per order in a full batch.
 //! - **Answer:** `data` is a list in the order of the request, `{orderId, clientOid, symbol,
 //!   code, msg}` per order; a `code` other than `200000` refuses that order only.
-//! - **Idempotency:** as for a single order (see [`super::venue`]), a client id sent before is
+//! - **Idempotency:** as for a single order (see [`crate::kucoin::venue`]), a client id sent before is
 //!   looked up first and answered with the order found instead of being placed again.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tradeengine_model::{Instrument, OrderKind, OrderRequest};
 
-use super::VENUE;
-use super::codes;
-use super::models::margin_mode_text;
-use super::venue::{KucoinVenue, side_text, whole};
+use crate::kucoin::VENUE;
+use crate::kucoin::codes;
+use crate::kucoin::models::margin_mode_text;
+use super::{KucoinVenue, side_text, whole};
 use crate::Venue;
 use crate::VenueError;
 use crate::batch::{Results, Slots};
