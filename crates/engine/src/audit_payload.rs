@@ -90,6 +90,9 @@ pub enum AuditPayload<'a> {
         read: Decimal,
         /// This engine traded the symbol in the same window: two traders are moving it.
         contested: bool,
+        /// This engine trades the symbol (it had a fill in it within the fight window): the
+        /// move counts toward freezing the account.
+        traded_back: bool,
     },
     /// The venue began refusing a symbol's orders for a business reason.
     VenueRejected {

@@ -118,13 +118,14 @@ pub fn venue_health(account: &str, venue: &'static str, health: &tradeengine_ven
     }
 }
 
-/// A position that moved where this engine's own fills do not take it (`contested`: right
-/// after this engine traded the symbol), see `worker::outside`.
-pub fn outside_position_change(account: &str, contested: bool) {
+/// A position that moved where this engine's own fills do not take it (`traded_back`: in a
+/// symbol this engine trades, so the move counts toward freezing the account), see
+/// `worker::outside`.
+pub fn outside_position_change(account: &str, traded_back: bool) {
     metrics::counter!(
         "tradeengine_outside_position_changes_total",
         "account" => account.to_string(),
-        "contested" => if contested { "true" } else { "false" }
+        "traded_back" => if traded_back { "true" } else { "false" }
     )
     .increment(1);
 }

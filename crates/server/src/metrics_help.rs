@@ -122,7 +122,7 @@ pub const HELP: &[(&str, Kind, &str)] = &[
     (
         "tradeengine_outside_position_changes_total",
         Kind::Counter,
-        "Positions that moved where the engine's own fills do not take them (a manual trade, a liquidation, another engine); contested=true right after the engine traded the symbol.",
+        "Positions that moved where the engine's own fills do not take them (a manual trade, a liquidation, another engine); traded_back=true in a symbol the engine trades, counting toward freezing the account.",
     ),
     (
         "tradeengine_position_size",

@@ -16,18 +16,25 @@
 //! second reference: when two engines trade at the same moment, each one's after-trade read
 //! already holds the other's fill, and a match with it would hide the fight.
 //!
-//! A read that differs is a **move from outside**: logged at WARN (once per symbol per
-//! ten minutes), counted in `tradeengine_outside_position_changes_total` and audited. A move on
-//! a symbol this engine itself traded in the window is **contested**: this engine moved the
-//! position and something else moved it again before the next read. [`FIGHT_CYCLES`]
-//! contested cycles among the last [`FIGHT_WINDOW`] are a fight, and the account is frozen
-//! through the stored kill switch (nothing sent, positions kept), which survives restarts and
-//! shows in `status`, the API and the dashboard until an operator stops the other trader and
-//! runs `tradeengine kill --release`.
+//! A read that differs is a **move from outside**: logged at WARN (once per symbol per ten
+//! minutes), counted in `tradeengine_outside_position_changes_total` and audited. It is
+//! **contested** when this engine itself traded the symbol in the same window (it moved the
+//! position and something else moved it again before the next read), and it **counts toward a
+//! fight** when this engine traded the symbol within the last [`FIGHT_WINDOW_MINUTES`] minutes:
+//! a symbol the engine trades back to its target. [`FIGHT_MOVES`] cycles with such moves within
+//! that window are a fight, and the account is frozen through the stored kill switch (nothing
+//! sent, positions kept), which survives restarts and shows in `status`, the API and the
+//! dashboard until an operator stops the other trader and runs `tradeengine kill --release`.
+//!
+//! Why not contested moves only: two engines whose cycles are seconds apart each re-read right
+//! after their own fill, and each sees the other's trade only in a later window in which it did
+//! not trade itself; every move then looks uncontested while they flip the position back and
+//! forth. What they share is that each keeps moving a symbol the other keeps trading back.
 //!
 //! Why these thresholds: a liquidation, an auto-deleverage or one manual close is a single move
-//! and never freezes the account; a read that lagged the venue's matching engine explains one
-//! false move, not three within ten cycles.
+//! and never freezes the account; a position in a symbol this engine does not trade (held,
+//! unconfigured) never counts; a read that lagged the venue explains one false move, not three
+//! within half an hour (the fault suite's 1,000 scenarios see none at all).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -42,10 +49,11 @@ use super::recovery::Settlement;
 use crate::audit_payload::AuditPayload;
 use crate::killswitch::KillAction;
 
-/// Contested cycles, among the last [`FIGHT_WINDOW`], that freeze the account.
-pub const FIGHT_CYCLES: usize = 3;
-/// How many of the account's latest cycles the count looks at.
-pub const FIGHT_WINDOW: u64 = 10;
+/// Cycles with moves from outside on symbols this engine trades, within
+/// [`FIGHT_WINDOW_MINUTES`], that freeze the account.
+pub const FIGHT_MOVES: usize = 3;
+/// How far back the fight count and "a symbol this engine trades" look.
+pub const FIGHT_WINDOW_MINUTES: i64 = 30;
 /// The same symbol's move from outside is logged at WARN at most this often (milliseconds).
 const WARN_EVERY_MS: i64 = 10 * 60 * 1000;
 /// Orders read back per judgement: more than any cycle plans (an incomplete read judges
@@ -83,8 +91,11 @@ pub struct OutsideMove {
     pub expected: Decimal,
     /// What the venue reports now.
     pub actual: Decimal,
-    /// This engine traded the symbol in the window: two traders are moving it.
+    /// This engine traded the symbol in the same window: two traders are moving it.
     pub contested: bool,
+    /// This engine traded the symbol within [`FIGHT_WINDOW_MINUTES`] (it trades it back to
+    /// target): the move counts toward a fight. Set by [`OutsideWatch::judge`].
+    pub counts: bool,
 }
 
 /// Positions as signed base sizes by symbol, flat ones left out.
@@ -132,6 +143,7 @@ pub fn outside_moves(
                 expected,
                 actual,
                 contested: !ours_net.is_zero(),
+                counts: false,
             })
         })
         .collect()
@@ -174,8 +186,10 @@ pub fn our_fills(
 pub struct OutsideWatch {
     /// The previous cycle's reads; `None` before the first cycle of this worker.
     pub prev: Option<Reads>,
-    cycle: u64,
-    contested: VecDeque<u64>,
+    /// When this engine last had a fill in each symbol.
+    traded: BTreeMap<Symbol, Timestamp>,
+    /// When cycles with moves that count toward a fight were judged, oldest first.
+    fight_cycles: VecDeque<Timestamp>,
     warned: BTreeMap<Symbol, Timestamp>,
     /// This worker engaged the freeze at this time and the shared kill state may not show it
     /// yet (the watcher reads the store every second): the worker freezes meanwhile.
@@ -183,40 +197,55 @@ pub struct OutsideWatch {
     /// Whether the kill switch held this account at the last judgement.
     was_killed: bool,
     /// The fight could not be stored in the switch (it flattens other accounts): this worker
-    /// holds the account frozen until the process restarts.
-    held_here: bool,
+    /// holds the account frozen, and stores the freeze as soon as that switch is released.
+    held_here: Option<String>,
 }
 
 /// How long a freeze this worker engaged is applied before the shared kill state shows it.
 const FREEZE_PROPAGATION_MS: i64 = 5_000;
 
 impl OutsideWatch {
-    /// Counts this cycle's moves; returns the fight's description when contested moves reach
-    /// [`FIGHT_CYCLES`] within [`FIGHT_WINDOW`] cycles.
-    pub fn judge(&mut self, moves: &[OutsideMove]) -> Option<String> {
-        self.cycle += 1;
-        let contested: Vec<&OutsideMove> = moves.iter().filter(|m| m.contested).collect();
-        if !contested.is_empty() {
-            self.contested.push_back(self.cycle);
+    /// Notes the symbols this engine filled since the last read (`ours`), marks which `moves`
+    /// count toward a fight, and returns the fight's description when cycles with such moves
+    /// reach [`FIGHT_MOVES`] within [`FIGHT_WINDOW_MINUTES`].
+    pub fn judge(
+        &mut self,
+        moves: &mut [OutsideMove],
+        ours: &OurFills,
+        now: Timestamp,
+    ) -> Option<String> {
+        let window = chrono::Duration::minutes(FIGHT_WINDOW_MINUTES);
+        for (symbol, net) in &ours.net {
+            if !net.is_zero() {
+                self.traded.insert(symbol.clone(), now);
+            }
+        }
+        self.traded.retain(|_, at| now - *at <= window);
+        for m in moves.iter_mut() {
+            m.counts = m.contested || self.traded.contains_key(&m.symbol);
         }
         while self
-            .contested
+            .fight_cycles
             .front()
-            .is_some_and(|c| *c + FIGHT_WINDOW <= self.cycle)
+            .is_some_and(|at| now - *at > window)
         {
-            self.contested.pop_front();
+            self.fight_cycles.pop_front();
         }
-        if self.contested.len() < FIGHT_CYCLES || contested.is_empty() {
+        let counting: Vec<&OutsideMove> = moves.iter().filter(|m| m.counts).collect();
+        if counting.is_empty() {
             return None;
         }
-        let symbols: Vec<String> = contested
+        self.fight_cycles.push_back(now);
+        if self.fight_cycles.len() < FIGHT_MOVES {
+            return None;
+        }
+        let symbols: Vec<String> = counting
             .iter()
             .map(|m| format!("{} expected {} read {}", m.symbol, m.expected, m.actual))
             .collect();
         Some(format!(
-            "another trader on this account: positions moved against this engine's own orders in {} of the last {} cycles ({}); stop the other engine or trader, then run `tradeengine kill --release`",
-            self.contested.len(),
-            FIGHT_WINDOW.min(self.cycle),
+            "another trader on this account: positions this engine trades moved from outside in {} cycles within {FIGHT_WINDOW_MINUTES} minutes, each traded back ({}); stop the other engine or trader, then run `tradeengine kill --release`",
+            self.fight_cycles.len(),
             symbols.join(", ")
         ))
     }
@@ -227,7 +256,7 @@ impl OutsideWatch {
         if killed {
             self.freezing_since = None;
         } else if self.was_killed {
-            self.contested.clear();
+            self.fight_cycles.clear();
         }
         if self
             .freezing_since
@@ -249,7 +278,7 @@ impl OutsideWatch {
 
     /// Whether a freeze this worker just engaged still waits to show in the shared state.
     pub fn freezing(&self) -> bool {
-        self.freezing_since.is_some() || self.held_here
+        self.freezing_since.is_some() || self.held_here.is_some()
     }
 
     /// Whether to log this symbol's move at WARN now (else at debug).
@@ -277,21 +306,32 @@ impl AccountWorker {
         now: Timestamp,
     ) -> Result<Option<KillAction>, CycleError> {
         self.outside.kill_seen(kill.is_some(), now);
-        let moves = self.outside_moves_now(market, settlement).await?;
+        let (mut moves, ours) = self.outside_moves_now(market, settlement).await?;
+        let fight = self.outside.judge(&mut moves, &ours, now);
         for m in &moves {
             self.report_outside_move(m, now).await?;
         }
-        if let Some(fight) = self.outside.judge(&moves)
+        // A freeze held in memory (the switch flattened other accounts) is stored as soon as
+        // the switch allows it, so `status` shows it and `kill --release` releases it.
+        let fight = fight.or_else(|| self.outside.held_here.clone());
+        if let Some(fight) = fight
             && kill.is_none()
-            && !self.outside.freezing()
+            && self.outside.freezing_since.is_none()
         {
-            tracing::error!(account = %self.name, reason = %fight, "FREEZING the account: another trader is moving its positions");
+            if self.outside.held_here.is_none() {
+                tracing::error!(account = %self.name, reason = %fight, "FREEZING the account: another trader is moving its positions");
+            }
             match crate::killswitch::freeze_account(&*self.store, &self.name, &fight, now).await? {
                 crate::killswitch::FreezeOutcome::NotStored => {
-                    tracing::error!(account = %self.name, "the stored kill switch flattens other accounts and cannot also freeze this one: this engine holds the account frozen itself until it restarts");
-                    self.outside.held_here = true;
+                    if self.outside.held_here.is_none() {
+                        tracing::error!(account = %self.name, "the stored kill switch flattens other accounts and cannot also freeze this one: this engine holds the account frozen itself, and stores the freeze once that switch is released");
+                    }
+                    self.outside.held_here = Some(fight);
                 }
-                _ => self.outside.freezing_since = Some(now),
+                _ => {
+                    self.outside.held_here = None;
+                    self.outside.freezing_since = Some(now);
+                }
             }
         }
         Ok(match kill {
@@ -306,9 +346,9 @@ impl AccountWorker {
         &self,
         market: &Market,
         settlement: &Settlement,
-    ) -> Result<Vec<OutsideMove>, CycleError> {
+    ) -> Result<(Vec<OutsideMove>, OurFills), CycleError> {
         let Some(prev) = &self.outside.prev else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), OurFills::default()));
         };
         let ours = if prev.sent {
             let orders = self
@@ -322,19 +362,20 @@ impl AccountWorker {
             let sequence = |id: &PlanId| self.plan_ids.sequence(id);
             match our_fills(&orders, ORDERS_READ as usize, prev.plans_from, &sequence) {
                 Some(fills) => fills,
-                None => return Ok(Vec::new()),
+                None => return Ok((Vec::new(), OurFills::default())),
             }
         } else {
             OurFills::default()
         };
         let tolerance = |s: &Symbol| self.instruments.get(s).map(half_lot).unwrap_or_default();
-        Ok(outside_moves(
+        let moves = outside_moves(
             prev,
             &sizes(&market.positions),
             &ours,
             &settlement.open_symbols,
             &tolerance,
-        ))
+        );
+        Ok((moves, ours))
     }
 
     /// Logs (rate-limited), counts and audits one move from outside.
@@ -343,11 +384,13 @@ impl AccountWorker {
         m: &OutsideMove,
         now: Timestamp,
     ) -> Result<(), CycleError> {
-        crate::telemetry::outside_position_change(self.name.as_str(), m.contested);
-        if self.outside.warn_now(&m.symbol, now) {
+        crate::telemetry::outside_position_change(self.name.as_str(), m.counts);
+        // A move that counts toward a fight is always logged: at most a few come before the
+        // freeze.
+        if m.counts || self.outside.warn_now(&m.symbol, now) {
             tracing::warn!(
                 account = %self.name, symbol = %m.symbol, expected = %m.expected, read = %m.actual,
-                contested = m.contested,
+                contested = m.contested, traded_back = m.counts,
                 "position moved outside this engine (a manual trade, a liquidation, or another engine on this account); a cycle trades it back to target"
             );
         } else {
@@ -358,6 +401,7 @@ impl AccountWorker {
             expected: m.expected,
             read: m.actual,
             contested: m.contested,
+            traded_back: m.counts,
         }
         .record(
             &*self.store,

@@ -93,6 +93,7 @@ fn a_manual_close_without_our_orders_is_an_uncontested_move() {
             expected: dec!(1),
             actual: dec!(0),
             contested: false,
+            counts: false,
         }]
     );
 }
@@ -202,68 +203,108 @@ fn a_read_as_long_as_its_limit_with_nothing_older_is_incomplete() {
     assert!(our_fills(&with_old, 3, 10, &seq).is_some());
 }
 
-fn contested() -> Vec<OutsideMove> {
+fn moved(contested: bool) -> Vec<OutsideMove> {
     vec![OutsideMove {
         symbol: sym("BTCUSDT"),
         expected: dec!(1),
         actual: dec!(2),
-        contested: true,
+        contested,
+        counts: false,
     }]
 }
 
+fn minutes(m: i64) -> Timestamp {
+    ts(m * 60_000)
+}
+
+/// Our fill in BTCUSDT since the last read.
+fn traded() -> OurFills {
+    fills(&[("BTCUSDT", dec!(1))])
+}
+
 #[test]
-fn three_contested_cycles_within_ten_are_a_fight() {
+fn three_contested_cycles_are_a_fight() {
     let mut watch = OutsideWatch::default();
-    assert_eq!(watch.judge(&contested()), None);
-    for _ in 0..5 {
-        assert_eq!(watch.judge(&[]), None);
-    }
-    assert_eq!(watch.judge(&contested()), None);
+    assert_eq!(watch.judge(&mut moved(true), &traded(), minutes(0)), None);
+    assert_eq!(watch.judge(&mut [], &OurFills::default(), minutes(1)), None);
+    assert_eq!(watch.judge(&mut moved(true), &traded(), minutes(2)), None);
     let fight = watch
-        .judge(&contested())
-        .expect("third contested cycle in ten");
+        .judge(&mut moved(true), &traded(), minutes(3))
+        .expect("third counted cycle within 30 minutes");
     assert!(fight.contains("BTCUSDT expected 1 read 2"), "{fight}");
     assert!(fight.contains("kill --release"), "{fight}");
 }
 
+/// Two engines whose cycles are seconds apart: each re-reads right after its own fill, so it
+/// sees the other's trade only in a later window in which it did not trade itself. The moves
+/// are uncontested, but the symbol is one this engine keeps trading back.
 #[test]
-fn contested_cycles_further_apart_than_the_window_never_fight() {
+fn uncontested_moves_on_a_symbol_this_engine_trades_back_are_a_fight() {
     let mut watch = OutsideWatch::default();
-    for _ in 0..10 {
-        assert_eq!(watch.judge(&contested()), None);
-        for _ in 0..FIGHT_WINDOW {
-            assert_eq!(watch.judge(&[]), None);
-        }
+    // Our fill (the cycle right after our order), no move.
+    assert_eq!(watch.judge(&mut [], &traded(), minutes(0)), None);
+    let mut first = moved(false);
+    assert_eq!(
+        watch.judge(&mut first, &OurFills::default(), minutes(1)),
+        None
+    );
+    assert!(first[0].counts, "a symbol we traded a minute ago");
+    assert_eq!(watch.judge(&mut [], &traded(), minutes(2)), None);
+    assert_eq!(
+        watch.judge(&mut moved(false), &OurFills::default(), minutes(3)),
+        None
+    );
+    assert_eq!(watch.judge(&mut [], &traded(), minutes(4)), None);
+    assert!(
+        watch
+            .judge(&mut moved(false), &OurFills::default(), minutes(5))
+            .is_some()
+    );
+}
+
+/// A position this engine does not trade (held, unconfigured, a manual side position) moving
+/// never counts, however often.
+#[test]
+fn moves_in_symbols_this_engine_does_not_trade_never_fight() {
+    let mut watch = OutsideWatch::default();
+    for m in 0..30 {
+        let mut moves = moved(false);
+        assert_eq!(
+            watch.judge(&mut moves, &OurFills::default(), minutes(m)),
+            None
+        );
+        assert!(!moves[0].counts);
     }
 }
 
 #[test]
-fn uncontested_moves_never_fight() {
+fn counted_moves_further_apart_than_the_window_never_fight() {
     let mut watch = OutsideWatch::default();
-    let manual = vec![OutsideMove {
-        contested: false,
-        ..contested()[0].clone()
-    }];
-    for _ in 0..30 {
-        assert_eq!(watch.judge(&manual), None);
+    for n in 0..10 {
+        let at = minutes(n * 31);
+        assert_eq!(watch.judge(&mut moved(true), &traded(), at), None);
     }
 }
 
 #[test]
 fn a_release_starts_the_count_afresh() {
-    let t = ts(1_000);
+    let t = minutes(0);
     let mut watch = OutsideWatch::default();
-    watch.judge(&contested());
-    watch.judge(&contested());
+    watch.judge(&mut moved(true), &traded(), minutes(1));
+    watch.judge(&mut moved(true), &traded(), minutes(2));
     watch.kill_seen(true, t);
     watch.kill_seen(false, t);
     assert_eq!(
-        watch.judge(&contested()),
+        watch.judge(&mut moved(true), &traded(), minutes(3)),
         None,
         "the count restarted at the release"
     );
-    assert_eq!(watch.judge(&contested()), None);
-    assert!(watch.judge(&contested()).is_some());
+    assert_eq!(watch.judge(&mut moved(true), &traded(), minutes(4)), None);
+    assert!(
+        watch
+            .judge(&mut moved(true), &traded(), minutes(5))
+            .is_some()
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //!   (https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/rate-limits-and-user-limits,
 //!   see [`super::http::action_weight`]); against the address's action budget each order
 //!   counts as one request, batched or not.
-//! - **Size:** the documentation states no largest batch; [`BATCH_MAX`] = 50 keeps one
+//! - **Size:** the documentation states no largest batch; `venue::BATCH_MAX` = 50 keeps one
 //!   reconciliation cycle of 50 symbols in one action (weight 2).
 //! - **Reads:** a market order's price needs the marks (`metaAndAssetCtxs`, weight 20) and a
 //!   filled order's fee the account's `userFills` (weight 20). A single order reads both for
@@ -31,8 +31,6 @@ use crate::batch::{Results, Slots};
 use crate::parse::{dec, reply};
 use crate::{VenueError, VenueErrorKind};
 
-/// Orders per `order` action (see the module docs).
-pub use super::venue::BATCH_MAX;
 const ORDER: &str = "POST /exchange order";
 
 impl HyperliquidVenue {

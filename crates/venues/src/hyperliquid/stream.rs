@@ -30,9 +30,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use tradeengine_model::{ClientOrderId, OrderStatus};
 
-use super::stream_book::{StreamBook, tracker_key};
+use super::stream_book::StreamBook;
 use super::{MAINNET_URL, TESTNET_URL, VENUE};
 use crate::VenueError;
 use crate::tracker::OrderTracker;

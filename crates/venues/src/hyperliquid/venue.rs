@@ -425,10 +425,7 @@ impl Venue for HyperliquidVenue {
     }
 
     async fn place_orders(&self, orders: &[OrderRequest]) -> crate::batch::Results {
-        crate::batch::in_chunks(VENUE, orders, BATCH_MAX, |chunk| {
-            self.place_batch(chunk)
-        })
-        .await
+        crate::batch::in_chunks(VENUE, orders, BATCH_MAX, |chunk| self.place_batch(chunk)).await
     }
 
     async fn cancel_order(
@@ -476,7 +473,10 @@ impl HyperliquidVenue {
 
     /// Connections the stream has made (1 + reconnects); 0 without a stream.
     pub fn stream_connects(&self) -> u64 {
-        self.live.handle.as_ref().map_or(0, crate::ws::StreamHandle::connects)
+        self.live
+            .handle
+            .as_ref()
+            .map_or(0, crate::ws::StreamHandle::connects)
     }
 
     /// The pushed status of order `id` once it satisfies `done`, within the fill wait; `None`

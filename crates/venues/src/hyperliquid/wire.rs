@@ -156,7 +156,6 @@ pub fn is_cloid(text: &str) -> bool {
         .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-
 /// The unified symbol of a coin (`BTC` → `BTCUSDT`).
 pub fn symbol_of_coin(coin: &str) -> Result<tradeengine_model::Symbol, crate::VenueError> {
     crate::parse::symbol(super::VENUE, &format!("{coin}USDT"))

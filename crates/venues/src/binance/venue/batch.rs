@@ -13,11 +13,11 @@
 use serde_json::{Map, Value};
 use tradeengine_model::{Instrument, OrderKind, OrderRequest, OrderStatus, Side};
 
+use super::{BinanceVenue, code_of};
+use crate::batch::{Results, Slots};
 use crate::binance::VENUE;
 use crate::binance::codes;
 use crate::binance::http::{Auth, has_code, scope};
-use super::{BinanceVenue, code_of};
-use crate::batch::{Results, Slots};
 use crate::http::{Method, Query};
 use crate::parse::format_dec;
 use crate::{VenueError, VenueErrorKind};

@@ -17,12 +17,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tradeengine_model::{OrderKind, OrderRequest, OrderStatus};
 
+use super::{BlofinVenue, side_text, wire_id};
+use crate::batch::{Results, Slots};
 use crate::blofin::VENUE;
 use crate::blofin::codes;
 use crate::blofin::http::scope;
 use crate::blofin::models::margin_mode_text;
-use super::{BlofinVenue, side_text, wire_id};
-use crate::batch::{Results, Slots};
 use crate::checks::to_venue_units;
 use crate::http::envelope::order_reply;
 use crate::parse::format_dec;

@@ -14,15 +14,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tradeengine_model::{Instrument, OrderKind, OrderRequest};
 
-use crate::kucoin::VENUE;
-use crate::kucoin::codes;
-use crate::kucoin::models::margin_mode_text;
 use super::{KucoinVenue, side_text, whole};
 use crate::Venue;
 use crate::VenueError;
 use crate::batch::{Results, Slots};
 use crate::checks::to_venue_units;
 use crate::http::envelope::order_reply;
+use crate::kucoin::VENUE;
+use crate::kucoin::codes;
+use crate::kucoin::models::margin_mode_text;
 use crate::parse::format_dec;
 
 /// Orders per `orders/multi` request.
