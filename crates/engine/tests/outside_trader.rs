@@ -3,8 +3,10 @@
 //! - two engines, each with a database of its own, on one account with opposite targets trade
 //!   against each other: the first to see its positions moved against its own orders in three
 //!   cycles freezes the account through the stored kill switch, and the fight stops;
+//! - engines that trade at different moments (each sees the other's trade only later) are
+//!   stopped the same way;
 //! - one manual trade on a managed symbol is traded back, logged and audited, and freezes
-//!   nothing.
+//!   nothing; a person who keeps closing the position freezes the account at the third close.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,12 +38,12 @@ fn options(sim: &SimHandle) -> StartOptions {
     }
 }
 
-fn config(base_url: &str, dir: &std::path::Path) -> String {
+fn config(base_url: &str, dir: &std::path::Path, drift_secs: u64) -> String {
     format!(
         r#"
 [engine]
 mode = "testnet"
-drift_check_interval_secs = 1
+drift_check_interval_secs = {drift_secs}
 data_dir = "{dir}"
 hot_reload = false
 [[accounts]]
@@ -101,16 +103,16 @@ async fn bybit_sim() -> SimHandle {
     .unwrap()
 }
 
-/// An engine on its own database in `dir`.
+/// An engine on its own database in `dir`, checking drift every second.
 async fn start(sim: &SimHandle, dir: &std::path::Path) -> RunningEngine {
+    start_every(sim, dir, 1).await
+}
+
+/// An engine on its own database in `dir`, checking drift every `drift_secs`.
+async fn start_every(sim: &SimHandle, dir: &std::path::Path, drift_secs: u64) -> RunningEngine {
     let store = tradeengine_store::open_sqlite_in(dir).await.unwrap();
-    let config = load_str(
-        &config(&sim.base_url(), dir),
-        None,
-        &[],
-        &Overrides::default(),
-    )
-    .unwrap();
+    let text = config(&sim.base_url(), dir, drift_secs);
+    let config = load_str(&text, None, &[], &Overrides::default()).unwrap();
     RunningEngine::start(config, store, options(sim))
         .await
         .unwrap()
@@ -223,15 +225,7 @@ async fn one_manual_trade_is_traded_back_and_audited_but_freezes_nothing() {
     })
     .await;
     // A person closes the position at the venue's website.
-    let o = sim.options();
-    let mut c = AdapterConfig::new(
-        sim.base_url(),
-        Some(Credentials::new(&o.api_key, &o.api_secret)),
-    );
-    c.stream = tradeengine_venues::StreamSetting::Off;
-    let hand = tradeengine_venues::connect(tradeengine_venues::VenueId::Bybit, c)
-        .await
-        .unwrap();
+    let hand = by_hand(&sim).await;
     hand.place_order(&OrderRequest {
         client_order_id: ClientOrderId::new("by-hand-1").unwrap(),
         symbol: Symbol::new("BTCUSDT").unwrap(),
@@ -261,4 +255,108 @@ async fn one_manual_trade_is_traded_back_and_audited_but_freezes_nothing() {
     let read: Decimal = serde_json::from_value(moves[0]["read"].clone()).unwrap();
     assert!(read.is_zero(), "{moves:?}");
     engine.shutdown().await;
+}
+
+/// The engines do not trade at the same moment: each re-reads right after its own fill and
+/// sees the other's trade only later, in a window in which it did not trade itself. They
+/// still keep moving a symbol the other keeps trading back, and that is what freezes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_fighting_at_different_moments_are_stopped_too() {
+    let sim = bybit_sim().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Same interval, half an interval apart: each trades about 2 s after the other, long after
+    // its own re-read (0.75 s after its fill).
+    let a = start_every(&sim, dir_a.path(), 4).await;
+    let b = start_every(&sim, dir_b.path(), 4).await;
+    a.intake
+        .submit(target(Decimal::new(3, 1), "a-long"))
+        .await
+        .unwrap();
+    wait_for("a's long", 20, async || {
+        sim.position("BTCUSDT") > Decimal::ZERO
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    b.intake
+        .submit(target(Decimal::new(-3, 1), "b-short"))
+        .await
+        .unwrap();
+    let frozen =
+        async |engine: &RunningEngine| killswitch::read_stored(&*engine.store).await.unwrap();
+    wait_for("one of the engines freezes the account", 60, async || {
+        frozen(&a).await.is_some() || frozen(&b).await.is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let orders = sim.orders().len();
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(sim.orders().len(), orders, "the fight is over");
+    assert!(orders < 40, "stopped early: {orders} orders");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// A person who keeps closing what the engine opens: the third close freezes the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_who_keeps_closing_the_position_freezes_the_account() {
+    let sim = bybit_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = start(&sim, dir.path()).await;
+    engine
+        .intake
+        .submit(target(Decimal::new(3, 1), "long"))
+        .await
+        .unwrap();
+    let hand = by_hand(&sim).await;
+    for n in 1..=3 {
+        wait_for("the engine's long", 20, async || {
+            sim.position("BTCUSDT") > Decimal::ZERO
+        })
+        .await;
+        // Let a quiet cycle read the position first.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let held = sim.position("BTCUSDT");
+        hand.place_order(&OrderRequest {
+            client_order_id: ClientOrderId::new(&format!("by-hand-{n}")).unwrap(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            side: Side::Sell,
+            qty: held,
+            kind: OrderKind::Market,
+            reduce_only: true,
+        })
+        .await
+        .unwrap();
+        if n < 3 {
+            assert_eq!(killswitch::read_stored(&*engine.store).await.unwrap(), None);
+        }
+    }
+    wait_for("the account is frozen", 20, async || {
+        killswitch::read_stored(&*engine.store)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let switch = killswitch::read_stored(&*engine.store)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(switch.action, KillAction::Freeze);
+    // Frozen: the third close stays closed.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(sim.position("BTCUSDT").is_zero());
+    engine.shutdown().await;
+}
+
+/// An adapter on the simulator's account, as a person at the venue's website trades.
+async fn by_hand(sim: &SimHandle) -> std::sync::Arc<dyn tradeengine_venues::Venue> {
+    let o = sim.options();
+    let mut c = AdapterConfig::new(
+        sim.base_url(),
+        Some(Credentials::new(&o.api_key, &o.api_secret)),
+    );
+    c.stream = tradeengine_venues::StreamSetting::Off;
+    tradeengine_venues::connect(tradeengine_venues::VenueId::Bybit, c)
+        .await
+        .unwrap()
 }
