@@ -78,6 +78,32 @@ async fn post_alert(addr: SocketAddr, body: String) -> (u16, serde_json::Value) 
         .unwrap()
 }
 
+/// A sender whose clock runs ahead (inside the allowed skew) does not block the alerts after
+/// it: an alert counts as sent no later than it arrived, so a correctly timed close goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_stamped_in_the_future_does_not_supersede_the_next_one() {
+    let rig = serve_engine().await;
+    let now = chrono::Utc::now().timestamp();
+    let ahead = alert("short", "30/100", &format!(r#","timenow":{}"#, now + 20));
+    let (_, body) = post_alert(rig.addr, ahead).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let close = alert("flat", "0", &format!(r#","timenow":{}"#, now + 1));
+    let (_, body) = post_alert(rig.addr, close).await;
+    assert_eq!(body["status"], "accepted", "the close is not lost: {body}");
+    assert!(
+        !sleeve_text(&rig.engine.state).await.contains("-0.3"),
+        "closed"
+    );
+    // A genuinely late alert (sent before the close arrived) is still superseded.
+    let late = alert("long", "30/100", &format!(r#","timenow":{}"#, now - 60));
+    let (_, body) = post_alert(rig.addr, late).await;
+    assert_eq!(body["status"], "superseded", "{body}");
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
+}
+
 /// The late-alert rule holds across a restart: the alert applied before it is kept in the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_sent_before_the_applied_one_is_superseded_after_a_restart() {

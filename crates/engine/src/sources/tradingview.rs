@@ -105,8 +105,11 @@ fn sent_before(
     last: &Sequenced,
     last_emitted: Option<Timestamp>,
 ) -> bool {
+    // An alert cannot have been sent after it arrived: a sender's clock running ahead (inside
+    // the allowed future skew) must not make its alert look newer than every later one, or a
+    // correctly timed close after it would be superseded and lost.
     if let (Some(new_at), Some(last_at)) = (new_emitted, last_emitted) {
-        return new_at < last_at;
+        return new_at.min(new.at) < last_at.min(last.at);
     }
     let seq = |s: &Sequenced| {
         s.signal_seq
