@@ -168,6 +168,27 @@ fn a_control_command_without_configuration_or_data_dir_fails_and_creates_nothing
     );
     assert!(!home.path().join("data").exists());
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+
+    // `--data-dir` named the folder: the message does not blame the file for it.
+    let out = cli(
+        elsewhere.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data-dir",
+            "nosuch",
+            "kill",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("nosuch"), "{}", text(&out));
+    assert!(
+        !text(&out).contains("names does not exist"),
+        "{}",
+        text(&out)
+    );
 }
 
 // One scenario whose steps build on each other's state, so it stays one sequence.

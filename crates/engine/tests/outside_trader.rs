@@ -149,8 +149,8 @@ async fn two_engines_fighting_over_one_account_stop_within_a_few_cycles() {
         frozen(&a).await.is_some() || frozen(&b).await.is_some()
     })
     .await;
-    // The first to see three contested cycles freezes its side; the other then meets no more
-    // resistance (its moves are audited all the same).
+    // The first to see three cycles with moves in the symbol it trades back freezes its side;
+    // the other then meets no more resistance (its moves are audited all the same).
     let (loser, winner) = if frozen(&a).await.is_some() {
         (&a, &b)
     } else {
@@ -175,8 +175,8 @@ async fn two_engines_fighting_over_one_account_stop_within_a_few_cycles() {
     );
     let moves = outside_moves(&*loser.store).await;
     assert!(
-        moves.iter().filter(|m| m["contested"] == true).count() >= 3,
-        "the contested moves are audited: {moves:?}"
+        moves.iter().filter(|m| m["traded_back"] == true).count() >= 3,
+        "the moves that froze it are audited: {moves:?}"
     );
     assert!(
         !outside_moves(&*winner.store).await.is_empty(),

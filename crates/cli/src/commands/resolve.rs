@@ -29,7 +29,12 @@ impl std::error::Error for NothingToActOn {}
 /// configuration found and no data dir here, or a configuration whose data dir does not exist.
 pub fn control_target(global: &Global) -> anyhow::Result<(Config, Origin)> {
     let (config, origin) = load_config(global, Overrides::default())?;
-    check_store_exists(&config, Some(&origin))?;
+    // `--data-dir` named the folder, not the file: say so rather than blame the file.
+    let named_by = match (&global.data_dir, &origin) {
+        (Some(_), _) => None,
+        (None, origin) => Some(origin),
+    };
+    check_store_exists(&config, named_by)?;
     Ok((config, origin))
 }
 
