@@ -341,3 +341,57 @@ fn default_api_tokens_apply_when_the_api_table_names_none() {
         "{banner}"
     );
 }
+
+/// A position the engine holds because nobody asked it to manage it is left alone by a release,
+/// and the preview says so instead of showing a target of 0 and a close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_release_preview_shows_held_positions_as_left_alone() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("tradeengine.toml"), config(free_port())).unwrap();
+    let cfg = home.path().join("tradeengine.toml");
+    let store = tradeengine_store::open_sqlite_in(&home.path().join("data"))
+        .await
+        .unwrap();
+    let account = tradeengine_model::AccountName::new("paper").unwrap();
+    let eth = tradeengine_model::Symbol::new("ETHUSDT").unwrap();
+    let mut held = tradeengine_model::Position::flat(eth.clone());
+    held.size = tradeengine_model::Quantity::new(rust_decimal::Decimal::new(5, 1));
+    store
+        .record_positions(&account, &[held], chrono::Utc::now())
+        .await
+        .unwrap();
+    store
+        .put_state(
+            &tradeengine_engine::worker::unknown::view_key(&account),
+            &serde_json::json!({"ETHUSDT": {"status": "held", "size": "0.5"}}),
+        )
+        .await
+        .unwrap();
+    // What the worker keeps while the switch holds: the targets a release trades to, the held
+    // symbol among them at 0 (as the red team saw it).
+    store
+        .put_state(
+            &killswitch::release_targets_key(&account),
+            &serde_json::json!({"targets": {"ETHUSDT": "0"}, "at": chrono::Utc::now()}),
+        )
+        .await
+        .unwrap();
+    let clock = tradeengine_model::SystemClock;
+    let switch = killswitch::new_switch(killswitch::KillAction::Freeze, None, "test", &clock);
+    killswitch::engage(&*store, &switch).await.unwrap();
+    drop(store);
+    let out = cli(
+        home.path(),
+        &["--config", cfg.to_str().unwrap(), "kill", "--release"],
+    )
+    .output()
+    .unwrap();
+    let said = text(&out);
+    assert!(said.contains("release preview"), "{said}");
+    let row = said
+        .lines()
+        .find(|l| l.contains("ETHUSDT"))
+        .unwrap_or_else(|| panic!("no ETHUSDT row: {said}"));
+    assert!(row.contains("nothing (held"), "{row}");
+    assert!(!row.contains("SELL"), "{row}");
+}

@@ -281,12 +281,37 @@ async fn release_preview(
             .collect();
         symbols.sort();
         symbols.dedup();
+        // Positions the engine has no record of managing are left alone by a release: the
+        // worker's own view says which (held, unconfigured), whatever target a row would show.
+        let unknown = store
+            .get_state(&tradeengine_engine::worker::unknown::view_key(&name))
+            .await?;
+        let left_alone = |symbol: &str| {
+            unknown
+                .as_ref()
+                .and_then(|v| v.get(symbol))
+                .and_then(|v| v.get("status"))
+                .and_then(|s| s.as_str())
+                .filter(|s| matches!(*s, "held" | "unconfigured"))
+                .map(str::to_string)
+        };
         for symbol in symbols {
             let current = positions
                 .iter()
                 .find(|(_, p)| p.symbol.as_str() == symbol)
                 .map_or(Decimal::ZERO, |(_, p)| p.size.get());
             let target = targets.iter().find(|t| t.0 == symbol);
+            if let Some(status) = left_alone(&symbol) {
+                table.row(vec![
+                    a.name.clone(),
+                    symbol.clone(),
+                    current.normalize().to_string(),
+                    "-".into(),
+                    format!("nothing ({status}: not managed by this engine)"),
+                    "-".into(),
+                ]);
+                continue;
+            }
             table.row(vec![
                 a.name.clone(),
                 symbol.clone(),
