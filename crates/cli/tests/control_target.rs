@@ -368,7 +368,7 @@ async fn the_release_preview_shows_held_positions_as_left_alone() {
         .await
         .unwrap();
     // What the worker keeps while the switch holds: the targets a release trades to, the held
-    // symbol among them at 0 (as the red team saw it).
+    // symbol among them at 0 (as a rehearsal saw it).
     store
         .put_state(
             &killswitch::release_targets_key(&account),
