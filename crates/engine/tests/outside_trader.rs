@@ -129,6 +129,37 @@ async fn outside_moves(store: &dyn Store) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The kill switch stored in `engine`'s database, if engaged.
+async fn stored_switch(engine: &RunningEngine) -> Option<killswitch::KillSwitch> {
+    killswitch::read_stored(&*engine.store).await.unwrap()
+}
+
+/// Waits until one of two fighting engines froze the account; the frozen one first.
+async fn wait_for_a_freeze<'e>(
+    a: &'e RunningEngine,
+    b: &'e RunningEngine,
+) -> (&'e RunningEngine, &'e RunningEngine) {
+    wait_for("one of the engines freezes the account", 60, async || {
+        stored_switch(a).await.is_some() || stored_switch(b).await.is_some()
+    })
+    .await;
+    if stored_switch(a).await.is_some() {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Once the cycles running at the freeze are done (`settle`), no order reaches the venue for
+/// `watch`, and the fight was stopped within a few dozen orders.
+async fn assert_the_fight_is_over(sim: &SimHandle, settle: Duration, watch: Duration) {
+    tokio::time::sleep(settle).await;
+    let orders = sim.orders().len();
+    tokio::time::sleep(watch).await;
+    assert_eq!(sim.orders().len(), orders, "the fight is over");
+    assert!(orders < 40, "the fight was stopped early: {orders} orders");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_engines_fighting_over_one_account_stop_within_a_few_cycles() {
     let sim = bybit_sim().await;
@@ -143,20 +174,10 @@ async fn two_engines_fighting_over_one_account_stop_within_a_few_cycles() {
         .submit(target(Decimal::new(-3, 1), "b-short"))
         .await
         .unwrap();
-    let frozen =
-        async |engine: &RunningEngine| killswitch::read_stored(&*engine.store).await.unwrap();
-    wait_for("one of the engines freezes the account", 60, async || {
-        frozen(&a).await.is_some() || frozen(&b).await.is_some()
-    })
-    .await;
     // The first to see three cycles with moves in the symbol it trades back freezes its side;
     // the other then meets no more resistance (its moves are audited all the same).
-    let (loser, winner) = if frozen(&a).await.is_some() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
-    let switch = frozen(loser).await.unwrap();
+    let (loser, winner) = wait_for_a_freeze(&a, &b).await;
+    let switch = stored_switch(loser).await.unwrap();
     assert_eq!(switch.action, KillAction::Freeze, "positions are kept");
     assert_eq!(
         switch.accounts.as_deref().map(<[_]>::len),
@@ -182,12 +203,7 @@ async fn two_engines_fighting_over_one_account_stop_within_a_few_cycles() {
         !outside_moves(&*winner.store).await.is_empty(),
         "the other engine saw the fight too"
     );
-    // Once the cycles running at the freeze are done, nobody trades against anybody.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let orders = sim.orders().len();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(sim.orders().len(), orders, "the fight is over");
-    assert!(orders < 40, "the fight was stopped early: {orders} orders");
+    assert_the_fight_is_over(&sim, Duration::from_secs(2), Duration::from_secs(4)).await;
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -248,7 +264,7 @@ async fn one_manual_trade_is_traded_back_and_audited_but_freezes_nothing() {
     .await;
     // A few more cycles: no freeze.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(killswitch::read_stored(&*engine.store).await.unwrap(), None);
+    assert_eq!(stored_switch(&engine).await, None);
     let moves = outside_moves(&*engine.store).await;
     assert_eq!(moves.len(), 1, "one move, audited once: {moves:?}");
     assert_eq!(moves[0]["contested"], false);
@@ -281,17 +297,8 @@ async fn two_engines_fighting_at_different_moments_are_stopped_too() {
         .submit(target(Decimal::new(-3, 1), "b-short"))
         .await
         .unwrap();
-    let frozen =
-        async |engine: &RunningEngine| killswitch::read_stored(&*engine.store).await.unwrap();
-    wait_for("one of the engines freezes the account", 60, async || {
-        frozen(&a).await.is_some() || frozen(&b).await.is_some()
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let orders = sim.orders().len();
-    tokio::time::sleep(Duration::from_secs(9)).await;
-    assert_eq!(sim.orders().len(), orders, "the fight is over");
-    assert!(orders < 40, "stopped early: {orders} orders");
+    wait_for_a_freeze(&a, &b).await;
+    assert_the_fight_is_over(&sim, Duration::from_secs(5), Duration::from_secs(9)).await;
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -327,20 +334,14 @@ async fn a_person_who_keeps_closing_the_position_freezes_the_account() {
         .await
         .unwrap();
         if n < 3 {
-            assert_eq!(killswitch::read_stored(&*engine.store).await.unwrap(), None);
+            assert_eq!(stored_switch(&engine).await, None);
         }
     }
     wait_for("the account is frozen", 20, async || {
-        killswitch::read_stored(&*engine.store)
-            .await
-            .unwrap()
-            .is_some()
+        stored_switch(&engine).await.is_some()
     })
     .await;
-    let switch = killswitch::read_stored(&*engine.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let switch = stored_switch(&engine).await.unwrap();
     assert_eq!(switch.action, KillAction::Freeze);
     // Frozen: the third close stays closed.
     tokio::time::sleep(Duration::from_secs(3)).await;
