@@ -8,23 +8,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chrono::TimeZone;
+mod common;
+
+use common::{check_seeded, signed, sym, t0};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rust_decimal::{Decimal, RoundingStrategy};
 use tradeengine_core::{PlanInput, plan};
 use tradeengine_model::{
-    AccountName, Instrument, MarginMode, OrderKind, PlanId, Position, Price, Quantity, Side,
-    Symbol, Timestamp,
+    AccountName, Instrument, MarginMode, OrderKind, PlanId, Position, Price, Quantity,
 };
-
-fn t0() -> Timestamp {
-    chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
-}
-
-fn sym() -> Symbol {
-    Symbol::new("BTCUSDT").unwrap()
-}
 
 #[derive(Debug, Clone)]
 struct Wander {
@@ -62,23 +54,9 @@ fn wander() -> impl Strategy<Value = Wander> {
         })
 }
 
-fn signed(side: Side, qty: Decimal) -> Decimal {
-    match side {
-        Side::Buy => qty,
-        Side::Sell => -qty,
-    }
-}
-
 #[test]
 fn a_target_wandering_around_a_rounding_midpoint_trades_at_most_once() {
-    let config = Config {
-        failure_persistence: None,
-        cases: 512,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[16; 32]);
-    let mut runner = TestRunner::new_with_rng(config, rng);
-    let result = runner.run(&wander(), |w| {
+    check_seeded(16, Some(512), wander(), |w| {
         let step = Decimal::new(1, w.scale);
         let cs = Decimal::new(1, w.cs_scale);
         let instrument = Instrument {
@@ -141,20 +119,10 @@ fn a_target_wandering_around_a_rounding_midpoint_trades_at_most_once() {
         prop_assert!(orders <= 1, "{orders} orders for {w:?}");
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
 }
 
 #[test]
 fn a_plan_trades_to_the_rounded_target_or_waits_within_a_step_of_the_raw_one() {
-    let config = Config {
-        failure_persistence: None,
-        cases: 512,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[17; 32]);
-    let mut runner = TestRunner::new_with_rng(config, rng);
     // Step 10^-scale; position and raw target in steps (raw in ten-thousandths of a step);
     // drift band in ten-thousandths.
     let strategy = (
@@ -163,59 +131,62 @@ fn a_plan_trades_to_the_rounded_target_or_waits_within_a_step_of_the_raw_one() {
         -5_000_000i64..5_000_000,
         0i64..=1_000,
     );
-    let result = runner.run(&strategy, |(scale, cur_units, raw_e4, band)| {
-        let step = Decimal::new(1, scale);
-        let instrument = Instrument {
-            qty_step: step,
-            min_qty: step,
-            max_market_qty: None,
-            ..Instrument::linear(sym(), step, Decimal::new(1, 1))
-        };
-        let raw = Decimal::new(raw_e4, 4) * step;
-        let target =
-            (raw / step).round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven) * step;
-        let current = Decimal::from(cur_units) * step;
-        let band = Decimal::new(band, 4);
-        let p = plan(&PlanInput {
-            plan_id: &PlanId::new("any").unwrap(),
-            account: &AccountName::new("a").unwrap(),
-            now: t0(),
-            current: &Position {
-                size: Quantity::new(current),
-                leverage: Decimal::from(5),
-                ..Position::flat(sym())
-            },
-            target: Quantity::new(target),
-            unrounded_target: raw,
-            target_leverage: Decimal::from(5),
-            margin_mode: MarginMode::Cross,
-            instrument: &instrument,
-            price: Price::new(Decimal::from(100)).unwrap(),
-            drift_band: band,
-            min_notional: Decimal::ZERO,
-            kind: OrderKind::Market,
-        })
-        .unwrap();
-        let reached = current + p.legs().map(|l| signed(l.side, l.qty)).sum::<Decimal>();
-        if p.legs().next().is_some() {
-            prop_assert_eq!(reached, target);
-        } else if !target.is_zero() && current * target >= Decimal::ZERO {
-            // Same side or from flat, and it waited: inside the hysteresis.
-            let width = (band * raw.abs()).max(step);
-            prop_assert!(
-                (raw - current).abs() < width || current == target,
-                "waited at {current} for raw {raw} (target {target}, width {width})"
-            );
-        } else {
-            // A flip or a close to zero always goes: only an empty plan at zero waits.
-            prop_assert!(
-                current.is_zero() && target.is_zero(),
-                "{current} → {target}"
-            );
-        }
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    check_seeded(
+        17,
+        Some(512),
+        strategy,
+        |(scale, cur_units, raw_e4, band)| {
+            let step = Decimal::new(1, scale);
+            let instrument = Instrument {
+                qty_step: step,
+                min_qty: step,
+                max_market_qty: None,
+                ..Instrument::linear(sym(), step, Decimal::new(1, 1))
+            };
+            let raw = Decimal::new(raw_e4, 4) * step;
+            let target = (raw / step)
+                .round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven)
+                * step;
+            let current = Decimal::from(cur_units) * step;
+            let band = Decimal::new(band, 4);
+            let p = plan(&PlanInput {
+                plan_id: &PlanId::new("any").unwrap(),
+                account: &AccountName::new("a").unwrap(),
+                now: t0(),
+                current: &Position {
+                    size: Quantity::new(current),
+                    leverage: Decimal::from(5),
+                    ..Position::flat(sym())
+                },
+                target: Quantity::new(target),
+                unrounded_target: raw,
+                target_leverage: Decimal::from(5),
+                margin_mode: MarginMode::Cross,
+                instrument: &instrument,
+                price: Price::new(Decimal::from(100)).unwrap(),
+                drift_band: band,
+                min_notional: Decimal::ZERO,
+                kind: OrderKind::Market,
+            })
+            .unwrap();
+            let reached = current + p.legs().map(|l| signed(l.side, l.qty)).sum::<Decimal>();
+            if p.legs().next().is_some() {
+                prop_assert_eq!(reached, target);
+            } else if !target.is_zero() && current * target >= Decimal::ZERO {
+                // Same side or from flat, and it waited: inside the hysteresis.
+                let width = (band * raw.abs()).max(step);
+                prop_assert!(
+                    (raw - current).abs() < width || current == target,
+                    "waited at {current} for raw {raw} (target {target}, width {width})"
+                );
+            } else {
+                // A flip or a close to zero always goes: only an empty plan at zero waits.
+                prop_assert!(
+                    current.is_zero() && target.is_zero(),
+                    "{current} → {target}"
+                );
+            }
+            Ok(())
+        },
+    );
 }

@@ -4,11 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use chrono::TimeZone;
+use common::{check_seeded, signed, sym, t0};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rust_decimal::Decimal;
 use tradeengine_core::{
     AccountSizing, BlendPolicy, CoreError, PlanInput, SizeInput, SleeveRules, SymbolConfig,
@@ -16,32 +17,16 @@ use tradeengine_core::{
 };
 use tradeengine_model::{
     AccountName, Instrument, Intent, MarginMode, OrderAction, OrderIntent, OrderKind, OrderSize,
-    Plan, PlanId, Position, Price, ProtectiveLevel, Quantity, Side, Signal, SignalId, Sleeve,
-    SleeveOrigin, SleeveState, SourceId, Symbol, Timestamp,
+    Plan, PlanId, Position, Price, ProtectiveLevel, Quantity, Signal, SignalId, Sleeve,
+    SleeveOrigin, SleeveState, SourceId, Symbol,
 };
-
-fn t0() -> Timestamp {
-    chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
-}
-
-fn sym() -> Symbol {
-    Symbol::new("BTCUSDT").unwrap()
-}
 
 /// Runs `test` over `strategy` with a fixed seed, so every run checks the same cases.
 fn check<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S::Value: std::fmt::Debug,
 {
-    let config = Config {
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
-    let mut runner = TestRunner::new_with_rng(config, rng);
-    if let Err(e) = runner.run(&strategy, test) {
-        panic!("{e}");
-    }
+    check_seeded(7, None, strategy, test);
 }
 
 /// A decimal `m × 10^-scale`.
@@ -170,13 +155,6 @@ impl PlanCase {
     fn plan(&self) -> Plan {
         let current = self.position(self.cur_units, self.cur_leverage, MarginMode::Cross);
         self.plan_from(&current, Quantity::new(self.base(self.tgt_units)))
-    }
-}
-
-fn signed(side: Side, qty: Decimal) -> Decimal {
-    match side {
-        Side::Buy => qty,
-        Side::Sell => -qty,
     }
 }
 
