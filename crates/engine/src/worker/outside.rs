@@ -69,7 +69,7 @@ pub struct Reads {
     /// Positions read at the cycle's start, base units, non-flat only.
     pub start: BTreeMap<Symbol, Decimal>,
     /// Whether the cycle made any plan (else nothing of ours can have filled since).
-    pub sent: bool,
+    pub planned: bool,
     /// Symbols with an order of ours not final at the cycle's start.
     pub unsettled: BTreeSet<Symbol>,
 }
@@ -272,7 +272,7 @@ impl OutsideWatch {
     /// older reads, and the next judgement must read back the orders it sent.
     pub fn trading(&mut self) {
         if let Some(prev) = &mut self.prev {
-            prev.sent = true;
+            prev.planned = true;
         }
     }
 
@@ -350,7 +350,7 @@ impl AccountWorker {
         let Some(prev) = &self.outside.prev else {
             return Ok((Vec::new(), OurFills::default()));
         };
-        let ours = if prev.sent {
+        let ours = if prev.planned {
             let orders = self
                 .store
                 .orders(&OrderFilter {
@@ -425,7 +425,7 @@ impl AccountWorker {
         self.outside.prev = Some(Reads {
             plans_from,
             start: sizes(&market.positions),
-            sent: planned,
+            planned,
             unsettled: settlement.open_symbols.clone(),
         });
     }

@@ -21,7 +21,7 @@ fn reads(start: &[(&str, Decimal)]) -> Reads {
     Reads {
         plans_from: 10,
         start: book(start),
-        sent: true,
+        planned: true,
         unsettled: BTreeSet::new(),
     }
 }
