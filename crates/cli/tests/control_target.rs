@@ -395,3 +395,65 @@ async fn the_release_preview_shows_held_positions_as_left_alone() {
     assert!(row.contains("nothing (held"), "{row}");
     assert!(!row.contains("SELL"), "{row}");
 }
+
+/// A freeze the engine holds beside a stored flatten of other accounts shows in `status`, and
+/// `kill --release` says it becomes a stored freeze (the release still counts as acknowledged
+/// when the engine stores it at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_release_show_a_freeze_the_engine_holds_beside_the_switch() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("tradeengine.toml"), config(free_port())).unwrap();
+    let cfg = home.path().join("tradeengine.toml");
+    let store = tradeengine_store::open_sqlite_in(&home.path().join("data"))
+        .await
+        .unwrap();
+    let other = tradeengine_model::AccountName::new("other").unwrap();
+    let paper = tradeengine_model::AccountName::new("paper").unwrap();
+    let clock = tradeengine_model::SystemClock;
+    let switch = killswitch::new_switch(
+        killswitch::KillAction::Flatten,
+        Some(vec![other]),
+        "test",
+        &clock,
+    );
+    killswitch::engage(&*store, &switch).await.unwrap();
+    let outcome = killswitch::freeze_account(
+        &*store,
+        &paper,
+        "another trader moved BTCUSDT",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome, killswitch::FreezeOutcome::NotStored);
+    drop(store);
+    let out = cli(home.path(), &["--config", cfg.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    let line = said
+        .lines()
+        .find(|l| l.contains("FROZEN by the engine"))
+        .unwrap_or_else(|| panic!("no held freeze in status: {said}"));
+    assert!(
+        line.contains("paper") && line.contains("another trader moved BTCUSDT"),
+        "{line}"
+    );
+    let out = cli(
+        home.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "kill",
+            "--release",
+            "--yes",
+        ],
+    )
+    .output()
+    .unwrap();
+    let said = text(&out);
+    assert!(
+        said.contains("the engine froze paper itself") && said.contains("release again"),
+        "{said}"
+    );
+}

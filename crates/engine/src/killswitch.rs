@@ -29,6 +29,18 @@ pub use crate::kill_records::{KillAction, KillSwitch, new_switch};
 pub const STATE_KEY: &str = "killswitch";
 /// The kill file's name in the data dir.
 pub const KILL_FILE: &str = "KILL";
+/// The store key of the freezes the engine decided while the stored switch flattened other
+/// accounts (see [`FreezeOutcome::NotStored`]): kept so `status` shows them and a restart keeps
+/// holding those accounts until the freeze can be stored.
+pub const PENDING_FREEZES_KEY: &str = "killswitch_pending_freezes";
+
+/// A freeze the engine decided for `account` that the stored switch cannot hold yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingFreeze {
+    pub account: AccountName,
+    pub reason: String,
+    pub since: Timestamp,
+}
 
 /// The switch as an account worker sees it: the stored one and the file, combined.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -103,6 +115,36 @@ pub async fn freeze_account(
     at: Timestamp,
 ) -> Result<FreezeOutcome, StoreError> {
     let _one_at_a_time = FREEZE_LOCK.lock().await;
+    let outcome = store_freeze(store, account, reason, at).await?;
+    let mut pending = read_pending_freezes(store).await?;
+    let before = pending.clone();
+    if outcome == FreezeOutcome::NotStored {
+        if !pending.iter().any(|p| &p.account == account) {
+            pending.push(PendingFreeze {
+                account: account.clone(),
+                reason: reason.to_string(),
+                since: at,
+            });
+        }
+    } else {
+        pending.retain(|p| &p.account != account);
+    }
+    if pending != before {
+        let value = serde_json::to_value(&pending).map_err(|e| StoreError::Corrupt {
+            what: "pending freezes".into(),
+            reason: e.to_string(),
+        })?;
+        store.put_state(PENDING_FREEZES_KEY, &value).await?;
+    }
+    Ok(outcome)
+}
+
+async fn store_freeze(
+    store: &dyn Store,
+    account: &AccountName,
+    reason: &str,
+    at: Timestamp,
+) -> Result<FreezeOutcome, StoreError> {
     let switch = match read_stored(store).await? {
         Some(current) if current.applies_to(account) => return Ok(FreezeOutcome::AlreadyHeld),
         Some(current) if current.action == KillAction::Flatten => {
@@ -125,6 +167,17 @@ pub async fn freeze_account(
     };
     engage(store, &switch).await?;
     Ok(FreezeOutcome::Engaged)
+}
+
+/// The freezes the engine holds itself until the stored switch can take them, oldest first.
+pub async fn read_pending_freezes(store: &dyn Store) -> Result<Vec<PendingFreeze>, StoreError> {
+    match store.get_state(PENDING_FREEZES_KEY).await? {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(v) => serde_json::from_value(v).map_err(|e| StoreError::Corrupt {
+            what: "pending freezes".into(),
+            reason: e.to_string(),
+        }),
+    }
 }
 
 /// Releases the stored switch and audits it. Returns whether one was engaged.
@@ -341,6 +394,19 @@ mod tests {
             (stored.action, stored.accounts),
             (KillAction::Flatten, Some(vec![acct("c")]))
         );
+        // ... but the engine's freeze is kept beside it, once, with its first time.
+        let later = at + chrono::Duration::seconds(30);
+        freeze_account(&*store, &acct("a"), "fight", later)
+            .await
+            .unwrap();
+        assert_eq!(
+            read_pending_freezes(&*store).await.unwrap(),
+            vec![PendingFreeze {
+                account: acct("a"),
+                reason: "fight".into(),
+                since: at
+            }]
+        );
         // A switch of every account holds it already.
         engage(&*store, &switch(KillAction::Freeze, None))
             .await
@@ -349,6 +415,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(outcome, FreezeOutcome::AlreadyHeld);
+        // Once the stored switch holds the account, the pending freeze is gone.
+        assert_eq!(read_pending_freezes(&*store).await.unwrap(), vec![]);
     }
 
     fn acct(n: &str) -> AccountName {

@@ -6,7 +6,9 @@
 //! - engines that trade at different moments (each sees the other's trade only later) are
 //!   stopped the same way;
 //! - one manual trade on a managed symbol is traded back, logged and audited, and freezes
-//!   nothing; a person who keeps closing the position freezes the account at the third close.
+//!   nothing; a person who keeps closing the position freezes the account at the third close;
+//! - a freeze decided while the stored switch flattens another account is kept beside it and
+//!   survives a restart.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -345,6 +347,93 @@ async fn a_person_who_keeps_closing_the_position_freezes_the_account() {
     assert_eq!(switch.action, KillAction::Freeze);
     // Frozen: the third close stays closed.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(sim.position("BTCUSDT").is_zero());
+    engine.shutdown().await;
+}
+
+/// The freeze the engine decides while the stored switch flattens another account cannot go in
+/// that switch: it is kept beside it, shown by `status`, survives a restart, and becomes a
+/// stored freeze once the flatten is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_held_beside_a_flatten_of_others_survives_a_restart() {
+    let sim = bybit_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = start(&sim, dir.path()).await;
+    let flatten_other = killswitch::KillSwitch {
+        action: KillAction::Flatten,
+        accounts: Some(vec![tradeengine_model::AccountName::new("other").unwrap()]),
+        reason: "operator: other account".into(),
+        engaged_at: chrono::Utc::now(),
+    };
+    killswitch::engage(&*engine.store, &flatten_other)
+        .await
+        .unwrap();
+    engine
+        .intake
+        .submit(target(Decimal::new(3, 1), "long"))
+        .await
+        .unwrap();
+    let hand = by_hand(&sim).await;
+    let pending = async |engine: &RunningEngine| {
+        killswitch::read_pending_freezes(&*engine.store)
+            .await
+            .unwrap()
+    };
+    for n in 1..=3 {
+        wait_for("the engine's long", 20, async || {
+            sim.position("BTCUSDT") > Decimal::ZERO
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let held = sim.position("BTCUSDT");
+        hand.place_order(&OrderRequest {
+            client_order_id: ClientOrderId::new(&format!("by-hand-{n}")).unwrap(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            side: Side::Sell,
+            qty: held,
+            kind: OrderKind::Market,
+            reduce_only: true,
+        })
+        .await
+        .unwrap();
+    }
+    wait_for("the engine holds the account frozen", 20, async || {
+        !pending(&engine).await.is_empty()
+    })
+    .await;
+    let held = pending(&engine).await;
+    assert_eq!(held[0].account.as_str(), "ex");
+    assert_eq!(stored_switch(&engine).await, Some(flatten_other.clone()));
+    engine.shutdown().await;
+
+    // A restart keeps the account frozen: the third close stays closed.
+    let engine = start(&sim, dir.path()).await;
+    let orders = sim.orders().len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        sim.orders().len(),
+        orders,
+        "nothing traded after the restart"
+    );
+    assert!(sim.position("BTCUSDT").is_zero());
+    assert_eq!(pending(&engine).await, held);
+
+    // Releasing the flatten stores the engine's freeze in its place.
+    killswitch::release(&*engine.store, "test", chrono::Utc::now())
+        .await
+        .unwrap();
+    wait_for("the freeze is stored", 20, async || {
+        stored_switch(&engine).await.is_some()
+    })
+    .await;
+    let switch = stored_switch(&engine).await.unwrap();
+    assert_eq!(switch.action, KillAction::Freeze);
+    assert_eq!(
+        switch.accounts,
+        Some(vec![tradeengine_model::AccountName::new("ex").unwrap()])
+    );
+    assert!(pending(&engine).await.is_empty());
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(sim.position("BTCUSDT").is_zero());
     engine.shutdown().await;
 }

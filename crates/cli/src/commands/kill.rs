@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use tradeengine_engine::config::Config;
-use tradeengine_engine::killswitch::{self, KILL_FILE, KillAck, KillAction, KillState};
+use tradeengine_engine::killswitch::{self, KILL_FILE, KillAck, KillAction, KillState, KillSwitch};
 use tradeengine_engine::release_hold::{self, ReleaseHold};
 use tradeengine_model::{AccountName, SystemClock, Timestamp};
 use tradeengine_store::Store;
@@ -132,6 +132,11 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
     } else {
         release_hold::clear(store).await?;
     }
+    let pending: Vec<AccountName> = killswitch::read_pending_freezes(store)
+        .await?
+        .into_iter()
+        .map(|p| p.account)
+        .collect();
     killswitch::release(store, "cli", at).await?;
     // The targets kept for this preview belong to the switch just released.
     for a in &config.accounts {
@@ -144,7 +149,24 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
             .await?;
     }
     outln!("kill switch released (acted on: {})", acted_on(config));
-    let ack = wait_for_ack(store, |a| a.stored.is_none() && a.at >= at).await?;
+    if !pending.is_empty() {
+        let names: Vec<&str> = pending.iter().map(AccountName::as_str).collect();
+        outln!(
+            "note: the engine froze {} itself (another trader moved its positions); it stores that freeze now: look at the account, then release again",
+            names.join(", ")
+        );
+    }
+    // The engine may store those freezes before it acknowledges the release.
+    let released = |s: &Option<KillSwitch>| match s {
+        None => true,
+        Some(s) => {
+            s.action == KillAction::Freeze
+                && s.accounts
+                    .as_ref()
+                    .is_some_and(|a| a.iter().all(|x| pending.contains(x)))
+        }
+    };
+    let ack = wait_for_ack(store, |a| released(&a.stored) && a.at >= at).await?;
     outln!("{}", ack_line(ack.as_ref(), "the release"));
     kill_file_note(config);
     Ok(ack_exit(ack.as_ref()))

@@ -191,6 +191,14 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
     };
     out.push_str(&super::kill::status_line(&kill, config));
     out.push('\n');
+    for p in tradeengine_engine::killswitch::read_pending_freezes(store).await? {
+        out.push_str(&format!(
+            "  FROZEN by the engine: {} since {} ({}); stored as a freeze once the switch above is released\n",
+            p.account,
+            p.since.format("%Y-%m-%d %H:%M:%S UTC"),
+            p.reason
+        ));
+    }
     out.push_str(&format!("store: {}\n", super::resolve::acted_on(config)));
     out.push_str(&super::status_sources::lines(config, store).await?);
     for a in &config.accounts {

@@ -199,6 +199,8 @@ pub struct OutsideWatch {
     /// The fight could not be stored in the switch (it flattens other accounts): this worker
     /// holds the account frozen, and stores the freeze as soon as that switch is released.
     held_here: Option<String>,
+    /// Whether a freeze held before a restart ([`crate::killswitch::PendingFreeze`]) was read.
+    pending_read: bool,
 }
 
 /// How long a freeze this worker engaged is applied before the shared kill state shows it.
@@ -306,6 +308,14 @@ impl AccountWorker {
         now: Timestamp,
     ) -> Result<Option<KillAction>, CycleError> {
         self.outside.kill_seen(kill.is_some(), now);
+        if !self.outside.pending_read {
+            let pending = crate::killswitch::read_pending_freezes(&*self.store).await?;
+            if let Some(p) = pending.into_iter().find(|p| p.account == self.name) {
+                tracing::error!(account = %self.name, reason = %p.reason, since = %p.since, "this account stays FROZEN: the engine froze it before the restart, and the stored kill switch (a flatten of other accounts) cannot hold it yet");
+                self.outside.held_here = Some(p.reason);
+            }
+            self.outside.pending_read = true;
+        }
         let (mut moves, ours) = self.outside_moves_now(market, settlement).await?;
         let fight = self.outside.judge(&mut moves, &ours, now);
         for m in &moves {
