@@ -3,6 +3,12 @@
 //! freeze. `tradeengine kill --release --hold` stores a marker with the release time; until a
 //! source moves a symbol's sleeves after that time, the symbol's target is the position the
 //! venue holds, so the release itself sends nothing. A later engage of the switch clears it.
+//!
+//! Views from before the release do not come back either: while the marker stands, a sleeve last
+//! moved at or before the release counts for nothing in the account's blend, so the first signal
+//! after it trades to what the sources said since (a rehearsal saw a REST buy of 0.5 ETH after a
+//! flatten and a release into hold sell 32.5 ETH, the TradingView short from before the kill).
+//! Each source's view counts again when it next moves its sleeve.
 
 use tradeengine_model::Sleeve;
 use tradeengine_store::{Store, StoreError};
@@ -43,6 +49,11 @@ pub async fn read(store: &dyn Store) -> Result<Option<ReleaseHold>, StoreError> 
 /// Whether a symbol is still held: no sleeve of it moved after the release.
 pub fn still_held(hold: &ReleaseHold, sleeves: &[Sleeve]) -> bool {
     sleeves.iter().all(|s| s.updated_at <= hold.at)
+}
+
+/// Leaves out of `sleeves` those last moved at or before the release: decided before it.
+pub fn drop_decided_before(hold: &ReleaseHold, sleeves: &mut Vec<Sleeve>) {
+    sleeves.retain(|s| s.updated_at > hold.at);
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 //! built with, a source's type or settings. Those keep their running values; each such key is
 //! named in a warning and in the `config_changed` audit event of the reload, and the rest
 //! applies. (Before, `[engine]` edits were dropped without a word, and a change needing a
-//! restart refused every other change beside it.) The running configuration is validated again
+//! restart refused every other change beside it.) Removals that would leave money unmanaged (an
+//! account, a source, a symbol an account holds, every risk limit) refuse the whole reload: see
+//! [`guard`]. The running configuration is validated again
 //! as merged, so a live change that leans on a key still waiting for a restart (a weight for a
 //! source not started yet) refuses the reload instead of half-applying.
 
@@ -21,9 +23,10 @@ use tokio_util::sync::CancellationToken;
 use tradeengine_model::Clock;
 use tradeengine_store::Store;
 
-use crate::config::{self, Config, Overrides};
+use crate::config::{self, Overrides};
 use crate::state::SharedState;
 
+mod guard;
 pub mod restart;
 
 /// How often the file is looked at.
@@ -107,6 +110,9 @@ pub async fn reload(
         Ok(c) => c,
         Err(e) => return ReloadReport::refused(e.to_string()),
     };
+    if let Some(reason) = guard::refusal(&current, &file, &state.account_views().await) {
+        return ReloadReport::refused(reason);
+    }
     // Flags given at start (data dir, bind, mode, database) are not in the file: `[engine]` is
     // compared with what the file said at start, not with the running values.
     let file_engine_at_start = state
@@ -155,30 +161,10 @@ pub async fn reload(
         Ok(w) => state.set_webhooks(w).await,
         Err(e) => return ReloadReport::refused(e),
     }
-    warn_removed_open(&current, &next, state).await;
     state.set_config(next);
     ReloadReport {
         outcome: ReloadOutcome::Applied,
         needs_restart,
-    }
-}
-
-/// A symbol the reload removes while an account holds it is no longer traded: say so, naming
-/// it (the worker then shows it as `unconfigured`).
-async fn warn_removed_open(current: &Config, next: &Config, state: &SharedState) {
-    let removed: Vec<&str> = (current.symbols.iter())
-        .map(|s| s.symbol.as_str())
-        .filter(|s| next.symbol(s).is_none())
-        .collect();
-    if removed.is_empty() {
-        return;
-    }
-    for (account, view) in state.account_views().await {
-        for p in &view.positions {
-            if !p.size.is_zero() && removed.contains(&p.symbol.as_str()) {
-                tracing::warn!(%account, symbol = %p.symbol, size = %p.size.get(), "the reload removes a symbol this account holds: the engine no longer trades it; close it with `tradeengine positions flatten --account {account} --symbol {}` or configure it again", p.symbol);
-            }
-        }
     }
 }
 

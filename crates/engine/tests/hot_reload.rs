@@ -180,3 +180,76 @@ async fn engine_keys_that_need_a_restart_are_named_and_the_rest_applies() {
     }
     assert_eq!(state.config().symbols[0].weights["demo"], dec!(0.4));
 }
+
+/// A file emptied or cut short parses as a smaller valid configuration. Applied, it would drop
+/// symbols the account holds (their exit alerts then refused) and every risk limit: refused
+/// whole, naming what it would drop, and the running configuration stays.
+#[tokio::test]
+async fn an_emptied_or_cut_off_file_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let path = Path::new("tradeengine.toml");
+    let config = load_str(DEMO_TOML, Some(path), &[], &Overrides::default()).unwrap();
+    let state = SharedState::new(config.clone());
+    let clock = SystemClock;
+    let env =
+        |k: &str| (k == "TRADEENGINE_TV_SECRET").then(|| "reload-secret-not-real".to_string());
+    let paper = tradeengine_model::AccountName::new("paper").unwrap();
+    let eth = tradeengine_model::Symbol::new("ETHUSDT").unwrap();
+    state
+        .update_account_view(&paper, |v| {
+            let mut p = tradeengine_model::Position::flat(eth.clone());
+            p.size = tradeengine_model::Quantity::new(dec!(-33.08));
+            v.positions.push(p);
+        })
+        .await;
+    let refused = |outcome: ReloadOutcome| match outcome {
+        ReloadOutcome::Refused(reason) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    // Emptied.
+    let reason = refused(reload_once(path, "", &state, &*store, &clock, &env).await);
+    for said in [
+        "account(s) paper",
+        "source(s)",
+        "ETHUSDT, which account paper holds (-33.08)",
+        "risk limit",
+    ] {
+        assert!(reason.contains(said), "{said}: {reason}");
+    }
+    // Cut off inside the symbols: accounts and sources intact, ETHUSDT and [risk] gone.
+    let cut = &DEMO_TOML[..DEMO_TOML.find("[[symbols]]\nsymbol = \"ETHUSDT\"").unwrap()];
+    let reason = refused(reload_once(path, cut, &state, &*store, &clock, &env).await);
+    assert!(
+        reason.contains("ETHUSDT, which account paper holds"),
+        "{reason}"
+    );
+    assert!(!reason.contains("account(s)"), "{reason}");
+    assert_eq!(*state.config(), config, "the running configuration stays");
+    assert!(
+        store
+            .audit_events(0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.kind != AuditKind::ConfigChanged),
+        "nothing applied, nothing recorded as a change"
+    );
+
+    // Removing a symbol nobody holds or targets is an ordinary edit.
+    state
+        .update_account_view(&paper, |v| v.positions.clear())
+        .await;
+    let without_eth = DEMO_TOML.replacen(
+        &DEMO_TOML[DEMO_TOML.find("[[symbols]]\nsymbol = \"ETHUSDT\"").unwrap()
+            ..DEMO_TOML.find("[risk]").unwrap()],
+        "",
+        1,
+    );
+    assert_eq!(
+        reload_once(path, &without_eth, &state, &*store, &clock, &env).await,
+        ReloadOutcome::Applied
+    );
+    assert!(state.config().symbol("ETHUSDT").is_none());
+}

@@ -287,6 +287,87 @@ async fn release_into_hold_keeps_positions_until_a_new_signal() {
     engine.shutdown().await;
 }
 
+/// After a flatten and a release into hold, a view a source gave before the kill does not come
+/// back: the first signal after the release trades to what the sources said since. (A
+/// rehearsal: a REST buy after the release sold 32.5 ETH, the TradingView short from before the
+/// kill.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_into_hold_does_not_bring_back_views_from_before_the_kill() {
+    use tradeengine_engine::release_hold::{self, ReleaseHold};
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let two_sources = CONFIG
+        .replace("DATA", &dir.path().display().to_string())
+        .replace(
+            "[sources.ops]",
+            "[sources.tv]\ntype = \"rest\"\n[sources.ops]",
+        )
+        .replace(
+            "weights = { ops = 1.0 }",
+            "weights = { tv = 0.5, ops = 0.5 }",
+        );
+    let config = load_str(&two_sources, None, &[], &Overrides::default()).unwrap();
+    let engine = RunningEngine::start(
+        config,
+        store.clone(),
+        StartOptions {
+            clock: Arc::new(SystemClock),
+            live_confirmed: false,
+            config_path: None,
+            env_overrides: Default::default(),
+        },
+    )
+    .await
+    .unwrap();
+    // The "tv" source goes fully short.
+    let mut short = signal(1, Decimal::NEGATIVE_ONE);
+    short.source = SourceId::new("tv").unwrap();
+    engine.intake.submit(short).await.unwrap();
+    wait_size(&engine, |s| s < Decimal::ZERO, "a short position").await;
+
+    // Flatten, then release into hold.
+    let clock = SystemClock;
+    killswitch::engage(
+        &*store,
+        &killswitch::new_switch(KillAction::Flatten, None, "test", &clock),
+    )
+    .await
+    .unwrap();
+    wait_size(&engine, |s| s.is_zero(), "flat after the flatten").await;
+    let at = chrono::Utc::now();
+    release_hold::set(&*store, &ReleaseHold { at, accounts: None })
+        .await
+        .unwrap();
+    killswitch::release(&*store, "test", at).await.unwrap();
+    let seen = cycles(&engine).await;
+    while cycles(&engine).await < seen + 2 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(size(&engine).await.is_zero(), "the release traded");
+
+    // "ops" goes long after the release: the account goes long by ops' half alone, never short.
+    engine.intake.submit(signal(2, Decimal::ONE)).await.unwrap();
+    wait_size(
+        &engine,
+        |s| s > Decimal::ZERO,
+        "a long position from ops' signal",
+    )
+    .await;
+    let long = size(&engine).await;
+    // A few more cycles: it stays long (tv's old short does not come back).
+    let seen = cycles(&engine).await;
+    while cycles(&engine).await < seen + 3 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(size(&engine).await, long);
+    // tv speaks again after the release: its view counts again (short 1 + long 1 = flat).
+    let mut again = signal(3, Decimal::NEGATIVE_ONE);
+    again.source = SourceId::new("tv").unwrap();
+    engine.intake.submit(again).await.unwrap();
+    wait_size(&engine, |s| s.is_zero(), "flat once tv speaks again").await;
+    engine.shutdown().await;
+}
+
 /// A flattening kill switch closes every position, also one in a symbol the configuration does
 /// not name (a manual trade).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,10 +42,16 @@ impl AccountWorker {
     ) -> Result<Decided, CycleError> {
         let (account_cfg, now) = (ctx.account, ctx.now);
         let policy = blend_policy(ctx.config, ctx.limits);
+        let hold = crate::release_hold::read(&*self.store)
+            .await?
+            .filter(|h| h.covers(&self.name));
         let mut blends = Vec::new();
         for s in ctx.symbols {
             let sc = symbol_config(s);
-            let sleeves = self.state.sleeves_of(&sc.symbol).await;
+            let mut sleeves = self.state.sleeves_of(&sc.symbol).await;
+            if let Some(hold) = &hold {
+                crate::release_hold::drop_decided_before(hold, &mut sleeves);
+            }
             // One symbol that cannot be blended (a bad sleeve, an overflow) is left out of this
             // cycle; the others go on (invariant 4, within an account).
             match blend::blend(&sc, &sleeves, &policy, now) {
