@@ -28,6 +28,7 @@ use tradeengine_model::{AccountName, Clock, Instrument, Symbol};
 use tradeengine_store::Store;
 use tradeengine_venues::Venue;
 
+use crate::killswitch::KillAction;
 use crate::plan_ids::PlanIds;
 use crate::state::{AccountView, SharedState};
 
@@ -162,8 +163,13 @@ impl AccountWorker {
         // healthy engine unready for seconds after start.
         let mut first = true;
         loop {
+            let kill = self.state.kill_action_for(&self.name).await;
             let wait = if std::mem::take(&mut first) {
                 Duration::ZERO
+            } else if failures > 0 && kill == Some(KillAction::Flatten) {
+                // Closing everything is what the operator is waiting for: no minute-long
+                // back-off between attempts while a flatten is engaged.
+                self.next_wait(failures, follow_up).min(FLATTEN_RETRY)
             } else {
                 self.next_wait(failures, follow_up)
             };
@@ -171,6 +177,9 @@ impl AccountWorker {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(wait) => false,
                 changed = targets.changed(), if failures == 0 => changed.is_ok(),
+                // A kill switch engaged or released during a back-off is acted on at once, not
+                // after it (a flatten waited out 8 + 16 + 32 s of retries in a rehearsal).
+                () = kill_changes(&self.state, &self.name, kill), if failures > 0 => false,
             };
             if woke_for_target {
                 // Let a burst of signals land before planning (they often come together).
@@ -218,6 +227,18 @@ impl AccountWorker {
                 }
             }
         }
+    }
+}
+
+/// How often a backing-off worker looks at the kill switch, and the longest back-off while a
+/// flatten is engaged.
+const KILL_POLL: Duration = Duration::from_millis(250);
+const FLATTEN_RETRY: Duration = Duration::from_secs(2);
+
+/// Resolves once the kill switch's action on `account` differs from `was`.
+async fn kill_changes(state: &SharedState, account: &AccountName, was: Option<KillAction>) {
+    while state.kill_action_for(account).await == was {
+        tokio::time::sleep(KILL_POLL).await;
     }
 }
 
