@@ -295,3 +295,65 @@ async fn an_alert_sent_before_the_applied_one_is_superseded() {
     let _ = rig.server.await;
     rig.engine.shutdown().await;
 }
+
+/// An untimed alert applied after a timed one does not reset the late-alert rule: an alert sent
+/// before the timed one is still superseded (a rehearsal saw it applied, undoing newer alerts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untimed_alert_in_between_keeps_late_alerts_out() {
+    let rig = serve_engine().await;
+    let now = chrono::Utc::now().timestamp();
+    let (_, body) = post_alert(
+        rig.addr,
+        alert("long", "30/100", &format!(r#","timenow":{now}"#)),
+    )
+    .await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    let late = alert("short", "30/100", &format!(r#","timenow":{}"#, now - 100));
+    let (_, body) = post_alert(rig.addr, late.clone()).await;
+    assert_eq!(body["status"], "superseded", "{body}");
+    let (_, body) = post_alert(rig.addr, alert("long", "20/100", "")).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    // The late short again: still sent before the timed long.
+    let (_, body) = post_alert(rig.addr, late).await;
+    assert_eq!(body["status"], "superseded", "{body}");
+    assert_eq!(body["basis"], "sent_before_applied", "{body}");
+    assert!(
+        !sleeve_text(&rig.engine.state).await.contains("-0.3"),
+        "the late short was not applied"
+    );
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
+}
+
+/// A flat the close/open pair rule set aside can be sent again: once outside the pair window it
+/// is judged afresh and closes the sleeve, instead of being answered "duplicate" (it was never
+/// applied) while the position stays open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superseded_exit_sent_again_later_is_applied() {
+    let rig = serve_engine().await;
+    let (_, body) = post_alert(rig.addr, alert("short", "30/100", "")).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    // Open before the pair: a long then a flat 2 s apart resolve as close-then-open.
+    let (_, body) = post_alert(rig.addr, alert("long", "30/100", "")).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let exit = alert("flat", "0", "");
+    let (_, body) = post_alert(rig.addr, exit.clone()).await;
+    assert_eq!(body["status"], "superseded", "{body}");
+    // Sent again within the pair window: set aside again, not a duplicate.
+    let (_, body) = post_alert(rig.addr, exit.clone()).await;
+    assert_eq!(body["status"], "superseded", "{body}");
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let (_, body) = post_alert(rig.addr, exit).await;
+    assert_eq!(body["status"], "accepted", "the exit goes through: {body}");
+    assert!(
+        !sleeve_text(&rig.engine.state).await.contains("0.3"),
+        "closed: {}",
+        sleeve_text(&rig.engine.state).await
+    );
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
+}

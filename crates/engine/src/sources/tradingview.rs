@@ -7,8 +7,9 @@
 //!    signal fields' text kept, see `crate::refusals::redact`) and never reaches a sleeve;
 //! 2. the fast duplicate check: the same `event_id`, or the same body within a minute, **among
 //!    alerts whose outcome is stored**. A key enters the in-memory window only after the store
-//!    committed the alert (applied, refused or superseded) or recognised it as a duplicate, so an
-//!    alert answered 5xx because the store failed is taken in full when it is sent again. While
+//!    committed the alert (applied or refused) or recognised it as a duplicate, so an alert
+//!    answered 5xx because the store failed is taken in full when it is sent again. A superseded
+//!    alert (step 3) changed nothing and never enters it: sent again, it is judged afresh. While
 //!    an alert is in flight, an identical one waits for it and then either is a duplicate (the
 //!    first was stored) or goes through itself (the first failed);
 //! 3. sirouk/trade-engine's close/open ordering. When an alert arrives within five seconds of
@@ -16,7 +17,9 @@
 //!    in order by explicit `signal_seq`, else by the sleeve's state before the pair. If the new
 //!    alert belongs *before* the one already applied, it is recorded as superseded and does not
 //!    move the sleeve. Whatever the gap, an alert older than the one already applied for its
-//!    symbol is superseded too (see [`sent_before`]): a late alert must not undo a newer one;
+//!    symbol is superseded too (see [`sent_before`]), and so is one sent before the newest timed
+//!    alert applied for it, even with untimed ones applied since: a late alert must not undo a
+//!    newer one;
 //! 4. the price band: an opening alert priced more than `price_band` from the venue's mark is
 //!    refused (422; see [`price_band_check`]);
 //! 5. the intake, which stores it durably before the HTTP answer goes out.
@@ -236,7 +239,12 @@ impl TvEndpoint {
         };
         let outcome = self.take(alert.clone(), intake).await?;
         // Stored (or recognised by the store): from now on the fast path may fold repeats.
-        if let Ok(mut d) = self.dedup.lock() {
+        // Except a superseded alert: it changed nothing, and the same alert sent again (a
+        // trader re-sending an exit the pair rule set aside) is judged afresh, not answered
+        // "duplicate" for a minute (or a day, by `event_id`) while the position stays open.
+        if let Ok(mut d) = self.dedup.lock()
+            && !matches!(outcome, WebhookOutcome::Superseded { .. })
+        {
             d.record(&alert, now);
         }
         Ok(outcome)
@@ -341,7 +349,14 @@ impl TvEndpoint {
         let emitted_at = alert.signal.emitted_at;
         match intake.submit(alert.signal).await? {
             IntakeOutcome::Applied(_) => {
+                let before = self
+                    .last
+                    .lock()
+                    .ok()
+                    .and_then(|l| l.get(&symbol)?.newest_sent);
+                let sent = emitted_at.map(|e| e.min(new.at));
                 let applied = Applied {
+                    newest_sent: before.max(sent),
                     alert: new,
                     emitted_at,
                     prior,
@@ -401,6 +416,13 @@ impl TvEndpoint {
     ) -> Option<OrderingBasis> {
         let last = self.last.lock().ok()?.get(&new.symbol).cloned()?;
         if sent_before(new, emitted_at, &last.alert, last.emitted_at) {
+            return Some(OrderingBasis::SentBeforeApplied);
+        }
+        // Sent before a timed alert applied earlier, whatever was applied since (an untimed
+        // alert in between used to reset the rule, and a late alert then undid newer ones).
+        if let (Some(e), Some(newest)) = (emitted_at, last.newest_sent)
+            && e.min(new.at) < newest
+        {
             return Some(OrderingBasis::SentBeforeApplied);
         }
         let prior = last.prior;

@@ -26,6 +26,9 @@ struct Record {
     /// When its sender says it sent it (`timenow`).
     emitted_at: Option<Timestamp>,
     prior: PriorState,
+    /// See [`Applied::newest_sent`]; absent in records written before it existed.
+    #[serde(default)]
+    newest_sent: Option<Timestamp>,
 }
 
 /// The store key of a source's record for a symbol.
@@ -42,6 +45,7 @@ pub(crate) async fn save(store: &dyn Store, source: &str, applied: &Applied) {
         event_id: applied.alert.event_id.clone(),
         emitted_at: applied.emitted_at,
         prior: applied.prior,
+        newest_sent: applied.newest_sent,
     };
     let result = match serde_json::to_value(&record) {
         Ok(value) => store
@@ -77,6 +81,9 @@ pub(crate) async fn load(store: &dyn Store, source: &str, symbol: &Symbol) -> Op
         },
         emitted_at: record.emitted_at,
         prior: record.prior,
+        newest_sent: record
+            .newest_sent
+            .or_else(|| record.emitted_at.map(|e| e.min(record.at))),
     })
 }
 
@@ -101,12 +108,14 @@ mod tests {
             },
             emitted_at: Some(at - chrono::Duration::seconds(2)),
             prior: PriorState::Flat,
+            newest_sent: Some(at - chrono::Duration::seconds(2)),
         };
         save(&*store, "tv", &applied).await;
         let back = load(&*store, "tv", &symbol).await.unwrap();
         assert_eq!(back.alert, applied.alert);
         assert_eq!(back.emitted_at, applied.emitted_at);
         assert_eq!(back.prior, applied.prior);
+        assert_eq!(back.newest_sent, applied.newest_sent);
         // Another source, another symbol: nothing.
         assert!(load(&*store, "tv2", &symbol).await.is_none());
         assert!(

@@ -20,6 +20,10 @@ pub(crate) struct Applied {
     pub(crate) emitted_at: Option<Timestamp>,
     /// The sleeve's state before that alert.
     pub(crate) prior: PriorState,
+    /// The latest send time of any timed alert applied for the symbol (each taken no later
+    /// than its arrival): an untimed alert applied after a timed one must not let an alert sent
+    /// before the timed one through.
+    pub(crate) newest_sent: Option<Timestamp>,
 }
 
 /// One configured TradingView source.
