@@ -286,6 +286,24 @@ impl AccountWorker {
             let closes = self.unconfigured_closes(targets, &outside, skipped).await;
             targets.extend(closes);
         }
+        if !flatten && state == PortfolioState::Active {
+            match super::gross::fit_beside_left_alone(
+                targets,
+                &market.positions,
+                &market.prices,
+                &unknown,
+                market.balance.value,
+                ctx.limits.max_gross_exposure,
+            ) {
+                Ok(Some(left_alone)) => {
+                    tracing::debug!(account = %self.name, %left_alone, "targets fitted into the gross budget beside the positions left alone");
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(account = %self.name, error = %e, "cannot fit targets into the gross budget beside the positions left alone this cycle");
+                }
+            }
+        }
         self.cap_by_margin(
             targets,
             &market.by_symbol,

@@ -6,6 +6,7 @@ mod batch;
 pub mod cycle;
 mod decide;
 pub mod execute;
+mod gross;
 mod kill_targets;
 pub mod outcome;
 pub mod outside;
