@@ -206,6 +206,10 @@ impl SignalIntake {
         if let Some(reason) = self.store.fault() {
             return Err(IntakeError::StoreUnavailable(reason));
         }
+        // Another engine trades the accounts now: a signal taken here would reach no account.
+        if let Some(reason) = self.state.lease_lost().await {
+            return Err(IntakeError::StoreUnavailable(reason));
+        }
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Pending { signal, reply })

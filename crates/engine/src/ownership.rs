@@ -149,6 +149,7 @@ impl Ownership {
     /// and its gauge set to 0; the store already refuses that account's order intents.
     pub async fn renew(
         store: Arc<dyn Store>,
+        state: crate::state::SharedState,
         accounts: Vec<AccountName>,
         ttl: Duration,
         stop: CancellationToken,
@@ -170,9 +171,17 @@ impl Ownership {
                 match store.renew_lease(account, ttl).await {
                     Ok(()) => {}
                     Err(StoreError::LeaseLost { .. }) => {
-                        tracing::error!(account = %account, "account lease lost (taken over by another engine): this engine sends no more orders for it");
+                        tracing::error!(account = %account, "account lease lost (taken over by another engine): this engine sends no more orders for it, is not ready and refuses signals (503) so none is accepted here that the account's holder never sees; restart it to stand by");
                         lease_gauge(account, false);
                         lost.push(account.clone());
+                        state
+                            .update_account_view(account, |v| {
+                                v.lease_lost = Some(
+                                    "lease taken over by another engine; restart this one"
+                                        .to_string(),
+                                );
+                            })
+                            .await;
                     }
                     Err(e) => {
                         tracing::warn!(account = %account, error = %e, "cannot renew the account lease; retrying");
@@ -189,11 +198,18 @@ impl Ownership {
         &self,
         tasks: &mut JoinSet<()>,
         config: &Config,
+        state: &crate::state::SharedState,
         clock: &Arc<dyn Clock>,
         stop: &CancellationToken,
     ) {
         let (store, leased, ttl) = (self.store.clone(), self.leased.clone(), self.ttl);
-        tasks.spawn(Self::renew(store.clone(), leased, ttl, stop.clone()));
+        tasks.spawn(Self::renew(
+            store.clone(),
+            state.clone(),
+            leased,
+            ttl,
+            stop.clone(),
+        ));
         let every = crate::store_health::CHECK_EVERY;
         tasks.spawn(crate::store_health::watch(
             store.clone(),

@@ -263,7 +263,7 @@ impl RunningEngine {
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
-        ownership.spawn_keepers(&mut workers, &config, &clock, &stop_workers);
+        ownership.spawn_keepers(&mut workers, &config, &state, &clock, &stop_workers);
         steps::spawn_reloader(&mut workers, &config, &options, &shared, &stop_workers);
         let source_tasks = steps::spawn_sources(
             &config,

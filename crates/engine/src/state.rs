@@ -141,6 +141,15 @@ impl SharedState {
         self.accounts.read().await.clone()
     }
 
+    /// Why this engine may no longer take signals, when an account's lease was taken over by
+    /// another engine: the first such account and the reason.
+    pub async fn lease_lost(&self) -> Option<String> {
+        let views = self.accounts.read().await;
+        views
+            .iter()
+            .find_map(|(a, v)| v.lease_lost.as_ref().map(|r| format!("account {a}: {r}")))
+    }
+
     /// One account's view, when it has one.
     pub async fn account_view(&self, account: &AccountName) -> Option<AccountView> {
         self.accounts.read().await.get(account).cloned()

@@ -349,5 +349,29 @@ async fn an_engine_whose_lease_was_taken_over_sends_nothing() {
         "an order left after the lease was lost"
     );
     assert!(sim.position("BTCUSDT") > Decimal::ZERO);
+
+    // Once the renewal finds the lease gone (it renews every third of the 15 s lease), the
+    // engine says so and takes no more signals: one accepted here would reach no account.
+    let start = Instant::now();
+    while engine.state.lease_lost().await.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the lost lease was never noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lost = engine.state.lease_lost().await.unwrap();
+    assert!(
+        lost.contains("account sim") && lost.contains("restart"),
+        "{lost}"
+    );
+    let refused = engine.intake.submit(target(3, Decimal::ZERO)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(tradeengine_engine::intake::IntakeError::StoreUnavailable(_))
+        ),
+        "{refused:?}"
+    );
     engine.shutdown().await;
 }

@@ -63,10 +63,15 @@ pub(crate) async fn ready(
             Some((*name, view.last_error.as_deref()?))
         })
         .collect();
-    let ready = store_ok && pending.is_empty();
+    // Another engine took an account's lease over: this one trades nothing and takes no signal.
+    let lease_lost = app.engine.lease_lost().await;
+    let ready = store_ok && pending.is_empty() && lease_lost.is_none();
     let mut body = serde_json::json!({"ready": ready, "store": store_ok, "accounts_not_reconciled": pending, "accounts_connecting": connecting, "account_errors": reasons});
     if let Some(reason) = store_fault {
         body["store_fault"] = serde_json::Value::String(reason);
+    }
+    if let Some(reason) = lease_lost {
+        body["lease_lost"] = serde_json::Value::String(reason);
     }
     let status = if ready {
         axum::http::StatusCode::OK

@@ -70,6 +70,22 @@ async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_err
     );
     let reason = body["account_errors"][&names[0]].as_str().unwrap();
     assert!(reason.starts_with("order entry failing"), "{body}");
+
+    // Reconciled, but another engine took the account's lease over: not ready, and says why.
+    let taken = AccountView {
+        reconciled: true,
+        lease_lost: Some("lease taken over by another engine; restart this one".into()),
+        ..AccountView::default()
+    };
+    state
+        .update_account_view(&AccountName::new(&names[0]).unwrap(), |v| *v = taken)
+        .await;
+    let (status, body) = ready(&app).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["lease_lost"].as_str().unwrap().contains("taken over"),
+        "{body}"
+    );
 }
 
 /// A healthy engine is ready as soon as its first cycle has read the venue, not one drift

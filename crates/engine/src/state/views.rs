@@ -56,6 +56,10 @@ pub struct AccountView {
     /// size, reduce-only, position limit), backed off: the reason, since when, how many
     /// refusals, and when the symbol is tried again.
     pub venue_rejections: BTreeMap<Symbol, RejectionView>,
+    /// Set when this engine's lease on the account was taken over by another engine (shared
+    /// PostgreSQL): the engine no longer trades it, is not ready, and refuses signals until it is
+    /// restarted (see `ownership`).
+    pub lease_lost: Option<String>,
 }
 
 /// What the API, `status` and the dashboard show for one unknown position.
