@@ -105,6 +105,17 @@ pub fn price_opt(value: Option<Decimal>, tick: Option<Decimal>) -> Option<Decima
 }
 
 /// Text for a table cell: the value, or `-` when there is none.
+/// Money for a person to read: always [`MONEY_DP`] decimals ("178.60", "0.00"), where the API's
+/// numbers drop trailing zeros.
+pub fn money_text(value: Decimal) -> String {
+    let mut v = value.round_dp_with_strategy(MONEY_DP, RoundingStrategy::MidpointAwayFromZero);
+    if v.is_zero() {
+        v = Decimal::ZERO;
+    }
+    v.rescale(MONEY_DP);
+    v.to_string()
+}
+
 pub fn or_dash(value: Option<Decimal>) -> String {
     value.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -150,6 +161,20 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap_or_default()
+    }
+
+    #[test]
+    fn money_text_always_has_two_decimals() {
+        for (v, want) in [
+            ("178.6", "178.60"),
+            ("0", "0.00"),
+            ("-0.004", "0.00"),
+            ("12.345", "12.35"),
+            ("-12.345", "-12.35"),
+            ("1000000", "1000000.00"),
+        ] {
+            assert_eq!(money_text(d(v)), want, "{v}");
+        }
     }
 
     #[test]

@@ -113,7 +113,10 @@ impl SessionSummary {
             secs % 60
         ));
         for (name, a) in &self.accounts {
-            let fmt = |d: Option<Decimal>| crate::display::or_dash(d.map(crate::display::money));
+            let fmt = |d: Option<Decimal>| {
+                d.map(crate::display::money_text)
+                    .unwrap_or_else(|| "-".into())
+            };
             out.push_str(&format!(
                 "  {name}: {} cycles, orders {} sent / {} filled / {} rejected, {} fills; this session: realised P&L {}, fees {}; at stop: {} open positions, unrealised P&L {}, equity {}\n",
                 a.cycles, a.orders_sent, a.orders_filled, a.orders_rejected, a.fills,
@@ -207,7 +210,7 @@ mod tests {
         };
         let text = s.render();
         assert!(
-            text.contains("3 fills; this session: realised P&L 12.35, fees 0"),
+            text.contains("3 fills; this session: realised P&L 12.35, fees 0.00"),
             "{text}"
         );
         assert!(text.contains("equity -"), "{text}");
