@@ -14,6 +14,7 @@ pub mod risk;
 pub mod run;
 pub mod setup;
 pub mod sn8;
+pub mod sn8_pairs;
 mod sn8_fields;
 pub mod sn8_setup;
 pub mod status;

@@ -56,6 +56,32 @@ pub struct TradePairInfo {
 }
 
 impl TradePairInfo {
+    /// The unified symbol a crypto pair most likely follows (`BTCUSDC`, `BTCUSD`, HL coin `BTC`
+    /// → `BTCUSDT`): a suggestion for `[mapping.<source>]`, never applied by itself. `None` for
+    /// forex, indices and the like, which no crypto venue lists.
+    pub fn suggested_symbol(&self) -> Option<String> {
+        let crypto = self.is_hyperliquid()
+            || self
+                .trade_pair_category
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("crypto"));
+        if !crypto {
+            return None;
+        }
+        let base = match self.hl_coin.as_deref().filter(|c| !c.is_empty()) {
+            // HIP-3 coins are `dex:COIN`.
+            Some(coin) => coin.rsplit(':').next().unwrap_or(coin).to_ascii_uppercase(),
+            None => {
+                let id = crate::mapping::normalise(self.trade_pair_id.as_deref()?);
+                ["USDC", "USDT", "USD"]
+                    .iter()
+                    .find_map(|q| id.strip_suffix(q).map(str::to_string))?
+            }
+        };
+        (!base.is_empty() && base.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| format!("{base}USDT"))
+    }
+
     pub fn is_hyperliquid(&self) -> bool {
         self.trade_pair_source
             .as_deref()
@@ -283,6 +309,21 @@ mod tests {
         assert_eq!(PairRule::from_doc(Some(&old), "BTCUSD"), PairRule::Dropped);
         assert_eq!(PairRule::from_doc(None, "BTCUSD"), PairRule::Unknown);
         assert!(parse_trade_pairs(b"[1]").is_err());
+    }
+
+    #[test]
+    fn crypto_pairs_suggest_a_unified_symbol() {
+        let p = |v: serde_json::Value| serde_json::from_value::<TradePairInfo>(v).unwrap();
+        let hl = p(serde_json::json!({"trade_pair_id": "BTCUSDC", "hl_coin": "BTC",
+            "trade_pair_source": "hyperliquid", "trade_pair_category": "crypto"}));
+        assert_eq!(hl.suggested_symbol().as_deref(), Some("BTCUSDT"));
+        let hip3 = p(serde_json::json!({"trade_pair_id": "GOLDUSDC", "hl_coin": "xyz:GOLD",
+            "trade_pair_source": "hyperliquid"}));
+        assert_eq!(hip3.suggested_symbol().as_deref(), Some("GOLDUSDT"));
+        let v = p(serde_json::json!({"trade_pair_id": "ETHUSD", "trade_pair_category": "CRYPTO"}));
+        assert_eq!(v.suggested_symbol().as_deref(), Some("ETHUSDT"));
+        let fx = p(serde_json::json!({"trade_pair_id": "EURUSD", "trade_pair_category": "forex"}));
+        assert_eq!(fx.suggested_symbol(), None);
     }
 
     #[test]
