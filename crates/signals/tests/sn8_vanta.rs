@@ -23,8 +23,8 @@ use tradeengine_model::{Intent, SourceId, Timestamp};
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::sn8::{
     FeedConfig, FeedEvent, OnStale, PositionBook, RowIssue, Scoring, Sn8Config, Sn8Payload,
-    Sn8Source, StreamEvent, Tier, Universe, parse_positions, parse_stream_frame,
-    parse_trade_pairs, rank, run_feed,
+    Sn8Source, StreamEvent, Tier, Universe, parse_positions, parse_stream_frame, parse_trade_pairs,
+    rank, run_feed,
 };
 
 const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testdata/sn8");
@@ -137,7 +137,8 @@ fn trade_pairs_drive_the_universe() {
         if xrp_listed {
             allowed.push(json!({"trade_pair_id": "XRPUSD", "max_leverage": 0.5}));
         }
-        let solp = json!({"trade_pair_id": "SOLUSD", "trade_pair_source": "vanta", "max_leverage": 0.5});
+        let solp =
+            json!({"trade_pair_id": "SOLUSD", "trade_pair_source": "vanta", "max_leverage": 0.5});
         let mut body = json!({"allowed": allowed, "disabled": [{"trade_pair_id": "BTCUSD", "max_leverage": 0.5}]});
         if sol == "allowed" {
             body["allowed"].as_array_mut().unwrap().push(solp);
@@ -214,9 +215,7 @@ fn the_override_format_is_read_and_its_placeholder_excludes_no_one() {
     let body = |thirty: f64| {
         let mut ps: Vec<Value> = (0..12)
             .map(|i| {
-                Value::String(
-                    closed("BTCUSD", NOW_MS - (11 - i) * DAY_MS / 2, 2, 1.01).to_string(),
-                )
+                Value::String(closed("BTCUSD", NOW_MS - (11 - i) * DAY_MS / 2, 2, 1.01).to_string())
             })
             .collect();
         ps.push(Value::String("{not json".into()));
@@ -306,7 +305,9 @@ async fn ws_route(
 async fn serve_ws(mut socket: WebSocket, key: String, mut frames: broadcast::Receiver<String>) {
     let send = |v: &[u8]| Message::Text(String::from_utf8(v.to_vec()).unwrap().into());
     if key == "tier30-key" {
-        let _ = socket.send(send(&fixture("ws_auth_insufficient_tier.json"))).await;
+        let _ = socket
+            .send(send(&fixture("ws_auth_insufficient_tier.json")))
+            .await;
         return;
     }
     let _ = socket.send(send(&fixture("ws_auth_success.json"))).await;
@@ -318,7 +319,9 @@ async fn serve_ws(mut socket: WebSocket, key: String, mut frames: broadcast::Rec
             _ => return,
         }
     }
-    let _ = socket.send(send(&fixture("ws_subscription_status.json"))).await;
+    let _ = socket
+        .send(send(&fixture("ws_subscription_status.json")))
+        .await;
     while let Ok(f) = frames.recv().await {
         if f == "close" {
             return;
@@ -338,9 +341,7 @@ async fn start_validator(initial: &Value) -> (String, Validator) {
     let app = Router::new()
         .route(
             "/miner-positions",
-            get(|State(v): State<Validator>| async move {
-                v.positions.lock().unwrap().clone()
-            }),
+            get(|State(v): State<Validator>| async move { v.positions.lock().unwrap().clone() }),
         )
         .route(
             "/trade-pairs",
@@ -383,8 +384,9 @@ async fn the_stream_ranks_as_rest_does_resyncs_on_gaps_and_reconnects() {
 
     // REST alone, polled after the changes.
     let client_cfg = {
-        let mut c =
-            tradeengine_signals::sn8::Sn8ClientConfig::new(format!("http://{addr}/miner-positions"));
+        let mut c = tradeengine_signals::sn8::Sn8ClientConfig::new(format!(
+            "http://{addr}/miner-positions"
+        ));
         c.api_key = Some(secrecy::SecretString::from("tier100-key"));
         c.stream_url = Some(format!("ws://{addr}/ws"));
         c

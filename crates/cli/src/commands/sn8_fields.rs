@@ -336,9 +336,7 @@ pub(super) fn default_of(key: &str) -> Option<String> {
         "max_body_bytes" => client.max_body_bytes.to_string(),
         "tier" => client.tier.value().to_string(),
         "trade_pairs_url" | "stream_url" => "none".to_string(),
-        "seed.min_thirty_day_return" => seed
-            .min_thirty_day_return
-            .map_or("off".to_string(), float),
+        "seed.min_thirty_day_return" => seed.min_thirty_day_return.map_or("off".to_string(), float),
         "seed.min_all_time_return" => seed.min_all_time_return.map_or("off".to_string(), float),
         "scoring" => "seed".to_string(),
         "top_n" => "all".to_string(),
@@ -548,9 +546,16 @@ mod tests {
                 .map(|k| k.to_string()),
         );
         for k in &keys {
-            assert!(lookup(k).is_ok(), "{k} is read by the engine but not listed");
+            assert!(
+                lookup(k).is_ok(),
+                "{k} is read by the engine but not listed"
+            );
         }
-        for k in ["seed.min_thirty_day_return", "seed.min_all_time_return", "tier"] {
+        for k in [
+            "seed.min_thirty_day_return",
+            "seed.min_all_time_return",
+            "tier",
+        ] {
             assert!(keys.iter().any(|x| x == k), "{k}");
         }
         assert!(parse(lookup("tier").unwrap(), "40").is_err());

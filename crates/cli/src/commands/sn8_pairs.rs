@@ -59,14 +59,16 @@ pub fn format_pairs(config: &Config, source: &str, doc: &TradePairsDoc) -> Strin
             PairRule::Disabled => "disabled: held flat",
             PairRule::Dropped => "not listed: held flat",
         };
-        let (src, max) = doc.find(raw).map_or((String::new(), String::new()), |(_, p)| {
-            (
-                p.trade_pair_source.clone().unwrap_or_default(),
-                p.max_leverage
-                    .map(|m| format!("max leverage {m}"))
-                    .unwrap_or_default(),
-            )
-        });
+        let (src, max) = doc
+            .find(raw)
+            .map_or((String::new(), String::new()), |(_, p)| {
+                (
+                    p.trade_pair_source.clone().unwrap_or_default(),
+                    p.max_leverage
+                        .map(|m| format!("max leverage {m}"))
+                        .unwrap_or_default(),
+                )
+            });
         let _ = writeln!(
             out,
             "  {raw:<12} {src:<12} {rule:<22} {max:<18} → {unified}  {}",
@@ -80,8 +82,10 @@ pub fn format_pairs(config: &Config, source: &str, doc: &TradePairsDoc) -> Strin
             continue;
         };
         let already = mapped.is_some_and(|m| {
-            m.keys()
-                .any(|k| tradeengine_signals::mapping::normalise(k) == tradeengine_signals::mapping::normalise(id))
+            m.keys().any(|k| {
+                tradeengine_signals::mapping::normalise(k)
+                    == tradeengine_signals::mapping::normalise(id)
+            })
         });
         if already || *s == PairStatus::Disabled || !traded.contains(&unified.as_str()) {
             continue;
@@ -94,7 +98,10 @@ pub fn format_pairs(config: &Config, source: &str, doc: &TradePairsDoc) -> Strin
         ));
     }
     if !suggestions.is_empty() {
-        let _ = writeln!(out, "not followed yet, for symbols this configuration trades:");
+        let _ = writeln!(
+            out,
+            "not followed yet, for symbols this configuration trades:"
+        );
         for s in suggestions {
             let _ = writeln!(out, "{s}");
         }
@@ -158,12 +165,20 @@ BTCUSD = "BTCUSDT"
         )
         .unwrap();
         let text = format_pairs(&config, "sn8", &doc);
-        assert!(text.contains("BTCUSD ") && text.contains("disabled: held flat"), "{text}");
         assert!(
-            text.contains("add `BTCUSDC = \"BTCUSDT\"` to [mapping.sn8]  bb=BTCUSDT kc=XBTUSDTM hl=BTC"),
+            text.contains("BTCUSD ") && text.contains("disabled: held flat"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "add `BTCUSDC = \"BTCUSDT\"` to [mapping.sn8]  bb=BTCUSDT kc=XBTUSDTM hl=BTC"
+            ),
             "{text}"
         );
         assert!(text.contains("ETHUSDC = \"ETHUSDT\""), "{text}");
-        assert!(!text.contains("DOGE"), "only symbols the configuration trades: {text}");
+        assert!(
+            !text.contains("DOGE"),
+            "only symbols the configuration trades: {text}"
+        );
     }
 }

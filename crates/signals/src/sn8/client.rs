@@ -165,7 +165,9 @@ impl Sn8ClientConfig {
 
     /// The stream URL when the tier allows the stream.
     pub fn usable_stream_url(&self) -> Option<&str> {
-        self.stream_url.as_deref().filter(|_| self.tier.allows_stream())
+        self.stream_url
+            .as_deref()
+            .filter(|_| self.tier.allows_stream())
     }
 }
 
@@ -362,10 +364,8 @@ impl Sn8Client {
     /// Positions, plus statistics and eliminations when `with_validator_view` (PTN scoring)
     /// or when configured, and `/trade-pairs`. The requests run concurrently.
     pub async fn fetch(&self, with_validator_view: bool) -> Result<Sn8Payload, Sn8Error> {
-        let (positions, side) = tokio::join!(
-            self.fetch_positions(),
-            self.fetch_side(with_validator_view)
-        );
+        let (positions, side) =
+            tokio::join!(self.fetch_positions(), self.fetch_side(with_validator_view));
         let (statistics, eliminations, trade_pairs) = side?;
         Ok(Sn8Payload {
             positions: positions?,

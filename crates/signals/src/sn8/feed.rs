@@ -16,8 +16,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use super::client::{Sn8ClientConfig, redact_url};
-use super::stream::{SequenceTracker, SequenceVerdict, StreamEvent, StreamMessage};
 use super::stream::parse_stream_frame;
+use super::stream::{SequenceTracker, SequenceVerdict, StreamEvent, StreamMessage};
 
 /// How often we ping.
 pub const PING_EVERY: Duration = Duration::from_secs(30);
@@ -32,7 +32,10 @@ pub enum FeedEvent {
     Connected,
     Update(StreamMessage),
     /// Messages were lost: resync from REST.
-    Gap { expected: i64, got: i64 },
+    Gap {
+        expected: i64,
+        got: i64,
+    },
     /// The server refused the key (message, code); the feed retries at its longest backoff.
     Refused(String),
     /// The connection failed or ended; the feed reconnects.
@@ -114,11 +117,12 @@ async fn session(cfg: &FeedConfig, tx: &mpsc::Sender<FeedEvent>, backoff: &mut D
             Err(_) => return Ended::Refused("request_key is not a valid header value".into()),
         }
     }
-    let (mut ws, _) = match tokio::time::timeout(SILENCE, tokio_tungstenite::connect_async(req)).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Ended::Down(format!("{shown}: {e}")),
-        Err(_) => return Ended::Down(format!("{shown}: connect timed out")),
-    };
+    let (mut ws, _) =
+        match tokio::time::timeout(SILENCE, tokio_tungstenite::connect_async(req)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Ended::Down(format!("{shown}: {e}")),
+            Err(_) => return Ended::Down(format!("{shown}: connect timed out")),
+        };
     // Older servers read the key from a first message; current ones ignore a message without
     // a type.
     if let Some(k) = &cfg.api_key {

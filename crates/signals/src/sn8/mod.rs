@@ -24,8 +24,10 @@
 //! ([`stream`]), applied to a [`book::PositionBook`] that REST snapshots reset; every unusable
 //! row counted by reason ([`unusable`]).
 
+pub mod book;
 pub mod client;
 pub mod config;
+pub mod feed;
 pub mod guard;
 pub mod lenient;
 pub mod metric_score;
@@ -33,8 +35,6 @@ pub mod net;
 pub mod parse;
 pub mod ptn_score;
 pub mod rank;
-pub mod book;
-pub mod feed;
 pub mod source;
 pub mod stream;
 pub mod trade_pairs;
@@ -42,15 +42,10 @@ pub mod types;
 pub mod universe;
 pub mod unusable;
 
-pub use client::{Sn8Client, Sn8ClientConfig, Sn8Error, Sn8Payload, redact_url};
 pub use book::PositionBook;
-pub use feed::{FeedConfig, FeedEvent, run_feed};
+pub use client::{Sn8Client, Sn8ClientConfig, Sn8Error, Sn8Payload, redact_url};
 pub use config::{GuardParams, OnStale, PtnParams, Scoring, SeedParams, Sn8Config, Tier};
-pub use stream::{StreamError, StreamEvent, StreamMessage, parse_stream_frame};
-pub use trade_pairs::{
-    AssetRule, PairRule, PairStatus, TradePairInfo, TradePairsDoc, parse_trade_pairs,
-};
-pub use unusable::{RowCounts, RowIssue, count_rows};
+pub use feed::{FeedConfig, FeedEvent, run_feed};
 pub use guard::{GuardVerdict, PopulationGuard};
 pub use lenient::sanitize_non_finite;
 pub use metric_score::{Exclusion, SeedMetrics};
@@ -60,9 +55,14 @@ pub use rank::{
     AssetDepth, PtnInputs, RankError, RankedMiner, Ranking, format_ranking, rank, rank_weights,
 };
 pub use source::{RankOnceError, Sn8Event, Sn8Metrics, Sn8Source, Sn8Update, fetch_and_rank};
+pub use stream::{StreamError, StreamEvent, StreamMessage, parse_stream_frame};
+pub use trade_pairs::{
+    AssetRule, PairRule, PairStatus, TradePairInfo, TradePairsDoc, parse_trade_pairs,
+};
 pub use types::{
     Elimination, EliminationsDoc, MinerPositions, MinerStatistics, Order, Position, PositionsDoc,
     Side, StatisticsDoc, TradePairId,
 };
 pub use types::{OrderSummary, summary};
 pub use universe::Universe;
+pub use unusable::{RowCounts, RowIssue, count_rows};

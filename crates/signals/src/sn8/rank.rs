@@ -23,11 +23,11 @@ use std::fmt::Write;
 use rust_decimal::Decimal;
 use tradeengine_model::{Price, Symbol};
 
+use super::config::OnStale;
 use super::config::{Scoring, Sn8Config};
 use super::metric_score::{self, Exclusion, Scratch, SeedMetrics};
 use super::net::net_position;
 use super::ptn_score;
-use super::config::OnStale;
 use super::types::{EliminationsDoc, MinerPositions, Position, PositionsDoc, StatisticsDoc};
 use super::universe::Universe;
 use super::unusable::{RowIssue, count_rows};

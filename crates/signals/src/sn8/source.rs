@@ -52,7 +52,11 @@ fn ruled_depth(rule: AssetRule, ranked: Decimal, last: Decimal) -> (Decimal, &'s
                 && !ranked.is_zero()
                 && last.is_sign_positive() == ranked.is_sign_positive();
             let d = if same_side {
-                if ranked.abs() < last.abs() { ranked } else { last }
+                if ranked.abs() < last.abs() {
+                    ranked
+                } else {
+                    last
+                }
             } else {
                 Decimal::ZERO
             };

@@ -220,10 +220,14 @@ mod tests {
         let p = m.position.as_ref().unwrap();
         assert_eq!(p.miner_hotkey.as_deref(), Some("hk"));
         assert!(p.summary.computed);
-        let batch = format!(r#"{{"type": "batch", "messages": [{one}, 3, {{"sequence": 8, "data": {{"dashboard": {{}}}}}}]}}"#);
+        let batch = format!(
+            r#"{{"type": "batch", "messages": [{one}, 3, {{"sequence": 8, "data": {{"dashboard": {{}}}}}}]}}"#
+        );
         let ev = parse_stream_frame(&batch).unwrap();
         assert_eq!(ev.len(), 2);
-        assert!(matches!(&ev[1], StreamEvent::Update(m) if m.sequence == 8 && m.position.is_none()));
+        assert!(
+            matches!(&ev[1], StreamEvent::Update(m) if m.sequence == 8 && m.position.is_none())
+        );
         assert_eq!(
             parse_stream_frame(r#"{"type": "pong", "client_timestamp": 1}"#).unwrap(),
             vec![StreamEvent::Other]

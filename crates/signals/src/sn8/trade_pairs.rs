@@ -175,8 +175,12 @@ pub fn parse_trade_pairs(bytes: &[u8]) -> Result<TradePairsDoc, Sn8ParseError> {
 pub enum PairRule {
     /// No `/trade-pairs` read yet: follow, with only the source's own leverage limit.
     Unknown,
-    Allowed { max_leverage: Option<f64> },
-    Deprecated { max_leverage: Option<f64> },
+    Allowed {
+        max_leverage: Option<f64>,
+    },
+    Deprecated {
+        max_leverage: Option<f64>,
+    },
     Disabled,
     /// Not in the validator's list.
     Dropped,
@@ -314,11 +318,15 @@ mod tests {
     #[test]
     fn crypto_pairs_suggest_a_unified_symbol() {
         let p = |v: serde_json::Value| serde_json::from_value::<TradePairInfo>(v).unwrap();
-        let hl = p(serde_json::json!({"trade_pair_id": "BTCUSDC", "hl_coin": "BTC",
-            "trade_pair_source": "hyperliquid", "trade_pair_category": "crypto"}));
+        let hl = p(
+            serde_json::json!({"trade_pair_id": "BTCUSDC", "hl_coin": "BTC",
+            "trade_pair_source": "hyperliquid", "trade_pair_category": "crypto"}),
+        );
         assert_eq!(hl.suggested_symbol().as_deref(), Some("BTCUSDT"));
-        let hip3 = p(serde_json::json!({"trade_pair_id": "GOLDUSDC", "hl_coin": "xyz:GOLD",
-            "trade_pair_source": "hyperliquid"}));
+        let hip3 = p(
+            serde_json::json!({"trade_pair_id": "GOLDUSDC", "hl_coin": "xyz:GOLD",
+            "trade_pair_source": "hyperliquid"}),
+        );
         assert_eq!(hip3.suggested_symbol().as_deref(), Some("GOLDUSDT"));
         let v = p(serde_json::json!({"trade_pair_id": "ETHUSD", "trade_pair_category": "CRYPTO"}));
         assert_eq!(v.suggested_symbol().as_deref(), Some("ETHUSDT"));

@@ -402,7 +402,6 @@ pub struct MinerStatistics {
     pub plagiarism: Option<f64>,
 }
 
-
 /// `/statistics` (only what miner selection reads).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]

@@ -78,7 +78,9 @@ impl<'de> Deserialize<'de> for PositionRow {
 
 /// Every element of a list (each element type decides what it makes of odd values); anything
 /// but a list is empty.
-pub(super) fn any_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+pub(super) fn any_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     struct V<T>(std::marker::PhantomData<T>);
     impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
         type Value = Vec<T>;
@@ -170,4 +172,3 @@ impl<'de> Deserialize<'de> for MinerRow {
         d.deserialize_any(V)
     }
 }
-
