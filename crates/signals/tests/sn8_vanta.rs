@@ -375,7 +375,7 @@ async fn the_stream_ranks_as_rest_does_resyncs_on_gaps_and_reconnects() {
     // the same order here, so even float sums over the miner's returns agree bit for bit.
     let history = closed("ETHUSD", NOW_MS - 5 * DAY_MS, 2, 1.02);
     let before = json!({"hk": miner(1.05, vec![live("BTCUSD", "b", 0.2, 100.0), history.clone()])});
-    let after_positions = vec![
+    let after_positions = [
         live("BTCUSD", "b", 0.35, 100.0),
         live("ETHUSD", "e", -0.1, 10.0),
     ];

@@ -30,7 +30,7 @@ pub enum FeedEvent {
     /// Authenticated and subscribed: the caller should resync from REST (updates may have been
     /// missed while down) and may stop polling.
     Connected,
-    Update(StreamMessage),
+    Update(Box<StreamMessage>),
     /// Messages were lost: resync from REST.
     Gap {
         expected: i64,

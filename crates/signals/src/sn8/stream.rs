@@ -46,7 +46,7 @@ pub enum StreamEvent {
         code: Option<String>,
     },
     Subscribed,
-    Update(StreamMessage),
+    Update(Box<StreamMessage>),
     /// Pongs and anything else without a sequence.
     Other,
 }
@@ -96,11 +96,11 @@ fn update(f: Frame) -> Option<StreamEvent> {
     if let Some(p) = &mut position {
         p.refresh_summary();
     }
-    Some(StreamEvent::Update(StreamMessage {
+    Some(StreamEvent::Update(Box::new(StreamMessage {
         sequence,
         timestamp_ms: f.timestamp,
         position,
-    }))
+    })))
 }
 
 /// Reads one text frame into its events (a batch gives several, in order).
