@@ -229,6 +229,17 @@ fn the_override_format_is_read_and_its_placeholder_excludes_no_one() {
     assert_eq!(r.miners.len(), 1, "{:?}", r.excluded);
     assert_eq!(r.json_string_rows, 12);
     assert_eq!(r.unusable[&RowIssue::UnreadablePosition], 1);
+    // The whole list as one JSON-encoded string reads the same.
+    let list: Vec<Value> = (0..12)
+        .map(|i| closed("BTCUSD", NOW_MS - (11 - i) * DAY_MS / 2, 2, 1.01))
+        .collect();
+    let whole = json!({"hk": {"all_time_returns": 1.08, "thirty_day_returns": 1.0,
+        "positions": Value::Array(list).to_string()}, "bad": {"positions": "[{\"trade"}});
+    let doc = parse_positions(whole.to_string().as_bytes()).unwrap();
+    let r = rank(&doc, None, &cfg, &universe, NOW_MS).unwrap();
+    assert_eq!(r.miners.len(), 1, "{:?}", r.excluded);
+    assert_eq!(r.json_string_rows, 12);
+    assert_eq!(r.unusable[&RowIssue::UnreadablePosition], 1);
     // A real 30-day loss still excludes.
     let doc = parse_positions(body(0.99).as_bytes()).unwrap();
     let r = rank(&doc, None, &cfg, &universe, NOW_MS).unwrap();

@@ -303,10 +303,10 @@ pub struct MinerPositions {
 /// Positions with their order summaries computed while the orders are still in cache. Rows that
 /// are JSON-encoded strings (the older override file writes them so) are parsed; rows that are
 /// neither an object nor such a string are kept as empty [`RowOrigin::Unreadable`] rows, so the
-/// ranking counts them instead of losing them.
+/// ranking counts them instead of losing them. The whole list may also be one JSON-encoded
+/// string.
 fn positions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Position>, D::Error> {
-    let rows: Vec<rows::PositionRow> = rows::any_vec(d)?;
-    let mut v: Vec<Position> = rows.into_iter().map(|r| r.0).collect();
+    let mut v = rows::PositionList::deserialize(d)?.0;
     for p in &mut v {
         p.refresh_summary();
     }

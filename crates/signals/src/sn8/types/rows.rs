@@ -1,7 +1,8 @@
 //! The shapes a row of `/miner-positions` may take, read so that no row is lost: an object, a
 //! JSON-encoded string holding the object (the older override file writes positions, and
 //! sometimes whole miners, that way), or anything else, which is kept as an empty
-//! [`RowOrigin::Unreadable`] position so the ranking counts it by reason.
+//! [`RowOrigin::Unreadable`] position so the ranking counts it by reason. The whole `positions`
+//! list may itself be one JSON-encoded string; its rows are read the same way.
 
 use std::fmt;
 
@@ -76,53 +77,6 @@ impl<'de> Deserialize<'de> for PositionRow {
     }
 }
 
-/// Every element of a list (each element type decides what it makes of odd values); anything
-/// but a list is empty.
-pub(super) fn any_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Vec<T>, D::Error> {
-    struct V<T>(std::marker::PhantomData<T>);
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-        type Value = Vec<T>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(item) = seq.next_element::<T>()? {
-                out.push(item);
-            }
-            Ok(out)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Vec::new())
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_unit<E>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-    }
-    d.deserialize_any(V(std::marker::PhantomData))
-}
-
 /// A miner's entry: an object, or a JSON-encoded string holding one (older override files).
 pub(super) struct MinerRow(pub(super) Option<MinerPositions>);
 
@@ -167,6 +121,66 @@ impl<'de> Deserialize<'de> for MinerRow {
             }
             fn visit_none<E>(self) -> Result<MinerRow, E> {
                 Ok(MinerRow(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A miner's `positions`: a list of rows, or one JSON-encoded string holding the list.
+pub(super) struct PositionList(pub(super) Vec<Position>);
+
+impl<'de> Deserialize<'de> for PositionList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PositionList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of positions or a JSON-encoded one")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PositionList, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(PositionRow(p)) = seq.next_element::<PositionRow>()? {
+                    out.push(p);
+                }
+                Ok(PositionList(out))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<PositionList, E> {
+                let clean = super::super::lenient::sanitize_non_finite(v.as_bytes());
+                let mut de = serde_json::Deserializer::from_slice(&clean);
+                Ok(match PositionList::deserialize(&mut de) {
+                    Ok(PositionList(mut rows)) if de.end().is_ok() => {
+                        for p in &mut rows {
+                            if p.origin == RowOrigin::Object {
+                                p.origin = RowOrigin::JsonString;
+                            }
+                        }
+                        PositionList(rows)
+                    }
+                    _ => PositionList(vec![PositionRow::unreadable().0]),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PositionList, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(PositionList(vec![PositionRow::unreadable().0]))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<PositionList, E> {
+                Ok(PositionList(vec![PositionRow::unreadable().0]))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<PositionList, E> {
+                Ok(PositionList(vec![PositionRow::unreadable().0]))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<PositionList, E> {
+                Ok(PositionList(vec![PositionRow::unreadable().0]))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<PositionList, E> {
+                Ok(PositionList(vec![PositionRow::unreadable().0]))
+            }
+            fn visit_unit<E>(self) -> Result<PositionList, E> {
+                Ok(PositionList(Vec::new()))
+            }
+            fn visit_none<E>(self) -> Result<PositionList, E> {
+                Ok(PositionList(Vec::new()))
             }
         }
         d.deserialize_any(V)
