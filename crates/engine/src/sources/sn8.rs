@@ -250,6 +250,7 @@ impl SignalSource for Sn8Poller {
         let feed = FeedConfig::from_client(cfg).map(|f| tokio::spawn(run_feed(f, tx)));
         let mut feed_state = FeedState {
             positions: PositionBook::default(),
+            since_resync: Default::default(),
             statistics: None,
             eliminations: None,
             stream_up: false,
@@ -300,10 +301,16 @@ impl SignalSource for Sn8Poller {
     }
 }
 
-/// What the loop keeps between steps: the book, the last statistics, and whether the stream
-/// is up.
+/// Streamed updates kept for re-applying after the next resync; past this the oldest go first
+/// (they are the likeliest to be in the snapshot already).
+const MAX_REPLAYED_UPDATES: usize = 10_000;
+
+/// What the loop keeps between steps: the book, the streamed updates since the last resync
+/// (re-applied on top of the next snapshot, which may be older than they are), the last
+/// statistics, and whether the stream is up.
 struct FeedState {
     positions: PositionBook,
+    since_resync: std::collections::VecDeque<tradeengine_signals::sn8::Position>,
     statistics: Option<StatisticsDoc>,
     eliminations: Option<EliminationsDoc>,
     stream_up: bool,
@@ -321,6 +328,12 @@ impl FeedState {
                 true
             }
             FeedEvent::Update(m) => {
+                if let Some(p) = &m.position {
+                    if self.since_resync.len() >= MAX_REPLAYED_UPDATES {
+                        self.since_resync.pop_front();
+                    }
+                    self.since_resync.push_back(p.clone());
+                }
                 if let Err(why) = self.positions.apply(m.position) {
                     tracing::debug!(%source, sequence = m.sequence, ?why, "sn8 stream message without a usable position");
                 }
@@ -366,6 +379,10 @@ impl FeedState {
                     self.statistics = p.statistics;
                     self.eliminations = p.eliminations;
                     self.positions.reset(p.positions);
+                    for update in std::mem::take(&mut self.since_resync) {
+                        // Refusals were logged when the update first came.
+                        let _ = self.positions.apply(Some(update));
+                    }
                     self.positions.take_dirty();
                     self.rank(src, now)
                 }

@@ -2,10 +2,13 @@
 //! updated in between by the WebSocket stream, ranked exactly as a REST payload would be.
 //!
 //! A stream update carries the whole position (orders included) as the validator now holds it,
-//! so applying it is an upsert by `position_uuid` within its `miner_hotkey`: applying the same
-//! update twice, or an update the snapshot already includes, changes nothing. That is what makes
-//! a snapshot taken while updates queue up safe, and what makes REST polling and the stream
-//! rank the same.
+//! so applying it is an upsert by `position_uuid` within its `miner_hotkey`, kept only when it is
+//! not older than what the book holds (by the position's latest order or close): applying the
+//! same update twice, an update the snapshot already includes, or an update older than the
+//! snapshot changes nothing. The validator rebuilds its REST output only every few seconds, so a
+//! snapshot can be older than updates already streamed; the caller re-applies the updates since
+//! the resync began on top of it, and this rule keeps whichever is newer. That is what makes
+//! REST polling and the stream rank the same.
 //!
 //! Miners stay in the snapshot's order (the validator orders them by returns and the ranking's
 //! tie-breaks depend on it); a miner the snapshot did not have is appended, without the returns
@@ -70,7 +73,8 @@ impl PositionBook {
             .find(|p| p.position_uuid.as_deref() == Some(uuid.as_str()))
         {
             Some(slot) => {
-                if *slot != pos {
+                let older = pos.last_activity_ms() < slot.last_activity_ms();
+                if !older && *slot != pos {
                     *slot = pos;
                     self.dirty = true;
                 }
@@ -119,8 +123,14 @@ mod tests {
         assert!(b.take_dirty());
         b.apply(Some(pos("b", "u1", 0.1))).unwrap();
         assert!(!b.take_dirty(), "the same update twice changes nothing");
-        b.apply(Some(pos("b", "u1", 0.3))).unwrap();
+        let mut newer = pos("b", "u1", 0.3);
+        newer.orders[0].processed_ms = Some(2);
+        newer.refresh_summary();
+        b.apply(Some(newer)).unwrap();
         assert!(b.take_dirty());
+        // An update older than what the book holds (a stale resend) is ignored.
+        b.apply(Some(pos("b", "u1", 0.1))).unwrap();
+        assert!(!b.take_dirty());
         let keys: Vec<&str> = b.doc().miners.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["a", "b", "c"]);
         assert_eq!(b.doc().miners[1].1.positions.len(), 1);
