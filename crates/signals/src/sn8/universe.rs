@@ -89,14 +89,6 @@ impl Universe {
         )
     }
 
-    /// Each followed pair id with its asset's symbol and rule (for status and `sn8 rank`).
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &Symbol, PairRule)> {
-        self.keys
-            .iter()
-            .enumerate()
-            .map(|(n, (k, a))| (k.as_str(), &self.symbols[*a], self.rule(n)))
-    }
-
     /// Unified symbols, indexed by asset index.
     pub fn symbols(&self) -> &[Symbol] {
         &self.symbols
