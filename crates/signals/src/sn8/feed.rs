@@ -4,7 +4,8 @@
 //!
 //! The caller polls REST whenever the stream is not up, so a refused key or a dead stream costs
 //! freshness, never correctness. A connection that says nothing for [`SILENCE`] (we ping every
-//! [`PING_EVERY`], the server answers) is treated as dead.
+//! [`PING_EVERY`], the server answers with a pong) is treated as dead; so is one that never
+//! finishes authenticating and subscribing within it.
 
 use std::time::Duration;
 
@@ -135,10 +136,16 @@ async fn session(cfg: &FeedConfig, tx: &mpsc::Sender<FeedEvent>, backoff: &mut D
     let mut seq = SequenceTracker::default();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    // Measured from the last frame heard, not from our last ping: a server that takes pings
+    // and never answers is as dead as a silent one.
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         let frame = tokio::select! {
-            f = tokio::time::timeout(SILENCE, ws.next()) => f,
+            f = ws.next() => f,
             _ = ping.tick() => {
+                if last_heard.elapsed() >= SILENCE {
+                    return Ended::Down(format!("{shown}: silent for {}s", SILENCE.as_secs()));
+                }
                 let p = serde_json::json!({"type": "ping", "timestamp": 0});
                 if let Err(e) = ws.send(Message::text(p.to_string())).await {
                     return Ended::Down(format!("{shown}: {e}"));
@@ -146,15 +153,15 @@ async fn session(cfg: &FeedConfig, tx: &mpsc::Sender<FeedEvent>, backoff: &mut D
                 continue;
             }
         };
+        last_heard = tokio::time::Instant::now();
         let text = match frame {
-            Err(_) => return Ended::Down(format!("{shown}: silent for {}s", SILENCE.as_secs())),
-            Ok(None) => return Ended::Down(format!("{shown}: closed by the server")),
-            Ok(Some(Err(e))) => return Ended::Down(format!("{shown}: {e}")),
-            Ok(Some(Ok(Message::Text(t)))) => t.to_string(),
-            Ok(Some(Ok(Message::Close(_)))) => {
+            None => return Ended::Down(format!("{shown}: closed by the server")),
+            Some(Err(e)) => return Ended::Down(format!("{shown}: {e}")),
+            Some(Ok(Message::Text(t))) => t.to_string(),
+            Some(Ok(Message::Close(_))) => {
                 return Ended::Down(format!("{shown}: closed by the server"));
             }
-            Ok(Some(Ok(_))) => continue,
+            Some(Ok(_)) => continue,
         };
         let events = match parse_stream_frame(&text) {
             Ok(ev) => ev,
