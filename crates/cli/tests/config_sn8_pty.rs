@@ -71,7 +71,7 @@ fn spawn(path: &Path, args: &[&str]) -> OsSession {
     common::spawn_command(command(path, args))
 }
 
-const SEED_KEYS: [&str; 10] = [
+const SEED_KEYS: [&str; 12] = [
     "seed.min_trades",
     "seed.max_drawdown_threshold",
     "seed.min_profitable_rate",
@@ -82,6 +82,8 @@ const SEED_KEYS: [&str; 10] = [
     "seed.position_count_divisor",
     "seed.min_trades_per_asset",
     "seed.max_trade_age_days",
+    "seed.min_thirty_day_return",
+    "seed.min_all_time_return",
 ];
 
 /// Walks every prompt in order, answering `answers[key]` or Enter.
@@ -95,12 +97,16 @@ fn walk(s: &mut OsSession, log: &mut Vec<u8>, answers: &[(&str, &str)]) {
     };
     let mut keys = vec![
         "positions_url",
+        "tier",
+        "trade_pairs_url",
+        "stream_url",
         "api_key_env",
         "request_key_env",
         "statistics_url",
         "eliminations_url",
         "interval_secs",
         "timeout_secs",
+        "max_body_bytes",
         "scoring",
         "top_n",
         "depth_scale",

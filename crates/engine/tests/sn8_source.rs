@@ -191,8 +191,9 @@ async fn sn8_feeds_a_sleeve_and_goes_flat_when_stale() {
 
 /// The validator starts failing: with the engine's clock moved six minutes on, the source is
 /// stale in the freshness book (since when, and why: the last fetch error), not only in a log
-/// line. A miner whose positions come as a JSON-encoded string is dropped from the ranking, and
-/// that drop is a recorded refusal (`no_universe_positions`).
+/// line. A miner whose positions come as a JSON-encoded string (the older override format) is
+/// read like any other; one whose string does not parse is a recorded refusal
+/// (`unreadable_position`), never a silent drop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     let clock = Arc::new(tradeengine_model::ManualClock::new(chrono::Utc::now()));
@@ -200,9 +201,12 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     let encoded = serde_json::to_string(&miner("5MinerS", 0.5, now_ms)["positions"]).unwrap();
     let mut as_string = miner("5MinerS", 0.5, now_ms);
     as_string["positions"] = serde_json::Value::String(encoded);
+    let mut garbled = miner("5MinerG", 0.5, now_ms);
+    garbled["positions"] = serde_json::Value::String("[{\"trade_pair\": ".into());
     let payload = serde_json::json!({
         "5MinerA": miner("5MinerA", 0.4, now_ms),
         "5MinerS": as_string,
+        "5MinerG": garbled,
     })
     .to_string();
     let failing = Arc::new(AtomicBool::new(false));
@@ -292,15 +296,28 @@ async fn a_failing_validator_makes_the_source_stale_with_its_reason() {
     .await;
     assert!(state.freshness_of("sn8").unwrap().last_error.is_none());
 
-    // The miner whose positions were a string was dropped, and that shows as a refusal.
+    // The miner whose positions were a string was read; the garbled one is counted, by reason.
     let refused = store.refused_signals(Some("sn8"), 100).await.unwrap();
-    let dropped = refused
+    let unreadable = refused
+        .iter()
+        .find(|r| r.code == "unreadable_position")
+        .unwrap_or_else(|| panic!("no unreadable row recorded: {refused:?}"));
+    assert!(
+        unreadable.body.as_deref().unwrap().contains("\"rows\":1"),
+        "{unreadable:?}"
+    );
+    // Only the garbled miner has no usable positions.
+    let no_positions = refused
         .iter()
         .find(|r| r.code == "no_universe_positions")
-        .unwrap_or_else(|| panic!("no drop recorded: {refused:?}"));
+        .unwrap_or_else(|| panic!("{refused:?}"));
     assert!(
-        dropped.body.as_deref().unwrap().contains("\"miners\":1"),
-        "{dropped:?}"
+        no_positions
+            .body
+            .as_deref()
+            .unwrap()
+            .contains("\"miners\":1"),
+        "{no_positions:?}"
     );
     engine.shutdown().await;
 }

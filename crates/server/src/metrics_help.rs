@@ -155,6 +155,21 @@ pub const HELP: &[(&str, Kind, &str)] = &[
         "Signals received, by source and outcome (applied, duplicate, refused, error).",
     ),
     (
+        "tradeengine_sn8_stream_gaps_total",
+        Kind::Counter,
+        "Gaps in the SN8 stream's sequence numbers (messages lost); each rebuilds the source's positions from REST.",
+    ),
+    (
+        "tradeengine_sn8_stream_up",
+        Kind::Gauge,
+        "1 while the SN8 source's WebSocket stream is connected and subscribed (positions then come from it, not from REST polls), else 0.",
+    ),
+    (
+        "tradeengine_sn8_tier",
+        Kind::Gauge,
+        "The SN8 source's data tier (0, 30, 50 or 100: the share of the validator's positions it sees in real time; the rest is 24 h late).",
+    ),
+    (
         "tradeengine_source_last_success_timestamp_seconds",
         Kind::Gauge,
         "Unix time (seconds) of the polled source's last successful fetch; alert when it falls behind the source's TTL.",

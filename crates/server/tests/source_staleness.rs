@@ -197,6 +197,9 @@ async fn a_dead_validator_is_stale_in_the_api_the_gauge_and_once_in_the_log() {
     }
     let sources = api(addr, "/api/v1/sources").await;
     assert_eq!(sources["sn8"]["freshness"]["stale"], false, "{sources}");
+    // No tier configured: the validator's default, 100, and it is always shown.
+    assert_eq!(sources["sn8"]["tier"], 100, "{sources}");
+    assert_eq!(sources["sn8"]["stream"], false, "{sources}");
     assert_eq!(stale_gauge(addr).await.as_deref(), Some("0"));
     let symbols = api(addr, "/api/v1/symbols").await;
     assert_eq!(

@@ -167,6 +167,7 @@ fn check_ptn(bytes: &[u8]) {
                 positions: doc.clone(),
                 statistics: Some(stats),
                 eliminations: Some(elims),
+                trade_pairs: None,
             };
             let _ = src.on_payload(&payload, now);
         }

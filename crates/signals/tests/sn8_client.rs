@@ -247,7 +247,17 @@ async fn poll_once_with_ptn_scoring_fetches_all_three() {
     };
     assert_eq!(r.miners.len(), 1);
     assert_eq!(u.signals.len(), 1);
-    assert_eq!(seen.lock().unwrap().len(), 3);
+    // Positions (with the tier always sent), statistics, eliminations, and /trade-pairs beside
+    // the positions (404 here: the pairs' rules stay unknown and nothing is held back).
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(heads.len(), 4);
+    assert!(
+        heads
+            .iter()
+            .any(|h| h.starts_with("GET /miner-positions?tier=100 ")),
+        "{heads:?}"
+    );
+    assert!(heads.iter().any(|h| h.starts_with("GET /trade-pairs ")));
 
     // The operator's one-shot view ranks the same payload without touching the source state.
     let mut cfg = Sn8Config::new(SourceId::new("sn8").unwrap());

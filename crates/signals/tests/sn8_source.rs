@@ -55,6 +55,7 @@ fn payload(n: usize, lev: f64) -> Sn8Payload {
             .unwrap(),
         statistics: Some(parse_statistics(json!({"data": data}).to_string().as_bytes()).unwrap()),
         eliminations: None,
+        trade_pairs: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod run;
 pub mod setup;
 pub mod sn8;
 mod sn8_fields;
+pub mod sn8_pairs;
 pub mod sn8_setup;
 pub mod status;
 mod status_sources;

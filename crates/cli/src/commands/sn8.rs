@@ -1,5 +1,7 @@
 //! `tradeengine sn8 rank`: fetch the validator's payload once and print the miner ranking and
-//! per-asset depths exactly as the engine's SN8 source would compute them.
+//! per-asset depths exactly as the engine's SN8 source would compute them (with the tier read
+//! and every unusable row by reason), then the followed trade pairs' rules and mapping
+//! suggestions from `/trade-pairs` ([`super::sn8_pairs`]).
 
 use std::process::ExitCode;
 
@@ -32,5 +34,10 @@ pub async fn rank(global: &Global, args: Sn8Args) -> anyhow::Result<ExitCode> {
     spinner.finish_and_clear();
     let ranking = ranking.with_context(|| format!("source {name}"))?;
     out!("{}", format_ranking(&ranking, args.top));
+    match client.fetch_trade_pairs().await {
+        Some(Ok(doc)) => out!("{}", super::sn8_pairs::format_pairs(&config, &name, &doc)),
+        Some(Err(e)) => out!("\ntrade pairs: /trade-pairs could not be read: {e}\n"),
+        None => out!("\ntrade pairs: no /trade-pairs URL (set trade_pairs_url)\n"),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,6 +29,10 @@ pub(super) enum Kind {
     Float,
     /// A number or `off`.
     OptFloat,
+    /// One of a few whole numbers.
+    IntChoice(&'static [i64]),
+    /// A ws:// or wss:// URL, or `none`.
+    OptWsUrl,
     Choice(&'static [&'static str]),
 }
 
@@ -73,6 +77,24 @@ pub(super) const FIELDS: &[Field] = &[
         Group::Poller,
     ),
     field(
+        "tier",
+        "data tier of the key (0 = 24 h late, 100 = real time and the stream)",
+        Kind::IntChoice(&[0, 30, 50, 100]),
+        Group::Poller,
+    ),
+    field(
+        "trade_pairs_url",
+        "/trade-pairs URL (none: beside /miner-positions)",
+        Kind::OptUrl,
+        Group::Poller,
+    ),
+    field(
+        "stream_url",
+        "validator WebSocket stream (tier 100; none: REST only)",
+        Kind::OptWsUrl,
+        Group::Poller,
+    ),
+    field(
         "api_key_env",
         "variable holding the validator API key",
         Kind::EnvVar,
@@ -111,6 +133,12 @@ pub(super) const FIELDS: &[Field] = &[
     field(
         "timeout_secs",
         "request timeout, seconds",
+        Kind::Int { min: 1 },
+        Group::Poller,
+    ),
+    field(
+        "max_body_bytes",
+        "largest payload accepted, bytes",
         Kind::Int { min: 1 },
         Group::Poller,
     ),
@@ -196,6 +224,18 @@ pub(super) const FIELDS: &[Field] = &[
         "seed.max_trade_age_days",
         "oldest trade counted, days",
         Kind::Float,
+        Group::Seed,
+    ),
+    field(
+        "seed.min_thirty_day_return",
+        "30-day return must exceed (simple; off: no filter; 1.0 placeholder skips it)",
+        Kind::OptFloat,
+        Group::Seed,
+    ),
+    field(
+        "seed.min_all_time_return",
+        "all-time return must exceed (simple; off: no filter)",
+        Kind::OptFloat,
         Group::Seed,
     ),
     field(
@@ -293,6 +333,11 @@ pub(super) fn default_of(key: &str) -> Option<String> {
     Some(match key {
         "interval_secs" => client.interval_secs.to_string(),
         "timeout_secs" => client.timeout_secs.to_string(),
+        "max_body_bytes" => client.max_body_bytes.to_string(),
+        "tier" => client.tier.value().to_string(),
+        "trade_pairs_url" | "stream_url" => "none".to_string(),
+        "seed.min_thirty_day_return" => seed.min_thirty_day_return.map_or("off".to_string(), float),
+        "seed.min_all_time_return" => seed.min_all_time_return.map_or("off".to_string(), float),
         "scoring" => "seed".to_string(),
         "top_n" => "all".to_string(),
         "depth_scale" => ranking?.depth_scale.to_string(),
@@ -421,6 +466,25 @@ pub(super) fn parse(f: &Field, text: &str) -> Result<Option<Value>, String> {
             Ok(v) if v.is_finite() => Ok(Some(Value::from(v))),
             _ => Err("a number".to_string()),
         },
+        Kind::IntChoice(options) => match text.parse::<i64>() {
+            Ok(n) if options.contains(&n) => Ok(Some(Value::from(n))),
+            _ => Err(format!(
+                "one of {}",
+                options
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+        Kind::OptWsUrl if is_off(text) => Ok(None),
+        Kind::OptWsUrl => {
+            if text.starts_with("ws://") || text.starts_with("wss://") {
+                Ok(Some(Value::from(text)))
+            } else {
+                Err("a ws:// or wss:// URL".to_string())
+            }
+        }
         Kind::Choice(options) if options.contains(&text) => Ok(Some(Value::from(text))),
         Kind::Choice(options) => Err(format!("one of {}", options.join(", "))),
     }
@@ -459,6 +523,54 @@ mod tests {
             (vec!["settings", "seed"], "min_trades")
         );
         assert!(lookup("nope").is_err());
+    }
+
+    /// Every key the engine reads for an SN8 source is listed (and so editable and shown by
+    /// `config sn8 --keys`): the ranking's keys from its serialised defaults, the poller's from
+    /// the engine's list.
+    #[test]
+    fn every_key_the_source_reads_is_listed() {
+        let ranking = Sn8Config::new(tradeengine_model::SourceId::new("sn8").unwrap());
+        let v = serde_json::to_value(&ranking).unwrap();
+        let mut keys = Vec::new();
+        for (k, val) in v.as_object().unwrap() {
+            match val.as_object() {
+                Some(sub) => keys.extend(sub.keys().map(|s| format!("{k}.{s}"))),
+                None => keys.push(k.clone()),
+            }
+        }
+        keys.retain(|k| k != "source");
+        keys.extend(
+            tradeengine_engine::sources::sn8::CLIENT_KEYS
+                .iter()
+                .map(|k| k.to_string()),
+        );
+        for k in &keys {
+            assert!(
+                lookup(k).is_ok(),
+                "{k} is read by the engine but not listed"
+            );
+        }
+        for k in [
+            "seed.min_thirty_day_return",
+            "seed.min_all_time_return",
+            "tier",
+        ] {
+            assert!(keys.iter().any(|x| x == k), "{k}");
+        }
+        assert!(parse(lookup("tier").unwrap(), "40").is_err());
+        assert_eq!(
+            parse(lookup("tier").unwrap(), "30")
+                .unwrap()
+                .map(|v| shown_value(&v)),
+            Some("30".to_string())
+        );
+        assert!(parse(lookup("stream_url").unwrap(), "http://x").is_err());
+        assert!(
+            parse(lookup("seed.min_thirty_day_return").unwrap(), "off")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -33,9 +33,13 @@ async fn api_get(config: &Config, path: &str) -> Option<serde_json::Value> {
     resp.json().await.ok()
 }
 
-/// One line per polled source, e.g. `source sn8 (sn8): STALE since 2026-…, last success …:
-/// fetch: HTTP 503 (12 failures in a row)`.
-pub fn freshness_line(name: &str, f: &SourceFreshness) -> String {
+/// One line per polled source, e.g. `source sn8 (sn8, tier 100): STALE since 2026-…, last
+/// success …: fetch: HTTP 503 (12 failures in a row)`. SN8 sources show their data tier.
+pub fn freshness_line(name: &str, f: &SourceFreshness, tier: Option<i64>) -> String {
+    let kind = match tier {
+        Some(t) => format!("{}, tier {t}", f.kind),
+        None => f.kind.clone(),
+    };
     let at = |t: Option<tradeengine_model::Timestamp>| {
         t.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_else(|| "never".into())
@@ -47,15 +51,13 @@ pub fn freshness_line(name: &str, f: &SourceFreshness) -> String {
         .unwrap_or_default();
     if f.stale {
         format!(
-            "source {name} ({}): STALE since {}, last success {}{why}\n",
-            f.kind,
+            "source {name} ({kind}): STALE since {}, last success {}{why}\n",
             at(f.stale_since),
             at(f.last_success)
         )
     } else {
         format!(
-            "source {name} ({}): fresh, last success {}{why}\n",
-            f.kind,
+            "source {name} ({kind}): fresh, last success {}{why}\n",
             at(f.last_success)
         )
     }
@@ -71,8 +73,9 @@ pub async fn lines(config: &Config, store: &dyn Store) -> anyhow::Result<String>
                     .get("freshness")
                     .cloned()
                     .and_then(|f| serde_json::from_value::<SourceFreshness>(f).ok());
+                let tier = s.get("tier").and_then(serde_json::Value::as_i64);
                 if let Some(f) = fresh {
-                    out.push_str(&freshness_line(name, &f));
+                    out.push_str(&freshness_line(name, &f, tier));
                 }
             }
         }
@@ -130,10 +133,10 @@ mod tests {
             ttl_secs: 120,
             warned_at: None,
         };
-        let line = freshness_line("sn8", &f);
+        let line = freshness_line("sn8", &f, Some(30));
         assert_eq!(
             line,
-            "source sn8 (sn8): STALE since 2023-11-14 22:15:20 UTC, last success 2023-11-14 \
+            "source sn8 (sn8, tier 30): STALE since 2023-11-14 22:15:20 UTC, last success 2023-11-14 \
              22:13:20 UTC: fetch: HTTP 503 (6 failures in a row)\n"
         );
     }

@@ -49,7 +49,9 @@ pub async fn refused(
 }
 
 /// `GET /api/v1/sources`: every source with its type and, for polled ones (SN8, strategy), its
-/// freshness: `stale`, `stale_since`, `last_success`, `last_error` (why), failures in a row.
+/// freshness: `stale`, `stale_since`, `last_success`, `last_error` (why), failures in a row. SN8
+/// sources also carry their data `tier` (0, 30, 50, 100: how much of the validator's data is a
+/// day late) and whether a WebSocket `stream` is configured for them.
 #[utoipa::path(get, path = "/api/v1/sources", tag = "read",
     security(("bearer" = [])),
     responses(
@@ -63,14 +65,17 @@ pub async fn sources(State(app): State<AppState>) -> Json<serde_json::Value> {
         .sources
         .iter()
         .map(|(name, s)| {
-            (
-                name.clone(),
-                serde_json::json!({
-                    "type": s.kind.as_str(),
-                    "enabled": s.enabled,
-                    "freshness": fresh.get(name),
-                }),
-            )
+            let mut row = serde_json::json!({
+                "type": s.kind.as_str(),
+                "enabled": s.enabled,
+                "freshness": fresh.get(name),
+            });
+            if s.kind == tradeengine_engine::config::SourceKind::Sn8 {
+                let tier = tradeengine_engine::sources::sn8::tier_of(&s.settings);
+                row["tier"] = tier.into();
+                row["stream"] = (tier == 100 && s.settings.contains_key("stream_url")).into();
+            }
+            (name.clone(), row)
         })
         .collect();
     Json(serde_json::Value::Object(rows))

@@ -19,7 +19,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::config::Tier;
 use super::parse::{Sn8ParseError, parse_with_limit};
+use super::trade_pairs::TradePairsDoc;
 use super::types::{EliminationsDoc, PositionsDoc, StatisticsDoc};
 
 const REQUEST_KEY_HEADER: &str = "x-taoshi-consumer-request-key";
@@ -28,8 +30,19 @@ const REQUEST_KEY_HEADER: &str = "x-taoshi-consumer-request-key";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sn8ClientConfig {
-    /// Full URL of `/miner-positions` (e.g. `http://validator:48888/miner-positions?tier=100`).
+    /// Full URL of `/miner-positions` (e.g. `http://validator:48888/miner-positions`); `?tier=`
+    /// is always set from `tier`, replacing any tier the URL carries.
     pub positions_url: String,
+    /// The key's data tier (0, 30, 50, 100).
+    #[serde(default)]
+    pub tier: Tier,
+    /// Full URL of the public `/trade-pairs`; by default the positions URL's origin with
+    /// `/trade-pairs` (when that URL's path ends in `/miner-positions`).
+    #[serde(default)]
+    pub trade_pairs_url: Option<String>,
+    /// The validator's WebSocket stream (`ws://validator:8765`); used when `tier` is 100.
+    #[serde(default)]
+    pub stream_url: Option<String>,
     /// Full URL of `/statistics?checkpoints=false`; needed for `scoring = "ptn"`.
     #[serde(default)]
     pub statistics_url: Option<String>,
@@ -68,6 +81,9 @@ impl Sn8ClientConfig {
     pub fn new(positions_url: impl Into<String>) -> Self {
         Self {
             positions_url: positions_url.into(),
+            tier: Tier::FULL,
+            trade_pairs_url: None,
+            stream_url: None,
             statistics_url: None,
             eliminations_url: None,
             api_key: None,
@@ -112,6 +128,47 @@ pub struct Sn8Payload {
     pub positions: PositionsDoc,
     pub statistics: Option<StatisticsDoc>,
     pub eliminations: Option<EliminationsDoc>,
+    /// `/trade-pairs`, when it was asked for; its failure does not fail the poll (the source
+    /// keeps the pairs' last known rules).
+    pub trade_pairs: Option<Result<TradePairsDoc, Sn8Error>>,
+}
+
+impl Sn8ClientConfig {
+    /// The positions URL with `?tier=` set to the configured tier.
+    pub fn positions_url_with_tier(&self) -> Result<String, Sn8Error> {
+        let mut u = reqwest::Url::parse(&self.positions_url)
+            .map_err(|e| Sn8Error::Config(format!("{}: {e}", redact_url(&self.positions_url))))?;
+        let kept: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, _)| k != "tier")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        u.query_pairs_mut()
+            .clear()
+            .extend_pairs(kept)
+            .append_pair("tier", &self.tier.value().to_string());
+        Ok(u.to_string())
+    }
+
+    /// The `/trade-pairs` URL: the configured one, else derived from the positions URL.
+    pub fn trade_pairs_url(&self) -> Option<String> {
+        if let Some(u) = &self.trade_pairs_url {
+            return Some(u.clone());
+        }
+        let mut u = reqwest::Url::parse(&self.positions_url).ok()?;
+        let path = u.path().trim_end_matches('/').to_string();
+        let base = path.strip_suffix("/miner-positions")?;
+        u.set_path(&format!("{base}/trade-pairs"));
+        u.set_query(None);
+        Some(u.to_string())
+    }
+
+    /// The stream URL when the tier allows the stream.
+    pub fn usable_stream_url(&self) -> Option<&str> {
+        self.stream_url
+            .as_deref()
+            .filter(|_| self.tier.allows_stream())
+    }
 }
 
 /// A polling client.
@@ -151,6 +208,7 @@ impl Sn8Client {
             Some(&cfg.positions_url),
             cfg.statistics_url.as_ref(),
             cfg.eliminations_url.as_ref(),
+            cfg.trade_pairs_url.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -160,6 +218,16 @@ impl Sn8Client {
             if !matches!(u.scheme(), "http" | "https") {
                 return Err(Sn8Error::Config(format!(
                     "{}: scheme must be http or https",
+                    redact_url(url)
+                )));
+            }
+        }
+        if let Some(url) = &cfg.stream_url {
+            let u = reqwest::Url::parse(url)
+                .map_err(|e| Sn8Error::Config(format!("{}: {e}", redact_url(url))))?;
+            if !matches!(u.scheme(), "ws" | "wss") {
+                return Err(Sn8Error::Config(format!(
+                    "{}: stream scheme must be ws or wss",
                     redact_url(url)
                 )));
             }
@@ -265,7 +333,14 @@ impl Sn8Client {
     }
 
     pub async fn fetch_positions(&self) -> Result<PositionsDoc, Sn8Error> {
-        self.get_doc(&self.cfg.positions_url).await
+        let url = self.cfg.positions_url_with_tier()?;
+        self.get_doc(&url).await
+    }
+
+    /// `/trade-pairs`, when a URL is configured or derivable.
+    pub async fn fetch_trade_pairs(&self) -> Option<Result<TradePairsDoc, Sn8Error>> {
+        let url = self.cfg.trade_pairs_url()?;
+        Some(self.get_doc(&url).await)
     }
 
     pub async fn fetch_statistics(&self) -> Result<StatisticsDoc, Sn8Error> {
@@ -287,12 +362,36 @@ impl Sn8Client {
     }
 
     /// Positions, plus statistics and eliminations when `with_validator_view` (PTN scoring)
-    /// or when configured. The three requests run concurrently.
+    /// or when configured, and `/trade-pairs`. The requests run concurrently.
     pub async fn fetch(&self, with_validator_view: bool) -> Result<Sn8Payload, Sn8Error> {
+        let (positions, side) =
+            tokio::join!(self.fetch_positions(), self.fetch_side(with_validator_view));
+        let (statistics, eliminations, trade_pairs) = side?;
+        Ok(Sn8Payload {
+            positions: positions?,
+            statistics,
+            eliminations,
+            trade_pairs,
+        })
+    }
+
+    /// Everything but the positions (what a stream-fed source still polls).
+    #[allow(clippy::type_complexity)]
+    pub async fn fetch_side(
+        &self,
+        with_validator_view: bool,
+    ) -> Result<
+        (
+            Option<StatisticsDoc>,
+            Option<EliminationsDoc>,
+            Option<Result<TradePairsDoc, Sn8Error>>,
+        ),
+        Sn8Error,
+    > {
         let want_stats = with_validator_view || self.cfg.statistics_url.is_some();
         let want_elims = self.cfg.eliminations_url.is_some();
-        let (positions, statistics, eliminations) = tokio::join!(
-            self.fetch_positions(),
+        let (trade_pairs, statistics, eliminations) = tokio::join!(
+            self.fetch_trade_pairs(),
             async {
                 if want_stats {
                     self.fetch_statistics().await.map(Some)
@@ -308,11 +407,7 @@ impl Sn8Client {
                 }
             }
         );
-        Ok(Sn8Payload {
-            positions: positions?,
-            statistics: statistics?,
-            eliminations: eliminations?,
-        })
+        Ok((statistics?, eliminations?, trade_pairs))
     }
 }
 
@@ -335,6 +430,29 @@ mod tests {
         c.api_key = Some(SecretString::from("bad\nkey"));
         let e = Sn8Client::new(c).unwrap_err();
         assert!(!e.to_string().contains("bad"), "{e}");
+    }
+
+    #[test]
+    fn the_tier_is_always_sent_and_trade_pairs_sit_beside_the_positions() {
+        let mut c = Sn8ClientConfig::new("http://v:48888/miner-positions?tier=30&x=1");
+        assert_eq!(
+            c.positions_url_with_tier().unwrap(),
+            "http://v:48888/miner-positions?x=1&tier=100"
+        );
+        c.tier = Tier::new(0).unwrap();
+        assert!(c.positions_url_with_tier().unwrap().ends_with("tier=0"));
+        assert_eq!(
+            c.trade_pairs_url().as_deref(),
+            Some("http://v:48888/trade-pairs")
+        );
+        c.stream_url = Some("ws://v:8765".into());
+        assert_eq!(c.usable_stream_url(), None, "tier 0 may not stream");
+        c.tier = Tier::FULL;
+        assert_eq!(c.usable_stream_url(), Some("ws://v:8765"));
+        let other = Sn8ClientConfig::new("http://proxy/sn8/positions");
+        assert_eq!(other.trade_pairs_url(), None);
+        c.stream_url = Some("http://v:8765".into());
+        assert!(matches!(Sn8Client::new(c), Err(Sn8Error::Config(_))));
     }
 
     #[test]

@@ -20,8 +20,67 @@ pub enum Scoring {
     Ptn,
 }
 
+/// The validator's data-freshness tier the key reads (`/miner-positions?tier=`), per
+/// taoshidev/vanta-network `docs/validator_rest_server.md`: 0 shows every position 24 h late, 30
+/// and 50 show that share in real time and the rest 24 h late, 100 shows everything in real time
+/// and is the only tier the WebSocket stream accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Tier(u8);
+
+impl Tier {
+    pub const FULL: Tier = Tier(100);
+    /// The delay of a delayed position.
+    pub const DELAY_MS: i64 = 86_400_000;
+
+    pub fn new(v: i64) -> Result<Self, String> {
+        match v {
+            0 | 30 | 50 | 100 => Ok(Self(v as u8)),
+            _ => Err(format!("tier must be 0, 30, 50 or 100, not {v}")),
+        }
+    }
+
+    pub fn value(self) -> u8 {
+        self.0
+    }
+
+    /// How late the delayed share of positions is (0 at tier 100).
+    pub fn delay_ms(self) -> i64 {
+        if self.0 == 100 { 0 } else { Self::DELAY_MS }
+    }
+
+    /// Percent of positions shown late.
+    pub fn delayed_percent(self) -> u8 {
+        100 - self.0
+    }
+
+    /// Whether the validator's WebSocket stream accepts a key of this tier.
+    pub fn allows_stream(self) -> bool {
+        self.0 == 100
+    }
+}
+
+impl Default for Tier {
+    fn default() -> Self {
+        Self::FULL
+    }
+}
+
+impl TryFrom<i64> for Tier {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        Self::new(v)
+    }
+}
+
+impl From<Tier> for i64 {
+    fn from(t: Tier) -> i64 {
+        i64::from(t.0)
+    }
+}
+
 /// The metric scoring's parameters (sirouk/trade-engine's names and defaults).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeedParams {
     pub min_trades: usize,
@@ -38,7 +97,9 @@ pub struct SeedParams {
     pub max_trade_age_days: f64,
     /// sirouk/trade-engine's "returns ≤ 0" filters, as simple returns: a miner is kept only if
     /// `thirty_day_returns − 1 > min_thirty_day_return` (and likewise all-time). `None` turns
-    /// the filter off.
+    /// the filter off. A 30-day return of exactly 1.0 is the validator's placeholder (the older
+    /// format writes it for every miner) and counts as not reported: the 30-day filter then
+    /// does not apply to that miner (see [`super::metric_score`]).
     pub min_thirty_day_return: Option<f64>,
     pub min_all_time_return: Option<f64>,
 }
@@ -63,7 +124,7 @@ impl Default for SeedParams {
 }
 
 /// Filters on the validator's statistics for `scoring = "ptn"`; all off by default.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PtnParams {
     /// Keep only miners whose instantaneous max drawdown ratio is at least this (0.93 leaves
@@ -75,8 +136,9 @@ pub struct PtnParams {
     pub max_plagiarism: Option<f64>,
 }
 
-/// What the source's sleeves do when the source cannot refresh within its TTL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+/// What the source's sleeves do when the source cannot refresh within its TTL (and with positions
+/// the tier shows late).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnStale {
     /// Emit depth 0 for every asset: stop following a source we cannot see.
@@ -87,7 +149,7 @@ pub enum OnStale {
 }
 
 /// Population sanity guard ([`super::guard`]).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GuardParams {
     /// Fewer miners than this is suspicious (seed: ≤ 50 was rejected).
@@ -116,10 +178,13 @@ impl Default for GuardParams {
 }
 
 /// One SN8 source.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sn8Config {
     pub source: SourceId,
+    /// The key's data tier, always sent as `?tier=`; positions it shows late follow `on_stale`.
+    #[serde(default)]
+    pub tier: Tier,
     #[serde(default)]
     pub scoring: Scoring,
     #[serde(default)]
@@ -161,6 +226,7 @@ impl Sn8Config {
     pub fn new(source: SourceId) -> Self {
         Self {
             source,
+            tier: Tier::FULL,
             scoring: Scoring::Seed,
             seed: SeedParams::default(),
             ptn: PtnParams::default(),
@@ -191,6 +257,16 @@ mod tests {
         assert_eq!(c.top_n, Some(10));
         assert_eq!(c.on_stale, OnStale::Hold);
         assert_eq!(c.leverage_limit, Decimal::new(5, 1));
+        assert_eq!(c.tier, Tier::FULL);
+        let t: Sn8Config =
+            serde_json::from_value(serde_json::json!({"source": "s", "tier": 30})).unwrap();
+        assert_eq!((t.tier.value(), t.tier.delayed_percent()), (30, 70));
+        assert!(!t.tier.allows_stream() && Tier::FULL.allows_stream());
+        assert_eq!(Tier::FULL.delay_ms(), 0);
+        assert!(
+            serde_json::from_value::<Sn8Config>(serde_json::json!({"source": "s", "tier": 40}))
+                .is_err()
+        );
         assert!(
             serde_json::from_value::<Sn8Config>(serde_json::json!({"source": "s", "topn": 1}))
                 .is_err()

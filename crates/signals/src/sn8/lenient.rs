@@ -227,6 +227,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
     }
 }
 
+/// An object read as `T`, or `None` for anything else.
+pub fn lenient_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Lenient::<T>::deserialize(d).map(|l| l.0)
+}
+
 /// A list of objects, skipping elements that are not objects; anything but a list is empty.
 pub fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where

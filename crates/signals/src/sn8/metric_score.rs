@@ -2,7 +2,13 @@
 //! metrics, minus its bugs, so an imported setup selects miners as it did.
 //!
 //! Filter (per miner, over positions in the universe):
-//! - returns: `thirty_day_returns − 1 > min_thirty_day_return` and likewise all-time;
+//! - returns: `thirty_day_returns − 1 > min_thirty_day_return` and likewise all-time. A 30-day
+//!   return of exactly 1.0 is not a measurement: it is the validator's default, which the older
+//!   (override) format writes for every miner, so treating it as "made nothing" excluded
+//!   everyone. It counts as not reported and the 30-day filter is skipped for that miner; the
+//!   all-time filter and the position-based filters below (win rate, `Σ r > min_total_return`)
+//!   still keep losing miners out. A real 30-day return is never exactly 1.0 for a miner who
+//!   traded in those 30 days, and one who did not is dropped as inactive;
 //! - at least `min_trades_per_asset` positions in every universe asset (when > 0);
 //! - active within `max_trade_age_days`;
 //! - at least one universe position.
@@ -43,6 +49,9 @@ use super::types::{MinerPositions, Position};
 use super::universe::Universe;
 
 const DAY_MS: f64 = 86_400_000.0;
+
+/// The validator's default 30-day return, written when none was computed.
+const THIRTY_DAY_PLACEHOLDER: f64 = 1.0;
 
 /// Why a miner was not ranked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -118,7 +127,8 @@ pub fn evaluate(
         None => true,
         Some(min) => r.is_some_and(|r| r - 1.0 > min),
     };
-    if !positive(m.thirty_day(), p.min_thirty_day_return)
+    let thirty_day_reported = m.thirty_day() != Some(THIRTY_DAY_PLACEHOLDER);
+    if (thirty_day_reported && !positive(m.thirty_day(), p.min_thirty_day_return))
         || !positive(m.all_time_returns, p.min_all_time_return)
     {
         return Err(Exclusion::ReturnsNotPositive);

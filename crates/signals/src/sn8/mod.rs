@@ -17,9 +17,17 @@
 //!   residue after a full reduce ([`net`]);
 //! - no staleness limit ([`source`]);
 //! - the GET-with-JSON-body key the current validator refuses: keys go in headers ([`client`]).
+//!
+//! The Vanta network's additions (taoshidev/vanta-network `docs/validator_rest_server.md`):
+//! the key's data tier, always sent ([`config::Tier`]); `/trade-pairs` as the universe's rules
+//! ([`trade_pairs`]); the WebSocket stream of position updates with sequence numbers
+//! ([`stream`]), applied to a [`book::PositionBook`] that REST snapshots reset; every unusable
+//! row counted by reason ([`unusable`]).
 
+pub mod book;
 pub mod client;
 pub mod config;
+pub mod feed;
 pub mod guard;
 pub mod lenient;
 pub mod metric_score;
@@ -28,11 +36,16 @@ pub mod parse;
 pub mod ptn_score;
 pub mod rank;
 pub mod source;
+pub mod stream;
+pub mod trade_pairs;
 pub mod types;
 pub mod universe;
+pub mod unusable;
 
+pub use book::PositionBook;
 pub use client::{Sn8Client, Sn8ClientConfig, Sn8Error, Sn8Payload, redact_url};
-pub use config::{GuardParams, OnStale, PtnParams, Scoring, SeedParams, Sn8Config};
+pub use config::{GuardParams, OnStale, PtnParams, Scoring, SeedParams, Sn8Config, Tier};
+pub use feed::{FeedConfig, FeedEvent, run_feed};
 pub use guard::{GuardVerdict, PopulationGuard};
 pub use lenient::sanitize_non_finite;
 pub use metric_score::{Exclusion, SeedMetrics};
@@ -42,9 +55,14 @@ pub use rank::{
     AssetDepth, PtnInputs, RankError, RankedMiner, Ranking, format_ranking, rank, rank_weights,
 };
 pub use source::{RankOnceError, Sn8Event, Sn8Metrics, Sn8Source, Sn8Update, fetch_and_rank};
+pub use stream::{StreamError, StreamEvent, StreamMessage, parse_stream_frame};
+pub use trade_pairs::{
+    AssetRule, PairRule, PairStatus, TradePairInfo, TradePairsDoc, parse_trade_pairs,
+};
 pub use types::{
     Elimination, EliminationsDoc, MinerPositions, MinerStatistics, Order, Position, PositionsDoc,
     Side, StatisticsDoc, TradePairId,
 };
 pub use types::{OrderSummary, summary};
 pub use universe::Universe;
+pub use unusable::{RowCounts, RowIssue, count_rows};

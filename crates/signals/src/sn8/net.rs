@@ -20,7 +20,11 @@
 //! - an order with no usable leverage is skipped rather than crashing the cycle; one with no
 //!   usable price moves the net but not the entry price;
 //! - when no order is usable (tier-filtered history), the validator's own `net_leverage` and
-//!   `average_entry_price` are used.
+//!   `average_entry_price` are used;
+//! - the reference entry price is the validator's own `average_entry_price` whenever it gives
+//!   one: the validator moves it on reductions too and, in newer data, includes slippage, so
+//!   the replay above (which keeps it on a reduce and uses raw fill prices) is only the
+//!   fallback for rows without it.
 
 use rust_decimal::Decimal;
 
@@ -70,6 +74,10 @@ pub fn net_position(pos: &Position) -> Option<NetPosition> {
             avg_price: avg,
         });
     }
+    let validator_avg = pos
+        .average_entry_price
+        .and_then(f64_to_decimal)
+        .filter(|p| *p > Decimal::ZERO);
     orders.sort_by_key(|(ms, _, _)| *ms);
     let mut net = Decimal::ZERO;
     let mut avg = Decimal::ZERO;
@@ -89,6 +97,11 @@ pub fn net_position(pos: &Position) -> Option<NetPosition> {
             avg = Decimal::ZERO;
         }
         net = next;
+    }
+    if net.is_zero() {
+        avg = Decimal::ZERO;
+    } else if let Some(v) = validator_avg {
+        avg = v;
     }
     Some(NetPosition {
         net,
@@ -175,6 +188,28 @@ mod tests {
         nan.leverage = None;
         let p = open(vec![order(Side::Long, 0.2, 100.0, 1), unfilled, nan]);
         assert_eq!(net_position(&p).unwrap().net, dec!(0.2));
+    }
+
+    #[test]
+    fn the_validator_entry_price_wins_when_present() {
+        // Replaying gives 115 (the reduce keeps the entry); the validator moved it to 112.5.
+        let mut p = open(vec![
+            order(Side::Long, 0.1, 100.0, 1),
+            order(Side::Long, 0.3, 120.0, 2),
+            order(Side::Short, -0.1, 130.0, 3),
+        ]);
+        assert_eq!(net_position(&p).unwrap().avg_price, dec!(115));
+        p.average_entry_price = Some(112.5);
+        assert_eq!(
+            net_position(&p),
+            Some(NetPosition {
+                net: dec!(0.3),
+                avg_price: dec!(112.5)
+            })
+        );
+        // A zero or missing validator price falls back to the replay.
+        p.average_entry_price = Some(0.0);
+        assert_eq!(net_position(&p).unwrap().avg_price, dec!(115));
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! 2. Keep the best `top_n` (all when unset) and give rank `k` of `N` the gradient weight
 //!    `w(k) = (N + 1 − k) / (N(N+1)/2)`: the weights sum to 1 and fall linearly (N = 3 gives
 //!    1/2, 1/3, 1/6). A selected miner that is flat in an asset is a zero vote for it.
-//! 3. Per asset `a`, over the selected miners' open positions (net leverage `ℓ`, capped at
-//!    ±`leverage_limit`, and entry price `p`, see [`super::net`]):
+//! 3. Per asset `a`, over the selected miners' open positions on pairs the validator still
+//!    allows (`/trade-pairs`: disabled and dropped pairs do not vote), with net leverage `ℓ`
+//!    capped at ±min(`leverage_limit`, the pair's `max_leverage`) and entry price `p` (see
+//!    [`super::net`]); with a tier below 100 a position showing no activity within the tier's
+//!    delay may be a day-old view and follows `on_stale` (flat: it does not vote):
 //!    `depth_a = clamp(depth_scale · Σ ℓ·w, −1, +1)` (a signed fraction of account value), and
 //!    `price_a = Σ p·|ℓ·w| / Σ |ℓ·w|` over contributions with a known price (quote per base).
 //!    Depth is rounded half to even at [`crate::DEPTH_DECIMALS`] places after the clamp, the
@@ -20,12 +23,14 @@ use std::fmt::Write;
 use rust_decimal::Decimal;
 use tradeengine_model::{Price, Symbol};
 
+use super::config::OnStale;
 use super::config::{Scoring, Sn8Config};
 use super::metric_score::{self, Exclusion, Scratch, SeedMetrics};
 use super::net::net_position;
 use super::ptn_score;
-use super::types::{EliminationsDoc, MinerPositions, PositionsDoc, StatisticsDoc};
+use super::types::{EliminationsDoc, MinerPositions, Position, PositionsDoc, StatisticsDoc};
 use super::universe::Universe;
+use super::unusable::{RowIssue, count_rows};
 
 /// One ranked miner.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -66,6 +71,12 @@ pub struct Ranking {
     pub excluded: BTreeMap<Exclusion, usize>,
     /// Every asset of the universe, in symbol order, including those nobody holds (depth 0).
     pub assets: Vec<AssetDepth>,
+    /// Rows of the payload that could not be used, by reason.
+    pub unusable: BTreeMap<RowIssue, usize>,
+    /// Positions read from JSON-encoded strings (the older override format).
+    pub json_string_rows: usize,
+    /// The tier the payload was read at.
+    pub tier: u8,
 }
 
 impl Ranking {
@@ -167,13 +178,22 @@ pub fn rank(
         .iter()
         .zip(&weights)
         .filter_map(|((i, ..), w)| i.map(|i| (&doc.miners[i].1, *w)));
-    let assets = aggregate(selected, cfg, universe);
+    let rows = count_rows(doc, universe);
+    let mut unusable = rows.unusable;
+    let mut delayed = 0;
+    let assets = aggregate(selected, cfg, universe, now_ms, &mut delayed);
+    if delayed > 0 {
+        unusable.insert(RowIssue::DelayedByTier, delayed);
+    }
     Ok(Ranking {
         scoring: cfg.scoring,
         considered: doc.miners.len(),
         miners,
         excluded,
         assets,
+        unusable,
+        json_string_rows: rows.json_string_rows,
+        tier: cfg.tier.value(),
     })
 }
 
@@ -194,10 +214,26 @@ struct Acc {
     contributors: usize,
 }
 
+/// True when the tier may be showing this open position as it was a day ago: every position at
+/// tier 0; at 30 and 50, one with no activity within the delay (a fresher order proves the row
+/// is real-time; without one the two cannot be told apart).
+fn shown_late(pos: &Position, cfg: &Sn8Config, now_ms: i64) -> bool {
+    let delay = cfg.tier.delay_ms();
+    if delay == 0 {
+        return false;
+    }
+    cfg.tier.value() == 0
+        || pos
+            .last_activity_ms()
+            .is_none_or(|t| t < now_ms.saturating_sub(delay))
+}
+
 fn aggregate<'a>(
     selected: impl Iterator<Item = (&'a MinerPositions, Decimal)>,
     cfg: &Sn8Config,
     universe: &Universe,
+    now_ms: i64,
+    delayed: &mut usize,
 ) -> Vec<AssetDepth> {
     let mut acc = vec![Acc::default(); universe.len()];
     let limit = cfg.leverage_limit.abs();
@@ -207,20 +243,31 @@ fn aggregate<'a>(
             if pos.is_closed() {
                 continue;
             }
-            let Some(a) = pos
+            let Some((a, rule)) = pos
                 .trade_pair
                 .as_ref()
-                .and_then(|t| universe.asset_of_id(t))
+                .and_then(|t| universe.entry_of_id(t))
             else {
                 continue;
             };
+            if !rule.votes() {
+                continue;
+            }
+            if shown_late(pos, cfg, now_ms) && cfg.on_stale == OnStale::Flat {
+                *delayed += 1;
+                continue;
+            }
             let Some(np) = net_position(pos) else {
                 continue;
             };
             if np.net.is_zero() {
                 continue;
             }
-            let lev = np.net.clamp(-limit, limit);
+            let cap = rule
+                .max_leverage()
+                .and_then(crate::num::f64_to_decimal)
+                .map_or(limit, |m| limit.min(m));
+            let lev = np.net.clamp(-cap, cap);
             let Some(c) = lev.checked_mul(w) else {
                 continue;
             };
@@ -293,6 +340,24 @@ pub fn format_ranking(r: &Ranking, show: usize) -> String {
         r.miners.len(),
         selected
     );
+    let _ = writeln!(s, "tier: {}", r.tier);
+    if !r.unusable.is_empty() || r.json_string_rows > 0 {
+        let parts: Vec<String> = r
+            .unusable
+            .iter()
+            .map(|(e, n)| format!("{}={n}", e.as_str()))
+            .collect();
+        let _ = writeln!(
+            s,
+            "unusable rows: {}   (positions read from JSON strings: {})",
+            if parts.is_empty() {
+                "none".to_string()
+            } else {
+                parts.join(" ")
+            },
+            r.json_string_rows
+        );
+    }
     if !r.excluded.is_empty() {
         let parts: Vec<String> = r
             .excluded

@@ -5,6 +5,11 @@
 //! (the first accepted ranking emits every asset), as sirouk/trade-engine refreshed a symbol's
 //! timestamp only on change. Each is an `Intent::Target` with the asset's depth and average price.
 //!
+//! `/trade-pairs` rules what may be emitted per asset ([`AssetRule`]): a deprecated pair may only
+//! move toward zero (never grow or flip past the last emitted depth), a disabled pair or one the
+//! validator no longer lists is held at depth 0, and the signal's record says which. A failed
+//! `/trade-pairs` read keeps the last known rules.
+//!
 //! Staleness: the source is stale when its last accepted payload (or its start, before any) is
 //! older than `ttl_secs`. Fetch failures and guard rejections do not refresh it. On becoming
 //! stale [`Sn8Metrics::stale`] is set and `stale_transitions` counted; with
@@ -29,8 +34,36 @@ use super::client::{Sn8Client, Sn8Error, Sn8Payload};
 use super::config::{OnStale, Scoring, Sn8Config};
 use super::guard::{GuardVerdict, PopulationGuard};
 use super::rank::{PtnInputs, Ranking, rank};
-use super::types::EliminationsDoc;
+use super::trade_pairs::{AssetRule, TradePairsDoc};
+use super::types::{EliminationsDoc, PositionsDoc, StatisticsDoc};
 use super::universe::Universe;
+
+/// The depth `/trade-pairs` allows, and why: flat for a disabled or dropped pair; for a
+/// deprecated one, only toward zero from the last emitted depth (never larger, never flipped).
+fn ruled_depth(rule: AssetRule, ranked: Decimal, last: Decimal) -> (Decimal, &'static str) {
+    match rule {
+        AssetRule::Open => (ranked, "ranking"),
+        AssetRule::FlatDisabled | AssetRule::FlatDropped => (
+            Decimal::ZERO,
+            rule.flat_reason().unwrap_or("pair_not_tradable"),
+        ),
+        AssetRule::ReduceOnly => {
+            let same_side = !last.is_zero()
+                && !ranked.is_zero()
+                && last.is_sign_positive() == ranked.is_sign_positive();
+            let d = if same_side {
+                if ranked.abs() < last.abs() {
+                    ranked
+                } else {
+                    last
+                }
+            } else {
+                Decimal::ZERO
+            };
+            (d, "pair_deprecated_reduce_only")
+        }
+    }
+}
 
 /// Why [`fetch_and_rank`] produced no ranking.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,7 +87,10 @@ pub async fn fetch_and_rank(
         statistics: s,
         eliminations: p.eliminations.as_ref().unwrap_or(&empty),
     });
-    let universe = Universe::from_mapping(mapping);
+    let mut universe = Universe::from_mapping(mapping);
+    if let Some(Ok(doc)) = &p.trade_pairs {
+        universe.set_trade_pairs(doc);
+    }
     Ok(rank(
         &p.positions,
         ptn,
@@ -112,6 +148,8 @@ pub struct Sn8Source {
     stale: bool,
     /// The last fetch failed (the next failures log at DEBUG).
     failing: bool,
+    /// The last `/trade-pairs` read failed (the next failures log at DEBUG).
+    trade_pairs_failing: bool,
     metrics: Arc<Sn8Metrics>,
 }
 
@@ -127,6 +165,7 @@ impl Sn8Source {
             last_ranking: None,
             stale: false,
             failing: false,
+            trade_pairs_failing: false,
             metrics: Arc::new(Sn8Metrics::default()),
         }
     }
@@ -147,6 +186,11 @@ impl Sn8Source {
         self.stale
     }
 
+    /// Whether ranking needs `/statistics` (PTN scoring).
+    pub fn needs_validator_view(&self) -> bool {
+        self.cfg.scoring == Scoring::Ptn
+    }
+
     /// Fetches once and handles the outcome.
     pub async fn poll_once(&mut self, client: &Sn8Client, clock: &dyn Clock) -> Sn8Update {
         let result = client.fetch(self.cfg.scoring == Scoring::Ptn).await;
@@ -159,9 +203,44 @@ impl Sn8Source {
 
     /// Handles a fetched payload.
     pub fn on_payload(&mut self, p: &Sn8Payload, now: Timestamp) -> Sn8Update {
+        self.on_trade_pairs(p.trade_pairs.as_ref());
+        self.on_positions(
+            &p.positions,
+            p.statistics.as_ref(),
+            p.eliminations.as_ref(),
+            now,
+        )
+    }
+
+    /// Applies a `/trade-pairs` read (a failure keeps the last known rules).
+    pub fn on_trade_pairs(&mut self, doc: Option<&Result<TradePairsDoc, Sn8Error>>) {
+        match doc {
+            Some(Ok(doc)) => {
+                self.universe.set_trade_pairs(doc);
+                self.trade_pairs_failing = false;
+            }
+            Some(Err(e)) if self.trade_pairs_failing => {
+                tracing::debug!(source = %self.cfg.source, error = %e, "sn8 /trade-pairs failed again");
+            }
+            Some(Err(e)) => {
+                self.trade_pairs_failing = true;
+                tracing::warn!(source = %self.cfg.source, error = %e, "sn8 /trade-pairs could not be read; the pairs' last known rules stay");
+            }
+            None => {}
+        }
+    }
+
+    /// Handles positions (a REST payload or the stream-fed book) with the validator's view.
+    pub fn on_positions(
+        &mut self,
+        positions: &PositionsDoc,
+        statistics: Option<&StatisticsDoc>,
+        eliminations: Option<&EliminationsDoc>,
+        now: Timestamp,
+    ) -> Sn8Update {
         self.metrics.fetch_ok.fetch_add(1, Ordering::Relaxed);
         self.failing = false;
-        let count = p.positions.miners.len();
+        let count = positions.miners.len();
         let verdict = self.guard.check(count);
         match &verdict {
             GuardVerdict::Reject { count, reason } => {
@@ -181,12 +260,12 @@ impl Sn8Source {
             GuardVerdict::Accept => {}
         }
         let empty = EliminationsDoc::default();
-        let ptn = p.statistics.as_ref().map(|s| PtnInputs {
+        let ptn = statistics.map(|s| PtnInputs {
             statistics: s,
-            eliminations: p.eliminations.as_ref().unwrap_or(&empty),
+            eliminations: eliminations.unwrap_or(&empty),
         });
         let ranking = match rank(
-            &p.positions,
+            positions,
             ptn,
             &self.cfg,
             &self.universe,
@@ -208,22 +287,32 @@ impl Sn8Source {
             self.metrics.stale.store(false, Ordering::Relaxed);
             tracing::debug!(source = %self.cfg.source, "sn8 source is fresh again");
         }
+        if !ranking.unusable.is_empty() {
+            tracing::debug!(source = %self.cfg.source, unusable = ?ranking.unusable, "sn8 rows the source could not use");
+        }
         let mut signals = Vec::new();
-        for a in &ranking.assets {
-            let now_val = (a.depth, a.price);
+        for (i, a) in ranking.assets.iter().enumerate() {
+            let rule = self.universe.asset_rule(i);
+            let last = self.last_emitted.get(&a.symbol).map(|(d, _)| *d);
+            let (depth, reason) = ruled_depth(rule, a.depth, last.unwrap_or_default());
+            let price = if depth.is_zero() { None } else { a.price };
+            let now_val = (depth, price);
             if self.last_emitted.get(&a.symbol) == Some(&now_val) {
                 continue;
             }
             let raw = json!({
-                "reason": "ranking",
-                "depth": a.depth.to_string(),
+                "reason": reason,
+                "pair_rule": rule,
+                "ranked_depth": a.depth.to_string(),
+                "tier": ranking.tier,
+                "depth": depth.to_string(),
                 "unclamped": a.unclamped.to_string(),
                 "price": a.price.map(|p| p.get().to_string()),
                 "contributors": a.contributors,
                 "ranked_miners": ranking.miners.len(),
                 "scoring": format!("{:?}", ranking.scoring).to_lowercase(),
             });
-            signals.extend(self.signal(&a.symbol, a.depth, a.price, raw, now));
+            signals.extend(self.signal(&a.symbol, depth, price, raw, now));
             self.last_emitted.insert(a.symbol.clone(), now_val);
         }
         self.last_ranking = Some(ranking.clone());

@@ -19,13 +19,17 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::lenient::{Lenient, lenient_vec, opt_bool, opt_f64, opt_i64, opt_string};
+use super::lenient::{lenient_opt, lenient_vec, opt_bool, opt_f64, opt_i64, opt_string};
 
 /// The statistics computed from a position's orders while it is parsed (a child of the types it
 /// reads, so neither module needs the other back).
 pub mod summary;
 
 pub use summary::OrderSummary;
+
+/// The row shapes a payload may use (objects, JSON-encoded strings, junk), read without losing
+/// a row.
+mod rows;
 
 /// `LONG`, `SHORT` or `FLAT`, as orders and positions spell them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,6 +191,9 @@ impl Order {
 pub struct Position {
     #[serde(deserialize_with = "opt_string")]
     pub position_uuid: Option<String>,
+    /// Present in REST rows and in every WebSocket update (which names the miner only here).
+    #[serde(deserialize_with = "opt_string")]
+    pub miner_hotkey: Option<String>,
     #[serde(deserialize_with = "trade_pair_id")]
     pub trade_pair: Option<TradePairId>,
     #[serde(deserialize_with = "opt_i64")]
@@ -210,6 +217,21 @@ pub struct Position {
     /// Statistics of `orders`, computed once when parsed (see [`OrderSummary`]).
     #[serde(skip)]
     pub summary: OrderSummary,
+    /// How the row arrived; an unreadable one is kept (empty) so it is counted, never lost.
+    #[serde(skip)]
+    pub origin: RowOrigin,
+}
+
+/// How a position row was written in the payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RowOrigin {
+    /// A JSON object (the REST output).
+    #[default]
+    Object,
+    /// A JSON-encoded string holding the object (the older override file), parsed.
+    JsonString,
+    /// Neither an object nor a string that parses as one: counted as unusable.
+    Unreadable,
 }
 
 impl Position {
@@ -278,9 +300,13 @@ pub struct MinerPositions {
     pub positions: Vec<Position>,
 }
 
-/// Positions with their order summaries computed while the orders are still in cache.
+/// Positions with their order summaries computed while the orders are still in cache. Rows that
+/// are JSON-encoded strings (the older override file writes them so) are parsed; rows that are
+/// neither an object nor such a string are kept as empty [`RowOrigin::Unreadable`] rows, so the
+/// ranking counts them instead of losing them. The whole list may also be one JSON-encoded
+/// string.
 fn positions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Position>, D::Error> {
-    let mut v: Vec<Position> = lenient_vec(d)?;
+    let mut v = rows::PositionList::deserialize(d)?.0;
     for p in &mut v {
         p.refresh_summary();
     }
@@ -313,7 +339,7 @@ impl<'de> Deserialize<'de> for PositionsDoc {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PositionsDoc, A::Error> {
                 let mut doc = PositionsDoc::default();
                 while let Some(hotkey) = map.next_key::<String>()? {
-                    match map.next_value::<Lenient<MinerPositions>>()?.0 {
+                    match map.next_value::<rows::MinerRow>()?.0 {
                         Some(m) => doc.miners.push((hotkey, m)),
                         None => doc.skipped += 1,
                     }
@@ -374,12 +400,6 @@ pub struct MinerStatistics {
     pub penalties: Option<Penalties>,
     #[serde(deserialize_with = "opt_f64")]
     pub plagiarism: Option<f64>,
-}
-
-fn lenient_opt<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    Lenient::<T>::deserialize(d).map(|l| l.0)
 }
 
 /// `/statistics` (only what miner selection reads).

@@ -9,15 +9,18 @@ use tradeengine_model::Symbol;
 
 use crate::mapping::{SymbolMap, normalise};
 
+use super::trade_pairs::{AssetRule, PairRule, TradePairsDoc};
 use super::types::TradePairId;
 
-/// Trade pair ids and the asset index each belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Trade pair ids and the asset index each belongs to, with the validator's rule for each.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Universe {
     keys: Vec<(String, usize)>,
-    /// The same keys as inline ids, compared without a call per position.
-    ids: Vec<(TradePairId, usize)>,
+    /// The same keys as inline ids, compared without a call per position (with the key's index).
+    ids: Vec<(TradePairId, usize, usize)>,
     symbols: Vec<Symbol>,
+    /// `/trade-pairs`' rule per key (same order as `keys`); all `Unknown` until one is read.
+    rules: Vec<PairRule>,
 }
 
 impl Universe {
@@ -34,20 +37,56 @@ impl Universe {
             .collect();
         let ids = keys
             .iter()
-            .filter_map(|(k, i)| TradePairId::new(k).map(|id| (id, *i)))
+            .enumerate()
+            .filter_map(|(n, (k, i))| TradePairId::new(k).map(|id| (id, *i, n)))
             .collect();
-        Self { keys, ids, symbols }
+        let rules = vec![PairRule::Unknown; keys.len()];
+        Self {
+            keys,
+            ids,
+            symbols,
+            rules,
+        }
+    }
+
+    /// Applies the validator's `/trade-pairs` to every followed pair id.
+    pub fn set_trade_pairs(&mut self, doc: &TradePairsDoc) {
+        self.rules = self
+            .keys
+            .iter()
+            .map(|(k, _)| PairRule::from_doc(Some(doc), k))
+            .collect();
     }
 
     /// The asset index of a parsed trade pair id (the hot path of ranking).
     pub fn asset_of_id(&self, id: &TradePairId) -> Option<usize> {
-        if let Some((_, i)) = self.ids.iter().find(|(k, _)| k == id) {
-            return Some(*i);
+        self.entry_of_id(id).map(|(a, _)| a)
+    }
+
+    /// The asset index of a trade pair id and the validator's rule for that id.
+    pub fn entry_of_id(&self, id: &TradePairId) -> Option<(usize, PairRule)> {
+        if let Some((_, i, n)) = self.ids.iter().find(|(k, ..)| k == id) {
+            return Some((*i, self.rule(*n)));
         }
         if id.is_canonical() {
             return None;
         }
-        self.asset_of(id.as_str())
+        self.entry_of(id.as_str())
+    }
+
+    fn rule(&self, key: usize) -> PairRule {
+        self.rules.get(key).copied().unwrap_or(PairRule::Unknown)
+    }
+
+    /// What the source may do with an asset under the rules of the pairs mapped to it.
+    pub fn asset_rule(&self, asset: usize) -> AssetRule {
+        AssetRule::of(
+            self.keys
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, a))| *a == asset)
+                .map(|(n, _)| self.rule(n)),
+        )
     }
 
     /// Unified symbols, indexed by asset index.
@@ -65,8 +104,12 @@ impl Universe {
 
     /// The asset index of a trade pair id, if the source follows it.
     pub fn asset_of(&self, trade_pair: &str) -> Option<usize> {
-        if let Some((_, i)) = self.keys.iter().find(|(k, _)| k == trade_pair) {
-            return Some(*i);
+        self.entry_of(trade_pair).map(|(a, _)| a)
+    }
+
+    fn entry_of(&self, trade_pair: &str) -> Option<(usize, PairRule)> {
+        if let Some(n) = self.keys.iter().position(|(k, _)| k == trade_pair) {
+            return Some((self.keys[n].1, self.rule(n)));
         }
         if trade_pair
             .bytes()
@@ -74,8 +117,9 @@ impl Universe {
         {
             return None;
         }
-        let n = normalise(trade_pair);
-        self.keys.iter().find(|(k, _)| *k == n).map(|(_, i)| *i)
+        let want = normalise(trade_pair);
+        let n = self.keys.iter().position(|(k, _)| *k == want)?;
+        Some((self.keys[n].1, self.rule(n)))
     }
 }
 

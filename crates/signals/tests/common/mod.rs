@@ -70,11 +70,19 @@ pub fn open(id: &str, open_ms: i64, orders: &[(&str, f64, f64)], current_return:
         .map(|(i, (k, l, p))| order(k, *l, *p, open_ms + i as i64 * 60_000))
         .collect();
     let net: f64 = orders.iter().map(|(_, l, _)| l).sum();
+    // The validator's own average entry: leverage-weighted over the adds, kept on a reduce.
+    let (mut run, mut avg) = (0.0_f64, 0.0_f64);
+    for (_, l, p) in orders {
+        if run == 0.0 || run.signum() == l.signum() {
+            avg = (avg * run.abs() + p * l.abs()) / (run + l).abs();
+        }
+        run += l;
+    }
     json!({
         "miner_hotkey": "hk", "position_uuid": format!("p-{open_ms}"), "trade_pair": trade_pair(id),
         "open_ms": open_ms, "close_ms": 0, "is_closed_position": false,
         "position_type": if net >= 0.0 { "LONG" } else { "SHORT" }, "net_leverage": net,
-        "average_entry_price": orders.first().map_or(0.0, |o| o.2),
+        "average_entry_price": avg,
         "current_return": current_return, "return_at_close": current_return, "orders": os
     })
 }
