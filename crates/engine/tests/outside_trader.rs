@@ -432,7 +432,11 @@ async fn a_freeze_held_beside_a_flatten_of_others_survives_a_restart() {
         switch.accounts,
         Some(vec![tradeengine_model::AccountName::new("ex").unwrap()])
     );
-    assert!(pending(&engine).await.is_empty());
+    // The freeze is stored first, then its pending record goes (a crash in between keeps both).
+    wait_for("the pending freeze is cleared", 20, async || {
+        pending(&engine).await.is_empty()
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(sim.position("BTCUSDT").is_zero());
     engine.shutdown().await;
