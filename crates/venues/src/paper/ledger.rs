@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use tradeengine_model::{Fill, Position, Price, Quantity, Symbol};
+use tradeengine_model::{Position, Price, Quantity, Symbol};
 
 use super::PaperState;
 
@@ -165,32 +165,6 @@ impl PaperState {
         })
     }
 
-    /// Writes a fill: position, balance, realised P&L, fees, the fill list. All or nothing:
-    /// `None` (overflow) leaves the state untouched.
-    pub fn record_fill(&mut self, change: PositionChange, fill: Fill) -> Option<()> {
-        let balance = self
-            .balance
-            .checked_add(change.realised)?
-            .checked_sub(fill.fee)?;
-        let realised = self.realised_pnl.checked_add(change.realised)?;
-        let fees = self.fees_paid.checked_add(fill.fee)?;
-        let by_symbol = self
-            .realised_by_symbol
-            .get(&fill.symbol)
-            .copied()
-            .unwrap_or_default()
-            .checked_add(change.realised)?;
-        self.balance = balance;
-        self.realised_pnl = realised;
-        self.fees_paid = fees;
-        self.realised_by_symbol
-            .insert(fill.symbol.clone(), by_symbol);
-        self.positions
-            .insert(change.position.symbol.clone(), change.position);
-        self.fills.push(fill);
-        Some(())
-    }
-
     /// The P&L summary at `marks`.
     pub fn pnl(&self, marks: &BTreeMap<Symbol, Price>) -> Option<PaperPnl> {
         let unrealised = self.unrealised_pnl(marks)?;
@@ -225,9 +199,10 @@ fn initial_margin_of(p: &Position, marks: &BTreeMap<Symbol, Price>) -> Option<De
 mod tests {
     use chrono::{TimeZone, Utc};
     use rust_decimal_macros::dec;
-    use tradeengine_model::{ClientOrderId, Side};
+    use tradeengine_model::{ClientOrderId, Fill, Side};
 
     use super::*;
+    use crate::paper::txn::Txn;
 
     fn btc() -> Symbol {
         Symbol::new("BTCUSDT").unwrap()
@@ -255,7 +230,9 @@ mod tests {
         let pos = s.position_or_flat(&btc(), dec!(10));
         let change = position_after(&pos, qty, px(price)).unwrap();
         let realised = change.realised;
-        s.record_fill(change, fill(qty, price, dec!(0))).unwrap();
+        let mut t = Txn::begin(s);
+        t.record_fill(change, fill(qty, price, dec!(0))).unwrap();
+        t.keep();
         realised
     }
 
@@ -307,8 +284,10 @@ mod tests {
         let pos = s.position_or_flat(&btc(), dec!(1));
         let change = position_after(&pos, dec!(0.01), px(dec!(60000))).unwrap();
         // Fee = 0.01 · 60,000 · 0.00055 = 0.33.
-        s.record_fill(change, fill(dec!(0.01), dec!(60000), dec!(0.33)))
+        let mut t = Txn::begin(&mut s);
+        t.record_fill(change, fill(dec!(0.01), dec!(60000), dec!(0.33)))
             .unwrap();
+        t.keep();
         assert_eq!(s.balance, dec!(999.67));
         assert_eq!(s.fees_paid, dec!(0.33));
     }
