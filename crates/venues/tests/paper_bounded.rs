@@ -24,7 +24,11 @@ fn small_windows() -> PaperConfig {
 }
 
 fn side(i: usize) -> Side {
-    if i % 2 == 0 { Side::Buy } else { Side::Sell }
+    if i.is_multiple_of(2) {
+        Side::Buy
+    } else {
+        Side::Sell
+    }
 }
 
 #[tokio::test]

@@ -28,7 +28,8 @@ enum Undo {
     },
     Position(Symbol, Option<Position>),
     Realised(Symbol, Option<Decimal>),
-    Order(ClientOrderId, Option<PaperOrder>),
+    /// Boxed: an order is several times the size of the other entries.
+    Order(ClientOrderId, Option<Box<PaperOrder>>),
     FillPushed,
 }
 
@@ -92,7 +93,7 @@ impl<'a> Txn<'a> {
                 }
                 Undo::Position(symbol, old) => restore(&mut st.positions, symbol, old),
                 Undo::Realised(symbol, old) => restore(&mut st.realised_by_symbol, symbol, old),
-                Undo::Order(id, old) => restore(&mut st.orders, id, old),
+                Undo::Order(id, old) => restore(&mut st.orders, id, old.map(|o| *o)),
                 Undo::FillPushed => {
                     st.fills.pop_back();
                 }
@@ -131,7 +132,7 @@ impl<'a> Txn<'a> {
             return;
         }
         let old = self.state.orders.insert(id.clone(), order);
-        self.undo.push(Undo::Order(id, old));
+        self.undo.push(Undo::Order(id, old.map(Box::new)));
     }
 
     pub fn set_next_order_seq(&mut self, next: u64) {
