@@ -15,6 +15,8 @@ pub mod config;
 mod execution;
 pub mod file_store;
 pub mod ledger;
+#[cfg(test)]
+mod ledger_tests;
 pub mod orders;
 pub mod state;
 pub mod store;
