@@ -69,10 +69,11 @@ count() {
 run() { # name path script conns
   local before after out
   before=$(count signals); refused_before=$(count refused_signals)
+  export RUN="$1$4-"
   if [ -n "$3" ]; then
-    out=$(wrk -t2 -c"$4" -d"${SECS}s" -s "$3" "http://127.0.0.1:$PORT$2" | grep -E "Requests/sec|^requests ")
+    out=$(wrk -t"$(( $4 < 2 ? $4 : 2 ))" -c"$4" -d"${SECS}s" -s "$3" "http://127.0.0.1:$PORT$2" | grep -E "Requests/sec|^requests ")
   else
-    out=$(wrk -t2 -c"$4" -d"${SECS}s" --latency "http://127.0.0.1:$PORT$2" | grep -E "Requests/sec|^ +50%|^ +99%")
+    out=$(wrk -t"$(( $4 < 2 ? $4 : 2 ))" -c"$4" -d"${SECS}s" --latency "http://127.0.0.1:$PORT$2" | grep -E "Requests/sec|^ +50%|^ +99%")
   fi
   after=$(count signals); refused_after=$(count refused_signals)
   echo "$1 c=$4: $(echo "$out" | tr '\n' ' ' | tr -s ' ') | signals stored $((after - before)), refused $((refused_after - refused_before))"

@@ -4,6 +4,8 @@
 -- band refuses it).
 local token = os.getenv("REST_TOKEN") or "bench-token"
 local price = os.getenv("PRICE") or "60000"
+-- RUN (optional) prefixes every id, so runs against one server never repeat an id.
+local run = os.getenv("RUN") or ""
 local thread_id = 0
 local counter = 0
 
@@ -17,8 +19,8 @@ function request()
   local action = (counter % 2 == 0) and "sell" or "buy"
   local qty = string.format("0.%03d", (counter % 40) + 1)
   local body = string.format(
-    '{"strategy_id":"bench","symbol":"BTCUSDT","action":"%s","confidence":0.8,"price":%s,"quantity":%s,"signal_id":"t%d-%d"}',
-    action, price, qty, id or 0, counter)
+    '{"strategy_id":"bench","symbol":"BTCUSDT","action":"%s","confidence":0.8,"price":%s,"quantity":%s,"signal_id":"t%s%d-%d"}',
+    action, price, qty, run, id or 0, counter)
   return wrk.format("POST", "/trade", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
