@@ -2,6 +2,8 @@
 -- authenticated, validated and stored (none is folded by the duplicate check).
 -- The secret comes from the TV_SECRET environment variable.
 local secret = os.getenv("TV_SECRET") or "bench-secret"
+-- RUN (optional) prefixes every id, so runs against one server never repeat an id.
+local run = os.getenv("RUN") or ""
 local thread_id = 0
 local counter = 0
 
@@ -15,8 +17,8 @@ function request()
   local size = (counter % 40) + 1
   local direction = (counter % 3 == 0) and "short" or "long"
   local body = string.format(
-    '{"secret":"%s","symbol":"BTCUSDT","direction":"%s","action":"buy","size":"%d/100","leverage":"2","event_id":"w%d-%d"}',
-    secret, direction, size, id or 0, counter)
+    '{"secret":"%s","symbol":"BTCUSDT","direction":"%s","action":"buy","size":"%d/100","leverage":"2","event_id":"w%s%d-%d"}',
+    secret, direction, size, run, id or 0, counter)
   return wrk.format("POST", "/webhook/tradingview", { ["Content-Type"] = "text/plain" }, body)
 end
 

@@ -45,7 +45,7 @@ use tradeengine_model::{Sleeve, SleeveOrigin, SleeveState, SourceId, Symbol, Tim
 
 use crate::CoreError;
 use crate::instrument::{negative, positive};
-use crate::num::{add, div, fast, gt, lt, max, min, mul};
+use crate::num::{add, div, gt, lt, max, min, mul};
 
 /// What a stale sleeve counts as.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -229,7 +229,7 @@ fn is_stale(sleeve: &Sleeve, s: Option<&SourceStaleness>, now: Timestamp) -> boo
 /// `max(1, round_half_even(l))`: the integer leverage the venue is set to.
 pub fn integer_leverage(l: Decimal) -> Decimal {
     max(
-        fast::round_dp(l, 0, RoundingStrategy::MidpointNearestEven),
+        l.round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven),
         Decimal::ONE,
     )
 }

@@ -1,7 +1,9 @@
 //! Exact decimal helpers shared by sizing and planning.
 //!
-//! The arithmetic goes through [`fast`], which returns the very `Decimal` (value, scale and sign)
-//! that `rust_decimal` returns, only sooner; comparisons likewise ([`cmp`], [`min`], [`max`]).
+//! The arithmetic is `rust_decimal`'s own checked operations. Hand-written `u128` fast paths
+//! of them once lived here; they saved about 0.3 ms per 500-symbol batch, which a whole cycle
+//! (hundreds of milliseconds waiting on venues) does not notice, so they were removed and the
+//! money path reads as the library it trusts (BENCHMARKS.md, "Money core").
 //!
 //! Every function is total: it returns [`CoreError::Overflow`] instead of panicking, so extreme
 //! but valid inputs (a price of 1e15, a step of 1e-12) can never take the process down.
@@ -20,12 +22,10 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::CoreError;
 
-pub mod fast;
-
-/// `a.cmp(&b)`, exact, without the library's general-case cost.
+/// `a.cmp(&b)`: by value, so `20` and `20.0` are equal.
 #[inline(always)]
 pub fn cmp(a: Decimal, b: Decimal) -> Ordering {
-    fast::cmp(a, b)
+    a.cmp(&b)
 }
 
 /// `a < b`.
@@ -89,7 +89,7 @@ pub fn floor_toward_zero(
 }
 
 /// [`grid::round_to_step`], the one rounding rule; a power-of-ten step (most venue steps)
-/// takes [`fast::round_dp`], which returns the very same `Decimal`, sooner.
+/// rounds to decimal places, which gives the same value and scale without a division.
 #[inline(always)]
 fn to_step(
     x: Decimal,
@@ -98,7 +98,7 @@ fn to_step(
     what: &'static str,
 ) -> Result<Decimal, CoreError> {
     if let Some(places) = decimal_places(step) {
-        return Ok(fast::round_dp(x, places, strategy));
+        return Ok(x.round_dp_with_strategy(places, strategy));
     }
     match grid::round_to_step(x, step, strategy) {
         Some(v) => Ok(v),
@@ -126,8 +126,7 @@ pub fn to_base(venue: Decimal, contract_size: Decimal) -> Result<Decimal, CoreEr
 
 #[inline(always)]
 pub fn mul(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CoreError> {
-    // A `match`, not `ok_or`: building the error eagerly costs a drop on every call.
-    match fast::mul(a, b) {
+    match a.checked_mul(b) {
         Some(v) => Ok(v),
         None => Err(CoreError::Overflow(what)),
     }
@@ -135,7 +134,7 @@ pub fn mul(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CoreEr
 
 #[inline(always)]
 pub fn div(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CoreError> {
-    match fast::div(a, b) {
+    match a.checked_div(b) {
         Some(v) => Ok(v),
         None => Err(CoreError::Overflow(what)),
     }
@@ -143,7 +142,7 @@ pub fn div(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CoreEr
 
 #[inline(always)]
 pub fn add(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CoreError> {
-    match fast::add(a, b) {
+    match a.checked_add(b) {
         Some(v) => Ok(v),
         None => Err(CoreError::Overflow(what)),
     }
@@ -151,7 +150,7 @@ pub fn add(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CoreEr
 
 #[inline(always)]
 pub fn sub(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CoreError> {
-    match fast::sub(a, b) {
+    match a.checked_sub(b) {
         Some(v) => Ok(v),
         None => Err(CoreError::Overflow(what)),
     }

@@ -38,7 +38,7 @@ use tradeengine_model::{Instrument, Price, Quantity, Symbol};
 use crate::blend::{Blend, BlendPolicy};
 use crate::instrument::{self, positive};
 use crate::num::{
-    div, fast, floor_toward_zero, gt, le, lt, max, min, mul, round_half_even, to_base, to_venue,
+    div, floor_toward_zero, gt, le, lt, max, min, mul, round_half_even, to_base, to_venue,
 };
 use crate::{CoreError, num};
 
@@ -326,11 +326,8 @@ pub fn apply_gross_budget(
     // Truncated to 12 places so `k` never exceeds the exact ratio (flooring each target then
     // keeps Σ under the limit) and so `venue × k` has few digits to round away. Cutting k by
     // < 1e-12 can cost at most one step on a target, always toward zero.
-    let k = fast::round_dp(
-        div(limit, total, "gross budget scale")?,
-        12,
-        RoundingStrategy::ToZero,
-    );
+    let k = div(limit, total, "gross budget scale")?
+        .round_dp_with_strategy(12, RoundingStrategy::ToZero);
     // (venue qty, base qty, notional) per target, computed aside so an error leaves `targets`
     // untouched.
     let mut scaled: Vec<(Decimal, Decimal, Decimal)> = Vec::with_capacity(targets.len());

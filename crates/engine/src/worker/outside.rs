@@ -56,9 +56,12 @@ pub const FIGHT_MOVES: usize = 3;
 pub const FIGHT_WINDOW_MINUTES: i64 = 30;
 /// The same symbol's move from outside is logged at WARN at most this often (milliseconds).
 const WARN_EVERY_MS: i64 = 10 * 60 * 1000;
-/// Orders read back per judgement: more than any cycle plans (an incomplete read judges
+/// Most orders read back per judgement: more than any cycle plans (an incomplete read judges
 /// nothing).
 const ORDERS_READ: i64 = 2000;
+/// Orders read back first: a cycle's own orders usually fit, so a judgement costs what the
+/// last cycle did, not the account's history; a bigger cycle reads 4× more until complete.
+const FIRST_ORDERS_READ: i64 = 64;
 
 /// What one cycle read, kept for the next cycle's judgement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -361,18 +364,22 @@ impl AccountWorker {
             return Ok((Vec::new(), OurFills::default()));
         };
         let ours = if prev.planned {
-            let orders = self
-                .store
-                .orders(&OrderFilter {
-                    account: Some(self.name.clone()),
-                    limit: Some(ORDERS_READ),
-                    ..OrderFilter::default()
-                })
-                .await?;
             let sequence = |id: &PlanId| self.plan_ids.sequence(id);
-            match our_fills(&orders, ORDERS_READ as usize, prev.plans_from, &sequence) {
-                Some(fills) => fills,
-                None => return Ok((Vec::new(), OurFills::default())),
+            let mut limit = FIRST_ORDERS_READ;
+            loop {
+                let orders = self
+                    .store
+                    .orders(&OrderFilter {
+                        account: Some(self.name.clone()),
+                        limit: Some(limit),
+                        ..OrderFilter::default()
+                    })
+                    .await?;
+                match our_fills(&orders, limit as usize, prev.plans_from, &sequence) {
+                    Some(fills) => break fills,
+                    None if limit < ORDERS_READ => limit = (limit * 4).min(ORDERS_READ),
+                    None => return Ok((Vec::new(), OurFills::default())),
+                }
             }
         } else {
             OurFills::default()

@@ -26,6 +26,12 @@ pub struct PaperConfig {
     pub default_leverage: Decimal,
     /// What can be traded. Quantities are base units (`contract_size` must be 1).
     pub instruments: Vec<Instrument>,
+    /// How many finished orders stay known by client order id (for idempotent retries and
+    /// `order_by_client_id`); older ones are forgotten. Why a count suffices: the venue
+    /// module's "Idempotency" section.
+    pub recent_orders: usize,
+    /// How many of the latest fills [`super::PaperVenue::fills`] keeps.
+    pub recent_fills: usize,
 }
 
 impl Default for PaperConfig {
@@ -38,6 +44,8 @@ impl Default for PaperConfig {
             max_leverage: Decimal::from(20),
             default_leverage: Decimal::ONE,
             instruments: default_instruments(),
+            recent_orders: 4096,
+            recent_fills: 1000,
         }
     }
 }
@@ -106,6 +114,13 @@ impl PaperConfig {
                 self.default_leverage,
                 "must be between 1 and max_leverage",
             ));
+        }
+        if self.recent_orders == 0 {
+            return Err(PaperError::BadConfig {
+                field: "recent_orders".into(),
+                value: "0".into(),
+                rule: "must be at least 1",
+            });
         }
         let mut seen = std::collections::BTreeSet::new();
         for i in &self.instruments {

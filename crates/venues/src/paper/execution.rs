@@ -15,6 +15,7 @@ use super::orders::{
     check_min_notional, check_qty, check_reduce_only, internal, limit_crossed, rejected,
     taker_price,
 };
+use super::txn::Txn;
 use super::{PaperOrder, PaperState, PaperVenue};
 use crate::{VenueError, VenueErrorKind};
 
@@ -58,7 +59,7 @@ impl PaperVenue {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn execute(
         &self,
-        st: &mut PaperState,
+        st: &mut Txn<'_>,
         marks: &BTreeMap<Symbol, Price>,
         order: &OrderRequest,
         venue_order_id: &str,
@@ -103,7 +104,7 @@ impl PaperVenue {
 
     pub(super) fn place(
         &self,
-        st: &mut PaperState,
+        st: &mut Txn<'_>,
         req: &OrderRequest,
         now: Timestamp,
     ) -> Result<OrderStatus, VenueError> {
@@ -167,16 +168,13 @@ impl PaperVenue {
                 filled_status(req, &venue_order_id, &fill)
             }
         };
-        st.next_order_seq = next_seq;
-        st.orders.insert(
-            req.client_order_id.clone(),
-            PaperOrder {
-                seq,
-                request: req.clone(),
-                status: status.clone(),
-                note: None,
-            },
-        );
+        st.set_next_order_seq(next_seq);
+        st.put_order(PaperOrder {
+            seq,
+            request: req.clone(),
+            status: status.clone(),
+            note: None,
+        });
         Ok(status)
     }
 
@@ -200,7 +198,7 @@ impl PaperVenue {
     }
 
     /// Settles crossed limit orders (module docs); returns how many.
-    pub(super) fn sweep(&self, st: &mut PaperState, now: Timestamp) -> Result<usize, VenueError> {
+    pub(super) fn sweep(&self, st: &mut Txn<'_>, now: Timestamp) -> Result<usize, VenueError> {
         let mut settled = 0;
         for id in self.crossed_orders(st, now) {
             let Some(order) = st.orders.get(&id).cloned() else {
@@ -230,10 +228,11 @@ impl PaperVenue {
                 Err(e) if e.kind == VenueErrorKind::Retryable => continue,
                 Err(e) => return Err(e),
             };
-            if let Some(entry) = st.orders.get_mut(&id) {
-                entry.status = status;
-                entry.note = note;
-            }
+            st.put_order(PaperOrder {
+                status,
+                note,
+                ..order
+            });
             settled += 1;
         }
         Ok(settled)

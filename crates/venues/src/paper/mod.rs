@@ -4,24 +4,33 @@
 //! - [`config`]: fees, slippage, leverage caps, instruments.
 //! - [`ledger`]: the accounting (average entry, realised and unrealised P&L, equity, margin).
 //! - [`orders`]: what a real venue would refuse, and at what price a taker fills.
-//! - [`state`]: the persisted account; [`store`]: where it is persisted.
+//! - [`state`]: the persisted account; [`change`]: one call's effect on it, as journalled;
+//!   `txn`: a call's undoable writes; [`store`]: where it is persisted ([`file_store`]: on
+//!   disk, as a snapshot and a journal).
 //! - [`venue`]: [`PaperVenue`], the [`Venue`](crate::Venue) implementation tying them together;
 //!   `execution`: how its orders fill.
 
+pub mod change;
 pub mod config;
 mod execution;
+pub mod file_store;
 pub mod ledger;
+#[cfg(test)]
+mod ledger_tests;
 pub mod orders;
 pub mod state;
 pub mod store;
+mod txn;
 pub mod venue;
 
 use tradeengine_model::Symbol;
 
+pub use change::PaperChange;
 pub use config::{PaperConfig, default_instruments};
+pub use file_store::JsonFileStore;
 pub use ledger::PaperPnl;
 pub use state::{PaperOrder, PaperState};
-pub use store::{JsonFileStore, MemoryStore, PaperStateStore, PaperStoreError};
+pub use store::{MemoryStore, PaperStateStore, PaperStoreError};
 pub use venue::PaperVenue;
 
 /// Why a paper venue could not be opened.

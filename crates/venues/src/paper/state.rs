@@ -2,8 +2,13 @@
 //! the last call left off.
 //!
 //! Money fields are serialised as decimal strings (never JSON floats), so a round trip is exact.
+//!
+//! The state is bounded: positions and realised P&L per configured symbol, open orders, and a
+//! window of recent finished orders and fills (retention in [`super::PaperConfig`]). The full
+//! order and fill history is the engine's store's job: it records every order's outcome and
+//! fill when the call returns.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -12,7 +17,12 @@ use tradeengine_model::{
 };
 
 /// Format version of [`PaperState`]; a file with another version is refused, not guessed at.
-pub const STATE_VERSION: u32 = 1;
+/// Version 2 added `journal_seq`; a version 1 file (one JSON snapshot rewritten on every
+/// change, no journal) is read as a version 2 snapshot with no journal records applied.
+pub const STATE_VERSION: u32 = 2;
+
+/// The oldest format version that can still be read.
+const OLDEST_READABLE_VERSION: u32 = 1;
 
 /// One paper account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,12 +40,16 @@ pub struct PaperState {
     pub positions: BTreeMap<Symbol, Position>,
     /// Realised P&L per symbol, USDT.
     pub realised_by_symbol: BTreeMap<Symbol, Decimal>,
-    /// Every accepted order, by client order id: the index that makes placement idempotent.
+    /// Open orders, and the most recent finished ones, by client order id: the index that
+    /// makes placement idempotent and answers `order_by_client_id`.
     pub orders: BTreeMap<ClientOrderId, PaperOrder>,
-    /// Every execution, oldest first.
-    pub fills: Vec<Fill>,
+    /// The most recent executions, oldest first.
+    pub fills: VecDeque<Fill>,
     /// Sequence of the next accepted order; makes venue order ids and sweep order stable.
     pub next_order_seq: u64,
+    /// The last journal record this state includes (0: none).
+    #[serde(default)]
+    pub journal_seq: u64,
 }
 
 /// One accepted order: what was asked and where it stands.
@@ -61,8 +75,9 @@ impl PaperState {
             positions: BTreeMap::new(),
             realised_by_symbol: BTreeMap::new(),
             orders: BTreeMap::new(),
-            fills: Vec::new(),
+            fills: VecDeque::new(),
             next_order_seq: 1,
+            journal_seq: 0,
         }
     }
 
@@ -70,9 +85,10 @@ impl PaperState {
     /// keys that disagree with their values, symbols the configuration no longer trades, or
     /// positions whose size and entry price contradict each other.
     pub fn check(&self, instruments: &BTreeMap<Symbol, Instrument>) -> Result<(), String> {
-        if self.version != STATE_VERSION {
+        if !(OLDEST_READABLE_VERSION..=STATE_VERSION).contains(&self.version) {
             return Err(format!(
-                "format version {} is not the supported {STATE_VERSION}",
+                "format version {} is not one of the supported {OLDEST_READABLE_VERSION} to \
+                 {STATE_VERSION}",
                 self.version
             ));
         }
@@ -173,7 +189,9 @@ mod tests {
         );
 
         let mut v = PaperState::new(dec!(1));
-        v.version = 2;
-        assert!(v.check(&instruments()).unwrap_err().contains("version 2"));
+        v.version = 3;
+        assert!(v.check(&instruments()).unwrap_err().contains("version 3"));
+        v.version = 1;
+        assert!(v.check(&instruments()).is_ok(), "version 1 is still read");
     }
 }

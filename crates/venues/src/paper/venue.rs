@@ -3,34 +3,51 @@
 //!
 //! ## One transaction per call
 //!
-//! Every call runs under one lock, on a copy of the state:
+//! Every call runs under one lock, as a [`Txn`] on the live state:
 //!
 //! 1. **sweep**: resting limit orders the feed price has crossed are filled at their limit price
 //!    with the maker fee, or cancelled if they became invalid (a reduce-only order that would
 //!    now grow the position, or no margin left);
-//! 2. the call's own change is validated in full, then applied to the copy;
-//! 3. if anything changed, the copy is saved, and only then becomes the live state.
+//! 2. the call's own change is validated in full and applied; a refusal undoes it (the sweep
+//!    stays);
+//! 3. if anything changed, the change is appended to the journal, and only once that is
+//!    durable does the call return.
 //!
-//! So a refused call changes nothing (beyond the sweep), and a failed save changes nothing in
-//! memory either: the call returns `Ambiguous` with code `state_save_failed`, because the file
-//! may or may not have been replaced. As for any venue, the caller settles that by querying the
-//! client order id.
+//! So a refused call changes nothing (beyond the sweep), and a failed append changes nothing in
+//! memory either: the call returns `Ambiguous` with code `state_save_failed`, and the store makes
+//! sure the failed record is never replayed. As for any venue, the caller settles that by
+//! querying the client order id.
 //!
-//! A save is file I/O with two fsyncs on the calling task's thread (milliseconds). That is
-//! fine for a venue called a few times per cycle; it is the price of never losing a fill.
+//! An append is one `fdatasync` of a record the size of the change, on the calling task's
+//! thread. Every [`COMPACT_EVERY`] records the whole (bounded) state is written as the new
+//! snapshot and the journal starts again; every open does the same.
+//!
+//! ## Bounded state
+//!
+//! Memory and snapshots hold positions, open orders, the last `recent_orders` finished orders
+//! and the last `recent_fills` fills ([`PaperConfig`]); older ones are dropped. The engine's
+//! store keeps the full history: it records each order's outcome and fill as the call returns.
 //!
 //! Limit orders see the price only when the venue is called (or [`PaperVenue::tick`] is): a
 //! price that crosses and comes back between two calls does not fill them.
 //!
 //! ## Idempotency
 //!
-//! Accepted orders are kept by client order id. Placing an id again with the *same* request
-//! returns that order's status (as it stands now) and fills nothing; the same id with a
-//! different request is refused (`duplicate_client_order_id`), because it is a bug, not a
-//! retry. Refused orders are not kept, so a retry after a refusal is judged afresh, like on a
-//! real venue.
+//! Open orders and the last `recent_orders` finished ones are kept by client order id. Placing
+//! a kept id again with the *same* request returns that order's status (as it stands now) and
+//! fills nothing; the same id with a different request is refused
+//! (`duplicate_client_order_id`), because it is a bug, not a retry. Refused orders are not kept,
+//! so a retry after a refusal is judged afresh, like on a real venue.
+//!
+//! The window is a count, not a time, because of what the engine asks for: it looks an order
+//! up by client id only while its own store has not recorded the order's end, that is, right
+//! after an ambiguous reply within the cycle, and at its next start for the orders a crash cut
+//! short. Both are among the latest orders of the account (at most one cycle's worth: one per
+//! planned leg), whatever the time since, so a window of the last 4,096 finished orders covers
+//! dozens of cycles of a 50-symbol account. An order that has left the window is answered as
+//! unknown, as real venues do once their history window has passed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -41,6 +58,8 @@ use tradeengine_model::{
 };
 
 use super::orders::{VENUE, internal, rejected};
+use super::state::STATE_VERSION;
+use super::txn::Txn;
 use super::{PaperConfig, PaperError, PaperOrder, PaperPnl, PaperState, PaperStateStore};
 use crate::{AccountBalance, PriceFeed, Venue, VenueError, VenueErrorKind};
 
@@ -51,7 +70,22 @@ pub struct PaperVenue {
     pub(super) feed: Arc<dyn PriceFeed>,
     clock: Arc<dyn Clock>,
     store: Box<dyn PaperStateStore>,
-    state: Mutex<PaperState>,
+    live: Mutex<Live>,
+}
+
+/// Journal records between two compactions: replaying them at open stays quick, and the
+/// snapshot (at most `recent_orders` finished orders) is written once per this many changes.
+pub const COMPACT_EVERY: usize = 1024;
+
+/// The account as it stands, with what bounds it.
+#[derive(Debug)]
+struct Live {
+    state: PaperState,
+    /// Finished orders in the order they finished, oldest first: the next to leave the
+    /// recent-order index.
+    finished: VecDeque<ClientOrderId>,
+    /// Journal records since the last compaction.
+    since_compaction: usize,
 }
 
 impl std::fmt::Debug for PaperVenue {
@@ -84,19 +118,20 @@ impl PaperVenue {
                 saved.check(&instruments).map_err(PaperError::BadState)?;
                 saved
             }
-            None => {
-                let fresh = PaperState::new(config.starting_balance);
-                store.save(&fresh)?;
-                fresh
-            }
+            None => PaperState::new(config.starting_balance),
         };
+        let live = bounded(state, &config);
+        // Folds the journal into a fresh snapshot (and trims a state saved with a larger
+        // window or by an older version); on a new account, a broken store fails here rather
+        // than after the first fill.
+        store.compact(&live.state)?;
         Ok(Self {
             config,
             instruments,
             feed,
             clock,
             store,
-            state: Mutex::new(state),
+            live: Mutex::new(live),
         })
     }
 
@@ -106,9 +141,10 @@ impl PaperVenue {
         self.feed.clone()
     }
 
-    /// Every fill so far, oldest first (after filling any crossed limit orders).
+    /// The most recent fills (at most `recent_fills`), oldest first, after filling any
+    /// crossed limit orders. The full history is in the engine's store.
     pub fn fills(&self) -> Result<Vec<Fill>, VenueError> {
-        self.read(|st, _| Ok(st.fills.clone()))
+        self.read(|st, _| Ok(st.fills.iter().cloned().collect()))
     }
 
     /// Realised and unrealised P&L, fees, balance and equity at the feed's current prices.
@@ -123,84 +159,119 @@ impl PaperVenue {
     /// orders it settled. Every other call does this too; `tick` is for a driver loop with
     /// nothing else to ask.
     pub fn tick(&self) -> Result<usize, VenueError> {
-        let mut live = self.lock();
-        let now = self.clock.now();
-        let mut next = live.clone();
-        let settled = self.sweep(&mut next, now)?;
-        self.commit(&mut live, next)?;
-        Ok(settled)
+        self.write(|_, _| Ok(())).map(|((), settled)| settled)
     }
 
     /// A copy of the whole account as it stands (no sweep), for inspection and tests.
     pub fn snapshot(&self) -> PaperState {
-        self.lock().clone()
+        self.lock().state.clone()
     }
 
     // ----- transactions -------------------------------------------------------------------
 
-    /// The state stays consistent even if a thread panicked while holding the lock: changes
-    /// are made on a copy and swapped in whole, so taking the poisoned value is safe.
-    fn lock(&self) -> MutexGuard<'_, PaperState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// The state stays consistent even if a thread panicked while holding the lock: a
+    /// [`Txn`] dropped before it is finished (as in unwinding) undoes its writes, so taking the
+    /// poisoned value is safe.
+    fn lock(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Saves `next` and makes it live, if it differs from the live state.
-    fn commit(&self, live: &mut PaperState, next: PaperState) -> Result<(), VenueError> {
-        if *live == next {
-            return Ok(());
+    /// Journals what `txn` wrote and makes it final; on failure undoes it all.
+    fn commit(
+        &self,
+        txn: Txn<'_>,
+        finished: &mut VecDeque<ClientOrderId>,
+    ) -> Result<bool, VenueError> {
+        if txn.is_empty() {
+            return Ok(false);
         }
-        self.store.save(&next).map_err(|e| {
-            VenueError::new(
+        let seq = txn
+            .journal_seq
+            .checked_add(1)
+            .ok_or_else(|| internal("journal sequence overflows"))?;
+        let cap = self.config.recent_orders;
+        let (change, moves) = txn.change(
+            seq,
+            |new| {
+                let over = (finished.len() + new.len()).saturating_sub(cap);
+                finished.iter().chain(new).take(over).cloned().collect()
+            },
+            self.config.recent_fills,
+        );
+        if let Err(e) = self.store.append(&change) {
+            txn.rollback();
+            return Err(VenueError::new(
                 VENUE,
                 VenueErrorKind::Ambiguous,
                 format!("change not applied in memory; saving it failed and may or may not have reached the file: {e}"),
             )
-            .with_code("state_save_failed")
-        })?;
-        *live = next;
-        Ok(())
+            .with_code("state_save_failed"));
+        }
+        txn.finish(&change);
+        finished.extend(moves.finished);
+        finished.drain(..change.evicted.len().min(finished.len()));
+        Ok(true)
+    }
+
+    /// After a committed change: every [`COMPACT_EVERY`] records, the state becomes the new
+    /// snapshot. The change itself is already durable in the journal, so a failed compaction
+    /// is only logged (and tried again after as many records).
+    fn after_commit(&self, live: &mut Live) {
+        live.since_compaction += 1;
+        if live.since_compaction < COMPACT_EVERY {
+            return;
+        }
+        live.since_compaction = 0;
+        if let Err(e) = self.store.compact(&live.state) {
+            tracing::warn!(error = %e, "paper state compaction failed; the journal keeps growing until the next one");
+        }
     }
 
     fn read<T>(
         &self,
         op: impl FnOnce(&PaperState, Timestamp) -> Result<T, VenueError>,
     ) -> Result<T, VenueError> {
-        let mut live = self.lock();
+        let mut guard = self.lock();
         let now = self.clock.now();
-        if !self.crossed_orders(&live, now).is_empty() {
-            let mut next = live.clone();
-            self.sweep(&mut next, now)?;
-            self.commit(&mut live, next)?;
+        if !self.crossed_orders(&guard.state, now).is_empty() {
+            let live = &mut *guard;
+            let mut txn = Txn::begin(&mut live.state);
+            if let Err(e) = self.sweep(&mut txn, now) {
+                txn.rollback();
+                return Err(e);
+            }
+            if self.commit(txn, &mut live.finished)? {
+                self.after_commit(live);
+            }
         }
-        op(&live, now)
+        op(&guard.state, now)
     }
 
+    /// Runs `op` after the sweep; returns its result and how many orders the sweep settled.
     fn write<T>(
         &self,
-        op: impl FnOnce(&mut PaperState, Timestamp) -> Result<T, VenueError>,
-    ) -> Result<T, VenueError> {
-        let mut live = self.lock();
+        op: impl FnOnce(&mut Txn<'_>, Timestamp) -> Result<T, VenueError>,
+    ) -> Result<(T, usize), VenueError> {
+        let mut guard = self.lock();
+        let live = &mut *guard;
         let now = self.clock.now();
-        let swept = if self.crossed_orders(&live, now).is_empty() {
-            None
-        } else {
-            let mut s = live.clone();
-            self.sweep(&mut s, now)?;
-            Some(s)
-        };
-        let mut next = swept.clone().unwrap_or_else(|| live.clone());
-        match op(&mut next, now) {
-            Ok(v) => {
-                self.commit(&mut live, next)?;
-                Ok(v)
-            }
+        let mut txn = Txn::begin(&mut live.state);
+        let settled = match self.sweep(&mut txn, now) {
+            Ok(n) => n,
             Err(e) => {
-                if let Some(s) = swept {
-                    self.commit(&mut live, s)?;
-                }
-                Err(e)
+                txn.rollback();
+                return Err(e);
             }
+        };
+        let swept = txn.savepoint();
+        let result = op(&mut txn, now);
+        if result.is_err() {
+            txn.rollback_to(swept);
         }
+        if self.commit(txn, &mut live.finished)? {
+            self.after_commit(live);
+        }
+        result.map(|v| (v, settled))
     }
 
     // ----- prices and rules ---------------------------------------------------------------
@@ -314,9 +385,10 @@ impl Venue for PaperVenue {
                 let marks = self.marks(st, None, now)?;
                 self.check_margin(st, &marks, &current, &next, Decimal::ZERO)?;
             }
-            st.positions.insert(symbol.clone(), next);
+            st.set_position(next);
             Ok(())
         })
+        .map(|((), _)| ())
     }
 
     /// Stored per symbol and reported on positions; margin is checked as cross either way.
@@ -325,13 +397,15 @@ impl Venue for PaperVenue {
             self.instrument(symbol)?;
             let mut p = st.position_or_flat(symbol, self.config.default_leverage);
             p.margin_mode = mode;
-            st.positions.insert(symbol.clone(), p);
+            st.set_position(p);
             Ok(())
         })
+        .map(|((), _)| ())
     }
 
     async fn place_order(&self, order: &OrderRequest) -> Result<OrderStatus, VenueError> {
         self.write(|st, now| self.place(st, order, now))
+            .map(|(status, _)| status)
     }
 
     /// Cancelling a finished order is not an error: its final status is returned.
@@ -340,19 +414,24 @@ impl Venue for PaperVenue {
         symbol: &Symbol,
         client_order_id: &ClientOrderId,
     ) -> Result<OrderStatus, VenueError> {
-        self.write(|st, now| match st.orders.get_mut(client_order_id) {
+        self.write(|st, now| match st.orders.get(client_order_id) {
             Some(o) if o.request.symbol == *symbol => {
-                if !o.status.state.is_terminal() {
-                    o.status.state = OrderState::Cancelled;
-                    o.status.updated_at = now;
+                if o.status.state.is_terminal() {
+                    return Ok(o.status.clone());
                 }
-                Ok(o.status.clone())
+                let mut cancelled = o.clone();
+                cancelled.status.state = OrderState::Cancelled;
+                cancelled.status.updated_at = now;
+                let status = cancelled.status.clone();
+                st.put_order(cancelled);
+                Ok(status)
             }
             _ => Err(rejected(
                 "order_not_found",
                 format!("no order {client_order_id} in {symbol}"),
             )),
         })
+        .map(|(status, _)| status)
     }
 
     async fn order_by_client_id(
@@ -380,5 +459,36 @@ impl Venue for PaperVenue {
             open.sort_by_key(|o| o.seq);
             Ok(open.into_iter().map(|o| o.status.clone()).collect())
         })
+    }
+}
+
+/// The loaded state trimmed to the configured windows (a state saved with larger ones, or by
+/// a version that kept everything), with its finished-order queue rebuilt: oldest first, by
+/// the time they finished and then by sequence.
+fn bounded(mut state: PaperState, config: &PaperConfig) -> Live {
+    state.version = STATE_VERSION;
+    let mut finished: Vec<(Timestamp, u64, ClientOrderId)> = state
+        .orders
+        .values()
+        .filter(|o| o.status.state.is_terminal())
+        .map(|o| {
+            (
+                o.status.updated_at,
+                o.seq,
+                o.request.client_order_id.clone(),
+            )
+        })
+        .collect();
+    finished.sort();
+    let over = finished.len().saturating_sub(config.recent_orders);
+    for (_, _, id) in finished.drain(..over) {
+        state.orders.remove(&id);
+    }
+    let extra_fills = state.fills.len().saturating_sub(config.recent_fills);
+    state.fills.drain(..extra_fills);
+    Live {
+        state,
+        finished: finished.into_iter().map(|(_, _, id)| id).collect(),
+        since_compaction: 0,
     }
 }
