@@ -68,7 +68,9 @@ impl BucketBook {
         price: Decimal,
     ) -> Result<(), CoreError> {
         let before = self.qty;
-        if !before.is_zero() && !qty.is_zero() && before.is_sign_negative() != qty.is_sign_negative()
+        if !before.is_zero()
+            && !qty.is_zero()
+            && before.is_sign_negative() != qty.is_sign_negative()
         {
             // Average entry of the open position: its entry notional over its size.
             let open_cost = sub(self.realised, self.trade_cash, "sleeve entry cost")?;
@@ -80,7 +82,11 @@ impl BucketBook {
             };
             let per_unit = sub(price, avg, "sleeve realised")?;
             let gain = mul(closed, per_unit, "sleeve realised")?;
-            let gain = if before.is_sign_negative() { -gain } else { gain };
+            let gain = if before.is_sign_negative() {
+                -gain
+            } else {
+                gain
+            };
             self.realised = add(self.realised, trim(gain), "sleeve realised")?;
         }
         self.qty = add(self.qty, qty, "sleeve position")?;
@@ -95,7 +101,11 @@ impl BucketBook {
             mul(self.qty, mark, "position × mark")?,
             "marked P&L",
         )?;
-        add(sub(value, self.fees, "P&L net of fees")?, self.funding, "P&L with funding")
+        add(
+            sub(value, self.fees, "P&L net of fees")?,
+            self.funding,
+            "P&L with funding",
+        )
     }
 
     /// The unrealised part of the gross trading P&L at `mark` (gross = realised + unrealised).
