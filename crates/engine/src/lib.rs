@@ -15,6 +15,7 @@ pub mod killswitch;
 pub mod one_line;
 pub mod ownership;
 pub mod plan_ids;
+pub mod pnl;
 pub mod refusals;
 pub mod release_hold;
 pub mod reloader;

@@ -71,6 +71,9 @@ pub struct AccountWorker {
     margin_cap_unavailable_logged: bool,
     /// Positions moved by someone else, and the fight count (see [`outside`]).
     outside: outside::OutsideWatch,
+    /// This cycle's desired source positions per symbol, handed to the symbol jobs (P&L
+    /// attribution, see [`crate::pnl`]).
+    desired: BTreeMap<Symbol, BTreeMap<tradeengine_model::SourceId, Decimal>>,
 }
 
 impl AccountWorker {
@@ -100,6 +103,7 @@ impl AccountWorker {
             rejections: rejections::Rejections::default(),
             margin_cap_unavailable_logged: false,
             outside: outside::OutsideWatch::default(),
+            desired: BTreeMap::new(),
         }
     }
 

@@ -26,6 +26,10 @@ pub struct SymbolJob {
     pub plan_id: PlanId,
     /// The symbol's ongoing refusal episode, if it has one.
     pub episode: Option<RefusalEpisode>,
+    /// Each source's desired virtual position behind the target (P&L attribution, see
+    /// [`crate::pnl`]); `None` when it could not be computed, and its plan is then attributed
+    /// to no source.
+    pub desired: Option<std::collections::BTreeMap<tradeengine_model::SourceId, Decimal>>,
 }
 
 /// The account-wide settings every symbol of a cycle is planned with.
@@ -184,9 +188,45 @@ pub async fn prepare(
         return Ok(Prepared::Done(SymbolOutcome::Held(refusal)));
     }
     store.record_plan(&plan).await?;
+    record_attribution(store, account, job, &plan, settings.now).await;
     tracing::info!(
         %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
         steps = plan.steps.len(), "plan"
     );
     Ok(Prepared::Plan(plan))
+}
+
+/// Stores the plan's attribution event (who wanted the orders it sends). Attribution reports,
+/// it does not trade: a failure here is logged and the plan goes on, its fills then counting as
+/// unattributed, which keeps the books' identity.
+async fn record_attribution(
+    store: &dyn Store,
+    account: &AccountName,
+    job: &SymbolJob,
+    plan: &tradeengine_model::Plan,
+    now: Timestamp,
+) {
+    let Some(desired) = &job.desired else { return };
+    let event = tradeengine_core::attribution::Event::Rebalance {
+        desired: desired.clone(),
+        target: plan.target.get(),
+        reference: job.target.price,
+        orders: plan.legs().map(|l| l.client_order_id.clone()).collect(),
+    };
+    let record = match serde_json::to_value(&event) {
+        Ok(event) => tradeengine_store::PnlEventRecord {
+            seq: 0,
+            account: account.clone(),
+            symbol: plan.symbol.clone(),
+            at: now,
+            event,
+        },
+        Err(e) => {
+            tracing::warn!(%account, symbol = %plan.symbol, error = %e, "cannot encode the plan's P&L attribution; its fills count as unattributed");
+            return;
+        }
+    };
+    if let Err(e) = store.record_pnl_event(&record).await {
+        tracing::warn!(%account, symbol = %plan.symbol, error = %e, "cannot store the plan's P&L attribution; its fills count as unattributed");
+    }
 }

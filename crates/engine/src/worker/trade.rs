@@ -171,6 +171,7 @@ impl AccountWorker {
                 current,
                 plan_id,
                 episode: self.refusals.get(symbol).cloned(),
+                desired: self.desired.remove(symbol),
             });
         }
         Ok(jobs)
