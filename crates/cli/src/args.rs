@@ -344,3 +344,29 @@ pub struct DecisionArgs {
     #[arg(long, default_value = "operator decision")]
     pub reason: String,
 }
+
+/// How `tradeengine pnl` groups its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PnlBy {
+    /// One line per signal source, then `unattributed`.
+    Source,
+    /// One line per symbol (the account's own P&L in it).
+    Symbol,
+}
+
+#[derive(Debug, Args)]
+pub struct PnlArgs {
+    /// Only this account. Default: every account, summed.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Group lines by source or by symbol.
+    #[arg(long, value_enum, default_value_t = PnlBy::Source)]
+    pub by: PnlBy,
+    /// Only what changed after this time (RFC 3339, or a date `YYYY-MM-DD` meaning its start in
+    /// UTC): each line now minus the same line then.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Every amount to the last decimal, as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use tradeengine_core::CoreError;
-use tradeengine_core::attribution::{Event, GroupBy, Ledger, PnlLine};
+use tradeengine_core::attribution::{Event, Ledger};
+pub use tradeengine_core::attribution::{GroupBy, PnlLine};
 use tradeengine_core::blend::Blend;
 use tradeengine_core::size::SizedTarget;
 use tradeengine_model::{AccountName, Price, Side, SourceId, Symbol, Timestamp};

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod credentials_setup;
 pub mod inspect;
 pub mod kill;
+pub mod pnl;
 pub mod positions;
 pub mod resolve;
 pub mod risk;
