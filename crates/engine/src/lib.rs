@@ -19,6 +19,7 @@ pub mod pnl;
 pub mod refusals;
 pub mod release_hold;
 pub mod reloader;
+pub mod replay;
 pub mod risk;
 pub mod runtime;
 pub mod sleeve_rules;
