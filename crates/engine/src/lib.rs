@@ -20,6 +20,7 @@ pub mod refusals;
 pub mod release_hold;
 pub mod reloader;
 pub mod replay;
+pub mod replay_sweep;
 pub mod risk;
 pub mod runtime;
 pub mod sleeve_rules;

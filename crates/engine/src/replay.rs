@@ -264,3 +264,52 @@ async fn execute(
     }
     Ok(())
 }
+
+impl ReplaySetup {
+    /// The setup a configured account trades with: its symbols and weights, blend policy and
+    /// risk limits, each source's sleeve rules, its paper settings (fees, slippage, balance;
+    /// defaults for an exchange account), drift band, minimum order value and margin mode.
+    pub fn from_config(
+        config: &crate::config::Config,
+        account: &crate::config::AccountConfig,
+    ) -> Result<Self, ReplayError> {
+        use crate::worker::targets::{blend_policy, configured_symbols, symbol_config};
+        let limits = config.risk_limits(Some(account));
+        let p = account.paper.clone().unwrap_or_default();
+        Ok(Self {
+            account: AccountName::new(&account.name)
+                .map_err(|e| ReplayError::Input(e.to_string()))?,
+            symbols: configured_symbols(config)
+                .iter()
+                .map(symbol_config)
+                .collect(),
+            policy: blend_policy(config, &limits),
+            rules: config
+                .sources
+                .iter()
+                .filter_map(|(name, s)| {
+                    Some((SourceId::new(name).ok()?, crate::sleeve_rules::rules_for(s)))
+                })
+                .collect(),
+            paper: PaperConfig {
+                starting_balance: p.starting_balance,
+                taker_fee_rate: p.taker_fee,
+                slippage_bps: p.slippage_bps,
+                max_leverage: limits.max_leverage.max(Decimal::ONE),
+                ..PaperConfig::default()
+            },
+            drift_band: config.engine.drift_band,
+            min_notional: account.min_order_notional,
+            margin_mode: account.margin_mode,
+        })
+    }
+
+    /// The same setup with every symbol's weights replaced by `weights`.
+    pub fn with_weights(&self, weights: &BTreeMap<SourceId, Decimal>) -> Self {
+        let mut out = self.clone();
+        for s in &mut out.symbols {
+            s.weights = weights.clone();
+        }
+        out
+    }
+}
