@@ -31,21 +31,42 @@ pub enum PnlError {
 }
 
 /// One account's desired source positions in one symbol for this cycle's target (see
-/// [`tradeengine_core::attribution::desired_positions`]). A target the engine forced to zero
-/// (close-only, kill switch) wants every source flat: the close is theirs, not unattributed.
+/// [`tradeengine_core::attribution::desired_positions`]: a target the engine moved, to zero
+/// for close-only or the kill switch, moves every source's sleeve alike).
 pub fn desired_for(
     blend: &Blend,
     target: &SizedTarget,
     account_value: Decimal,
 ) -> Result<BTreeMap<SourceId, Decimal>, CoreError> {
-    if target.qty.is_zero() {
-        return Ok(blend
+    tradeengine_core::attribution::desired_positions(blend, target, account_value)
+}
+
+/// What a symbol job carries for attribution: the sources' desired positions, and whether
+/// their blend contributions changed since the last stored attribution event of the symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanAttribution {
+    pub desired: BTreeMap<SourceId, Decimal>,
+    /// What the sources asked for (`weight × exposure` each, and whether the engine forced the
+    /// target to zero): it changes with signals, not with prices.
+    pub key: ContributionKey,
+    /// The key differs from the last one stored: an event is stored even when the plan sends
+    /// nothing, so sources that net each other out still swap their sleeves.
+    pub changed: bool,
+}
+
+/// See [`PlanAttribution::key`].
+pub type ContributionKey = (Vec<(SourceId, tradeengine_model::SleeveOrigin)>, bool);
+
+/// The key of `blend` behind `target`.
+pub fn contribution_key(blend: &Blend, target: &SizedTarget) -> ContributionKey {
+    (
+        blend
             .contributions
             .iter()
-            .map(|c| (c.source.clone(), Decimal::ZERO))
-            .collect());
-    }
-    tradeengine_core::attribution::desired_positions(blend, target, account_value)
+            .map(|c| (c.source.clone(), c.contribution))
+            .collect(),
+        target.qty.is_zero(),
+    )
 }
 
 /// The books as of `until` (everything when `None`), with the last price seen per symbol up to

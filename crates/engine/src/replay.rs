@@ -101,6 +101,7 @@ pub async fn replay(
     signals.sort_by_key(|s| s.received_at);
     let mut next_signal = 0;
     let mut sleeves: BTreeMap<(SourceId, Symbol), Sleeve> = BTreeMap::new();
+    let mut attributed: BTreeMap<Symbol, crate::pnl::ContributionKey> = BTreeMap::new();
     let mut out = ReplayOutcome {
         orders: Vec::new(),
         fills: Vec::new(),
@@ -178,9 +179,14 @@ pub async fn replay(
                 min_notional: instrument.min_notional.max(setup.min_notional),
                 kind: OrderKind::Market,
             })?;
-            if made.legs().next().is_none() {
+            // As live: an event when the plan trades or the sources' contributions changed
+            // (sources that net each other out still swap their sleeves).
+            let key = crate::pnl::contribution_key(&b, &target);
+            let changed = attributed.get(&config.symbol) != Some(&key);
+            if made.legs().next().is_none() && !changed {
                 continue;
             }
+            attributed.insert(config.symbol.clone(), key);
             let desired = crate::pnl::desired_for(&b, &target, value)?;
             out.ledger.apply(
                 &setup.account,
@@ -312,4 +318,26 @@ impl ReplaySetup {
         }
         out
     }
+}
+
+/// One cycle per candle of every series in `feed`, at the candle's last millisecond (its close
+/// is known then, so a replay never trades on a price from its future), in time order.
+pub fn candle_times(feed: &tradeengine_venues::RecordedFeed, symbols: &[Symbol]) -> Vec<Timestamp> {
+    let mut ms: Vec<i64> = Vec::new();
+    for s in symbols {
+        let Some(series) = feed.series(s) else {
+            continue;
+        };
+        let step = series.interval_ms().max(1);
+        let mut t = series.first_open_ms();
+        while t < series.end_ms() {
+            ms.push(t + step - 1);
+            t += step;
+        }
+    }
+    ms.sort_unstable();
+    ms.dedup();
+    ms.into_iter()
+        .filter_map(|m| chrono::DateTime::from_timestamp_millis(m))
+        .collect()
 }

@@ -10,6 +10,8 @@ pub mod inspect;
 pub mod kill;
 pub mod pnl;
 pub mod positions;
+pub mod replay;
+mod replay_chart;
 pub mod resolve;
 pub mod risk;
 pub mod run;

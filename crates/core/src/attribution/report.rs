@@ -95,7 +95,15 @@ impl SymbolBook {
                 buckets.push((bucket.clone(), line));
             }
         }
-        let account = PnlLine::of("account", self.account(), m)?;
+        let mut account = PnlLine::of("account", self.account(), m)?;
+        // The account itself nets nothing against anyone: its saving is its buckets'.
+        for (_, book) in self.buckets() {
+            account.netting_saving = add(
+                account.netting_saving,
+                book.netting_saving,
+                "netting saving",
+            )?;
+        }
         let rounding = sub(account.pnl, sum, "P&L identity")?;
         unattributed.pnl = add(unattributed.pnl, rounding, "P&L identity")?;
         unattributed.unrealised = add(unattributed.unrealised, rounding, "P&L identity")?;

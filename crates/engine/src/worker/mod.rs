@@ -73,7 +73,9 @@ pub struct AccountWorker {
     outside: outside::OutsideWatch,
     /// This cycle's desired source positions per symbol, handed to the symbol jobs (P&L
     /// attribution, see [`crate::pnl`]).
-    desired: BTreeMap<Symbol, BTreeMap<tradeengine_model::SourceId, Decimal>>,
+    desired: BTreeMap<Symbol, crate::pnl::PlanAttribution>,
+    /// Per symbol, the blend contributions of the last attribution event handed to a job.
+    attributed: BTreeMap<Symbol, crate::pnl::ContributionKey>,
 }
 
 impl AccountWorker {
@@ -104,6 +106,7 @@ impl AccountWorker {
             margin_cap_unavailable_logged: false,
             outside: outside::OutsideWatch::default(),
             desired: BTreeMap::new(),
+            attributed: BTreeMap::new(),
         }
     }
 

@@ -29,7 +29,7 @@ pub struct SymbolJob {
     /// Each source's desired virtual position behind the target (P&L attribution, see
     /// [`crate::pnl`]); `None` when it could not be computed, and its plan is then attributed
     /// to no source.
-    pub desired: Option<std::collections::BTreeMap<tradeengine_model::SourceId, Decimal>>,
+    pub attribution: Option<crate::pnl::PlanAttribution>,
 }
 
 /// The account-wide settings every symbol of a cycle is planned with.
@@ -174,7 +174,11 @@ pub async fn prepare(
         kind: OrderKind::Market,
     };
     let plan = plan(&input)?;
+    let changed = job.attribution.as_ref().is_some_and(|a| a.changed);
     if plan.is_empty() {
+        if changed {
+            record_attribution(store, account, job, &plan, settings.now, false).await;
+        }
         return Ok(Prepared::Done(SymbolOutcome::Nothing));
     }
     if let Some(episode) = &job.episode
@@ -185,10 +189,13 @@ pub async fn prepare(
         && refusal.rule == episode.rule
     {
         tracing::debug!(%account, symbol = %plan.symbol, rule = %refusal.rule, "still refused by risk; not recorded again");
+        if changed {
+            record_attribution(store, account, job, &plan, settings.now, false).await;
+        }
         return Ok(Prepared::Done(SymbolOutcome::Held(refusal)));
     }
     store.record_plan(&plan).await?;
-    record_attribution(store, account, job, &plan, settings.now).await;
+    record_attribution(store, account, job, &plan, settings.now, true).await;
     tracing::info!(
         %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
         steps = plan.steps.len(), "plan"
@@ -196,22 +203,30 @@ pub async fn prepare(
     Ok(Prepared::Plan(plan))
 }
 
-/// Stores the plan's attribution event (who wanted the orders it sends). Attribution reports,
-/// it does not trade: a failure here is logged and the plan goes on, its fills then counting as
-/// unattributed, which keeps the books' identity.
+/// Stores the plan's attribution event (who wanted the orders it sends, `sent`: whether its
+/// orders go out). Attribution reports, it does not trade: a failure here is logged and the
+/// plan goes on, its fills then counting as unattributed, which keeps the books' identity.
 async fn record_attribution(
     store: &dyn Store,
     account: &AccountName,
     job: &SymbolJob,
     plan: &tradeengine_model::Plan,
     now: Timestamp,
+    sent: bool,
 ) {
-    let Some(desired) = &job.desired else { return };
+    let Some(attribution) = &job.attribution else {
+        return;
+    };
+    let orders = if sent {
+        plan.legs().map(|l| l.client_order_id.clone()).collect()
+    } else {
+        Vec::new()
+    };
     let event = tradeengine_core::attribution::Event::Rebalance {
-        desired: desired.clone(),
+        desired: attribution.desired.clone(),
         target: plan.target.get(),
         reference: job.target.price,
-        orders: plan.legs().map(|l| l.client_order_id.clone()).collect(),
+        orders,
     };
     let record = match serde_json::to_value(&event) {
         Ok(event) => tradeengine_store::PnlEventRecord {
