@@ -338,6 +338,6 @@ pub fn candle_times(feed: &tradeengine_venues::RecordedFeed, symbols: &[Symbol])
     ms.sort_unstable();
     ms.dedup();
     ms.into_iter()
-        .filter_map(|m| chrono::DateTime::from_timestamp_millis(m))
+        .filter_map(chrono::DateTime::from_timestamp_millis)
         .collect()
 }
