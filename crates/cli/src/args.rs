@@ -344,3 +344,60 @@ pub struct DecisionArgs {
     #[arg(long, default_value = "operator decision")]
     pub reason: String,
 }
+
+/// How `tradeengine pnl` groups its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PnlBy {
+    /// One line per signal source, then `unattributed`.
+    Source,
+    /// One line per symbol (the account's own P&L in it).
+    Symbol,
+}
+
+#[derive(Debug, Args)]
+pub struct PnlArgs {
+    /// Only this account. Default: every account, summed.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Group lines by source or by symbol.
+    #[arg(long, value_enum, default_value_t = PnlBy::Source)]
+    pub by: PnlBy,
+    /// Only what changed after this time (RFC 3339, or a date `YYYY-MM-DD` meaning its start in
+    /// UTC): each line now minus the same line then.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Every amount to the last decimal, as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Recorded prices of a symbol: `SYMBOL=PATH` to a klines CSV (`open_time_ms,open,high,
+    /// low,close,…`), optionally `SYMBOL=PATH@RESCALE` to multiply every close (an altcoin
+    /// quoted in BTC × 3e7 looks like BTC in USDT). Repeatable; each cycle is one candle end.
+    #[arg(long = "prices", required = true)]
+    pub prices: Vec<String>,
+    /// Signals to replay: a file of canonical signals (a JSON array, or one per line, as
+    /// `tradeengine signals --json` prints them). Default: every signal in this engine's store.
+    #[arg(long)]
+    pub signals: Option<std::path::PathBuf>,
+    /// The account whose settings (paper fees, balance, drift band, minimum order) are used.
+    /// Default: the first configured account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Weights to use instead of the configured ones, for every symbol: `SRC=W,SRC=W`.
+    #[arg(long, conflicts_with = "sweep")]
+    pub weights: Option<String>,
+    /// Run many weight sets on all cores: `SRC=FROM:TO:STEP` or `SRC=W|W|W` per source, comma
+    /// separated (`fast=0:1:0.25,slow=0:1:0.25`); sets summing above 1 are skipped.
+    #[arg(long)]
+    pub sweep: Option<String>,
+    /// With --sweep: write `sweep.csv` (one row per set) and `equity.svg` (the equity curves)
+    /// into this directory.
+    #[arg(long, requires = "sweep")]
+    pub out: Option<std::path::PathBuf>,
+    /// Every figure to the last decimal, as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

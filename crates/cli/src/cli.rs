@@ -59,6 +59,13 @@ pub enum Command {
     Orders(OrdersArgs),
     /// Signals received, newest first.
     Signals(SignalsArgs),
+    /// P&L by signal source (or by symbol): each source's sleeve marked to the last price seen,
+    /// with fees, slippage, funding and netting saving; the sources plus `unattributed` equal
+    /// the account's P&L from its fills.
+    Pnl(PnlArgs),
+    /// Replay recorded signals against recorded prices through the core and the paper venue
+    /// (deterministic), with P&L by source; `--weights` tries other weights, `--sweep` many.
+    Replay(ReplayArgs),
     /// Audit trail tools.
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -74,6 +74,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Positions(args) => commands::positions::run(&global, args).await,
         Command::Orders(args) => commands::inspect::orders(&global, args).await,
         Command::Signals(args) => commands::inspect::signals(&global, args).await,
+        Command::Pnl(args) => commands::pnl::run(&global, args).await,
+        Command::Replay(args) => commands::replay::run(&global, args).await,
         Command::Audit(cmd) => commands::audit::run(&global, cmd).await,
         Command::Credentials(cmd) => commands::credentials::run(cmd),
         Command::Kill(args) => commands::kill::run(&global, args).await,

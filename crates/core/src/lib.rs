@@ -38,6 +38,7 @@
 // Tests may unwrap (team rules); library code may not (workspace lint).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod attribution;
 pub mod blend;
 pub mod client_id;
 pub mod error;

@@ -160,10 +160,41 @@ pub async fn render(State(app): State<AppState>) -> Response {
     };
     set_gauges(&app).await;
     set_source_gauges(&app);
+    set_pnl_gauges(&app).await;
     handle.run_upkeep();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),
     )
         .into_response()
+}
+
+/// P&L by source per account (`tradeengine pnl`'s lines), rebuilt from the store at each
+/// scrape. A store that cannot be read leaves the last values and is logged.
+async fn set_pnl_gauges(app: &AppState) {
+    use tradeengine_engine::pnl::{self, GroupBy};
+    let books = match pnl::rebuild(&*app.store, None, None).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "P&L by source not rebuilt for /metrics");
+            return;
+        }
+    };
+    let accounts: BTreeSet<_> = books.ledger.books().map(|((a, _), _)| a.clone()).collect();
+    for account in accounts {
+        match books
+            .ledger
+            .report(Some(&account), &books.marks, GroupBy::Source)
+        {
+            Ok((lines, _)) => {
+                for line in lines {
+                    metrics::gauge!("tradeengine_source_pnl", "account" => account.to_string(), "source" => line.name.clone())
+                        .set(f(line.pnl));
+                    metrics::gauge!("tradeengine_source_netting_saved", "account" => account.to_string(), "source" => line.name)
+                        .set(f(line.netting_saving));
+                }
+            }
+            Err(e) => tracing::warn!(%account, error = %e, "P&L by source not marked for /metrics"),
+        }
+    }
 }

@@ -175,6 +175,16 @@ pub const HELP: &[(&str, Kind, &str)] = &[
         "Unix time (seconds) of the polled source's last successful fetch; alert when it falls behind the source's TTL.",
     ),
     (
+        "tradeengine_source_netting_saved",
+        Kind::Gauge,
+        "Estimated fees and slippage the source's sleeves saved by netting against other sources instead of trading alone, quote currency (USDT), over everything stored (see tradeengine pnl).",
+    ),
+    (
+        "tradeengine_source_pnl",
+        Kind::Gauge,
+        "P&L of the source's sleeves in the account (realised + unrealised at the last price seen, minus fees, plus funding), quote currency (USDT); source unattributed holds what no source caused. The sources plus unattributed equal the account's P&L from its fills.",
+    ),
+    (
         "tradeengine_source_poll_failures_total",
         Kind::Counter,
         "Failed polls of a source (fetch error or an unreadable reply), by source.",

@@ -44,6 +44,7 @@ impl Modify for BearerAuth {
         crate::api::refusals::sources,
         crate::api::read::orders,
         crate::api::read::fills,
+        crate::api::pnl::pnl,
         crate::api::read::equity,
         crate::api::read::audit,
         crate::api::config::weights,

@@ -38,12 +38,23 @@ async fn scopes_reads_and_kill_switch() {
             "/api/v1/signals?limit=5",
             "/api/v1/orders?limit=5",
             "/api/v1/fills",
+            "/api/v1/pnl",
+            "/api/v1/pnl?by=symbol&account=paper&since=2026-01-01T00:00:00Z",
             "/api/v1/equity?account=paper",
             "/api/v1/audit?after=0&limit=10",
         ] {
             let (status, body) = call(addr, "GET", path, Some(READ), "");
             assert_eq!(status, 200, "{path}: {body}");
         }
+        let (_, pnl) = call(addr, "GET", "/api/v1/pnl", Some(READ), "");
+        assert!(
+            pnl["lines"].is_array() && pnl["total"]["pnl"].is_string(),
+            "{pnl}"
+        );
+        assert_eq!(
+            call(addr, "GET", "/api/v1/pnl?by=bogus", Some(READ), "").0,
+            400
+        );
         let (_, symbols) = call(addr, "GET", "/api/v1/symbols", Some(READ), "");
         assert_eq!(symbols.as_array().map(Vec::len), Some(2));
         assert_eq!(

@@ -26,6 +26,7 @@ pub mod error;
 pub mod files;
 pub mod lease;
 pub mod ownership;
+pub mod pnl;
 pub mod records;
 mod sql;
 pub mod store;
@@ -36,6 +37,7 @@ pub use connect::{
     open_read_only, open_sqlite_file, open_sqlite_in, sqlite_file,
 };
 pub use error::StoreError;
+pub use pnl::{PnlEventRecord, StoredFill};
 pub use records::{
     BatchOutcome, EquitySnapshot, MAX_REFUSED_BODY, NewRefusal, OrderFilter, OrderUpdate,
     REFUSALS_KEPT_PER_SOURCE, RefusedSignal, SignalRecordOutcome, StoredOrder, TRUNCATED_MARKER,

@@ -240,6 +240,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
+    /// Appends one P&L attribution event (its `seq` is ignored).
+    async fn record_pnl_event(&self, event: &crate::PnlEventRecord) -> Result<(), StoreError>;
+
+    /// P&L attribution events after `after_seq`, oldest first, at most `limit` (≤ [`crate::MAX_PAGE`]).
+    async fn pnl_events(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::PnlEventRecord>, StoreError>;
+
+    /// Fills stored after `after_seq`, in the order they were stored, at most `limit`.
+    async fn fills_in_order(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::StoredFill>, StoreError>;
+
     /// Small named state blobs (paper venue balances, kill switch, source cursors).
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
 

@@ -144,6 +144,13 @@ impl AccountWorker {
             ..CycleReport::default()
         };
         self.outside.trading();
+        self.desired = desired_positions(
+            &self.name,
+            &targets,
+            &decided.blends,
+            market.balance.value,
+            &self.attributed,
+        );
         self.trade(&ctx, &market, &targets, &settlement, &mut report)
             .await?;
         let positions = self.positions_after_trading(&mut report, &market).await;
@@ -423,4 +430,40 @@ impl AccountWorker {
         .await;
         Ok(())
     }
+}
+
+/// Each target's attribution (see [`crate::pnl::PlanAttribution`]), `changed` against `last`;
+/// a symbol whose positions cannot be computed is logged and left out (its plan is attributed
+/// to no source).
+fn desired_positions(
+    account: &tradeengine_model::AccountName,
+    targets: &[tradeengine_core::size::SizedTarget],
+    blends: &std::collections::BTreeMap<tradeengine_model::Symbol, tradeengine_core::blend::Blend>,
+    value: rust_decimal::Decimal,
+    last: &std::collections::BTreeMap<tradeengine_model::Symbol, crate::pnl::ContributionKey>,
+) -> std::collections::BTreeMap<tradeengine_model::Symbol, crate::pnl::PlanAttribution> {
+    let mut out = std::collections::BTreeMap::new();
+    for t in targets {
+        let Some(blend) = blends.get(&t.symbol) else {
+            continue;
+        };
+        match crate::pnl::desired_for(blend, t, value) {
+            Ok(desired) => {
+                let key = crate::pnl::contribution_key(blend, t);
+                let changed = last.get(&t.symbol) != Some(&key);
+                out.insert(
+                    t.symbol.clone(),
+                    crate::pnl::PlanAttribution {
+                        desired,
+                        key,
+                        changed,
+                    },
+                );
+            }
+            Err(e) => {
+                tracing::warn!(%account, symbol = %t.symbol, error = %e, "cannot attribute this target to sources");
+            }
+        }
+    }
+    out
 }

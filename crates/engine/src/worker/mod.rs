@@ -73,6 +73,11 @@ pub struct AccountWorker {
     margin_cap_unavailable_logged: bool,
     /// Positions moved by someone else, and the fight count (see [`outside`]).
     outside: outside::OutsideWatch,
+    /// This cycle's desired source positions per symbol, handed to the symbol jobs (P&L
+    /// attribution, see [`crate::pnl`]).
+    desired: BTreeMap<Symbol, crate::pnl::PlanAttribution>,
+    /// Per symbol, the blend contributions of the last attribution event handed to a job.
+    attributed: BTreeMap<Symbol, crate::pnl::ContributionKey>,
 }
 
 impl AccountWorker {
@@ -102,6 +107,8 @@ impl AccountWorker {
             rejections: rejections::Rejections::default(),
             margin_cap_unavailable_logged: false,
             outside: outside::OutsideWatch::default(),
+            desired: BTreeMap::new(),
+            attributed: BTreeMap::new(),
         }
     }
 

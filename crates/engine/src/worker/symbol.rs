@@ -26,6 +26,10 @@ pub struct SymbolJob {
     pub plan_id: PlanId,
     /// The symbol's ongoing refusal episode, if it has one.
     pub episode: Option<RefusalEpisode>,
+    /// Each source's desired virtual position behind the target (P&L attribution, see
+    /// [`crate::pnl`]); `None` when it could not be computed, and its plan is then attributed
+    /// to no source.
+    pub attribution: Option<crate::pnl::PlanAttribution>,
 }
 
 /// The account-wide settings every symbol of a cycle is planned with.
@@ -170,7 +174,11 @@ pub async fn prepare(
         kind: OrderKind::Market,
     };
     let plan = plan(&input)?;
+    let changed = job.attribution.as_ref().is_some_and(|a| a.changed);
     if plan.is_empty() {
+        if changed {
+            record_attribution(store, account, job, &plan, settings.now, false).await;
+        }
         return Ok(Prepared::Done(SymbolOutcome::Nothing));
     }
     if let Some(episode) = &job.episode
@@ -181,12 +189,59 @@ pub async fn prepare(
         && refusal.rule == episode.rule
     {
         tracing::debug!(%account, symbol = %plan.symbol, rule = %refusal.rule, "still refused by risk; not recorded again");
+        if changed {
+            record_attribution(store, account, job, &plan, settings.now, false).await;
+        }
         return Ok(Prepared::Done(SymbolOutcome::Held(refusal)));
     }
     store.record_plan(&plan).await?;
+    record_attribution(store, account, job, &plan, settings.now, true).await;
     tracing::info!(
         %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
         steps = plan.steps.len(), "plan"
     );
     Ok(Prepared::Plan(plan))
+}
+
+/// Stores the plan's attribution event (who wanted the orders it sends, `sent`: whether its
+/// orders go out). Attribution reports, it does not trade: a failure here is logged and the
+/// plan goes on, its fills then counting as unattributed, which keeps the books' identity.
+async fn record_attribution(
+    store: &dyn Store,
+    account: &AccountName,
+    job: &SymbolJob,
+    plan: &tradeengine_model::Plan,
+    now: Timestamp,
+    sent: bool,
+) {
+    let Some(attribution) = &job.attribution else {
+        return;
+    };
+    let orders = if sent {
+        plan.legs().map(|l| l.client_order_id.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let event = tradeengine_core::attribution::Event::Rebalance {
+        desired: attribution.desired.clone(),
+        target: plan.target.get(),
+        reference: job.target.price,
+        orders,
+    };
+    let record = match serde_json::to_value(&event) {
+        Ok(event) => tradeengine_store::PnlEventRecord {
+            seq: 0,
+            account: account.clone(),
+            symbol: plan.symbol.clone(),
+            at: now,
+            event,
+        },
+        Err(e) => {
+            tracing::warn!(%account, symbol = %plan.symbol, error = %e, "cannot encode the plan's P&L attribution; its fills count as unattributed");
+            return;
+        }
+    };
+    if let Err(e) = store.record_pnl_event(&record).await {
+        tracing::warn!(%account, symbol = %plan.symbol, error = %e, "cannot store the plan's P&L attribution; its fills count as unattributed");
+    }
 }

@@ -165,12 +165,17 @@ impl AccountWorker {
                 .plan_ids
                 .next()
                 .map_err(|e| CycleError::Other(e.to_string()))?;
+            let attribution = self.desired.remove(symbol);
+            if let Some(a) = attribution.as_ref().filter(|a| a.changed) {
+                self.attributed.insert(symbol.clone(), a.key.clone());
+            }
             jobs.push(SymbolJob {
                 target: target.clone(),
                 instrument,
                 current,
                 plan_id,
                 episode: self.refusals.get(symbol).cloned(),
+                attribution,
             });
         }
         Ok(jobs)

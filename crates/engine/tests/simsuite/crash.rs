@@ -422,6 +422,40 @@ impl Store for CrashStore {
             .await
     }
 
+    async fn record_pnl_event(
+        &self,
+        event: &tradeengine_store::PnlEventRecord,
+    ) -> Result<(), StoreError> {
+        self.run("store record_pnl_event", self.inner.record_pnl_event(event))
+            .await
+    }
+
+    async fn pnl_events(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<tradeengine_store::PnlEventRecord>, StoreError> {
+        self.run(
+            "store pnl_events",
+            self.inner.pnl_events(account, after_seq, limit),
+        )
+        .await
+    }
+
+    async fn fills_in_order(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<tradeengine_store::StoredFill>, StoreError> {
+        self.run(
+            "store fills_in_order",
+            self.inner.fills_in_order(account, after_seq, limit),
+        )
+        .await
+    }
+
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         self.run("store get_state", self.inner.get_state(key)).await
     }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod kill;
+pub mod pnl;
 pub mod read;
 pub mod refusals;
 pub mod risk;
@@ -26,6 +27,7 @@ pub fn read_routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/sources", get(refusals::sources))
         .route("/api/v1/orders", get(read::orders))
         .route("/api/v1/fills", get(read::fills))
+        .route("/api/v1/pnl", get(pnl::pnl))
         .route("/api/v1/equity", get(read::equity))
         .route("/api/v1/audit", get(read::audit))
         .route("/api/v1/weights", get(config::weights))

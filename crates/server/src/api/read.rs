@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::extract::Query;
 use utoipa::IntoParams;
 
-fn account_param(raw: Option<&str>) -> Result<Option<AccountName>, ApiError> {
+pub(crate) fn account_param(raw: Option<&str>) -> Result<Option<AccountName>, ApiError> {
     raw.map(AccountName::new)
         .transpose()
         .map_err(|e| ApiError::BadRequest(e.to_string()))

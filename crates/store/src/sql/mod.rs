@@ -27,6 +27,7 @@ pub(crate) mod health;
 pub(crate) mod lease;
 mod multirow;
 mod orders;
+mod pnl;
 mod refused;
 mod settle;
 mod signals;
@@ -429,6 +430,28 @@ where
 
     async fn release_lease(&self, account: &AccountName) -> Result<(), StoreError> {
         self.release_account_lease(account).await
+    }
+
+    async fn record_pnl_event(&self, event: &crate::PnlEventRecord) -> Result<(), StoreError> {
+        self.insert_pnl_event(event).await
+    }
+
+    async fn pnl_events(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::PnlEventRecord>, StoreError> {
+        self.select_pnl_events(account, after_seq, limit).await
+    }
+
+    async fn fills_in_order(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::StoredFill>, StoreError> {
+        self.select_fills_in_order(account, after_seq, limit).await
     }
 
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {

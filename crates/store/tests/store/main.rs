@@ -14,6 +14,7 @@ mod health;
 mod lease;
 mod open;
 mod orders;
+mod pnl;
 mod schema;
 mod settle;
 mod signals;
@@ -62,6 +63,7 @@ suite! {
     orders::repeated_report_writes_nothing,
     orders::orders_filter_and_page,
     orders::fills_are_idempotent,
+    pnl::pnl_events_and_fills_are_read_in_order,
     settle::settlement_stores_the_final_state_and_the_fill_once,
     settle::a_settlement_failing_half_way_writes_nothing,
     settle::a_fill_that_is_not_the_orders_writes_nothing,

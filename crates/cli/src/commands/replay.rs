@@ -1,0 +1,357 @@
+//! `tradeengine replay`: recorded signals against recorded prices through the core and the
+//! paper venue (see `tradeengine_engine::replay`), one weight set or a sweep of many.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use rust_decimal::Decimal;
+use tradeengine_engine::config::Overrides;
+use tradeengine_engine::pnl::{GroupBy, PnlLine};
+use tradeengine_engine::replay::{ReplaySetup, candle_times, replay};
+use tradeengine_engine::replay_sweep::{SetSummary, grid, summarise, sweep};
+use tradeengine_model::{Signal, SourceId, Symbol};
+use tradeengine_venues::feed::{KlineSeries, ReplayOptions};
+use tradeengine_venues::{PriceFeed, RecordedFeed};
+
+use super::{load_config, open_store_read_only};
+use crate::args::{Global, ReplayArgs};
+use crate::output::Table;
+
+/// Signals read from the store per call.
+const SIGNAL_PAGE: i64 = 5_000;
+
+pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let (config, _) = load_config(global, Overrides::default())?;
+    let account = match &args.account {
+        Some(name) => {
+            super::configured_account(&config, name)?;
+            config.account(name).context("account")?
+        }
+        None => config
+            .accounts
+            .first()
+            .context("the configuration has no account to take the replay's settings from")?,
+    };
+    let setup = ReplaySetup::from_config(&config, account)?;
+    let (feed, symbols) = prices(&args.prices)?;
+    let times = candle_times(&feed, &symbols);
+    let feed: Arc<dyn PriceFeed> = Arc::new(feed);
+    let signals = match &args.signals {
+        Some(path) => signals_file(path)?,
+        None => stored_signals(&config).await?,
+    };
+    if let Some(spec) = &args.sweep {
+        let sets = grid(&parse_axes(spec)?);
+        if sets.is_empty() {
+            bail!("--sweep {spec:?} gives no weight set summing to 1 or less");
+        }
+        let bar = crate::progress::bar(sets.len() as u64, "replay sweep");
+        let results = sweep(&setup, &sets, &signals, feed, &times, &|| bar.inc(1));
+        bar.finish_and_clear();
+        let summaries = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        if let Some(dir) = &args.out {
+            write_outputs(dir, &summaries)?;
+        }
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&summaries)?);
+        } else {
+            out!("{}", sweep_table(&summaries).render());
+            if let Some(best) = best(&summaries) {
+                outln!("best by Sharpe: {}", weights_text(&best.weights));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let setup = match &args.weights {
+        Some(w) => setup.with_weights(&parse_weights(w)?),
+        None => setup,
+    };
+    let outcome = replay(&setup, &signals, feed, &times).await?;
+    let weights = setup
+        .symbols
+        .first()
+        .map(|s| s.weights.clone())
+        .unwrap_or_default();
+    let summary = summarise(&weights, &outcome, setup.paper.starting_balance)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!(
+        "{} signals ({} refused by sleeve rules), {} cycles, {} orders, {} fills",
+        signals.len(),
+        outcome.refused,
+        times.len(),
+        outcome.orders.len(),
+        outcome.fills.len()
+    );
+    let (lines, total) = outcome
+        .ledger
+        .report(None, &outcome.marks, GroupBy::Source)?;
+    out!("{}", pnl_table(&lines, &total).render());
+    outln!(
+        "return {}%, max drawdown {}%, Sharpe {}",
+        pct(summary.return_fraction),
+        pct(summary.max_drawdown),
+        summary
+            .sharpe
+            .map_or_else(|| "-".to_string(), |s| format!("{s:.2}"))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `SYMBOL=PATH[@RESCALE]` per symbol.
+fn prices(specs: &[String]) -> anyhow::Result<(RecordedFeed, Vec<Symbol>)> {
+    let mut feed = RecordedFeed::new();
+    let mut symbols = Vec::new();
+    for spec in specs {
+        let (symbol, rest) = spec
+            .split_once('=')
+            .with_context(|| format!("--prices {spec:?}: expected SYMBOL=PATH[@RESCALE]"))?;
+        let (path, rescale) = match rest.rsplit_once('@') {
+            Some((p, r)) => (
+                p,
+                r.parse::<Decimal>()
+                    .with_context(|| format!("--prices {spec:?}: rescale {r:?}"))?,
+            ),
+            None => (rest, Decimal::ONE),
+        };
+        let symbol = Symbol::new(symbol).with_context(|| format!("--prices {spec:?}"))?;
+        let series = KlineSeries::from_path(path)?;
+        feed.insert(
+            symbol.clone(),
+            series,
+            ReplayOptions {
+                rescale,
+                ..ReplayOptions::default()
+            },
+        )?;
+        symbols.push(symbol);
+    }
+    Ok((feed, symbols))
+}
+
+/// A JSON array of signals, or one per line.
+fn signals_file(path: &Path) -> anyhow::Result<Vec<Signal>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a JSON array of signals", path.display()));
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{} line {}: not a signal", path.display(), n + 1))
+        })
+        .collect()
+}
+
+async fn stored_signals(
+    config: &tradeengine_engine::config::Config,
+) -> anyhow::Result<Vec<Signal>> {
+    let store = open_store_read_only(config).await?;
+    let mut out = Vec::new();
+    loop {
+        let offset = i64::try_from(out.len()).context("too many signals")?;
+        let page = store.recent_signals(SIGNAL_PAGE, offset).await?;
+        if page.is_empty() {
+            break;
+        }
+        out.extend(page);
+    }
+    Ok(out)
+}
+
+fn parse_weights(spec: &str) -> anyhow::Result<BTreeMap<SourceId, Decimal>> {
+    spec.split(',')
+        .map(|pair| {
+            let (s, w) = pair
+                .split_once('=')
+                .with_context(|| format!("--weights {pair:?}: expected SRC=W"))?;
+            let w: Decimal = w
+                .trim()
+                .parse()
+                .with_context(|| format!("--weights {pair:?}: weight"))?;
+            Ok((
+                SourceId::new(s.trim()).with_context(|| format!("--weights {pair:?}"))?,
+                w,
+            ))
+        })
+        .collect()
+}
+
+/// `SRC=FROM:TO:STEP` or `SRC=W|W|…`, comma separated.
+fn parse_axes(spec: &str) -> anyhow::Result<Vec<(SourceId, Vec<Decimal>)>> {
+    let mut axes = Vec::new();
+    for part in spec.split(',') {
+        let (s, values) = part
+            .split_once('=')
+            .with_context(|| format!("--sweep {part:?}: expected SRC=FROM:TO:STEP or SRC=W|W"))?;
+        let num = |x: &str| {
+            x.trim()
+                .parse::<Decimal>()
+                .with_context(|| format!("--sweep {part:?}: {x:?} is not a number"))
+        };
+        let list = match values.split(':').collect::<Vec<_>>()[..] {
+            [from, to, step] => {
+                let (from, to, step) = (num(from)?, num(to)?, num(step)?);
+                if step <= Decimal::ZERO || to < from {
+                    bail!("--sweep {part:?}: needs FROM ≤ TO and STEP > 0");
+                }
+                let mut v = Vec::new();
+                let mut x = from;
+                while x <= to && v.len() <= 1_000 {
+                    v.push(x);
+                    x += step;
+                }
+                v
+            }
+            [_] => values.split('|').map(num).collect::<anyhow::Result<_>>()?,
+            _ => bail!("--sweep {part:?}: expected SRC=FROM:TO:STEP or SRC=W|W"),
+        };
+        axes.push((
+            SourceId::new(s.trim()).with_context(|| format!("--sweep {part:?}"))?,
+            list,
+        ));
+    }
+    Ok(axes)
+}
+
+fn pct(x: Decimal) -> String {
+    (x * Decimal::from(100)).round_dp(2).normalize().to_string()
+}
+
+fn money(x: Decimal) -> String {
+    x.round_dp(2).normalize().to_string()
+}
+
+fn weights_text(w: &BTreeMap<SourceId, Decimal>) -> String {
+    w.iter()
+        .map(|(s, v)| format!("{s}={}", v.normalize()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn pnl_table(lines: &[PnlLine], total: &PnlLine) -> Table {
+    let mut t = Table::new(&[
+        ("source", false),
+        ("pnl", true),
+        ("realised", true),
+        ("unrealised", true),
+        ("fees", true),
+        ("slippage", true),
+        ("netting saved", true),
+        ("turnover", true),
+    ]);
+    for l in lines.iter().chain(std::iter::once(total)) {
+        t.row(vec![
+            l.name.clone(),
+            money(l.pnl),
+            money(l.realised),
+            money(l.unrealised),
+            money(l.fees),
+            money(l.slippage),
+            money(l.netting_saving),
+            money(l.turnover),
+        ]);
+    }
+    t
+}
+
+fn sweep_table(sets: &[SetSummary]) -> Table {
+    let mut t = Table::new(&[
+        ("weights", false),
+        ("return %", true),
+        ("max dd %", true),
+        ("sharpe", true),
+        ("fees", true),
+        ("turnover", true),
+        ("pnl by source", false),
+    ]);
+    for s in sets {
+        t.row(vec![
+            weights_text(&s.weights),
+            pct(s.return_fraction),
+            pct(s.max_drawdown),
+            s.sharpe.map_or_else(|| "-".into(), |x| format!("{x:.2}")),
+            money(s.fees),
+            money(s.turnover),
+            s.by_source
+                .iter()
+                .map(|l| format!("{}={}", l.name, money(l.pnl)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]);
+    }
+    t
+}
+
+/// The set with the highest Sharpe ratio (sets without one are not ranked).
+fn best(sets: &[SetSummary]) -> Option<&SetSummary> {
+    sets.iter().filter(|s| s.sharpe.is_some()).max_by(|a, b| {
+        a.sharpe
+            .partial_cmp(&b.sharpe)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    })
+}
+
+fn write_outputs(dir: &Path, sets: &[SetSummary]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut csv = String::from(
+        "weights,return,max_drawdown,sharpe,pnl,fees,turnover,netting_saving,pnl_by_source\n",
+    );
+    for s in sets {
+        csv.push_str(&format!(
+            "\"{}\",{},{},{},{},{},{},{},\"{}\"\n",
+            weights_text(&s.weights),
+            s.return_fraction,
+            s.max_drawdown,
+            s.sharpe.map_or_else(String::new, |x| x.to_string()),
+            s.pnl,
+            s.fees,
+            s.turnover,
+            s.netting_saving,
+            s.by_source
+                .iter()
+                .map(|l| format!("{}={}", l.name, l.pnl))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    let csv_path = dir.join("sweep.csv");
+    std::fs::write(&csv_path, csv)
+        .with_context(|| format!("cannot write {}", csv_path.display()))?;
+    let svg_path = dir.join("equity.svg");
+    super::replay_chart::equity_svg(&svg_path, sets)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_axes_take_ranges_and_lists() {
+        let axes = parse_axes("a=0:1:0.5,b=0.2|0.8").unwrap();
+        assert_eq!(
+            axes[0].1,
+            vec![Decimal::ZERO, Decimal::new(5, 1), Decimal::ONE]
+        );
+        assert_eq!(axes[1].1, vec![Decimal::new(2, 1), Decimal::new(8, 1)]);
+        assert!(parse_axes("a=1:0:0.5").is_err());
+        assert!(parse_axes("a").is_err());
+    }
+
+    #[test]
+    fn weights_parse_pairs() {
+        let w = parse_weights("a=0.6, b=0.4").unwrap();
+        assert_eq!(w[&SourceId::new("b").unwrap()], Decimal::new(4, 1));
+        assert!(parse_weights("a:0.6").is_err());
+    }
+}

@@ -1,0 +1,343 @@
+//! Replay: recorded signals against recorded prices, through the money core and the paper
+//! venue, with an injected clock, and P&L by source from the same attribution books the live
+//! engine keeps (see [`crate::pnl`]).
+//!
+//! One cycle per price time, in order: the signals received up to that time update their
+//! sleeves ([`tradeengine_core::sleeve::apply_signal`]), then every symbol is blended, sized
+//! from the paper account's value, planned from its position, and each order is placed on the
+//! paper venue, whose fills (fee and slippage included) feed the attribution books. Everything
+//! is a function of the inputs: the same signals, prices and settings give the same orders,
+//! fills and P&L to the last decimal.
+//!
+//! Not simulated: sleeve exits on stop-loss / take-profit / staleness timers between signals
+//! (stale sleeves still count as flat in the blend), the risk gate, and the live engine's
+//! timing (it cycles on signals and timers, a replay at each price time).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use tradeengine_core::CoreError;
+use tradeengine_core::attribution::{Event, Ledger};
+use tradeengine_core::blend::{BlendPolicy, SymbolConfig, blend};
+use tradeengine_core::plan::{PlanInput, plan};
+use tradeengine_core::size::{AccountSizing, SizeInput, size_target};
+use tradeengine_core::sleeve::{SleeveDecision, SleeveRules, apply_signal};
+use tradeengine_model::{
+    AccountName, Fill, ManualClock, MarginMode, OrderKind, OrderRequest, PlanId, PlanStep,
+    Position, Price, Side, Signal, Sleeve, SourceId, Symbol, Timestamp,
+};
+use tradeengine_venues::paper::{MemoryStore, PaperConfig, PaperError, PaperVenue};
+use tradeengine_venues::{PriceFeed, Venue, VenueError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("replay: {0}")]
+    Core(#[from] CoreError),
+    #[error("replay: paper venue: {0}")]
+    Paper(#[from] PaperError),
+    #[error("replay: paper venue: {0}")]
+    Venue(#[from] VenueError),
+    #[error("replay: {0}")]
+    Input(String),
+}
+
+/// What a replay trades with.
+#[derive(Debug, Clone)]
+pub struct ReplaySetup {
+    pub account: AccountName,
+    /// The symbols and their weights (override weights here to try other ones).
+    pub symbols: Vec<SymbolConfig>,
+    pub policy: BlendPolicy,
+    /// Sleeve rules per source; a source not listed uses the defaults.
+    pub rules: BTreeMap<SourceId, SleeveRules>,
+    pub paper: PaperConfig,
+    pub drift_band: Decimal,
+    pub min_notional: Decimal,
+    pub margin_mode: MarginMode,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone)]
+pub struct ReplayOutcome {
+    pub orders: Vec<OrderRequest>,
+    pub fills: Vec<Fill>,
+    pub ledger: Ledger,
+    /// Each symbol's last price.
+    pub marks: BTreeMap<Symbol, Price>,
+    /// Account value after each cycle.
+    pub equity: Vec<(Timestamp, Decimal)>,
+    /// Signals the sleeve rules refused.
+    pub refused: usize,
+}
+
+/// Runs `signals` (any order; sorted by receive time here) against `feed` at each of `times`.
+pub async fn replay(
+    setup: &ReplaySetup,
+    signals: &[Signal],
+    feed: Arc<dyn PriceFeed>,
+    times: &[Timestamp],
+) -> Result<ReplayOutcome, ReplayError> {
+    let Some(first) = times.first() else {
+        return Err(ReplayError::Input("no price times to replay".into()));
+    };
+    let clock = Arc::new(ManualClock::new(*first));
+    let venue = PaperVenue::open(
+        setup.paper.clone(),
+        feed.clone(),
+        clock.clone(),
+        Box::new(MemoryStore::default()),
+    )?;
+    let instruments = venue
+        .instruments(
+            &setup
+                .symbols
+                .iter()
+                .map(|s| s.symbol.clone())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+    let mut signals: Vec<&Signal> = signals.iter().collect();
+    signals.sort_by_key(|s| s.received_at);
+    let mut next_signal = 0;
+    let mut sleeves: BTreeMap<(SourceId, Symbol), Sleeve> = BTreeMap::new();
+    let mut attributed: BTreeMap<Symbol, crate::pnl::ContributionKey> = BTreeMap::new();
+    let mut out = ReplayOutcome {
+        orders: Vec::new(),
+        fills: Vec::new(),
+        ledger: Ledger::new(),
+        marks: BTreeMap::new(),
+        equity: Vec::with_capacity(times.len()),
+        refused: 0,
+    };
+    for (cycle, &now) in times.iter().enumerate() {
+        clock.set(now);
+        while let Some(signal) = signals.get(next_signal).filter(|s| s.received_at <= now) {
+            next_signal += 1;
+            let key = (signal.source.clone(), signal.symbol.clone());
+            let sleeve = sleeves
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| Sleeve::flat(key.0.clone(), key.1.clone(), now));
+            let rules = setup.rules.get(&signal.source).cloned().unwrap_or_default();
+            let mark = feed.price(&signal.symbol, now);
+            match apply_signal(&sleeve, signal, mark, &rules, now)? {
+                SleeveDecision::Applied { sleeve, .. } => {
+                    sleeves.insert(key, sleeve);
+                }
+                SleeveDecision::Refused(_) => out.refused += 1,
+            }
+        }
+        let value = venue.account_value().await?;
+        let positions = venue.positions().await?;
+        for config in &setup.symbols {
+            let Some(price) = feed.price(&config.symbol, now) else {
+                continue;
+            };
+            let Some(instrument) = instruments.iter().find(|i| i.symbol == config.symbol) else {
+                return Err(ReplayError::Input(format!(
+                    "the paper venue has no instrument {}",
+                    config.symbol
+                )));
+            };
+            out.marks.insert(config.symbol.clone(), price);
+            let held: Vec<Sleeve> = sleeves
+                .iter()
+                .filter(|((_, s), _)| *s == config.symbol)
+                .map(|(_, sl)| sl.clone())
+                .collect();
+            let b = blend(config, &held, &setup.policy, now)?;
+            let account = AccountSizing {
+                value,
+                leverage_override: None,
+            };
+            let input = SizeInput {
+                blend: &b,
+                price,
+                instrument,
+            };
+            let target = size_target(&input, &account, &setup.policy)?;
+            let current = positions
+                .iter()
+                .find(|p| p.symbol == config.symbol)
+                .cloned()
+                .unwrap_or_else(|| Position::flat(config.symbol.clone()));
+            let plan_id = PlanId::new(&format!("replay-{cycle}"))
+                .map_err(|e| ReplayError::Input(e.to_string()))?;
+            let made = plan(&PlanInput {
+                plan_id: &plan_id,
+                account: &setup.account,
+                now,
+                current: &current,
+                target: target.qty,
+                unrounded_target: target.unrounded_qty,
+                target_leverage: target.leverage,
+                margin_mode: setup.margin_mode,
+                instrument,
+                price,
+                drift_band: setup.drift_band,
+                min_notional: instrument.min_notional.max(setup.min_notional),
+                kind: OrderKind::Market,
+            })?;
+            // As live: an event when the plan trades or the sources' contributions changed
+            // (sources that net each other out still swap their sleeves).
+            let key = crate::pnl::contribution_key(&b, &target);
+            let changed = attributed.get(&config.symbol) != Some(&key);
+            if made.legs().next().is_none() && !changed {
+                continue;
+            }
+            attributed.insert(config.symbol.clone(), key);
+            let desired = crate::pnl::desired_for(&b, &target, value)?;
+            out.ledger.apply(
+                &setup.account,
+                &config.symbol,
+                &Event::Rebalance {
+                    desired,
+                    target: made.target.get(),
+                    reference: price,
+                    orders: made.legs().map(|l| l.client_order_id.clone()).collect(),
+                },
+            )?;
+            execute(
+                &venue,
+                &made.steps,
+                &config.symbol,
+                &setup.account,
+                &mut out,
+            )
+            .await?;
+        }
+        out.equity.push((now, venue.account_value().await?));
+    }
+    Ok(out)
+}
+
+/// Sends a plan's steps to the paper venue and books each fill.
+async fn execute(
+    venue: &PaperVenue,
+    steps: &[PlanStep],
+    symbol: &Symbol,
+    account: &AccountName,
+    out: &mut ReplayOutcome,
+) -> Result<(), ReplayError> {
+    for step in steps {
+        match step {
+            PlanStep::SetMarginMode { mode } => venue.set_margin_mode(symbol, *mode).await?,
+            PlanStep::SetLeverage { leverage } => venue.set_leverage(symbol, *leverage).await?,
+            PlanStep::Order(leg) => {
+                let request = OrderRequest {
+                    client_order_id: leg.client_order_id.clone(),
+                    symbol: symbol.clone(),
+                    side: leg.side,
+                    qty: leg.qty,
+                    kind: leg.kind,
+                    reduce_only: leg.reduce_only,
+                };
+                let status = venue.place_order(&request).await?;
+                out.orders.push(request);
+                let Some(price) = status
+                    .avg_fill_price
+                    .filter(|_| !status.filled_qty.is_zero())
+                else {
+                    continue;
+                };
+                let signed = match status.side {
+                    Side::Buy => status.filled_qty,
+                    Side::Sell => -status.filled_qty,
+                };
+                out.ledger.apply(
+                    account,
+                    symbol,
+                    &Event::Fill {
+                        client_order_id: Some(status.client_order_id.clone()),
+                        qty: signed,
+                        price,
+                        fee: status.fee,
+                    },
+                )?;
+                out.fills.push(Fill {
+                    client_order_id: status.client_order_id,
+                    venue_order_id: status.venue_order_id,
+                    symbol: symbol.clone(),
+                    side: status.side,
+                    qty: status.filled_qty,
+                    price,
+                    fee: status.fee,
+                    filled_at: status.updated_at,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl ReplaySetup {
+    /// The setup a configured account trades with: its symbols and weights, blend policy and
+    /// risk limits, each source's sleeve rules, its paper settings (fees, slippage, balance;
+    /// defaults for an exchange account), drift band, minimum order value and margin mode.
+    pub fn from_config(
+        config: &crate::config::Config,
+        account: &crate::config::AccountConfig,
+    ) -> Result<Self, ReplayError> {
+        use crate::worker::targets::{blend_policy, configured_symbols, symbol_config};
+        let limits = config.risk_limits(Some(account));
+        let p = account.paper.clone().unwrap_or_default();
+        Ok(Self {
+            account: AccountName::new(&account.name)
+                .map_err(|e| ReplayError::Input(e.to_string()))?,
+            symbols: configured_symbols(config)
+                .iter()
+                .map(symbol_config)
+                .collect(),
+            policy: blend_policy(config, &limits),
+            rules: config
+                .sources
+                .iter()
+                .filter_map(|(name, s)| {
+                    Some((SourceId::new(name).ok()?, crate::sleeve_rules::rules_for(s)))
+                })
+                .collect(),
+            paper: PaperConfig {
+                starting_balance: p.starting_balance,
+                taker_fee_rate: p.taker_fee,
+                slippage_bps: p.slippage_bps,
+                max_leverage: limits.max_leverage.max(Decimal::ONE),
+                ..PaperConfig::default()
+            },
+            drift_band: config.engine.drift_band,
+            min_notional: account.min_order_notional,
+            margin_mode: account.margin_mode,
+        })
+    }
+
+    /// The same setup with every symbol's weights replaced by `weights`.
+    pub fn with_weights(&self, weights: &BTreeMap<SourceId, Decimal>) -> Self {
+        let mut out = self.clone();
+        for s in &mut out.symbols {
+            s.weights = weights.clone();
+        }
+        out
+    }
+}
+
+/// One cycle per candle of every series in `feed`, at the candle's last millisecond (its close
+/// is known then, so a replay never trades on a price from its future), in time order.
+pub fn candle_times(feed: &tradeengine_venues::RecordedFeed, symbols: &[Symbol]) -> Vec<Timestamp> {
+    let mut ms: Vec<i64> = Vec::new();
+    for s in symbols {
+        let Some(series) = feed.series(s) else {
+            continue;
+        };
+        let step = series.interval_ms().max(1);
+        let mut t = series.first_open_ms();
+        while t < series.end_ms() {
+            ms.push(t + step - 1);
+            t += step;
+        }
+    }
+    ms.sort_unstable();
+    ms.dedup();
+    ms.into_iter()
+        .filter_map(chrono::DateTime::from_timestamp_millis)
+        .collect()
+}

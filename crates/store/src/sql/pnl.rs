@@ -1,0 +1,100 @@
+//! P&L attribution's table (`pnl_events`) and the ordered read of `fills` it rebuilds from.
+//!
+//! No audit event: a plan's attribution event follows the plan, which is audited itself, and
+//! the fills are audited with their orders.
+
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use tradeengine_model::AccountName;
+
+use super::rows::ColReader;
+use super::{Dialect, SqlStore, decode_all, page, rows};
+use crate::codec::{from_json, id, json, ms, time};
+use crate::{PnlEventRecord, StoreError, StoredFill};
+
+const INSERT_EVENT: &str =
+    "INSERT INTO pnl_events (account, symbol, event, at_ms) VALUES ($1, $2, $3, $4)";
+const SELECT_EVENTS: &str = "SELECT seq, account, symbol, event, at_ms FROM pnl_events \
+     WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
+const SELECT_FILLS: &str = concat!(
+    "SELECT seq, account, ",
+    fill_columns!(),
+    " FROM fills WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3"
+);
+
+fn event_row(r: &mut impl ColReader) -> Result<PnlEventRecord, StoreError> {
+    Ok(PnlEventRecord {
+        seq: r.int("pnl_events.seq")?,
+        account: id("pnl_events.account", r.text("pnl_events.account")?)?,
+        symbol: id("pnl_events.symbol", r.text("pnl_events.symbol")?)?,
+        event: from_json("pnl_events.event", &r.text("pnl_events.event")?)?,
+        at: time("pnl_events.at_ms", r.int("pnl_events.at_ms")?)?,
+    })
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    usize: ColumnIndex<DB::Row>,
+    String: for<'q> Encode<'q, DB> + for<'q> Decode<'q, DB> + Type<DB>,
+    Option<String>: for<'q> Encode<'q, DB>,
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<&'a str>: Encode<'a, DB>,
+    i64: for<'q> Encode<'q, DB> + for<'q> Decode<'q, DB> + Type<DB>,
+    Option<i64>: for<'q> Encode<'q, DB>,
+    bool: for<'q> Encode<'q, DB> + for<'q> Decode<'q, DB> + Type<DB>,
+{
+    /// `Store::record_pnl_event`.
+    pub(crate) async fn insert_pnl_event(&self, e: &PnlEventRecord) -> Result<(), StoreError> {
+        let text = json("pnl event", &e.event)?;
+        sqlx::query(INSERT_EVENT)
+            .bind(e.account.as_str())
+            .bind(e.symbol.as_str())
+            .bind(text.as_str())
+            .bind(ms(e.at))
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// `Store::pnl_events`.
+    pub(crate) async fn select_pnl_events(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<PnlEventRecord>, StoreError> {
+        let (limit, _) = page(limit, 0)?;
+        let rows = sqlx::query(SELECT_EVENTS)
+            .bind(account.map(|a| a.as_str()))
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        decode_all(&rows, |c| event_row(c))
+    }
+
+    /// `Store::fills_in_order`.
+    pub(crate) async fn select_fills_in_order(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredFill>, StoreError> {
+        let (limit, _) = page(limit, 0)?;
+        let rows = sqlx::query(SELECT_FILLS)
+            .bind(account.map(|a| a.as_str()))
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        decode_all(&rows, |c| {
+            Ok(StoredFill {
+                seq: c.int("fills.seq")?,
+                account: id("fills.account", c.text("fills.account")?)?,
+                fill: rows::fill(c)?,
+            })
+        })
+    }
+}
