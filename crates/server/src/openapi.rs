@@ -46,6 +46,7 @@ impl Modify for BearerAuth {
         crate::api::read::fills,
         crate::api::read::equity,
         crate::api::read::audit,
+        crate::api::events::events,
         crate::api::config::weights,
         crate::api::config::put_weights,
         crate::api::config::mappings,
