@@ -64,7 +64,8 @@ fn audit_notice(
     let account = account.unwrap_or("-").to_string();
     match kind {
         "fill" => {
-            let fill: Fill = serde_json::from_value(p.get("fill")?.clone()).ok()?;
+            // The store audits a fill as the `Fill` itself.
+            let fill: Fill = serde_json::from_value(p.clone()).ok()?;
             Some(Event::Fill {
                 account,
                 symbol: fill.symbol.to_string(),
@@ -178,9 +179,9 @@ mod tests {
         let e = audit(
             "fill",
             Some("main"),
-            json!({"fill": {"client_order_id": "te-1", "venue_order_id": null,
+            json!({"client_order_id": "te-1", "venue_order_id": null,
                 "symbol": "BTCUSDT", "side": "buy", "qty": "0.0105", "price": "64000.5",
-                "fee": "0.27", "filled_at": "2025-01-02T03:04:05Z"}}),
+                "fee": "0.27", "filled_at": "2025-01-02T03:04:05Z"}),
         );
         let Some(Event::Fill {
             qty,
