@@ -70,7 +70,9 @@ pub async fn serve(
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), std::io::Error> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router(state);
+    let app = router(state).layer(axum::Extension(api::events::ServerStopping(
+        shutdown.clone(),
+    )));
     let handle = tokio::spawn(async move {
         let result = axum::serve(
             listener,

@@ -15,12 +15,14 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 use tradeengine_engine::state::live::LiveEvent;
 
 use crate::AppState;
@@ -30,6 +32,11 @@ use crate::error::ApiError;
 const PAGE: i64 = 500;
 /// Events queued for one reader before the sender waits for it.
 const QUEUE: usize = 256;
+
+/// The server's shutdown, which ends every stream (an endless response would otherwise hold
+/// the graceful shutdown open for as long as a dashboard is open). Set by `crate::serve`.
+#[derive(Debug, Clone)]
+pub struct ServerStopping(pub CancellationToken);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +66,7 @@ fn sse_event(e: &LiveEvent) -> Option<Event> {
     ))]
 pub async fn events(
     State(app): State<AppState>,
+    stopping: Option<Extension<ServerStopping>>,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
@@ -81,7 +89,13 @@ pub async fn events(
     // Subscribe before reading the store, so nothing falls between the two.
     let live = app.engine.subscribe_live();
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(pump(app, live, after, tx));
+    let stopping = stopping.map_or_else(CancellationToken::new, |Extension(s)| s.0);
+    tokio::spawn(async move {
+        tokio::select! {
+            () = pump(app, live, after, tx) => {}
+            () = stopping.cancelled() => {}
+        }
+    });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx))
     });
