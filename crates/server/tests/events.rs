@@ -21,14 +21,24 @@ struct Stream {
 }
 
 impl Stream {
+    async fn open_path(addr: SocketAddr, path: &str) -> Self {
+        Self::request(addr, path, Some(READ), "").await
+    }
+
     async fn open(addr: SocketAddr, token: Option<&str>, extra: &str) -> Self {
+        Self::request(addr, "/api/v1/events", token, extra).await
+    }
+
+    async fn request(addr: SocketAddr, path: &str, token: Option<&str>, extra: &str) -> Self {
         let mut conn = TcpStream::connect(addr).await.unwrap();
         let auth = token
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
         conn.write_all(
-            format!("GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n{auth}{extra}\r\n")
-                .as_bytes(),
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n{auth}{extra}\r\n"
+            )
+            .as_bytes(),
         )
         .await
         .unwrap();
@@ -127,6 +137,12 @@ async fn live_events_need_a_token_arrive_as_they_happen_and_resume_from_the_last
     let got = ids(&text);
     assert!(got.last().unwrap() > &last);
 
+    // `history=N`: the newest N events, then the live ones.
+    let mut recent = Stream::open_path(addr, "/api/v1/events?history=1").await;
+    let text = recent.until("event: audit").await;
+    // (The demo may have written more since the release, never less.)
+    assert!(ids(&text)[0] >= *got.last().unwrap(), "{text}");
+
     let mut bad = Stream::open(addr, Some(READ), "Last-Event-ID: yesterday\r\n").await;
     assert!(bad.until("\r\n\r\n").await.starts_with("HTTP/1.1 400"));
 
@@ -136,6 +152,6 @@ async fn live_events_need_a_token_arrive_as_they_happen_and_resume_from_the_last
         .await
         .expect("the server stops with streams open")
         .unwrap();
-    drop((live, resumed));
+    drop((live, resumed, recent));
     engine.shutdown().await;
 }

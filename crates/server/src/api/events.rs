@@ -4,7 +4,8 @@
 //! Each event's name is its type (`audit`, `freshness`, `account_error`, `prices`) and its data
 //! the JSON of `tradeengine_engine::state::live::LiveEvent`. An audit event carries its chain
 //! `seq` as the SSE id, so a reader that reconnects with `Last-Event-ID` (or `?after=SEQ`) gets
-//! what it missed from the store, then the live events, without a gap or a repeat. A reader
+//! what it missed from the store, then the live events, without a gap or a repeat; a new
+//! reader may ask for the newest `?history=N` events first, to draw what came before. A reader
 //! too slow for the live broadcast is caught up from the store the same way (or, before it
 //! has had an audit event, told `lagged` so it reloads what it shows).
 //!
@@ -44,7 +45,14 @@ pub struct EventsQuery {
     /// Replay the audit events after this sequence number first (as `Last-Event-ID` does).
     #[param(minimum = 0)]
     after: Option<i64>,
+    /// Replay the newest this many audit events first (at most 5000): the history a page
+    /// draws before the live events.
+    #[param(minimum = 0, maximum = 5000)]
+    history: Option<i64>,
 }
+
+/// Most events `history` replays.
+const MAX_HISTORY: i64 = 5000;
 
 fn sse_event(e: &LiveEvent) -> Option<Event> {
     let data = serde_json::to_string(e).ok()?;
@@ -85,7 +93,23 @@ pub async fn events(
     if q.after.is_some_and(|a| a < 0) {
         return Err(ApiError::BadRequest("after must be at least 0".into()));
     }
-    let after = last_id.or(q.after);
+    let after = match (last_id.or(q.after), q.history) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give after (or Last-Event-ID) or history, not both".into(),
+            ));
+        }
+        (None, Some(h)) if !(0..=MAX_HISTORY).contains(&h) => {
+            return Err(ApiError::BadRequest(format!(
+                "history must be between 0 and {MAX_HISTORY}"
+            )));
+        }
+        (None, Some(h)) => {
+            let head = tradeengine_engine::sources::events::chain_head(&*app.store).await?;
+            Some((head - h).max(0))
+        }
+        (after, None) => after,
+    };
     // Subscribe before reading the store, so nothing falls between the two.
     let live = app.engine.subscribe_live();
     let (tx, rx) = mpsc::channel(QUEUE);
