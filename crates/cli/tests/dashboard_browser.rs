@@ -391,10 +391,11 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     assert!(answer.status().is_success(), "alert: {}", answer.status());
     d.until(
         "the alert's fill as a marker on the price chart",
+        // A flip is two fills (a reduce-only close, then the open), so count, don't add one.
         &format!(
-            r##"return window.dashState.fills["BTCUSDT"].length > {fills_before} && window.dashState.current === "BTCUSDT"
-                && document.querySelector("#price-label").innerText.includes("{} fill(s)")"##,
-            fills_before + 1
+            r##"const n = window.dashState.fills["BTCUSDT"].length;
+                return n > {fills_before} && window.dashState.current === "BTCUSDT"
+                && document.querySelector("#price-label").innerText.includes(n + " fill(s)")"##
         ),
     )
     .await;

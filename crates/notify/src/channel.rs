@@ -108,3 +108,50 @@ pub fn http_client(read_timeout: std::time::Duration) -> Result<reqwest::Client,
         .build()
         .map_err(|e| e.without_url().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn hook(format: WebhookFormat) -> Webhook {
+        Webhook::new(
+            SecretString::from("https://discord.com/api/webhooks/1/SECRET-PART".to_string()),
+            format,
+            reqwest::Client::new(),
+        )
+    }
+
+    #[test]
+    fn each_format_has_its_service_key_and_debug_hides_the_url() {
+        let e = Event::SourceFresh {
+            source: "sn8".into(),
+            at: chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+        };
+        assert_eq!(
+            hook(WebhookFormat::Slack).body("hi", Some(&e)),
+            json!({"text": "hi"})
+        );
+        assert_eq!(
+            hook(WebhookFormat::Discord).body("hi", None),
+            json!({"content": "hi"})
+        );
+        let long = "x".repeat(2500);
+        assert_eq!(
+            hook(WebhookFormat::Discord).body(&long, None)["content"]
+                .as_str()
+                .unwrap()
+                .len(),
+            2000
+        );
+        let j = hook(WebhookFormat::Json).body("hi", Some(&e));
+        assert_eq!(j["kind"], "source_stale");
+        assert_eq!(j["event"]["event"], "source_fresh");
+        assert_eq!(j["event"]["source"], "sn8");
+        assert_eq!(
+            hook(WebhookFormat::Json).body("sum", None)["kind"],
+            "summary"
+        );
+        assert!(!format!("{:?}", hook(WebhookFormat::Json)).contains("SECRET-PART"));
+    }
+}

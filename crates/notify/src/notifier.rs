@@ -34,6 +34,17 @@ struct Route {
     window_from: Option<Timestamp>,
 }
 
+impl Route {
+    fn count_refusal(&mut self, source: &str, reason: &str) {
+        *self
+            .refused
+            .entry(source.to_string())
+            .or_default()
+            .entry(reason.to_string())
+            .or_default() += 1;
+    }
+}
+
 /// Sends events to the configured channels.
 #[derive(Debug)]
 pub struct Notifier {
@@ -76,11 +87,7 @@ impl Notifier {
             if let Event::SignalRefused { source, reason, .. } = event
                 && r.window_from.is_some()
             {
-                *r.refused
-                    .entry(source.clone())
-                    .or_default()
-                    .entry(reason.clone())
-                    .or_default() += 1;
+                r.count_refusal(source, reason);
                 continue;
             }
             if kind.is_urgent() {
@@ -91,11 +98,7 @@ impl Notifier {
                     // is the summary's first count.
                     Event::SignalRefused { source, reason, .. } => {
                         r.window_from = Some(now);
-                        *r.refused
-                            .entry(source.clone())
-                            .or_default()
-                            .entry(reason.clone())
-                            .or_default() += 1;
+                        r.count_refusal(source, reason);
                     }
                     _ => *r.held.entry(kind).or_default() += 1,
                 }

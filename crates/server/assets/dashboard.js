@@ -71,7 +71,7 @@ const S = {
   risk: [],      // risk state changes, newest first
   signals: {},   // source -> {accepted, refused, last}
   lastPrice: {}, // symbol -> latest price as the API wrote it (a decimal string)
-  positions: [], lastId: null, streaming: false, events: 0,
+  positions: [], lastId: null, streaming: false, events: 0, userMoved: false,
 };
 window.dashState = S;
 const mapOf = (o, k) => (o[k] = o[k] || new Map());
@@ -133,6 +133,11 @@ function drawSymbol() {
     depthLegend.push([source, color]);
   });
   legend("position-legend", posLegend); legend("depth-legend", depthLegend);
+  // Show all the data until the trader zooms or scrolls a chart (then leave the view alone).
+  if (!S.userMoved) for (const c of [priceChart, positionChart, depthChart]) c.timeScale().fitContent();
+}
+for (const id of ["price-chart", "position-chart", "depth-chart"]) {
+  for (const ev of ["wheel", "pointerdown", "touchstart"]) $(id).addEventListener(ev, () => { S.userMoved = true; }, { passive: true });
 }
 
 // The actual position over time: the venue's position now, walked back through this engine's
@@ -157,7 +162,7 @@ function redraw() { if (drawPending) return; drawPending = true; requestAnimatio
 
 function tabs() {
   $("symbol-tabs").innerHTML = S.symbols.map((s) => '<button data-s="' + esc(s) + '" class="' + (s === S.current ? "on" : "") + '">' + esc(s) + "</button>").join("");
-  for (const b of $("symbol-tabs").querySelectorAll("button")) b.onclick = () => { S.current = b.dataset.s; tabs(); drawSymbol(); };
+  for (const b of $("symbol-tabs").querySelectorAll("button")) b.onclick = () => { S.current = b.dataset.s; S.userMoved = false; tabs(); drawSymbol(); };
 }
 
 // ---------- what events change ----------
@@ -176,7 +181,7 @@ function addRisk(e) {
   S.risk.unshift({ at: e.at, account: e.account, from: p.from, to: p.to, why: p.reset ? "reset by " + p.by : (p.detail || p.rule || "") });
   S.risk = S.risk.slice(0, 50);
   table("risk-history", ["time", "account", "from", "to", "why"], S.risk.map((r) => "<tr><td>" + esc(local(r.at)) + "</td><td>" + esc(r.account) +
-    "</td><td>" + esc(r.from) + '</td><td class="' + (r.to === "ACTIVE" ? "pos" : "neg") + '">' + esc(r.to) + "</td><td>" + esc(r.why) + "</td></tr>"));
+    "</td><td>" + esc(r.from) + '</td><td class="' + (String(r.to).toUpperCase() === "ACTIVE" ? "pos" : "neg") + '">' + esc(r.to) + "</td><td>" + esc(r.why) + "</td></tr>"));
 }
 function countSignal(source, accepted, at) {
   if (!source) return;
@@ -269,10 +274,10 @@ const REFRESH = {
     S.accounts = Object.keys(accounts);
     table("accounts", ["account", "trading on", "equity#", "risk", "state", "orders#", "last error"],
       Object.entries(accounts).map(([name, v]) => {
-        const risk = v.risk ? v.risk.state : "-";
+        const risk = v.risk ? String(v.risk.state).toUpperCase() : "-";
         return "<tr><td>" + esc(name) + "</td><td>" + esc(v.trading || "") + (v.connection === "connecting" ? ' <span class="neg">CONNECTING</span>' : "") +
           Object.entries(v.unknown_positions || {}).map(([s, u]) => '<br><span class="neg">unknown ' + esc(s) + " " + esc(u.size) + ": " + esc(u.status) + "</span>").join("") +
-          '</td><td class="num">' + num(v.value) + '</td><td class="' + (risk === "ACTIVE" ? "pos" : "neg") + '">' + esc(risk) + (v.risk && v.risk.detail ? " (" + esc(v.risk.detail) + ")" : "") +
+          '</td><td class="num">' + num(v.value) + '</td><td class="' + (String(risk).toUpperCase() === "ACTIVE" ? "pos" : "neg") + '">' + esc(risk) + (v.risk && v.risk.detail ? " (" + esc(v.risk.detail) + ")" : "") +
           "</td><td>" + esc(v.kill ? "KILL: " + v.kill : (v.state || "")) + (v.reconciled ? "" : ' <span class="neg">not reconciled</span>') +
           '</td><td class="num">' + v.orders_filled + "/" + v.orders_sent + '</td><td class="neg">' + esc([v.last_error || ""].concat(v.symbol_errors || []).filter((x) => x).join("; ")) + "</td></tr>";
       }));
@@ -338,7 +343,7 @@ const REFRESH = {
       if (peak === null || v > peak) peak = v;
       dd.set(t, Number(dstr(ddiv((v - peak) * 100n, peak), 2)));
     }
-    equityLine.setData(points(eq)); drawdown.setData(points(dd));
+    equityLine.setData(points(eq)); drawdown.setData(points(dd)); equityChart.timeScale().fitContent();
     const last = curve[curve.length - 1];
     const worst = Math.min(0, ...dd.values());
     $("equity-label").textContent = curve.length ? first + ": last " + last.value + " · max drawdown " + worst.toFixed(2) + "% over " + curve.length + " points (24 h)" : "waiting for equity points";

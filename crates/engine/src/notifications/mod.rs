@@ -193,3 +193,60 @@ async fn forward(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use secrecy::ExposeSecret;
+    use tradeengine_notify::config::TelegramConfig;
+
+    use super::*;
+    use crate::credentials::{CredentialsFile, PASSPHRASE_VAR, ResolvedCredentials};
+
+    #[tokio::test]
+    async fn the_bot_token_comes_from_the_credentials_file_when_named_else_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.age");
+        let passphrase = SecretString::from("a long enough passphrase".to_string());
+        let mut file = CredentialsFile::new();
+        file.set(
+            "telegram",
+            ResolvedCredentials {
+                api_key: SecretString::from("111:FROM-FILE".to_string()),
+                api_secret: SecretString::from("unused".to_string()),
+                passphrase: None,
+            },
+        );
+        file.save(&path, &passphrase, Some(2)).unwrap();
+        let vars: BTreeMap<&str, &str> = [
+            (PASSPHRASE_VAR, "a long enough passphrase"),
+            ("TRADEENGINE_TELEGRAM_BOT_TOKEN", "222:FROM-ENV"),
+        ]
+        .into();
+        let env = |k: &str| vars.get(k).map(|v| (*v).to_string());
+
+        let from_file = TelegramConfig {
+            credentials: Some(format!("file:{}", path.display())),
+            ..TelegramConfig::default()
+        };
+        let token = bot_token(&from_file, &env).await.unwrap();
+        assert_eq!(token.expose_secret(), "111:FROM-FILE");
+
+        let from_env = TelegramConfig::default();
+        assert_eq!(
+            bot_token(&from_env, &env).await.unwrap().expose_secret(),
+            "222:FROM-ENV"
+        );
+
+        let unset = TelegramConfig {
+            bot_token_env: Some("NOT_SET_HERE".into()),
+            ..TelegramConfig::default()
+        };
+        let err = bot_token(&unset, &env).await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "notifications.telegram: the bot token variable NOT_SET_HERE is not set"
+        );
+    }
+}
