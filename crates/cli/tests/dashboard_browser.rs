@@ -400,8 +400,10 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     )
     .await;
     d.until(
-        "the P&L table",
-        r##"return document.querySelector("#pnl").innerText.includes("BTCUSDT")"##,
+        "the P&L table over every fill of the symbol",
+        r##"const n = window.dashState.fills["BTCUSDT"].filter((f) => f.account === "paper").length;
+            return [...document.querySelectorAll("#pnl tr")].some((tr) => tr.cells.length > 5
+              && tr.cells[1].innerText === "BTCUSDT" && tr.cells[5].innerText === String(n))"##,
     )
     .await;
 
