@@ -43,7 +43,7 @@ const MAX_NAME: usize = 32;
 
 /// The command in `text`, or `None` when the text is not a command (chatter in a group).
 pub fn parse(text: &str) -> Option<Command> {
-    let word = text.trim_start().split_whitespace().next()?;
+    let word = text.split_whitespace().next()?;
     let name = word.strip_prefix('/')?;
     // "/status@YourBot": the bot's name after the '@' is Telegram's, not the user's.
     let name = name

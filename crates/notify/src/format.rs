@@ -116,7 +116,7 @@ pub fn held_back(held: &BTreeMap<NoticeKind, u64>) -> String {
 }
 
 fn span(secs: u64) -> String {
-    if secs % 60 == 0 && secs >= 60 {
+    if secs.is_multiple_of(60) && secs >= 60 {
         format!("{} min", secs / 60)
     } else {
         format!("{secs} s")

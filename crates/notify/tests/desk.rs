@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 //! The command desk's rules: allow-list, confirmation within the window, audit before acting,
 //! nothing done when the audit cannot be written.
 

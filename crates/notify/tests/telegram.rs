@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 //! The Telegram channel and command loop against a local stand-in of the Bot API: commands from
 //! allowed and refused chats, confirmation, a flood of events under the rate limit, a wrong
 //! token, and the token kept out of everything printable.

@@ -3,6 +3,7 @@
 //! answered 401 as Telegram does.
 
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (team rule)
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
