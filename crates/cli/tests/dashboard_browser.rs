@@ -399,6 +399,26 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
         ),
     )
     .await;
+    // Each fill once: the page's fills (from /api/v1/fills and the stream's history) are the
+    // store's.
+    let stored: Vec<Value> = http
+        .get(format!("{engine}/api/v1/fills?account=paper&limit=500"))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored_btc = stored.iter().filter(|f| f["symbol"] == "BTCUSDT").count();
+    let shown = d
+        .script(r##"return window.dashState.fills["BTCUSDT"].length"##)
+        .await;
+    assert_eq!(
+        shown.as_u64(),
+        Some(stored_btc as u64),
+        "fills shown vs stored"
+    );
     d.until(
         "the P&L table over every fill of the symbol",
         r##"const n = window.dashState.fills["BTCUSDT"].filter((f) => f.account === "paper").length;

@@ -79,14 +79,19 @@ const nested = (o, a, b) => mapOf((o[a] = o[a] || {}), b);
 const points = (m) => [...m.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
 
 // ---------- charts (time axes in the browser's zone) ----------
-const tickMark = (t, type) => { const d = new Date(t * 1000); return type <= 2 ? d.toLocaleDateString() : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); };
+// Tick mark types (Lightweight Charts' TickMarkType): 0 year, 1 month, 2 day, 3 time, 4 time with seconds.
+const tickMark = (t, type) => {
+  const d = new Date(t * 1000);
+  if (type <= 2) return d.toLocaleDateString();
+  return d.toLocaleTimeString([], type === 4 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" });
+};
 function makeChart(el) {
   return LW.createChart($(el), {
     autoSize: true,
     layout: { background: { color: "#161d26" }, textColor: "#d7dde4", panes: { separatorColor: "#263241" } },
     grid: { vertLines: { color: "#1e2732" }, horzLines: { color: "#1e2732" } },
     rightPriceScale: { borderColor: "#263241" },
-    timeScale: { borderColor: "#263241", timeVisible: true, secondsVisible: false, tickMarkFormatter: tickMark },
+    timeScale: { borderColor: "#263241", timeVisible: true, secondsVisible: true, tickMarkFormatter: tickMark },
     localization: { timeFormatter: (t) => new Date(t * 1000).toLocaleString() },
   });
 }
@@ -167,7 +172,9 @@ function tabs() {
 
 // ---------- what events change ----------
 function addFill(account, f) {
-  const key = account + "|" + f.client_order_id + "|" + f.filled_at + "|" + f.qty;
+  // The same fill comes from /api/v1/fills and from the stream's history, written alike but
+  // not necessarily byte for byte (time zone suffix, trailing zeros): compare values.
+  const key = account + "|" + f.client_order_id + "|" + Date.parse(f.filled_at) + "|" + dec(f.qty) + "|" + dec(f.price);
   if (S.fillKeys.has(key)) return false;
   S.fillKeys.add(key);
   const time = secs(f.filled_at), sym = f.symbol;
