@@ -1,9 +1,13 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
 //! The dashboard in a real headless Chromium, driven over WebDriver (Debian's `chromedriver`),
 //! against the running paper demo: the page shows the demo's account, its positions with
-//! targets, the per-source contributions, and the equity chart draws on its canvas. Then the
-//! operator's path through the kill switch: without the control token nothing is sent; with it,
-//! the confirm dialog is accepted, and the REST API and the page both show the switch engaged.
+//! targets, the per-source contributions; its charts (the vendored Lightweight Charts) are drawn
+//! and their canvas pixels change as live events arrive; a TradingView alert's fill appears as a
+//! marker on the price chart without a reload; the page fits a phone's width. Screenshots at
+//! desktop and phone sizes are written to `target/tmp/dashboard/` (`desktop.png`, `phone.png`).
+//! Then the operator's path through the kill switch: without the control token nothing is
+//! sent; with it, the confirm dialog is accepted, and the REST API and the page both show the
+//! switch engaged.
 //!
 //! Before the browser, the same running demo's probes (`/ready` = store reachable and every
 //! enabled account reconciled), `/metrics` and `/api/openapi.json` are checked over HTTP.
@@ -19,6 +23,19 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
 const READ_TOKEN: &str = "dash-read-token-not-real";
 const CONTROL_TOKEN: &str = "dash-control-token-not-real";
+const TV_SECRET: &str = "dash-tv-secret-not-real";
+/// A hash of the price chart's canvas pixels (every fourth pixel), and how many of them are
+/// painted (differ from the panel's background), as `[hash, painted]`.
+const PRICE_PIXELS: &str = r##"let h = 0, painted = 0;
+  for (const c of document.querySelectorAll("#price-chart canvas")) {
+    if (!c.width || !c.height) continue;
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < px.length; i += 16) {
+      h = (h * 31 + px[i] + px[i + 1] * 3 + px[i + 2] * 7 + px[i + 3] * 11) % 1000000007;
+      if (px[i + 3] > 0 && (Math.abs(px[i] - 22) + Math.abs(px[i + 1] - 29) + Math.abs(px[i + 2] - 38)) > 30) painted++;
+    }
+  }
+  return [h, painted];"##;
 /// WebDriver's key for an element reference in JSON.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -117,6 +134,18 @@ impl Driver {
     }
 }
 
+/// Writes the page as WebDriver renders it to `path` (PNG).
+async fn screenshot(d: &Driver, path: &std::path::Path) {
+    use base64::Engine as _;
+    let png = d.get("/screenshot").await;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(png.as_str().unwrap())
+        .unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(path, bytes).unwrap();
+    eprintln!("dashboard screenshot: {}", path.display());
+}
+
 // One scenario whose steps build on each other's state, so it stays one sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
@@ -140,6 +169,7 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
             .env("TRADEENGINE_LOG", "warn")
             .env("TRADEENGINE_READ_TOKEN", READ_TOKEN)
             .env("TRADEENGINE_CONTROL_TOKEN", CONTROL_TOKEN)
+            .env("TRADEENGINE_TV_SECRET", TV_SECRET)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -222,7 +252,13 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     let (code, openapi) = get("/api/openapi.json").await;
     assert_eq!(code, 200);
     let openapi: Value = serde_json::from_str(&openapi).unwrap();
-    for path in ["/api/v1/kill", "/api/v1/weights", "/metrics", "/ready"] {
+    for path in [
+        "/api/v1/kill",
+        "/api/v1/weights",
+        "/api/v1/events",
+        "/metrics",
+        "/ready",
+    ] {
         assert!(
             openapi["paths"].get(path).is_some(),
             "{path} in the OpenAPI document"
@@ -299,14 +335,119 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
         r##"return document.querySelector("#symbols").innerText.includes("= blended")"##,
     )
     .await;
-    // The equity chart: its label, and a line actually drawn on the canvas.
+    // The live stream is open, and the charts are drawn by the vendored library.
     d.until(
-        "the equity chart",
-        r##"const c = document.querySelector("#equity"); const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-           let painted = 0; for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted++;
-           return painted > 100 && document.querySelector("#equity-label").innerText.includes("USDT (")"##,
+        "the live event stream",
+        r##"return document.querySelector("#stream").innerText === "live""##,
     )
     .await;
+    d.until(
+        "the equity chart with its axes",
+        r##"return document.querySelectorAll("#equity-chart canvas").length > 2 && document.querySelector("#equity-label").innerText.includes("max drawdown")"##,
+    )
+    .await;
+    d.until(
+        "a price line on the price chart",
+        &format!("const r = (() => {{ {PRICE_PIXELS} }})(); return r[1] > 200;"),
+    )
+    .await;
+    // Pixels change as prices arrive on the stream, without a reload.
+    let before = d
+        .script(&format!("return (() => {{ {PRICE_PIXELS} }})()[0];"))
+        .await;
+    d.until(
+        "the price chart redrawn by live prices",
+        &format!("return (() => {{ {PRICE_PIXELS} }})()[0] !== {before};"),
+    )
+    .await;
+
+    // A TradingView alert: its fill appears as a marker on the price chart, live.
+    d.script(r##"document.querySelector('#symbol-tabs button[data-s="BTCUSDT"]').click(); return true;"##)
+        .await;
+    let fills_before = d
+        .script(r##"return (window.dashState.fills["BTCUSDT"] || []).length"##)
+        .await
+        .as_u64()
+        .unwrap();
+    let short = d
+        .script(r##"const p = window.dashState.positions.find((p) => p.symbol === "BTCUSDT"); return !p || Number(p.size) >= 0;"##)
+        .await
+        == Value::Bool(true);
+    let (direction, action) = if short {
+        ("short", "sell")
+    } else {
+        ("long", "buy")
+    };
+    let alert = format!(
+        r#"{{"secret":"{TV_SECRET}","symbol":"BTCUSDT","direction":"{direction}","action":"{action}","size":"100/100"}}"#
+    );
+    let answer = http
+        .post(format!("{engine}/webhook/tradingview"))
+        .header("Content-Type", "application/json")
+        .body(alert)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "alert: {}", answer.status());
+    d.until(
+        "the alert's fill as a marker on the price chart",
+        // A flip is two fills (a reduce-only close, then the open), so count, don't add one.
+        &format!(
+            r##"const n = window.dashState.fills["BTCUSDT"].length;
+                return n > {fills_before} && window.dashState.current === "BTCUSDT"
+                && document.querySelector("#price-label").innerText.includes(n + " fill(s)")"##
+        ),
+    )
+    .await;
+    // Each fill once: the page's fills (from /api/v1/fills and the stream's history) are the
+    // store's.
+    let stored: Vec<Value> = http
+        .get(format!("{engine}/api/v1/fills?account=paper&limit=500"))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored_btc = stored.iter().filter(|f| f["symbol"] == "BTCUSDT").count();
+    let shown = d
+        .script(r##"return window.dashState.fills["BTCUSDT"].length"##)
+        .await;
+    assert_eq!(
+        shown.as_u64(),
+        Some(stored_btc as u64),
+        "fills shown vs stored"
+    );
+    d.until(
+        "the P&L table over every fill of the symbol",
+        r##"const n = window.dashState.fills["BTCUSDT"].filter((f) => f.account === "paper").length;
+            return [...document.querySelectorAll("#pnl tr")].some((tr) => tr.cells.length > 5
+              && tr.cells[1].innerText === "BTCUSDT" && tr.cells[5].innerText === String(n))"##,
+    )
+    .await;
+
+    // Screenshots, desktop and phone, as the test's artefacts; the page fits a phone's width.
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    std::fs::create_dir_all(&shots).unwrap();
+    d.script("window.scrollTo(0, 0); return true;").await;
+    screenshot(&d, &shots.join("desktop.png")).await;
+    d.post("/window/rect", json!({"width": 390, "height": 844}))
+        .await;
+    d.until(
+        "the page at phone width without sideways scrolling",
+        r##"return window.innerWidth < 500 && document.documentElement.scrollWidth <= window.innerWidth + 1"##,
+    )
+    .await;
+    d.until(
+        "the price chart redrawn at phone width",
+        r##"const c = document.querySelector("#price-chart canvas"); return c && c.clientWidth < 500 && c.clientWidth > 200;"##,
+    )
+    .await;
+    screenshot(&d, &shots.join("phone.png")).await;
+    d.post("/window/rect", json!({"width": 1280, "height": 1600}))
+        .await;
+
     let page = d.script("return document.body.innerText").await;
     let page = page.as_str().unwrap();
     assert!(

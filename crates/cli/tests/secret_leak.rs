@@ -4,7 +4,8 @@
 //!
 //! The real binary runs with recognisable fake secrets: exchange key, secret and passphrase
 //! (from the encrypted credentials file), the file's passphrase, the webhook secret, the REST
-//! source token and the API read/control tokens. Every log line is captured at `trace`, every
+//! source token, the API read/control tokens, the Telegram bot token and a notification
+//! webhook's URL. Every log line is captured at `trace`, every
 //! HTTP endpoint is called (with the right, the wrong and no token, and bodies that carry
 //! secrets), an order trades on the Bybit simulator, then every table of the SQLite store is
 //! dumped and every file in the data directory read raw. The failure paths run too: the venue
@@ -36,6 +37,10 @@ const WRONG: &str = "FAKEWRONG-LEAKCHECK-0001";
 const DB_PASS: &str = "FAKEDBPASS-LEAKCHECK-0001";
 const NATS_PASS: &str = "FAKENATSPASS-LEAKCHECK-0001";
 const NATS_TOKEN: &str = "FAKENATSTOKEN-LEAKCHECK-0001";
+/// The Telegram bot token and a notification webhook URL's token part (both channels point at
+/// a closed port, so their failures are logged).
+const BOT_TOKEN: &str = "123456:FAKEBOTTOKEN-LEAKCHECK-0001";
+const HOOK_TOKEN: &str = "FAKEHOOKTOKEN-LEAKCHECK-0001";
 
 const ALL: &[&str] = &[
     KEY,
@@ -50,6 +55,8 @@ const ALL: &[&str] = &[
     DB_PASS,
     NATS_PASS,
     NATS_TOKEN,
+    BOT_TOKEN,
+    HOOK_TOKEN,
 ];
 
 /// Every secret that occurs in `haystack`.
@@ -118,6 +125,15 @@ weights = {{ tv = 0.5, ops = 0.5 }}
 [api]
 read_token_env = "TE_LEAK_READ_TOKEN"
 control_token_env = "TE_LEAK_CONTROL_TOKEN"
+
+[notifications.telegram]
+chat_ids = [1]
+bot_token_env = "TE_LEAK_BOT_TOKEN"
+api_url = "http://127.0.0.1:9"
+poll_timeout_secs = 1
+
+[notifications.webhook]
+url_env = "TE_LEAK_HOOK_URL"
 "#
     )
 }
@@ -133,6 +149,11 @@ fn engine_command(dir: &Path, args: &[&str]) -> Command {
         .env("TE_LEAK_REST_TOKEN", REST_TOKEN)
         .env("TE_LEAK_READ_TOKEN", READ_TOKEN)
         .env("TE_LEAK_CONTROL_TOKEN", CONTROL_TOKEN)
+        .env("TE_LEAK_BOT_TOKEN", BOT_TOKEN)
+        .env(
+            "TE_LEAK_HOOK_URL",
+            format!("http://127.0.0.1:9/services/{HOOK_TOKEN}"),
+        )
         .stdin(Stdio::null());
     c
 }

@@ -103,6 +103,10 @@ pub enum AuditPayload<'a> {
     },
     /// The audit chain was found broken.
     AuditChainBroken { reason: &'a str },
+    /// A Telegram command: the chat, the command and what became of it.
+    TelegramCommand {
+        telegram_command: &'a tradeengine_notify::CommandRecord,
+    },
     /// The configuration file changed (`config`, the new configuration, only when applied).
     ConfigChanged {
         file: String,
@@ -131,6 +135,7 @@ impl AuditPayload<'_> {
             Self::VenueRejected { .. } => AuditKind::VenueRejected,
             Self::AuditChainBroken { .. } => AuditKind::AuditChainBroken,
             Self::ConfigChanged { .. } => AuditKind::ConfigChanged,
+            Self::TelegramCommand { .. } => AuditKind::OperatorCommand,
         }
     }
 

@@ -12,6 +12,8 @@ pub mod freshness;
 pub mod intake;
 pub mod kill_records;
 pub mod killswitch;
+pub mod live_feed;
+pub mod notifications;
 pub mod one_line;
 pub mod ownership;
 pub mod plan_ids;

@@ -50,12 +50,18 @@ pub enum StartError {
         "live mode needs --live on the command line as well as mode = \"live\" in the configuration"
     )]
     LiveNotConfirmed,
+    /// A notification channel cannot be built (its token or URL is missing).
+    #[error(transparent)]
+    Notifications(#[from] crate::notifications::NotifySetupError),
 }
 
 impl StartError {
     /// A configuration problem (the binary exits 2), not a failure of something outside.
     pub fn is_config(&self) -> bool {
-        matches!(self, Self::AccountConfig { .. } | Self::LiveNotConfirmed)
+        matches!(
+            self,
+            Self::AccountConfig { .. } | Self::LiveNotConfirmed | Self::Notifications(_)
+        )
     }
 }
 
@@ -78,6 +84,11 @@ pub struct RunningEngine {
     workers: JoinSet<()>,
     /// The data dir's lock and the account leases, held until the engine stops.
     ownership: crate::ownership::Ownership,
+    /// Stops the live feed (after the engine's stop is recorded, so it is said).
+    stop_feed: CancellationToken,
+    /// A set, so a dropped engine stops its feed too.
+    feed: JoinSet<()>,
+    notifications: Option<crate::notifications::Notifications>,
 }
 
 /// Builds the sources that run on their own schedule.
@@ -220,6 +231,8 @@ impl RunningEngine {
         let now = clock.now();
         steps::check_before_start(&config, &options)?;
         let ownership = crate::ownership::Ownership::claim(&config, store.clone(), now).await?;
+        // The live feed says what comes after this: the start, and everything after it.
+        let live_from = crate::sources::events::chain_head(&*store).await?;
         let origin = paper_origin(&*store, now).await?;
         let mut built = steps::build_account_venues(&config, &options, origin).await?;
         let (sources, webhooks) = steps::build_all_sources(&config, &options, &built.paper)?;
@@ -232,6 +245,10 @@ impl RunningEngine {
             state.set_config_file(path);
         }
         state.set_webhooks(webhooks).await;
+        let env = |k: &str| options.env(k);
+        let notifications =
+            crate::notifications::Notifications::start(&state, store.clone(), clock.clone(), &env)
+                .await?;
         let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
         steps::restore_sleeves_and_record_start(&intake, &*store, &config, plan_ids.boot(), now)
             .await?;
@@ -265,6 +282,12 @@ impl RunningEngine {
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));
         ownership.spawn_keepers(&mut workers, &config, &state, &clock, &stop_workers);
         steps::spawn_reloader(&mut workers, &config, &options, &shared, &stop_workers);
+        let stop_feed = CancellationToken::new();
+        let mut feed = JoinSet::new();
+        feed.spawn(
+            crate::live_feed::LiveFeed::new(store.clone(), state.clone(), clock.clone(), live_from)
+                .run(stop_feed.clone()),
+        );
         let source_tasks = steps::spawn_sources(
             &config,
             &state,
@@ -288,6 +311,9 @@ impl RunningEngine {
             sources: source_tasks,
             workers,
             ownership,
+            stop_feed,
+            feed,
+            notifications,
         })
     }
 
@@ -331,6 +357,11 @@ impl RunningEngine {
             .await
         {
             tracing::warn!(error = %e, "cannot record the engine stop");
+        }
+        self.stop_feed.cancel();
+        while self.feed.join_next().await.is_some() {}
+        if let Some(n) = self.notifications.take() {
+            n.stop(Duration::from_secs(10)).await;
         }
         let data_dir = self.state.config().engine.data_dir.clone();
         self.ownership.stop(&data_dir, &*self.clock).await;

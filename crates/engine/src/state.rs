@@ -7,13 +7,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::sync::{RwLock, watch};
+use tokio::sync::{RwLock, broadcast, watch};
 use tradeengine_core::blend::Blend;
 use tradeengine_model::{AccountName, Decimal, Price, Sleeve, SourceId, Symbol, Timestamp};
 
 use crate::config::Config;
 use crate::killswitch::{KillAction, KillState, SharedKillState};
 
+pub mod live;
 mod views;
 pub mod webhooks;
 
@@ -70,6 +71,9 @@ pub struct SharedState {
     pub refusal_log: Arc<crate::refusals::LogWindows>,
     /// Each polled source's freshness (see [`crate::freshness`]).
     freshness: crate::freshness::FreshnessBook,
+    /// What happens, as it happens (see [`live`]): written by the live feed, read by the
+    /// event stream and the notifications.
+    live: broadcast::Sender<live::LiveEvent>,
 }
 
 impl SharedState {
@@ -89,7 +93,18 @@ impl SharedState {
             file_engine: Arc::default(),
             refusal_log: Arc::default(),
             freshness: crate::freshness::FreshnessBook::default(),
+            live: broadcast::Sender::new(live::LIVE_CAPACITY),
         }
+    }
+
+    /// Follows what happens from now on (see [`live`]).
+    pub fn subscribe_live(&self) -> broadcast::Receiver<live::LiveEvent> {
+        self.live.subscribe()
+    }
+
+    /// Says a live event to whoever follows (nobody is fine). For the live feed.
+    pub fn publish_live(&self, event: live::LiveEvent) {
+        let _ = self.live.send(event);
     }
 
     /// The configuration in force now.

@@ -42,6 +42,15 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(routes::ready))
         .route("/metrics", get(metrics::render))
         .route("/", get(routes::dashboard))
+        .route("/assets/dashboard.js", get(routes::dashboard_js))
+        .route(
+            "/assets/lightweight-charts.js",
+            get(routes::lightweight_charts_js),
+        )
+        .route(
+            "/assets/lightweight-charts-LICENSE.txt",
+            get(routes::lightweight_charts_license),
+        )
         .route("/api/openapi.json", get(openapi::openapi_json))
         .merge(api::read_routes(state.clone()))
         .merge(api::control_routes(state.clone()))
@@ -61,7 +70,9 @@ pub async fn serve(
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), std::io::Error> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router(state);
+    let app = router(state).layer(axum::Extension(api::events::ServerStopping(
+        shutdown.clone(),
+    )));
     let handle = tokio::spawn(async move {
         let result = axum::serve(
             listener,

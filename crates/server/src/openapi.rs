@@ -47,6 +47,7 @@ impl Modify for BearerAuth {
         crate::api::pnl::pnl,
         crate::api::read::equity,
         crate::api::read::audit,
+        crate::api::events::events,
         crate::api::config::weights,
         crate::api::config::put_weights,
         crate::api::config::mappings,

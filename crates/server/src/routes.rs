@@ -88,3 +88,43 @@ pub(crate) async fn ready(
 pub(crate) async fn dashboard() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("../assets/dashboard.html"))
 }
+
+/// A static asset compiled into the binary, so the dashboard works offline and loads nothing
+/// from the internet.
+fn asset(content_type: &'static str, body: &'static str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            // The file name carries no version for the page's own script, so revalidate.
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The dashboard's script.
+pub(crate) async fn dashboard_js() -> axum::response::Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/dashboard.js"),
+    )
+}
+
+/// TradingView Lightweight Charts 5.3.0, vendored unchanged
+/// (`assets/lightweight-charts-VENDORED.md` says from where and how to upgrade).
+pub(crate) async fn lightweight_charts_js() -> axum::response::Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/lightweight-charts-5.3.0.standalone.production.js"),
+    )
+}
+
+/// Lightweight Charts' licence (Apache-2.0), served beside it as the licence asks.
+pub(crate) async fn lightweight_charts_license() -> axum::response::Response {
+    asset(
+        "text/plain; charset=utf-8",
+        include_str!("../assets/lightweight-charts-LICENSE.txt"),
+    )
+}

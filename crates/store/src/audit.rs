@@ -62,10 +62,13 @@ pub enum AuditKind {
     /// reduce-only, position limit): one event when such a refusal episode begins; retries
     /// within the episode are not recorded again (the orders themselves still are).
     VenueRejected,
+    /// An operator's command from outside the API and the CLI (a Telegram command: who, what,
+    /// and what became of it, refused chats included).
+    OperatorCommand,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::SignalAccepted,
         Self::SignalRefused,
         Self::SleeveChanged,
@@ -82,6 +85,7 @@ impl AuditKind {
         Self::EngineStopped,
         Self::AuditChainBroken,
         Self::VenueRejected,
+        Self::OperatorCommand,
     ];
 
     /// The stored (and hashed) name; equal to the serde name.
@@ -103,6 +107,7 @@ impl AuditKind {
             Self::EngineStopped => "engine_stopped",
             Self::AuditChainBroken => "audit_chain_broken",
             Self::VenueRejected => "venue_rejected",
+            Self::OperatorCommand => "operator_command",
         }
     }
 

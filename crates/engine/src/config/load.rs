@@ -121,10 +121,13 @@ fn is_symbol_name(key: &str) -> bool {
 pub(crate) fn from_tree(tree: toml::Table) -> Result<Config, (String, String)> {
     let mut unknown = Vec::new();
     let value = toml::Value::Table(tree);
-    let mut on_unknown = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    // An optional table (`[notifications.telegram]`) puts a `?` step in the path; the key as
+    // written has none.
+    let written = |path: String| path.replace(".?", "");
+    let mut on_unknown = |path: serde_ignored::Path<'_>| unknown.push(written(path.to_string()));
     let ignoring = serde_ignored::Deserializer::new(value, &mut on_unknown);
     let config: Config = serde_path_to_error::deserialize(ignoring).map_err(|e| {
-        let key = e.path().to_string();
+        let key = written(e.path().to_string());
         // A `[[symbols]]` name that is not a unified symbol gives the model's reason alone, as
         // when validation parsed the name (the parser's own text adds a line break).
         let reason = if is_symbol_name(&key) {

@@ -64,6 +64,7 @@ impl Config {
             symbols: Vec::new(),
             risk: RiskConfig::default(),
             api: ApiConfig::default(),
+            notifications: Default::default(),
         }
     }
 

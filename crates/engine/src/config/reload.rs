@@ -1,6 +1,6 @@
 //! What may change while the engine runs. Mappings, weights and symbols, risk limits and account
 //! states apply at the next cycle; everything else (mode, bind address, database, the set of
-//! accounts and sources, credentials) needs a restart, and a reload that changes them is refused
+//! accounts and sources, credentials, notifications) needs a restart, and a reload that changes them is refused
 //! as a whole so the running engine never holds a half-applied configuration.
 
 use super::Config;
@@ -21,6 +21,10 @@ pub fn check_hot_reload(current: &Config, next: &Config) -> Result<(), NeedsRest
     };
     if current.engine != next.engine {
         return restart("engine");
+    }
+    // The channels and the command bot are built at start.
+    if current.notifications != next.notifications {
+        return restart("notifications");
     }
     if current.accounts.len() != next.accounts.len() {
         return restart("accounts (added or removed)");

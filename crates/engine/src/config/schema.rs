@@ -31,6 +31,9 @@ pub struct Config {
     pub risk: RiskConfig,
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[notifications.telegram]`, `[notifications.webhook]` (see `tradeengine_notify::config`).
+    #[serde(default)]
+    pub notifications: tradeengine_notify::NotificationsConfig,
 }
 
 /// `[api]`: who may use the REST API. Tokens are read from environment variables, never from

@@ -313,3 +313,56 @@ fn a_files_relative_paths_follow_the_file_and_flags_follow_the_shell() {
     let c = load_str(text, None, &[], &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.engine.data_dir, std::path::PathBuf::from("data"));
 }
+
+#[test]
+fn notifications_are_checked_by_name() {
+    let load = |text: &str| load_str(text, None, &[], &Overrides::default());
+    let ok = load("[notifications.telegram]\nchat_ids = [42]\n[notifications.webhook]\nformat = \"discord\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = ok.notifications.telegram.unwrap_or_default();
+    assert_eq!(t.chat_ids, vec![42]);
+    assert_eq!(
+        ok.notifications.webhook.map(|w| w.format),
+        Some(tradeengine_notify::config::WebhookFormat::Discord)
+    );
+    for (text, key) in [
+        (
+            "[notifications.telegram]\nchat_ids = []\n",
+            "notifications.telegram.chat_ids",
+        ),
+        // A pasted token is never accepted as a key, and never echoed.
+        (
+            "[notifications.telegram]\nchat_ids = [1]\nbot_token = \"123:secret\"\n",
+            "notifications.telegram.bot_token",
+        ),
+        (
+            "[notifications.telegram]\nchat_ids = [1]\nnotify = { fil = false }\n",
+            "notifications.telegram.notify.fil",
+        ),
+        (
+            "[notifications.webhook]\nurl = \"https://hooks.example/T0/secret\"\n",
+            "notifications.webhook.url",
+        ),
+        (
+            "[notifications.webhook]\nper_minute = 0\n",
+            "notifications.webhook.per_minute",
+        ),
+    ] {
+        let e = load(text)
+            .err()
+            .unwrap_or_else(|| panic!("must fail: {text}"));
+        assert_eq!(e.key, key, "{text}: {e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+    }
+}
+
+#[test]
+fn a_notifications_change_needs_a_restart() {
+    let current = demo();
+    let mut next = demo();
+    next.notifications.webhook = Some(Default::default());
+    assert_eq!(
+        check_hot_reload(&current, &next).map_err(|e| e.key),
+        Err("notifications".to_string())
+    );
+}

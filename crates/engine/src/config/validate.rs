@@ -24,6 +24,7 @@ pub fn validate(c: &Config) -> Result<(), Failure> {
     validate_sources(c)?;
     validate_mapping(c)?;
     validate_symbols(c)?;
+    tradeengine_notify::config::validate(&c.notifications)?;
     Ok(())
 }
 

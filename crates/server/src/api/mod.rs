@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod events;
 pub mod kill;
 pub mod pnl;
 pub mod read;
@@ -30,6 +31,7 @@ pub fn read_routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/pnl", get(pnl::pnl))
         .route("/api/v1/equity", get(read::equity))
         .route("/api/v1/audit", get(read::audit))
+        .route("/api/v1/events", get(events::events))
         .route("/api/v1/weights", get(config::weights))
         .route("/api/v1/mappings", get(config::mappings))
         .route_layer(from_fn_with_state(state, auth::require_read))

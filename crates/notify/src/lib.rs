@@ -1,0 +1,26 @@
+//! Notifications a trader gets on the phone, and the Telegram commands that control the engine.
+//!
+//! The engine turns its audit trail and its sources' freshness into [`Event`]s; this crate
+//! decides which channel says what ([`config`]: per-kind switches, per-channel rate limits and
+//! refusal summaries, in [`notifier`]), how it reads ([`format`]) and how it gets there
+//! ([`channel`]: a JSON webhook; [`telegram`]: the Bot API). Commands from Telegram go through
+//! the [`desk`] (allow-list, confirmation, audit) to the engine's [`desk::Control`].
+//!
+//! Depends on the model only (and the HTTP client): it cannot place an order or write the store
+//! itself, only ask the engine through [`desk::Control`].
+
+pub mod bot;
+pub mod channel;
+pub mod commands;
+pub mod config;
+pub mod desk;
+pub mod event;
+pub mod format;
+pub mod limit;
+pub mod notifier;
+pub mod telegram;
+
+pub use config::NotificationsConfig;
+pub use desk::{CommandRecord, Control, ControlAction, ControlError, Desk, Outcome};
+pub use event::{Event, NoticeKind};
+pub use notifier::Notifier;
