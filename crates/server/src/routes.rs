@@ -105,6 +105,8 @@ fn asset(content_type: &'static str, body: &'static str) -> axum::response::Resp
 }
 
 /// The dashboard's script.
+#[utoipa::path(get, path = "/assets/dashboard.js", tag = "probes",
+    responses((status = 200, description = "The dashboard's script", content_type = "text/javascript", body = String)))]
 pub(crate) async fn dashboard_js() -> axum::response::Response {
     asset(
         "text/javascript; charset=utf-8",
@@ -114,6 +116,8 @@ pub(crate) async fn dashboard_js() -> axum::response::Response {
 
 /// TradingView Lightweight Charts 5.3.0, vendored unchanged
 /// (`assets/lightweight-charts-VENDORED.md` says from where and how to upgrade).
+#[utoipa::path(get, path = "/assets/lightweight-charts.js", tag = "probes",
+    responses((status = 200, description = "TradingView Lightweight Charts 5.3.0 (Apache-2.0)", content_type = "text/javascript", body = String)))]
 pub(crate) async fn lightweight_charts_js() -> axum::response::Response {
     asset(
         "text/javascript; charset=utf-8",
@@ -122,6 +126,8 @@ pub(crate) async fn lightweight_charts_js() -> axum::response::Response {
 }
 
 /// Lightweight Charts' licence (Apache-2.0), served beside it as the licence asks.
+#[utoipa::path(get, path = "/assets/lightweight-charts-LICENSE.txt", tag = "probes",
+    responses((status = 200, description = "Lightweight Charts' licence", content_type = "text/plain", body = String)))]
 pub(crate) async fn lightweight_charts_license() -> axum::response::Response {
     asset(
         "text/plain; charset=utf-8",
