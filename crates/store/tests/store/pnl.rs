@@ -20,12 +20,18 @@ pub async fn pnl_events_and_fills_are_read_in_order(b: &Backend) {
         s.record_pnl_event(&event(acct, n)).await.unwrap();
     }
     let of_a = s.pnl_events(Some(&account("a")), 0, 10).await.unwrap();
-    let ns: Vec<i64> = of_a.iter().map(|e| e.event["n"].as_i64().unwrap()).collect();
+    let ns: Vec<i64> = of_a
+        .iter()
+        .map(|e| e.event["n"].as_i64().unwrap())
+        .collect();
     assert_eq!(ns, [1, 3, 4]);
     assert_eq!(of_a[0].event, event("a", 1).event);
     assert_eq!(of_a[0].at, at(1));
     // Paged by seq: after the first, at most one.
-    let next = s.pnl_events(Some(&account("a")), of_a[0].seq, 1).await.unwrap();
+    let next = s
+        .pnl_events(Some(&account("a")), of_a[0].seq, 1)
+        .await
+        .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].event["n"], 3);
     assert_eq!(s.pnl_events(None, 0, 10).await.unwrap().len(), 4);
