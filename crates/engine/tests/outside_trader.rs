@@ -318,23 +318,7 @@ async fn a_person_who_keeps_closing_the_position_freezes_the_account() {
         .unwrap();
     let hand = by_hand(&sim).await;
     for n in 1..=3 {
-        wait_for("the engine's long", 20, async || {
-            sim.position("BTCUSDT") > Decimal::ZERO
-        })
-        .await;
-        // Let a quiet cycle read the position first.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let held = sim.position("BTCUSDT");
-        hand.place_order(&OrderRequest {
-            client_order_id: ClientOrderId::new(&format!("by-hand-{n}")).unwrap(),
-            symbol: Symbol::new("BTCUSDT").unwrap(),
-            side: Side::Sell,
-            qty: held,
-            kind: OrderKind::Market,
-            reduce_only: true,
-        })
-        .await
-        .unwrap();
+        close_by_hand(&sim, &*hand, n).await;
         if n < 3 {
             assert_eq!(stored_switch(&engine).await, None);
         }
@@ -380,22 +364,7 @@ async fn a_freeze_held_beside_a_flatten_of_others_survives_a_restart() {
             .unwrap()
     };
     for n in 1..=3 {
-        wait_for("the engine's long", 20, async || {
-            sim.position("BTCUSDT") > Decimal::ZERO
-        })
-        .await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let held = sim.position("BTCUSDT");
-        hand.place_order(&OrderRequest {
-            client_order_id: ClientOrderId::new(&format!("by-hand-{n}")).unwrap(),
-            symbol: Symbol::new("BTCUSDT").unwrap(),
-            side: Side::Sell,
-            qty: held,
-            kind: OrderKind::Market,
-            reduce_only: true,
-        })
-        .await
-        .unwrap();
+        close_by_hand(&sim, &*hand, n).await;
     }
     wait_for("the engine holds the account frozen", 20, async || {
         !pending(&engine).await.is_empty()
@@ -440,6 +409,27 @@ async fn a_freeze_held_beside_a_flatten_of_others_survives_a_restart() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(sim.position("BTCUSDT").is_zero());
     engine.shutdown().await;
+}
+
+/// A person closing the engine's long by hand (the `n`th time), once a quiet cycle has read it.
+async fn close_by_hand(sim: &SimHandle, hand: &dyn tradeengine_venues::Venue, n: u32) {
+    wait_for("the engine's long", 20, async || {
+        sim.position("BTCUSDT") > Decimal::ZERO
+    })
+    .await;
+    // Let a quiet cycle read the position first.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let held = sim.position("BTCUSDT");
+    hand.place_order(&OrderRequest {
+        client_order_id: ClientOrderId::new(&format!("by-hand-{n}")).unwrap(),
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        side: Side::Sell,
+        qty: held,
+        kind: OrderKind::Market,
+        reduce_only: true,
+    })
+    .await
+    .unwrap();
 }
 
 /// An adapter on the simulator's account, as a person at the venue's website trades.

@@ -16,37 +16,6 @@ use common::*;
 use rust_decimal_macros::dec;
 use tradeengine_model::{ManualClock, OrderState, OrderStatus, Side};
 use tradeengine_venues::Venue;
-use tradeengine_venues::feed::{RecordedFeed, ReplayOptions};
-use tradeengine_venues::paper::{JsonFileStore, PaperConfig, PaperError, PaperVenue};
-
-/// The real candles in testdata/, replayed from `t0()` as a BTC-like price (×3e7).
-fn recorded_feed() -> Arc<RecordedFeed> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/testdata/candles-1m-real-head2000.csv"
-    );
-    let options = ReplayOptions {
-        start_at: Some(t0()),
-        looping: true,
-        rescale: dec!(30000000),
-        tick: Some(dec!(0.1)),
-    };
-    Arc::new(
-        RecordedFeed::new()
-            .with_csv(sym("BTCUSDT"), path, options)
-            .unwrap(),
-    )
-}
-
-fn open_on_file(path: &Path, clock: Arc<ManualClock>) -> Result<PaperVenue, PaperError> {
-    let store = JsonFileStore::open(path)?;
-    PaperVenue::open(
-        PaperConfig::default(),
-        recorded_feed(),
-        clock,
-        Box::new(store),
-    )
-}
 
 const CHILD_ENV: &str = "TRADEENGINE_PAPER_KILL9_STATE";
 

@@ -3,46 +3,15 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use common::*;
 use rust_decimal_macros::dec;
 use tradeengine_model::{ManualClock, OrderState, Side};
-use tradeengine_venues::feed::{RecordedFeed, ReplayOptions};
 use tradeengine_venues::paper::{
-    JsonFileStore, MemoryStore, PaperConfig, PaperError, PaperStoreError, PaperVenue,
+    MemoryStore, PaperConfig, PaperError, PaperStoreError, PaperVenue,
 };
 use tradeengine_venues::{Venue, VenueErrorKind};
-
-/// The real candles in testdata/, replayed from `t0()` as a BTC-like price (×3e7).
-fn recorded_feed() -> Arc<RecordedFeed> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/testdata/candles-1m-real-head2000.csv"
-    );
-    let options = ReplayOptions {
-        start_at: Some(t0()),
-        looping: true,
-        rescale: dec!(30000000),
-        tick: Some(dec!(0.1)),
-    };
-    Arc::new(
-        RecordedFeed::new()
-            .with_csv(sym("BTCUSDT"), path, options)
-            .unwrap(),
-    )
-}
-
-fn open_on_file(path: &Path, clock: Arc<ManualClock>) -> Result<PaperVenue, PaperError> {
-    let store = JsonFileStore::open(path)?;
-    PaperVenue::open(
-        PaperConfig::default(),
-        recorded_feed(),
-        clock,
-        Box::new(store),
-    )
-}
 
 #[tokio::test]
 async fn a_reopened_venue_continues_where_it_stopped() {

@@ -58,12 +58,14 @@ pub(super) fn fit_beside_left_alone(
     let room = (limit - left_alone.min(limit)).max(Decimal::ZERO);
     // The same budget rule over the movable targets, with `room` as their whole budget.
     let movable_budget = room.checked_div(value).unwrap_or(Decimal::ZERO);
-    let order: Vec<Symbol> = targets.iter().map(|t| t.symbol.clone()).collect();
+    let order: BTreeMap<Symbol, usize> = (targets.iter().enumerate())
+        .map(|(i, t)| (t.symbol.clone(), i))
+        .collect();
     let (mut movable, kept): (Vec<SizedTarget>, Vec<SizedTarget>) =
         targets.drain(..).partition(|t| !fixed.contains(&t.symbol));
     let scaled = apply_gross_budget(&mut movable, value, movable_budget);
     targets.extend(movable);
     targets.extend(kept);
-    targets.sort_by_key(|t| order.iter().position(|s| *s == t.symbol));
+    targets.sort_by_key(|t| order.get(&t.symbol).copied());
     Ok(scaled?.map(|_| left_alone))
 }

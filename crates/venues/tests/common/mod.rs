@@ -3,14 +3,17 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::TimeZone;
 use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
 use tradeengine_model::{
     ClientOrderId, ManualClock, OrderKind, OrderRequest, Price, Side, Symbol, Timestamp,
 };
-use tradeengine_venues::paper::{MemoryStore, PaperConfig, PaperVenue};
+use tradeengine_venues::feed::{RecordedFeed, ReplayOptions};
+use tradeengine_venues::paper::{JsonFileStore, MemoryStore, PaperConfig, PaperError, PaperVenue};
 use tradeengine_venues::{PriceFeed, VenueError};
 
 /// A feed whose prices the test sets, so fills land on worked numbers.
@@ -110,4 +113,34 @@ pub fn plain_config() -> PaperConfig {
 
 pub fn code(r: Result<impl std::fmt::Debug, VenueError>) -> String {
     r.unwrap_err().code.unwrap_or_default()
+}
+
+/// The real candles in testdata/, replayed from `t0()` as a BTC-like price (×3e7).
+pub fn recorded_feed() -> Arc<RecordedFeed> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/candles-1m-real-head2000.csv"
+    );
+    let options = ReplayOptions {
+        start_at: Some(t0()),
+        looping: true,
+        rescale: dec!(30000000),
+        tick: Some(dec!(0.1)),
+    };
+    Arc::new(
+        RecordedFeed::new()
+            .with_csv(sym("BTCUSDT"), path, options)
+            .unwrap(),
+    )
+}
+
+/// A paper venue on the state file at `path`, on the recorded feed.
+pub fn open_on_file(path: &Path, clock: Arc<ManualClock>) -> Result<PaperVenue, PaperError> {
+    let store = JsonFileStore::open(path)?;
+    PaperVenue::open(
+        PaperConfig::default(),
+        recorded_feed(),
+        clock,
+        Box::new(store),
+    )
 }
