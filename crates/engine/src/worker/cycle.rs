@@ -132,7 +132,13 @@ impl AccountWorker {
         skipped.extend(decided.not_sized);
         let mut targets = decided.targets;
         let unknown = self
-            .adjust_targets(&ctx, &market, &mut targets, &mut skipped)
+            .adjust_targets(
+                &ctx,
+                &market,
+                decided.hold.as_ref(),
+                &mut targets,
+                &mut skipped,
+            )
             .await?;
         let mut report = CycleReport {
             value: market.balance.value,
@@ -227,6 +233,7 @@ impl AccountWorker {
         &mut self,
         ctx: &CycleContext<'_>,
         market: &Market,
+        hold: Option<&crate::release_hold::ReleaseHold>,
         targets: &mut Vec<SizedTarget>,
         skipped: &mut Skipped,
     ) -> Result<BTreeMap<Symbol, super::unknown::UnknownPositionView>, CycleError> {
@@ -258,12 +265,11 @@ impl AccountWorker {
         if ctx.kill.is_none()
             && state == PortfolioState::Active
             && ctx.account.state == AccountState::Enabled
-            && let Some(hold) = crate::release_hold::read(&*self.store).await?
-            && hold.covers(&self.name)
+            && let Some(hold) = hold
         {
             for t in targets.iter_mut() {
                 let sleeves = self.state.sleeves_of(&t.symbol).await;
-                if crate::release_hold::still_held(&hold, &sleeves) {
+                if crate::release_hold::still_held(hold, &sleeves) {
                     hold_at_current(t, market.by_symbol.get(&t.symbol));
                 }
             }

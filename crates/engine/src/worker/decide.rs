@@ -27,6 +27,8 @@ pub(super) struct Decided {
     /// This account's blend per symbol (its own depth cap applied): what its target records
     /// carry as their depth.
     pub blends: BTreeMap<Symbol, Blend>,
+    /// The release-into-hold marker covering this account, read once for the cycle.
+    pub hold: Option<crate::release_hold::ReleaseHold>,
 }
 
 impl AccountWorker {
@@ -90,6 +92,7 @@ impl AccountWorker {
             targets,
             not_sized,
             blends: blends.into_iter().map(|b| (b.symbol.clone(), b)).collect(),
+            hold,
         })
     }
 
