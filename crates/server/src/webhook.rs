@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
@@ -19,6 +19,7 @@ use tradeengine_engine::sources::tradingview::WebhookError;
 use tradeengine_signals::tradingview::{self, TvConfig, TvRequest};
 
 use crate::AppState;
+use crate::extract::Query;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -145,6 +145,17 @@ async fn live_events_need_a_token_arrive_as_they_happen_and_resume_from_the_last
 
     let mut bad = Stream::open(addr, Some(READ), "Last-Event-ID: yesterday\r\n").await;
     assert!(bad.until("\r\n\r\n").await.starts_with("HTTP/1.1 400"));
+    // An unknown parameter is refused in the API's JSON error shape, as documented (not
+    // axum's plain-text rejection).
+    let mut unknown = Stream::open_path(addr, "/api/v1/events?history=0&since=1").await;
+    let text = unknown.until("}").await;
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{text}"
+    );
+    assert!(text.contains("\"error\""), "{text}");
 
     // The server's shutdown ends the open streams, so it does not wait on them forever.
     stop.cancel();

@@ -17,7 +17,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -28,6 +28,7 @@ use tradeengine_engine::state::live::LiveEvent;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Query;
 
 /// Events read from the store at once when catching up.
 const PAGE: i64 = 500;
@@ -40,6 +41,7 @@ const QUEUE: usize = 256;
 pub struct ServerStopping(pub CancellationToken);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Replay the audit events after this sequence number first (as `Last-Event-ID` does).
@@ -49,6 +51,22 @@ pub struct EventsQuery {
     /// draws before the live events.
     #[param(minimum = 0, maximum = 5000)]
     history: Option<i64>,
+}
+
+/// One event of the stream as its fields arrive (the per-event schema of `text/event-stream`,
+/// which OpenAPI 3.0/3.1 tools read from `schema` and 3.2 from `itemSchema`). Keep-alive
+/// comments carry no data and are not events.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // documents the wire shape; `axum::response::sse::Event` writes it
+pub struct SseFrame {
+    /// The JSON of one live event; its `type` field repeats the event name.
+    data: String,
+    /// `audit`, `freshness`, `account_error`, `prices` or `lagged`.
+    event: Option<String>,
+    /// The audit chain `seq` (audit events only): the `Last-Event-ID` to resume after.
+    id: Option<String>,
+    /// Reconnect delay in milliseconds, when the server sets one.
+    retry: Option<i64>,
 }
 
 /// Most events `history` replays.
@@ -68,7 +86,7 @@ fn sse_event(e: &LiveEvent) -> Option<Event> {
     security(("bearer" = [])),
     params(EventsQuery),
     responses(
-        (status = 200, description = "An endless text/event-stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An endless text/event-stream", content_type = "text/event-stream", body = SseFrame),
         (status = 400, description = "A bad `after` or `Last-Event-ID`", body = crate::schema::ErrorBody),
         (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
     ))]

@@ -2,7 +2,7 @@
 //! does (see `tradeengine_engine::pnl`).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use tradeengine_engine::pnl::{self, GroupBy, PnlError, Report};
 use utoipa::IntoParams;
@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use super::read::account_param;
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Query;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
