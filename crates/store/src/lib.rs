@@ -39,7 +39,7 @@ pub use connect::{
 pub use error::StoreError;
 pub use pnl::{PnlEventRecord, StoredFill};
 pub use records::{
-    BatchOutcome, EquitySnapshot, MAX_REFUSED_BODY, NewRefusal, OrderFilter, OrderUpdate,
+    BatchOutcome, CycleEnd, EquitySnapshot, MAX_REFUSED_BODY, NewRefusal, OrderFilter, OrderUpdate,
     REFUSALS_KEPT_PER_SOURCE, RefusedSignal, SignalRecordOutcome, StoredOrder, TRUNCATED_MARKER,
     TargetRecord, bound_body,
 };

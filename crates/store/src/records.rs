@@ -3,7 +3,8 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_model::{
-    AccountName, ClientOrderId, OrderKind, OrderState, OrderStatus, PlanId, Side, Symbol, Timestamp,
+    AccountName, ClientOrderId, OrderKind, OrderState, OrderStatus, PlanId, Position, Side, Symbol,
+    Timestamp,
 };
 
 /// Whether a signal was new. Duplicates (same source and idempotency key) change nothing.
@@ -38,6 +39,20 @@ pub struct TargetRecord {
     /// Target size in base units, rounded to the venue step.
     pub quantity: Decimal,
     pub decided_at: Timestamp,
+}
+
+/// What an account's cycle writes once it has traded: the targets that changed, the positions
+/// read after trading and the equity point. One transaction on the SQL stores, so a cycle
+/// costs one commit rather than one per changed target (a cycle where prices moved re-sizes
+/// every target; one commit each made the store what every account's cycle waited for).
+#[derive(Debug, Clone, Copy)]
+pub struct CycleEnd<'a> {
+    pub account: &'a AccountName,
+    /// Targets whose quantity changed this cycle, each with a `TargetChanged` event.
+    pub targets: &'a [TargetRecord],
+    /// The positions snapshot (with a `Reconciled` event), when this cycle's read is fresh.
+    pub positions: Option<&'a [Position]>,
+    pub equity: &'a EquitySnapshot,
 }
 
 /// One order as the store knows it.

@@ -11,7 +11,7 @@ use crate::anchor::AuditHead;
 use crate::lease::LeaseOutcome;
 use crate::ownership::Holder;
 use crate::{
-    AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, NewRefusal,
+    AuditEvent, AuditKind, AuditVerification, BatchOutcome, CycleEnd, EquitySnapshot, NewRefusal,
     OrderFilter, OrderUpdate, RefusedSignal, SignalRecordOutcome, StoreError, StoredOrder,
     TargetRecord,
 };
@@ -161,6 +161,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Appends an equity point. No audit event: it is a measurement, not a decision.
     async fn record_equity(&self, snapshot: &EquitySnapshot) -> Result<(), StoreError>;
+
+    /// A cycle's closing writes ([`CycleEnd`]): all or nothing. The default writes them one
+    /// by one (for wrappers); the SQL stores use one transaction.
+    async fn record_cycle_end(&self, end: &CycleEnd<'_>) -> Result<(), StoreError> {
+        for t in end.targets {
+            self.record_target(t).await?;
+        }
+        if let Some(positions) = end.positions {
+            self.record_positions(end.account, positions, end.equity.at)
+                .await?;
+        }
+        self.record_equity(end.equity).await
+    }
 
     /// Equity points of an account since `since`, oldest first.
     async fn equity(

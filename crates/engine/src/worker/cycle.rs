@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use tradeengine_core::risk::{PortfolioState, PortfolioTracker};
 use tradeengine_core::size::SizedTarget;
 use tradeengine_model::{Position, Price, Symbol, Timestamp};
-use tradeengine_store::EquitySnapshot;
+use tradeengine_store::{CycleEnd, EquitySnapshot, TargetRecord};
 use tradeengine_venues::AccountBalance;
 
 use super::AccountWorker;
@@ -164,8 +164,8 @@ impl AccountWorker {
         // error after its order went out counts nothing as sent.
         let planned = self.plan_ids.mark() > plans_from;
         self.remember_reads(plans_from, &market, planned, &settlement);
-        self.record_targets(&targets, &decided.blends, now).await?;
-        self.record_snapshots(&market, positions.as_deref(), now)
+        let changed = self.changed_targets(&targets, &decided.blends, now);
+        self.record_cycle_end(&market, changed, positions.as_deref(), now)
             .await?;
         let positions = positions.unwrap_or(market.positions);
         self.publish_view(&ctx, &report, &targets, positions, &settlement, unknown)
@@ -350,19 +350,15 @@ impl AccountWorker {
         }
     }
 
-    /// Step 7, the store: the position snapshot (when `positions` is fresh) and the equity
-    /// point.
-    async fn record_snapshots(
-        &self,
+    /// Step 7, the store, in one transaction: the targets that changed, the position snapshot
+    /// (when `positions` is fresh) and the equity point.
+    async fn record_cycle_end(
+        &mut self,
         market: &Market,
+        changed: Vec<TargetRecord>,
         positions: Option<&[Position]>,
         now: Timestamp,
     ) -> Result<(), CycleError> {
-        if let Some(positions) = positions {
-            self.store
-                .record_positions(&self.name, positions, now)
-                .await?;
-        }
         let unrealised: Decimal = positions
             .unwrap_or(&market.positions)
             .iter()
@@ -373,14 +369,21 @@ impl AccountWorker {
                     .and_then(|m| p.unrealised_pnl(*m))
             })
             .sum();
+        let equity = EquitySnapshot {
+            account: self.name.clone(),
+            value: market.balance.value,
+            unrealised_pnl: unrealised,
+            at: now,
+        };
         self.store
-            .record_equity(&EquitySnapshot {
-                account: self.name.clone(),
-                value: market.balance.value,
-                unrealised_pnl: unrealised,
-                at: now,
+            .record_cycle_end(&CycleEnd {
+                account: &self.name,
+                targets: &changed,
+                positions,
+                equity: &equity,
             })
             .await?;
+        self.targets_stored(changed);
         Ok(())
     }
 

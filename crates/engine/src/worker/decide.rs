@@ -152,32 +152,34 @@ impl AccountWorker {
         Ok(skipped)
     }
 
-    /// Stores targets that differ from the last stored ones (a target repeated every cycle is
-    /// not news, and would bloat the audit trail). The depth is this account's own blend's,
-    /// from this cycle: never read back from the board other accounts write too.
-    pub(super) async fn record_targets(
-        &mut self,
+    /// The targets that differ from the last stored ones (a target repeated every cycle is
+    /// not news, and would bloat the audit trail), for the cycle's closing write. The depth is
+    /// this account's own blend's, from this cycle: never read back from the board other
+    /// accounts write too. [`AccountWorker::targets_stored`] marks them once stored.
+    pub(super) fn changed_targets(
+        &self,
         targets: &[SizedTarget],
         blends: &BTreeMap<Symbol, Blend>,
         now: Timestamp,
-    ) -> Result<(), CycleError> {
-        for t in targets {
-            if self.last_targets.get(&t.symbol) == Some(&t.qty.get()) {
-                continue;
-            }
-            let depth = blends.get(&t.symbol).map(|b| b.depth).unwrap_or_default();
-            self.store
-                .record_target(&TargetRecord {
-                    account: self.name.clone(),
-                    symbol: t.symbol.clone(),
-                    depth,
-                    leverage: t.leverage,
-                    quantity: t.qty.get(),
-                    decided_at: now,
-                })
-                .await?;
-            self.last_targets.insert(t.symbol.clone(), t.qty.get());
+    ) -> Vec<TargetRecord> {
+        targets
+            .iter()
+            .filter(|t| self.last_targets.get(&t.symbol) != Some(&t.qty.get()))
+            .map(|t| TargetRecord {
+                account: self.name.clone(),
+                symbol: t.symbol.clone(),
+                depth: blends.get(&t.symbol).map(|b| b.depth).unwrap_or_default(),
+                leverage: t.leverage,
+                quantity: t.qty.get(),
+                decided_at: now,
+            })
+            .collect()
+    }
+
+    /// After the closing write committed: these are now the last stored targets.
+    pub(super) fn targets_stored(&mut self, stored: Vec<TargetRecord>) {
+        for t in stored {
+            self.last_targets.insert(t.symbol, t.quantity);
         }
-        Ok(())
     }
 }

@@ -19,7 +19,7 @@ use tradeengine_model::{
     Position, Price, Signal, Sleeve, Symbol, Timestamp,
 };
 use tradeengine_store::{
-    AuditEvent, AuditKind, AuditVerification, BatchOutcome, EquitySnapshot, OrderFilter,
+    AuditEvent, AuditKind, AuditVerification, BatchOutcome, CycleEnd, EquitySnapshot, OrderFilter,
     OrderUpdate, SignalRecordOutcome, Store, StoreError, StoredOrder, TargetRecord,
 };
 use tradeengine_venues::{Venue, VenueError};
@@ -282,6 +282,11 @@ impl Store for CrashStore {
 
     async fn sleeves(&self) -> Result<Vec<Sleeve>, StoreError> {
         self.run("store sleeves", self.inner.sleeves()).await
+    }
+
+    async fn record_cycle_end(&self, end: &CycleEnd<'_>) -> Result<(), StoreError> {
+        self.run("store record_cycle_end", self.inner.record_cycle_end(end))
+            .await
     }
 
     async fn record_target(&self, target: &TargetRecord) -> Result<(), StoreError> {

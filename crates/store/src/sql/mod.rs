@@ -329,6 +329,10 @@ where
         self.insert_equity(snapshot).await
     }
 
+    async fn record_cycle_end(&self, end: &crate::CycleEnd<'_>) -> Result<(), StoreError> {
+        self.insert_cycle_end(end).await
+    }
+
     async fn equity(
         &self,
         account: &AccountName,

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Transaction, Type};
 use tradeengine_model::{AccountName, Position, Timestamp};
 
 use super::audit_chain::NewEvent;
 use super::{Dialect, SqlStore, decode_all, rows};
 use crate::codec::{dec_text, from_json, json, ms, name, opt_price_text, payload};
-use crate::{AuditKind, EquitySnapshot, StoreError, TargetRecord};
+use crate::{AuditKind, CycleEnd, EquitySnapshot, StoreError, TargetRecord};
 
 const INSERT_TARGET: &str = "INSERT INTO targets \
      (account, symbol, depth, leverage, quantity, decided_at_ms) VALUES ($1, $2, $3, $4, $5, $6)";
@@ -66,25 +66,54 @@ where
     bool: for<'q> Encode<'q, DB> + for<'q> Decode<'q, DB> + Type<DB>,
 {
     pub(crate) async fn insert_target(&self, t: &TargetRecord) -> Result<(), StoreError> {
-        let event = NewEvent {
-            kind: AuditKind::TargetChanged,
-            account: Some(t.account.to_string()),
-            symbol: Some(t.symbol.to_string()),
-            payload: payload("target", t)?,
-            at: t.decided_at,
-        };
         let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
-        sqlx::query(INSERT_TARGET)
-            .bind(t.account.as_str())
-            .bind(t.symbol.as_str())
-            .bind(dec_text(t.depth))
-            .bind(dec_text(t.leverage))
-            .bind(dec_text(t.quantity))
-            .bind(ms(t.decided_at))
-            .execute(&mut *tx)
-            .await?;
-        Self::append_events(&mut tx, vec![event]).await?;
+        let events = Self::write_targets(&mut tx, std::slice::from_ref(t)).await?;
+        Self::append_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The target rows, inside `tx`; their `TargetChanged` events for the caller to append
+    /// (after every data write of the transaction, as the audit chain's lock order asks).
+    async fn write_targets(
+        tx: &mut Transaction<'_, DB>,
+        targets: &[TargetRecord],
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        let mut events = Vec::with_capacity(targets.len());
+        for t in targets {
+            sqlx::query(INSERT_TARGET)
+                .bind(t.account.as_str())
+                .bind(t.symbol.as_str())
+                .bind(dec_text(t.depth))
+                .bind(dec_text(t.leverage))
+                .bind(dec_text(t.quantity))
+                .bind(ms(t.decided_at))
+                .execute(&mut **tx)
+                .await?;
+            events.push(NewEvent {
+                kind: AuditKind::TargetChanged,
+                account: Some(t.account.to_string()),
+                symbol: Some(t.symbol.to_string()),
+                payload: payload("target", t)?,
+                at: t.decided_at,
+            });
+        }
+        Ok(events)
+    }
+
+    /// [`crate::Store::record_cycle_end`]: targets, positions and equity in one transaction,
+    /// the events (targets first, then the snapshot's) appended last.
+    pub(crate) async fn insert_cycle_end(&self, end: &CycleEnd<'_>) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
+        let mut tx = conn.begin().await?;
+        let mut events = Self::write_targets(&mut tx, end.targets).await?;
+        if let Some(positions) = end.positions {
+            events
+                .push(Self::write_positions(&mut tx, end.account, positions, end.equity.at).await?);
+        }
+        Self::write_equity(&mut tx, end.equity).await?;
+        Self::append_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -106,6 +135,22 @@ where
         positions: &[Position],
         at: Timestamp,
     ) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
+        let mut tx = conn.begin().await?;
+        let event = Self::write_positions(&mut tx, account, positions, at).await?;
+        Self::append_events(&mut tx, vec![event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the account's snapshot inside `tx`; its `Reconciled` event for the caller to
+    /// append. A symbol listed twice is refused before anything is written.
+    async fn write_positions(
+        tx: &mut Transaction<'_, DB>,
+        account: &AccountName,
+        positions: &[Position],
+        at: Timestamp,
+    ) -> Result<NewEvent, StoreError> {
         let mut seen = BTreeSet::new();
         let mut encoded = Vec::with_capacity(positions.len());
         for p in positions {
@@ -117,21 +162,10 @@ where
             }
             encoded.push((p, name("margin mode", &p.margin_mode)?));
         }
-        let event = NewEvent {
-            kind: AuditKind::Reconciled,
-            account: Some(account.to_string()),
-            symbol: None,
-            payload: crate::audit::canonical_json(
-                &serde_json::json!({ "account": account, "positions": positions }),
-            ),
-            at,
-        };
         let at_ms = ms(at);
-        let mut conn = self.writer().await?;
-        let mut tx = conn.begin().await?;
         sqlx::query(DELETE_POSITIONS)
             .bind(account.as_str())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         for (p, margin_mode) in encoded {
             sqlx::query(INSERT_POSITION)
@@ -142,12 +176,18 @@ where
                 .bind(dec_text(p.leverage))
                 .bind(margin_mode)
                 .bind(at_ms)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        Self::append_events(&mut tx, vec![event]).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(NewEvent {
+            kind: AuditKind::Reconciled,
+            account: Some(account.to_string()),
+            symbol: None,
+            payload: crate::audit::canonical_json(
+                &serde_json::json!({ "account": account, "positions": positions }),
+            ),
+            at,
+        })
     }
 
     pub(crate) async fn select_positions(
@@ -172,12 +212,23 @@ where
 
     /// No audit event: equity points are measurements taken every cycle, not decisions.
     pub(crate) async fn insert_equity(&self, s: &EquitySnapshot) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
+        let mut tx = conn.begin().await?;
+        Self::write_equity(&mut tx, s).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn write_equity(
+        tx: &mut Transaction<'_, DB>,
+        s: &EquitySnapshot,
+    ) -> Result<(), StoreError> {
         sqlx::query(INSERT_EQUITY)
             .bind(s.account.as_str())
             .bind(dec_text(s.value))
             .bind(dec_text(s.unrealised_pnl))
             .bind(ms(s.at))
-            .execute(&mut *self.writer().await?)
+            .execute(&mut **tx)
             .await?;
         Ok(())
     }

@@ -71,6 +71,7 @@ suite! {
     snapshots::latest_target_per_symbol,
     snapshots::positions_replace_the_previous_snapshot,
     snapshots::equity_since_a_time,
+    snapshots::a_cycle_end_is_written_whole_or_not_at_all,
     snapshots::state_blobs,
     audit::chain_verifies_and_pages,
     audit::edited_payload_is_named,

@@ -1,6 +1,6 @@
 use rust_decimal_macros::dec;
 use tradeengine_model::{MarginMode, Position, Quantity};
-use tradeengine_store::{AuditKind, EquitySnapshot, StoreError, TargetRecord};
+use tradeengine_store::{AuditKind, CycleEnd, EquitySnapshot, StoreError, TargetRecord};
 
 use crate::fixtures::{account, at, price, symbol};
 use crate::harness::Backend;
@@ -131,6 +131,90 @@ pub async fn equity_since_a_time(b: &Backend) {
     );
     // Measurements, not decisions: no audit events.
     assert!(s.audit_events(0, 10).await.unwrap().is_empty());
+}
+
+/// A cycle's closing write is one transaction: targets, the snapshot and the equity point
+/// together, the targets' events before the snapshot's; and nothing of it when one part is
+/// refused.
+pub async fn a_cycle_end_is_written_whole_or_not_at_all(b: &Backend) {
+    let s = b.store.as_ref();
+    let a = account("acct");
+    let targets = [
+        target("acct", "BTCUSDT", dec!(0.5), 5),
+        target("acct", "ETHUSDT", dec!(-0.25), 5),
+    ];
+    let positions = [position("BTCUSDT", dec!(0.010))];
+    let equity = EquitySnapshot {
+        account: a.clone(),
+        value: dec!(1000.00),
+        unrealised_pnl: dec!(1.5),
+        at: at(5),
+    };
+    s.record_cycle_end(&CycleEnd {
+        account: &a,
+        targets: &targets,
+        positions: Some(&positions),
+        equity: &equity,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.targets(&a).await.unwrap(),
+        vec![targets[0].clone(), targets[1].clone()]
+    );
+    assert_eq!(
+        s.positions(Some(&a)).await.unwrap(),
+        vec![(a.clone(), positions[0].clone())]
+    );
+    assert_eq!(s.equity(&a, at(0)).await.unwrap(), vec![equity.clone()]);
+    let kinds: Vec<AuditKind> = s
+        .audit_events(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditKind::TargetChanged,
+            AuditKind::TargetChanged,
+            AuditKind::Reconciled
+        ]
+    );
+
+    // A snapshot listing a symbol twice is refused: the targets and the equity point of the
+    // same cycle are not written either.
+    let later = EquitySnapshot {
+        at: at(6),
+        ..equity.clone()
+    };
+    let err = s
+        .record_cycle_end(&CycleEnd {
+            account: &a,
+            targets: &[target("acct", "BTCUSDT", dec!(0.75), 6)],
+            positions: Some(&[position("BTCUSDT", dec!(1)), position("BTCUSDT", dec!(2))]),
+            equity: &later,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    assert_eq!(s.targets(&a).await.unwrap()[0].depth, dec!(0.5));
+    assert_eq!(s.equity(&a, at(0)).await.unwrap().len(), 1);
+    assert_eq!(s.audit_events(0, 10).await.unwrap().len(), 3);
+
+    // Without a fresh read, only targets and equity.
+    s.record_cycle_end(&CycleEnd {
+        account: &a,
+        targets: &[],
+        positions: None,
+        equity: &later,
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.equity(&a, at(0)).await.unwrap().len(), 2);
+    assert_eq!(s.audit_events(0, 10).await.unwrap().len(), 3);
+    assert_eq!(s.positions(Some(&a)).await.unwrap().len(), 1);
 }
 
 pub async fn state_blobs(b: &Backend) {
