@@ -23,7 +23,7 @@ use tradeengine_model::{AccountName, Timestamp};
 use tradeengine_store::{Store, StoreError};
 
 use crate::audit_payload::AuditPayload;
-pub use crate::kill_records::{KillAction, KillSwitch, new_switch};
+pub use crate::kill_records::{KillAction, KillConflict, KillSwitch, merge, new_switch};
 
 /// The store key of the switch.
 pub const STATE_KEY: &str = "killswitch";
@@ -86,6 +86,28 @@ pub async fn engage(store: &dyn Store, switch: &KillSwitch) -> Result<(), StoreE
         .record(store, None, None, switch.engaged_at)
         .await?;
     Ok(())
+}
+
+/// Why [`engage_merged`] did not engage.
+#[derive(Debug, thiserror::Error)]
+pub enum EngageError {
+    #[error(transparent)]
+    Conflict(#[from] KillConflict),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Engages `new` on top of the stored switch ([`merge`]): what is engaged stays engaged. The
+/// switch as stored afterwards is returned. What operators type (CLI, API, Telegram) goes
+/// through here; only a release takes anything away.
+pub async fn engage_merged(store: &dyn Store, new: KillSwitch) -> Result<KillSwitch, EngageError> {
+    let _one_at_a_time = FREEZE_LOCK.lock().await;
+    let current = read_stored(store).await?;
+    let merged = merge(current.as_ref(), new)?;
+    if current.as_ref() != Some(&merged) {
+        engage(store, &merged).await?;
+    }
+    Ok(merged)
 }
 
 /// Serialises this process's read-modify-write of the stored switch, so two accounts frozen at

@@ -417,3 +417,60 @@ async fn flatten_closes_positions_outside_the_configured_symbols() {
     }
     engine.shutdown().await;
 }
+
+/// A flatten closes a disabled account's positions too: disabled means "trade no signal", and
+/// the flatten is the operator's order to close everything (a rehearsal's disabled account kept
+/// its positions under a flatten of every account while `status` said every account was
+/// flattening).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flatten_closes_a_disabled_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let engine = start(dir.path(), store.clone()).await;
+    engine
+        .intake
+        .submit(signal(1, Decimal::new(5, 1)))
+        .await
+        .unwrap();
+    wait_size(&engine, |s| s > Decimal::ZERO, "a long position").await;
+
+    let disabled = load_str(
+        &CONFIG
+            .replace("DATA", &dir.path().display().to_string())
+            .replace(
+                "venue = \"paper\"",
+                "venue = \"paper\"\nstate = \"disabled\"",
+            ),
+        None,
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap();
+    engine.state.set_config(disabled);
+    // Disabled alone leaves the position as it is, whatever the signals say.
+    engine
+        .intake
+        .submit(signal(2, Decimal::new(-5, 1)))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        size(&engine).await > Decimal::ZERO,
+        "disabled trades nothing"
+    );
+
+    let engaged = killswitch::engage_merged(
+        &*store,
+        killswitch::new_switch(KillAction::Flatten, None, "test", &SystemClock),
+    )
+    .await
+    .unwrap();
+    assert_eq!(engaged.action, KillAction::Flatten);
+    wait_size(
+        &engine,
+        |s| s.is_zero(),
+        "flat after flatten, though disabled",
+    )
+    .await;
+    engine.shutdown().await;
+}

@@ -84,6 +84,52 @@ async fn scopes_reads_and_kill_switch() {
             .0,
             422
         );
+        // An engage adds to what is engaged, never lifts it: a flatten of one account beside
+        // a freeze of every account cannot be one switch, so it is refused and changes nothing.
+        let (status, body) = call(
+            addr,
+            "POST",
+            "/api/v1/kill",
+            Some(CONTROL),
+            r#"{"action":"flatten","accounts":["paper"]}"#,
+        );
+        assert_eq!(status, 409, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("freezes every account"),
+            "{body}"
+        );
+        let (_, st) = call(addr, "GET", "/api/v1/status", Some(CONTROL), "");
+        assert_eq!(st["kill_switch"]["stored"]["action"], "freeze");
+        // An empty list is no account at all: refused, not "engaged".
+        let (status, body) = call(
+            addr,
+            "POST",
+            "/api/v1/kill",
+            Some(CONTROL),
+            r#"{"action":"flatten","accounts":[]}"#,
+        );
+        assert_eq!(status, 422, "{body}");
+        // A flatten of every account strengthens the freeze; a freeze after it keeps it.
+        let (status, body) = call(
+            addr,
+            "POST",
+            "/api/v1/kill",
+            Some(CONTROL),
+            r#"{"action":"flatten","reason":"worse"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["engaged"]["action"], "flatten", "{body}");
+        let (status, body) = call(addr, "POST", "/api/v1/kill", Some(CONTROL), kill);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["engaged"]["action"], "flatten",
+            "still flattening: {body}"
+        );
+        let (_, st) = call(addr, "GET", "/api/v1/status", Some(CONTROL), "");
+        assert_eq!(st["kill_switch"]["stored"]["action"], "flatten");
         let (status, body) = call(addr, "DELETE", "/api/v1/kill", Some(CONTROL), "");
         assert_eq!(
             (status, body["released"].clone()),

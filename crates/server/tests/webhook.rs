@@ -357,3 +357,107 @@ async fn a_superseded_exit_sent_again_later_is_applied() {
     let _ = rig.server.await;
     rig.engine.shutdown().await;
 }
+
+/// A flat sent (by its own `timenow`) after the long before it is that long's close, even
+/// within the 5 s pair window while a position was open: the pair rule's guess ("the close of
+/// a reversal that arrived late") is for alerts the senders' clocks cannot order. A
+/// rehearsal's close was answered `superseded` and the position stayed open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flat_timed_after_the_entry_closes_it_within_the_pair_window() {
+    let rig = serve_engine().await;
+    let now = chrono::Utc::now().timestamp();
+    // Open before the pair.
+    let (_, body) = post_alert(
+        rig.addr,
+        alert("short", "30/100", &format!(r#","timenow":{}"#, now - 20)),
+    )
+    .await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (_, body) = post_alert(
+        rig.addr,
+        alert("long", "20/100", &format!(r#","timenow":{}"#, now - 10)),
+    )
+    .await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (_, body) = post_alert(
+        rig.addr,
+        alert("flat", "0", &format!(r#","timenow":{}"#, now - 5)),
+    )
+    .await;
+    assert_eq!(body["status"], "accepted", "the close is applied: {body}");
+    let held = sleeve_text(&rig.engine.state).await;
+    assert!(!held.contains("0.2"), "closed: {held}");
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
+}
+
+/// `exit_long` closes a long only: sent while the source is short it is refused (visible, with
+/// the reason) and the short stays; `exit_short` then closes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sided_exit_never_closes_the_other_side() {
+    let rig = serve_engine().await;
+    let (_, body) = post_alert(rig.addr, alert("short", "30/100", "")).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    let exit = |action: &str| {
+        format!(r#"{{"secret":"{SECRET}","symbol":"BINANCE:BTCUSDT.P","action":"{action}"}}"#)
+    };
+    let (status, body) = post_alert(rig.addr, exit("exit_long")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "refused", "{body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("holds short"),
+        "{body}"
+    );
+    assert!(
+        sleeve_text(&rig.engine.state).await.contains("-0.3"),
+        "the short stays"
+    );
+    let refused = rig.store.refused_signals(None, 100).await.unwrap();
+    assert!(
+        refused.iter().any(|r| r.reason.contains("exit_long")),
+        "{refused:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (_, body) = post_alert(rig.addr, exit("exit_short")).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    assert!(
+        !sleeve_text(&rig.engine.state).await.contains("-0.3"),
+        "closed: {}",
+        sleeve_text(&rig.engine.state).await
+    );
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
+}
+
+/// A reused `event_id` with a different body is a new alert (templates reuse
+/// `{{strategy.order.id}}`); the same body under the same id is still a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_event_id_with_another_body_is_a_new_alert() {
+    let rig = serve_engine().await;
+    let long = alert("long", "30/100", r#","event_id":"Long""#);
+    let (_, body) = post_alert(rig.addr, long.clone()).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    let (_, body) = post_alert(rig.addr, long).await;
+    assert_eq!(body["status"], "duplicate", "the same alert again: {body}");
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (_, body) = post_alert(rig.addr, alert("flat", "0", r#","event_id":"Exit""#)).await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let again = alert("long", "20/100", r#","event_id":"Long""#);
+    let (_, body) = post_alert(rig.addr, again).await;
+    assert_eq!(
+        body["status"], "accepted",
+        "a new entry under the old id: {body}"
+    );
+    assert!(
+        sleeve_text(&rig.engine.state).await.contains("0.2"),
+        "long again"
+    );
+    rig.stop.cancel();
+    let _ = rig.server.await;
+    rig.engine.shutdown().await;
+}

@@ -89,7 +89,10 @@ fn numbers_may_be_numbers_and_text_plain_is_json() {
     assert_eq!(target(&a), (dec!(0.1408), Some(dec!(5))));
     assert_eq!(a.signal.symbol.as_str(), "BTCUSDT");
     assert_eq!(a.signal_seq.as_deref(), Some("12"));
-    assert_eq!(a.signal.idempotency_key, "tv:tradingview:event:evt-1");
+    assert_eq!(
+        a.signal.idempotency_key,
+        format!("tv:tradingview:event:evt-1:{}", &a.body_hash[..32])
+    );
     match &a.signal.intent {
         Intent::Target(t) => assert_eq!(t.reference_price.map(|p| p.get()), Some(dec!(64000.5))),
         Intent::Order(_) => unreachable!(),

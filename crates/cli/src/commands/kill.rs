@@ -46,11 +46,24 @@ pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
     } else {
         KillAction::Freeze
     };
-    let switch = killswitch::new_switch(action, accounts.clone(), &args.reason, &SystemClock);
+    let asked = killswitch::new_switch(action, accounts.clone(), &args.reason, &SystemClock);
+    // Added to what is engaged, never replacing it: a freeze of one account must not lift
+    // another's flatten. A combination one switch cannot hold is refused before anything is
+    // written.
+    let switch = match killswitch::engage_merged(&*store, asked).await {
+        Ok(s) => s,
+        Err(killswitch::EngageError::Conflict(c)) => {
+            eprintln!("kill switch unchanged: {c}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(killswitch::EngageError::Store(e)) => return Err(e.into()),
+    };
     // A new engage starts a new story: an earlier release into hold no longer applies.
     release_hold::clear(&*store).await?;
-    killswitch::engage(&*store, &switch).await?;
-    let scope = accounts
+    let action = switch.action;
+    let scope = switch
+        .accounts
+        .clone()
         .map(|a| {
             a.iter()
                 .map(|n| n.to_string())

@@ -155,9 +155,13 @@ impl Control for EngineControl {
                     KillAction::Flatten
                 };
                 let switch = killswitch::new_switch(kill, None, by, &*self.clock);
-                killswitch::engage(&*self.store, &switch)
-                    .await
-                    .map_err(err)?;
+                match killswitch::engage_merged(&*self.store, switch).await {
+                    Ok(_) => {}
+                    Err(killswitch::EngageError::Conflict(c)) => {
+                        return Ok(format!("Kill switch unchanged: {c}."));
+                    }
+                    Err(killswitch::EngageError::Store(e)) => return Err(err(e)),
+                }
                 format!(
                     "Kill switch ENGAGED: {} every account.",
                     if kill == KillAction::Freeze {

@@ -32,6 +32,8 @@ pub mod code {
     pub const SOURCE_DISABLED: &str = "source_disabled";
     pub const PRICE_BAND: &str = "price_band";
     pub const SUPERSEDED: &str = "superseded";
+    /// A sided exit (`exit_long`) for a sleeve on the other side: nothing of that side to close.
+    pub const EXIT_SIDE: &str = "exit_side";
     pub const INVALID: &str = "invalid";
 }
 

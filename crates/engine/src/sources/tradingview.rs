@@ -37,8 +37,8 @@ use tokio::sync::watch;
 use tradeengine_model::{Price, SleeveOrigin, SourceId, Symbol, Timestamp};
 use tradeengine_signals::SymbolMap;
 use tradeengine_signals::tradingview::{
-    DedupVerdict, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError, TvRequest,
-    parse_request, resolve_order,
+    DedupVerdict, Direction, OrderingBasis, PriorState, Sequenced, TvAlert, TvConfig, TvError,
+    TvRequest, parse_request, resolve_order,
 };
 
 use crate::config::{Config, SourceKind};
@@ -255,8 +255,8 @@ impl TvEndpoint {
     async fn claim(&self, alert: &TvAlert, now: Timestamp) -> Option<InFlight<'_>> {
         let key = format!(
             "{}\u{0}{}",
-            alert.event_id.is_some(),
-            alert.event_id.as_deref().unwrap_or(&alert.body_hash)
+            alert.event_id.as_deref().unwrap_or_default(),
+            alert.body_hash
         );
         loop {
             let mut wait = {
@@ -326,6 +326,21 @@ impl TvEndpoint {
                 .map_err(IntakeError::from)?;
             return Ok(WebhookOutcome::Superseded { basis });
         }
+        if let Some(reason) = self.wrong_side_exit(&alert, intake).await {
+            intake
+                .refuse(Refused {
+                    source,
+                    key: Some(&alert.signal.idempotency_key),
+                    code: code::EXIT_SIDE,
+                    reason: &reason,
+                    detail: serde_json::json!({"signal": alert.signal}),
+                    body: None,
+                    secrets: &[],
+                })
+                .await
+                .map_err(IntakeError::from)?;
+            return Ok(WebhookOutcome::Refused { reason });
+        }
         if let Some(reason) = self.price_band(&alert, intake).await {
             let body = serde_json::to_vec(&alert.signal.raw).unwrap_or_default();
             intake
@@ -372,6 +387,34 @@ impl TvEndpoint {
                 reason: r.to_string(),
             }),
         }
+    }
+
+    /// Why a sided exit is refused, if it is: `exit_long` while the source's sleeve is short
+    /// (or `exit_short` while long) has nothing of its side to close, and taking it as "flat"
+    /// closed the other side (a late exit of the previous trade closed the new one).
+    async fn wrong_side_exit(&self, alert: &TvAlert, intake: &SignalIntake) -> Option<String> {
+        let side = alert.closes_only()?;
+        let sleeve = intake
+            .state()
+            .sleeve(&(alert.signal.source.clone(), alert.signal.symbol.clone()))
+            .await?;
+        let (SleeveOrigin::Depth(d) | SleeveOrigin::Base(d)) = sleeve.exposure;
+        let held = if d > Decimal::ZERO {
+            Direction::Long
+        } else if d < Decimal::ZERO {
+            Direction::Short
+        } else {
+            return None;
+        };
+        (held != side).then(|| {
+            format!(
+                "{} closes a {} position, but this source holds {} {}: nothing to close",
+                alert.action.as_deref().unwrap_or("exit"),
+                side_word(side),
+                side_word(held),
+                alert.signal.symbol
+            )
+        })
     }
 
     /// Why the alert's price is refused, if it is: see [`price_band_check`]. The venue's mark
@@ -425,6 +468,12 @@ impl TvEndpoint {
         {
             return Some(OrderingBasis::SentBeforeApplied);
         }
+        // Sent after it by the alerts' own clocks: in order, whatever the pair rule would
+        // guess. (A flat sent five seconds after a long is that position's close, not the
+        // first half of a reversal; the pair rule took it for one and the close was lost.)
+        if sent_before(&last.alert, last.emitted_at, new, emitted_at) {
+            return None;
+        }
         let prior = last.prior;
         let resolution = resolve_order(&[last.alert, new.clone()], |_| Some(prior), PAIR_WINDOW);
         let order = resolution.by_symbol.get(&new.symbol)?;
@@ -448,6 +497,14 @@ impl TvEndpoint {
         } else {
             PriorState::Flat
         }
+    }
+}
+
+fn side_word(d: Direction) -> &'static str {
+    match d {
+        Direction::Long => "long",
+        Direction::Short => "short",
+        Direction::Flat => "flat",
     }
 }
 

@@ -104,7 +104,12 @@ impl AccountWorker {
         if account.state == AccountState::Disabled {
             self.update_view(|v| v.state = Some(AccountState::Disabled))
                 .await;
-            return Ok(CycleReport::default());
+            // A flatten is the operator's order to close everything, disabled or not: "every
+            // account flattening" must mean every account (a rehearsal's disabled account kept
+            // its positions under a flatten of all). Anything else leaves it alone.
+            if self.state.kill_action_for(&self.name).await != Some(KillAction::Flatten) {
+                return Ok(CycleReport::default());
+            }
         }
         let settlement = self.settle().await?;
         let symbols = configured_symbols(&config);

@@ -30,6 +30,11 @@ pub use crate::state::RejectionView;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// Longest wait between two attempts of one episode.
 const MAX_RETRY: Duration = Duration::from_secs(300);
+/// Longest wait while the kill switch flattens the account: the closes are what the operator
+/// is waiting for, and a venue that refused one a moment ago (a transient reduce-only or
+/// margin refusal, a maintenance window) may take it now. A rehearsal's close waited 64 s
+/// after the venue would have accepted it.
+const FLATTEN_MAX_RETRY: Duration = Duration::from_secs(2);
 
 /// What the venue's answer depends on besides the market: when any of it changes, the episode
 /// ends.
@@ -128,7 +133,11 @@ impl Rejections {
             Some(e) if e.key.same(&key) => (e.view.attempts.saturating_add(1), e.view.since, false),
             _ => (1, wall, true),
         };
-        let delay = retry_delay(attempts);
+        let delay = if key.kill == Some(KillAction::Flatten) {
+            retry_delay(attempts).min(FLATTEN_MAX_RETRY)
+        } else {
+            retry_delay(attempts)
+        };
         let retry_at = wall + chrono::TimeDelta::from_std(delay).unwrap_or_default();
         self.episodes.insert(
             symbol.clone(),
@@ -278,6 +287,37 @@ mod tests {
         assert_eq!(retry_delay(9), Duration::from_secs(256));
         assert_eq!(retry_delay(10), MAX_RETRY);
         assert_eq!(retry_delay(u32::MAX), MAX_RETRY);
+    }
+
+    #[test]
+    fn a_flatten_is_retried_at_most_two_seconds_apart_however_often_refused() {
+        let cfg = config();
+        let sym = Symbol::new("BTCUSDT").unwrap();
+        let mut r = Rejections::default();
+        let t0 = Instant::now();
+        let flatten = EpisodeKey {
+            kill: Some(KillAction::Flatten),
+            ..key(Decimal::ZERO, &cfg)
+        };
+        for n in 0..10u64 {
+            let now = t0 + Duration::from_secs(2 * n);
+            assert_eq!(r.gate(&sym, &flatten, now), Gate::Plan, "attempt {n}");
+            r.refused(
+                &sym,
+                flatten.clone(),
+                "reduce-only refused".into(),
+                now,
+                Timestamp::default(),
+            );
+            assert!(r.next_due().unwrap() <= now + FLATTEN_MAX_RETRY);
+        }
+        // Without the flatten the same refusals back off to minutes.
+        let mut plain = Rejections::default();
+        let k = key(Decimal::ZERO, &cfg);
+        for _ in 0..10 {
+            plain.refused(&sym, k.clone(), "margin".into(), t0, Timestamp::default());
+        }
+        assert!(plain.next_due().unwrap() >= t0 + Duration::from_secs(256));
     }
 
     #[test]

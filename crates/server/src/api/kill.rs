@@ -28,11 +28,12 @@ pub struct KillRequest {
     security(("bearer" = [])),
     request_body = KillRequest,
     responses(
-        (status = 200, description = "Engaged", body = serde_json::Value),
+        (status = 200, description = "Engaged: the switch as it now stands (added to what was engaged)", body = serde_json::Value),
         (status = 400, description = "Malformed body", body = crate::schema::ErrorBody),
         (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
         (status = 403, description = "A read token cannot act", body = crate::schema::ErrorBody),
-        (status = 422, description = "No such account", body = crate::schema::ErrorBody),
+        (status = 409, description = "It would lift what the engaged switch holds (a freeze beside a flatten); the switch is unchanged", body = crate::schema::ErrorBody),
+        (status = 422, description = "No such account, or an empty list", body = crate::schema::ErrorBody),
         (status = 500, description = "The store failed", body = crate::schema::ErrorBody),
     ))]
 pub async fn engage(
@@ -42,6 +43,13 @@ pub async fn engage(
     let config = app.engine.config();
     let accounts = match req.accounts {
         None => None,
+        Some(list) if list.is_empty() => {
+            // An empty list would engage a switch that holds no account while every status
+            // says ENGAGED: a script that meant "all" must say so by leaving the field out.
+            return Err(ApiError::Unprocessable(
+                "accounts is empty: leave it out to act on every account, or name them".into(),
+            ));
+        }
         Some(list) => {
             let mut out = Vec::new();
             for name in list {
@@ -61,7 +69,13 @@ pub async fn engage(
         req.reason.as_deref().unwrap_or("kill switch via API"),
         &**app.intake.clock(),
     );
-    killswitch::engage(&*app.store, &switch).await?;
+    let switch = match killswitch::engage_merged(&*app.store, switch).await {
+        Ok(merged) => merged,
+        Err(killswitch::EngageError::Conflict(c)) => {
+            return Err(ApiError::Conflict(c.to_string()));
+        }
+        Err(killswitch::EngageError::Store(e)) => return Err(e.into()),
+    };
     // Apply at once rather than at the watcher's next read.
     app.engine
         .refresh_kill(&*app.store, &config.engine.data_dir)

@@ -2,8 +2,10 @@
 //!
 //! The durable guarantee is the store's unique idempotency key; this structure only saves the
 //! round trip for the common case (TradingView double-fires, a user clicks "test" twice).
-//! - An alert with an `event_id` is a duplicate of any earlier alert of the same source with
-//!   that id seen within `event_window` (default 24 h).
+//! - An alert with an `event_id` is a duplicate of an earlier alert of the same source with
+//!   that id **and the same body** seen within `event_window` (default 24 h). A different body
+//!   under a reused id is a new alert: templates reuse ids (`{{strategy.order.id}}` is "Long"
+//!   on every entry), and keying on the id alone dropped every entry after the first.
 //! - Without one, an alert is a duplicate of an identical payload (same BLAKE3 of the
 //!   secret-free body) seen within `body_window` (default 60 s): long enough for double-fires,
 //!   short enough that a legitimate repeat (exit, later re-enter with the same text) passes.
@@ -162,7 +164,10 @@ impl Dedup {
     fn key_of(&self, alert: &TvAlert) -> (Kind, String) {
         let src = alert.signal.source.as_str();
         match &alert.event_id {
-            Some(ev) => (Kind::Event, format!("{src}\u{0}{ev}")),
+            Some(ev) => (
+                Kind::Event,
+                format!("{src}\u{0}{ev}\u{0}{}", alert.body_hash),
+            ),
             None => (Kind::Body, format!("{src}\u{0}{}", alert.body_hash)),
         }
     }

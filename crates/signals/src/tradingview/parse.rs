@@ -15,7 +15,9 @@
 //! fractional `size` string (see [`super::size`]), else `position_size / position_scale`, else the
 //! source's `default_depth`.
 //!
-//! Idempotency key: `tv:{source}:event:{event_id}` when the alert carries an `event_id`.
+//! Idempotency key: `tv:{source}:event:{event_id}:{first 32 hex of the body hash}` when the
+//! alert carries an `event_id` (the same alert sent again is one signal; a reused id on another
+//! body is another).
 //! Otherwise `tv:{source}:body:{blake3 of the stored payload}`, to which the receive time (ms)
 //! is appended when the payload carries no time of its own: two identical timeless bodies can be
 //! a legitimate repeat (exit, later re-enter), so only the in-memory window
@@ -78,6 +80,15 @@ pub struct TvAlert {
 }
 
 impl TvAlert {
+    /// The side this alert closes when it is a sided exit (`exit_long`, `exit_short`): it must
+    /// close that side only, never the other. `None` for every other alert.
+    pub fn closes_only(&self) -> Option<Direction> {
+        if self.direction != Direction::Flat {
+            return None;
+        }
+        self.action.as_deref().and_then(Direction::exit_side)
+    }
+
     pub fn depth(&self) -> Decimal {
         match &self.signal.intent {
             tradeengine_model::Intent::Target(t) => t.depth,
@@ -277,7 +288,10 @@ fn idempotency_key(
 ) -> String {
     let source = cfg.source.as_str();
     match (event_id, emitted_at) {
-        (Some(ev), _) => format!("tv:{source}:event:{ev}"),
+        // The id with the body: the same alert sent again (a proxy's retry, a double fire) is
+        // one signal, but a different alert under a reused id (`{{strategy.order.id}}` is
+        // "Long" on every entry) is not, and dropping it lost every entry after the first.
+        (Some(ev), _) => format!("tv:{source}:event:{ev}:{}", &body_hash[..32]),
         (None, Some(_)) => format!("tv:{source}:body:{body_hash}"),
         (None, None) => format!("tv:{source}:body:{body_hash}@{}", now.timestamp_millis()),
     }

@@ -61,6 +61,23 @@ impl Direction {
         }
     }
 
+    /// The side a sided exit closes (`exit_long`, `close-short`, `closelong` …): such an exit
+    /// closes that side only, so a late or mistaken `exit_long` cannot close a short. `None`
+    /// for an exit of either side (`exit`, `close`, `flat`) and for anything else.
+    pub fn exit_side(word: &str) -> Option<Self> {
+        let w: String = word
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        match w.as_str() {
+            "exitlong" | "closelong" => Some(Self::Long),
+            "exitshort" | "closeshort" => Some(Self::Short),
+            _ => None,
+        }
+    }
+
     pub fn sign(self) -> Decimal {
         match self {
             Self::Long => Decimal::ONE,
@@ -206,5 +223,10 @@ mod tests {
         assert_eq!(Direction::parse_action("ENTER-LONG"), Some(Direction::Long));
         assert_eq!(Direction::parse_action("EXIT_SHORT"), Some(Direction::Flat));
         assert_eq!(Direction::parse_action("buy"), None);
+        assert_eq!(Direction::exit_side("exit_long"), Some(Direction::Long));
+        assert_eq!(Direction::exit_side("Close-Short"), Some(Direction::Short));
+        assert_eq!(Direction::exit_side("closelong"), Some(Direction::Long));
+        assert_eq!(Direction::exit_side("exit"), None);
+        assert_eq!(Direction::exit_side("close_all"), None);
     }
 }
