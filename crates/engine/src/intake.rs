@@ -20,6 +20,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
 use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, apply_signal};
 use tradeengine_model::{Clock, Signal, Sleeve};
+use tradeengine_store::cluster::{ClusterLink, SleeveLock};
 use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
 
 use crate::state::{SharedState, SleeveKey};
@@ -154,6 +155,8 @@ pub struct SignalIntake {
     clock: Arc<dyn Clock>,
     lock: Arc<Mutex<()>>,
     queue: mpsc::Sender<Pending>,
+    /// In a cluster: the cluster-wide lock on the sleeves (see [`crate::cluster`]).
+    cluster: Option<ClusterLink>,
 }
 
 /// A signal waiting for the writer, and where to send its outcome.
@@ -166,6 +169,17 @@ impl SignalIntake {
     /// Creates the intake and spawns its writer task (so it must be called inside a Tokio
     /// runtime). The writer ends when the last clone of the intake is dropped.
     pub fn new(state: SharedState, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self::clustered(state, store, clock, None)
+    }
+
+    /// [`Self::new`] for a process of a cluster: every sleeve write happens under the
+    /// cluster's lock, on the sleeves as stored (another process may have moved them).
+    pub fn clustered(
+        state: SharedState,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        cluster: Option<ClusterLink>,
+    ) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         let lock = Arc::new(Mutex::new(()));
         let writer = Writer {
@@ -173,6 +187,7 @@ impl SignalIntake {
             store: store.clone(),
             clock: clock.clone(),
             lock: lock.clone(),
+            cluster: cluster.clone(),
         };
         tokio::spawn(writer.run(rx));
         Self {
@@ -181,6 +196,7 @@ impl SignalIntake {
             clock,
             lock,
             queue,
+            cluster,
         }
     }
 
@@ -260,7 +276,21 @@ impl SignalIntake {
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
         let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
-        let exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+        let mut exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+        if exits.is_empty() {
+            return Ok(0);
+        }
+        // In a cluster, decided again on the stored sleeves under the cluster's lock.
+        let cluster = match &self.cluster {
+            Some(link) => {
+                let lock = link.lock_sleeves().await?;
+                crate::cluster::follow::reload_sleeves(&*self.store, &self.state).await?;
+                let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
+                exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+                Some(lock)
+            }
+            None => None,
+        };
         let mut closed = 0;
         for exit in exits {
             let key = (exit.source.clone(), exit.symbol.clone());
@@ -278,10 +308,20 @@ impl SignalIntake {
             self.state.put_sleeves([(key, next)]).await;
             closed += 1;
         }
+        if let Some(lock) = cluster {
+            lock.release(closed > 0).await?;
+        }
         if closed > 0 {
             self.state.notify_targets_changed();
         }
         Ok(closed)
+    }
+
+    /// Re-reads the stored sleeves (in a cluster, another process may have moved them) and
+    /// wakes the workers when any changed.
+    pub async fn refresh_sleeves(&self) -> Result<usize, IntakeError> {
+        let _serial = self.lock.lock().await;
+        Ok(crate::cluster::follow::reload_sleeves(&*self.store, &self.state).await?)
     }
 
     /// Loads every stored sleeve into memory (at start).
@@ -305,6 +345,7 @@ struct Writer {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lock: Arc<Mutex<()>>,
+    cluster: Option<ClusterLink>,
 }
 
 /// One pass over a batch: what to store, what was refused, what failed.
@@ -389,8 +430,24 @@ impl Writer {
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
         let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
-        if let Some(pass) = self.store_batch(&batch, &mut outcomes, now).await {
-            self.apply_pass(&batch, pass, &mut outcomes, now).await;
+        match self.cluster_lock().await {
+            Ok(lock) => {
+                let mut stored = false;
+                if let Some(pass) = self.store_batch(&batch, &mut outcomes, now).await {
+                    stored = !pass.to_store.is_empty();
+                    self.apply_pass(&batch, pass, &mut outcomes, now).await;
+                }
+                if let Some(lock) = lock
+                    && let Err(e) = lock.release(stored).await
+                {
+                    tracing::warn!(error = %e, "cannot release the cluster's sleeve lock cleanly (its connection is closed instead)");
+                }
+            }
+            Err(reason) => {
+                for o in &mut outcomes {
+                    *o = Some(Err(IntakeError::StoreUnavailable(reason.clone())));
+                }
+            }
         }
         count_signals(&batch, &outcomes);
         for (pending, outcome) in batch.into_iter().zip(outcomes) {
@@ -399,6 +456,19 @@ impl Writer {
                 .reply
                 .send(outcome.unwrap_or(Err(IntakeError::Closed)));
         }
+    }
+
+    /// In a cluster: the cluster's lock on the sleeves, with the stored sleeves read into memory
+    /// (the batch is planned on them); `None` outside a cluster.
+    async fn cluster_lock(&self) -> Result<Option<SleeveLock>, String> {
+        let Some(link) = &self.cluster else {
+            return Ok(None);
+        };
+        let lock = link.lock_sleeves().await.map_err(|e| e.to_string())?;
+        crate::cluster::follow::reload_sleeves(&*self.store, &self.state)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Some(lock))
     }
 
     /// Plans the batch and stores it in one transaction, planning again without the signals

@@ -4,6 +4,7 @@
 pub mod audit_anchor;
 pub mod audit_payload;
 pub mod candles;
+pub mod cluster;
 pub mod config;
 pub mod connector;
 pub mod credentials;

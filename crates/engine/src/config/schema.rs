@@ -130,6 +130,17 @@ pub struct EngineConfig {
     /// lost database, a manual trade): `hold` (default), `adopt` or `flatten`. Accounts may
     /// override it.
     pub on_unknown_position: UnknownPositionPolicy,
+    /// Several engines share the accounts through one PostgreSQL database (see
+    /// `crate::cluster`): each account is traded by the process holding its lease, the others
+    /// stand by and take it over when the holder dies. Off: a second engine is refused.
+    pub cluster: bool,
+    /// This process's name in the cluster (leases, `tradeengine cluster status`); empty means
+    /// `HOST:PID`. Give each process a stable, unique one.
+    pub node_id: String,
+    /// How long an account lease lasts without renewal: a dead holder's accounts are taken
+    /// over within about this long. The holder renews every third of it and stops sending at
+    /// two thirds of it without a successful renewal (its own clock).
+    pub lease_ttl_secs: u64,
 }
 
 /// What the engine does with a position on the venue that the store has no record of managing
@@ -170,6 +181,9 @@ impl Default for EngineConfig {
             drift_band: Decimal::new(1, 3),
             hot_reload: true,
             on_unknown_position: UnknownPositionPolicy::Hold,
+            cluster: false,
+            node_id: String::new(),
+            lease_ttl_secs: 15,
         }
     }
 }

@@ -47,7 +47,7 @@ fn validate_engine(c: &Config) -> Result<(), Failure> {
             "must be empty (SQLite in the data dir), sqlite:PATH or postgres://…",
         );
     }
-    Ok(())
+    crate::cluster::validate(c)
 }
 
 fn validate_risk(c: &Config) -> Result<(), Failure> {
