@@ -195,7 +195,18 @@ impl Node {
 }
 
 impl Drop for Node {
+    /// SIGTERM first (a clean stop flushes the log), SIGKILL after 5 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -211,7 +222,7 @@ fn http(
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return (0, serde_json::Value::Null);
     };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -373,8 +384,7 @@ async fn three_processes_fail_over_six_accounts() {
         nodes[2].holds()
     );
     signal_stop(nodes[stopped].pid(), "-STOP");
-    std::thread::sleep(Duration::from_secs(TTL_SECS + 1));
-    nodes[other].signal("s3", "long", "0.3");
+    let stopped_at = Instant::now();
     let survivor = [&nodes[other]];
     wait_until(
         "the survivor holds every account",
@@ -382,12 +392,20 @@ async fn three_processes_fail_over_six_accounts() {
         Duration::from_secs(20),
         || nodes[other].holds().len() == ACCOUNTS,
     );
+    // Its last renewal ran at most one renewal tick (a second) before the stop.
+    let moved = stopped_at.elapsed();
+    assert!(
+        moved >= Duration::from_secs(TTL_SECS - 1),
+        "a suspended holder's accounts were taken before its lease could expire ({moved:?})"
+    );
+    nodes[other].signal("s3", "long", "0.3");
     wait_until(
         "all long after s3",
         &survivor,
         Duration::from_secs(20),
         || signs(&sims).iter().all(|s| *s == 1),
     );
+    let traded = stopped_at.elapsed();
     signal_stop(nodes[stopped].pid(), "-CONT");
     // Resumed: it finds its leases gone and stands by (ready, holding nothing).
     wait_until(
@@ -408,6 +426,54 @@ async fn three_processes_fail_over_six_accounts() {
     // A redelivery to any process is a duplicate.
     let again = nodes[other].signal("s4", "flat", "0");
     assert_eq!(again["status"], "duplicate", "{again}");
+
+    // Visible: the API and the CLI name the processes and every account's holder and token.
+    let (code, cluster) = http(
+        nodes[other].port,
+        "GET",
+        "/api/v1/cluster",
+        Some(READ_TOKEN),
+        "",
+    );
+    assert_eq!(code, 200, "{cluster}");
+    assert_eq!(cluster["cluster"], true);
+    let leases = cluster["leases"].as_array().unwrap();
+    assert_eq!(leases.len(), ACCOUNTS, "{cluster}");
+    for l in leases {
+        assert_eq!(l["holder"], format!("n{other}"), "{cluster}");
+        assert!(
+            l["token"].as_i64().unwrap() >= 3,
+            "two take-overs at least: {cluster}"
+        );
+        assert!(l["expires_in_ms"].as_i64().unwrap() > 0, "{cluster}");
+    }
+    let live_nodes: Vec<&str> = cluster["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["heartbeat_age_ms"].as_i64().unwrap() < 5_000)
+        .filter_map(|n| n["node_id"].as_str())
+        .collect();
+    assert_eq!(
+        live_nodes.len(),
+        2,
+        "n0 is dead, the other two beat: {cluster}"
+    );
+    let out = Command::new(BIN)
+        .args(["--config", "tradeengine.toml", "cluster", "status"])
+        .current_dir(&nodes[other].dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("a0  held by n{other}")) && text.contains("standby"),
+        "{text}"
+    );
 
     // The store as all processes wrote it.
     let store = tradeengine_store::open_postgres(options, 2).await.unwrap();
@@ -470,7 +536,7 @@ async fn three_processes_fail_over_six_accounts() {
         "{sleeves:?}"
     );
     eprintln!(
-        "cluster failover: {sent} orders, takeover after kill -9 to all six accounts converged in {takeover:?}, test wall time {:?}",
+        "cluster failover: {sent} orders; kill -9 -> all six accounts at the new target {takeover:?}; SIGSTOP -> accounts taken over {moved:?}, at the next target {traded:?}; test wall time {:?}",
         started.elapsed()
     );
     if std::env::var("CLUSTER_TEST_LOGS").is_ok() {

@@ -39,6 +39,8 @@ const HEARTBEAT: &str = "INSERT INTO cluster_nodes (node_id, host, pid, started_
      VALUES ($1, $2, $3, $4, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT, $5) \
      ON CONFLICT (node_id) DO UPDATE SET host = excluded.host, pid = excluded.pid, \
      started_ms = excluded.started_ms, heartbeat_ms = excluded.heartbeat_ms, holds = excluded.holds";
+const LIVE: &str = "SELECT count(*) FROM cluster_nodes \
+     WHERE heartbeat_ms > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT - $1";
 const LEAVE: &str = "UPDATE cluster_nodes SET heartbeat_ms = 0, holds = '' WHERE node_id = $1";
 const NODES: &str = "SELECT node_id, host, pid, started_ms, heartbeat_ms, holds, \
      (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT FROM cluster_nodes ORDER BY node_id";
@@ -167,6 +169,16 @@ impl ClusterLink {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// How many processes beat within the last `window` (this one included once it beat).
+    pub async fn live_nodes(&self, window: Duration) -> Result<usize, StoreError> {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX / 2);
+        let n: i64 = sqlx::query_scalar(LIVE)
+            .bind(window_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// A clean stop: this process no longer counts as live.

@@ -44,6 +44,8 @@ pub const MAX_TTL_SECS: u64 = 300;
 pub struct Settings {
     pub node_id: String,
     pub ttl: Duration,
+    /// Balance the accounts over the live processes (`engine.accounts = "shared"`).
+    pub shared: bool,
 }
 
 impl Settings {
@@ -64,6 +66,7 @@ impl Settings {
         Some(Self {
             node_id,
             ttl: Duration::from_secs(config.engine.lease_ttl_secs),
+            shared: config.engine.accounts == crate::config::AccountSpread::Shared,
         })
     }
 }
@@ -108,4 +111,71 @@ pub fn validate(c: &Config) -> Result<(), (String, String)> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Overrides, load_str};
+
+    const PG: &str = "postgres://u@db:5432/te";
+
+    fn load(engine: &str, account: &str) -> Result<crate::config::Config, (String, String)> {
+        let text = format!(
+            "[engine]\n{engine}\n[[accounts]]\nname = \"a\"\n{account}\ncredentials = \"env:A\"\n"
+        );
+        load_str(&text, None, &[], &Overrides::default()).map_err(|e| (e.key, e.reason))
+    }
+
+    #[test]
+    fn a_cluster_needs_postgresql_and_real_venues() {
+        let exchange = "venue = \"bybit\"\nmode = \"testnet\"";
+        let (key, reason) = load("cluster = true", exchange).err().unwrap_or_default();
+        assert_eq!(key, "engine.cluster");
+        assert!(reason.contains("PostgreSQL"), "{reason}");
+        let sqlite = "cluster = true\ndatabase_url = \"sqlite:x.db\"";
+        assert!(load(sqlite, exchange).is_err());
+        let pg = format!("cluster = true\ndatabase_url = \"{PG}\"");
+        let (key, reason) = load(&pg, "venue = \"paper\"").err().unwrap_or_default();
+        assert_eq!(key, "accounts[0]");
+        assert!(reason.contains("data dir"), "{reason}");
+        // Paper on an exchange's public data keeps its state in the data dir too.
+        let paper = "venue = \"bybit\"\nmode = \"paper\"";
+        assert!(load(&pg, paper).is_err());
+        let config = load(&pg, exchange).unwrap_or_else(|e| panic!("{e:?}"));
+        let settings = super::Settings::of(&config).unwrap_or_else(|| panic!("a cluster"));
+        assert_eq!(settings.ttl, std::time::Duration::from_secs(15));
+        assert!(
+            settings
+                .node_id
+                .ends_with(&format!(":{}", std::process::id()))
+        );
+    }
+
+    #[test]
+    fn lease_and_node_id_are_checked() {
+        let exchange = "venue = \"bybit\"\nmode = \"testnet\"";
+        for (engine, key) in [
+            ("lease_ttl_secs = 2", "engine.lease_ttl_secs"),
+            ("lease_ttl_secs = 301", "engine.lease_ttl_secs"),
+            ("node_id = \"a,b\"", "engine.node_id"),
+            ("node_id = \"a b\"", "engine.node_id"),
+        ] {
+            let got = load(engine, exchange).err().map(|e| e.0);
+            assert_eq!(got.as_deref(), Some(key), "{engine}");
+        }
+        let config = load(
+            &format!(
+                "cluster = true\ndatabase_url = \"{PG}\"\nnode_id = \"host-a\"\nlease_ttl_secs = 6"
+            ),
+            exchange,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let settings = super::Settings::of(&config).unwrap_or_else(|| panic!("a cluster"));
+        assert_eq!(settings.node_id, "host-a");
+        assert_eq!(settings.ttl, std::time::Duration::from_secs(6));
+        // Off by default.
+        assert!(
+            super::Settings::of(&load("", exchange).unwrap_or_else(|e| panic!("{e:?}"))).is_none()
+        );
+    }
 }

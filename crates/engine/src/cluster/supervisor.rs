@@ -69,6 +69,9 @@ struct Held {
     task: JoinHandle<()>,
     token: i64,
     since: Instant,
+    /// Set when the account is being handed over (`engine.accounts = "shared"`): its worker
+    /// was asked to stop after its cycle; the lease goes once it has.
+    leaving: Option<Instant>,
 }
 
 impl Supervisor {
@@ -120,20 +123,11 @@ impl Supervisor {
         // A third of the lease for the renewals, and at most a second so that a standby takes
         // a dead holder's account (whose session lock vanished with it) within a second.
         let tick = (settings.ttl / 3).min(TAKE_EVERY);
+        // A process that missed three heartbeats no longer counts for the fair share (it may
+        // still hold leases until they expire: the share only says how many to take).
+        let live_window = (tick * 3).max(Duration::from_secs(3));
+        let mut fair: Option<usize> = None;
         loop {
-            for slot in &mut slots {
-                if slot.held.is_some() {
-                    run.renew(slot).await;
-                }
-            }
-            for slot in &mut slots {
-                if slot.held.is_none() {
-                    if slot.venue.is_none() {
-                        connect(slot, &config, &options, origin, &clock, &state).await;
-                    }
-                    run.take(slot).await;
-                }
-            }
             let holds: Vec<String> = slots
                 .iter()
                 .filter(|s| s.held.is_some())
@@ -144,6 +138,31 @@ impl Supervisor {
                 .await
             {
                 tracing::warn!(error = %e, "cannot record this process's heartbeat");
+            }
+            if settings.shared {
+                match link.live_nodes(live_window).await {
+                    Ok(n) => fair = Some(slots.len().div_ceil(n.max(1))),
+                    Err(e) => tracing::warn!(error = %e, "cannot count the live processes"),
+                }
+            }
+            for slot in &mut slots {
+                if slot.held.is_some() {
+                    run.renew(slot).await;
+                }
+            }
+            if let Some(fair) = fair {
+                hand_over_extra(&mut slots, fair);
+            }
+            let mut held = slots.iter().filter(|s| s.held.is_some()).count();
+            for slot in &mut slots {
+                if slot.held.is_some() || fair.is_some_and(|f| held >= f) {
+                    continue;
+                }
+                if slot.venue.is_none() {
+                    connect(slot, &config, &options, origin, &clock, &state).await;
+                }
+                run.take(slot).await;
+                held += usize::from(slot.held.is_some());
             }
             tokio::select! {
                 _ = stop.cancelled() => break,
@@ -175,6 +194,12 @@ impl Run<'_> {
         let Some(held) = &slot.held else {
             return;
         };
+        if let Some(asked) = held.leaving
+            && (held.task.is_finished() || asked.elapsed() > STOP_WAIT)
+        {
+            self.finish_hand_over(slot).await;
+            return;
+        }
         if held.task.is_finished() {
             self.let_go(slot, "its worker stopped").await;
             return;
@@ -281,6 +306,7 @@ impl Run<'_> {
             task,
             token,
             since: Instant::now(),
+            leaving: None,
         });
         tracing::debug!(account = %slot.name, token, "account worker started");
     }
@@ -298,6 +324,21 @@ impl Run<'_> {
         self.release(&slot.name, held.token).await;
         metrics::counter!("tradeengine_cluster_handovers_total", "account" => slot.name.to_string(), "kind" => "lost").increment(1);
         self.stand_by(slot, format!("standing by ({why})")).await;
+    }
+
+    /// The worker of an account being handed over has finished its cycle (or overran
+    /// [`STOP_WAIT`] and is stopped): the lease goes, and a process with room takes it.
+    async fn finish_hand_over(&self, slot: &mut Slot) {
+        let Some(held) = slot.held.take() else {
+            return;
+        };
+        held.task.abort();
+        let _ = held.task.await;
+        held.gate.close();
+        self.release(&slot.name, held.token).await;
+        metrics::counter!("tradeengine_cluster_handovers_total", "account" => slot.name.to_string(), "kind" => "handed_over").increment(1);
+        self.stand_by(slot, "handed over to balance the accounts".into())
+            .await;
     }
 
     async fn release(&self, account: &AccountName, token: i64) {
@@ -349,6 +390,26 @@ impl Run<'_> {
             held.gate.close();
             self.release(&slot.name, held.token).await;
         }
+    }
+}
+
+/// Holding more than the fair share: asks one account's worker to stop after its cycle (one at
+/// a time), so that the lease goes once it has and a process with room takes it.
+fn hand_over_extra(slots: &mut [Slot], fair: usize) {
+    let held = slots.iter().filter(|s| s.held.is_some()).count();
+    if held <= fair
+        || slots
+            .iter()
+            .any(|s| s.held.as_ref().is_some_and(|h| h.leaving.is_some()))
+    {
+        return;
+    }
+    if let Some(slot) = slots.iter_mut().rev().find(|s| s.held.is_some())
+        && let Some(h) = slot.held.as_mut()
+    {
+        tracing::info!(account = %slot.name, held, fair, "handing the account over to balance the cluster (after its current cycle)");
+        h.leaving = Some(Instant::now());
+        h.stop.cancel();
     }
 }
 

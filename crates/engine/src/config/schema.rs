@@ -141,6 +141,21 @@ pub struct EngineConfig {
     /// over within about this long. The holder renews every third of it and stops sending at
     /// two thirds of it without a successful renewal (its own clock).
     pub lease_ttl_secs: u64,
+    /// In a cluster: `first` (default) lets the first process up trade every account while the
+    /// others stand by; `shared` balances the accounts over the live processes (at most one more
+    /// each than the fair share), handing accounts over cleanly when a process joins or leaves.
+    pub accounts: AccountSpread,
+}
+
+/// How a cluster's processes share the accounts (`engine.accounts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountSpread {
+    /// Whoever takes an account first keeps it until it dies or stops.
+    #[default]
+    First,
+    /// Each live process trades about as many accounts as the others.
+    Shared,
 }
 
 /// What the engine does with a position on the venue that the store has no record of managing
@@ -184,6 +199,7 @@ impl Default for EngineConfig {
             cluster: false,
             node_id: String::new(),
             lease_ttl_secs: 15,
+            accounts: AccountSpread::First,
         }
     }
 }

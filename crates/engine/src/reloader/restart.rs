@@ -92,6 +92,7 @@ fn merge_engine(
         cluster,
         node_id,
         lease_ttl_secs,
+        accounts,
     } = file;
     let restart = [
         ("engine.mode", *mode != at_start.mode),
@@ -108,6 +109,7 @@ fn merge_engine(
             "engine.lease_ttl_secs",
             *lease_ttl_secs != at_start.lease_ttl_secs,
         ),
+        ("engine.accounts", *accounts != at_start.accounts),
     ];
     needs_restart.extend(
         restart
