@@ -44,7 +44,7 @@ fn free_port() -> u16 {
 
 /// A schema of its own in the test PostgreSQL; `None` (after a loud warning) when PostgreSQL is
 /// unreachable outside CI.
-async fn pg_schema() -> Option<(String, PgConnectOptions)> {
+async fn pg_schema(tag: &str) -> Option<(String, PgConnectOptions)> {
     let base = std::env::var("TRADEENGINE_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
     let admin = match PgPoolOptions::new()
@@ -63,7 +63,7 @@ async fn pg_schema() -> Option<(String, PgConnectOptions)> {
             return None;
         }
     };
-    let schema = format!("te_cluster_{}", std::process::id());
+    let schema = format!("te_cluster_{tag}_{}", std::process::id());
     for sql in [
         format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
         format!("CREATE SCHEMA {schema}"),
@@ -82,6 +82,10 @@ async fn pg_schema() -> Option<(String, PgConnectOptions)> {
 }
 
 fn config(node: usize, port: u16, url: &str, sims: &[SimHandle]) -> String {
+    config_with(node, port, url, sims, "first")
+}
+
+fn config_with(node: usize, port: u16, url: &str, sims: &[SimHandle], spread: &str) -> String {
     let mut text = format!(
         r#"
 [engine]
@@ -94,6 +98,7 @@ hot_reload = false
 cluster = true
 node_id = "n{node}"
 lease_ttl_secs = {TTL_SECS}
+accounts = "{spread}"
 
 [sources.ops]
 type = "rest"
@@ -296,7 +301,7 @@ fn boot_of(plan_id: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_fail_over_six_accounts() {
-    let Some((url, options)) = pg_schema().await else {
+    let Some((url, options)) = pg_schema("failover").await else {
         return;
     };
     let started = Instant::now();
@@ -545,6 +550,89 @@ async fn three_processes_fail_over_six_accounts() {
                 "---- log of the process on port {} ----\n{}",
                 n.port,
                 n.log()
+            );
+        }
+    }
+}
+
+/// `engine.accounts = "shared"`: the accounts spread over the live processes (at most one more
+/// each than the fair share) as processes join and leave, each move a clean hand-over; trading
+/// goes on throughout, with no client id twice at any simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_accounts_spread_over_the_live_processes() {
+    let Some((url, _)) = pg_schema("shared").await else {
+        return;
+    };
+    let mut sims = Vec::new();
+    for _ in 0..ACCOUNTS {
+        sims.push(
+            serve(
+                VenueId::Bybit,
+                "127.0.0.1:0".parse().unwrap(),
+                SimOptions::new(VenueId::Bybit),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let root = tempfile::tempdir().unwrap();
+    let mut nodes: Vec<Node> = Vec::new();
+    let spread = |nodes: &[Node]| -> Vec<usize> { nodes.iter().map(|n| n.holds().len()).collect() };
+    let mut signal = 0;
+    let mut sign = 1;
+    for i in 0..3 {
+        let port = free_port();
+        nodes.push(Node::start(
+            root.path().join(format!("n{i}")),
+            port,
+            &config_with(i, port, &url, &sims, "shared"),
+            &sims,
+        ));
+        let all: Vec<&Node> = nodes.iter().collect();
+        let fair = ACCOUNTS.div_ceil(nodes.len());
+        wait_until(
+            &format!("{} processes sharing", nodes.len()),
+            &all,
+            Duration::from_secs(30),
+            || {
+                let held = spread(&nodes);
+                held.iter().sum::<usize>() == ACCOUNTS
+                    && held.iter().all(|h| *h <= fair && *h + 1 >= fair)
+            },
+        );
+        // Trading goes on after every move: a signal to the newest process reaches all six.
+        signal += 1;
+        sign = -sign;
+        let side = if sign > 0 { "long" } else { "short" };
+        nodes[i].signal(&format!("x{signal}"), side, "0.1");
+        wait_until(
+            &format!("all {side} after x{signal}"),
+            &all,
+            Duration::from_secs(20),
+            || signs(&sims).iter().all(|s| *s == sign),
+        );
+    }
+    assert_eq!(spread(&nodes), [2, 2, 2]);
+    // One leaves (kill -9): the other two take its accounts, three each.
+    signal_stop(nodes[0].pid(), "-KILL");
+    let live: Vec<&Node> = nodes[1..].iter().collect();
+    wait_until(
+        "two processes sharing",
+        &live,
+        Duration::from_secs(30),
+        || nodes[1].holds().len() == 3 && nodes[2].holds().len() == 3,
+    );
+    nodes[1].signal("x9", "flat", "0");
+    wait_until("all flat", &live, Duration::from_secs(20), || {
+        signs(&sims).iter().all(|s| *s == 0)
+    });
+    for (i, sim) in sims.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for o in sim.orders() {
+            assert!(
+                seen.insert(o.client_id.clone()),
+                "account a{i}: client id {} reached the venue twice",
+                o.client_id
             );
         }
     }
