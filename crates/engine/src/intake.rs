@@ -15,12 +15,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::cluster::follow::lock_sleeves;
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
 use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, apply_signal};
 use tradeengine_model::{Clock, Signal, Sleeve};
-use tradeengine_store::cluster::{ClusterLink, SleeveLock};
+use tradeengine_store::cluster::ClusterLink;
 use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
 
 use crate::state::{SharedState, SleeveKey};
@@ -281,16 +282,11 @@ impl SignalIntake {
             return Ok(0);
         }
         // In a cluster, decided again on the stored sleeves under the cluster's lock.
-        let cluster = match &self.cluster {
-            Some(link) => {
-                let lock = link.lock_sleeves().await?;
-                crate::cluster::follow::reload_sleeves(&*self.store, &self.state).await?;
-                let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
-                exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
-                Some(lock)
-            }
-            None => None,
-        };
+        let cluster = lock_sleeves(self.cluster.as_ref(), &*self.store, &self.state).await?;
+        if cluster.is_some() {
+            let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
+            exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+        }
         let mut closed = 0;
         for exit in exits {
             let key = (exit.source.clone(), exit.symbol.clone());
@@ -430,7 +426,7 @@ impl Writer {
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
         let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
-        match self.cluster_lock().await {
+        match lock_sleeves(self.cluster.as_ref(), &*self.store, &self.state).await {
             Ok(lock) => {
                 let mut stored = false;
                 if let Some(pass) = self.store_batch(&batch, &mut outcomes, now).await {
@@ -443,9 +439,9 @@ impl Writer {
                     tracing::warn!(error = %e, "cannot release the cluster's sleeve lock cleanly (its connection is closed instead)");
                 }
             }
-            Err(reason) => {
+            Err(e) => {
                 for o in &mut outcomes {
-                    *o = Some(Err(IntakeError::StoreUnavailable(reason.clone())));
+                    *o = Some(Err(IntakeError::StoreUnavailable(e.to_string())));
                 }
             }
         }
@@ -456,19 +452,6 @@ impl Writer {
                 .reply
                 .send(outcome.unwrap_or(Err(IntakeError::Closed)));
         }
-    }
-
-    /// In a cluster: the cluster's lock on the sleeves, with the stored sleeves read into memory
-    /// (the batch is planned on them); `None` outside a cluster.
-    async fn cluster_lock(&self) -> Result<Option<SleeveLock>, String> {
-        let Some(link) = &self.cluster else {
-            return Ok(None);
-        };
-        let lock = link.lock_sleeves().await.map_err(|e| e.to_string())?;
-        crate::cluster::follow::reload_sleeves(&*self.store, &self.state)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Some(lock))
     }
 
     /// Plans the batch and stores it in one transaction, planning again without the signals

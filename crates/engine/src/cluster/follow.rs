@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tradeengine_store::cluster::{ClusterLink, SleeveListener};
+use tradeengine_store::cluster::{ClusterLink, SleeveListener, SleeveLock};
 use tradeengine_store::{Store, StoreError};
 
 use crate::intake::SignalIntake;
@@ -51,6 +51,22 @@ async fn next(listener: &mut Option<SleeveListener>) -> Result<String, StoreErro
         Some(l) => l.next().await,
         None => std::future::pending().await,
     }
+}
+
+/// In a cluster (`link` given): the cluster's lock on the sleeves, with the stored sleeves read
+/// into memory, so what is decided under it starts from what every process stored. `None`
+/// outside a cluster.
+pub(crate) async fn lock_sleeves(
+    link: Option<&ClusterLink>,
+    store: &dyn Store,
+    state: &SharedState,
+) -> Result<Option<SleeveLock>, StoreError> {
+    let Some(link) = link else {
+        return Ok(None);
+    };
+    let lock = link.lock_sleeves().await?;
+    reload_sleeves(store, state).await?;
+    Ok(Some(lock))
 }
 
 /// Puts the stored sleeves that differ from the ones in memory into memory, and wakes the
