@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::cluster::follow::lock_sleeves;
+use crate::sleeve_sync::lock_sleeves;
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
@@ -317,7 +317,7 @@ impl SignalIntake {
     /// wakes the workers when any changed.
     pub async fn refresh_sleeves(&self) -> Result<usize, IntakeError> {
         let _serial = self.lock.lock().await;
-        Ok(crate::cluster::follow::reload_sleeves(&*self.store, &self.state).await?)
+        Ok(crate::sleeve_sync::reload_sleeves(&*self.store, &self.state).await?)
     }
 
     /// Loads every stored sleeve into memory (at start).

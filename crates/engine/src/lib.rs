@@ -27,6 +27,7 @@ pub mod replay_sweep;
 pub mod risk;
 pub mod runtime;
 pub mod sleeve_rules;
+pub mod sleeve_sync;
 pub mod sources;
 pub mod start_checks;
 pub mod start_options;

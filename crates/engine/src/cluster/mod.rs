@@ -32,12 +32,9 @@ use std::time::Duration;
 
 pub use gate::{GatedVenue, LeaseGate};
 
-use crate::config::{Config, Mode, VenueKind};
+use crate::config::Config;
 
-/// Shortest lease accepted: renewals every third of it must fit a slow database round trip.
-pub const MIN_TTL_SECS: u64 = 3;
-/// Longest lease accepted: a dead holder's accounts would stay untraded this long.
-pub const MAX_TTL_SECS: u64 = 300;
+pub use crate::config::{MAX_TTL_SECS, MIN_TTL_SECS};
 
 /// What this process is in the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,48 +66,6 @@ impl Settings {
             shared: config.engine.accounts == crate::config::AccountSpread::Shared,
         })
     }
-}
-
-/// The `[engine]` cluster keys' checks (part of the configuration's validation).
-pub fn validate(c: &Config) -> Result<(), (String, String)> {
-    let e = &c.engine;
-    let fail = |key: &str, reason: &str| Err((key.to_string(), reason.to_string()));
-    if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&e.lease_ttl_secs) {
-        return fail(
-            "engine.lease_ttl_secs",
-            &format!("must be between {MIN_TTL_SECS} and {MAX_TTL_SECS}"),
-        );
-    }
-    if e.node_id.len() > 64
-        || !e
-            .node_id
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch))
-    {
-        return fail(
-            "engine.node_id",
-            "at most 64 characters among letters, digits, '-', '_', '.' and ':'",
-        );
-    }
-    if !e.cluster {
-        return Ok(());
-    }
-    let url = e.database_url.as_str();
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return fail(
-            "engine.cluster",
-            "needs engine.database_url = \"postgres://…\": the processes share the accounts through PostgreSQL (SQLite is one machine's file)",
-        );
-    }
-    for (i, a) in c.accounts.iter().enumerate() {
-        if a.venue == VenueKind::Paper || c.account_mode(a) == Mode::Paper {
-            return fail(
-                &format!("accounts[{i}]"),
-                "a paper account keeps its venue in one process's data dir, which another process cannot take over; use a testnet or live account in a cluster",
-            );
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -147,6 +147,13 @@ pub struct EngineConfig {
     pub accounts: AccountSpread,
 }
 
+/// Shortest `engine.lease_ttl_secs` accepted: renewals every third of it must fit a slow
+/// database round trip.
+pub const MIN_TTL_SECS: u64 = 3;
+/// Longest `engine.lease_ttl_secs` accepted: a dead holder's accounts would stay untraded this
+/// long.
+pub const MAX_TTL_SECS: u64 = 300;
+
 /// How a cluster's processes share the accounts (`engine.accounts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
