@@ -99,6 +99,22 @@ pub enum Command {
     /// Portfolio risk state per account (loss limits).
     #[command(subcommand)]
     Risk(RiskCommand),
+    /// The processes sharing the accounts through PostgreSQL (`engine.cluster`).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Processes, their last heartbeat, and every account's lease (holder, fencing token,
+    /// expiry), read from the database.
+    Status(ClusterStatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClusterStatusArgs {
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -81,6 +81,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kill(args) => commands::kill::run(&global, args).await,
         Command::Risk(cli::RiskCommand::Reset(args)) => commands::risk::reset(&global, args).await,
         Command::Status(args) => commands::status::run(&global, args).await,
+        Command::Cluster(cli::ClusterCommand::Status(args)) => {
+            commands::cluster::status(&global, args).await
+        }
         Command::VenueSim(args) => commands::venue::sim(args).await,
         Command::Venue(cli::VenueCommand::Check(args)) => {
             commands::venue_check::check(&global, args).await

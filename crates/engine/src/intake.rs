@@ -15,11 +15,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::sleeve_sync::lock_sleeves;
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
 use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, apply_signal};
 use tradeengine_model::{Clock, Signal, Sleeve};
+use tradeengine_store::cluster::ClusterLink;
 use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
 
 use crate::state::{SharedState, SleeveKey};
@@ -154,6 +156,8 @@ pub struct SignalIntake {
     clock: Arc<dyn Clock>,
     lock: Arc<Mutex<()>>,
     queue: mpsc::Sender<Pending>,
+    /// In a cluster: the cluster-wide lock on the sleeves (see [`crate::cluster`]).
+    cluster: Option<ClusterLink>,
 }
 
 /// A signal waiting for the writer, and where to send its outcome.
@@ -166,6 +170,17 @@ impl SignalIntake {
     /// Creates the intake and spawns its writer task (so it must be called inside a Tokio
     /// runtime). The writer ends when the last clone of the intake is dropped.
     pub fn new(state: SharedState, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self::clustered(state, store, clock, None)
+    }
+
+    /// [`Self::new`] for a process of a cluster: every sleeve write happens under the
+    /// cluster's lock, on the sleeves as stored (another process may have moved them).
+    pub fn clustered(
+        state: SharedState,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        cluster: Option<ClusterLink>,
+    ) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         let lock = Arc::new(Mutex::new(()));
         let writer = Writer {
@@ -173,6 +188,7 @@ impl SignalIntake {
             store: store.clone(),
             clock: clock.clone(),
             lock: lock.clone(),
+            cluster: cluster.clone(),
         };
         tokio::spawn(writer.run(rx));
         Self {
@@ -181,6 +197,7 @@ impl SignalIntake {
             clock,
             lock,
             queue,
+            cluster,
         }
     }
 
@@ -260,7 +277,16 @@ impl SignalIntake {
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
         let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
-        let exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+        let mut exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+        if exits.is_empty() {
+            return Ok(0);
+        }
+        // In a cluster, decided again on the stored sleeves under the cluster's lock.
+        let cluster = lock_sleeves(self.cluster.as_ref(), &*self.store, &self.state).await?;
+        if cluster.is_some() {
+            let sleeves: Vec<Sleeve> = self.state.sleeves().await.into_values().collect();
+            exits = tradeengine_core::sleeve::sleeve_exits(&sleeves, &prices, now);
+        }
         let mut closed = 0;
         for exit in exits {
             let key = (exit.source.clone(), exit.symbol.clone());
@@ -278,10 +304,20 @@ impl SignalIntake {
             self.state.put_sleeves([(key, next)]).await;
             closed += 1;
         }
+        if let Some(lock) = cluster {
+            lock.release(closed > 0).await?;
+        }
         if closed > 0 {
             self.state.notify_targets_changed();
         }
         Ok(closed)
+    }
+
+    /// Re-reads the stored sleeves (in a cluster, another process may have moved them) and
+    /// wakes the workers when any changed.
+    pub async fn refresh_sleeves(&self) -> Result<usize, IntakeError> {
+        let _serial = self.lock.lock().await;
+        Ok(crate::sleeve_sync::reload_sleeves(&*self.store, &self.state).await?)
     }
 
     /// Loads every stored sleeve into memory (at start).
@@ -305,6 +341,7 @@ struct Writer {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lock: Arc<Mutex<()>>,
+    cluster: Option<ClusterLink>,
 }
 
 /// One pass over a batch: what to store, what was refused, what failed.
@@ -389,8 +426,24 @@ impl Writer {
         let _serial = self.lock.lock().await;
         let now = self.clock.now();
         let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
-        if let Some(pass) = self.store_batch(&batch, &mut outcomes, now).await {
-            self.apply_pass(&batch, pass, &mut outcomes, now).await;
+        match lock_sleeves(self.cluster.as_ref(), &*self.store, &self.state).await {
+            Ok(lock) => {
+                let mut stored = false;
+                if let Some(pass) = self.store_batch(&batch, &mut outcomes, now).await {
+                    stored = !pass.to_store.is_empty();
+                    self.apply_pass(&batch, pass, &mut outcomes, now).await;
+                }
+                if let Some(lock) = lock
+                    && let Err(e) = lock.release(stored).await
+                {
+                    tracing::warn!(error = %e, "cannot release the cluster's sleeve lock cleanly (its connection is closed instead)");
+                }
+            }
+            Err(e) => {
+                for o in &mut outcomes {
+                    *o = Some(Err(IntakeError::StoreUnavailable(e.to_string())));
+                }
+            }
         }
         count_signals(&batch, &outcomes);
         for (pending, outcome) in batch.into_iter().zip(outcomes) {

@@ -4,6 +4,7 @@
 pub mod audit_anchor;
 pub mod audit_payload;
 pub mod candles;
+pub mod cluster;
 pub mod config;
 pub mod connector;
 pub mod credentials;
@@ -26,6 +27,7 @@ pub mod replay_sweep;
 pub mod risk;
 pub mod runtime;
 pub mod sleeve_rules;
+pub mod sleeve_sync;
 pub mod sources;
 pub mod start_checks;
 pub mod start_options;

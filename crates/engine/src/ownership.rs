@@ -13,7 +13,9 @@
 //!   lease is renewed every third of its life by [`Ownership::renew`], and let go on a clean stop
 //!   so a restart does not wait for it to expire.
 //!
-//! The binary exits with code 2 when the claim is refused.
+//! The binary exits with code 2 when the claim is refused. In a cluster (`engine.cluster`) only
+//! the data dir is claimed here: an account held by another process is waited for
+//! ([`crate::cluster`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,7 +100,14 @@ impl Ownership {
             store,
             ttl,
         };
-        for account in &config.accounts {
+        // In a cluster the accounts are taken one by one, and held elsewhere is no refusal
+        // (crate::cluster::supervisor).
+        let accounts = if config.engine.cluster {
+            &[][..]
+        } else {
+            &config.accounts[..]
+        };
+        for account in accounts {
             let Ok(name) = AccountName::new(&account.name) else {
                 continue; // refused with its reason when the account is built
             };

@@ -237,7 +237,27 @@ impl RunningEngine {
         let mut built = steps::build_account_venues(&config, &options, origin).await?;
         let (sources, webhooks) = steps::build_all_sources(&config, &options, &built.paper)?;
 
-        let plan_ids = Arc::new(PlanIds::start(&*store).await?);
+        let cluster = crate::cluster::Settings::of(&config);
+        let link = match &cluster {
+            Some(s) => Some(
+                tradeengine_store::cluster::ClusterLink::connect(
+                    &config.database_url(),
+                    &s.node_id,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let plan_ids = Arc::new(match &link {
+            // Boot numbers are read, incremented and written back: one process at a time.
+            Some(link) => {
+                let lock = link.lock_sleeves().await?;
+                let ids = PlanIds::start(&*store).await?;
+                lock.release(false).await?;
+                ids
+            }
+            None => PlanIds::start(&*store).await?,
+        });
         let state = SharedState::new(config.clone());
         steps::publish_first_views(&state, &config, &built.venues).await;
         if let Some(path) = options.config_path.clone() {
@@ -249,7 +269,8 @@ impl RunningEngine {
         let notifications =
             crate::notifications::Notifications::start(&state, store.clone(), clock.clone(), &env)
                 .await?;
-        let intake = SignalIntake::new(state.clone(), store.clone(), clock.clone());
+        let intake =
+            SignalIntake::clustered(state.clone(), store.clone(), clock.clone(), link.clone());
         steps::restore_sleeves_and_record_start(&intake, &*store, &config, plan_ids.boot(), now)
             .await?;
 
@@ -268,15 +289,31 @@ impl RunningEngine {
             state: state.clone(),
             plan_ids: plan_ids.clone(),
         };
-        steps::spawn_account_tasks(
-            &mut workers,
-            &config,
-            &built.venues,
-            std::mem::take(&mut built.connecting),
-            &shared,
-            (origin, &options),
-            &stop_workers,
-        );
+        match (cluster, link) {
+            (Some(settings), Some(link)) => {
+                steps::spawn_cluster_tasks(
+                    &mut workers,
+                    &config,
+                    settings,
+                    link,
+                    &built,
+                    &shared,
+                    &intake,
+                    (origin, &options),
+                    &stop_workers,
+                )
+                .await;
+            }
+            _ => steps::spawn_account_tasks(
+                &mut workers,
+                &config,
+                &built.venues,
+                std::mem::take(&mut built.connecting),
+                &shared,
+                (origin, &options),
+                &stop_workers,
+            ),
+        }
         // Nudge every worker to run its first cycle (settling, then reconciling) at once.
         state.notify_targets_changed();
         workers.spawn(exit_watcher(intake.clone(), stop_workers.clone()));

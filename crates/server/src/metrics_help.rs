@@ -85,6 +85,21 @@ pub const HELP: &[(&str, Kind, &str)] = &[
         "1 when the audit hash chain verified at its last check, 0 when it is broken.",
     ),
     (
+        "tradeengine_cluster_handovers_total",
+        Kind::Counter,
+        "Account leases changing hands in a cluster, by account and kind: taken (free), taken_over (from a dead or lapsed holder), lost (taken from this process, or not renewed in time), handed_over (let go to balance the accounts).",
+    ),
+    (
+        "tradeengine_cluster_lease_age_seconds",
+        Kind::Gauge,
+        "Seconds since this process took the account's lease (updated at each renewal).",
+    ),
+    (
+        "tradeengine_cluster_sends_refused_total",
+        Kind::Counter,
+        "Orders, cancels and leverage changes this process refused to send because its own clock said its lease may be about to expire (no renewal for two thirds of it).",
+    ),
+    (
         "tradeengine_cycle_seconds",
         Kind::Histogram,
         "Duration of one reconciliation cycle of an account, seconds.",

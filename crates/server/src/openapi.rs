@@ -39,6 +39,7 @@ impl Modify for BearerAuth {
         crate::routes::lightweight_charts_license,
         openapi_json,
         crate::api::read::status,
+        crate::api::cluster::cluster,
         crate::api::read::accounts,
         crate::api::read::positions,
         crate::api::read::symbols,

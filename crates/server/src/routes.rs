@@ -21,7 +21,9 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
 
 /// Ready: the store answers and every enabled account has completed a reconciliation and is
 /// not failing (a failed venue read or failing order entry takes `reconciled` away);
-/// `account_errors` gives each such account's last error.
+/// `account_errors` gives each such account's last error. In a cluster, accounts another
+/// process trades are not waited for, and `holds_accounts` lists the ones this process trades
+/// (none on a standby, which is ready).
 #[utoipa::path(get, path = "/ready", tag = "probes",
     responses(
         (status = 200, description = "Ready", body = serde_json::Value),
@@ -43,7 +45,8 @@ pub(crate) async fn ready(
         .filter(|a| {
             AccountName::new(&a.name)
                 .ok()
-                .and_then(|n| views.get(&n).map(|v| !v.reconciled))
+                // In a cluster, an account another process trades is not this one's to reconcile.
+                .and_then(|n| views.get(&n).map(|v| !v.reconciled && v.standby.is_none()))
                 .unwrap_or(true)
         })
         .map(|a| a.name.as_str())
@@ -72,6 +75,16 @@ pub(crate) async fn ready(
     }
     if let Some(reason) = lease_lost {
         body["lease_lost"] = serde_json::Value::String(reason);
+    }
+    if config.engine.cluster {
+        // A standby is ready (it serves the API and takes signals) and says it trades nothing.
+        let holds: Vec<String> = views
+            .iter()
+            .filter(|(_, v)| v.lease_holder.is_some())
+            .map(|(n, _)| n.to_string())
+            .collect();
+        body["holds_accounts"] = serde_json::json!(holds);
+        body["standby"] = serde_json::json!(holds.is_empty());
     }
     let status = if ready {
         axum::http::StatusCode::OK

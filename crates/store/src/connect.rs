@@ -270,6 +270,11 @@ pub async fn open_postgres(
     options: PgConnectOptions,
     max_connections: u32,
 ) -> Result<Arc<dyn Store>, StoreError> {
+    // No store call keeps a transaction open while it waits for anything but the database,
+    // so a session idle in one for seconds belongs to a process that is stalled (SIGSTOP, a
+    // frozen VM): PostgreSQL ends it, which rolls it back and frees its locks (the audit
+    // chain's, a lease row's), instead of every other engine on the database waiting for it.
+    let options = options.options([("idle_in_transaction_session_timeout", "5s")]);
     let pool = PoolOptions::<Postgres>::new()
         .max_connections(max_connections.max(1))
         .connect_with(options)

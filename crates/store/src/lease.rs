@@ -10,21 +10,29 @@
 //!   expired, or when its holder's process is gone. The last is seen through a session-level
 //!   advisory lock the holder keeps on a dedicated connection: PostgreSQL drops it the moment
 //!   that connection closes (a crashed or killed engine), so a restart does not wait for the
-//!   expiry. Otherwise the answer is [`LeaseOutcome::Held`], naming the holder.
+//!   expiry. The lock is keyed by account *and fencing token*: a holder fenced out long ago
+//!   (stalled past its lease, then resumed) may still be connected, and must neither make the
+//!   current holder look alive nor, by letting its lock go, make it look dead. The new holder
+//!   takes its token's lock before its take-over commits, while the row is locked, so no one can
+//!   probe it in between. Otherwise the answer is [`LeaseOutcome::Held`], naming the holder.
 //! - **Fencing.** Every write of an order intent — a plan with its `Intended` legs, an order
 //!   moved to `Sent` — checks in the **same transaction** that the lease row still carries this
 //!   process's token and has not expired (`SELECT … FOR SHARE`, so a take-over waits for the
 //!   write or the write sees the take-over). An engine that lost its lease (expired while it
 //!   was stalled, or taken over) gets [`crate::StoreError::LeaseLost`], and since an order is
 //!   only sent after its `Sent` row commits, nothing it plans reaches the venue.
-//! - **Standby (later).** A standby can call `take_lease` in a loop: it gets the lease once the
-//!   active engine's lease expires or its process dies, with a new token that fences the old
-//!   holder out. No consensus of our own: PostgreSQL's row locks and advisory locks decide.
+//! - **Standby** (`engine.cluster`, the engine's `cluster` module): a standby calls
+//!   `take_lease` in a loop and gets the lease once the active engine's lease expires or its
+//!   process dies, with a new token that fences the old holder out. No consensus of our own:
+//!   PostgreSQL's row locks and advisory locks decide.
 //!
 //! The remaining window: an order whose `Sent` row committed under a valid lease is sent a few
 //! milliseconds later, and a take-over in those milliseconds cannot recall it. Take-over needs
 //! the holder gone or its lease expired (no renewal for [`DEFAULT_TTL`]), so this takes a holder
-//! stalled for longer than the lease exactly between commit and send.
+//! stalled for longer than the lease exactly between commit and send. In a cluster the engine
+//! narrows it further: the holder checks its own clock right before each send and sends
+//! nothing once two thirds of the lease passed without a renewal, so only a stall between that
+//! check and the send itself remains.
 
 use std::time::Duration;
 

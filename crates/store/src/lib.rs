@@ -20,6 +20,7 @@
 
 pub mod anchor;
 pub mod audit;
+pub mod cluster;
 mod codec;
 mod connect;
 pub mod error;

@@ -2,6 +2,7 @@
 
 pub mod accounts_setup;
 pub mod audit;
+pub mod cluster;
 pub mod config;
 pub mod config_import;
 pub mod credentials;

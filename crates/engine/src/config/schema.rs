@@ -130,6 +130,39 @@ pub struct EngineConfig {
     /// lost database, a manual trade): `hold` (default), `adopt` or `flatten`. Accounts may
     /// override it.
     pub on_unknown_position: UnknownPositionPolicy,
+    /// Several engines share the accounts through one PostgreSQL database (see
+    /// `crate::cluster`): each account is traded by the process holding its lease, the others
+    /// stand by and take it over when the holder dies. Off: a second engine is refused.
+    pub cluster: bool,
+    /// This process's name in the cluster (leases, `tradeengine cluster status`); empty means
+    /// `HOST:PID`. Give each process a stable, unique one.
+    pub node_id: String,
+    /// How long an account lease lasts without renewal: a dead holder's accounts are taken
+    /// over within about this long. The holder renews every third of it and stops sending at
+    /// two thirds of it without a successful renewal (its own clock).
+    pub lease_ttl_secs: u64,
+    /// In a cluster: `first` (default) lets the first process up trade every account while the
+    /// others stand by; `shared` balances the accounts over the live processes (at most one more
+    /// each than the fair share), handing accounts over cleanly when a process joins or leaves.
+    pub accounts: AccountSpread,
+}
+
+/// Shortest `engine.lease_ttl_secs` accepted: renewals every third of it must fit a slow
+/// database round trip.
+pub const MIN_TTL_SECS: u64 = 3;
+/// Longest `engine.lease_ttl_secs` accepted: a dead holder's accounts would stay untraded this
+/// long.
+pub const MAX_TTL_SECS: u64 = 300;
+
+/// How a cluster's processes share the accounts (`engine.accounts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountSpread {
+    /// Whoever takes an account first keeps it until it dies or stops.
+    #[default]
+    First,
+    /// Each live process trades about as many accounts as the others.
+    Shared,
 }
 
 /// What the engine does with a position on the venue that the store has no record of managing
@@ -170,6 +203,10 @@ impl Default for EngineConfig {
             drift_band: Decimal::new(1, 3),
             hot_reload: true,
             on_unknown_position: UnknownPositionPolicy::Hold,
+            cluster: false,
+            node_id: String::new(),
+            lease_ttl_secs: 15,
+            accounts: AccountSpread::First,
         }
     }
 }

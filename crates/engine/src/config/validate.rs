@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use rust_decimal::Decimal;
 use tradeengine_model::{AccountName, SourceId, Symbol};
 
-use super::{Config, Mode, VenueKind};
+use super::{Config, MAX_TTL_SECS, MIN_TTL_SECS, Mode, VenueKind};
 
 type Failure = (String, String);
 
@@ -46,6 +46,48 @@ fn validate_engine(c: &Config) -> Result<(), Failure> {
             "engine.database_url",
             "must be empty (SQLite in the data dir), sqlite:PATH or postgres://…",
         );
+    }
+    validate_cluster(c)
+}
+
+/// The `[engine]` cluster keys (see the engine's `cluster` module).
+fn validate_cluster(c: &Config) -> Result<(), (String, String)> {
+    let e = &c.engine;
+    let fail = |key: &str, reason: &str| Err((key.to_string(), reason.to_string()));
+    if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&e.lease_ttl_secs) {
+        return fail(
+            "engine.lease_ttl_secs",
+            &format!("must be between {MIN_TTL_SECS} and {MAX_TTL_SECS}"),
+        );
+    }
+    if e.node_id.len() > 64
+        || !e
+            .node_id
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch))
+    {
+        return fail(
+            "engine.node_id",
+            "at most 64 characters among letters, digits, '-', '_', '.' and ':'",
+        );
+    }
+    if !e.cluster {
+        return Ok(());
+    }
+    let url = e.database_url.as_str();
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return fail(
+            "engine.cluster",
+            "needs engine.database_url = \"postgres://…\": the processes share the accounts through PostgreSQL (SQLite is one machine's file)",
+        );
+    }
+    for (i, a) in c.accounts.iter().enumerate() {
+        if a.venue == VenueKind::Paper || c.account_mode(a) == Mode::Paper {
+            return fail(
+                &format!("accounts[{i}]"),
+                "a paper account keeps its venue in one process's data dir, which another process cannot take over; use a testnet or live account in a cluster",
+            );
+        }
     }
     Ok(())
 }

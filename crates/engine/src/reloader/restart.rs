@@ -89,6 +89,10 @@ fn merge_engine(
         drift_band: _,
         hot_reload,
         on_unknown_position: _,
+        cluster,
+        node_id,
+        lease_ttl_secs,
+        accounts,
     } = file;
     let restart = [
         ("engine.mode", *mode != at_start.mode),
@@ -99,6 +103,13 @@ fn merge_engine(
             *database_url != at_start.database_url,
         ),
         ("engine.hot_reload", *hot_reload != at_start.hot_reload),
+        ("engine.cluster", *cluster != at_start.cluster),
+        ("engine.node_id", *node_id != at_start.node_id),
+        (
+            "engine.lease_ttl_secs",
+            *lease_ttl_secs != at_start.lease_ttl_secs,
+        ),
+        ("engine.accounts", *accounts != at_start.accounts),
     ];
     needs_restart.extend(
         restart

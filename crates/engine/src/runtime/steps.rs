@@ -145,20 +145,13 @@ pub(super) fn spawn_account_tasks(
     connect: (Timestamp, &StartOptions),
     stop: &CancellationToken,
 ) {
+    spawn_kill_watch(workers, config, shared, stop);
     let WorkerShared {
         store,
         clock,
         state,
         plan_ids,
     } = shared;
-    let notify = state.clone();
-    workers.spawn(crate::killswitch::watch(
-        state.kill_board(),
-        store.clone(),
-        config.engine.data_dir.clone(),
-        move || notify.notify_targets_changed(),
-        stop.clone(),
-    ));
     for (name, venue) in venues {
         let worker = AccountWorker::new(
             name.clone(),
@@ -198,6 +191,71 @@ pub(super) fn spawn_account_tasks(
             stop.clone(),
         ));
     }
+}
+
+/// The kill switch's watcher: a switch engaged or released wakes every worker.
+fn spawn_kill_watch(
+    workers: &mut JoinSet<()>,
+    config: &Config,
+    shared: &WorkerShared,
+    stop: &CancellationToken,
+) {
+    let notify = shared.state.clone();
+    workers.spawn(crate::killswitch::watch(
+        shared.state.kill_board(),
+        shared.store.clone(),
+        config.engine.data_dir.clone(),
+        move || notify.notify_targets_changed(),
+        stop.clone(),
+    ));
+}
+
+/// In a cluster: the kill-switch watcher, the supervisor (which starts an account's worker
+/// once this process holds its lease, see [`crate::cluster`]) and the follower of the other
+/// processes' sleeve writes. Every account is on standby until then.
+#[allow(clippy::too_many_arguments)] // the start's parts, handed over once
+pub(super) async fn spawn_cluster_tasks(
+    workers: &mut JoinSet<()>,
+    config: &Config,
+    settings: crate::cluster::Settings,
+    link: tradeengine_store::cluster::ClusterLink,
+    built: &StartVenues,
+    shared: &WorkerShared,
+    intake: &SignalIntake,
+    connect: (Timestamp, &StartOptions),
+    stop: &CancellationToken,
+) {
+    spawn_kill_watch(workers, config, shared, stop);
+    for a in &config.accounts {
+        if let Ok(name) = AccountName::new(&a.name) {
+            shared
+                .state
+                .update_account_view(&name, |v| {
+                    v.standby = Some("waiting for the lease".into());
+                })
+                .await;
+        }
+    }
+    let (origin, options) = connect;
+    workers.spawn(crate::cluster::follow::run(
+        intake.clone(),
+        link.clone(),
+        crate::cluster::follow::CATCH_UP,
+        stop.clone(),
+    ));
+    let supervisor = crate::cluster::supervisor::Supervisor {
+        settings,
+        store: shared.store.clone(),
+        clock: shared.clock.clone(),
+        state: shared.state.clone(),
+        plan_ids: shared.plan_ids.clone(),
+        link,
+        config: Arc::new(config.clone()),
+        options: options.clone(),
+        origin,
+        venues: built.venues.clone(),
+    };
+    workers.spawn(supervisor.run(stop.clone()));
 }
 
 /// Spawns the ATR tracker (when a source asks for ATR stops) and every pulled source.

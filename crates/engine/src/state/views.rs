@@ -60,6 +60,11 @@ pub struct AccountView {
     /// PostgreSQL): the engine no longer trades it, is not ready, and refuses signals until it is
     /// restarted (see `ownership`).
     pub lease_lost: Option<String>,
+    /// In a cluster (`engine.cluster`): why this process does not trade the account now
+    /// (`traded by NODE`, `standing by (…)`); `None` while it trades it.
+    pub standby: Option<String>,
+    /// In a cluster: this process's node id while it holds the account's lease.
+    pub lease_holder: Option<String>,
 }
 
 /// What the API, `status` and the dashboard show for one unknown position.

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: read endpoints (read scope) and actions (control scope).
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod events;
 pub mod kill;
@@ -20,6 +21,7 @@ use crate::AppState;
 pub fn read_routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/status", get(read::status))
+        .route("/api/v1/cluster", get(cluster::cluster))
         .route("/api/v1/accounts", get(read::accounts))
         .route("/api/v1/positions", get(read::positions))
         .route("/api/v1/symbols", get(read::symbols))

@@ -15,9 +15,14 @@ use crate::ownership::Holder;
 /// The statements of a backend with leases (PostgreSQL). Times are the database's clock.
 #[derive(Debug)]
 pub(crate) struct LeaseSql {
-    /// Session-level advisory lock of the account (`$1`), held on a dedicated connection for
-    /// the lease's life: it disappears with the holder's connection, i.e. with its process.
+    /// Session-level advisory lock of the account (`$1`) under fencing token `$2`, held on a
+    /// dedicated connection for the lease's life: it disappears with the holder's connection,
+    /// i.e. with its process. Keyed by the token so that a holder fenced out long ago (stalled,
+    /// then resumed) but still connected cannot make the current holder look alive, and so
+    /// that the current holder's lock cannot be mistaken for a dead one's.
     pub try_session_lock: &'static str,
+    /// Lets go of a probe of `try_session_lock` (same parameters).
+    pub session_unlock: &'static str,
     /// Makes sure the account's row exists (token 0, expired), so the next SELECT can lock it.
     pub seed: &'static str,
     /// Holder host, pid, since, token, expires, database now — locking the row.
@@ -39,7 +44,8 @@ macro_rules! pg_now_ms {
 }
 
 pub(crate) const PG_LEASES: LeaseSql = LeaseSql {
-    try_session_lock: "SELECT pg_try_advisory_lock(hashtextextended('tradeengine-store/account-lease/' || current_schema() || '/' || $1, 0))",
+    try_session_lock: "SELECT pg_try_advisory_lock(hashtextextended('tradeengine-store/account-lease/' || current_schema() || '/' || $1 || '/' || $2::BIGINT::TEXT, 0))",
+    session_unlock: "SELECT pg_advisory_unlock(hashtextextended('tradeengine-store/account-lease/' || current_schema() || '/' || $1 || '/' || $2::BIGINT::TEXT, 0))",
     seed: "INSERT INTO account_leases (account, token, holder_host, holder_pid, since_ms, expires_ms) \
            VALUES ($1, 0, '', 0, 0, 0) ON CONFLICT (account) DO NOTHING",
     select: concat!(
@@ -142,16 +148,15 @@ where
         }
         let account = account.as_str();
         let mut session = self.read.acquire().await?.detach();
-        let locked: bool = sqlx::query_scalar(sql.try_session_lock)
-            .bind(account)
-            .fetch_one(&mut session)
-            .await?;
         let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         sqlx::query(sql.seed)
             .bind(account)
             .execute(&mut *tx)
             .await?;
+        // The row stays locked until commit: a probe of the holder's session lock below, and
+        // the new holder's own session lock, happen while no one else can read the row to
+        // probe in turn.
         let (host, pid, since, old_token, expires, now): (String, i64, i64, i64, i64, i64) =
             sqlx::query_as(sql.select)
                 .bind(account)
@@ -162,12 +167,26 @@ where
             pid: u32::try_from(pid).unwrap_or(0),
             since: time("account_leases.since_ms", since)?,
         };
-        if expires > now && !locked {
-            tx.rollback().await?;
-            return Ok(LeaseOutcome::Held {
-                holder: current,
-                expires_in: Duration::from_millis(u64::try_from(expires - now).unwrap_or(0)),
-            });
+        if expires > now {
+            // Unexpired: taken over only when its holder's process is gone, i.e. nobody keeps
+            // the session lock of the current token.
+            let holder_gone: bool = sqlx::query_scalar(sql.try_session_lock)
+                .bind(account)
+                .bind(old_token)
+                .fetch_one(&mut session)
+                .await?;
+            if !holder_gone {
+                tx.rollback().await?;
+                return Ok(LeaseOutcome::Held {
+                    holder: current,
+                    expires_in: Duration::from_millis(u64::try_from(expires - now).unwrap_or(0)),
+                });
+            }
+            sqlx::query_scalar::<_, bool>(sql.session_unlock)
+                .bind(account)
+                .bind(old_token)
+                .fetch_one(&mut session)
+                .await?;
         }
         let token: i64 = sqlx::query_scalar(sql.take)
             .bind(account)
@@ -177,6 +196,19 @@ where
             .bind(ttl_ms(ttl))
             .fetch_one(&mut *tx)
             .await?;
+        // A new token's key: nobody else can hold it (it was never committed).
+        let locked: bool = sqlx::query_scalar(sql.try_session_lock)
+            .bind(account)
+            .bind(token)
+            .fetch_one(&mut session)
+            .await?;
+        if !locked {
+            tx.rollback().await?;
+            return Err(StoreError::Corrupt {
+                what: format!("account lease {account}"),
+                reason: format!("the session lock of new token {token} is already held"),
+            });
+        }
         tx.commit().await?;
         drop(conn);
         self.leases.set_token(account, token);

@@ -187,3 +187,40 @@ async fn a_dead_holders_lease_is_taken_over_before_it_expires() {
     let (token, previous) = take_when_free(&*b.store, &holder(22), ttl).await;
     assert_eq!((token, previous), (2, Some(holder(11))));
 }
+
+/// A holder fenced out while stalled, still connected and still holding its session lock,
+/// neither keeps the new holder's lease from being taken over when the new holder dies, nor
+/// lets a third engine take the live new holder's lease when it finally lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_holders_session_lock_says_nothing_about_the_new_holder() {
+    let Some(b) = postgres().await else { return };
+    let short = Duration::from_millis(300);
+    let long = Duration::from_secs(60);
+    // The stale holder: its lease expires while its process (and session lock) lives on.
+    b.store
+        .take_lease(&account("acct"), &holder(11), short)
+        .await
+        .unwrap();
+    let new_holder = second(&b).await;
+    let (token, _) = take_when_free(&*new_holder, &holder(22), long).await;
+    assert_eq!(token, 2);
+    // A third engine is refused while the new holder lives, stale lock or not.
+    let third = second(&b).await;
+    assert!(matches!(
+        third
+            .take_lease(&account("acct"), &holder(33), long)
+            .await
+            .unwrap(),
+        LeaseOutcome::Held { .. }
+    ));
+    // The stale holder lets go (it noticed the lease was lost): still refused.
+    b.store.release_lease(&account("acct")).await.unwrap();
+    assert!(matches!(
+        third.take_lease(&account("acct"), &holder(33), long).await.unwrap(),
+        LeaseOutcome::Held { holder: h, .. } if h == holder(22)
+    ));
+    // The new holder dies: taken over at once, long before its 60 s lease expires.
+    drop(new_holder);
+    let (token, previous) = take_when_free(&*third, &holder(33), long).await;
+    assert_eq!((token, previous), (3, Some(holder(22))));
+}

@@ -1,0 +1,639 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap (team rule)
+//! Three `tradeengine run` processes (the real binary) share six accounts through one PostgreSQL
+//! database (`engine.cluster = true`, 3 s leases), each account on its own venue simulator;
+//! signals are posted to whichever process, standby or not.
+//!
+//! 1. All three start; the first takes every account, the others stand by (ready, holding none).
+//! 2. A signal posted to a standby reaches all six accounts (the holder plans from it).
+//! 3. `kill -9` the holder; a signal posted at once: the standbys take the accounts over,
+//!    reconcile, and trade to the new target.
+//! 4. SIGSTOP the process holding the most accounts past its lease, post a signal to the
+//!    other one, which takes them over; SIGCONT the stopped one, post the last signal to it.
+//!
+//! Then: every account is at the last target; no client id twice at any simulator; no order at
+//! any simulator from the stopped process after it was stopped (its lease lapsed while it
+//! was); every accepted signal is stored once and the sleeve carries the last one.
+//!
+//! Needs PostgreSQL (`TRADEENGINE_TEST_PG_URL`, default the local `test` database): skipped
+//! loudly without it, failed under `CI=true`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tradeengine_store::OrderFilter;
+use tradeengine_venue_sim::{SimHandle, SimOptions, VenueId, serve};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
+const REST_TOKEN: &str = "cluster-rest-token-not-real-0001";
+const READ_TOKEN: &str = "cluster-read-token-not-real-0001";
+const ACCOUNTS: usize = 6;
+const TTL_SECS: u64 = 3;
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A schema of its own in the test PostgreSQL; `None` (after a loud warning) when PostgreSQL is
+/// unreachable outside CI.
+async fn pg_schema(tag: &str) -> Option<(String, PgConnectOptions)> {
+    let base = std::env::var("TRADEENGINE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let admin = match PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&base)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+            assert!(!ci, "PostgreSQL unreachable under CI: {e}");
+            eprintln!(
+                "\n!!!!!!!! WARNING: PostgreSQL unreachable ({e}); SKIPPING this test !!!!!!!!\n"
+            );
+            return None;
+        }
+    };
+    let schema = format!("te_cluster_{tag}_{}", std::process::id());
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        format!("CREATE SCHEMA {schema}"),
+    ] {
+        sqlx::query(AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let options = PgConnectOptions::from_str(&base)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    Some((url, options))
+}
+
+fn config(node: usize, port: u16, url: &str, sims: &[SimHandle]) -> String {
+    config_with(node, port, url, sims, "first")
+}
+
+fn config_with(node: usize, port: u16, url: &str, sims: &[SimHandle], spread: &str) -> String {
+    let mut text = format!(
+        r#"
+[engine]
+mode = "testnet"
+drift_check_interval_secs = 1
+data_dir = "data"
+bind = "127.0.0.1:{port}"
+database_url = "{url}"
+hot_reload = false
+cluster = true
+node_id = "n{node}"
+lease_ttl_secs = {TTL_SECS}
+accounts = "{spread}"
+
+[sources.ops]
+type = "rest"
+
+[sources.ops.settings]
+token_env = "TE_CLUSTER_REST"
+
+[[symbols]]
+symbol = "BTCUSDT"
+leverage = 2
+weights = {{ ops = 1.0 }}
+"#
+    );
+    for (i, sim) in sims.iter().enumerate() {
+        text.push_str(&format!(
+            r#"
+[[accounts]]
+name = "a{i}"
+venue = "bybit"
+base_url = "{}"
+ws_url = "off"
+credentials = "env:TE_A{i}"
+"#,
+            sim.base_url()
+        ));
+    }
+    text
+}
+
+/// One engine process in its own folder (its own data dir), logging to `engine.log` there.
+struct Node {
+    dir: PathBuf,
+    port: u16,
+    child: Child,
+}
+
+impl Node {
+    fn start(dir: PathBuf, port: u16, text: &str, sims: &[SimHandle]) -> Self {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("tradeengine.toml"), text).unwrap();
+        let log = std::fs::File::create(dir.join("engine.log")).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--config", "tradeengine.toml", "run"])
+            .current_dir(&dir)
+            .env("TRADEENGINE_LOG", "info")
+            .env("TRADEENGINE_READ_TOKEN", READ_TOKEN)
+            .env("TE_CLUSTER_REST", REST_TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (i, sim) in sims.iter().enumerate() {
+            cmd.env(format!("TE_A{i}_API_KEY"), &sim.options().api_key)
+                .env(format!("TE_A{i}_API_SECRET"), &sim.options().api_secret);
+        }
+        let child = cmd.spawn().unwrap();
+        Self { dir, port, child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn ready(&self) -> Option<serde_json::Value> {
+        let (code, body) = http(self.port, "GET", "/ready", None, "");
+        (code == 200).then_some(body)
+    }
+
+    /// The accounts this process says it trades (empty when it does not answer).
+    fn holds(&self) -> BTreeSet<String> {
+        let (_, body) = http(self.port, "GET", "/ready", None, "");
+        body["holds_accounts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("engine.log")).unwrap_or_default()
+    }
+
+    fn signal(&self, id: &str, side: &str, exposure: &str) -> serde_json::Value {
+        let body = format!(
+            r#"{{"v":1,"id":"{id}","symbol":"BTCUSDT","mode":"target","target":{{"side":"{side}","exposure":{exposure},"unit":"equity_fraction"}}}}"#
+        );
+        let (code, answer) = http(
+            self.port,
+            "POST",
+            "/api/v1/signals",
+            Some(REST_TOKEN),
+            &body,
+        );
+        assert_eq!(code, 200, "signal {id} to port {}: {answer}", self.port);
+        answer
+    }
+}
+
+impl Drop for Node {
+    /// SIGTERM first (a clean stop flushes the log), SIGKILL after 5 s.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, serde_json::Value::Null);
+    };
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if s.write_all(request.as_bytes()).is_err() {
+        return (0, serde_json::Value::Null);
+    }
+    let mut text = String::new();
+    if s.read_to_string(&mut text).is_err() {
+        return (0, serde_json::Value::Null);
+    }
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (
+        code,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn wait_until(what: &str, nodes: &[&Node], timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        if start.elapsed() > timeout {
+            for n in nodes {
+                eprintln!(
+                    "---- log of the process on port {} ----\n{}",
+                    n.port,
+                    n.log()
+                );
+            }
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn signs(sims: &[SimHandle]) -> Vec<i32> {
+    sims.iter()
+        .map(|s| {
+            let p = s.position("BTCUSDT");
+            if p > Decimal::ZERO {
+                1
+            } else if p < Decimal::ZERO {
+                -1
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
+fn signal_stop(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// The boot number of the process that planned a stored order (`<instance>-<boot>-<n>`).
+fn boot_of(plan_id: &str) -> u64 {
+    let boot = plan_id.split('-').nth(1).unwrap();
+    u64::from_str_radix(boot, 36).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_fail_over_six_accounts() {
+    let Some((url, options)) = pg_schema("failover").await else {
+        return;
+    };
+    let started = Instant::now();
+    let mut sims = Vec::new();
+    for _ in 0..ACCOUNTS {
+        sims.push(
+            serve(
+                VenueId::Bybit,
+                "127.0.0.1:0".parse().unwrap(),
+                SimOptions::new(VenueId::Bybit),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let root = tempfile::tempdir().unwrap();
+    // Started one after the other (each ready before the next): boot numbers 1, 2, 3.
+    let mut nodes: Vec<Node> = Vec::new();
+    for i in 0..3 {
+        let port = free_port();
+        let node = Node::start(
+            root.path().join(format!("n{i}")),
+            port,
+            &config(i, port, &url, &sims),
+            &sims,
+        );
+        let all: Vec<&Node> = nodes.iter().chain([&node]).collect();
+        wait_until(
+            &format!("n{i} ready"),
+            &all,
+            Duration::from_secs(20),
+            || node.ready().is_some(),
+        );
+        drop(all);
+        nodes.push(node);
+    }
+    let all: Vec<&Node> = nodes.iter().collect();
+    wait_until("every account held", &all, Duration::from_secs(15), || {
+        nodes.iter().map(|n| n.holds().len()).sum::<usize>() == ACCOUNTS
+    });
+    // A standby is ready and says it trades nothing.
+    let first = nodes[0].holds().len();
+    assert_eq!(first, ACCOUNTS, "the first process takes every account");
+    let standby = nodes[1].ready().expect("a standby is ready");
+    assert_eq!(standby["standby"], true, "{standby}");
+
+    // 2. A signal to a standby moves every account.
+    nodes[1].signal("s1", "long", "0.2");
+    wait_until("all long after s1", &all, Duration::from_secs(20), || {
+        signs(&sims).iter().all(|s| *s == 1)
+    });
+
+    // 3. kill -9 the holder; a signal right away, to the other standby.
+    signal_stop(nodes[0].pid(), "-KILL");
+    let killed_at = Instant::now();
+    nodes[2].signal("s2", "short", "0.1");
+    let live: Vec<&Node> = nodes[1..].iter().collect();
+    wait_until(
+        "all short after the kill",
+        &live,
+        Duration::from_secs(30),
+        || signs(&sims).iter().all(|s| *s == -1),
+    );
+    let takeover = killed_at.elapsed();
+    wait_until(
+        "accounts held after the kill",
+        &live,
+        Duration::from_secs(10),
+        || nodes[1].holds().len() + nodes[2].holds().len() == ACCOUNTS,
+    );
+
+    // 4. SIGSTOP the busier survivor past its lease; the other takes its accounts over.
+    let (stopped, other) = if nodes[1].holds().len() >= nodes[2].holds().len() {
+        (1, 2)
+    } else {
+        (2, 1)
+    };
+    let before_stop: BTreeSet<String> = sims
+        .iter()
+        .flat_map(|s| s.orders().into_iter().map(|o| o.client_id))
+        .collect();
+    eprintln!(
+        "after the kill: n1 trades {:?}, n2 trades {:?}; stopping n{stopped}",
+        nodes[1].holds(),
+        nodes[2].holds()
+    );
+    signal_stop(nodes[stopped].pid(), "-STOP");
+    let stopped_at = Instant::now();
+    let survivor = [&nodes[other]];
+    wait_until(
+        "the survivor holds every account",
+        &survivor,
+        Duration::from_secs(20),
+        || nodes[other].holds().len() == ACCOUNTS,
+    );
+    // Its last renewal ran at most one renewal tick (a second) before the stop.
+    let moved = stopped_at.elapsed();
+    assert!(
+        moved >= Duration::from_secs(TTL_SECS - 1),
+        "a suspended holder's accounts were taken before its lease could expire ({moved:?})"
+    );
+    nodes[other].signal("s3", "long", "0.3");
+    wait_until(
+        "all long after s3",
+        &survivor,
+        Duration::from_secs(20),
+        || signs(&sims).iter().all(|s| *s == 1),
+    );
+    let traded = stopped_at.elapsed();
+    signal_stop(nodes[stopped].pid(), "-CONT");
+    // Resumed: it finds its leases gone and stands by (ready, holding nothing).
+    wait_until(
+        "the resumed process stands by",
+        &live,
+        Duration::from_secs(15),
+        || {
+            nodes[stopped]
+                .ready()
+                .is_some_and(|r| r["holds_accounts"].as_array().is_some_and(Vec::is_empty))
+        },
+    );
+    // The last signal goes to it: a standby takes signals for the holder.
+    nodes[stopped].signal("s4", "flat", "0");
+    wait_until("all flat after s4", &live, Duration::from_secs(20), || {
+        signs(&sims).iter().all(|s| *s == 0)
+    });
+    // A redelivery to any process is a duplicate.
+    let again = nodes[other].signal("s4", "flat", "0");
+    assert_eq!(again["status"], "duplicate", "{again}");
+
+    // Visible: the API and the CLI name the processes and every account's holder and token.
+    let (code, cluster) = http(
+        nodes[other].port,
+        "GET",
+        "/api/v1/cluster",
+        Some(READ_TOKEN),
+        "",
+    );
+    assert_eq!(code, 200, "{cluster}");
+    assert_eq!(cluster["cluster"], true);
+    let leases = cluster["leases"].as_array().unwrap();
+    assert_eq!(leases.len(), ACCOUNTS, "{cluster}");
+    for l in leases {
+        assert_eq!(l["holder"], format!("n{other}"), "{cluster}");
+        assert!(
+            l["token"].as_i64().unwrap() >= 3,
+            "two take-overs at least: {cluster}"
+        );
+        assert!(l["expires_in_ms"].as_i64().unwrap() > 0, "{cluster}");
+    }
+    let live_nodes: Vec<&str> = cluster["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["heartbeat_age_ms"].as_i64().unwrap() < 5_000)
+        .filter_map(|n| n["node_id"].as_str())
+        .collect();
+    assert_eq!(
+        live_nodes.len(),
+        2,
+        "n0 is dead, the other two beat: {cluster}"
+    );
+    let out = Command::new(BIN)
+        .args(["--config", "tradeengine.toml", "cluster", "status"])
+        .current_dir(&nodes[other].dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("a0  held by n{other}")) && text.contains("standby"),
+        "{text}"
+    );
+
+    // The store as all processes wrote it.
+    let store = tradeengine_store::open_postgres(options, 2).await.unwrap();
+    let orders = store
+        .orders(&OrderFilter {
+            limit: Some(10_000),
+            ..OrderFilter::default()
+        })
+        .await
+        .unwrap();
+    let plan_of: BTreeMap<String, String> = orders
+        .iter()
+        .map(|o| (o.client_order_id.to_string(), o.plan_id.to_string()))
+        .collect();
+    let stopped_boot = u64::try_from(stopped + 1).unwrap();
+    let mut sent = 0;
+    let mut from_stopped_before = 0;
+    for (i, sim) in sims.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for o in sim.orders() {
+            sent += 1;
+            assert!(
+                seen.insert(o.client_id.clone()),
+                "account a{i}: client id {} reached the venue twice",
+                o.client_id
+            );
+            let plan = plan_of
+                .get(&o.client_id)
+                .unwrap_or_else(|| panic!("{} is not in the store", o.client_id));
+            if before_stop.contains(&o.client_id) {
+                from_stopped_before += usize::from(boot_of(plan) == stopped_boot);
+            } else {
+                assert_ne!(
+                    boot_of(plan),
+                    stopped_boot,
+                    "account a{i}: order {} came from the stopped process after its lease lapsed",
+                    o.client_id
+                );
+            }
+        }
+    }
+    assert!(
+        from_stopped_before > 0,
+        "the stopped process traded before it was stopped (else the check above proves nothing)"
+    );
+    // Each accepted signal stored once, and the sleeve moved by the last one.
+    let signals = store.recent_signals(100, 0).await.unwrap();
+    let mut posted: Vec<&str> = signals
+        .iter()
+        .filter_map(|s| s.raw["id"].as_str())
+        .collect();
+    posted.sort_unstable();
+    assert_eq!(posted, ["s1", "s2", "s3", "s4"], "{signals:?}");
+    let sleeves = store.sleeves().await.unwrap();
+    assert_eq!(sleeves.len(), 1);
+    let last = signals.iter().find(|s| s.raw["id"] == "s4").unwrap();
+    assert_eq!(
+        sleeves[0].last_signal.as_ref(),
+        Some(&last.id),
+        "{sleeves:?}"
+    );
+    eprintln!(
+        "cluster failover: {sent} orders; kill -9 -> all six accounts at the new target {takeover:?}; SIGSTOP -> accounts taken over {moved:?}, at the next target {traded:?}; test wall time {:?}",
+        started.elapsed()
+    );
+    if std::env::var("CLUSTER_TEST_LOGS").is_ok() {
+        for n in &nodes {
+            eprintln!(
+                "---- log of the process on port {} ----\n{}",
+                n.port,
+                n.log()
+            );
+        }
+    }
+}
+
+/// `engine.accounts = "shared"`: the accounts spread over the live processes (at most one more
+/// each than the fair share) as processes join and leave, each move a clean hand-over; trading
+/// goes on throughout, with no client id twice at any simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_accounts_spread_over_the_live_processes() {
+    let Some((url, _)) = pg_schema("shared").await else {
+        return;
+    };
+    let mut sims = Vec::new();
+    for _ in 0..ACCOUNTS {
+        sims.push(
+            serve(
+                VenueId::Bybit,
+                "127.0.0.1:0".parse().unwrap(),
+                SimOptions::new(VenueId::Bybit),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let root = tempfile::tempdir().unwrap();
+    let mut nodes: Vec<Node> = Vec::new();
+    let spread = |nodes: &[Node]| -> Vec<usize> { nodes.iter().map(|n| n.holds().len()).collect() };
+    let mut signal = 0;
+    let mut sign = 1;
+    for i in 0..3 {
+        let port = free_port();
+        nodes.push(Node::start(
+            root.path().join(format!("n{i}")),
+            port,
+            &config_with(i, port, &url, &sims, "shared"),
+            &sims,
+        ));
+        let all: Vec<&Node> = nodes.iter().collect();
+        let fair = ACCOUNTS.div_ceil(nodes.len());
+        wait_until(
+            &format!("{} processes sharing", nodes.len()),
+            &all,
+            Duration::from_secs(30),
+            || {
+                let held = spread(&nodes);
+                held.iter().sum::<usize>() == ACCOUNTS
+                    && held.iter().all(|h| *h <= fair && *h + 1 >= fair)
+            },
+        );
+        // Trading goes on after every move: a signal to the newest process reaches all six.
+        signal += 1;
+        sign = -sign;
+        let side = if sign > 0 { "long" } else { "short" };
+        nodes[i].signal(&format!("x{signal}"), side, "0.1");
+        wait_until(
+            &format!("all {side} after x{signal}"),
+            &all,
+            Duration::from_secs(20),
+            || signs(&sims).iter().all(|s| *s == sign),
+        );
+    }
+    assert_eq!(spread(&nodes), [2, 2, 2]);
+    // One leaves (kill -9): the other two take its accounts, three each.
+    signal_stop(nodes[0].pid(), "-KILL");
+    let live: Vec<&Node> = nodes[1..].iter().collect();
+    wait_until(
+        "two processes sharing",
+        &live,
+        Duration::from_secs(30),
+        || nodes[1].holds().len() == 3 && nodes[2].holds().len() == 3,
+    );
+    nodes[1].signal("x9", "flat", "0");
+    wait_until("all flat", &live, Duration::from_secs(20), || {
+        signs(&sims).iter().all(|s| *s == 0)
+    });
+    for (i, sim) in sims.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for o in sim.orders() {
+            assert!(
+                seen.insert(o.client_id.clone()),
+                "account a{i}: client id {} reached the venue twice",
+                o.client_id
+            );
+        }
+    }
+}
