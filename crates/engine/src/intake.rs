@@ -216,7 +216,11 @@ impl SignalIntake {
     /// Takes one signal and answers once it is durable (or refused, or a duplicate). See the
     /// module docs for the order of effects.
     pub async fn submit(&self, signal: Signal) -> Result<IntakeOutcome, IntakeError> {
-        if let Err(e) = self.check(&signal) {
+        let checked = match self.check(&signal) {
+            Ok(()) => crate::intake_size::check(&self.state, &signal).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = checked {
             self.refuse_submission(&signal, &e).await;
             return Err(e);
         }

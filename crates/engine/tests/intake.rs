@@ -223,3 +223,63 @@ async fn a_refused_signal_delivered_again_is_recorded_once() {
     );
     assert!(intake.store().verify_audit().await.unwrap().is_ok());
 }
+
+/// A size no account could carry is refused, visibly, before it reaches a sleeve: a target
+/// depth past every account's `max_depth`, and an order whose value at the mark is past that
+/// depth at the largest leverage on the largest account (a fat-fingered `size: 1e9` base units
+/// was taken, and the gross-exposure fit then closed every other symbol to make room for it).
+#[tokio::test]
+async fn a_size_no_account_could_carry_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let text = format!(
+        "{CONFIG}\n[risk]\nmax_depth = 1\nmax_leverage = 10\n[[accounts]]\nname = \"paper\"\nvenue = \"paper\"\n"
+    );
+    let config = load_str(&text, None, &[], &Overrides::default()).unwrap();
+    let state = SharedState::new(config);
+    let intake = SignalIntake::new(state.clone(), store.clone(), Arc::new(SystemClock));
+
+    let err = intake
+        .submit(target("t5", Decimal::from(5)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("max_depth is 1"), "{err}");
+    assert!(matches!(
+        intake.submit(target("t1", Decimal::ONE)).await.unwrap(),
+        IntakeOutcome::Applied(_)
+    ));
+
+    // Base units need a mark and an account value to be judged: 10 000 × 1 × 10 = 100 000.
+    let btc = Symbol::new("BTCUSDT").unwrap();
+    state
+        .publish_prices(
+            &[(
+                btc,
+                tradeengine_model::Price::new(Decimal::from(60_000)).unwrap(),
+            )]
+            .into(),
+        )
+        .await;
+    state
+        .update_account_view(
+            &tradeengine_model::AccountName::new("paper").unwrap(),
+            |v| v.value = Some(Decimal::from(10_000)),
+        )
+        .await;
+    let err = intake
+        .submit(buy("b-huge", Decimal::from(1_000_000_000)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("at most 100000"), "{err}");
+    assert!(matches!(
+        intake.submit(buy("b-ok", Decimal::ONE)).await.unwrap(),
+        IntakeOutcome::Applied(_)
+    ));
+    // Both refusals are visible with their reason.
+    let refused = store.refused_signals(None, 10).await.unwrap();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused.iter().all(|r| r.reason.contains("risk cap")),
+        "{refused:?}"
+    );
+}
