@@ -199,7 +199,9 @@ impl Courier {
     }
 
     async fn save(&mut self) -> Result<(), OutboxError> {
-        self.outbox.save(self.channel.name(), &self.progress).await?;
+        self.outbox
+            .save(self.channel.name(), &self.progress)
+            .await?;
         self.dirty = false;
         Ok(())
     }

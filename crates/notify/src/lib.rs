@@ -25,6 +25,6 @@ pub mod policy;
 pub mod telegram;
 
 pub use config::NotificationsConfig;
+pub use courier::{Courier, Outbox};
 pub use desk::{CommandRecord, Control, ControlAction, ControlError, Desk, Outcome};
 pub use event::{Event, NoticeKind};
-pub use courier::{Courier, Outbox};

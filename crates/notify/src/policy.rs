@@ -61,7 +61,12 @@ impl Policy {
 
     /// The text to send for `event` now, or `None` when it is switched off, counted into a
     /// summary or held back by the limit (either way it is settled: the caller moves on).
-    pub fn decide(&mut self, limits: &ChannelLimits, event: &Event, now: Timestamp) -> Option<String> {
+    pub fn decide(
+        &mut self,
+        limits: &ChannelLimits,
+        event: &Event,
+        now: Timestamp,
+    ) -> Option<String> {
         let kind = event.kind();
         if !limits.notify.allows(kind) {
             return None;

@@ -126,14 +126,23 @@ async fn a_flood_is_held_to_the_rate_limit_and_said_in_one_line() {
     let (url, api) = common::serve().await;
     let clock = Arc::new(ManualClock::new(t0()));
     let outbox = Arc::new(MemOutbox::default());
-    let mut c = Courier::open(bot(&url, vec![TRADER, DESK]), limits(5), outbox.clone(), clock.clone())
-        .await
-        .unwrap();
+    let mut c = Courier::open(
+        bot(&url, vec![TRADER, DESK]),
+        limits(5),
+        outbox.clone(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
     for i in 0..100 {
         outbox.push(Some(fill(i)));
     }
     for i in 0..40 {
-        let reason = if i % 4 == 0 { "unknown symbol" } else { "bad secret" };
+        let reason = if i % 4 == 0 {
+            "unknown symbol"
+        } else {
+            "bad secret"
+        };
         outbox.push(Some(Event::SignalRefused {
             source: "tv".into(),
             reason: reason.into(),
@@ -153,17 +162,30 @@ async fn a_flood_is_held_to_the_rate_limit_and_said_in_one_line() {
     let sent = api.sent();
     // Five fills to each of the two chats, then the kill switch to both.
     assert_eq!(sent.len(), 12, "{sent:#?}");
-    assert!(sent[..10].iter().all(|(_, t)| t.starts_with("BOUGHT 0.01 ETHUSDT @ 300")));
-    assert!(sent[10].1.starts_with("Kill switch ENGAGED: FREEZE all by api"));
+    assert!(
+        sent[..10]
+            .iter()
+            .all(|(_, t)| t.starts_with("BOUGHT 0.01 ETHUSDT @ 300"))
+    );
+    assert!(
+        sent[10]
+            .1
+            .starts_with("Kill switch ENGAGED: FREEZE all by api")
+    );
     // Everything is settled and saved, the counts with it.
     assert_eq!(outbox.saved("telegram").after, 181);
 
     // A restart here would not forget the counts: a new courier from the saved progress says
     // the summary and the held-back note a minute on, once each per chat.
     drop(c);
-    let mut c = Courier::open(bot(&url, vec![TRADER, DESK]), limits(5), outbox.clone(), clock.clone())
-        .await
-        .unwrap();
+    let mut c = Courier::open(
+        bot(&url, vec![TRADER, DESK]),
+        limits(5),
+        outbox.clone(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
     clock.advance(TimeDelta::seconds(60));
     drain(&mut c).await;
     let sent = api.sent();
@@ -172,7 +194,10 @@ async fn a_flood_is_held_to_the_rate_limit_and_said_in_one_line() {
         sent[12].1,
         "40 signals refused in the last 1 min: tv 40 (bad secret x30; unknown symbol x10)"
     );
-    assert_eq!(sent[14].1, "95 notification(s) held back by the rate limit: 95 fill");
+    assert_eq!(
+        sent[14].1,
+        "95 notification(s) held back by the rate limit: 95 fill"
+    );
     // Nothing more is due.
     clock.advance(TimeDelta::seconds(120));
     drain(&mut c).await;
@@ -189,14 +214,19 @@ async fn a_switched_off_kind_is_never_sent() {
         fill: false,
         ..KindSwitches::default()
     };
-    let mut c = Courier::open(bot(&url, vec![TRADER]), l, outbox.clone(), clock).await.unwrap();
+    let mut c = Courier::open(bot(&url, vec![TRADER]), l, outbox.clone(), clock)
+        .await
+        .unwrap();
     outbox.push(Some(fill(1)));
     c.queue(Event::SourceFresh {
         source: "sn8".into(),
         at: t0(),
     });
     drain(&mut c).await;
-    assert_eq!(api.sent(), vec![(TRADER, "Source sn8 is fresh again".to_string())]);
+    assert_eq!(
+        api.sent(),
+        vec![(TRADER, "Source sn8 is fresh again".to_string())]
+    );
     assert_eq!(outbox.saved("telegram").after, 1);
     assert!(outbox.saved("telegram").waiting.is_empty());
 }
@@ -207,9 +237,14 @@ async fn a_chat_that_blocked_the_bot_is_skipped_and_the_others_get_everything() 
     api.blocked.lock().unwrap().push(BLOCKED);
     let clock = Arc::new(ManualClock::new(t0()));
     let outbox = Arc::new(MemOutbox::default());
-    let mut c = Courier::open(bot(&url, vec![BLOCKED, TRADER]), limits(30), outbox.clone(), clock)
-        .await
-        .unwrap();
+    let mut c = Courier::open(
+        bot(&url, vec![BLOCKED, TRADER]),
+        limits(30),
+        outbox.clone(),
+        clock,
+    )
+    .await
+    .unwrap();
     for i in 0..3 {
         outbox.push(Some(fill(i)));
     }
@@ -249,8 +284,30 @@ async fn a_refusing_api_is_retried_with_back_off_and_each_message_goes_once() {
     drain(&mut c).await;
     let texts: Vec<String> = api.sent().into_iter().map(|(_, t)| t).collect();
     assert_eq!(texts.len(), 2, "{texts:#?}");
-    assert!(texts[0].contains("3001.25") && texts[1].contains("3002.25"), "{texts:#?}");
+    assert!(
+        texts[0].contains("3001.25") && texts[1].contains("3002.25"),
+        "{texts:#?}"
+    );
     assert_eq!(outbox.saved("telegram").after, 2);
+}
+
+/// A courier running as the engine runs it, from the outbox's saved progress.
+async fn run_courier(
+    url: &str,
+    clock: Arc<ManualClock>,
+    outbox: Arc<MemOutbox>,
+) -> tokio::task::JoinHandle<()> {
+    let c = Courier::open(bot(url, vec![TRADER]), limits(1000), outbox, clock)
+        .await
+        .unwrap();
+    let (tx, rx) = mpsc::channel(8);
+    let (stop_tx, stop) = watch::channel(false);
+    let wake = Arc::new(Notify::new());
+    tokio::spawn(async move {
+        // Keep the senders alive with the task.
+        let _keep = (tx, stop_tx);
+        c.run(rx, wake, stop, Duration::from_millis(20)).await;
+    })
 }
 
 #[tokio::test]
@@ -258,26 +315,9 @@ async fn a_courier_killed_in_the_middle_is_resumed_without_loss_or_repeats() {
     let (url, api) = common::serve().await;
     let clock = Arc::new(ManualClock::new(t0()));
     let outbox = Arc::new(MemOutbox::default());
-    let start = |outbox: Arc<MemOutbox>| {
-        let url = url.clone();
-        let clock = clock.clone();
-        async move {
-            let c = Courier::open(bot(&url, vec![TRADER]), limits(1000), outbox, clock)
-                .await
-                .unwrap();
-            let (_tx, rx) = mpsc::channel(8);
-            let (_stop_tx, stop) = watch::channel(false);
-            let wake = Arc::new(Notify::new());
-            tokio::spawn(async move {
-                // Keep the senders alive with the task.
-                let _keep = (_tx, _stop_tx);
-                c.run(rx, wake, stop, Duration::from_millis(20)).await;
-            })
-        }
-    };
     // The courier starts at the head: what came before it was configured is not sent.
     outbox.push(Some(fill(9999)));
-    let first = start(outbox.clone()).await;
+    let first = run_courier(&url, clock.clone(), outbox.clone()).await;
     for i in 0..200 {
         outbox.push(Some(fill(i)));
     }
@@ -286,7 +326,7 @@ async fn a_courier_killed_in_the_middle_is_resumed_without_loss_or_repeats() {
     first.abort();
     let _ = first.await;
     let before = api.sent().len();
-    let second = start(outbox.clone()).await;
+    let second = run_courier(&url, clock.clone(), outbox.clone()).await;
     api.wait_sent(200).await;
     // Let an idle poll or two pass: nothing more may come.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -300,7 +340,10 @@ async fn a_courier_killed_in_the_middle_is_resumed_without_loss_or_repeats() {
     assert_eq!(count.len(), 200, "{count:#?}");
     assert!(!count.keys().any(|t| t.contains("12999.25")));
     let repeated: Vec<_> = count.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(repeated.len() <= 1 && repeated.iter().all(|(_, n)| **n == 2), "{repeated:#?} (first courier sent {before})");
+    assert!(
+        repeated.len() <= 1 && repeated.iter().all(|(_, n)| **n == 2),
+        "{repeated:#?} (first courier sent {before})"
+    );
     assert_eq!(sent.len(), 200 + repeated.len());
     assert_eq!(outbox.saved("telegram").after, 201);
 }

@@ -16,9 +16,7 @@ use tradeengine_model::ManualClock;
 use tradeengine_notify::bot::serve_commands;
 use tradeengine_notify::channel::Channel;
 use tradeengine_notify::telegram::Telegram;
-use tradeengine_notify::{
-    CommandRecord, Control, ControlAction, ControlError, Desk, Outcome,
-};
+use tradeengine_notify::{CommandRecord, Control, ControlAction, ControlError, Desk, Outcome};
 
 const TRADER: i64 = 4242;
 const STRANGER: i64 = 999;

@@ -141,7 +141,13 @@ mod tests {
             .unwrap();
         // A decision the phone does not hear about, between the fills.
         store
-            .audit(AuditKind::ConfigChanged, None, None, serde_json::json!({}), at)
+            .audit(
+                AuditKind::ConfigChanged,
+                None,
+                None,
+                serde_json::json!({}),
+                at,
+            )
             .await
             .unwrap();
     }
@@ -158,12 +164,16 @@ mod tests {
     #[tokio::test]
     async fn the_trail_is_the_outbox_and_a_restart_sends_only_what_was_not_delivered() {
         let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2025, 6, 1, 9, 0, 0).unwrap()));
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2025, 6, 1, 9, 0, 0).unwrap(),
+        ));
         // What happened before the channel was configured is not sent.
         let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
         audit_fill(&*store, 0).await;
         let phone = Arc::new(Phone::default());
-        let outbox = Arc::new(AuditOutbox { store: store.clone() });
+        let outbox = Arc::new(AuditOutbox {
+            store: store.clone(),
+        });
         let mut c = Courier::open(phone.clone(), limits(), outbox.clone(), clock.clone())
             .await
             .unwrap();
@@ -189,10 +199,15 @@ mod tests {
         assert!(saved.is_some_and(|v| v["after"].as_i64().is_some()));
         let phone = Arc::new(Phone::default());
         let outbox = Arc::new(AuditOutbox { store });
-        let mut c = Courier::open(phone.clone(), limits(), outbox, clock).await.unwrap();
+        let mut c = Courier::open(phone.clone(), limits(), outbox, clock)
+            .await
+            .unwrap();
         assert_eq!(drain(&mut c).await, Step::Idle);
         let got = phone.got.lock().unwrap().clone();
         assert_eq!(got.len(), 2, "{got:#?}");
-        assert!(got[0].contains("60004") && got[1].contains("60005"), "{got:#?}");
+        assert!(
+            got[0].contains("60004") && got[1].contains("60005"),
+            "{got:#?}"
+        );
     }
 }

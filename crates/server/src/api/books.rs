@@ -22,7 +22,10 @@ const PAGE: i64 = 5_000;
 /// One timed input of the books.
 #[derive(Debug)]
 pub(crate) enum Input {
-    Plan { record: PnlEventRecord, event: Event },
+    Plan {
+        record: PnlEventRecord,
+        event: Event,
+    },
     Fill(StoredFill),
 }
 

@@ -137,13 +137,20 @@ impl Series {
     }
 }
 
+/// Target, actual, and each source's desired position.
+type Positions = (
+    Vec<QtyPoint>,
+    Vec<QtyPoint>,
+    BTreeMap<String, Vec<QtyPoint>>,
+);
+
 /// Target, sources and actual position of `account` in `symbol` from the replayed inputs.
 pub(crate) fn positions(
     inputs: &[Input],
     account: &AccountName,
     symbol: &Symbol,
     since: Timestamp,
-) -> Result<(Vec<QtyPoint>, Vec<QtyPoint>, BTreeMap<String, Vec<QtyPoint>>), ApiError> {
+) -> Result<Positions, ApiError> {
     let mut books = Books::default();
     let mut target = Series::default();
     let mut actual = Series::default();
