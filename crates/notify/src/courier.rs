@@ -26,6 +26,9 @@ use crate::policy::{Due, Policy};
 
 /// Items read from the outbox at once.
 pub const PAGE: usize = 200;
+/// Events from outside the outbox kept while a channel is down; past it the oldest go (a
+/// source flapping for hours must not grow the saved record without end).
+pub const MAX_WAITING: usize = 1000;
 
 /// One item of the outbox: its place, and the notice it makes if it makes one.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,6 +197,15 @@ impl Courier {
     /// An event from outside the outbox: kept with the progress (saved at the next step) and
     /// said in turn.
     pub fn queue(&mut self, event: Event) {
+        if self.progress.waiting.len() >= MAX_WAITING
+            && let Some(gone) = self.progress.waiting.pop_front()
+        {
+            tracing::warn!(
+                channel = self.channel.name(),
+                kind = gone.kind().as_str(),
+                "notification queue full; the oldest waiting event dropped"
+            );
+        }
         self.progress.waiting.push_back(event);
         self.dirty = true;
     }

@@ -42,8 +42,10 @@ pub const MAX_POINTS: usize = 5_000;
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// The account.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     account: String,
-    /// The symbol.
+    /// The symbol (upper or lower case).
+    #[param(pattern = "^[A-Za-z0-9]{2,40}$")]
     symbol: String,
     /// Hours of history, 1 to 744 (default 24).
     #[param(minimum = 1, maximum = 744)]
@@ -114,14 +116,14 @@ impl Series {
             self.before = Some(qty);
             return;
         }
-        if self.points.last().is_some_and(|p| p.qty == qty) {
-            return;
-        }
         if self.points.is_empty()
             && let Some(b) = self.before
             && at > since
         {
             self.points.push(QtyPoint { at: since, qty: b });
+        }
+        if self.points.last().is_some_and(|p| p.qty == qty) {
+            return;
         }
         self.points.push(QtyPoint { at, qty });
     }
@@ -297,4 +299,31 @@ pub async fn history(
         risk,
         audit_from_seq,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_window_starts_with_the_value_at_its_edge_and_repeats_are_dropped() {
+        let t = |m: i64| Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + TimeDelta::minutes(m);
+        let since = t(10);
+        let mut s = Series::default();
+        for (m, q) in [(0, 1), (5, 2), (12, 2), (15, 3), (20, 3)] {
+            s.push(since, t(m), Decimal::from(q));
+        }
+        let got: Vec<(Timestamp, Decimal)> =
+            s.finish(since).into_iter().map(|p| (p.at, p.qty)).collect();
+        assert_eq!(got, [(since, Decimal::from(2)), (t(15), Decimal::from(3))]);
+        // Only older values: one point, at the edge.
+        let mut old = Series::default();
+        old.push(since, t(1), Decimal::from(7));
+        let got = old.finish(since);
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].at, got[0].qty), (since, Decimal::from(7)));
+        assert!(Series::default().finish(since).is_empty());
+    }
 }

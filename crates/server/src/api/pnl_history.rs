@@ -35,6 +35,7 @@ pub const MAX_POINTS: usize = 2_000;
 #[serde(deny_unknown_fields)]
 pub struct PnlHistoryQuery {
     /// Only this account (default: every account, summed).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     account: Option<String>,
     /// Seconds per point, 60 to 604800 (default 3600).
     #[param(minimum = 60, maximum = 604_800)]
@@ -166,4 +167,63 @@ pub async fn pnl_history(
     }
     let inputs = books::inputs(&*app.store, account.as_ref()).await?;
     history(&inputs, account.as_ref(), secs).map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone, Utc};
+    use tradeengine_model::{ClientOrderId, Fill, Price, Side, Symbol};
+    use tradeengine_store::StoredFill;
+
+    use super::*;
+    use crate::api::books::Input;
+
+    fn fills(n: i64) -> Vec<Input> {
+        let t0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        (0..n)
+            .map(|i| {
+                Input::Fill(StoredFill {
+                    seq: i + 1,
+                    account: AccountName::new("a").unwrap(),
+                    fill: Fill {
+                        client_order_id: ClientOrderId::new(&format!("x-{i}")).unwrap(),
+                        venue_order_id: None,
+                        symbol: Symbol::new("BTCUSDT").unwrap(),
+                        side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+                        qty: Decimal::ONE,
+                        price: Price::new(Decimal::from(100 + i)).unwrap(),
+                        fee: Decimal::ZERO,
+                        filled_at: t0 + TimeDelta::seconds(30 * i),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_point_per_bucket_the_newest_kept_and_the_last_is_the_whole_report() {
+        // Two fills a minute: 2100 one-minute buckets, of which the newest 2000 get a point.
+        let inputs = fills(4200);
+        let h = history(&inputs, None, 60).unwrap();
+        let total = h.series.last().unwrap();
+        assert_eq!(total.name, "account");
+        assert_eq!(total.points.len(), MAX_POINTS);
+        // Each point is its bucket's second fill: bucket 100 is the first kept.
+        assert_eq!(total.points[0].at, inputs[201].at());
+        assert_eq!(total.points[MAX_POINTS - 1].at, inputs[4199].at());
+        // Bought at 100 + 2k, sold at 101 + 2k: one realised per pair, flat at the end.
+        assert_eq!(total.points[MAX_POINTS - 1].realised, Decimal::from(2100));
+        assert_eq!(total.points[0].realised, Decimal::from(101));
+        let mut all = Books::default();
+        for i in &inputs {
+            all.apply(i).unwrap();
+        }
+        let (_, whole) = all
+            .ledger
+            .report(None, &all.marks, GroupBy::Source)
+            .unwrap();
+        assert_eq!(total.points[MAX_POINTS - 1].pnl, whole.pnl);
+        // Nothing stored: no series.
+        assert!(history(&[], None, 60).unwrap().series.is_empty());
+    }
 }
