@@ -197,8 +197,14 @@ impl Courier {
     /// An event from outside the outbox: kept with the progress (saved at the next step) and
     /// said in turn.
     pub fn queue(&mut self, event: Event) {
+        // The front may be the message in flight: it stays.
+        let oldest = usize::from(
+            self.inflight
+                .as_ref()
+                .is_some_and(|f| f.settles == Settles::Waiting),
+        );
         if self.progress.waiting.len() >= MAX_WAITING
-            && let Some(gone) = self.progress.waiting.pop_front()
+            && let Some(gone) = self.progress.waiting.remove(oldest)
         {
             tracing::warn!(
                 channel = self.channel.name(),

@@ -347,3 +347,39 @@ async fn a_courier_killed_in_the_middle_is_resumed_without_loss_or_repeats() {
     assert_eq!(sent.len(), 200 + repeated.len());
     assert_eq!(outbox.saved("telegram").after, 201);
 }
+
+#[tokio::test]
+async fn events_waiting_for_a_channel_that_is_down_are_bounded_and_the_one_in_flight_stays() {
+    let (url, api) = common::serve().await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let outbox = Arc::new(MemOutbox::default());
+    let mut c = Courier::open(
+        bot(&url, vec![TRADER]),
+        limits(10_000),
+        outbox.clone(),
+        clock,
+    )
+    .await
+    .unwrap()
+    .with_backoff(Duration::from_millis(1), Duration::from_millis(1));
+    *api.flooded.lock().unwrap() = true;
+    let stale = |i: u32| Event::SourceStale {
+        source: format!("s{i}"),
+        since: t0(),
+        error: None,
+    };
+    c.queue(stale(0));
+    assert!(matches!(c.step().await.unwrap(), Step::Failed(_)));
+    for i in 1..=1005 {
+        c.queue(stale(i));
+    }
+    let waiting = &c.progress().waiting;
+    assert_eq!(waiting.len(), tradeengine_notify::courier::MAX_WAITING);
+    // The one being sent, then the newest: s1 … s6 made room.
+    assert_eq!(waiting[0], stale(0));
+    assert_eq!(waiting[1], stale(7));
+    *api.flooded.lock().unwrap() = false;
+    assert_eq!(c.step().await.unwrap(), Step::Sent);
+    assert!(api.sent()[0].1.contains("s0"), "{:?}", api.sent());
+    assert_eq!(c.progress().waiting[0], stale(7));
+}
