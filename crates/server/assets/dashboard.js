@@ -433,7 +433,9 @@ async function restart() {
   try {
     await REFRESH.accounts();
     await Promise.all([REFRESH.status(), REFRESH.positions(), REFRESH.symbols(), REFRESH.signals(), REFRESH.orders(), REFRESH.refusals(), loadFills()]);
-    await Promise.all([REFRESH.sources(), REFRESH.equity(), REFRESH.pnl(), REFRESH.history()]);
+    await Promise.all([REFRESH.sources(), REFRESH.equity()]);
+    // The histories are drawn when they come; one failing must not keep the live stream shut.
+    REFRESH.pnl().catch(showError); REFRESH.history().catch(showError);
     $("error").textContent = ""; $("updated").textContent = "updated " + new Date().toLocaleTimeString();
     redraw();
   } catch (e) { showError(e); return; }
