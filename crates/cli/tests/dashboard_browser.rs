@@ -2,8 +2,11 @@
 //! The dashboard in a real headless Chromium, driven over WebDriver (Debian's `chromedriver`),
 //! against the running paper demo: the page shows the demo's account, its positions with
 //! targets, the per-source contributions; its charts (the vendored Lightweight Charts) are drawn
-//! and their canvas pixels change as live events arrive; a TradingView alert's fill appears as a
-//! marker on the price chart without a reload; the page fits a phone's width. Screenshots at
+//! and their canvas pixels change as live events arrive; the symbol's history (target, actual,
+//! each source's part) starts before the page opened, from the store; P&L by source is drawn
+//! over time; a TradingView alert's fill appears as a marker on the price chart without a
+//! reload, and the depth, position and P&L charts are redrawn with it; the page fits a phone's
+//! width. Screenshots at
 //! desktop and phone sizes are written to `target/tmp/dashboard/` (`desktop.png`, `phone.png`).
 //! Then the operator's path through the kill switch: without the control token nothing is
 //! sent; with it, the confirm dialog is accepted, and the REST API and the page both show the
@@ -24,10 +27,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_tradeengine");
 const READ_TOKEN: &str = "dash-read-token-not-real";
 const CONTROL_TOKEN: &str = "dash-control-token-not-real";
 const TV_SECRET: &str = "dash-tv-secret-not-real";
-/// A hash of the price chart's canvas pixels (every fourth pixel), and how many of them are
-/// painted (differ from the panel's background), as `[hash, painted]`.
-const PRICE_PIXELS: &str = r##"let h = 0, painted = 0;
-  for (const c of document.querySelectorAll("#price-chart canvas")) {
+/// A hash of a chart's canvas pixels (every fourth pixel), and how many of them are painted
+/// (differ from the panel's background), as `[hash, painted]`; `CHART` is the chart's id.
+const PIXELS: &str = r##"let h = 0, painted = 0;
+  for (const c of document.querySelectorAll("#CHART canvas")) {
     if (!c.width || !c.height) continue;
     const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
     for (let i = 0; i < px.length; i += 16) {
@@ -36,6 +39,20 @@ const PRICE_PIXELS: &str = r##"let h = 0, painted = 0;
     }
   }
   return [h, painted];"##;
+/// A script returning [`PIXELS`] of the chart with this id.
+fn pixels(chart: &str) -> String {
+    format!("return (() => {{ {} }})();", PIXELS.replace("CHART", chart))
+}
+
+/// A script that is true once the chart's pixels differ from `before` (a [`pixels`] result).
+fn pixels_changed(chart: &str, before: &Value) -> String {
+    format!(
+        "return (() => {{ {} }})()[0] !== {};",
+        PIXELS.replace("CHART", chart),
+        before[0]
+    )
+}
+
 /// WebDriver's key for an element reference in JSON.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -256,6 +273,8 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
         "/api/v1/kill",
         "/api/v1/weights",
         "/api/v1/events",
+        "/api/v1/history",
+        "/api/v1/pnl/history",
         "/metrics",
         "/ready",
     ] {
@@ -348,22 +367,51 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
     .await;
     d.until(
         "a price line on the price chart",
-        &format!("const r = (() => {{ {PRICE_PIXELS} }})(); return r[1] > 200;"),
+        &pixels("price-chart").replace("();", "()[1] > 200;"),
     )
     .await;
     // Pixels change as prices arrive on the stream, without a reload.
-    let before = d
-        .script(&format!("return (() => {{ {PRICE_PIXELS} }})()[0];"))
-        .await;
+    let before = d.script(&pixels("price-chart")).await;
     d.until(
         "the price chart redrawn by live prices",
-        &format!("return (() => {{ {PRICE_PIXELS} }})()[0] !== {before};"),
+        &pixels_changed("price-chart", &before),
+    )
+    .await;
+    // The P&L by source chart is drawn from the engine's books, with the account's total.
+    d.until(
+        "the P&L by source chart",
+        r##"return "account" in window.dashState.pnlSeries && document.querySelector("#pnl").innerText.includes("account (total)")"##,
+    )
+    .await;
+    d.until(
+        "lines on the P&L chart",
+        &pixels("pnl-chart").replace("();", "()[1] > 200;"),
     )
     .await;
 
     // A TradingView alert: its fill appears as a marker on the price chart, live.
     d.script(r##"document.querySelector('#symbol-tabs button[data-s="BTCUSDT"]').click(); return true;"##)
         .await;
+    // The symbol's history comes from the store, not from when the page opened: the sources'
+    // parts and the actual position (only GET /api/v1/history gives them) start before it.
+    d.until(
+        "the symbol's history from the store",
+        r##"const S = window.dashState, opened = performance.timeOrigin / 1000;
+            const parts = ((S.contrib.BTCUSDT || {}).paper) || {};
+            const first = (m) => Math.min(...m.keys());
+            return S.history["paper|BTCUSDT"] > 0 && Object.values(parts).some((m) => m.size && first(m) < opened)
+              && S.actual.BTCUSDT && S.actual.BTCUSDT.paper && S.actual.BTCUSDT.paper.size > 0
+              && first(S.actual.BTCUSDT.paper) < opened"##,
+    )
+    .await;
+    d.until(
+        "the sources' parts on the depth chart",
+        &pixels("depth-chart").replace("();", "()[1] > 200;"),
+    )
+    .await;
+    let depth_before = d.script(&pixels("depth-chart")).await;
+    let position_before = d.script(&pixels("position-chart")).await;
+    let pnl_before = d.script(&pixels("pnl-chart")).await;
     let fills_before = d
         .script(r##"return (window.dashState.fills["BTCUSDT"] || []).length"##)
         .await
@@ -419,11 +467,43 @@ async fn dashboard_renders_the_demo_and_the_kill_switch_works() {
         Some(stored_btc as u64),
         "fills shown vs stored"
     );
+    // The alert moved the target, the tradingview source's part, the position and the P&L:
+    // each chart is redrawn from the new data, live.
+    for (chart, before) in [
+        ("depth-chart", &depth_before),
+        ("position-chart", &position_before),
+        ("pnl-chart", &pnl_before),
+    ] {
+        d.until(
+            &format!("{chart} redrawn after the alert"),
+            &pixels_changed(chart, before),
+        )
+        .await;
+    }
+    // The P&L table is the engine's report, to the digit.
+    let report: Value = http
+        .get(format!("{engine}/api/v1/pnl?account=paper"))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(report["total"]["pnl"].is_string(), "{report}");
     d.until(
-        "the P&L table over every fill of the symbol",
-        r##"const n = window.dashState.fills["BTCUSDT"].filter((f) => f.account === "paper").length;
-            return [...document.querySelectorAll("#pnl tr")].some((tr) => tr.cells.length > 5
-              && tr.cells[1].innerText === "BTCUSDT" && tr.cells[5].innerText === String(n))"##,
+        "the P&L table's sources",
+        &format!(
+            r##"const t = document.querySelector("#pnl").innerText; return {}.every((n) => t.includes(n))"##,
+            Value::Array(
+                report["lines"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["name"].clone())
+                    .collect()
+            )
+        ),
     )
     .await;
 

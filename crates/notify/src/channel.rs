@@ -1,6 +1,11 @@
-//! Where a message goes: a Telegram chat list or a JSON webhook. A failed send is logged and
-//! dropped (notifications never hold up trading); what failed is said without the URL, which
-//! carries the bot token or the webhook's own secret.
+//! Where a message goes: a Telegram chat list or a JSON webhook. A send that may work later
+//! (network, 429, 5xx, a wrong token the operator will fix) is an error the
+//! [`crate::courier`] retries with back-off; a destination that refuses for good (a chat that
+//! blocked the bot, a webhook answering 404) is logged and skipped, so it cannot stall the
+//! messages behind it. What failed is said without the URL, which carries the bot token or the
+//! webhook's own secret.
+
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -16,8 +21,22 @@ pub enum SendError {
     Http(String),
     #[error("refused with HTTP {status}: {body}")]
     Refused { status: u16, body: String },
-    #[error("Bot API refused: {0}")]
-    Api(String),
+    #[error("Bot API refused: {code} {description}")]
+    Api { code: i32, description: String },
+}
+
+impl SendError {
+    /// Whether sending the same message again can never work: a 4xx other than 401 (a token
+    /// the operator may fix), 408 and 429. Telegram answers 400 for a chat that does not exist
+    /// and 403 for one that blocked the bot.
+    pub fn is_permanent(&self) -> bool {
+        let code = match self {
+            Self::Http(_) => return false,
+            Self::Refused { status, .. } => i32::from(*status),
+            Self::Api { code, .. } => *code,
+        };
+        (400..500).contains(&code) && !matches!(code, 401 | 408 | 429)
+    }
 }
 
 /// One notification channel.
@@ -27,6 +46,29 @@ pub trait Channel: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// Sends `text`; `event` is the event it says, when it says one (a summary says none).
     async fn send(&self, text: &str, event: Option<&Event>) -> Result<(), SendError>;
+
+    /// Sends `text` to the destinations not in `done`, adding each one that took it or refused
+    /// it for good; an error when one is left to try again. The default is one destination
+    /// (id 0). A retry therefore never repeats a message to a chat that already has it.
+    async fn deliver(
+        &self,
+        text: &str,
+        event: Option<&Event>,
+        done: &mut BTreeSet<i64>,
+    ) -> Result<(), SendError> {
+        if done.contains(&0) {
+            return Ok(());
+        }
+        match self.send(text, event).await {
+            Ok(()) => {}
+            Err(e) if e.is_permanent() => {
+                tracing::error!(channel = self.name(), error = %e, "notification refused for good; dropped");
+            }
+            Err(e) => return Err(e),
+        }
+        done.insert(0);
+        Ok(())
+    }
 }
 
 /// A JSON webhook (Slack, Discord or one's own receiver).

@@ -53,8 +53,9 @@ impl NoticeKind {
     }
 }
 
-/// One thing that happened, with what a message needs to say it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One thing that happened, with what a message needs to say it. Deserialize: the events the
+/// audit trail does not hold wait in the store until said ([`crate::courier`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Fill {

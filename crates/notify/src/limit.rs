@@ -2,9 +2,11 @@
 //! minute, in whole thousandths of a message so the arithmetic is exact integer arithmetic.
 //! Time comes from the caller (the notifier's injected clock), so tests step through it.
 
+use serde::{Deserialize, Serialize};
 use tradeengine_model::Timestamp;
 
-#[derive(Debug, Clone)]
+/// Kept with the channel's progress in the store, so a restart does not refill the bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
     per_minute: u32,
     /// Thousandths of a message available.

@@ -5,6 +5,8 @@
 //! The client's URL holds the bot token (`{api_url}/bot{token}`), so nothing here prints it:
 //! `Debug` is redacted, and `frankenstein` strips the URL from its HTTP errors.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use frankenstein::AsyncTelegramApi;
 use frankenstein::client_reqwest::Bot;
@@ -42,9 +44,10 @@ impl std::fmt::Debug for Telegram {
 
 fn api_error(e: frankenstein::Error) -> SendError {
     match e {
-        frankenstein::Error::Api(r) => {
-            SendError::Api(format!("{} {}", r.error_code, r.description))
-        }
+        frankenstein::Error::Api(r) => SendError::Api {
+            code: i32::try_from(r.error_code).unwrap_or(i32::MAX),
+            description: r.description,
+        },
         other => SendError::Http(other.to_string()),
     }
 }
@@ -126,5 +129,34 @@ impl Channel for Telegram {
             }
         }
         first.map_or(Ok(()), Err)
+    }
+
+    /// Per chat: a chat that has the message or refused it for good (blocked the bot, does not
+    /// exist) is done; the first failure worth retrying is returned after trying the rest.
+    async fn deliver(
+        &self,
+        text: &str,
+        _event: Option<&Event>,
+        done: &mut BTreeSet<i64>,
+    ) -> Result<(), SendError> {
+        let mut retry = None;
+        for chat in &self.chat_ids {
+            if done.contains(chat) {
+                continue;
+            }
+            match self.send_to(*chat, text).await {
+                Ok(()) => {
+                    done.insert(*chat);
+                }
+                Err(e) if e.is_permanent() => {
+                    tracing::error!(chat, error = %e, "Telegram chat refused the notification for good; skipped");
+                    done.insert(*chat);
+                }
+                Err(e) => {
+                    retry.get_or_insert(e);
+                }
+            }
+        }
+        retry.map_or(Ok(()), Err)
     }
 }

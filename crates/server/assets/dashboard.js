@@ -1,7 +1,9 @@
 // The dashboard's script: tables from the REST API, charts drawn with the vendored TradingView
 // Lightweight Charts, and live updates from GET /api/v1/events (Server-Sent Events read through
 // fetch, so the token goes in the Authorization header and never in a URL). A table is fetched
-// again only when an event says it changed; nothing polls every table.
+// again only when an event says it changed; nothing polls every table. The charts start from
+// the store's history (GET /api/v1/history, /api/v1/pnl/history), not from when the page
+// opened, and the stream extends them.
 "use strict";
 const $ = (id) => document.getElementById(id);
 const LW = window.LightweightCharts;
@@ -34,9 +36,7 @@ function dec(s) {
   const v = BigInt(i || "0") * SCALE + BigInt((f + "000000000000").slice(0, 12) || "0");
   return neg ? -v : v;
 }
-const dmul = (a, b) => (a * b) / SCALE;
 const ddiv = (a, b) => (b === 0n ? 0n : (a * SCALE) / b);
-const dabs = (a) => (a < 0n ? -a : a);
 function dstr(v, dp = 2) {
   const neg = v < 0n; let a = neg ? -v : v;
   const unit = 10n ** BigInt(12 - dp); a = (a + unit / 2n) / unit; // half-up at dp
@@ -61,13 +61,16 @@ const decimals = (tick) => { const s = String(tick || ""); return s.includes("."
 
 // ---------- what the page knows (window.dashState, for the browser test and the curious) ----------
 const S = {
-  accounts: [], symbols: [], current: null, ticks: {}, weights: {},
+  accounts: [], account: null, symbols: [], current: null, ticks: {}, weights: {},
   prices: {},    // symbol -> Map(time -> price)
   fills: {},     // symbol -> [{account, time, side, qty, price, fee, key}]
   fillKeys: new Set(),
   targets: {},   // symbol -> account -> Map(time -> qty)
+  actual: {},    // symbol -> account -> Map(time -> qty), from the store's books
   depth: {},     // symbol -> account -> Map(time -> blended depth)
-  contrib: {},   // symbol -> source -> Map(time -> contribution)
+  contrib: {},   // symbol -> account -> source -> Map(time -> desired position, base units)
+  history: {},   // "account|symbol" -> time (ms) the store's history was last read
+  pnlSeries: {}, // the selected account's P&L by source: name -> Map(time -> pnl)
   risk: [],      // risk state changes, newest first
   signals: {},   // source -> {accepted, refused, last}
   lastPrice: {}, // symbol -> latest price as the API wrote it (a decimal string)
@@ -101,6 +104,10 @@ const priceLine = priceChart.addSeries(LW.LineSeries, { color: "#58a6ff", lineWi
 const priceMarkers = LW.createSeriesMarkers(priceLine, []);
 const positionChart = makeChart("position-chart");
 const depthChart = makeChart("depth-chart");
+// Depth (a fraction of account value) on the left, the sources' parts (base units) on the right.
+depthChart.applyOptions({ leftPriceScale: { visible: true, borderColor: "#263241" } });
+const pnlChart = makeChart("pnl-chart");
+let pnlLines = [];
 const equityChart = makeChart("equity-chart");
 const equityLine = equityChart.addSeries(LW.LineSeries, { color: "#3fb950", lineWidth: 2, priceFormat: { type: "price", precision: 2, minMove: 0.01 } });
 const drawdown = equityChart.addSeries(LW.HistogramSeries, { color: "#f85149", priceFormat: { type: "percent", precision: 2, minMove: 0.01 } }, 1);
@@ -129,13 +136,15 @@ function drawSymbol() {
     if (target.length) { add(positionChart, target, { color, lineStyle: LW.LineStyle.Dashed, title: "target" }); posLegend.push([account + " target", color, true]); }
     const actual = actualSeries(account, sym);
     if (actual.length) { add(positionChart, actual, { color }); posLegend.push([account + " actual", color]); }
-    const depth = points(nested(S.depth, sym, account));
-    if (depth.length) { add(depthChart, depth, { color: "#e6edf3", title: "blended" }); depthLegend.push(["blended (" + account + ")", "#e6edf3"]); }
   });
-  Object.keys(S.contrib[sym] || {}).forEach((source, i) => {
+  const account = S.account;
+  const depth = account ? points(nested(S.depth, sym, account)) : [];
+  if (depth.length) { add(depthChart, depth, { color: "#e6edf3", title: "depth", priceScaleId: "left" }); depthLegend.push(["blended depth (" + account + ", left)", "#e6edf3"]); }
+  const parts = (S.contrib[sym] || {})[account] || {};
+  Object.keys(parts).sort().forEach((source, i) => {
     const color = COLORS[(i + 1) % COLORS.length];
-    add(depthChart, points(S.contrib[sym][source]), { color, lineWidth: 1 });
-    depthLegend.push([source, color]);
+    add(depthChart, points(parts[source]), { color, lineWidth: 1 });
+    depthLegend.push([source + " (base units)", color]);
   });
   legend("position-legend", posLegend); legend("depth-legend", depthLegend);
   // Show all the data until the trader zooms or scrolls a chart (then leave the view alone).
@@ -145,20 +154,12 @@ for (const id of ["price-chart", "position-chart", "depth-chart"]) {
   for (const ev of ["wheel", "pointerdown", "touchstart"]) $(id).addEventListener(ev, () => { S.userMoved = true; }, { passive: true });
 }
 
-// The actual position over time: the venue's position now, walked back through this engine's
-// fills (a move from outside the engine shows as a step at the next position read).
+// The actual position over time: the store's books (GET /api/v1/history), then the venue's
+// position as last read, now.
 function actualSeries(account, sym) {
+  const out = new Map(nested(S.actual, sym, account));
   const now = S.positions.find((p) => p.account === account && p.symbol === sym);
-  const fills = (S.fills[sym] || []).filter((f) => f.account === account).sort((a, b) => a.time - b.time);
-  if (!fills.length && !now) return [];
-  let size = dec(now ? now.size : "0");
-  const out = new Map([[Math.floor(Date.now() / 1000), Number(dstr(size, 8))]]);
-  for (let i = fills.length - 1; i >= 0; i--) {
-    const f = fills[i];
-    out.set(f.time, Number(dstr(size, 8)));
-    size -= f.side === "buy" ? dec(f.qty) : -dec(f.qty);
-    out.set(f.time - 1, Number(dstr(size, 8)));
-  }
+  if (now) out.set(Math.floor(Date.now() / 1000), Number(now.size));
   return points(out);
 }
 
@@ -167,7 +168,7 @@ function redraw() { if (drawPending) return; drawPending = true; requestAnimatio
 
 function tabs() {
   $("symbol-tabs").innerHTML = S.symbols.map((s) => '<button data-s="' + esc(s) + '" class="' + (s === S.current ? "on" : "") + '">' + esc(s) + "</button>").join("");
-  for (const b of $("symbol-tabs").querySelectorAll("button")) b.onclick = () => { S.current = b.dataset.s; S.userMoved = false; tabs(); drawSymbol(); };
+  for (const b of $("symbol-tabs").querySelectorAll("button")) b.onclick = () => { S.current = b.dataset.s; S.userMoved = false; tabs(); drawSymbol(); later("history"); };
 }
 
 // ---------- what events change ----------
@@ -185,7 +186,14 @@ function addFill(account, f) {
 }
 function addRisk(e) {
   const p = e.payload || {};
-  S.risk.unshift({ at: e.at, account: e.account, from: p.from, to: p.to, why: p.reset ? "reset by " + p.by : (p.detail || p.rule || "") });
+  putRisk({ at: e.at, account: e.account, from: p.from, to: p.to, why: p.by ? "reset by " + p.by : [p.rule, p.detail].filter((x) => x).join(": ") });
+}
+// One change once, whether it came from the store's history or the stream.
+function putRisk(r) {
+  const key = (x) => x.account + "|" + Date.parse(x.at) + "|" + x.to;
+  if (S.risk.some((x) => key(x) === key(r))) return;
+  S.risk.push(r);
+  S.risk.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
   S.risk = S.risk.slice(0, 50);
   table("risk-history", ["time", "account", "from", "to", "why"], S.risk.map((r) => "<tr><td>" + esc(local(r.at)) + "</td><td>" + esc(r.account) +
     "</td><td>" + esc(r.from) + '</td><td class="' + (String(r.to).toUpperCase() === "ACTIVE" ? "pos" : "neg") + '">' + esc(r.to) + "</td><td>" + esc(r.why) + "</td></tr>"));
@@ -200,11 +208,11 @@ function countSignal(source, accepted, at) {
 function onAudit(e) {
   const t = secs(e.at), p = e.payload || {};
   switch (e.kind) {
-    case "fill": if (addFill(e.account, p)) { redraw(); later("positions", "accounts", "pnl", "equity"); } break;
+    case "fill": if (addFill(e.account, p)) { redraw(); later("positions", "accounts", "pnl", "equity", "history"); } break;
     case "target_changed":
       nested(S.targets, e.symbol, e.account).set(t, Number(p.quantity));
       nested(S.depth, e.symbol, e.account).set(t, Number(p.depth));
-      redraw(); later("symbols", "positions"); break;
+      redraw(); later("symbols", "positions"); if (e.symbol === S.current) later("history"); break;
     case "order_state_changed": later("orders"); break;
     case "signal_accepted": countSignal(p.source, true, e.at); later("signals", "sources"); break;
     case "signal_refused": countSignal(p.source, false, e.at); later("refusals", "sources"); break;
@@ -279,6 +287,8 @@ const REFRESH = {
   async accounts() {
     const accounts = await api("/api/v1/accounts");
     S.accounts = Object.keys(accounts);
+    if (!S.accounts.includes(S.account)) S.account = S.accounts[0] || null;
+    $("account-select").innerHTML = S.accounts.map((a) => '<option value="' + esc(a) + '"' + (a === S.account ? " selected" : "") + ">" + esc(a) + "</option>").join("");
     table("accounts", ["account", "trading on", "equity#", "risk", "state", "orders#", "last error"],
       Object.entries(accounts).map(([name, v]) => {
         const risk = v.risk ? String(v.risk.state).toUpperCase() : "-";
@@ -306,7 +316,6 @@ const REFRESH = {
       const b = s.blend;
       if (!b) { rows.push("<tr><td>" + esc(s.symbol) + '</td><td colspan="6" class="dim">no blend yet</td></tr>'); continue; }
       for (const c of b.contributions) {
-        nested(S.contrib, s.symbol, c.source).set(now, Number(c.contribution.value));
         const exp = c.exposure ? c.exposure.value + (c.exposure.unit === "base" ? " base" : "") : "-";
         rows.push("<tr><td>" + esc(s.symbol) + "</td><td>" + esc(c.source) + '</td><td class="num">' + num(c.weight) + '</td><td class="num">' + esc(exp) +
           "</td>" + signed(c.contribution.value) + "<td>" + (c.stale ? '<span class="neg">stale' + (c.stale_since ? " since " + esc(localTime(c.stale_since)) : "") + "</span>" : "") + '</td><td class="num">' + num(c.leverage) + "</td></tr>");
@@ -342,7 +351,7 @@ const REFRESH = {
       esc(r.reason) + '</td><td class="dim">' + esc((r.body || "").slice(0, 120)) + "</td></tr>"));
   },
   async equity() {
-    const first = S.accounts[0]; if (!first) return;
+    const first = S.account; if (!first) return;
     const curve = await api("/api/v1/equity?account=" + encodeURIComponent(first) + "&hours=24");
     const eq = new Map(), dd = new Map(); let peak = null;
     for (const p of curve) {
@@ -355,38 +364,49 @@ const REFRESH = {
     const worst = Math.min(0, ...dd.values());
     $("equity-label").textContent = curve.length ? first + ": last " + last.value + " · max drawdown " + worst.toFixed(2) + "% over " + curve.length + " points (24 h)" : "waiting for equity points";
   },
-  // Realised (average cost, fees included) and unrealised per account and symbol, in exact
-  // decimals, from the fills the page has and the latest prices. Kept behind this one function
-  // so the engine's own P&L (/api/v1/pnl, by source) can replace it.
+  // P&L by source over time for the selected account, from the engine's attribution books
+  // (the chart from /api/v1/pnl/history, the exact figures from /api/v1/pnl).
   async pnl() {
-    const rows = [];
-    for (const sym of Object.keys(S.fills).sort()) {
-      for (const account of S.accounts) {
-        const fills = S.fills[sym].filter((f) => f.account === account).sort((a, b) => a.time - b.time);
-        if (!fills.length) continue;
-        let qty = 0n, avg = 0n, gross = 0n, fees = 0n;
-        for (const f of fills) {
-          const q = f.side === "buy" ? dec(f.qty) : -dec(f.qty), px = dec(f.price);
-          fees += dec(f.fee);
-          if (qty === 0n || (qty > 0n) === (q > 0n)) {
-            avg = ddiv(dmul(avg, dabs(qty)) + dmul(px, dabs(q)), dabs(qty) + dabs(q));
-            qty += q;
-            continue;
-          }
-          const closed = dabs(q) < dabs(qty) ? dabs(q) : dabs(qty);
-          gross += dmul(closed, qty > 0n ? px - avg : avg - px);
-          const before = qty; qty += q;
-          if (qty === 0n) avg = 0n;
-          else if ((qty > 0n) !== (before > 0n)) avg = px; // flipped: the rest opened at this price
-        }
-        const realised = gross - fees;
-        const mark = S.lastPrice[sym];
-        const unrealised = mark && qty !== 0n ? dmul(qty, dec(mark) - avg) : 0n;
-        rows.push("<tr><td>" + esc(account) + "</td><td>" + esc(sym) + "</td>" + signed(dstr(realised)) + signed(dstr(unrealised)) + '<td class="num">' + dstr(fees, 4) + '</td><td class="num">' + fills.length + "</td></tr>");
-      }
+    const account = S.account; if (!account) return;
+    const q = "account=" + encodeURIComponent(account);
+    const [hist, now] = await Promise.all([api("/api/v1/pnl/history?" + q + "&bucket=300"), api("/api/v1/pnl?" + q)]);
+    S.pnlSeries = {};
+    for (const series of hist.series) {
+      const m = (S.pnlSeries[series.name] = new Map());
+      for (const p of series.points) m.set(secs(p.at), Number(p.pnl));
     }
-    $("pnl-note").textContent = "Realised (average cost, fees included) and unrealised at the latest price, per account and symbol, over the fills loaded (the newest 500 per account).";
-    table("pnl", ["account", "symbol", "realised#", "unrealised#", "fees#", "fills#"], rows);
+    for (const l of pnlLines) { try { pnlChart.removeSeries(l); } catch (_) { /* already gone */ } }
+    pnlLines = [];
+    const items = [];
+    Object.keys(S.pnlSeries).forEach((name, i) => {
+      const total = name === "account", color = total ? "#e6edf3" : COLORS[i % COLORS.length];
+      const line = pnlChart.addSeries(LW.LineSeries, { color, lineWidth: total ? 2 : 1, priceFormat: { type: "price", precision: 2, minMove: 0.01 } });
+      line.setData(points(S.pnlSeries[name]));
+      pnlLines.push(line); items.push([total ? "account (total)" : name, color]);
+    });
+    legend("pnl-legend", items);
+    pnlChart.timeScale().fitContent();
+    $("pnl-note").textContent = account + ": P&L by source in 5-minute steps (realised + unrealised − fees + funding), the table as of now, exact.";
+    table("pnl", ["source", "position#", "realised#", "unrealised#", "fees#", "funding#", "slippage#", "P&L#"],
+      now.lines.concat([now.total]).map((l) => "<tr><td>" + esc(l.name === "account" ? "account (total)" : l.name) + '</td><td class="num">' + num(l.qty) + "</td>" + signed(l.realised) + signed(l.unrealised) +
+        '<td class="num">' + num(l.fees) + '</td><td class="num">' + num(l.funding) + '</td><td class="num">' + num(l.slippage) + "</td>" + signed(l.pnl) + "</tr>"));
+  },
+  // Target, actual and the sources' parts, blended depth and risk changes of the shown symbol,
+  // from the store; the stream adds to them as they change.
+  async history() {
+    const sym = S.current; if (!sym) return;
+    await Promise.all(S.accounts.map(async (account) => {
+      const h = await api("/api/v1/history?account=" + encodeURIComponent(account) + "&symbol=" + encodeURIComponent(sym) + "&hours=24");
+      const fill = (m, pts, key) => { for (const p of pts) m.set(secs(p.at), Number(p[key])); };
+      fill(nested(S.targets, sym, account), h.target, "qty");
+      const actual = nested(S.actual, sym, account); actual.clear(); fill(actual, h.actual, "qty");
+      fill(nested(S.depth, sym, account), h.depth, "depth");
+      const parts = ((S.contrib[sym] = S.contrib[sym] || {})[account] = {});
+      for (const [source, pts] of Object.entries(h.sources)) fill((parts[source] = new Map()), pts, "qty");
+      for (const r of h.risk) putRisk(Object.assign({ account }, r));
+      S.history[account + "|" + sym] = Date.now();
+    }));
+    redraw();
   },
 };
 
@@ -413,15 +433,19 @@ async function restart() {
   try {
     await REFRESH.accounts();
     await Promise.all([REFRESH.status(), REFRESH.positions(), REFRESH.symbols(), REFRESH.signals(), REFRESH.orders(), REFRESH.refusals(), loadFills()]);
-    await Promise.all([REFRESH.sources(), REFRESH.equity(), REFRESH.pnl()]);
+    await Promise.all([REFRESH.sources(), REFRESH.equity()]);
+    // The histories are drawn when they come; one failing must not keep the live stream shut.
+    REFRESH.pnl().catch(showError); REFRESH.history().catch(showError);
     $("error").textContent = ""; $("updated").textContent = "updated " + new Date().toLocaleTimeString();
     redraw();
   } catch (e) { showError(e); return; }
   S.lastId = null; stream();
 }
 
-// Equity is a snapshot per cycle, not an event: it is read again each 30 s (and after each fill).
-setInterval(() => { if (S.streaming) later("equity"); }, 30000);
+// Equity is a snapshot per cycle, not an event, and unrealised P&L moves with prices: both are
+// read again each 30 s (and after each fill).
+setInterval(() => { if (S.streaming) later("equity", "pnl"); }, 30000);
+$("account-select").addEventListener("change", () => { S.account = $("account-select").value; later("equity", "pnl"); redraw(); });
 
 async function kill(action) {
   const control = $("control-token").value.trim();

@@ -49,6 +49,8 @@ impl Modify for BearerAuth {
         crate::api::read::orders,
         crate::api::read::fills,
         crate::api::pnl::pnl,
+        crate::api::pnl_history::pnl_history,
+        crate::api::history::history,
         crate::api::read::equity,
         crate::api::read::audit,
         crate::api::events::events,

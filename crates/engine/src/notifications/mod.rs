@@ -3,30 +3,37 @@
 //! the live events turned into notifications ([`translate`]), and the Telegram commands served
 //! through [`control::EngineControl`].
 //!
-//! Notifications never hold up trading: they read the live broadcast, and a channel that is
-//! slow or down only delays or loses its own messages (logged).
+//! Notifications never hold up trading, and are never lost: each channel's
+//! [`Courier`] reads the audit trail ([`outbox::AuditOutbox`]) from its saved place, woken by
+//! the live broadcast, and a channel that is slow or down only delays its own messages, which
+//! go once it is back (after a restart too). The events the trail does not hold (a source
+//! going stale, a reconciliation error) reach the couriers from the live broadcast and wait in
+//! their saved progress.
 
 pub mod control;
+pub mod outbox;
 pub mod translate;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tradeengine_model::Clock;
-use tradeengine_notify::channel::Webhook;
+use tradeengine_notify::channel::{Channel, Webhook};
+use tradeengine_notify::config::ChannelLimits;
 use tradeengine_notify::telegram::Telegram;
-use tradeengine_notify::{Desk, Notifier};
+use tradeengine_notify::{Courier, Desk};
 use tradeengine_store::Store;
 
 use crate::state::SharedState;
 
-/// How often the notifier sends what is due (summaries, the held-back note).
+/// How often an idle courier looks for what is due (summaries, the held-back note).
 const TICK: Duration = Duration::from_secs(1);
-/// Events waiting for the notifier before new ones are dropped (and counted in the log).
+/// Events from outside the audit trail waiting for a courier before new ones are dropped (and
+/// counted in the log): a courier takes them as they come, even while its channel is down.
 const QUEUE: usize = 1024;
 
 /// Why notifications could not be set up (a configuration problem: the engine does not start).
@@ -36,6 +43,8 @@ pub enum NotifySetupError {
     Telegram(String),
     #[error("notifications.webhook: {0}")]
     Webhook(String),
+    #[error("notifications: {0}")]
+    Outbox(#[from] tradeengine_notify::courier::OutboxError),
 }
 
 /// The running notification tasks.
@@ -44,6 +53,14 @@ pub struct Notifications {
     tasks: JoinSet<()>,
     stop_bot: watch::Sender<bool>,
     stop_forward: CancellationToken,
+    stop_couriers: watch::Sender<bool>,
+}
+
+/// A courier's inputs, kept by the task that forwards live events.
+#[derive(Debug)]
+struct Inbox {
+    waiting: mpsc::Sender<tradeengine_notify::Event>,
+    wake: Arc<Notify>,
 }
 
 /// The bot token: the credentials file's `telegram` entry when `credentials` names one, else
@@ -83,7 +100,7 @@ impl Notifications {
         if n.telegram.is_none() && n.webhook.is_none() {
             return Ok(None);
         }
-        let mut notifier = Notifier::new(clock.clone());
+        let mut channels: Vec<(Arc<dyn Channel>, ChannelLimits)> = Vec::new();
         let mut tasks = JoinSet::new();
         let (stop_bot, stop_bot_rx) = watch::channel(false);
         if let Some(t) = &n.telegram {
@@ -96,7 +113,7 @@ impl Notifications {
                 t.chat_ids.clone(),
                 client,
             ));
-            notifier.add(telegram.clone(), t.limits());
+            channels.push((telegram.clone(), t.limits()));
             if t.commands {
                 let control = control::EngineControl {
                     state: state.clone(),
@@ -128,28 +145,40 @@ impl Notifications {
                 )));
             }
             let client = http(Duration::from_secs(10)).map_err(NotifySetupError::Webhook)?;
-            notifier.add(
+            channels.push((
                 Arc::new(Webhook::new(SecretString::from(url), w.format, client)),
                 w.limits(),
-            );
+            ));
         }
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tasks.spawn(notifier.run(rx, TICK));
+        // Subscribed before the couriers read their place, so no live event falls between.
+        let live = state.subscribe_live();
+        let outbox = Arc::new(outbox::AuditOutbox { store });
+        let (stop_couriers, stop_rx) = watch::channel(false);
+        let mut inboxes = Vec::new();
+        for (channel, limits) in channels {
+            let courier = Courier::open(channel, limits, outbox.clone(), clock.clone()).await?;
+            let (waiting, rx) = mpsc::channel(QUEUE);
+            let wake = Arc::new(Notify::new());
+            tasks.spawn(courier.run(rx, wake.clone(), stop_rx.clone(), TICK));
+            inboxes.push(Inbox { waiting, wake });
+        }
         let stop_forward = CancellationToken::new();
-        tasks.spawn(forward(state.subscribe_live(), tx, stop_forward.clone()));
+        tasks.spawn(forward(live, inboxes, stop_forward.clone()));
         Ok(Some(Self {
             tasks,
             stop_bot,
             stop_forward,
+            stop_couriers,
         }))
     }
 
-    /// Stops the command bot at once, and the notifications once every event published so far
-    /// is handed over (call after the engine's stop is recorded and the live feed has said
-    /// it); waits at most `within` for the last messages to go.
+    /// Stops the command bot at once, and the couriers once they have sent what the audit
+    /// trail holds (call after the engine's stop is recorded); waits at most `within` for the
+    /// last messages to go. What is not sent by then goes at the next start.
     pub async fn stop(mut self, within: Duration) {
         let _ = self.stop_bot.send(true);
         self.stop_forward.cancel();
+        let _ = self.stop_couriers.send(true);
         let drain = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(within, drain).await.is_err() {
             tracing::warn!("notifications did not finish sending in time");
@@ -158,20 +187,30 @@ impl Notifications {
     }
 }
 
-/// Hands live events to the notifier until `stop`, then what is already published.
+/// Hands the couriers the live events the audit trail does not hold, and wakes them when it
+/// grows, until `stop`.
 async fn forward(
     mut live: broadcast::Receiver<crate::state::live::LiveEvent>,
-    tx: mpsc::Sender<tradeengine_notify::Event>,
+    inboxes: Vec<Inbox>,
     stop: CancellationToken,
 ) {
     let mut dropped: u64 = 0;
     let mut hand = |e: &crate::state::live::LiveEvent| {
-        if let Some(n) = translate::notice_of(e)
-            && tx.try_send(n).is_err()
-        {
-            dropped += 1;
-            if dropped.is_power_of_two() {
-                tracing::warn!(dropped, "notification queue full; events dropped");
+        if matches!(e, crate::state::live::LiveEvent::Audit { .. }) {
+            for i in &inboxes {
+                i.wake.notify_one();
+            }
+            return;
+        }
+        let Some(n) = translate::notice_of(e) else {
+            return;
+        };
+        for i in &inboxes {
+            if i.waiting.try_send(n.clone()).is_err() {
+                dropped += 1;
+                if dropped.is_power_of_two() {
+                    tracing::warn!(dropped, "notification queue full; events dropped");
+                }
             }
         }
     };
@@ -179,8 +218,12 @@ async fn forward(
         tokio::select! {
             r = live.recv() => match r {
                 Ok(e) => hand(&e),
+                // The couriers read the trail themselves: only a wake-up may have been missed.
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "notifications fell behind the live events");
+                    for i in &inboxes {
+                        i.wake.notify_one();
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },

@@ -1,6 +1,7 @@
 //! A local stand-in of the Telegram Bot API (https://core.telegram.org/bots/api): `getUpdates`
-//! long polling over a queue the test fills, `sendMessage` recorded; any other token is
-//! answered 401 as Telegram does.
+//! long polling over a queue the test fills, `sendMessage` recorded (or refused: 429 while
+//! flooded, 403 for a chat that blocked the bot); any other token is answered 401 as Telegram
+//! does.
 
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (team rule)
@@ -28,6 +29,8 @@ pub struct BotApi {
     sent_changed: Notify,
     /// Answer sendMessage with 429 while true.
     pub flooded: Mutex<bool>,
+    /// Chats that blocked the bot: sendMessage to them is answered 403, as Telegram does.
+    pub blocked: Mutex<Vec<i64>>,
 }
 
 impl BotApi {
@@ -96,6 +99,13 @@ async fn method(
                 );
             }
             let chat = body["chat_id"].as_i64().unwrap_or_default();
+            if api.blocked.lock().unwrap().contains(&chat) {
+                return (
+                    StatusCode::FORBIDDEN,
+                    Json(json!({"ok": false, "error_code": 403,
+                        "description": "Forbidden: bot was blocked by the user"})),
+                );
+            }
             let text = body["text"].as_str().unwrap_or_default().to_string();
             let n = {
                 let mut sent = api.sent.lock().unwrap();

@@ -1,11 +1,14 @@
 //! The REST API under `/api/v1`: read endpoints (read scope) and actions (control scope).
 
 pub mod auth;
+mod books;
 pub mod cluster;
 pub mod config;
 pub mod events;
+pub mod history;
 pub mod kill;
 pub mod pnl;
+pub mod pnl_history;
 pub mod read;
 pub mod refusals;
 pub mod risk;
@@ -31,6 +34,8 @@ pub fn read_routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/orders", get(read::orders))
         .route("/api/v1/fills", get(read::fills))
         .route("/api/v1/pnl", get(pnl::pnl))
+        .route("/api/v1/pnl/history", get(pnl_history::pnl_history))
+        .route("/api/v1/history", get(history::history))
         .route("/api/v1/equity", get(read::equity))
         .route("/api/v1/audit", get(read::audit))
         .route("/api/v1/events", get(events::events))
