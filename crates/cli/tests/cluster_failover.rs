@@ -452,18 +452,21 @@ async fn three_processes_fail_over_six_accounts() {
         );
         assert!(l["expires_in_ms"].as_i64().unwrap() > 0, "{cluster}");
     }
-    let live_nodes: Vec<&str> = cluster["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["heartbeat_age_ms"].as_i64().unwrap() < 5_000)
-        .filter_map(|n| n["node_id"].as_str())
-        .collect();
-    assert_eq!(
-        live_nodes.len(),
-        2,
-        "n0 is dead, the other two beat: {cluster}"
-    );
+    // The two live ones beat within 5 s; n0 has not beaten since it was killed (judged by the
+    // time since the kill, not by the 5 s: on a loaded machine the take-over and this read can
+    // come before n0's last beat is 5 s old).
+    let since_kill = i64::try_from(killed_at.elapsed().as_millis()).unwrap();
+    for n in cluster["nodes"].as_array().unwrap() {
+        let age = n["heartbeat_age_ms"].as_i64().unwrap();
+        if n["node_id"] == "n0" {
+            assert!(
+                age + 500 >= since_kill,
+                "n0 beat after it was killed: {cluster}"
+            );
+        } else {
+            assert!(age < 5_000, "the other two beat: {cluster}");
+        }
+    }
     let out = Command::new(BIN)
         .args(["--config", "tradeengine.toml", "cluster", "status"])
         .current_dir(&nodes[other].dir)

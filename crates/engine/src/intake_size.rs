@@ -12,8 +12,8 @@ use crate::state::SharedState;
 /// fat-fingered signal (`size: 1e9` base units, `exposure: 5`) otherwise became the
 /// source's whole sleeve, and the gross-exposure fit then closed every other symbol to
 /// make room for it. The bounds are the largest any account allows:
-/// - a depth (a target's, or an order sized as a fraction of account value) above the
-///   largest `[risk] max_depth`;
+/// - a depth (a target's, or an order sized as a fraction of account value) above 1 (the
+///   whole account) or the largest `[risk] max_depth`, whichever is higher;
 /// - an order in base or quote units whose value at the engine's mark is above that depth
 ///   at the largest `max_leverage`, on the largest account value the engine has read
 ///   (not checked before the engine has a mark and an account value).
@@ -24,20 +24,24 @@ pub(crate) async fn check(state: &SharedState, signal: &Signal) -> Result<(), In
         .iter()
         .map(|a| config.risk_limits(Some(a)))
         .collect();
+    // Not the accounts' caps themselves: a source may ask for more than an account's cap and
+    // each account clamps it to its own (a 0.9 with caps of 0.5 and 0.25 is a normal signal).
+    // Past the whole account (or past the largest cap, when one is above 1) it is a typo.
     let cap = limits
         .iter()
         .map(|l| l.max_depth)
         .max()
-        .unwrap_or_else(|| config.risk_limits(None).max_depth);
+        .unwrap_or_else(|| config.risk_limits(None).max_depth)
+        .max(Decimal::ONE);
     let too_big = |field: &'static str, value: Decimal| {
         IntakeError::Core(CoreError::BadInput {
             field,
             value: format!(
-                "{} (the largest [risk] max_depth is {})",
+                "{} (at most {}: the whole account, or the largest [risk] max_depth when above 1)",
                 value.normalize(),
                 cap.normalize()
             ),
-            rule: "a size past every account's risk cap can never be carried out",
+            rule: "a size past the whole account and every account's risk cap is taken for a typo",
         })
     };
     let order_size = match &signal.intent {
@@ -75,14 +79,14 @@ pub(crate) async fn check(state: &SharedState, signal: &Signal) -> Result<(), In
         (Some(n), Some(b)) if n > b => Err(IntakeError::Core(CoreError::BadInput {
             field: "size",
             value: format!(
-                "{} worth {} at the mark (at most {} on the largest account: max_depth {} × max_leverage {})",
+                "{} worth {} at the mark (at most {} on the largest account: depth {} × max_leverage {})",
                 order_size_value(order_size).normalize(),
                 n.round_dp(2),
                 b.round_dp(2),
                 cap.normalize(),
                 leverage.normalize()
             ),
-            rule: "a size past every account's risk cap can never be carried out",
+            rule: "a size past the whole account and every account's risk cap is taken for a typo",
         })),
         _ => Ok(()),
     }

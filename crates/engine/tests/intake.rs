@@ -225,7 +225,7 @@ async fn a_refused_signal_delivered_again_is_recorded_once() {
 }
 
 /// A size no account could carry is refused, visibly, before it reaches a sleeve: a target
-/// depth past every account's `max_depth`, and an order whose value at the mark is past that
+/// depth past the whole account (and every account's `max_depth`), and an order whose value at the mark is past that
 /// depth at the largest leverage on the largest account (a fat-fingered `size: 1e9` base units
 /// was taken, and the gross-exposure fit then closed every other symbol to make room for it).
 #[tokio::test]
@@ -243,7 +243,7 @@ async fn a_size_no_account_could_carry_is_refused() {
         .submit(target("t5", Decimal::from(5)))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("max_depth is 1"), "{err}");
+    assert!(err.to_string().contains("at most 1"), "{err}");
     assert!(matches!(
         intake.submit(target("t1", Decimal::ONE)).await.unwrap(),
         IntakeOutcome::Applied(_)
