@@ -13,6 +13,9 @@
 //! (stale sleeves still count as flat in the blend), the risk gate, and the live engine's
 //! timing (it cycles on signals and timers, a replay at each price time).
 
+mod inputs;
+mod session;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use tradeengine_core::CoreError;
 use tradeengine_core::attribution::{Event, Ledger};
 use tradeengine_core::blend::{BlendPolicy, SymbolConfig, blend};
 use tradeengine_core::plan::{PlanInput, plan};
-use tradeengine_core::size::{AccountSizing, SizeInput, size_target};
+use tradeengine_core::size::{AccountSizing, SizeInput};
 use tradeengine_core::sleeve::{SleeveDecision, SleeveRules, apply_signal};
 use tradeengine_model::{
     AccountName, Fill, ManualClock, MarginMode, OrderKind, OrderRequest, PlanId, PlanStep,
@@ -29,6 +32,9 @@ use tradeengine_model::{
 };
 use tradeengine_venues::paper::{MemoryStore, PaperConfig, PaperError, PaperVenue};
 use tradeengine_venues::{PriceFeed, Venue, VenueError};
+
+pub use inputs::{sn8_snapshots, tradingview_alerts};
+pub use session::{StepFeed, StoredSession, stored_session, stored_signals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -55,6 +61,8 @@ pub struct ReplaySetup {
     pub drift_band: Decimal,
     pub min_notional: Decimal,
     pub margin_mode: MarginMode,
+    /// The account's `leverage_override` (used in sizing as the live cycle uses it).
+    pub leverage_override: Option<Decimal>,
 }
 
 /// What a replay did.
@@ -71,7 +79,8 @@ pub struct ReplayOutcome {
     pub refused: usize,
 }
 
-/// Runs `signals` (any order; sorted by receive time here) against `feed` at each of `times`.
+/// Runs `signals` (any order; sorted by receive time here, stably, so signals received at the
+/// same time apply in the order given) against `feed` at each of `times`.
 pub async fn replay(
     setup: &ReplaySetup,
     signals: &[Signal],
@@ -88,20 +97,24 @@ pub async fn replay(
         clock.clone(),
         Box::new(MemoryStore::default()),
     )?;
-    let instruments = venue
-        .instruments(
-            &setup
-                .symbols
-                .iter()
-                .map(|s| s.symbol.clone())
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let symbols: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
+    let instruments = venue.instruments(&symbols).await?;
+    let mut by_symbol = Vec::with_capacity(setup.symbols.len());
+    for config in &setup.symbols {
+        let Some(instrument) = instruments.iter().find(|i| i.symbol == config.symbol) else {
+            return Err(ReplayError::Input(format!(
+                "the paper venue has no instrument {}",
+                config.symbol
+            )));
+        };
+        by_symbol.push(instrument.clone());
+    }
     let mut signals: Vec<&Signal> = signals.iter().collect();
     signals.sort_by_key(|s| s.received_at);
     let mut next_signal = 0;
     let mut sleeves: BTreeMap<(SourceId, Symbol), Sleeve> = BTreeMap::new();
     let mut attributed: BTreeMap<Symbol, crate::pnl::ContributionKey> = BTreeMap::new();
+    let sizing_override = setup.leverage_override;
     let mut out = ReplayOutcome {
         orders: Vec::new(),
         fills: Vec::new(),
@@ -120,7 +133,8 @@ pub async fn replay(
                 .cloned()
                 .unwrap_or_else(|| Sleeve::flat(key.0.clone(), key.1.clone(), now));
             let rules = setup.rules.get(&signal.source).cloned().unwrap_or_default();
-            let mark = feed.price(&signal.symbol, now);
+            // As live: the engine's mark is the price its last cycle read.
+            let mark = out.marks.get(&signal.symbol).copied();
             match apply_signal(&sleeve, signal, mark, &rules, now)? {
                 SleeveDecision::Applied { sleeve, .. } => {
                     sleeves.insert(key, sleeve);
@@ -130,15 +144,13 @@ pub async fn replay(
         }
         let value = venue.account_value().await?;
         let positions = venue.positions().await?;
-        for config in &setup.symbols {
+        // Blend and size every priced symbol together, as the live cycle does (the account's
+        // gross budget spans its symbols).
+        let mut blends = Vec::with_capacity(setup.symbols.len());
+        let mut prices = Vec::with_capacity(setup.symbols.len());
+        for (k, config) in setup.symbols.iter().enumerate() {
             let Some(price) = feed.price(&config.symbol, now) else {
                 continue;
-            };
-            let Some(instrument) = instruments.iter().find(|i| i.symbol == config.symbol) else {
-                return Err(ReplayError::Input(format!(
-                    "the paper venue has no instrument {}",
-                    config.symbol
-                )));
             };
             out.marks.insert(config.symbol.clone(), price);
             let held: Vec<Sleeve> = sleeves
@@ -146,23 +158,43 @@ pub async fn replay(
                 .filter(|((_, s), _)| *s == config.symbol)
                 .map(|(_, sl)| sl.clone())
                 .collect();
-            let b = blend(config, &held, &setup.policy, now)?;
-            let account = AccountSizing {
-                value,
-                leverage_override: None,
+            blends.push((k, blend(config, &held, &setup.policy, now)?));
+            prices.push(price);
+        }
+        if value <= Decimal::ZERO {
+            return Err(ReplayError::Input(format!(
+                "account value is {value} at {now}; nothing can be sized"
+            )));
+        }
+        let inputs: Vec<SizeInput<'_>> = blends
+            .iter()
+            .zip(&prices)
+            .map(|((k, b), price)| SizeInput {
+                blend: b,
+                price: *price,
+                instrument: &by_symbol[*k],
+            })
+            .collect();
+        let account = AccountSizing {
+            value,
+            leverage_override: sizing_override,
+        };
+        let (targets, _) = crate::worker::pricing::size(&inputs, &account, &setup.policy)?;
+        for target in &targets {
+            let Some(((k, b), price)) = blends
+                .iter()
+                .zip(&prices)
+                .find(|((_, b), _)| b.symbol == target.symbol)
+            else {
+                continue;
             };
-            let input = SizeInput {
-                blend: &b,
-                price,
-                instrument,
-            };
-            let target = size_target(&input, &account, &setup.policy)?;
+            let instrument = &by_symbol[*k];
             let current = positions
                 .iter()
-                .find(|p| p.symbol == config.symbol)
+                .find(|p| p.symbol == target.symbol)
                 .cloned()
-                .unwrap_or_else(|| Position::flat(config.symbol.clone()));
-            let plan_id = PlanId::new(&format!("replay-{cycle}"))
+                .unwrap_or_else(|| Position::flat(target.symbol.clone()));
+            let plan_id = PlanId::new(&format!("replay-{cycle}-{k}"))
                 .map_err(|e| ReplayError::Input(e.to_string()))?;
             let made = plan(&PlanInput {
                 plan_id: &plan_id,
@@ -174,34 +206,36 @@ pub async fn replay(
                 target_leverage: target.leverage,
                 margin_mode: setup.margin_mode,
                 instrument,
-                price,
+                price: *price,
                 drift_band: setup.drift_band,
                 min_notional: instrument.min_notional.max(setup.min_notional),
                 kind: OrderKind::Market,
             })?;
-            // As live: an event when the plan trades or the sources' contributions changed
+            // As live: an event when the plan has steps or the sources' contributions changed
             // (sources that net each other out still swap their sleeves).
-            let key = crate::pnl::contribution_key(&b, &target);
-            let changed = attributed.get(&config.symbol) != Some(&key);
-            if made.legs().next().is_none() && !changed {
+            let key = crate::pnl::contribution_key(b, target);
+            let changed = attributed.get(&target.symbol) != Some(&key);
+            if changed {
+                attributed.insert(target.symbol.clone(), key);
+            }
+            if made.is_empty() && !changed {
                 continue;
             }
-            attributed.insert(config.symbol.clone(), key);
-            let desired = crate::pnl::desired_for(&b, &target, value)?;
+            let desired = crate::pnl::desired_for(b, target, value)?;
             out.ledger.apply(
                 &setup.account,
-                &config.symbol,
+                &target.symbol,
                 &Event::Rebalance {
                     desired,
                     target: made.target.get(),
-                    reference: price,
+                    reference: *price,
                     orders: made.legs().map(|l| l.client_order_id.clone()).collect(),
                 },
             )?;
             execute(
                 &venue,
                 &made.steps,
-                &config.symbol,
+                &target.symbol,
                 &setup.account,
                 &mut out,
             )
@@ -307,6 +341,7 @@ impl ReplaySetup {
             drift_band: config.engine.drift_band,
             min_notional: account.min_order_notional,
             margin_mode: account.margin_mode,
+            leverage_override: account.leverage_override,
         })
     }
 
