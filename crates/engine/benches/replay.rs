@@ -154,6 +154,7 @@ fn inputs(days: i64) -> Inputs {
         min_notional: Decimal::from(5),
         margin_mode: MarginMode::Cross,
         leverage_override: None,
+        margin_buffer: Decimal::new(5, 2),
     };
     Inputs {
         setup,

@@ -22,7 +22,7 @@ use tradeengine_engine::{RunningEngine, StartOptions, pnl};
 use tradeengine_model::{
     AccountName, Intent, ManualClock, Signal, SignalId, SourceId, Symbol, TargetIntent, Timestamp,
 };
-use tradeengine_store::{OrderFilter, Store};
+use tradeengine_store::OrderFilter;
 
 const CONFIG: &str = r#"
 [engine]
@@ -86,21 +86,26 @@ fn signal(n: usize, source: &str, symbol: &str, depth: i64, at: Timestamp) -> Si
     }
 }
 
-/// Waits until a cycle at `at` finished after `cycles_before`, and then until a cycle sends
-/// nothing (the follow-up after orders confirms them and must find the target reached).
-async fn quiet(engine: &RunningEngine, account: &AccountName, at: Timestamp, cycles_before: u64) {
+/// What the account's view counts: cycles run and orders sent.
+async fn counts(engine: &RunningEngine, account: &AccountName) -> (u64, u64) {
+    let v = engine.state.account_view(account).await.unwrap_or_default();
+    (v.cycles, v.orders_sent)
+}
+
+/// Waits until a cycle at `at` finished after `before` (the counts before the step), and then
+/// until a cycle sends nothing (the follow-up after orders confirms them and must find the
+/// target reached).
+async fn quiet(engine: &RunningEngine, account: &AccountName, at: Timestamp, before: (u64, u64)) {
     let start = Instant::now();
-    let mut seen = cycles_before;
-    let mut sent = None;
+    let (mut seen, mut sent) = before;
     loop {
-        let v = engine.state.account_view(account).await.unwrap();
+        let v = engine.state.account_view(account).await.unwrap_or_default();
         assert!(v.last_error.is_none(), "cycle failed: {:?}", v.last_error);
         if v.cycles > seen && v.last_cycle_at == Some(at) {
-            if sent == Some(v.orders_sent) {
+            if v.orders_sent == sent {
                 return;
             }
-            seen = v.cycles;
-            sent = Some(v.orders_sent);
+            (seen, sent) = (v.cycles, v.orders_sent);
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),
@@ -137,11 +142,11 @@ async fn replaying_a_paper_session_from_its_store_gives_its_orders_fills_and_pnl
     .await
     .unwrap();
     let main = AccountName::new("main").unwrap();
-    quiet(&engine, &main, t0, 0).await;
+    quiet(&engine, &main, t0, (0, 0)).await;
 
     for step in 1..=STEPS {
         let at = t0 + TimeDelta::minutes(step as i64);
-        let before = engine.state.account_view(&main).await.unwrap().cycles;
+        let before = counts(&engine, &main).await;
         clock.set(at);
         match SCRIPT.iter().find(|(s, ..)| *s == step) {
             Some(&(_, source, symbol, depth)) => {
@@ -189,6 +194,10 @@ async fn replaying_a_paper_session_from_its_store_gives_its_orders_fills_and_pnl
     .await
     .unwrap();
 
+    // Cycles where only the price moved were recorded too (the follow-ups at unchanged
+    // prices were not), and the replay ran through them.
+    assert!(session.times.len() > SCRIPT.len() + 1, "{} cycles", session.times.len());
+    assert!(session.times.len() <= STEPS + 1);
     // The same orders, in the same order (ids differ: plan ids are per process).
     let shape = |symbol: &Symbol, side, qty: Decimal, reduce_only| {
         (symbol.to_string(), side, qty.normalize(), reduce_only)
@@ -200,7 +209,7 @@ async fn replaying_a_paper_session_from_its_store_gives_its_orders_fills_and_pnl
     let replayed: Vec<_> = out
         .orders
         .iter()
-        .map(|o| shape(&o.symbol, o.side, o.qty.get(), o.reduce_only))
+        .map(|o| shape(&o.symbol, o.side, o.qty, o.reduce_only))
         .collect();
     assert_eq!(replayed, live);
 

@@ -107,6 +107,7 @@ fn setup(fast: Decimal, slow: Decimal) -> ReplaySetup {
         min_notional: Decimal::from(5),
         margin_mode: MarginMode::Cross,
         leverage_override: None,
+        margin_buffer: Decimal::new(5, 2),
     }
 }
 

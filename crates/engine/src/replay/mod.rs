@@ -63,6 +63,9 @@ pub struct ReplaySetup {
     pub margin_mode: MarginMode,
     /// The account's `leverage_override` (used in sizing as the live cycle uses it).
     pub leverage_override: Option<Decimal>,
+    /// `[risk] margin_buffer`: opening targets are cut to the free margin less this share of
+    /// the account's value, as the live cycle cuts them.
+    pub margin_buffer: Decimal,
 }
 
 /// What a replay did.
@@ -77,6 +80,8 @@ pub struct ReplayOutcome {
     pub equity: Vec<(Timestamp, Decimal)>,
     /// Signals the sleeve rules refused.
     pub refused: usize,
+    /// Orders the paper venue refused (each stopped its plan).
+    pub rejected: usize,
 }
 
 /// Runs `signals` (any order; sorted by receive time here, stably, so signals received at the
@@ -122,6 +127,7 @@ pub async fn replay(
         marks: BTreeMap::new(),
         equity: Vec::with_capacity(times.len()),
         refused: 0,
+        rejected: 0,
     };
     for (cycle, &now) in times.iter().enumerate() {
         clock.set(now);
@@ -142,7 +148,8 @@ pub async fn replay(
                 SleeveDecision::Refused(_) => out.refused += 1,
             }
         }
-        let value = venue.account_value().await?;
+        let balance = venue.account_balance().await?;
+        let value = balance.value;
         let positions = venue.positions().await?;
         // Blend and size every priced symbol together, as the live cycle does (the account's
         // gross budget spans its symbols).
@@ -179,7 +186,22 @@ pub async fn replay(
             value,
             leverage_override: sizing_override,
         };
-        let (targets, _) = crate::worker::pricing::size(&inputs, &account, &setup.policy)?;
+        let (mut targets, _) = crate::worker::pricing::size(&inputs, &account, &setup.policy)?;
+        // As live: opening targets cut to the free margin (a cap that cannot be computed leaves
+        // them as they are, the venue's own check standing behind it).
+        if let Some(available) = balance.available_margin {
+            let held = positions
+                .iter()
+                .map(|p| (p.symbol.clone(), p.size.get()))
+                .collect();
+            let _ = tradeengine_core::margin::cap_by_margin(
+                &mut targets,
+                &held,
+                available,
+                value,
+                setup.margin_buffer,
+            );
+        }
         for target in &targets {
             let Some(((k, b), price)) = blends
                 .iter()
@@ -267,8 +289,17 @@ async fn execute(
                     kind: leg.kind,
                     reduce_only: leg.reduce_only,
                 };
-                let status = venue.place_order(&request).await?;
+                let placed = venue.place_order(&request).await;
                 out.orders.push(request);
+                let status = match placed {
+                    Ok(status) => status,
+                    // As live: the venue refused the order; the plan stops there.
+                    Err(e) if e.kind == tradeengine_venues::VenueErrorKind::Rejected => {
+                        out.rejected += 1;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let Some(price) = status
                     .avg_fill_price
                     .filter(|_| !status.filled_qty.is_zero())
@@ -342,6 +373,7 @@ impl ReplaySetup {
             min_notional: account.min_order_notional,
             margin_mode: account.margin_mode,
             leverage_override: account.leverage_override,
+            margin_buffer: limits.margin_buffer,
         })
     }
 
