@@ -378,8 +378,21 @@ pub struct ReplayArgs {
     /// quoted in BTC × 3e7 looks like BTC in USDT). Repeatable; each cycle is one candle end.
     /// Default: the account's mark readings in this engine's store, one cycle per cycle the
     /// engine recorded, so a paper session replays to the same fills.
-    #[arg(long = "prices")]
+    #[arg(long = "prices", conflicts_with = "prices_from")]
     pub prices: Vec<String>,
+    /// Prices from a venue's public klines endpoint, no keys: `bybit`, `binance`, … (its
+    /// production host) or `VENUE:URL`, for every configured symbol over `--from`..`--to`.
+    #[arg(long, requires_all = ["from", "to"])]
+    pub prices_from: Option<String>,
+    /// With --prices-from: the first candle's open time (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// With --prices-from: the end of the range (RFC 3339, exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// With --prices-from: the candle length (`1m`, `5m`, `1h`, …).
+    #[arg(long, default_value = "1m")]
+    pub interval: String,
     /// Signals to replay: a file of canonical signals (a JSON array, or one per line, as
     /// `tradeengine signals --json` prints them). Default: every signal in this engine's store.
     #[arg(long)]

@@ -144,3 +144,64 @@ fn sn8_snapshots_are_ranked_as_the_poller_ranks_a_poll() {
     assert!(!later.is_empty() && depth(later[0]) > depth(first));
     assert!(sn8_snapshots(r#"{"at": 1}"#, "sn8", &config()).is_err());
 }
+
+/// Prices from a venue's public klines endpoint (the Bybit simulator): more candles than one
+/// request returns, fetched page by page, each candle once, in order, at its recorded close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn venue_klines_are_fetched_page_by_page_into_a_replay_feed() {
+    use tradeengine_engine::replay::{candle_times, venue_klines};
+    use tradeengine_model::Symbol;
+    use tradeengine_venue_sim::{SimOptions, VenueId, serve};
+    use tradeengine_venues::PriceFeed;
+    use tradeengine_venues::market::KlineInterval;
+
+    let sim = serve(
+        VenueId::Bybit,
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions::new(VenueId::Bybit),
+    )
+    .await
+    .unwrap();
+    let now = Utc::now().timestamp_millis();
+    let start = (now - 3 * 86_400_000).div_euclid(60_000) * 60_000;
+    let minutes = 2_500;
+    let close = |i: i64| Decimal::new(6_000_000 + (i * 37) % 1_000 - 500, 2);
+    for i in 0..minutes {
+        let t = start + i * 60_000;
+        sim.record_price_at("BTCUSDT", t, close(i - 1), Decimal::ONE);
+        sim.record_price_at("BTCUSDT", t + 59_000, close(i), Decimal::ONE);
+    }
+    let market = tradeengine_venues::connect::public_market(VenueId::Bybit, &sim.base_url())
+        .await
+        .unwrap();
+    assert!(i64::from(market.candles.max_candles()) < minutes, "one page would do");
+    let btc = Symbol::new("BTCUSDT").unwrap();
+    let end = start + minutes * 60_000;
+    let feed = venue_klines(
+        &*market.candles,
+        std::slice::from_ref(&btc),
+        KlineInterval::parse("1m").unwrap(),
+        start,
+        end,
+    )
+    .await
+    .unwrap();
+    let times = candle_times(&feed, std::slice::from_ref(&btc));
+    assert_eq!(times.len(), usize::try_from(minutes).unwrap());
+    for (i, t) in times.iter().enumerate() {
+        let i = i64::try_from(i).unwrap();
+        assert_eq!(t.timestamp_millis(), start + i * 60_000 + 59_999);
+        assert_eq!(feed.price(&btc, *t).unwrap().get(), close(i), "minute {i}");
+    }
+    // An empty range, and a range the venue has no candles in, are refused.
+    let m = &*market.candles;
+    let one = std::slice::from_ref(&btc);
+    let interval = KlineInterval::parse("1m").unwrap();
+    assert!(venue_klines(m, one, interval, end, start).await.is_err());
+    let long_ago = start - 400 * 86_400_000;
+    assert!(
+        venue_klines(m, one, interval, long_ago, long_ago + 3_600_000)
+            .await
+            .is_err()
+    );
+}

@@ -12,6 +12,7 @@ use tradeengine_engine::config::Overrides;
 use tradeengine_engine::pnl::{GroupBy, PnlLine};
 use tradeengine_engine::replay::{
     ReplaySetup, candle_times, replay, sn8_snapshots, stored_session, tradingview_alerts,
+    venue_klines,
 };
 use tradeengine_engine::replay_sweep::{SetSummary, grid, summarise, sweep};
 use tradeengine_model::{Signal, SourceId, Symbol};
@@ -36,7 +37,7 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
     };
     let setup = ReplaySetup::from_config(&config, account)?;
     let account_name = setup.account.clone();
-    let needs_store = args.prices.is_empty() || args.signals.is_none();
+    let needs_store = (args.prices.is_empty() && args.prices_from.is_none()) || args.signals.is_none();
     let stored = if needs_store {
         let store = open_store_read_only(&config).await?;
         Some(stored_session(&*store, &account_name).await?)
@@ -44,6 +45,12 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
         None
     };
     let (feed, times): (Arc<dyn PriceFeed>, Vec<_>) = match &stored {
+        _ if args.prices_from.is_some() => {
+            let symbols: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
+            let feed = venue_prices(&args, &symbols).await?;
+            let times = candle_times(&feed, &symbols);
+            (Arc::new(feed), times)
+        }
         Some(session) if args.prices.is_empty() => {
             if session.times.is_empty() {
                 bail!(
@@ -121,6 +128,37 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             .map_or_else(|| "-".to_string(), |s| format!("{s:.2}"))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--prices-from VENUE[:URL] --from T --to T --interval I`: the venue's public klines.
+async fn venue_prices(args: &ReplayArgs, symbols: &[Symbol]) -> anyhow::Result<RecordedFeed> {
+    use tradeengine_venues::market::KlineInterval;
+    let spec = args.prices_from.as_deref().unwrap_or_default();
+    let (name, url) = match spec.split_once(':') {
+        Some((name, url)) => (name, Some(url.to_string())),
+        None => (spec, None),
+    };
+    let venue = tradeengine_venues::VenueId::parse(name)
+        .with_context(|| format!("--prices-from {spec:?}: not a venue this engine knows"))?;
+    let url = match url {
+        Some(u) => u,
+        None => tradeengine_venues::connect::default_base_url(venue, false)
+            .with_context(|| format!("--prices-from {name}: no public host known; give {name}:URL"))?
+            .to_string(),
+    };
+    let time = |flag: &str, t: Option<&str>| -> anyhow::Result<i64> {
+        let t = t.with_context(|| format!("--prices-from needs --{flag}"))?;
+        Ok(chrono::DateTime::parse_from_rfc3339(t)
+            .with_context(|| format!("--{flag} {t:?}: not an RFC 3339 time"))?
+            .timestamp_millis())
+    };
+    let (from, to) = (time("from", args.from.as_deref())?, time("to", args.to.as_deref())?);
+    let interval = KlineInterval::parse(&args.interval)
+        .map_err(|e| anyhow::anyhow!("--interval {:?}: {e}", args.interval))?;
+    let market = tradeengine_venues::connect::public_market(venue, &url)
+        .await
+        .with_context(|| format!("cannot reach {name}'s public market data"))?;
+    Ok(venue_klines(&*market.candles, symbols, interval, from, to).await?)
 }
 
 /// `SYMBOL=PATH[@RESCALE]` per symbol.

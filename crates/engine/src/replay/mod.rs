@@ -9,11 +9,20 @@
 //! is a function of the inputs: the same signals, prices and settings give the same orders,
 //! fills and P&L to the last decimal.
 //!
+//! As live: the signals' mark is the price the previous cycle read, symbols are sized together
+//! (the gross budget spans them), opening targets are cut to the free margin, an event is kept
+//! when a plan has steps or the sources' contributions changed, and a venue refusal stops its
+//! plan. Replaying a paper session's own store (see [`stored_session`]) gives its orders, fills
+//! and books to the last decimal (`tests/live_replay.rs`).
+//!
 //! Not simulated: sleeve exits on stop-loss / take-profit / staleness timers between signals
-//! (stale sleeves still count as flat in the blend), the risk gate, and the live engine's
-//! timing (it cycles on signals and timers, a replay at each price time).
+//! (stale sleeves still count as flat in the blend), the pre-trade risk gate and loss limits,
+//! the kill switch, positions the engine did not open, the venue-refusal back-off, and the live
+//! engine's timing (it cycles on signals and timers, a replay at each price time).
 
 mod inputs;
+mod klines;
+mod run;
 mod session;
 
 use std::collections::BTreeMap;
@@ -21,19 +30,17 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use tradeengine_core::CoreError;
-use tradeengine_core::attribution::{Event, Ledger};
-use tradeengine_core::blend::{BlendPolicy, SymbolConfig, blend};
-use tradeengine_core::plan::{PlanInput, plan};
-use tradeengine_core::size::{AccountSizing, SizeInput};
-use tradeengine_core::sleeve::{SleeveDecision, SleeveRules, apply_signal};
+use tradeengine_core::attribution::Ledger;
+use tradeengine_core::blend::{BlendPolicy, SymbolConfig};
+use tradeengine_core::sleeve::SleeveRules;
 use tradeengine_model::{
-    AccountName, Fill, ManualClock, MarginMode, OrderKind, OrderRequest, PlanId, PlanStep,
-    Position, Price, Side, Signal, Sleeve, SourceId, Symbol, Timestamp,
+    AccountName, Fill, MarginMode, OrderRequest, Price, Signal, SourceId, Symbol, Timestamp,
 };
-use tradeengine_venues::paper::{MemoryStore, PaperConfig, PaperError, PaperVenue};
-use tradeengine_venues::{PriceFeed, Venue, VenueError};
+use tradeengine_venues::paper::{PaperConfig, PaperError};
+use tradeengine_venues::{PriceFeed, VenueError};
 
 pub use inputs::{sn8_snapshots, tradingview_alerts};
+pub use klines::venue_klines;
 pub use session::{StepFeed, StoredSession, stored_session, stored_signals};
 
 #[derive(Debug, thiserror::Error)]
@@ -85,255 +92,14 @@ pub struct ReplayOutcome {
 }
 
 /// Runs `signals` (any order; sorted by receive time here, stably, so signals received at the
-/// same time apply in the order given) against `feed` at each of `times`.
+/// same time apply in the order given) against `feed` at each of `times`: see [`run`].
 pub async fn replay(
     setup: &ReplaySetup,
     signals: &[Signal],
     feed: Arc<dyn PriceFeed>,
     times: &[Timestamp],
 ) -> Result<ReplayOutcome, ReplayError> {
-    let Some(first) = times.first() else {
-        return Err(ReplayError::Input("no price times to replay".into()));
-    };
-    let clock = Arc::new(ManualClock::new(*first));
-    let venue = PaperVenue::open(
-        setup.paper.clone(),
-        feed.clone(),
-        clock.clone(),
-        Box::new(MemoryStore::default()),
-    )?;
-    let symbols: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
-    let instruments = venue.instruments(&symbols).await?;
-    let mut by_symbol = Vec::with_capacity(setup.symbols.len());
-    for config in &setup.symbols {
-        let Some(instrument) = instruments.iter().find(|i| i.symbol == config.symbol) else {
-            return Err(ReplayError::Input(format!(
-                "the paper venue has no instrument {}",
-                config.symbol
-            )));
-        };
-        by_symbol.push(instrument.clone());
-    }
-    let mut signals: Vec<&Signal> = signals.iter().collect();
-    signals.sort_by_key(|s| s.received_at);
-    let mut next_signal = 0;
-    let mut sleeves: BTreeMap<(SourceId, Symbol), Sleeve> = BTreeMap::new();
-    let mut attributed: BTreeMap<Symbol, crate::pnl::ContributionKey> = BTreeMap::new();
-    let sizing_override = setup.leverage_override;
-    let mut out = ReplayOutcome {
-        orders: Vec::new(),
-        fills: Vec::new(),
-        ledger: Ledger::new(),
-        marks: BTreeMap::new(),
-        equity: Vec::with_capacity(times.len()),
-        refused: 0,
-        rejected: 0,
-    };
-    for (cycle, &now) in times.iter().enumerate() {
-        clock.set(now);
-        while let Some(signal) = signals.get(next_signal).filter(|s| s.received_at <= now) {
-            next_signal += 1;
-            let key = (signal.source.clone(), signal.symbol.clone());
-            let sleeve = sleeves
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| Sleeve::flat(key.0.clone(), key.1.clone(), now));
-            let rules = setup.rules.get(&signal.source).cloned().unwrap_or_default();
-            // As live: the engine's mark is the price its last cycle read.
-            let mark = out.marks.get(&signal.symbol).copied();
-            match apply_signal(&sleeve, signal, mark, &rules, now)? {
-                SleeveDecision::Applied { sleeve, .. } => {
-                    sleeves.insert(key, sleeve);
-                }
-                SleeveDecision::Refused(_) => out.refused += 1,
-            }
-        }
-        let balance = venue.account_balance().await?;
-        let value = balance.value;
-        let positions = venue.positions().await?;
-        // Blend and size every priced symbol together, as the live cycle does (the account's
-        // gross budget spans its symbols).
-        let mut blends = Vec::with_capacity(setup.symbols.len());
-        let mut prices = Vec::with_capacity(setup.symbols.len());
-        for (k, config) in setup.symbols.iter().enumerate() {
-            let Some(price) = feed.price(&config.symbol, now) else {
-                continue;
-            };
-            out.marks.insert(config.symbol.clone(), price);
-            let held: Vec<Sleeve> = sleeves
-                .iter()
-                .filter(|((_, s), _)| *s == config.symbol)
-                .map(|(_, sl)| sl.clone())
-                .collect();
-            blends.push((k, blend(config, &held, &setup.policy, now)?));
-            prices.push(price);
-        }
-        if value <= Decimal::ZERO {
-            return Err(ReplayError::Input(format!(
-                "account value is {value} at {now}; nothing can be sized"
-            )));
-        }
-        let inputs: Vec<SizeInput<'_>> = blends
-            .iter()
-            .zip(&prices)
-            .map(|((k, b), price)| SizeInput {
-                blend: b,
-                price: *price,
-                instrument: &by_symbol[*k],
-            })
-            .collect();
-        let account = AccountSizing {
-            value,
-            leverage_override: sizing_override,
-        };
-        let (mut targets, _) = crate::worker::pricing::size(&inputs, &account, &setup.policy)?;
-        // As live: opening targets cut to the free margin (a cap that cannot be computed leaves
-        // them as they are, the venue's own check standing behind it).
-        if let Some(available) = balance.available_margin {
-            let held = positions
-                .iter()
-                .map(|p| (p.symbol.clone(), p.size.get()))
-                .collect();
-            let _ = tradeengine_core::margin::cap_by_margin(
-                &mut targets,
-                &held,
-                available,
-                value,
-                setup.margin_buffer,
-            );
-        }
-        for target in &targets {
-            let Some(((k, b), price)) = blends
-                .iter()
-                .zip(&prices)
-                .find(|((_, b), _)| b.symbol == target.symbol)
-            else {
-                continue;
-            };
-            let instrument = &by_symbol[*k];
-            let current = positions
-                .iter()
-                .find(|p| p.symbol == target.symbol)
-                .cloned()
-                .unwrap_or_else(|| Position::flat(target.symbol.clone()));
-            let plan_id = PlanId::new(&format!("replay-{cycle}-{k}"))
-                .map_err(|e| ReplayError::Input(e.to_string()))?;
-            let made = plan(&PlanInput {
-                plan_id: &plan_id,
-                account: &setup.account,
-                now,
-                current: &current,
-                target: target.qty,
-                unrounded_target: target.unrounded_qty,
-                target_leverage: target.leverage,
-                margin_mode: setup.margin_mode,
-                instrument,
-                price: *price,
-                drift_band: setup.drift_band,
-                min_notional: instrument.min_notional.max(setup.min_notional),
-                kind: OrderKind::Market,
-            })?;
-            // As live: an event when the plan has steps or the sources' contributions changed
-            // (sources that net each other out still swap their sleeves).
-            let key = crate::pnl::contribution_key(b, target);
-            let changed = attributed.get(&target.symbol) != Some(&key);
-            if changed {
-                attributed.insert(target.symbol.clone(), key);
-            }
-            if made.is_empty() && !changed {
-                continue;
-            }
-            let desired = crate::pnl::desired_for(b, target, value)?;
-            out.ledger.apply(
-                &setup.account,
-                &target.symbol,
-                &Event::Rebalance {
-                    desired,
-                    target: made.target.get(),
-                    reference: *price,
-                    orders: made.legs().map(|l| l.client_order_id.clone()).collect(),
-                },
-            )?;
-            execute(
-                &venue,
-                &made.steps,
-                &target.symbol,
-                &setup.account,
-                &mut out,
-            )
-            .await?;
-        }
-        out.equity.push((now, venue.account_value().await?));
-    }
-    Ok(out)
-}
-
-/// Sends a plan's steps to the paper venue and books each fill.
-async fn execute(
-    venue: &PaperVenue,
-    steps: &[PlanStep],
-    symbol: &Symbol,
-    account: &AccountName,
-    out: &mut ReplayOutcome,
-) -> Result<(), ReplayError> {
-    for step in steps {
-        match step {
-            PlanStep::SetMarginMode { mode } => venue.set_margin_mode(symbol, *mode).await?,
-            PlanStep::SetLeverage { leverage } => venue.set_leverage(symbol, *leverage).await?,
-            PlanStep::Order(leg) => {
-                let request = OrderRequest {
-                    client_order_id: leg.client_order_id.clone(),
-                    symbol: symbol.clone(),
-                    side: leg.side,
-                    qty: leg.qty,
-                    kind: leg.kind,
-                    reduce_only: leg.reduce_only,
-                };
-                let placed = venue.place_order(&request).await;
-                out.orders.push(request);
-                let status = match placed {
-                    Ok(status) => status,
-                    // As live: the venue refused the order; the plan stops there.
-                    Err(e) if e.kind == tradeengine_venues::VenueErrorKind::Rejected => {
-                        out.rejected += 1;
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                let Some(price) = status
-                    .avg_fill_price
-                    .filter(|_| !status.filled_qty.is_zero())
-                else {
-                    continue;
-                };
-                let signed = match status.side {
-                    Side::Buy => status.filled_qty,
-                    Side::Sell => -status.filled_qty,
-                };
-                out.ledger.apply(
-                    account,
-                    symbol,
-                    &Event::Fill {
-                        client_order_id: Some(status.client_order_id.clone()),
-                        qty: signed,
-                        price,
-                        fee: status.fee,
-                    },
-                )?;
-                out.fills.push(Fill {
-                    client_order_id: status.client_order_id,
-                    venue_order_id: status.venue_order_id,
-                    symbol: symbol.clone(),
-                    side: status.side,
-                    qty: status.filled_qty,
-                    price,
-                    fee: status.fee,
-                    filled_at: status.updated_at,
-                });
-            }
-        }
-    }
-    Ok(())
+    run::run(setup, signals, feed, times).await
 }
 
 impl ReplaySetup {
