@@ -80,6 +80,10 @@ pub struct Books {
 /// See [`Input::key`].
 type InputKey = (Timestamp, u8, i64);
 
+/// Of one account's symbol: the key of the last input applied, and the last mark with the key
+/// of the input that set it.
+type LastApplied = (InputKey, Option<(InputKey, Price)>);
+
 /// One timed input of the books: a stored plan event or a stored fill.
 enum Input {
     Plan(PnlEventRecord),
@@ -205,7 +209,7 @@ struct Cached {
     after_fill: i64,
     /// Per account and symbol: the order key of the last input applied, and the last mark
     /// with its input's key.
-    last: BTreeMap<(AccountName, Symbol), (InputKey, Option<(InputKey, Price)>)>,
+    last: BTreeMap<(AccountName, Symbol), LastApplied>,
 }
 
 impl BooksCache {

@@ -196,7 +196,11 @@ async fn replaying_a_paper_session_from_its_store_gives_its_orders_fills_and_pnl
 
     // Cycles where only the price moved were recorded too (the follow-ups at unchanged
     // prices were not), and the replay ran through them.
-    assert!(session.times.len() > SCRIPT.len() + 1, "{} cycles", session.times.len());
+    assert!(
+        session.times.len() > SCRIPT.len() + 1,
+        "{} cycles",
+        session.times.len()
+    );
     assert!(session.times.len() <= STEPS + 1);
     // The same orders, in the same order (ids differ: plan ids are per process).
     let shape = |symbol: &Symbol, side, qty: Decimal, reduce_only| {

@@ -197,7 +197,10 @@ async fn the_kept_books_equal_a_rebuild_after_every_write() {
     let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
     let cache = pnl::BooksCache::default();
     let t = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
-    let (a, b) = (AccountName::new("a").unwrap(), AccountName::new("b").unwrap());
+    let (a, b) = (
+        AccountName::new("a").unwrap(),
+        AccountName::new("b").unwrap(),
+    );
     let btc = Symbol::new("BTCUSDT").unwrap();
     let px = |x: i64| Price::new(Decimal::from(x)).unwrap();
     let plan = |acct: &AccountName, n: i64, tv: i64, ops: i64, price: i64| PnlEventRecord {
@@ -239,12 +242,21 @@ async fn the_kept_books_equal_a_rebuild_after_every_write() {
         }
     };
     check(&*store).await;
-    store.record_pnl_event(&plan(&a, 1, 30, 20, 100)).await.unwrap();
+    store
+        .record_pnl_event(&plan(&a, 1, 30, 20, 100))
+        .await
+        .unwrap();
     store.record_fill(&a, &fill(&a, 1, 50, 101)).await.unwrap();
     check(&*store).await;
-    store.record_pnl_event(&plan(&b, 2, -10, 40, 102)).await.unwrap();
+    store
+        .record_pnl_event(&plan(&b, 2, -10, 40, 102))
+        .await
+        .unwrap();
     store.record_fill(&b, &fill(&b, 2, 30, 103)).await.unwrap();
-    store.record_pnl_event(&plan(&a, 3, -30, 20, 99)).await.unwrap();
+    store
+        .record_pnl_event(&plan(&a, 3, -30, 20, 99))
+        .await
+        .unwrap();
     store.record_fill(&a, &fill(&a, 3, -60, 98)).await.unwrap();
     check(&*store).await;
     // A fill stored late with an older time: the rebuild puts it before the plan at t(3).

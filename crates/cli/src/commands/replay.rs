@@ -37,7 +37,8 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
     };
     let setup = ReplaySetup::from_config(&config, account)?;
     let account_name = setup.account.clone();
-    let needs_store = (args.prices.is_empty() && args.prices_from.is_none()) || args.signals.is_none();
+    let needs_store =
+        (args.prices.is_empty() && args.prices_from.is_none()) || args.signals.is_none();
     let stored = if needs_store {
         let store = open_store_read_only(&config).await?;
         Some(stored_session(&*store, &account_name).await?)
@@ -143,7 +144,9 @@ async fn venue_prices(args: &ReplayArgs, symbols: &[Symbol]) -> anyhow::Result<R
     let url = match url {
         Some(u) => u,
         None => tradeengine_venues::connect::default_base_url(venue, false)
-            .with_context(|| format!("--prices-from {name}: no public host known; give {name}:URL"))?
+            .with_context(|| {
+                format!("--prices-from {name}: no public host known; give {name}:URL")
+            })?
             .to_string(),
     };
     let time = |flag: &str, t: Option<&str>| -> anyhow::Result<i64> {
@@ -152,7 +155,10 @@ async fn venue_prices(args: &ReplayArgs, symbols: &[Symbol]) -> anyhow::Result<R
             .with_context(|| format!("--{flag} {t:?}: not an RFC 3339 time"))?
             .timestamp_millis())
     };
-    let (from, to) = (time("from", args.from.as_deref())?, time("to", args.to.as_deref())?);
+    let (from, to) = (
+        time("from", args.from.as_deref())?,
+        time("to", args.to.as_deref())?,
+    );
     let interval = KlineInterval::parse(&args.interval)
         .map_err(|e| anyhow::anyhow!("--interval {:?}: {e}", args.interval))?;
     let market = tradeengine_venues::connect::public_market(venue, &url)
@@ -198,9 +204,8 @@ fn signals_from(
     format: &str,
     config: &tradeengine_engine::config::Config,
 ) -> anyhow::Result<Vec<Signal>> {
-    let read = || {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-    };
+    let read =
+        || std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()));
     match format.split_once(':') {
         None if format == "canonical" => signals_file(path),
         Some(("tradingview", source)) => Ok(tradingview_alerts(&read()?, source, config)?),

@@ -97,7 +97,11 @@ pub fn tradingview_alerts(
 }
 
 /// Signals from a file of SN8 snapshots for the configured source `source`.
-pub fn sn8_snapshots(text: &str, source: &str, config: &Config) -> Result<Vec<Signal>, ReplayError> {
+pub fn sn8_snapshots(
+    text: &str,
+    source: &str,
+    config: &Config,
+) -> Result<Vec<Signal>, ReplayError> {
     let what = "sn8 snapshots";
     // The client's settings (URLs, keys) are read but not used: nothing is fetched.
     let no_secrets = |_: &str| Some(String::new());
@@ -122,8 +126,7 @@ pub fn sn8_snapshots(text: &str, source: &str, config: &Config) -> Result<Vec<Si
             .map(|d| tradeengine_signals::sn8::parse_eliminations(d.as_bytes()))
             .transpose()
             .map_err(|e| bad(what, line, e))?;
-        let update =
-            src.on_positions(&positions, statistics.as_ref(), eliminations.as_ref(), at);
+        let update = src.on_positions(&positions, statistics.as_ref(), eliminations.as_ref(), at);
         out.extend(update.signals);
     }
     Ok(out)

@@ -127,7 +127,15 @@ pub(super) async fn run(
         clock.set(now);
         while let Some(signal) = signals.get(next_signal).filter(|s| s.received_at <= now) {
             next_signal += 1;
-            apply(setup, signal, now, &index, &mut states, &mut others, &mut out)?;
+            apply(
+                setup,
+                signal,
+                now,
+                &index,
+                &mut states,
+                &mut others,
+                &mut out,
+            )?;
         }
         let balance = venue.account_balance().await?;
         let value = balance.value;

@@ -24,7 +24,12 @@ pub struct StepFeed {
 impl StepFeed {
     /// Adds a reading; readings of one symbol must come in time order (a reading older than the
     /// symbol's last is refused, since the price it would hide is the newer one).
-    pub fn push(&mut self, symbol: &Symbol, at: Timestamp, price: Price) -> Result<(), ReplayError> {
+    pub fn push(
+        &mut self,
+        symbol: &Symbol,
+        at: Timestamp,
+        price: Price,
+    ) -> Result<(), ReplayError> {
         let ms = at.timestamp_millis();
         let series = self.series.entry(symbol.clone()).or_default();
         match series.last_mut() {
@@ -104,8 +109,8 @@ pub async fn stored_session(
 pub async fn stored_signals(store: &dyn Store) -> Result<Vec<Signal>, ReplayError> {
     let mut out = Vec::new();
     loop {
-        let offset = i64::try_from(out.len())
-            .map_err(|_| ReplayError::Input("too many signals".into()))?;
+        let offset =
+            i64::try_from(out.len()).map_err(|_| ReplayError::Input("too many signals".into()))?;
         let page = store
             .recent_signals(PAGE, offset)
             .await
@@ -131,12 +136,17 @@ mod tests {
         let btc = Symbol::new("BTCUSDT").unwrap();
         let t = |ms| chrono::DateTime::from_timestamp_millis(ms).unwrap();
         let mut f = StepFeed::default();
-        f.push(&btc, t(1_000), Price::new(dec!(100)).unwrap()).unwrap();
-        f.push(&btc, t(3_000), Price::new(dec!(101.50)).unwrap()).unwrap();
+        f.push(&btc, t(1_000), Price::new(dec!(100)).unwrap())
+            .unwrap();
+        f.push(&btc, t(3_000), Price::new(dec!(101.50)).unwrap())
+            .unwrap();
         assert_eq!(f.price(&btc, t(999)), None);
         assert_eq!(f.price(&btc, t(1_000)).unwrap().get(), dec!(100));
         assert_eq!(f.price(&btc, t(2_999)).unwrap().get(), dec!(100));
         assert_eq!(f.price(&btc, t(3_000)).unwrap().get().to_string(), "101.50");
-        assert!(f.push(&btc, t(2_000), Price::new(dec!(1)).unwrap()).is_err());
+        assert!(
+            f.push(&btc, t(2_000), Price::new(dec!(1)).unwrap())
+                .is_err()
+        );
     }
 }

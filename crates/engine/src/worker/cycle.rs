@@ -170,8 +170,7 @@ impl AccountWorker {
             .await?;
         let attribution_moved = self.attributed != attribution_before;
         let acted = report.plans > 0 || report.sent > 0 || attribution_moved;
-        self.record_marks(&market.prices, acted, now)
-            .await;
+        self.record_marks(&market.prices, acted, now).await;
         let positions = positions.unwrap_or(market.positions);
         self.publish_view(&ctx, &report, &targets, positions, &settlement, unknown)
             .await?;

@@ -468,7 +468,10 @@ impl Store for CrashStore {
         .await
     }
 
-    async fn record_marks(&self, reading: &tradeengine_store::MarkReading) -> Result<(), StoreError> {
+    async fn record_marks(
+        &self,
+        reading: &tradeengine_store::MarkReading,
+    ) -> Result<(), StoreError> {
         self.run("store record_marks", self.inner.record_marks(reading))
             .await
     }

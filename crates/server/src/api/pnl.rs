@@ -55,11 +55,17 @@ pub async fn pnl(
                 .map_err(|e| ApiError::BadRequest(format!("since {s:?}: {e}")))
         })
         .transpose()?;
-    pnl::report_cached(&app.engine.pnl_books, &*app.store, account.as_ref(), by, since)
-        .await
-        .map(Json)
-        .map_err(|e| match e {
-            PnlError::Store(e) => ApiError::from(e),
-            other => ApiError::Internal(other.to_string()),
-        })
+    pnl::report_cached(
+        &app.engine.pnl_books,
+        &*app.store,
+        account.as_ref(),
+        by,
+        since,
+    )
+    .await
+    .map(Json)
+    .map_err(|e| match e {
+        PnlError::Store(e) => ApiError::from(e),
+        other => ApiError::Internal(other.to_string()),
+    })
 }
