@@ -64,6 +64,54 @@ fn blend_until(
         .min()
 }
 
+/// The feed as one cycle sees it: every configured symbol's price at the cycle's time, read
+/// from the recorded feed once and answered from here to the replay and to the paper venue
+/// (which asks again for each mark, margin check and fill); any other question goes to the
+/// recorded feed. The same prices: only the repeated look-ups are saved.
+#[derive(Debug)]
+struct CycleFeed {
+    inner: Arc<dyn PriceFeed>,
+    now: std::sync::Mutex<(Option<Timestamp>, Vec<(Symbol, Option<Price>)>)>,
+}
+
+impl CycleFeed {
+    fn new(inner: Arc<dyn PriceFeed>, symbols: &[Symbol]) -> Self {
+        Self {
+            inner,
+            now: std::sync::Mutex::new((None, symbols.iter().map(|s| (s.clone(), None)).collect())),
+        }
+    }
+
+    /// Reads every symbol's price at `at`; returns them in the symbols' order.
+    fn advance(&self, at: Timestamp, out: &mut [Option<Price>]) {
+        let mut guard = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        let (time, prices) = &mut *guard;
+        *time = Some(at);
+        for ((symbol, price), o) in prices.iter_mut().zip(out.iter_mut()) {
+            *price = self.inner.price(symbol, at);
+            *o = *price;
+        }
+    }
+}
+
+impl PriceFeed for CycleFeed {
+    fn price(&self, symbol: &Symbol, at: Timestamp) -> Option<Price> {
+        {
+            let guard = self.now.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.0 == Some(at)
+                && let Some((_, p)) = guard.1.iter().find(|(s, _)| s == symbol)
+            {
+                return *p;
+            }
+        }
+        self.inner.price(symbol, at)
+    }
+
+    fn symbols(&self) -> Vec<Symbol> {
+        self.inner.symbols()
+    }
+}
+
 /// See [`super::replay`].
 pub(super) async fn run(
     setup: &ReplaySetup,
@@ -75,14 +123,15 @@ pub(super) async fn run(
         return Err(ReplayError::Input("no price times to replay".into()));
     };
     let clock = Arc::new(ManualClock::new(*first));
+    let configured: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
+    let feed = Arc::new(CycleFeed::new(feed, &configured));
     let venue = PaperVenue::open(
         setup.paper.clone(),
         feed.clone(),
         clock.clone(),
         Box::new(MemoryStore::default()),
     )?;
-    let symbols: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
-    let instruments = venue.instruments(&symbols).await?;
+    let instruments = venue.instruments(&configured).await?;
     let mut states = Vec::with_capacity(setup.symbols.len());
     let mut index: BTreeMap<Symbol, usize> = BTreeMap::new();
     for (k, config) in setup.symbols.iter().enumerate() {
@@ -125,6 +174,7 @@ pub(super) async fn run(
     let mut prices: Vec<Option<Price>> = vec![None; states.len()];
     for &now in times {
         clock.set(now);
+        feed.advance(now, &mut prices);
         while let Some(signal) = signals.get(next_signal).filter(|s| s.received_at <= now) {
             next_signal += 1;
             apply(
@@ -152,7 +202,6 @@ pub(super) async fn run(
         };
         for (k, config) in setup.symbols.iter().enumerate() {
             let st = &mut states[k];
-            prices[k] = feed.price(&config.symbol, now);
             let Some(price) = prices[k] else { continue };
             st.mark = Some(price);
             let fresh = st.blend.is_some() && st.blend_until.is_none_or(|u| now <= u);
