@@ -71,8 +71,11 @@ fn blend_until(
 #[derive(Debug)]
 struct CycleFeed {
     inner: Arc<dyn PriceFeed>,
-    now: std::sync::Mutex<(Option<Timestamp>, Vec<(Symbol, Option<Price>)>)>,
+    now: std::sync::Mutex<CyclePrices>,
 }
+
+/// The cycle's time and each configured symbol's price then.
+type CyclePrices = (Option<Timestamp>, Vec<(Symbol, Option<Price>)>);
 
 impl CycleFeed {
     fn new(inner: Arc<dyn PriceFeed>, symbols: &[Symbol]) -> Self {
