@@ -376,12 +376,33 @@ pub struct ReplayArgs {
     /// Recorded prices of a symbol: `SYMBOL=PATH` to a klines CSV (`open_time_ms,open,high,
     /// low,close,…`), optionally `SYMBOL=PATH@RESCALE` to multiply every close (an altcoin
     /// quoted in BTC × 3e7 looks like BTC in USDT). Repeatable; each cycle is one candle end.
-    #[arg(long = "prices", required = true)]
+    /// Default: the account's mark readings in this engine's store, one cycle per cycle the
+    /// engine recorded, so a paper session replays to the same fills.
+    #[arg(long = "prices", conflicts_with = "prices_from")]
     pub prices: Vec<String>,
+    /// Prices from a venue's public klines endpoint, no keys: `bybit`, `binance`, … (its
+    /// production host) or `VENUE:URL`, for every configured symbol over `--from`..`--to`.
+    #[arg(long, requires_all = ["from", "to"])]
+    pub prices_from: Option<String>,
+    /// With --prices-from: the first candle's open time (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// With --prices-from: the end of the range (RFC 3339, exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// With --prices-from: the candle length (`1m`, `5m`, `1h`, …).
+    #[arg(long, default_value = "1m")]
+    pub interval: String,
     /// Signals to replay: a file of canonical signals (a JSON array, or one per line, as
     /// `tradeengine signals --json` prints them). Default: every signal in this engine's store.
     #[arg(long)]
     pub signals: Option<std::path::PathBuf>,
+    /// What the --signals file holds: `canonical` (default), `tradingview:SOURCE` (one
+    /// `{"at": TIME, "body": ALERT}` a line, read with that source's settings) or `sn8:SOURCE`
+    /// (one `{"at": TIME, "positions": …, "statistics": …, "eliminations": …}` a line, ranked as
+    /// that source's poller ranks a poll).
+    #[arg(long, requires = "signals", default_value = "canonical")]
+    pub signals_format: String,
     /// The account whose settings (paper fees, balance, drift band, minimum order) are used.
     /// Default: the first configured account.
     #[arg(long)]

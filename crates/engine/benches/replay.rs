@@ -153,6 +153,8 @@ fn inputs(days: i64) -> Inputs {
         drift_band: Decimal::new(1, 2),
         min_notional: Decimal::from(5),
         margin_mode: MarginMode::Cross,
+        leverage_override: None,
+        margin_buffer: Decimal::new(5, 2),
     };
     Inputs {
         setup,

@@ -77,6 +77,13 @@ pub struct Books {
     pub marks: BTreeMap<Symbol, Price>,
 }
 
+/// See [`Input::key`].
+type InputKey = (Timestamp, u8, i64);
+
+/// Of one account's symbol: the key of the last input applied, and the last mark with the key
+/// of the input that set it.
+type LastApplied = (InputKey, Option<(InputKey, Price)>);
+
 /// One timed input of the books: a stored plan event or a stored fill.
 enum Input {
     Plan(PnlEventRecord),
@@ -88,6 +95,22 @@ impl Input {
         match self {
             Self::Plan(e) => e.at,
             Self::Fill(f) => f.fill.filled_at,
+        }
+    }
+
+    /// Where the input falls in the books' order: by time, plans before fills at equal times
+    /// (a plan precedes its fills), then in the order stored.
+    fn key(&self) -> InputKey {
+        match self {
+            Self::Plan(e) => (e.at, 0, e.seq),
+            Self::Fill(f) => (f.fill.filled_at, 1, f.seq),
+        }
+    }
+
+    fn book(&self) -> (&AccountName, &Symbol) {
+        match self {
+            Self::Plan(e) => (&e.account, &e.symbol),
+            Self::Fill(f) => (&f.account, &f.fill.symbol),
         }
     }
 }
@@ -125,20 +148,26 @@ pub async fn rebuild(
     Ok(books)
 }
 
-fn apply(books: &mut Books, input: Input) -> Result<(), PnlError> {
-    match input {
+/// Applies one input; returns the price it marks its symbol at, if any.
+fn apply(books: &mut Books, input: Input) -> Result<Option<Price>, PnlError> {
+    Ok(match input {
         Input::Plan(record) => {
             let event: Event =
                 serde_json::from_value(record.event).map_err(|e| PnlError::BadEvent {
                     seq: record.seq,
                     reason: e.to_string(),
                 })?;
-            if let Event::Rebalance { reference, .. } = &event {
-                books.marks.insert(record.symbol.clone(), *reference);
-            }
+            let mark = match &event {
+                Event::Rebalance { reference, .. } => {
+                    books.marks.insert(record.symbol.clone(), *reference);
+                    Some(*reference)
+                }
+                _ => None,
+            };
             books
                 .ledger
                 .apply(&record.account, &record.symbol, &event)?;
+            mark
         }
         Input::Fill(f) => {
             let qty = match f.fill.side {
@@ -153,8 +182,119 @@ fn apply(books: &mut Books, input: Input) -> Result<(), PnlError> {
             };
             books.marks.insert(f.fill.symbol.clone(), f.fill.price);
             books.ledger.apply(&f.account, &f.fill.symbol, &event)?;
+            Some(f.fill.price)
         }
+    })
+}
+
+/// The books of every account, kept between reads and brought up to date with only what was
+/// stored since (`GET /api/v1/pnl` and `/metrics` read it at every request; rebuilding from
+/// every stored event each time grew with the engine's age).
+///
+/// Exactly the books [`rebuild`] gives: an input is applied on top only when it comes after
+/// everything already applied to its account and symbol in the rebuild's order (time, plans
+/// before fills, order stored); one that does not (a fill stored before its plan's event by
+/// a racing write, a clock that moved back) throws the cache away and the next read rebuilds
+/// from the store. Fills are read before plan events, so a fill read always finds its plan's
+/// event (stored first, in the plan's transaction) in the same read.
+#[derive(Debug, Default)]
+pub struct BooksCache {
+    inner: tokio::sync::Mutex<Cached>,
+}
+
+#[derive(Debug, Default)]
+struct Cached {
+    ledger: Ledger,
+    after_event: i64,
+    after_fill: i64,
+    /// Per account and symbol: the order key of the last input applied, and the last mark
+    /// with its input's key.
+    last: BTreeMap<(AccountName, Symbol), LastApplied>,
+}
+
+impl BooksCache {
+    /// The books of `account` (all when `None`) as [`rebuild`] would give them now.
+    pub async fn books(
+        &self,
+        store: &dyn Store,
+        account: Option<&AccountName>,
+    ) -> Result<Books, PnlError> {
+        let mut cached = self.inner.lock().await;
+        if let Err(e) = catch_up(&mut cached, store).await {
+            // Half-applied reads are not kept: the next read starts over.
+            *cached = Cached::default();
+            return Err(e);
+        }
+        // The marks as the rebuild sets them: per symbol, the last input (in its order) of the
+        // accounts asked for.
+        let mut latest: BTreeMap<Symbol, (InputKey, Price)> = BTreeMap::new();
+        for ((a, symbol), (_, mark)) in &cached.last {
+            let (Some((key, mark)), true) = (mark, account.is_none_or(|want| want == a)) else {
+                continue;
+            };
+            match latest.get(symbol) {
+                Some((k, _)) if k > key => {}
+                _ => {
+                    latest.insert(symbol.clone(), (*key, *mark));
+                }
+            }
+        }
+        Ok(Books {
+            ledger: cached.ledger.only(account),
+            marks: latest.into_iter().map(|(s, (_, p))| (s, p)).collect(),
+        })
     }
+}
+
+/// Applies what was stored since the last read, or starts over when that cannot be exact.
+async fn catch_up(cached: &mut Cached, store: &dyn Store) -> Result<(), PnlError> {
+    let mut inputs = Vec::new();
+    loop {
+        let page = store.fills_in_order(None, cached.after_fill, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        cached.after_fill = last.seq;
+        inputs.extend(page.into_iter().map(Input::Fill));
+    }
+    loop {
+        let page = store.pnl_events(None, cached.after_event, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        cached.after_event = last.seq;
+        inputs.extend(page.into_iter().map(Input::Plan));
+    }
+    inputs.sort_by_key(Input::key);
+    let in_order = inputs.iter().all(|i| {
+        let (a, s) = i.book();
+        cached
+            .last
+            .get(&(a.clone(), s.clone()))
+            .is_none_or(|(k, _)| *k < i.key())
+    });
+    if !in_order {
+        *cached = Cached::default();
+        return Box::pin(catch_up(cached, store)).await;
+    }
+    let mut books = Books {
+        ledger: std::mem::take(&mut cached.ledger),
+        marks: BTreeMap::new(),
+    };
+    for input in inputs {
+        let key = input.key();
+        let (a, s) = input.book();
+        let book = (a.clone(), s.clone());
+        let applied = apply(&mut books, input);
+        let mark = match applied {
+            Ok(m) => m,
+            Err(e) => {
+                cached.ledger = books.ledger;
+                return Err(e);
+            }
+        };
+        let kept = cached.last.get(&book).and_then(|(_, m)| *m);
+        cached
+            .last
+            .insert(book, (key, mark.map(|p| (key, p)).or(kept)));
+    }
+    cached.ledger = books.ledger;
     Ok(())
 }
 
@@ -176,6 +316,29 @@ pub async fn report(
     since: Option<Timestamp>,
 ) -> Result<Report, PnlError> {
     let now = rebuild(store, account, None).await?;
+    report_from(now, store, account, by, since).await
+}
+
+/// [`report`] with the books of now from `cache` (the books as of `since` are still rebuilt,
+/// up to `since` only).
+pub async fn report_cached(
+    cache: &BooksCache,
+    store: &dyn Store,
+    account: Option<&AccountName>,
+    by: GroupBy,
+    since: Option<Timestamp>,
+) -> Result<Report, PnlError> {
+    let now = cache.books(store, account).await?;
+    report_from(now, store, account, by, since).await
+}
+
+async fn report_from(
+    now: Books,
+    store: &dyn Store,
+    account: Option<&AccountName>,
+    by: GroupBy,
+    since: Option<Timestamp>,
+) -> Result<Report, PnlError> {
     let (lines, total) = now.ledger.report(account, &now.marks, by)?;
     let Some(since) = since else {
         return Ok(Report { lines, total });

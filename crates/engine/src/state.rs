@@ -74,6 +74,9 @@ pub struct SharedState {
     /// What happens, as it happens (see [`live`]): written by the live feed, read by the
     /// event stream and the notifications.
     live: broadcast::Sender<live::LiveEvent>,
+    /// The P&L books the API and the metrics read, kept up to date incrementally (see
+    /// [`crate::pnl::BooksCache`]).
+    pub pnl_books: Arc<crate::pnl::BooksCache>,
 }
 
 impl SharedState {
@@ -94,6 +97,7 @@ impl SharedState {
             refusal_log: Arc::default(),
             freshness: crate::freshness::FreshnessBook::default(),
             live: broadcast::Sender::new(live::LIVE_CAPACITY),
+            pnl_books: Arc::default(),
         }
     }
 

@@ -106,6 +106,8 @@ fn setup(fast: Decimal, slow: Decimal) -> ReplaySetup {
         drift_band: Decimal::new(1, 2),
         min_notional: Decimal::from(5),
         margin_mode: MarginMode::Cross,
+        leverage_override: None,
+        margin_buffer: Decimal::new(5, 2),
     }
 }
 

@@ -169,11 +169,12 @@ pub async fn render(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
-/// P&L by source per account (`tradeengine pnl`'s lines), rebuilt from the store at each
-/// scrape. A store that cannot be read leaves the last values and is logged.
+/// P&L by source per account (`tradeengine pnl`'s lines), from the books kept up to date with
+/// the store (only what was stored since the last scrape or request is read). A store that
+/// cannot be read leaves the last values and is logged.
 async fn set_pnl_gauges(app: &AppState) {
-    use tradeengine_engine::pnl::{self, GroupBy};
-    let books = match pnl::rebuild(&*app.store, None, None).await {
+    use tradeengine_engine::pnl::GroupBy;
+    let books = match app.engine.pnl_books.books(&*app.store, None).await {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(error = %e, "P&L by source not rebuilt for /metrics");

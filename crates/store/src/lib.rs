@@ -38,7 +38,7 @@ pub use connect::{
     open_read_only, open_sqlite_file, open_sqlite_in, sqlite_file,
 };
 pub use error::StoreError;
-pub use pnl::{PnlEventRecord, StoredFill};
+pub use pnl::{MarkReading, PnlEventRecord, StoredFill};
 pub use records::{
     BatchOutcome, CycleEnd, EquitySnapshot, MAX_REFUSED_BODY, NewRefusal, OrderFilter, OrderUpdate,
     REFUSALS_KEPT_PER_SOURCE, RefusedSignal, SignalRecordOutcome, StoredOrder, TRUNCATED_MARKER,

@@ -23,3 +23,13 @@ pub struct StoredFill {
     pub account: AccountName,
     pub fill: Fill,
 }
+
+/// The prices one cycle of an account planned and marked at (see `Store::record_marks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkReading {
+    /// Order of storage (set by the store; ignored on write).
+    pub seq: i64,
+    pub account: AccountName,
+    pub at: Timestamp,
+    pub prices: std::collections::BTreeMap<Symbol, tradeengine_model::Price>,
+}

@@ -253,6 +253,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
+    /// [`Store::record_plan`] and the plan's P&L attribution event (its `seq` is ignored) in
+    /// one transaction: a stored plan always has its attribution, so its fills are never booked
+    /// as unattributed for want of it.
+    async fn record_plan_attributed(
+        &self,
+        plan: &Plan,
+        event: &crate::PnlEventRecord,
+    ) -> Result<(), StoreError>;
+
     /// Appends one P&L attribution event (its `seq` is ignored).
     async fn record_pnl_event(&self, event: &crate::PnlEventRecord) -> Result<(), StoreError>;
 
@@ -271,6 +280,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<crate::StoredFill>, StoreError>;
+
+    /// Appends one cycle's mark reading (its `seq` is ignored): the prices a replay of the
+    /// session needs to trade and mark exactly where the live cycle did.
+    async fn record_marks(&self, reading: &crate::MarkReading) -> Result<(), StoreError>;
+
+    /// Mark readings after `after_seq`, oldest first, at most `limit` (≤ [`crate::MAX_PAGE`]).
+    async fn marks(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::MarkReading>, StoreError>;
 
     /// Small named state blobs (paper venue balances, kill switch, source cursors).
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;

@@ -10,7 +10,10 @@ use anyhow::{Context, bail};
 use rust_decimal::Decimal;
 use tradeengine_engine::config::Overrides;
 use tradeengine_engine::pnl::{GroupBy, PnlLine};
-use tradeengine_engine::replay::{ReplaySetup, candle_times, replay};
+use tradeengine_engine::replay::{
+    ReplaySetup, candle_times, replay, sn8_snapshots, stored_session, tradingview_alerts,
+    venue_klines,
+};
 use tradeengine_engine::replay_sweep::{SetSummary, grid, summarise, sweep};
 use tradeengine_model::{Signal, SourceId, Symbol};
 use tradeengine_venues::feed::{KlineSeries, ReplayOptions};
@@ -19,9 +22,6 @@ use tradeengine_venues::{PriceFeed, RecordedFeed};
 use super::{load_config, open_store_read_only};
 use crate::args::{Global, ReplayArgs};
 use crate::output::Table;
-
-/// Signals read from the store per call.
-const SIGNAL_PAGE: i64 = 5_000;
 
 pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
@@ -36,12 +36,40 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             .context("the configuration has no account to take the replay's settings from")?,
     };
     let setup = ReplaySetup::from_config(&config, account)?;
-    let (feed, symbols) = prices(&args.prices)?;
-    let times = candle_times(&feed, &symbols);
-    let feed: Arc<dyn PriceFeed> = Arc::new(feed);
-    let signals = match &args.signals {
-        Some(path) => signals_file(path)?,
-        None => stored_signals(&config).await?,
+    let account_name = setup.account.clone();
+    let needs_store =
+        (args.prices.is_empty() && args.prices_from.is_none()) || args.signals.is_none();
+    let stored = if needs_store {
+        let store = open_store_read_only(&config).await?;
+        Some(stored_session(&*store, &account_name).await?)
+    } else {
+        None
+    };
+    let (feed, times): (Arc<dyn PriceFeed>, Vec<_>) = match &stored {
+        _ if args.prices_from.is_some() => {
+            let symbols: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
+            let feed = venue_prices(&args, &symbols).await?;
+            let times = candle_times(&feed, &symbols);
+            (Arc::new(feed), times)
+        }
+        Some(session) if args.prices.is_empty() => {
+            if session.times.is_empty() {
+                bail!(
+                    "the store holds no mark readings of account {account_name} (give --prices, or run the engine first)"
+                );
+            }
+            (Arc::new(session.feed.clone()), session.times.clone())
+        }
+        _ => {
+            let (feed, symbols) = prices(&args.prices)?;
+            let times = candle_times(&feed, &symbols);
+            (Arc::new(feed), times)
+        }
+    };
+    let signals = match (&args.signals, stored) {
+        (Some(path), _) => signals_from(path, &args.signals_format, &config)?,
+        (None, Some(session)) => session.signals,
+        (None, None) => bail!("no signals to replay"),
     };
     if let Some(spec) = &args.sweep {
         let sets = grid(&parse_axes(spec)?);
@@ -103,6 +131,42 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--prices-from VENUE[:URL] --from T --to T --interval I`: the venue's public klines.
+async fn venue_prices(args: &ReplayArgs, symbols: &[Symbol]) -> anyhow::Result<RecordedFeed> {
+    use tradeengine_venues::market::KlineInterval;
+    let spec = args.prices_from.as_deref().unwrap_or_default();
+    let (name, url) = match spec.split_once(':') {
+        Some((name, url)) => (name, Some(url.to_string())),
+        None => (spec, None),
+    };
+    let venue = tradeengine_venues::VenueId::parse(name)
+        .with_context(|| format!("--prices-from {spec:?}: not a venue this engine knows"))?;
+    let url = match url {
+        Some(u) => u,
+        None => tradeengine_venues::connect::default_base_url(venue, false)
+            .with_context(|| {
+                format!("--prices-from {name}: no public host known; give {name}:URL")
+            })?
+            .to_string(),
+    };
+    let time = |flag: &str, t: Option<&str>| -> anyhow::Result<i64> {
+        let t = t.with_context(|| format!("--prices-from needs --{flag}"))?;
+        Ok(chrono::DateTime::parse_from_rfc3339(t)
+            .with_context(|| format!("--{flag} {t:?}: not an RFC 3339 time"))?
+            .timestamp_millis())
+    };
+    let (from, to) = (
+        time("from", args.from.as_deref())?,
+        time("to", args.to.as_deref())?,
+    );
+    let interval = KlineInterval::parse(&args.interval)
+        .map_err(|e| anyhow::anyhow!("--interval {:?}: {e}", args.interval))?;
+    let market = tradeengine_venues::connect::public_market(venue, &url)
+        .await
+        .with_context(|| format!("cannot reach {name}'s public market data"))?;
+    Ok(venue_klines(&*market.candles, symbols, interval, from, to).await?)
+}
+
 /// `SYMBOL=PATH[@RESCALE]` per symbol.
 fn prices(specs: &[String]) -> anyhow::Result<(RecordedFeed, Vec<Symbol>)> {
     let mut feed = RecordedFeed::new();
@@ -134,6 +198,24 @@ fn prices(specs: &[String]) -> anyhow::Result<(RecordedFeed, Vec<Symbol>)> {
     Ok((feed, symbols))
 }
 
+/// The signals of a file in `format` (see `ReplayArgs::signals_format`).
+fn signals_from(
+    path: &Path,
+    format: &str,
+    config: &tradeengine_engine::config::Config,
+) -> anyhow::Result<Vec<Signal>> {
+    let read =
+        || std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()));
+    match format.split_once(':') {
+        None if format == "canonical" => signals_file(path),
+        Some(("tradingview", source)) => Ok(tradingview_alerts(&read()?, source, config)?),
+        Some(("sn8", source)) => Ok(sn8_snapshots(&read()?, source, config)?),
+        _ => bail!(
+            "--signals-format {format:?}: expected canonical, tradingview:SOURCE or sn8:SOURCE"
+        ),
+    }
+}
+
 /// A JSON array of signals, or one per line.
 fn signals_file(path: &Path) -> anyhow::Result<Vec<Signal>> {
     let text =
@@ -150,22 +232,6 @@ fn signals_file(path: &Path) -> anyhow::Result<Vec<Signal>> {
                 .with_context(|| format!("{} line {}: not a signal", path.display(), n + 1))
         })
         .collect()
-}
-
-async fn stored_signals(
-    config: &tradeengine_engine::config::Config,
-) -> anyhow::Result<Vec<Signal>> {
-    let store = open_store_read_only(config).await?;
-    let mut out = Vec::new();
-    loop {
-        let offset = i64::try_from(out.len()).context("too many signals")?;
-        let page = store.recent_signals(SIGNAL_PAGE, offset).await?;
-        if page.is_empty() {
-            break;
-        }
-        out.extend(page);
-    }
-    Ok(out)
 }
 
 fn parse_weights(spec: &str) -> anyhow::Result<BTreeMap<SourceId, Decimal>> {

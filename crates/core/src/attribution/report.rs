@@ -155,6 +155,19 @@ impl Ledger {
         }
     }
 
+    /// A copy holding only `account`'s books (all when `None`).
+    pub fn only(&self, account: Option<&AccountName>) -> Self {
+        match account {
+            None => self.clone(),
+            Some(a) => Self {
+                books: (self.books.iter())
+                    .filter(|((acct, _), _)| acct == a)
+                    .map(|(k, b)| (k.clone(), b.clone()))
+                    .collect(),
+            },
+        }
+    }
+
     pub fn book(&self, account: &AccountName, symbol: &Symbol) -> Option<&SymbolBook> {
         self.books.get(&(account.clone(), symbol.clone()))
     }

@@ -155,6 +155,7 @@ impl AccountWorker {
             ..CycleReport::default()
         };
         self.outside.trading();
+        let attribution_before = self.attributed.clone();
         self.desired = desired_positions(
             &self.name,
             &targets,
@@ -172,6 +173,9 @@ impl AccountWorker {
         let changed = self.changed_targets(&targets, &decided.blends, now);
         self.record_cycle_end(&market, changed, positions.as_deref(), now)
             .await?;
+        let attribution_moved = self.attributed != attribution_before;
+        let acted = report.plans > 0 || report.sent > 0 || attribution_moved;
+        self.record_marks(&market.prices, acted, now).await;
         let positions = positions.unwrap_or(market.positions);
         self.publish_view(&ctx, &report, &targets, positions, &settlement, unknown)
             .await?;
@@ -390,6 +394,34 @@ impl AccountWorker {
             .await?;
         self.targets_stored(changed);
         Ok(())
+    }
+
+    /// Step 7, the replay's prices: the cycle's readings when it planned, moved an attribution
+    /// key, or saw prices other than the last stored ones (an idle cycle at unchanged prices
+    /// changes nothing a replay must reproduce, and would only grow the table). Like
+    /// attribution, this reports and does not trade: a failure is logged, the cycle goes on,
+    /// and the next cycle tries again (the last stored prices are only remembered once stored).
+    async fn record_marks(
+        &mut self,
+        prices: &BTreeMap<Symbol, Price>,
+        acted: bool,
+        now: Timestamp,
+    ) {
+        if prices.is_empty() || (!acted && self.last_marks.as_ref() == Some(prices)) {
+            return;
+        }
+        let reading = tradeengine_store::MarkReading {
+            seq: 0,
+            account: self.name.clone(),
+            at: now,
+            prices: prices.clone(),
+        };
+        match self.store.record_marks(&reading).await {
+            Ok(()) => self.last_marks = Some(reading.prices),
+            Err(e) => {
+                tracing::warn!(account = %self.name, error = %e, "cannot store this cycle's mark readings; a replay from the store will skip this cycle")
+            }
+        }
     }
 
     /// Step 7, the view the API and the dashboard read.

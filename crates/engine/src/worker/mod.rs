@@ -78,6 +78,8 @@ pub struct AccountWorker {
     desired: BTreeMap<Symbol, crate::pnl::PlanAttribution>,
     /// Per symbol, the blend contributions of the last attribution event handed to a job.
     attributed: BTreeMap<Symbol, crate::pnl::ContributionKey>,
+    /// The prices of the last stored mark reading (see `cycle::record_marks`).
+    last_marks: Option<BTreeMap<Symbol, tradeengine_model::Price>>,
 }
 
 impl AccountWorker {
@@ -109,6 +111,7 @@ impl AccountWorker {
             outside: outside::OutsideWatch::default(),
             desired: BTreeMap::new(),
             attributed: BTreeMap::new(),
+            last_marks: None,
         }
     }
 

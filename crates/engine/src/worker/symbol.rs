@@ -194,8 +194,12 @@ pub async fn prepare(
         }
         return Ok(Prepared::Done(SymbolOutcome::Held(refusal)));
     }
-    store.record_plan(&plan).await?;
-    record_attribution(store, account, job, &plan, settings.now, true).await;
+    // The plan and its attribution in one transaction (no window in which a stored plan's
+    // fills would be booked as unattributed); a plan without one is stored alone.
+    match attribution_record(account, job, &plan, settings.now, true) {
+        Some(record) => store.record_plan_attributed(&plan, &record).await?,
+        None => store.record_plan(&plan).await?,
+    }
     tracing::info!(
         %account, symbol = %plan.symbol, plan = %plan.id, current = %plan.current, target = %plan.target,
         steps = plan.steps.len(), "plan"
@@ -203,9 +207,10 @@ pub async fn prepare(
     Ok(Prepared::Plan(plan))
 }
 
-/// Stores the plan's attribution event (who wanted the orders it sends, `sent`: whether its
-/// orders go out). Attribution reports, it does not trade: a failure here is logged and the
-/// plan goes on, its fills then counting as unattributed, which keeps the books' identity.
+/// Stores the attribution event of a plan that sends nothing (the sources' contributions
+/// changed). Attribution reports, it does not trade: a failure here is logged and the cycle goes
+/// on; the next event of the symbol carries the sources' positions again, so the books catch up
+/// there (see ARCHITECTURE.md, "P&L by source").
 async fn record_attribution(
     store: &dyn Store,
     account: &AccountName,
@@ -214,9 +219,25 @@ async fn record_attribution(
     now: Timestamp,
     sent: bool,
 ) {
-    let Some(attribution) = &job.attribution else {
+    let Some(record) = attribution_record(account, job, plan, now, sent) else {
         return;
     };
+    if let Err(e) = store.record_pnl_event(&record).await {
+        tracing::warn!(%account, symbol = %plan.symbol, error = %e, "cannot store the plan's P&L attribution");
+    }
+}
+
+/// The plan's attribution event (who wanted the orders it sends; `sent`: whether its orders go
+/// out); `None` without attribution or when it cannot be encoded (logged: the plan's fills then
+/// count as unattributed, which keeps the books' identity).
+fn attribution_record(
+    account: &AccountName,
+    job: &SymbolJob,
+    plan: &tradeengine_model::Plan,
+    now: Timestamp,
+    sent: bool,
+) -> Option<tradeengine_store::PnlEventRecord> {
+    let attribution = job.attribution.as_ref()?;
     let orders = if sent {
         plan.legs().map(|l| l.client_order_id.clone()).collect()
     } else {
@@ -228,20 +249,17 @@ async fn record_attribution(
         reference: job.target.price,
         orders,
     };
-    let record = match serde_json::to_value(&event) {
-        Ok(event) => tradeengine_store::PnlEventRecord {
+    match serde_json::to_value(&event) {
+        Ok(event) => Some(tradeengine_store::PnlEventRecord {
             seq: 0,
             account: account.clone(),
             symbol: plan.symbol.clone(),
             at: now,
             event,
-        },
+        }),
         Err(e) => {
             tracing::warn!(%account, symbol = %plan.symbol, error = %e, "cannot encode the plan's P&L attribution; its fills count as unattributed");
-            return;
+            None
         }
-    };
-    if let Err(e) = store.record_pnl_event(&record).await {
-        tracing::warn!(%account, symbol = %plan.symbol, error = %e, "cannot store the plan's P&L attribution; its fills count as unattributed");
     }
 }

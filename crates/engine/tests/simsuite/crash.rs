@@ -427,6 +427,18 @@ impl Store for CrashStore {
             .await
     }
 
+    async fn record_plan_attributed(
+        &self,
+        plan: &Plan,
+        event: &tradeengine_store::PnlEventRecord,
+    ) -> Result<(), StoreError> {
+        self.run(
+            "store record_plan_attributed",
+            self.inner.record_plan_attributed(plan, event),
+        )
+        .await
+    }
+
     async fn record_pnl_event(
         &self,
         event: &tradeengine_store::PnlEventRecord,
@@ -459,6 +471,24 @@ impl Store for CrashStore {
             self.inner.fills_in_order(account, after_seq, limit),
         )
         .await
+    }
+
+    async fn record_marks(
+        &self,
+        reading: &tradeengine_store::MarkReading,
+    ) -> Result<(), StoreError> {
+        self.run("store record_marks", self.inner.record_marks(reading))
+            .await
+    }
+
+    async fn marks(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<tradeengine_store::MarkReading>, StoreError> {
+        self.run("store marks", self.inner.marks(account, after_seq, limit))
+            .await
     }
 
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {

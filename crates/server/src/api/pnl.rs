@@ -1,5 +1,5 @@
-//! `GET /api/v1/pnl`: P&L by source or by symbol, rebuilt from the store as `tradeengine pnl`
-//! does (see `tradeengine_engine::pnl`).
+//! `GET /api/v1/pnl`: P&L by source or by symbol, the same books `tradeengine pnl` rebuilds
+//! from the store, kept up to date between requests (see `tradeengine_engine::pnl::BooksCache`).
 
 use axum::Json;
 use axum::extract::State;
@@ -56,11 +56,17 @@ pub async fn pnl(
                 .map_err(|e| ApiError::BadRequest(format!("since {s:?}: {e}")))
         })
         .transpose()?;
-    pnl::report(&*app.store, account.as_ref(), by, since)
-        .await
-        .map(Json)
-        .map_err(|e| match e {
-            PnlError::Store(e) => ApiError::from(e),
-            other => ApiError::Internal(other.to_string()),
-        })
+    pnl::report_cached(
+        &app.engine.pnl_books,
+        &*app.store,
+        account.as_ref(),
+        by,
+        since,
+    )
+    .await
+    .map(Json)
+    .map_err(|e| match e {
+        PnlError::Store(e) => ApiError::from(e),
+        other => ApiError::Internal(other.to_string()),
+    })
 }

@@ -436,6 +436,14 @@ where
         self.release_account_lease(account).await
     }
 
+    async fn record_plan_attributed(
+        &self,
+        plan: &Plan,
+        event: &crate::PnlEventRecord,
+    ) -> Result<(), StoreError> {
+        self.insert_plan_attributed(plan, Some(event)).await
+    }
+
     async fn record_pnl_event(&self, event: &crate::PnlEventRecord) -> Result<(), StoreError> {
         self.insert_pnl_event(event).await
     }
@@ -456,6 +464,19 @@ where
         limit: i64,
     ) -> Result<Vec<crate::StoredFill>, StoreError> {
         self.select_fills_in_order(account, after_seq, limit).await
+    }
+
+    async fn record_marks(&self, reading: &crate::MarkReading) -> Result<(), StoreError> {
+        self.insert_marks(reading).await
+    }
+
+    async fn marks(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::MarkReading>, StoreError> {
+        self.select_marks(account, after_seq, limit).await
     }
 
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {

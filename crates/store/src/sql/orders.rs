@@ -180,6 +180,16 @@ where
     bool: for<'q> Encode<'q, DB> + for<'q> Decode<'q, DB> + Type<DB>,
 {
     pub(crate) async fn insert_plan(&self, plan: &Plan) -> Result<(), StoreError> {
+        self.insert_plan_attributed(plan, None).await
+    }
+
+    /// `Store::record_plan` and `Store::record_plan_attributed`: the plan, its legs, the P&L
+    /// attribution event (when given) and the audit event, in one transaction.
+    pub(crate) async fn insert_plan_attributed(
+        &self,
+        plan: &Plan,
+        attribution: Option<&crate::PnlEventRecord>,
+    ) -> Result<(), StoreError> {
         let what = || format!("plan {}", plan.id);
         for leg in plan.legs() {
             if leg.qty <= Decimal::ZERO {
@@ -252,6 +262,9 @@ where
                         )
                     })
                 })?;
+        }
+        if let Some(e) = attribution {
+            Self::insert_pnl_event_in(&mut tx, e).await?;
         }
         Self::append_events(&mut tx, vec![event]).await?;
         tx.commit().await?;

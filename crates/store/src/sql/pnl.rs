@@ -1,4 +1,5 @@
-//! P&L attribution's table (`pnl_events`) and the ordered read of `fills` it rebuilds from.
+//! P&L attribution's table (`pnl_events`), the ordered read of `fills` it rebuilds from, and the
+//! cycles' mark readings (`mark_readings`) a replay of the session trades at.
 //!
 //! No audit event: a plan's attribution event follows the plan, which is audited itself, and
 //! the fills are audited with their orders.
@@ -9,11 +10,14 @@ use tradeengine_model::AccountName;
 use super::rows::ColReader;
 use super::{Dialect, SqlStore, decode_all, page, rows};
 use crate::codec::{from_json, id, json, ms, time};
-use crate::{PnlEventRecord, StoreError, StoredFill};
+use crate::{MarkReading, PnlEventRecord, StoreError, StoredFill};
 
 const INSERT_EVENT: &str =
     "INSERT INTO pnl_events (account, symbol, event, at_ms) VALUES ($1, $2, $3, $4)";
 const SELECT_EVENTS: &str = "SELECT seq, account, symbol, event, at_ms FROM pnl_events \
+     WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
+const INSERT_MARKS: &str = "INSERT INTO mark_readings (account, prices, at_ms) VALUES ($1, $2, $3)";
+const SELECT_MARKS: &str = "SELECT seq, account, prices, at_ms FROM mark_readings \
      WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
 const SELECT_FILLS: &str = concat!(
     "SELECT seq, account, ",
@@ -28,6 +32,15 @@ fn event_row(r: &mut impl ColReader) -> Result<PnlEventRecord, StoreError> {
         symbol: id("pnl_events.symbol", r.text("pnl_events.symbol")?)?,
         event: from_json("pnl_events.event", &r.text("pnl_events.event")?)?,
         at: time("pnl_events.at_ms", r.int("pnl_events.at_ms")?)?,
+    })
+}
+
+fn marks_row(r: &mut impl ColReader) -> Result<MarkReading, StoreError> {
+    Ok(MarkReading {
+        seq: r.int("mark_readings.seq")?,
+        account: id("mark_readings.account", r.text("mark_readings.account")?)?,
+        prices: from_json("mark_readings.prices", &r.text("mark_readings.prices")?)?,
+        at: time("mark_readings.at_ms", r.int("mark_readings.at_ms")?)?,
     })
 }
 
@@ -58,6 +71,23 @@ where
         Ok(())
     }
 
+    /// One attribution event inside the caller's transaction (with its plan, see
+    /// `insert_plan_attributed`).
+    pub(crate) async fn insert_pnl_event_in(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        e: &PnlEventRecord,
+    ) -> Result<(), StoreError> {
+        let text = json("pnl event", &e.event)?;
+        sqlx::query(INSERT_EVENT)
+            .bind(e.account.as_str())
+            .bind(e.symbol.as_str())
+            .bind(text.as_str())
+            .bind(ms(e.at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// `Store::pnl_events`.
     pub(crate) async fn select_pnl_events(
         &self,
@@ -73,6 +103,35 @@ where
             .fetch_all(&self.read)
             .await?;
         decode_all(&rows, |c| event_row(c))
+    }
+
+    /// `Store::record_marks`.
+    pub(crate) async fn insert_marks(&self, m: &MarkReading) -> Result<(), StoreError> {
+        let text = json("mark reading", &m.prices)?;
+        sqlx::query(INSERT_MARKS)
+            .bind(m.account.as_str())
+            .bind(text.as_str())
+            .bind(ms(m.at))
+            .execute(&mut *self.writer().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// `Store::marks`.
+    pub(crate) async fn select_marks(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<MarkReading>, StoreError> {
+        let (limit, _) = page(limit, 0)?;
+        let rows = sqlx::query(SELECT_MARKS)
+            .bind(account.map(|a| a.as_str()))
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        decode_all(&rows, |c| marks_row(c))
     }
 
     /// `Store::fills_in_order`.

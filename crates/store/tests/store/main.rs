@@ -64,6 +64,8 @@ suite! {
     orders::orders_filter_and_page,
     orders::fills_are_idempotent,
     pnl::pnl_events_and_fills_are_read_in_order,
+    pnl::mark_readings_keep_their_prices_exactly_in_order,
+    pnl::a_plan_and_its_attribution_are_stored_together_or_not_at_all,
     settle::settlement_stores_the_final_state_and_the_fill_once,
     settle::a_settlement_failing_half_way_writes_nothing,
     settle::a_fill_that_is_not_the_orders_writes_nothing,
