@@ -457,3 +457,48 @@ async fn status_and_release_show_a_freeze_the_engine_holds_beside_the_switch() {
         "{said}"
     );
 }
+
+/// The kill file is not the stored switch: a release with a `flatten` file says the stored
+/// switch was not engaged and that the file still flattens (it said "not engaged" and called
+/// the file a freeze). And an engage never lifts what is engaged: a flatten of one account
+/// beside a freeze of every account is refused with exit 2 and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_names_a_flatten_file_and_an_engage_never_lifts_the_switch() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("tradeengine.toml"), config(free_port())).unwrap();
+    let data = home.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    drop(tradeengine_store::open_sqlite_in(&data).await.unwrap());
+    std::fs::write(data.join("KILL"), "flatten\n").unwrap();
+    let out = cli(home.path(), &["kill", "--release", "--yes"])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert!(
+        said.contains("stored kill switch was not engaged"),
+        "{said}"
+    );
+    assert!(said.contains("FLATTENING"), "{said}");
+    std::fs::remove_file(data.join("KILL")).unwrap();
+
+    // Freeze every account (no engine runs: stored, not acknowledged, exit 3).
+    let out = cli(home.path(), &["kill", "--reason", "first"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = cli(home.path(), &["kill", "--flatten", "--account", "paper"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("freezes every account"),
+        "{}",
+        text(&out)
+    );
+    let out = cli(home.path(), &["status"]).output().unwrap();
+    assert!(
+        text(&out).contains("FREEZE"),
+        "still the freeze: {}",
+        text(&out)
+    );
+}

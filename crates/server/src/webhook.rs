@@ -74,6 +74,16 @@ pub async fn tradingview(
         Err(e) => {
             let status =
                 StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                // Shutting down, the store failing, or this engine's lease taken over: the
+                // sender should know the alert was not stored and where to look (the reason
+                // itself stays in the log and `/ready`).
+                tracing::error!(%source, error = %e, "webhook alert not stored");
+                return error(
+                    status,
+                    "not stored: this engine cannot take signals now (see /ready); send it again",
+                );
+            }
             if status.is_server_error() {
                 tracing::error!(%source, error = %e, "webhook failed");
                 return error(status, "internal error");

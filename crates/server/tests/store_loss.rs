@@ -81,6 +81,8 @@ async fn a_deleted_database_makes_ready_and_intake_answer_503() {
     );
     let (status, body) = call(addr, "POST", "/webhook/tradingview", alert("a-2")).await;
     assert_eq!(status, 503, "{body}");
+    // The sender is told it was not stored and to send it again, not "internal error".
+    assert!(body.to_string().contains("not stored"), "{body}");
 
     stop.cancel();
     let _ = server.await;

@@ -42,7 +42,7 @@ pub struct TargetRecord {
 }
 
 /// What an account's cycle writes once it has traded: the targets that changed, the positions
-/// read after trading and the equity point. One transaction on the SQL stores, so a cycle
+/// read after trading, the equity point and the mark reading. One transaction on the SQL stores, so a cycle
 /// costs one commit rather than one per changed target (a cycle where prices moved re-sizes
 /// every target; one commit each made the store what every account's cycle waited for).
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +53,8 @@ pub struct CycleEnd<'a> {
     /// The positions snapshot (with a `Reconciled` event), when this cycle's read is fresh.
     pub positions: Option<&'a [Position]>,
     pub equity: &'a EquitySnapshot,
+    /// The prices this cycle marked at, when a replay needs them (see `crate::MarkReading`).
+    pub marks: Option<&'a crate::MarkReading>,
 }
 
 /// One order as the store knows it.

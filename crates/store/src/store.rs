@@ -172,7 +172,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
             self.record_positions(end.account, positions, end.equity.at)
                 .await?;
         }
-        self.record_equity(end.equity).await
+        self.record_equity(end.equity).await?;
+        if let Some(marks) = end.marks {
+            self.record_marks(marks).await?;
+        }
+        Ok(())
     }
 
     /// Equity points of an account since `since`, oldest first.

@@ -101,7 +101,7 @@ fn ack_exit(ack: Option<&KillAck>) -> ExitCode {
 async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow::Result<ExitCode> {
     let Some(current) = killswitch::read_stored(store).await? else {
         outln!(
-            "kill switch was not engaged (acted on: {})",
+            "the stored kill switch was not engaged (acted on: {})",
             acted_on(config)
         );
         kill_file_note(config);
@@ -185,12 +185,22 @@ async fn release(config: &Config, store: &dyn Store, args: &KillArgs) -> anyhow:
     Ok(ack_exit(ack.as_ref()))
 }
 
+/// The kill file is not the stored switch: a release leaves it in force, and the note says
+/// what it does (a `flatten` file was called a freeze, and "not engaged" stood above it).
 fn kill_file_note(config: &Config) {
-    if killswitch::read_file(&config.engine.data_dir).is_some() {
-        outln!(
-            "note: {} still exists and keeps every account frozen until it is deleted",
-            config.engine.data_dir.join(KILL_FILE).display()
-        );
+    let path = config.engine.data_dir.join(KILL_FILE);
+    match killswitch::read_file(&config.engine.data_dir) {
+        Some(KillAction::Flatten) => outln!(
+            "note: the kill file {} still exists and keeps every account FLATTENING (closing \
+             every position) until it is deleted",
+            path.display()
+        ),
+        Some(KillAction::Freeze) => outln!(
+            "note: the kill file {} still exists and keeps every account frozen until it is \
+             deleted",
+            path.display()
+        ),
+        None => {}
     }
 }
 

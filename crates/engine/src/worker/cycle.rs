@@ -171,11 +171,11 @@ impl AccountWorker {
         let planned = self.plan_ids.mark() > plans_from;
         self.remember_reads(plans_from, &market, planned, &settlement);
         let changed = self.changed_targets(&targets, &decided.blends, now);
-        self.record_cycle_end(&market, changed, positions.as_deref(), now)
-            .await?;
         let attribution_moved = self.attributed != attribution_before;
         let acted = report.plans > 0 || report.sent > 0 || attribution_moved;
-        self.record_marks(&market.prices, acted, now).await;
+        let marks = self.marks_to_record(&market.prices, acted, now);
+        self.record_cycle_end(&market, changed, positions.as_deref(), marks, now)
+            .await?;
         let positions = positions.unwrap_or(market.positions);
         self.publish_view(&ctx, &report, &targets, positions, &settlement, unknown)
             .await?;
@@ -360,12 +360,13 @@ impl AccountWorker {
     }
 
     /// Step 7, the store, in one transaction: the targets that changed, the position snapshot
-    /// (when `positions` is fresh) and the equity point.
+    /// (when `positions` is fresh), the equity point and the mark reading (when it is due).
     async fn record_cycle_end(
         &mut self,
         market: &Market,
         changed: Vec<TargetRecord>,
         positions: Option<&[Position]>,
+        marks: Option<tradeengine_store::MarkReading>,
         now: Timestamp,
     ) -> Result<(), CycleError> {
         let unrealised: Decimal = positions
@@ -390,38 +391,35 @@ impl AccountWorker {
                 targets: &changed,
                 positions,
                 equity: &equity,
+                marks: marks.as_ref(),
             })
             .await?;
         self.targets_stored(changed);
+        if let Some(m) = marks {
+            self.last_marks = Some(m.prices);
+        }
         Ok(())
     }
 
     /// Step 7, the replay's prices: the cycle's readings when it planned, moved an attribution
     /// key, or saw prices other than the last stored ones (an idle cycle at unchanged prices
-    /// changes nothing a replay must reproduce, and would only grow the table). Like
-    /// attribution, this reports and does not trade: a failure is logged, the cycle goes on,
-    /// and the next cycle tries again (the last stored prices are only remembered once stored).
-    async fn record_marks(
-        &mut self,
+    /// changes nothing a replay must reproduce, and would only grow the table). Written with
+    /// the cycle's closing transaction; remembered as the last stored only once it committed.
+    fn marks_to_record(
+        &self,
         prices: &BTreeMap<Symbol, Price>,
         acted: bool,
         now: Timestamp,
-    ) {
+    ) -> Option<tradeengine_store::MarkReading> {
         if prices.is_empty() || (!acted && self.last_marks.as_ref() == Some(prices)) {
-            return;
+            return None;
         }
-        let reading = tradeengine_store::MarkReading {
+        Some(tradeengine_store::MarkReading {
             seq: 0,
             account: self.name.clone(),
             at: now,
             prices: prices.clone(),
-        };
-        match self.store.record_marks(&reading).await {
-            Ok(()) => self.last_marks = Some(reading.prices),
-            Err(e) => {
-                tracing::warn!(account = %self.name, error = %e, "cannot store this cycle's mark readings; a replay from the store will skip this cycle")
-            }
-        }
+        })
     }
 
     /// Step 7, the view the API and the dashboard read.

@@ -117,6 +117,21 @@ where
         Ok(())
     }
 
+    /// [`Self::insert_marks`] inside `tx` (a cycle's closing transaction).
+    pub(crate) async fn write_marks(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        m: &MarkReading,
+    ) -> Result<(), StoreError> {
+        let text = json("mark reading", &m.prices)?;
+        sqlx::query(INSERT_MARKS)
+            .bind(m.account.as_str())
+            .bind(text.as_str())
+            .bind(ms(m.at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// `Store::marks`.
     pub(crate) async fn select_marks(
         &self,

@@ -102,7 +102,7 @@ where
         Ok(events)
     }
 
-    /// [`crate::Store::record_cycle_end`]: targets, positions and equity in one transaction,
+    /// [`crate::Store::record_cycle_end`]: targets, positions, equity and marks in one transaction,
     /// the events (targets first, then the snapshot's) appended last.
     pub(crate) async fn insert_cycle_end(&self, end: &CycleEnd<'_>) -> Result<(), StoreError> {
         let mut conn = self.writer().await?;
@@ -113,6 +113,9 @@ where
                 .push(Self::write_positions(&mut tx, end.account, positions, end.equity.at).await?);
         }
         Self::write_equity(&mut tx, end.equity).await?;
+        if let Some(marks) = end.marks {
+            Self::write_marks(&mut tx, marks).await?;
+        }
         Self::append_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())

@@ -150,14 +150,24 @@ pub async fn a_cycle_end_is_written_whole_or_not_at_all(b: &Backend) {
         unrealised_pnl: dec!(1.5),
         at: at(5),
     };
+    let reading = tradeengine_store::MarkReading {
+        seq: 0,
+        account: a.clone(),
+        at: at(5),
+        prices: [(symbol("BTCUSDT"), price(dec!(100.25)))].into(),
+    };
     s.record_cycle_end(&CycleEnd {
         account: &a,
         targets: &targets,
         positions: Some(&positions),
         equity: &equity,
+        marks: Some(&reading),
     })
     .await
     .unwrap();
+    let marks = s.marks(Some(&a), 0, 10).await.unwrap();
+    assert_eq!(marks.len(), 1);
+    assert_eq!(marks[0].prices, reading.prices);
     assert_eq!(
         s.targets(&a).await.unwrap(),
         vec![targets[0].clone(), targets[1].clone()]
@@ -195,6 +205,7 @@ pub async fn a_cycle_end_is_written_whole_or_not_at_all(b: &Backend) {
             targets: &[target("acct", "BTCUSDT", dec!(0.75), 6)],
             positions: Some(&[position("BTCUSDT", dec!(1)), position("BTCUSDT", dec!(2))]),
             equity: &later,
+            marks: Some(&reading),
         })
         .await
         .unwrap_err();
@@ -203,12 +214,19 @@ pub async fn a_cycle_end_is_written_whole_or_not_at_all(b: &Backend) {
     assert_eq!(s.equity(&a, at(0)).await.unwrap().len(), 1);
     assert_eq!(s.audit_events(0, 10).await.unwrap().len(), 3);
 
+    assert_eq!(
+        s.marks(Some(&a), 0, 10).await.unwrap().len(),
+        1,
+        "the refused cycle stored no marks"
+    );
+
     // Without a fresh read, only targets and equity.
     s.record_cycle_end(&CycleEnd {
         account: &a,
         targets: &[],
         positions: None,
         equity: &later,
+        marks: None,
     })
     .await
     .unwrap();
