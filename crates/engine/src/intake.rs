@@ -12,6 +12,8 @@
 //! and the batch is stored again. A refusal is keyed the same way: a refused signal delivered
 //! again is answered `Duplicate` and not recorded twice.
 
+mod size;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -217,7 +219,7 @@ impl SignalIntake {
     /// module docs for the order of effects.
     pub async fn submit(&self, signal: Signal) -> Result<IntakeOutcome, IntakeError> {
         let checked = match self.check(&signal) {
-            Ok(()) => crate::intake_size::check(&self.state, &signal).await,
+            Ok(()) => size::check(&self.state, &signal).await,
             Err(e) => Err(e),
         };
         if let Err(e) = checked {

@@ -11,7 +11,6 @@ pub mod credentials;
 pub mod display;
 pub mod freshness;
 pub mod intake;
-mod intake_size;
 pub mod kill_records;
 pub mod killswitch;
 pub mod live_feed;

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use tradeengine_core::CoreError;
 use tradeengine_model::{Intent, OrderSize, Signal};
 
-use crate::intake::IntakeError;
+use super::IntakeError;
 use crate::state::SharedState;
 
 /// A size no account could carry is refused rather than taken and clamped: one
