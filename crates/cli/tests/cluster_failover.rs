@@ -444,6 +444,23 @@ async fn three_processes_fail_over_six_accounts() {
     assert_eq!(cluster["cluster"], true);
     let leases = cluster["leases"].as_array().unwrap();
     assert_eq!(leases.len(), ACCOUNTS, "{cluster}");
+    // What the dashboard shows per account: the holder's own API names itself as the process
+    // trading each account it holds.
+    let (code, accounts) = http(
+        nodes[other].port,
+        "GET",
+        "/api/v1/accounts",
+        Some(READ_TOKEN),
+        "",
+    );
+    assert_eq!(code, 200, "{accounts}");
+    for (name, view) in accounts.as_object().unwrap() {
+        assert_eq!(
+            view["lease_holder"],
+            format!("n{other}"),
+            "{name}: {accounts}"
+        );
+    }
     for l in leases {
         assert_eq!(l["holder"], format!("n{other}"), "{cluster}");
         assert!(

@@ -296,6 +296,8 @@ const REFRESH = {
           Object.entries(v.unknown_positions || {}).map(([s, u]) => '<br><span class="neg">unknown ' + esc(s) + " " + esc(u.size) + ": " + esc(u.status) + "</span>").join("") +
           '</td><td class="num">' + num(v.value) + '</td><td class="' + (String(risk).toUpperCase() === "ACTIVE" ? "pos" : "neg") + '">' + esc(risk) + (v.risk && v.risk.detail ? " (" + esc(v.risk.detail) + ")" : "") +
           "</td><td>" + esc(v.kill ? "KILL: " + v.kill : (v.state || "")) + (v.reconciled ? "" : ' <span class="neg">not reconciled</span>') +
+          // In a cluster: which process trades the account (this one holds its lease), or why not this one.
+          (v.lease_holder ? "<br>traded by process " + esc(v.lease_holder) : "") + (v.standby ? '<br><span class="neg">' + esc(v.standby) + "</span>" : "") +
           '</td><td class="num">' + v.orders_filled + "/" + v.orders_sent + '</td><td class="neg">' + esc([v.last_error || ""].concat(v.symbol_errors || []).filter((x) => x).join("; ")) + "</td></tr>";
       }));
   },
