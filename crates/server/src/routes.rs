@@ -73,6 +73,17 @@ pub(crate) async fn ready(
     if let Some(reason) = store_fault {
         body["store_fault"] = serde_json::Value::String(reason);
     }
+    // Reconciled is not "at target": a symbol the pre-trade gate or the venue keeps refusing
+    // stays off target cycle after cycle, and a probe (or `status`) that says only "ready"
+    // hid it. Ready stays true (the account is read and traded); the symbols are named.
+    let off_target: BTreeMap<String, &[String]> = views
+        .iter()
+        .filter(|(_, v)| !v.symbol_errors.is_empty())
+        .map(|(n, v)| (n.to_string(), v.symbol_errors.as_slice()))
+        .collect();
+    if !off_target.is_empty() {
+        body["symbol_problems"] = serde_json::json!(off_target);
+    }
     if let Some(reason) = lease_lost {
         body["lease_lost"] = serde_json::Value::String(reason);
     }

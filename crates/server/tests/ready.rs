@@ -52,6 +52,32 @@ async fn an_account_with_failing_order_entry_is_not_ready_and_named_with_its_err
     let (status, body) = ready(&app).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["account_errors"], serde_json::json!({}));
+    assert!(body.get("symbol_problems").is_none(), "{body}");
+
+    // Reconciled but a symbol kept off target (the pre-trade gate refuses it every cycle):
+    // still ready, and the symbol is named.
+    let stuck = AccountView {
+        reconciled: true,
+        symbol_errors: vec!["BTCUSDT: risk: max_gross_exposure 297150 > 3 × equity".into()],
+        ..AccountView::default()
+    };
+    state
+        .update_account_view(&AccountName::new(&names[0]).unwrap(), |v| *v = stuck)
+        .await;
+    let (status, body) = ready(&app).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["symbol_problems"][&names[0]][0]
+            .as_str()
+            .unwrap()
+            .contains("max_gross_exposure"),
+        "{body}"
+    );
+    state
+        .update_account_view(&AccountName::new(&names[0]).unwrap(), |v| {
+            *v = healthy.clone()
+        })
+        .await;
 
     let failing = AccountView {
         reconciled: false,

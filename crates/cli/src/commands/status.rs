@@ -112,10 +112,12 @@ async fn readiness_lines(config: &Config) -> String {
     let Ok(body) = resp.json::<serde_json::Value>().await else {
         return String::new();
     };
+    let problems = symbol_problem_lines(&body);
     if body["ready"].as_bool() == Some(true) {
-        return "ready: yes (every account reconciled)\n".to_string();
+        return format!("ready: yes (every account reconciled)\n{problems}");
     }
     let mut out = String::from("ready: NO\n");
+    out.push_str(&problems);
     if body["store"].as_bool() == Some(false) {
         let fault = body["store_fault"]
             .as_str()
@@ -131,6 +133,24 @@ async fn readiness_lines(config: &Config) -> String {
         let name = name.as_str().unwrap_or_default();
         let why = errors[name].as_str().unwrap_or("not reconciled yet");
         out.push_str(&format!("  {name}: {why}\n"));
+    }
+    out
+}
+
+/// Symbols the engine cannot bring to their target (refused by the pre-trade gate or the
+/// venue, cycle after cycle), from `/ready`'s `symbol_problems`: reconciled is not at target.
+fn symbol_problem_lines(ready: &serde_json::Value) -> String {
+    let Some(accounts) = ready["symbol_problems"].as_object() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for (account, problems) in accounts {
+        for p in problems.as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "  OFF TARGET {account}: {}\n",
+                p.as_str().unwrap_or_default()
+            ));
+        }
     }
     out
 }
@@ -448,4 +468,24 @@ async fn recent_orders(
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod off_target_tests {
+    #[test]
+    fn each_symbol_kept_off_target_gets_a_line() {
+        let ready = serde_json::json!({
+            "ready": true,
+            "symbol_problems": {"paper": ["BTCUSDT: risk: max_gross_exposure", "ETHUSDT: venue refused"]}
+        });
+        let lines = super::symbol_problem_lines(&ready);
+        assert_eq!(
+            lines,
+            "  OFF TARGET paper: BTCUSDT: risk: max_gross_exposure\n  OFF TARGET paper: ETHUSDT: venue refused\n"
+        );
+        assert_eq!(
+            super::symbol_problem_lines(&serde_json::json!({"ready": true})),
+            ""
+        );
+    }
 }
