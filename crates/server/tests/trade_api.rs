@@ -38,6 +38,9 @@ weights = { petrosa = 1.0 }
 [[symbols]]
 symbol = "ETHUSDT"
 weights = { petrosa = 1.0 }
+[[symbols]]
+symbol = "SOLUSDT"
+weights = { petrosa = 0.0 }
 "#;
 
 fn seed_signal(id: &str, confidence: f64) -> Value {
@@ -117,6 +120,7 @@ async fn trade_api_in_petrosa_shapes() {
     assert_eq!(b["orders"][0]["distributed_state"]["is_leader"], true);
     assert_eq!(b["audit_logs"].as_array().unwrap().len(), 1);
     assert_eq!(store.recent_signals(10, 0).await.unwrap().len(), 1);
+    assert!(b["orders"][0]["result"].get("note").is_none(), "{b}");
 
     // A hold is recorded and changes nothing; a low-confidence buy is rejected by the sleeve
     // rules; the hold again is a duplicate.
@@ -253,6 +257,30 @@ async fn trade_api_in_petrosa_shapes() {
     )
     .await;
     assert_eq!(s, 404);
+
+    // A source without weight on the symbol: taken ("executed", petrosa's word), and the
+    // answer says that no order follows.
+    let mut sol = seed_signal("w-0", 0.9);
+    sol["symbol"] = json!("SOLUSDT");
+    sol["price"] = json!(150.0);
+    sol["current_price"] = json!(150.0);
+    let (s, b) = call(
+        &app,
+        Method::POST,
+        "/trade",
+        Some(TOKEN),
+        Some(trade(vec![sol])),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["orders"][0]["result"]["status"], "executed", "{b}");
+    assert!(
+        b["orders"][0]["result"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("no order follows"),
+        "{b}"
+    );
 
     engine.shutdown().await;
 }

@@ -248,6 +248,22 @@ fn read_signals(
     }
 }
 
+/// A note when the signal's source has no weight on its symbol (its sleeve moves, nothing
+/// trades), so "executed" does not read as an order.
+fn source_weight(app: &AppState, s: &Signal) -> Option<String> {
+    let config = app.engine.config();
+    let weight = config
+        .symbol(s.symbol.as_str())
+        .and_then(|c| c.weights.get(s.source.as_str()).copied())
+        .unwrap_or_default();
+    weight.is_zero().then(|| {
+        format!(
+            "source {} has weight 0 on {}: its sleeve changed, no order follows",
+            s.source, s.symbol
+        )
+    })
+}
+
 /// Submits the signals in request order and answers them together (one group commit for the
 /// batch): petrosa-tradeengine's success shape, or 503 when any was not stored.
 async fn submit_and_answer(
@@ -262,7 +278,14 @@ async fn submit_and_answer(
         .map(|(s, raw)| {
             let hold = matches!(&s.intent, Intent::Order(o) if o.action == OrderAction::Hold);
             let id = s.id.to_string();
-            (raw.clone(), id, hold, bus::submit_now(&app.intake, s))
+            let weight = source_weight(app, &s);
+            (
+                raw.clone(),
+                id,
+                hold,
+                weight,
+                bus::submit_now(&app.intake, s),
+            )
         })
         .collect();
     let distributed_state = json!({
@@ -272,7 +295,7 @@ async fn submit_and_answer(
     });
     let (mut orders, mut audit_logs, mut processed) = (Vec::new(), Vec::new(), 0);
     let (mut stored, mut not_taken) = (Vec::new(), Vec::new());
-    for (raw, id, hold, submission) in submissions {
+    for (raw, id, hold, weight, submission) in submissions {
         let outcome = bus::answer(submission).await;
         match &outcome {
             Err(e) if retryable(e) => not_taken.push(id.clone()),
@@ -283,8 +306,13 @@ async fn submit_and_answer(
             Ok(IntakeOutcome::Applied(_)) if hold => json!({"status": "hold", "signal_id": id}),
             Ok(IntakeOutcome::Applied(change)) => {
                 processed += 1;
-                let result =
+                let mut result =
                     json!({"status": "executed", "signal_id": id, "sleeve_change": change});
+                if let Some(note) = weight {
+                    // "executed" is petrosa-tradeengine's word for a taken signal; a source
+                    // without weight on the symbol moves its sleeve and no order follows.
+                    result["note"] = json!(note);
+                }
                 orders.push(json!({"signal": raw, "result": result, "distributed_state": distributed_state}));
                 result
             }
