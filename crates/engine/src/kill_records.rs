@@ -26,6 +26,19 @@ pub struct KillSwitch {
 }
 
 impl KillSwitch {
+    /// The accounts it holds, as operators read them: "a, b" or "every account".
+    pub fn scope(&self) -> String {
+        self.accounts.as_ref().map_or_else(
+            || "every account".to_string(),
+            |a| {
+                a.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        )
+    }
+
     pub(crate) fn applies_to(&self, account: &AccountName) -> bool {
         self.accounts
             .as_ref()
@@ -38,18 +51,6 @@ impl KillSwitch {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct KillConflict(pub String);
-
-fn scope(accounts: Option<&Vec<AccountName>>) -> String {
-    accounts.map_or_else(
-        || "every account".to_string(),
-        |a| {
-            a.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-    )
-}
 
 /// Every account of `inner` is held by `outer`.
 fn covers(outer: Option<&Vec<AccountName>>, inner: Option<&Vec<AccountName>>) -> bool {
@@ -109,15 +110,15 @@ pub fn merge(current: Option<&KillSwitch>, new: KillSwitch) -> Result<KillSwitch
             "the kill switch freezes {}; a flatten of {} alone would lift that freeze. \
              Flatten those accounts too (name them all, or no --account for every account), \
              or release first",
-            scope(cur.accounts.as_ref()),
-            scope(new.accounts.as_ref())
+            cur.scope(),
+            new.scope()
         ))),
         (KillAction::Flatten, _) => Err(KillConflict(format!(
             "the kill switch flattens {}; a freeze of {} cannot be held beside it (one switch, \
              one action) and replacing it would stop that flatten. Flatten those accounts too, \
              or release first",
-            scope(cur.accounts.as_ref()),
-            scope(new.accounts.as_ref())
+            cur.scope(),
+            new.scope()
         ))),
     }
 }

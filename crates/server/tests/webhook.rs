@@ -33,6 +33,17 @@ struct Served {
     server: tokio::task::JoinHandle<()>,
 }
 
+impl Served {
+    /// Stops the server and the engine; the data dir, for a restart on it.
+    async fn shut(self) -> tempfile::TempDir {
+        self.stop.cancel();
+        let _ = self.server.await;
+        self.engine.shutdown().await;
+        drop(self.store);
+        self._dir
+    }
+}
+
 async fn serve_engine() -> Served {
     serve_engine_in(tempfile::tempdir().unwrap()).await
 }
@@ -99,9 +110,7 @@ async fn an_alert_stamped_in_the_future_does_not_supersede_the_next_one() {
     let late = alert("long", "30/100", &format!(r#","timenow":{}"#, now - 60));
     let (_, body) = post_alert(rig.addr, late).await;
     assert_eq!(body["status"], "superseded", "{body}");
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }
 
 /// The late-alert rule holds across a restart: the alert applied before it is kept in the store.
@@ -112,12 +121,9 @@ async fn an_alert_sent_before_the_applied_one_is_superseded_after_a_restart() {
     let newer = alert("short", "30/100", &format!(r#","timenow":{now}"#));
     let (_, body) = post_alert(rig.addr, newer).await;
     assert_eq!(body["status"], "accepted", "{body}");
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
-    drop(rig.store);
+    let dir = rig.shut().await;
 
-    let rig = serve_engine_in(rig._dir).await;
+    let rig = serve_engine_in(dir).await;
     let older = alert("long", "30/100", &format!(r#","timenow":{}"#, now - 60));
     let (status, body) = post_alert(rig.addr, older).await;
     assert_eq!(status, 200, "{body}");
@@ -131,9 +137,7 @@ async fn an_alert_sent_before_the_applied_one_is_superseded_after_a_restart() {
     let newest = alert("flat", "0", &format!(r#","timenow":{}"#, now + 1));
     let (_, body) = post_alert(rig.addr, newest).await;
     assert_eq!(body["status"], "accepted", "{body}");
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }
 
 // One scenario whose steps build on each other's state, so it stays one sequence.
@@ -291,9 +295,7 @@ async fn an_alert_sent_before_the_applied_one_is_superseded() {
         2,
         "{refused:?}"
     );
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }
 
 /// An untimed alert applied after a timed one does not reset the late-alert rule: an alert sent
@@ -321,9 +323,7 @@ async fn an_untimed_alert_in_between_keeps_late_alerts_out() {
         !sleeve_text(&rig.engine.state).await.contains("-0.3"),
         "the late short was not applied"
     );
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }
 
 /// A flat the close/open pair rule set aside can be sent again: once outside the pair window it
@@ -353,9 +353,7 @@ async fn a_superseded_exit_sent_again_later_is_applied() {
         "closed: {}",
         sleeve_text(&rig.engine.state).await
     );
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }
 
 /// A flat sent (by its own `timenow`) after the long before it is that long's close, even
@@ -389,9 +387,7 @@ async fn a_flat_timed_after_the_entry_closes_it_within_the_pair_window() {
     assert_eq!(body["status"], "accepted", "the close is applied: {body}");
     let held = sleeve_text(&rig.engine.state).await;
     assert!(!held.contains("0.2"), "closed: {held}");
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }
 
 /// `exit_long` closes a long only: sent while the source is short it is refused (visible, with
@@ -428,9 +424,7 @@ async fn a_sided_exit_never_closes_the_other_side() {
         "closed: {}",
         sleeve_text(&rig.engine.state).await
     );
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }
 
 /// A reused `event_id` with a different body is a new alert (templates reuse
@@ -457,7 +451,5 @@ async fn a_reused_event_id_with_another_body_is_a_new_alert() {
         sleeve_text(&rig.engine.state).await.contains("0.2"),
         "long again"
     );
-    rig.stop.cancel();
-    let _ = rig.server.await;
-    rig.engine.shutdown().await;
+    rig.shut().await;
 }

@@ -61,16 +61,7 @@ pub async fn run(global: &Global, args: KillArgs) -> anyhow::Result<ExitCode> {
     // A new engage starts a new story: an earlier release into hold no longer applies.
     release_hold::clear(&*store).await?;
     let action = switch.action;
-    let scope = switch
-        .accounts
-        .clone()
-        .map(|a| {
-            a.iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_else(|| "every account".into());
+    let scope = switch.scope();
     match action {
         KillAction::Freeze => {
             outln!("kill switch ENGAGED: {scope} frozen (nothing will be sent)")
@@ -241,16 +232,7 @@ fn ack_line(ack: Option<&KillAck>, what: &str) -> String {
 
 /// One line for the stored switch: action, scope, since when, why.
 pub fn describe_switch(s: &killswitch::KillSwitch) -> String {
-    let scope = s
-        .accounts
-        .as_ref()
-        .map(|a| {
-            a.iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_else(|| "every account".into());
+    let scope = s.scope();
     format!(
         "{} {scope} since {} ({})",
         match s.action {

@@ -107,13 +107,10 @@ where
 
     /// `Store::record_marks`.
     pub(crate) async fn insert_marks(&self, m: &MarkReading) -> Result<(), StoreError> {
-        let text = json("mark reading", &m.prices)?;
-        sqlx::query(INSERT_MARKS)
-            .bind(m.account.as_str())
-            .bind(text.as_str())
-            .bind(ms(m.at))
-            .execute(&mut *self.writer().await?)
-            .await?;
+        let mut conn = self.writer().await?;
+        let mut tx = conn.begin().await?;
+        Self::write_marks(&mut tx, m).await?;
+        tx.commit().await?;
         Ok(())
     }
 
