@@ -219,6 +219,11 @@ impl Exchange {
         &self.submissions
     }
 
+    /// The taker fee rate every fill pays.
+    pub fn fee_rate(&self) -> Decimal {
+        self.fee_rate
+    }
+
     pub fn orders(&self) -> &[SimOrder] {
         &self.orders
     }

@@ -114,6 +114,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v1/orders/multi", post(batch::orders_multi))
         .route("/api/v1/orders/byClientOid", get(rest::order_by_client_oid))
+        .route("/api/v1/fills", get(rest::fills))
         .route("/api/v1/bullet-private", post(rest::bullet_private))
         .route("/kucoin-ws", get(ws::upgrade))
         .layer(axum::middleware::map_response_with_state(

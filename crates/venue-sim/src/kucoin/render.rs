@@ -73,6 +73,35 @@ pub fn order(ex: &Exchange, o: &SimOrder) -> Value {
     })
 }
 
+/// An order's fills as `GET /api/v1/fills` lists them (KuCoin Futures API, "Get Fills"). The
+/// book keeps one cumulative execution per order, so an order with fills is one row: its filled
+/// lots at its average price, with the fee it paid. KuCoin may list several rows per order;
+/// clients sum them.
+pub fn fill(ex: &Exchange, o: &SimOrder) -> Value {
+    let price = o.avg_price.unwrap_or_default();
+    json!({
+        "symbol": contract(&o.symbol),
+        "tradeId": format!("{}-fill", o.order_id),
+        "orderId": o.order_id.to_string(),
+        "side": if o.side == Side::Buy { "buy" } else { "sell" },
+        "liquidity": "taker",
+        "forceTaker": false,
+        "price": s(price),
+        "size": lots(ex, &o.symbol, o.filled),
+        "value": s(o.filled * price),
+        "feeRate": s(ex.fee_rate()),
+        "fixFee": "0",
+        "feeCurrency": "USDT",
+        "stop": "",
+        "fee": s(o.fee),
+        "orderType": if o.order_type == OrderType::Market { "market" } else { "limit" },
+        "tradeType": "trade",
+        "createdAt": o.created_ms,
+        "settleCurrency": "USDT",
+        "tradeTime": o.updated_ms * 1_000_000,
+    })
+}
+
 /// A position as `GET /api/v1/positions` shows it
 /// (<https://www.kucoin.com/docs/rest/futures-trading/positions/get-position-list>).
 pub fn position(ex: &Exchange, symbol: &str) -> Value {

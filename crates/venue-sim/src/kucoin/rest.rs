@@ -398,6 +398,49 @@ pub async fn order_by_client_oid(
     ok(row.unwrap_or(Value::Null))
 }
 
+/// `GET /api/v1/fills`: the fills of `orderId`, or the newest first (`currentPage`,
+/// `pageSize`), in KuCoin's page envelope.
+pub async fn fills(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let q = match private_get(&sh, &headers, "/api/v1/fills", &raw) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let page = q
+        .get("currentPage")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let size = q
+        .get("pageSize")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 1000);
+    let wanted = q.get("orderId");
+    let ex = sh.exchange();
+    let filled: Vec<&SimOrder> = ex
+        .orders()
+        .iter()
+        .rev()
+        .filter(|o| o.filled > Decimal::ZERO)
+        .filter(|o| wanted.is_none_or(|id| *id == o.order_id.to_string()))
+        .collect();
+    let total = filled.len();
+    let items: Vec<Value> = filled
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|o| render::fill(&ex, o))
+        .collect();
+    drop(ex);
+    ok(json!({
+        "currentPage": page,
+        "pageSize": size,
+        "totalNum": total,
+        "totalPage": total.div_ceil(size),
+        "items": items,
+    }))
+}
+
 pub async fn list_orders(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let q = match private_get(&sh, &headers, "/api/v1/orders", &raw) {
         Ok(q) => q,

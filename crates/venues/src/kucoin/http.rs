@@ -29,6 +29,9 @@ pub mod weight {
     pub const ORDER: u32 = 2;
     pub const QUERY: u32 = 2;
     pub const ACCOUNT: u32 = 5;
+    /// `GET /api/v1/fills`: priced as the account reads; KuCoin's older limit for it (9
+    /// requests per 3 s) is tighter than for the order queries.
+    pub const FILLS: u32 = 5;
 }
 
 /// One KuCoin account's REST client.

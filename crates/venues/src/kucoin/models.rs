@@ -239,7 +239,8 @@ pub fn order_state(status: &str, active: bool, filled: Decimal, size: Decimal) -
 impl OrderRow {
     /// Our view of the order, sizes in base units; `None` for orders without a usable
     /// `clientOid`. KuCoin reports no fee on the order itself (it is on the fills), so `fee`
-    /// is 0 here.
+    /// is 0 here; the venue reads it from the fills once the order is finished
+    /// (`venue/fees.rs`) before anyone sees the status.
     pub fn to_status(&self, i: &Instrument) -> Result<Option<OrderStatus>, VenueError> {
         let Some(Ok(client_order_id)) = self.client_oid.as_deref().map(ClientOrderId::new) else {
             return Ok(None);

@@ -28,6 +28,11 @@
 //!   KuCoin refuses the change while the symbol has a position or orders, and the refusal is
 //!   passed on.
 //!
+//! ## Fees
+//!
+//! Orders and the order stream carry no fee; a finished order's fee is the sum over its fills
+//! (`GET /api/v1/fills?orderId=`), read before its status is reported (`venue/fees.rs`).
+//!
 //! ## Idempotency
 //!
 //! KuCoin requires a `clientOid` but documents no duplicate-id error. So the adapter remembers
@@ -35,6 +40,7 @@
 //! answered with its status instead of being placed twice.
 
 mod batch;
+mod fees;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -288,7 +294,7 @@ impl KucoinVenue {
                 .wait_for(id, self.fill_wait, |s| !market || s.state.is_terminal())
                 .await
             {
-                return Ok(s);
+                return self.with_fee(s).await;
             }
         }
         self.order_by_client_id(&order.symbol, &order.client_order_id)
@@ -514,7 +520,7 @@ impl Venue for KucoinVenue {
                 })
                 .await
         {
-            return Ok(s);
+            return self.with_fee(s).await;
         }
         self.order_by_client_id(symbol, client_order_id)
             .await?
@@ -546,7 +552,10 @@ impl Venue for KucoinVenue {
         {
             return Ok(None);
         }
-        row.to_status(&i).map_err(in_reply(ORDER_BY_CLIENT_OID))
+        match row.to_status(&i).map_err(in_reply(ORDER_BY_CLIENT_OID))? {
+            Some(s) => self.with_fee(s).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn open_orders(&self, symbol: Option<&Symbol>) -> Result<Vec<OrderStatus>, VenueError> {

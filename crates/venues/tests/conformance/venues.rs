@@ -219,7 +219,8 @@ pub fn kucoin() -> Row {
         tick_listed: true,
         instruments_read: Some("/api/v1/contracts/active"),
         fill_query: Some("/api/v1/orders/byClientOid"),
-        fee: None,
+        // Read from the order's fills (`GET /api/v1/fills`), not the order.
+        fee: Some(dec!(0.33)),
         reduce_only_refused: "300009",
         insufficient_margin: Some("300003"),
         // 1.5 lots of 0.001 BTC.
