@@ -244,12 +244,14 @@ fn target(v: &Value, reference_price: Option<Price>) -> Result<TargetIntent, Mes
         }
     };
     let leverage = number("target.leverage", t.get("leverage"))?;
+    // Venues take leverage from 1×; a fraction is no venue's leverage (a typo or a template
+    // error that would size the target to next to nothing).
     if let Some(l) = leverage
-        && l <= Decimal::ZERO
+        && l < Decimal::ONE
     {
         return Err(MessageError::invalid(
             "target.leverage",
-            format!("{l} must be above zero"),
+            format!("{l} must be at least 1"),
         ));
     }
     Ok(TargetIntent {

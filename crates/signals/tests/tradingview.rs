@@ -118,13 +118,33 @@ fn flat_and_exit_close() {
 }
 
 #[test]
-fn direction_decides_the_sign() {
+fn direction_decides_the_side_and_a_long_sized_negative_is_refused() {
+    // A short with TradingView's signed size is a short of the magnitude.
     let a = run(
-        json!({"secret": SECRET, "symbol": "ETHUSDT", "direction": "long",
-        "action": "buy", "size": "-20/100"}),
+        json!({"secret": SECRET, "symbol": "ETHUSDT", "direction": "short",
+        "action": "sell", "size": "-20/100"}),
     )
     .unwrap();
-    assert_eq!(target(&a).0, dec!(0.2));
+    assert_eq!(target(&a).0, dec!(-0.2));
+    // A long sized negative says two things: refused, not read as either.
+    for size in ["-20/100", "-50%", "-0.5"] {
+        let e = run(
+            json!({"secret": SECRET, "symbol": "ETHUSDT", "direction": "long",
+            "action": "buy", "size": size}),
+        )
+        .unwrap_err();
+        assert_eq!(e.http_status(), 422, "{size}: {e}");
+        assert!(e.to_string().contains("negative size"), "{size}: {e}");
+    }
+    // Leverage below 1× is no venue's leverage.
+    for lev in ["0.0001", "0.5"] {
+        let e = run(
+            json!({"secret": SECRET, "symbol": "ETHUSDT", "direction": "long",
+            "size": "10/100", "leverage": lev}),
+        )
+        .unwrap_err();
+        assert_eq!(e.http_status(), 422, "{lev}: {e}");
+    }
 }
 
 #[test]

@@ -37,7 +37,7 @@ use super::auth::check_secret;
 use super::config::TvConfig;
 use super::error::TvError;
 use super::fields::{all_texts, find_placeholder, first_non_scalar, first_text, remove_path};
-use super::size::{Direction, SizeSpec, parse_size, signed_depth};
+use super::size::{Direction, SizeSpec, parse_size, signed_depth, written_negative};
 
 /// Longest `event_id` / `signal_seq` accepted; they become parts of keys.
 const MAX_KEY_LEN: usize = 128;
@@ -250,6 +250,14 @@ fn read_magnitude(
                 *direction = Direction::Flat;
                 Decimal::ZERO
             }
+            SizeSpec::Fraction(_) if *direction == Direction::Long && written_negative(&t) => {
+                return Err(TvError::bad(
+                    &field,
+                    &t,
+                    "a negative size on a long alert contradicts itself; send the size \
+                     without a sign, or say short",
+                ));
+            }
             SizeSpec::Fraction(q) => q,
         });
     }
@@ -259,6 +267,13 @@ fn read_magnitude(
                 "position_scale",
                 &scale.to_string(),
                 "the source's position_scale must be positive",
+            ));
+        }
+        if *direction == Direction::Long && ps < Decimal::ZERO {
+            return Err(TvError::bad(
+                "position_size",
+                &ps.to_string(),
+                "a negative position size on a long alert contradicts itself",
             ));
         }
         return ps
@@ -376,8 +391,10 @@ fn read_leverage(obj: &Map<String, Value>, cfg: &TvConfig) -> Result<Option<Deci
         return Ok(None);
     };
     let l = parse_decimal(&t).ok_or_else(|| TvError::bad(&field, &t, "not a number"))?;
-    if l <= Decimal::ZERO {
-        return Err(TvError::bad(&field, &t, "leverage must be positive"));
+    // Venues take leverage from 1×; a fraction (`0.0001`) is no venue's leverage and would
+    // size the target to next to nothing: a typo or a template error, refused.
+    if l < Decimal::ONE {
+        return Err(TvError::bad(&field, &t, "leverage must be at least 1"));
     }
     if l > cfg.max_leverage {
         return Err(TvError::LeverageAboveCap {

@@ -9,8 +9,11 @@
 //!   a size;
 //!   an exit is an exit, so it now closes (**fix**);
 //! - `"N/D"` → |N| / |D|, `"N%"` → |N| / 100, a plain number `x` → |x|;
-//! - the **direction decides the sign**. sirouk/trade-engine also negated when N < 0, so `long`
-//!   with `"-20/100"` became a short; a long alert can no longer open a short (**fix**);
+//! - the **direction decides the side**. sirouk/trade-engine also negated when N < 0, so `long`
+//!   with `"-20/100"` became a short; a long alert can no longer open a short (**fix**). A
+//!   negative size on a `long` alert says two things at once and is refused (422), rather than
+//!   read as either; on a `short` it is TradingView's signed `{{strategy.position_size}}` and
+//!   the magnitude is taken;
 //! - |depth| above the source's cap is refused (422), never clamped silently. Accepting
 //!   `"300/100"` as 3.0 would triple the intended exposure (**fix**);
 //! - the result is rounded half to even at [`crate::DEPTH_DECIMALS`] places (`"1/3"` →
@@ -137,6 +140,19 @@ pub fn parse_size(field: &str, raw: &str) -> Result<SizeSpec, TvError> {
         })
 }
 
+/// Whether a size string that [`parse_size`] read as a fraction was written negative
+/// (`"-20/100"`, `"20/-100"`, `"-50%"`, `"-0.2"`); its magnitude is what `parse_size` returns.
+pub fn written_negative(raw: &str) -> bool {
+    let s = raw.trim();
+    let sign = |t: &str| {
+        crate::num::parse_decimal(t).is_some_and(|d| d.is_sign_negative() && !d.is_zero())
+    };
+    match s.split_once('/') {
+        Some((n, d)) => sign(n) != sign(d),
+        None => sign(s.strip_suffix('%').unwrap_or(s)),
+    }
+}
+
 /// Signed depth from side and magnitude, refusing magnitudes above `cap`.
 pub fn signed_depth(
     direction: Direction,
@@ -183,6 +199,18 @@ mod tests {
         assert!(parse_size("size", "1/0").is_err());
         assert!(parse_size("size", "a/b").is_err());
         assert!(parse_size("size", "lots").is_err());
+    }
+
+    #[test]
+    fn negative_sizes_are_recognised_in_every_form() {
+        for raw in ["-20/100", "20/-100", "-50%", " -0.2 ", "-1"] {
+            assert!(written_negative(raw), "{raw}");
+        }
+        for raw in [
+            "20/100", "-20/-100", "50%", "0.2", "-0", "-0/100", "Exit @ 1",
+        ] {
+            assert!(!written_negative(raw), "{raw}");
+        }
     }
 
     #[test]
