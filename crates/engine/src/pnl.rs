@@ -361,7 +361,7 @@ async fn report_from(
 fn difference(now: &PnlLine, then: &PnlLine) -> Result<PnlLine, CoreError> {
     let neg = PnlLine {
         name: now.name.clone(),
-        qty: Decimal::ZERO,
+        qty: Some(Decimal::ZERO),
         realised: -then.realised,
         unrealised: -then.unrealised,
         fees: -then.fees,

@@ -5,6 +5,7 @@ use rust_decimal_macros::dec;
 use tradeengine_model::{ClientOrderId, Price, SourceId};
 
 use super::*;
+use crate::attribution::{GroupBy, Ledger};
 
 fn src(s: &str) -> SourceId {
     SourceId::new(s).unwrap()
@@ -229,4 +230,57 @@ fn a_failed_event_leaves_the_book_as_it_was() {
             .is_err()
     );
     assert_eq!(book, before);
+}
+
+#[test]
+fn a_line_over_several_symbols_has_no_quantity() {
+    let acct = tradeengine_model::AccountName::new("main").unwrap();
+    let (btc, eth) = (
+        tradeengine_model::Symbol::new("BTCUSDT").unwrap(),
+        tradeengine_model::Symbol::new("ETHUSDT").unwrap(),
+    );
+    let mut ledger = Ledger::new();
+    // Source a holds 2 BTC and 30 ETH; source b only BTC.
+    for (symbol, desired, target, price) in [
+        (
+            &btc,
+            vec![("a", dec!(2)), ("b", dec!(1))],
+            dec!(3),
+            dec!(60000),
+        ),
+        (&eth, vec![("a", dec!(30))], dec!(30), dec!(3000)),
+    ] {
+        ledger
+            .apply(&acct, symbol, &rebalance(&desired, target, price, &["o"]))
+            .unwrap();
+        ledger
+            .apply(&acct, symbol, &fill(Some("o"), target, price, dec!(0)))
+            .unwrap();
+    }
+    let marks: BTreeMap<_, _> = [
+        (btc.clone(), px(dec!(60000))),
+        (eth.clone(), px(dec!(3000))),
+    ]
+    .into_iter()
+    .collect();
+    let (lines, total) = ledger.report(Some(&acct), &marks, GroupBy::Source).unwrap();
+    let qty = |name: &str| lines.iter().find(|l| l.name == name).unwrap().qty;
+    // 2 BTC + 30 ETH is no quantity of anything; b's 1 BTC is.
+    assert_eq!((qty("a"), qty("b")), (None, Some(dec!(1))));
+    assert_eq!(total.qty, None);
+    let (by_symbol, _) = ledger.report(Some(&acct), &marks, GroupBy::Symbol).unwrap();
+    let q: Vec<_> = by_symbol.iter().map(|l| (l.name.as_str(), l.qty)).collect();
+    assert_eq!(q, [("BTCUSDT", Some(dec!(3))), ("ETHUSDT", Some(dec!(30)))]);
+    // One symbol only: the total is that symbol's position.
+    let mut one = Ledger::new();
+    one.apply(
+        &acct,
+        &btc,
+        &rebalance(&[("a", dec!(2))], dec!(2), dec!(60000), &["o"]),
+    )
+    .unwrap();
+    one.apply(&acct, &btc, &fill(Some("o"), dec!(2), dec!(60000), dec!(0)))
+        .unwrap();
+    let (_, total) = one.report(Some(&acct), &marks, GroupBy::Source).unwrap();
+    assert_eq!(total.qty, Some(dec!(2)));
 }

@@ -11,13 +11,15 @@ use super::bucket::{Bucket, BucketBook};
 use crate::CoreError;
 use crate::num::{add, sub};
 
-/// One line of a P&L report, quote units except `qty` (base units; summed over symbols it is
-/// only meaningful within one symbol).
+/// One line of a P&L report, quote units except `qty`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PnlLine {
     /// The source id, `unattributed`, a symbol or `account`, depending on the roll-up.
     pub name: String,
-    pub qty: Decimal,
+    /// The position in base units, when the line covers one symbol; `None` for a line that
+    /// spans several (a source trading BTC and ETH, an account's total): base units of
+    /// different symbols do not add up to anything.
+    pub qty: Option<Decimal>,
     pub realised: Decimal,
     pub unrealised: Decimal,
     pub fees: Decimal,
@@ -33,7 +35,7 @@ impl PnlLine {
     fn of(name: &str, book: &BucketBook, mark: Decimal) -> Result<Self, CoreError> {
         Ok(Self {
             name: name.to_owned(),
-            qty: book.qty,
+            qty: Some(book.qty),
             realised: book.realised,
             unrealised: book.unrealised(mark)?,
             fees: book.fees,
@@ -48,7 +50,10 @@ impl PnlLine {
     /// Adds `other`'s amounts into `self` (the name stays).
     pub fn absorb(&mut self, other: &Self) -> Result<(), CoreError> {
         let w = "P&L roll-up";
-        self.qty = add(self.qty, other.qty, w)?;
+        self.qty = match (self.qty, other.qty) {
+            (Some(a), Some(b)) => Some(add(a, b, w)?),
+            _ => None,
+        };
         self.realised = add(self.realised, other.realised, w)?;
         self.unrealised = add(self.unrealised, other.unrealised, w)?;
         self.fees = add(self.fees, other.fees, w)?;
@@ -186,10 +191,14 @@ impl Ledger {
         by: GroupBy,
     ) -> Result<(Vec<PnlLine>, PnlLine), CoreError> {
         let mut lines: BTreeMap<(u8, String), PnlLine> = BTreeMap::new();
+        // The symbol each line covers, or `None` once it covers two (its `qty` is then none).
+        let mut covers: BTreeMap<(u8, String), Option<Symbol>> = BTreeMap::new();
         let mut total = PnlLine {
             name: "account".to_owned(),
+            qty: Some(Decimal::ZERO),
             ..PnlLine::default()
         };
+        let mut total_covers: Option<Option<Symbol>> = None;
         for ((acc, symbol), book) in &self.books {
             if account.is_some_and(|a| a != acc) {
                 continue;
@@ -203,6 +212,7 @@ impl Ledger {
             };
             let marked = book.mark(*mark)?;
             total.absorb(&marked.account)?;
+            cover(&mut total_covers, symbol);
             match by {
                 GroupBy::Symbol => {
                     let mut line = marked.account.clone();
@@ -211,14 +221,38 @@ impl Ledger {
                 }
                 GroupBy::Source => {
                     for (bucket, line) in &marked.buckets {
-                        let rank = u8::from(*bucket == Bucket::Unattributed);
-                        merge(&mut lines, (rank, bucket.name().to_owned()), line)?;
+                        let key = (
+                            u8::from(*bucket == Bucket::Unattributed),
+                            bucket.name().to_owned(),
+                        );
+                        let mut seen = covers.remove(&key);
+                        cover(&mut seen, symbol);
+                        covers.insert(key.clone(), seen.flatten());
+                        merge(&mut lines, key, line)?;
                     }
                 }
             }
         }
+        for (key, line) in lines.iter_mut() {
+            if covers.get(key).is_some_and(Option::is_none) {
+                line.qty = None;
+            }
+        }
+        if matches!(total_covers, Some(None)) {
+            total.qty = None;
+        }
         Ok((lines.into_values().collect(), total))
     }
+}
+
+/// Notes that a line covers `symbol`: `seen` is `None` before the first symbol, then the one
+/// symbol covered, or `Some(None)` once a second one comes.
+fn cover(seen: &mut Option<Option<Symbol>>, symbol: &Symbol) {
+    *seen = match seen.take() {
+        None => Some(Some(symbol.clone())),
+        Some(Some(s)) if s == *symbol => Some(Some(s)),
+        Some(_) => Some(None),
+    };
 }
 
 fn merge(
