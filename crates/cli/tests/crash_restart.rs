@@ -270,7 +270,7 @@ fn kill_9_and_restart_neither_duplicates_nor_loses_orders() {
     }
     assert!(
         text.contains(&format!(
-            "trades: {} filled",
+            "trades (all sessions): {} filled",
             orders.iter().filter(|o| o["state"] == "filled").count()
         )),
         "{text}"

@@ -118,7 +118,7 @@ impl SessionSummary {
                     .unwrap_or_else(|| "-".into())
             };
             out.push_str(&format!(
-                "  {name}: {} cycles, orders {} sent / {} filled / {} rejected, {} fills; this session: realised P&L {}, fees {}; at stop: {} open positions, unrealised P&L {}, equity {}\n",
+                "  {name}: this session: {} cycles, orders {} sent / {} filled / {} rejected, {} fills, realised P&L {}, fees {}; at stop: {} open positions, unrealised P&L {}, equity {}\n",
                 a.cycles, a.orders_sent, a.orders_filled, a.orders_rejected, a.fills,
                 fmt(a.realised_pnl), fmt(a.fees), a.open_positions, fmt(a.unrealised_pnl), fmt(a.equity)
             ));
@@ -210,7 +210,7 @@ mod tests {
         };
         let text = s.render();
         assert!(
-            text.contains("3 fills; this session: realised P&L 12.35, fees 0.00"),
+            text.contains("3 fills, realised P&L 12.35, fees 0.00"),
             "{text}"
         );
         assert!(text.contains("equity -"), "{text}");

@@ -395,7 +395,8 @@ async fn positions_table(
 async fn trade_lines(store: &dyn Store, name: &AccountName) -> anyhow::Result<String> {
     let filled = count_orders(store, name, OrderState::Filled).await?;
     let rejected = count_orders(store, name, OrderState::Rejected).await?;
-    let mut out = format!("trades: {filled} filled, {rejected} rejected\n");
+    // Counted over the whole store (every session); the summary printed at stop counts one.
+    let mut out = format!("trades (all sessions): {filled} filled, {rejected} rejected\n");
     let risk = tradeengine_engine::risk::load(store, name).await?;
     out.push_str(&format!(
         "risk: {}{}\n",
