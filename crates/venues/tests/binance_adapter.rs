@@ -74,3 +74,29 @@ async fn leverage_brackets_whole_leverage_and_margin_type_per_symbol() {
         "without keys the brackets are unknown: a low cap"
     );
 }
+
+/// Without the user stream (off, or down), a filled order's commission comes from its trades
+/// (`GET /fapi/v1/userTrades`): it was reported as 0 and the books kept it.
+#[tokio::test]
+async fn without_the_stream_the_fee_comes_from_the_orders_trades() {
+    let sim = start(VenueId::Binance, SimOptions::new(VenueId::Binance)).await;
+    let venue = connect_binance(AdapterConfig {
+        stream: tradeengine_venues::StreamSetting::Off,
+        ..config(&sim)
+    })
+    .await
+    .unwrap();
+    let buy = venue
+        .place_order(&market("b-fee-1", "BTCUSDT", Side::Buy, dec!(0.01), false))
+        .await
+        .unwrap();
+    // 0.01 BTC at 60,000, taker 0.055 %.
+    assert_eq!(buy.fee, dec!(0.33));
+    assert_eq!(sim.counters().get("GET", "/fapi/v1/userTrades"), 1);
+    let again = venue
+        .order_by_client_id(&sym("BTCUSDT"), &buy.client_order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.fee, dec!(0.33));
+}

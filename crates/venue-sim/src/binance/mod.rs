@@ -64,6 +64,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             axum::routing::post(batch::batch_orders),
         )
         .route("/fapi/v1/openOrders", get(orders::open_orders))
+        .route("/fapi/v1/userTrades", get(orders::user_trades))
         .route(
             "/fapi/v1/listenKey",
             axum::routing::post(orders::listen_key_new)

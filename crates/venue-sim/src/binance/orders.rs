@@ -155,6 +155,32 @@ pub async fn query_order(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQu
     )
 }
 
+/// `GET /fapi/v1/userTrades?symbol=[&orderId=]`: the account's trades in a symbol.
+pub async fn user_trades(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    handle(
+        &sh,
+        "GET",
+        "/fapi/v1/userTrades",
+        &headers,
+        &raw,
+        &[],
+        true,
+        |q| {
+            let symbol = q.get("symbol").cloned().unwrap_or_default();
+            let order_id = q.get("orderId").and_then(|i| i.parse::<u64>().ok());
+            let ex = sh.exchange();
+            let rows: Vec<Value> = ex
+                .orders()
+                .iter()
+                .filter(|o| o.symbol == symbol && o.filled > Decimal::ZERO)
+                .filter(|o| order_id.is_none_or(|id| id == o.order_id))
+                .map(render::user_trade)
+                .collect();
+            Json(rows).into_response()
+        },
+    )
+}
+
 pub async fn cancel_order(
     State(sh): Sh,
     headers: HeaderMap,

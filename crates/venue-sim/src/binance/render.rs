@@ -37,6 +37,29 @@ fn kind(o: &SimOrder) -> &'static str {
     }
 }
 
+/// An order's executions as `GET /fapi/v1/userTrades` lists them. The book keeps one
+/// cumulative execution per order, so an order with fills is one trade: its filled quantity at
+/// its average price, with the commission it paid (USDT).
+pub fn user_trade(o: &SimOrder) -> Value {
+    let price = o.avg_price.unwrap_or_default();
+    json!({
+        "buyer": o.side == Side::Buy,
+        "commission": s(o.fee),
+        "commissionAsset": "USDT",
+        "id": o.order_id,
+        "maker": false,
+        "orderId": o.order_id,
+        "price": s(price),
+        "qty": s(o.filled),
+        "quoteQty": s(o.filled * price),
+        "realizedPnl": "0",
+        "side": if o.side == Side::Buy { "BUY" } else { "SELL" },
+        "positionSide": "BOTH",
+        "symbol": o.symbol,
+        "time": o.updated_ms,
+    })
+}
+
 pub fn order(o: &SimOrder) -> Value {
     let cum_quote = o.filled * o.avg_price.unwrap_or_default();
     json!({

@@ -306,17 +306,51 @@ pub struct OrderUpdate {
     /// This event's commission; documented as not pushed when there is none.
     #[serde(rename = "n")]
     pub commission: Option<String>,
+    /// The commission's asset (`USDT`, or `BNB` with the BNB fee discount on).
+    #[serde(rename = "N")]
+    pub commission_asset: Option<String>,
+    /// This execution's quantity (`TRADE` events).
+    #[serde(rename = "l")]
+    pub last_qty: Option<String>,
     #[serde(rename = "R")]
     pub reduce_only: bool,
     #[serde(rename = "T")]
     pub trade_time: i64,
 }
 
+/// A commission counted in USDT. One paid in another asset (BNB, with Binance's BNB fee
+/// discount on) has no USDT value here: it is counted as 0 and said once in the log, because
+/// adding a BNB amount to USDT figures would be a wrong number (README: venues, fees).
+pub fn usdt_fee(asset: Option<&str>, amount: Decimal) -> Decimal {
+    match asset {
+        None | Some("") | Some("USDT") => amount,
+        Some(other) => {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                tracing::warn!(venue = VENUE, asset = other, "a Binance commission was paid in {other}, which is not counted in the USDT fees and P&L; turn the BNB fee discount off for exact fees");
+            });
+            Decimal::ZERO
+        }
+    }
+}
+
 impl OrderUpdate {
-    /// This event's commission: zero when Binance left `n` out (documented: no commission).
+    /// This event's commission in USDT: zero when Binance left `n` out (documented: no
+    /// commission); see [`usdt_fee`] for one paid in another asset.
     pub fn commission(&self) -> Result<Decimal, VenueError> {
         match &self.commission {
-            Some(n) => dec(VENUE, "o.n", n),
+            Some(n) => Ok(usdt_fee(
+                self.commission_asset.as_deref(),
+                dec(VENUE, "o.n", n)?,
+            )),
+            None => Ok(Decimal::ZERO),
+        }
+    }
+
+    /// This execution's quantity; zero when absent (an event that is not a `TRADE`).
+    pub fn last_qty(&self) -> Result<Decimal, VenueError> {
+        match &self.last_qty {
+            Some(l) => dec(VENUE, "o.l", l),
             None => Ok(Decimal::ZERO),
         }
     }

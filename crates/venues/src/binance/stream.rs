@@ -24,28 +24,40 @@ use crate::tracker::OrderTracker;
 use crate::ws::{Handled, StreamSession};
 use crate::{VenueError, VenueErrorKind};
 
-/// Fees per client order id, from the stream.
+/// Fees per client order id from the stream's `TRADE` events, with the quantity those trades
+/// filled: a finished order's fee is taken from here only when the stream saw every one of its
+/// executions (a reconnect can miss some); else it is read from the order's trades by REST.
 #[derive(Debug, Default)]
-pub struct FeeBook(Mutex<HashMap<String, Decimal>>);
+pub struct FeeBook(Mutex<HashMap<String, (Decimal, Decimal)>>);
 
 impl FeeBook {
-    pub fn add(&self, id: &str, fee: Decimal) -> Decimal {
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Decimal, Decimal)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds one execution's fee and quantity; returns the order's fee so far.
+    pub fn add(&self, id: &str, fee: Decimal, qty: Decimal) -> Decimal {
+        let mut m = self.lock();
         if m.len() > 8192 {
             m.clear();
         }
-        let total = m.entry(id.to_string()).or_insert(Decimal::ZERO);
-        *total += fee;
-        *total
+        let total = m.entry(id.to_string()).or_default();
+        total.0 += fee;
+        total.1 += qty;
+        total.0
     }
 
+    /// The order's fee so far as the stream reported it (0 when it reported none).
     pub fn get(&self, id: &str) -> Decimal {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.lock().get(id).map(|t| t.0).unwrap_or_default()
+    }
+
+    /// The order's fee, when the stream's executions cover `filled`.
+    pub fn covering(&self, id: &str, filled: Decimal) -> Option<Decimal> {
+        self.lock()
             .get(id)
-            .copied()
-            .unwrap_or_default()
+            .filter(|(_, qty)| *qty >= filled)
+            .map(|(fee, _)| *fee)
     }
 }
 
@@ -72,7 +84,8 @@ pub fn order_update(o: Value, fees: &FeeBook) -> Result<Option<OrderStatus>, Ven
     }
     let fee_now = update.commission().map_err(in_reply(STREAM_ORDER))?;
     let fee = if update.execution_type == "TRADE" {
-        fees.add(&update.client_order_id, fee_now)
+        let qty = update.last_qty().map_err(in_reply(STREAM_ORDER))?;
+        fees.add(&update.client_order_id, fee_now, qty)
     } else {
         fees.get(&update.client_order_id)
     };

@@ -15,10 +15,12 @@
 //! from a cache refreshed hourly (exchangeInfo, plus the leverage brackets with keys);
 //! `place_order` one (`newOrderRespType=RESULT` returns the fill of a market order).
 //!
-//! Fees: REST order objects carry no commission; the fee reported is the sum of the stream's
-//! `TRADE` commissions for that order, or 0 when the stream is off.
+//! Fees: REST order objects carry no commission. A finished order's fee is the sum of the
+//! stream's `TRADE` commissions when they cover its filled quantity, else of its trades read by
+//! REST (`venue/fees.rs`); an open order's fee so far is the stream's.
 
 mod batch;
+mod fees;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -239,6 +241,9 @@ impl BinanceVenue {
             {
                 s.fee = p.fee;
             }
+        }
+        if s.state.is_terminal() && s.filled_qty > Decimal::ZERO {
+            return self.with_fee(s).await;
         }
         Ok(s)
     }

@@ -83,7 +83,7 @@ fn premium_index(v: &Value) -> Converted {
 
 fn stream_order(v: &Value) -> Converted {
     let fees = FeeBook::default();
-    fees.add("TEST", dec!(0.001));
+    fees.add("TEST", dec!(0.001), dec!(0));
     let o = v.get("o").cloned().unwrap_or(Value::Null);
     order_update(o, &fees).map(|s| opt(s, |s| order(&s)))
 }
