@@ -12,6 +12,8 @@
 //! While the trades Binance lists do not add up to the filled quantity, the adapter asks again
 //! for a short while, then reports the order as ambiguous (`fills_not_listed`): the engine
 //! leaves it unsettled and settles it by client id on a later cycle.
+//! An order that finished over six days ago, whose executions the venue no longer lists, is
+//! recorded with the fee it reported and an error in the log, rather than left unsettled.
 
 use std::time::Duration;
 
@@ -106,6 +108,10 @@ impl BinanceVenue {
             {
                 return Ok(OrderStatus { fee, ..status });
             }
+            if listing_gone(&status) {
+                tracing::error!(venue = VENUE, order = %status.client_order_id, filled = %status.filled_qty, fee = %status.fee, "the order finished over six days ago and the venue no longer lists its executions: it is recorded with the fee it reported, which may be short");
+                return Ok(status);
+            }
             if tokio::time::Instant::now() >= deadline {
                 return Err(not_listed(
                     &status,
@@ -115,6 +121,13 @@ impl BinanceVenue {
             tokio::time::sleep(LISTING_POLL).await;
         }
     }
+}
+
+/// Whether `status` finished so long ago that the venue no longer lists its executions
+/// (Binance keeps a week of them queryable): waiting for them would leave the order unsettled, and
+/// its symbol untraded, for good.
+fn listing_gone(status: &OrderStatus) -> bool {
+    chrono::Utc::now() - status.updated_at > chrono::Duration::days(6)
 }
 
 fn not_listed(status: &OrderStatus, why: &str) -> VenueError {

@@ -12,6 +12,8 @@
 //! to the order's filled size, the adapter asks again for a short while, then reports the order
 //! as ambiguous (`fills_not_listed`): the engine leaves the order unsettled and settles it by
 //! client id on a later cycle, which asks for the fills again.
+//! An order that finished over six days ago, whose fills KuCoin no longer lists, is recorded
+//! with the fee it reported and an error in the log, rather than left unsettled for good.
 
 use std::time::Duration;
 
@@ -94,6 +96,10 @@ impl KucoinVenue {
             {
                 return Ok(OrderStatus { fee, ..status });
             }
+            if listing_gone(&status) {
+                tracing::error!(venue = VENUE, order = %status.client_order_id, filled = %status.filled_qty, fee = %status.fee, "the order finished over six days ago and the venue no longer lists its executions: it is recorded with the fee it reported, which may be short");
+                return Ok(status);
+            }
             if tokio::time::Instant::now() >= deadline {
                 return Err(not_listed(
                     &status,
@@ -122,6 +128,13 @@ impl KucoinVenue {
         }
         Ok(out)
     }
+}
+
+/// Whether `status` finished so long ago that the venue no longer lists its executions
+/// (KuCoin keeps a week of them queryable): waiting for them would leave the order unsettled, and
+/// its symbol untraded, for good.
+fn listing_gone(status: &OrderStatus) -> bool {
+    chrono::Utc::now() - status.updated_at > chrono::Duration::days(6)
 }
 
 fn not_listed(status: &OrderStatus, why: &str) -> VenueError {
