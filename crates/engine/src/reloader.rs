@@ -110,7 +110,7 @@ pub async fn reload(
         Ok(c) => c,
         Err(e) => return ReloadReport::refused(e.to_string()),
     };
-    if let Some(reason) = guard::refusal(&current, &file, &state.account_views().await) {
+    if let Some(reason) = guard::refusal(&current, &file, text, &state.account_views().await) {
         return ReloadReport::refused(reason);
     }
     // Flags given at start (data dir, bind, mode, database) are not in the file: `[engine]` is

@@ -237,6 +237,33 @@ async fn an_emptied_or_cut_off_file_is_refused_whole() {
         "nothing applied, nothing recorded as a change"
     );
 
+    // Cut inside ETHUSDT's entry: the symbol stays, its leverage and weights are gone (which
+    // would read as "no source, leverage 1" and close the held short at market).
+    let entry = "symbol = \"ETHUSDT\"\nleverage = 2\nweights = { demo = 0.5, tradingview = 0.3, api = 0.2 }\n";
+    assert!(
+        DEMO_TOML.contains(entry),
+        "the demo's ETHUSDT entry changed"
+    );
+    let lost = DEMO_TOML.replacen(entry, "symbol = \"ETHUSDT\"\n", 1);
+    let reason = refused(reload_once(path, &lost, &state, &*store, &clock, &env).await);
+    assert!(
+        reason.contains(
+            "ETHUSDT, which account paper holds (-33.08), no longer has weights, leverage"
+        ),
+        "{reason}"
+    );
+    assert_eq!(*state.config(), config, "the running configuration stays");
+    // Written out, the same change is an edit: weights set to 0 close the position.
+    let zeroed = DEMO_TOML.replacen(
+        entry,
+        "symbol = \"ETHUSDT\"\nleverage = 2\nweights = { demo = 0, tradingview = 0, api = 0 }\n",
+        1,
+    );
+    assert_eq!(
+        reload_once(path, &zeroed, &state, &*store, &clock, &env).await,
+        ReloadOutcome::Applied
+    );
+
     // Removing a symbol nobody holds or targets is an ordinary edit.
     state
         .update_account_view(&paper, |v| v.positions.clear())
