@@ -26,6 +26,7 @@ pub mod replay;
 pub mod replay_sweep;
 pub mod risk;
 pub mod runtime;
+pub mod sent_order;
 pub mod sleeve_rules;
 pub mod sleeve_sync;
 pub mod sources;

@@ -71,6 +71,9 @@ pub struct SharedState {
     pub refusal_log: Arc<crate::refusals::LogWindows>,
     /// Each polled source's freshness (see [`crate::freshness`]).
     freshness: crate::freshness::FreshnessBook,
+    /// The newest sender time taken per canonical source and symbol (see
+    /// [`crate::sent_order`]).
+    pub sent_order: Arc<crate::sent_order::SentOrder>,
     /// What happens, as it happens (see [`live`]): written by the live feed, read by the
     /// event stream and the notifications.
     live: broadcast::Sender<live::LiveEvent>,
@@ -96,6 +99,7 @@ impl SharedState {
             file_engine: Arc::default(),
             refusal_log: Arc::default(),
             freshness: crate::freshness::FreshnessBook::default(),
+            sent_order: Arc::default(),
             live: broadcast::Sender::new(live::LIVE_CAPACITY),
             pnl_books: Arc::default(),
         }

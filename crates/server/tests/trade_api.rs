@@ -284,3 +284,76 @@ async fn trade_api_in_petrosa_shapes() {
 
     engine.shutdown().await;
 }
+
+/// A canonical signal sent (`ts`) before the newest one already taken for its symbol is
+/// superseded: recorded as refused, the sleeve keeps the newer signal's target, and after a
+/// restart the rule holds (learned from the store). A client's late retry or a broker's
+/// redelivery after a crash flipped the account back to a side the sender had left.
+#[tokio::test]
+async fn a_signal_sent_before_the_newest_taken_is_superseded_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let now = chrono::Utc::now();
+    let signal = |id: &str, side: &str, ago_s: i64| {
+        json!({"id": id, "symbol": "ETHUSDT", "ts": (now - chrono::Duration::seconds(ago_s)).to_rfc3339(), "price": 3000,
+               "target": {"side": side, "exposure": 0.5, "unit": "equity_fraction"}})
+    };
+    let sleeve_of = |engine: &tradeengine_engine::RunningEngine| {
+        let state = engine.state.clone();
+        async move {
+            let key = (
+                tradeengine_model::SourceId::new("petrosa").unwrap(),
+                tradeengine_model::Symbol::new("ETHUSDT").unwrap(),
+            );
+            state.sleeve(&key).await.map(|s| s.exposure)
+        }
+    };
+    for restart in [false, true] {
+        let config = common::config_in(CONFIG, dir.path());
+        let engine = common::start(config, store.clone(), &[("TE_TEST_REST_TOKEN", TOKEN)]).await;
+        let auth = common::auth(Some(READ), None, true);
+        let app = tradeengine_server::router(common::app(&engine, store.clone(), auth, None));
+        if !restart {
+            let (s, b) = call(
+                &app,
+                Method::POST,
+                "/api/v1/signals",
+                Some(TOKEN),
+                Some(signal("new-long", "long", 5)),
+            )
+            .await;
+            assert_eq!((s, b["status"].as_str()), (200, Some("applied")), "{b}");
+        }
+        let before = sleeve_of(&engine).await;
+        let late = if restart {
+            "late-short-2"
+        } else {
+            "late-short-1"
+        };
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            "/api/v1/signals",
+            Some(TOKEN),
+            Some(signal(late, "short", 20)),
+        )
+        .await;
+        assert_eq!(
+            (s, b["status"].as_str()),
+            (200, Some("superseded")),
+            "restart {restart}: {b}"
+        );
+        assert_eq!(sleeve_of(&engine).await, before, "the newer long stays");
+        assert!(
+            matches!(before, Some(tradeengine_model::SleeveOrigin::Depth(d)) if d > rust_decimal::Decimal::ZERO),
+            "{before:?}"
+        );
+        engine.shutdown().await;
+    }
+    let refused = store.refused_signals(Some("petrosa"), 100).await.unwrap();
+    assert_eq!(
+        refused.iter().filter(|r| r.code == "superseded").count(),
+        2,
+        "{refused:?}"
+    );
+}

@@ -158,6 +158,44 @@ pub fn submit_now(intake: &SignalIntake, signal: Signal) -> Submitted {
     }
 }
 
+/// [`submit_now`] for a signal that is not superseded ([`crate::sent_order`]): `None` for one
+/// sent before the newest signal already taken for its source and symbol, which is recorded as
+/// refused (code `superseded`, with `body`) and never reaches the intake; the broker acks it
+/// (sent again, it is judged the same way).
+pub async fn submit_in_order(
+    intake: &SignalIntake,
+    signal: Signal,
+    body: &[u8],
+) -> Option<Submitted> {
+    match intake
+        .state()
+        .sent_order
+        .take(&**intake.store(), &signal)
+        .await
+    {
+        Ok(()) => Some(submit_now(intake, signal)),
+        Err(newest) => {
+            let reason = crate::sent_order::superseded_reason(&signal, newest);
+            let _ = intake
+                .refuse(crate::refusals::Refused {
+                    source: signal.source.as_str(),
+                    key: Some(&signal.idempotency_key),
+                    code: crate::refusals::code::SUPERSEDED,
+                    reason: &reason,
+                    detail: serde_json::json!({
+                        "symbol": signal.symbol,
+                        "sent_at": signal.emitted_at,
+                        "newest_sent_at": newest,
+                    }),
+                    body: Some(body),
+                    secrets: &[],
+                })
+                .await;
+            None
+        }
+    }
+}
+
 /// Awaits a submission made by [`submit_now`].
 pub async fn answer(s: Submitted) -> Result<IntakeOutcome, IntakeError> {
     match s {

@@ -263,7 +263,10 @@ impl NatsSource {
             match bus::decode(s.format, &msg.payload, &ctx, &s.strategy_signal) {
                 Ok(signal) => {
                     let key = signal.idempotency_key.clone();
-                    pending.push((msg, key, bus::submit_now(intake, signal)));
+                    match bus::submit_in_order(intake, signal, &msg.payload).await {
+                        Some(submitted) => pending.push((msg, key, submitted)),
+                        None => self.settle(js, &msg, &key, Verdict::Ack).await,
+                    }
                 }
                 Err(e) => {
                     let key = transport_id.or(position).unwrap_or_default();

@@ -422,7 +422,12 @@ impl RabbitSource {
                 ..MessageContext::new(&self.id, &mapping, now)
             };
             match bus::decode(s.format, &d.data, &ctx, &s.strategy_signal) {
-                Ok(signal) => pending.push((d, bus::submit_now(intake, signal))),
+                Ok(signal) => match bus::submit_in_order(intake, signal, &d.data).await {
+                    Some(submitted) => pending.push((d, submitted)),
+                    None => {
+                        self.settle(dead, &d, Verdict::Ack).await;
+                    }
+                },
                 Err(e) => {
                     let key = message_id.as_deref().map(|m| format!("amqp:{m}"));
                     bus::refuse_message(intake, &self.id, key.as_deref(), &e, &d.data).await;

@@ -211,6 +211,25 @@ pub(crate) async fn post_signal(
         }
     };
     let (id, key) = (signal.id.to_string(), signal.idempotency_key.clone());
+    if let Err(newest) = app
+        .engine
+        .sent_order
+        .take(&**app.intake.store(), &signal)
+        .await
+    {
+        let reason = tradeengine_engine::sent_order::superseded_reason(&signal, newest);
+        refuse(
+            &app,
+            source.as_str(),
+            tradeengine_engine::refusals::code::SUPERSEDED,
+            &reason,
+            StatusCode::OK,
+            &body,
+        )
+        .await;
+        return Json(json!({"status": "superseded", "signal_id": id, "reason": reason}))
+            .into_response();
+    }
     match app.intake.submit(signal).await {
         Ok(IntakeOutcome::Applied(change)) => Json(
             json!({"status": "applied", "signal_id": id, "idempotency_key": key, "change": change}),
