@@ -234,4 +234,38 @@ weights = {{ ops = 1.0 }}
     assert_eq!(state["orders"][0]["status"], "filled", "{state}");
     assert_eq!(state["positions"]["BTCUSDT"]["size"], "0.01", "{state}");
     assert!(state["equity"].as_str().is_some(), "{state}");
+    // The fill is in the store (so `pnl` counts its position and fee, as unattributed), once,
+    // however often the order is asked for again.
+    let status = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap()])
+        .args([
+            "order",
+            "status",
+            "--account",
+            "byb",
+            "--symbol",
+            "BTCUSDT",
+            "--client-id",
+            "hand-1",
+        ])
+        .env("SIMTEST_API_KEY", "sim-test-key")
+        .env("SIMTEST_API_SECRET", "sim-test-secret")
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let fills = runtime.block_on(async {
+        let store = tradeengine_store::open_sqlite_in(&dir.path().join("data"))
+            .await
+            .unwrap();
+        let byb = tradeengine_model::AccountName::new("byb").unwrap();
+        store.fills(Some(&byb), 10).await.unwrap()
+    });
+    assert_eq!(fills.len(), 1, "{fills:?}");
+    assert_eq!(fills[0].client_order_id.as_str(), "hand-1");
+    assert_eq!(fills[0].qty, rust_decimal::Decimal::new(1, 2));
+    assert!(fills[0].fee > rust_decimal::Decimal::ZERO, "{fills:?}");
 }

@@ -9,8 +9,10 @@ use rust_decimal::Decimal;
 use tradeengine_engine::StartOptions;
 use tradeengine_engine::config::{Mode, Overrides};
 use tradeengine_model::{
-    ClientOrderId, OrderKind, OrderRequest, OrderStatus, Price, Side, Symbol, SystemClock,
+    AccountName, ClientOrderId, Fill, OrderKind, OrderRequest, OrderStatus, Price, Side, Symbol,
+    SystemClock,
 };
+use tradeengine_store::Store;
 use tradeengine_venue_sim::{FaultSpec, SimOptions, VenueId};
 use tradeengine_venues::Venue;
 
@@ -62,7 +64,7 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
     {
         refuse_managed(global, a)?;
     }
-    let venue = account_venue(global, &account_name, confirm_live, acting).await?;
+    let (venue, store) = account_venue(global, &account_name, confirm_live, acting).await?;
     let status = match cmd {
         OrderCommand::Place(a) => place(&*venue, &order_request(&a)?).await?,
         OrderCommand::Cancel(a) => Some(
@@ -76,11 +78,46 @@ pub async fn order(global: &Global, cmd: OrderCommand) -> anyhow::Result<ExitCod
                 .await?
         }
     };
+    if let Some(s) = &status {
+        record_hand_fill(&*store, &AccountName::new(&account_name)?, s).await;
+    }
     match status {
         Some(s) => outln!("{}", serde_json::to_string_pretty(&s)?),
         None => outln!("the venue has no order with this client id"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stores the fill of a finished order by hand, so the account's P&L from fills (and its fees)
+/// counts it: its client id is in no plan, so the P&L books put it under `unattributed`. Without
+/// it, `pnl` left out the position and the fees of every order placed here. Stored once (a fill
+/// is keyed by client id, quantity, price and time), so `order status` of the same order adds
+/// nothing; a resting order's fill is stored by the `order status` or `order cancel` that
+/// finds it finished. A store that cannot take it is said, not fatal: the order stands.
+async fn record_hand_fill(store: &dyn Store, account: &AccountName, s: &OrderStatus) {
+    if !s.state.is_terminal() || s.filled_qty <= Decimal::ZERO {
+        return;
+    }
+    let Some(price) = s.avg_fill_price else {
+        eprintln!("the venue reports a filled quantity without a price: no fill stored");
+        return;
+    };
+    let fill = Fill {
+        client_order_id: s.client_order_id.clone(),
+        venue_order_id: s.venue_order_id.clone(),
+        symbol: s.symbol.clone(),
+        side: s.side,
+        qty: s.filled_qty,
+        price,
+        fee: s.fee,
+        filled_at: s.updated_at,
+    };
+    if let Err(e) = store.record_fill(account, &fill).await {
+        eprintln!(
+            "the fill was not stored ({e}): `pnl` leaves this order out until `order status --client-id {}` stores it",
+            s.client_order_id
+        );
+    }
 }
 
 /// An order by hand in a symbol the engine manages is undone at the engine's next cycle (it
@@ -110,7 +147,7 @@ async fn account_venue(
     account_name: &str,
     confirm_live: bool,
     acting: bool,
-) -> anyhow::Result<Arc<dyn Venue>> {
+) -> anyhow::Result<(Arc<dyn Venue>, Arc<dyn Store>)> {
     let (mut config, _) = load_config(global, Overrides::default())?;
     let account = config
         .account(account_name)
@@ -137,11 +174,12 @@ async fn account_venue(
         },
     )
     .await?;
-    Ok(venues
+    let venue = venues
         .values()
         .next()
         .context("the account's venue could not be built")?
-        .clone())
+        .clone();
+    Ok((venue, store))
 }
 
 /// The order `order place` describes.
