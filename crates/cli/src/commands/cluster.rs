@@ -19,6 +19,9 @@ pub async fn status(global: &Global, args: ClusterStatusArgs) -> anyhow::Result<
         );
     }
     let (nodes, leases) = tradeengine_store::cluster::status(&url).await?;
+    let ttl_ms =
+        i64::try_from(config.engine.lease_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let nodes = tradeengine_engine::cluster::view::by_leases(&nodes, &leases, ttl_ms);
     if args.json {
         outln!(
             "{}",
@@ -32,16 +35,22 @@ pub async fn status(global: &Global, args: ClusterStatusArgs) -> anyhow::Result<
     if nodes.is_empty() {
         outln!("  (none has run in a cluster on this database)");
     }
-    for n in &nodes {
+    for v in &nodes {
+        let n = &v.node;
         let state = if n.heartbeat_ms == 0 {
             "stopped".to_string()
+        } else if v.stale {
+            format!(
+                "NO heartbeat for {:.1} s (killed, suspended or cut off)",
+                n.heartbeat_age_ms as f64 / 1000.0
+            )
         } else {
             format!("heartbeat {:.1} s ago", n.heartbeat_age_ms as f64 / 1000.0)
         };
-        let holds = if n.holds.is_empty() {
-            "standby".to_string()
-        } else {
-            format!("trades {}", n.holds.join(", "))
+        let holds = match (v.holds.is_empty(), n.heartbeat_ms == 0 || v.stale) {
+            (false, _) => format!("trades {}", v.holds.join(", ")),
+            (true, false) => "standby".to_string(),
+            (true, true) => "trades nothing".to_string(),
         };
         outln!(
             "  {}  pid {} on {}  {state}  {holds}",

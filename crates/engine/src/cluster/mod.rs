@@ -27,6 +27,7 @@
 pub mod follow;
 pub mod gate;
 pub mod supervisor;
+pub mod view;
 
 use std::time::Duration;
 
