@@ -278,6 +278,8 @@ where
             ));
         }
         let text = json("state value", value)?;
+        // A store known to be lost refuses at once, with its reason.
+        self.health.check_write()?;
         let mut answer = self.states.push(key, text);
         let conn = tokio::select! {
             biased;
@@ -291,11 +293,13 @@ where
                     batch.answer(written.map_err(|e| e.to_string()));
                 }
             }
-            // Nothing queued can be written now: every caller waiting gets the reason.
+            // Nothing queued can be written now: every caller waiting gets the reason, this one
+            // the error itself.
             Err(e) => {
                 if let Some(batch) = self.states.take() {
                     batch.answer(Err(e.to_string()));
                 }
+                return Err(e);
             }
         }
         settle_state(answer.await)
