@@ -319,7 +319,10 @@ async fn pipelined_batches_store_every_answer_in_order_and_a_restart_knows_them(
         let events = intake.store().audit_events(0, 10_000).await.unwrap();
         let mut next = [0usize; CHAINS];
         let mut accepted = 0;
-        for e in events.iter().filter(|e| e.kind == AuditKind::SignalAccepted) {
+        for e in events
+            .iter()
+            .filter(|e| e.kind == AuditKind::SignalAccepted)
+        {
             let key = e.payload["idempotency_key"].as_str().unwrap();
             let (c, i) = key[1..].split_once('-').unwrap();
             let (c, i): (usize, usize) = (c.parse().unwrap(), i.parse().unwrap());

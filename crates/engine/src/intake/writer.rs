@@ -174,15 +174,22 @@ impl Writer {
         let result = commit.await.unwrap_or_else(|e| {
             // The task died: whether the batch is stored is unknown, so no caller hears "stored"
             // (a sender that retries is answered `Duplicate` if it was).
-            Err(StoreError::Shared(format!("the batch's commit task failed: {e}")))
+            Err(StoreError::Shared(format!(
+                "the batch's commit task failed: {e}"
+            )))
         });
         let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
         let (stored, as_planned) = match result {
             Ok(BatchOutcome::Stored) => (Some(pass), true),
             Ok(BatchOutcome::Duplicates(dups)) => {
                 mark_duplicates(&pass, &dups, &mut outcomes);
-                let live: Vec<usize> = (0..batch.len()).filter(|i| outcomes[*i].is_none()).collect();
-                (self.store_batch(&batch, &mut outcomes, now, live).await, false)
+                let live: Vec<usize> = (0..batch.len())
+                    .filter(|i| outcomes[*i].is_none())
+                    .collect();
+                (
+                    self.store_batch(&batch, &mut outcomes, now, live).await,
+                    false,
+                )
             }
             Err(e) => {
                 fail_pass(pass, &e.to_string(), &mut outcomes);

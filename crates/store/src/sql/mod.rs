@@ -236,7 +236,10 @@ where
         self.insert_signals(batch).await
     }
 
-    async fn record_batch(&self, batch: &crate::SignalBatch) -> Result<crate::BatchOutcome, StoreError> {
+    async fn record_batch(
+        &self,
+        batch: &crate::SignalBatch,
+    ) -> Result<crate::BatchOutcome, StoreError> {
         self.insert_batch(batch).await
     }
 

@@ -235,7 +235,10 @@ where
     }
 
     /// [`Self::insert_signals`] of a batch encoded beforehand.
-    pub(crate) async fn insert_batch(&self, batch: &SignalBatch) -> Result<BatchOutcome, StoreError> {
+    pub(crate) async fn insert_batch(
+        &self,
+        batch: &SignalBatch,
+    ) -> Result<BatchOutcome, StoreError> {
         if batch.is_empty() {
             return Ok(BatchOutcome::Stored);
         }

@@ -98,7 +98,10 @@ mod tests {
         let batch = q.take().unwrap();
         assert_eq!(
             batch.rows,
-            vec![("k1".to_string(), "3".to_string()), ("k2".into(), "2".into())]
+            vec![
+                ("k1".to_string(), "3".to_string()),
+                ("k2".into(), "2".into())
+            ]
         );
         assert!(q.take().is_none());
         batch.answer(Err("disk".into()));

@@ -261,8 +261,11 @@ pub async fn concurrent_state_writes_are_group_committed(b: &Backend) {
             .map(|i| {
                 let s = s.clone();
                 tokio::spawn(async move {
-                    s.put_state(&format!("k{}", i % 8), &serde_json::json!({ "round": round }))
-                        .await
+                    s.put_state(
+                        &format!("k{}", i % 8),
+                        &serde_json::json!({ "round": round }),
+                    )
+                    .await
                 })
             })
             .collect();
