@@ -7,26 +7,28 @@
 //! **Group commit.** Submissions queue to one writer task, which takes whatever has queued (up to
 //! [`MAX_BATCH`]) and stores it in one transaction, so a burst of webhooks costs one fsync, not
 //! one per signal. Within a batch, signals apply in arrival order, each on the sleeve the one
-//! before it left. If the store reports duplicates (redeliveries), nothing of the batch was
-//! written: they are answered `Duplicate`, the sleeves of the rest are recomputed without them,
-//! and the batch is stored again. A refusal is keyed the same way: a refused signal delivered
-//! again is answered `Duplicate` and not recorded twice.
+//! before it left. The next batch is decided while the previous one commits ([`writer`]). If the
+//! store reports duplicates (redeliveries), nothing of the batch was written: they are answered
+//! `Duplicate`, the sleeves of the rest are recomputed without them, and the batch is stored
+//! again. A refusal is keyed the same way: a refused signal delivered again is answered
+//! `Duplicate` and not recorded twice.
 
 mod size;
+mod writer;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::sleeve_sync::lock_sleeves;
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tradeengine_core::CoreError;
-use tradeengine_core::sleeve::{Refusal, SleeveChange, SleeveDecision, apply_signal};
+use tradeengine_core::sleeve::{Refusal, SleeveChange};
 use tradeengine_model::{Clock, Signal, Sleeve};
 use tradeengine_store::cluster::ClusterLink;
-use tradeengine_store::{BatchOutcome, SignalRecordOutcome, Store, StoreError};
+use tradeengine_store::{EncodedSignal, SignalRecordOutcome, Store, StoreError};
 
-use crate::state::{SharedState, SleeveKey};
+use crate::state::SharedState;
+use writer::Pending;
 
 /// Most signals stored in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -162,12 +164,6 @@ pub struct SignalIntake {
     cluster: Option<ClusterLink>,
 }
 
-/// A signal waiting for the writer, and where to send its outcome.
-struct Pending {
-    signal: Signal,
-    reply: oneshot::Sender<Result<IntakeOutcome, IntakeError>>,
-}
-
 impl SignalIntake {
     /// Creates the intake and spawns its writer task (so it must be called inside a Tokio
     /// runtime). The writer ends when the last clone of the intake is dropped.
@@ -185,7 +181,7 @@ impl SignalIntake {
     ) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         let lock = Arc::new(Mutex::new(()));
-        let writer = Writer {
+        let writer = writer::Writer {
             state: state.clone(),
             store: store.clone(),
             clock: clock.clone(),
@@ -233,6 +229,9 @@ impl SignalIntake {
         if let Some(reason) = self.state.lease_lost().await {
             return Err(IntakeError::StoreUnavailable(reason));
         }
+        // Encoded here, on the caller's task, not on the one writer (see
+        // `tradeengine_store::encoded`).
+        let signal = Arc::new(EncodedSignal::new(signal)?);
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Pending { signal, reply })
@@ -338,280 +337,5 @@ impl SignalIntake {
             )
             .await;
         Ok(n)
-    }
-}
-
-/// The single writer behind the queue.
-struct Writer {
-    state: SharedState,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    lock: Arc<Mutex<()>>,
-    cluster: Option<ClusterLink>,
-}
-
-/// One pass over a batch: what to store, what was refused, what failed.
-#[derive(Default)]
-struct Pass {
-    to_store: Vec<(Signal, Option<Sleeve>)>,
-    /// Batch index and change of each entry of `to_store`.
-    stored_index: Vec<(usize, SleeveChange)>,
-    refused: Vec<(usize, Refusal)>,
-    failed: Vec<(usize, IntakeError)>,
-    sleeves: BTreeMap<SleeveKey, Sleeve>,
-    /// Batch index and the default levels chosen, for signals that opened a sleeve of a
-    /// source with ATR stops (audited once the batch is stored).
-    stop_choices: Vec<(usize, crate::stops::StopChoice)>,
-}
-
-impl Writer {
-    async fn run(self, mut rx: mpsc::Receiver<Pending>) {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                }
-            }
-            self.process(batch).await;
-        }
-    }
-
-    /// Applies the sleeve rules to the `live` entries in order, each on the sleeve the previous
-    /// one left.
-    async fn pass(
-        &self,
-        batch: &[Pending],
-        live: &[usize],
-        now: tradeengine_model::Timestamp,
-    ) -> Pass {
-        let config = self.state.config();
-        let prices = self.state.prices().await;
-        let atr = self.state.atr_board();
-        let mut pass = Pass::default();
-        for &i in live {
-            let signal = &batch[i].signal;
-            let Some(source) = config.sources.get(signal.source.as_str()) else {
-                pass.failed
-                    .push((i, IntakeError::UnknownSource(signal.source.to_string())));
-                continue;
-            };
-            let key = (signal.source.clone(), signal.symbol.clone());
-            let current = match pass.sleeves.get(&key) {
-                Some(s) => Some(s.clone()),
-                None => self.state.sleeve(&key).await,
-            }
-            .unwrap_or_else(|| Sleeve::flat(signal.source.clone(), signal.symbol.clone(), now));
-            let mark = prices.get(&signal.symbol).copied();
-            let (rules, choice) = crate::stops::rules_for_signal(
-                source,
-                &signal.symbol,
-                &atr,
-                now.timestamp_millis(),
-            );
-            match apply_signal(&current, signal, mark, &rules, now) {
-                Ok(SleeveDecision::Applied { sleeve, change }) => {
-                    if source.stops != crate::config::StopsConfig::Fixed
-                        && opened_fresh(&current, &sleeve)
-                    {
-                        pass.stop_choices.push((i, choice));
-                    }
-                    pass.sleeves.insert(key, sleeve.clone());
-                    pass.to_store.push((signal.clone(), Some(sleeve)));
-                    pass.stored_index.push((i, change));
-                }
-                Ok(SleeveDecision::Refused(r)) => pass.refused.push((i, r)),
-                Err(e) => pass.failed.push((i, e.into())),
-            }
-        }
-        pass
-    }
-
-    async fn process(&self, batch: Vec<Pending>) {
-        let _serial = self.lock.lock().await;
-        let now = self.clock.now();
-        let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
-        match lock_sleeves(self.cluster.as_ref(), &*self.store, &self.state).await {
-            Ok(lock) => {
-                let mut stored = false;
-                if let Some(pass) = self.store_batch(&batch, &mut outcomes, now).await {
-                    stored = !pass.to_store.is_empty();
-                    self.apply_pass(&batch, pass, &mut outcomes, now).await;
-                }
-                if let Some(lock) = lock
-                    && let Err(e) = lock.release(stored).await
-                {
-                    tracing::warn!(error = %e, "cannot release the cluster's sleeve lock cleanly (its connection is closed instead)");
-                }
-            }
-            Err(e) => {
-                for o in &mut outcomes {
-                    *o = Some(Err(IntakeError::StoreUnavailable(e.to_string())));
-                }
-            }
-        }
-        count_signals(&batch, &outcomes);
-        for (pending, outcome) in batch.into_iter().zip(outcomes) {
-            // A caller that gave up waiting is not an error here.
-            let _ = pending
-                .reply
-                .send(outcome.unwrap_or(Err(IntakeError::Closed)));
-        }
-    }
-
-    /// Plans the batch and stores it in one transaction, planning again without the signals
-    /// the store recognised as duplicates. `None` when the store failed (every outcome is then
-    /// set).
-    async fn store_batch(
-        &self,
-        batch: &[Pending],
-        outcomes: &mut Outcomes,
-        now: tradeengine_model::Timestamp,
-    ) -> Option<Pass> {
-        let mut live: Vec<usize> = (0..batch.len()).collect();
-        loop {
-            let pass = self.pass(batch, &live, now).await;
-            match self.store.record_signals(&pass.to_store).await {
-                Ok(BatchOutcome::Stored) => return Some(pass),
-                Ok(BatchOutcome::Duplicates(dups)) => {
-                    for j in dups {
-                        if let Some((i, _)) = pass.stored_index.get(j) {
-                            outcomes[*i] = Some(Ok(IntakeOutcome::Duplicate));
-                        }
-                    }
-                    live.retain(|i| outcomes[*i].is_none());
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    tracing::error!(error = %msg, signals = pass.to_store.len(), "cannot store signals");
-                    for (i, _) in &pass.stored_index {
-                        outcomes[*i] = Some(Err(IntakeError::BatchFailed(msg.clone())));
-                    }
-                    for (i, _) in &pass.refused {
-                        outcomes[*i] = Some(Err(IntakeError::BatchFailed(msg.clone())));
-                    }
-                    for (i, e) in pass.failed {
-                        outcomes[i] = Some(Err(e));
-                    }
-                    return None;
-                }
-            }
-        }
-    }
-
-    /// After the store took the batch: the sleeves move, the workers wake, default stops are
-    /// audited, and each signal's outcome (applied, failed, refused) is set.
-    async fn apply_pass(
-        &self,
-        batch: &[Pending],
-        pass: Pass,
-        outcomes: &mut Outcomes,
-        now: tradeengine_model::Timestamp,
-    ) {
-        let changed = pass
-            .stored_index
-            .iter()
-            .any(|(_, c)| *c != SleeveChange::Unchanged);
-        self.state.put_sleeves(pass.sleeves).await;
-        if changed {
-            self.state.notify_targets_changed();
-        }
-        for (i, choice) in &pass.stop_choices {
-            self.audit_default_stops(&batch[*i].signal, choice, now)
-                .await;
-        }
-        for (i, change) in pass.stored_index {
-            outcomes[i] = Some(Ok(IntakeOutcome::Applied(change)));
-        }
-        for (i, e) in pass.failed {
-            let signal = &batch[i].signal;
-            record_submission_refusal(&*self.store, &self.state, signal, &e, now).await;
-            outcomes[i] = Some(Err(e));
-        }
-        for (i, refusal) in pass.refused {
-            outcomes[i] = Some(self.record_refusal(&batch[i].signal, refusal, now).await);
-        }
-    }
-
-    /// Notes in the audit trail which default stops a signal's sleeve got.
-    async fn audit_default_stops(
-        &self,
-        signal: &Signal,
-        choice: &crate::stops::StopChoice,
-        now: tradeengine_model::Timestamp,
-    ) {
-        tracing::info!(source = %signal.source, symbol = %signal.symbol, ?choice, "default stops");
-        let payload = crate::audit_payload::AuditPayload::DefaultStops {
-            source: &signal.source,
-            signal: &signal.id,
-            default_stops: choice,
-        };
-        // The signal and its sleeve are stored; a failure here loses only this note.
-        if let Err(e) = payload
-            .record(&*self.store, None, Some(signal.symbol.as_str()), now)
-            .await
-        {
-            tracing::error!(error = %e, "cannot audit the default stops");
-        }
-    }
-
-    /// Records a signal its sleeve's rules refused.
-    async fn record_refusal(
-        &self,
-        signal: &Signal,
-        refusal: Refusal,
-        now: tradeengine_model::Timestamp,
-    ) -> Result<IntakeOutcome, IntakeError> {
-        let raw = serde_json::json!({"signal": signal, "refusal": refusal});
-        let reason = refusal.to_string();
-        let code = crate::telemetry::refusal_reason(&refusal);
-        let body = serde_json::to_vec(&signal.raw).unwrap_or_default();
-        // Keyed like an accepted signal: a redelivered refusal (or a redelivered signal the
-        // sleeve it already moved now refuses) is a duplicate, recorded once.
-        let recorded = record_with_secrets(
-            &*self.store,
-            &self.state,
-            crate::refusals::Refused {
-                source: signal.source.as_str(),
-                key: Some(&signal.idempotency_key),
-                code: &code,
-                reason: &reason,
-                detail: raw,
-                body: Some(&body),
-                secrets: &[],
-            },
-            now,
-        )
-        .await;
-        match recorded {
-            Ok(SignalRecordOutcome::Stored) => Ok(IntakeOutcome::Refused(refusal)),
-            Ok(SignalRecordOutcome::Duplicate) => Ok(IntakeOutcome::Duplicate),
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
-/// Each signal's outcome so far, by its place in the batch (`None`: not decided yet).
-type Outcomes = Vec<Option<Result<IntakeOutcome, IntakeError>>>;
-
-/// Counts each signal by outcome, and the lag from its emission to its receipt.
-fn count_signals(batch: &[Pending], outcomes: &Outcomes) {
-    for (pending, outcome) in batch.iter().zip(outcomes) {
-        let source = pending.signal.source.as_str();
-        crate::telemetry::signal(
-            source,
-            match outcome {
-                Some(Ok(IntakeOutcome::Applied(_))) => "applied",
-                Some(Ok(IntakeOutcome::Duplicate)) => "duplicate",
-                Some(Ok(IntakeOutcome::Refused(_))) => "refused",
-                _ => "error",
-            },
-        );
-        if let Some(emitted) = pending.signal.emitted_at
-            && let Ok(lag) = (pending.signal.received_at - emitted).to_std()
-        {
-            crate::telemetry::signal_lag(source, lag);
-        }
     }
 }

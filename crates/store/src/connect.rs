@@ -26,6 +26,9 @@
 //!   the file in another mode switches it, under the lock; every connection after that leaves
 //!   the journal mode alone.
 //! - `foreign_keys=ON`: an order row cannot name a plan that does not exist.
+//! - Checkpoints: the writer connection never copies the WAL into the database file
+//!   (`wal_autocheckpoint=0`); a task of the store does, on its own connection, so no commit waits
+//!   for it (see `sql::checkpoint`).
 //! - `temp_store=MEMORY`: a multi-row INSERT keeps a statement journal (to undo just that
 //!   statement if a row of it fails); in a temp file that was 6 % of the writer's time. It holds
 //!   the pages one statement touches, and has nothing to do with durability.
@@ -42,7 +45,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite};
 
 use crate::sql::health::FileGuard;
-use crate::sql::{SqlStore, Writer};
+use crate::sql::{Checkpointer, SqlStore, Writer};
 use crate::{Store, StoreError};
 
 /// File name of the default store in the data dir.
@@ -143,9 +146,10 @@ async fn open_sqlite_with(
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
         .pragma("temp_store", "memory");
+    // The writer leaves checkpoints to the store's checkpoint task (`sql::checkpoint`).
     let write = PoolOptions::<Sqlite>::new()
         .max_connections(1)
-        .connect_with(options.clone())
+        .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
         .await?;
     {
         let _open_lock = OpenLock::acquire(options.get_filename()).await?;
@@ -164,6 +168,10 @@ async fn open_sqlite_with(
         }
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
     }
+    let checkpoints = PoolOptions::<Sqlite>::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?;
     let read = PoolOptions::<Sqlite>::new()
         .max_connections(SQLITE_READERS)
         .connect_with(options)
@@ -171,7 +179,9 @@ async fn open_sqlite_with(
     // The file the store watches (health): the path's file once open, migrated and in WAL.
     let guard = FileGuard::of(path).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     Ok(Arc::new(
-        SqlStore::new(Writer::kept(write).await?, read).guarding(guard),
+        SqlStore::new(Writer::kept(write).await?, read)
+            .guarding(guard)
+            .checkpointing(Checkpointer::start(checkpoints)),
     ))
 }
 

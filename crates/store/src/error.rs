@@ -37,6 +37,10 @@ pub enum StoreError {
     /// A read-only open found no database where the configuration points.
     #[error("no database at {0} (a read-only command never creates one)")]
     Missing(String),
+    /// A transaction written for several callers at once (group commit) failed; every caller
+    /// in it gets this, with the message of the error that failed it. Nothing of it was written.
+    #[error("{0}")]
+    Shared(String),
 }
 
 impl StoreError {

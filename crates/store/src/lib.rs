@@ -23,6 +23,7 @@ pub mod audit;
 pub mod cluster;
 mod codec;
 mod connect;
+pub mod encoded;
 pub mod error;
 pub mod files;
 pub mod lease;
@@ -37,6 +38,7 @@ pub use connect::{
     DEFAULT_PG_CONNECTIONS, SQLITE_FILE_NAME, SQLITE_READERS, open, open_existing, open_postgres,
     open_read_only, open_sqlite_file, open_sqlite_in, sqlite_file,
 };
+pub use encoded::{EncodedSignal, SignalBatch};
 pub use error::StoreError;
 pub use pnl::{MarkReading, PnlEventRecord, StoredFill};
 pub use records::{

@@ -45,6 +45,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         batch: &[(Signal, Option<Sleeve>)],
     ) -> Result<BatchOutcome, StoreError>;
 
+    /// [`Store::record_signals`] of a batch encoded beforehand (see [`crate::encoded`]): the
+    /// same rows and events, without encoding them while the writer waits. A store that has no
+    /// faster path stores the batch as plain signals.
+    async fn record_batch(&self, batch: &crate::SignalBatch) -> Result<BatchOutcome, StoreError> {
+        self.record_signals(&batch.plain()).await
+    }
+
     /// Records a refused signal (bad auth, validation, a sleeve rule) in `refused_signals`,
     /// with its reason label and redacted body (cut to [`crate::MAX_REFUSED_BODY`]) and, when
     /// `refusal.audit` or keyed, a `SignalRefused` event.

@@ -22,6 +22,7 @@
 #[macro_use]
 pub(crate) mod rows;
 mod audit_chain;
+mod checkpoint;
 mod dialect;
 pub(crate) mod health;
 pub(crate) mod lease;
@@ -32,6 +33,7 @@ mod refused;
 mod settle;
 mod signals;
 mod snapshots;
+mod state_batch;
 mod writer;
 
 use async_trait::async_trait;
@@ -40,6 +42,7 @@ use tradeengine_model::{
     AccountName, ClientOrderId, Fill, Plan, Position, Signal, Sleeve, Timestamp,
 };
 
+pub(crate) use checkpoint::Checkpointer;
 pub(crate) use dialect::Dialect;
 use rows::ColReader;
 pub(crate) use writer::Writer;
@@ -69,6 +72,10 @@ pub(crate) struct SqlStore<DB: Database> {
     guard: Option<health::FileGuard>,
     health: health::Health,
     leases: lease::Leases<DB>,
+    /// `put_state` values waiting for their group commit (see [`state_batch`]).
+    states: state_batch::StateQueue,
+    /// A SQLite file's WAL checkpoints (see [`checkpoint`]); stops with the store.
+    _checkpoints: Option<Checkpointer>,
 }
 
 impl<DB: Dialect> SqlStore<DB> {
@@ -79,7 +86,15 @@ impl<DB: Dialect> SqlStore<DB> {
             guard: None,
             health: health::Health::default(),
             leases: lease::Leases::default(),
+            states: state_batch::StateQueue::default(),
+            _checkpoints: None,
         }
+    }
+
+    /// Checkpoints the SQLite file's WAL off the commit path (see [`checkpoint`]).
+    pub(crate) fn checkpointing(mut self, checkpoints: Checkpointer) -> Self {
+        self._checkpoints = Some(checkpoints);
+        self
     }
 
     /// Watches the file the store opened (see [`health`]).
@@ -219,6 +234,13 @@ where
         batch: &[(Signal, Option<Sleeve>)],
     ) -> Result<crate::BatchOutcome, StoreError> {
         self.insert_signals(batch).await
+    }
+
+    async fn record_batch(
+        &self,
+        batch: &crate::SignalBatch,
+    ) -> Result<crate::BatchOutcome, StoreError> {
+        self.insert_batch(batch).await
     }
 
     async fn record_refused_signal(

@@ -9,7 +9,8 @@ use tradeengine_model::{Signal, Sleeve};
 use super::audit_chain::NewEvent;
 use super::multirow::{Col, MultiRow, chunks};
 use super::{Dialect, SqlStore, decode_all, page, rows};
-use crate::codec::{json, ms, name, opt_dec_text, opt_ms, opt_price_text, payload};
+use crate::codec::{ms, name, opt_dec_text, opt_ms, opt_price_text, payload};
+use crate::encoded::{BatchEntry, SignalBatch};
 use crate::{AuditKind, BatchOutcome, SignalRecordOutcome, StoreError};
 
 /// `ON CONFLICT … DO NOTHING` makes a duplicate a no-op even when two deliveries race on
@@ -78,62 +79,47 @@ const SELECT_SLEEVES: &str = concat!(
     " FROM sleeves ORDER BY source, symbol"
 );
 
-/// A signal checked and encoded before any transaction starts, so nothing that can fail on our
-/// side happens while the write lock is held.
+/// A signal's row and events, from its encoded batch entry (see [`crate::encoded`]): nothing
+/// that can fail on our side happens while the write lock is held.
 struct Prepared<'a> {
     signal: &'a Signal,
-    intent: String,
-    raw: String,
+    intent: &'a str,
+    raw: &'a str,
     events: Vec<NewEvent>,
 }
 
-fn prepare<'a>(signal: &'a Signal, sleeve: Option<&Sleeve>) -> Result<Prepared<'a>, StoreError> {
-    if signal.idempotency_key.is_empty() {
-        return Err(StoreError::invalid(
-            format!("signal {}", signal.id),
-            "idempotency key is empty",
-        ));
-    }
-    if let Some(s) = sleeve
-        && (s.source != signal.source || s.symbol != signal.symbol)
-    {
-        return Err(StoreError::invalid(
-            format!("signal {}", signal.id),
-            format!(
-                "its sleeve is {}/{}, not {}/{}",
-                s.source, s.symbol, signal.source, signal.symbol
-            ),
-        ));
-    }
+fn prepared(entry: &BatchEntry) -> Prepared<'_> {
+    let encoded = &*entry.signal;
+    let signal = encoded.signal();
     let mut events = vec![NewEvent {
         kind: AuditKind::SignalAccepted,
         account: None,
         symbol: Some(signal.symbol.to_string()),
-        payload: payload("signal", signal)?,
+        payload: encoded.payload.clone(),
         at: signal.received_at,
     }];
-    if let Some(s) = sleeve {
+    if let (Some(s), Some(p)) = (&entry.sleeve, &entry.sleeve_payload) {
         events.push(NewEvent {
             kind: AuditKind::SleeveChanged,
             account: None,
             symbol: Some(s.symbol.to_string()),
-            payload: payload("sleeve", s)?,
+            payload: p.clone(),
             at: s.updated_at,
         });
     }
-    Ok(Prepared {
+    Prepared {
         signal,
-        intent: json("signal intent", &signal.intent)?,
-        raw: json("signal raw payload", &signal.raw)?,
+        intent: &encoded.intent,
+        raw: &encoded.raw,
         events,
-    })
+    }
 }
 
 /// The last sleeve given for each (source, symbol) of a batch: what the sleeves table holds
 /// once the batch is in. Every intermediate sleeve still gets its own audit event.
-fn final_sleeves(batch: &[(Signal, Option<Sleeve>)]) -> Vec<&Sleeve> {
+fn final_sleeves(batch: &SignalBatch) -> Vec<&Sleeve> {
     let mut last: BTreeMap<(&str, &str), &Sleeve> = BTreeMap::new();
-    for s in batch.iter().filter_map(|(_, s)| s.as_ref()) {
+    for s in batch.entries.iter().filter_map(|e| e.sleeve.as_ref()) {
         last.insert((s.source.as_str(), s.symbol.as_str()), s);
     }
     last.into_values().collect()
@@ -215,7 +201,11 @@ where
         signal: &Signal,
         sleeve: Option<&Sleeve>,
     ) -> Result<SignalRecordOutcome, StoreError> {
-        let prepared = prepare(signal, sleeve)?;
+        let batch = SignalBatch::of_signals(&[(signal.clone(), sleeve.cloned())])?;
+        let Some(entry) = batch.entries.first() else {
+            return Ok(SignalRecordOutcome::Stored);
+        };
+        let prepared = prepared(entry);
         let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         if !Self::insert_one(&mut tx, &prepared).await? {
@@ -241,13 +231,18 @@ where
         &self,
         batch: &[(Signal, Option<Sleeve>)],
     ) -> Result<BatchOutcome, StoreError> {
+        self.insert_batch(&SignalBatch::of_signals(batch)?).await
+    }
+
+    /// [`Self::insert_signals`] of a batch encoded beforehand.
+    pub(crate) async fn insert_batch(
+        &self,
+        batch: &SignalBatch,
+    ) -> Result<BatchOutcome, StoreError> {
         if batch.is_empty() {
             return Ok(BatchOutcome::Stored);
         }
-        let prepared = batch
-            .iter()
-            .map(|(signal, sleeve)| prepare(signal, sleeve.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let prepared: Vec<Prepared<'_>> = batch.entries.iter().map(prepared).collect();
         let sleeves = final_sleeves(batch)
             .into_iter()
             .map(SleeveRow::new)
@@ -312,10 +307,10 @@ where
                     .bind(signal.source.as_str())
                     .bind(signal.symbol.as_str())
                     .bind(signal.idempotency_key.as_str())
-                    .bind(p.intent.as_str())
+                    .bind(p.intent)
                     .bind(opt_ms(signal.emitted_at))
                     .bind(ms(signal.received_at))
-                    .bind(p.raw.as_str());
+                    .bind(p.raw);
             }
             let rows = INSERT_SIGNALS
                 .pad(insert, chunk)
@@ -332,19 +327,19 @@ where
     async fn insert_signals_row_by_row(
         &self,
         prepared: Vec<Prepared<'_>>,
-        batch: &[(Signal, Option<Sleeve>)],
+        batch: &SignalBatch,
     ) -> Result<BatchOutcome, StoreError> {
         let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
         let mut duplicates = Vec::new();
         let mut events = Vec::with_capacity(prepared.len() * 2);
-        for (i, (item, (_, sleeve))) in prepared.into_iter().zip(batch).enumerate() {
+        for (i, (item, entry)) in prepared.into_iter().zip(&batch.entries).enumerate() {
             if !Self::insert_one(&mut tx, &item).await? {
                 duplicates.push(i);
                 continue;
             }
             if duplicates.is_empty() {
-                if let Some(s) = sleeve {
+                if let Some(s) = &entry.sleeve {
                     Self::write_sleeve(&mut tx, s).await?;
                 }
                 events.extend(item.events);
@@ -370,10 +365,10 @@ where
             .bind(signal.source.as_str())
             .bind(signal.symbol.as_str())
             .bind(signal.idempotency_key.as_str())
-            .bind(p.intent.as_str())
+            .bind(p.intent)
             .bind(opt_ms(signal.emitted_at))
             .bind(ms(signal.received_at))
-            .bind(p.raw.as_str())
+            .bind(p.raw)
             .fetch_optional(&mut **tx)
             .await
             .map_err(|e| StoreError::on_conflict(e, || format!("signal id {}", signal.id)))?;

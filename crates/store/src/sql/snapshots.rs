@@ -263,6 +263,9 @@ where
 
     /// No audit event: blobs such as paper balances change every fill; the decisions behind
     /// them (kill switch, config) are audited by the engine with [`crate::Store::audit`].
+    ///
+    /// Group-committed with the other callers waiting at the same time (see
+    /// [`super::state_batch`]); returns once the value is committed.
     pub(crate) async fn upsert_state(
         &self,
         key: &str,
@@ -275,11 +278,61 @@ where
             ));
         }
         let text = json("state value", value)?;
-        sqlx::query(UPSERT_STATE)
-            .bind(key)
-            .bind(text.as_str())
-            .execute(&mut *self.writer().await?)
-            .await?;
+        // A store known to be lost refuses at once, with its reason.
+        self.health.check_write()?;
+        let mut answer = self.states.push(key, text);
+        let conn = tokio::select! {
+            biased;
+            done = &mut answer => return settle_state(done),
+            conn = self.writer() => conn,
+        };
+        match conn {
+            Ok(mut conn) => {
+                if let Some(batch) = self.states.take() {
+                    let written = Self::write_states(&mut conn, &batch.rows).await;
+                    batch.answer(written.map_err(|e| e.to_string()));
+                }
+            }
+            // Nothing queued can be written now: every caller waiting gets the reason, this one
+            // the error itself.
+            Err(e) => {
+                if let Some(batch) = self.states.take() {
+                    batch.answer(Err(e.to_string()));
+                }
+                return Err(e);
+            }
+        }
+        settle_state(answer.await)
+    }
+
+    /// One transaction with each row's upsert.
+    async fn write_states(
+        conn: &mut super::writer::WriteConn<'_, DB>,
+        rows: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let mut tx = conn.begin().await?;
+        for (key, text) in rows {
+            sqlx::query(UPSERT_STATE)
+                .bind(key.as_str())
+                .bind(text.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A queued state write's outcome as the caller's result (a dropped sender: the caller that
+/// was writing it stopped half way, so whether it is stored is unknown).
+fn settle_state(
+    answer: Result<Result<(), String>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<(), StoreError> {
+    match answer {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(StoreError::Shared(e)),
+        Err(_) => Err(StoreError::Shared(
+            "the state write this value was part of was abandoned".into(),
+        )),
     }
 }

@@ -75,6 +75,7 @@ suite! {
     snapshots::equity_since_a_time,
     snapshots::a_cycle_end_is_written_whole_or_not_at_all,
     snapshots::state_blobs,
+    snapshots::concurrent_state_writes_are_group_committed,
     audit::chain_verifies_and_pages,
     audit::edited_payload_is_named,
     audit::edited_kind_or_time_is_named,

@@ -250,3 +250,34 @@ pub async fn state_blobs(b: &Backend) {
     ));
     assert_eq!(b.raw.count("state").await, 1);
 }
+
+/// `put_state` is group-committed: many callers at once, several on one key, each returns only
+/// once its value is committed, and each key ends with a value one of its callers wrote (the
+/// last one queued; here every caller of a key writes the same round's value, so it is known).
+pub async fn concurrent_state_writes_are_group_committed(b: &Backend) {
+    let s = b.store.clone();
+    for round in 0..3 {
+        let writes: Vec<_> = (0..40)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.put_state(
+                        &format!("k{}", i % 8),
+                        &serde_json::json!({ "round": round }),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for w in writes {
+            w.await.unwrap().unwrap();
+        }
+        for k in 0..8 {
+            assert_eq!(
+                s.get_state(&format!("k{k}")).await.unwrap(),
+                Some(serde_json::json!({ "round": round }))
+            );
+        }
+    }
+    assert_eq!(b.raw.count("state").await, 8);
+}
