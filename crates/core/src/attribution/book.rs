@@ -108,26 +108,59 @@ impl SymbolBook {
     }
 
     /// Applies one event; on error the book is left as it was.
+    ///
+    /// The work is done on a copy of the totals only: the pending allocations (up to
+    /// [`PENDING_ORDERS`] of them, each with its weights) are read by a fill and appended to by
+    /// a rebalance once nothing can fail any more, so copying them for every event (which made
+    /// each event cost more as a session filled the window) would undo nothing.
     pub fn apply(&mut self, event: &Event) -> Result<(), CoreError> {
-        let mut next = self.clone();
+        let mut next = Self {
+            buckets: self.buckets.clone(),
+            account: self.account.clone(),
+            pending: VecDeque::new(),
+            cost_rate: self.cost_rate,
+        };
+        let mut allocation = None;
         match event {
             Event::Rebalance {
                 desired,
                 target,
                 reference,
-                orders,
-            } => next.rebalance(desired, *target, reference.get(), orders)?,
+                orders: _,
+            } => allocation = Some(next.rebalance(desired, *target, reference.get())?),
             Event::Fill {
                 client_order_id,
                 qty,
                 price,
                 fee,
-            } => next.fill(client_order_id.as_ref(), *qty, price.get(), *fee)?,
+            } => {
+                let known = self.allocation_of(client_order_id.as_ref(), *qty);
+                next.fill(known, *qty, price.get(), *fee)?;
+            }
             Event::Funding { amount } => next.funding(*amount)?,
             Event::Drift { qty, price } => next.drift(*qty, price.get())?,
         }
-        *self = next;
+        self.buckets = next.buckets;
+        self.account = next.account;
+        self.cost_rate = next.cost_rate;
+        if let (Some(allocation), Event::Rebalance { orders, .. }) = (allocation, event) {
+            for id in orders {
+                if self.pending.len() >= PENDING_ORDERS {
+                    self.pending.pop_front();
+                }
+                self.pending.push_back((id.clone(), allocation.clone()));
+            }
+        }
         Ok(())
+    }
+
+    /// The allocation of the plan behind order `id`, if the book still holds it and a fill of
+    /// `qty` goes its way.
+    fn allocation_of(&self, id: Option<&ClientOrderId>, qty: Decimal) -> Option<Allocation> {
+        id.and_then(|id| self.pending.iter().rev().find(|(p, _)| p == id))
+            .map(|(_, a)| a)
+            .filter(|a| !qty.is_zero() && a.direction.is_sign_negative() == qty.is_sign_negative())
+            .cloned()
     }
 
     /// Σ buckets − account for each summed total: all zero while the identity holds.
@@ -156,13 +189,13 @@ impl SymbolBook {
         self.buckets.get(bucket).map_or(Decimal::ZERO, |b| b.qty)
     }
 
+    /// Moves the buckets for a plan; returns the allocation its orders' fills are split by.
     fn rebalance(
         &mut self,
         desired: &BTreeMap<SourceId, Decimal>,
         target: Decimal,
         reference: Decimal,
-        orders: &[ClientOrderId],
-    ) -> Result<(), CoreError> {
+    ) -> Result<Allocation, CoreError> {
         let w = "rebalance gap";
         let mut gaps: Vec<(Bucket, Decimal)> = Vec::with_capacity(desired.len() + 2);
         let mut sum_desired = Decimal::ZERO;
@@ -214,20 +247,11 @@ impl SymbolBook {
             .filter(|(_, g)| !g.is_zero() && g.is_sign_negative() == direction.is_sign_negative())
             .map(|(b, g)| (b, g.abs()))
             .collect();
-        for id in orders {
-            if self.pending.len() >= PENDING_ORDERS {
-                self.pending.pop_front();
-            }
-            self.pending.push_back((
-                id.clone(),
-                Allocation {
-                    reference,
-                    direction,
-                    weights: weights.clone(),
-                },
-            ));
-        }
-        Ok(())
+        Ok(Allocation {
+            reference,
+            direction,
+            weights,
+        })
     }
 
     /// Crosses the netted part of `gaps` between buckets at `reference`: every gap against
@@ -295,17 +319,12 @@ impl SymbolBook {
 
     fn fill(
         &mut self,
-        id: Option<&ClientOrderId>,
+        allocation: Option<Allocation>,
         qty: Decimal,
         price: Decimal,
         fee: Decimal,
     ) -> Result<(), CoreError> {
         let w = "fill attribution";
-        let allocation = id
-            .and_then(|id| self.pending.iter().rev().find(|(p, _)| p == id))
-            .map(|(_, a)| a)
-            .filter(|a| !qty.is_zero() && a.direction.is_sign_negative() == qty.is_sign_negative())
-            .cloned();
         let reference = allocation.as_ref().map_or(price, |a| a.reference);
         let weights: Vec<(Bucket, Decimal)> = allocation.map(|a| a.weights).unwrap_or_default();
         let ratios: Vec<Decimal> = weights.iter().map(|(_, r)| *r).collect();

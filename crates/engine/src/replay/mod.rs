@@ -24,6 +24,7 @@ mod inputs;
 mod klines;
 mod run;
 mod session;
+mod steady;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -10,7 +10,10 @@
 //!   the plan has steps (a plan is a pure function of its input; only the ids differ), so quiet
 //!   cycles build no ids;
 //! - the attribution key is compared without being rebuilt while the blend and the target's
-//!   zero-ness are unchanged.
+//!   zero-ness are unchanged;
+//! - a symbol whose blend and position stand is left out of sizing and planning while the
+//!   cycle's account value and price stay where its rounded target provably equals its
+//!   position ([`super::steady`]: the plan would be empty and nothing else would move).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use tradeengine_model::{
 use tradeengine_venues::paper::{MemoryStore, PaperVenue};
 use tradeengine_venues::{PriceFeed, Venue};
 
+use super::steady::Steady;
 use super::{ReplayError, ReplayOutcome, ReplaySetup};
 
 /// One configured symbol's state between cycles.
@@ -45,6 +49,9 @@ struct SymbolState {
     blend_changed: bool,
     last_zero: Option<bool>,
     mark: Option<Price>,
+    /// The skip proof for the blend and position as they stand, with whether the position is
+    /// zero; dropped when either changes.
+    steady: Option<(Steady, bool)>,
 }
 
 /// When a blend made at `now` from `sleeves` may first differ without a sleeve changing: the
@@ -154,6 +161,7 @@ pub(super) async fn run(
             blend_changed: true,
             last_zero: None,
             mark: None,
+            steady: None,
         });
     }
     let probe = PlanId::new("replay-probe").map_err(|e| ReplayError::Input(e.to_string()))?;
@@ -212,6 +220,7 @@ pub(super) async fn run(
                 let b = blend(config, &st.sleeves, &setup.policy, now)?;
                 st.blend_changed = st.blend.as_ref().is_none_or(|old| *old != b);
                 st.blend = Some(b);
+                st.steady = None;
                 st.blend_until = blend_until(&st.sleeves, &setup.policy, now);
             }
         }
@@ -226,6 +235,15 @@ pub(super) async fn run(
         let mut inputs = Vec::with_capacity(states.len());
         for (k, st) in states.iter().enumerate() {
             if let (Some(price), Some(b)) = (prices[k], st.blend.as_ref()) {
+                if let Some((steady, zero)) = &st.steady
+                    && !st.blend_changed
+                    && st.last_zero == Some(*zero)
+                    && steady.holds(value, price.get())
+                {
+                    #[cfg(debug_assertions)]
+                    check_skip(setup, st, b, price, value, held, now);
+                    continue;
+                }
                 order.push(k);
                 inputs.push(SizeInput {
                     blend: b,
@@ -238,7 +256,13 @@ pub(super) async fn run(
             value,
             leverage_override: setup.leverage_override,
         };
-        let (mut targets, _) = crate::worker::pricing::size(&inputs, &account, &setup.policy)?;
+        // Nothing to size when every symbol was skipped (the policy was validated by the first
+        // cycle, which skips nothing).
+        let (mut targets, _) = if inputs.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            crate::worker::pricing::size(&inputs, &account, &setup.policy)?
+        };
         drop(inputs);
         // As live: opening targets cut to the free margin (a cap that cannot be computed leaves
         // them as they are, the venue's own check standing behind it).
@@ -301,6 +325,9 @@ pub(super) async fn run(
             } else {
                 false
             };
+            if made.is_empty() && st.steady.is_none() {
+                st.steady = steady_for(setup, b, target, &current, &st.instrument);
+            }
             if made.is_empty() && !changed {
                 continue;
             }
@@ -326,6 +353,7 @@ pub(super) async fn run(
             )?;
             if !made.is_empty() {
                 traded = true;
+                st.steady = None;
                 execute(
                     &venue,
                     &made.steps,
@@ -349,6 +377,89 @@ pub(super) async fn run(
         }
     }
     Ok(out)
+}
+
+/// The skip proof for `target`'s symbol after a cycle that left its position as it was, when
+/// one can be made: no gross budget or notional cap, and the position already at the margin
+/// mode and leverage the plan would set (so an empty plan has no setting step either).
+fn steady_for(
+    setup: &ReplaySetup,
+    blend: &tradeengine_core::blend::Blend,
+    target: &tradeengine_core::size::SizedTarget,
+    current: &Position,
+    instrument: &Instrument,
+) -> Option<(Steady, bool)> {
+    let zero = current.size.is_zero();
+    let settings_match = zero
+        || (current.margin_mode == setup.margin_mode
+            && current.leverage.cmp(&target.leverage) == std::cmp::Ordering::Equal);
+    if setup.policy.gross_exposure_budget.is_some() || !settings_match {
+        return None;
+    }
+    Steady::new(
+        blend,
+        target.sizing_leverage,
+        current.size.get(),
+        instrument,
+    )
+    .map(|s| (s, zero))
+}
+
+/// Debug builds: a skipped symbol sized and planned in full gives its position back and an
+/// empty plan (see [`super::steady`]), so every replay test checks the proof.
+#[cfg(debug_assertions)]
+fn check_skip(
+    setup: &ReplaySetup,
+    st: &SymbolState,
+    blend: &tradeengine_core::blend::Blend,
+    price: Price,
+    value: Decimal,
+    held: &[Position],
+    now: Timestamp,
+) {
+    let input = SizeInput {
+        blend,
+        price,
+        instrument: &st.instrument,
+    };
+    let account = AccountSizing {
+        value,
+        leverage_override: setup.leverage_override,
+    };
+    let target = tradeengine_core::size::size_target(&input, &account, &setup.policy);
+    debug_assert!(target.is_ok(), "a skipped symbol fails to size");
+    let Ok(target) = target else { return };
+    let current = held
+        .iter()
+        .find(|p| p.symbol == st.instrument.symbol)
+        .cloned()
+        .unwrap_or_else(|| Position::flat(st.instrument.symbol.clone()));
+    debug_assert_eq!(target.qty, current.size, "a skipped symbol's target moved");
+    let (Ok(id), Ok(account)) = (
+        PlanId::new("replay-check"),
+        tradeengine_model::AccountName::new("check"),
+    ) else {
+        return;
+    };
+    let made = plan(&PlanInput {
+        plan_id: &id,
+        account: &account,
+        now,
+        current: &current,
+        target: target.qty,
+        unrounded_target: target.unrounded_qty,
+        target_leverage: target.leverage,
+        margin_mode: setup.margin_mode,
+        instrument: &st.instrument,
+        price,
+        drift_band: setup.drift_band,
+        min_notional: st.instrument.min_notional.max(setup.min_notional),
+        kind: OrderKind::Market,
+    });
+    debug_assert!(
+        made.is_ok_and(|p| p.is_empty()),
+        "a skipped symbol's plan has steps"
+    );
 }
 
 /// Applies one signal to its sleeve, as the intake does (the mark is the price the last cycle

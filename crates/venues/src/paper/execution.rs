@@ -2,7 +2,7 @@
 //! orders. Prices and rules are in [`super::orders`], the accounting in [`super::ledger`];
 //! the transaction around each call is in [`super::venue`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use tradeengine_model::{
@@ -178,11 +178,17 @@ impl PaperVenue {
         Ok(status)
     }
 
-    /// Resting limit orders the feed has crossed at `now`, oldest first.
-    pub(super) fn crossed_orders(&self, st: &PaperState, now: Timestamp) -> Vec<ClientOrderId> {
-        let mut crossed: Vec<(u64, ClientOrderId)> = st
-            .orders
-            .values()
+    /// Resting limit orders the feed has crossed at `now`, oldest first. `resting` holds the
+    /// ids of every unfinished order in `st` (the venue keeps it), so only those are looked at.
+    pub(super) fn crossed_orders(
+        &self,
+        st: &PaperState,
+        resting: &BTreeSet<ClientOrderId>,
+        now: Timestamp,
+    ) -> Vec<ClientOrderId> {
+        let mut crossed: Vec<(u64, ClientOrderId)> = resting
+            .iter()
+            .filter_map(|id| st.orders.get(id))
             .filter(|o| o.status.state == OrderState::Acknowledged)
             .filter_map(|o| match o.request.kind {
                 OrderKind::Limit { price } => {
@@ -193,14 +199,26 @@ impl PaperVenue {
                 OrderKind::Market => None,
             })
             .collect();
+        debug_assert!(
+            st.orders
+                .values()
+                .filter(|o| !o.status.state.is_terminal())
+                .all(|o| resting.contains(&o.request.client_order_id)),
+            "an unfinished order is missing from the resting index"
+        );
         crossed.sort();
         crossed.into_iter().map(|(_, id)| id).collect()
     }
 
     /// Settles crossed limit orders (module docs); returns how many.
-    pub(super) fn sweep(&self, st: &mut Txn<'_>, now: Timestamp) -> Result<usize, VenueError> {
+    pub(super) fn sweep(
+        &self,
+        st: &mut Txn<'_>,
+        resting: &BTreeSet<ClientOrderId>,
+        now: Timestamp,
+    ) -> Result<usize, VenueError> {
         let mut settled = 0;
-        for id in self.crossed_orders(st, now) {
+        for id in self.crossed_orders(st, resting, now) {
             let Some(order) = st.orders.get(&id).cloned() else {
                 continue;
             };

@@ -47,7 +47,7 @@
 //! dozens of cycles of a 50-symbol account. An order that has left the window is answered as
 //! unknown, as real venues do once their history window has passed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -84,6 +84,11 @@ struct Live {
     /// Finished orders in the order they finished, oldest first: the next to leave the
     /// recent-order index.
     finished: VecDeque<ClientOrderId>,
+    /// The orders of `state.orders` not finished yet: the only ones a sweep can settle. Kept
+    /// so a call does not walk the whole recent-order window (up to `recent_orders` finished
+    /// orders) to find the few resting ones, which made every read cost more as a session
+    /// filled its window.
+    resting: BTreeSet<ClientOrderId>,
     /// Journal records since the last compaction.
     since_compaction: usize,
 }
@@ -181,6 +186,7 @@ impl PaperVenue {
         &self,
         txn: Txn<'_>,
         finished: &mut VecDeque<ClientOrderId>,
+        resting: &mut BTreeSet<ClientOrderId>,
     ) -> Result<bool, VenueError> {
         if txn.is_empty() {
             return Ok(false);
@@ -210,6 +216,17 @@ impl PaperVenue {
         txn.finish(&change);
         finished.extend(moves.finished);
         finished.drain(..change.evicted.len().min(finished.len()));
+        for o in &change.orders {
+            let id = &o.request.client_order_id;
+            if o.status.state.is_terminal() {
+                resting.remove(id);
+            } else {
+                resting.insert(id.clone());
+            }
+        }
+        for id in &change.evicted {
+            resting.remove(id);
+        }
         Ok(true)
     }
 
@@ -233,14 +250,17 @@ impl PaperVenue {
     ) -> Result<T, VenueError> {
         let mut guard = self.lock();
         let now = self.clock.now();
-        if !self.crossed_orders(&guard.state, now).is_empty() {
+        if !self
+            .crossed_orders(&guard.state, &guard.resting, now)
+            .is_empty()
+        {
             let live = &mut *guard;
             let mut txn = Txn::begin(&mut live.state);
-            if let Err(e) = self.sweep(&mut txn, now) {
+            if let Err(e) = self.sweep(&mut txn, &live.resting, now) {
                 txn.rollback();
                 return Err(e);
             }
-            if self.commit(txn, &mut live.finished)? {
+            if self.commit(txn, &mut live.finished, &mut live.resting)? {
                 self.after_commit(live);
             }
         }
@@ -256,7 +276,7 @@ impl PaperVenue {
         let live = &mut *guard;
         let now = self.clock.now();
         let mut txn = Txn::begin(&mut live.state);
-        let settled = match self.sweep(&mut txn, now) {
+        let settled = match self.sweep(&mut txn, &live.resting, now) {
             Ok(n) => n,
             Err(e) => {
                 txn.rollback();
@@ -268,7 +288,7 @@ impl PaperVenue {
         if result.is_err() {
             txn.rollback_to(swept);
         }
-        if self.commit(txn, &mut live.finished)? {
+        if self.commit(txn, &mut live.finished, &mut live.resting)? {
             self.after_commit(live);
         }
         result.map(|v| (v, settled))
@@ -486,9 +506,16 @@ fn bounded(mut state: PaperState, config: &PaperConfig) -> Live {
     }
     let extra_fills = state.fills.len().saturating_sub(config.recent_fills);
     state.fills.drain(..extra_fills);
+    let resting = state
+        .orders
+        .values()
+        .filter(|o| !o.status.state.is_terminal())
+        .map(|o| o.request.client_order_id.clone())
+        .collect();
     Live {
         state,
         finished: finished.into_iter().map(|(_, _, id)| id).collect(),
+        resting,
         since_compaction: 0,
     }
 }
