@@ -103,7 +103,9 @@ impl Steady {
             .abs()
             .checked_add(h0.abs())?
             .checked_add(blend.base.abs())?;
-        if width < Decimal::new(1, 8) || magnitude > width.checked_mul(Decimal::from(1_000_000_000_000_i64))? {
+        if width < Decimal::new(1, 8)
+            || magnitude > width.checked_mul(Decimal::from(1_000_000_000_000_i64))?
+        {
             return None;
         }
         let m = width.checked_div(Decimal::from(1_000_000))?;
