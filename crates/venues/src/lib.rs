@@ -26,6 +26,7 @@ pub mod connect_public;
 pub mod credentials;
 pub mod error;
 pub mod feed;
+pub(crate) mod fill_fees;
 pub mod http;
 pub mod hyperliquid;
 pub mod instruments;

@@ -398,13 +398,8 @@ pub async fn order_by_client_oid(
     ok(row.unwrap_or(Value::Null))
 }
 
-/// `GET /api/v1/fills`: the fills of `orderId`, or the newest first (`currentPage`,
-/// `pageSize`), in KuCoin's page envelope.
-pub async fn fills(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let q = match private_get(&sh, &headers, "/api/v1/fills", &raw) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
+/// KuCoin's `currentPage` (from 1) and `pageSize` (default 50, at most 1,000).
+fn paging(q: &BTreeMap<String, String>) -> (usize, usize) {
     let page = q
         .get("currentPage")
         .and_then(|p| p.parse::<usize>().ok())
@@ -415,6 +410,17 @@ pub async fn fills(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -
         .and_then(|p| p.parse::<usize>().ok())
         .unwrap_or(50)
         .clamp(1, 1000);
+    (page, size)
+}
+
+/// `GET /api/v1/fills`: the fills of `orderId`, or the newest first (`currentPage`,
+/// `pageSize`), in KuCoin's page envelope.
+pub async fn fills(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let q = match private_get(&sh, &headers, "/api/v1/fills", &raw) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let (page, size) = paging(&q);
     let wanted = q.get("orderId");
     let ex = sh.exchange();
     let filled: Vec<&SimOrder> = ex
@@ -448,16 +454,7 @@ pub async fn list_orders(State(sh): Sh, headers: HeaderMap, RawQuery(raw): RawQu
     };
     let open = q.get("status").is_none_or(|s| s == "active");
     let symbol = q.get("symbol").map(|c| symbol_of(c));
-    let page = q
-        .get("currentPage")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let size = q
-        .get("pageSize")
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(50)
-        .clamp(1, 1000);
+    let (page, size) = paging(&q);
     let ex = sh.exchange();
     let all: Vec<SimOrder> = ex
         .orders()

@@ -15,24 +15,21 @@
 //! An order that finished over six days ago, whose executions the venue no longer lists, is
 //! recorded with the fee it reported and an error in the log, rather than left unsettled.
 
-use std::time::Duration;
-
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 use tradeengine_model::OrderStatus;
 
 use super::BinanceVenue;
+use crate::VenueError;
 use crate::binance::VENUE;
 use crate::binance::http::Auth;
 use crate::binance::models::usdt_fee;
+use crate::fill_fees::{not_listed, poll_fee};
 use crate::http::{Method, Query};
 use crate::parse::{dec, in_reply};
-use crate::{VenueError, VenueErrorKind};
 
 pub const USER_TRADES: &str = "GET /fapi/v1/userTrades";
-const LISTING_WAIT: Duration = Duration::from_secs(2);
-const LISTING_POLL: Duration = Duration::from_millis(250);
 
 /// One row of `GET /fapi/v1/userTrades`, the fields the fee needs.
 #[derive(Debug, Deserialize)]
@@ -81,6 +78,7 @@ impl BinanceVenue {
         }
         let Some(order_id) = status.venue_order_id.clone() else {
             return Err(not_listed(
+                VENUE,
                 &status,
                 "Binance gave no order id to read its trades by",
             ));
@@ -89,8 +87,8 @@ impl BinanceVenue {
             .with("symbol", status.symbol.as_str())
             .with("orderId", &order_id)
             .with("limit", "1000");
-        let deadline = tokio::time::Instant::now() + LISTING_WAIT;
-        loop {
+        let filled = status.filled_qty;
+        poll_fee(VENUE, "trades", status, || async {
             let v = self
                 .http
                 .request(
@@ -103,43 +101,10 @@ impl BinanceVenue {
                 )
                 .await?;
             let rows: Vec<TradeRow> = crate::parse::reply(VENUE, USER_TRADES, v)?;
-            if let Some(fee) =
-                order_fee(&rows, &order_id, status.filled_qty).map_err(in_reply(USER_TRADES))?
-            {
-                return Ok(OrderStatus { fee, ..status });
-            }
-            if listing_gone(&status) {
-                tracing::error!(venue = VENUE, order = %status.client_order_id, filled = %status.filled_qty, fee = %status.fee, "the order finished over six days ago and the venue no longer lists its executions: it is recorded with the fee it reported, which may be short");
-                return Ok(status);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(not_listed(
-                    &status,
-                    "Binance does not list all of its trades yet, so its fee is unknown",
-                ));
-            }
-            tokio::time::sleep(LISTING_POLL).await;
-        }
+            order_fee(&rows, &order_id, filled).map_err(in_reply(USER_TRADES))
+        })
+        .await
     }
-}
-
-/// Whether `status` finished so long ago that the venue no longer lists its executions
-/// (Binance keeps a week of them queryable): waiting for them would leave the order unsettled, and
-/// its symbol untraded, for good.
-fn listing_gone(status: &OrderStatus) -> bool {
-    chrono::Utc::now() - status.updated_at > chrono::Duration::days(6)
-}
-
-fn not_listed(status: &OrderStatus, why: &str) -> VenueError {
-    VenueError::new(
-        VENUE,
-        VenueErrorKind::Ambiguous,
-        format!(
-            "order {} filled {} {}, but {why}; it is settled again by client id",
-            status.client_order_id, status.filled_qty, status.symbol
-        ),
-    )
-    .with_code("fills_not_listed")
 }
 
 #[cfg(test)]

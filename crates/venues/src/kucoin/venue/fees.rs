@@ -15,28 +15,24 @@
 //! An order that finished over six days ago, whose fills KuCoin no longer lists, is recorded
 //! with the fee it reported and an error in the log, rather than left unsettled for good.
 
-use std::time::Duration;
-
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 use tradeengine_model::{Instrument, OrderStatus};
 
 use super::{KucoinVenue, rows};
+use crate::VenueError;
+use crate::fill_fees::{not_listed, poll_fee};
 use crate::http::Query;
 use crate::kucoin::VENUE;
 use crate::kucoin::http::weight;
 use crate::kucoin::models::{required, to_base};
 use crate::parse::{bad_reply, in_reply};
-use crate::{VenueError, VenueErrorKind};
 
 pub const FILLS: &str = "GET /api/v1/fills";
 /// Pages of 100 fills; an order with more than 2,000 fills is reported as ambiguous.
 const PAGE_SIZE: u32 = 100;
 const MAX_PAGES: u32 = 20;
-/// How long to wait for KuCoin to list an order's fills, and how often to ask meanwhile.
-const LISTING_WAIT: Duration = Duration::from_secs(2);
-const LISTING_POLL: Duration = Duration::from_millis(250);
 /// The settlement currency of the USDT-margined contracts this adapter trades.
 const FEE_CURRENCY: &str = "USDT";
 
@@ -83,31 +79,18 @@ impl KucoinVenue {
         }
         let Some(order_id) = status.venue_order_id.clone() else {
             return Err(not_listed(
+                VENUE,
                 &status,
                 "KuCoin gave no order id to read its fills by",
             ));
         };
         let i = self.instrument(&status.symbol).await?;
-        let deadline = tokio::time::Instant::now() + LISTING_WAIT;
-        loop {
+        let filled = status.filled_qty;
+        poll_fee(VENUE, "fills", status, || async {
             let rows = self.fills_of(&order_id).await?;
-            if let Some(fee) =
-                order_fee(&rows, &order_id, &i, status.filled_qty).map_err(in_reply(FILLS))?
-            {
-                return Ok(OrderStatus { fee, ..status });
-            }
-            if listing_gone(&status) {
-                tracing::error!(venue = VENUE, order = %status.client_order_id, filled = %status.filled_qty, fee = %status.fee, "the order finished over six days ago and the venue no longer lists its executions: it is recorded with the fee it reported, which may be short");
-                return Ok(status);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(not_listed(
-                    &status,
-                    "KuCoin does not list all of its fills yet, so its fee is unknown",
-                ));
-            }
-            tokio::time::sleep(LISTING_POLL).await;
-        }
+            order_fee(&rows, &order_id, &i, filled).map_err(in_reply(FILLS))
+        })
+        .await
     }
 
     /// Every fill KuCoin lists for one order.
@@ -128,25 +111,6 @@ impl KucoinVenue {
         }
         Ok(out)
     }
-}
-
-/// Whether `status` finished so long ago that the venue no longer lists its executions
-/// (KuCoin keeps a week of them queryable): waiting for them would leave the order unsettled, and
-/// its symbol untraded, for good.
-fn listing_gone(status: &OrderStatus) -> bool {
-    chrono::Utc::now() - status.updated_at > chrono::Duration::days(6)
-}
-
-fn not_listed(status: &OrderStatus, why: &str) -> VenueError {
-    VenueError::new(
-        VENUE,
-        VenueErrorKind::Ambiguous,
-        format!(
-            "order {} filled {} {}, but {why}; it is settled again by client id",
-            status.client_order_id, status.filled_qty, status.symbol
-        ),
-    )
-    .with_code("fills_not_listed")
 }
 
 #[cfg(test)]
