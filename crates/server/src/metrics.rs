@@ -183,10 +183,19 @@ async fn set_pnl_gauges(app: &AppState) {
     };
     let accounts: BTreeSet<_> = books.ledger.books().map(|((a, _), _)| a.clone()).collect();
     for account in accounts {
-        match books
-            .ledger
-            .report(Some(&account), &books.marks, GroupBy::Source)
-        {
+        // Each account marked at its own prices, as `GET /api/v1/pnl?account=` marks it.
+        let marked = app
+            .engine
+            .pnl_books
+            .books(&*app.store, Some(&account))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|own| {
+                own.ledger
+                    .report(Some(&account), &own.marks, GroupBy::Source)
+                    .map_err(|e| e.to_string())
+            });
+        match marked {
             Ok((lines, _)) => {
                 for line in lines {
                     metrics::gauge!("tradeengine_source_pnl", "account" => account.to_string(), "source" => line.name.clone())

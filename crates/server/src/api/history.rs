@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tradeengine_core::attribution::Event;
 use tradeengine_model::{AccountName, Symbol, Timestamp};
+use tradeengine_engine::pnl::{self, Books, Input};
 use tradeengine_store::AuditKind;
 use utoipa::{IntoParams, ToSchema};
 
-use super::books::{self, Books, Input};
+use super::pnl::api_error;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::Query;
@@ -158,10 +159,10 @@ pub(crate) fn positions(
     let mut actual = Series::default();
     let mut sources: BTreeMap<String, Series> = BTreeMap::new();
     for input in inputs {
-        if input.account() != account || input.symbol() != symbol {
+        if input.account() != account || input.symbol() != Some(symbol) {
             continue;
         }
-        books.apply(input)?;
+        books.apply(input).map_err(api_error)?;
         let at = input.at();
         if let Input::Plan {
             event: Event::Rebalance {
@@ -285,7 +286,10 @@ pub async fn history(
         )));
     }
     let since = app.intake.clock().now() - TimeDelta::hours(hours);
-    let inputs = books::inputs(&*app.store, Some(&account)).await?;
+    // Positions and sleeves only: prices never move them.
+    let inputs = pnl::inputs(&*app.store, Some(&account), pnl::Marks::Skip)
+        .await
+        .map_err(api_error)?;
     let (target, actual, sources) = positions(&inputs, &account, &symbol, since)?;
     let (depth, risk, audit_from_seq) = from_audit(&app, &account, &symbol, since).await?;
     Ok(Json(SymbolHistory {

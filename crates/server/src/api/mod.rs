@@ -1,7 +1,6 @@
 //! The REST API under `/api/v1`: read endpoints (read scope) and actions (control scope).
 
 pub mod auth;
-mod books;
 pub mod cluster;
 pub mod config;
 pub mod events;

@@ -65,8 +65,14 @@ pub async fn pnl(
     )
     .await
     .map(Json)
-    .map_err(|e| match e {
+    .map_err(api_error)
+}
+
+/// A store failure as the store's answer; a stored event that does not read, or books that do
+/// not add up, as a 500 naming it.
+pub(crate) fn api_error(e: PnlError) -> ApiError {
+    match e {
         PnlError::Store(e) => ApiError::from(e),
         other => ApiError::Internal(other.to_string()),
-    })
+    }
 }

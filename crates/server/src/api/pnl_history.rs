@@ -1,10 +1,12 @@
 //! `GET /api/v1/pnl/history`: P&L by source over time, for the dashboard's per-account chart.
 //!
-//! Built from what `GET /api/v1/pnl` is built from (stored plan events and fills, replayed in
-//! [`super::books`]), so the newest point of each series is that endpoint's line: the chart
-//! and the table cannot disagree. One point per time bucket that had an input, stamped with
-//! the time of the bucket's last input (the books as they stood then, marked at the last
-//! price seen by then), so a quiet day costs nothing and no point is stamped in the future.
+//! Built from what `GET /api/v1/pnl` is built from (stored plan events, fills and the cycles'
+//! mark readings, applied in order by `tradeengine_engine::pnl::Books`), so the newest point of
+//! each series is that endpoint's line: the chart and the table cannot disagree. One point per
+//! time bucket that had an input, stamped with the time of the bucket's last input (the books
+//! as they stood then, marked at the newest price seen by then, so open positions move with
+//! the market between trades), so a quiet day costs nothing and no point is stamped in the
+//! future.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +15,11 @@ use axum::extract::State;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tradeengine_core::attribution::{GroupBy, PnlLine};
+use tradeengine_engine::pnl::{self, Books, Input};
 use tradeengine_model::{AccountName, Timestamp};
 use utoipa::{IntoParams, ToSchema};
 
-use super::books::{self, Books};
+use super::pnl::api_error;
 use super::read::account_param;
 use crate::AppState;
 use crate::error::ApiError;
@@ -91,7 +94,7 @@ fn bucket_of(at: Timestamp, secs: i64) -> i64 {
 /// The history of `account` (all when `None`) in buckets of `secs` seconds, from the replayed
 /// inputs.
 pub(crate) fn history(
-    inputs: &[books::Input],
+    inputs: &[Input],
     account: Option<&AccountName>,
     secs: i64,
 ) -> Result<PnlHistory, ApiError> {
@@ -126,7 +129,7 @@ pub(crate) fn history(
     };
     let mut iter = inputs.iter().peekable();
     while let Some(input) = iter.next() {
-        books.apply(input)?;
+        books.apply(input).map_err(api_error)?;
         let bucket = bucket_of(input.at(), secs);
         let bucket_ends = iter
             .peek()
@@ -165,7 +168,9 @@ pub async fn pnl_history(
             "bucket must be between {MIN_BUCKET} and {MAX_BUCKET} seconds, not {secs}"
         )));
     }
-    let inputs = books::inputs(&*app.store, account.as_ref()).await?;
+    let inputs = pnl::inputs(&*app.store, account.as_ref(), pnl::Marks::Read)
+        .await
+        .map_err(api_error)?;
     history(&inputs, account.as_ref(), secs).map(Json)
 }
 
@@ -176,7 +181,6 @@ mod tests {
     use tradeengine_store::StoredFill;
 
     use super::*;
-    use crate::api::books::Input;
 
     fn fills(n: i64) -> Vec<Input> {
         let t0 = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
