@@ -4,7 +4,9 @@
 //! batch, decides each signal's sleeve in arrival order and hands the batch's commit to a task
 //! of its own. While that commit runs (most of it is the fsync), the writer takes the next
 //! batch and decides it on the sleeves the committing batch leaves, so that work no longer
-//! waits for the disk. The next commit starts only once the previous one has ended and its
+//! waits for the disk; once that commit ends, whatever queued meanwhile is decided on top and
+//! joins the batch (else each early-decided batch would hold only the few signals queued at
+//! the moment the previous commit started). The next commit starts only once the previous one has ended and its
 //! callers were answered, and only as decided if the previous batch was stored as decided; if
 //! it was not (a duplicate dropped from it, or a failure), the next batch is decided again on
 //! the sleeves actually stored. So at most one batch is committing, batches are stored in
@@ -64,6 +66,19 @@ struct Pass {
     stop_choices: Vec<(usize, crate::stops::StopChoice)>,
 }
 
+impl Pass {
+    /// Appends `later`, a pass over later entries of the same batch decided on this one's
+    /// sleeves.
+    fn absorb(&mut self, later: Pass) {
+        self.to_store.extend(later.to_store);
+        self.stored_index.extend(later.stored_index);
+        self.refused.extend(later.refused);
+        self.failed.extend(later.failed);
+        self.sleeves.extend(later.sleeves);
+        self.stop_choices.extend(later.stop_choices);
+    }
+}
+
 /// A batch whose commit is running.
 struct InFlight {
     batch: Vec<Pending>,
@@ -119,17 +134,30 @@ impl Writer {
             if serial.is_none() {
                 serial = Some(self.lock.clone().lock_owned().await);
             }
-            let now = self.clock.now();
+            let mut now = self.clock.now();
             let live: Vec<usize> = (0..batch.len()).collect();
             let overlay = inflight.as_ref().map(|f| &f.pass.sleeves);
             let mut pass = self.pass(&batch, &live, now, overlay).await;
-            let mut encoded = SignalBatch::new(pass.to_store.clone());
-            if let Some(f) = inflight.take()
-                && !self.finish(f).await
-            {
-                pass = self.pass(&batch, &live, now, None).await;
-                encoded = SignalBatch::new(pass.to_store.clone());
+            if let Some(f) = inflight.take() {
+                let as_decided = self.finish(f).await;
+                // What queued while the previous batch committed joins this one. Without it a
+                // batch decided early holds only what had queued by then, and every other
+                // commit is a small one: slower than a plain group commit.
+                let decided = batch.len();
+                drain(&mut rx, &mut batch);
+                now = self.clock.now();
+                if as_decided {
+                    let extra: Vec<usize> = (decided..batch.len()).collect();
+                    if !extra.is_empty() {
+                        let more = self.pass(&batch, &extra, now, Some(&pass.sleeves)).await;
+                        pass.absorb(more);
+                    }
+                } else {
+                    let all: Vec<usize> = (0..batch.len()).collect();
+                    pass = self.pass(&batch, &all, now, None).await;
+                }
             }
+            let encoded = SignalBatch::new(pass.to_store.clone());
             inflight = Some(self.start(batch, pass, encoded, now));
             run += 1;
         }
