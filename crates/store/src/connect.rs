@@ -166,7 +166,7 @@ async fn open_sqlite_with(
                 )));
             }
         }
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        crate::migrations::sqlite().run(&write).await?;
     }
     let checkpoints = PoolOptions::<Sqlite>::new()
         .max_connections(1)
@@ -270,7 +270,7 @@ async fn open_sqlite_memory(options: SqliteConnectOptions) -> Result<Arc<dyn Sto
         .max_lifetime(None)
         .connect_with(options)
         .await?;
-    sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+    crate::migrations::sqlite().run(&pool).await?;
     Ok(Arc::new(SqlStore::new(Writer::Pool(pool.clone()), pool)))
 }
 
@@ -289,6 +289,6 @@ pub async fn open_postgres(
         .max_connections(max_connections.max(1))
         .connect_with(options)
         .await?;
-    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    crate::migrations::postgres().run(&pool).await?;
     Ok(Arc::new(SqlStore::new(Writer::Pool(pool.clone()), pool)))
 }

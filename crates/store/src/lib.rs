@@ -27,6 +27,7 @@ pub mod encoded;
 pub mod error;
 pub mod files;
 pub mod lease;
+mod migrations;
 pub mod ownership;
 pub mod pnl;
 pub mod records;
