@@ -503,7 +503,10 @@ mod tests {
         let at = |s: i64| t0 + TimeDelta::seconds(s);
         let cache = BooksCache::default();
         // A reading before the fill is older than the fill's own price: not the mark.
-        store.record_marks(&reading(&main, at(0), 95)).await.unwrap();
+        store
+            .record_marks(&reading(&main, at(0), 95))
+            .await
+            .unwrap();
         let fill = Fill {
             client_order_id: ClientOrderId::new("te-1").unwrap(),
             venue_order_id: None,
@@ -516,12 +519,25 @@ mod tests {
         };
         store.record_fill(&main, &fill).await.unwrap();
         let unrealised = |r: Report| r.total.unrealised;
-        let now = report(&*store, Some(&main), GroupBy::Source, None).await.unwrap();
+        let now = report(&*store, Some(&main), GroupBy::Source, None)
+            .await
+            .unwrap();
         assert_eq!(unrealised(now), Decimal::ZERO);
-        assert_eq!(cache.books(&*store, None).await.unwrap().marks[&btc()], price(100));
-        store.record_marks(&reading(&main, at(2), 90)).await.unwrap();
-        store.record_marks(&reading(&main, at(3), 88)).await.unwrap();
-        let now = report(&*store, Some(&main), GroupBy::Source, None).await.unwrap();
+        assert_eq!(
+            cache.books(&*store, None).await.unwrap().marks[&btc()],
+            price(100)
+        );
+        store
+            .record_marks(&reading(&main, at(2), 90))
+            .await
+            .unwrap();
+        store
+            .record_marks(&reading(&main, at(3), 88))
+            .await
+            .unwrap();
+        let now = report(&*store, Some(&main), GroupBy::Source, None)
+            .await
+            .unwrap();
         assert_eq!(unrealised(now), Decimal::from(-12));
         let cached = report_cached(&cache, &*store, Some(&main), GroupBy::Source, None)
             .await

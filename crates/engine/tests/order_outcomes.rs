@@ -160,6 +160,9 @@ async fn a_failed_look_up_leaves_the_order_unknown_never_rejected() {
     assert_eq!(stored[0].state, OrderState::Filled, "{stored:?}");
     assert_eq!(stored[0].filled_qty, rig.sim.position("BTCUSDT"));
     assert_eq!(rig.order_requests(), 1, "nothing re-sent");
+    // The session's counts (status, API, stop summary) include the order settled late.
+    let v = view(&rig).await;
+    assert_eq!((v.orders_filled, v.orders_rejected), (1, 0), "{v:?}");
     rig.assert_converged().await;
 }
 

@@ -83,7 +83,9 @@ mod tests {
 
     /// A folder's migrations as sqlx itself reads them (what `sqlx::migrate!` embedded).
     async fn on_disk(dir: &str) -> Vec<(i64, String, Vec<u8>)> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir);
         listed(&Migrator::new(path.as_path()).await.unwrap())
     }
 

@@ -448,6 +448,7 @@ impl AccountWorker {
             .as_ref()
             .map(|e| format!("order entry failing: {e}"));
         let (state, value, open_orders) = (ctx.account.state, report.value, settlement.still_open);
+        let (settled_filled, settled_rejected) = (settlement.filled, settlement.rejected);
         let (tracker, kill, now) = (ctx.tracker.clone(), ctx.kill, ctx.now);
         self.update_view(|v| {
             v.unknown_positions = unknown;
@@ -461,8 +462,8 @@ impl AccountWorker {
             v.state = Some(state);
             v.cycles += 1;
             v.orders_sent += report.sent;
-            v.orders_filled += report.filled;
-            v.orders_rejected += report.rejected;
+            v.orders_filled += report.filled + settled_filled;
+            v.orders_rejected += report.rejected + settled_rejected;
             v.orders_risk_refused += report.risk_refused;
             if last_refusal.is_some() {
                 v.last_risk_refusal = last_refusal;

@@ -4,7 +4,8 @@
 //! Each such order is looked up at the venue by its client order id:
 //! - the venue knows it → its state and fill are recorded;
 //! - the venue does not, and the order was only `Intended` → it was never sent: `Cancelled`;
-//! - the venue does not, and the order was `Sent` or `Unknown` → it never arrived: `Rejected`.
+//! - the venue does not, and the order was `Sent` or `Unknown` → it was not placed: `Cancelled`
+//!   with that reason (not `Rejected`, which is the venue refusing an order).
 //!
 //! Nothing is ever re-sent from here: the next plan works from the positions the venue reports,
 //! with new client order ids, so an order that did land is counted once.
@@ -23,6 +24,10 @@ use super::execute::record_status;
 pub struct Settlement {
     pub checked: usize,
     pub settled: usize,
+    /// Of those settled, the ones the venue reports filled and rejected: the session's order
+    /// counts include them (an order whose answer was lost is counted when it settles).
+    pub filled: u64,
+    pub rejected: u64,
     /// Orders still not final (the venue could not be asked, or the order is still working);
     /// they are looked at again next cycle.
     pub still_open: usize,
@@ -45,8 +50,15 @@ pub async fn settle_open_orders(
     };
     for order in orders {
         match settle_one(account, venue, store, clock, &order).await? {
-            true => result.settled += 1,
-            false => {
+            Some(state) => {
+                result.settled += 1;
+                match state {
+                    OrderState::Filled => result.filled += 1,
+                    OrderState::Rejected => result.rejected += 1,
+                    _ => {}
+                }
+            }
+            None => {
                 result.still_open += 1;
                 result.open_symbols.insert(order.symbol.clone());
             }
@@ -212,7 +224,7 @@ async fn settle_one(
     store: &dyn Store,
     clock: &dyn Clock,
     order: &StoredOrder,
-) -> Result<bool, tradeengine_store::StoreError> {
+) -> Result<Option<OrderState>, tradeengine_store::StoreError> {
     let now = clock.now();
     match venue
         .order_by_client_id(&order.symbol, &order.client_order_id)
@@ -231,13 +243,16 @@ async fn settle_one(
                 previous = OrderState::Sent;
             }
             if status.state == OrderState::Unknown || !previous.can_become(status.state) {
-                return Ok(false);
+                return Ok(None);
             }
             record_status(store, account, &status, now).await?;
             tracing::info!(%account, order = %order.client_order_id, state = status.state.as_str(), "settled order from the venue");
-            Ok(status.state.is_terminal())
+            Ok(status.state.is_terminal().then_some(status.state))
         }
         Ok(None) => {
+            // Either way the order did not and will not trade: cancelled, with why. Not
+            // `rejected`, which says the venue refused it: a sent order the venue has no record
+            // of may never have reached it (a connection cut while sending).
             let (state, why) = if order.state == OrderState::Intended {
                 (
                     OrderState::Cancelled,
@@ -245,8 +260,8 @@ async fn settle_one(
                 )
             } else {
                 (
-                    OrderState::Rejected,
-                    "the venue has no order with this client id",
+                    OrderState::Cancelled,
+                    "not placed: the venue has no order with this client id",
                 )
             };
             store
@@ -259,11 +274,11 @@ async fn settle_one(
                 )
                 .await?;
             tracing::info!(%account, order = %order.client_order_id, state = state.as_str(), why, "settled order");
-            Ok(true)
+            Ok(Some(state))
         }
         Err(e) => {
             tracing::warn!(%account, order = %order.client_order_id, error = %e, "cannot settle order yet");
-            Ok(false)
+            Ok(None)
         }
     }
 }

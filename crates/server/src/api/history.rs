@@ -19,8 +19,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tradeengine_core::attribution::Event;
-use tradeengine_model::{AccountName, Symbol, Timestamp};
 use tradeengine_engine::pnl::{self, Books, Input};
+use tradeengine_model::{AccountName, Symbol, Timestamp};
 use tradeengine_store::AuditKind;
 use utoipa::{IntoParams, ToSchema};
 
