@@ -151,6 +151,17 @@ fn opened_fresh(before: &Sleeve, next: &Sleeve) -> bool {
         && !(open(before) && (value(before) > Decimal::ZERO) == (value(next) > Decimal::ZERO))
 }
 
+/// A signal in the intake's queue (see [`SignalIntake::enqueue`]).
+#[derive(Debug)]
+pub struct Queued(oneshot::Receiver<Result<IntakeOutcome, IntakeError>>);
+
+impl Queued {
+    /// The signal's outcome, once its batch was stored (or it was refused, or a duplicate).
+    pub async fn outcome(self) -> Result<IntakeOutcome, IntakeError> {
+        self.0.await.map_err(|_| IntakeError::Closed)?
+    }
+}
+
 /// Submits signals into sleeves. Cheap to clone; all clones share one lock so sleeve updates
 /// are applied in the order they were stored.
 #[derive(Debug, Clone)]
@@ -214,6 +225,14 @@ impl SignalIntake {
     /// Takes one signal and answers once it is durable (or refused, or a duplicate). See the
     /// module docs for the order of effects.
     pub async fn submit(&self, signal: Signal) -> Result<IntakeOutcome, IntakeError> {
+        self.enqueue(signal).await?.outcome().await
+    }
+
+    /// Checks one signal and puts it in the writer's queue, returning once it is queued: its
+    /// outcome comes later, from [`Queued::outcome`]. Signals one task enqueues reach the
+    /// writer, and their sleeves, in that order, so a broker consumer can queue a whole chunk
+    /// before it waits for the first answer.
+    pub async fn enqueue(&self, signal: Signal) -> Result<Queued, IntakeError> {
         let checked = match self.check(&signal) {
             Ok(()) => size::check(&self.state, &signal).await,
             Err(e) => Err(e),
@@ -237,7 +256,7 @@ impl SignalIntake {
             .send(Pending { signal, reply })
             .await
             .map_err(|_| IntakeError::Closed)?;
-        answer.await.map_err(|_| IntakeError::Closed)?
+        Ok(Queued(answer))
     }
 
     /// The configuration's checks of a signal before it is queued.

@@ -166,6 +166,41 @@ async fn a_failed_look_up_leaves_the_order_unknown_never_rejected() {
     rig.assert_converged().await;
 }
 
+/// The panic button does not wait for an order the venue cannot confirm: while the look-ups
+/// of an old order fail, a flatten still closes the symbol's position with a reduce-only
+/// order (it cannot overshoot, whatever the old order does).
+#[tokio::test]
+async fn a_flatten_closes_a_symbol_whose_old_order_cannot_be_confirmed() {
+    use tradeengine_engine::killswitch::{self, KillAction, new_switch};
+    let venue = VenueId::Bybit;
+    let mut rig = Rig::start(venue, SimOptions::new(venue), &["BTCUSDT"], 1).await;
+    rig.target("BTCUSDT", dec!(0.2)).await;
+    rig.sim
+        .faults()
+        .inject(rig.order_fault_path(), 1, Fault::StatusAfterAccept(503));
+    for path in ["/v5/order/realtime", "/v5/order/history"] {
+        rig.sim.faults().inject(path, 1_000, Fault::Status(503));
+    }
+    rig.cycle().await;
+    assert_eq!(orders(&rig).await[0].state, OrderState::Unknown);
+    let held = rig.sim.position("BTCUSDT");
+    assert!(held > Decimal::ZERO, "the venue filled the first order");
+    let switch = new_switch(KillAction::Flatten, None, "test", &SystemClock);
+    killswitch::engage(&*rig.store, &switch).await.unwrap();
+    rig.state
+        .refresh_kill(&*rig.store, std::path::Path::new("/nonexistent-kill-dir"))
+        .await;
+    rig.cycle().await;
+    assert_eq!(rig.sim.position("BTCUSDT"), Decimal::ZERO, "flattened");
+    // The old order is still unconfirmed: only the flatten went out.
+    let stored = orders(&rig).await;
+    assert!(
+        stored.iter().any(|o| o.state == OrderState::Unknown),
+        "{stored:?}"
+    );
+    assert_eq!(rig.order_requests(), 2);
+}
+
 #[tokio::test]
 async fn the_start_up_repair_corrects_an_order_an_older_version_stored_as_rejected() {
     let venue = VenueId::Bybit;

@@ -357,3 +357,76 @@ async fn a_signal_sent_before_the_newest_taken_is_superseded_across_a_restart() 
         "{refused:?}"
     );
 }
+
+/// Two REST sources may use the same `signal_id` (each strategy numbers its own signals): each
+/// source's signal is its own, stored and applied, and each is a duplicate only of itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sources_may_send_the_same_signal_id() {
+    const TWO: &str = r#"
+[engine]
+drift_check_interval_secs = 1
+data_dir = "DATA"
+hot_reload = false
+[[accounts]]
+name = "paper"
+venue = "paper"
+[sources.alpha]
+type = "rest"
+[sources.alpha.settings]
+token_env = "TE_TEST_ALPHA_TOKEN"
+[sources.beta]
+type = "rest"
+[sources.beta.settings]
+token_env = "TE_TEST_BETA_TOKEN"
+[[symbols]]
+symbol = "BTCUSDT"
+weights = { alpha = 0.5, beta = 0.5 }
+"#;
+    const ALPHA: &str = "alpha-source-token-00000001";
+    const BETA: &str = "beta-source-token-000000001";
+    let dir = tempfile::tempdir().unwrap();
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let config = common::config_in(TWO, dir.path());
+    let engine = common::start(
+        config,
+        store.clone(),
+        &[("TE_TEST_ALPHA_TOKEN", ALPHA), ("TE_TEST_BETA_TOKEN", BETA)],
+    )
+    .await;
+    let auth = common::auth(Some(READ), None, true);
+    let app = tradeengine_server::router(common::app(&engine, store.clone(), auth, None));
+    let trade =
+        json!({"signals": [seed_signal("sig-1", 0.9)], "conflict_resolution": "strongest_wins"});
+    let status = |b: &Value| {
+        b["audit_logs"][0]["result"]["status"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    for token in [ALPHA, BETA] {
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            "/trade",
+            Some(token),
+            Some(trade.clone()),
+        )
+        .await;
+        assert_eq!((s, status(&b)), (200, Some("executed".to_owned())), "{b}");
+    }
+    for token in [ALPHA, BETA] {
+        let (s, b) = call(
+            &app,
+            Method::POST,
+            "/trade",
+            Some(token),
+            Some(trade.clone()),
+        )
+        .await;
+        assert_eq!((s, status(&b)), (200, Some("duplicate".to_owned())), "{b}");
+    }
+    let stored = store.recent_signals(10, 0).await.unwrap();
+    let mut sources: Vec<String> = stored.iter().map(|s| s.source.to_string()).collect();
+    sources.sort();
+    assert_eq!(sources, ["alpha", "beta"]);
+    assert_ne!(stored[0].id, stored[1].id);
+}

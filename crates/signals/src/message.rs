@@ -215,7 +215,10 @@ pub(crate) fn keys(
             format!("body:{hash}@{}", bucket())
         }
     };
-    let digest = blake3::hash(key.as_bytes()).to_hex();
+    // The source is part of the id: two sources may use the same ids (a strategy's `signal_id`,
+    // a message id), and the store keeps ids unique across sources, so an id of the key alone
+    // refused the second source's signal for good.
+    let digest = blake3::hash(format!("{}\n{key}", ctx.source).as_bytes()).to_hex();
     let id = SignalId::new(&format!("{id_prefix}-{}", &digest[..40]))
         .map_err(|e| MessageError::invalid("id", e.to_string()))?;
     Ok((key, id))

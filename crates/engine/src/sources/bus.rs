@@ -12,9 +12,6 @@
 //! message is also a recorded refusal ([`refuse_message`], or the intake's own for a signal it
 //! refuses), so it shows in `tradeengine signals --refused`, the API and the metrics.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -136,26 +133,18 @@ pub async fn refuse_message(
         .await;
 }
 
-/// A submission in flight.
-pub type Submission = Pin<Box<dyn Future<Output = Result<IntakeOutcome, IntakeError>> + Send>>;
+/// What [`submit_now`] returns: the signal queued (its outcome to come), or why it was not.
+pub type Submitted = Result<crate::intake::Queued, IntakeError>;
 
-/// What [`submit_now`] returns: the submission in flight, or its answer when it came at once.
-pub type Submitted = Result<Submission, Result<IntakeOutcome, IntakeError>>;
-
-/// Submits `signal` and polls it once, so it joins the intake's queue now: signals then reach
-/// the intake (and their sleeves) in the order this is called, even though their answers are
-/// awaited together. Returns the answer at once when it is already there.
-pub fn submit_now(intake: &SignalIntake, signal: Signal) -> Submitted {
-    let intake = intake.clone();
-    let mut fut: Submission = Box::pin(async move { intake.submit(signal).await });
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    // The first poll runs up to the queue send (the intake's queue is FIFO, and a full queue
-    // queues its waiters in order too). The real waker takes over when the future is awaited.
-    match fut.as_mut().poll(&mut cx) {
-        Poll::Ready(r) => Err(r),
-        Poll::Pending => Ok(fut),
-    }
+/// Queues `signal` without waiting for its outcome: signals then reach the intake (and their
+/// sleeves) in the order this is called, while their answers are awaited together.
+///
+/// Awaited to the end, never polled once and put aside: a submission set aside while it waited
+/// for one of the engine's locks kept its place in that lock's queue, was handed the lock, and
+/// held it until somebody polled it again, which could be never (the intake, the workers and
+/// `/ready` all waited behind it: a NATS burst froze every source until a restart).
+pub async fn submit_now(intake: &SignalIntake, signal: Signal) -> Submitted {
+    intake.enqueue(signal).await
 }
 
 /// [`submit_now`] for a signal that is not superseded ([`crate::sent_order`]): `None` for one
@@ -173,7 +162,7 @@ pub async fn submit_in_order(
         .take(&**intake.store(), &signal)
         .await
     {
-        Ok(()) => Some(submit_now(intake, signal)),
+        Ok(()) => Some(submit_now(intake, signal).await),
         Err(newest) => {
             let reason = crate::sent_order::superseded_reason(&signal, newest);
             let _ = intake
@@ -198,10 +187,7 @@ pub async fn submit_in_order(
 
 /// Awaits a submission made by [`submit_now`].
 pub async fn answer(s: Submitted) -> Result<IntakeOutcome, IntakeError> {
-    match s {
-        Ok(fut) => fut.await,
-        Err(ready) => ready,
-    }
+    s?.outcome().await
 }
 
 /// How far back [`learn_occurrences`] reads: a redelivery after a longer outage than this may

@@ -159,17 +159,15 @@ impl NatsSource {
 
     /// The stream (created when the settings ask), its creation time in nanoseconds (part of
     /// every message's position), and the dead-letter stream when one is set.
+    ///
+    /// Sources share the default stream names, so a stream made for one source lacks the next
+    /// source's subjects: when the settings let the engine create streams, the subjects a
+    /// stream does not cover yet are added to it (publishers to them got no stream before, and
+    /// dead letters were retried for ever).
     async fn open_stream(&self, js: &jetstream::Context) -> Result<(stream::Stream, i128), String> {
         let s = &self.settings;
         let mut stream = if s.create_stream {
-            js.get_or_create_stream(stream::Config {
-                name: s.stream.clone(),
-                subjects: s.subjects.clone(),
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("stream {}: {e}", s.stream))?
+            covering_stream(js, &s.stream, &s.subjects).await?
         } else {
             js.get_stream(&s.stream)
                 .await
@@ -182,14 +180,9 @@ impl NatsSource {
             .created
             .unix_timestamp_nanos();
         if let Some(dead) = &s.dead_letter_stream {
-            js.get_or_create_stream(stream::Config {
-                name: dead.clone(),
-                subjects: vec![s.dead_letter_subject.clone()],
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| format!("dead-letter stream {dead}: {e}"))?;
+            covering_stream(js, dead, std::slice::from_ref(&s.dead_letter_subject))
+                .await
+                .map_err(|e| format!("dead-letter {e}"))?;
         }
         Ok((stream, created))
     }
@@ -245,6 +238,18 @@ impl NatsSource {
         let now = intake.clock().now();
         let mut pending = Vec::with_capacity(msgs.len());
         for msg in msgs {
+            // The stream may hold other sources' subjects, and this source's durable consumer
+            // sees them all: they are not this source's signals (another source takes them).
+            if !s
+                .subjects
+                .iter()
+                .any(|p| settings::subject_matches(p, &msg.subject))
+            {
+                if let Err(e) = msg.ack().await {
+                    tracing::debug!(source = %self.id, error = %e, "cannot ack another source's message here");
+                }
+                continue;
+            }
             let transport_id = msg
                 .headers
                 .as_ref()
@@ -358,6 +363,49 @@ impl NatsSource {
         }
         Ok(())
     }
+}
+
+/// The stream `name`, created with `subjects` when missing; subjects it does not cover yet are
+/// added to it.
+async fn covering_stream(
+    js: &jetstream::Context,
+    name: &str,
+    subjects: &[String],
+) -> Result<stream::Stream, String> {
+    let mut stream = js
+        .get_or_create_stream(stream::Config {
+            name: name.to_string(),
+            subjects: subjects.to_vec(),
+            storage: stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("stream {name}: {e}"))?;
+    let mut config = stream
+        .info()
+        .await
+        .map_err(|e| format!("stream {name}: {e}"))?
+        .config
+        .clone();
+    let missing: Vec<String> = subjects
+        .iter()
+        .filter(|want| {
+            !config
+                .subjects
+                .iter()
+                .any(|have| have == *want || settings::subject_matches(have, want))
+        })
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(stream);
+    }
+    tracing::info!(stream = %name, subjects = ?missing, "adding this source's subjects to the stream");
+    config.subjects.extend(missing);
+    js.update_stream(config)
+        .await
+        .map_err(|e| format!("stream {name}: adding subjects: {e}"))?;
+    Ok(stream)
 }
 
 async fn nak(msg: &jetstream::Message, delay: Duration) {

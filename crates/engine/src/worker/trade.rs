@@ -136,7 +136,12 @@ impl AccountWorker {
         let mut jobs = Vec::new();
         for target in targets {
             let symbol = &target.symbol;
-            if settlement.open_symbols.contains(symbol) {
+            // An order that may still fill blocks new plans for its symbol, so it is never
+            // doubled; a flatten's reduce-only close cannot overshoot, whatever that order
+            // does, so the panic button does not wait for a venue that cannot confirm an old
+            // order (what fills later is closed by the next cycle).
+            let flattening = ctx.kill == Some(crate::killswitch::KillAction::Flatten);
+            if settlement.open_symbols.contains(symbol) && !flattening {
                 report
                     .symbol_errors
                     .push(skipped(symbol, SkipReason::Unsettled));

@@ -358,3 +358,182 @@ weights = {{ ev = 1.0 }}
     let js = jetstream::new(client);
     let _ = js.delete_stream(format!("T{tag}")).await;
 }
+
+/// Publishes `n` canonical buys of 0.001 BTC on `subject`, ids `{prefix}-{i}`.
+async fn publish_buys(js: &jetstream::Context, subject: &str, prefix: &str, n: usize) {
+    let body = json!({"symbol": "BTCUSDT",
+        "order": {"action": "open", "side": "buy", "size": "0.001", "unit": "base"}});
+    for i in 0..n {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            format!("{prefix}-{i}").as_str(),
+        );
+        js.publish_with_headers(subject.to_string(), h, body.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+}
+
+/// Two NATS sources share the default stream names (here one stream and one dead-letter
+/// stream for both): each source's subjects are added to the stream, each source takes only
+/// its own subjects' messages under its own name, and both dead-letter.
+#[test]
+fn two_nats_sources_on_one_stream_keep_their_own_messages() {
+    if !reachable(ADDR, "NATS") {
+        return;
+    }
+    let tag = unique("n2");
+    let dir = tempfile::tempdir().unwrap();
+    let source = |name: &str| {
+        format!(
+            r#"
+[sources.{name}]
+type = "nats"
+allow_add = true
+cooling_minutes = 0
+[sources.{name}.settings]
+url = "nats://{ADDR}"
+subject = "t.{tag}.{name}"
+stream = "T{tag}"
+durable = "te-{name}"
+dead_letter_subject = "t.{tag}.dead.{name}"
+dead_letter_stream = "T{tag}DEAD"
+events_subject = ""
+max_age_secs = 0
+"#
+        )
+    };
+    let toml = format!(
+        "[engine]\ndata_dir = \"DATA\"\nhot_reload = false\n{}{}[[symbols]]\nsymbol = \"BTCUSDT\"\nweights = {{ alpha = 0.5, beta = 0.5 }}\n",
+        source("alpha"),
+        source("beta")
+    );
+    let config = common::config(dir.path(), &toml);
+    runtime().block_on(async {
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let engine = common::start(config, store.clone()).await;
+        let js = jetstream::new(async_nats::connect(ADDR).await.unwrap());
+        let want = [format!("t.{tag}.alpha"), format!("t.{tag}.beta")];
+        let both = wait_for(Duration::from_secs(20), || async {
+            let Ok(mut stream) = js.get_stream(format!("T{tag}")).await else {
+                return false;
+            };
+            let Ok(info) = stream.info().await else {
+                return false;
+            };
+            want.iter().all(|w| info.config.subjects.contains(w))
+        })
+        .await;
+        assert!(both, "the stream holds both sources' subjects");
+        publish_buys(&js, &format!("t.{tag}.alpha"), "a", 3).await;
+        publish_buys(&js, &format!("t.{tag}.beta"), "b", 5).await;
+        js.publish(format!("t.{tag}.beta"), b"not json".to_vec().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let taken = wait_for(Duration::from_secs(30), || async {
+            base_total(&engine, "alpha").await == Decimal::new(3, 3)
+                && base_total(&engine, "beta").await == Decimal::new(5, 3)
+        })
+        .await;
+        assert!(
+            taken,
+            "alpha {} beta {}",
+            base_total(&engine, "alpha").await,
+            base_total(&engine, "beta").await
+        );
+        assert_eq!(stored_signals(&*store, "alpha").await, 3);
+        assert_eq!(stored_signals(&*store, "beta").await, 5);
+        let dead = wait_for(Duration::from_secs(20), || async {
+            let Ok(mut stream) = js.get_stream(format!("T{tag}DEAD")).await else {
+                return false;
+            };
+            stream.info().await.is_ok_and(|i| i.state.messages == 1)
+        })
+        .await;
+        assert!(dead, "beta's invalid message is dead-lettered");
+        engine.shutdown().await;
+    });
+}
+
+/// A burst of a thousand messages into an engine whose account workers are busy (every signal
+/// moves the target): every signal is taken and the engine's state stays readable. A
+/// submission set aside while it waited for one of the engine's locks used to be handed that
+/// lock and keep it, so the intake, the workers and every reader stalled for good (red team:
+/// a burst of a few hundred froze a fresh engine until a restart).
+#[test]
+fn a_burst_into_a_trading_engine_is_taken_whole() {
+    if !reachable(ADDR, "NATS") {
+        return;
+    }
+    let tag = unique("nb");
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[engine]
+data_dir = "DATA"
+hot_reload = false
+drift_check_interval_secs = 1
+[[accounts]]
+name = "paper"
+venue = "paper"
+min_order_notional = 0
+[accounts.paper]
+starting_balance = 1000000
+[sources.bus]
+type = "nats"
+allow_add = true
+cooling_minutes = 0
+[sources.bus.settings]
+url = "nats://{ADDR}"
+subject = "t.{tag}.signals"
+stream = "T{tag}"
+durable = "te"
+dead_letter_subject = "t.{tag}.dead"
+dead_letter_stream = "T{tag}DEAD"
+events_subject = ""
+max_age_secs = 0
+[[symbols]]
+symbol = "BTCUSDT"
+leverage = 2
+weights = {{ bus = 1.0 }}
+"#
+    );
+    let config = common::config(dir.path(), &toml);
+    runtime().block_on(async {
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let engine = common::start(config, store.clone()).await;
+        let js = jetstream::new(async_nats::connect(ADDR).await.unwrap());
+        let subject = format!("t.{tag}.signals");
+        let ready = wait_for(Duration::from_secs(20), || async {
+            js.get_stream(format!("T{tag}")).await.is_ok()
+        })
+        .await;
+        assert!(ready, "the source made its stream");
+        publish_buys(&js, &subject, "x", 1_000).await;
+        let taken = wait_for(Duration::from_secs(90), || async {
+            base_total(&engine, "bus").await == Decimal::ONE
+        })
+        .await;
+        assert!(
+            taken,
+            "only {} of 1 BTC taken",
+            base_total(&engine, "bus").await
+        );
+        // Readers of the engine's state are not stuck behind a lock.
+        let view = tokio::time::timeout(
+            Duration::from_secs(5),
+            engine
+                .state
+                .account_view(&tradeengine_model::AccountName::new("paper").unwrap()),
+        )
+        .await;
+        assert!(view.is_ok(), "the account's view cannot be read");
+        assert_eq!(stored_signals(&*store, "bus").await, 1_000);
+        engine.shutdown().await;
+    });
+}

@@ -272,22 +272,15 @@ async fn submit_and_answer(
     signals: Vec<Signal>,
     timestamp: &str,
 ) -> Response {
-    let submissions: Vec<_> = signals
-        .into_iter()
-        .zip(request.items.iter())
-        .map(|(s, raw)| {
-            let hold = matches!(&s.intent, Intent::Order(o) if o.action == OrderAction::Hold);
-            let id = s.id.to_string();
-            let weight = source_weight(app, &s);
-            (
-                raw.clone(),
-                id,
-                hold,
-                weight,
-                bus::submit_now(&app.intake, s),
-            )
-        })
-        .collect();
+    // Queued one after the other (their order is the request's), answered together.
+    let mut submissions = Vec::with_capacity(signals.len());
+    for (s, raw) in signals.into_iter().zip(request.items.iter()) {
+        let hold = matches!(&s.intent, Intent::Order(o) if o.action == OrderAction::Hold);
+        let id = s.id.to_string();
+        let weight = source_weight(app, &s);
+        let submission = bus::submit_now(&app.intake, s).await;
+        submissions.push((raw.clone(), id, hold, weight, submission));
+    }
     let distributed_state = json!({
         "pod_id": "tradeengine",
         "is_leader": true,

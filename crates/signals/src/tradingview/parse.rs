@@ -166,7 +166,8 @@ fn parse_inner(
     let canonical = serde_json::to_vec(&raw).unwrap_or_default();
     let body_hash = blake3::hash(&canonical).to_hex().to_string();
     let idempotency_key = idempotency_key(cfg, event_id.as_deref(), emitted_at, &body_hash, now);
-    let id_hash = blake3::hash(idempotency_key.as_bytes()).to_hex();
+    // With the source, as for broker messages: two TradingView sources may send one alert.
+    let id_hash = blake3::hash(format!("{}\n{idempotency_key}", cfg.source).as_bytes()).to_hex();
     let id = SignalId::new(&format!("tv-{}", &id_hash[..40]))
         .map_err(|e| TvError::bad("id", "", e.to_string()))?;
 
