@@ -142,7 +142,7 @@ pub async fn mappings(
         (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
         (status = 403, description = "A read token cannot write", body = crate::schema::ErrorBody),
         (status = 404, description = "No such symbol", body = crate::schema::ErrorBody),
-        (status = 409, description = "No configuration file to write (embedded demo)",
+        (status = 409, description = "No configuration file to write (embedded demo), or the engine is a cluster node (change every host's file)",
             body = crate::schema::ErrorBody),
         (status = 422, description = "The change fails validation; nothing written",
             body = crate::schema::ErrorBody),
@@ -175,7 +175,7 @@ pub async fn put_weights(
         (status = 400, description = "Malformed body", body = crate::schema::ErrorBody),
         (status = 401, description = "No or unknown token", body = crate::schema::ErrorBody),
         (status = 403, description = "A read token cannot write", body = crate::schema::ErrorBody),
-        (status = 409, description = "No configuration file to write (embedded demo)",
+        (status = 409, description = "No configuration file to write (embedded demo), or the engine is a cluster node (change every host's file)",
             body = crate::schema::ErrorBody),
         (status = 422, description = "The change fails validation; nothing written",
             body = crate::schema::ErrorBody),
@@ -196,6 +196,20 @@ pub async fn put_mappings(
     }))
 }
 
+/// In a cluster every host reads its own file: a change written through one node would reach
+/// that host only, the nodes would disagree, and each failover would trade the difference
+/// (red team: weights set to 0 through a standby closed a position at the takeover and the
+/// next takeover reopened it). So a node refuses, and says what to do.
+fn not_in_a_cluster(config: &Config) -> Result<(), ApiError> {
+    if config.engine.cluster {
+        return Err(ApiError::Conflict(
+            "this engine is one node of a cluster, and each host reads its own configuration              file: a change written here would reach this host only (a failover would then              trade the difference). Change the file on every host; each reloads it"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Edits the file, validates, writes it atomically and applies it.
 async fn write(
     app: &AppState,
@@ -208,6 +222,7 @@ async fn write(
                 .to_string(),
         ));
     };
+    not_in_a_cluster(&app.engine.config())?;
     let _guard = WRITE.lock().await;
     let text = tokio::fs::read_to_string(&path)
         .await
@@ -234,4 +249,26 @@ async fn write(
         applied,
     };
     Ok((written, (*app.engine.config()).clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_node_refuses_config_writes_and_says_why() {
+        let toml = "[[accounts]]\nname = \"paper\"\nvenue = \"paper\"\n\
+                    [sources.tv]\ntype = \"rest\"\n\
+                    [[symbols]]\nsymbol = \"BTCUSDT\"\nweights = { tv = 1.0 }\n";
+        let mut config =
+            config::load_str(toml, None, &[], &config::Overrides::default()).unwrap_or_else(|e| {
+                panic!("{e}");
+            });
+        assert!(not_in_a_cluster(&config).is_ok());
+        config.engine.cluster = true;
+        match not_in_a_cluster(&config) {
+            Err(ApiError::Conflict(why)) => assert!(why.contains("every host"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
