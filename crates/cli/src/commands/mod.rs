@@ -97,9 +97,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match tradeengine_store::open_existing(&url).await {
         Err(tradeengine_store::StoreError::Missing(path)) => Err(resolve::NothingToActOn(format!(
             "no database at {path}: nothing to read or act on, and this command never creates \
-             one. If an engine runs on this data dir, its database file was moved or deleted \
-             while it ran: put the file back before anything else (its -wal file beside it \
-             holds the newest commits)"
+             one. If the engine was started with `run --database-url` (PostgreSQL), this command \
+             needs the same database: set [engine] database_url or \
+             TRADEENGINE_ENGINE__DATABASE_URL. Otherwise, if an engine runs on this data dir, \
+             its database file was moved or deleted while it ran: put the file back before \
+             anything else (its -wal file beside it holds the newest commits)"
         ))
         .into()),
         other => other.with_context(|| format!("cannot open the store at {}", redact_url(&url))),
