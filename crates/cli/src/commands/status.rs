@@ -70,34 +70,47 @@ fn engine_get(config: &Config, path: &str) -> Option<reqwest::RequestBuilder> {
     Some(client.get(format!("http://{addr}{path}")))
 }
 
-/// The running engine's prices per symbol from `GET /api/v1/symbols`, when it answers (with the
-/// read token from the variable `[api] read_token_env` names, or its default, if set). Empty
-/// otherwise.
-async fn live_prices(config: &Config) -> BTreeMap<String, Decimal> {
+/// What the running engine's API said when asked for its prices.
+enum LiveAnswer {
+    Prices(BTreeMap<String, Decimal>),
+    /// The engine using this store is not running: whatever answers at the address is not it.
+    NotAsked,
+    Unauthorized,
+    NoAnswer,
+}
+
+/// The running engine's prices per symbol from `GET /api/v1/symbols` (with the read token from
+/// the variable `[api] read_token_env` names, or its default, if set).
+async fn live_prices(config: &Config) -> LiveAnswer {
     let Some(mut req) = engine_get(config, "/api/v1/symbols") else {
-        return BTreeMap::new();
+        return LiveAnswer::NoAnswer;
     };
     if let Ok(token) = std::env::var(config.api.read_var()) {
         req = req.bearer_auth(token);
     }
     let Ok(resp) = req.send().await else {
-        return BTreeMap::new();
+        return LiveAnswer::NoAnswer;
     };
+    if matches!(resp.status().as_u16(), 401 | 403) {
+        return LiveAnswer::Unauthorized;
+    }
     if !resp.status().is_success() {
-        return BTreeMap::new();
+        return LiveAnswer::NoAnswer;
     }
     let rows: Vec<serde_json::Value> = resp.json().await.unwrap_or_default();
-    rows.iter()
-        .filter_map(|r| {
-            let symbol = r.get("symbol")?.as_str()?.to_string();
-            let price = match r.get("price")? {
-                serde_json::Value::String(s) => s.parse().ok()?,
-                serde_json::Value::Number(n) => n.to_string().parse().ok()?,
-                _ => return None,
-            };
-            Some((symbol, price))
-        })
-        .collect()
+    LiveAnswer::Prices(
+        rows.iter()
+            .filter_map(|r| {
+                let symbol = r.get("symbol")?.as_str()?.to_string();
+                let price = match r.get("price")? {
+                    serde_json::Value::String(s) => s.parse().ok()?,
+                    serde_json::Value::Number(n) => n.to_string().parse().ok()?,
+                    _ => return None,
+                };
+                Some((symbol, price))
+            })
+            .collect(),
+    )
 }
 
 /// The running engine's `/ready` answer, as lines: accounts not reconciled and why (a failing
@@ -197,14 +210,34 @@ async fn render(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         config.engine.mode.as_str()
     );
-    let prices = Prices::read(config, store).await?;
-    out.push_str(if prices.live.is_empty() {
-        "prices: last fill (the engine's API did not answer; set the read token variable for live prices)\n"
+    // Only the engine this store says is running is asked: another engine answering at the
+    // same address (a second one started with another data dir) is not this one.
+    let running = running_mode.is_some();
+    let answer = if running {
+        live_prices(config).await
     } else {
-        "prices: live from the running engine\n"
+        LiveAnswer::NotAsked
+    };
+    out.push_str(&match &answer {
+        LiveAnswer::Prices(_) => "prices: live from the running engine\n".to_string(),
+        LiveAnswer::NotAsked => {
+            "prices: last fill (the engine using this store is not running)\n".to_string()
+        }
+        LiveAnswer::Unauthorized => format!(
+            "prices: last fill (the engine's API refused the read token: set {} to its read \
+             token for live prices)\n",
+            config.api.read_var()
+        ),
+        LiveAnswer::NoAnswer => format!(
+            "prices: last fill (the engine's API did not answer at {})\n",
+            config.engine.bind
+        ),
     });
+    let prices = Prices::read(answer, store).await?;
     out.push_str(&engine_line);
-    out.push_str(&readiness_lines(config).await);
+    if running {
+        out.push_str(&readiness_lines(config).await);
+    }
     let kill = tradeengine_engine::killswitch::KillState {
         stored: tradeengine_engine::killswitch::read_stored(store).await?,
         file: tradeengine_engine::killswitch::read_file(&config.engine.data_dir),
@@ -246,8 +279,11 @@ struct Prices {
 }
 
 impl Prices {
-    async fn read(config: &Config, store: &dyn Store) -> anyhow::Result<Self> {
-        let live = live_prices(config).await;
+    async fn read(answer: LiveAnswer, store: &dyn Store) -> anyhow::Result<Self> {
+        let live = match answer {
+            LiveAnswer::Prices(p) => p,
+            _ => BTreeMap::new(),
+        };
         let ticks = display::stored_ticks(store).await;
         let mut last_fill: BTreeMap<String, Decimal> = BTreeMap::new();
         for fill in store.fills(None, 1000).await? {
