@@ -308,6 +308,7 @@ impl RunningEngine {
                 &mut workers,
                 &config,
                 &built.venues,
+                &built.paper,
                 std::mem::take(&mut built.connecting),
                 &shared,
                 (origin, &options),

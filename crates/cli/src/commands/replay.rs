@@ -11,10 +11,10 @@ use rust_decimal::Decimal;
 use tradeengine_engine::config::Overrides;
 use tradeengine_engine::pnl::{GroupBy, PnlLine};
 use tradeengine_engine::replay::{
-    ReplaySetup, candle_times, replay, sn8_snapshots, stored_session, tradingview_alerts,
-    venue_klines,
+    ReplaySetup, candle_times, replay, replay_recorded, sn8_snapshots, stored_session,
+    tradingview_alerts, venue_klines,
 };
-use tradeengine_engine::replay_sweep::{SetSummary, grid, summarise, sweep};
+use tradeengine_engine::replay_sweep::{SetSummary, grid, summarise, sweep, sweep_recorded};
 use tradeengine_model::{Signal, SourceId, Symbol};
 use tradeengine_venues::feed::{KlineSeries, ReplayOptions};
 use tradeengine_venues::{PriceFeed, RecordedFeed};
@@ -39,12 +39,20 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
     let account_name = setup.account.clone();
     let needs_store =
         (args.prices.is_empty() && args.prices_from.is_none()) || args.signals.is_none();
-    let stored = if needs_store {
+    let (stored, store) = if needs_store {
         let store = open_store_read_only(&config).await?;
-        Some(stored_session(&*store, &account_name).await?)
+        (
+            Some(stored_session(&*store, &account_name).await?),
+            Some(store),
+        )
     } else {
-        None
+        (None, None)
     };
+    // The store's own session (its signals at its readings): each cycle blends the signals the
+    // live cycle had blended, as its reading lists them.
+    let own_session =
+        args.signals.is_none() && args.prices.is_empty() && args.prices_from.is_none();
+    let own = stored.as_ref().filter(|_| own_session);
     let (feed, times): (Arc<dyn PriceFeed>, Vec<_>) = match &stored {
         _ if args.prices_from.is_some() => {
             let symbols: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
@@ -66,9 +74,9 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             (Arc::new(feed), times)
         }
     };
-    let signals = match (&args.signals, stored) {
+    let signals = match (&args.signals, &stored) {
         (Some(path), _) => signals_from(path, &args.signals_format, &config)?,
-        (None, Some(session)) => session.signals,
+        (None, Some(session)) => session.signals.clone(),
         (None, None) => bail!("no signals to replay"),
     };
     if let Some(spec) = &args.sweep {
@@ -77,7 +85,10 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             bail!("--sweep {spec:?} gives no weight set summing to 1 or less");
         }
         let bar = crate::progress::bar(sets.len() as u64, "replay sweep");
-        let results = sweep(&setup, &sets, &signals, feed, &times, &|| bar.inc(1));
+        let results = match own {
+            Some(session) => sweep_recorded(&setup, &sets, session, &|| bar.inc(1)),
+            None => sweep(&setup, &sets, &signals, feed, &times, &|| bar.inc(1)),
+        };
         bar.finish_and_clear();
         let summaries = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         if let Some(dir) = &args.out {
@@ -87,8 +98,13 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             outln!("{}", serde_json::to_string_pretty(&summaries)?);
         } else {
             out!("{}", sweep_table(&summaries).render());
-            if let Some(best) = best(&summaries) {
-                outln!("best by Sharpe: {}", weights_text(&best.weights));
+            match best(&summaries) {
+                Some(best) => outln!("best by Sharpe: {}", weights_text(&best.weights)),
+                None => {
+                    if let Some(note) = summaries.first().and_then(short_span) {
+                        outln!("no Sharpe ratio: {note}");
+                    }
+                }
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -97,15 +113,44 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
         Some(w) => setup.with_weights(&parse_weights(w)?),
         None => setup,
     };
-    let outcome = replay(&setup, &signals, feed, &times).await?;
+    let outcome = match own {
+        Some(session) => replay_recorded(&setup, session).await?,
+        None => replay(&setup, &signals, feed, &times).await?,
+    };
     let weights = setup
         .symbols
         .first()
         .map(|s| s.weights.clone())
         .unwrap_or_default();
     let summary = summarise(&weights, &outcome, setup.paper.starting_balance)?;
+    // Against the live session it replays: only the store's own session with its own weights.
+    let live = match (&store, own_session && args.weights.is_none()) {
+        (Some(store), true) => Some(compare_live(&**store, &account_name, &outcome).await?),
+        _ => None,
+    };
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&summary)?);
+        let mut json = serde_json::to_value(&summary)?;
+        if let Some(o) = json.as_object_mut() {
+            // Every symbol's weights (`weights` is the first symbol's, kept for scripts).
+            let by_symbol: BTreeMap<String, &BTreeMap<SourceId, Decimal>> = setup
+                .symbols
+                .iter()
+                .map(|s| (s.symbol.to_string(), &s.weights))
+                .collect();
+            o.insert("weights_by_symbol".into(), serde_json::to_value(by_symbol)?);
+            o.insert(
+                "orders".into(),
+                serde_json::Value::from(outcome.orders.len() as u64),
+            );
+            o.insert(
+                "fills".into(),
+                serde_json::Value::from(outcome.fills.len() as u64),
+            );
+            if let Some(live) = &live {
+                o.insert("live".into(), live.json());
+            }
+        }
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
@@ -124,11 +169,211 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
         "return {}%, max drawdown {}%, Sharpe {}",
         pct(summary.return_fraction),
         pct(summary.max_drawdown),
-        summary
-            .sharpe
-            .map_or_else(|| "-".to_string(), |s| format!("{s:.2}"))
+        match (summary.sharpe, short_span(&summary)) {
+            (Some(s), _) => format!("{s:.2}"),
+            (None, Some(note)) => format!("- ({note})"),
+            (None, None) => "-".to_string(),
+        }
     );
+    if let Some(live) = &live {
+        for line in live.lines() {
+            outln!("{line}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a summary has no Sharpe ratio, when it is the curve's span.
+fn short_span(summary: &SetSummary) -> Option<String> {
+    let min = tradeengine_engine::replay_sweep::MIN_SHARPE_SPAN;
+    (summary.span_secs < min.num_seconds()).then(|| {
+        format!(
+            "the equity curve spans {}; annualised, less than {} of returns means nothing",
+            duration_text(summary.span_secs),
+            duration_text(min.num_seconds())
+        )
+    })
+}
+
+fn duration_text(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7_200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3_600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+/// The live session a replay of the store's own session stands beside: its orders, fills and
+/// P&L by source, as the store holds them.
+#[derive(Debug)]
+struct LiveComparison {
+    orders: usize,
+    fills: usize,
+    pnl: Decimal,
+    /// Whether the replay gave the same orders (symbol, side, quantity), fills (and their
+    /// prices and fees) and P&L by source, to the last decimal.
+    same: bool,
+    /// What differs, and what the session held that a replay does not simulate.
+    differences: Vec<String>,
+}
+
+impl LiveComparison {
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "orders": self.orders,
+            "fills": self.fills,
+            "pnl": self.pnl,
+            "same": self.same,
+            "differences": self.differences,
+        })
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let head = format!(
+            "live session: {} orders, {} fills, P&L {}",
+            self.orders,
+            self.fills,
+            money(self.pnl)
+        );
+        if self.same {
+            return vec![format!(
+                "{head}: the replay gives the same orders, fills and P&L by source"
+            )];
+        }
+        let mut out = vec![format!("{head}: THE REPLAY DIFFERS from the live session")];
+        out.extend(self.differences.iter().map(|d| format!("  {d}")));
+        out
+    }
+}
+
+/// Compares a replay of the store's own session with the session itself.
+async fn compare_live(
+    store: &dyn tradeengine_store::Store,
+    account: &tradeengine_model::AccountName,
+    outcome: &tradeengine_engine::replay::ReplayOutcome,
+) -> anyhow::Result<LiveComparison> {
+    let page = tradeengine_store::MAX_PAGE;
+    let mut orders = Vec::new();
+    loop {
+        let more = store
+            .orders(&tradeengine_store::OrderFilter {
+                account: Some(account.clone()),
+                limit: Some(page),
+                offset: Some(i64::try_from(orders.len())?),
+                ..Default::default()
+            })
+            .await?;
+        let done = more.len() < usize::try_from(page)?;
+        orders.extend(more);
+        if done {
+            break;
+        }
+    }
+    orders.reverse(); // newest first from the store
+    let mut fills = Vec::new();
+    loop {
+        let after = fills
+            .last()
+            .map_or(0, |f: &tradeengine_store::StoredFill| f.seq);
+        let more = store.fills_in_order(Some(account), after, page).await?;
+        if more.is_empty() {
+            break;
+        }
+        fills.extend(more);
+    }
+    let books = tradeengine_engine::pnl::rebuild(store, Some(account), None).await?;
+    let (live_lines, live_total) =
+        books
+            .ledger
+            .report(Some(account), &books.marks, GroupBy::Source)?;
+    let (lines, _) = outcome.ledger.report(None, &books.marks, GroupBy::Source)?;
+    let mut differences = Vec::new();
+    // Per symbol: the live engine plans symbols in parallel, so only their own order is fixed.
+    let shape = |symbol: &Symbol, side, qty: Decimal| (symbol.clone(), side, qty.normalize());
+    let mut live_orders: Vec<_> = orders
+        .iter()
+        .map(|o| shape(&o.symbol, o.side, o.qty))
+        .collect();
+    let mut replayed: Vec<_> = outcome
+        .orders
+        .iter()
+        .map(|o| shape(&o.symbol, o.side, o.qty))
+        .collect();
+    live_orders.sort_by(|a, b| a.0.cmp(&b.0));
+    replayed.sort_by(|a, b| a.0.cmp(&b.0));
+    if live_orders != replayed {
+        differences.push(format!(
+            "orders: {} live, {} replayed{}",
+            orders.len(),
+            outcome.orders.len(),
+            first_difference(&live_orders, &replayed)
+        ));
+    }
+    let fill = |f: &tradeengine_model::Fill| {
+        (
+            f.symbol.clone(),
+            f.side,
+            f.qty.normalize(),
+            f.price.get().normalize(),
+            f.fee.normalize(),
+        )
+    };
+    let mut live_fills: Vec<_> = fills.iter().map(|f| fill(&f.fill)).collect();
+    let mut replayed_fills: Vec<_> = outcome.fills.iter().map(fill).collect();
+    live_fills.sort_by(|a, b| a.0.cmp(&b.0));
+    replayed_fills.sort_by(|a, b| a.0.cmp(&b.0));
+    if live_fills != replayed_fills {
+        let repriced = live_fills
+            .iter()
+            .zip(&replayed_fills)
+            .filter(|(l, r)| (&l.0, l.1, l.2) == (&r.0, r.1, r.2) && l.3 != r.3)
+            .count();
+        differences.push(format!(
+            "fills: {} live, {} replayed; {repriced} of the same order filled at another price \
+             (the live paper venue fills at the market price when the order reaches it, which \
+             can have moved since the cycle's reading)",
+            fills.len(),
+            outcome.fills.len(),
+        ));
+    }
+    if lines != live_lines {
+        differences.push("P&L by source differs".to_string());
+    }
+    let same = differences.is_empty();
+    if !same {
+        differences.push(
+            "not simulated by a replay: stop-loss / take-profit exits, the pre-trade risk gate \
+             and loss limits, the kill switch, positions the engine did not open, the \
+             venue-refusal back-off, and sessions stored before readings listed their signals"
+                .to_string(),
+        );
+    }
+    Ok(LiveComparison {
+        orders: orders.len(),
+        fills: fills.len(),
+        pnl: live_total.pnl,
+        same,
+        differences,
+    })
+}
+
+/// ", first at symbol S: live …, replayed …" for the first position two lists differ at.
+fn first_difference<T: std::fmt::Debug + PartialEq>(live: &[T], replayed: &[T]) -> String {
+    let n = live
+        .iter()
+        .zip(replayed)
+        .take_while(|(a, b)| a == b)
+        .count();
+    match (live.get(n), replayed.get(n)) {
+        (Some(l), Some(r)) => format!(
+            ", first difference at #{}: live {l:?}, replayed {r:?}",
+            n + 1
+        ),
+        (Some(l), None) => format!(", live goes on with {l:?}"),
+        (None, Some(r)) => format!(", replay goes on with {r:?}"),
+        (None, None) => String::new(),
+    }
 }
 
 /// `--prices-from VENUE[:URL] --from T --to T --interval I`: the venue's public klines.

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use std::collections::VecDeque;
 use tradeengine_core::attribution::{Event, Ledger};
 use tradeengine_core::blend::{Blend, blend};
 use tradeengine_core::plan::{PlanInput, plan};
@@ -28,6 +29,7 @@ use tradeengine_model::{
     Fill, Instrument, ManualClock, OrderKind, OrderRequest, PlanId, PlanStep, Position, Price,
     Side, Signal, Sleeve, SourceId, Symbol, Timestamp,
 };
+use tradeengine_store::{FillPrice, SeenSignal};
 use tradeengine_venues::paper::{MemoryStore, PaperVenue};
 use tradeengine_venues::{PriceFeed, Venue};
 
@@ -92,6 +94,16 @@ impl CycleFeed {
         }
     }
 
+    /// Makes `symbol`'s price at the cycle's time `price`; returns the one it replaces.
+    fn set(&self, symbol: &Symbol, price: Option<Price>) -> Option<Price> {
+        let mut guard = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .1
+            .iter_mut()
+            .find(|(s, _)| s == symbol)
+            .and_then(|(_, p)| std::mem::replace(p, price))
+    }
+
     /// Reads every symbol's price at `at`; returns them in the symbols' order.
     fn advance(&self, at: Timestamp, out: &mut [Option<Price>]) {
         let mut guard = self.now.lock().unwrap_or_else(|p| p.into_inner());
@@ -122,12 +134,89 @@ impl PriceFeed for CycleFeed {
     }
 }
 
+/// The signals not applied yet: in the order given (the intake's, for a stored session), and
+/// by receive time.
+struct Pending<'a> {
+    signals: Vec<&'a Signal>,
+    applied: Vec<bool>,
+    /// Indices by receive time (stable: ties in the order given), and the next to look at.
+    by_time: Vec<usize>,
+    next: usize,
+    /// Per sleeve, its signals' indices in the order given.
+    by_sleeve: BTreeMap<(SourceId, Symbol), std::collections::VecDeque<usize>>,
+}
+
+impl<'a> Pending<'a> {
+    fn new(signals: &'a [Signal]) -> Self {
+        let signals: Vec<&Signal> = signals.iter().collect();
+        let mut by_time: Vec<usize> = (0..signals.len()).collect();
+        by_time.sort_by_key(|&k| signals[k].received_at);
+        let mut by_sleeve: BTreeMap<_, std::collections::VecDeque<usize>> = BTreeMap::new();
+        for (k, s) in signals.iter().enumerate() {
+            by_sleeve
+                .entry((s.source.clone(), s.symbol.clone()))
+                .or_default()
+                .push_back(k);
+        }
+        Self {
+            applied: vec![false; signals.len()],
+            signals,
+            by_time,
+            next: 0,
+            by_sleeve,
+        }
+    }
+
+    /// Every signal not applied yet received by `now`, by receive time (`false`: apply at the
+    /// cycle's time).
+    fn received_by(&mut self, now: Timestamp) -> Vec<(usize, bool)> {
+        let mut out = Vec::new();
+        while let Some(&k) = self.by_time.get(self.next) {
+            if self.signals[k].received_at > now {
+                break;
+            }
+            self.next += 1;
+            if !self.applied[k] {
+                self.applied[k] = true;
+                out.push((k, false));
+            }
+        }
+        out
+    }
+
+    /// For each sleeve a reading lists, its signals up to and including the last one the live
+    /// cycle had blended, in the order given (`true`: apply at its receive time). A listed
+    /// signal already applied (a restart lists every sleeve again) or not stored adds nothing.
+    fn seen(&mut self, list: &[SeenSignal]) -> Vec<(usize, bool)> {
+        let mut out = Vec::new();
+        for s in list {
+            let key = (s.source.clone(), s.symbol.clone());
+            let Some(queue) = self.by_sleeve.get_mut(&key) else {
+                continue;
+            };
+            let Some(n) = queue.iter().position(|&k| self.signals[k].id == s.signal) else {
+                continue;
+            };
+            for k in queue.drain(..=n) {
+                if !self.applied[k] {
+                    self.applied[k] = true;
+                    out.push((k, true));
+                }
+            }
+        }
+        // Sleeves apart, in the order given, as the intake applied them.
+        out.sort_unstable();
+        out
+    }
+}
+
 /// See [`super::replay`].
 pub(super) async fn run(
     setup: &ReplaySetup,
     signals: &[Signal],
     feed: Arc<dyn PriceFeed>,
     times: &[Timestamp],
+    recorded: Option<Recorded<'_>>,
 ) -> Result<ReplayOutcome, ReplayError> {
     let Some(first) = times.first() else {
         return Err(ReplayError::Input("no price times to replay".into()));
@@ -165,9 +254,7 @@ pub(super) async fn run(
         });
     }
     let probe = PlanId::new("replay-probe").map_err(|e| ReplayError::Input(e.to_string()))?;
-    let mut signals: Vec<&Signal> = signals.iter().collect();
-    signals.sort_by_key(|s| s.received_at);
-    let mut next_signal = 0;
+    let mut pending = Pending::new(signals);
     // Sleeves of symbols no configured symbol trades: kept so the sleeve rules judge their
     // signals as live would, never blended.
     let mut others: BTreeMap<(SourceId, Symbol), Sleeve> = BTreeMap::new();
@@ -183,15 +270,22 @@ pub(super) async fn run(
     let mut positions: Option<(Vec<Position>, BTreeMap<Symbol, Decimal>)> = None;
     let mut plans = 0u64;
     let mut prices: Vec<Option<Price>> = vec![None; states.len()];
-    for &now in times {
+    for (cycle, &now) in times.iter().enumerate() {
         clock.set(now);
         feed.advance(now, &mut prices);
-        while let Some(signal) = signals.get(next_signal).filter(|s| s.received_at <= now) {
-            next_signal += 1;
+        // The signals this cycle blends: those its reading lists (each at the time it was
+        // received, as the intake applied it then), else those received by now.
+        let due = match recorded.as_ref().and_then(|r| r.seen.get(cycle)) {
+            Some(Some(list)) => pending.seen(list),
+            _ => pending.received_by(now),
+        };
+        for (k, recorded) in due {
+            let signal = pending.signals[k];
+            let at = if recorded { signal.received_at } else { now };
             apply(
                 setup,
                 signal,
-                now,
+                at,
                 &index,
                 &mut states,
                 &mut others,
@@ -276,6 +370,7 @@ pub(super) async fn run(
             );
         }
         let mut traded = false;
+        let mut fills = cycle_fills(recorded.as_ref(), cycle);
         for (i, target) in targets.iter().enumerate() {
             // Targets come in the inputs' order, less any symbol that could not be sized.
             let k = match order.get(i) {
@@ -356,6 +451,7 @@ pub(super) async fn run(
                 st.steady = None;
                 execute(
                     &venue,
+                    (&feed, &mut fills),
                     &made.steps,
                     &target.symbol,
                     &setup.account,
@@ -502,9 +598,31 @@ fn apply(
     Ok(())
 }
 
-/// Sends a plan's steps to the paper venue and books each fill.
+/// What a stored session recorded beside its prices, per time (see
+/// [`super::replay_recorded`]).
+pub(super) struct Recorded<'a> {
+    pub seen: &'a [Option<Vec<SeenSignal>>],
+    pub fills: &'a [Vec<FillPrice>],
+}
+
+/// Per symbol, the market prices of the live cycle's fills, in the order filled.
+fn cycle_fills(recorded: Option<&Recorded<'_>>, cycle: usize) -> BTreeMap<Symbol, VecDeque<Price>> {
+    let mut out: BTreeMap<Symbol, VecDeque<Price>> = BTreeMap::new();
+    for f in recorded
+        .and_then(|r| r.fills.get(cycle))
+        .into_iter()
+        .flatten()
+    {
+        out.entry(f.symbol.clone()).or_default().push_back(f.price);
+    }
+    out
+}
+
+/// Sends a plan's steps to the paper venue and books each fill. An order whose live fill's
+/// market price was recorded fills there (the feed answers that price while it is placed).
 async fn execute(
     venue: &PaperVenue,
+    (feed, fills): (&CycleFeed, &mut BTreeMap<Symbol, VecDeque<Price>>),
     steps: &[PlanStep],
     symbol: &Symbol,
     account: &tradeengine_model::AccountName,
@@ -523,7 +641,12 @@ async fn execute(
                     kind: leg.kind,
                     reduce_only: leg.reduce_only,
                 };
+                let at_fill = fills.get_mut(symbol).and_then(VecDeque::pop_front);
+                let reading = at_fill.map(|p| feed.set(symbol, Some(p)));
                 let placed = venue.place_order(&request).await;
+                if let Some(reading) = reading {
+                    feed.set(symbol, reading);
+                }
                 out.orders.push(request);
                 let status = match placed {
                     Ok(status) => status,

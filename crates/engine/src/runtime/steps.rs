@@ -140,6 +140,7 @@ pub(super) fn spawn_account_tasks(
     workers: &mut JoinSet<()>,
     config: &Config,
     venues: &BTreeMap<AccountName, Arc<dyn Venue>>,
+    paper: &BTreeMap<AccountName, Arc<PaperVenue>>,
     connecting: Vec<Connecting>,
     shared: &WorkerShared,
     connect: (Timestamp, &StartOptions),
@@ -160,7 +161,8 @@ pub(super) fn spawn_account_tasks(
             clock.clone(),
             state.clone(),
             plan_ids.clone(),
-        );
+        )
+        .with_fill_feed(paper.get(name).map(|p| p.feed()));
         workers.spawn(worker.run(stop.clone()));
     }
     let shared_config = Arc::new(config.clone());
