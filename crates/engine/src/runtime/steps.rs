@@ -134,13 +134,19 @@ pub(super) async fn publish_first_views(
     }
 }
 
+/// The connected accounts' venues, and the paper venues among them (their workers record the
+/// market price at each fill, see `worker::cycle`).
+type ConnectedVenues<'a> = (
+    &'a BTreeMap<AccountName, Arc<dyn Venue>>,
+    &'a BTreeMap<AccountName, Arc<PaperVenue>>,
+);
+
 /// Spawns the kill-switch watcher, one worker per connected account, and a connector per
 /// account still connecting (it starts the account's worker once the venue answers).
 pub(super) fn spawn_account_tasks(
     workers: &mut JoinSet<()>,
     config: &Config,
-    venues: &BTreeMap<AccountName, Arc<dyn Venue>>,
-    paper: &BTreeMap<AccountName, Arc<PaperVenue>>,
+    (venues, paper): ConnectedVenues<'_>,
     connecting: Vec<Connecting>,
     shared: &WorkerShared,
     connect: (Timestamp, &StartOptions),
