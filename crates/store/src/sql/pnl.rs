@@ -20,7 +20,9 @@ const SELECT_EVENTS: &str = "SELECT seq, account, symbol, event, at_ms FROM pnl_
      WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
 const INSERT_MARKS: &str = "INSERT INTO mark_readings (account, prices, at_ms, signals, \
      fill_prices) VALUES ($1, $2, $3, $4, $5)";
-const SELECT_MARKS: &str = "SELECT seq, account, prices, at_ms, signals, fill_prices \
+const SELECT_MARKS: &str = "SELECT seq, account, prices, at_ms FROM mark_readings \
+     WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
+const SELECT_MARKS_WITH: &str = "SELECT seq, account, prices, at_ms, signals, fill_prices \
      FROM mark_readings \
      WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
 const SELECT_FILLS: &str = concat!(
@@ -39,13 +41,17 @@ fn event_row(r: &mut impl ColReader) -> Result<PnlEventRecord, StoreError> {
     })
 }
 
-fn marks_row(r: &mut impl ColReader) -> Result<RecordedReading, StoreError> {
-    let reading = MarkReading {
+fn marks_row(r: &mut impl ColReader) -> Result<MarkReading, StoreError> {
+    Ok(MarkReading {
         seq: r.int("mark_readings.seq")?,
         account: id("mark_readings.account", r.text("mark_readings.account")?)?,
         prices: from_json("mark_readings.prices", &r.text("mark_readings.prices")?)?,
         at: time("mark_readings.at_ms", r.int("mark_readings.at_ms")?)?,
-    };
+    })
+}
+
+fn recorded_row(r: &mut impl ColReader) -> Result<RecordedReading, StoreError> {
+    let reading = marks_row(r)?;
     let seen = r
         .opt_text("mark_readings.signals")?
         .map(|t| from_json("mark_readings.signals", &t))
@@ -177,12 +183,14 @@ where
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<MarkReading>, StoreError> {
-        Ok(self
-            .select_marks_with_signals(account, after_seq, limit)
-            .await?
-            .into_iter()
-            .map(|r| r.reading)
-            .collect())
+        let (limit, _) = page(limit, 0)?;
+        let rows = sqlx::query(SELECT_MARKS)
+            .bind(account.map(|a| a.as_str()))
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        decode_all(&rows, |c| marks_row(c))
     }
 
     /// `Store::marks_with_signals`.
@@ -193,13 +201,34 @@ where
         limit: i64,
     ) -> Result<Vec<RecordedReading>, StoreError> {
         let (limit, _) = page(limit, 0)?;
-        let rows = sqlx::query(SELECT_MARKS)
+        let rows = sqlx::query(SELECT_MARKS_WITH)
             .bind(account.map(|a| a.as_str()))
             .bind(after_seq)
             .bind(limit)
             .fetch_all(&self.read)
-            .await?;
-        decode_all(&rows, |c| marks_row(c))
+            .await;
+        match rows {
+            Ok(rows) => decode_all(&rows, |c| recorded_row(c)),
+            // A store opened read-only without the columns yet (migration 0010 runs when an
+            // engine opens it): its readings are kept without them.
+            Err(sqlx::Error::Database(e))
+                if ["signals", "fill_prices"]
+                    .iter()
+                    .any(|c| e.message().contains(c)) =>
+            {
+                Ok(self
+                    .select_marks(account, after_seq, limit)
+                    .await?
+                    .into_iter()
+                    .map(|reading| RecordedReading {
+                        reading,
+                        seen: None,
+                        fill_prices: Vec::new(),
+                    })
+                    .collect())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `Store::fills_in_order`.
