@@ -27,6 +27,7 @@
 
 mod inputs;
 mod klines;
+mod pending;
 mod run;
 mod session;
 mod steady;
@@ -118,7 +119,7 @@ pub async fn replay_recorded(
     setup: &ReplaySetup,
     session: &StoredSession,
 ) -> Result<ReplayOutcome, ReplayError> {
-    let recorded = run::Recorded {
+    let recorded = pending::Recorded {
         seen: &session.seen,
         fills: &session.fill_prices,
     };

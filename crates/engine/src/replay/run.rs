@@ -29,10 +29,10 @@ use tradeengine_model::{
     Fill, Instrument, ManualClock, OrderKind, OrderRequest, PlanId, PlanStep, Position, Price,
     Side, Signal, Sleeve, SourceId, Symbol, Timestamp,
 };
-use tradeengine_store::{FillPrice, SeenSignal};
 use tradeengine_venues::paper::{MemoryStore, PaperVenue};
 use tradeengine_venues::{PriceFeed, Venue};
 
+use super::pending::{Pending, Recorded, cycle_fills};
 use super::steady::Steady;
 use super::{ReplayError, ReplayOutcome, ReplaySetup};
 
@@ -131,82 +131,6 @@ impl PriceFeed for CycleFeed {
 
     fn symbols(&self) -> Vec<Symbol> {
         self.inner.symbols()
-    }
-}
-
-/// The signals not applied yet: in the order given (the intake's, for a stored session), and
-/// by receive time.
-struct Pending<'a> {
-    signals: Vec<&'a Signal>,
-    applied: Vec<bool>,
-    /// Indices by receive time (stable: ties in the order given), and the next to look at.
-    by_time: Vec<usize>,
-    next: usize,
-    /// Per sleeve, its signals' indices in the order given.
-    by_sleeve: BTreeMap<(SourceId, Symbol), std::collections::VecDeque<usize>>,
-}
-
-impl<'a> Pending<'a> {
-    fn new(signals: &'a [Signal]) -> Self {
-        let signals: Vec<&Signal> = signals.iter().collect();
-        let mut by_time: Vec<usize> = (0..signals.len()).collect();
-        by_time.sort_by_key(|&k| signals[k].received_at);
-        let mut by_sleeve: BTreeMap<_, std::collections::VecDeque<usize>> = BTreeMap::new();
-        for (k, s) in signals.iter().enumerate() {
-            by_sleeve
-                .entry((s.source.clone(), s.symbol.clone()))
-                .or_default()
-                .push_back(k);
-        }
-        Self {
-            applied: vec![false; signals.len()],
-            signals,
-            by_time,
-            next: 0,
-            by_sleeve,
-        }
-    }
-
-    /// Every signal not applied yet received by `now`, by receive time (`false`: apply at the
-    /// cycle's time).
-    fn received_by(&mut self, now: Timestamp) -> Vec<(usize, bool)> {
-        let mut out = Vec::new();
-        while let Some(&k) = self.by_time.get(self.next) {
-            if self.signals[k].received_at > now {
-                break;
-            }
-            self.next += 1;
-            if !self.applied[k] {
-                self.applied[k] = true;
-                out.push((k, false));
-            }
-        }
-        out
-    }
-
-    /// For each sleeve a reading lists, its signals up to and including the last one the live
-    /// cycle had blended, in the order given (`true`: apply at its receive time). A listed
-    /// signal already applied (a restart lists every sleeve again) or not stored adds nothing.
-    fn seen(&mut self, list: &[SeenSignal]) -> Vec<(usize, bool)> {
-        let mut out = Vec::new();
-        for s in list {
-            let key = (s.source.clone(), s.symbol.clone());
-            let Some(queue) = self.by_sleeve.get_mut(&key) else {
-                continue;
-            };
-            let Some(n) = queue.iter().position(|&k| self.signals[k].id == s.signal) else {
-                continue;
-            };
-            for k in queue.drain(..=n) {
-                if !self.applied[k] {
-                    self.applied[k] = true;
-                    out.push((k, true));
-                }
-            }
-        }
-        // Sleeves apart, in the order given, as the intake applied them.
-        out.sort_unstable();
-        out
     }
 }
 
@@ -596,26 +520,6 @@ fn apply(
         SleeveDecision::Refused(_) => out.refused += 1,
     }
     Ok(())
-}
-
-/// What a stored session recorded beside its prices, per time (see
-/// [`super::replay_recorded`]).
-pub(super) struct Recorded<'a> {
-    pub seen: &'a [Option<Vec<SeenSignal>>],
-    pub fills: &'a [Vec<FillPrice>],
-}
-
-/// Per symbol, the market prices of the live cycle's fills, in the order filled.
-fn cycle_fills(recorded: Option<&Recorded<'_>>, cycle: usize) -> BTreeMap<Symbol, VecDeque<Price>> {
-    let mut out: BTreeMap<Symbol, VecDeque<Price>> = BTreeMap::new();
-    for f in recorded
-        .and_then(|r| r.fills.get(cycle))
-        .into_iter()
-        .flatten()
-    {
-        out.entry(f.symbol.clone()).or_default().push_back(f.price);
-    }
-    out
 }
 
 /// Sends a plan's steps to the paper venue and books each fill. An order whose live fill's
