@@ -5,6 +5,10 @@
 //! per-cycle equity returns (mean over standard deviation, annualised by the cycles per year
 //! of the price series; `f64`, a statistic for display, never a money amount), fees, turnover,
 //! and P&L by source.
+//!
+//! No Sharpe ratio for a curve spanning less than [`MIN_SHARPE_SPAN`]: annualising minutes of
+//! returns multiplies their noise by the square root of the cycles in a year (a 3-minute paper
+//! session printed -3775), a figure no one can compare with anything.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +20,9 @@ use tradeengine_core::attribution::{GroupBy, PnlLine};
 use tradeengine_model::{SourceId, Timestamp};
 use tradeengine_venues::PriceFeed;
 
-use crate::replay::{ReplayError, ReplayOutcome, ReplaySetup, replay};
+use crate::replay::{
+    ReplayError, ReplayOutcome, ReplaySetup, StoredSession, replay, replay_recorded,
+};
 
 /// One weight set's figures.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -25,7 +31,10 @@ pub struct SetSummary {
     /// P&L / starting balance.
     pub return_fraction: Decimal,
     pub max_drawdown: Decimal,
+    /// `None` with fewer than two cycles, no variation, or a span under [`MIN_SHARPE_SPAN`].
     pub sharpe: Option<f64>,
+    /// From the first to the last equity point, seconds (what the Sharpe ratio is taken over).
+    pub span_secs: i64,
     pub pnl: Decimal,
     pub fees: Decimal,
     pub turnover: Decimal,
@@ -53,6 +62,7 @@ pub fn summarise(
         return_fraction,
         max_drawdown: max_drawdown(starting_balance, &outcome.equity),
         sharpe: sharpe(starting_balance, &outcome.equity),
+        span_secs: span(&outcome.equity).num_seconds(),
         pnl: total.pnl,
         fees: total.fees,
         turnover: total.turnover,
@@ -81,9 +91,23 @@ pub fn max_drawdown(start: Decimal, equity: &[(Timestamp, Decimal)]) -> Decimal 
     worst
 }
 
+/// The shortest equity curve a Sharpe ratio is given for: a day.
+pub const MIN_SHARPE_SPAN: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// From the first to the last point of `equity` (zero when it has fewer than two).
+pub fn span(equity: &[(Timestamp, Decimal)]) -> chrono::TimeDelta {
+    match (equity.first(), equity.last()) {
+        (Some((a, _)), Some((b, _))) => *b - *a,
+        _ => chrono::TimeDelta::zero(),
+    }
+}
+
 /// Annualised Sharpe ratio of per-cycle returns (risk-free rate 0); `None` with fewer than two
-/// cycles or no variation.
+/// cycles, no variation, or a curve spanning less than [`MIN_SHARPE_SPAN`].
 pub fn sharpe(start: Decimal, equity: &[(Timestamp, Decimal)]) -> Option<f64> {
+    if span(equity) < MIN_SHARPE_SPAN {
+        return None;
+    }
     let mut prev = start.to_f64()?;
     let mut returns = Vec::with_capacity(equity.len());
     for (_, e) in equity {
@@ -103,8 +127,7 @@ pub fn sharpe(start: Decimal, equity: &[(Timestamp, Decimal)]) -> Option<f64> {
     if sd == 0.0 {
         return None;
     }
-    let span = equity.last()?.0 - equity.first()?.0;
-    let per_cycle_secs = span.num_milliseconds() as f64 / 1000.0 / (n - 1).max(1) as f64;
+    let per_cycle_secs = span(equity).num_milliseconds() as f64 / 1000.0 / (n - 1).max(1) as f64;
     let per_year = if per_cycle_secs > 0.0 {
         365.0 * 86_400.0 / per_cycle_secs
     } else {
@@ -128,6 +151,23 @@ pub fn sweep(
             let set = setup.with_weights(weights);
             // The paper venue answers at once: no reactor is needed to drive its futures.
             let outcome = futures::executor::block_on(replay(&set, signals, feed.clone(), times));
+            done();
+            summarise(weights, &outcome?, set.paper.starting_balance)
+        })
+        .collect()
+}
+
+/// [`sweep`] of a stored session, each set replayed with [`replay_recorded`].
+pub fn sweep_recorded(
+    setup: &ReplaySetup,
+    sets: &[BTreeMap<SourceId, Decimal>],
+    session: &StoredSession,
+    done: &(dyn Fn() + Sync),
+) -> Vec<Result<SetSummary, ReplayError>> {
+    sets.par_iter()
+        .map(|weights| {
+            let set = setup.with_weights(weights);
+            let outcome = futures::executor::block_on(replay_recorded(&set, session));
             done();
             summarise(weights, &outcome?, set.paper.starting_balance)
         })
@@ -177,12 +217,32 @@ mod tests {
 
     #[test]
     fn a_flat_curve_has_no_sharpe_and_a_rising_one_a_positive_one() {
+        let day = |d: i64| at(d * 24 * 60);
         assert_eq!(
-            sharpe(dec!(100), &[(at(1), dec!(100)), (at(2), dec!(100))]),
+            sharpe(dec!(100), &[(day(1), dec!(100)), (day(2), dec!(100))]),
             None
         );
-        let rising = [(at(1), dec!(101)), (at(2), dec!(103)), (at(3), dec!(104))];
+        let rising = [
+            (day(1), dec!(101)),
+            (day(2), dec!(103)),
+            (day(3), dec!(104)),
+        ];
         assert!(sharpe(dec!(100), &rising).unwrap() > 0.0);
+    }
+
+    #[test]
+    fn a_curve_shorter_than_a_day_has_no_sharpe() {
+        // Three minutes of a falling curve: annualised, this was about -3,800.
+        let minutes = [(at(1), dec!(99)), (at(2), dec!(97)), (at(3), dec!(96.5))];
+        assert_eq!(span(&minutes), chrono::TimeDelta::minutes(2));
+        assert_eq!(sharpe(dec!(100), &minutes), None);
+        // The same moves spread over a day and a minute are ranked.
+        let long = [
+            (at(1), dec!(99)),
+            (at(2), dec!(97)),
+            (at(2 + 24 * 60), dec!(96.5)),
+        ];
+        assert!(sharpe(dec!(100), &long).unwrap() < 0.0);
     }
 
     #[test]

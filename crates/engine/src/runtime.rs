@@ -307,7 +307,7 @@ impl RunningEngine {
             _ => steps::spawn_account_tasks(
                 &mut workers,
                 &config,
-                &built.venues,
+                (&built.venues, &built.paper),
                 std::mem::take(&mut built.connecting),
                 &shared,
                 (origin, &options),

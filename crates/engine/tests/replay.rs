@@ -167,3 +167,56 @@ async fn other_weights_give_other_books() {
     assert!(fast.is_none_or(|l| l.turnover.is_zero()), "{lines:?}");
     assert_ne!(a.fills, only_slow.fills);
 }
+
+/// A stored session's fill prices: an order fills at the market price the reading recorded for
+/// the live fill in its place (a live paper order fills when it reaches the venue, and the
+/// price can have moved since the cycle's reading), else at the reading.
+#[tokio::test]
+async fn an_order_fills_at_the_price_recorded_for_its_live_fill() {
+    use tradeengine_engine::replay::{StepFeed, StoredSession, replay_recorded};
+    use tradeengine_store::{FillPrice, SeenSignal};
+    let t = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+    let price = |p: i64| tradeengine_model::Price::new(Decimal::from(p)).unwrap();
+    let mut feed = StepFeed::default();
+    feed.push(&btc(), t(0), price(60_000)).unwrap();
+    feed.push(&btc(), t(60), price(60_000)).unwrap();
+    let s = signal(1, "fast", 50, t(0));
+    let seen = vec![SeenSignal {
+        source: s.source.clone(),
+        symbol: btc(),
+        signal: s.id.clone(),
+    }];
+    let session = |fills: Vec<FillPrice>| StoredSession {
+        signals: vec![s.clone()],
+        feed: feed.clone(),
+        times: vec![t(0), t(60)],
+        seen: vec![Some(seen.clone()), Some(Vec::new())],
+        fill_prices: vec![fills, Vec::new()],
+    };
+    let setup = setup(Decimal::ONE, Decimal::ZERO);
+    let at_reading = replay_recorded(&setup, &session(Vec::new())).await.unwrap();
+    let moved = replay_recorded(
+        &setup,
+        &session(vec![FillPrice {
+            symbol: btc(),
+            price: price(60_120),
+        }]),
+    )
+    .await
+    .unwrap();
+    // The same order (sized at the reading), filled 120 higher plus the same slippage.
+    assert_eq!(at_reading.orders, moved.orders);
+    assert_eq!((at_reading.fills.len(), moved.fills.len()), (1, 1));
+    let (a, b) = (at_reading.fills[0].price.get(), moved.fills[0].price.get());
+    assert!(
+        a >= Decimal::from(60_000) && a < Decimal::from(60_100),
+        "{a}"
+    );
+    assert!(
+        b - a > Decimal::from(119) && b - a < Decimal::from(121),
+        "{a} → {b}"
+    );
+    // The next cycle fills nothing and prices at its reading again.
+    assert_eq!(at_reading.marks[&btc()].get(), Decimal::from(60_000));
+    assert_eq!(moved.marks[&btc()].get(), Decimal::from(60_000));
+}

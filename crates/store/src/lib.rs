@@ -41,7 +41,7 @@ pub use connect::{
 };
 pub use encoded::{EncodedSignal, SignalBatch};
 pub use error::StoreError;
-pub use pnl::{MarkReading, PnlEventRecord, StoredFill};
+pub use pnl::{FillPrice, MarkReading, PnlEventRecord, RecordedReading, SeenSignal, StoredFill};
 pub use records::{
     BatchOutcome, CycleEnd, EquitySnapshot, MAX_REFUSED_BODY, NewRefusal, OrderFilter, OrderUpdate,
     REFUSALS_KEPT_PER_SOURCE, RefusedSignal, SignalRecordOutcome, StoredOrder, TRUNCATED_MARKER,

@@ -33,6 +33,7 @@ const SQLITE: &[File] = files!("sqlite":
     (6, "0006_pnl_events"),
     (7, "0007_mark_readings"),
     (9, "0009_cluster_nodes"),
+    (10, "0010_mark_reading_signals"),
 );
 
 const POSTGRES: &[File] = files!("postgres":
@@ -43,6 +44,7 @@ const POSTGRES: &[File] = files!("postgres":
     (6, "0006_pnl_events"),
     (7, "0007_mark_readings"),
     (9, "0009_cluster_nodes"),
+    (10, "0010_mark_reading_signals"),
 );
 
 fn migrator(files: &'static [File]) -> Migrator {
@@ -99,6 +101,6 @@ mod tests {
     async fn the_lists_are_the_migration_folders() {
         assert_eq!(listed(&sqlite()), on_disk("sqlite").await);
         assert_eq!(listed(&postgres()), on_disk("postgres").await);
-        assert_eq!(sqlite().iter().count(), 7);
+        assert_eq!(sqlite().iter().count(), 8);
     }
 }

@@ -3,7 +3,7 @@
 //! the store only keeps it in order.
 
 use serde::{Deserialize, Serialize};
-use tradeengine_model::{AccountName, Fill, Symbol, Timestamp};
+use tradeengine_model::{AccountName, Fill, Price, SignalId, SourceId, Symbol, Timestamp};
 
 /// One attribution event of one account in one symbol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,4 +32,33 @@ pub struct MarkReading {
     pub account: AccountName,
     pub at: Timestamp,
     pub prices: std::collections::BTreeMap<Symbol, tradeengine_model::Price>,
+}
+
+/// One sleeve as a cycle blended it: the last signal applied to it. A reading keeps those of the
+/// sleeves that changed since the account's previous reading (see `Store::marks_with_signals`),
+/// so a replay applies exactly the signals the live cycle had seen, however the intake's commits
+/// and the cycle interleaved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenSignal {
+    pub source: SourceId,
+    pub symbol: Symbol,
+    pub signal: SignalId,
+}
+
+/// The market price one fill of a cycle was made at (a paper venue fills at the price when the
+/// order reaches it, which can have moved since the cycle's reading).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillPrice {
+    pub symbol: Symbol,
+    pub price: Price,
+}
+
+/// A stored reading with what its cycle blended and filled at (see `Store::marks_with_signals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedReading {
+    pub reading: MarkReading,
+    /// `None`: stored without them (before the store kept them, or by a store that does not).
+    pub seen: Option<Vec<SeenSignal>>,
+    /// In the order filled; empty when none were recorded.
+    pub fill_prices: Vec<FillPrice>,
 }

@@ -55,6 +55,11 @@ pub struct CycleEnd<'a> {
     pub equity: &'a EquitySnapshot,
     /// The prices this cycle marked at, when a replay needs them (see `crate::MarkReading`).
     pub marks: Option<&'a crate::MarkReading>,
+    /// With `marks`: the signals this cycle blended that the account's previous reading did not
+    /// list (see [`crate::SeenSignal`]).
+    pub seen: &'a [crate::SeenSignal],
+    /// With `marks`: the market price at each of this cycle's fills, in the order filled.
+    pub fill_prices: &'a [crate::FillPrice],
 }
 
 /// One order as the store knows it.

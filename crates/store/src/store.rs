@@ -181,7 +181,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         }
         self.record_equity(end.equity).await?;
         if let Some(marks) = end.marks {
-            self.record_marks(marks).await?;
+            self.record_marks_seen(marks, end.seen, end.fill_prices)
+                .await?;
         }
         Ok(())
     }
@@ -303,6 +304,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<crate::MarkReading>, StoreError>;
+
+    /// [`Self::record_marks`] with the signals the reading's cycle blended (see
+    /// [`crate::SeenSignal`]) and the market price at each of its fills. The default drops
+    /// them (for wrappers); the SQL stores keep them.
+    async fn record_marks_seen(
+        &self,
+        reading: &crate::MarkReading,
+        seen: &[crate::SeenSignal],
+        fill_prices: &[crate::FillPrice],
+    ) -> Result<(), StoreError> {
+        let _ = (seen, fill_prices);
+        self.record_marks(reading).await
+    }
+
+    /// [`Self::marks`], each with the signals its cycle blended and its fills' market prices
+    /// (see [`crate::RecordedReading`]). The default knows none.
+    async fn marks_with_signals(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::RecordedReading>, StoreError> {
+        Ok(self
+            .marks(account, after_seq, limit)
+            .await?
+            .into_iter()
+            .map(|reading| crate::RecordedReading {
+                reading,
+                seen: None,
+                fill_prices: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// Signals stored after `after_seq`, in the order the intake stored (and applied) them, each
+    /// with its `seq`, at most `limit` (≤ [`crate::MAX_PAGE`]).
+    async fn signals_in_order(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Signal)>, StoreError>;
 
     /// Small named state blobs (paper venue balances, kill switch, source cursors).
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;

@@ -11,17 +11,20 @@ use rust_decimal::Decimal;
 use tradeengine_engine::config::Overrides;
 use tradeengine_engine::pnl::{GroupBy, PnlLine};
 use tradeengine_engine::replay::{
-    ReplaySetup, candle_times, replay, sn8_snapshots, stored_session, tradingview_alerts,
-    venue_klines,
+    ReplaySetup, candle_times, replay, replay_recorded, sn8_snapshots, stored_session,
+    tradingview_alerts, venue_klines,
 };
-use tradeengine_engine::replay_sweep::{SetSummary, grid, summarise, sweep};
+use tradeengine_engine::replay_sweep::{SetSummary, grid, summarise, sweep, sweep_recorded};
 use tradeengine_model::{Signal, SourceId, Symbol};
 use tradeengine_venues::feed::{KlineSeries, ReplayOptions};
 use tradeengine_venues::{PriceFeed, RecordedFeed};
 
+mod live;
+
 use super::{load_config, open_store_read_only};
 use crate::args::{Global, ReplayArgs};
 use crate::output::Table;
+use live::compare_live;
 
 pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = load_config(global, Overrides::default())?;
@@ -39,12 +42,20 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
     let account_name = setup.account.clone();
     let needs_store =
         (args.prices.is_empty() && args.prices_from.is_none()) || args.signals.is_none();
-    let stored = if needs_store {
+    let (stored, store) = if needs_store {
         let store = open_store_read_only(&config).await?;
-        Some(stored_session(&*store, &account_name).await?)
+        (
+            Some(stored_session(&*store, &account_name).await?),
+            Some(store),
+        )
     } else {
-        None
+        (None, None)
     };
+    // The store's own session (its signals at its readings): each cycle blends the signals the
+    // live cycle had blended, as its reading lists them.
+    let own_session =
+        args.signals.is_none() && args.prices.is_empty() && args.prices_from.is_none();
+    let own = stored.as_ref().filter(|_| own_session);
     let (feed, times): (Arc<dyn PriceFeed>, Vec<_>) = match &stored {
         _ if args.prices_from.is_some() => {
             let symbols: Vec<Symbol> = setup.symbols.iter().map(|s| s.symbol.clone()).collect();
@@ -66,9 +77,9 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             (Arc::new(feed), times)
         }
     };
-    let signals = match (&args.signals, stored) {
+    let signals = match (&args.signals, &stored) {
         (Some(path), _) => signals_from(path, &args.signals_format, &config)?,
-        (None, Some(session)) => session.signals,
+        (None, Some(session)) => session.signals.clone(),
         (None, None) => bail!("no signals to replay"),
     };
     if let Some(spec) = &args.sweep {
@@ -77,7 +88,10 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             bail!("--sweep {spec:?} gives no weight set summing to 1 or less");
         }
         let bar = crate::progress::bar(sets.len() as u64, "replay sweep");
-        let results = sweep(&setup, &sets, &signals, feed, &times, &|| bar.inc(1));
+        let results = match own {
+            Some(session) => sweep_recorded(&setup, &sets, session, &|| bar.inc(1)),
+            None => sweep(&setup, &sets, &signals, feed, &times, &|| bar.inc(1)),
+        };
         bar.finish_and_clear();
         let summaries = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         if let Some(dir) = &args.out {
@@ -87,8 +101,13 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
             outln!("{}", serde_json::to_string_pretty(&summaries)?);
         } else {
             out!("{}", sweep_table(&summaries).render());
-            if let Some(best) = best(&summaries) {
-                outln!("best by Sharpe: {}", weights_text(&best.weights));
+            match best(&summaries) {
+                Some(best) => outln!("best by Sharpe: {}", weights_text(&best.weights)),
+                None => {
+                    if let Some(note) = summaries.first().and_then(short_span) {
+                        outln!("no Sharpe ratio: {note}");
+                    }
+                }
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -97,15 +116,44 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
         Some(w) => setup.with_weights(&parse_weights(w)?),
         None => setup,
     };
-    let outcome = replay(&setup, &signals, feed, &times).await?;
+    let outcome = match own {
+        Some(session) => replay_recorded(&setup, session).await?,
+        None => replay(&setup, &signals, feed, &times).await?,
+    };
     let weights = setup
         .symbols
         .first()
         .map(|s| s.weights.clone())
         .unwrap_or_default();
     let summary = summarise(&weights, &outcome, setup.paper.starting_balance)?;
+    // Against the live session it replays: only the store's own session with its own weights.
+    let live = match (&store, own_session && args.weights.is_none()) {
+        (Some(store), true) => Some(compare_live(&**store, &account_name, &outcome).await?),
+        _ => None,
+    };
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&summary)?);
+        let mut json = serde_json::to_value(&summary)?;
+        if let Some(o) = json.as_object_mut() {
+            // Every symbol's weights (`weights` is the first symbol's, kept for scripts).
+            let by_symbol: BTreeMap<String, &BTreeMap<SourceId, Decimal>> = setup
+                .symbols
+                .iter()
+                .map(|s| (s.symbol.to_string(), &s.weights))
+                .collect();
+            o.insert("weights_by_symbol".into(), serde_json::to_value(by_symbol)?);
+            o.insert(
+                "orders".into(),
+                serde_json::Value::from(outcome.orders.len() as u64),
+            );
+            o.insert(
+                "fills".into(),
+                serde_json::Value::from(outcome.fills.len() as u64),
+            );
+            if let Some(live) = &live {
+                o.insert("live".into(), live.json());
+            }
+        }
+        outln!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
@@ -124,11 +172,39 @@ pub async fn run(global: &Global, args: ReplayArgs) -> anyhow::Result<ExitCode> 
         "return {}%, max drawdown {}%, Sharpe {}",
         pct(summary.return_fraction),
         pct(summary.max_drawdown),
-        summary
-            .sharpe
-            .map_or_else(|| "-".to_string(), |s| format!("{s:.2}"))
+        match (summary.sharpe, short_span(&summary)) {
+            (Some(s), _) => format!("{s:.2}"),
+            (None, Some(note)) => format!("- ({note})"),
+            (None, None) => "-".to_string(),
+        }
     );
+    if let Some(live) = &live {
+        for line in live.lines() {
+            outln!("{line}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a summary has no Sharpe ratio, when it is the curve's span.
+fn short_span(summary: &SetSummary) -> Option<String> {
+    let min = tradeengine_engine::replay_sweep::MIN_SHARPE_SPAN;
+    (summary.span_secs < min.num_seconds()).then(|| {
+        format!(
+            "the equity curve spans {}; annualised, less than {} of returns means nothing",
+            duration_text(summary.span_secs),
+            duration_text(min.num_seconds())
+        )
+    })
+}
+
+fn duration_text(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7_200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3_600),
+        s => format!("{} days", s / 86_400),
+    }
 }
 
 /// `--prices-from VENUE[:URL] --from T --to T --interval I`: the venue's public klines.

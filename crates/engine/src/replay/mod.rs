@@ -12,8 +12,13 @@
 //! As live: the signals' mark is the price the previous cycle read, symbols are sized together
 //! (the gross budget spans them), opening targets are cut to the free margin, an event is kept
 //! when a plan has steps or the sources' contributions changed, and a venue refusal stops its
-//! plan. Replaying a paper session's own store (see [`stored_session`]) gives its orders, fills
-//! and books to the last decimal (`tests/live_replay.rs`).
+//! plan. Replaying a paper session's own store (see [`stored_session`], [`replay_recorded`])
+//! gives its orders, fills and books to the last decimal (`tests/live_replay.rs`): each cycle
+//! blends the signals the live cycle had blended (its reading lists them; a live cycle reads
+//! the sleeves as the intake has committed them, which may leave out a signal received just
+//! before its time or take in one received just after), each applied at its receive time; and
+//! each order fills at the market price the live fill in its place was made at (a paper order
+//! fills at the price when it reaches the venue, which can have moved since the reading).
 //!
 //! Not simulated: sleeve exits on stop-loss / take-profit / staleness timers between signals
 //! (stale sleeves still count as flat in the blend), the pre-trade risk gate and loss limits,
@@ -22,6 +27,7 @@
 
 mod inputs;
 mod klines;
+mod pending;
 mod run;
 mod session;
 mod steady;
@@ -100,7 +106,31 @@ pub async fn replay(
     feed: Arc<dyn PriceFeed>,
     times: &[Timestamp],
 ) -> Result<ReplayOutcome, ReplayError> {
-    run::run(setup, signals, feed, times).await
+    run::run(setup, signals, feed, times, None).await
+}
+
+/// [`replay`] of a stored session at its readings: before each cycle, the signals its reading
+/// lists (up to each sleeve's listed signal, in the store's order, each at its receive time),
+/// rather than those received by then (a reading that lists none, stored before readings kept
+/// them, takes the signals received by then); and each order fills at the market price the
+/// reading recorded for the live fill in its place (the symbol's next one in the cycle), else
+/// at the reading.
+pub async fn replay_recorded(
+    setup: &ReplaySetup,
+    session: &StoredSession,
+) -> Result<ReplayOutcome, ReplayError> {
+    let recorded = pending::Recorded {
+        seen: &session.seen,
+        fills: &session.fill_prices,
+    };
+    run::run(
+        setup,
+        &session.signals,
+        Arc::new(session.feed.clone()),
+        &session.times,
+        Some(recorded),
+    )
+    .await
 }
 
 impl ReplaySetup {

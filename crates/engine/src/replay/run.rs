@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use std::collections::VecDeque;
 use tradeengine_core::attribution::{Event, Ledger};
 use tradeengine_core::blend::{Blend, blend};
 use tradeengine_core::plan::{PlanInput, plan};
@@ -31,6 +32,7 @@ use tradeengine_model::{
 use tradeengine_venues::paper::{MemoryStore, PaperVenue};
 use tradeengine_venues::{PriceFeed, Venue};
 
+use super::pending::{Pending, Recorded, cycle_fills};
 use super::steady::Steady;
 use super::{ReplayError, ReplayOutcome, ReplaySetup};
 
@@ -92,6 +94,16 @@ impl CycleFeed {
         }
     }
 
+    /// Makes `symbol`'s price at the cycle's time `price`; returns the one it replaces.
+    fn set(&self, symbol: &Symbol, price: Option<Price>) -> Option<Price> {
+        let mut guard = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .1
+            .iter_mut()
+            .find(|(s, _)| s == symbol)
+            .and_then(|(_, p)| std::mem::replace(p, price))
+    }
+
     /// Reads every symbol's price at `at`; returns them in the symbols' order.
     fn advance(&self, at: Timestamp, out: &mut [Option<Price>]) {
         let mut guard = self.now.lock().unwrap_or_else(|p| p.into_inner());
@@ -128,6 +140,7 @@ pub(super) async fn run(
     signals: &[Signal],
     feed: Arc<dyn PriceFeed>,
     times: &[Timestamp],
+    recorded: Option<Recorded<'_>>,
 ) -> Result<ReplayOutcome, ReplayError> {
     let Some(first) = times.first() else {
         return Err(ReplayError::Input("no price times to replay".into()));
@@ -165,9 +178,7 @@ pub(super) async fn run(
         });
     }
     let probe = PlanId::new("replay-probe").map_err(|e| ReplayError::Input(e.to_string()))?;
-    let mut signals: Vec<&Signal> = signals.iter().collect();
-    signals.sort_by_key(|s| s.received_at);
-    let mut next_signal = 0;
+    let mut pending = Pending::new(signals);
     // Sleeves of symbols no configured symbol trades: kept so the sleeve rules judge their
     // signals as live would, never blended.
     let mut others: BTreeMap<(SourceId, Symbol), Sleeve> = BTreeMap::new();
@@ -183,15 +194,22 @@ pub(super) async fn run(
     let mut positions: Option<(Vec<Position>, BTreeMap<Symbol, Decimal>)> = None;
     let mut plans = 0u64;
     let mut prices: Vec<Option<Price>> = vec![None; states.len()];
-    for &now in times {
+    for (cycle, &now) in times.iter().enumerate() {
         clock.set(now);
         feed.advance(now, &mut prices);
-        while let Some(signal) = signals.get(next_signal).filter(|s| s.received_at <= now) {
-            next_signal += 1;
+        // The signals this cycle blends: those its reading lists (each at the time it was
+        // received, as the intake applied it then), else those received by now.
+        let due = match recorded.as_ref().and_then(|r| r.seen.get(cycle)) {
+            Some(Some(list)) => pending.seen(list),
+            _ => pending.received_by(now),
+        };
+        for (k, recorded) in due {
+            let signal = pending.signals[k];
+            let at = if recorded { signal.received_at } else { now };
             apply(
                 setup,
                 signal,
-                now,
+                at,
                 &index,
                 &mut states,
                 &mut others,
@@ -276,6 +294,7 @@ pub(super) async fn run(
             );
         }
         let mut traded = false;
+        let mut fills = cycle_fills(recorded.as_ref(), cycle);
         for (i, target) in targets.iter().enumerate() {
             // Targets come in the inputs' order, less any symbol that could not be sized.
             let k = match order.get(i) {
@@ -356,6 +375,7 @@ pub(super) async fn run(
                 st.steady = None;
                 execute(
                     &venue,
+                    (&feed, &mut fills),
                     &made.steps,
                     &target.symbol,
                     &setup.account,
@@ -502,9 +522,11 @@ fn apply(
     Ok(())
 }
 
-/// Sends a plan's steps to the paper venue and books each fill.
+/// Sends a plan's steps to the paper venue and books each fill. An order whose live fill's
+/// market price was recorded fills there (the feed answers that price while it is placed).
 async fn execute(
     venue: &PaperVenue,
+    (feed, fills): (&CycleFeed, &mut BTreeMap<Symbol, VecDeque<Price>>),
     steps: &[PlanStep],
     symbol: &Symbol,
     account: &tradeengine_model::AccountName,
@@ -523,7 +545,12 @@ async fn execute(
                     kind: leg.kind,
                     reduce_only: leg.reduce_only,
                 };
+                let at_fill = fills.get_mut(symbol).and_then(VecDeque::pop_front);
+                let reading = at_fill.map(|p| feed.set(symbol, Some(p)));
                 let placed = venue.place_order(&request).await;
+                if let Some(reading) = reading {
+                    feed.set(symbol, reading);
+                }
                 out.orders.push(request);
                 let status = match placed {
                     Ok(status) => status,

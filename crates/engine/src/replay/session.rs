@@ -1,12 +1,13 @@
 //! A session as the store recorded it: its signals, and the prices each of the account's
-//! cycles planned and marked at (`mark_readings`, see `worker::cycle`). Replaying them with the
-//! account's settings cycles where the live engine did, at the prices it saw, so the paper venue
-//! fills where the live one filled and the books come out the same to the last decimal.
+//! cycles planned and marked at with the signals each had blended (`mark_readings`, see
+//! `worker::cycle`). Replaying them with the account's settings cycles where the live engine
+//! did, on the sleeves it blended, at the prices it saw, so the paper venue fills where the live
+//! one filled and the books come out the same to the last decimal.
 
 use std::collections::BTreeMap;
 
 use tradeengine_model::{AccountName, Price, Signal, Symbol, Timestamp};
-use tradeengine_store::Store;
+use tradeengine_store::{FillPrice, RecordedReading, SeenSignal, Store};
 use tradeengine_venues::PriceFeed;
 
 use super::ReplayError;
@@ -61,11 +62,19 @@ impl PriceFeed for StepFeed {
 /// What a replay of a stored session needs.
 #[derive(Debug, Clone)]
 pub struct StoredSession {
-    /// Every stored signal, oldest first (ties in the order they were stored).
+    /// Every stored signal, in the order the intake stored and applied them.
     pub signals: Vec<Signal>,
     pub feed: StepFeed,
-    /// The account's cycle times that have readings, in order.
+    /// The account's cycle times that have readings, in order: one per reading (two cycles
+    /// in one millisecond are two times).
     pub times: Vec<Timestamp>,
+    /// Per time, the signals its cycle had blended that the previous reading did not list
+    /// (`None`: a reading stored without them, replayed by receive time). See
+    /// [`super::replay_recorded`].
+    pub seen: Vec<Option<Vec<SeenSignal>>>,
+    /// Per time, the market price at each of its cycle's fills, in the order filled (empty:
+    /// none recorded; the replay fills at the reading).
+    pub fill_prices: Vec<Vec<FillPrice>>,
 }
 
 /// Reads `account`'s session from `store`.
@@ -76,21 +85,30 @@ pub async fn stored_session(
     let store_error = |e: tradeengine_store::StoreError| ReplayError::Input(e.to_string());
     let mut feed = StepFeed::default();
     let mut times: Vec<Timestamp> = Vec::new();
+    let mut seen: Vec<Option<Vec<SeenSignal>>> = Vec::new();
+    let mut fills: Vec<Vec<FillPrice>> = Vec::new();
     let mut after = 0;
     loop {
         let page = store
-            .marks(Some(account), after, PAGE)
+            .marks_with_signals(Some(account), after, PAGE)
             .await
             .map_err(store_error)?;
         let Some(last) = page.last() else { break };
-        after = last.seq;
-        for reading in page {
+        after = last.reading.seq;
+        for RecordedReading {
+            reading,
+            seen: signals,
+            fill_prices,
+        } in page
+        {
             for (symbol, price) in &reading.prices {
                 feed.push(symbol, reading.at, *price)?;
             }
-            if times.last() != Some(&reading.at) {
-                times.push(reading.at);
-            }
+            // One cycle per reading, even two in one millisecond (or on a manual clock):
+            // each was a live cycle that acted or saw something new.
+            times.push(reading.at);
+            seen.push(signals);
+            fills.push(fill_prices);
         }
     }
     if times.windows(2).any(|w| w[0] > w[1]) {
@@ -102,26 +120,24 @@ pub async fn stored_session(
         signals: stored_signals(store).await?,
         feed,
         times,
+        seen,
+        fill_prices: fills,
     })
 }
 
-/// Every stored signal, oldest first.
+/// Every stored signal, in the order the intake stored (and applied) them.
 pub async fn stored_signals(store: &dyn Store) -> Result<Vec<Signal>, ReplayError> {
     let mut out = Vec::new();
+    let mut after = 0;
     loop {
-        let offset =
-            i64::try_from(out.len()).map_err(|_| ReplayError::Input("too many signals".into()))?;
         let page = store
-            .recent_signals(PAGE, offset)
+            .signals_in_order(after, PAGE)
             .await
             .map_err(|e| ReplayError::Input(e.to_string()))?;
-        if page.is_empty() {
-            break;
-        }
-        out.extend(page);
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        out.extend(page.into_iter().map(|(_, s)| s));
     }
-    // Newest first from the store: reversed, ties keep the order they were stored in.
-    out.reverse();
     Ok(out)
 }
 

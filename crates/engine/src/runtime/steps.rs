@@ -134,12 +134,19 @@ pub(super) async fn publish_first_views(
     }
 }
 
+/// The connected accounts' venues, and the paper venues among them (their workers record the
+/// market price at each fill, see `worker::cycle`).
+type ConnectedVenues<'a> = (
+    &'a BTreeMap<AccountName, Arc<dyn Venue>>,
+    &'a BTreeMap<AccountName, Arc<PaperVenue>>,
+);
+
 /// Spawns the kill-switch watcher, one worker per connected account, and a connector per
 /// account still connecting (it starts the account's worker once the venue answers).
 pub(super) fn spawn_account_tasks(
     workers: &mut JoinSet<()>,
     config: &Config,
-    venues: &BTreeMap<AccountName, Arc<dyn Venue>>,
+    (venues, paper): ConnectedVenues<'_>,
     connecting: Vec<Connecting>,
     shared: &WorkerShared,
     connect: (Timestamp, &StartOptions),
@@ -160,7 +167,8 @@ pub(super) fn spawn_account_tasks(
             clock.clone(),
             state.clone(),
             plan_ids.clone(),
-        );
+        )
+        .with_fill_feed(paper.get(name).map(|p| p.feed()));
         workers.spawn(worker.run(stop.clone()));
     }
     let shared_config = Arc::new(config.clone());

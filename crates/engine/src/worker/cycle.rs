@@ -20,8 +20,8 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use tradeengine_core::risk::{PortfolioState, PortfolioTracker};
 use tradeengine_core::size::SizedTarget;
-use tradeengine_model::{Position, Price, Symbol, Timestamp};
-use tradeengine_store::{CycleEnd, EquitySnapshot, TargetRecord};
+use tradeengine_model::{Position, Price, SignalId, SourceId, Symbol, Timestamp};
+use tradeengine_store::{CycleEnd, EquitySnapshot, FillPrice, SeenSignal, TargetRecord};
 use tradeengine_venues::AccountBalance;
 
 use super::AccountWorker;
@@ -35,6 +35,9 @@ use super::targets::{
 pub use super::targets::{blend_policy, symbol_config};
 use crate::config::{AccountConfig, AccountState, Config, RiskLimits};
 use crate::killswitch::KillAction;
+
+/// How many times a paper account's reads are taken again when its value moved under them.
+const REREADS: usize = 3;
 
 /// What one cycle did, for logs, the API and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +62,8 @@ pub struct CycleReport {
     /// business rejection): the worker treats the cycle as failed, backs the account off and
     /// shows this as the account's `last_error` (see `super::AccountWorker::run`).
     pub order_entry_error: Option<String>,
+    /// Each fill's symbol and venue time, in the order filled per symbol.
+    pub fill_times: Vec<(Symbol, Timestamp)>,
 }
 
 impl CycleReport {
@@ -173,7 +178,10 @@ impl AccountWorker {
         let changed = self.changed_targets(&targets, &decided.blends, now);
         let attribution_moved = self.attributed != attribution_before;
         let acted = report.plans > 0 || report.sent > 0 || attribution_moved;
-        let marks = self.marks_to_record(&market.prices, acted, now);
+        let fill_prices = self.fill_prices(&report.fill_times);
+        let marks = self
+            .marks_to_record(&market.prices, &decided.seen, acted, now)
+            .map(|(m, seen)| (m, seen, fill_prices));
         self.record_cycle_end(&market, changed, positions.as_deref(), marks, now)
             .await?;
         let positions = positions.unwrap_or(market.positions);
@@ -214,11 +222,24 @@ impl AccountWorker {
         symbols: &[ConfiguredSymbol<'_>],
     ) -> Result<(Market, Skipped), CycleError> {
         let symbols: Vec<Symbol> = symbols.iter().map(|s| s.symbol.clone()).collect();
-        let (balance, positions, (prices, mut skipped)) = tokio::try_join!(
-            self.venue.account_balance(),
-            self.venue.positions(),
-            super::pricing::prices(&*self.venue, &symbols),
-        )?;
+        let read = || async {
+            tokio::try_join!(
+                self.venue.account_balance(),
+                self.venue.positions(),
+                super::pricing::prices(&*self.venue, &symbols),
+            )
+        };
+        let (mut balance, mut positions, (mut prices, mut skipped)) = read().await?;
+        // This engine's paper venue answers each read at its own instant, and its feed can step
+        // between them: the value would then be of other prices than the ones recorded for the
+        // replay (a walk stepping in a slow cycle sized one live cycle 0.30 lower). A balance
+        // read again and unchanged shows the held symbols' prices did not move meanwhile.
+        for _ in 0..REREADS {
+            if self.fill_feed.is_none() || self.venue.account_balance().await? == balance {
+                break;
+            }
+            (balance, positions, (prices, skipped)) = read().await?;
+        }
         self.state.publish_prices(&prices).await;
         skipped.extend(self.refresh_instruments(&symbols).await?);
         let by_symbol = positions
@@ -366,7 +387,11 @@ impl AccountWorker {
         market: &Market,
         changed: Vec<TargetRecord>,
         positions: Option<&[Position]>,
-        marks: Option<tradeengine_store::MarkReading>,
+        marks: Option<(
+            tradeengine_store::MarkReading,
+            Vec<SeenSignal>,
+            Vec<FillPrice>,
+        )>,
         now: Timestamp,
     ) -> Result<(), CycleError> {
         let unrealised: Decimal = positions
@@ -391,35 +416,75 @@ impl AccountWorker {
                 targets: &changed,
                 positions,
                 equity: &equity,
-                marks: marks.as_ref(),
+                marks: marks.as_ref().map(|(m, _, _)| m),
+                seen: marks.as_ref().map_or(&[], |(_, s, _)| s.as_slice()),
+                fill_prices: marks.as_ref().map_or(&[], |(_, _, f)| f.as_slice()),
             })
             .await?;
         self.targets_stored(changed);
-        if let Some(m) = marks {
+        if let Some((m, seen, _)) = marks {
             self.last_marks = Some(m.prices);
+            for s in seen {
+                self.last_seen.insert((s.source, s.symbol), s.signal);
+            }
         }
         Ok(())
     }
 
-    /// Step 7, the replay's prices: the cycle's readings when it planned, moved an attribution
-    /// key, or saw prices other than the last stored ones (an idle cycle at unchanged prices
-    /// changes nothing a replay must reproduce, and would only grow the table). Written with
-    /// the cycle's closing transaction; remembered as the last stored only once it committed.
+    /// Step 7, the replay's prices and signals: the cycle's readings, with the sleeves' last
+    /// signals that changed since the last stored reading (`seen`: what the blend included,
+    /// which a replay applies before cycling here), when it planned, moved an attribution key,
+    /// blended a signal the last reading did not list, or saw prices other than the last
+    /// stored ones (an idle cycle at unchanged prices and signals changes nothing a replay must
+    /// reproduce, and would only grow the table). Written with the cycle's closing
+    /// transaction; remembered as the last stored only once it committed.
     fn marks_to_record(
         &self,
         prices: &BTreeMap<Symbol, Price>,
+        seen: &BTreeMap<(SourceId, Symbol), SignalId>,
         acted: bool,
         now: Timestamp,
-    ) -> Option<tradeengine_store::MarkReading> {
-        if prices.is_empty() || (!acted && self.last_marks.as_ref() == Some(prices)) {
+    ) -> Option<(tradeengine_store::MarkReading, Vec<SeenSignal>)> {
+        let new: Vec<SeenSignal> = seen
+            .iter()
+            .filter(|(key, id)| self.last_seen.get(*key) != Some(*id))
+            .map(|((source, symbol), id)| SeenSignal {
+                source: source.clone(),
+                symbol: symbol.clone(),
+                signal: id.clone(),
+            })
+            .collect();
+        if prices.is_empty()
+            || (!acted && new.is_empty() && self.last_marks.as_ref() == Some(prices))
+        {
             return None;
         }
-        Some(tradeengine_store::MarkReading {
+        let reading = tradeengine_store::MarkReading {
             seq: 0,
             account: self.name.clone(),
             at: now,
             prices: prices.clone(),
-        })
+        };
+        Some((reading, new))
+    }
+
+    /// Step 7, the market price at each of this cycle's fills, when this engine runs the
+    /// account's paper venue (its feed prices any instant; an exchange fills where it fills,
+    /// and a replay of such a session fills at the readings). A paper order fills at the price
+    /// when it reaches the venue, which can have moved since the cycle's reading.
+    fn fill_prices(&self, fills: &[(Symbol, Timestamp)]) -> Vec<FillPrice> {
+        let Some(feed) = &self.fill_feed else {
+            return Vec::new();
+        };
+        fills
+            .iter()
+            .filter_map(|(symbol, at)| {
+                Some(FillPrice {
+                    symbol: symbol.clone(),
+                    price: feed.price(symbol, *at)?,
+                })
+            })
+            .collect()
     }
 
     /// Step 7, the view the API and the dashboard read.

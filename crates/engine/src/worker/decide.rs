@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use tradeengine_core::blend::{self, Blend};
 use tradeengine_core::risk::PortfolioTracker;
 use tradeengine_core::size::{AccountSizing, SizeInput, SizedTarget};
-use tradeengine_model::{Price, Symbol, Timestamp};
+use tradeengine_model::{Price, SignalId, SourceId, Symbol, Timestamp};
 use tradeengine_store::TargetRecord;
 
 use super::AccountWorker;
@@ -29,6 +29,10 @@ pub(super) struct Decided {
     pub blends: BTreeMap<Symbol, Blend>,
     /// The release-into-hold marker covering this account, read once for the cycle.
     pub hold: Option<crate::release_hold::ReleaseHold>,
+    /// Per sleeve blended, the last signal applied to it: what a replay must apply before this
+    /// cycle (the intake commits while cycles run, so the signals received by the cycle's time
+    /// are not the ones it saw).
+    pub seen: BTreeMap<(SourceId, Symbol), SignalId>,
 }
 
 impl AccountWorker {
@@ -48,9 +52,15 @@ impl AccountWorker {
             .await?
             .filter(|h| h.covers(&self.name));
         let mut blends = Vec::new();
+        let mut seen = BTreeMap::new();
         for s in ctx.symbols {
             let sc = symbol_config(s);
             let mut sleeves = self.state.sleeves_of(&sc.symbol).await;
+            for sleeve in &sleeves {
+                if let Some(id) = &sleeve.last_signal {
+                    seen.insert((sleeve.source.clone(), sleeve.symbol.clone()), id.clone());
+                }
+            }
             if let Some(hold) = &hold {
                 crate::release_hold::drop_decided_before(hold, &mut sleeves);
             }
@@ -93,6 +103,7 @@ impl AccountWorker {
             not_sized,
             blends: blends.into_iter().map(|b| (b.symbol.clone(), b)).collect(),
             hold,
+            seen,
         })
     }
 

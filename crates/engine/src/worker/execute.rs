@@ -51,6 +51,9 @@ pub struct ExecutionReport {
     /// Order entry itself failed (5xx, timeout, dropped connection, rate limit, credentials):
     /// an account error that backs the whole account off and shows in the API and `/ready`.
     pub entry_error: Option<String>,
+    /// Each filled order's symbol and the venue's time of the fill, in the order filled (the
+    /// market price then is what a replay fills at: see `cycle::fill_prices`).
+    pub fill_times: Vec<(tradeengine_model::Symbol, tradeengine_model::Timestamp)>,
 }
 
 /// Everything execution needs, borrowed from the worker.
@@ -385,6 +388,9 @@ impl Executor {
         match status.state {
             OrderState::Filled => {
                 report.filled += 1;
+                report
+                    .fill_times
+                    .push((status.symbol.clone(), status.updated_at));
                 Ok(Ok(()))
             }
             OrderState::Rejected => {

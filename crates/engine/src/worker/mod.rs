@@ -80,6 +80,11 @@ pub struct AccountWorker {
     attributed: BTreeMap<Symbol, crate::pnl::ContributionKey>,
     /// The prices of the last stored mark reading (see `cycle::record_marks`).
     last_marks: Option<BTreeMap<Symbol, tradeengine_model::Price>>,
+    /// The signals blended as of the last stored mark reading (see `cycle::marks_to_record`).
+    last_seen: BTreeMap<(tradeengine_model::SourceId, Symbol), tradeengine_model::SignalId>,
+    /// The feed of the account's paper venue, when this engine runs it (see
+    /// `cycle::fill_prices`).
+    fill_feed: Option<Arc<dyn tradeengine_venues::PriceFeed>>,
 }
 
 impl AccountWorker {
@@ -112,7 +117,16 @@ impl AccountWorker {
             desired: BTreeMap::new(),
             attributed: BTreeMap::new(),
             last_marks: None,
+            last_seen: BTreeMap::new(),
+            fill_feed: None,
         }
+    }
+
+    /// The worker of an account whose paper venue prices its fills from `feed`: each reading
+    /// then carries the market price at each fill, for a replay to fill there too.
+    pub fn with_fill_feed(mut self, feed: Option<Arc<dyn tradeengine_venues::PriceFeed>>) -> Self {
+        self.fill_feed = feed;
+        self
     }
 
     async fn update_view(&self, f: impl FnOnce(&mut AccountView)) {

@@ -217,6 +217,7 @@ impl AccountWorker {
                 report.plans += 1;
                 report.sent += exec.sent;
                 report.filled += exec.filled;
+                report.fill_times.extend(exec.fill_times.iter().cloned());
                 report.rejected += exec.rejected;
                 report.risk_refused += exec.risk_refused;
                 if let Some(rule) = exec.refused_by {

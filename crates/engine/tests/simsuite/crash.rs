@@ -491,6 +491,44 @@ impl Store for CrashStore {
             .await
     }
 
+    async fn record_marks_seen(
+        &self,
+        reading: &tradeengine_store::MarkReading,
+        seen: &[tradeengine_store::SeenSignal],
+        fill_prices: &[tradeengine_store::FillPrice],
+    ) -> Result<(), StoreError> {
+        self.run(
+            "store record_marks_seen",
+            self.inner.record_marks_seen(reading, seen, fill_prices),
+        )
+        .await
+    }
+
+    async fn marks_with_signals(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<tradeengine_store::RecordedReading>, StoreError> {
+        self.run(
+            "store marks_with_signals",
+            self.inner.marks_with_signals(account, after_seq, limit),
+        )
+        .await
+    }
+
+    async fn signals_in_order(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Signal)>, StoreError> {
+        self.run(
+            "store signals_in_order",
+            self.inner.signals_in_order(after_seq, limit),
+        )
+        .await
+    }
+
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         self.run("store get_state", self.inner.get_state(key)).await
     }

@@ -501,6 +501,33 @@ where
         self.select_marks(account, after_seq, limit).await
     }
 
+    async fn record_marks_seen(
+        &self,
+        reading: &crate::MarkReading,
+        seen: &[crate::SeenSignal],
+        fill_prices: &[crate::FillPrice],
+    ) -> Result<(), StoreError> {
+        self.insert_marks_seen(reading, seen, fill_prices).await
+    }
+
+    async fn marks_with_signals(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::RecordedReading>, StoreError> {
+        self.select_marks_with_signals(account, after_seq, limit)
+            .await
+    }
+
+    async fn signals_in_order(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Signal)>, StoreError> {
+        self.select_signals_in_order(after_seq, limit).await
+    }
+
     async fn get_state(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
         self.select_state(key).await
     }

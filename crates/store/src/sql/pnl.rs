@@ -10,14 +10,20 @@ use tradeengine_model::AccountName;
 use super::rows::ColReader;
 use super::{Dialect, SqlStore, decode_all, page, rows};
 use crate::codec::{from_json, id, json, ms, time};
-use crate::{MarkReading, PnlEventRecord, StoreError, StoredFill};
+use crate::{
+    FillPrice, MarkReading, PnlEventRecord, RecordedReading, SeenSignal, StoreError, StoredFill,
+};
 
 const INSERT_EVENT: &str =
     "INSERT INTO pnl_events (account, symbol, event, at_ms) VALUES ($1, $2, $3, $4)";
 const SELECT_EVENTS: &str = "SELECT seq, account, symbol, event, at_ms FROM pnl_events \
      WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
-const INSERT_MARKS: &str = "INSERT INTO mark_readings (account, prices, at_ms) VALUES ($1, $2, $3)";
+const INSERT_MARKS: &str = "INSERT INTO mark_readings (account, prices, at_ms, signals, \
+     fill_prices) VALUES ($1, $2, $3, $4, $5)";
 const SELECT_MARKS: &str = "SELECT seq, account, prices, at_ms FROM mark_readings \
+     WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
+const SELECT_MARKS_WITH: &str = "SELECT seq, account, prices, at_ms, signals, fill_prices \
+     FROM mark_readings \
      WHERE ($1 IS NULL OR account = $1) AND seq > $2 ORDER BY seq LIMIT $3";
 const SELECT_FILLS: &str = concat!(
     "SELECT seq, account, ",
@@ -41,6 +47,24 @@ fn marks_row(r: &mut impl ColReader) -> Result<MarkReading, StoreError> {
         account: id("mark_readings.account", r.text("mark_readings.account")?)?,
         prices: from_json("mark_readings.prices", &r.text("mark_readings.prices")?)?,
         at: time("mark_readings.at_ms", r.int("mark_readings.at_ms")?)?,
+    })
+}
+
+fn recorded_row(r: &mut impl ColReader) -> Result<RecordedReading, StoreError> {
+    let reading = marks_row(r)?;
+    let seen = r
+        .opt_text("mark_readings.signals")?
+        .map(|t| from_json("mark_readings.signals", &t))
+        .transpose()?;
+    let fill_prices = r
+        .opt_text("mark_readings.fill_prices")?
+        .map(|t| from_json("mark_readings.fill_prices", &t))
+        .transpose()?
+        .unwrap_or_default();
+    Ok(RecordedReading {
+        reading,
+        seen,
+        fill_prices,
     })
 }
 
@@ -109,21 +133,44 @@ where
     pub(crate) async fn insert_marks(&self, m: &MarkReading) -> Result<(), StoreError> {
         let mut conn = self.writer().await?;
         let mut tx = conn.begin().await?;
-        Self::write_marks(&mut tx, m).await?;
+        Self::write_marks(&mut tx, m, None, &[]).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// [`Self::insert_marks`] inside `tx` (a cycle's closing transaction).
+    /// `Store::record_marks_seen`.
+    pub(crate) async fn insert_marks_seen(
+        &self,
+        m: &MarkReading,
+        seen: &[SeenSignal],
+        fill_prices: &[FillPrice],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer().await?;
+        let mut tx = conn.begin().await?;
+        Self::write_marks(&mut tx, m, Some(seen), fill_prices).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Self::insert_marks`] inside `tx` (a cycle's closing transaction), with the signals the
+    /// cycle blended (`None`: not known, stored as NULL) and its fills' market prices.
     pub(crate) async fn write_marks(
         tx: &mut sqlx::Transaction<'_, DB>,
         m: &MarkReading,
+        seen: Option<&[SeenSignal]>,
+        fill_prices: &[FillPrice],
     ) -> Result<(), StoreError> {
         let text = json("mark reading", &m.prices)?;
+        let seen = seen.map(|s| json("mark reading signals", &s)).transpose()?;
+        let fills = (!fill_prices.is_empty())
+            .then(|| json("mark reading fill prices", &fill_prices))
+            .transpose()?;
         sqlx::query(INSERT_MARKS)
             .bind(m.account.as_str())
             .bind(text.as_str())
             .bind(ms(m.at))
+            .bind(seen)
+            .bind(fills)
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -144,6 +191,44 @@ where
             .fetch_all(&self.read)
             .await?;
         decode_all(&rows, |c| marks_row(c))
+    }
+
+    /// `Store::marks_with_signals`.
+    pub(crate) async fn select_marks_with_signals(
+        &self,
+        account: Option<&AccountName>,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordedReading>, StoreError> {
+        let (limit, _) = page(limit, 0)?;
+        let rows = sqlx::query(SELECT_MARKS_WITH)
+            .bind(account.map(|a| a.as_str()))
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await;
+        match rows {
+            Ok(rows) => decode_all(&rows, |c| recorded_row(c)),
+            // A store opened read-only without the columns yet (migration 0010 runs when an
+            // engine opens it): its readings are kept without them.
+            Err(sqlx::Error::Database(e))
+                if ["signals", "fill_prices"]
+                    .iter()
+                    .any(|c| e.message().contains(c)) =>
+            {
+                Ok(self
+                    .select_marks(account, after_seq, limit)
+                    .await?
+                    .into_iter()
+                    .map(|reading| RecordedReading {
+                        reading,
+                        seen: None,
+                        fill_prices: Vec::new(),
+                    })
+                    .collect())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `Store::fills_in_order`.

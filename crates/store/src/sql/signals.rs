@@ -8,6 +8,7 @@ use tradeengine_model::{Signal, Sleeve};
 
 use super::audit_chain::NewEvent;
 use super::multirow::{Col, MultiRow, chunks};
+use super::rows::ColReader;
 use super::{Dialect, SqlStore, decode_all, page, rows};
 use crate::codec::{ms, name, opt_dec_text, opt_ms, opt_price_text, payload};
 use crate::encoded::{BatchEntry, SignalBatch};
@@ -38,6 +39,12 @@ const SELECT_SIGNALS: &str = concat!(
     "SELECT ",
     signal_columns!(),
     " FROM signals ORDER BY received_at_ms DESC, seq DESC LIMIT $1 OFFSET $2"
+);
+
+const SELECT_SIGNALS_IN_ORDER: &str = concat!(
+    "SELECT seq, ",
+    signal_columns!(),
+    " FROM signals WHERE seq > $1 ORDER BY seq LIMIT $2"
 );
 
 const UPSERT_SLEEVE: &str = "INSERT INTO sleeves \
@@ -387,6 +394,21 @@ where
             .fetch_all(&self.read)
             .await?;
         decode_all(&rows, |c| rows::signal(c))
+    }
+
+    /// `Store::signals_in_order`.
+    pub(crate) async fn select_signals_in_order(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Signal)>, StoreError> {
+        let (limit, _) = page(limit, 0)?;
+        let rows = sqlx::query(SELECT_SIGNALS_IN_ORDER)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        decode_all(&rows, |c| Ok((c.int("signals.seq")?, rows::signal(c)?)))
     }
 
     pub(crate) async fn upsert_sleeve(&self, sleeve: &Sleeve) -> Result<(), StoreError> {

@@ -114,7 +114,7 @@ where
         }
         Self::write_equity(&mut tx, end.equity).await?;
         if let Some(marks) = end.marks {
-            Self::write_marks(&mut tx, marks).await?;
+            Self::write_marks(&mut tx, marks, Some(end.seen), end.fill_prices).await?;
         }
         Self::append_events(&mut tx, events).await?;
         tx.commit().await?;

@@ -156,18 +156,34 @@ pub async fn a_cycle_end_is_written_whole_or_not_at_all(b: &Backend) {
         at: at(5),
         prices: [(symbol("BTCUSDT"), price(dec!(100.25)))].into(),
     };
+    let seen = [tradeengine_store::SeenSignal {
+        source: tradeengine_model::SourceId::new("tv").unwrap(),
+        symbol: symbol("BTCUSDT"),
+        signal: tradeengine_model::SignalId::new("tv-7").unwrap(),
+    }];
+    let fill_prices = [tradeengine_store::FillPrice {
+        symbol: symbol("BTCUSDT"),
+        price: price(dec!(100.5)),
+    }];
     s.record_cycle_end(&CycleEnd {
         account: &a,
         targets: &targets,
         positions: Some(&positions),
         equity: &equity,
         marks: Some(&reading),
+        seen: &seen,
+        fill_prices: &fill_prices,
     })
     .await
     .unwrap();
     let marks = s.marks(Some(&a), 0, 10).await.unwrap();
     assert_eq!(marks.len(), 1);
     assert_eq!(marks[0].prices, reading.prices);
+    // The signals the cycle blended come back with its reading; a reading stored on its own
+    // has none recorded (NULL), which is not "none seen" (an empty list).
+    let with = s.marks_with_signals(Some(&a), 0, 10).await.unwrap();
+    assert_eq!(with[0].seen.as_deref(), Some(&seen[..]));
+    assert_eq!(with[0].fill_prices, fill_prices);
     assert_eq!(
         s.targets(&a).await.unwrap(),
         vec![targets[0].clone(), targets[1].clone()]
@@ -206,6 +222,8 @@ pub async fn a_cycle_end_is_written_whole_or_not_at_all(b: &Backend) {
             positions: Some(&[position("BTCUSDT", dec!(1)), position("BTCUSDT", dec!(2))]),
             equity: &later,
             marks: Some(&reading),
+            seen: &[],
+            fill_prices: &[],
         })
         .await
         .unwrap_err();
@@ -227,6 +245,8 @@ pub async fn a_cycle_end_is_written_whole_or_not_at_all(b: &Backend) {
         positions: None,
         equity: &later,
         marks: None,
+        seen: &[],
+        fill_prices: &[],
     })
     .await
     .unwrap();
