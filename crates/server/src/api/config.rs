@@ -260,8 +260,8 @@ mod tests {
         let toml = "[[accounts]]\nname = \"paper\"\nvenue = \"paper\"\n\
                     [sources.tv]\ntype = \"rest\"\n\
                     [[symbols]]\nsymbol = \"BTCUSDT\"\nweights = { tv = 1.0 }\n";
-        let mut config =
-            config::load_str(toml, None, &[], &config::Overrides::default()).unwrap_or_else(|e| {
+        let mut config = config::load_str(toml, None, &[], &config::Overrides::default())
+            .unwrap_or_else(|e| {
                 panic!("{e}");
             });
         assert!(not_in_a_cluster(&config).is_ok());
