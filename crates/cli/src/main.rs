@@ -36,7 +36,14 @@ use crate::cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // A replay runs the paper venue through thousands of simulated fills, each logged at info
+    // as live paper fills are: its own output is the report, so it logs warnings only unless
+    // TRADEENGINE_LOG asks for more.
+    let default_level = match cli.command {
+        Command::Replay(_) => "warn",
+        _ => "info",
+    };
+    init_logging(cli.log_format, default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -116,14 +123,14 @@ fn logs_payloads(meta: &tracing::Metadata<'_>) -> bool {
         })
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_level: &str) {
     use std::io::IsTerminal;
     use tracing_subscriber::Layer;
     use tracing_subscriber::filter::FilterExt;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRADEENGINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level))
         .and(tracing_subscriber::filter::filter_fn(|m| !logs_payloads(m)));
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())

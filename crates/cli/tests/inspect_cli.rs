@@ -95,6 +95,20 @@ async fn status_bind_reads_the_engine_at_that_address() {
     let nowhere = closed.local_addr().unwrap().to_string();
     drop(closed);
     let config = setup(dir.path(), &nowhere).await;
+    // The store's engine runs (status asks an API only for the engine its store says runs: an
+    // engine of another store at the same address is not this one).
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    store
+        .audit(
+            tradeengine_store::AuditKind::EngineStarted,
+            None,
+            None,
+            serde_json::json!({"mode": "paper", "accounts": ["a"]}),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    drop(store);
     let engine = fake_engine();
 
     let out = cli(&config, &["status"]);
@@ -110,5 +124,36 @@ async fn status_bind_reads_the_engine_at_that_address() {
         text(&out).contains("ready: yes"),
         "read the engine at --bind {engine}: {}",
         text(&out)
+    );
+}
+
+/// An engine answering at `[engine] bind` while this store's engine is stopped is another
+/// engine (started with another data dir): status does not show its readiness or prices as
+/// this one's (red team: "ready: yes" and "prices: live" for a stopped engine).
+#[tokio::test]
+async fn status_of_a_stopped_engine_does_not_read_another_engine_at_its_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = fake_engine();
+    let config = setup(dir.path(), &engine).await;
+    let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+    let now = chrono::Utc::now();
+    for kind in [
+        tradeengine_store::AuditKind::EngineStarted,
+        tradeengine_store::AuditKind::EngineStopped,
+    ] {
+        store
+            .audit(kind, None, None, serde_json::json!({"mode": "paper"}), now)
+            .await
+            .unwrap();
+    }
+    drop(store);
+    let out = cli(&config, &["status"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("engine: stopped"), "{shown}");
+    assert!(!shown.contains("ready: yes"), "{shown}");
+    assert!(
+        shown.contains("the engine using this store is not running"),
+        "{shown}"
     );
 }
