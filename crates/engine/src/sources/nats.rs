@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `url` | `nats://127.0.0.1:4222` | server(s), comma-separated |
 //! | `subject` | `signals.trading` | signals subject; without a wildcard, `<subject>.>` is taken too (as petrosa-tradeengine does) |
-//! | `stream` | `TRADEENGINE_SIGNALS` | stream holding the subject; created when missing unless `create_stream = false` |
+//! | `stream` | `TRADEENGINE_SIGNALS` | stream holding the subject; created when missing unless `create_stream = false`. Sources share it by default: each adds its subjects to it, and takes only its own subjects' messages |
 //! | `durable` | `tradeengine-<name>` | durable consumer name (progress survives restarts) |
 //! | `format` | `auto` | `auto`, `canonical`, `petrosa` (strategy signals) or `seed004` (amount signals) |
 //! | `dead_letter_subject` | `signals.dead.<name>` | where invalid messages go, with header `Tradeengine-Reason` |
