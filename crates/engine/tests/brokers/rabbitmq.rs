@@ -428,3 +428,105 @@ async fn start_at(
     .await
     .unwrap()
 }
+
+/// A thousand queued messages into an engine whose account worker is busy (every signal moves
+/// the target): every one is taken and the engine's state stays readable (red team: a backlog
+/// stalled the consumer at 256 unacknowledged, `/metrics` hung; see the NATS twin).
+#[test]
+fn a_backlog_into_a_trading_engine_is_taken_whole() {
+    if !reachable(ADDR, "RabbitMQ") {
+        return;
+    }
+    let queue = unique("rb");
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+[engine]
+data_dir = "DATA"
+hot_reload = false
+drift_check_interval_secs = 1
+[[accounts]]
+name = "paper"
+venue = "paper"
+min_order_notional = 0
+[accounts.paper]
+starting_balance = 1000000
+[sources.rmq]
+type = "rabbitmq"
+allow_add = true
+cooling_minutes = 0
+[sources.rmq.settings]
+url = "amqp://127.0.0.1:5672/%2f"
+user = "guest"
+password_env = "TE_TEST_RABBIT_PASSWORD"
+queue = "{queue}"
+[[symbols]]
+symbol = "BTCUSDT"
+leverage = 2
+weights = {{ rmq = 1.0 }}
+"#
+    );
+    let config = common::config(dir.path(), &toml);
+    let env = [("TE_TEST_RABBIT_PASSWORD".to_string(), "guest".to_string())];
+    runtime().block_on(async {
+        let conn = Connection::connect(URI, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        ch.queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        let body = json!({"symbol": "BTCUSDT",
+            "order": {"action": "open", "side": "buy", "size": "0.001", "unit": "base"}})
+        .to_string();
+        for i in 0..1_000 {
+            ch.basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_message_id(format!("b-{i}").as_str().into()),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+        let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
+        let engine = common::start_with_env(config, store.clone(), &env).await;
+        let taken = wait_for(Duration::from_secs(90), || async {
+            base_total(&engine, "rmq").await == Decimal::ONE
+        })
+        .await;
+        assert!(
+            taken,
+            "only {} of 1 BTC taken",
+            base_total(&engine, "rmq").await
+        );
+        let view = tokio::time::timeout(
+            Duration::from_secs(5),
+            engine
+                .state
+                .account_view(&tradeengine_model::AccountName::new("paper").unwrap()),
+        )
+        .await;
+        assert!(view.is_ok(), "the account's view cannot be read");
+        assert_eq!(stored_signals(&*store, "rmq").await, 1_000);
+        engine.shutdown().await;
+        let _ = ch
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    });
+}
