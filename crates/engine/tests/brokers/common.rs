@@ -126,3 +126,48 @@ where
     }
     check().await
 }
+
+/// The engine and a paper account that trades every signal (drift checked every second, no
+/// minimum order): the start of a burst test's configuration, its source and symbol to follow.
+pub const TRADING_PAPER_ACCOUNT: &str = r#"
+[engine]
+data_dir = "DATA"
+hot_reload = false
+drift_check_interval_secs = 1
+[[accounts]]
+name = "paper"
+venue = "paper"
+min_order_notional = 0
+[accounts.paper]
+starting_balance = 1000000
+"#;
+
+/// After a burst of `n` buys of 0.001 from `source`: every one is taken (its sleeve reaches
+/// n × 0.001 within 90 s and `n` signals are stored), and the account's view still reads
+/// within 5 s (no reader stuck behind one of the engine's locks).
+pub async fn assert_burst_taken_whole(
+    engine: &RunningEngine,
+    store: &dyn Store,
+    source: &str,
+    n: usize,
+) {
+    let want = Decimal::new(i64::try_from(n).unwrap(), 3);
+    let taken = wait_for(Duration::from_secs(90), || async {
+        base_total(engine, source).await == want
+    })
+    .await;
+    assert!(
+        taken,
+        "only {} of {want} BTC taken",
+        base_total(engine, source).await
+    );
+    let view = tokio::time::timeout(
+        Duration::from_secs(5),
+        engine
+            .state
+            .account_view(&tradeengine_model::AccountName::new("paper").unwrap()),
+    )
+    .await;
+    assert!(view.is_ok(), "the account's view cannot be read");
+    assert_eq!(stored_signals(store, source).await, n);
+}

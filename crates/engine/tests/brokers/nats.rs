@@ -10,7 +10,9 @@ use tradeengine_model::{
     Intent, OrderAction, OrderIntent, OrderSize, Signal, SignalId, SourceId, Symbol,
 };
 
-use crate::common::{self, base_total, reachable, runtime, stored_signals, unique, wait_for};
+use crate::common::{
+    self, TRADING_PAPER_ACCOUNT, base_total, reachable, runtime, stored_signals, unique, wait_for,
+};
 
 const ADDR: &str = "127.0.0.1:4222";
 const SYMBOLS: [&str; 4] = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"];
@@ -473,17 +475,7 @@ fn a_burst_into_a_trading_engine_is_taken_whole() {
     let tag = unique("nb");
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
-        r#"
-[engine]
-data_dir = "DATA"
-hot_reload = false
-drift_check_interval_secs = 1
-[[accounts]]
-name = "paper"
-venue = "paper"
-min_order_notional = 0
-[accounts.paper]
-starting_balance = 1000000
+        r#"{TRADING_PAPER_ACCOUNT}
 [sources.bus]
 type = "nats"
 allow_add = true
@@ -515,25 +507,7 @@ weights = {{ bus = 1.0 }}
         .await;
         assert!(ready, "the source made its stream");
         publish_buys(&js, &subject, "x", 1_000).await;
-        let taken = wait_for(Duration::from_secs(90), || async {
-            base_total(&engine, "bus").await == Decimal::ONE
-        })
-        .await;
-        assert!(
-            taken,
-            "only {} of 1 BTC taken",
-            base_total(&engine, "bus").await
-        );
-        // Readers of the engine's state are not stuck behind a lock.
-        let view = tokio::time::timeout(
-            Duration::from_secs(5),
-            engine
-                .state
-                .account_view(&tradeengine_model::AccountName::new("paper").unwrap()),
-        )
-        .await;
-        assert!(view.is_ok(), "the account's view cannot be read");
-        assert_eq!(stored_signals(&*store, "bus").await, 1_000);
+        common::assert_burst_taken_whole(&engine, &*store, "bus", 1_000).await;
         engine.shutdown().await;
     });
 }

@@ -14,7 +14,9 @@ use lapin::{BasicProperties, Connection, ConnectionProperties};
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::common::{self, base_total, reachable, runtime, stored_signals, unique, wait_for};
+use crate::common::{
+    self, TRADING_PAPER_ACCOUNT, base_total, reachable, runtime, stored_signals, unique, wait_for,
+};
 
 const ADDR: &str = "127.0.0.1:5672";
 const URI: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -440,17 +442,7 @@ fn a_backlog_into_a_trading_engine_is_taken_whole() {
     let queue = unique("rb");
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
-        r#"
-[engine]
-data_dir = "DATA"
-hot_reload = false
-drift_check_interval_secs = 1
-[[accounts]]
-name = "paper"
-venue = "paper"
-min_order_notional = 0
-[accounts.paper]
-starting_balance = 1000000
+        r#"{TRADING_PAPER_ACCOUNT}
 [sources.rmq]
 type = "rabbitmq"
 allow_add = true
@@ -506,24 +498,7 @@ weights = {{ rmq = 1.0 }}
         }
         let store = tradeengine_store::open_sqlite_in(dir.path()).await.unwrap();
         let engine = common::start_with_env(config, store.clone(), &env).await;
-        let taken = wait_for(Duration::from_secs(90), || async {
-            base_total(&engine, "rmq").await == Decimal::ONE
-        })
-        .await;
-        assert!(
-            taken,
-            "only {} of 1 BTC taken",
-            base_total(&engine, "rmq").await
-        );
-        let view = tokio::time::timeout(
-            Duration::from_secs(5),
-            engine
-                .state
-                .account_view(&tradeengine_model::AccountName::new("paper").unwrap()),
-        )
-        .await;
-        assert!(view.is_ok(), "the account's view cannot be read");
-        assert_eq!(stored_signals(&*store, "rmq").await, 1_000);
+        common::assert_burst_taken_whole(&engine, &*store, "rmq", 1_000).await;
         engine.shutdown().await;
         let _ = ch
             .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
