@@ -286,18 +286,36 @@ struct Cached {
 }
 
 impl BooksCache {
-    /// The books of `account` (all when `None`) as [`rebuild`] would give them now.
-    pub async fn books(
+    /// The kept books, brought up to date with the store.
+    async fn caught_up(
         &self,
         store: &dyn Store,
-        account: Option<&AccountName>,
-    ) -> Result<Books, PnlError> {
+    ) -> Result<tokio::sync::MutexGuard<'_, Cached>, PnlError> {
         let mut cached = self.inner.lock().await;
         if let Err(e) = catch_up(&mut cached, store).await {
             // Half-applied reads are not kept: the next read starts over.
             *cached = Cached::default();
             return Err(e);
         }
+        Ok(cached)
+    }
+
+    /// The accounts the books hold now (without copying their books, as [`Self::books`] does).
+    pub async fn accounts(
+        &self,
+        store: &dyn Store,
+    ) -> Result<std::collections::BTreeSet<AccountName>, PnlError> {
+        let cached = self.caught_up(store).await?;
+        Ok(cached.ledger.books().map(|((a, _), _)| a.clone()).collect())
+    }
+
+    /// The books of `account` (all when `None`) as [`rebuild`] would give them now.
+    pub async fn books(
+        &self,
+        store: &dyn Store,
+        account: Option<&AccountName>,
+    ) -> Result<Books, PnlError> {
+        let cached = self.caught_up(store).await?;
         // The marks as the rebuild sets them: per symbol, the newest input (in its order) of
         // the accounts asked for.
         let mut latest: BTreeMap<Symbol, (InputKey, Price)> = BTreeMap::new();

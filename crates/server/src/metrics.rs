@@ -174,14 +174,13 @@ pub async fn render(State(app): State<AppState>) -> Response {
 /// cannot be read leaves the last values and is logged.
 async fn set_pnl_gauges(app: &AppState) {
     use tradeengine_engine::pnl::GroupBy;
-    let books = match app.engine.pnl_books.books(&*app.store, None).await {
-        Ok(b) => b,
+    let accounts = match app.engine.pnl_books.accounts(&*app.store).await {
+        Ok(a) => a,
         Err(e) => {
             tracing::warn!(error = %e, "P&L by source not rebuilt for /metrics");
             return;
         }
     };
-    let accounts: BTreeSet<_> = books.ledger.books().map(|((a, _), _)| a.clone()).collect();
     for account in accounts {
         // Each account marked at its own prices, as `GET /api/v1/pnl?account=` marks it.
         let marked = app
